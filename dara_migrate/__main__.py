@@ -1,0 +1,3 @@
+from dara_migrate.cli import main
+
+main()

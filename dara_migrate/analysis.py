@@ -1,0 +1,156 @@
+"""Reading the project: every Python file parsed once into facts, in parallel, with a cache."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import multiprocessing
+import os
+import pickle
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from dara_migrate import __version__
+from dara_migrate.facts import FileFacts, extract_facts
+from dara_migrate.files import ReadError, decode_source, module_name
+
+FACTS_VERSION = "3"
+_IN_PROCESS_BELOW = 48
+"""Below this many files a process pool costs more than it saves."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    path: str
+    absolute: str
+    module: str
+    is_package: bool
+    cache_dir: str | None
+    cache_salt: str
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    facts: FileFacts | None
+    error: str | None
+    error_line: int = 1
+    error_column: int = 1
+    digest: str = ""
+
+
+def cache_salt(settings_key: str) -> str:
+    """What besides file bytes decides the facts: tool, Python and relevant settings."""
+    python = ".".join(map(str, sys.version_info[:2]))
+    return f"{__version__}|{FACTS_VERSION}|{python}|{settings_key}"
+
+
+def _cache_path(job: FileJob, digest: str) -> Path | None:
+    if job.cache_dir is None:
+        return None
+    return Path(job.cache_dir) / digest[:2] / f"{digest}.pickle"
+
+
+def _load_cached(path: Path | None) -> FileResult | None:
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            result = pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, never an error
+        return None
+    return result if isinstance(result, FileResult) else None
+
+
+def _store_cached(path: Path | None, result: FileResult) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        return
+
+
+def analyze_file(job: FileJob) -> FileResult:
+    """Read, parse and summarise one file; never raises for bad input."""
+    try:
+        data = Path(job.absolute).read_bytes()
+    except OSError as error:
+        return FileResult(job.path, None, f"unreadable: {error.strerror or error}")
+    digest = hashlib.sha256(
+        b"%s\0%s\0%s\0%d\0" % (job.cache_salt.encode(), job.path.encode(), job.module.encode(),
+                               job.is_package) + data
+    ).hexdigest()
+    cache_path = _cache_path(job, digest)
+    cached = _load_cached(cache_path)
+    if cached is not None:
+        return cached
+    result = _analyze_bytes(job, data)
+    result.digest = digest
+    _store_cached(cache_path, result)
+    return result
+
+
+def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
+    try:
+        source = decode_source(data)
+    except ReadError as error:
+        return FileResult(job.path, None, str(error))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source.text, filename=job.path)
+    except SyntaxError as error:
+        message = error.msg
+        if "print" in message and "parentheses" in message:
+            message += " (Python 2 code?)"
+        return FileResult(job.path, None, f"syntax error: {message}", error.lineno or 1,
+                          error.offset or 1)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return FileResult(job.path, None, f"cannot parse: {type(error).__name__}: {error}")
+    return FileResult(job.path, extract_facts(tree, source.text, job.path, job.module,
+                                              job.is_package), None)
+
+
+def make_jobs(root: Path, files: Iterable[Path], cache_dir: Path | None,
+              salt: str) -> list[FileJob]:
+    jobs = []
+    for path in files:
+        module, is_package = module_name(root, path)
+        jobs.append(FileJob(path.relative_to(root).as_posix(), str(path), module, is_package,
+                            str(cache_dir) if cache_dir else None, salt))
+    return jobs
+
+
+def analyze_all(jobs: Sequence[FileJob], workers: int,
+                progress: Callable[[int], None] | None = None) -> list[FileResult]:
+    """Analyse every file; results come back in job order whatever the worker count."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(jobs) < _IN_PROCESS_BELOW:
+        results = []
+        for job in jobs:
+            results.append(analyze_file(job))
+            if progress:
+                progress(1)
+        return results
+    context = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else None)
+    chunk = max(8, len(jobs) // (workers * 8))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = []
+        for result in pool.map(analyze_file, jobs, chunksize=chunk):
+            results.append(result)
+            if progress:
+                progress(1)
+        return results

@@ -1,0 +1,237 @@
+"""The `dara-migrate` command line: options in, a reporter and an exit code out."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from dara_migrate import __version__
+from dara_migrate.docs import rule_markdown
+from dara_migrate.engine import audit, failing
+from dara_migrate.files import find_root
+from dara_migrate.models import AuditResult
+from dara_migrate.report.json_report import render_json
+from dara_migrate.report.text import render_text
+from dara_migrate.rules import ALL_RULES, BY_CODE
+from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
+
+_PROGRESS_ABOVE = 200
+"""Trees smaller than this finish before a progress bar would be worth drawing."""
+
+app = typer.Typer(
+    name="dara-migrate",
+    help="Audit and migrate Dara apps to the distributed-safe runtime contract.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    markdown = "markdown"
+
+
+class TargetOption(str, Enum):
+    auto = "auto"
+    v2 = "v2"
+    one = "1.x"
+
+
+class ModeOption(str, Enum):
+    warn = "warn"
+    enforce = "enforce"
+
+
+class UsageError(Exception):
+    """A problem with how the tool was called or configured: exit code 2."""
+
+
+PathsArg = Annotated[Optional[list[Path]], typer.Argument(
+    help="Files or folders to audit (default: the project around the current folder).",
+    show_default=False)]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Report format.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", help="Write the report to this file instead of stdout.")]
+ModeOpt = Annotated[Optional[ModeOption], typer.Option(
+    "--mode", help="enforce: errors fail the run (default); warn: only unreadable files fail.")]
+TargetOpt = Annotated[Optional[TargetOption], typer.Option(
+    "--target", help="Target profile: auto (from the dara-core pin), v2 or 1.x.")]
+SelectOpt = Annotated[Optional[list[str]], typer.Option(
+    "--select", help="Only these rule codes or prefixes (DM1, DM201).")]
+IgnoreOpt = Annotated[Optional[list[str]], typer.Option(
+    "--ignore", help="Skip these rule codes or prefixes.")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option(
+    "--exclude", help="gitignore-style patterns to leave out (adds to the config's).")]
+JobsOpt = Annotated[Optional[int], typer.Option(
+    "--jobs", "-j", min=0, help="Worker processes (0: one per core).")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="Plain output (also NO_COLOR).")]
+
+
+def _console(no_color: bool, stderr: bool = False, file: Any = None) -> Console:
+    plain = no_color or bool(os.environ.get("NO_COLOR")) or file is not None
+    return Console(stderr=stderr, file=file, no_color=plain, highlight=False,
+                   color_system=None if plain else "auto", soft_wrap=True)
+
+
+def _settings(paths: list[Path], **flags: Any) -> Settings:
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    root = find_root(paths)
+    return load_settings(root, flags)
+
+
+def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResult:
+    interactive = err.is_terminal and not os.environ.get("CI")
+    if not interactive:
+        return audit(settings, paths)[0]
+    progress = Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
+                        console=err, transient=True)
+    task = progress.add_task("audit", total=None)
+
+    def on_total(total: int) -> None:
+        progress.update(task, total=total)
+        if total > _PROGRESS_ABOVE:
+            progress.start()
+
+    try:
+        return audit(settings, paths, lambda n: progress.advance(task, n), on_total)[0]
+    finally:
+        progress.stop()
+
+
+def _render(result: AuditResult, output_format: OutputFormat, console: Console, *,
+            show_info: bool, statistics: bool, quiet: bool) -> None:
+    if output_format is OutputFormat.text:
+        render_text(result, console, show_info=show_info, statistics=statistics, quiet=quiet)
+        return
+    if output_format is OutputFormat.json:
+        text = render_json(result)
+    elif output_format is OutputFormat.sarif:
+        from dara_migrate.report.sarif import render_sarif
+
+        text = render_sarif(result, ALL_RULES)
+    elif output_format is OutputFormat.github:
+        from dara_migrate.report.github import render_github
+
+        text = render_github(result)
+    else:
+        from dara_migrate.report.markdown import render_markdown
+
+        text = render_markdown(result)
+    console.file.write(text)
+
+
+def _fail(console: Console, message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command("audit")
+def audit_command(
+    paths: PathsArg = None,
+    output_format: FormatOpt = OutputFormat.text,
+    output: OutputOpt = None,
+    mode: ModeOpt = None,
+    target: TargetOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    exclude: ExcludeOpt = None,
+    statistics: Annotated[bool, typer.Option("--statistics", help="Counts per rule.")] = False,
+    show_info: Annotated[bool, typer.Option("--show-info", help="Show info findings.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Findings only.")] = False,
+    no_color: NoColorOpt = False,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Find every violation of the distributed-safe contract, with a verdict per app."""
+    err = _console(no_color, stderr=True)
+    paths = paths or []
+    try:
+        settings = _settings(
+            paths, target=target.value if target else None, mode=mode.value if mode else None,
+            select=parse_rule_list(select or []), ignore=parse_rule_list(ignore or []),
+            exclude=tuple(exclude or ()), jobs=jobs, use_cache=False if no_cache else None,
+            show_info=show_info or None,
+        )
+        result = _run_audit(paths, settings, err)
+    except (SettingsError, UsageError) as error:
+        raise _fail(err, str(error)) from error
+    if output is not None:
+        with output.open("w", encoding="utf-8", newline="\n") as handle:
+            _render(result, output_format, _console(True, file=handle), show_info=show_info,
+                    statistics=statistics, quiet=quiet)
+    else:
+        _render(result, output_format, _console(no_color), show_info=show_info,
+                statistics=statistics, quiet=quiet)
+    if result.errors:
+        raise typer.Exit(2)
+    raise typer.Exit(1 if failing(result) else 0)
+
+
+@app.command("rules")
+def rules_command(
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", help="text or json.")] = OutputFormat.text,
+    no_color: NoColorOpt = False,
+) -> None:
+    """List the rule catalog."""
+    console = _console(no_color)
+    if output_format is OutputFormat.json:
+        catalog = [
+            {"code": r.code, "name": r.name, "severity": r.severity, "fix": r.fix,
+             "summary": r.summary, "url": r.url()}
+            for r in ALL_RULES
+        ]
+        console.file.write(json.dumps(catalog, indent=2) + "\n")
+        return
+    for rule in ALL_RULES:
+        console.print(f"[bold]{rule.code}[/] {rule.name:<32} {rule.severity:<8} "
+                      f"{(rule.fix or '-'):<8} {escape(rule.summary)}", highlight=False)
+
+
+@app.command("explain")
+def explain_command(code: Annotated[str, typer.Argument(help="A rule code, e.g. DM101.")]
+                    ) -> None:
+    """Print one rule's documentation page."""
+    rule = BY_CODE.get(code.upper())
+    if rule is None:
+        raise _fail(_console(False, stderr=True),
+                    f"unknown rule {code!r}; `dara-migrate rules` lists them")
+    sys.stdout.write(rule_markdown(rule))
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"dara-migrate {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Audit and migrate Dara apps to the distributed-safe runtime contract."""
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

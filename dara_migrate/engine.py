@@ -1,0 +1,246 @@
+"""The audit: files -> facts -> project index -> findings -> markers -> verdicts."""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dara_migrate.analysis import FileResult, analyze_all, cache_salt, make_jobs
+from dara_migrate.facts import Binding, Call, FileFacts
+from dara_migrate.files import Discovery, is_deployment_file, is_python
+from dara_migrate.index.project import ProjectIndex
+from dara_migrate.models import AppVerdict, AuditResult, FileError, Finding, Verdict
+from dara_migrate.rules import ALL_RULES, BY_CODE, matches
+from dara_migrate.rules.base import Context, fingerprint
+from dara_migrate.settings import Settings
+from dara_migrate.target import ESCAPE_HATCH_ATTRIBUTE, ESCAPE_HATCH_VALUE
+
+CACHE_FOLDER = ".dara-migrate-cache"
+
+
+@dataclass(slots=True)
+class App:
+    """One `ConfigurationBuilder()` binding and the project modules it imports."""
+
+    name: str
+    facts: FileFacts
+    call: Call
+    modules: set[str]
+    escape_hatch: Binding | None
+
+
+@dataclass(slots=True)
+class Project:
+    """Everything an audit learned, kept for `apply` and `verify` to reuse."""
+
+    settings: Settings
+    index: ProjectIndex
+    results: list[FileResult]
+    selected: frozenset[str]
+    deployment_files: list[Path]
+    apps: list[App]
+    findings: list[Finding]
+    errors: list[FileError]
+
+
+def discover(settings: Settings, paths: Iterable[Path]) -> tuple[list[Path], frozenset[str],
+                                                                 list[Path]]:
+    """All project Python files, the selected ones (relative paths), deployment files."""
+    root = settings.root
+    wanted = [p.resolve() for p in paths] or [root]
+    python: list[Path] = []
+    deployment: list[Path] = []
+    for path in Discovery(root, settings.exclude).walk():
+        if is_python(path):
+            python.append(path)
+        elif is_deployment_file(path):
+            deployment.append(path)
+    explicit = [p for p in wanted if p.is_file() and is_python(p) and p not in python]
+    python.extend(p for p in explicit if p.is_relative_to(root))
+    selected = frozenset(
+        p.relative_to(root).as_posix() for p in python
+        if any(p == w or p.is_relative_to(w) for w in wanted)
+    )
+    return sorted(python), selected, deployment
+
+
+def load_project(settings: Settings, paths: Iterable[Path],
+                 progress: Callable[[int], None] | None = None,
+                 on_total: Callable[[int], None] | None = None) -> Project:
+    """Read and index the project; run every rule."""
+    python, selected, deployment = discover(settings, paths)
+    cache_dir = None
+    if settings.use_cache:
+        cache_dir = settings.cache_dir or settings.root / CACHE_FOLDER
+    jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()))
+    if on_total:
+        on_total(len(jobs))
+    results = analyze_all(jobs, settings.jobs, progress)
+    index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
+    apps = find_apps(index, settings)
+    project = Project(settings, index, results, selected, deployment, apps, [], [])
+    project.findings = run_rules(project)
+    return project
+
+
+def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:
+    apps: list[App] = []
+    for facts, call in index.calls_by_api.get("ConfigurationBuilder", ()):
+        name = call.target.rsplit(".", 1)[-1] if call.target else "config"
+        if settings.apps and f"{facts.module}:{name}" not in settings.apps:
+            continue
+        hatch = next((b for b in facts.bindings if b.kind == "attr"
+                      and b.name == f"{call.target}.{ESCAPE_HATCH_ATTRIBUTE}"
+                      and b.value is not None and b.value.const == ESCAPE_HATCH_VALUE), None)
+        apps.append(App(name, facts, call, index.modules_reachable(facts.module), hatch))
+    return apps
+
+
+def run_rules(project: Project) -> list[Finding]:
+    settings = project.settings
+    ctx = Context(project.index, settings, project.selected)
+    findings: list[Finding] = []
+    for result in project.results:
+        if result.error is not None and result.path in project.selected:
+            rule = BY_CODE["DM001"]
+            findings.append(Finding(
+                rule.code, rule.name, rule.severity, rule.fix, result.path, result.error_line,
+                result.error_column, result.error_line, result.error_column,
+                f"{result.path}: {result.error}", anchor_line=result.error_line,
+            ))
+    for rule_class in ALL_RULES:
+        rule = rule_class()
+        try:
+            findings.extend(rule.check(ctx))
+        except Exception as error:  # noqa: BLE001 - one broken rule must not stop the audit
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            project.errors.append(FileError(
+                "", f"rule {rule.code} crashed: {type(error).__name__}: {error} "
+                f"({Path(frame.filename).name}:{frame.lineno})"))
+    findings.sort(key=Finding.sort_key)
+    _apply_markers(project, findings)
+    findings = _filter(findings, settings)
+    _assign_apps(project, findings)
+    if settings.target == "1.x":
+        for finding in findings:
+            if finding.rule == "DM201":
+                finding.status = "pending"
+    _fingerprint(findings)
+    return findings
+
+
+def _apply_markers(project: Project, findings: list[Finding]) -> None:
+    by_anchor: dict[tuple[str, int], list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_anchor[(finding.path, finding.anchor_line)].append(finding)
+    hatch = any(app.escape_hatch for app in project.apps)
+    unused: list[Finding] = []
+    rule = BY_CODE["DM002"]
+    for facts in project.index.files.values():
+        if facts.path not in project.selected:
+            continue
+        for marker in facts.markers:
+            matched = [f for f in by_anchor.get((facts.path, marker.target_line), ())
+                       if f.rule in marker.codes]
+            problem = ""
+            if marker.kind == "ignore" and not marker.reason:
+                problem = "ignore marker without a reason suppresses nothing; add a reason"
+            elif not matched:
+                problem = (f"{marker.kind}[{', '.join(marker.codes)}] marker matches no finding "
+                           "on the next statement; remove it")
+            for finding in matched:
+                if marker.kind == "ignore" and marker.reason:
+                    finding.status = "suppressed"
+                elif marker.kind == "local-only" and hatch:
+                    finding.status = "acknowledged"
+            if problem:
+                line_text_end = 1 + len(f"# dara-migrate: {marker.kind}[]")
+                unused.append(Finding(
+                    rule.code, rule.name, rule.severity, rule.fix, facts.path, marker.line, 1,
+                    marker.line, line_text_end, problem, anchor_line=marker.line,
+                    statement_hash=f"marker{marker.line}"))
+    findings.extend(unused)
+    findings.sort(key=Finding.sort_key)
+
+
+def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
+    kept = []
+    for finding in findings:
+        if settings.select and not matches(finding.rule, settings.select):
+            continue
+        if settings.ignore and matches(finding.rule, settings.ignore):
+            continue
+        ignored = any(
+            fnmatch.fnmatch(finding.path, pattern) and matches(finding.rule, codes)
+            for pattern, codes in settings.per_file_ignores.items()
+        )
+        if not ignored:
+            kept.append(finding)
+    return kept
+
+
+def _assign_apps(project: Project, findings: list[Finding]) -> None:
+    if not project.apps:
+        return
+    module_of = {facts.path: facts.module for facts in project.index.files.values()}
+    for finding in findings:
+        module = module_of.get(finding.path)
+        owners = tuple(app.name for app in project.apps if module in app.modules)
+        if not owners and len(project.apps) == 1:
+            owners = (project.apps[0].name,)
+        finding.apps = owners
+
+
+def _fingerprint(findings: list[Finding]) -> None:
+    ordinals: dict[tuple[str, str, str], int] = defaultdict(int)
+    for finding in findings:
+        key = (finding.rule, finding.path, finding.statement_hash)
+        ordinals[key] += 1
+        finding.fingerprint = fingerprint(finding, ordinals[key])
+
+
+def verdicts(project: Project) -> list[AppVerdict]:
+    """CONTRACT.md's verdict for each app."""
+    result = []
+    for app in project.apps:
+        mine = [f for f in project.findings if app.name in f.apps and f.severity == "error"]
+        live = [f for f in mine if f.status in ("open", "acknowledged")]
+        open_ = [f for f in mine if f.status == "open"]
+        blockers = [f for f in live if f.fix in ("manual", "blocker", None)]
+        verdict: Verdict
+        if not live:
+            verdict = "prepared" if project.settings.target == "1.x" and any(
+                f.status == "pending" for f in mine) else "ready"
+        elif app.escape_hatch and not open_:
+            verdict = "local"
+        elif all(f.fix == "safe" for f in live):
+            verdict = "fixable"
+        else:
+            verdict = "blocked"
+        result.append(AppVerdict(app.name, app.facts.path, app.call.span.line, verdict,
+                                 len(live), len(blockers)))
+    return result
+
+
+def audit(settings: Settings, paths: Iterable[Path],
+          progress: Callable[[int], None] | None = None,
+          on_total: Callable[[int], None] | None = None) -> tuple[AuditResult, Project]:
+    project = load_project(settings, paths, progress, on_total)
+    result = AuditResult(
+        root=str(settings.root), target=settings.target, target_reason=settings.target_reason,
+        mode=settings.mode, files=len(project.results), findings=project.findings,
+        apps=verdicts(project), errors=project.errors,
+    )
+    return result, project
+
+
+def failing(result: AuditResult) -> list[Finding]:
+    """Findings that make the run fail at the mode's threshold."""
+    if result.mode == "warn":
+        return [f for f in result.findings if f.rule == "DM001" and f.status == "open"]
+    return [f for f in result.findings
+            if f.severity == "error" and f.status in ("open", "acknowledged")]

@@ -1,0 +1,637 @@
+"""Per-file facts: everything the project index needs from one module, read once with `ast`.
+
+Facts are plain, picklable data so that files can be read in worker processes and cached
+by content hash. Nothing here knows about Dara: names stay as written (`dc.DerivedVariable`);
+the index resolves them across modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+ScopeKind = Literal["module", "function", "class", "lambda"]
+BindingKind = Literal[
+    "import", "import_module", "assign", "def", "class", "global", "subscript", "attr",
+    "augassign", "del", "param",
+]
+Const = Union[str, int, float, bool, None]
+
+MARKER_RE = re.compile(
+    r"^\s*#\s*dara-migrate:\s*(?P<kind>ignore|local-only)\[(?P<codes>[A-Z0-9, ]*)\]\s*(?P<reason>.*)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A source range: 1-based lines, 1-based code-point columns, `end_col` exclusive."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A summary of one expression, enough for rules to reason about it without the tree."""
+
+    kind: str
+    text: str = ""
+    const: Const = None
+    call: int = -1
+    scope: int = -1
+    calls: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    items: tuple[Value, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    annotation: str | None
+    kind: Literal["positional", "keyword", "vararg", "kwarg"]
+    has_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A function, lambda or class body (id 0 is the module itself)."""
+
+    id: int
+    parent: int
+    kind: ScopeKind
+    name: str
+    qualname: str
+    span: Span
+    stmt_line: int
+    stmt_col: int
+    stmt_hash: str
+    decorators: tuple[Value, ...] = ()
+    params: tuple[Param, ...] = ()
+    bases: tuple[str, ...] = ()
+    is_async: bool = False
+    loop: bool = False
+    globals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    id: int
+    callee: str
+    scope: int
+    span: Span
+    stmt_line: int
+    stmt_col: int
+    stmt_hash: str
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value], ...]
+    target: str
+    parent: int
+    loop: bool
+    awaited: bool
+
+    def kwarg(self, name: str) -> Value | None:
+        for key, value in self.kwargs:
+            if key == name:
+                return value
+        return None
+
+    def argument(self, position: int, name: str) -> Value | None:
+        """The value given for a parameter, by keyword or by position."""
+        value = self.kwarg(name)
+        if value is None and position < len(self.args):
+            return self.args[position]
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A name bound or written in a scope: imports, assignments, subscript/attribute stores."""
+
+    scope: int
+    name: str
+    kind: BindingKind
+    span: Span
+    target: str = ""
+    value: Value | None = None
+    loop: bool = False
+    memo: bool = False
+    stmt_line: int = 0
+    stmt_col: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    line: int
+    target_line: int
+    kind: Literal["ignore", "local-only"]
+    codes: tuple[str, ...]
+    reason: str
+
+
+@dataclass(slots=True)
+class FileFacts:
+    path: str
+    module: str
+    is_package: bool
+    scopes: list[Scope] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    mentions_jwt_secret: bool = False
+    line_count: int = 0
+
+
+def dotted_name(node: ast.expr) -> str:
+    """`a.b.c` for Name/Attribute chains; subscripts are looked through (`DV[str]` -> `DV`)."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        else:
+            return ""
+
+
+def annotation_text(node: ast.expr | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "None"
+    if isinstance(node, ast.Subscript):
+        inner = node.slice
+        elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+        args = ", ".join(annotation_text(e) or "?" for e in elements)
+        return f"{dotted_name(node.value) or '?'}[{args}]"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return f"{annotation_text(node.left)} | {annotation_text(node.right)}"
+    return dotted_name(node) or "?"
+
+
+class _Columns:
+    """Converts ast's UTF-8 byte offsets into code-point columns."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def col(self, line: int, offset: int) -> int:
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return offset + 1
+        return len(text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
+
+    def span(self, node: ast.expr | ast.stmt) -> Span:
+        end_line = node.end_lineno or node.lineno
+        return Span(
+            node.lineno,
+            self.col(node.lineno, node.col_offset),
+            end_line,
+            self.col(end_line, node.end_col_offset or 0),
+        )
+
+
+def _statement_hash(lines: list[str], first: int, last: int) -> str:
+    text = "".join("".join(lines[i - 1].split()) for i in range(first, last + 1))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Extractor:
+    def __init__(self, facts: FileFacts, lines: list[str]) -> None:
+        self.facts = facts
+        self.lines = lines
+        self.columns = _Columns(lines)
+        self.scope = 0
+        self.qualname = ""
+        self.loop = False
+        self.stmt: tuple[int, int, str] = (1, 1, "")
+        self.parent_call = -1
+        self.target = ""
+        self.awaited = False
+        module_span = Span(1, 1, max(len(lines), 1), 1)
+        facts.scopes.append(Scope(0, -1, "module", "", "", module_span, 1, 1, ""))
+
+    def run(self, tree: ast.Module) -> None:
+        for stmt in tree.body:
+            self.statement(stmt)
+
+    def statement(self, node: ast.stmt) -> None:
+        first = node.lineno
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)) and node.decorator_list:
+            first = node.decorator_list[0].lineno
+        end = node.end_lineno or node.lineno
+        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+            end = node.body[0].lineno - 1 if node.body[0].lineno > first else first
+        elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
+                               ast.AsyncWith, ast.Try)):
+            end = first
+        saved = self.stmt
+        self.stmt = (first, self.columns.col(node.lineno, node.col_offset),
+                     _statement_hash(self.lines, first, max(end, first)))
+        try:
+            self.dispatch_statement(node)
+        finally:
+            self.stmt = saved
+
+    def dispatch_statement(self, node: ast.stmt) -> None:
+        if isinstance(node, _FUNCTIONS):
+            self.function(node)
+        elif isinstance(node, ast.ClassDef):
+            self.class_def(node)
+        elif isinstance(node, ast.Assign):
+            self.assign(node.targets, node.value, node)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self.assign([node.target], node.value, node)
+        elif isinstance(node, ast.AugAssign):
+            value = self.expr(node.value)
+            self.store(node.target, "augassign", value, node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.import_(node)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                self.bind(name, "global", self.columns.span(node))
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                self.store(target, "del", None, node)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self.expr(node.iter)
+            self.store(node.target, "assign", None, node)
+            self.block(node.body, loop=True)
+            self.block(node.orelse)
+        elif isinstance(node, ast.While):
+            self.expr(node.test)
+            self.block(node.body, loop=True)
+            self.block(node.orelse)
+        elif isinstance(node, ast.If):
+            self.if_(node)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self.store(item.optional_vars, "assign", None, node)
+            self.block(node.body)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            self.try_(node)
+        elif isinstance(node, ast.Match):
+            self.expr(node.subject)
+            for case in node.cases:
+                if case.guard is not None:
+                    self.expr(case.guard)
+                self.block(case.body)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child)
+
+    def block(self, body: list[ast.stmt], loop: bool = False) -> None:
+        saved = self.loop
+        self.loop = self.loop or loop
+        for stmt in body:
+            self.statement(stmt)
+        self.loop = saved
+
+    def try_(self, node: ast.stmt) -> None:
+        self.block(getattr(node, "body", []))
+        for handler in getattr(node, "handlers", []):
+            self.block(handler.body)
+        self.block(getattr(node, "orelse", []))
+        self.block(getattr(node, "finalbody", []))
+
+    def if_(self, node: ast.If) -> None:
+        self.expr(node.test)
+        memo_of = _memo_guard(node.test)
+        start = len(self.facts.bindings)
+        self.block(node.body)
+        if memo_of:
+            for index in range(start, len(self.facts.bindings)):
+                binding = self.facts.bindings[index]
+                if binding.kind == "subscript" and binding.name == memo_of:
+                    self.facts.bindings[index] = _with_memo(binding)
+        self.block(node.orelse)
+
+    def import_(self, node: ast.Import | ast.ImportFrom) -> None:
+        span = self.columns.span(node)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.bind(alias.asname, "import_module", span, target=alias.name)
+                else:
+                    top = alias.name.split(".")[0]
+                    self.bind(top, "import_module", span, target=top)
+            return
+        base = self.absolute_module(node.module or "", node.level)
+        for alias in node.names:
+            if alias.name == "*":
+                self.bind("*", "import", span, target=base)
+                continue
+            target = f"{base}.{alias.name}" if base else alias.name
+            self.bind(alias.asname or alias.name, "import", span, target=target)
+
+    def absolute_module(self, module: str, level: int) -> str:
+        if level == 0:
+            return module
+        parts = self.facts.module.split(".")
+        if not self.facts.is_package:
+            parts = parts[:-1]
+        if level > 1:
+            parts = parts[: len(parts) - (level - 1)]
+        base = ".".join(parts)
+        return f"{base}.{module}" if base and module else (base or module)
+
+    def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
+             value: Value | None = None, memo: bool = False) -> None:
+        self.facts.bindings.append(
+            Binding(self.scope, name, kind, span, target, value, self.loop, memo,
+                    self.stmt[0], self.stmt[1])
+        )
+
+    def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt) -> None:
+        names = [dotted_name(t) for t in targets]
+        saved = self.target
+        self.target = names[-1] if len(names) == 1 and names[-1] else ""
+        value = self.expr(value_node)
+        self.target = saved
+        for target in targets:
+            self.store(target, "assign", value, node)
+
+    def store(self, target: ast.expr, kind: BindingKind, value: Value | None,
+              node: ast.stmt) -> None:
+        span = self.columns.span(node)
+        if isinstance(target, ast.Name):
+            self.bind(target.id, kind, span, value=value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self.store(element, kind, None, node)
+        elif isinstance(target, ast.Starred):
+            self.store(target.value, kind, None, node)
+        elif isinstance(target, ast.Attribute):
+            base = dotted_name(target.value)
+            self.expr(target.value)
+            if base:
+                self.bind(f"{base}.{target.attr}", "attr" if kind == "assign" else kind,
+                          span, value=value)
+        elif isinstance(target, ast.Subscript):
+            base = dotted_name(target.value)
+            self.expr(target.value)
+            self.expr(target.slice)
+            if base:
+                self.bind(base, "subscript" if kind in ("assign", "augassign") else kind,
+                          span, value=value)
+
+    def new_scope(self, kind: ScopeKind, name: str, node: ast.AST, span: Span,
+                  **extra: object) -> int:
+        scope_id = len(self.facts.scopes)
+        qualname = f"{self.qualname}.{name}" if self.qualname else name
+        self.facts.scopes.append(
+            Scope(scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
+                  self.stmt[2], loop=self.loop, **extra)  # type: ignore[arg-type]
+        )
+        return scope_id
+
+    def enter(self, scope_id: int, qualname: str) -> tuple[int, str, bool, int, str]:
+        saved = (self.scope, self.qualname, self.loop, self.parent_call, self.target)
+        self.scope, self.qualname, self.loop = scope_id, qualname, False
+        self.parent_call, self.target = -1, ""
+        return saved
+
+    def leave(self, saved: tuple[int, str, bool, int, str]) -> None:
+        self.scope, self.qualname, self.loop, self.parent_call, self.target = saved
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        decorators = tuple(self.expr(d) for d in node.decorator_list)
+        self.arguments_defaults(node.args)
+        params = _params(node.args)
+        for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+            if arg.annotation is not None:
+                self.expr(arg.annotation)
+        span = self.columns.span(node)
+        span = Span(node.lineno, span.col, node.lineno, span.col + 3)
+        global_names = tuple(
+            name for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for name in stmt.names
+        )
+        self.bind(node.name, "def", span)
+        scope_id = self.new_scope(
+            "function", node.name, node, span, decorators=decorators, params=params,
+            is_async=isinstance(node, ast.AsyncFunctionDef), globals=global_names,
+        )
+        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        self.bind_params(params, span)
+        for stmt in node.body:
+            self.statement(stmt)
+        self.leave(saved)
+
+    def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
+        for param in params:
+            self.bind(param.name, "param", span, target=param.annotation or "")
+
+    def arguments_defaults(self, args: ast.arguments) -> None:
+        for default in (*args.defaults, *args.kw_defaults):
+            if default is not None:
+                self.expr(default)
+
+    def class_def(self, node: ast.ClassDef) -> None:
+        decorators = tuple(self.expr(d) for d in node.decorator_list)
+        bases = tuple(dotted_name(b) for b in node.bases)
+        for base in node.bases:
+            self.expr(base)
+        for keyword in node.keywords:
+            self.expr(keyword.value)
+        span = self.columns.span(node)
+        span = Span(node.lineno, span.col, node.lineno, span.col + 5)
+        self.bind(node.name, "class", span)
+        scope_id = self.new_scope("class", node.name, node, span, decorators=decorators,
+                                  bases=bases)
+        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        for stmt in node.body:
+            self.statement(stmt)
+        self.leave(saved)
+
+    def lambda_(self, node: ast.Lambda) -> Value:
+        self.arguments_defaults(node.args)
+        span = self.columns.span(node)
+        params = _params(node.args)
+        scope_id = self.new_scope("lambda", "<lambda>", node, span, params=params)
+        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        self.bind_params(params, span)
+        body = self.expr(node.body)
+        self.leave(saved)
+        return Value("lambda", scope=scope_id, calls=body.calls, names=body.names)
+
+    def expr(self, node: ast.expr) -> Value:
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Constant):
+            return Value("str" if isinstance(node.value, str) else "const",
+                         const=node.value if isinstance(node.value, (str, int, float, bool))
+                         else None)
+        if isinstance(node, ast.Name):
+            return Value("name", text=node.id, names=(node.id,))
+        if isinstance(node, ast.Attribute):
+            text = dotted_name(node)
+            if text:
+                return Value("attr", text=text, names=(text.split(".")[0],))
+            inner = self.expr(node.value)
+            return Value("other", calls=inner.calls, names=inner.names)
+        if isinstance(node, ast.Lambda):
+            return self.lambda_(node)
+        if isinstance(node, ast.Await):
+            saved = self.awaited
+            self.awaited = True
+            inner = self.expr(node.value)
+            self.awaited = saved
+            return inner
+        if isinstance(node, _COMPREHENSIONS):
+            saved_loop = self.loop
+            self.loop = True
+            value = self.children(node, "comprehension")
+            self.loop = saved_loop
+            return value
+        if isinstance(node, ast.JoinedStr):
+            return self.children(node, "fstring")
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            items = tuple(self.child(e) for e in node.elts)
+            return _combine("container", items, items)
+        if isinstance(node, ast.Dict):
+            values = tuple(self.child(v) for v in node.values)
+            keys = tuple(self.child(k) for k in node.keys if k is not None)
+            return _combine("dict", (*keys, *values), values)
+        if isinstance(node, ast.BinOp):
+            return self.children(node, "binop")
+        if isinstance(node, ast.NamedExpr):
+            value = self.expr(node.value)
+            self.bind(node.target.id, "assign", self.columns.span(node), value=value)
+            return value
+        return self.children(node, "other")
+
+    def child(self, node: ast.expr) -> Value:
+        saved = (self.parent_call, self.target)
+        self.parent_call, self.target = -1, ""
+        value = self.expr(node)
+        self.parent_call, self.target = saved
+        return value
+
+    def children(self, node: ast.expr, kind: str) -> Value:
+        parts = tuple(self.child(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+        for generator in getattr(node, "generators", ()):
+            for condition in generator.ifs:
+                parts += (self.child(condition),)
+            parts += (self.child(generator.iter),)
+        return _combine(kind, parts)
+
+    def call(self, node: ast.Call) -> Value:
+        call_id = len(self.facts.calls)
+        self.facts.calls.append(None)  # type: ignore[arg-type]  # reserve the id; parents first
+        callee = dotted_name(node.func)
+        target, parent, awaited = self.target, self.parent_call, self.awaited
+        self.awaited = False
+        if not callee:
+            func_value = self.child(node.func)
+        saved = (self.parent_call, self.target)
+        args: list[Value] = []
+        for arg in node.args:
+            self.parent_call, self.target = call_id, ""
+            inner = arg.value if isinstance(arg, ast.Starred) else arg
+            args.append(self.expr(inner))
+        kwargs: list[tuple[str, Value]] = []
+        for keyword in node.keywords:
+            self.parent_call, self.target = call_id, keyword.arg or "**"
+            kwargs.append((keyword.arg or "**", self.expr(keyword.value)))
+        self.parent_call, self.target = saved
+        self.facts.calls[call_id] = Call(
+            call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
+            self.stmt[2], tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
+        )
+        parts = (*args, *(v for _, v in kwargs))
+        if not callee:
+            parts = (func_value, *parts)
+        inner = _combine("call", parts)
+        return Value("call", text=callee, call=call_id,
+                     calls=(callee, *inner.calls) if callee else inner.calls, names=inner.names
+                     + ((callee.split(".")[0],) if callee else ()))
+
+
+def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
+    calls = tuple(c for p in parts for c in p.calls)
+    names = tuple(n for p in parts for n in p.names)
+    return Value(kind, calls=calls, names=names, items=items)
+
+
+def _with_memo(binding: Binding) -> Binding:
+    return Binding(binding.scope, binding.name, binding.kind, binding.span, binding.target,
+                   binding.value, binding.loop, True, binding.stmt_line, binding.stmt_col)
+
+
+def _memo_guard(test: ast.expr) -> str:
+    """The container name in `if key not in container:`, the memo-cache idiom."""
+    if (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.NotIn)):
+        return dotted_name(test.comparators[0])
+    return ""
+
+
+def _params(args: ast.arguments) -> tuple[Param, ...]:
+    positional = [*args.posonlyargs, *args.args]
+    first_default = len(positional) - len(args.defaults)
+    params = [
+        Param(a.arg, annotation_text(a.annotation), "positional", i >= first_default)
+        for i, a in enumerate(positional)
+    ]
+    if args.vararg:
+        params.append(Param(args.vararg.arg, annotation_text(args.vararg.annotation),
+                            "vararg", False))
+    params.extend(
+        Param(a.arg, annotation_text(a.annotation), "keyword", d is not None)
+        for a, d in zip(args.kwonlyargs, args.kw_defaults)
+    )
+    if args.kwarg:
+        params.append(Param(args.kwarg.arg, annotation_text(args.kwarg.annotation),
+                            "kwarg", False))
+    return tuple(params)
+
+
+def _markers(lines: list[str]) -> list[Marker]:
+    markers: list[Marker] = []
+    for number, text in enumerate(lines, 1):
+        if "dara-migrate" not in text:
+            continue
+        match = MARKER_RE.match(text)
+        if not match:
+            continue
+        target = number + 1
+        while target <= len(lines) and (
+            not lines[target - 1].strip() or lines[target - 1].lstrip().startswith("#")
+        ):
+            target += 1
+        codes = tuple(c.strip() for c in match["codes"].split(",") if c.strip())
+        kind: Literal["ignore", "local-only"] = (
+            "ignore" if match["kind"] == "ignore" else "local-only"
+        )
+        markers.append(Marker(number, target, kind, codes, match["reason"].strip()))
+    return markers
+
+
+def extract_facts(tree: ast.Module, text: str, path: str, module: str,
+                  is_package: bool) -> FileFacts:
+    """Summarise one parsed module."""
+    lines = text.splitlines()
+    facts = FileFacts(path, module, is_package, line_count=len(lines))
+    _Extractor(facts, lines).run(tree)
+    facts.markers = _markers(lines)
+    facts.mentions_jwt_secret = "JWT_SECRET" in text
+    return facts

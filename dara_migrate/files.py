@@ -1,0 +1,179 @@
+"""Finding the project's files and reading them without ever losing a byte of meaning."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import tokenize
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+ROOT_MARKERS = ("pyproject.toml", ".git")
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
+    "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".dara-migrate-cache",
+    "site-packages", "*.egg-info", ".eggs",
+)
+DEPLOYMENT_NAMES = ("Dockerfile", "Containerfile", "Procfile")
+DEPLOYMENT_SUFFIXES = (".yaml", ".yml", ".env", ".toml", ".ini", ".cfg", ".sh")
+
+
+class ReadError(Exception):
+    """A file that cannot be analysed; the message is the one-line reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A decoded file and everything needed to write it back byte-for-byte alike."""
+
+    text: str
+    encoding: str
+    bom: bool
+    newline: str
+
+
+def find_root(paths: Iterable[Path]) -> Path:
+    """The project root: the nearest folder above the first path holding pyproject.toml or .git."""
+    first = next(iter(paths), Path.cwd()).resolve()
+    start = first if first.is_dir() else first.parent
+    for folder in (start, *start.parents):
+        if any((folder / marker).exists() for marker in ROOT_MARKERS):
+            return folder
+    return start
+
+
+def module_name(root: Path, path: Path) -> tuple[str, bool]:
+    """The dotted module a file is imported as, and whether it is a package `__init__`."""
+    is_package = path.name == "__init__.py"
+    parts = [] if is_package else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").exists() and folder != root.parent:
+        parts.append(folder.name)
+        if folder == root:
+            break
+        folder = folder.parent
+    return ".".join(reversed(parts)) or path.stem, is_package
+
+
+def _is_virtualenv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").exists()
+
+
+class Discovery:
+    """Walks the project once, honouring .gitignore files, default and configured excludes."""
+
+    def __init__(self, root: Path, exclude: Iterable[str] = ()) -> None:
+        self.root = root
+        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", [*DEFAULT_EXCLUDES, *exclude])
+
+    def walk(self) -> Iterator[Path]:
+        """Every regular file under the root that is not ignored, in sorted order."""
+        yield from self._walk(self.root, [], set())
+
+    def _ignore_specs(self, folder: Path, inherited: list[tuple[Path, pathspec.PathSpec]]
+                      ) -> list[tuple[Path, pathspec.PathSpec]]:
+        gitignore = folder / ".gitignore"
+        if not gitignore.is_file():
+            return inherited
+        try:
+            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return inherited
+        return [*inherited, (folder, pathspec.PathSpec.from_lines("gitwildmatch", lines))]
+
+    def ignored(self, path: Path, is_dir: bool,
+                specs: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+        relative = path.relative_to(self.root).as_posix() + ("/" if is_dir else "")
+        if self.exclude.match_file(relative) or self.exclude.match_file(path.name):
+            return True
+        for base, spec in specs:
+            local = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+            if spec.match_file(local):
+                return True
+        return False
+
+    def _walk(self, folder: Path, inherited: list[tuple[Path, pathspec.PathSpec]],
+              seen: set[tuple[int, int]]) -> Iterator[Path]:
+        try:
+            stat = folder.stat()
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        if (stat.st_dev, stat.st_ino) in seen:
+            return
+        seen.add((stat.st_dev, stat.st_ino))
+        specs = self._ignore_specs(folder, inherited)
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if self.ignored(path, is_dir, specs):
+                continue
+            if is_dir:
+                if not _is_virtualenv(path):
+                    yield from self._walk(path, specs, seen)
+            elif entry.is_file() or entry.is_symlink():
+                yield path
+
+
+def is_python(path: Path) -> bool:
+    return path.suffix == ".py"
+
+
+def is_deployment_file(path: Path) -> bool:
+    name = path.name
+    return (
+        name.startswith(".env") or name.startswith(DEPLOYMENT_NAMES)
+        or (path.suffix in DEPLOYMENT_SUFFIXES and not name.startswith("."))
+    )
+
+
+def read_source(path: Path) -> Source:
+    """Decode a Python file the way the interpreter would (BOM, coding cookie, utf-8)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ReadError(f"file too large ({size // 1024} KiB > {MAX_FILE_BYTES // 1024} KiB)")
+        data = path.read_bytes()
+    except PermissionError as error:
+        raise ReadError(f"unreadable: {error.strerror}") from error
+    except OSError as error:
+        raise ReadError(f"unreadable: {error.strerror or error}") from error
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> Source:
+    if b"\0" in data:
+        raise ReadError("binary file (contains NUL bytes)")
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise ReadError(f"bad encoding declaration: {error.msg}") from error
+    body = data[len(codecs.BOM_UTF8):] if bom else data
+    try:
+        text = body.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+    except UnicodeDecodeError as error:
+        line = body[: error.start].count(b"\n") + 1
+        raise ReadError(
+            f"undecodable bytes for {encoding} at line {line} (byte 0x{body[error.start]:02x})"
+        ) from error
+    except LookupError as error:
+        raise ReadError(f"unknown encoding {encoding!r}") from error
+    return Source(text, encoding, bom, _newline(text))
+
+
+def _newline(text: str) -> str:
+    index = text.find("\n")
+    if index > 0 and text[index - 1] == "\r":
+        return "\r\n"
+    if index < 0 and "\r" in text:
+        return "\r"
+    return "\n"

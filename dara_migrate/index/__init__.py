@@ -1,0 +1,1 @@
+"""The project index: what the project defines and when each piece of code runs."""

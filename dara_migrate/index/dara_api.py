@@ -1,0 +1,53 @@
+"""The Dara names the analysis recognises, whatever module path they are imported from.
+
+dara-core re-exports its API from many modules (`dara.core`, `dara.core.interactivity`,
+the defining module, `dara.components` for `Variable`), so a qualified name is matched by
+its last segment once its prefix is a `dara` module (dara-api.md §7).
+"""
+
+from __future__ import annotations
+
+DEFINITION_KINDS = {
+    "DerivedVariable": "derived_variable",
+    "DerivedDataVariable": "derived_variable",
+    "ServerVariable": "server_variable",
+    "DataVariable": "server_variable",
+    "StreamVariable": "stream_variable",
+    "BackendStore": "backend_store",
+}
+"""Constructors that register a server-resolved definition, by registry."""
+
+VARIABLE = "Variable"
+BROWSER_STORES = frozenset({"BrowserStore"})
+ACTION_FACTORIES = frozenset({"UpdateVariable", "NavigateTo", "DownloadContent", "SideEffect"})
+DECORATORS = frozenset({"action", "py_component"})
+ROUTE_CLASSES = frozenset({"PageRoute", "LayoutRoute", "IndexRoute", "PrefixRoute"})
+ROUTE_METHODS = frozenset({"add_page", "add_layout", "add_index", "add_prefix"})
+LOCAL_BACKENDS = frozenset({"MemoryBackend", "InMemoryBackend", "FileBackend"})
+AUTH_SESSION_BACKENDS = frozenset({"InMemoryAuthSessionBackend", "FileAuthSessionBackend"})
+BACKEND_BASES = frozenset({"ServerBackend", "PersistenceBackend"})
+
+OTHER_NAMES = frozenset({
+    "ConfigurationBuilder", "Router", "Variable", "get_current_value", "track_progress",
+    "UploadDropzone", "ResetVariables", "UpdateVariableImpl", "NavigateToImpl", "Notify",
+    "TriggerVariable", "DownloadVariable", "websocket_registry", "sessions_registry",
+    "utils_registry", "WebsocketManager", "DataSlicer", "DataSlicerModal", "DataFactory",
+    "ScheduledJob", "SwitchVariable", "UrlVariable", "ComponentInstance",
+})
+
+KNOWN_NAMES = frozenset({
+    *DEFINITION_KINDS, *BROWSER_STORES, *ACTION_FACTORIES, *DECORATORS, *ROUTE_CLASSES,
+    *LOCAL_BACKENDS, *AUTH_SESSION_BACKENDS, *BACKEND_BASES, *OTHER_NAMES, "QueryParamStore",
+})
+
+
+def dara_name(qualified: str) -> str | None:
+    """`dara.core.interactivity.DerivedVariable` -> `DerivedVariable`; non-Dara -> None."""
+    if not qualified.startswith("dara."):
+        return None
+    module, _, name = qualified.rpartition(".")
+    if name not in KNOWN_NAMES:
+        return None
+    if not all(part.islower() or part.replace("_", "").islower() for part in module.split(".")):
+        return None
+    return name

@@ -1,0 +1,98 @@
+"""Server-resolved definitions in the project, and the stable uid scheme (RULES.md).
+
+Scheme: `<module>:<scope>.<target>`; scope is the enclosing qualname (omitted at module
+level), target the assigned name, attribute or keyword, else `<callee_snake>_<n>`. A clash
+gets `-2`, `-3`, ... in path-then-position order, checked against every Python file under
+the project root.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.index.dara_api import BROWSER_STORES, DEFINITION_KINDS, VARIABLE
+from dara_migrate.index.project import ProjectIndex
+
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A constructor call that registers something the server looks up by uid."""
+
+    facts: FileFacts
+    call: Call
+    api: str
+    registry: str
+    uid: Value | None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.facts.path, self.call.id
+
+
+def _needs_uid_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> bool:
+    """A `Variable` the server or browser keys by uid: backend store, browser store, persist."""
+    persist = call.kwarg("persist_value")
+    if persist is not None and persist.kind == "const" and persist.const is True:
+        return True
+    store = call.argument(3, "store")
+    api = index.value_api(facts, call.scope, store)
+    return api == "BackendStore" or api in BROWSER_STORES
+
+
+def collect_definitions(index: ProjectIndex) -> list[Definition]:
+    """Every definition site in the project, in path-then-position order."""
+    found: list[Definition] = []
+    for api, registry in DEFINITION_KINDS.items():
+        for facts, call in index.calls_by_api.get(api, ()):
+            found.append(Definition(facts, call, api, registry, call.kwarg("uid")))
+    for facts, call in index.calls_by_api.get(VARIABLE, ()):
+        if _needs_uid_variable(index, facts, call):
+            found.append(Definition(facts, call, VARIABLE, "variable", call.argument(2, "uid")))
+    found.sort(key=lambda d: (d.facts.path, d.call.span.line, d.call.span.col))
+    return found
+
+
+def snake(name: str) -> str:
+    return _CAMEL.sub("_", name).lower()
+
+
+def uid_base(facts: FileFacts, call: Call, api: str, ordinal: int) -> str:
+    scope = facts.scopes[call.scope].qualname.replace("<lambda>", "lambda")
+    target = call.target.rsplit(".", 1)[-1] if call.target and call.target != "**" else ""
+    if not target:
+        target = f"{snake(api)}_{ordinal}"
+    local = f"{scope}.{target}" if scope else target
+    return _UNSAFE_CHARS.sub("_", f"{facts.module}:{local}")
+
+
+def suggest_uids(definitions: list[Definition], wanted: set[tuple[str, int]]) -> dict[
+        tuple[str, int], str]:
+    """Suggested uids for the `wanted` definitions, unique across the whole project."""
+    taken = {d.uid.const for d in definitions
+             if d.uid is not None and d.uid.kind == "str" and isinstance(d.uid.const, str)}
+    ordinals: dict[tuple[str, int, str], int] = defaultdict(int)
+    suggestions: dict[tuple[str, int], str] = {}
+    for definition in definitions:
+        call = definition.call
+        if call.target and call.target != "**":
+            ordinal = 0
+        else:
+            slot = (definition.facts.path, call.scope, definition.api)
+            ordinals[slot] += 1
+            ordinal = ordinals[slot]
+        if definition.key not in wanted:
+            continue
+        base = uid_base(definition.facts, call, definition.api, ordinal)
+        candidate, counter = base, 1
+        while candidate in taken:
+            counter += 1
+            candidate = f"{base}-{counter}"
+        taken.add(candidate)
+        suggestions[definition.key] = candidate
+    return suggestions

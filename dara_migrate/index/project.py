@@ -1,0 +1,578 @@
+"""The project index: names resolved across modules, call graph, and when each body runs.
+
+"When code runs" (RULES.md) is decided here once for the whole project:
+
+- **build**: module level and everything reached from it while the app is built (page
+  builders, route content, page-class `__init__`/`__call__`, template renderers);
+- **startup**: `config.on_startup` functions;
+- **request**: `@py_component`/`@action` bodies, DerivedVariable/StreamVariable functions,
+  endpoint, websocket, upload, registry-lookup and scheduler handlers, deprecated action
+  factory callables, and everything they reach. Request wins over build;
+- **unknown**: bodies nothing in the project is seen to call.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
+from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
+
+When = Literal["build", "startup", "request", "unknown"]
+ScopeRef = tuple[str, int]
+"""A scope in the project: (file path, scope id)."""
+
+MANY = 2
+"""Run counts saturate here: all the rules need to know is once or more than once."""
+
+_REQUEST_CALLABLE_ARGS: dict[str, tuple[tuple[int, str], ...]] = {
+    "DerivedVariable": ((0, "func"),),
+    "DerivedDataVariable": ((0, "func"),),
+    "StreamVariable": ((0, "func"),),
+    "UpdateVariable": ((0, "resolver"),),
+    "NavigateTo": ((0, "url"),),
+    "DownloadContent": ((0, "resolver"),),
+    "SideEffect": ((0, "function"),),
+    "UploadDropzone": ((-1, "resolver"), (-1, "on_drop")),
+}
+_CONFIG_REQUEST_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
+    "add_endpoint": ((0, "endpoint"),),
+    "add_ws_handler": ((1, "handler"),),
+    "add_registry_lookup": ((0, "lookup"),),
+}
+_BUILD_CONTENT_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
+    "add_page": ((1, "content"),),
+    "add_template_renderer": ((1, "renderer"),),
+}
+_ROUTER_CONTENT: tuple[tuple[int, str], ...] = ((-1, "content"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a dotted name in some scope refers to."""
+
+    qualified: str
+    api: str | None = None
+    """The Dara name it is (`DerivedVariable`), when it is one."""
+    instance_of: str | None = None
+    """The Dara class of the object the name's head is bound to (`config` -> builder)."""
+    attribute: str = ""
+    """The attribute path after that object (`router.add_page`)."""
+    function: ScopeRef | None = None
+    """The project function or class it names."""
+    instance_of_project: ScopeRef | None = None
+    """The project class the head object is an instance of (`page.render` -> Page)."""
+
+
+@dataclass(slots=True)
+class Edge:
+    target: ScopeRef
+    loop: bool
+    via: str
+
+
+@dataclass(slots=True)
+class ProjectIndex:
+    files: dict[str, FileFacts]
+    modules: dict[str, FileFacts] = field(default_factory=dict)
+    module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
+    scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
+    edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
+        default_factory=lambda: defaultdict(list))
+    roots: dict[When, set[ScopeRef]] = field(default_factory=lambda: defaultdict(set))
+    when: dict[ScopeRef, When] = field(default_factory=dict)
+    runs: dict[ScopeRef, int] = field(default_factory=dict)
+    calls_by_api: dict[str, list[tuple[FileFacts, Call]]] = field(
+        default_factory=lambda: defaultdict(list))
+    method_calls: dict[tuple[str, str], list[tuple[FileFacts, Call]]] = field(
+        default_factory=lambda: defaultdict(list))
+    resolved_calls: dict[tuple[str, int], Resolved] = field(default_factory=dict)
+    decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
+        default_factory=lambda: defaultdict(list))
+    imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
+        index = cls({f.path: f for f in sorted(files, key=lambda f: f.path)})
+        for facts in index.files.values():
+            index.modules.setdefault(facts.module, facts)
+            table: dict[str, list[Binding]] = defaultdict(list)
+            for binding in facts.bindings:
+                ref = (facts.path, binding.scope)
+                if binding.scope == 0:
+                    table[binding.name].append(binding)
+                else:
+                    index.scope_bindings.setdefault(ref, defaultdict(list))[binding.name].append(
+                        binding)
+            index.module_bindings[facts.module] = table
+        for facts in index.files.values():
+            index._index_calls(facts)
+            index._index_decorators(facts)
+            index._index_imports(facts)
+        index._classify()
+        return index
+
+    # ---------------------------------------------------------------- name resolution
+
+    def scope(self, ref: ScopeRef) -> Scope:
+        return self.files[ref[0]].scopes[ref[1]]
+
+    def lookup(self, facts: FileFacts, scope_id: int, name: str) -> tuple[Binding, int] | None:
+        """The binding of a bare name seen from a scope, following Python's scoping rules."""
+        current = scope_id
+        first = True
+        while current > 0:
+            scope = facts.scopes[current]
+            if first or scope.kind != "class":
+                bindings = self.scope_bindings.get((facts.path, current), {}).get(name)
+                if bindings and name not in scope.globals:
+                    return bindings[-1], current
+            first = False
+            current = scope.parent
+        module_level = self.module_bindings.get(facts.module, {}).get(name)
+        if module_level:
+            return module_level[-1], 0
+        return None
+
+    def resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int = 0) -> Resolved:
+        """Resolve `dotted` as written in `scope_id` of `facts`."""
+        if not dotted or depth > 8:
+            return Resolved(dotted)
+        head, _, rest = dotted.partition(".")
+        found = self.lookup(facts, scope_id, head)
+        if found is None:
+            return self._unbound(facts, head, rest, depth)
+        binding, bound_in = found
+        if binding.kind in ("import", "import_module"):
+            qualified = f"{binding.target}.{rest}" if rest else binding.target
+            return self.resolve_qualified(qualified, depth + 1)
+        if binding.kind in ("def", "class"):
+            base = facts.module if bound_in == 0 else (
+                f"{facts.module}.{facts.scopes[bound_in].qualname}")
+            function = self._scope_named(facts, bound_in, head)
+            if rest:
+                return self._member(facts, function, rest, f"{base}.{head}.{rest}")
+            return Resolved(f"{base}.{head}", function=function)
+        if binding.kind == "assign" and binding.value is not None:
+            return self._from_value(facts, bound_in, binding.value, head, rest, depth)
+        if binding.kind == "param":
+            return self._from_param(facts, bound_in, binding, rest, dotted, depth)
+        return Resolved(dotted)
+
+    def _from_param(self, facts: FileFacts, scope_id: int, binding: Binding, rest: str,
+                    dotted: str, depth: int) -> Resolved:
+        scope = facts.scopes[scope_id]
+        is_receiver = (scope.params and scope.params[0].name == binding.name
+                       and facts.scopes[scope.parent].kind == "class")
+        if is_receiver:
+            return self._self_member(facts, scope_id, rest, dotted)
+        annotation = binding.target.split("[")[0].split("|")[0].strip()
+        if not annotation or annotation in ("?", "None"):
+            return Resolved(dotted)
+        kind = self.resolve(facts, scope.parent, annotation, depth + 1)
+        if kind.api:
+            return Resolved(dotted, instance_of=kind.api, attribute=rest)
+        if kind.function and self.scope(kind.function).kind == "class":
+            member = self.class_member(kind.function, rest) if rest and "." not in rest else None
+            return Resolved(dotted, function=member, instance_of_project=kind.function)
+        return Resolved(dotted)
+
+    def resolve_qualified(self, qualified: str, depth: int = 0) -> Resolved:
+        """Follow a fully qualified name through project modules and their re-exports."""
+        api = dara_name(qualified)
+        if api is not None:
+            return Resolved(qualified, api=api)
+        module, remainder = self._split_module(qualified)
+        if module is None:
+            return Resolved(qualified)
+        if not remainder:
+            return Resolved(qualified)
+        facts = self.modules[module]
+        return self.resolve(facts, 0, remainder, depth + 1)
+
+    def _split_module(self, qualified: str) -> tuple[str | None, str]:
+        parts = qualified.split(".")
+        for cut in range(len(parts), 0, -1):
+            module = ".".join(parts[:cut])
+            if module in self.modules:
+                return module, ".".join(parts[cut:])
+        return None, qualified
+
+    def _unbound(self, facts: FileFacts, head: str, rest: str, depth: int) -> Resolved:
+        for star in self.module_bindings.get(facts.module, {}).get("*", []):
+            candidate = f"{star.target}.{head}"
+            resolved = self.resolve_qualified(f"{candidate}.{rest}" if rest else candidate,
+                                              depth + 1)
+            if resolved.api or resolved.function or resolved.instance_of:
+                return resolved
+        return Resolved(f"{head}.{rest}" if rest else head)
+
+    def _scope_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:
+        for scope in reversed(facts.scopes):
+            if scope.parent == parent and scope.name == name and scope.kind in (
+                    "function", "class"):
+                return facts.path, scope.id
+        return None
+
+    def _member(self, facts: FileFacts, owner: ScopeRef | None, rest: str,
+                qualified: str) -> Resolved:
+        if owner is None:
+            return Resolved(qualified)
+        member = self.class_member(owner, rest.split(".")[0])
+        return Resolved(qualified, function=member if "." not in rest else None)
+
+    def class_member(self, cls: ScopeRef, name: str, depth: int = 0) -> ScopeRef | None:
+        """A method of a project class, looking through project base classes."""
+        facts = self.files[cls[0]]
+        if facts.scopes[cls[1]].kind != "class" or depth > 5:
+            return None
+        found = self._scope_named(facts, cls[1], name)
+        if found:
+            return found
+        for base in facts.scopes[cls[1]].bases:
+            resolved = self.resolve(facts, facts.scopes[cls[1]].parent, base)
+            if resolved.function and resolved.function != cls:
+                found = self.class_member(resolved.function, name, depth + 1)
+                if found:
+                    return found
+        return None
+
+    def _self_member(self, facts: FileFacts, method_scope: int, rest: str,
+                     dotted: str) -> Resolved:
+        cls = facts.scopes[method_scope].parent
+        if not rest or facts.scopes[cls].kind != "class":
+            return Resolved(dotted)
+        owner = (facts.path, cls)
+        attribute = rest.split(".")[0]
+        if "." not in rest:
+            member = self.class_member(owner, attribute)
+            if member:
+                return Resolved(f"{facts.module}.{facts.scopes[cls].qualname}.{rest}",
+                                function=member)
+        api = self.attribute_type(owner, attribute)
+        if api:
+            return Resolved(dotted, instance_of=api, attribute=rest.partition(".")[2])
+        return Resolved(f"{facts.module}.{facts.scopes[cls].qualname}.{rest}",
+                        instance_of_project=owner)
+
+    def attribute_type(self, cls: ScopeRef, attribute: str) -> str | None:
+        """The Dara class assigned to `self.<attribute>` anywhere in a project class."""
+        facts = self.files[cls[0]]
+        for binding in facts.bindings:
+            if binding.kind == "attr" and binding.name == f"self.{attribute}" and (
+                    binding.value is not None and binding.value.kind == "call"):
+                scope = facts.scopes[binding.scope]
+                if scope.parent == cls[1]:
+                    resolved = self.resolve(facts, binding.scope, binding.value.text)
+                    if resolved.api:
+                        return resolved.api
+        return None
+
+    def _from_value(self, facts: FileFacts, scope_id: int, value: Value, head: str, rest: str,
+                    depth: int) -> Resolved:
+        base = facts.module if scope_id == 0 else f"{facts.module}.{facts.scopes[scope_id].qualname}"
+        qualified = f"{base}.{head}.{rest}" if rest else f"{base}.{head}"
+        if value.kind == "call" and value.text:
+            made_by = self.resolve(facts, scope_id, value.text, depth + 1)
+            if made_by.api:
+                kind = "Router" if made_by.api in ROUTE_CLASSES else made_by.api
+                return Resolved(qualified, instance_of=kind, attribute=rest)
+            if _makes_route(made_by):
+                return Resolved(qualified, instance_of="Router", attribute=rest)
+            if made_by.function and self.scope(made_by.function).kind == "class":
+                cls = made_by.function
+                if rest and "." not in rest:
+                    member = self.class_member(cls, rest)
+                    if member:
+                        return Resolved(qualified, function=member, instance_of_project=cls)
+                return Resolved(qualified, instance_of_project=cls)
+            return Resolved(qualified)
+        if value.kind in ("name", "attr") and value.text != head:
+            aliased = self.resolve(facts, scope_id, value.text, depth + 1)
+            if rest:
+                return self._extend(aliased, rest, facts, scope_id, depth)
+            return aliased
+        if value.kind == "lambda" and not rest:
+            return Resolved(qualified, function=(facts.path, value.scope))
+        return Resolved(qualified)
+
+    def _extend(self, base: Resolved, rest: str, facts: FileFacts, scope_id: int,
+                depth: int) -> Resolved:
+        if base.api:
+            return Resolved(f"{base.qualified}.{rest}", api=dara_name(f"{base.qualified}.{rest}"))
+        if base.instance_of:
+            attribute = f"{base.attribute}.{rest}" if base.attribute else rest
+            return Resolved(f"{base.qualified}.{rest}", instance_of=base.instance_of,
+                            attribute=attribute)
+        return self.resolve_qualified(f"{base.qualified}.{rest}", depth + 1)
+
+    def resolve_call(self, facts: FileFacts, call: Call) -> Resolved:
+        cached = self.resolved_calls.get((facts.path, call.id))
+        if cached is None:
+            cached = self.resolve(facts, call.scope, call.callee) if call.callee else Resolved("")
+            self.resolved_calls[(facts.path, call.id)] = cached
+        return cached
+
+    def value_api(self, facts: FileFacts, scope_id: int, value: Value | None) -> str | None:
+        """The Dara name a value is a call to, or is bound to (`store=my_store`)."""
+        if value is None:
+            return None
+        if value.kind == "call":
+            return self.resolve_call(facts, facts.calls[value.call]).api
+        if value.kind in ("name", "attr"):
+            resolved = self.resolve(facts, scope_id, value.text)
+            return resolved.instance_of if not resolved.attribute else None
+        return None
+
+    # ---------------------------------------------------------------- indexing
+
+    def _index_calls(self, facts: FileFacts) -> None:
+        for call in facts.calls:
+            resolved = self.resolve_call(facts, call)
+            if resolved.api:
+                self.calls_by_api[resolved.api].append((facts, call))
+            elif resolved.instance_of:
+                self.method_calls[(resolved.instance_of, resolved.attribute)].append(
+                    (facts, call))
+
+    def _index_decorators(self, facts: FileFacts) -> None:
+        for scope in facts.scopes:
+            for decorator in scope.decorators:
+                name = decorator.text
+                resolved = self.resolve(facts, scope.parent, name) if name else None
+                if resolved is None:
+                    continue
+                if resolved.api in DECORATORS:
+                    self.decorated[resolved.api].append((facts, scope))
+                elif resolved.instance_of == "ConfigurationBuilder" and resolved.attribute in (
+                        "on_startup", "scheduler"):
+                    self.decorated[f"config.{resolved.attribute}"].append((facts, scope))
+
+    def _index_imports(self, facts: FileFacts) -> None:
+        for binding in facts.bindings:
+            if binding.kind in ("import", "import_module"):
+                module, _ = self._split_module(binding.target)
+                if module is not None and module != facts.module:
+                    self.imports[facts.module].add(module)
+
+    def modules_reachable(self, start: str) -> set[str]:
+        """Project modules imported, directly or not, by `start` (and `start` itself)."""
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            for imported in self.imports.get(queue.popleft(), ()):
+                parts = imported.split(".")
+                for cut in range(1, len(parts) + 1):
+                    package = ".".join(parts[:cut])
+                    if package in self.modules and package not in seen:
+                        seen.add(package)
+                        queue.append(package)
+        return seen
+
+    # ---------------------------------------------------------------- when code runs
+
+    def _classify(self) -> None:
+        for facts in self.files.values():
+            self.roots["build"].add((facts.path, 0))
+            for scope in facts.scopes[1:]:
+                if scope.kind == "class":
+                    self._edge((facts.path, scope.parent), (facts.path, scope.id), scope.loop,
+                               "class body")
+            for call in facts.calls:
+                self._call_edges(facts, call)
+        for api in DECORATORS:
+            for facts, scope in self.decorated[api]:
+                self.roots["request"].add((facts.path, scope.id))
+        for facts, scope in self.decorated["config.scheduler"]:
+            self.roots["request"].add((facts.path, scope.id))
+        for facts, scope in self.decorated["config.on_startup"]:
+            self.roots["startup"].add((facts.path, scope.id))
+        reached: dict[When, set[ScopeRef]] = {}
+        for when in ("request", "startup", "build"):
+            reached[when] = self._reach(self.roots[when])
+        for facts in self.files.values():
+            for scope in facts.scopes:
+                ref = (facts.path, scope.id)
+                if ref in reached["request"]:
+                    self.when[ref] = "request"
+                elif ref in reached["startup"]:
+                    self.when[ref] = "startup"
+                elif ref in reached["build"]:
+                    self.when[ref] = "build"
+                else:
+                    self.when[ref] = "unknown"
+        self._count_runs()
+
+    def _edge(self, source: ScopeRef, target: ScopeRef, loop: bool, via: str) -> None:
+        self.edges[source].append(Edge(target, loop, via))
+        self.callers[target].append((source, loop))
+
+    def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value
+                          ) -> Iterator[tuple[ScopeRef, bool]]:
+        """Project functions a value passed as an argument stands for (and if it is a class)."""
+        if value.kind == "lambda":
+            yield (facts.path, value.scope), False
+        elif value.kind in ("name", "attr"):
+            resolved = self.resolve(facts, scope_id, value.text)
+            if resolved.function:
+                yield resolved.function, self.scope(resolved.function).kind == "class"
+        elif value.kind in ("container", "dict"):
+            for item in value.items:
+                yield from self._callable_targets(facts, scope_id, item)
+
+    def _instance_targets(self, facts: FileFacts, scope_id: int, value: Value
+                          ) -> Iterator[ScopeRef]:
+        """`__call__` of page-class instances given as route content (`content=Page()`)."""
+        cls: ScopeRef | None = None
+        if value.kind == "call":
+            made = self.resolve_call(facts, facts.calls[value.call])
+            cls = made.function if made.function and self.scope(
+                made.function).kind == "class" else None
+        elif value.kind in ("name", "attr"):
+            cls = self.resolve(facts, scope_id, value.text).instance_of_project
+        if cls is not None:
+            member = self.class_member(cls, "__call__")
+            if member:
+                yield member
+
+    def _call_edges(self, facts: FileFacts, call: Call) -> None:
+        source = (facts.path, call.scope)
+        resolved = self.resolve_call(facts, call)
+        if resolved.function:
+            target = resolved.function
+            if self.scope(target).kind == "class":
+                init = self.class_member(target, "__init__")
+                if init:
+                    self._edge(source, init, call.loop, "instantiation")
+            else:
+                self._edge(source, target, call.loop, "call")
+        if resolved.instance_of_project and not resolved.function:
+            member = self.class_member(resolved.instance_of_project, "__call__")
+            if member and not resolved.attribute:
+                self._edge(source, member, call.loop, "call")
+        request_args = self._request_argument_slots(resolved)
+        content_args = self._content_argument_slots(resolved)
+        arguments = [(i, "", v) for i, v in enumerate(call.args)] + [
+            (-1, k, v) for k, v in call.kwargs]
+        for position, keyword, value in arguments:
+            slot_request = _matches(request_args, position, keyword)
+            slot_content = _matches(content_args, position, keyword)
+            for target, is_class in self._callable_targets(facts, call.scope, value):
+                if slot_request:
+                    self.roots["request"].add(target)
+                elif slot_content:
+                    entry = self.class_member(target, "__init__") if is_class else target
+                    if entry:
+                        self._edge(source, entry, call.loop, "route content")
+                    if is_class:
+                        member = self.class_member(target, "__call__")
+                        if member:
+                            self._edge(source, member, call.loop, "route content")
+                elif resolved.api is None and not is_class:
+                    # A function handed to code outside Dara runs when that code runs.
+                    self._edge(source, target, call.loop, "callback")
+            if slot_content:
+                for member in self._instance_targets(facts, call.scope, value):
+                    self._edge(source, member, call.loop, "route content")
+        if resolved.instance_of == "ConfigurationBuilder" and resolved.attribute == "on_startup":
+            for value in call.args:
+                for target, _ in self._callable_targets(facts, call.scope, value):
+                    self.roots["startup"].add(target)
+
+    def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
+        if resolved.api in _REQUEST_CALLABLE_ARGS:
+            return _REQUEST_CALLABLE_ARGS[resolved.api]
+        if resolved.api in ROUTE_CLASSES or (resolved.instance_of in ("Router",) and
+                                             resolved.attribute in ROUTE_METHODS):
+            return ((-1, "on_load"),)
+        if resolved.instance_of == "ConfigurationBuilder":
+            if resolved.attribute in _CONFIG_REQUEST_METHODS:
+                return _CONFIG_REQUEST_METHODS[resolved.attribute]
+            if resolved.attribute.startswith("router.") and resolved.attribute[7:] in ROUTE_METHODS:
+                return ((-1, "on_load"),)
+        return ()
+
+    def _content_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
+        if resolved.api in ROUTE_CLASSES:
+            return _ROUTER_CONTENT
+        if resolved.instance_of == "Router" and resolved.attribute in ROUTE_METHODS:
+            return _ROUTER_CONTENT
+        if resolved.instance_of == "ConfigurationBuilder":
+            if resolved.attribute in _BUILD_CONTENT_METHODS:
+                return _BUILD_CONTENT_METHODS[resolved.attribute]
+            if resolved.attribute.startswith("router.") and resolved.attribute[7:] in ROUTE_METHODS:
+                return _ROUTER_CONTENT
+        return ()
+
+    def _reach(self, roots: set[ScopeRef]) -> set[ScopeRef]:
+        seen = set(roots)
+        queue = deque(sorted(roots))
+        while queue:
+            for edge in self.edges.get(queue.popleft(), ()):
+                if edge.target not in seen:
+                    seen.add(edge.target)
+                    queue.append(edge.target)
+        return seen
+
+    def _count_runs(self) -> None:
+        """How many times per process each build-time body runs (1 or MANY)."""
+        counting: set[ScopeRef] = set()
+
+        def count(ref: ScopeRef) -> int:
+            if ref in self.runs:
+                return self.runs[ref]
+            if ref in counting:
+                return MANY
+            counting.add(ref)
+            if ref[1] == 0:
+                total = 1
+            else:
+                total = 0
+                for caller, loop in self.callers.get(ref, ()):
+                    runs = count(caller) if self.when.get(caller) != "unknown" else 1
+                    total += MANY if loop else runs
+                    if total >= MANY:
+                        break
+                if self.scope(ref).loop:
+                    total = MANY
+            counting.discard(ref)
+            self.runs[ref] = min(total, MANY)
+            return self.runs[ref]
+
+        for ref in sorted(self.when):
+            count(ref)
+
+    # ---------------------------------------------------------------- queries
+
+    def when_at(self, facts: FileFacts, scope_id: int) -> When:
+        """When code directly in this scope runs (class bodies run with their parent)."""
+        return self.when.get((facts.path, scope_id), "unknown")
+
+    def runs_at(self, facts: FileFacts, scope_id: int) -> int:
+        return self.runs.get((facts.path, scope_id), 1)
+
+    def function_scope(self, facts: FileFacts, scope_id: int) -> int:
+        """The innermost function (or module) around a scope, skipping class bodies."""
+        while scope_id > 0 and facts.scopes[scope_id].kind == "class":
+            scope_id = facts.scopes[scope_id].parent
+        return scope_id
+
+    def enclosing_request_root(self, facts: FileFacts, scope_id: int) -> bool:
+        return (facts.path, scope_id) in self.roots["request"]
+
+
+def _makes_route(made_by: Resolved) -> bool:
+    """Router methods return the new route, which takes child routes in turn."""
+    attribute = made_by.attribute.removeprefix("router.")
+    return attribute in ROUTE_METHODS and (
+        made_by.instance_of == "Router"
+        or (made_by.instance_of == "ConfigurationBuilder" and made_by.attribute != attribute))
+
+
+def _matches(slots: tuple[tuple[int, str], ...], position: int, keyword: str) -> bool:
+    return any((keyword and keyword == name) or (position >= 0 and position == index)
+               for index, name in slots)

@@ -1,0 +1,58 @@
+"""The stable, versioned audit JSON (SPEC.md, "Audit JSON")."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from dara_migrate import __version__
+from dara_migrate.models import AuditResult, Finding
+
+SCHEMA_VERSION = 1
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule": finding.rule, "name": finding.name, "severity": finding.severity,
+        "fix": finding.fix, "status": finding.status, "path": finding.path,
+        "line": finding.line, "column": finding.column, "end_line": finding.end_line,
+        "end_column": finding.end_column, "message": finding.message,
+        "url": f"docs/rules/{finding.rule}.md", "fingerprint": finding.fingerprint,
+    }
+    if finding.suggested_uid is not None:
+        data["suggested_uid"] = finding.suggested_uid
+    data["related"] = [
+        {"path": r.path, "line": r.line, "message": r.message} for r in finding.related
+    ]
+    return data
+
+
+def audit_json(result: AuditResult) -> dict[str, Any]:
+    findings = result.findings
+    return {
+        "version": SCHEMA_VERSION,
+        "tool": "dara-migrate",
+        "tool_version": __version__,
+        "target": result.target,
+        "target_reason": result.target_reason,
+        "mode": result.mode,
+        "root": result.root,
+        "findings": [finding_json(f) for f in findings],
+        "apps": [
+            {"name": a.name, "path": a.path, "line": a.line, "verdict": a.verdict,
+             "errors": a.errors, "blockers": a.blockers}
+            for a in result.apps
+        ],
+        "errors": [{"path": e.path, "message": e.message} for e in result.errors],
+        "summary": {
+            "files": result.files,
+            "findings": len(findings),
+            "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
+            "by_fix": dict(sorted(Counter(f.fix for f in findings if f.fix).items())),
+        },
+    }
+
+
+def render_json(result: AuditResult) -> str:
+    return json.dumps(audit_json(result), indent=2, ensure_ascii=False) + "\n"

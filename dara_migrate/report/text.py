@@ -1,0 +1,72 @@
+"""The terminal report: one line per finding, then counts, the target and a verdict per app."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from dara_migrate.models import AuditResult, Finding
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
+_VERDICT_STYLE = {"ready": "bold green", "prepared": "bold green", "fixable": "cyan",
+                  "local": "yellow", "blocked": "bold red"}
+
+
+def visible(result: AuditResult, show_info: bool) -> list[Finding]:
+    return [f for f in result.findings
+            if f.status != "suppressed" and (show_info or f.severity != "info")]
+
+
+def render_text(result: AuditResult, console: Console, *, show_info: bool = False,
+                statistics: bool = False, quiet: bool = False) -> None:
+    findings = visible(result, show_info)
+    if not quiet:
+        console.print(f"target {result.target} ({escape(result.target_reason)})",
+                      style="dim", soft_wrap=True, highlight=False)
+    for finding in findings:
+        status = "" if finding.status == "open" else f" [{finding.status}]"
+        fix = f" (fix: {finding.fix})" if finding.fix else ""
+        console.print(
+            f"[bold]{escape(finding.path)}:{finding.line}:{finding.column}[/]: "
+            f"[{_STYLE[finding.severity]}]{finding.rule}[/] {escape(finding.message)}"
+            f"[dim]{escape(fix)}{escape(status)}[/]",
+            soft_wrap=True, highlight=False,
+        )
+        for related in finding.related:
+            console.print(f"    [dim]{escape(related.path)}:{related.line}: "
+                          f"{escape(related.message)}[/]", soft_wrap=True, highlight=False)
+    for error in result.errors:
+        console.print(f"[bold red]internal error[/] {escape(error.path)}: "
+                      f"{escape(error.message)}", soft_wrap=True, highlight=False)
+    if statistics:
+        _statistics(findings, console)
+    if quiet:
+        return
+    counts = Counter(f.severity for f in findings)
+    safe = sum(1 for f in findings if f.fix == "safe" and f.status == "open")
+    console.print(
+        f"{result.files} files, {counts['error']} errors, {counts['warning']} warnings"
+        + (f", {counts['info']} info" if show_info else "")
+        + (f"; {safe} fixable with `dara-migrate apply`" if safe else ""),
+        highlight=False, soft_wrap=True,
+    )
+    for app in result.apps:
+        console.print(
+            f"app {escape(app.name)} ({escape(app.path)}:{app.line}): "
+            f"[{_VERDICT_STYLE[app.verdict]}]{app.verdict}[/] "
+            f"({app.errors} errors, {app.blockers} need a person)",
+            highlight=False, soft_wrap=True,
+        )
+
+
+def _statistics(findings: list[Finding], console: Console) -> None:
+    table = Table(box=None, show_header=True, header_style="bold")
+    for column in ("count", "code", "name", "fix"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    grouped = Counter((f.rule, f.name, f.fix or "-") for f in findings)
+    for (rule, name, fix), count in sorted(grouped.items()):
+        table.add_row(str(count), rule, name, fix)
+    console.print(table)

@@ -1,0 +1,106 @@
+"""What a rule is: code, name, severity, fix kind, documentation and runnable examples.
+
+A rule is one class. Its `VALID`/`INVALID` examples are small modules; lines of an invalid
+example that must be reported end in `# expect: DMxxx`. The test suite runs every example
+and `explain` prints them, so documentation and behaviour cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from dara_migrate.facts import Call, FileFacts, Scope, Span
+from dara_migrate.index.project import ProjectIndex
+from dara_migrate.models import Finding, FixKind, Related, Severity
+from dara_migrate.settings import Settings
+
+
+@dataclass(frozen=True)
+class Example:
+    """A tiny project: `files` maps a path (under the project root) to its source."""
+
+    files: dict[str, str]
+    note: str = ""
+
+    @classmethod
+    def module(cls, source: str, note: str = "") -> Example:
+        return cls({"app/main.py": source}, note)
+
+
+@dataclass(frozen=True)
+class RuleDocs:
+    what: str
+    why: str
+    use_instead: str
+    fix_safety: str
+    confidence: str
+
+
+@dataclass
+class Context:
+    """What rules read (the index, settings) and how they report."""
+
+    index: ProjectIndex
+    settings: Settings
+    selected: frozenset[str]
+    """Paths whose findings are reported (the PATHS given, within the project)."""
+    uids: dict[tuple[str, int], str] = field(default_factory=dict)
+    """Suggested uids, computed once per project (identity rules)."""
+
+    def report(self, rule: Rule, facts: FileFacts, span: Span, message: str, *,
+               anchor: tuple[int, int, str] | None = None, fix: FixKind | None | str = "default",
+               severity: Severity | None = None, suggested_uid: str | None = None,
+               related: list[Related] | None = None) -> Finding:
+        line, column, statement = anchor or (span.line, span.col, "")
+        return Finding(
+            rule=rule.code, name=rule.name, severity=severity or rule.severity,
+            fix=rule.fix if fix == "default" else fix,  # type: ignore[arg-type]
+            path=facts.path, line=span.line, column=span.col, end_line=span.end_line,
+            end_column=span.end_col, message=message, suggested_uid=suggested_uid,
+            related=related or [], anchor_line=line, anchor_column=column,
+            statement_hash=statement,
+        )
+
+    def at_call(self, rule: Rule, facts: FileFacts, call: Call, message: str,
+                **options: object) -> Finding:
+        return self.report(rule, facts, call.span, message,
+                           anchor=(call.stmt_line, call.stmt_col, call.stmt_hash),
+                           **options)  # type: ignore[arg-type]
+
+    def at_scope(self, rule: Rule, facts: FileFacts, scope: Scope, message: str,
+                 **options: object) -> Finding:
+        span = scope.span
+        if scope.decorators:
+            span = Span(scope.stmt_line, scope.stmt_col, span.end_line, span.end_col)
+        return self.report(rule, facts, span, message,
+                           anchor=(scope.stmt_line, scope.stmt_col, scope.stmt_hash),
+                           **options)  # type: ignore[arg-type]
+
+    def is_selected(self, facts: FileFacts) -> bool:
+        return facts.path in self.selected
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix: ClassVar[FixKind | None]
+    summary: ClassVar[str]
+    docs: ClassVar[RuleDocs]
+    VALID: ClassVar[list[Example]] = []
+    INVALID: ClassVar[list[Example]] = []
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    @classmethod
+    def url(cls) -> str:
+        return f"docs/rules/{cls.code}.md"
+
+
+def fingerprint(finding: Finding, ordinal: int) -> str:
+    key = f"{finding.rule}|{finding.path}|{finding.statement_hash}|{ordinal}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]

@@ -1,0 +1,190 @@
+"""`[tool.dara-migrate]` from the nearest pyproject.toml, merged with flags into one Settings."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+Target = Literal["v2", "1.x"]
+TargetChoice = Literal["auto", "v2", "1.x"]
+Mode = Literal["warn", "enforce"]
+
+CONFIG_KEYS = (
+    "target", "mode", "select", "ignore", "exclude", "extend-exclude", "per-file-ignores",
+    "jobs", "cache-dir", "apps", "library-components",
+)
+_REQUIREMENT_RE = re.compile(r"^\s*dara[-_]core\s*(?P<spec>[^;#]*)", re.IGNORECASE | re.MULTILINE)
+
+
+class SettingsError(Exception):
+    """A configuration problem; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    target: Target = "v2"
+    target_reason: str = "no dara-core pin found; defaulting to v2"
+    mode: Mode = "enforce"
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    jobs: int = 0
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    apps: tuple[str, ...] = ()
+    library_components: tuple[str, ...] = ()
+    show_info: bool = False
+
+    def fact_key(self) -> str:
+        """The settings that change per-file facts (part of the cache key)."""
+        return "facts-v1"
+
+
+def _strings(value: Any, key: str, source: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise SettingsError(f"{source}: [tool.dara-migrate] {key} must be a list of strings")
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"{path}: cannot read pyproject.toml: {error}") from error
+
+
+def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
+    """Settings from `root/pyproject.toml`, then flags (`overrides`, already typed) on top."""
+    pyproject = root / "pyproject.toml"
+    data = read_pyproject(pyproject) if pyproject.is_file() else {}
+    table = data.get("tool", {}).get("dara-migrate", {})
+    unknown = sorted(set(table) - set(CONFIG_KEYS))
+    if unknown:
+        raise SettingsError(
+            f"{pyproject}: unknown key {unknown[0]!r} in [tool.dara-migrate]; "
+            f"allowed: {', '.join(CONFIG_KEYS)}"
+        )
+    values: dict[str, Any] = {}
+    for key in ("select", "ignore", "apps", "library-components"):
+        if key in table:
+            values[key.replace("-", "_")] = _strings(table[key], key, pyproject)
+    exclude = _strings(table.get("exclude", []), "exclude", pyproject)
+    exclude += _strings(table.get("extend-exclude", []), "extend-exclude", pyproject)
+    values["exclude"] = exclude
+    if "per-file-ignores" in table:
+        raw = table["per-file-ignores"]
+        if not isinstance(raw, dict):
+            raise SettingsError(f"{pyproject}: [tool.dara-migrate] per-file-ignores must be a table")
+        values["per_file_ignores"] = {
+            k: _strings(v, f"per-file-ignores.{k}", pyproject) for k, v in raw.items()
+        }
+    if "mode" in table:
+        if table["mode"] not in ("warn", "enforce"):
+            raise SettingsError(f"{pyproject}: [tool.dara-migrate] mode must be 'warn' or 'enforce'")
+        values["mode"] = table["mode"]
+    if "jobs" in table:
+        if not isinstance(table["jobs"], int) or table["jobs"] < 0:
+            raise SettingsError(f"{pyproject}: [tool.dara-migrate] jobs must be a whole number")
+        values["jobs"] = table["jobs"]
+    if "cache-dir" in table:
+        values["cache_dir"] = root / str(table["cache-dir"])
+    target_choice = table.get("target", "auto")
+    if target_choice not in ("auto", "v2", "1.x"):
+        raise SettingsError(f"{pyproject}: [tool.dara-migrate] target must be auto, v2 or 1.x")
+    for key, value in overrides.items():
+        if value is None or value == ():
+            continue
+        if key == "target":
+            target_choice = value
+        elif key == "exclude":
+            values["exclude"] = (*values.get("exclude", ()), *value)
+        else:
+            values[key] = value
+    settings = replace(Settings(root=root), **values)
+    target, reason = resolve_target(target_choice, root, data)
+    return replace(settings, target=target, target_reason=reason)
+
+
+def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tuple[Target, str]:
+    """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2."""
+    if choice == "v2":
+        return "v2", "--target v2"
+    if choice == "1.x":
+        return "1.x", "--target 1.x"
+    for spec, where in _declared_specs(root, pyproject):
+        if _caps_below_2(spec):
+            return "1.x", f"dara-core{spec} in {where}"
+        if spec:
+            return "v2", f"dara-core{spec} in {where} allows 2.x"
+    try:
+        installed = metadata.version("dara-core")
+    except metadata.PackageNotFoundError:
+        return "v2", "no dara-core pin found and none installed"
+    if installed.split(".")[0].isdigit() and int(installed.split(".")[0]) < 2:
+        return "1.x", f"dara-core {installed} installed in the active environment"
+    return "v2", f"dara-core {installed} installed in the active environment"
+
+
+def _declared_specs(root: Path, pyproject: Mapping[str, Any]) -> list[tuple[str, str]]:
+    specs: list[tuple[str, str]] = []
+    project = pyproject.get("project", {})
+    for dependency in project.get("dependencies", []) or []:
+        match = _REQUIREMENT_RE.match(str(dependency))
+        if match:
+            specs.append((match["spec"].strip().replace(" ", ""), "pyproject.toml"))
+    poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    for name, spec in poetry.items():
+        if name.replace("_", "-").lower() == "dara-core":
+            version = spec.get("version", "") if isinstance(spec, dict) else str(spec)
+            specs.append((_poetry_spec(version), "pyproject.toml"))
+    for requirements in sorted(root.glob("requirements*.txt")):
+        try:
+            text = requirements.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for match in _REQUIREMENT_RE.finditer(text):
+            specs.append((match["spec"].strip().replace(" ", ""), requirements.name))
+    return specs
+
+
+def _poetry_spec(version: str) -> str:
+    version = version.strip()
+    if version.startswith("^") and version[1:2].isdigit():
+        return f">={version[1:]},<{int(version[1:].split('.')[0]) + 1}"
+    if version[:1].isdigit():
+        return f"=={version}"
+    return version
+
+
+def _caps_below_2(spec: str) -> bool:
+    for clause in filter(None, spec.split(",")):
+        match = re.match(r"(<=|<|===|==|~=)\s*([\d.]+)", clause)
+        if not match:
+            continue
+        version = tuple(int(part) for part in match[2].split(".") if part.isdigit())
+        if match[1] == "<" and version <= (2,) + (0,) * (len(version) - 1):
+            return True
+        if match[1] != "<" and version and version[0] < 2:
+            return True
+    return False
+
+
+def parse_rule_list(values: Sequence[str]) -> tuple[str, ...]:
+    """`--select DM1,DM201 --select DM4` -> ('DM1', 'DM201', 'DM4')."""
+    return tuple(part.strip().upper() for value in values for part in value.split(",")
+                 if part.strip())
