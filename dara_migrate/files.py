@@ -69,14 +69,14 @@ class Discovery:
 
     def __init__(self, root: Path, exclude: Iterable[str] = ()) -> None:
         self.root = root
-        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", [*DEFAULT_EXCLUDES, *exclude])
+        self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
 
     def walk(self) -> Iterator[Path]:
         """Every regular file under the root that is not ignored, in sorted order."""
         yield from self._walk(self.root, [], set())
 
-    def _ignore_specs(self, folder: Path, inherited: list[tuple[Path, pathspec.PathSpec]]
-                      ) -> list[tuple[Path, pathspec.PathSpec]]:
+    def _ignore_specs(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]]
+                      ) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
         gitignore = folder / ".gitignore"
         if not gitignore.is_file():
             return inherited
@@ -84,10 +84,10 @@ class Discovery:
             lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return inherited
-        return [*inherited, (folder, pathspec.PathSpec.from_lines("gitwildmatch", lines))]
+        return [*inherited, (folder, pathspec.GitIgnoreSpec.from_lines(lines))]
 
     def ignored(self, path: Path, is_dir: bool,
-                specs: list[tuple[Path, pathspec.PathSpec]]) -> bool:
+                specs: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
         relative = path.relative_to(self.root).as_posix() + ("/" if is_dir else "")
         if self.exclude.match_file(relative) or self.exclude.match_file(path.name):
             return True
@@ -97,7 +97,7 @@ class Discovery:
                 return True
         return False
 
-    def _walk(self, folder: Path, inherited: list[tuple[Path, pathspec.PathSpec]],
+    def _walk(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]],
               seen: set[tuple[int, int]]) -> Iterator[Path]:
         try:
             stat = folder.stat()

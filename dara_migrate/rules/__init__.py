@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from dara_migrate.rules import identity, tool
+from dara_migrate.rules import (
+    browser,
+    deploy,
+    identity,
+    runtime_defs,
+    state,
+    static_kwargs,
+    tasks,
+    tool,
+)
 from dara_migrate.rules.base import Rule
 
 ALL_RULES: list[type[Rule]] = sorted(
-    [*tool.RULES, *identity.RULES],
+    [
+        *tool.RULES, *identity.RULES, *state.RULES, *runtime_defs.RULES, *browser.RULES,
+        *static_kwargs.RULES, *tasks.RULES, *deploy.RULES,
+    ],
     key=lambda rule: rule.code,
 )
 BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}

@@ -1,0 +1,48 @@
+"""Shared test helpers: run a real audit on a folder and read `# expect:` annotations."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from dara_migrate.engine import Project, audit
+from dara_migrate.models import AuditResult
+from dara_migrate.settings import load_settings
+
+EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>(?:DM\d{3}\s*)+)$")
+
+
+def run_audit(root: Path, paths: list[Path] | None = None,
+              **overrides: Any) -> tuple[AuditResult, Project]:
+    overrides.setdefault("use_cache", False)
+    overrides.setdefault("target", "1.x")
+    settings = load_settings(root, overrides)
+    return audit(settings, paths or [root])
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, source in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    if not (root / "pyproject.toml").exists():
+        (root / "pyproject.toml").write_text('[project]\nname = "example-app"\n')
+    return root
+
+
+def expectations(root: Path) -> set[tuple[str, int, str]]:
+    """(path, line, rule) for every `# expect: DM...` comment under root."""
+    found = set()
+    for path in sorted(root.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = EXPECT.search(line)
+            if match:
+                for code in match["codes"].split():
+                    found.add((path.relative_to(root).as_posix(), number, code))
+    return found
+
+
+def reported(result: AuditResult, codes: set[str] | None = None) -> set[tuple[str, int, str]]:
+    return {(f.path, f.line, f.rule) for f in result.findings
+            if f.status != "suppressed" and (codes is None or f.rule in codes)}

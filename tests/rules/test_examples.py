@@ -1,0 +1,38 @@
+"""Every rule's documented examples run: invalid ones report exactly their `# expect:` lines,
+valid ones report nothing for that rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dara_migrate.rules import ALL_RULES
+from dara_migrate.rules.base import Example, Rule
+from tests.helpers import expectations, reported, run_audit, write_tree
+
+CASES = [
+    pytest.param(rule, example, valid, id=f"{rule.code}-{'valid' if valid else 'invalid'}-{n}")
+    for rule in ALL_RULES
+    for valid, examples in ((True, rule.VALID), (False, rule.INVALID))
+    for n, example in enumerate(examples)
+]
+
+
+def test_every_rule_has_examples_of_both_kinds() -> None:
+    for rule in ALL_RULES:
+        assert rule.VALID, rule.code
+        assert rule.INVALID, rule.code
+
+
+@pytest.mark.parametrize(("rule", "example", "valid"), CASES)
+def test_rule_example(rule: type[Rule], example: Example, valid: bool, tmp_path: Path) -> None:
+    root = write_tree(tmp_path, example.files)
+    result, _ = run_audit(root, show_info=True)
+    if valid:
+        assert reported(result, {rule.code}) == set()
+    else:
+        expected = expectations(root)
+        assert expected, "an invalid example must say what it expects"
+        assert {e for e in expected if e[2] == rule.code}, "it must expect its own rule"
+        assert reported(result, {code for _, _, code in expected}) == expected
