@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
-from dara_migrate.files import ReadError, decode_source, module_name
+from dara_migrate.files import ReadError, decode_source, module_name, read_bytes
 
 FACTS_VERSION = "3"
 _IN_PROCESS_BELOW = 48
@@ -85,9 +85,9 @@ def _store_cached(path: Path | None, result: FileResult) -> None:
 def analyze_file(job: FileJob) -> FileResult:
     """Read, parse and summarise one file; never raises for bad input."""
     try:
-        data = Path(job.absolute).read_bytes()
-    except OSError as error:
-        return FileResult(job.path, None, f"unreadable: {error.strerror or error}")
+        data = read_bytes(Path(job.absolute))
+    except ReadError as error:
+        return FileResult(job.path, None, str(error))
     digest = hashlib.sha256(
         b"%s\0%s\0%s\0%d\0" % (job.cache_salt.encode(), job.path.encode(), job.module.encode(),
                                job.is_package) + data

@@ -110,7 +110,7 @@ def run_rules(project: Project) -> list[Finding]:
             findings.append(Finding(
                 rule.code, rule.name, rule.severity, rule.fix, result.path, result.error_line,
                 result.error_column, result.error_line, result.error_column,
-                f"{result.path}: {result.error}", anchor_line=result.error_line,
+                result.error, anchor_line=result.error_line,
             ))
     for rule_class in ALL_RULES:
         rule = rule_class()

@@ -135,18 +135,20 @@ def is_deployment_file(path: Path) -> bool:
     )
 
 
-def read_source(path: Path) -> Source:
-    """Decode a Python file the way the interpreter would (BOM, coding cookie, utf-8)."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, refusing what no one would edit by hand (too large, unreadable)."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ReadError(f"file too large ({size // 1024} KiB > {MAX_FILE_BYTES // 1024} KiB)")
-        data = path.read_bytes()
-    except PermissionError as error:
-        raise ReadError(f"unreadable: {error.strerror}") from error
+        return path.read_bytes()
     except OSError as error:
         raise ReadError(f"unreadable: {error.strerror or error}") from error
-    return decode_source(data)
+
+
+def read_source(path: Path) -> Source:
+    """Decode a Python file the way the interpreter would (BOM, coding cookie, utf-8)."""
+    return decode_source(read_bytes(path))
 
 
 def decode_source(data: bytes) -> Source:
@@ -156,7 +158,10 @@ def decode_source(data: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise ReadError(f"bad encoding declaration: {error.msg}") from error
+        if "unknown encoding" in str(error):
+            raise ReadError(str(error)) from error
+        # Undecodable bytes in the first two lines: decoding below says where.
+        encoding = "utf-8"
     body = data[len(codecs.BOM_UTF8):] if bom else data
     try:
         text = body.decode("utf-8" if encoding == "utf-8-sig" else encoding)

@@ -1,0 +1,25 @@
+# Set-up is part of each target: a fresh machine needs only python3 (>= 3.10) and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench
+
+$(BIN)/dara-migrate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+demo: $(BIN)/dara-migrate
+	$(BIN)/dara-migrate audit examples/sales_dashboard --statistics || [ $$? -eq 1 ]
+
+test: $(BIN)/dara-migrate
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/dara-migrate
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(BIN)/dara-migrate
+	$(BIN)/python bench/run.py --jobs 2

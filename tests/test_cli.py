@@ -1,0 +1,152 @@
+"""The command line: formats, outputs, exit codes, determinism across --jobs and the cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app
+from dara_migrate.rules import ALL_RULES
+from tests.helpers import write_tree
+
+PAGE = '''"""Page {n}."""
+import dara.core as dc
+from dara.core import Variable
+from dara.core.persistence import BackendStore
+
+from shop.helpers import make_total
+
+
+def build_page_{n}():
+    amount = Variable({n})
+    prefs = Variable(store=BackendStore())
+    total = dc.DerivedVariable(lambda a: a * {n}, variables=[amount])
+    return make_total(amount, "p{n}"), total, prefs
+'''
+HELPERS = '''from dara.core import DerivedVariable
+
+
+def make_total(amount, prefix: str):
+    return DerivedVariable(lambda a: a, variables=[amount], uid=f"{prefix}-total")
+'''
+
+
+def shop(root: Path, pages: int = 60) -> Path:
+    files = {"shop/__init__.py": "", "shop/helpers.py": HELPERS, "shop/pages/__init__.py": ""}
+    imports = []
+    for n in range(pages):
+        files[f"shop/pages/page_{n:02d}.py"] = PAGE.format(n=n)
+        imports.append(f"from shop.pages.page_{n:02d} import build_page_{n}")
+    calls = "\n".join(f"build_page_{n}()" for n in range(pages))
+    files["shop/main.py"] = "\n".join(imports) + "\n\n" + calls + "\n"
+    return write_tree(root, files)
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_same_output_for_any_job_count_and_cache_state(tmp_path: Path) -> None:
+    root = shop(tmp_path)
+    outputs = set()
+    for extra in (["--jobs", "1", "--no-cache"], ["--jobs", "2", "--no-cache"],
+                  ["--jobs", "2"], ["--jobs", "1"]):
+        code, out = invoke("audit", str(root), "--format", "json", "--target", "1.x", *extra)
+        assert code == 1
+        outputs.add(out)
+    assert len(outputs) == 1
+    data = json.loads(outputs.pop())
+    assert data["summary"]["by_rule"]["DM101"] == 180
+
+
+def test_json_follows_the_spec(tmp_path: Path) -> None:
+    root = shop(tmp_path, pages=1)
+    code, out = invoke("audit", str(root), "--format", "json", "--target", "1.x", "--no-cache")
+    data = json.loads(out)
+    assert code == 1
+    assert set(data) == {"version", "tool", "tool_version", "target", "target_reason", "mode",
+                         "root", "findings", "apps", "errors", "summary"}
+    assert (data["version"], data["tool"], data["target"], data["mode"]) == (
+        1, "dara-migrate", "1.x", "enforce")
+    finding = data["findings"][0]
+    assert finding == {
+        "rule": "DM101", "name": "missing-stable-uid", "severity": "error", "fix": "safe",
+        "status": "open", "path": "shop/pages/page_00.py", "line": 11, "column": 13,
+        "end_line": 11, "end_column": 43, "message": finding["message"],
+        "url": "docs/rules/DM101.md", "fingerprint": finding["fingerprint"],
+        "suggested_uid": "shop.pages.page_00:build_page_0.prefs", "related": [],
+    }
+    assert data["findings"][1]["suggested_uid"] == "shop.pages.page_00:build_page_0.store"
+    assert data["findings"][2]["suggested_uid"] == "shop.pages.page_00:build_page_0.total"
+    assert data["summary"] == {"files": 5, "findings": 3, "by_rule": {"DM101": 3},
+                               "by_fix": {"safe": 3}}
+
+
+def test_text_report_has_locations_summary_and_no_markup(tmp_path: Path) -> None:
+    root = shop(tmp_path, pages=1)
+    code, out = invoke("audit", str(root), "--no-color", "--statistics", "--no-cache")
+    assert code == 1
+    assert "shop/pages/page_00.py:12:13: DM101 DerivedVariable without uid=" in out
+    assert "5 files, 3 errors, 0 warnings; 3 fixable with `dara-migrate apply`" in out
+    assert "\x1b[" not in out
+
+
+def test_output_file_and_exit_zero_when_clean(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/main.py": "from dara.core import Variable\n\nname = Variable('')\n"})
+    report = tmp_path / "report.json"
+    code, out = invoke("audit", str(tmp_path), "--format", "json", "--output", str(report))
+    assert code == 0
+    assert out == ""
+    assert json.loads(report.read_text())["findings"] == []
+
+
+def test_select_and_ignore(tmp_path: Path) -> None:
+    root = shop(tmp_path, pages=1)
+    assert invoke("audit", str(root), "--select", "DM4", "--no-cache")[0] == 0
+    assert invoke("audit", str(root), "--ignore", "DM101", "--no-cache")[0] == 0
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["audit", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "nope: no such file or folder" in result.stderr
+    write_tree(tmp_path, {"pyproject.toml": "[tool.dara-migrate]\nbogus = 1\n"})
+    result = CliRunner().invoke(app, ["audit", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown key 'bogus'" in result.stderr
+
+
+def test_rules_and_explain() -> None:
+    code, out = invoke("rules", "--format", "json")
+    assert code == 0
+    assert [r["code"] for r in json.loads(out)] == [r.code for r in ALL_RULES]
+    code, out = invoke("explain", "dm101")
+    assert code == 0
+    for heading in ("## What it finds", "## Why it breaks on many workers", "## Example",
+                    "## Use instead", "## Fix safety", "## Confidence"):
+        assert heading in out
+    assert "# expect:" not in out
+    assert invoke("explain", "DM999")[0] == 2
+
+
+@pytest.mark.parametrize("output_format", ["sarif", "github"])
+def test_machine_formats_render(tmp_path: Path, output_format: str) -> None:
+    root = shop(tmp_path, pages=1)
+    code, out = invoke("audit", str(root), "--format", output_format, "--no-cache")
+    assert code == 1
+    assert "DM101" in out
+
+
+def test_python_dash_m_works(tmp_path: Path) -> None:
+    root = shop(tmp_path, pages=1)
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", "audit", str(root), "--quiet", "--no-cache"],
+        capture_output=True, text=True, check=False)
+    assert completed.returncode == 1
+    assert completed.stdout.count("DM101") == 3

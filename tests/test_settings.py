@@ -1,0 +1,68 @@
+"""[tool.dara-migrate] keys, flags on top, and the `auto` target profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dara_migrate.settings import SettingsError, load_settings, resolve_target
+from tests.helpers import write_tree
+
+
+def test_unknown_key_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": "[tool.dara-migrate]\nslect = ['DM1']\n"})
+    with pytest.raises(SettingsError, match=r"pyproject.toml: unknown key 'slect'"):
+        load_settings(tmp_path, {})
+
+
+def test_flags_override_config(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": (
+        "[tool.dara-migrate]\nmode = 'warn'\nselect = ['DM1']\ntarget = 'v2'\njobs = 3\n"
+        "per-file-ignores = { 'tests/*' = ['DM104'] }\n")})
+    settings = load_settings(tmp_path, {"mode": "enforce", "target": "1.x"})
+    assert settings.mode == "enforce"
+    assert settings.select == ("DM1",)
+    assert settings.jobs == 3
+    assert settings.target == "1.x"
+    assert settings.per_file_ignores == {"tests/*": ("DM104",)}
+
+
+def test_wrong_types_are_errors(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": "[tool.dara-migrate]\nmode = 'strict'\n"})
+    with pytest.raises(SettingsError, match="mode must be"):
+        load_settings(tmp_path, {})
+
+
+@pytest.mark.parametrize(("pyproject", "target", "reason"), [
+    ('[project]\ndependencies = ["dara-core>=1.20,<2.0.0"]\n', "1.x",
+     "dara-core>=1.20,<2.0.0 in pyproject.toml"),
+    ('[project]\ndependencies = ["dara-core==1.30.0"]\n', "1.x",
+     "dara-core==1.30.0 in pyproject.toml"),
+    ('[project]\ndependencies = ["dara_core >= 1.20"]\n', "v2",
+     "dara-core>=1.20 in pyproject.toml allows 2.x"),
+    ('[tool.poetry.dependencies]\ndara-core = "^1.28"\n', "1.x",
+     "dara-core>=1.28,<2 in pyproject.toml"),
+    ('[tool.poetry.dependencies]\ndara-core = { version = "^2.0" }\n', "v2",
+     "dara-core>=2.0,<3 in pyproject.toml allows 2.x"),
+])
+def test_auto_target_from_the_pin(tmp_path: Path, pyproject: str, target: str,
+                                  reason: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    settings = load_settings(tmp_path, {})
+    assert (settings.target, settings.target_reason) == (target, reason)
+
+
+def test_auto_target_from_requirements(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("pandas\ndara-core~=1.29.0  # pinned\n")
+    assert resolve_target("auto", tmp_path, {}) == (
+        "1.x", "dara-core~=1.29.0 in requirements.txt")
+
+
+def test_auto_target_falls_back_to_the_installed_dara(tmp_path: Path) -> None:
+    target, reason = resolve_target("auto", tmp_path, {})
+    assert (target, reason) == ("1.x", "dara-core 1.30.0 installed in the active environment")
+
+
+def test_explicit_target_wins(tmp_path: Path) -> None:
+    assert resolve_target("v2", tmp_path, {})[0] == "v2"
