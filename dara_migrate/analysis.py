@@ -10,7 +10,7 @@ import pickle
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,8 @@ class FileJob:
     is_package: bool
     cache_dir: str | None
     cache_salt: str
+    data: bytes | None = None
+    """Content to analyse instead of the file on disk (apply's in-memory rounds)."""
 
 
 @dataclass(slots=True)
@@ -85,7 +87,7 @@ def _store_cached(path: Path | None, result: FileResult) -> None:
 def analyze_file(job: FileJob) -> FileResult:
     """Read, parse and summarise one file; never raises for bad input."""
     try:
-        data = read_bytes(Path(job.absolute))
+        data = job.data if job.data is not None else read_bytes(Path(job.absolute))
     except ReadError as error:
         return FileResult(job.path, None, str(error))
     digest = hashlib.sha256(
@@ -123,13 +125,15 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
                                               job.is_package), None)
 
 
-def make_jobs(root: Path, files: Iterable[Path], cache_dir: Path | None,
-              salt: str) -> list[FileJob]:
+def make_jobs(root: Path, files: Iterable[Path], cache_dir: Path | None, salt: str,
+              overlay: Mapping[str, bytes] | None = None) -> list[FileJob]:
     jobs = []
     for path in files:
         module, is_package = module_name(root, path)
-        jobs.append(FileJob(path.relative_to(root).as_posix(), str(path), module, is_package,
-                            str(cache_dir) if cache_dir else None, salt))
+        relative = path.relative_to(root).as_posix()
+        jobs.append(FileJob(relative, str(path), module, is_package,
+                            str(cache_dir) if cache_dir else None, salt,
+                            (overlay or {}).get(relative)))
     return jobs
 
 

@@ -15,14 +15,18 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dara_migrate import __version__
+from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
+from dara_migrate.applied import write_report
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import find_root
+from dara_migrate.fixes import DEFAULT_REASON, FixOptions
 from dara_migrate.models import AuditResult
 from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import render_text
 from dara_migrate.rules import ALL_RULES, BY_CODE
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
+from dara_migrate.writer import colour_diff, dirty_paths, git_root, unified_diff, write_atomic
 
 _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
@@ -181,6 +185,95 @@ def audit_command(
     if result.errors:
         raise typer.Exit(2)
     raise typer.Exit(1 if failing(result) else 0)
+
+
+@app.command("apply")
+def apply_command(
+    paths: PathsArg = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Write nothing; print the diff; exit 1 if it is not empty.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Write, and print the diff.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Never prompt.")] = False,
+    unsafe_fixes: Annotated[bool, typer.Option(
+        "--unsafe-fixes", help="Also apply fixes that may change behaviour.")] = False,
+    no_local: Annotated[bool, typer.Option(
+        "--no-local", help="Never write the escape hatch; exit 1 listing what blocks.")] = False,
+    set_mode: Annotated[Optional[ModeOption], typer.Option(
+        "--set-mode", help="When no error remains, set config.distributed_mode.")] = None,
+    reason: Annotated[str, typer.Option(
+        "--reason", help="Reason written with the escape hatch and markers.")] = DEFAULT_REASON,
+    report: Annotated[Optional[Path], typer.Option(
+        "--report", help="Write a JSON record of every change to this file.")] = None,
+    allow_dirty: Annotated[bool, typer.Option(
+        "--allow-dirty", help="Write files that have uncommitted changes.")] = False,
+    mode: ModeOpt = None,
+    target: TargetOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    exclude: ExcludeOpt = None,
+    no_color: NoColorOpt = False,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Rewrite what can be rewritten; mark and opt out of what cannot."""
+    err = _console(no_color, stderr=True)
+    paths = paths or []
+    try:
+        settings = _settings(
+            paths, target=target.value if target else None, mode=mode.value if mode else None,
+            select=parse_rule_list(select or []), ignore=parse_rule_list(ignore or []),
+            exclude=tuple(exclude or ()), jobs=jobs, use_cache=False if no_cache else None,
+        )
+        err.print(f"target {settings.target} ({escape(settings.target_reason)})", style="dim")
+        options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
+                               local=not no_local, set_mode=set_mode.value if set_mode else None)
+        result = run_apply(settings, paths, options)
+    except (SettingsError, UsageError) as error:
+        raise _fail(err, str(error)) from error
+    for message in result.errors:
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    diff_root = git_root(settings.root) or settings.root
+    if dry_run or diff:
+        out = sys.stdout.buffer
+        for change in result.changes:
+            relative = (settings.root / change.path).resolve().relative_to(
+                diff_root.resolve()).as_posix()
+            out.write(colour_diff(unified_diff(relative, change.before, change.after),
+                                  sys.stdout.isatty() and not no_color
+                                  and not os.environ.get("NO_COLOR")))
+        out.flush()
+    if not dry_run:
+        written = [settings.root / c.path for c in result.changes]
+        dirty = [] if allow_dirty else dirty_paths(written, settings.root)
+        if dirty:
+            raise _fail(err, "uncommitted changes in files apply would write: "
+                        f"{', '.join(dirty)} (commit them, or pass --allow-dirty)")
+        for change in result.changes:
+            write_atomic(settings.root / change.path, change.after)
+    if report is not None:
+        write_report(report, result, settings.root)
+    _summarise_apply(err, result, dry_run, no_local)
+    if result.errors:
+        raise typer.Exit(2)
+    if dry_run:
+        raise typer.Exit(1 if result.changes else 0)
+    threshold = [f for f in result.remaining if settings.mode == "enforce"
+                 or f.status == "open"]
+    raise typer.Exit(1 if threshold else 0)
+
+
+def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool) -> None:
+    verb = "would change" if dry_run else "changed"
+    err.print(f"{len(result.applied)} fixes; {verb} {len(result.changes)} files", highlight=False)
+    for name in result.hatch_apps:
+        err.print(f"app {escape(name)}: kept process-local (unsafe_runtime_mode = 'local')",
+                  style="yellow", highlight=False)
+    if result.remaining:
+        heading = "blocks the migration" if no_local else "remains"
+        err.print(f"{len(result.remaining)} errors {heading}:", highlight=False)
+        for finding in result.remaining:
+            err.print(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
+                      f"{escape(finding.message)}", highlight=False, soft_wrap=True)
 
 
 @app.command("rules")

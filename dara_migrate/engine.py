@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,13 +70,14 @@ def discover(settings: Settings, paths: Iterable[Path]) -> tuple[list[Path], fro
 
 def load_project(settings: Settings, paths: Iterable[Path],
                  progress: Callable[[int], None] | None = None,
-                 on_total: Callable[[int], None] | None = None) -> Project:
-    """Read and index the project; run every rule."""
+                 on_total: Callable[[int], None] | None = None,
+                 overlay: Mapping[str, bytes] | None = None) -> Project:
+    """Read and index the project; run every rule. `overlay` replaces file contents."""
     python, selected, deployment = discover(settings, paths)
     cache_dir = None
     if settings.use_cache:
         cache_dir = settings.cache_dir or settings.root / CACHE_FOLDER
-    jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()))
+    jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()), overlay)
     if on_total:
         on_total(len(jobs))
     results = analyze_all(jobs, settings.jobs, progress)

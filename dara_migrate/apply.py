@@ -1,0 +1,187 @@
+"""`apply`: fix what can be fixed, to a fixpoint, then the escape hatch for what remains.
+
+Every round audits the project as it would be after the edits so far (an in-memory overlay),
+so nothing is written until the whole migration is known to converge and to parse.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dara_migrate.edits import Edit, EditError, apply_edits, quote_style
+from dara_migrate.engine import Project, load_project
+from dara_migrate.files import ReadError, Source, read_source
+from dara_migrate.fixes import (
+    DEFAULT_REASON,
+    FixOptions,
+    PlannedFix,
+    plan_code_fixes,
+    plan_escape_hatch,
+    plan_mode,
+    remaining_errors,
+)
+from dara_migrate.models import Finding
+from dara_migrate.settings import Settings
+from dara_migrate.target import MODE_ATTRIBUTE
+from dara_migrate.writer import WriteError, check_parses, encode
+
+MAX_ROUNDS = 5
+
+
+@dataclass
+class FileChange:
+    path: str
+    source: Source
+    before: bytes
+    after: bytes
+
+
+@dataclass
+class ApplyResult:
+    project: Project
+    changes: list[FileChange]
+    applied: list[PlannedFix]
+    hatch_apps: list[str]
+    remaining: list[Finding]
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ApplyOptions:
+    fixes: FixOptions = field(default_factory=FixOptions)
+    reason: str = DEFAULT_REASON
+    local: bool = True
+    """Write the escape hatch and markers where errors remain (`--no-local` turns it off)."""
+    set_mode: str | None = None
+
+
+class _Workspace:
+    """The project's files as `apply` has rewritten them so far (nothing on disk yet)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sources: dict[str, Source] = {}
+        self.texts: dict[str, str] = {}
+        self.errors: list[str] = []
+
+    def source(self, path: str) -> Source:
+        if path not in self.sources:
+            self.sources[path] = read_source(self.root / path)
+        return self.sources[path]
+
+    def text(self, path: str) -> str:
+        return self.texts.get(path, self.source(path).text)
+
+    def overlay(self) -> dict[str, bytes]:
+        return {path: encode(self.sources[path], text) for path, text in self.texts.items()}
+
+    def edit(self, edits: dict[str, list[Edit]]) -> set[str]:
+        """Apply edits file by file; a file whose edit fails keeps its text and is reported."""
+        failed = set()
+        for path, file_edits in sorted(edits.items()):
+            try:
+                new = apply_edits(self.text(path), file_edits)
+                check_parses(path, new)
+            except (EditError, WriteError, ReadError) as error:
+                self.errors.append(f"{path}: {error}")
+                failed.add(path)
+                continue
+            except Exception as error:  # noqa: BLE001 - LibCST may reject odd input; keep going
+                self.errors.append(f"{path}: internal error: {type(error).__name__}: {error}")
+                failed.add(path)
+                continue
+            if new != self.text(path):
+                self.texts[path] = new
+        return failed
+
+
+def _group(fixes: Iterable[PlannedFix]) -> dict[str, list[Edit]]:
+    grouped: dict[str, list[Edit]] = defaultdict(list)
+    for fix in fixes:
+        grouped[fix.finding.path].extend(fix.edits)
+    return grouped
+
+
+def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
+              on_round: Callable[[Project], None] | None = None) -> ApplyResult:
+    """Plan and apply every fix in memory; the caller decides whether to write."""
+    workspace = _Workspace(settings.root)
+    applied: list[PlannedFix] = []
+    offered: set[tuple[str, str, str]] = set()
+    fix_options = options.fixes
+    project = load_project(settings, paths)
+    for _ in range(MAX_ROUNDS):
+        if on_round:
+            on_round(project)
+        fixes = [f for f in plan_code_fixes(project, fix_options, workspace.text)
+                 if _key(f) not in offered]
+        offered.update(_key(f) for f in fixes)
+        # Later rounds only pick up what earlier fixes made fixable; nobody is asked twice.
+        fix_options = FixOptions(unsafe=fix_options.unsafe, runtime_app_id=fix_options.runtime_app_id)
+        if not fixes:
+            break
+        failed = workspace.edit(_group(fixes))
+        applied.extend(f for f in fixes if f.finding.path not in failed)
+        project = load_project(settings, paths, overlay=workspace.overlay())
+    else:
+        workspace.errors.append(
+            f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")
+    hatch_apps: list[str] = []
+    if options.local:
+        project = _settle_hatch(settings, paths, project, workspace, options.reason)
+        hatch_apps = [app.name for app in project.apps if app.escape_hatch is not None]
+    if options.set_mode:
+        project = _set_mode(settings, paths, project, workspace, options.set_mode)
+    remaining = [f for app in project.apps for f in remaining_errors(project, app)]
+    if not project.apps:
+        remaining = [f for f in project.findings
+                     if f.severity == "error" and f.status in ("open", "acknowledged")]
+    changes = []
+    for path in sorted(workspace.texts):
+        source = workspace.source(path)
+        before = encode(source, source.text)
+        after = encode(source, workspace.texts[path])
+        if before != after:
+            changes.append(FileChange(path, source, before, after))
+    return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors)
+
+
+def _key(fix: PlannedFix) -> tuple[str, str, str]:
+    return fix.finding.rule, fix.finding.path, fix.description + fix.finding.message
+
+
+def _settle_hatch(settings: Settings, paths: list[Path], project: Project,
+                  workspace: _Workspace, reason: str) -> Project:
+    """Write the escape hatch and markers, then check that a second pass changes nothing."""
+    def quote_of(path: str) -> str:
+        return quote_style(workspace.text(path))
+
+    for attempt in range(2):
+        edits = plan_escape_hatch(project, reason, quote_of)
+        before = dict(workspace.texts)
+        workspace.edit(edits)
+        if workspace.texts == before:
+            return project
+        project = load_project(settings, paths, overlay=workspace.overlay())
+        if attempt == 1:
+            workspace.errors.append("internal error: escape hatch did not converge")
+    return project
+
+
+def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace: _Workspace,
+              mode: str) -> Project:
+    edits: dict[str, list[Edit]] = {}
+    for app in project.apps:
+        has_mode = any(b.kind == "attr" and b.name == f"{app.call.target}.{MODE_ATTRIBUTE}"
+                       for b in app.facts.bindings)
+        if remaining_errors(project, app) or has_mode:
+            continue
+        edits.setdefault(app.facts.path, []).append(
+            plan_mode(app, mode, quote_style(workspace.text(app.facts.path))))
+    if not edits:
+        return project
+    workspace.edit(edits)
+    return load_project(settings, paths, overlay=workspace.overlay())

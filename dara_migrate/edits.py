@@ -1,0 +1,293 @@
+"""Planned edits and the one LibCST pass that applies them to a file.
+
+Edits address nodes by the position the audit reported (1-based line, 1-based code-point
+column of a call's start, or a statement's first line), so a file is parsed with LibCST only
+when it gets an edit, and every edit to a file is applied in one traversal. Untouched code is
+reproduced byte for byte by LibCST.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+
+@dataclass(frozen=True)
+class SetKeyword:
+    """Add `keyword=<literal>` to the call starting at (line, column), or replace its value."""
+
+    line: int
+    column: int
+    keyword: str
+    value: str
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class RemoveKeyword:
+    """Drop `keyword=...` from the call at (line, column); `unused_import` is then removed
+    from `module` if nothing else uses it."""
+
+    line: int
+    column: int
+    keyword: str
+    unused_import: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RenameCall:
+    """`x.old(...)` -> `x.new(...)` for the call at (line, column)."""
+
+    line: int
+    column: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class AddMarker:
+    """A full-line comment directly above the statement whose first line is `line`."""
+
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class RemoveComments:
+    """Remove full-line comments starting with `prefix` above the statement at `line`."""
+
+    line: int
+    prefix: str
+
+
+@dataclass(frozen=True)
+class InsertAfter:
+    """Statements (source, with leading comments) after the statement at `line`; imports
+    the block needs are added through LibCST's AddImportsVisitor. `key` names the inserted
+    block so that a later run replaces instead of duplicating it."""
+
+    line: int
+    source: str
+    imports: tuple[tuple[str, str | None], ...] = ()
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class RemoveStatement:
+    """Remove the statement at `line` with its leading comment lines."""
+
+    line: int
+
+
+Edit = Union[SetKeyword, RemoveKeyword, RenameCall, AddMarker, RemoveComments, InsertAfter,
+             RemoveStatement]
+
+
+class EditError(Exception):
+    """An edit could not be applied (its node was not found); a bug, reported per file."""
+
+
+def quote_style(text: str) -> str:
+    """The file's prevailing quote for plain strings; ties go to single quotes."""
+    single = double = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.STRING:
+                body = token.string.lstrip("rRbBuU")
+                if body.startswith(("'''", '"""')):
+                    continue
+                if body.startswith("'"):
+                    single += 1
+                elif body.startswith('"'):
+                    double += 1
+    except (tokenize.TokenError, SyntaxError):
+        return "'"
+    return '"' if double > single else "'"
+
+
+def literal(value: str, quote: str) -> str:
+    """`value` as a Python string literal in the given quote style."""
+    escaped = value.replace("\\", "\\\\").replace(quote, f"\\{quote}")
+    return f"{quote}{escaped}{quote}"
+
+
+@dataclass
+class _State:
+    applied: set[Edit] = field(default_factory=set)
+
+
+class _Transformer(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, edits: Sequence[Edit], module: cst.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.state = _State()
+        self.call_edits: dict[tuple[int, int], list[Edit]] = {}
+        self.statement_edits: dict[int, list[Edit]] = {}
+        for edit in edits:
+            if isinstance(edit, (SetKeyword, RemoveKeyword, RenameCall)):
+                self.call_edits.setdefault((edit.line, edit.column - 1), []).append(edit)
+            else:
+                self.statement_edits.setdefault(edit.line, []).append(edit)
+
+    def _start(self, node: cst.CSTNode) -> tuple[int, int]:
+        position = self.get_metadata(PositionProvider, node).start
+        return position.line, position.column
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        edits = self.call_edits.get(self._start(original))
+        if not edits:
+            return updated
+        for edit in edits:
+            if isinstance(edit, SetKeyword):
+                updated = _set_keyword(updated, edit, self.module)
+            elif isinstance(edit, RemoveKeyword):
+                updated = _remove_keyword(updated, edit.keyword)
+            elif isinstance(updated.func, cst.Attribute) and updated.func.attr.value == edit.old:
+                updated = updated.with_changes(
+                    func=updated.func.with_changes(attr=cst.Name(edit.new)))
+            else:
+                continue
+            self.state.applied.add(edit)
+        return updated
+
+    def _statement_line(self, node: cst.CSTNode) -> int:
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.decorators:
+            return self._start(node.decorators[0])[0]
+        return self._start(node)[0]
+
+    def _rewrite_body(self, original: Sequence[cst.BaseStatement],
+                      updated: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        # Positions exist only for the original nodes; both lists match one to one.
+        result: list[cst.BaseStatement] = []
+        for source, statement in zip(original, updated):
+            line = self._statement_line(source)
+            edits = self.statement_edits.get(line, [])
+            after: list[cst.BaseStatement] = []
+            removed = False
+            for edit in edits:
+                if isinstance(edit, AddMarker):
+                    statement = _with_comment(statement, edit.text)
+                elif isinstance(edit, RemoveComments):
+                    statement = _without_comments(statement, edit.prefix)
+                elif isinstance(edit, InsertAfter):
+                    after.extend(self._parse_block(edit.source))
+                elif isinstance(edit, RemoveStatement):
+                    removed = True
+                self.state.applied.add(edit)
+            if not removed:
+                result.append(statement)
+            result.extend(after)
+        return result
+
+    def _parse_block(self, source: str) -> list[cst.BaseStatement]:
+        block = cst.parse_module(source, self.module.config_for_parsing)
+        body = list(block.body)
+        # Comments before the first statement parse as the module header; keep them on it.
+        if body and block.header:
+            first = body[0]
+            body[0] = first.with_changes(leading_lines=[*block.header, *first.leading_lines])
+        return body
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        return updated.with_changes(body=self._rewrite_body(original.body, updated.body))
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock,
+                            updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        return updated.with_changes(body=self._rewrite_body(original.body, updated.body))
+
+
+def _arg_comma(call: cst.Call) -> cst.Comma:
+    """The separator the call already uses between arguments (one per line or inline)."""
+    for arg in call.args[:-1]:
+        if isinstance(arg.comma, cst.Comma):
+            return arg.comma
+    if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
+        return cst.Comma(whitespace_after=call.whitespace_before_args)
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Call:
+    value = cst.parse_expression(edit.value, module.config_for_parsing)
+    for index, arg in enumerate(call.args):
+        if arg.keyword is not None and arg.keyword.value == edit.keyword:
+            if not edit.replace:
+                return call
+            args = list(call.args)
+            args[index] = arg.with_changes(value=value)
+            return call.with_changes(args=args)
+    new_arg = cst.Arg(
+        value=value, keyword=cst.Name(edit.keyword),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                              whitespace_after=cst.SimpleWhitespace("")),
+    )
+    if not call.args:
+        return call.with_changes(args=[new_arg])
+    args = list(call.args)
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        args[-1] = last.with_changes(comma=_arg_comma(call))
+        new_arg = new_arg.with_changes(comma=last.comma)
+    else:
+        args[-1] = last.with_changes(comma=_arg_comma(call))
+    return call.with_changes(args=[*args, new_arg])
+
+
+def _remove_keyword(call: cst.Call, keyword: str) -> cst.Call:
+    args = list(call.args)
+    for index, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            del args[index]
+            if args and index == len(args) and not isinstance(arg.comma, cst.Comma):
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return call.with_changes(args=args)
+    return call
+
+
+def _with_comment(statement: cst.BaseStatement, text: str) -> cst.BaseStatement:
+    lines = list(getattr(statement, "leading_lines", ()))
+    if any(line.comment is not None and line.comment.value == text for line in lines):
+        return statement
+    lines.append(cst.EmptyLine(indent=True, comment=cst.Comment(text)))
+    return statement.with_changes(leading_lines=lines)
+
+
+def _without_comments(statement: cst.BaseStatement, prefix: str) -> cst.BaseStatement:
+    lines = list(getattr(statement, "leading_lines", ()))
+    kept = [line for line in lines
+            if line.comment is None or not line.comment.value.startswith(prefix)]
+    return statement.with_changes(leading_lines=kept)
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply every edit to one module's source; raise EditError if one found no node."""
+    module = cst.parse_module(text)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    transformer = _Transformer(edits, module)
+    result = wrapper.visit(transformer)
+    missing = [e for e in edits if e not in transformer.state.applied]
+    if missing:
+        raise EditError(f"no node for {type(missing[0]).__name__} at line {missing[0].line}")
+    imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]
+    removals = [e.unused_import for e in edits
+                if isinstance(e, RemoveKeyword) and e.unused_import is not None]
+    if imports or removals:
+        context = CodemodContext()
+        for module_name, name in imports:
+            AddImportsVisitor.add_needed_import(context, module_name, name)
+        for module_name, name in removals:
+            RemoveImportsVisitor.remove_unused_import(context, module_name, name)
+        if imports:
+            result = AddImportsVisitor(context).transform_module(result)
+        if removals:
+            result = RemoveImportsVisitor(context).transform_module(result)
+    return result.code

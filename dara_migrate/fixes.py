@@ -1,0 +1,261 @@
+"""Findings -> planned edits: which fixes `apply` makes, and the escape hatch for the rest."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from dara_migrate.edits import (
+    AddMarker,
+    Edit,
+    InsertAfter,
+    RemoveComments,
+    RemoveKeyword,
+    RemoveStatement,
+    RenameCall,
+    SetKeyword,
+    literal,
+    quote_style,
+)
+from dara_migrate.engine import App, Project
+from dara_migrate.facts import Call, FileFacts
+from dara_migrate.models import Finding
+from dara_migrate.settings import read_pyproject
+from dara_migrate.target import (
+    CONFIGURE_RUNTIME,
+    ENV_DEPLOYMENT_ID,
+    ENV_NAMESPACE,
+    ENV_VALKEY_URL,
+    ESCAPE_HATCH_ATTRIBUTE,
+    ESCAPE_HATCH_VALUE,
+    MODE_ATTRIBUTE,
+    RUNTIME_BACKEND,
+    RUNTIME_MODULE,
+    RUNTIME_SCOPE,
+)
+
+DEFAULT_REASON = "automatic migration not possible"
+HATCH_PREFIX = "# dara-migrate: this app keeps process-local state"
+MARKER_PREFIX = "# dara-migrate: local-only["
+_BACKEND_MODULES = {
+    "MemoryBackend": "dara.core.interactivity.server_variable",
+    "InMemoryBackend": "dara.core.persistence",
+}
+
+
+@dataclass
+class PlannedFix:
+    """One finding's fix: the edits for its file and a one-line description."""
+
+    finding: Finding
+    edits: list[Edit]
+    description: str
+
+
+@dataclass
+class FixOptions:
+    unsafe: bool = False
+    accept: Callable[[PlannedFix], bool] | None = None
+    """Asked for every planned fix (interactive review); None accepts safe ones."""
+    uid_overrides: dict[str, str] = field(default_factory=dict)
+    """Fingerprint -> uid the user typed instead of the suggestion."""
+    runtime_app_id: str | None = None
+
+
+def _call_at(facts: FileFacts, finding: Finding) -> Call | None:
+    for call in facts.calls:
+        if (call.span.line, call.span.col) == (finding.line, finding.column):
+            return call
+    return None
+
+
+def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callable[[str], str]
+                    ) -> list[PlannedFix]:
+    """Fixes for open findings: safe ones, and unsafe ones when asked for."""
+    quotes: dict[str, str] = {}
+
+    def quote(path: str) -> str:
+        if path not in quotes:
+            quotes[path] = quote_style(overlay_text(path))
+        return quotes[path]
+
+    planned: list[PlannedFix] = []
+    for finding in project.findings:
+        if finding.status != "open" or finding.fix not in ("safe", "unsafe"):
+            continue
+        if finding.fix == "unsafe" and not options.unsafe and options.accept is None:
+            continue
+        facts = project.index.files.get(finding.path)
+        if facts is None:
+            continue
+        fix = _plan_one(project, facts, finding, quote(finding.path), options)
+        if fix is None:
+            continue
+        if options.accept is not None and not options.accept(fix):
+            continue
+        planned.append(fix)
+    return planned
+
+
+def _plan_one(project: Project, facts: FileFacts, finding: Finding, quote: str,
+              options: FixOptions) -> PlannedFix | None:
+    rule = finding.rule
+    if rule in ("DM101", "DM108", "DM102") and finding.suggested_uid:
+        keyword = "id" if rule == "DM108" else "uid"
+        value = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
+        edit = SetKeyword(finding.line, finding.column, keyword, literal(value, quote),
+                          replace=rule == "DM102")
+        return PlannedFix(finding, [edit], f"{keyword}={literal(value, quote)}")
+    if rule == "DM401" and finding.fix == "unsafe":
+        edit = RenameCall(finding.line, finding.column, "get_current_value", "read")
+        return PlannedFix(finding, [edit], "get_current_value() -> read()")
+    if rule == "DM202" and finding.fix == "safe":
+        return _plan_local_backend(facts, finding, quote)
+    if rule == "DM201" and project.settings.target == "v2":
+        app = next((a for a in project.apps if (a.facts.path, a.call.span.line) == (
+            finding.path, finding.line)), None)
+        if app is not None:
+            return _plan_runtime(project, app, finding, quote, options)
+    return None
+
+
+def _plan_local_backend(facts: FileFacts, finding: Finding, quote: str) -> PlannedFix | None:
+    call = _call_at(facts, finding)
+    if call is None:
+        return None
+    backend_name = call.callee.rsplit(".", 1)[-1]
+    if backend_name in _BACKEND_MODULES and call.parent >= 0:
+        owner, backend = facts.calls[call.parent], call
+    else:
+        value = call.kwarg("backend")
+        if value is None or value.kind != "call":
+            return None
+        owner, backend = call, facts.calls[value.call]
+        backend_name = backend.callee.rsplit(".", 1)[-1]
+    if backend.target != "backend" or backend_name not in _BACKEND_MODULES:
+        return None
+    edits: list[Edit] = [RemoveKeyword(owner.span.line, owner.span.col, "backend",
+                                       (_BACKEND_MODULES[backend_name], backend_name))]
+    description = f"removed backend={backend_name}(...)"
+    if backend_name == "MemoryBackend":
+        scope = backend.argument(0, "scope")
+        backend_scope = scope.const if scope is not None else "user"
+        if not isinstance(backend_scope, str):
+            return None
+        owner_scope = owner.argument(2, "scope")
+        if owner_scope is not None:
+            if owner_scope.const != backend_scope:
+                return None
+        else:
+            edits.append(SetKeyword(owner.span.line, owner.span.col, "scope",
+                                    literal(backend_scope, quote)))
+            description += f", kept scope={literal(backend_scope, quote)}"
+    return PlannedFix(finding, edits, description)
+
+
+def app_id(project: Project, app: App) -> str:
+    """`[project].name` (or poetry's) from the app's pyproject, else the top package."""
+    pyproject = project.settings.root / "pyproject.toml"
+    if pyproject.is_file():
+        data = read_pyproject(pyproject)
+        name = data.get("project", {}).get("name") or data.get("tool", {}).get(
+            "poetry", {}).get("name")
+        if isinstance(name, str) and name:
+            return re.sub(r"[-_.]+", "-", name).lower()
+    return app.facts.module.split(".")[0].replace("_", "-")
+
+
+def runtime_block(config: str, quote: str, application: str) -> str:
+    q = quote
+    return (
+        "# dara-migrate (DM201): shared runtime for multi-worker deployments.\n"
+        f"# Without {ENV_VALKEY_URL} the app keeps single-process behaviour (dev, tests).\n"
+        f"if os.environ.get({q}{ENV_VALKEY_URL}{q}):\n"
+        f"    {config}.{CONFIGURE_RUNTIME}(\n"
+        f"        scope={RUNTIME_SCOPE}(\n"
+        f"            namespace=os.environ[{q}{ENV_NAMESPACE}{q}],\n"
+        f"            app_id={literal(application, q)},\n"
+        f"            deployment_id=os.environ[{q}{ENV_DEPLOYMENT_ID}{q}],\n"
+        "        ),\n"
+        f"        backend={RUNTIME_BACKEND}(url=os.environ[{q}{ENV_VALKEY_URL}{q}]),\n"
+        "    )\n"
+    )
+
+
+def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
+                  options: FixOptions) -> PlannedFix:
+    config = app.call.target or app.name
+    application = options.runtime_app_id or app_id(project, app)
+    edit = InsertAfter(app.call.stmt_line, runtime_block(config, quote, application),
+                       imports=(("os", None), (RUNTIME_MODULE, RUNTIME_SCOPE),
+                                (RUNTIME_MODULE, RUNTIME_BACKEND)), key="runtime")
+    return PlannedFix(finding, [edit], f"declared the shared runtime (app_id {application!r})")
+
+
+def remaining_errors(project: Project, app: App) -> list[Finding]:
+    """Errors `apply` could not fix in this app: what puts it under the escape hatch."""
+    return [f for f in project.findings
+            if app.name in f.apps and f.severity == "error"
+            and f.status in ("open", "acknowledged") and f.rule != "DM001"]
+
+
+def hatch_comment(findings: Iterable[Finding], reason: str) -> str:
+    counts = Counter(f.rule for f in findings)
+    summary = ", ".join(f"{code} x{count}" for code, count in sorted(counts.items()))
+    text = (f"{HATCH_PREFIX[2:]} ({summary}); it scales with sticky sessions only. "
+            f"Reason: {reason}.")
+    return "\n".join(textwrap.wrap(text, width=86, initial_indent="# ",
+                                   subsequent_indent="# ")) + "\n"
+
+
+def plan_escape_hatch(project: Project, reason: str, quote_of: Callable[[str], str]
+                      ) -> dict[str, list[Edit]]:
+    """Escape hatch and `local-only` markers where errors remain; their removal where none do."""
+    edits: dict[str, list[Edit]] = defaultdict(list)
+    for app in project.apps:
+        remaining = remaining_errors(project, app)
+        config = app.call.target or app.name
+        path = app.facts.path
+        if app.escape_hatch is not None:
+            edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
+        if remaining:
+            quote = quote_of(path)
+            statement = (f"{config}.{ESCAPE_HATCH_ATTRIBUTE} = "
+                         f"{literal(ESCAPE_HATCH_VALUE, quote)}\n")
+            edits[path].append(InsertAfter(app.call.stmt_line,
+                                           hatch_comment(remaining, reason) + statement,
+                                           key="hatch"))
+        _plan_markers(project, app, remaining, reason, edits)
+    return {path: file_edits for path, file_edits in edits.items() if file_edits}
+
+
+def _plan_markers(project: Project, app: App, remaining: list[Finding], reason: str,
+                  edits: dict[str, list[Edit]]) -> None:
+    wanted: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for finding in remaining:
+        wanted[(finding.path, finding.anchor_line)].add(finding.rule)
+    existing: dict[tuple[str, int], tuple[str, ...]] = {}
+    for facts in project.index.files.values():
+        if facts.module not in app.modules and len(project.apps) > 1:
+            continue
+        for marker in facts.markers:
+            if marker.kind == "local-only":
+                existing[(facts.path, marker.target_line)] = marker.codes
+    for (path, line), codes in existing.items():
+        if set(codes) != wanted.get((path, line), set()):
+            edits[path].append(RemoveComments(line, MARKER_PREFIX))
+    for (path, line), codes in sorted(wanted.items()):
+        if set(existing.get((path, line), ())) == codes:
+            continue
+        text = f"{MARKER_PREFIX}{', '.join(sorted(codes))}] {reason}"
+        edits[path].append(AddMarker(line, text))
+
+
+def plan_mode(app: App, mode: str, quote: str) -> InsertAfter:
+    """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot."""
+    config = app.call.target or app.name
+    return InsertAfter(app.call.stmt_line,
+                       f"{config}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n", key="mode")
