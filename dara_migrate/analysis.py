@@ -66,7 +66,7 @@ def _load_cached(path: Path | None) -> FileResult | None:
             result = pickle.load(handle)
     except FileNotFoundError:
         return None
-    except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, never an error
+    except Exception:
         return None
     return result if isinstance(result, FileResult) else None
 

@@ -89,7 +89,7 @@ class _Workspace:
                 self.errors.append(f"{path}: {error}")
                 failed.add(path)
                 continue
-            except Exception as error:  # noqa: BLE001 - LibCST may reject odd input; keep going
+            except Exception as error:
                 self.errors.append(f"{path}: internal error: {type(error).__name__}: {error}")
                 failed.add(path)
                 continue
@@ -120,7 +120,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
                  if _key(f) not in offered]
         offered.update(_key(f) for f in fixes)
         # Later rounds only pick up what earlier fixes made fixable; nobody is asked twice.
-        fix_options = FixOptions(unsafe=fix_options.unsafe, runtime_app_id=fix_options.runtime_app_id)
+        fix_options = FixOptions(unsafe=fix_options.unsafe,
+                                 runtime_app_id=fix_options.runtime_app_id)
         if not fixes:
             break
         failed = workspace.edit(_group(fixes))
@@ -135,10 +136,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         hatch_apps = [app.name for app in project.apps if app.escape_hatch is not None]
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
-    remaining = [f for app in project.apps for f in remaining_errors(project, app)]
-    if not project.apps:
-        remaining = [f for f in project.findings
-                     if f.severity == "error" and f.status in ("open", "acknowledged")]
+    remaining = remaining_errors(project)
     changes = []
     for path in sorted(workspace.texts):
         source = workspace.source(path)

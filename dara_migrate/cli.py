@@ -7,7 +7,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,8 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dara_migrate import __version__
-from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
 from dara_migrate.applied import write_report
+from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import find_root
@@ -63,23 +63,23 @@ class UsageError(Exception):
     """A problem with how the tool was called or configured: exit code 2."""
 
 
-PathsArg = Annotated[Optional[list[Path]], typer.Argument(
+PathsArg = Annotated[list[Path] | None, typer.Argument(
     help="Files or folders to audit (default: the project around the current folder).",
     show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Report format.")]
-OutputOpt = Annotated[Optional[Path], typer.Option(
+OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write the report to this file instead of stdout.")]
-ModeOpt = Annotated[Optional[ModeOption], typer.Option(
+ModeOpt = Annotated[ModeOption | None, typer.Option(
     "--mode", help="enforce: errors fail the run (default); warn: only unreadable files fail.")]
-TargetOpt = Annotated[Optional[TargetOption], typer.Option(
+TargetOpt = Annotated[TargetOption | None, typer.Option(
     "--target", help="Target profile: auto (from the dara-core pin), v2 or 1.x.")]
-SelectOpt = Annotated[Optional[list[str]], typer.Option(
+SelectOpt = Annotated[list[str] | None, typer.Option(
     "--select", help="Only these rule codes or prefixes (DM1, DM201).")]
-IgnoreOpt = Annotated[Optional[list[str]], typer.Option(
+IgnoreOpt = Annotated[list[str] | None, typer.Option(
     "--ignore", help="Skip these rule codes or prefixes.")]
-ExcludeOpt = Annotated[Optional[list[str]], typer.Option(
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
     "--exclude", help="gitignore-style patterns to leave out (adds to the config's).")]
-JobsOpt = Annotated[Optional[int], typer.Option(
+JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes (0: one per core).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="Plain output (also NO_COLOR).")]
@@ -198,11 +198,11 @@ def apply_command(
         "--unsafe-fixes", help="Also apply fixes that may change behaviour.")] = False,
     no_local: Annotated[bool, typer.Option(
         "--no-local", help="Never write the escape hatch; exit 1 listing what blocks.")] = False,
-    set_mode: Annotated[Optional[ModeOption], typer.Option(
+    set_mode: Annotated[ModeOption | None, typer.Option(
         "--set-mode", help="When no error remains, set config.distributed_mode.")] = None,
     reason: Annotated[str, typer.Option(
         "--reason", help="Reason written with the escape hatch and markers.")] = DEFAULT_REASON,
-    report: Annotated[Optional[Path], typer.Option(
+    report: Annotated[Path | None, typer.Option(
         "--report", help="Write a JSON record of every change to this file.")] = None,
     allow_dirty: Annotated[bool, typer.Option(
         "--allow-dirty", help="Write files that have uncommitted changes.")] = False,
@@ -274,6 +274,84 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
         for finding in result.remaining:
             err.print(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
                       f"{escape(finding.message)}", highlight=False, soft_wrap=True)
+
+
+@app.command("report")
+def report_command(
+    paths: PathsArg = None,
+    applied: Annotated[Path | None, typer.Option(
+        "--applied", help="An `apply --report` file: adds what apply changed.")] = None,
+    output: OutputOpt = None,
+    target: TargetOpt = None,
+    mode: ModeOpt = None,
+    exclude: ExcludeOpt = None,
+    jobs: JobsOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """The Markdown upgrade guide (audit --format markdown, plus what apply changed)."""
+    from dara_migrate.report.markdown import render_markdown
+
+    err = _console(False, stderr=True)
+    paths = paths or []
+    try:
+        settings = _settings(paths, target=target.value if target else None,
+                             mode=mode.value if mode else None, exclude=tuple(exclude or ()),
+                             jobs=jobs, use_cache=False if no_cache else None)
+        result = audit(settings, paths)[0]
+        record = json.loads(applied.read_text(encoding="utf-8")) if applied else None
+    except (SettingsError, UsageError) as error:
+        raise _fail(err, str(error)) from error
+    except (OSError, ValueError) as error:
+        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
+    text = render_markdown(result, record)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("verify")
+def verify_command(
+    app_root: Annotated[Path, typer.Argument(
+        help="The app's folder (its cwd when it runs).")] = Path("."),
+    config: Annotated[str | None, typer.Option(
+        "--config", help="module:attr of the ConfigurationBuilder (default: like `dara start`).")
+    ] = None,
+    python: Annotated[str | None, typer.Option(
+        "--python", help="The app's interpreter (default: this one).")] = None,
+    runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Where the manifest is written.")] = Path("dara-manifest.json"),
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", help="text or json.")] = OutputFormat.text,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per build.")] = 120.0,
+    no_color: NoColorOpt = False,
+) -> None:
+    """Build the real app twice and prove which ids are stable; write the manifest."""
+    from dara_migrate.predictions import predicted_definitions
+    from dara_migrate.verify import VerifyError, render_error, run_verify
+    from dara_migrate.verify import render_text as render_verify
+
+    err = _console(no_color, stderr=True)
+    if not app_root.is_dir():
+        raise _fail(err, f"{app_root}: not a folder")
+    try:
+        settings = _settings([app_root], use_cache=None)
+        project = audit(settings, [app_root])[1]
+        result = run_verify(app_root, config=config, python=python, runs=runs, timeout=timeout,
+                            output=output, predicted=predicted_definitions(project, app_root))
+    except (SettingsError, UsageError) as error:
+        raise _fail(err, str(error)) from error
+    except VerifyError as error:
+        if output_format is OutputFormat.json:
+            sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
+        render_error(error, err)
+        raise typer.Exit(error.exit_code) from error
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        render_verify(result, _console(no_color))
+    raise typer.Exit(result.exit_code)
 
 
 @app.command("rules")

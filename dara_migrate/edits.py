@@ -12,7 +12,6 @@ import io
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -87,8 +86,8 @@ class RemoveStatement:
     line: int
 
 
-Edit = Union[SetKeyword, RemoveKeyword, RenameCall, AddMarker, RemoveComments, InsertAfter,
-             RemoveStatement]
+Edit = (SetKeyword | RemoveKeyword | RenameCall | AddMarker | RemoveComments | InsertAfter
+        | RemoveStatement)
 
 
 class EditError(Exception):
@@ -152,7 +151,8 @@ class _Transformer(cst.CSTTransformer):
                 updated = _set_keyword(updated, edit, self.module)
             elif isinstance(edit, RemoveKeyword):
                 updated = _remove_keyword(updated, edit.keyword)
-            elif isinstance(updated.func, cst.Attribute) and updated.func.attr.value == edit.old:
+            elif (isinstance(edit, RenameCall) and isinstance(updated.func, cst.Attribute)
+                  and updated.func.attr.value == edit.old):
                 updated = updated.with_changes(
                     func=updated.func.with_changes(attr=cst.Name(edit.new)))
             else:
@@ -169,7 +169,7 @@ class _Transformer(cst.CSTTransformer):
                       updated: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
         # Positions exist only for the original nodes; both lists match one to one.
         result: list[cst.BaseStatement] = []
-        for source, statement in zip(original, updated):
+        for source, statement in zip(original, updated, strict=True):
             line = self._statement_line(source)
             edits = self.statement_edits.get(line, [])
             after: list[cst.BaseStatement] = []
@@ -191,10 +191,11 @@ class _Transformer(cst.CSTTransformer):
 
     def _parse_block(self, source: str) -> list[cst.BaseStatement]:
         block = cst.parse_module(source, self.module.config_for_parsing)
-        body = list(block.body)
+        body: list[cst.BaseStatement] = list(block.body)
         # Comments before the first statement parse as the module header; keep them on it.
-        if body and block.header:
-            first = body[0]
+        first = body[0] if body else None
+        if block.header and isinstance(first, (cst.SimpleStatementLine,
+                                               cst.BaseCompoundStatement)):
             body[0] = first.with_changes(leading_lines=[*block.header, *first.leading_lines])
         return body
 
@@ -235,7 +236,9 @@ def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Ca
     args = list(call.args)
     last = args[-1]
     if isinstance(last.comma, cst.Comma):
-        args[-1] = last.with_changes(comma=_arg_comma(call))
+        # The trailing comma moves to the new argument; the old one keeps its own spacing.
+        separator = last.comma.with_changes(whitespace_after=_arg_comma(call).whitespace_after)
+        args[-1] = last.with_changes(comma=separator)
         new_arg = new_arg.with_changes(comma=last.comma)
     else:
         args[-1] = last.with_changes(comma=_arg_comma(call))

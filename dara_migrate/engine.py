@@ -114,13 +114,12 @@ def run_rules(project: Project) -> list[Finding]:
                 result.error, anchor_line=result.error_line,
             ))
     for rule_class in ALL_RULES:
-        rule = rule_class()
         try:
-            findings.extend(rule.check(ctx))
-        except Exception as error:  # noqa: BLE001 - one broken rule must not stop the audit
+            findings.extend(rule_class().check(ctx))
+        except Exception as error:  # one broken rule must not stop the audit
             frame = traceback.extract_tb(error.__traceback__)[-1]
             project.errors.append(FileError(
-                "", f"rule {rule.code} crashed: {type(error).__name__}: {error} "
+                "", f"rule {rule_class.code} crashed: {type(error).__name__}: {error} "
                 f"({Path(frame.filename).name}:{frame.lineno})"))
     findings.sort(key=Finding.sort_key)
     _apply_markers(project, findings)

@@ -11,17 +11,18 @@ import ast
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
     "import", "import_module", "assign", "def", "class", "global", "subscript", "attr",
     "augassign", "del", "param",
 ]
-Const = Union[str, int, float, bool, None]
+Const = str | int | float | bool | None
 
 MARKER_RE = re.compile(
-    r"^\s*#\s*dara-migrate:\s*(?P<kind>ignore|local-only)\[(?P<codes>[A-Z0-9, ]*)\]\s*(?P<reason>.*)$"
+    r"^\s*#\s*dara-migrate:\s*(?P<kind>ignore|local-only)"
+    r"\[(?P<codes>[A-Z0-9, ]*)\]\s*(?P<reason>.*)$"
 )
 
 
@@ -546,8 +547,7 @@ class _Extractor:
         args: list[Value] = []
         for arg in node.args:
             self.parent_call, self.target = call_id, ""
-            inner = arg.value if isinstance(arg, ast.Starred) else arg
-            args.append(self.expr(inner))
+            args.append(self.expr(arg.value if isinstance(arg, ast.Starred) else arg))
         kwargs: list[tuple[str, Value]] = []
         for keyword in node.keywords:
             self.parent_call, self.target = call_id, keyword.arg or "**"
@@ -597,7 +597,7 @@ def _params(args: ast.arguments) -> tuple[Param, ...]:
                             "vararg", False))
     params.extend(
         Param(a.arg, annotation_text(a.annotation), "keyword", d is not None)
-        for a, d in zip(args.kwonlyargs, args.kw_defaults)
+        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
     )
     if args.kwarg:
         params.append(Param(args.kwarg.arg, annotation_text(args.kwarg.annotation),

@@ -91,7 +91,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
         facts = project.index.files.get(finding.path)
         if facts is None:
             continue
-        fix = _plan_one(project, facts, finding, quote(finding.path), options)
+        fix = plan_fix(project, facts, finding, quote(finding.path), options)
         if fix is None:
             continue
         if options.accept is not None and not options.accept(fix):
@@ -100,13 +100,13 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
     return planned
 
 
-def _plan_one(project: Project, facts: FileFacts, finding: Finding, quote: str,
+def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
               options: FixOptions) -> PlannedFix | None:
     rule = finding.rule
     if rule in ("DM101", "DM108", "DM102") and finding.suggested_uid:
         keyword = "id" if rule == "DM108" else "uid"
         value = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
-        edit = SetKeyword(finding.line, finding.column, keyword, literal(value, quote),
+        edit: Edit = SetKeyword(finding.line, finding.column, keyword, literal(value, quote),
                           replace=rule == "DM102")
         return PlannedFix(finding, [edit], f"{keyword}={literal(value, quote)}")
     if rule == "DM401" and finding.fix == "unsafe":
@@ -195,10 +195,10 @@ def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
     return PlannedFix(finding, [edit], f"declared the shared runtime (app_id {application!r})")
 
 
-def remaining_errors(project: Project, app: App) -> list[Finding]:
-    """Errors `apply` could not fix in this app: what puts it under the escape hatch."""
+def remaining_errors(project: Project, app: App | None = None) -> list[Finding]:
+    """Errors `apply` could not fix (in one app, or anywhere): what needs the escape hatch."""
     return [f for f in project.findings
-            if app.name in f.apps and f.severity == "error"
+            if (app is None or app.name in f.apps) and f.severity == "error"
             and f.status in ("open", "acknowledged") and f.rule != "DM001"]
 
 
@@ -228,27 +228,27 @@ def plan_escape_hatch(project: Project, reason: str, quote_of: Callable[[str], s
             edits[path].append(InsertAfter(app.call.stmt_line,
                                            hatch_comment(remaining, reason) + statement,
                                            key="hatch"))
-        _plan_markers(project, app, remaining, reason, edits)
+    _plan_markers(project, remaining_errors(project), reason, edits)
     return {path: file_edits for path, file_edits in edits.items() if file_edits}
 
 
-def _plan_markers(project: Project, app: App, remaining: list[Finding], reason: str,
+def _plan_markers(project: Project, remaining: list[Finding], reason: str,
                   edits: dict[str, list[Edit]]) -> None:
     wanted: dict[tuple[str, int], set[str]] = defaultdict(set)
     for finding in remaining:
         wanted[(finding.path, finding.anchor_line)].add(finding.rule)
-    existing: dict[tuple[str, int], tuple[str, ...]] = {}
+    existing: dict[tuple[str, int], set[str]] = {}
     for facts in project.index.files.values():
-        if facts.module not in app.modules and len(project.apps) > 1:
+        if facts.path not in project.selected:
             continue
         for marker in facts.markers:
             if marker.kind == "local-only":
-                existing[(facts.path, marker.target_line)] = marker.codes
+                existing[(facts.path, marker.target_line)] = set(marker.codes)
     for (path, line), codes in existing.items():
-        if set(codes) != wanted.get((path, line), set()):
+        if codes != wanted.get((path, line), set()):
             edits[path].append(RemoveComments(line, MARKER_PREFIX))
     for (path, line), codes in sorted(wanted.items()):
-        if set(existing.get((path, line), ())) == codes:
+        if existing.get((path, line), set()) == codes:
             continue
         text = f"{MARKER_PREFIX}{', '.join(sorted(codes))}] {reason}"
         edits[path].append(AddMarker(line, text))

@@ -89,13 +89,15 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
         if not isinstance(raw, dict):
-            raise SettingsError(f"{pyproject}: [tool.dara-migrate] per-file-ignores must be a table")
+            raise SettingsError(
+                f"{pyproject}: [tool.dara-migrate] per-file-ignores must be a table")
         values["per_file_ignores"] = {
             k: _strings(v, f"per-file-ignores.{k}", pyproject) for k, v in raw.items()
         }
     if "mode" in table:
         if table["mode"] not in ("warn", "enforce"):
-            raise SettingsError(f"{pyproject}: [tool.dara-migrate] mode must be 'warn' or 'enforce'")
+            raise SettingsError(
+                f"{pyproject}: [tool.dara-migrate] mode must be 'warn' or 'enforce'")
         values["mode"] = table["mode"]
     if "jobs" in table:
         if not isinstance(table["jobs"], int) or table["jobs"] < 0:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from dara_migrate.files import Source
 
-
 _LINES = re.compile(r"[^\n]*\n|[^\n]+$")
 """Lines as git sees them: split on LF only (str.splitlines also splits on FF, NEL, ...)."""
 

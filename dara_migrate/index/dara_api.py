@@ -33,6 +33,9 @@ OTHER_NAMES = frozenset({
     "TriggerVariable", "DownloadVariable", "websocket_registry", "sessions_registry",
     "utils_registry", "WebsocketManager", "DataSlicer", "DataSlicerModal", "DataFactory",
     "ScheduledJob", "SwitchVariable", "UrlVariable", "ComponentInstance",
+    "AnyVariable", "AnyDataVariable", "ClientVariable", "NonDataVariable", "StateVariable",
+    "LoopVariable",
+    "OIDCAuthConfig",
 })
 
 KNOWN_NAMES = frozenset({

@@ -274,7 +274,9 @@ class ProjectIndex:
 
     def _from_value(self, facts: FileFacts, scope_id: int, value: Value, head: str, rest: str,
                     depth: int) -> Resolved:
-        base = facts.module if scope_id == 0 else f"{facts.module}.{facts.scopes[scope_id].qualname}"
+        base = facts.module
+        if scope_id:
+            base = f"{base}.{facts.scopes[scope_id].qualname}"
         qualified = f"{base}.{head}.{rest}" if rest else f"{base}.{head}"
         if value.kind == "call" and value.text:
             made_by = self.resolve(facts, scope_id, value.text, depth + 1)

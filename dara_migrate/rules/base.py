@@ -51,7 +51,7 @@ class Context:
     """Suggested uids, computed once per project (identity rules)."""
 
     def report(self, rule: Rule, facts: FileFacts, span: Span, message: str, *,
-               anchor: tuple[int, int, str] | None = None, fix: FixKind | None | str = "default",
+               anchor: tuple[int, int, str] | None = None, fix: FixKind | str | None = "default",
                severity: Severity | None = None, suggested_uid: str | None = None,
                related: list[Related] | None = None) -> Finding:
         line, column, statement = anchor or (span.line, span.col, "")

@@ -1,7 +1,482 @@
-"""DM4xx: browser round trips, websockets and downloads."""
+"""DM4xx: browser round trips, websockets and downloads.
+
+Each of these reaches state that only the worker serving the request holds: the websocket
+the browser happens to be attached to, the worker's session maps, a download code kept in
+the worker's memory and a file on its disk.
+"""
 
 from __future__ import annotations
 
-from dara_migrate.rules.base import Rule
+from collections.abc import Iterator
 
-RULES: list[type[Rule]] = []
+from dara_migrate.facts import Call, FileFacts, Scope
+from dara_migrate.index.dara_api import dara_name
+from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.models import Finding
+from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+
+VARIABLE_TYPES = frozenset({
+    "Variable", "DerivedVariable", "DerivedDataVariable", "ServerVariable", "DataVariable",
+    "StreamVariable", "SwitchVariable", "UrlVariable", "StateVariable", "LoopVariable",
+    "ClientVariable", "AnyVariable", "NonDataVariable", "AnyDataVariable",
+})
+"""Every Dara class whose instances are `AnyVariable`s."""
+
+_VARIABLE_ATTRIBUTES = {
+    "list_item": "LoopVariable", "is_loading": "StateVariable", "has_error": "StateVariable",
+    "has_value": "StateVariable",
+}
+_NESTED_VARIABLE_METHODS = frozenset({"get"})
+_SHARED_READ_TYPES = frozenset({"ServerVariable", "DataVariable"})
+_CTX_ANNOTATIONS = (".ActionCtx", ".action.Ctx")
+_WEBSOCKET_STATE = {
+    "websocket_registry": "maps sessions to the websocket channels attached to this worker",
+    "sessions_registry": "maps users to the sessions connected to this worker",
+    "utils_registry": "holds this worker's WebsocketManager and other process objects",
+    "WebsocketManager": "reaches only the websockets attached to this worker",
+}
+
+
+def variable_kind(index: ProjectIndex, facts: FileFacts, scope_id: int,
+                  dotted: str) -> str | None:
+    """The Dara variable class `dotted` provably holds in a scope, else None.
+
+    Provable means: bound to a variable constructor (here or in an imported project module),
+    a parameter annotated with a variable type, `self.x` assigned a variable, `var.list_item`
+    / `dv.is_loading`, or a name bound to `var.get(...)`.
+    """
+    resolved = index.resolve(facts, scope_id, dotted)
+    if resolved.instance_of in VARIABLE_TYPES:
+        if not resolved.attribute:
+            return resolved.instance_of
+        return _VARIABLE_ATTRIBUTES.get(resolved.attribute)
+    if "." in dotted:
+        return None
+    found = index.lookup(facts, scope_id, dotted)
+    if found and found[0].kind == "assign" and found[0].value is not None and (
+            found[0].value.kind == "call"):
+        return nested_variable(index, facts, facts.calls[found[0].value.call])
+    return None
+
+
+def nested_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
+    """`var.get('key')` makes a nested variable of `var`'s class."""
+    resolved = index.resolve_call(facts, call)
+    if resolved.instance_of in VARIABLE_TYPES and resolved.attribute in _NESTED_VARIABLE_METHODS:
+        return resolved.instance_of
+    return None
+
+
+def action_refs(index: ProjectIndex) -> set[ScopeRef]:
+    return {(facts.path, scope.id) for facts, scope in index.decorated.get("action", ())}
+
+
+def ctx_param(scope: Scope) -> str:
+    """The parameter Dara injects the `ActionCtx` into (after `self`/`cls`, as Dara checks)."""
+    params = scope.params
+    if params and params[0].name in ("self", "cls"):
+        params = params[1:]
+    return params[0].name if params else ""
+
+
+def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                  actions: set[ScopeRef]) -> bool:
+    """`name` is the context of an `@action` (its first parameter) or annotated as one."""
+    found = index.lookup(facts, scope_id, name)
+    if found is None or found[0].kind != "param":
+        return False
+    binding, bound_in = found
+    scope = facts.scopes[bound_in]
+    annotation = binding.target.split("[")[0].split("|")[0].strip()
+    if annotation and annotation != "?":
+        qualified = index.resolve(facts, scope.parent, annotation).qualified
+        if qualified.startswith("dara.") and qualified.endswith(_CTX_ANNOTATIONS):
+            return True
+    return (facts.path, bound_in) in actions and ctx_param(scope) == name
+
+
+def _variable_constructor(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
+                          depth: int = 0) -> tuple[FileFacts, Call] | None:
+    """The constructor call a variable name is bound to, across imports and `self.x`."""
+    head, _, rest = dotted.partition(".")
+    found = index.lookup(facts, scope_id, head)
+    if found is None or depth > 4:
+        return None
+    binding, bound_in = found
+    value = binding.value
+    if binding.kind == "assign" and not rest and value is not None:
+        if value.kind == "call":
+            return facts, facts.calls[value.call]
+        if value.kind in ("name", "attr") and value.text != head:
+            return _variable_constructor(index, facts, bound_in, value.text, depth + 1)
+        return None
+    if binding.kind in ("import", "import_module"):
+        module, _, name = (f"{binding.target}.{rest}" if rest else binding.target).rpartition(".")
+        target = index.modules.get(module)
+        return _variable_constructor(index, target, 0, name, depth + 1) if target else None
+    scope = facts.scopes[bound_in]
+    receiver = binding.kind == "param" and scope.params and scope.params[0].name == head and (
+        facts.scopes[scope.parent].kind == "class")
+    if receiver and rest and "." not in rest:
+        for stored in facts.bindings:
+            if stored.kind == "attr" and stored.name == f"self.{rest}" and (
+                    stored.value is not None and stored.value.kind == "call"
+                    and facts.scopes[stored.scope].parent == scope.parent):
+                return facts, facts.calls[stored.value.call]
+    return None
+
+
+def _backend_backed(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
+    made = _variable_constructor(index, facts, scope_id, dotted)
+    if made is None:
+        return False
+    made_facts, call = made
+    store = call.argument(3, "store")
+    return index.value_api(made_facts, call.scope, store) == "BackendStore"
+
+
+class BrowserRead(Rule):
+    code = "DM401"
+    name = "browser-read"
+    severity = "error"
+    fix = "manual"
+    summary = "get_current_value() asks the browser over this worker's websocket"
+    docs = RuleDocs(
+        what="`await var.get_current_value()` on anything that resolves to a Dara variable "
+        "(a name bound to a variable constructor, here or in an imported module; a parameter "
+        "annotated with a variable type; `self.x` assigned a variable), and the module-level "
+        "`get_current_value(...)` imported from dara. A method of the same name on any other "
+        "object is not reported.",
+        why="`get_current_value()` sends a request to the browser over the websocket that is "
+        "attached to this worker and waits for the answer. With many workers the request can "
+        "run on a worker the browser has no websocket with, and the read times out. The "
+        "distributed contract has no browser round-trip reads.",
+        use_instead="Pass the variable as an input of the action (`save(name)` gives "
+        "`save(ctx, name_value)` the current value), or, for a ServerVariable, DataVariable "
+        "or BackendStore-backed Variable, read the shared backend: `await var.read()`.",
+        fix_safety="Unsafe, only for `await X.get_current_value(...)` where X is a "
+        "ServerVariable, DataVariable or a Variable with `store=BackendStore(...)`: `read()` "
+        "returns the stored value, which can differ from what the browser shows while an "
+        "update is in flight. Never for a DerivedVariable (its value is computed for the "
+        "browser's inputs) or a plain Variable (its value lives in the browser). Otherwise "
+        "manual.",
+        confidence="High: the receiver must resolve to a Dara variable.",
+    )
+    VALID = [
+        Example.module(
+            "from dara.core import ServerVariable, Variable, action\n\n"
+            "name = Variable('')\n"
+            "rows = ServerVariable(default=[], uid='rows')\n\n"
+            "class Gauge:\n"
+            "    async def get_current_value(self) -> int:\n"
+            "        return 1\n\n"
+            "gauge = Gauge()\n\n"
+            "@action\n"
+            "async def save(ctx: action.Ctx, current: str) -> None:\n"
+            "    stored = await rows.read()\n"
+            "    level = await gauge.get_current_value()\n"
+            "    await rows.write([*stored, current, level])\n\n"
+            "async def poll(sensor):\n"
+            "    return await sensor.get_current_value()\n\n"
+            "save_name = save(name)\n",
+            note="pass the variable as an action input; other objects' methods are fine",
+        ),
+    ]
+    INVALID = [
+        Example.module(
+            "import dara.core as dc\n"
+            "from dara.core import DerivedVariable, ServerVariable, Variable, action\n"
+            "from dara.core.interactivity.any_variable import get_current_value as ask\n"
+            "from dara.core.persistence import BackendStore\n\n"
+            "name = Variable('')\n"
+            "rows = ServerVariable(default=[], uid='rows')\n"
+            "prefs = dc.Variable({}, store=BackendStore(uid='prefs-store'), uid='prefs')\n"
+            "total = DerivedVariable(lambda r: len(r), variables=[rows], uid='total')\n\n"
+            "@action\n"
+            "async def save(ctx: action.Ctx) -> None:\n"
+            "    current = await name.get_current_value()  # expect: DM401\n"
+            "    stored = await rows.get_current_value()  # expect: DM401\n"
+            "    settings = await prefs.get_current_value(timeout=5)  # expect: DM401\n"
+            "    count = await total.get_current_value()  # expect: DM401\n"
+            "    raw = await ask(name.model_dump())  # expect: DM401\n"
+            "    await rows.write([*stored, current, settings, count, raw])\n"
+        ),
+        Example({
+            "app/__init__.py": "",
+            "app/state.py": "from dara.core import ServerVariable\n\n"
+            "sales = ServerVariable(default=[], uid='sales')\n",
+            "app/panel.py": "from dara.core import DerivedVariable, Variable\n"
+            "from app import state\n"
+            "from app.state import sales as totals\n\n"
+            "class Panel:\n"
+            "    def __init__(self) -> None:\n"
+            "        self.choice = Variable('a')\n\n"
+            "    async def snapshot(self, dv: DerivedVariable) -> list:\n"
+            "        a = await self.choice.get_current_value()  # expect: DM401\n"
+            "        b = await dv.get_current_value()  # expect: DM401\n"
+            "        c = await totals.get_current_value()  # expect: DM401\n"
+            "        d = await state.sales.get_current_value()  # expect: DM401\n"
+            "        return [a, b, c, d]\n",
+        }, note="across modules, through `self` and annotated parameters"),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        for facts, call in index.calls_by_api.get("get_current_value", ()):
+            if ctx.is_selected(facts):
+                yield ctx.at_call(
+                    self, facts, call,
+                    "get_current_value() asks the browser over the websocket attached to this "
+                    "worker, which another worker does not have; pass the variable as an "
+                    "action input instead",
+                )
+        for facts in index.files.values():
+            if not ctx.is_selected(facts):
+                continue
+            for call in facts.calls:
+                receiver, _, method = call.callee.rpartition(".")
+                if method != "get_current_value" or not receiver:
+                    continue
+                kind = variable_kind(index, facts, call.scope, receiver)
+                if kind is not None:
+                    yield self._method_finding(ctx, facts, call, receiver, kind)
+
+    def _method_finding(self, ctx: Context, facts: FileFacts, call: Call, receiver: str,
+                        kind: str) -> Finding:
+        shared = kind in _SHARED_READ_TYPES or (
+            kind == "Variable" and _backend_backed(ctx.index, facts, call.scope, receiver))
+        if call.awaited and shared:
+            return ctx.at_call(
+                self, facts, call,
+                f"{receiver}.get_current_value() asks the browser over this worker's "
+                f"websocket; read the shared backend instead: `await {receiver}.read()`",
+                fix="unsafe",
+            )
+        return ctx.at_call(
+            self, facts, call,
+            f"{receiver}.get_current_value() asks the browser over the websocket attached to "
+            f"this worker, which another worker does not have; pass {receiver} ({kind}) as "
+            "an action input instead",
+        )
+
+
+def websocket_state(qualified: str) -> str | None:
+    """The per-worker websocket object a qualified name is, or is an attribute of."""
+    parts = qualified.split(".")
+    for cut, part in enumerate(parts):
+        if part in _WEBSOCKET_STATE and dara_name(".".join(parts[: cut + 1])) == part:
+            return part
+    return None
+
+
+class WebsocketLocal(Rule):
+    code = "DM402"
+    name = "websocket-local"
+    severity = "error"
+    fix = "manual"
+    summary = "custom websocket handler or direct use of the worker's websocket registries"
+    docs = RuleDocs(
+        what="`config.add_ws_handler(...)` on a resolved `ConfigurationBuilder`, and direct use "
+        "of `websocket_registry`, `sessions_registry`, `utils_registry` (from "
+        "`dara.core.internal.registries`) or `WebsocketManager`: reported where they are "
+        "called, passed or assigned, or at the import when the file only imports them.",
+        why="A custom handler sees only messages from browsers whose websocket is attached to "
+        "this worker, and its replies reach only them. The registries and the "
+        "WebsocketManager hold this worker's sessions and channels: a message for a user "
+        "connected to another worker is silently lost, and presence is per worker.",
+        use_instead="Let Dara deliver: write a ServerVariable or BackendStore (the distributed "
+        "runtime fans the change out to every worker through its backplane), or handle the "
+        "request in an `@action` or `config.add_endpoint`. Custom websocket messaging needs "
+        "the backplane of the distributed runtime; until then keep it under the escape "
+        "hatch (sticky sessions).",
+        fix_safety="Manual: the replacement depends on what the messages are for.",
+        confidence="High: names are resolved to dara's modules; project objects with the "
+        "same names are not reported.",
+    )
+    VALID = [
+        Example.module(
+            "from dara.core.internal.registries import action_registry\n\n"
+            "class Bus:\n"
+            "    def add_ws_handler(self, kind, handler) -> None: ...\n\n"
+            "bus = Bus()\n"
+            "bus.add_ws_handler('ping', print)\n"
+            "websocket_registry: dict[str, str] = {}\n"
+            "websocket_registry['a'] = 'b'\n"
+            "actions = action_registry.get_all()\n",
+            note="other registries and project objects with the same names are fine",
+        ),
+    ]
+    INVALID = [
+        Example.module(
+            "from typing import Any\n\n"
+            "import dara.core.internal.registries as registries\n"
+            "from dara.core import ConfigurationBuilder\n"
+            "from dara.core.internal.registries import utils_registry\n"
+            "from dara.core.internal.websocket import WebsocketManager  # expect: DM402\n\n"
+            "config = ConfigurationBuilder()\n\n"
+            "def on_ping(channel: str, data: Any) -> str:\n"
+            "    return 'pong'\n\n"
+            "config.add_ws_handler(kind='ping', handler=on_ping)  # expect: DM402\n\n"
+            "async def notify(user: str, message: dict) -> None:\n"
+            "    manager: WebsocketManager = utils_registry.get('WebsocketManager')  "
+            "# expect: DM402\n"
+            "    for session in registries.sessions_registry.get(user):  # expect: DM402\n"
+            "        await manager.send_message(session, message)\n"
+        ),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        for facts, call in index.method_calls.get(("ConfigurationBuilder", "add_ws_handler"), ()):
+            if ctx.is_selected(facts):
+                yield ctx.at_call(
+                    self, facts, call,
+                    "add_ws_handler() only hears browsers whose websocket is attached to this "
+                    "worker and replies only to them; use an action, an endpoint or a "
+                    "ServerVariable, or keep it under the escape hatch until Dara has a backplane",
+                )
+        for facts in index.files.values():
+            if ctx.is_selected(facts):
+                yield from self._file_uses(ctx, facts)
+
+    def _file_uses(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
+        index = ctx.index
+        used: set[str] = set()
+        for call in facts.calls:
+            names = [call.callee] if call.callee else []
+            names += [v.text for v in (*call.args, *(v for _, v in call.kwargs))
+                      if v.kind in ("name", "attr")]
+            found = self._first_state(index, facts, call.scope, names)
+            if found is not None:
+                used.add(found[0])
+                yield ctx.at_call(self, facts, call, _use_message(found[1]))
+        for binding in facts.bindings:
+            value = binding.value
+            if binding.kind in ("assign", "attr") and value is not None and value.kind in (
+                    "name", "attr"):
+                found = self._first_state(index, facts, binding.scope, [value.text])
+                if found is not None:
+                    used.add(found[0])
+                    yield ctx.report(self, facts, binding.span, _use_message(found[1]),
+                                     anchor=(binding.stmt_line, binding.stmt_col,
+                                             f"{binding.name}={value.text}"))
+        for binding in facts.bindings:
+            if binding.kind not in ("import", "import_module") or binding.name in used:
+                continue
+            state = websocket_state(binding.target)
+            if state is not None:
+                yield ctx.report(
+                    self, facts, binding.span,
+                    f"imports {state}, which {_WEBSOCKET_STATE[state]}; anything it sends or "
+                    "looks up misses users on other workers",
+                    anchor=(binding.stmt_line, binding.stmt_col, f"import:{binding.target}"),
+                )
+
+    @staticmethod
+    def _first_state(index: ProjectIndex, facts: FileFacts, scope_id: int,
+                     names: list[str]) -> tuple[str, str] | None:
+        """(local head name, websocket object) of the first name that resolves to one."""
+        for name in names:
+            state = websocket_state(index.resolve(facts, scope_id, name).qualified)
+            if state is not None:
+                return name.split(".")[0], state
+        return None
+
+
+def _use_message(state: str) -> str:
+    return (f"{state} {_WEBSOCKET_STATE[state]}: users on other workers are missed; let "
+            "Dara deliver through a ServerVariable or an action, or keep this under the "
+            "escape hatch")
+
+
+class LocalDownload(Rule):
+    code = "DM403"
+    name = "local-download"
+    severity = "error"
+    fix = "manual"
+    summary = "download served from this worker's memory and disk"
+    docs = RuleDocs(
+        what="`ctx.download_file(...)` where `ctx` is the context of an `@action` (its first "
+        "parameter, after `self`) or a parameter annotated `action.Ctx` / `ActionCtx`; and "
+        "every `DownloadContent(...)`, whatever it is imported as.",
+        why="`download_file` keeps a one-time download code in this worker's memory and "
+        "sends the browser to `/api/core/download?code=...`; that request can reach another "
+        "worker, which does not know the code, and the file itself is on this worker's disk. "
+        "`DownloadContent` does the same and also defines a fresh action per call on this "
+        "worker.",
+        use_instead="For data the browser can hold, `await ctx.download_variable(variable=..., "
+        "file_name=..., type='csv')`. For files, write them to shared object storage and "
+        "`await ctx.navigate(presigned_url, new_tab=True)`.",
+        fix_safety="Manual: where the file goes is a deployment decision.",
+        confidence="High: `ctx` must be an action context by position or annotation; a "
+        "`download_file` method on any other object is not reported.",
+    )
+    VALID = [
+        Example.module(
+            "from dara.core import Variable, action\n\n"
+            "data = Variable({'a': 1})\n\n"
+            "class Storage:\n"
+            "    async def download_file(self, path: str) -> bytes:\n"
+            "        return b''\n\n"
+            "storage = Storage()\n\n"
+            "@action\n"
+            "async def export(ctx: action.Ctx, key: str) -> None:\n"
+            "    await storage.download_file(key)\n"
+            "    await ctx.download_variable(variable=data, file_name='export', type='json')\n\n"
+            "async def fetch(client, path: str) -> None:\n"
+            "    await client.download_file(path)\n",
+            note="download a variable's value; other objects' `download_file` is fine",
+        ),
+    ]
+    INVALID = [
+        Example.module(
+            "import dara.core as dc\n"
+            "from dara.core import ActionCtx, DownloadContent, action\n"
+            "from dara.core.actions import DownloadContent as Download\n\n"
+            "@action\n"
+            "async def export(ctx) -> None:\n"
+            "    await ctx.download_file(path='/tmp/report.csv', cleanup=True)  # expect: DM403\n\n"
+            "@dc.action\n"
+            "async def export_named(context: dc.action.Ctx, name: str) -> None:\n"
+            "    await write_and_send(context, name)\n\n"
+            "async def write_and_send(ctx: ActionCtx, name: str) -> None:\n"
+            "    await ctx.download_file(f'/tmp/{name}.csv')  # expect: DM403\n\n"
+            "class Exporter:\n"
+            "    @action\n"
+            "    async def run(self, ctx, path: str) -> None:\n"
+            "        await ctx.download_file(path)  # expect: DM403\n\n"
+            "def csv_text(ctx: DownloadContent.Ctx) -> str:\n"
+            "    return 'a,b'\n\n"
+            "export_csv = DownloadContent(csv_text)  # expect: DM403\n"
+            "legacy = Download(csv_text, cleanup_file=True)  # expect: DM403\n"
+        ),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        actions = action_refs(index)
+        for facts in index.files.values():
+            if not ctx.is_selected(facts):
+                continue
+            for call in facts.calls:
+                receiver, _, method = call.callee.rpartition(".")
+                if method != "download_file" or not receiver or "." in receiver:
+                    continue
+                if is_action_ctx(index, facts, call.scope, receiver, actions):
+                    yield ctx.at_call(
+                        self, facts, call,
+                        f"{receiver}.download_file() keeps the download code in this worker's "
+                        "memory and the file on its disk, so the download can 404 on another "
+                        "worker; use ctx.download_variable(...) or shared storage",
+                    )
+        for facts, call in index.calls_by_api.get("DownloadContent", ()):
+            if ctx.is_selected(facts):
+                yield ctx.at_call(
+                    self, facts, call,
+                    "DownloadContent serves a file from this worker's disk through a download "
+                    "code only this worker knows; use an @action with "
+                    "ctx.download_variable(...) or shared storage",
+                )
+
+
+RULES: list[type[Rule]] = [BrowserRead, WebsocketLocal, LocalDownload]

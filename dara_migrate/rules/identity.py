@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import ClassVar
 
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
-from dara_migrate.index.definitions import Definition, collect_definitions, suggest_uids
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.definitions import Definition, collect_definitions, snake, suggest_uids
+from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
 
 _UNSTABLE_CALLS = frozenset({
     "uuid.uuid1", "uuid.uuid4", "id", "hash", "os.getpid", "os.urandom", "socket.gethostname",
@@ -249,7 +251,7 @@ class DuplicateUid(Rule):
             uid = definition.uid
             if uid is not None and uid.kind == "str" and isinstance(uid.const, str) and uid.const:
                 groups[(definition.registry, uid.const)].append(definition)
-        for (registry, uid), sites in sorted(groups.items()):
+        for (registry, shared), sites in sorted(groups.items()):
             if len(sites) < 2:
                 continue
             for site in sites:
@@ -258,9 +260,9 @@ class DuplicateUid(Rule):
                 others = [s for s in sites if s is not site]
                 yield ctx.at_call(
                     self, site.facts, site.call,
-                    f"uid '{uid}' is also used by {len(others)} other {registry} definition(s); "
-                    "the second registration fails",
-                    related=[Related(o.facts.path, o.call.span.line, f"also uid '{uid}'")
+                    f"uid '{shared}' is also used by {len(others)} other {registry} "
+                    "definition(s); the second registration fails",
+                    related=[Related(o.facts.path, o.call.span.line, f"also uid '{shared}'")
                              for o in others],
                 )
 
@@ -370,7 +372,7 @@ class MissingRouteId(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        routes = _route_calls(ctx.index)
+        routes = route_calls(ctx.index)
         taken: set[str] = set()
         for _, call, _ in routes:
             value = call.kwarg("id")
@@ -393,7 +395,7 @@ class MissingRouteId(Rule):
             )
 
 
-def _route_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str]]:
+def route_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str]]:
     found: list[tuple[FileFacts, Call, str]] = []
     for method in ROUTE_METHODS:
         for owner in (("Router", method), ("ConfigurationBuilder", f"router.{method}")):
@@ -420,7 +422,7 @@ def _route_path(index: ProjectIndex, facts: FileFacts, call: Call, depth: int = 
         found = index.lookup(facts, call.scope, receiver.split(".")[0])
         if "." not in receiver and found and found[0].value and found[0].value.kind == "call":
             parent = facts.calls[found[0].value.call]
-    if parent is not None and parent.kwarg("path") is not None or (
+    if (parent is not None and parent.kwarg("path") is not None) or (
             parent is not None and parent.callee.rsplit(".", 1)[-1] in
             (*ROUTE_CLASSES, *ROUTE_METHODS)):
         return [*_route_path(index, facts, parent, depth + 1), *segments]
@@ -437,6 +439,387 @@ def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) 
     return slug
 
 
+_FACTORY_SLOTS: dict[str, tuple[tuple[int, str], tuple[int, str]]] = {
+    "UpdateVariable": ((0, "resolver"), (2, "extras")),
+    "NavigateTo": ((0, "url"), (2, "extras")),
+    "DownloadContent": ((0, "resolver"), (1, "extras")),
+    "SideEffect": ((0, "function"), (1, "extras")),
+}
+"""Per deprecated action factory: where its callable and its `extras` go (position, keyword)."""
+_FACTORY_ACTION_NAMES = {"NavigateTo": "navigate", "DownloadContent": "download",
+                         "SideEffect": "side_effect"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _is_callable(index: ProjectIndex, facts: FileFacts, scope: int, value: Value | None) -> bool:
+    """A lambda, a project function or a parameter annotated `Callable`; unknown names are not."""
+    if value is None or value.kind not in ("lambda", "name", "attr"):
+        return False
+    if value.kind == "lambda" or index.resolve(facts, scope, value.text).function is not None:
+        return True
+    found = index.lookup(facts, scope, value.text) if value.kind == "name" else None
+    return found is not None and found[0].kind == "param" and "Callable" in found[0].target
+
+
+def action_factory_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str]]:
+    """Deprecated factory calls that define a new `@action` every time they run (DM105):
+    `UpdateVariable`, `NavigateTo(<callable>)`, `DownloadContent`, `SideEffect`."""
+    found: list[tuple[FileFacts, Call, str]] = []
+    for api, (callable_slot, _) in _FACTORY_SLOTS.items():
+        for facts, call in index.calls_by_api.get(api, ()):
+            if api == "NavigateTo" and not _is_callable(
+                    index, facts, call.scope, call.argument(*callable_slot)):
+                continue
+            found.append((facts, call, api))
+    found.sort(key=lambda item: (item[0].path, item[1].span.line, item[1].span.col))
+    return found
+
+
+def _extra_names(extras: Value | None) -> tuple[list[str], list[str]]:
+    """Parameter names and call arguments for the `extras` of a factory call."""
+    if extras is None:
+        return [], []
+    if extras.kind != "container":
+        return ["..."], ["..."]
+    params: list[str] = []
+    args: list[str] = []
+    for position, item in enumerate(extras.items, 1):
+        text = item.text if item.kind in ("name", "attr") else ""
+        name = snake(text.rsplit(".", 1)[-1]) if text else ""
+        if not _IDENTIFIER.match(name) or name in params or name in ("ctx", "old"):
+            name = f"extra_{position}"
+        params.append(name)
+        args.append(text or "<extra>")
+    return params, args
+
+
+def action_equivalent(call: Call, api: str) -> str:
+    """The module-level `@action` that replaces one deprecated factory call, on one line."""
+    callable_slot, extras_slot = _FACTORY_SLOTS[api]
+    function = call.argument(*callable_slot)
+    params, args = _extra_names(call.argument(*extras_slot))
+    name = function.text.rsplit(".", 1)[-1] if function is not None and function.kind in (
+        "name", "attr") else _FACTORY_ACTION_NAMES.get(api, "")
+    if api == "UpdateVariable":
+        variable = call.argument(1, "variable")
+        target = variable.text if variable is not None and variable.kind in (
+            "name", "attr") else "<variable>"
+        name = name or f"update_{snake(target.rsplit('.', 1)[-1]).strip('<>')}"
+        params, args = ["old", *params], [target, *args]
+        body = f"await ctx.update({target}, <new value from old and ctx.input>)"
+    elif api == "NavigateTo":
+        new_tab = call.argument(1, "new_tab")
+        tab = ", new_tab=True" if new_tab is not None and new_tab.const is True else ""
+        body = f"await ctx.navigate(<url from ctx.input>{tab})"
+    elif api == "DownloadContent":
+        cleanup = call.argument(2, "cleanup_file")
+        clean = ", cleanup=True" if cleanup is not None and cleanup.const is True else ""
+        body = f"await ctx.download_file(<path>{clean})"
+    else:
+        body = "<the side effect; ctx.input is the component value>"
+    signature = ", ".join(["ctx: action.Ctx", *params])
+    return (f"`@action async def {name}({signature}): {body}`, "
+            f"used as `{name}({', '.join(args)})`")
+
+
+class PerCallActionDefinition(Rule):
+    code = "DM105"
+    name = "per-call-action-definition"
+    severity = "error"
+    fix = "manual"
+    summary = "deprecated factory that defines a new @action on every call"
+    docs = RuleDocs(
+        what="Calls of the deprecated action factories that wrap a callable in a fresh "
+        "`@action`: `UpdateVariable(<resolver>, ...)`, `NavigateTo(<callable>)`, "
+        "`DownloadContent(...)` and `SideEffect(...)`. Static forms define nothing and are not "
+        "reported: `var.update(value=...)`, `UpdateVariableImpl`, `NavigateTo('/x')` (a string "
+        "or f-string url), `ResetVariables`, `TriggerVariable`, `Notify`.",
+        why="Each call runs `action(closure)`: a new definition with a random `uuid4` id, and "
+        "every such definition shares one qualname inside dara "
+        "(`UpdateVariable.__init__.<locals>._update`), so not even a qualname-based id scheme "
+        "can tell them apart. Another worker never registered this worker's id, so clicking "
+        "the button there fails.",
+        use_instead="One module-level `@action` per behaviour, called where the factory was: "
+        "`@action async def set_total(ctx: action.Ctx, old): await ctx.update(total, old + 1)` "
+        "and `onclick=set_total(total)`. A top-level `@action` can get a stable id.",
+        fix_safety="Manual: the resolver's `ctx.inputs.old` / `ctx.inputs.new` / `ctx.extras` "
+        "become action parameters and `ctx.input`; the message shows the rewrite for each call.",
+        confidence="High: calls are resolved through imports. `NavigateTo` is reported only when "
+        "its url is visibly a callable (a lambda, a project function or a parameter annotated "
+        "`Callable`); an argument the analysis cannot see into is left alone.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "from dara.core import NavigateTo, ResetVariables, Variable, action\n"
+            "from dara.components import Button, Stack\n\n"
+            "count = Variable(0)\n"
+            "HOME = '/home'\n\n"
+            "@action\n"
+            "async def increment(ctx: action.Ctx, old: int):\n"
+            "    await ctx.update(count, old + 1)\n\n"
+            "def page(section: str):\n"
+            "    return Stack(\n"
+            "        Button('+1', onclick=increment(count)),\n"
+            "        Button('zero', onclick=count.update(value=0)),\n"
+            "        Button('reset', onclick=ResetVariables(variables=[count])),\n"
+            "        Button('home', onclick=NavigateTo(HOME)),\n"
+            "        Button('docs', onclick=NavigateTo(f'/docs/{section}')),\n"
+            "    )\n"
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example.module(
+            "import dara.core as dc\n"
+            "from dara.core.actions import UpdateVariable as UV, SideEffect\n"
+            "from dara.components import Button, Select, Stack\n\n"
+            "count = dc.Variable(0)\n"
+            "choice = dc.Variable('/home')\n\n"
+            "def log_click(ctx):\n"
+            "    print(ctx.inputs.value)\n\n"
+            "def page():\n"
+            "    return Stack(\n"
+            "        Button('+1', onclick=UV(lambda ctx: ctx.inputs.old + 1, count)),  "
+            "# expect: DM105\n"
+            "        Button('log', onclick=SideEffect(log_click, extras=[count])),  "
+            "# expect: DM105\n"
+            "        Select(value=choice, items=['/a', '/b'],\n"
+            "               onchange=dc.NavigateTo(lambda ctx: ctx.inputs.value)),  "
+            "# expect: DM105\n"
+            "        Button('csv', onclick=dc.DownloadContent(lambda ctx: 'out.csv')),  "
+            "# expect: DM105\n"
+            "    )\n"
+        ),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for facts, call, api in action_factory_calls(ctx.index):
+            if not ctx.is_selected(facts):
+                continue
+            yield ctx.at_call(
+                self, facts, call,
+                f"{api}(...) defines a new @action with a random id each time it runs, all "
+                f"sharing one qualname; define it once at module level: "
+                f"{action_equivalent(call, api)}",
+            )
+
+
+def _candidate_names(index: ProjectIndex, facts: FileFacts, call: Call, resolved: Resolved,
+                     dara_only: bool) -> list[str]:
+    """The names a call can be listed under: `DataSlicer`, `DataFactory.read_dataset_var`,
+    and, for user-listed names, the qualified callee and `<receiver class>.<method>`."""
+    method = call.callee.rsplit(".", 1)[-1]
+    if resolved.function is not None:
+        if index.scope(resolved.function).kind == "class":
+            return _base_names(index, resolved.function, dara_only)
+        return []
+    names: list[str] = []
+    if resolved.api:
+        names.append(resolved.api)
+    if resolved.instance_of and resolved.attribute:
+        names.append(f"{resolved.instance_of}.{resolved.attribute}")
+    if resolved.instance_of_project is not None and "." in call.callee:
+        names += [f"{base}.{method}" for base in
+                  _base_names(index, resolved.instance_of_project, dara_only)]
+    if not dara_only:
+        names.append(resolved.qualified)
+        receiver = _receiver_class(index, facts, call)
+        if receiver:
+            names.append(f"{receiver}.{method}")
+    return names
+
+
+def _base_names(index: ProjectIndex, cls: ScopeRef, dara_only: bool, depth: int = 0) -> list[str]:
+    """Names of the library classes a project class derives from."""
+    facts = index.files[cls[0]]
+    scope = facts.scopes[cls[1]]
+    names: list[str] = []
+    for base in scope.bases:
+        resolved = index.resolve(facts, scope.parent, base)
+        if resolved.function is not None and depth < 5:
+            names += _base_names(index, resolved.function, dara_only, depth + 1)
+        elif resolved.api:
+            names.append(resolved.api)
+        elif not dara_only and resolved.function is None:
+            names.append(resolved.qualified)
+    return names
+
+
+def _receiver_class(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
+    """`acme.Factory` for `f.make()` when `f = acme.Factory(...)` in a visible scope."""
+    receiver = call.callee.rpartition(".")[0]
+    if not receiver or "." in receiver:
+        return None
+    found = index.lookup(facts, call.scope, receiver)
+    if found is None or found[0].kind != "assign" or found[0].value is None or (
+            found[0].value.kind != "call"):
+        return None
+    made_by = index.resolve(facts, found[1], found[0].value.text)
+    return made_by.qualified if made_by.function is None else None
+
+
+def _listed(names: list[str], entries: dict[str, str]) -> str | None:
+    for name in names:
+        for entry in entries:
+            if name == entry or name.endswith(f".{entry}"):
+                return entry
+    return None
+
+
+def library_made_calls(index: ProjectIndex, extra: tuple[str, ...]
+                       ) -> list[tuple[FileFacts, Call, str, str]]:
+    """Calls that make Dara's libraries (or `library-components`) build uid-less definitions:
+    (facts, call, listed name, what it builds)."""
+    user = {name: "definitions without uids (listed in library-components)" for name in extra}
+    found: list[tuple[FileFacts, Call, str, str]] = []
+    for facts in index.files.values():
+        for call in facts.calls:
+            if not call.callee:
+                continue
+            resolved = index.resolve_call(facts, call)
+            entry = _listed(_candidate_names(index, facts, call, resolved, True),
+                            LIBRARY_MADE_DEFINITIONS)
+            if entry is not None:
+                found.append((facts, call, entry, LIBRARY_MADE_DEFINITIONS[entry]))
+            elif user:
+                entry = _listed(_candidate_names(index, facts, call, resolved, False), user)
+                if entry is not None:
+                    found.append((facts, call, entry, user[entry]))
+    return found
+
+
+class LibraryMadeDefinitions(Rule):
+    code = "DM106"
+    name = "library-made-definitions"
+    severity = "error"
+    fix = "blocker"
+    summary = "library component that builds uid-less definitions internally"
+    docs = RuleDocs(
+        what="Calls into Dara's libraries that build server-resolved definitions the app cannot "
+        "give a uid: `DataSlicer(...)` and `DataSlicerModal(...)` from dara-components, and "
+        "the `DataFactory` methods `list_datasets_var`, `read_dataset_var`, "
+        "`delete_dataset_action` and `download_dataset_action` from `dara.core.data_utils`. "
+        "Project subclasses of these classes count too. The list lives in the target profile; "
+        "`library-components = [...]` in `[tool.dara-migrate]` adds names (`Name`, "
+        "`package.Name` or `Class.method`), and `verify` reports what it sees built inside "
+        "`dara.*` from an app call site.",
+        why="The library creates DerivedVariables, ServerVariables, `UpdateVariable`/"
+        "`SideEffect`/`DownloadContent` actions and method py_components with random "
+        "`uuid4` ids and no way to pass a uid. Every worker builds different ids, so a "
+        "request for this worker's ids fails on another one.",
+        use_instead="Build the view from app-defined definitions with uids (a DerivedVariable "
+        "over `DataFactory.read_dataset(...)` with `uid=`, a module-level `@action` that calls "
+        "`delete_dataset`), or keep the app on one worker with the escape hatch until the "
+        "library takes uids.",
+        fix_safety="Blocker: the app cannot change the library's ids.",
+        confidence="High for the listed names, resolved through imports, aliases and project "
+        "subclasses; `DataFactory` methods need the receiver to resolve to a `DataFactory`.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "from dara.core import DerivedVariable, Variable\n"
+            "from dara.core.data_utils import DataFactory\n\n"
+            "factory = DataFactory('./data')\n"
+            "name = Variable('sales')\n"
+            "dataset = DerivedVariable(lambda n: factory.read_dataset(n), variables=[name],\n"
+            "                          uid='app.main:dataset')\n\n"
+            "class Slicer:\n"
+            "    def list_datasets_var(self):\n"
+            "        return []\n\n"
+            "own = Slicer().list_datasets_var()\n",
+            note="reading data through a DerivedVariable the app owns",
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": '"""The app package."""\n',
+            "app/data.py": "from dara.core.data_utils import DataFactory\n\n"
+            "factory = DataFactory('./data')\n",
+            "app/main.py": "import pandas\n"
+            "from dara.components import DataSlicer, Stack\n"
+            "from dara.components.smart import DataSlicerModal as Modal\n"
+            "from app.data import factory\n\n"
+            "frame = pandas.DataFrame({'a': [1, 2]})\n"
+            "slicer = DataSlicer(frame)  # expect: DM106\n"
+            "datasets = factory.list_datasets_var()  # expect: DM106\n\n"
+            "class FilterPanel(Modal):\n"
+            "    pass\n\n"
+            "def page():\n"
+            "    panel = FilterPanel(frame)  # expect: DM106\n"
+            "    return Stack(panel(), factory.delete_dataset_action('old'))  # expect: DM106\n",
+        }),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for facts, call, name, what in library_made_calls(
+                ctx.index, ctx.settings.library_components):
+            if not ctx.is_selected(facts):
+                continue
+            when = ctx.index.when_at(facts, call.scope)
+            again = ", again on every request" if when == "request" else ""
+            shown = name if call.callee.endswith(name) else f"{call.callee} ({name})"
+            yield ctx.at_call(
+                self, facts, call,
+                f"{shown} builds {what} inside the library with random ids{again}; no worker "
+                "can resolve another's and the app cannot pin them: build it from app-defined "
+                "definitions with uids, or keep the app on one worker",
+            )
+
+
+class UploadResolver(Rule):
+    code = "DM107"
+    name = "upload-resolver"
+    severity = "warning"
+    fix = "manual"
+    summary = "UploadDropzone resolver registered under a random id"
+    docs = RuleDocs(
+        what="`UploadDropzone(resolver=...)` (also passed positionally) from dara-components.",
+        why="`UploadDropzone.__init__` registers the resolver under `str(uuid4())` and the "
+        "browser posts uploads with that `resolver_id`; the app has no way to pin it, so an "
+        "upload that reaches another worker is rejected. Resolvers also tend to keep what they "
+        "receive in process-local state (a module dict, a local file) that other workers "
+        "never see.",
+        use_instead="Write the uploaded data only to shared storage (a ServerVariable or "
+        "BackendStore with a uid on the shared backend, object storage), and keep uploads on "
+        "one worker until Dara lets the app name the resolver.",
+        fix_safety="Manual: where the upload should live is a design decision.",
+        confidence="High: the constructor is resolved through imports; whether the resolver "
+        "writes process-local state is not checked here (DM205/DM207 look at that).",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "from dara.core import ServerVariable\n"
+            "from dara.components import UploadDropzone\n\n"
+            "uploads = ServerVariable(uid='app.main:uploads')\n"
+            "dropzone = UploadDropzone(target=uploads, resolver=None, accept='.csv')\n"
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example.module(
+            "import dara.components as dcp\n"
+            "from dara.core import ServerVariable\n\n"
+            "uploads = ServerVariable(uid='app.main:uploads')\n"
+            "FILES: dict[str, bytes] = {}\n\n"
+            "def keep(content: bytes, name: str) -> None:\n"
+            "    FILES[name] = content\n\n"
+            "dropzone = dcp.UploadDropzone(resolver=keep)  # expect: DM107\n"
+            "positional = dcp.UploadDropzone(uploads, keep)  # expect: DM107\n"
+        ),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        for facts, call in ctx.index.calls_by_api.get("UploadDropzone", ()):
+            resolver = call.argument(1, "resolver")
+            if resolver is None or resolver.kind == "const" or not ctx.is_selected(facts):
+                continue
+            yield ctx.at_call(
+                self, facts, call,
+                "UploadDropzone registers its resolver under a random id the app cannot pin, "
+                "so uploads that reach another worker fail; keep uploaded data in shared "
+                "storage and uploads on one worker",
+            )
+
+
 RULES: list[type[Rule]] = [
-    MissingStableUid, UnstableUid, DuplicateUid, RepeatedFactory, MissingRouteId,
+    MissingStableUid, UnstableUid, DuplicateUid, RepeatedFactory, PerCallActionDefinition,
+    LibraryMadeDefinitions, UploadResolver, MissingRouteId,
 ]

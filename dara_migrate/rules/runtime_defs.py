@@ -1,7 +1,496 @@
-"""DM3xx: definitions and registration at the wrong time."""
+"""DM3xx: definitions and registration at the wrong time.
+
+A definition only survives many workers when every worker creates it while the app is built
+(CONTRACT.md, "Runtime-created definitions"). These rules find definitions created while a
+request is handled, nested decorators Dara cannot give a stable id, and py_components that
+register lazily on their first render.
+"""
 
 from __future__ import annotations
 
-from dara_migrate.rules.base import Rule
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
 
-RULES: list[type[Rule]] = []
+from dara_migrate.facts import Call, FileFacts, Scope, Value
+from dara_migrate.index.dara_api import DECORATORS
+from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.models import Finding
+from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.rules.identity import action_factory_calls
+
+_RAISING_REGISTRIES = frozenset({"derived_variable", "server_variable", "stream_variable"})
+"""Registries that raise `ValueError` when a uid is registered twice."""
+
+Use = tuple[int, str]
+"""A name loaded in a scope of one file: (scope id, name)."""
+
+
+def _subtree(facts: FileFacts, root: int) -> set[int]:
+    """A scope and every scope nested in it."""
+    inside = {root}
+    for scope in facts.scopes[root + 1:]:
+        if scope.parent in inside:
+            inside.add(scope.id)
+    return inside
+
+
+def _value_uses(scope: int, value: Value) -> Iterator[Use]:
+    """Names a value loads, each with the scope it is looked up from (lambdas use their own)."""
+    if value.kind == "lambda":
+        yield from ((value.scope, name) for name in value.names)
+    elif value.kind in ("container", "dict") and value.items:
+        for item in value.items:
+            yield from _value_uses(scope, item)
+    else:
+        yield from ((scope, name) for name in value.names)
+
+
+def _call_uses(call: Call) -> Iterator[Use]:
+    if call.callee:
+        yield call.scope, call.callee.split(".")[0]
+    for value in (*call.args, *(v for _, v in call.kwargs)):
+        yield from _value_uses(call.scope, value)
+
+
+def _def_uses(facts: FileFacts, scope: Scope, inside: set[int]) -> Iterator[Use]:
+    """Names a `def` statement loads: its decorators and defaults, and its whole body."""
+    for decorator in scope.decorators:
+        yield from _value_uses(scope.parent, decorator)
+    for call in facts.calls:
+        if call.scope in inside or (call.scope == scope.parent and (
+                call.stmt_line, call.stmt_col) == (scope.stmt_line, scope.stmt_col)):
+            yield from _call_uses(call)
+    for nested in facts.scopes:
+        if nested.id in inside and nested.id != scope.id:
+            for decorator in nested.decorators:
+                yield from _value_uses(nested.parent, decorator)
+    for binding in facts.bindings:
+        if binding.scope not in inside:
+            continue
+        if binding.value is not None:
+            yield from _value_uses(binding.scope, binding.value)
+        if binding.kind in ("attr", "subscript", "del"):
+            yield binding.scope, binding.name.split(".")[0]
+
+
+def _captured(index: ProjectIndex, facts: FileFacts, uses: Iterable[Use], inside: set[int],
+              own: Scope | None = None) -> list[str]:
+    """Names that resolve to a local of an enclosing function (outside `inside`)."""
+    captured: set[str] = set()
+    for scope_id, name in uses:
+        found = index.lookup(facts, scope_id, name)
+        if found is None:
+            continue
+        bound_in = found[1]
+        if bound_in in inside or bound_in == 0 or facts.scopes[bound_in].kind == "class":
+            continue
+        if own is not None and bound_in == own.parent and name == own.name:
+            continue
+        captured.add(name)
+    return sorted(captured)
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(f"`{n}`" for n in names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def def_hoist_problem(index: ProjectIndex, facts: FileFacts, scope: Scope) -> str | None:
+    """Why a nested decorated `def` cannot simply move to module level, or None if it can."""
+    if facts.scopes[scope.parent].kind == "class":
+        return f"it is a method of the nested class `{facts.scopes[scope.parent].qualname}`"
+    inside = _subtree(facts, scope.id)
+    captured = _captured(index, facts, _def_uses(facts, scope, inside), inside, scope)
+    # Facts record `nonlocal x` like `global x`; only a real `global` lands in Scope.globals.
+    captured += [b.name for b in facts.bindings if b.scope in inside and b.kind == "global"
+                 and b.name not in facts.scopes[b.scope].globals and b.name not in captured]
+    if captured:
+        outer = facts.scopes[scope.parent].qualname
+        return f"it uses local name(s) {_names(captured)} of `{outer}`"
+    return None
+
+
+def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
+    """Why a definition call cannot simply move to module level, or None if it can."""
+    inside: set[int] = set()
+    for value in (*call.args, *(v for _, v in call.kwargs)):
+        if value.kind == "lambda":
+            inside |= _subtree(facts, value.scope)
+    captured = _captured(index, facts, _call_uses(call), inside)
+    if captured:
+        return f"it uses local name(s) {_names(captured)}"
+    return None
+
+
+def _request_caller(index: ProjectIndex, start: ScopeRef) -> ScopeRef | None:
+    """The nearest request root that reaches `start` through project calls."""
+    roots = index.roots["request"]
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        ref = queue.popleft()
+        if ref in roots:
+            return ref
+        for caller, _ in index.callers.get(ref, ()):
+            if caller not in seen and index.when.get(caller) == "request":
+                seen.add(caller)
+                queue.append(caller)
+    return None
+
+
+def _label(index: ProjectIndex, ref: ScopeRef, here: FileFacts) -> str:
+    scope = index.scope(ref)
+    if ref[0] == here.path:
+        return f"`{scope.qualname}`"
+    return f"`{index.files[ref[0]].module}:{scope.qualname}`"
+
+
+def where_at_request(index: ProjectIndex, facts: FileFacts, scope_id: int) -> str:
+    """`in `panel`` or `in `make_card`, reached from `panel``: why this code is request-time."""
+    ref = (facts.path, index.function_scope(facts, scope_id))
+    where = f"in {_label(index, ref, facts)}"
+    root = _request_caller(index, ref)
+    if root is not None and root != ref:
+        where += f", reached from {_label(index, root, facts)}"
+    return where
+
+
+def _hoist_advice(problem: str | None, what: str) -> str:
+    if problem is None:
+        return f"it uses no local name, so it can move to module level as a {what}"
+    return f"{problem}, so it needs a redesign: a module-level {what} that takes them as inputs"
+
+
+class RuntimeDefinition(Rule):
+    code = "DM301"
+    name = "runtime-definition"
+    severity = "error"
+    fix = "blocker"
+    summary = "definition created while handling a request"
+    docs = RuleDocs(
+        what="A DerivedVariable, DerivedDataVariable, ServerVariable, DataVariable, "
+        "StreamVariable, BackendStore or uid-keyed Variable (every DM101 kind), an `@action` or "
+        "`@py_component` definition (decorated `def` or `action(fn)` call), or a DM105 factory "
+        "call (`UpdateVariable(...)`, `NavigateTo(<callable>)`, `DownloadContent`, "
+        "`SideEffect`), created by request-time code: the body of a py_component, action, "
+        "DerivedVariable function, endpoint, upload resolver or scheduler job, or a helper "
+        "reached from one. Definitions in page builders, page classes and other build-time "
+        "code are not this rule (DM101, DM302).",
+        why="The definition is registered on the worker that handled the request, when it "
+        "handled it, and again on every later run. Another worker never ran that code and "
+        "cannot resolve the id; no id scheme fixes that. A literal uid makes it worse: "
+        "DerivedVariable, ServerVariable and StreamVariable raise `ValueError` on the second "
+        "render.",
+        use_instead="Create the definition once at module level (or in a page builder) and "
+        "pass the per-request values in as variables or action arguments.",
+        fix_safety="Blocker: moving a definition out of a request changes when it runs. When "
+        "it uses no local name of the code around it, the message says so and hoisting it to "
+        "module level (after the last module-level binding it references) is offered as an "
+        "unsafe fix.",
+        confidence="High for when code runs: request roots are followed through project "
+        "calls across modules. Whether a definition uses a local name is judged from the "
+        "names the analysis records (call arguments, assignments, decorators, stores); a name "
+        "used only in a bare `return x` or a condition is not seen, so check before hoisting.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, "
+            "py_component\n"
+            "from dara.components import Stack, Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "count = Variable(0)\n\n"
+            "def home():\n"
+            "    double = DerivedVariable(lambda c: c * 2, variables=[count], "
+            "uid='app.main:home.double')\n"
+            "    return Stack(panel(double))\n\n"
+            "@py_component\n"
+            "def panel(value: int):\n"
+            "    return Text(str(value))\n\n"
+            "config.router.add_page(path='/', content=home(), id='index')\n",
+            note="a page builder called once while the app is built is build time (DM101 "
+            "covers its uids)",
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": '"""The app package."""\n',
+            "app/cards.py": "import dara.core as dc\n\n"
+            "def make_card(source):\n"
+            "    return dc.DerivedVariable(lambda s: s, variables=[source])  # expect: DM301\n",
+            "app/main.py": "from dara.core import UpdateVariable, Variable, action, py_component\n"
+            "from dara.core import ServerVariable as SV\n"
+            "from dara.components import Button, Stack, Text\n"
+            "from app.cards import make_card\n\n"
+            "count = Variable(0)\n\n"
+            "@py_component\n"
+            "def panel(limit: int):\n"
+            "    rows = SV(default=[], uid='rows')  # expect: DM301\n"
+            "    card = make_card(count)\n\n"
+            "    @action  # expect: DM301\n"
+            "    async def bump(ctx: action.Ctx, old: int):\n"
+            "        await ctx.update(count, min(old + 1, limit))\n\n"
+            "    reset = UpdateVariable(lambda ctx: 0, count)  # expect: DM105 DM301\n"
+            "    return Stack(Text(card), Button('+1', onclick=bump(count)), "
+            "Button('0', onclick=reset))\n",
+        }),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        for definition in collect_definitions(index):
+            facts, call = definition.facts, definition.call
+            if not ctx.is_selected(facts) or index.when_at(facts, call.scope) != "request":
+                continue
+            uid = definition.uid
+            crash = " (its literal uid raises ValueError on the second run)" if (
+                uid is not None and uid.kind == "str"
+                and definition.registry in _RAISING_REGISTRIES) else ""
+            yield ctx.at_call(
+                self, facts, call,
+                f"{definition.api} created while handling a request "
+                f"({where_at_request(index, facts, call.scope)}) is registered again on every "
+                f"run and only on this worker{crash}; "
+                + _hoist_advice(call_hoist_problem(index, facts, call), "definition with a uid"),
+            )
+        for facts, call, api in action_factory_calls(index):
+            if ctx.is_selected(facts) and index.when_at(facts, call.scope) == "request":
+                yield ctx.at_call(
+                    self, facts, call,
+                    f"{api}(...) defines a new @action on every request "
+                    f"({where_at_request(index, facts, call.scope)}), known only to this "
+                    "worker; define one module-level @action instead (see DM105)",
+                )
+        for api in sorted(DECORATORS):
+            for facts, call in index.calls_by_api.get(api, ()):
+                if (call.args and ctx.is_selected(facts)
+                        and index.when_at(facts, call.scope) == "request"):
+                    yield ctx.at_call(
+                        self, facts, call,
+                        f"{api}(...) defines a new {api} while handling a request "
+                        f"({where_at_request(index, facts, call.scope)}), known only to this "
+                        "worker; " + _hoist_advice(call_hoist_problem(index, facts, call),
+                                                   f"@{api}"),
+                    )
+            for facts, scope in index.decorated[api]:
+                if not ctx.is_selected(facts) or index.when_at(facts, scope.parent) != "request":
+                    continue
+                yield ctx.at_scope(
+                    self, facts, scope,
+                    f"@{api} `{scope.name}` is defined while handling a request "
+                    f"({where_at_request(index, facts, scope.parent)}): every run registers a "
+                    "new definition only this worker knows; "
+                    + _hoist_advice(def_hoist_problem(index, facts, scope), f"@{api}"),
+                )
+
+
+class NestedDefinition(Rule):
+    code = "DM302"
+    name = "nested-definition"
+    severity = "warning"
+    fix = "unsafe"
+    summary = "@action / @py_component defined inside a build-time function"
+    docs = RuleDocs(
+        what="An `@action` or `@py_component` defined inside a function that runs while the "
+        "app is built or started: a page builder, a page class's `__init__`/`__call__`, an "
+        "`on_startup` function. Definitions inside request-time code are DM301; methods of a "
+        "module-level class are DM502; functions nothing in the project calls (test bodies, "
+        "say) are left alone.",
+        why="Dara can only derive a stable id for a decorator at module level (module path + "
+        "qualified name). A nested definition is a new object every time its function runs, "
+        "and nothing outside the function can name it.",
+        use_instead="Define it at module level and pass what it used from the builder as "
+        "arguments (variables stay dynamic, other values become typed static kwargs).",
+        fix_safety="Unsafe when the definition uses no local name of the function around it: "
+        "hoisting it to module level (after the last module-level binding it references) "
+        "keeps its behaviour, but a decorator that ran once per builder call now runs once "
+        "per import. Manual when it uses local names.",
+        confidence="High for finding nested definitions. Whether a definition uses a local "
+        "name is judged from the names the analysis records (call arguments, assignments, "
+        "decorators, stores); a name used only in a bare `return x` or a condition is not "
+        "seen.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "from dara.core import ConfigurationBuilder, Variable, py_component\n"
+            "from dara.components import Stack, Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "count = Variable(0)\n\n"
+            "@py_component\n"
+            "def counter(value: int):\n"
+            "    return Text(str(value))\n\n"
+            "class Home:\n"
+            "    def __call__(self):\n"
+            "        return Stack(counter(count))\n\n"
+            "config.router.add_page(path='/', content=Home(), id='index')\n"
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example.module(
+            "import dara.core as dc\n"
+            "from dara.components import Button, Stack, Text\n\n"
+            "config = dc.ConfigurationBuilder()\n"
+            "count = dc.Variable(0)\n\n"
+            "class Home:\n"
+            "    def __call__(self):\n"
+            "        @dc.py_component  # expect: DM302\n"
+            "        def counter(value: int):\n"
+            "            return Text(str(value))\n"
+            "        return Stack(counter(count))\n\n"
+            "def reports(title: str):\n"
+            "    @dc.action  # expect: DM302\n"
+            "    async def rename(ctx: dc.action.Ctx):\n"
+            "        await ctx.notify(title, 'renamed', 'SUCCESS')\n"
+            "    return Button(title, onclick=rename())\n\n"
+            "config.router.add_page(path='/', content=Home(), id='index')\n"
+            "config.router.add_page(path='reports', content=reports('Reports'), id='reports')\n"
+        ),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        for api in sorted(DECORATORS):
+            for facts, scope in index.decorated[api]:
+                function = index.function_scope(facts, scope.parent)
+                when = index.when_at(facts, scope.parent)
+                if function == 0 or when not in ("build", "startup") or not ctx.is_selected(
+                        facts):
+                    continue
+                outer = facts.scopes[function].qualname
+                note = " (an on_startup function)" if when == "startup" else ""
+                if index.runs_at(facts, function) > 1:
+                    note += ", which runs more than once and defines a new one each time"
+                problem = def_hoist_problem(index, facts, scope)
+                yield ctx.at_scope(
+                    self, facts, scope,
+                    f"@{api} `{scope.name}` is defined inside `{outer}`{note}: Dara can only "
+                    f"give a top-level {api} a stable id; "
+                    + _hoist_advice(problem, f"@{api}"),
+                    fix="unsafe" if problem is None else "manual",
+                )
+
+
+def _reached(index: ProjectIndex, roots: Iterable[ScopeRef]) -> set[ScopeRef]:
+    seen = set(roots)
+    queue = deque(sorted(seen))
+    while queue:
+        for edge in index.edges.get(queue.popleft(), ()):
+            if edge.target not in seen:
+                seen.add(edge.target)
+                queue.append(edge.target)
+    return seen
+
+
+def _mentioned_outside_requests(index: ProjectIndex, wanted: dict[ScopeRef, str]
+                                ) -> set[ScopeRef]:
+    """Functions in `wanted` whose name appears in code that does not run at request time
+    (a reference in a dict, an argument, an alias), so they may be called from there."""
+    names = set(wanted.values())
+    found: set[ScopeRef] = set()
+    for facts in index.files.values():
+        aliases = names | {b.name for b in facts.bindings if b.kind == "import"
+                           and b.target.rsplit(".", 1)[-1] in names}
+        uses: list[Use] = []
+        for call in facts.calls:
+            uses += [u for u in _call_uses(call) if u[1] in aliases]
+        for binding in facts.bindings:
+            if binding.value is not None and binding.kind != "import":
+                uses += [u for u in _value_uses(binding.scope, binding.value) if u[1] in aliases]
+        for scope_id, name in uses:
+            if index.when_at(facts, scope_id) == "request":
+                continue
+            function = index.resolve(facts, scope_id, name).function
+            if function in wanted:
+                found.add(function)
+    return found
+
+
+class RenderOnlyPyComponent(Rule):
+    code = "DM303"
+    name = "render-only-py-component"
+    severity = "info"
+    fix = "manual"
+    summary = "top-level @py_component first registered during another one's render"
+    docs = RuleDocs(
+        what="A module-level `@py_component` that is only ever called inside another "
+        "py_component's render: every call site runs at request time, in a py_component "
+        "body or in a helper reached from one, and no build-time code refers to it.",
+        why="`@py_component` registers its definition lazily, on the first call. A component "
+        "only called during a render is therefore registered while a request is handled, and "
+        "only on the workers that have rendered its parent; a worker that has not cannot "
+        "resolve it (Dara's lookup retries hide this on one worker).",
+        use_instead="Nothing is wrong in the code itself. Once Dara registers py_components "
+        "at decoration time this goes away; until then expect the first render on each "
+        "worker to register it, or render it once from a page so it registers at build.",
+        fix_safety="Manual: informational.",
+        confidence="Medium: call sites are followed through project calls across modules; "
+        "calls through dynamic dispatch are not seen, and any mention of the function in "
+        "build-time code (a dict, an argument) suppresses the finding.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "from dara.core import ConfigurationBuilder, Variable, py_component\n"
+            "from dara.components import Stack, Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "count = Variable(0)\n\n"
+            "@py_component\n"
+            "def badge(value: int):\n"
+            "    return Text(str(value))\n\n"
+            "@py_component\n"
+            "def panel(value: int):\n"
+            "    return Stack(badge(value))\n\n"
+            "def home():\n"
+            "    return Stack(panel(count), badge(count))\n\n"
+            "config.router.add_page(path='/', content=home, id='index')\n",
+            note="also called while the page is built",
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": '"""The app package."""\n',
+            "app/parts.py": "from dara.core import py_component\n"
+            "from dara.components import Text\n\n"
+            "@py_component  # expect: DM303\n"
+            "def badge(value: int):\n"
+            "    return Text(str(value))\n\n"
+            "def badges(values):\n"
+            "    return [badge(v) for v in values]\n",
+            "app/main.py": "import dara.core as dc\n"
+            "from dara.components import Stack\n"
+            "from app.parts import badges\n\n"
+            "config = dc.ConfigurationBuilder()\n"
+            "count = dc.Variable(0)\n\n"
+            "@dc.py_component\n"
+            "def panel(value: int):\n"
+            "    return Stack(*badges([value, value + 1]))\n\n"
+            "config.router.add_page(path='/', content=lambda: Stack(panel(count)), "
+            "id='index')\n",
+        }),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        components = {(facts.path, scope.id): (facts, scope)
+                      for facts, scope in index.decorated["py_component"] if scope.parent == 0}
+        renders = _reached(index, components)
+        escaped = _mentioned_outside_requests(
+            index, {ref: scope.name for ref, (_, scope) in components.items()})
+        for ref, (facts, scope) in sorted(components.items()):
+            if ref in escaped or not ctx.is_selected(facts):
+                continue
+            callers = {caller for caller, _ in index.callers.get(ref, ()) if caller != ref}
+            if not callers or any(index.when.get(c) != "request" or c not in renders
+                                  for c in callers):
+                continue
+            inside = sorted(_label(index, c, facts) for c in callers)
+            yield ctx.at_scope(
+                self, facts, scope,
+                f"@py_component `{scope.name}` is only called during a render "
+                f"(from {', '.join(inside[:3])}), so each worker registers it on its first "
+                "such render, not at build; a worker that has not rendered it cannot resolve "
+                "it",
+            )
+
+
+RULES: list[type[Rule]] = [RuntimeDefinition, NestedDefinition, RenderOnlyPyComponent]

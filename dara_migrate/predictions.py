@@ -1,0 +1,50 @@
+"""What the audit predicts an app build registers: the cross-check input of `verify`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dara_migrate.engine import Project
+from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.rules.identity import route_calls
+from dara_migrate.verify import PredictedDefinition
+
+
+def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDefinition]:
+    """Build-time definitions and routes, with paths relative to `app_root`."""
+    root = project.settings.root
+    rules = {(f.path, f.line): f.rule for f in project.findings
+             if f.rule in ("DM101", "DM102", "DM104", "DM108")}
+    predicted = []
+
+    def relative(path: str) -> str | None:
+        try:
+            return (root / path).resolve().relative_to(app_root.resolve()).as_posix()
+        except ValueError:
+            return None
+
+    for definition in collect_definitions(project.index):
+        facts, call = definition.facts, definition.call
+        path = relative(facts.path)
+        if path is None or definition.registry == "variable":
+            continue
+        if project.index.when_at(facts, call.scope) in ("request", "unknown"):
+            continue
+        qualname = facts.scopes[call.scope].qualname or call.target
+        predicted.append(PredictedDefinition(
+            definition.registry, path, call.span.line,
+            rules.get((facts.path, call.span.line)), f"{facts.module}.{qualname}"))
+    for finding in project.findings:
+        # Factories and library components build definitions on the app's behalf.
+        path = relative(finding.path)
+        if path is not None and finding.rule in ("DM105", "DM106"):
+            kind = "action" if finding.rule == "DM105" else "library"
+            predicted.append(PredictedDefinition(kind, path, finding.line, finding.rule,
+                                                 finding.message))
+    for facts, call, _ in route_calls(project.index):
+        path = relative(facts.path)
+        if path is not None:
+            predicted.append(PredictedDefinition(
+                "route", path, call.span.line, rules.get((facts.path, call.span.line)),
+                f"{facts.module}.{facts.scopes[call.scope].qualname or call.target}"))
+    return predicted

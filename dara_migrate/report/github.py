@@ -1,0 +1,48 @@
+"""GitHub Actions workflow commands: one annotation line per finding the reader must see.
+
+Suppressed findings are left out; acknowledged ones (kept local on purpose) become notices.
+Escaping follows the Actions runner: `%`, CR and LF in the message; also `:` and `,` in
+property values, where they would end the value.
+"""
+
+from __future__ import annotations
+
+from dara_migrate.models import AuditResult, FileError, Finding
+
+COMMANDS: dict[str, str] = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def render_github(result: AuditResult) -> str:
+    """Workflow command lines, findings in the audit's order, then the tool's own errors."""
+    lines = [finding_command(f) for f in result.findings if f.status != "suppressed"]
+    lines.extend(error_command(error) for error in result.errors)
+    return "".join(line + "\n" for line in lines)
+
+
+def finding_command(finding: Finding) -> str:
+    command = "notice" if finding.status == "acknowledged" else COMMANDS[finding.severity]
+    properties = {
+        "file": finding.path, "line": str(finding.line), "col": str(finding.column),
+        "endLine": str(finding.end_line), "endColumn": str(finding.end_column),
+        "title": f"{finding.rule} {finding.name}",
+    }
+    return workflow_command(command, properties, finding.message)
+
+
+def error_command(error: FileError) -> str:
+    properties = {"file": error.path} if error.path else {}
+    properties["title"] = "dara-migrate internal error"
+    return workflow_command("error", properties, error.message)
+
+
+def workflow_command(command: str, properties: dict[str, str], message: str) -> str:
+    rendered = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::{command} {rendered}::{escape_data(message)}"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,101 @@
+"""The Markdown upgrade guide: per app, what `apply` does, what a person must do, and what
+the deployment needs. Good enough to paste into a pull request."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from dara_migrate.models import AuditResult, Finding
+from dara_migrate.rules import BY_CODE
+from dara_migrate.target import ENV_DEPLOYMENT_ID, ENV_NAMESPACE, ENV_VALKEY_URL
+
+_VERDICT_TEXT = {
+    "ready": "ready: no error left",
+    "fixable": "fixable: `dara-migrate apply` fixes every error",
+    "blocked": "blocked: some errors need a person",
+    "local": "local: kept process-local on purpose (sticky sessions, no failover)",
+    "prepared": "prepared: everything dara-core 1.x allows is done",
+}
+
+
+def _location(finding: Finding) -> str:
+    return f"`{finding.path}:{finding.line}`"
+
+
+def _group(findings: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        grouped[finding.rule].append(finding)
+    return dict(sorted(grouped.items()))
+
+
+def _applied_section(applied: Mapping[str, Any]) -> list[str]:
+    changes = applied.get("changes", [])
+    lines = ["## What `apply` changed", ""]
+    if not changes:
+        return [*lines, "Nothing.", ""]
+    for change in changes:
+        lines.append(f"- {change['rule']} `{change['path']}:{change['line']}`: {change['after']}")
+    hatch = applied.get("escape_hatch", [])
+    if hatch:
+        lines += ["", f"Kept process-local (escape hatch): {', '.join(hatch)}."]
+    return [*lines, ""]
+
+
+def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = None) -> str:
+    """The upgrade guide for every app in the audit (`applied`: an `apply --report` file)."""
+    lines = ["# Distributed-safe upgrade guide", ""]
+    lines.append(f"Target profile **{result.target}** ({result.target_reason}); "
+                 f"{result.files} files audited.")
+    lines.append("")
+    for app in result.apps:
+        lines += [f"## App `{app.name}` (`{app.path}:{app.line}`)", "",
+                  f"Verdict: **{_VERDICT_TEXT[app.verdict]}** ({app.errors} errors, "
+                  f"{app.blockers} need a person).", ""]
+    if applied is not None:
+        lines += _applied_section(applied)
+    live = [f for f in result.findings if f.status in ("open", "acknowledged", "pending")]
+    automatic = [f for f in live if f.fix == "safe" and f.status == "open"]
+    manual = [f for f in live if f not in automatic and f.severity != "info"]
+    lines += ["## What `dara-migrate apply` does for you", ""]
+    if not automatic:
+        lines += ["Nothing is left for it to do.", ""]
+    for rule, findings in _group(automatic).items():
+        lines.append(f"- **{rule} {BY_CODE[rule].name}** ({len(findings)}): "
+                     + ", ".join(_location(f) for f in findings))
+    lines += ["", "## Checklist for a person", ""]
+    if not manual:
+        lines += ["Nothing.", ""]
+    for rule, findings in _group(manual).items():
+        docs = BY_CODE[rule].docs
+        lines += [f"### {rule} {BY_CODE[rule].name}", "", docs.why, "",
+                  f"How to fix: {docs.use_instead}", ""]
+        for finding in findings:
+            note = "" if finding.status == "open" else f" ({finding.status})"
+            lines.append(f"- [ ] {_location(finding)}{note}: {finding.message}")
+        lines.append("")
+    lines += _deployment_notes(result)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _deployment_notes(result: AuditResult) -> list[str]:
+    rules = {f.rule for f in result.findings}
+    lines = ["## Deployment", ""]
+    lines.append("- Every worker must share one `JWT_SECRET` (set it in the environment of all "
+                 "workers; never commit the value)."
+                 + (" No file in the project mentions it yet (DM701)." if "DM701" in rules
+                    else ""))
+    if rules & {"DM601"}:
+        lines.append("- Tasks: run the task workers from the same image; payloads must pickle.")
+    if result.target == "v2":
+        lines.append(f"- Shared runtime: set `{ENV_VALKEY_URL}`, `{ENV_NAMESPACE}` (one per "
+                     f"environment: staging and prod must not share it) and "
+                     f"`{ENV_DEPLOYMENT_ID}` on every worker.")
+    else:
+        lines.append("- Until a Dara with the distributed runtime is released, run several "
+                     "workers only behind sticky sessions.")
+    lines.append("- Run `dara-migrate verify` in CI to prove the ids are stable and to write "
+                 "the build manifest.")
+    return [*lines, ""]

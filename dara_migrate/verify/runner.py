@@ -1,0 +1,359 @@
+"""Build the app several times in fresh processes and pair what each build defined.
+
+Each build runs ``build_script.py`` in the app's interpreter with cwd = app root and its own
+``PYTHONHASHSEED``, ``HOSTNAME`` and temp dir, so ids built from ``hash()``, the host name or a
+temp path differ between builds. A definition is paired across builds by (kind, construction
+site, ordinal within that site) and is stable when every build gave it the same id.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from dara_migrate.target import (
+    CONFIGURE_RUNTIME,
+    RUNTIME_BACKEND,
+    RUNTIME_ENV_VARS,
+    RUNTIME_MODULE,
+    RUNTIME_SCOPE,
+)
+from dara_migrate.verify import build_script
+from dara_migrate.verify.model import (
+    PredictedDefinition,
+    VerifiedDefinition,
+    VerifyError,
+    VerifyResult,
+)
+
+DEFAULT_CONFIG_ATTRIBUTE = "config"
+_CONFIG_BUILDER = "ConfigurationBuilder"
+
+SiteKey = tuple[str, str | None, int | None, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Build:
+    """What one build process reported."""
+
+    dara_core: str
+    python: str
+    definitions: list[dict[str, Any]]
+    stand_ins: list[str]
+    runtime: dict[str, Any] | None
+
+
+def run_verify(
+    app_root: Path,
+    *,
+    config: str | None = None,
+    python: str | None = None,
+    runs: int = 2,
+    timeout: float = 120.0,
+    output: Path | None = None,
+    predicted: Sequence[PredictedDefinition] | None = None,
+) -> VerifyResult:
+    """Build the app at ``app_root`` ``runs`` times and report which ids are stable.
+
+    ``config`` is ``module:attribute`` (default: found like ``dara start``); ``python`` is the
+    app's interpreter (default: this one); ``timeout`` applies to each build. With ``output`` the
+    manifest is written there atomically. With ``predicted`` (the audit's view, paths relative to
+    ``app_root``) the result carries the cross-check. Raises VerifyError when a build fails.
+    """
+    if runs < 2:
+        raise VerifyError(f"verify needs at least 2 builds to compare, got runs={runs}")
+    root = app_root.resolve()
+    if not root.is_dir():
+        raise VerifyError(f"app root {app_root} is not a folder")
+    config_path = config or find_config(root)
+    interpreter = _resolve_interpreter(python or sys.executable)
+
+    with ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
+        builds = list(
+            pool.map(
+                lambda index: _run_build(root, config_path, interpreter, index, timeout),
+                range(runs),
+            )
+        )
+
+    definitions = _pair_definitions([b.definitions for b in builds])
+    if predicted is not None:
+        definitions = _attach_rules(definitions, predicted)
+    first = builds[0]
+    result = VerifyResult(
+        config=config_path,
+        python=first.python,
+        dara_core=first.dara_core,
+        runs=runs,
+        definitions=definitions,
+        stand_ins=tuple(dict.fromkeys(name for b in builds for name in b.stand_ins)),
+        runtime=first.runtime,
+        unseen_by_audit=_unseen_by_audit(definitions, predicted) if predicted is not None else (),
+        not_built=_not_built(definitions, predicted) if predicted is not None else (),
+        library_owned=tuple(d for d in definitions if d.owner == "app" and d.library_owned),
+        manifest=output.as_posix() if output is not None else None,
+    )
+    if output is not None:
+        write_manifest(output, result)
+    return result
+
+
+def find_config(app_root: Path) -> str:
+    """The config ``dara start`` would load from ``app_root``.
+
+    ``<folder name with - as _>.main:config`` when that module exists, else the single
+    ``*/main.py`` that binds a ConfigurationBuilder at module level.
+    """
+    package = app_root.name.replace("-", "_")
+    if (app_root / package / "main.py").is_file():
+        return f"{package}.main:{DEFAULT_CONFIG_ATTRIBUTE}"
+    candidates = [
+        f"{main.parent.name}.main:{name}"
+        for main in sorted(app_root.glob("*/main.py"))
+        for name in _configuration_builder_names(main)
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    found = ", ".join(candidates) if candidates else "none"
+    raise VerifyError(
+        f"cannot tell which config to build in {app_root} (found: {found});"
+        " pass --config module:attr"
+    )
+
+
+def _configuration_builder_names(main: Path) -> list[str]:
+    """Module-level names bound to ``ConfigurationBuilder()`` in ``main``."""
+    try:
+        tree = ast.parse(main.read_bytes(), filename=str(main))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        if _calls_configuration_builder(value):
+            names.extend(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _calls_configuration_builder(node: ast.expr) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    function = node.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+    return name == _CONFIG_BUILDER
+
+
+def _resolve_interpreter(python: str) -> str:
+    found = shutil.which(python)
+    if found is None:
+        raise VerifyError(f"no Python interpreter at {python}")
+    return found
+
+
+def _placeholder(name: str) -> str:
+    """A value for an env var the target profile reads; URL-shaped where a URL is expected."""
+    if name.endswith("_URL"):
+        return "redis://dara-migrate-placeholder.invalid:6379/0"
+    return "dara-migrate-placeholder-" + name.lower().replace("_", "-")
+
+
+def _build_environment(run_index: int, temp_dir: str) -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.update(
+        {
+            "SKIP_JSBUILD": "TRUE",
+            "DARA_TEST_FLAG": "TRUE",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            # Seed 0 would turn hash randomisation off; each build gets its own non-zero seed.
+            "PYTHONHASHSEED": str(run_index + 1),
+            "HOSTNAME": _hostname(run_index),
+            "TMPDIR": temp_dir,
+            "TEMP": temp_dir,
+            "TMP": temp_dir,
+        }
+    )
+    environment.update({name: _placeholder(name) for name in RUNTIME_ENV_VARS})
+    return environment
+
+
+def _hostname(run_index: int) -> str:
+    return f"dara-migrate-build-{run_index + 1}"
+
+
+def _run_build(root: Path, config: str, python: str, run_index: int, timeout: float) -> _Build:
+    temp_dir = tempfile.mkdtemp(prefix=f"dara-migrate-verify-{run_index + 1}-")
+    try:
+        output = Path(temp_dir, "build.json")
+        command = [
+            python,
+            build_script.__file__,
+            config,
+            "--app-root",
+            str(root),
+            "--output",
+            str(output),
+            "--hostname",
+            _hostname(run_index),
+            "--stand-in-module",
+            RUNTIME_MODULE,
+            "--stand-in-names",
+            f"{RUNTIME_SCOPE},{RUNTIME_BACKEND}",
+            "--stand-in-method",
+            CONFIGURE_RUNTIME,
+        ]
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=root,
+                env=_build_environment(run_index, temp_dir),
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise VerifyError(f"the build did not finish within {timeout:g} s") from None
+        except OSError as error:
+            raise VerifyError(f"cannot run {python}: {error.strerror or error}") from None
+        return _read_build(output, completed)
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _Build:
+    try:
+        document = json.loads(output.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        last_line = next(
+            (line for line in reversed(completed.stderr.splitlines()) if line.strip()), ""
+        )
+        raise VerifyError(
+            f"the build process exited with code {completed.returncode} without a report:"
+            f" {last_line}"
+        ) from None
+    if not document.get("ok"):
+        error = document.get("error", {})
+        raise VerifyError(str(error.get("cause", "the build failed")), error.get("frame"))
+    return _Build(
+        dara_core=document["dara_core"],
+        python=document["python"],
+        definitions=document["definitions"],
+        stand_ins=document["stand_ins"],
+        runtime=document["runtime"],
+    )
+
+
+def _site_keys(definitions: list[dict[str, Any]]) -> dict[SiteKey, dict[str, Any]]:
+    """Key each definition by (kind, path, line, ordinal among those built at that site)."""
+    seen: Counter[tuple[str, str | None, int | None]] = Counter()
+    keyed = {}
+    for definition in definitions:
+        kind, path, line = definition["kind"], definition["path"], definition["line"]
+        keyed[(kind, path, line, seen[kind, path, line])] = definition
+        seen[kind, path, line] += 1
+    return keyed
+
+
+def _pair_definitions(builds: list[list[dict[str, Any]]]) -> tuple[VerifiedDefinition, ...]:
+    keyed_builds = [_site_keys(b) for b in builds]
+    keys = list(dict.fromkeys(key for keyed in keyed_builds for key in keyed))
+    paired = []
+    for key in keys:
+        found = [keyed.get(key) for keyed in keyed_builds]
+        first = next(d for d in found if d is not None)
+        # A definition missing from one build is as unusable there as one with another id.
+        stable = all(d is not None and d["id"] == first["id"] for d in found)
+        paired.append((key, _verified(first, stable)))
+    paired.sort(
+        key=lambda item: (
+            item[0][1] is None,
+            item[0][1] or "",
+            item[0][2] or 0,
+            item[0][0],
+            item[0][3],
+        )
+    )
+    return tuple(definition for _, definition in paired)
+
+
+def _verified(definition: dict[str, Any], stable: bool) -> VerifiedDefinition:
+    return VerifiedDefinition(
+        kind=definition["kind"],
+        id=definition["id"],
+        owner="app" if definition["owner"] == "app" else "framework",
+        stable=stable,
+        qualname=definition["qualname"],
+        path=definition["path"],
+        line=definition["line"],
+        end_line=definition["end_line"],
+        library_owned=definition["library_owned"],
+    )
+
+
+def _attach_rules(
+    definitions: tuple[VerifiedDefinition, ...], predicted: Sequence[PredictedDefinition]
+) -> tuple[VerifiedDefinition, ...]:
+    """Give each built definition the rule of the audit finding on its construction site."""
+    attached = []
+    for definition in definitions:
+        matches = [p for p in predicted if p.rule is not None and definition.covers(p.path, p.line)]
+        # Prefer a prediction of the same kind when several findings sit on one site.
+        matches.sort(key=lambda p: p.kind != definition.kind)
+        attached.append(replace(definition, rule=matches[0].rule) if matches else definition)
+    return tuple(attached)
+
+
+def _unseen_by_audit(
+    definitions: tuple[VerifiedDefinition, ...], predicted: Sequence[PredictedDefinition]
+) -> tuple[VerifiedDefinition, ...]:
+    return tuple(
+        d
+        for d in definitions
+        # ws_handler ids are the app's own strings: there is nothing for the audit to predict.
+        if d.owner == "app"
+        and d.kind != "ws_handler"
+        and not any(d.covers(p.path, p.line) for p in predicted)
+    )
+
+
+def _not_built(
+    definitions: tuple[VerifiedDefinition, ...], predicted: Sequence[PredictedDefinition]
+) -> tuple[PredictedDefinition, ...]:
+    return tuple(p for p in predicted if not any(d.covers(p.path, p.line) for d in definitions))
+
+
+def write_manifest(output: Path, result: VerifyResult) -> None:
+    """Write the manifest atomically: a temp file in the same folder, then os.replace."""
+    text = json.dumps(result.to_json(), indent=2) + "\n"
+    temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.tmp")
+    # os.open applies the umask, as a plain open() of the manifest would.
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if output.exists():
+            shutil.copymode(output, temp)
+        os.replace(temp, output)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,192 @@
+"""DM105 per-call action definitions, DM106 library-made definitions, DM107 upload resolvers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dara_migrate.models import Finding
+from tests.helpers import run_audit, write_tree
+
+HEADER = (
+    "import dara.core as dc\n"
+    "from dara.core import (NavigateTo, ResetVariables, SideEffect, UpdateVariable,\n"
+    "                       UpdateVariableImpl, Variable, DownloadContent)\n"
+    "from dara.components import Button, Stack\n\n"
+    "total = Variable(0)\n"
+    "rate = Variable(1)\n"
+)
+
+
+def findings(tmp_path: Path, files: dict[str, str], code: str,
+             **overrides: Any) -> list[Finding]:
+    root = write_tree(tmp_path, files)
+    result, _ = run_audit(root, show_info=True, **overrides)
+    return [f for f in result.findings if f.rule == code]
+
+
+def lines(found: list[Finding]) -> list[tuple[str, int]]:
+    return [(f.path, f.line) for f in found]
+
+
+def test_static_actions_define_nothing(tmp_path: Path) -> None:
+    source = HEADER + (
+        "HOME = '/home'\n\n"
+        "def page(section: str, target: str):\n"
+        "    return Stack(\n"
+        "        Button('a', onclick=total.update(value=0)),\n"
+        "        Button('b', onclick=NavigateTo('/x')),\n"
+        "        Button('c', onclick=NavigateTo(f'/docs/{section}', new_tab=True)),\n"
+        "        Button('d', onclick=NavigateTo(url=HOME)),\n"
+        "        Button('e', onclick=NavigateTo(target)),\n"
+        "        Button('f', onclick=ResetVariables(variables=[total])),\n"
+        "        Button('g', onclick=UpdateVariableImpl(variable=total, value=1)),\n"
+        "        Button('h', onclick=NavigateTo('/reports/' + section)),\n"
+        "    )\n"
+    )
+    assert findings(tmp_path, {"app/main.py": source}, "DM105") == []
+
+
+def test_navigate_to_with_a_callable(tmp_path: Path) -> None:
+    source = HEADER + (
+        "from collections.abc import Callable\n\n"
+        "def to_report(ctx):\n"
+        "    return f'/reports/{ctx.inputs.value}'\n\n"
+        "pick = lambda ctx: ctx.inputs.value\n\n"
+        "def page(resolve: Callable[[object], str]):\n"
+        "    return Stack(\n"
+        "        Button('a', onclick=NavigateTo(to_report)),\n"
+        "        Button('b', onclick=NavigateTo(url=lambda ctx: '/x')),\n"
+        "        Button('c', onclick=NavigateTo(pick)),\n"
+        "        Button('d', onclick=dc.NavigateTo(resolve)),\n"
+        "    )\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM105")
+    assert [line for _, line in lines(found)] == [17, 18, 19, 20]
+    assert "@action async def to_report(ctx: action.Ctx): await ctx.navigate(" in (
+        found[0].message)
+
+
+def test_update_variable_message_shows_the_action(tmp_path: Path) -> None:
+    source = HEADER + (
+        "def bump(ctx):\n"
+        "    return ctx.inputs.old + ctx.extras[0]\n\n"
+        "button = Button('+', onclick=UpdateVariable(bump, variable=total, extras=[rate]))\n"
+    )
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
+    assert found.severity == "error" and found.fix == "manual"
+    assert ("`@action async def bump(ctx: action.Ctx, old, rate): "
+            "await ctx.update(total, <new value from old and ctx.input>)`, "
+            "used as `bump(total, rate)`") in found.message
+
+
+def test_lambda_resolver_gets_a_name_from_the_variable(tmp_path: Path) -> None:
+    source = HEADER + "b = Button('+', onclick=UpdateVariable(lambda ctx: 1, total))\n"
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
+    assert "async def update_total(ctx: action.Ctx, old)" in found.message
+
+
+def test_download_and_side_effect(tmp_path: Path) -> None:
+    source = HEADER + (
+        "def export(ctx):\n"
+        "    return 'out.csv'\n\n"
+        "a = DownloadContent(export, extras=[total], cleanup_file=True)\n"
+        "b = SideEffect(function=lambda ctx: print(ctx.extras), extras=[total, rate])\n"
+    )
+    first, second = findings(tmp_path, {"app/main.py": source}, "DM105")
+    assert "await ctx.download_file(<path>, cleanup=True)`, used as `export(total)`" in (
+        first.message)
+    assert "async def side_effect(ctx: action.Ctx, total, rate)" in second.message
+
+
+def test_factories_across_modules_and_aliases(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/actions.py": "from dara.core.interactivity.actions import SideEffect as SE\n\n"
+        "def notify_button(label):\n"
+        "    return SE(lambda ctx: print(label))\n",
+        "app/main.py": "from dara.components import Stack\n"
+        "from app.actions import notify_button\n\n"
+        "def page():\n"
+        "    return Stack(notify_button('hi'))\n",
+    }
+    assert lines(findings(tmp_path, files, "DM105")) == [("app/actions.py", 4)]
+
+
+def test_library_made_definitions_through_self(tmp_path: Path) -> None:
+    source = (
+        "from dara.core.data_utils import DataFactory\n"
+        "from dara.components import Stack\n\n"
+        "class DataPage:\n"
+        "    def __init__(self):\n"
+        "        self.factory = DataFactory('./data')\n\n"
+        "    def __call__(self):\n"
+        "        return Stack(self.factory.download_dataset_action('sales'))\n"
+    )
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM106")
+    assert found.line == 9 and found.fix == "blocker"
+    assert "a DownloadContent action" in found.message
+
+
+def test_a_lookalike_outside_dara_is_not_library_made(tmp_path: Path) -> None:
+    source = (
+        "from acme.widgets import DataSlicer\n\n"
+        "class Store:\n"
+        "    def read_dataset_var(self, name):\n"
+        "        return name\n\n"
+        "slicer = DataSlicer([1, 2])\n"
+        "value = Store().read_dataset_var('x')\n"
+    )
+    assert findings(tmp_path, {"app/main.py": source}, "DM106") == []
+
+
+def test_library_components_setting_adds_names(tmp_path: Path) -> None:
+    source = (
+        "import acme.widgets as aw\n"
+        "from acme.factories import Factory\n"
+        "from dara.components import Chat\n\n"
+        "slicer = aw.Slicer([1, 2])\n"
+        "factory = Factory()\n"
+        "variable = factory.make_var()\n"
+        "other = factory.read()\n"
+        "chat = Chat()\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM106",
+                     library_components=("acme.widgets.Slicer", "Factory.make_var", "Chat"))
+    assert [f.line for f in found] == [5, 7, 9]
+    assert "listed in library-components" in found[0].message
+
+
+def test_library_made_at_request_time_says_so(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import py_component\n"
+        "from dara.components import DataSlicer\n\n"
+        "@py_component\n"
+        "def explorer(rows: list[dict]):\n"
+        "    return DataSlicer(rows)\n"
+    )
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM106")
+    assert "again on every request" in found.message
+
+
+def test_upload_dropzone_without_resolver(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ServerVariable\n"
+        "from dara.components import UploadDropzone\n\n"
+        "data = ServerVariable(uid='data')\n"
+        "a = UploadDropzone(target=data)\n"
+        "b = UploadDropzone(data, None)\n"
+        "c = UploadDropzone(accept='.csv', on_drop=None)\n"
+    )
+    assert findings(tmp_path, {"app/main.py": source}, "DM107") == []
+
+
+def test_upload_dropzone_with_a_resolver_is_a_warning(tmp_path: Path) -> None:
+    source = (
+        "from dara.components.common.dropzone import UploadDropzone as Drop\n\n"
+        "def page():\n"
+        "    return Drop(resolver=lambda content, name: None)\n\n"
+        "content = page()\n"
+    )
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM107")
+    assert (found.line, found.severity, found.fix) == (4, "warning", "manual")
