@@ -67,7 +67,8 @@ def test_same_output_for_any_job_count_and_cache_state(tmp_path: Path) -> None:
 
 def test_json_follows_the_spec(tmp_path: Path) -> None:
     root = shop(tmp_path, pages=1)
-    code, out = invoke("audit", str(root), "--format", "json", "--target", "1.x", "--no-cache")
+    code, out = invoke("audit", str(root), "--format", "json", "--target", "1.x", "--no-cache",
+                       "--select", "DM1")
     data = json.loads(out)
     assert code == 1
     assert set(data) == {"version", "tool", "tool_version", "target", "target_reason", "mode",
@@ -90,7 +91,8 @@ def test_json_follows_the_spec(tmp_path: Path) -> None:
 
 def test_text_report_has_locations_summary_and_no_markup(tmp_path: Path) -> None:
     root = shop(tmp_path, pages=1)
-    code, out = invoke("audit", str(root), "--no-color", "--statistics", "--no-cache")
+    code, out = invoke("audit", str(root), "--no-color", "--statistics", "--no-cache",
+                       "--select", "DM1")
     assert code == 1
     assert "shop/pages/page_00.py:12:13: DM101 DerivedVariable without uid=" in out
     assert "5 files, 3 errors, 0 warnings; 3 fixable with `dara-migrate apply`" in out
@@ -146,7 +148,8 @@ def test_machine_formats_render(tmp_path: Path, output_format: str) -> None:
 def test_python_dash_m_works(tmp_path: Path) -> None:
     root = shop(tmp_path, pages=1)
     completed = subprocess.run(
-        [sys.executable, "-m", "dara_migrate", "audit", str(root), "--quiet", "--no-cache"],
+        [sys.executable, "-m", "dara_migrate", "audit", str(root), "--quiet", "--no-cache",
+         "--select", "DM1"],
         capture_output=True, text=True, check=False)
     assert completed.returncode == 1
     assert completed.stdout.count("DM101") == 3
