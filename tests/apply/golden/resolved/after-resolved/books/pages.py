@@ -1,0 +1,15 @@
+from dara.components import Stack, Text
+from dara.core import DerivedVariable, Variable, py_component
+
+search = Variable('')
+# The blocker below was redesigned by hand: one module-level definition with a uid.
+matches = DerivedVariable(lambda q: [q], variables=[search], uid='books.pages:matches')
+
+
+@py_component
+def results(found):
+    return Text(str(found))
+
+
+def catalogue():
+    return Stack(results(matches))

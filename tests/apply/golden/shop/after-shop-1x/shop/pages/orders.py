@@ -1,0 +1,18 @@
+from dara.components import Button, Stack, Text
+from dara.core import DerivedVariable, action
+
+from shop.state import cart, notes
+
+totals = DerivedVariable(lambda c: sum(c), variables=[cart],
+                         cache='session', uid='shop.pages.orders:totals')
+
+
+@action
+async def remember(ctx: action.Ctx):
+    # dara-migrate: local-only[DM401] automatic migration not possible
+    current = await notes.get_current_value()
+    await ctx.update(notes, current)
+
+
+def orders_page():
+    return Stack(Text('Orders'), Button('Save', onclick=remember()))
