@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dara_migrate.edits import Edit, EditError, apply_edits, quote_style
+from dara_migrate.edits import Edit, EditError, InsertAfter, apply_edits, quote_style
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.fixes import (
@@ -55,6 +55,9 @@ class ApplyOptions:
     reason: str = DEFAULT_REASON
     local: bool = True
     """Write the escape hatch and markers where errors remain (`--no-local` turns it off)."""
+    hatch: bool = True
+    """With `local`, set the escape hatch; False leaves the errors open, marked at their sites
+    (interactive "leave open with markers")."""
     set_mode: str | None = None
 
 
@@ -112,6 +115,16 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     applied: list[PlannedFix] = []
     offered: set[tuple[str, str, str]] = set()
     fix_options = options.fixes
+    ask = fix_options.accept
+    if ask is not None:
+        def accept(fix: PlannedFix) -> bool:
+            if ask(fix):
+                return True
+            # Later rounds ask nobody, so a declined fix must not come back in them.
+            offered.add(_key(fix))
+            return False
+
+        fix_options = replace(fix_options, accept=accept)
     project = load_project(settings, paths)
     for _ in range(MAX_ROUNDS):
         if on_round:
@@ -132,7 +145,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")
     hatch_apps: list[str] = []
     if options.local:
-        project = _settle_hatch(settings, paths, project, workspace, options.reason)
+        project = _settle_hatch(settings, paths, project, workspace, options.reason,
+                                options.hatch)
         hatch_apps = [app.name for app in project.apps if app.escape_hatch is not None]
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
@@ -152,13 +166,18 @@ def _key(fix: PlannedFix) -> tuple[str, str, str]:
 
 
 def _settle_hatch(settings: Settings, paths: list[Path], project: Project,
-                  workspace: _Workspace, reason: str) -> Project:
-    """Write the escape hatch and markers, then check that a second pass changes nothing."""
+                  workspace: _Workspace, reason: str, hatch: bool) -> Project:
+    """Write the escape hatch (when `hatch`) and markers, then check that a second pass
+    changes nothing."""
     def quote_of(path: str) -> str:
         return quote_style(workspace.text(path))
 
     for attempt in range(2):
         edits = plan_escape_hatch(project, reason, quote_of)
+        if not hatch:
+            edits = {path: [e for e in file_edits
+                            if not (isinstance(e, InsertAfter) and e.key == "hatch")]
+                     for path, file_edits in edits.items()}
         before = dict(workspace.texts)
         workspace.edit(edits)
         if workspace.texts == before:

@@ -194,6 +194,10 @@ def apply_command(
         "--dry-run", help="Write nothing; print the diff; exit 1 if it is not empty.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Write, and print the diff.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Never prompt.")] = False,
+    interactive: Annotated[bool | None, typer.Option(
+        "--interactive/--no-interactive", show_default=False,
+        help="Decide step by step (default on a terminal without --yes or --dry-run).")
+    ] = None,
     unsafe_fixes: Annotated[bool, typer.Option(
         "--unsafe-fixes", help="Also apply fixes that may change behaviour.")] = False,
     no_local: Annotated[bool, typer.Option(
@@ -218,6 +222,13 @@ def apply_command(
     """Rewrite what can be rewritten; mark and opt out of what cannot."""
     err = _console(no_color, stderr=True)
     paths = paths or []
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if interactive and (yes or dry_run):
+        raise _fail(err, "--interactive cannot be combined with --yes or --dry-run")
+    if interactive and not terminal:
+        raise _fail(err, "--interactive needs a terminal on stdin and stdout; use --yes")
+    if interactive is None:
+        interactive = terminal and not yes and not dry_run
     try:
         settings = _settings(
             paths, target=target.value if target else None, mode=mode.value if mode else None,
@@ -227,9 +238,22 @@ def apply_command(
         err.print(f"target {settings.target} ({escape(settings.target_reason)})", style="dim")
         options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
                                local=not no_local, set_mode=set_mode.value if set_mode else None)
-        result = run_apply(settings, paths, options)
+        if interactive:
+            from dara_migrate.interactive import run_interactive
+
+            session = run_interactive(settings, paths, options, console=_console(no_color),
+                                      allow_dirty=allow_dirty)
+            if session is None:
+                err.print("nothing written")
+                raise typer.Exit(1)
+            settings, result = session
+        else:
+            result = run_apply(settings, paths, options)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
+    except (KeyboardInterrupt, EOFError) as error:
+        err.print("interrupted, nothing written", highlight=False)
+        raise typer.Exit(130) from error
     for message in result.errors:
         err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     diff_root = git_root(settings.root) or settings.root

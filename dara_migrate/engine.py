@@ -16,6 +16,7 @@ from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import AppVerdict, AuditResult, FileError, Finding, Verdict
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
+from dara_migrate.rules.deploy import secret_mentions
 from dara_migrate.settings import Settings
 from dara_migrate.target import ESCAPE_HATCH_ATTRIBUTE, ESCAPE_HATCH_VALUE
 
@@ -103,7 +104,8 @@ def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:
 
 def run_rules(project: Project) -> list[Finding]:
     settings = project.settings
-    ctx = Context(project.index, settings, project.selected)
+    ctx = Context(project.index, settings, project.selected,
+                  deployment_secrets=secret_mentions(settings.root, project.deployment_files))
     findings: list[Finding] = []
     for result in project.results:
         if result.error is not None and result.path in project.selected:

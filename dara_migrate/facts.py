@@ -94,6 +94,8 @@ class Call:
     parent: int
     loop: bool
     awaited: bool
+    func_call: int = -1
+    """For `make()(x)` or `make().fit(x)`: the id of the call whose result is called."""
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -258,7 +260,7 @@ class _Extractor:
             self.assign(node.targets, node.value, node)
         elif isinstance(node, ast.AnnAssign):
             if node.value is not None:
-                self.assign([node.target], node.value, node)
+                self.assign([node.target], node.value, node, annotation_text(node.annotation))
         elif isinstance(node, ast.AugAssign):
             value = self.expr(node.value)
             self.store(node.target, "augassign", value, node)
@@ -362,20 +364,21 @@ class _Extractor:
                     self.stmt[0], self.stmt[1])
         )
 
-    def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt) -> None:
+    def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
+               annotation: str | None = None) -> None:
         names = [dotted_name(t) for t in targets]
         saved = self.target
         self.target = names[-1] if len(names) == 1 and names[-1] else ""
         value = self.expr(value_node)
         self.target = saved
         for target in targets:
-            self.store(target, "assign", value, node)
+            self.store(target, "assign", value, node, annotation or "")
 
     def store(self, target: ast.expr, kind: BindingKind, value: Value | None,
-              node: ast.stmt) -> None:
+              node: ast.stmt, annotation: str = "") -> None:
         span = self.columns.span(node)
         if isinstance(target, ast.Name):
-            self.bind(target.id, kind, span, value=value)
+            self.bind(target.id, kind, span, target=annotation, value=value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self.store(element, kind, None, node)
@@ -541,8 +544,16 @@ class _Extractor:
         callee = dotted_name(node.func)
         target, parent, awaited = self.target, self.parent_call, self.awaited
         self.awaited = False
+        func_call = -1
+        func_value: Value | None = None
         if not callee:
             func_value = self.child(node.func)
+            receiver = node.func.value if isinstance(node.func, ast.Attribute) else node.func
+            if isinstance(receiver, ast.Call):
+                func_call = call_id + 1
+            if isinstance(node.func, ast.Attribute):
+                # A method on an expression (`Model().fit(x)`): callee `.fit`, head unresolvable.
+                callee = f".{node.func.attr}"
         saved = (self.parent_call, self.target)
         args: list[Value] = []
         for arg in node.args:
@@ -556,14 +567,16 @@ class _Extractor:
         self.facts.calls[call_id] = Call(
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
             self.stmt[2], tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
+            func_call,
         )
         parts = (*args, *(v for _, v in kwargs))
-        if not callee:
+        if func_value is not None:
             parts = (func_value, *parts)
         inner = _combine("call", parts)
+        head = callee.split(".")[0]
         return Value("call", text=callee, call=call_id,
-                     calls=(callee, *inner.calls) if callee else inner.calls, names=inner.names
-                     + ((callee.split(".")[0],) if callee else ()))
+                     calls=(callee, *inner.calls) if callee else inner.calls,
+                     names=inner.names + ((head,) if head else ()))
 
 
 def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:

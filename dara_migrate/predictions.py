@@ -15,6 +15,7 @@ def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDef
     root = project.settings.root
     rules = {(f.path, f.line): f.rule for f in project.findings
              if f.rule in ("DM101", "DM102", "DM104", "DM108")}
+    acknowledged = {(f.path, f.line) for f in project.findings if f.status == "acknowledged"}
     predicted = []
 
     def relative(path: str) -> str | None:
@@ -31,16 +32,18 @@ def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDef
         if project.index.when_at(facts, call.scope) in ("request", "unknown"):
             continue
         qualname = facts.scopes[call.scope].qualname or call.target
+        site = (facts.path, call.span.line)
         predicted.append(PredictedDefinition(
-            definition.registry, path, call.span.line,
-            rules.get((facts.path, call.span.line)), f"{facts.module}.{qualname}"))
+            definition.registry, path, call.span.line, rules.get(site),
+            f"{facts.module}.{qualname}", site in acknowledged))
     for finding in project.findings:
         # Factories and library components build definitions on the app's behalf.
         path = relative(finding.path)
         if path is not None and finding.rule in ("DM105", "DM106"):
             kind = "action" if finding.rule == "DM105" else "library"
             predicted.append(PredictedDefinition(kind, path, finding.line, finding.rule,
-                                                 finding.message))
+                                                 finding.message,
+                                                 finding.status == "acknowledged"))
     for facts, call, _ in route_calls(project.index):
         path = relative(facts.path)
         if path is not None:

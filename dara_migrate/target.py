@@ -23,6 +23,7 @@ LIBRARY_MADE_DEFINITIONS: dict[str, str] = {
     "for a DataFrame, a ServerVariable",
     "DataSlicerModal": "10 DerivedVariables, UpdateVariable actions, py_component methods and, "
     "for a DataFrame, a ServerVariable",
+    "DataSlicerModal.__call__": "UpdateVariable actions on every call",
     "DataFactory.list_datasets_var": "a DerivedVariable",
     "DataFactory.read_dataset_var": "a DerivedVariable",
     "DataFactory.delete_dataset_action": "a SideEffect action",

@@ -76,6 +76,6 @@ def test_cli_exit_code_and_json_for_broken_tree(tmp_path: Path) -> None:
 def test_a_latin1_file_with_a_coding_cookie_is_read(tmp_path: Path) -> None:
     write_tree(tmp_path, {"app/__init__.py": ""})
     (tmp_path / "app/cookie.py").write_bytes(
-        "# -*- coding: latin-1 -*-\n".encode() + GOOD.replace("0)", "'café')").encode("latin-1"))
+        b"# -*- coding: latin-1 -*-\n" + GOOD.replace("0)", "'café')").encode("latin-1"))
     result, _ = run_audit(tmp_path)
     assert [f.rule for f in result.findings] == ["DM101"]

@@ -25,6 +25,9 @@ When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
 
+_WRITES = frozenset({"subscript", "del", "augassign", "attr"})
+"""Binding kinds that write through or to a name without rebinding what it refers to."""
+
 MANY = 2
 """Run counts saturate here: all the rules need to know is once or more than once."""
 
@@ -102,6 +105,8 @@ class ProjectIndex:
             index.modules.setdefault(facts.module, facts)
             table: dict[str, list[Binding]] = defaultdict(list)
             for binding in facts.bindings:
+                if binding.kind in _WRITES:
+                    continue
                 ref = (facts.path, binding.scope)
                 if binding.scope == 0:
                     table[binding.name].append(binding)
@@ -480,10 +485,17 @@ class ProjectIndex:
             if slot_content:
                 for member in self._instance_targets(facts, call.scope, value):
                     self._edge(source, member, call.loop, "route content")
-        if resolved.instance_of == "ConfigurationBuilder" and resolved.attribute == "on_startup":
+        root: When | None = None
+        if call.func_call >= 0:
+            maker = self.resolve_call(facts, facts.calls[call.func_call])
+            if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
+                root = "request"  # `config.scheduler(job)(fn)`: a job every worker runs
+        elif (resolved.instance_of, resolved.attribute) == ("ConfigurationBuilder", "on_startup"):
+            root = "startup"
+        if root is not None:
             for value in call.args:
                 for target, _ in self._callable_targets(facts, call.scope, value):
-                    self.roots["startup"].add(target)
+                    self.roots[root].add(target)
 
     def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
         if resolved.api in _REQUEST_CALLABLE_ARGS:

@@ -8,7 +8,7 @@ and `explain` prints them, so documentation and behaviour cannot drift apart.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -49,6 +49,9 @@ class Context:
     """Paths whose findings are reported (the PATHS given, within the project)."""
     uids: dict[tuple[str, int], str] = field(default_factory=dict)
     """Suggested uids, computed once per project (identity rules)."""
+    deployment_secrets: Mapping[str, bool] = field(default_factory=dict)
+    """Deployment files (`.env*`, Dockerfiles, compose, k8s/helm YAML) by path relative to the
+    root: whether each names `JWT_SECRET` (DM701; names only, never values)."""
 
     def report(self, rule: Rule, facts: FileFacts, span: Span, message: str, *,
                anchor: tuple[int, int, str] | None = None, fix: FixKind | str | None = "default",

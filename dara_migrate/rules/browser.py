@@ -68,6 +68,7 @@ def nested_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> str | 
 
 
 def action_refs(index: ProjectIndex) -> set[ScopeRef]:
+    """Every `@action` function of the project."""
     return {(facts.path, scope.id) for facts, scope in index.decorated.get("action", ())}
 
 
@@ -154,8 +155,9 @@ class BrowserRead(Rule):
         use_instead="Pass the variable as an input of the action (`save(name)` gives "
         "`save(ctx, name_value)` the current value), or, for a ServerVariable, DataVariable "
         "or BackendStore-backed Variable, read the shared backend: `await var.read()`.",
-        fix_safety="Unsafe, only for `await X.get_current_value(...)` where X is a "
-        "ServerVariable, DataVariable or a Variable with `store=BackendStore(...)`: `read()` "
+        fix_safety="Unsafe, only for `await X.get_current_value()` where X is a "
+        "ServerVariable, DataVariable or a Variable with `store=BackendStore(...)` (with a "
+        "`timeout=` argument the message shows the rewrite, to apply by hand): `read()` "
         "returns the stored value, which can differ from what the browser shows while an "
         "update is in flight. Never for a DerivedVariable (its value is computed for the "
         "browser's inputs) or a plain Variable (its value lives in the browser). Otherwise "
@@ -245,12 +247,14 @@ class BrowserRead(Rule):
                         kind: str) -> Finding:
         shared = kind in _SHARED_READ_TYPES or (
             kind == "Variable" and _backend_backed(ctx.index, facts, call.scope, receiver))
-        if call.awaited and shared:
+        if shared:
+            # Only `await X.get_current_value()` renames in place: read() takes no timeout.
+            renamable = call.awaited and not call.args and not call.kwargs
             return ctx.at_call(
                 self, facts, call,
                 f"{receiver}.get_current_value() asks the browser over this worker's "
                 f"websocket; read the shared backend instead: `await {receiver}.read()`",
-                fix="unsafe",
+                fix="unsafe" if renamable else "manual",
             )
         return ctx.at_call(
             self, facts, call,
@@ -260,7 +264,7 @@ class BrowserRead(Rule):
         )
 
 
-def websocket_state(qualified: str) -> str | None:
+def _websocket_state(qualified: str) -> str | None:
     """The per-worker websocket object a qualified name is, or is an attribute of."""
     parts = qualified.split(".")
     for cut, part in enumerate(parts):
@@ -343,10 +347,11 @@ class WebsocketLocal(Rule):
         index = ctx.index
         used: set[str] = set()
         for call in facts.calls:
-            names = [call.callee] if call.callee else []
-            names += [v.text for v in (*call.args, *(v for _, v in call.kwargs))
-                      if v.kind in ("name", "attr")]
-            found = self._first_state(index, facts, call.scope, names)
+            state = _websocket_state(index.resolve_call(facts, call).qualified)
+            found = (call.callee.split(".")[0], state) if state else self._first_state(
+                index, facts, call.scope,
+                [v.text for v in (*call.args, *(v for _, v in call.kwargs))
+                 if v.kind in ("name", "attr")])
             if found is not None:
                 used.add(found[0])
                 yield ctx.at_call(self, facts, call, _use_message(found[1]))
@@ -363,7 +368,7 @@ class WebsocketLocal(Rule):
         for binding in facts.bindings:
             if binding.kind not in ("import", "import_module") or binding.name in used:
                 continue
-            state = websocket_state(binding.target)
+            state = _websocket_state(binding.target)
             if state is not None:
                 yield ctx.report(
                     self, facts, binding.span,
@@ -377,7 +382,7 @@ class WebsocketLocal(Rule):
                      names: list[str]) -> tuple[str, str] | None:
         """(local head name, websocket object) of the first name that resolves to one."""
         for name in names:
-            state = websocket_state(index.resolve(facts, scope_id, name).qualified)
+            state = _websocket_state(index.resolve(facts, scope_id, name).qualified)
             if state is not None:
                 return name.split(".")[0], state
         return None

@@ -615,8 +615,9 @@ def _candidate_names(index: ProjectIndex, facts: FileFacts, call: Call, resolved
     names: list[str] = []
     if resolved.api:
         names.append(resolved.api)
-    if resolved.instance_of and resolved.attribute:
-        names.append(f"{resolved.instance_of}.{resolved.attribute}")
+    if resolved.instance_of:
+        # Calling an instance (`slicer()`) runs its `__call__`.
+        names.append(f"{resolved.instance_of}.{resolved.attribute or '__call__'}")
     if resolved.instance_of_project is not None and "." in call.callee:
         names += [f"{base}.{method}" for base in
                   _base_names(index, resolved.instance_of_project, dara_only)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -39,7 +39,9 @@ class Site:
     kind: str = ""
 
     def related(self) -> Related:
-        return Related(self.facts.path, self.span.line, self.what)
+        what = f"{self.what} runs in this process's task pool" if self.kind == "task" else (
+            self.what)
+        return Related(self.facts.path, self.span.line, what)
 
 
 def call_site(facts: FileFacts, call: Call, what: str, kind: str = "") -> Site:
@@ -144,12 +146,6 @@ def call_key(facts: FileFacts, call: Call) -> tuple[str, int]:
     return facts.path, call.id
 
 
-def argument_is(parent: Call, call: Call, position: int, name: str) -> bool:
-    """Whether `call` is written directly as this argument of `parent`."""
-    value = parent.argument(position, name)
-    return value is not None and value.kind == "call" and value.call == call.id
-
-
 def given(value: Value | None) -> bool:
     """An argument that is present and not a literal `None`."""
     return value is not None and not (value.kind == "const" and value.const is None)
@@ -196,6 +192,12 @@ def owning_apps(apps: list[AppConfig], facts: FileFacts) -> list[AppConfig]:
     return owners or (apps if len(apps) == 1 else [])
 
 
+def is_builder(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
+    """Whether `config.x` is an attribute of a ConfigurationBuilder (also a parameter typed
+    as one)."""
+    return index.resolve(facts, scope_id, dotted).instance_of == BUILDER
+
+
 def builder_of(index: ProjectIndex, facts: FileFacts, scope_id: int,
                dotted: str) -> tuple[str, int] | None:
     """The `ConfigurationBuilder()` call an object like `config` (or `cfg.router`) is."""
@@ -226,33 +228,29 @@ def action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) 
 
 def task_sites(index: ProjectIndex) -> list[Site]:
     """Work that runs in this process's task pool: `config.task_module = ...`,
-    `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201)."""
+    `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201).
+    A site's `what` names the task use."""
     sites: list[Site] = []
     for facts in index.files.values():
         for binding in facts.bindings:
             if binding.kind == "attr" and binding.name.endswith(".task_module") and (
-                    given(binding.value)) and builder_of(index, facts, binding.scope,
+                    given(binding.value)) and is_builder(index, facts, binding.scope,
                                                          binding.name):
-                sites.append(binding_site(facts, binding, "config.task_module: tasks run in "
-                                          "this process's pool", "task"))
+                sites.append(binding_site(facts, binding, binding.name, "task"))
         for call in facts.calls:
             if call.callee.endswith(".run_task") and action_ctx(
                     index, facts, call.scope, call.callee.split(".")[0]):
-                sites.append(call_site(facts, call, "ctx.run_task(): runs in this process's "
-                                       "task pool", "task"))
+                sites.append(call_site(facts, call, f"{call.callee}()", "task"))
     for api in ("DerivedVariable", "DerivedDataVariable"):
         for facts, call in index.calls_by_api.get(api, ()):
             flag = call.kwarg("run_as_task")
             if flag is not None and flag.const is True:
-                sites.append(call_site(facts, call, f"{api}(run_as_task=True): runs in this "
-                                       "process's task pool", "task"))
+                sites.append(call_site(facts, call, f"{api}(run_as_task=True)", "task"))
     for facts in index.files.values():
         for scope in facts.scopes:
             if any(d.text and index.resolve(facts, scope.parent, d.text).api == "track_progress"
                    for d in scope.decorators):
-                sites.append(scope_site(facts, scope, f"@track_progress {scope.name}: a task "
-                                        "reporting progress over this worker's websocket",
-                                        "task"))
+                sites.append(scope_site(facts, scope, f"@track_progress {scope.name}", "task"))
     return sorted(sites, key=lambda s: (s.facts.path, s.span.line, s.span.col))
 
 
@@ -304,13 +302,15 @@ _LIVE_TYPES = {
 
 
 def _model_class(qualified: str) -> bool:
-    """A class from a modelling library (`sklearn.ensemble.RandomForestClassifier`)."""
+    """A class from a modelling library (`sklearn.ensemble.RandomForestClassifier`), not a
+    data container like `torch.Tensor`."""
     root, last = qualified.split(".")[0], qualified.rsplit(".", 1)[-1]
-    return root in _MODEL_LIBRARIES and "." in qualified and last[:1].isupper()
+    return (root in _MODEL_LIBRARIES and "." in qualified and last[:1].isupper()
+            and last != "Tensor")
 
 
 def live_type(index: ProjectIndex, facts: FileFacts, scope_id: int, annotation: str) -> str | None:
-    """What a parameter annotation says the object is, when it is a live resource or a model."""
+    """What an annotation says the object is, when it is a live resource or a model."""
     head = annotation.split("[")[0].split("|")[0].strip()
     if not head or head in ("?", "None"):
         return None
@@ -320,7 +320,7 @@ def live_type(index: ProjectIndex, facts: FileFacts, scope_id: int, annotation: 
     qualified = resolved.qualified
     root, last = qualified.split(".")[0], qualified.rsplit(".", 1)[-1]
     if last in _LIVE_TYPES.get(root, ()) and "." in qualified:
-        return f"a {last}"
+        return f"{'an' if last[0].lower() in 'aeiou' else 'a'} {last}"
     if _model_class(qualified):
         return f"a model ({last})"
     return None
@@ -357,6 +357,8 @@ def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: V
     binding, bound_in = found_binding
     if binding.kind == "param":
         return live_type(index, facts, bound_in, binding.target) if binding.target else None
+    if binding.kind == "assign" and binding.target:
+        return live_type(index, facts, bound_in, binding.target)
     if binding.kind == "assign" and binding.value is not None:
         return live_resource(index, facts, bound_in, binding.value, depth + 1)
     return None
@@ -391,15 +393,17 @@ def _local_default_sites(index: ProjectIndex) -> list[Site]:
     return sites
 
 
-def _custom_session_builders(index: ProjectIndex) -> set[tuple[str, int] | None]:
-    found: set[tuple[str, int] | None] = set()
+def _custom_session_builders(index: ProjectIndex) -> set[tuple[str, int]]:
+    """Builders given an auth session backend of the app's own (not a local one)."""
+    found: set[tuple[str, int]] = set()
     for facts in index.files.values():
         for binding in facts.bindings:
             if (binding.kind == "attr" and binding.name.endswith(".auth_session_backend")
                     and given(binding.value) and index.value_api(
                         facts, binding.scope, binding.value) not in AUTH_SESSION_BACKENDS):
-                found.add(builder_of(index, facts, binding.scope, binding.name))
-    found.discard(None)
+                builder = builder_of(index, facts, binding.scope, binding.name)
+                if builder is not None:
+                    found.add(builder)
     return found
 
 
@@ -488,8 +492,9 @@ class MissingRuntimeDeclaration(Rule):
                 if ctx.is_selected(site.facts):
                     yield report_at(
                         ctx, self, site,
-                        f"{site.what}, and no ConfigurationBuilder declares a shared runtime; "
-                        "declare one with config.configure_runtime(...) on the app's config",
+                        f"{site.related().message}, and no ConfigurationBuilder declares a "
+                        "shared runtime; declare one with config.configure_runtime(...) on the "
+                        "app's config",
                         fix="manual")
             return
         for app in apps:
@@ -523,7 +528,7 @@ class LocalBackend(Rule):
     code = "DM202"
     name = "local-backend"
     severity = "error"
-    fix = "manual"
+    fix = "safe"
     summary = "explicit process-local or on-disk backend"
     docs = RuleDocs(
         what="Explicit local backends: `MemoryBackend(...)` given to a ServerVariable, "
@@ -541,10 +546,12 @@ class LocalBackend(Rule):
         "ServerVariable (`ServerVariable(scope='user')`); dropping it without the scope would "
         "share per-user data with everyone. For files, a custom backend over a shared store.",
         fix_safety="Safe for `MemoryBackend(...)` written as a ServerVariable's `backend=` "
-        "(removed, its scope carried over) and `InMemoryBackend()` written as a BackendStore's "
-        "backend (removed): on one worker the default is the same backend. Manual for "
-        "`FileBackend`, the auth session backends, a backend built elsewhere and passed by "
-        "name, and a user-scoped MemoryBackend under a ServerVariable with `default=`.",
+        "keyword (removed, its literal scope carried over) and `InMemoryBackend()` written as "
+        "a BackendStore's `backend=` keyword (removed): on one worker the default is the same "
+        "backend. Manual for `FileBackend`, the auth session backends, a backend passed "
+        "positionally or by name, a scope that is not a literal or that differs from the "
+        "ServerVariable's own `scope=`, and a user-scoped MemoryBackend under a ServerVariable "
+        "with `default=`.",
         confidence="High: constructors are resolved through imports and aliases.",
     )
     VALID: ClassVar[list[Example]] = [
@@ -594,7 +601,7 @@ class LocalBackend(Rule):
                     continue
                 session = index.value_api(facts, binding.scope, binding.value)
                 if session not in AUTH_SESSION_BACKENDS or binding.value is None or not (
-                        builder_of(index, facts, binding.scope, binding.name)):
+                        is_builder(index, facts, binding.scope, binding.name)):
                     continue
                 where = ("this process's memory" if session.startswith("InMemory")
                          else "a file on this box")
@@ -602,9 +609,11 @@ class LocalBackend(Rule):
                            "to other workers; remove it and let the shared runtime hold "
                            "sessions")
                 if binding.value.kind == "call":
-                    yield ctx.at_call(self, facts, facts.calls[binding.value.call], message)
+                    yield ctx.at_call(self, facts, facts.calls[binding.value.call], message,
+                                      fix="manual")
                 else:
-                    yield report_at(ctx, self, binding_site(facts, binding, session), message)
+                    yield report_at(ctx, self, binding_site(facts, binding, session), message,
+                                    fix="manual")
 
     def _backend(self, ctx: Context, facts: FileFacts, call: Call, api: str) -> Finding:
         parent = facts.calls[call.parent] if call.parent >= 0 else None
@@ -614,32 +623,30 @@ class LocalBackend(Rule):
                 self, facts, call,
                 "FileBackend keeps values in a JSON file on this box, so other workers read "
                 "their own file; use the shared runtime's backend or a custom backend over a "
-                "shared store")
+                "shared store", fix="manual")
+        # `apply` removes a backend written as the `backend=` keyword of its owner.
+        direct = parent is not None and call.target == "backend"
         if api == "InMemoryBackend":
-            direct = parent is not None and owner == "BackendStore" and argument_is(
-                parent, call, 0, "backend")
             return ctx.at_call(
                 self, facts, call,
                 "InMemoryBackend keeps this BackendStore in one worker's memory; remove it so "
                 "the store uses the shared runtime's backend",
-                fix="safe" if direct else "manual")
+                fix="safe" if direct and owner == "BackendStore" else "manual")
         scope_value = call.argument(0, "scope")
-        if scope_value is None:
-            scope = "'user'"
-        elif scope_value.kind == "str":
-            scope = repr(scope_value.const)
-        else:
-            scope = "<the same scope>"
-        direct = parent is not None and owner == "ServerVariable" and argument_is(
-            parent, call, 1, "backend")
+        backend_scope = "user" if scope_value is None else scope_value.const
+        scope = repr(backend_scope) if isinstance(backend_scope, str) else "<the same scope>"
+        own_scope = parent.argument(2, "scope") if parent is not None else None
         seeded = parent is not None and given(parent.argument(0, "default"))
-        safe = direct and (scope == "'global'" or not seeded)
+        safe = (direct and owner == "ServerVariable" and isinstance(backend_scope, str)
+                and (own_scope is None or own_scope.const == backend_scope)
+                and (backend_scope == "global" or not seeded))
+        keep = ("so per-user data stays per user" if backend_scope == "user"
+                else "to keep its scope")
         default_note = " (MemoryBackend's default)" if scope_value is None else ""
         return ctx.at_call(
             self, facts, call,
             f"MemoryBackend keeps this ServerVariable in one worker's memory; remove backend= "
-            f"and pass scope={scope}{default_note} to the ServerVariable so per-user data stays "
-            "per user",
+            f"and pass scope={scope}{default_note} to the ServerVariable {keep}",
             fix="safe" if safe else "manual")
 
 
@@ -656,7 +663,7 @@ class Write:
     value: Value | None
     how: str
     request: bool
-    """Whether it is written while serving a request (or, for DM204, on every start)."""
+    """Whether the write happens while serving a request (an `.update()` action always does)."""
 
 
 def _server_variable(index: ProjectIndex, made: tuple[FileFacts, Call] | None) -> bool:
@@ -698,6 +705,12 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
                 value = call.kwarg(value_slot) if value_slot else None
                 writes.append(Write(facts, call, variable, value, f"{api}({name}=...)", True))
     return writes
+
+
+def _related_lines(sites: Iterable[tuple[FileFacts, Call, str]]) -> list[Related]:
+    """Related locations, one per line, in path-then-line order."""
+    unique = {(facts.path, call.span.line): message for facts, call, message in sites}
+    return [Related(path, line, message) for (path, line), message in sorted(unique.items())]
 
 
 def _seed(index: ProjectIndex, facts: FileFacts, call: Call) -> Value | None:
@@ -887,8 +900,8 @@ class StartupSeededSharedState(Rule):
                     f"{api} rewrites its seed on every worker start but is also written at "
                     f"request time ({', '.join(hows)}): a new worker reverts what users wrote; "
                     "seed it once instead of with default=",
-                    related=[Related(w.facts.path, w.call.span.line, f"written by {w.how}")
-                             for w in writes])
+                    related=_related_lines((w.facts, w.call, f"written by {w.how}")
+                                           for w in writes))
 
 
 # ---------------------------------------------------------------- DM205
@@ -987,9 +1000,16 @@ class _SharedState:
                    and _mutable(self.index, facts, b.scope, b.value) for b in facts.bindings)
 
     def shared(self, cls: ScopeRef) -> bool:
-        """An instance built while the app is built serves every request of the worker."""
-        return any(self.index.when_at(f, c.scope) in ("build", "startup")
-                   for f, c in self.made.get(cls, ()))
+        """An instance built while the app is built (by the project, or by Dara for a class
+        given as page content) serves every request of the worker."""
+        if any(self.index.when_at(f, c.scope) in ("build", "startup")
+               for f, c in self.made.get(cls, ())):
+            return True
+        for name in ("__init__", "__call__"):
+            member = self.index.class_member(cls, name)
+            if member is not None and self.index.when.get(member) in ("build", "startup"):
+                return True
+        return False
 
     def object_attribute(self, facts: FileFacts, binding: Binding) -> str | None:
         """`self.x = v` on a shared instance, `obj.x = v` on a module-level project object,
@@ -1181,6 +1201,11 @@ class ProcessLocalMutation(Rule):
 
     def _finding(self, ctx: Context, site: Site, what: str, how: str, memo: bool,
                  value: Value | None, scope_id: int) -> Finding:
+        if memo and how == "global rebinding":
+            return report_at(
+                ctx, self, site,
+                f"{what} starts as None and is loaded lazily at request time ({how}): each "
+                "worker loads its own, which is fine for a per-worker object", severity="info")
         if memo:
             return report_at(
                 ctx, self, site,
@@ -1486,7 +1511,7 @@ class LocalFileState(Rule):
                 f"request-time write to the local file {_path_label(key)}, which other "
                 "requests read: another worker has its own disk; keep the data in shared "
                 "storage",
-                related=[Related(f.path, c.span.line, "read here") for f, c in readers])
+                related=_related_lines((f, c, "read here") for f, c in readers))
 
 
 RULES: list[type[Rule]] = [

@@ -38,7 +38,7 @@ _JSON_CONTAINERS = frozenset({
 })
 _UNIONS = frozenset({"Union", "Optional", "|"})
 _OPAQUE = frozenset({"Any", "object"})
-_MODEL_BASES = frozenset({"TypedDict", "NamedTuple"})
+_MODEL_BASES = frozenset({"TypedDict"})
 _LITERAL_KINDS = frozenset({
     "str", "const", "fstring", "container", "dict", "binop", "comprehension", "lambda",
 })
@@ -73,6 +73,14 @@ def _parse(annotation: str) -> tuple[str, list[str]]:
         head, _, inner = text[:-1].partition("[")
         return head.strip(), _split_top(inner, ",")
     return text, []
+
+
+def _plain(qualified: str) -> str:
+    """`typing.Optional` -> `Optional`, `builtins.str` -> `str`; other names unchanged."""
+    for prefix in _TYPING_PREFIXES:
+        if qualified.startswith(prefix):
+            return qualified[len(prefix):]
+    return qualified
 
 
 def _has_receiver(facts: FileFacts, scope: Scope) -> bool:
@@ -136,11 +144,7 @@ class SerialisableTypes:
         if head == "|":
             return head, None, head
         resolved = self.index.resolve(facts, scope_id, head)
-        name = resolved.qualified
-        for prefix in _TYPING_PREFIXES:
-            if name.startswith(prefix):
-                name = name[len(prefix):]
-        return name, resolved.function, resolved.qualified
+        return _plain(resolved.qualified), resolved.function, resolved.qualified
 
     def _known_class(self, qualified: str, function: ScopeRef | None) -> bool:
         if qualified in ENCODER_TYPES or qualified in self.encoder_names:
@@ -160,9 +164,7 @@ class SerialisableTypes:
             return False
         for base in scope.bases:
             resolved = self.index.resolve(facts, scope.parent, base)
-            name = resolved.qualified
-            for prefix in _TYPING_PREFIXES:
-                name = name.removeprefix(prefix)
+            name = _plain(resolved.qualified)
             if name in _MODEL_BASES or name in self.encoder_names or name.startswith(
                     ("dara.", "pydantic.", "pydantic_settings.")):
                 return True
@@ -233,6 +235,7 @@ class StaticnessReader:
         self.decorated = {(facts.path, scope.id) for kind in _DECORATORS
                           for facts, scope in index.decorated.get(kind, ())}
         self.factories: dict[ScopeRef, bool] = {}
+        self.traced: dict[tuple[str, int, str], Kind] = {}
 
     def kind(self, facts: FileFacts, scope_id: int, value: Value, depth: int = 0) -> Kind:
         if depth > _MAX_DEPTH:
@@ -243,10 +246,25 @@ class StaticnessReader:
             return self._call(facts, scope_id, facts.calls[value.call])
         if value.kind in ("name", "attr"):
             return self.name_kind(facts, scope_id, value.text, depth)
-        # Subscripts, conditionals, operators: static only when every name in them is.
-        names = [n for n in value.names if n not in _BUILTINS]
-        return _combine(self.name_kind(facts, scope_id, n, depth + 1) for n in names) if (
-            names) else "static"
+        # Subscripts, conditionals, operators: static only when every name in them is, and
+        # no container they index holds a variable (`FILTERS['region']`).
+        kinds = [self._element_kind(facts, scope_id, n, depth + 1)
+                 for n in value.names if n not in _BUILTINS]
+        return "static" if all(k == "static" for k in kinds) else "unknown"
+
+    def _element_kind(self, facts: FileFacts, scope_id: int, name: str, depth: int) -> Kind:
+        kind = self.name_kind(facts, scope_id, name, depth)
+        bound = _assigned_value(self.index, facts, scope_id, name)
+        if kind != "static" or bound is None:
+            return kind
+        owner, owner_scope, value = bound
+        if value.kind not in ("container", "dict", "comprehension"):
+            return kind
+        if any(self.index.resolve(owner, owner_scope, callee).api in VARIABLE_TYPES
+               for callee in value.calls):
+            return "unknown"
+        return "static" if all(self.kind(owner, owner_scope, item, depth + 1) == "static"
+                               for item in value.items) else "unknown"
 
     def _call(self, facts: FileFacts, scope_id: int, call: Call) -> Kind:
         if nested_variable(self.index, facts, call):
@@ -287,7 +305,7 @@ class StaticnessReader:
         head, _, rest = dotted.partition(".")
         found = self.index.lookup(facts, scope_id, head)
         if found is None:
-            return "static" if head in _BUILTINS else "unknown"
+            return "unknown"
         binding, bound_in = found
         if binding.kind in ("import", "import_module"):
             return self._imported(binding, rest, depth)
@@ -314,9 +332,7 @@ class StaticnessReader:
             module = self.index.modules.get(".".join(parts[:cut]))
             if module is not None:
                 return self.name_kind(module, 0, ".".join(parts[cut:]), depth + 1)
-        if qualified.startswith("dara.") or ".".join(parts) in self.index.modules:
-            return "unknown"
-        return "static"
+        return "unknown" if qualified.startswith("dara.") else "static"
 
     def _definition(self, facts: FileFacts, scope_id: int, head: str, rest: str,
                     depth: int) -> Kind:
@@ -349,12 +365,16 @@ class StaticnessReader:
             if any(api in VARIABLE_TYPES for api in mentioned):
                 return "unknown"
             return "static"
-        kinds: list[Kind] = []
-        for site in self.sites.get((facts.path, scope_id), ()):
-            for param, value in map_arguments(self.index, (facts.path, scope_id), site):
-                if param.name == binding.name:
-                    kinds.append(self.kind(site[0], site[1].scope, value, depth + 1))
-        return _combine(kinds)
+        key = (facts.path, scope_id, binding.name)
+        if key not in self.traced:
+            # Marked first, so that recursion through the same parameter stops.
+            self.traced[key] = "unknown"
+            self.traced[key] = _combine(
+                self.kind(site[0], site[1].scope, value, depth + 1)
+                for site in self.sites.get((facts.path, scope_id), ())
+                for param, value in map_arguments(self.index, (facts.path, scope_id), site)
+                if param.name == binding.name)
+        return self.traced[key]
 
     def _receiver_attribute(self, facts: FileFacts, method: Scope, rest: str,
                             depth: int) -> Kind:
@@ -366,6 +386,23 @@ class StaticnessReader:
             return "static"
         return _combine(self.kind(facts, b.scope, b.value, depth + 1)
                         if b.value is not None else "unknown" for b in stored)
+
+
+def _assigned_value(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                    depth: int = 0) -> tuple[FileFacts, int, Value] | None:
+    """The value a name is assigned, following `from module import name` in the project."""
+    found = index.lookup(facts, scope_id, name)
+    if found is None or depth > _MAX_DEPTH:
+        return None
+    binding, bound_in = found
+    if binding.kind == "assign" and binding.value is not None:
+        return facts, bound_in, binding.value
+    if binding.kind == "import":
+        module, _, imported = binding.target.rpartition(".")
+        source = index.modules.get(module)
+        if source is not None:
+            return _assigned_value(index, source, 0, imported, depth + 1)
+    return None
 
 
 def _bindings_in(index: ProjectIndex, facts: FileFacts, scope_id: int,
@@ -384,10 +421,14 @@ def _describe(value: Value) -> str:
         return repr(value.const)
     if value.kind in ("call", "name", "attr") and value.text:
         return f"`{value.text}{'(...)' if value.kind == 'call' else ''}`"
-    return {
+    described = {
         "fstring": "an f-string", "container": "a list or tuple", "dict": "a dict",
         "lambda": "a lambda", "comprehension": "a comprehension",
-    }.get(value.kind, "an expression")
+    }.get(value.kind)
+    if described:
+        return described
+    names = ", ".join(dict.fromkeys(value.names))
+    return f"an expression of `{names}`" if names else "an expression"
 
 
 def _annotation_problem(types: SerialisableTypes, facts: FileFacts, scope: Scope,
@@ -415,9 +456,10 @@ class UntypedStaticKwarg(Rule):
         "call site in the project (a literal, list, dict, f-string, lambda, a name bound to "
         "one, the result of a call that is not a Dara variable) and whose annotation is "
         "missing, `Any`/`object`, or a type Dara cannot serialise: not a JSON type (`str`, "
-        "`int`, `float`, `bool`, `None`, `list`, `dict`, `tuple`, `Optional`/`Union`/"
-        "`Literal` of those), not a pydantic model, not a type in dara-core's encoder "
-        "registry and not one passed to `config.add_encoder`. The action's `ctx` and a "
+        "`int`, `float`, `bool`, `None`, `list`, `dict`, `tuple`, `Sequence`, `Mapping`, "
+        "`Optional`/`Union`/`Literal` of those; `Any` is accepted inside a container), not a "
+        "pydantic model or TypedDict, not a type in dara-core's encoder registry (numpy and "
+        "pandas types) and not one passed to `config.add_encoder`. The action's `ctx` and a "
         "method's `self` are skipped (DM502 covers `self`). Reported at the decorator.",
         why="Dara keeps static kwargs as live objects in a dict of the worker that rendered "
         "the component, keyed by a random id. On many workers the browser's call can land "

@@ -24,7 +24,8 @@ class PredictedDefinition:
     """A definition the static audit expects the build to create.
 
     ``path`` is relative to the app root (POSIX); ``line`` is where the audit reports it;
-    ``rule`` is the finding's code when the definition has one.
+    ``rule`` is the finding's code when the definition has one; ``acknowledged`` says the
+    finding is kept on purpose (a `local-only` marker under the escape hatch).
     """
 
     kind: str
@@ -32,6 +33,7 @@ class PredictedDefinition:
     line: int
     rule: str | None
     qualname: str
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ class VerifiedDefinition:
     end_line: int | None
     library_owned: bool
     rule: str | None = None
+    acknowledged: bool = False
+    """Unstable on purpose: the app keeps this site process-local (escape hatch)."""
 
     def covers(self, path: str, line: int) -> bool:
         """Whether a position reported at ``path:line`` falls on this construction site."""
@@ -120,8 +124,14 @@ class VerifyResult:
 
     @property
     def unstable(self) -> dict[str, int]:
-        """Unstable app-owned definitions per kind (kinds with none left out)."""
-        return _unstable_by_kind(self.definitions, "app")
+        """Unstable app-owned definitions per kind, not counting acknowledged ones."""
+        return _unstable_by_kind(
+            tuple(d for d in self.definitions if not d.acknowledged), "app")
+
+    @property
+    def acknowledged_unstable(self) -> dict[str, int]:
+        """Unstable app-owned definitions at sites the app keeps process-local on purpose."""
+        return _unstable_by_kind(tuple(d for d in self.definitions if d.acknowledged), "app")
 
     @property
     def framework_owned_unstable(self) -> dict[str, int]:
@@ -152,6 +162,7 @@ class VerifyResult:
             "stand_ins": list(self.stand_ins),
             "runtime": self.runtime,
             "unstable": self.unstable,
+            "acknowledged_unstable": self.acknowledged_unstable,
             "framework_owned_unstable": self.framework_owned_unstable,
             "definitions": [d.to_json() for d in self.definitions],
             "unseen_by_audit": [d.site_json() for d in self.unseen_by_audit],

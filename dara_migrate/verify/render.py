@@ -23,7 +23,9 @@ def render_text(result: VerifyResult, console: Console) -> None:
     )
     console.print(_kind_table(result.definitions))
 
-    unstable = [d for d in result.definitions if d.owner == "app" and not d.stable]
+    changing = [d for d in result.definitions if d.owner == "app" and not d.stable]
+    unstable = [d for d in changing if not d.acknowledged]
+    acknowledged = [d for d in changing if d.acknowledged]
     # Library-made ones are listed once, under the cross-check below.
     own_unstable = [d for d in unstable if not d.library_owned]
     if own_unstable:
@@ -31,6 +33,10 @@ def render_text(result: VerifyResult, console: Console) -> None:
             Text(f"Unstable app-owned definitions ({len(own_unstable)}):", style="bold red")
         )
         _print_sites(console, own_unstable)
+    if acknowledged:
+        console.print(Text(f"Unstable, kept process-local on purpose (local-only) "
+                           f"({len(acknowledged)}):", style="yellow"))
+        _print_sites(console, acknowledged)
     if result.stand_ins:
         console.print(Text("Stand-ins used for this build: " + ", ".join(result.stand_ins)))
     if result.runtime is not None:

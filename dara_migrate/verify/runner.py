@@ -317,7 +317,9 @@ def _attach_rules(
         matches = [p for p in predicted if p.rule is not None and definition.covers(p.path, p.line)]
         # Prefer a prediction of the same kind when several findings sit on one site.
         matches.sort(key=lambda p: p.kind != definition.kind)
-        attached.append(replace(definition, rule=matches[0].rule) if matches else definition)
+        acknowledged = any(p.acknowledged for p in matches)
+        attached.append(replace(definition, rule=matches[0].rule, acknowledged=acknowledged)
+                        if matches else definition)
     return tuple(attached)
 
 

@@ -1,0 +1,447 @@
+"""`apply --interactive`: the migration that `apply --yes` makes, decided step by step.
+
+The steps follow SPEC.md: (1) verdict and counts, (2) target profile and runtime details,
+(3) fix groups by rule, (4) a one-by-one review of the chosen unsafe fixes (and of the safe
+ones on request) with uid editing, (5) what happens to the errors that remain, (6) a summary
+and a final confirm. Every prompt has a default, and taking every default completes the
+migration. Nothing is written here: the caller writes the result the way it does for `--yes`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import questionary
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+from questionary import Choice
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
+from dara_migrate.edits import EditError, apply_edits, quote_style
+from dara_migrate.engine import App, Project, audit
+from dara_migrate.files import ReadError, Source, read_source
+from dara_migrate.fixes import (
+    DEFAULT_REASON,
+    FixOptions,
+    PlannedFix,
+    app_id,
+    plan_code_fixes,
+    plan_fix,
+    remaining_errors,
+)
+from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.models import Finding
+from dara_migrate.rules.identity import route_calls
+from dara_migrate.settings import Settings, Target
+from dara_migrate.target import (
+    ENV_DEPLOYMENT_ID,
+    ENV_NAMESPACE,
+    ENV_VALKEY_URL,
+    ESCAPE_HATCH_ATTRIBUTE,
+    MODE_ATTRIBUTE,
+)
+from dara_migrate.writer import colour_diff, dirty_paths, encode, unified_diff
+
+UID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
+ROUTE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+"""Dara's own check for route ids (`^[a-zA-Z0-9-_]+$`), stricter than the uid pattern."""
+_LISTED = 12
+"""Remaining errors listed one per line before the rest are only counted."""
+
+
+class Prompts:
+    """questionary questions on one input and output: the terminal by default, a pipe and
+    prompt_toolkit's `DummyOutput` in tests."""
+
+    def __init__(self, input: Input | None = None, output: Output | None = None) -> None:
+        self._io: dict[str, Any] = {}
+        if input is not None:
+            self._io["input"] = input
+        if output is not None:
+            self._io["output"] = output
+
+    def select(self, message: str, choices: Sequence[Choice], default: str, *,
+               shortcuts: bool = False) -> str:
+        return str(_ask(questionary.select(message, choices=list(choices), default=default,
+                                           use_shortcuts=shortcuts, **self._io)))
+
+    def checkbox(self, message: str, choices: Sequence[Choice]) -> list[Any]:
+        return list(_ask(questionary.checkbox(message, choices=list(choices), **self._io)))
+
+    def confirm(self, message: str, default: bool) -> bool:
+        return bool(_ask(questionary.confirm(message, default=default, **self._io)))
+
+    def text(self, message: str, default: str, validate: Callable[[str], bool | str]) -> str:
+        return str(_ask(questionary.text(message, default=default, validate=validate,
+                                         **self._io))).strip()
+
+
+def _ask(question: questionary.Question) -> Any:
+    # unsafe_ask lets Ctrl-C through as KeyboardInterrupt, so the caller writes nothing.
+    answer = question.unsafe_ask()
+    if answer is None:
+        raise KeyboardInterrupt
+    return answer
+
+
+def run_interactive(settings: Settings, paths: list[Path], options: ApplyOptions, *,
+                    console: Console, prompts: Prompts | None = None,
+                    allow_dirty: bool = False) -> tuple[Settings, ApplyResult] | None:
+    """Ask, then plan the migration in memory. Returns the (possibly re-targeted) settings and
+    the result to write, or None when the user declines at the final confirm. Ctrl-C raises
+    KeyboardInterrupt before anything is written."""
+    return _Session(settings, paths, options, console, prompts or Prompts(),
+                    allow_dirty).run()
+
+
+class _Session:
+    def __init__(self, settings: Settings, paths: list[Path], options: ApplyOptions,
+                 console: Console, prompts: Prompts, allow_dirty: bool) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.options = options
+        self.console = console
+        self.prompts = prompts
+        self.allow_dirty = allow_dirty
+        self.runtime_app_id: str | None = options.fixes.runtime_app_id
+        self.uid_overrides: dict[str, str] = dict(options.fixes.uid_overrides)
+        self.accepted: set[str] = set()
+        self.sources: dict[str, Source] = {}
+
+    def run(self) -> tuple[Settings, ApplyResult] | None:
+        project = self.show_verdicts()
+        project = self.choose_target(project)
+        fixes = self.choose_fixes(project)
+        self.review(project, fixes)
+        final = self.decide_remaining()
+        if not self.confirm(final):
+            return None
+        return self.settings, final
+
+    def say(self, markup: str, style: str | None = None) -> None:
+        self.console.print(markup, style=style, highlight=False, soft_wrap=True)
+
+    def fix_options(self) -> FixOptions:
+        accepted = self.accepted
+        return FixOptions(unsafe=False, accept=lambda fix: fix.finding.fingerprint in accepted,
+                          uid_overrides=self.uid_overrides, runtime_app_id=self.runtime_app_id)
+
+    # (1) verdict and counts
+
+    def show_verdicts(self) -> Project:
+        result, project = audit(self.settings, self.paths)
+        live = [f for f in result.findings if f.status != "suppressed"]
+        by_fix = Counter(f.fix or "none" for f in live if f.severity == "error"
+                         and f.status == "open")
+        errors = sum(1 for f in live if f.severity == "error")
+        warnings = sum(1 for f in live if f.severity == "warning")
+        self.say(f"[bold]{result.files} files, {errors} errors, {warnings} warnings[/]")
+        if by_fix:
+            self.say("open errors by fix: " + ", ".join(
+                f"{kind} {by_fix[kind]}" for kind in ("safe", "unsafe", "manual", "blocker",
+                                                      "none") if by_fix[kind]))
+        for app in result.apps:
+            self.say(f"app {escape(app.name)} ({escape(app.path)}:{app.line}): "
+                     f"[bold]{app.verdict}[/] ({app.errors} errors, "
+                     f"{app.blockers} need a person)")
+        if not result.apps:
+            self.say("no ConfigurationBuilder() found: no app verdict", style="yellow")
+        return project
+
+    # (2) target profile and runtime details
+
+    def choose_target(self, project: Project) -> Project:
+        current = self.settings.target
+        choices = [
+            Choice("1.x: what runs on today's dara-core (uids, route ids, local backends, "
+                   "escape hatch); the runtime declaration stays pending", "1.x"),
+            Choice("v2: the whole contract, including the shared runtime declaration (needs "
+                   "a Dara with the distributed runtime)", "v2"),
+        ]
+        target: Target = "v2" if self.prompts.select(
+            f"Target profile (detected {current}: {self.settings.target_reason})",
+            choices, current) == "v2" else "1.x"
+        if target != current:
+            self.settings = replace(self.settings, target=target,
+                                    target_reason="chosen in the interactive session")
+            project = audit(self.settings, self.paths)[1]
+        if target == "1.x":
+            return project
+        needing = [app for app in project.apps if any(
+            f.rule == "DM201" and f.status == "open" and app.name in f.apps
+            for f in project.findings)]
+        if needing:
+            self.ask_runtime(project, needing)
+        return project
+
+    def ask_runtime(self, project: Project, apps: list[App]) -> None:
+        default = self.runtime_app_id or app_id(project, apps[0])
+        names = ", ".join(app.name for app in apps)
+        self.runtime_app_id = self.prompts.text(
+            f"App id for the shared runtime (app {names})", default, _valid_app_id)
+        self.say(f"The runtime reads, on every worker: {ENV_VALKEY_URL} (unset: the app keeps "
+                 f"single-process behaviour), {ENV_NAMESPACE} (one per environment; no "
+                 f"default) and {ENV_DEPLOYMENT_ID} (one per release).", style="dim")
+
+    # (3) fix groups by rule
+
+    def choose_fixes(self, project: Project) -> list[PlannedFix]:
+        planned = plan_code_fixes(project, FixOptions(
+            unsafe=True, uid_overrides=self.uid_overrides, runtime_app_id=self.runtime_app_id),
+            self.text_of)
+        groups: dict[tuple[str, str], list[PlannedFix]] = {}
+        for fix in sorted(planned, key=lambda f: (f.finding.rule, f.finding.fix != "safe")):
+            groups.setdefault((fix.finding.rule, fix.finding.fix or ""), []).append(fix)
+        if not groups:
+            self.say("no automatic fixes to make")
+            return []
+        choices = [
+            Choice(f"{rule} {members[0].finding.name}: "
+                   f"{_count(len(members), f'{kind} fix', f'{kind} fixes')}"
+                   f" (e.g. {members[0].description})", (rule, kind),
+                   checked=kind == "safe" or self.options.fixes.unsafe)
+            for (rule, kind), members in groups.items()
+        ]
+        chosen = {tuple(value) for value in self.prompts.checkbox(
+            "Fixes to make (unsafe ones may change behaviour; space toggles)",
+            choices)}
+        return [fix for key, members in groups.items() if key in chosen for fix in members]
+
+    # (4) one-by-one review
+
+    def review(self, project: Project, fixes: list[PlannedFix]) -> None:
+        safe = [f for f in fixes if f.finding.fix == "safe"]
+        unsafe = [f for f in fixes if f.finding.fix != "safe"]
+        if safe and self.prompts.confirm(
+                f"Review the {_count(len(safe), 'safe fix', 'safe fixes')} one by one?",
+                default=False):
+            queue = fixes
+        else:
+            self.accepted.update(f.finding.fingerprint for f in safe)
+            queue = unsafe
+        queue = sorted(queue, key=lambda f: f.finding.sort_key())
+        for number, fix in enumerate(queue, 1):
+            answer = self.review_one(project, fix, f"{number}/{len(queue)}")
+            if answer == "yes":
+                self.accepted.add(fix.finding.fingerprint)
+            elif answer == "all":
+                self.accepted.update(f.finding.fingerprint for f in queue[number - 1:])
+                return
+            elif answer == "quit":
+                return
+
+    def review_one(self, project: Project, fix: PlannedFix, position: str) -> str:
+        finding = fix.finding
+        while True:
+            self.say(f"\n[bold][{position}] {finding.rule}[/] ({finding.fix}) "
+                     f"{escape(finding.path)}:{finding.line}: {escape(fix.description)}")
+            self.say(escape(finding.message), style="dim")
+            self.show_diff(fix)
+            choices = [
+                Choice("yes: make this fix", "yes", shortcut_key="y"),
+                Choice("no: skip it", "no", shortcut_key="n"),
+                Choice("all: make this and every remaining fix in this review", "all",
+                       shortcut_key="a"),
+                Choice("quit: skip this and every remaining fix in this review", "quit",
+                       shortcut_key="q"),
+            ]
+            if finding.suggested_uid is not None:
+                choices.append(Choice(f"edit: type another {_keyword(finding)}", "edit",
+                                      shortcut_key="e"))
+            answer = self.prompts.select("Make this fix?", choices, "yes", shortcuts=True)
+            if answer != "edit":
+                return answer
+            fix = self.edit_uid(project, fix)
+
+    def edit_uid(self, project: Project, fix: PlannedFix) -> PlannedFix:
+        finding = fix.finding
+        route = finding.rule == "DM108"
+        current = self.uid_overrides.get(finding.fingerprint, finding.suggested_uid or "")
+        taken = self.taken_ids(project, fix, route)
+        pattern = ROUTE_ID_PATTERN if route else UID_PATTERN
+
+        def valid(value: str) -> bool | str:
+            value = value.strip()
+            if not pattern.fullmatch(value):
+                return f"use only the characters {pattern.pattern[2:-2]}"
+            if value in taken:
+                return f"{value!r} is already used in this project"
+            return True
+
+        self.uid_overrides[finding.fingerprint] = self.prompts.text(
+            f"New {_keyword(finding)}", current, valid)
+        facts = project.index.files[finding.path]
+        replanned = plan_fix(project, facts, finding, quote_style(self.text_of(finding.path)),
+                             FixOptions(uid_overrides=self.uid_overrides))
+        return replanned or fix
+
+    def taken_ids(self, project: Project, fix: PlannedFix, route: bool) -> set[str]:
+        """Ids the edited one must not repeat: literals in the project, and the ids every
+        other planned fix of the same kind writes."""
+        if route:
+            values = [call.kwarg("id") for _, call, _ in route_calls(project.index)]
+        else:
+            values = [d.uid for d in collect_definitions(project.index)]
+        taken = {v.const for v in values if v is not None and isinstance(v.const, str)}
+        for other in project.findings:
+            if (other.suggested_uid is not None and other is not fix.finding
+                    and (other.rule == "DM108") == route):
+                taken.add(self.uid_overrides.get(other.fingerprint, other.suggested_uid))
+        return taken
+
+    def show_diff(self, fix: PlannedFix) -> None:
+        path = fix.finding.path
+        source = self.source(path)
+        try:
+            after = apply_edits(source.text, fix.edits)
+        except EditError as error:
+            self.say(f"(no preview: {escape(str(error))})", style="yellow")
+            return
+        diff = unified_diff(path, encode(source, source.text), encode(source, after))
+        self.show_coloured(diff, source.encoding)
+
+    def show_coloured(self, diff: bytes, encoding: str) -> None:
+        shown = colour_diff(diff, True).decode(encoding, errors="replace")
+        self.console.print(Text.from_ansi(shown.rstrip("\n")), highlight=False, soft_wrap=True)
+
+    # (5) the errors that remain, and the positive end state
+
+    def decide_remaining(self) -> ApplyResult:
+        self.say("planning the migration...", style="dim")
+        preview = run_apply(self.settings, self.paths,
+                            ApplyOptions(self.fix_options(), reason=self.options.reason,
+                                         local=False))
+        remaining = preview.remaining
+        options = replace(self.options, fixes=self.fix_options())
+        if remaining:
+            self.list_remaining(remaining)
+            if options.local:
+                options = self.ask_local(options, preview.project)
+            else:
+                self.say("--no-local: they stay open and block the migration", style="yellow")
+        if options.set_mode is None:
+            options = replace(options, set_mode=self.ask_mode(preview.project))
+        return run_apply(self.settings, self.paths, options)
+
+    def list_remaining(self, remaining: list[Finding]) -> None:
+        counts = Counter(f.rule for f in remaining)
+        self.say(f"\n[bold]{_count(len(remaining), 'error')} need a person[/] ("
+                 + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())) + "):")
+        for finding in remaining[:_LISTED]:
+            self.say(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
+                     f"{escape(finding.message)}")
+        if len(remaining) > _LISTED:
+            self.say(f"  ... and {len(remaining) - _LISTED} more")
+
+    def ask_local(self, options: ApplyOptions, project: Project) -> ApplyOptions:
+        keep = self.prompts.select("What should happen to them?", [
+            Choice(f"keep local: set config.{ESCAPE_HATCH_ATTRIBUTE} = 'local' (sticky "
+                   "sessions only) and mark each site", "local"),
+            Choice("leave open: mark each site; the app stays blocked", "open"),
+        ], "local") == "local"
+        what = "escape hatch and the markers" if keep else "markers"
+        reason = self.prompts.text(f"Reason, one line (written in the {what})",
+                                   self.default_reason(project), _valid_reason)
+        return replace(options, reason=reason, hatch=keep)
+
+    def default_reason(self, project: Project) -> str:
+        """`--reason` when given, else the reason an earlier run wrote in the markers."""
+        if self.options.reason != DEFAULT_REASON:
+            return self.options.reason
+        for facts in project.index.files.values():
+            for marker in facts.markers:
+                if marker.kind == "local-only" and marker.reason:
+                    return marker.reason
+        return DEFAULT_REASON
+
+    def ask_mode(self, project: Project) -> str | None:
+        clear = [app for app in project.apps
+                 if not _has_mode(app) and not remaining_errors(project, app)]
+        if not clear:
+            return None
+        names = ", ".join(app.name for app in clear)
+        answer = self.prompts.select(
+            f"No error left in app {names}: set config.{MODE_ATTRIBUTE} so the runtime keeps "
+            "checking what static analysis cannot?", [
+                Choice("warn: report violations at run time (recommended)", "warn"),
+                Choice("enforce: refuse to start on a violation", "enforce"),
+                Choice("leave it unset", "unset"),
+            ], "warn")
+        return None if answer == "unset" else answer
+
+    # (6) summary and final confirm
+
+    def confirm(self, result: ApplyResult) -> bool:
+        self.say("\n[bold]Summary[/]")
+        counts = Counter(f.finding.rule for f in result.applied)
+        self.say(f"  {_count(len(result.applied), 'fix', 'fixes')}"
+                 + (": " + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))
+                    if counts else ""))
+        for name in result.hatch_apps:
+            self.say(f"  app {escape(name)}: kept process-local ({ESCAPE_HATCH_ATTRIBUTE} = "
+                     "'local')")
+        open_ = [f for f in result.remaining if f.status == "open"]
+        if open_:
+            self.say(f"  {_count(len(open_), 'error')} stay open")
+        for message in result.errors:
+            self.say(f"  error: {escape(message)}", style="bold red")
+        if not result.changes:
+            self.say("  nothing to write")
+            return True
+        self.say(f"  {_count(len(result.changes), 'file')} to write:")
+        for change in result.changes:
+            self.say(f"    {escape(change.path)}")
+        if not self.allow_dirty:
+            dirty = dirty_paths([self.settings.root / c.path for c in result.changes],
+                                self.settings.root)
+            if dirty:
+                # The writer refuses these files anyway; asking first would promise a write.
+                return True
+        if self.prompts.confirm("Show the full diff?", default=False):
+            for change in result.changes:
+                self.show_coloured(unified_diff(change.path, change.before, change.after),
+                                   change.source.encoding)
+        return self.prompts.confirm(f"Write {_count(len(result.changes), 'file')}?",
+                                    default=True)
+
+    def source(self, path: str) -> Source:
+        if path not in self.sources:
+            self.sources[path] = read_source(self.settings.root / path)
+        return self.sources[path]
+
+    def text_of(self, path: str) -> str:
+        try:
+            return self.source(path).text
+        except ReadError:
+            return ""
+
+
+def _keyword(finding: Finding) -> str:
+    return "route id" if finding.rule == "DM108" else "uid"
+
+
+def _has_mode(app: App) -> bool:
+    return any(b.kind == "attr" and b.name == f"{app.call.target}.{MODE_ATTRIBUTE}"
+               for b in app.facts.bindings)
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _valid_app_id(value: str) -> bool | str:
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value.strip()):
+        return True
+    return "letters, digits, '-', '_' and '.', starting with a letter or digit"
+
+
+def _valid_reason(value: str) -> bool | str:
+    return True if value.strip() else "a reason is required (one line)"

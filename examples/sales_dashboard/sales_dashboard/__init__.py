@@ -1,0 +1,1 @@
+"""Sales Dashboard: regional revenue, pipeline and forecast views for revenue operations."""

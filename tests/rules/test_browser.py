@@ -1,0 +1,155 @@
+"""DM401 browser-read, DM402 websocket-local and DM403 local-download on small projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dara_migrate.models import Finding
+from tests.helpers import run_audit, write_tree
+
+
+def findings(tmp_path: Path, files: dict[str, str], code: str) -> list[Finding]:
+    root = write_tree(tmp_path, files)
+    result, _ = run_audit(root, show_info=True)
+    return [f for f in result.findings if f.rule == code]
+
+
+def test_read_replacement_is_offered_only_for_shared_backends(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import DataVariable, DerivedVariable, ServerVariable, Variable\n"
+        "from dara.core.persistence import BackendStore, BrowserStore\n\n"
+        "rows = ServerVariable(default=[], uid='rows')\n"
+        "frame = DataVariable(uid='frame')\n"
+        "prefs = Variable({}, store=BackendStore(uid='prefs-store'), uid='prefs')\n"
+        "local = Variable({}, store=BrowserStore(), uid='local')\n"
+        "total = DerivedVariable(len, variables=[rows], uid='total')\n"
+        "alias = prefs\n\n"
+        "async def read_all(server: ServerVariable) -> list:\n"
+        "    pending = rows.get_current_value()\n"
+        "    return [\n"
+        "        await rows.get_current_value(),\n"
+        "        await frame.get_current_value(timeout=5),\n"
+        "        await prefs.get_current_value(),\n"
+        "        await alias.get_current_value(),\n"
+        "        await server.get_current_value(),\n"
+        "        await local.get_current_value(),\n"
+        "        await total.get_current_value(),\n"
+        "        await pending,\n"
+        "    ]\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM401")
+    assert [(f.line, f.fix) for f in found] == [
+        (12, "manual"), (14, "unsafe"), (15, "manual"), (16, "unsafe"), (17, "unsafe"),
+        (18, "unsafe"), (19, "manual"), (20, "manual"),
+    ]
+    assert "`await rows.read()`" in found[0].message
+    assert "`await frame.read()`" in found[2].message
+    assert "`await prefs.read()`" in found[3].message
+    assert "DerivedVariable" in found[-1].message
+
+
+def test_get_current_value_on_other_objects_is_not_reported(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/sensors.py": "class Sensor:\n"
+        "    async def get_current_value(self) -> float:\n"
+        "        return 1.0\n\n"
+        "async def get_current_value(name: str) -> float:\n"
+        "    return 0.0\n",
+        "app/main.py": "from app.sensors import Sensor, get_current_value\n"
+        "from dara.core import Variable\n\n"
+        "sensor = Sensor()\n"
+        "config = {'v': Variable(0)}\n\n"
+        "async def poll(device, other: Sensor) -> list:\n"
+        "    return [\n"
+        "        await sensor.get_current_value(),\n"
+        "        await device.get_current_value(),\n"
+        "        await other.get_current_value(),\n"
+        "        await get_current_value('x'),\n"
+        "        await config['v'].get_current_value(),\n"
+        "    ]\n",
+    }
+    assert findings(tmp_path, files, "DM401") == []
+
+
+def test_nested_and_module_function_reads_are_reported(tmp_path: Path) -> None:
+    source = (
+        "import dara.core.interactivity.any_variable as av\n"
+        "from dara.core import Variable, action\n\n"
+        "filters = Variable({'region': 'EU'})\n\n"
+        "@action\n"
+        "async def apply(ctx: action.Ctx) -> None:\n"
+        "    region = filters.get('region')\n"
+        "    value = await region.get_current_value()\n"
+        "    raw = await av.get_current_value(filters.model_dump())\n"
+        "    await ctx.update(filters, {'region': value, 'raw': raw})\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM401")
+    assert [(f.line, f.fix) for f in found] == [(9, "manual"), (10, "manual")]
+
+
+def test_ws_handler_on_an_imported_config(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/config.py": "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n",
+        "app/ws.py": "from app.config import config\n\n"
+        "def echo(channel: str, data: str) -> str:\n"
+        "    return data\n\n"
+        "config.add_ws_handler('echo', echo)\n",
+    }
+    found = findings(tmp_path, files, "DM402")
+    assert [(f.path, f.line) for f in found] == [("app/ws.py", 6)]
+
+
+def test_registry_import_is_reported_at_its_use_or_alone(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/used.py": "from dara.core.internal.registries import sessions_registry as sessions\n\n"
+        "def online(user: str) -> bool:\n"
+        "    return sessions.has(user)\n\n"
+        "current = sessions\n",
+        "app/only.py": "from dara.core.internal.registries import (\n"
+        "    action_registry,\n"
+        "    websocket_registry,\n"
+        ")\n\n"
+        "ACTIONS = action_registry\n",
+    }
+    found = findings(tmp_path, files, "DM402")
+    assert [(f.path, f.line) for f in found] == [
+        ("app/only.py", 1), ("app/used.py", 4), ("app/used.py", 6),
+    ]
+    assert "websocket_registry" in found[0].message
+    assert "sessions_registry" in found[1].message
+
+
+def test_download_file_needs_an_action_context(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import action\n"
+        "from dara.core.interactivity.actions import ActionCtx\n\n"
+        "@action\n"
+        "async def export(ctx, store) -> None:\n"
+        "    await store.download_file('a.csv')\n\n"
+        "    async def send() -> None:\n"
+        "        await ctx.download_file('b.csv')\n"
+        "    await send()\n\n"
+        "async def helper(ctx, path: str) -> None:\n"
+        "    await ctx.download_file(path)\n\n"
+        "async def typed(context: 'ActionCtx', path: str) -> None:\n"
+        "    await context.download_file(path)\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM403")
+    assert [f.line for f in found] == [9, 16]
+
+
+def test_download_content_through_any_import_path(tmp_path: Path) -> None:
+    source = (
+        "import dara.core as dc\n"
+        "from dara.core.interactivity import actions\n\n"
+        "def make_csv(ctx) -> str:\n"
+        "    return 'a,b'\n\n"
+        "first = dc.DownloadContent(make_csv)\n"
+        "second = actions.DownloadContent(resolver=make_csv, cleanup_file=True)\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM403")
+    assert [f.line for f in found] == [7, 8]

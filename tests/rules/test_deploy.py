@@ -1,0 +1,140 @@
+"""DM701 unshared secret and DM702 startup writes, beyond the documented examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dara_migrate.models import Finding
+from dara_migrate.rules.base import Context
+from dara_migrate.rules.deploy import StartupSharedWrites, UnsharedSecret, secret_mentions
+from tests.helpers import run_audit, write_tree
+
+APP = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"
+
+
+def findings(tmp_path: Path, files: str | dict[str, str], *codes: str) -> list[Finding]:
+    tree = {"app/main.py": files} if isinstance(files, str) else {"app/__init__.py": "", **files}
+    root = write_tree(tmp_path, tree)
+    result, _ = run_audit(root, show_info=True)
+    return [f for f in result.findings if f.rule in codes]
+
+
+def unshared_secret(root: Path) -> list[Finding]:
+    """DM701 with the deployment files the engine discovered, read for names only."""
+    _, project = run_audit(root)
+    ctx = Context(project.index, project.settings, project.selected,
+                  deployment_secrets=secret_mentions(root, project.deployment_files))
+    return list(UnsharedSecret().check(ctx))
+
+
+def test_secret_named_in_a_deployment_file(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": APP, "deploy/k8s.yaml": "env:\n"
+                                 "  - name: JWT_SECRET\n    valueFrom: {secretKeyRef: {}}\n"})
+    assert unshared_secret(root) == []
+
+
+def test_deployment_files_without_the_name(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": APP, "Dockerfile": "FROM python:3.11\n",
+                                 ".env": "DARA_ENV=prod\n"})
+    found = unshared_secret(root)
+    assert [(f.path, f.line, f.severity) for f in found] == [("app/main.py", 3, "warning")]
+
+
+def test_secret_mentions_reads_names_only(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {".env.example": "JWT_SECRET=\n",
+                                 "compose.yml": "services: {}\n"})
+    missing = root / "gone.yaml"
+    found = secret_mentions(root, [root / ".env.example", root / "compose.yml", missing])
+    assert found == {".env.example": True, "compose.yml": False, "gone.yaml": False}
+
+
+def test_any_python_file_naming_the_secret_counts(tmp_path: Path) -> None:
+    files = {"app/main.py": APP,
+             "tests/test_env.py": "def test_env(monkeypatch):\n"
+             "    monkeypatch.setenv('JWT_SECRET', 'x')\n"}
+    assert findings(tmp_path, files, "DM701") == []
+
+
+def test_no_app_no_secret_warning(tmp_path: Path) -> None:
+    source = "from dara.core import Variable\n\nv = Variable(0)\n"
+    assert findings(tmp_path, source, "DM701") == []
+
+
+def test_per_worker_connections_in_on_startup_are_correct(tmp_path: Path) -> None:
+    source = APP + (
+        "import sqlite3\n"
+        "import threading\n"
+        "import redis\n"
+        "from sqlalchemy import create_engine\n\n"
+        "ready = threading.Event()\n"
+        "ENGINES = {}\n\n"
+        "@config.on_startup\n"
+        "async def connect():\n"
+        "    ENGINES['main'] = create_engine('postgresql://db/sales')\n"
+        "    cache = redis.Redis(host='cache')\n"
+        "    cache.ping()\n"
+        "    db = sqlite3.connect('local.db')\n"
+        "    db.execute('SELECT 1')\n"
+        "    ready.set()\n"
+    )
+    assert findings(tmp_path, source, "DM702", "DM205") == []
+
+
+def test_external_store_writes_at_startup(tmp_path: Path) -> None:
+    source = APP + (
+        "import boto3\n"
+        "import pandas as pd\n"
+        "import redis\n"
+        "from sqlalchemy import create_engine\n\n"
+        "cache = redis.Redis(host='cache')\n"
+        "engine = create_engine('postgresql://db/sales')\n"
+        "s3 = boto3.client('s3')\n\n"
+        "async def seed() -> None:\n"
+        "    cache.hset('prices', mapping={'a': 1})\n"
+        "    pd.DataFrame({'a': [1]}).to_sql('prices', engine)\n"
+        "    frame = pd.DataFrame({'a': [1]})\n"
+        "    frame.to_sql('prices', engine)\n"
+        "    with engine.connect() as conn:\n"
+        "        conn.execute('INSERT INTO audit VALUES (1)')\n"
+        "    s3.put_object(Bucket='b', Key='k', Body=b'')\n\n"
+        "config.on_startup(seed)\n"
+    )
+    found = findings(tmp_path, source, "DM702")
+    assert [(f.line, f.severity) for f in found] == [
+        (14, "warning"), (15, "warning"), (17, "warning"), (19, "warning"), (20, "warning")]
+    assert "a database (a writing execute())" in found[3].message
+
+
+def test_helper_also_used_by_requests_is_not_startup(tmp_path: Path) -> None:
+    source = APP + (
+        "from dara.core import ServerVariable, action\n\n"
+        "rows = ServerVariable(uid='rows')\n\n"
+        "async def refresh() -> None:\n"
+        "    await rows.write([1])\n\n"
+        "@action\n"
+        "async def reload(ctx: action.Ctx):\n"
+        "    await refresh()\n\n"
+        "config.on_startup(refresh)\n"
+    )
+    assert findings(tmp_path, source, "DM702") == []
+
+
+def test_seeded_variable_rewritten_on_startup_is_also_dm204(tmp_path: Path) -> None:
+    source = APP + (
+        "from dara.core import ServerVariable\n\n"
+        "limits = ServerVariable(default={'max': 1}, uid='limits')\n\n"
+        "@config.on_startup\n"
+        "async def reset():\n"
+        "    await limits.write({'max': 2})\n"
+    )
+    found = findings(tmp_path, source, "DM204", "DM702")
+    assert [(f.line, f.rule, f.severity) for f in found] == [
+        (6, "DM204", "warning"), (10, "DM702", "warning")]
+
+
+def test_rule_runs_without_deployment_files(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": APP})
+    _, project = run_audit(root)
+    ctx = Context(project.index, project.settings, project.selected)
+    assert list(StartupSharedWrites().check(ctx)) == []
+    assert len(list(UnsharedSecret().check(ctx))) == 1

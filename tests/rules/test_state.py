@@ -1,0 +1,454 @@
+"""DM201-DM207: runtime declaration, local backends, live objects, seeds, process-local
+mutation, custom backends and local files, beyond the documented examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dara_migrate.models import Finding
+from tests.helpers import run_audit, write_tree
+
+
+def findings(tmp_path: Path, files: str | dict[str, str], *codes: str,
+             **overrides: Any) -> list[Finding]:
+    tree = {"app/main.py": files} if isinstance(files, str) else {"app/__init__.py": "", **files}
+    root = write_tree(tmp_path, tree)
+    result, _ = run_audit(root, show_info=True, **overrides)
+    return [f for f in result.findings if f.rule in codes]
+
+
+def summary(found: list[Finding]) -> list[tuple[str, int, str, str]]:
+    return [(f.path, f.line, f.rule, f.severity) for f in found]
+
+
+# ---------------------------------------------------------------- DM201
+
+
+def test_runtime_declared_in_another_module_covers_only_its_app(tmp_path: Path) -> None:
+    files = {
+        "app/shop.py": "from dara.core import ConfigurationBuilder, ServerVariable\n\n"
+        "config = ConfigurationBuilder()\n"
+        "orders = ServerVariable(uid='orders')\n",
+        "app/runtime.py": "from app.shop import config\n\n"
+        "config.configure_runtime(scope=None, backend=None)\n",
+        "app/admin.py": "from dara.core import ConfigurationBuilder, DataVariable\n\n"
+        "admin = ConfigurationBuilder()\n"
+        "audit = DataVariable(uid='audit')\n",
+    }
+    found = findings(tmp_path, files, "DM201")
+    assert summary(found) == [("app/admin.py", 3, "DM201", "error")]
+    assert [(r.path, r.line) for r in found[0].related] == [("app/admin.py", 4)]
+    assert "app 'admin'" in found[0].message and "admin.configure_runtime" in found[0].message
+
+
+def test_related_lists_every_local_default(tmp_path: Path) -> None:
+    files = {
+        "app/tasks.py": "from dara.core import track_progress\n\n"
+        "@track_progress\n"
+        "def train(updater):\n"
+        "    return 1\n",
+        "app/main.py": "from dara.core import ConfigurationBuilder, ServerVariable\n"
+        "from dara.core.auth import OIDCAuthConfig\n"
+        "from dara.core.interactivity.server_variable import ServerBackend\n\n"
+        "from app import tasks\n\n"
+        "class Warehouse(ServerBackend):\n"
+        "    pass\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_auth(OIDCAuthConfig())\n"
+        "rows = ServerVariable(uid='rows')\n"
+        "ledger = ServerVariable(backend=Warehouse(scope='global'), uid='ledger')\n",
+    }
+    found = findings(tmp_path, files, "DM201")
+    assert summary(found) == [("app/main.py", 10, "DM201", "error")]
+    related = [(r.path, r.line) for r in found[0].related]
+    assert related == [("app/main.py", 11), ("app/main.py", 11), ("app/main.py", 12),
+                       ("app/tasks.py", 3)]
+    assert ("1 server-side variable(s)/store(s), tasks, auth sessions and OIDC state"
+            in found[0].message)
+
+
+def test_own_auth_session_backend_is_not_a_local_default(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.core.auth import BasicAuthConfig\n\n"
+        "class RedisSessions:\n"
+        "    pass\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.auth_session_backend = RedisSessions()\n"
+        "config.add_auth(BasicAuthConfig(username='a', password='b'))\n"
+    )
+    found = findings(tmp_path, source, "DM201")
+    assert len(found) == 1 and found[0].related == []
+
+
+def test_status_and_fix_follow_the_target(tmp_path: Path) -> None:
+    source = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"
+    v2 = findings(tmp_path / "v2", source, "DM201", target="v2")
+    legacy = findings(tmp_path / "legacy", source, "DM201", target="1.x")
+    assert [(f.fix, f.status) for f in v2] == [("safe", "open")]
+    assert [(f.fix, f.status) for f in legacy] == [("safe", "pending")]
+
+
+def test_declaration_on_a_typed_parameter_counts_for_the_app(tmp_path: Path) -> None:
+    files = {
+        "app/setup.py": "from dara.core import ConfigurationBuilder\n\n"
+        "def install(config: ConfigurationBuilder) -> None:\n"
+        "    config.configure_runtime(scope=None, backend=None)\n",
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app.setup import install\n\n"
+        "config = ConfigurationBuilder()\n"
+        "install(config)\n",
+    }
+    assert findings(tmp_path, files, "DM201") == []
+
+
+def test_apps_setting_limits_the_apps(tmp_path: Path) -> None:
+    files = {
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n",
+        "app/scratch.py": "from dara.core import ConfigurationBuilder\n\n"
+        "trial = ConfigurationBuilder()\n",
+    }
+    found = findings(tmp_path, files, "DM201", apps=("app.main:config",))
+    assert summary(found) == [("app/main.py", 3, "DM201", "error")]
+
+
+def test_without_a_builder_each_site_is_manual(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import DerivedVariable, ServerVariable, Variable\n"
+        "from dara.core.persistence import BackendStore\n\n"
+        "rows = ServerVariable(uid='rows')\n"
+        "prefs = Variable(store=BackendStore(uid='s'), uid='prefs')\n"
+        "v = Variable(0)\n"
+        "slow = DerivedVariable(len, variables=[v], run_as_task=True, uid='slow')\n"
+    )
+    found = findings(tmp_path, source, "DM201")
+    assert [(f.line, f.fix) for f in found] == [(4, "manual"), (5, "manual"), (7, "manual")]
+    assert "run_as_task=True) runs in this process's task pool" in found[2].message
+
+
+# ---------------------------------------------------------------- DM202
+
+
+def test_custom_backend_over_a_database_is_not_local_but_needs_a_uid(tmp_path: Path) -> None:
+    source = (
+        "from sqlalchemy import create_engine\n"
+        "from dara.core import ServerVariable\n"
+        "from dara.core.interactivity.server_variable import ServerBackend\n\n"
+        "class DatabaseBackend(ServerBackend):\n"
+        "    def __init__(self, engine):\n"
+        "        super().__init__(scope='global')\n"
+        "        self._engine = engine\n\n"
+        "sales = ServerVariable(backend=DatabaseBackend(create_engine('postgresql://db')))\n"
+    )
+    found = findings(tmp_path, source, "DM101", "DM202", "DM203", "DM206")
+    assert [(f.line, f.rule) for f in found] == [(5, "DM206"), (10, "DM101")]
+
+
+def test_memory_backend_fix_kinds(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ServerVariable\n"
+        "from dara.core.interactivity.server_variable import MemoryBackend\n\n"
+        "shared = MemoryBackend(scope='global')\n"
+        "a = ServerVariable(backend=MemoryBackend(scope='global'), uid='a')\n"
+        "b = ServerVariable(backend=shared, uid='b')\n"
+        "c = ServerVariable(default=[1], backend=MemoryBackend(), uid='c')\n"
+        "d = ServerVariable(backend=MemoryBackend(), scope='global', uid='d')\n"
+        "e = ServerVariable(None, MemoryBackend(), uid='e')\n"
+        "f = ServerVariable(backend=MemoryBackend(), scope='user', uid='f')\n"
+    )
+    found = findings(tmp_path, source, "DM202")
+    assert [(f.line, f.fix) for f in found] == [
+        (4, "manual"), (5, "safe"), (7, "manual"), (8, "manual"), (9, "manual"), (10, "safe")]
+    assert "scope='global' to the ServerVariable to keep its scope" in found[1].message
+    assert "scope='user' (MemoryBackend's default)" in found[5].message
+
+
+def test_in_memory_backend_keyword_is_safe_positional_is_manual(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import Variable\n"
+        "from dara.core.persistence import BackendStore, InMemoryBackend\n\n"
+        "a = Variable(store=BackendStore(backend=InMemoryBackend(), uid='a'), uid='va')\n"
+        "b = Variable(store=BackendStore(InMemoryBackend(), uid='b'), uid='vb')\n"
+    )
+    assert [(f.line, f.fix) for f in findings(tmp_path, source, "DM202")] == [
+        (4, "safe"), (5, "manual")]
+
+
+def test_auth_session_backend_only_on_a_builder(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.core.auth import InMemoryAuthSessionBackend as Sessions\n\n"
+        "class Holder:\n"
+        "    pass\n\n"
+        "holder = Holder()\n"
+        "holder.auth_session_backend = Sessions()\n\n"
+        "def setup(cfg: ConfigurationBuilder) -> None:\n"
+        "    cfg.auth_session_backend = Sessions()\n"
+    )
+    found = findings(tmp_path, source, "DM202")
+    assert [(f.line, f.fix) for f in found] == [(11, "manual")]
+    assert "memory" in found[0].message
+
+
+# ---------------------------------------------------------------- DM203
+
+
+def test_live_object_written_at_build_time_is_manual_at_request_time_a_blocker(
+        tmp_path: Path) -> None:
+    source = (
+        "import threading\n"
+        "import requests\n"
+        "from sqlalchemy.engine import Engine\n"
+        "from dara.core import ServerVariable, action\n\n"
+        "lock = ServerVariable(default=threading.Lock(), uid='lock')\n"
+        "client = ServerVariable(uid='client')\n\n"
+        "@action\n"
+        "async def attach(ctx: action.Ctx, engine: Engine):\n"
+        "    await ctx.update(variable=client, value=engine)\n"
+        "    await client.write(requests.Session())\n"
+    )
+    found = findings(tmp_path, source, "DM203")
+    assert [(f.line, f.fix) for f in found] == [(6, "manual"), (11, "blocker"), (12, "blocker")]
+    assert "a lock (threading.Lock())" in found[0].message
+    assert "an Engine" in found[1].message
+
+
+def test_data_is_not_a_live_object(tmp_path: Path) -> None:
+    source = (
+        "import joblib\n"
+        "import pandas as pd\n"
+        "from dara.core import DataVariable, ServerVariable, action\n\n"
+        "model = joblib.load('model.pkl')\n\n"
+        "def make_client():\n"
+        "    return object()\n\n"
+        "frame = DataVariable(pd.read_csv('x.csv'), uid='frame')\n"
+        "text = ServerVariable(default=open('notes.txt').read(), uid='text')\n"
+        "helper = ServerVariable(default=make_client(), uid='helper')\n\n"
+        "@action\n"
+        "async def score(ctx: action.Ctx, rows: pd.DataFrame):\n"
+        "    await frame.write(model.predict(rows))\n"
+    )
+    assert findings(tmp_path, source, "DM203") == []
+
+
+# ---------------------------------------------------------------- DM204
+
+
+def test_startup_write_and_update_variable_count_as_writes(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ConfigurationBuilder, ServerVariable, UpdateVariable\n"
+        "from dara.components import Button\n\n"
+        "config = ConfigurationBuilder()\n"
+        "totals = ServerVariable(default={'n': 0}, uid='totals')\n"
+        "counts = ServerVariable(default=[0], uid='counts')\n"
+        "empty = ServerVariable(default=None, uid='empty')\n\n"
+        "@config.on_startup\n"
+        "async def reseed():\n"
+        "    await totals.write({'n': 1})\n\n"
+        "button = Button('+', onclick=UpdateVariable(lambda ctx: [1], variable=counts))\n"
+    )
+    found = findings(tmp_path, source, "DM204")
+    assert summary(found) == [("app/main.py", 5, "DM204", "warning"),
+                              ("app/main.py", 6, "DM204", "warning")]
+    assert [r.line for r in found[0].related] == [11]
+
+
+def test_seed_built_per_request_is_left_to_dm301(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ServerVariable, py_component\n"
+        "from dara.components import Text\n\n"
+        "@py_component\n"
+        "def panel(n: int):\n"
+        "    rows = ServerVariable(default=[n], uid='rows')\n"
+        "    return Text(str(n))\n"
+    )
+    assert findings(tmp_path, source, "DM204") == []
+
+
+# ---------------------------------------------------------------- DM205
+
+
+def test_memo_patterns_are_info(tmp_path: Path) -> None:
+    source = (
+        "import functools\n"
+        "from functools import lru_cache\n"
+        "import joblib\n"
+        "from dara.core import action\n\n"
+        "_RATES = {}\n"
+        "_NAMES = {}\n"
+        "_MODEL = None\n\n"
+        "@lru_cache(maxsize=64)\n"
+        "def rate(code: str) -> float:\n"
+        "    return 1.0\n\n"
+        "@functools.cache\n"
+        "def unused(code: str) -> float:\n"
+        "    return 1.0\n\n"
+        "@action\n"
+        "async def convert(ctx: action.Ctx, code: str):\n"
+        "    global _MODEL\n"
+        "    if code not in _RATES:\n"
+        "        _RATES[code] = rate(code)\n"
+        "    _NAMES.setdefault(code, code.upper())\n"
+        "    if _MODEL is None:\n"
+        "        _MODEL = joblib.load('m.pkl')\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert summary(found) == [
+        ("app/main.py", 10, "DM205", "info"), ("app/main.py", 22, "DM205", "info"),
+        ("app/main.py", 23, "DM205", "info"), ("app/main.py", 25, "DM205", "info")]
+    assert "loaded lazily" in found[3].message
+
+
+def test_live_object_kept_per_request_is_a_blocker(tmp_path: Path) -> None:
+    source = (
+        "import sqlite3\n"
+        "from dara.core import action\n\n"
+        "CONNECTIONS = {}\n\n"
+        "@action\n"
+        "async def open_db(ctx: action.Ctx, user: str):\n"
+        "    CONNECTIONS[user] = sqlite3.connect(f'{user}.db')\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert [(f.line, f.fix) for f in found] == [(8, "blocker")]
+
+
+def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> None:
+    source = (
+        "import redis\n"
+        "from dara.core import ConfigurationBuilder, action\n\n"
+        "config = ConfigurationBuilder()\n"
+        "CLIENTS = {}\n"
+        "DEFAULTS = []\n"
+        "DEFAULTS.append('x')\n\n"
+        "@config.on_startup\n"
+        "def connect():\n"
+        "    CLIENTS['cache'] = redis.Redis(host='cache')\n\n"
+        "@action\n"
+        "async def tag(ctx: action.Ctx, tags: list, name: str):\n"
+        "    tags.append(name)\n"
+        "    CLIENTS = {}\n"
+        "    CLIENTS[name] = 1\n"
+    )
+    assert findings(tmp_path, source, "DM205") == []
+
+
+def test_class_module_and_page_attributes(tmp_path: Path) -> None:
+    files = {
+        "app/state.py": "counter = 0\n",
+        "app/pages.py": "from dara.core import ConfigurationBuilder, action, py_component\n"
+        "from dara.components import Text\n\n"
+        "import app.state as state\n\n"
+        "config = ConfigurationBuilder()\n\n"
+        "class Registry:\n"
+        "    jobs = {}\n\n"
+        "class Report:\n"
+        "    def __init__(self):\n"
+        "        self.rendered = 0\n"
+        "        self.seen = []\n\n"
+        "    def __call__(self):\n"
+        "        return self.render(1)\n\n"
+        "    @py_component\n"
+        "    def render(self, n: int):\n"
+        "        self.rendered = n\n"
+        "        self.seen.append(n)\n"
+        "        return Text(str(n))\n\n"
+        "class Scratch:\n"
+        "    def fill(self, n):\n"
+        "        self.last = n\n\n"
+        "@action\n"
+        "async def run(ctx: action.Ctx, name: str):\n"
+        "    Registry.jobs[name] = 'done'\n"
+        "    state.counter = 1\n"
+        "    scratch = Scratch()\n"
+        "    scratch.fill(1)\n\n"
+        "config.add_page('Report', content=Report)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert [(f.line, f.message.split(" is ")[0]) for f in found] == [
+        (21, "attribute self.rendered of the shared Report instance"),
+        (22, "attribute self.seen of the shared Report instance"),
+        (31, "class attribute Registry.jobs"),
+        (32, "module attribute app.state.counter"),
+    ]
+
+
+def test_websocket_handler_and_module_object_attribute(tmp_path: Path) -> None:
+    files = {
+        "app/services.py": "class Client:\n"
+        "    pass\n\n"
+        "client = Client()\n"
+        "VIEWERS: dict[str, str] = {}\n\n"
+        "def on_presence(channel: str, message: dict) -> dict:\n"
+        "    VIEWERS[channel] = message['page']\n"
+        "    client.last = channel\n"
+        "    return {'viewers': len(VIEWERS)}\n",
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app.services import on_presence\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_ws_handler('presence', on_presence)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert [(f.path, f.line, f.severity) for f in found] == [
+        ("app/services.py", 8, "error"), ("app/services.py", 9, "error")]
+    assert "attribute last of the module-level client" in found[1].message
+
+
+# ---------------------------------------------------------------- DM206
+
+
+def test_subclass_of_a_local_backend_and_pydantic_state(tmp_path: Path) -> None:
+    source = (
+        "from pydantic import Field\n"
+        "from dara.core.interactivity.server_variable import MemoryBackend\n"
+        "from dara.core.persistence import PersistenceBackend\n\n"
+        "class Tweaked(MemoryBackend):\n"
+        "    pass\n\n"
+        "class Cached(PersistenceBackend):\n"
+        "    data: dict = Field(default_factory=dict)\n"
+        "    count = 0\n\n"
+        "    async def write(self, key, value):\n"
+        "        self.count += 1\n"
+    )
+    found = findings(tmp_path, source, "DM206")
+    assert [(f.line, f.severity) for f in found] == [(5, "warning"), (8, "warning")]
+    assert "custom MemoryBackend Tweaked" in found[0].message
+    assert "it keeps self.data, self.count on the instance" in found[1].message
+    assert [r.line for r in found[1].related] == [9, 13]
+
+
+# ---------------------------------------------------------------- DM207
+
+
+def test_file_state_needs_a_request_time_reader_elsewhere(tmp_path: Path) -> None:
+    source = (
+        "import os\n"
+        "from pathlib import Path\n"
+        "from dara.core import DerivedVariable, Variable, action\n\n"
+        "REPORT = Path('report.txt')\n"
+        "LOG = Path('log.txt')\n"
+        "EXPORT = Path('export.txt')\n"
+        "BUILD_INFO = Path('build.txt').read_text()\n\n"
+        "@action\n"
+        "async def save(ctx: action.Ctx, text: str, target: str):\n"
+        "    REPORT.write_text(text)\n"
+        "    with LOG.open('a') as handle:\n"
+        "        handle.write(text)\n"
+        "    EXPORT.write_text(text)\n"
+        "    Path('build.txt').write_text(text)\n"
+        "    with open(target, 'w') as out:\n"
+        "        out.write(text)\n\n"
+        "def show(_tick):\n"
+        "    lines = LOG.read_text() if os.path.exists(REPORT) else ''\n"
+        "    return open(target_name()).read() + lines\n\n"
+        "def target_name():\n"
+        "    return 'x'\n\n"
+        "tick = Variable(0)\n"
+        "shown = DerivedVariable(show, variables=[tick], uid='shown')\n"
+    )
+    found = findings(tmp_path, source, "DM207")
+    assert [(f.line, f.severity, f.fix) for f in found] == [(12, "info", "manual"),
+                                                           (13, "info", "manual")]
+    assert "local file REPORT" in found[0].message
+    assert [r.line for r in found[0].related] == [21]

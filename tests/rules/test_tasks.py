@@ -1,0 +1,123 @@
+"""DM601 local task execution and DM602 scheduled jobs, beyond the documented examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dara_migrate.models import Finding
+from tests.helpers import run_audit, write_tree
+
+RUNTIME = (
+    "import os\n"
+    "from dara.core.runtime import ValkeyDistributedBackend\n\n"
+    "if os.environ.get('DARA_VALKEY_URL'):\n"
+    "    config.configure_runtime(scope=None,\n"
+    "                             backend=ValkeyDistributedBackend(url=os.environ['URL']))\n"
+)
+TASKS = (
+    "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+    "config = ConfigurationBuilder()\n"
+    "config.task_module = 'app.tasks'\n"
+    "rows = Variable([1])\n"
+    "mean = DerivedVariable(len, variables=[rows], run_as_task=True, uid='mean')\n"
+)
+
+
+def findings(tmp_path: Path, files: str | dict[str, str], *codes: str,
+             **overrides: Any) -> list[Finding]:
+    tree = {"app/main.py": files} if isinstance(files, str) else {"app/__init__.py": "", **files}
+    root = write_tree(tmp_path, tree)
+    result, _ = run_audit(root, show_info=True, **overrides)
+    return [f for f in result.findings if f.rule in codes]
+
+
+def test_task_queue_from_the_runtime_makes_task_use_info(tmp_path: Path) -> None:
+    found = findings(tmp_path, TASKS + RUNTIME, "DM601", target="v2")
+    assert [(f.line, f.severity, f.status) for f in found] == [(4, "info", "open"),
+                                                              (6, "info", "open")]
+    assert "must pickle" in found[0].message
+
+
+def test_without_a_runtime_it_is_an_error_pending_on_1x(tmp_path: Path) -> None:
+    v2 = findings(tmp_path / "v2", TASKS, "DM601", target="v2")
+    legacy = findings(tmp_path / "legacy", TASKS, "DM601", target="1.x")
+    assert [(f.severity, f.fix, f.status) for f in v2] == [("error", "safe", "open")] * 2
+    assert [f.status for f in legacy] == ["pending", "pending"]
+
+
+def test_runtime_without_a_backend_supplies_no_task_queue(tmp_path: Path) -> None:
+    source = TASKS + "config.configure_runtime(scope=None)\n"
+    found = findings(tmp_path, source, "DM601", target="v2")
+    assert [f.severity for f in found] == ["error", "error"]
+
+
+def test_shared_module_is_covered_only_when_every_app_declares(tmp_path: Path) -> None:
+    files = {
+        "app/work.py": "from dara.core import action\n\n"
+        "def crunch():\n"
+        "    return 1\n\n"
+        "@action\n"
+        "async def run(ctx: action.Ctx):\n"
+        "    return await ctx.run_task(crunch)\n",
+        "app/shop.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app import work\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.configure_runtime(scope=None, backend=object())\n",
+        "app/admin.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app import work\n\n"
+        "admin = ConfigurationBuilder()\n",
+    }
+    found = findings(tmp_path, files, "DM601", target="v2")
+    assert [(f.path, f.line, f.severity) for f in found] == [("app/work.py", 8, "error")]
+
+
+def test_run_task_only_on_action_contexts(tmp_path: Path) -> None:
+    source = (
+        "import dara.core as dc\n"
+        "from dara.core.interactivity.actions import ActionCtx\n\n"
+        "class Pool:\n"
+        "    def run_task(self, fn):\n"
+        "        return fn()\n\n"
+        "pool = Pool()\n\n"
+        "async def helper(ctx: ActionCtx):\n"
+        "    return await ctx.run_task(len)\n\n"
+        "@dc.action\n"
+        "async def go(ctx, pool: Pool):\n"
+        "    pool.run_task(len)\n"
+        "    return await helper(ctx)\n\n"
+        "@dc.track_progress\n"
+        "def train(updater):\n"
+        "    return 1\n"
+    )
+    found = findings(tmp_path, source, "DM601")
+    assert [f.line for f in found] == [11, 18]
+
+
+def test_unset_task_module_and_run_as_task_false_are_fine(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.task_module = None\n"
+        "rows = Variable([1])\n"
+        "mean = DerivedVariable(len, variables=[rows], run_as_task=False, uid='mean')\n"
+    )
+    assert findings(tmp_path, source, "DM601") == []
+
+
+def test_scheduler_on_a_typed_parameter_and_stacked_decorators(tmp_path: Path) -> None:
+    source = (
+        "import functools\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.core.internal.scheduler import every\n\n"
+        "def setup(cfg: ConfigurationBuilder) -> None:\n"
+        "    @functools.wraps(print)\n"
+        "    @cfg.scheduler(every(5).minutes())\n"
+        "    def ping() -> None:\n"
+        "        print('ping')\n\n"
+        "config = ConfigurationBuilder()\n"
+        "setup(config)\n"
+    )
+    found = findings(tmp_path, source, "DM602")
+    assert [(f.line, f.severity, f.fix) for f in found] == [(6, "error", "manual")]
+    assert "scheduled job ping" in found[0].message
