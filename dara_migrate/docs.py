@@ -18,6 +18,8 @@ _EXPECT = re.compile(r"\s*# expect: [A-Z0-9 ]+$")
 def _example_source(example: Example) -> str:
     parts = []
     for path, source in example.files.items():
+        if not source.strip():
+            continue
         body = "\n".join(_EXPECT.sub("", line) for line in source.rstrip("\n").splitlines())
         header = f"# {path}\n" if len(example.files) > 1 else ""
         parts.append(f"{header}{body}")

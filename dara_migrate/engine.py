@@ -78,6 +78,7 @@ def load_project(settings: Settings, paths: Iterable[Path],
     cache_dir = None
     if settings.use_cache:
         cache_dir = settings.cache_dir or settings.root / CACHE_FOLDER
+        _prepare_cache(cache_dir)
     jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()), overlay)
     if on_total:
         on_total(len(jobs))
@@ -87,6 +88,17 @@ def load_project(settings: Settings, paths: Iterable[Path],
     project = Project(settings, index, results, selected, deployment, apps, [], [])
     project.findings = run_rules(project)
     return project
+
+
+def _prepare_cache(folder: Path) -> None:
+    """Create the cache folder with a `.gitignore` so that it never shows up in `git status`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# Created by dara-migrate.\n*\n", encoding="utf-8")
+    except OSError:
+        return
 
 
 def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:

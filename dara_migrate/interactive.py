@@ -114,6 +114,7 @@ class _Session:
         self.runtime_app_id: str | None = options.fixes.runtime_app_id
         self.uid_overrides: dict[str, str] = dict(options.fixes.uid_overrides)
         self.accepted: set[str] = set()
+        self.mode_line = ""
         self.sources: dict[str, Source] = {}
 
     def run(self) -> tuple[Settings, ApplyResult] | None:
@@ -375,7 +376,10 @@ class _Session:
                 Choice("enforce: refuse to start on a violation", "enforce"),
                 Choice("leave it unset", "unset"),
             ], "warn")
-        return None if answer == "unset" else answer
+        if answer == "unset":
+            return None
+        self.mode_line = f"app {escape(names)}: config.{MODE_ATTRIBUTE} = '{answer}'"
+        return answer
 
     # (6) summary and final confirm
 
@@ -388,6 +392,8 @@ class _Session:
         for name in result.hatch_apps:
             self.say(f"  app {escape(name)}: kept process-local ({ESCAPE_HATCH_ATTRIBUTE} = "
                      "'local')")
+        if self.mode_line:
+            self.say(f"  {self.mode_line}")
         open_ = [f for f in result.remaining if f.status == "open"]
         if open_:
             self.say(f"  {_count(len(open_), 'error')} stay open")

@@ -231,6 +231,16 @@ class DuplicateUid(Rule):
             "v = Variable(0)\n"
             "rows = DerivedVariable(lambda x: x, variables=[v], uid='rows')\n",
         }, note="different registries do not collide"),
+        Example({
+            "sales/__init__.py": "",
+            "hr/__init__.py": "",
+            "sales/main.py": "from dara.core import ConfigurationBuilder, ServerVariable\n\n"
+            "config = ConfigurationBuilder()\n"
+            "rows = ServerVariable(default=[], uid='rows')\n",
+            "hr/main.py": "from dara.core import ConfigurationBuilder, ServerVariable\n\n"
+            "config = ConfigurationBuilder()\n"
+            "rows = ServerVariable(default=[], uid='rows')\n",
+        }, note="equal uids in two separate apps (reported as info)"),
     ]
     INVALID = [
         Example({
@@ -251,20 +261,43 @@ class DuplicateUid(Rule):
             uid = definition.uid
             if uid is not None and uid.kind == "str" and isinstance(uid.const, str) and uid.const:
                 groups[(definition.registry, uid.const)].append(definition)
+        apps = _apps_by_module(ctx.index)
         for (registry, shared), sites in sorted(groups.items()):
             if len(sites) < 2:
                 continue
             for site in sites:
                 if not ctx.is_selected(site.facts):
                     continue
-                others = [s for s in sites if s is not site]
-                yield ctx.at_call(
-                    self, site.facts, site.call,
-                    f"uid '{shared}' is also used by {len(others)} other {registry} "
-                    "definition(s); the second registration fails",
-                    related=[Related(o.facts.path, o.call.span.line, f"also uid '{shared}'")
-                             for o in others],
-                )
+                mine = apps.get(site.facts.module, frozenset())
+                clashing = [s for s in sites if s is not site
+                            and _may_share_process(mine, apps.get(s.facts.module, frozenset()))]
+                others = clashing or [s for s in sites if s is not site]
+                related = [Related(o.facts.path, o.call.span.line, f"also uid '{shared}'")
+                           for o in others]
+                if clashing:
+                    yield ctx.at_call(
+                        self, site.facts, site.call,
+                        f"uid '{shared}' is also used by {len(others)} other {registry} "
+                        "definition(s); the second registration fails", related=related)
+                else:
+                    yield ctx.at_call(
+                        self, site.facts, site.call,
+                        f"uid '{shared}' is also used in another app ({registry}); fine while "
+                        "the apps run in separate processes", severity="info", related=related)
+
+
+def _apps_by_module(index: ProjectIndex) -> dict[str, frozenset[str]]:
+    """The apps (config modules) that import each project module."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for facts, _ in index.calls_by_api.get("ConfigurationBuilder", ()):
+        for module in index.modules_reachable(facts.module):
+            owners[module].add(facts.module)
+    return {module: frozenset(apps) for module, apps in owners.items()}
+
+
+def _may_share_process(first: frozenset[str], second: frozenset[str]) -> bool:
+    """Definitions of disjoint apps never meet in one registry; unknown owners might."""
+    return not first or not second or bool(first & second)
 
 
 class RepeatedFactory(Rule):
