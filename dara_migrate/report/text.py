@@ -45,11 +45,13 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
         _statistics(findings, console)
     if quiet:
         return
-    counts = Counter(f.severity for f in findings)
+    counts = Counter(f.severity for f in findings if f.status != "pending")
+    pending = sum(1 for f in findings if f.status == "pending")
     safe = sum(1 for f in findings if f.fix == "safe" and f.status == "open")
     console.print(
         f"{result.files} files, {counts['error']} errors, {counts['warning']} warnings"
         + (f", {counts['info']} info" if show_info else "")
+        + (f", {pending} pending a Dara with the distributed runtime" if pending else "")
         + (f"; {safe} fixable with `dara-migrate apply`" if safe else ""),
         highlight=False, soft_wrap=True,
     )
