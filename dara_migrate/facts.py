@@ -10,13 +10,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
     "import", "import_module", "assign", "def", "class", "global", "subscript", "attr",
-    "augassign", "del", "param",
+    "augassign", "del", "param", "nonlocal",
 ]
 Const = str | int | float | bool | None
 
@@ -267,8 +267,9 @@ class _Extractor:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self.import_(node)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            kind: BindingKind = "global" if isinstance(node, ast.Global) else "nonlocal"
             for name in node.names:
-                self.bind(name, "global", self.columns.span(node))
+                self.bind(name, kind, self.columns.span(node))
         elif isinstance(node, ast.Delete):
             for target in node.targets:
                 self.store(target, "del", None, node)
@@ -426,19 +427,21 @@ class _Extractor:
                 self.expr(arg.annotation)
         span = self.columns.span(node)
         span = Span(node.lineno, span.col, node.lineno, span.col + 3)
-        global_names = tuple(
-            name for stmt in ast.walk(node) if isinstance(stmt, ast.Global) for name in stmt.names
-        )
         self.bind(node.name, "def", span)
         scope_id = self.new_scope(
             "function", node.name, node, span, decorators=decorators, params=params,
-            is_async=isinstance(node, ast.AsyncFunctionDef), globals=global_names,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
         )
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         self.bind_params(params, span)
+        first_binding = len(self.facts.bindings)
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
+        declared = tuple(b.name for b in self.facts.bindings[first_binding:]
+                         if b.kind == "global" and b.scope == scope_id)
+        if declared:
+            self.facts.scopes[scope_id] = replace(self.facts.scopes[scope_id], globals=declared)
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:

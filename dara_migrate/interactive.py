@@ -10,10 +10,12 @@ migration. Nothing is written here: the caller writes the result the way it does
 from __future__ import annotations
 
 import re
+import signal
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import questionary
@@ -53,6 +55,8 @@ from dara_migrate.writer import colour_diff, dirty_paths, encode, unified_diff
 UID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 ROUTE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 """Dara's own check for route ids (`^[a-zA-Z0-9-_]+$`), stricter than the uid pattern."""
+_ALLOWED = {UID_PATTERN: "letters, digits and _ . : -",
+            ROUTE_ID_PATTERN: "letters, digits, _ and -"}
 _LISTED = 12
 """Remaining errors listed one per line before the rest are only counted."""
 
@@ -67,29 +71,42 @@ class Prompts:
             self._io["input"] = input
         if output is not None:
             self._io["output"] = output
+        self.interrupted = False
+
+    def on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        # Python drops a KeyboardInterrupt raised inside a weakref callback or __del__, which
+        # the garbage collector runs anywhere, so the next question raises it again.
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def check_interrupt(self) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
 
     def select(self, message: str, choices: Sequence[Choice], default: str, *,
                shortcuts: bool = False) -> str:
-        return str(_ask(questionary.select(message, choices=list(choices), default=default,
-                                           use_shortcuts=shortcuts, **self._io)))
+        return str(self._ask(questionary.select(message, choices=list(choices),
+                                                default=default, use_shortcuts=shortcuts,
+                                                **self._io)))
 
     def checkbox(self, message: str, choices: Sequence[Choice]) -> list[Any]:
-        return list(_ask(questionary.checkbox(message, choices=list(choices), **self._io)))
+        return list(self._ask(questionary.checkbox(message, choices=list(choices),
+                                                   **self._io)))
 
     def confirm(self, message: str, default: bool) -> bool:
-        return bool(_ask(questionary.confirm(message, default=default, **self._io)))
+        return bool(self._ask(questionary.confirm(message, default=default, **self._io)))
 
     def text(self, message: str, default: str, validate: Callable[[str], bool | str]) -> str:
-        return str(_ask(questionary.text(message, default=default, validate=validate,
-                                         **self._io))).strip()
+        return str(self._ask(questionary.text(message, default=default, validate=validate,
+                                              **self._io))).strip()
 
-
-def _ask(question: questionary.Question) -> Any:
-    # unsafe_ask lets Ctrl-C through as KeyboardInterrupt, so the caller writes nothing.
-    answer = question.unsafe_ask()
-    if answer is None:
-        raise KeyboardInterrupt
-    return answer
+    def _ask(self, question: questionary.Question) -> Any:
+        self.check_interrupt()
+        # unsafe_ask lets Ctrl-C through as KeyboardInterrupt, so the caller writes nothing.
+        answer = question.unsafe_ask()
+        if answer is None:
+            raise KeyboardInterrupt
+        return answer
 
 
 def run_interactive(settings: Settings, paths: list[Path], options: ApplyOptions, *,
@@ -98,11 +115,19 @@ def run_interactive(settings: Settings, paths: list[Path], options: ApplyOptions
     """Ask, then plan the migration in memory. Returns the (possibly re-targeted) settings and
     the result to write, or None when the user declines at the final confirm. Ctrl-C raises
     KeyboardInterrupt before anything is written."""
-    return _Session(settings, paths, options, console, prompts or Prompts(),
-                    allow_dirty).run()
+    prompts = prompts or Prompts()
+    previous = signal.signal(signal.SIGINT, prompts.on_sigint)
+    try:
+        outcome = _Session(settings, paths, options, console, prompts, allow_dirty).run()
+        prompts.check_interrupt()
+        return outcome
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Session:
+    """One run of the flow: the answers so far and the settings they apply to."""
+
     def __init__(self, settings: Settings, paths: list[Path], options: ApplyOptions,
                  console: Console, prompts: Prompts, allow_dirty: bool) -> None:
         self.settings = settings
@@ -211,9 +236,8 @@ class _Session:
                    checked=kind == "safe" or self.options.fixes.unsafe)
             for (rule, kind), members in groups.items()
         ]
-        chosen = {tuple(value) for value in self.prompts.checkbox(
-            "Fixes to make (unsafe ones may change behaviour; space toggles)",
-            choices)}
+        chosen = set(self.prompts.checkbox(
+            "Fixes to make (unsafe ones may change behaviour; space toggles)", choices))
         return [fix for key, members in groups.items() if key in chosen for fix in members]
 
     # (4) one-by-one review
@@ -272,7 +296,7 @@ class _Session:
         def valid(value: str) -> bool | str:
             value = value.strip()
             if not pattern.fullmatch(value):
-                return f"use only the characters {pattern.pattern[2:-2]}"
+                return f"use only {_ALLOWED[pattern]}"
             if value in taken:
                 return f"{value!r} is already used in this project"
             return True
@@ -300,10 +324,10 @@ class _Session:
 
     def show_diff(self, fix: PlannedFix) -> None:
         path = fix.finding.path
-        source = self.source(path)
         try:
+            source = self.source(path)
             after = apply_edits(source.text, fix.edits)
-        except EditError as error:
+        except (EditError, ReadError) as error:
             self.say(f"(no preview: {escape(str(error))})", style="yellow")
             return
         diff = unified_diff(path, encode(source, source.text), encode(source, after))

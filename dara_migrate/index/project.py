@@ -25,7 +25,7 @@ When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
 
-_WRITES = frozenset({"subscript", "del", "augassign", "attr"})
+_WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
 
 MANY = 2

@@ -103,9 +103,8 @@ def def_hoist_problem(index: ProjectIndex, facts: FileFacts, scope: Scope) -> st
         return f"it is a method of the nested class `{facts.scopes[scope.parent].qualname}`"
     inside = _subtree(facts, scope.id)
     captured = _captured(index, facts, _def_uses(facts, scope, inside), inside, scope)
-    # Facts record `nonlocal x` like `global x`; only a real `global` lands in Scope.globals.
-    captured += [b.name for b in facts.bindings if b.scope in inside and b.kind == "global"
-                 and b.name not in facts.scopes[b.scope].globals and b.name not in captured]
+    captured += [b.name for b in facts.bindings if b.scope in inside and b.kind == "nonlocal"
+                 and b.name not in captured]
     if captured:
         outer = facts.scopes[scope.parent].qualname
         return f"it uses local name(s) {_names(captured)} of `{outer}`"

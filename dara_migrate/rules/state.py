@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -177,19 +177,29 @@ def app_configs(ctx: Context) -> list[AppConfig]:
     if ctx.settings.apps:
         apps = [app for app in apps if f"{app.facts.module}:{app.name}" in ctx.settings.apps]
     by_key = {call_key(app.facts, app.call): app for app in apps}
+    owners = owners_by_module(apps)
     for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
         made = defining_call(index, facts, call.scope, receiver_of(call.callee))
-        owners = [by_key[call_key(*made)]] if made and call_key(*made) in by_key else (
-            [] if made else owning_apps(apps, facts))
-        for app in owners:
+        declared_for = [by_key[call_key(*made)]] if made and call_key(*made) in by_key else (
+            [] if made else owning_apps(apps, owners, facts))
+        for app in declared_for:
             app.runtime.append((facts, call))
     return apps
 
 
-def owning_apps(apps: list[AppConfig], facts: FileFacts) -> list[AppConfig]:
+def owners_by_module(apps: list[AppConfig]) -> dict[str, list[AppConfig]]:
+    """module -> the apps importing it; built once, since a monorepo has hundreds of apps."""
+    owners: dict[str, list[AppConfig]] = defaultdict(list)
+    for app in apps:
+        for module in app.modules:
+            owners[module].append(app)
+    return owners
+
+
+def owning_apps(apps: list[AppConfig], owners: Mapping[str, list[AppConfig]],
+                facts: FileFacts) -> list[AppConfig]:
     """The apps that import a module; the only app owns every module (as in the engine)."""
-    owners = [app for app in apps if facts.module in app.modules]
-    return owners or (apps if len(apps) == 1 else [])
+    return owners.get(facts.module) or (apps if len(apps) == 1 else [])
 
 
 def is_builder(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
@@ -497,11 +507,15 @@ class MissingRuntimeDeclaration(Rule):
                         "app's config",
                         fix="manual")
             return
+        by_app: dict[int, list[Site]] = defaultdict(list)
+        owners = owners_by_module(apps)
+        for site in sites:
+            for owner in owning_apps(apps, owners, site.facts):
+                by_app[id(owner)].append(site)
         for app in apps:
             if app.runtime or not ctx.is_selected(app.facts):
                 continue
-            mine = [site for site in sites
-                    if any(owner is app for owner in owning_apps(apps, site.facts))]
+            mine = by_app.get(id(app), [])
             yield ctx.at_call(
                 self, app.facts, app.call,
                 f"app '{app.name}' declares no shared runtime, so {_summary(mine)} stay in "

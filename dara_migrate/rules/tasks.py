@@ -13,6 +13,7 @@ from dara_migrate.rules.state import (
     AppConfig,
     app_configs,
     call_site,
+    owners_by_module,
     owning_apps,
     report_at,
     scope_site,
@@ -102,12 +103,13 @@ class LocalTaskExecution(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         apps = app_configs(ctx)
+        owners = owners_by_module(apps)
         pending = ctx.settings.target == "1.x"
         for site in task_sites(ctx.index):
             if not ctx.is_selected(site.facts):
                 continue
             what = site.what
-            if _covered(owning_apps(apps, site.facts)):
+            if _covered(owning_apps(apps, owners, site.facts)):
                 yield report_at(
                     ctx, self, site,
                     f"{what} runs through the shared runtime's task queue: task workers run "
