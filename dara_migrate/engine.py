@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dara_migrate.analysis import FileResult, analyze_all, cache_salt, make_jobs
+from dara_migrate.analysis import FileResult, analyze_all, cache_salt, gc_paused, make_jobs
 from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.files import Discovery, is_deployment_file, is_python
 from dara_migrate.index.project import ProjectIndex
@@ -82,11 +82,12 @@ def load_project(settings: Settings, paths: Iterable[Path],
     jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()), overlay)
     if on_total:
         on_total(len(jobs))
-    results = analyze_all(jobs, settings.jobs, progress)
-    index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
-    apps = find_apps(index, settings)
-    project = Project(settings, index, results, selected, deployment, apps, [], [])
-    project.findings = run_rules(project)
+    with gc_paused():
+        results = analyze_all(jobs, settings.jobs, progress)
+        index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
+        apps = find_apps(index, settings)
+        project = Project(settings, index, results, selected, deployment, apps, [], [])
+        project.findings = run_rules(project)
     return project
 
 

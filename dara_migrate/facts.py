@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
 
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
@@ -26,8 +26,7 @@ MARKER_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A source range: 1-based lines, 1-based code-point columns, `end_col` exclusive."""
 
     line: int
@@ -36,9 +35,11 @@ class Span:
     end_col: int
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A summary of one expression, enough for rules to reason about it without the tree."""
+class Value(NamedTuple):
+    """A summary of one expression, enough for rules to reason about it without the tree.
+
+    Facts are named tuples rather than dataclasses: a large project has hundreds of thousands
+    of them, and tuples pickle (to workers and the cache) and build much faster."""
 
     kind: str
     text: str = ""
@@ -50,16 +51,14 @@ class Value:
     items: tuple[Value, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):
     name: str
     annotation: str | None
     kind: Literal["positional", "keyword", "vararg", "kwarg"]
     has_default: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(NamedTuple):
     """A function, lambda or class body (id 0 is the module itself)."""
 
     id: int
@@ -79,8 +78,7 @@ class Scope:
     globals: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     id: int
     callee: str
     scope: int
@@ -111,8 +109,7 @@ class Call:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
+class Binding(NamedTuple):
     """A name bound or written in a scope: imports, assignments, subscript/attribute stores."""
 
     scope: int
@@ -127,8 +124,7 @@ class Binding:
     stmt_col: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Marker:
+class Marker(NamedTuple):
     line: int
     target_line: int
     kind: Literal["ignore", "local-only"]
@@ -326,7 +322,7 @@ class _Extractor:
             for index in range(start, len(self.facts.bindings)):
                 binding = self.facts.bindings[index]
                 if binding.kind == "subscript" and binding.name == memo_of:
-                    self.facts.bindings[index] = _with_memo(binding)
+                    self.facts.bindings[index] = binding._replace(memo=True)
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -441,7 +437,7 @@ class _Extractor:
         declared = tuple(b.name for b in self.facts.bindings[first_binding:]
                          if b.kind == "global" and b.scope == scope_id)
         if declared:
-            self.facts.scopes[scope_id] = replace(self.facts.scopes[scope_id], globals=declared)
+            self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(globals=declared)
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
@@ -586,11 +582,6 @@ def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ())
     calls = tuple(c for p in parts for c in p.calls)
     names = tuple(n for p in parts for n in p.names)
     return Value(kind, calls=calls, names=names, items=items)
-
-
-def _with_memo(binding: Binding) -> Binding:
-    return Binding(binding.scope, binding.name, binding.kind, binding.span, binding.target,
-                   binding.value, binding.loop, True, binding.stmt_line, binding.stmt_col)
 
 
 def _memo_guard(test: ast.expr) -> str:

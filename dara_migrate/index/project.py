@@ -97,6 +97,8 @@ class ProjectIndex:
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
+    """Top-level resolutions: the same names are resolved again and again by every rule."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -145,6 +147,15 @@ class ProjectIndex:
 
     def resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int = 0) -> Resolved:
         """Resolve `dotted` as written in `scope_id` of `facts`."""
+        if depth:
+            return self._resolve(facts, scope_id, dotted, depth)
+        key = (facts.path, scope_id, dotted)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self._resolve(facts, scope_id, dotted, 0)
+        return found
+
+    def _resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int) -> Resolved:
         if not dotted or depth > 8:
             return Resolved(dotted)
         head, _, rest = dotted.partition(".")

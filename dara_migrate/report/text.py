@@ -11,6 +11,8 @@ from rich.table import Table
 from dara_migrate.models import AuditResult, Finding
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
+_ANSI = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[34m", "bold": "\x1b[1m",
+         "dim": "\x1b[2m", "reset": "\x1b[0m"}
 _VERDICT_STYLE = {"ready": "bold green", "prepared": "bold green", "fixable": "cyan",
                   "local": "yellow", "blocked": "bold red"}
 
@@ -26,18 +28,10 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
     if not quiet:
         console.print(f"target {result.target} ({escape(result.target_reason)})",
                       style="dim", soft_wrap=True, highlight=False)
-    for finding in findings:
-        status = "" if finding.status == "open" else f" [{finding.status}]"
-        fix = f" (fix: {finding.fix})" if finding.fix else ""
-        console.print(
-            f"[bold]{escape(finding.path)}:{finding.line}:{finding.column}[/]: "
-            f"[{_STYLE[finding.severity]}]{finding.rule}[/] {escape(finding.message)}"
-            f"[dim]{escape(fix)}{escape(status)}[/]",
-            soft_wrap=True, highlight=False,
-        )
-        for related in finding.related:
-            console.print(f"    [dim]{escape(related.path)}:{related.line}: "
-                          f"{escape(related.message)}[/]", soft_wrap=True, highlight=False)
+    # Finding lines are written directly: rich's markup parser costs more than the audit
+    # on a large tree, and these lines need nothing but a few colours.
+    colour = console.color_system is not None and not console.no_color
+    console.file.write("".join(_finding_lines(finding, colour) for finding in findings))
     for error in result.errors:
         console.print(f"[bold red]internal error[/] {escape(error.path)}: "
                       f"{escape(error.message)}", soft_wrap=True, highlight=False)
@@ -62,6 +56,20 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
             f"({app.errors} errors, {app.blockers} need a person)",
             highlight=False, soft_wrap=True,
         )
+
+
+def _finding_lines(finding: Finding, colour: bool) -> str:
+    style = _ANSI if colour else dict.fromkeys(_ANSI, "")
+    status = "" if finding.status == "open" else f" [{finding.status}]"
+    fix = f" (fix: {finding.fix})" if finding.fix else ""
+    lines = [
+        f"{style['bold']}{finding.path}:{finding.line}:{finding.column}{style['reset']}: "
+        f"{style[finding.severity]}{finding.rule}{style['reset']} {finding.message}"
+        f"{style['dim']}{fix}{status}{style['reset']}\n"
+    ]
+    lines.extend(f"    {style['dim']}{related.path}:{related.line}: {related.message}"
+                 f"{style['reset']}\n" for related in finding.related)
+    return "".join(lines)
 
 
 def _statistics(findings: list[Finding], console: Console) -> None:
