@@ -67,7 +67,7 @@ class ProjectCodemod(Codemod):
         for finding in findings:
             if finding.fix == "unsafe" and not self.UNSAFE:
                 continue
-            fix = plan_fix(project, facts, finding, quote, options)
+            fix = plan_fix(project, facts, finding, quote, options, code)
             if fix is not None:
                 edits.extend(fix.edits)
         return edits

@@ -169,6 +169,7 @@ class _Transformer(cst.CSTTransformer):
                       updated: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
         # Positions exist only for the original nodes; both lists match one to one.
         result: list[cst.BaseStatement] = []
+        removed_any = False
         for source, statement in zip(original, updated, strict=True):
             line = self._statement_line(source)
             edits = self.statement_edits.get(line, [])
@@ -186,7 +187,16 @@ class _Transformer(cst.CSTTransformer):
                 self.state.applied.add(edit)
             if not removed:
                 result.append(statement)
+            removed_any = removed_any or removed
             result.extend(after)
+        if result and removed_any:
+            # What now opens the block must not start with the blank line it had before.
+            first = result[0]
+            lines = list(getattr(first, "leading_lines", ()))
+            while lines and lines[0].comment is None:
+                lines.pop(0)
+            if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                result[0] = first.with_changes(leading_lines=lines)
         return result
 
     def _parse_block(self, source: str) -> list[cst.BaseStatement]:

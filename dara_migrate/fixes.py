@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from collections import Counter, defaultdict
@@ -91,7 +92,8 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
         facts = project.index.files.get(finding.path)
         if facts is None:
             continue
-        fix = plan_fix(project, facts, finding, quote(finding.path), options)
+        fix = plan_fix(project, facts, finding, quote(finding.path), options,
+                       overlay_text(finding.path))
         if fix is None:
             continue
         if options.accept is not None and not options.accept(fix):
@@ -101,8 +103,12 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
 
 
 def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
-              options: FixOptions) -> PlannedFix | None:
+              options: FixOptions, text: str | None = None) -> PlannedFix | None:
+    """The edits that fix one finding, or None when it has no fix `apply` can make."""
     rule = finding.rule
+    if rule in ("DM301", "DM302") and finding.fix == "unsafe" and text is not None:
+        hoist = plan_hoist(text, finding.anchor_line)
+        return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
     if rule in ("DM101", "DM108", "DM102") and finding.suggested_uid:
         keyword = "id" if rule == "DM108" else "uid"
         value = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
@@ -154,6 +160,82 @@ def _plan_local_backend(facts: FileFacts, finding: Finding, quote: str) -> Plann
                                     literal(backend_scope, quote)))
             description += f", kept scope={literal(backend_scope, quote)}"
     return PlannedFix(finding, edits, description)
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    return decorators[0].lineno if decorators else node.lineno
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    """Names a module-level statement binds."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def _stored(nodes: Iterable[ast.AST]) -> set[str]:
+    names: set[str] = set()
+    for node in nodes:
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, (ast.Store, ast.Del)):
+                names.add(inner.id)
+            elif isinstance(inner, ast.arg):
+                names.add(inner.arg)
+    return names
+
+
+def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
+    """Move the definition statement at `line` out of its function to module level, after the
+    last module-level binding it references; None when it uses a local name of the function,
+    is not a plain statement of the function body, or would shadow a module-level name."""
+    module = ast.parse(text)
+    found: tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.stmt] | None = None
+    for node in ast.walk(module):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for statement in node.body:
+                if _first_line(statement) == line:
+                    found = (node, statement)
+    if found is None:
+        return None
+    function, statement = found
+    is_def = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+    is_assign = (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                 and isinstance(statement.targets[0], ast.Name))
+    if not (is_def or is_assign) or len(function.body) < 2:
+        return None
+    name = (statement.name if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            else statement.targets[0].id if isinstance(statement, ast.Assign)
+            and isinstance(statement.targets[0], ast.Name) else "")
+    local = _stored([function.args, *function.body]) - {name}
+    loads = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)} - _stored([statement])
+    if loads & local:
+        return None
+    top: list[tuple[ast.stmt, set[str]]] = [(s, _bound_names(s)) for s in module.body]
+    if any(name in bound for _, bound in top):
+        return None
+    anchors = [s for s, bound in top if bound & loads and s is not statement]
+    anchors = anchors or [s for s, _ in top if isinstance(s, (ast.Import, ast.ImportFrom))]
+    if not anchors:
+        return None
+    anchor = max(anchors, key=lambda s: s.lineno)
+    lines = text.splitlines(keepends=True)
+    first = _first_line(statement)
+    while first > 1 and lines[first - 2].strip().startswith("#") and not lines[
+            first - 2].strip().startswith(MARKER_PREFIX):
+        first -= 1
+    body = "".join(line for line in lines[first - 1:statement.end_lineno]
+                   if not line.strip().startswith(MARKER_PREFIX))
+    source = textwrap.dedent(body)
+    if is_def:
+        source = "\n\n" + source
+    edits: list[Edit] = [RemoveStatement(line),
+                         InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
+    return edits, f"moved `{name}` to module level"
 
 
 def app_id(project: Project, app: App) -> str:

@@ -246,12 +246,14 @@ class RuntimeDefinition(Rule):
             crash = " (its literal uid raises ValueError on the second run)" if (
                 uid is not None and uid.kind == "str"
                 and definition.registry in _RAISING_REGISTRIES) else ""
+            problem = call_hoist_problem(index, facts, call)
             yield ctx.at_call(
                 self, facts, call,
                 f"{definition.api} created while handling a request "
                 f"({where_at_request(index, facts, call.scope)}) is registered again on every "
                 f"run and only on this worker{crash}; "
-                + _hoist_advice(call_hoist_problem(index, facts, call), "definition with a uid"),
+                + _hoist_advice(problem, "definition with a uid"),
+                fix="unsafe" if problem is None else "blocker",
             )
         for facts, call, api in action_factory_calls(index):
             if ctx.is_selected(facts) and index.when_at(facts, call.scope) == "request":
@@ -275,12 +277,13 @@ class RuntimeDefinition(Rule):
             for facts, scope in index.decorated[api]:
                 if not ctx.is_selected(facts) or index.when_at(facts, scope.parent) != "request":
                     continue
+                problem = def_hoist_problem(index, facts, scope)
                 yield ctx.at_scope(
                     self, facts, scope,
                     f"@{api} `{scope.name}` is defined while handling a request "
                     f"({where_at_request(index, facts, scope.parent)}): every run registers a "
-                    "new definition only this worker knows; "
-                    + _hoist_advice(def_hoist_problem(index, facts, scope), f"@{api}"),
+                    "new definition only this worker knows; " + _hoist_advice(problem, f"@{api}"),
+                    fix="unsafe" if problem is None else "blocker",
                 )
 
 

@@ -22,6 +22,7 @@ CASES = {
     "shop-unsafe": ("shop", ["--target", "1.x", "--unsafe-fixes"]),
     "shop-no-local": ("shop", ["--target", "1.x", "--no-local"]),
     "resolved": ("resolved", ["--target", "1.x"]),
+    "hoist": ("hoist", ["--target", "1.x", "--unsafe-fixes"]),
 }
 
 
