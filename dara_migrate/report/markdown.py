@@ -61,7 +61,7 @@ def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = Non
     manual = [f for f in live if f not in automatic and f.severity != "info"]
     lines += ["## What `dara-migrate apply` does for you", ""]
     if not automatic:
-        lines += ["Nothing is left for it to do.", ""]
+        lines.append("Nothing is left for it to do.")
     for rule, findings in _group(automatic).items():
         lines.append(f"- **{rule} {BY_CODE[rule].name}** ({len(findings)}): "
                      + ", ".join(_location(f) for f in findings))
