@@ -99,6 +99,17 @@ def _settings(paths: list[Path], **flags: Any) -> Settings:
     return load_settings(root, flags)
 
 
+def _common_flags(target: TargetOption | None, mode: ModeOption | None,
+                  select: list[str] | None, ignore: list[str] | None,
+                  exclude: list[str] | None, jobs: int | None, no_cache: bool) -> dict[str, Any]:
+    """The flags every analysing command shares, as settings overrides (None: not given)."""
+    return {
+        "target": target.value if target else None, "mode": mode.value if mode else None,
+        "select": parse_rule_list(select or []), "ignore": parse_rule_list(ignore or []),
+        "exclude": tuple(exclude or ()), "jobs": jobs, "use_cache": False if no_cache else None,
+    }
+
+
 def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResult:
     interactive = err.is_terminal and not os.environ.get("CI")
     if not interactive:
@@ -166,12 +177,8 @@ def audit_command(
     err = _console(no_color, stderr=True)
     paths = paths or []
     try:
-        settings = _settings(
-            paths, target=target.value if target else None, mode=mode.value if mode else None,
-            select=parse_rule_list(select or []), ignore=parse_rule_list(ignore or []),
-            exclude=tuple(exclude or ()), jobs=jobs, use_cache=False if no_cache else None,
-            show_info=show_info or None,
-        )
+        settings = _settings(paths, **_common_flags(target, mode, select, ignore, exclude, jobs,
+                                                    no_cache), show_info=show_info or None)
         result = _run_audit(paths, settings, err)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
@@ -230,11 +237,8 @@ def apply_command(
     if interactive is None:
         interactive = terminal and not yes and not dry_run
     try:
-        settings = _settings(
-            paths, target=target.value if target else None, mode=mode.value if mode else None,
-            select=parse_rule_list(select or []), ignore=parse_rule_list(ignore or []),
-            exclude=tuple(exclude or ()), jobs=jobs, use_cache=False if no_cache else None,
-        )
+        settings = _settings(paths, **_common_flags(target, mode, select, ignore, exclude, jobs,
+                                                    no_cache))
         err.print(f"target {settings.target} ({escape(settings.target_reason)})", style="dim")
         options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
                                local=not no_local, set_mode=set_mode.value if set_mode else None)
@@ -318,9 +322,8 @@ def report_command(
     err = _console(False, stderr=True)
     paths = paths or []
     try:
-        settings = _settings(paths, target=target.value if target else None,
-                             mode=mode.value if mode else None, exclude=tuple(exclude or ()),
-                             jobs=jobs, use_cache=False if no_cache else None)
+        settings = _settings(paths, **_common_flags(target, mode, None, None, exclude, jobs,
+                                                    no_cache))
         result = audit(settings, paths)[0]
         record = json.loads(applied.read_text(encoding="utf-8")) if applied else None
     except (SettingsError, UsageError) as error:
