@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import functools
 import gc
 import hashlib
+import hmac
 import multiprocessing
 import os
 import pickle
@@ -13,7 +15,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,30 +75,71 @@ def _cache_path(job: FileJob, digest: str) -> Path | None:
     return Path(job.cache_dir) / digest[:2] / f"{digest}.pickle"
 
 
+_SECRET_BYTES = 32
+_SIGNATURE_BYTES = hashlib.sha256().digest_size
+
+
+@functools.cache
+def _secret() -> bytes | None:
+    """The key that signs cache entries, kept outside every project (the user's cache folder).
+    An entry is a pickle, and unpickling runs code: an entry planted in a repository or in a
+    shared CI cache is never loaded, as it cannot carry a valid signature. None: no cache."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dara-migrate"
+        path = folder / "cache-key"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=folder)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(os.urandom(_SECRET_BYTES))
+            try:
+                os.link(temporary, path)  # the first run to get here wins; the others read it
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(temporary)
+        secret = path.read_bytes()
+    except (OSError, RuntimeError):  # RuntimeError: no home folder
+        return None
+    return secret if len(secret) == _SECRET_BYTES else None
+
+
 def _load_cached(path: Path | None) -> FileResult | None:
-    if path is None:
+    secret = _secret()
+    if path is None or secret is None:
         return None
     try:
-        with path.open("rb") as handle:
-            result = pickle.load(handle)
-    except FileNotFoundError:
+        data = path.read_bytes()
+    except OSError:
         return None
+    signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
+    if not hmac.compare_digest(signature, hmac.digest(secret, payload, "sha256")):
+        return None
+    try:
+        result = pickle.loads(payload)
     except Exception:
         return None
     return result if isinstance(result, FileResult) else None
 
 
 def _store_cached(path: Path | None, result: FileResult) -> None:
-    if path is None:
+    secret = _secret()
+    if path is None or secret is None:
         return
+    payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
     except OSError:
         return
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(hmac.digest(secret, payload, "sha256") + payload)
+        os.replace(temporary, path)
+    except OSError:
+        # E.g. a folder where the entry goes: leave no temporary file behind, run after run.
+        with suppress(OSError):
+            os.unlink(temporary)
 
 
 def analyze_file(job: FileJob) -> FileResult:

@@ -33,6 +33,11 @@ class App:
     modules: set[str]
     escape_hatch: Binding | None
 
+    @property
+    def key(self) -> str:
+        """`module:name`, unique in the project: apps are mostly all called `config`."""
+        return f"{self.facts.module}:{self.name}"
+
 
 @dataclass(slots=True)
 class Project:
@@ -137,9 +142,9 @@ def run_rules(project: Project) -> list[Finding]:
                 "", f"rule {rule_class.code} crashed: {type(error).__name__}: {error} "
                 f"({Path(frame.filename).name}:{frame.lineno})"))
     findings.sort(key=Finding.sort_key)
+    _assign_apps(project, findings)
     _apply_markers(project, findings)
     findings = _filter(findings, settings)
-    _assign_apps(project, findings)
     if settings.target == "1.x":
         for finding in findings:
             if finding.rule == "DM201":
@@ -152,7 +157,8 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
     by_anchor: dict[tuple[str, int], list[Finding]] = defaultdict(list)
     for finding in findings:
         by_anchor[(finding.path, finding.anchor_line)].append(finding)
-    hatch = any(app.escape_hatch for app in project.apps)
+    # A local-only marker is acknowledged only while its own app keeps the escape hatch.
+    hatched = {app.key for app in project.apps if app.escape_hatch}
     unused: list[Finding] = []
     rule = BY_CODE["DM002"]
     for facts in project.index.files.values():
@@ -170,14 +176,14 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
             for finding in matched:
                 if marker.kind == "ignore" and marker.reason:
                     finding.status = "suppressed"
-                elif marker.kind == "local-only" and hatch:
+                elif marker.kind == "local-only" and hatched.intersection(finding.apps):
                     finding.status = "acknowledged"
             if problem:
                 line_text_end = 1 + len(f"# dara-migrate: {marker.kind}[]")
                 unused.append(Finding(
                     rule.code, rule.name, rule.severity, rule.fix, facts.path, marker.line, 1,
                     marker.line, line_text_end, problem, anchor_line=marker.line,
-                    statement_hash=f"marker{marker.line}"))
+                    statement_hash=f"{marker.kind}{marker.codes}{marker.reason}"))
     findings.extend(unused)
     findings.sort(key=Finding.sort_key)
 
@@ -202,12 +208,16 @@ def _assign_apps(project: Project, findings: list[Finding]) -> None:
     if not project.apps:
         return
     module_of = {facts.path: facts.module for facts in project.index.files.values()}
+    # Per module, not per finding: apps x findings was a visible share of a large audit.
+    owners_of: dict[str | None, tuple[str, ...]] = {}
     for finding in findings:
         module = module_of.get(finding.path)
-        owners = tuple(app.name for app in project.apps if module in app.modules)
-        if not owners and len(project.apps) == 1:
-            owners = (project.apps[0].name,)
-        finding.apps = owners
+        if module not in owners_of:
+            owners = tuple(app.key for app in project.apps if module in app.modules)
+            if not owners and len(project.apps) == 1:
+                owners = (project.apps[0].key,)
+            owners_of[module] = owners
+        finding.apps = owners_of[module]
 
 
 def _fingerprint(findings: list[Finding]) -> None:
@@ -220,9 +230,14 @@ def _fingerprint(findings: list[Finding]) -> None:
 
 def verdicts(project: Project) -> list[AppVerdict]:
     """CONTRACT.md's verdict for each app."""
+    errors: dict[str, list[Finding]] = defaultdict(list)
+    for finding in project.findings:
+        if finding.severity == "error":
+            for key in finding.apps:
+                errors[key].append(finding)
     result = []
     for app in project.apps:
-        mine = [f for f in project.findings if app.name in f.apps and f.severity == "error"]
+        mine = errors[app.key]
         live = [f for f in mine if f.status in ("open", "acknowledged")]
         open_ = [f for f in mine if f.status == "open"]
         blockers = [f for f in live if f.fix in ("manual", "blocker", None)]

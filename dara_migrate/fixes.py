@@ -37,8 +37,8 @@ from dara_migrate.target import (
     RUNTIME_MODULE,
     RUNTIME_SCOPE,
 )
+from dara_migrate.target import DEFAULT_REASON as DEFAULT_REASON
 
-DEFAULT_REASON = "automatic migration not possible"
 HATCH_PREFIX = "# dara-migrate: this app keeps process-local state"
 MARKER_PREFIX = "# dara-migrate: local-only["
 _BACKEND_MODULES = {
@@ -280,7 +280,7 @@ def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
 def remaining_errors(project: Project, app: App | None = None) -> list[Finding]:
     """Errors `apply` could not fix (in one app, or anywhere): what needs the escape hatch."""
     return [f for f in project.findings
-            if (app is None or app.name in f.apps) and f.severity == "error"
+            if (app is None or app.key in f.apps) and f.severity == "error"
             and f.status in ("open", "acknowledged") and f.rule != "DM001"]
 
 

@@ -202,7 +202,7 @@ class _Session:
         if target == "1.x":
             return project
         needing = [app for app in project.apps if any(
-            f.rule == "DM201" and f.status == "open" and app.name in f.apps
+            f.rule == "DM201" and f.status == "open" and app.key in f.apps
             for f in project.findings)]
         if needing:
             self.ask_runtime(project, needing)

@@ -41,6 +41,7 @@ class Finding:
     anchor_column: int = 1
     statement_hash: str = ""
     apps: tuple[str, ...] = ()
+    """Keys (`module:name`) of the apps whose modules hold the finding."""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)

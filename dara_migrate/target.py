@@ -60,3 +60,6 @@ ENCODER_TYPES = frozenset({
 """Types in dara-core's `encoder_registry` (`dara/core/internal/encoder_registry.py`, 1.30),
 by every public path and the numpy aliases of the same class on 64-bit platforms: static
 kwargs of these types can be rebuilt from JSON. `int`, `float` and `str` are JSON anyway."""
+
+DEFAULT_REASON = "automatic migration not possible"
+"""What the escape hatch and markers say when the user gives no --reason."""

@@ -1,0 +1,742 @@
+"""Speed benchmark for dara-migrate (SPEC.md, "Speed"): build a corpus, time the CLI, report.
+
+    .venv/bin/python bench/run.py [--jobs 2] [--runs 5] [--rebuild]
+
+Prints a Markdown table and always exits 0: it reports numbers, it never gates on them.
+Standard library only, besides the tool under test (and LibCST, which the tool installs, for
+the raw-parse baseline). See bench/README.md for what each row means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import builtins
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import tokenize
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CORPUS = HERE / "corpus"
+SOURCE_GLOBS = ("examples/sales_dashboard", "tests/fixtures/apps/*", "tests/verify/apps/*")
+SKIPPED_PARTS = frozenset({".dara-migrate-cache", "__pycache__", ".pytest_cache", ".mypy_cache"})
+GENERATOR_VERSION = "1"
+"""Part of the corpus stamp: bump it when generation changes so old corpora are rebuilt."""
+
+SPEC_FILES = 1040
+"""The SPEC's corpus size; time budgets scale with files/SPEC_FILES when the corpus differs."""
+SPEC_MEMORY_MB = 400.0
+ANCHORS = {"bump-pydantic": 2.6, "Fixit lint": 25.0, "libcst.parse_module": 292.0,
+           "ast.parse": 3800.0}
+"""SPEC anchors in files/s on the SPEC machine (libcst: middle of its 275-310 range)."""
+
+_CHILD = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"wall": wall, "code": done.returncode, "rss_kb": peak,
+                  "stderr": done.stderr.decode("utf-8", "replace")[-2000:]}))
+"""
+"""Runs one command in a fresh process so RUSAGE_CHILDREN covers exactly that command (and
+the pool workers it waited for): ru_maxrss is the largest single process of the run."""
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus
+
+
+@dataclass
+class SourceApp:
+    folder: str
+    tops: tuple[str, ...]
+    """Top-level packages (and loose modules) of the app, renamed in every copy."""
+    python: dict[str, str]
+    other: dict[str, bytes]
+
+
+@dataclass
+class ModulePlan:
+    defined: set[str]
+    """Names bound at module level (defs, classes, assignments)."""
+    block: str
+    """The module's code after its leading docstring and imports ("" when not unrolled)."""
+
+
+@dataclass
+class AppPlan:
+    safe: frozenset[str]
+    """Module-level names renamed in every copy: no token with this text means anything else."""
+    modules: dict[str, ModulePlan]
+    renamable_tops: frozenset[str]
+    """Top-level packages whose name means nothing else, so every token of it is renamed (the
+    others only inside import statements)."""
+
+
+@dataclass
+class Corpus:
+    root: Path
+    files: int
+    lines: int
+    copies: int
+    apps: int
+    duplicates: int
+    unparsable: int
+    reused: bool
+
+
+def _source_apps() -> list[SourceApp]:
+    apps = []
+    for pattern in SOURCE_GLOBS:
+        for root in sorted(REPO.glob(pattern)):
+            if not root.is_dir():
+                continue
+            python: dict[str, str] = {}
+            other: dict[str, bytes] = {}
+            for path in sorted(root.rglob("*")):
+                relative = path.relative_to(root)
+                if not path.is_file() or SKIPPED_PARTS & set(relative.parts):
+                    continue
+                if path.suffix == ".py":
+                    python[relative.as_posix()] = path.read_text(encoding="utf-8")
+                elif path.suffix != ".pyc":
+                    other[relative.as_posix()] = path.read_bytes()
+            tops = sorted({name.split("/")[0].removesuffix(".py") for name in python})
+            if python:
+                apps.append(SourceApp(root.name, tuple(tops), python, other))
+    return apps
+
+
+def _module_name(relative: str) -> str:
+    parts = relative.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - node.level + 1]
+    return ".".join([*base, *(node.module.split(".") if node.module else [])])
+
+
+class _Names:
+    """What a module binds at top level, and which names it also uses in a way a rename would
+    break (parameters, keywords, attributes of non-project objects, locals, foreign imports)."""
+
+    def __init__(self, tree: ast.Module, module: str, is_package: bool,
+                 modules: frozenset[str], tops: frozenset[str]) -> None:
+        self.defined: set[str] = set()
+        self.unsafe: set[str] = set()
+        self.aliases: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    bound = alias.asname or alias.name.split(".")[0]
+                    project = alias.name.split(".")[0] in tops
+                    (self.aliases if project else self.unsafe).add(bound)
+            elif isinstance(node, ast.ImportFrom):
+                source = _resolve(module, is_package, node)
+                for alias in node.names:
+                    bound = alias.asname or alias.name
+                    if f"{source}.{alias.name}" in modules:
+                        self.aliases.add(bound)
+                    elif source not in modules or alias.asname:
+                        self.unsafe.add(bound)
+        self._visit(tree, module_scope=True)
+
+    def _visit(self, node: ast.AST, module_scope: bool) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            (self.defined if module_scope else self.unsafe).add(node.name)
+            module_scope = False
+        elif isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp
+                        | ast.GeneratorExp):
+            module_scope = False
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            (self.defined if module_scope else self.unsafe).add(node.id)
+        elif isinstance(node, ast.arg | ast.keyword) and node.arg:
+            self.unsafe.add(node.arg)
+        elif isinstance(node, ast.Attribute) and not (
+                isinstance(node.value, ast.Name) and node.value.id in self.aliases):
+            self.unsafe.add(node.attr)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            self.unsafe.update(node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            self.unsafe.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            self.unsafe.add(node.rest)
+        elif isinstance(node, ast.MatchClass):
+            self.unsafe.update(node.kwd_attrs)
+        for child in ast.iter_child_nodes(node):
+            self._visit(child, module_scope)
+
+
+def _block(tree: ast.Module, text: str) -> str:
+    """Everything after the leading docstring and imports: what an unrolled copy repeats."""
+    body = list(tree.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body.pop(0)
+    while body and isinstance(body[0], ast.Import | ast.ImportFrom):
+        body.pop(0)
+    if not body:
+        return ""
+    first = body[0]
+    decorators = getattr(first, "decorator_list", [])
+    start = min([first.lineno, *(d.lineno for d in decorators)])
+    return "".join(io.StringIO(text).readlines()[start - 1:])
+
+
+def _plan(app: SourceApp) -> AppPlan:
+    modules = frozenset(_module_name(relative) for relative in app.python)
+    tops = frozenset(app.tops)
+    defined: set[str] = set()
+    unsafe: set[str] = set(dir(builtins)) | tops
+    tops_elsewhere: set[str] = set()
+    plans: dict[str, ModulePlan] = {}
+    for relative, text in app.python.items():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            plans[relative] = ModulePlan(set(), "")
+            continue
+        names = _Names(tree, _module_name(relative), relative.endswith("__init__.py"),
+                       modules, tops)
+        defined |= names.defined
+        unsafe |= names.unsafe | names.aliases
+        tops_elsewhere |= (names.unsafe | names.defined) & tops
+        # The app's entry module is copied once: unrolling it would make several apps.
+        block = "" if "ConfigurationBuilder" in text else _block(tree, text)
+        plans[relative] = ModulePlan(names.defined, block)
+    safe = frozenset(n for n in defined - unsafe if not (n.startswith("__") and n.endswith("__")))
+    return AppPlan(safe, plans, tops - tops_elsewhere)
+
+
+class _Renames:
+    """One copy's renames, and the patterns that find them inside string literals."""
+
+    def __init__(self, names: Mapping[str, str], tops: Mapping[str, str]) -> None:
+        self.names = names
+        self.tops = tops
+        self.name_pattern = _alternatives(names, r"(?<![\w.])(", r")(?!\w)")
+        self.top_pattern = _alternatives(tops, r"(?<![\w.])(", r")(?=[.:]\w)")
+
+
+def _alternatives(words: Iterable[str], before: str, after: str) -> re.Pattern[str]:
+    listed = "|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w))))
+    return re.compile(before + listed + after if listed else "(?!)")
+
+
+_STRING_HEAD = re.compile(r"([rRbBuUfF]*)('''|\"\"\"|'|\")")
+
+
+def _rewrite(text: str, names: Mapping[str, str], tops: Mapping[str, str],
+             import_only_tops: frozenset[str], uid_suffix: str) -> str:
+    """Rename identifiers and packages token by token; suffix `uid=` string literals."""
+    starts = [0]
+    for line in io.StringIO(text):
+        starts.append(starts[-1] + len(line))
+    rename = _Renames(names, tops)
+    edits: list[tuple[int, int, str]] = []
+    previous: list[tokenize.TokenInfo] = []
+    head = ""
+    depth = 0
+    fstring_depth = 0
+    fstring_uid_at = -1
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        start = starts[token.start[0] - 1] + token.start[1]
+        end = starts[token.end[0] - 1] + token.end[1]
+        kind, string = token.type, token.string
+        is_uid = (depth > 0 and len(previous) == 2 and previous[0].string == "uid"
+                  and previous[1].string == "=")
+        if kind in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+            head = ""
+        elif kind in (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING):
+            pass
+        elif kind == tokenize.NAME:
+            head = head or string
+            if string in names:
+                edits.append((start, end, names[string]))
+            elif string in tops and (head in ("import", "from") or string not in import_only_tops):
+                edits.append((start, end, tops[string]))
+        elif kind == tokenize.STRING:
+            # A string naming a definition: an annotation ("-> 'Money'") or an __all__ entry.
+            names_it = head == "__all__" or (bool(previous) and previous[-1].string in ("->", ":"))
+            new = _rewrite_string(string, rename, names_it, uid_suffix if is_uid else "")
+            if new != string:
+                edits.append((start, end, new))
+        elif kind == getattr(tokenize, "FSTRING_START", -1):
+            fstring_depth += 1
+            if is_uid and fstring_uid_at < 0:
+                fstring_uid_at = fstring_depth
+        elif kind == getattr(tokenize, "FSTRING_END", -1):
+            if fstring_depth == fstring_uid_at:
+                edits.append((start, start, uid_suffix))
+                fstring_uid_at = -1
+            fstring_depth -= 1
+        elif kind == tokenize.OP:
+            head = head or string
+            depth += string in "([{"
+            depth -= string in ")]}"
+        if kind not in (tokenize.NL, tokenize.COMMENT):
+            previous = [*previous[-1:], token]
+    pieces = []
+    last = 0
+    for start, end, replacement in edits:
+        pieces += [text[last:start], replacement]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _rewrite_string(token: str, rename: _Renames, exact: bool, uid_suffix: str) -> str:
+    match = _STRING_HEAD.match(token)
+    if match is None or "b" in match[1].lower():
+        return token
+    prefix, quote = match.groups()
+    body = token[len(prefix) + len(quote): len(token) - len(quote)]
+    new = rename.top_pattern.sub(lambda m: rename.tops[m[1]], body)
+    if "f" in prefix.lower():
+        # Before Python 3.12 an f-string is one token: rename inside its replacement fields.
+        new = re.sub(r"\{[^{}]*\}", lambda field: rename.name_pattern.sub(
+            lambda m: rename.names[m[1]], field[0]), new)
+    if exact and new == body and not prefix and body in rename.names:
+        new = rename.names[body]
+    return f"{prefix}{quote}{new}{uid_suffix}{quote}"
+
+
+def _copy_python(app: SourceApp, plan: AppPlan, relative: str, copy: str, rounds: int) -> str:
+    text = app.python[relative]
+    module = plan.modules[relative]
+    tops = {top: f"{top}_{copy}" for top in app.tops}
+    import_only = frozenset(set(app.tops) - plan.renamable_tops)
+    names = {name: f"{name}_{copy}" for name in plan.safe}
+    out = [_rewrite(text, names, tops, import_only, f"-{copy}")]
+    for round_ in range(1, rounds if module.block else 1):
+        # Repeats the module's own definitions under new names (a bigger module of the same
+        # kind), so the corpus reaches the SPEC's ~115 lines per file from smaller sources.
+        mine = {n: f"{n}_{copy}_u{round_}" for n in module.defined & plan.safe}
+        block = _rewrite(module.block, {**names, **mine}, tops, import_only,
+                         f"-{copy}-u{round_}")
+        out.append(("\n\n" if out[-1].endswith("\n") else "\n\n\n") + block)
+    out.append(("" if out[-1].endswith("\n") or not out[-1] else "\n")
+               + f"# bench corpus copy {copy}: {_module_name(relative)}\n")
+    return "".join(out)
+
+
+def _renamed_path(relative: str, copy: str, tops: Iterable[str]) -> str:
+    head, _, rest = relative.partition("/")
+    if rest and head in tops:
+        return f"{head}_{copy}/{rest}"
+    if not rest and head.removesuffix(".py") in tops:
+        return f"{head.removesuffix('.py')}_{copy}.py"
+    return relative
+
+
+def _copy_other(app: SourceApp, relative: str, data: bytes, copy: str) -> bytes:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    for top in app.tops:
+        text = re.sub(rf"(?<![\w-]){re.escape(top)}(?![\w-])", f"{top}_{copy}", text)
+    if relative == "pyproject.toml":
+        text = re.sub(r'(?m)^name = "([^"]+)"', rf'name = "\1-{copy}"', text, count=1)
+    return text.encode("utf-8")
+
+
+def _stamp(apps: list[SourceApp], copies: int, unroll: float) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{GENERATOR_VERSION}|{copies}|{unroll}|{sys.version_info[:2]}".encode())
+    for app in apps:
+        for relative, text in app.python.items():
+            digest.update(f"{app.folder}/{relative}\0{text}\0".encode())
+        for relative, data in app.other.items():
+            digest.update(f"{app.folder}/{relative}\0".encode() + data)
+    return digest.hexdigest()
+
+
+def build_corpus(root: Path, copies: int, unroll: float, rebuild: bool) -> Corpus:
+    """Deterministic: the same sources, options and Python give byte-identical files."""
+    apps = _source_apps()
+    stamp = _stamp(apps, copies, unroll)
+    stamp_file = root / "bench-stamp.txt"
+    reused = not rebuild and stamp_file.is_file() and stamp_file.read_text() == stamp
+    if not reused:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        # The corpus is one project (its own root); 1.x is what the source apps pin.
+        (root / "pyproject.toml").write_text(
+            '[project]\nname = "dara-migrate-bench-corpus"\nversion = "0"\n'
+            'dependencies = ["dara-core>=1.30,<2"]\n')
+        plans = {app.folder: _plan(app) for app in apps}
+        unrolled = 0
+        for index in range(copies):
+            copy = f"c{index:02d}"
+            for app in apps:
+                target = root / copy / app.folder
+                for relative in app.python:
+                    # A fractional --unroll spreads the extra rounds evenly over the modules.
+                    rounds = math.floor(unroll * (unrolled + 1)) - math.floor(unroll * unrolled)
+                    if plans[app.folder].modules[relative].block:
+                        unrolled += 1
+                    path = target / _renamed_path(relative, copy, app.tops)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(_copy_python(app, plans[app.folder], relative, copy, rounds),
+                                    encoding="utf-8")
+                for relative, data in app.other.items():
+                    path = target / _renamed_path(relative, copy, app.tops)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(_copy_other(app, relative, data, copy))
+                if "pyproject.toml" not in app.other:
+                    (target / "pyproject.toml").write_text(
+                        f'[project]\nname = "{app.folder}-{copy}"\nversion = "0.1.0"\n'
+                        'dependencies = ["dara-core>=1.30,<2"]\n')
+        stamp_file.write_text(stamp)
+    files = lines = unparsable = 0
+    seen: set[bytes] = set()
+    for path in python_files(root):
+        data = path.read_bytes()
+        files += 1
+        lines += data.count(b"\n")
+        seen.add(hashlib.sha256(data).digest())
+        try:
+            ast.parse(data)
+        except SyntaxError:
+            unparsable += 1
+    return Corpus(root, files, lines, copies, len(apps), files - len(seen), unparsable, reused)
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if not SKIPPED_PARTS & set(p.parts))
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+
+
+@dataclass
+class Sample:
+    wall: float
+    rss_mb: float
+    code: int
+    stderr: str
+
+
+@dataclass
+class Row:
+    name: str
+    jobs: str
+    samples: list[Sample] = field(default_factory=list)
+    target_s: float | None = None
+    note: str = ""
+    check_memory: bool = True
+    error: str = ""
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def rss(self) -> float | None:
+        values = [s.rss_mb for s in self.samples if s.rss_mb > 0]
+        return statistics.median(values) if values else None
+
+
+def _run_child(command: list[str], env: Mapping[str, str]) -> Sample:
+    done = subprocess.run([sys.executable, "-c", _CHILD, *command], capture_output=True,
+                          text=True, env=dict(env), check=False)
+    if done.returncode != 0 or not done.stdout.strip():
+        return Sample(0.0, 0.0, -1, done.stderr[-2000:])
+    data = json.loads(done.stdout)
+    return Sample(data["wall"], data["rss_kb"] / 1024, data["code"], data["stderr"])
+
+
+def measure(row: Row, command: list[str], runs: int, before: Callable[[], None] | None,
+            ok_codes: tuple[int, ...], env: Mapping[str, str]) -> Row:
+    for _ in range(runs):
+        if before:
+            before()
+        sample = _run_child(command, env)
+        if sample.code not in ok_codes:
+            row.error = f"exit {sample.code}: {sample.stderr.strip().splitlines()[-1:]}"
+            return row
+        row.samples.append(sample)
+    return row
+
+
+def tool_command() -> list[str]:
+    script = Path(sys.executable).with_name("dara-migrate")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "dara_migrate"]
+
+
+def _clear(path: Path) -> Callable[[], None]:
+    def clear() -> None:
+        shutil.rmtree(path, ignore_errors=True)
+    return clear
+
+
+def bench_tool(corpus: Corpus, jobs: int, runs: int, env: Mapping[str, str]) -> list[Row]:
+    tool = tool_command()
+    cache = corpus.root / ".dara-migrate-cache"
+    audit = [*tool, "audit", str(corpus.root), "--jobs", str(jobs), "--format", "json"]
+    rows = []
+    cold = Row("`audit`, cold (`--no-cache`, no cache dir)", str(jobs),
+               target_s=2.0 if jobs == 2 else None,
+               note="" if jobs == 2 else "time target is at `--jobs 2`")
+    rows.append(measure(cold, [*audit, "--no-cache"], runs, _clear(cache), (0, 1), env))
+    _clear(cache)()
+    _run_child(audit, env)  # fills the cache
+    warm = Row("`audit`, warm (cache filled, tree unchanged)", str(jobs), target_s=0.8)
+    rows.append(measure(warm, audit, runs, None, (0, 1), env))
+    apply = Row("`apply --dry-run`, cold (`--no-cache`)", str(jobs), target_s=7.0)
+    rows.append(measure(apply, [*tool, "apply", str(corpus.root), "--dry-run", "--jobs",
+                                str(jobs), "--no-cache"], runs, _clear(cache), (0, 1), env))
+    _clear(cache)()
+    return rows
+
+
+def sanity(corpus: Corpus, env: Mapping[str, str]) -> str:
+    """One untimed cold and one warm audit: does the tool see the corpus, and agree with itself?"""
+    cache = corpus.root / ".dara-migrate-cache"
+    base = [*tool_command(), "audit", str(corpus.root), "--format", "json", "--jobs", "2"]
+    _clear(cache)()
+    outputs = []
+    for extra in (["--no-cache"], [], []):
+        done = subprocess.run([*base, *extra], capture_output=True, text=True, env=dict(env),
+                              check=False)
+        if done.returncode not in (0, 1):
+            return f"audit failed (exit {done.returncode}): {done.stderr.strip()[-300:]}"
+        outputs.append(done.stdout)
+    _clear(cache)()
+    report = json.loads(outputs[0])
+    same = "identical" if len(set(outputs)) == 1 else "DIFFERENT (cache bug?)"
+    return (f"{report['summary']['files']:,} files, {len(report['findings']):,} findings, "
+            f"{len(report['apps'])} apps, target {report['target']}; "
+            f"cold / cache-filling / warm JSON {same}")
+
+
+def bench_fixit(corpus: Corpus, runs: int, executable: str | None,
+                env: Mapping[str, str]) -> Row:
+    row = Row("`fixit lint`, default rules (reference)", "all")
+    found = executable or shutil.which("fixit", path=os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    if found is None:
+        row.error = "not installed (see --fixit)"
+        return row
+    # Fixit exits non-zero when it reports lint, which is not a failed run.
+    return measure(row, [found, "lint", str(corpus.root)], runs, None, tuple(range(128)), env)
+
+
+def bench_parse(corpus: Corpus, runs: int) -> list[Row]:
+    sources = [p.read_bytes() for p in python_files(corpus.root)]
+    rows = []
+    parsers: list[tuple[str, Callable[[bytes], object]]] = [
+        ("`ast.parse` every file, in-process", ast.parse)]
+    try:
+        import libcst
+    except ImportError:
+        pass
+    else:
+        parsers.append(("`libcst.parse_module` every file, in-process", libcst.parse_module))
+    for name, parse in parsers:
+        row = Row(name, "1", check_memory=False)
+        for _ in range(runs):
+            start = time.perf_counter()
+            for source in sources:
+                try:
+                    parse(source)
+                except Exception:  # a file the parser rejects still costs what it cost
+                    continue
+            row.samples.append(Sample(time.perf_counter() - start, 0.0, 0, ""))
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{os.cpu_count()} cores ({usable} usable), {model}, {platform.system()} " \
+           f"{platform.release()}"
+
+
+def _verdict(row: Row, files: int) -> tuple[str, str]:
+    if row.error:
+        return "—", row.error
+    parts = []
+    failures = []
+    if row.target_s is not None:
+        budget = row.target_s * files / SPEC_FILES
+        parts.append(f"≤ {budget:.2f} s")
+        if row.wall > budget:
+            failures.append("time")
+    if row.check_memory:
+        parts.append(f"≤ {SPEC_MEMORY_MB:.0f} MB")
+        if (row.rss or 0) > SPEC_MEMORY_MB:
+            failures.append("memory")
+    if not parts:
+        return "—", "reference"
+    target = ", ".join(parts) + (f" ({row.note})" if row.note else "")
+    if failures:
+        return target, "**FAIL** (" + ", ".join(failures) + ")"
+    return target, "pass" if row.target_s is not None else "pass (memory only)"
+
+
+def revision() -> str:
+    """The commit measured, and whether the tool's sources differ from it."""
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--",
+                                "dara_migrate"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{commit}{' + uncommitted changes in dara_migrate/' if dirty else ''}"
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.2f} (1 min) / {five:.2f} (5 min)"
+
+
+def render(corpus: Corpus, seen: str, rows: list[Row], runs: int, load_before: str,
+           revision_before: str) -> str:
+    from dara_migrate import __version__
+
+    lines = [
+        "## dara-migrate speed benchmark", "",
+        "| | |", "|---|---|",
+        f"| Machine | {machine()} |",
+        f"| Load average | before: {load_before}; after: {load()} (other work on the machine "
+        "slows every row) |",
+        f"| Python | {platform.python_version()} ({platform.python_implementation()}) |",
+        f"| dara-migrate | {__version__}, commit {revision_before}"
+        + ("" if revision() == revision_before else f" (now {revision()}: the tool changed "
+           "during the run)") + " |",
+        f"| Corpus | {corpus.files:,} Python files, {corpus.lines:,} lines: {corpus.copies} "
+        f"renamed copies of {corpus.apps} apps ({'reused' if corpus.reused else 'built'}; "
+        f"{corpus.duplicates} identical files, {corpus.unparsable} unparsable) |",
+        f"| Audit sees | {seen} |",
+        f"| Statistic | median of {runs} runs (Fixit: see its row); peak RSS = largest single "
+        "process (ru_maxrss) |",
+        "",
+        "| Measurement | `--jobs` | median wall (s) | range (s) | files/s | peak RSS (MB) "
+        "| SPEC target | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        target, result = _verdict(row, corpus.files)
+        if not row.samples:
+            lines.append(f"| {row.name} | {row.jobs} | — | — | — | — | {target} | {result} |")
+            continue
+        walls = [s.wall for s in row.samples]
+        rss = f"{row.rss:.0f}" if row.rss is not None else "—"
+        lines.append(
+            f"| {row.name} | {row.jobs} | {row.wall:.2f} | {min(walls):.2f}-{max(walls):.2f} "
+            f"| {corpus.files / row.wall:,.0f} | {rss} | {target} | {result} |")
+    lines += ["", *ratios(corpus, rows)]
+    return "\n".join(lines) + "\n"
+
+
+def ratios(corpus: Corpus, rows: list[Row]) -> list[str]:
+    def rate(prefix: str, jobs: str) -> float | None:
+        for row in rows:
+            if row.name.startswith(prefix) and row.jobs == jobs and row.samples:
+                return corpus.files / row.wall
+        return None
+
+    out = ["Ratios (files/s over files/s):", ""]
+    fixit = rate("`fixit", "all")
+    ast_rate = rate("`ast.parse", "1")
+    cst_rate = rate("`libcst", "1")
+    for jobs in ("1", "2"):
+        cold = rate("`audit`, cold", jobs)
+        if cold is None:
+            continue
+        facts = [f"cold audit `--jobs {jobs}`: {cold:,.0f} files/s"]
+        if fixit:
+            facts.append(f"{cold / fixit:.1f}x Fixit measured here (SPEC: ≥ 20x)")
+        facts.append(f"{cold / ANCHORS['Fixit lint']:.1f}x the SPEC's Fixit anchor, "
+                     f"{cold / ANCHORS['bump-pydantic']:.0f}x its bump-pydantic anchor "
+                     "(SPEC: ≥ 200x)")
+        if cst_rate:
+            facts.append(f"{cold / cst_rate:.2f}x one-core `libcst.parse_module`")
+        if ast_rate:
+            facts.append(f"{cold / ast_rate:.2f}x one-core `ast.parse`")
+        out.append("- " + "; ".join(facts))
+    for label, measured in (("ast.parse", ast_rate), ("libcst.parse_module", cst_rate)):
+        if measured:
+            out.append(f"- `{label}` here: {measured:,.0f} files/s vs SPEC anchor "
+                       f"{ANCHORS[label]:,.0f} (machine/corpus factor "
+                       f"{measured / ANCHORS[label]:.2f})")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, action="append", choices=(1, 2),
+                        help="--jobs value(s) to measure (repeatable; default: 1 and 2)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--copies", type=int, default=11,
+                        help="renamed copies of the source apps (default 11: ~1,045 files)")
+    parser.add_argument("--unroll", type=float, default=5.5,
+                        help="times each non-entry module's body appears, on average (default "
+                        "5.5: ~120k lines; 1 keeps the source modules' size)")
+    parser.add_argument("--rebuild", action="store_true", help="regenerate the corpus")
+    parser.add_argument("--fixit", metavar="PATH",
+                        help="the `fixit` executable (default: next to this Python, or PATH)")
+    parser.add_argument("--fixit-runs", type=int, default=1,
+                        help="runs of `fixit lint` (slow; 0 skips it)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the in-process ast / libcst parse baseline")
+    args = parser.parse_args(argv)
+    jobs = sorted(set(args.jobs or (1, 2)))
+    env = {**os.environ, "NO_COLOR": "1", "CI": "1"}
+    load_before, revision_before = load(), revision()
+    corpus = build_corpus(CORPUS, args.copies, args.unroll, args.rebuild)
+    print(f"corpus: {corpus.files} files, {corpus.lines} lines in {corpus.root}", file=sys.stderr)
+    seen = sanity(corpus, env)
+    rows: list[Row] = []
+    for count in jobs:
+        print(f"measuring dara-migrate at --jobs {count} ...", file=sys.stderr)
+        rows += bench_tool(corpus, count, args.runs, env)
+    if args.fixit_runs:
+        print("measuring fixit ...", file=sys.stderr)
+        rows.append(bench_fixit(corpus, args.fixit_runs, args.fixit, env))
+    if not args.no_baseline:
+        print("measuring raw parse baselines ...", file=sys.stderr)
+        rows += bench_parse(corpus, args.runs)
+    print(render(corpus, seen, rows, args.runs, load_before, revision_before))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
