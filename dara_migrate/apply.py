@@ -69,6 +69,8 @@ class _Workspace:
         self.sources: dict[str, Source] = {}
         self.texts: dict[str, str] = {}
         self.errors: list[str] = []
+        self.changed: set[str] = set()
+        """Files edited since the project was last loaded."""
 
     def source(self, path: str) -> Source:
         if path not in self.sources:
@@ -80,6 +82,12 @@ class _Workspace:
 
     def overlay(self) -> dict[str, bytes]:
         return {path: encode(self.sources[path], text) for path, text in self.texts.items()}
+
+    def reload(self, settings: Settings, paths: list[Path], previous: Project) -> Project:
+        """The project as rewritten so far; only files edited since `previous` are read again."""
+        reuse = {r.path: r for r in previous.results if r.path not in self.changed}
+        self.changed = set()
+        return load_project(settings, paths, overlay=self.overlay(), reuse=reuse)
 
     def edit(self, edits: dict[str, list[Edit]]) -> set[str]:
         """Apply edits file by file; a file whose edit fails keeps its text and is reported."""
@@ -98,6 +106,7 @@ class _Workspace:
                 continue
             if new != self.text(path):
                 self.texts[path] = new
+                self.changed.add(path)
         return failed
 
 
@@ -139,7 +148,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             break
         failed = workspace.edit(_group(fixes))
         applied.extend(f for f in fixes if f.finding.path not in failed)
-        project = load_project(settings, paths, overlay=workspace.overlay())
+        project = workspace.reload(settings, paths, project)
     else:
         workspace.errors.append(
             f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")
@@ -182,7 +191,7 @@ def _settle_hatch(settings: Settings, paths: list[Path], project: Project,
         workspace.edit(edits)
         if workspace.texts == before:
             return project
-        project = load_project(settings, paths, overlay=workspace.overlay())
+        project = workspace.reload(settings, paths, project)
         if attempt == 1:
             workspace.errors.append("internal error: escape hatch did not converge")
     return project
@@ -201,4 +210,4 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
     if not edits:
         return project
     workspace.edit(edits)
-    return load_project(settings, paths, overlay=workspace.overlay())
+    return workspace.reload(settings, paths, project)

@@ -8,14 +8,17 @@ reproduced byte for byte by LibCST.
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import tokenize
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
+import libcst.helpers
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 
@@ -281,9 +284,26 @@ def _without_comments(statement: cst.BaseStatement, prefix: str) -> cst.BaseStat
     return statement.with_changes(leading_lines=kept)
 
 
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """Apply every edit to one module's source; raise EditError if one found no node."""
-    module = cst.parse_module(text)
+def _attach_header_comments(module: cst.Module) -> cst.Module:
+    """Comments right above the first statement parse as the module header; hand them to
+    the statement, where markers are looked for and written. The code is unchanged."""
+    header = list(module.header)
+    if not module.body or not isinstance(
+            module.body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        return module
+    attached: list[cst.EmptyLine] = []
+    while header and header[-1].comment is not None:
+        attached.insert(0, header.pop())
+    if not attached:
+        return module
+    first = module.body[0]
+    body = [first.with_changes(leading_lines=[*attached, *first.leading_lines]),
+            *module.body[1:]]
+    return module.with_changes(header=header, body=body)
+
+
+def _edit_module(text: str, edits: Sequence[Edit]) -> str:
+    module = _attach_header_comments(cst.parse_module(text))
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     transformer = _Transformer(edits, module)
     result = wrapper.visit(transformer)
@@ -291,16 +311,149 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     if missing:
         raise EditError(f"no node for {type(missing[0]).__name__} at line {missing[0].line}")
     imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]
-    removals = [e.unused_import for e in edits
-                if isinstance(e, RemoveKeyword) and e.unused_import is not None]
-    if imports or removals:
+    if imports:
         context = CodemodContext()
         for module_name, name in imports:
             AddImportsVisitor.add_needed_import(context, module_name, name)
-        for module_name, name in removals:
-            RemoveImportsVisitor.remove_unused_import(context, module_name, name)
-        if imports:
-            result = AddImportsVisitor(context).transform_module(result)
-        if removals:
-            result = RemoveImportsVisitor(context).transform_module(result)
+        result = AddImportsVisitor(context).transform_module(result)
     return result.code
+
+
+def _shifted(edit: Edit, offset: int) -> Edit:
+    return replace(edit, line=edit.line - offset)
+
+
+def _statement_spans(text: str) -> list[tuple[int, int]]:
+    """Line ranges of the module's top-level statements (decorators included), with the
+    comment lines right above each; statements sharing a line are merged."""
+    lines = text.splitlines()
+    spans: list[tuple[int, int]] = []
+    for node in ast.parse(text).body:
+        decorators = getattr(node, "decorator_list", None)
+        first = decorators[0].lineno if decorators else node.lineno
+        while first > 1 and lines[first - 2].lstrip().startswith("#"):
+            first -= 1
+        last = node.end_lineno or node.lineno
+        if spans and first <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(last, spans[-1][1]))
+        else:
+            spans.append((first, last))
+    return spans
+
+
+def _comments_above(lines: list[str], line: int) -> range:
+    """0-based indexes of the full-line comments directly above 1-based `line`."""
+    start = line - 1
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    return range(start, line - 1)
+
+
+def _edit_comment_lines(lines: list[str], edits: Sequence[Edit]) -> None:
+    """Markers are whole comment lines: added or removed as lines, no parse needed. Lines are
+    edited bottom-up so that the line numbers of the edits above stay valid."""
+    by_line: dict[int, list[Edit]] = {}
+    for edit in edits:
+        by_line.setdefault(edit.line, []).append(edit)
+    for line in sorted(by_line, reverse=True):
+        statement = line - 1
+        for edit in by_line[line]:
+            if isinstance(edit, RemoveComments):
+                for index in reversed(_comments_above(lines, statement + 1)):
+                    if lines[index].lstrip().startswith(edit.prefix):
+                        del lines[index]
+                        statement -= 1
+        for edit in by_line[line]:
+            if isinstance(edit, AddMarker) and not any(
+                    lines[index].strip() == edit.text
+                    for index in _comments_above(lines, statement + 1)):
+                target = lines[statement]
+                indent = target[:len(target) - len(target.lstrip())]
+                newline = "\r\n" if target.endswith("\r\n") else "\n"
+                lines.insert(statement, f"{indent}{edit.text}{newline}")
+
+
+class _DropImport(cst.CSTTransformer):
+    """Removes one name from `from module import ...` statements (the whole statement when
+    it was the last name)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__()
+        self.module, self.name = module, name
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
+                         ) -> cst.ImportFrom | cst.RemovalSentinel:
+        if (isinstance(updated.names, cst.ImportStar) or updated.relative
+                or updated.module is None
+                or cst.helpers.get_full_name_for_node(updated.module) != self.module):
+            return updated
+        kept = [a for a in updated.names
+                if not (a.asname is None and cst.helpers.get_full_name_for_node(a.name)
+                        == self.name)]
+        if len(kept) == len(updated.names):
+            return updated
+        if not kept:
+            return cst.RemovalSentinel.REMOVE
+        if not isinstance(updated.names[-1].comma, cst.Comma):
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(names=kept)
+
+
+def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
+    """Remove imports the edits left unused; only the import statements are parsed by LibCST
+    (a scope analysis of the whole module costs far more than everything else)."""
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    import_lines = {line for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                    for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+    # Any other mention (code, `__all__`, a string annotation, a comment) keeps the import.
+    rest = "".join(line for number, line in enumerate(lines, 1) if number not in import_lines)
+    unused = [(module, name) for module, name in imports
+              if not re.search(rf"\b{re.escape(name)}\b", rest)]
+    if not unused:
+        return text
+    for node in reversed(tree.body):
+        if not isinstance(node, ast.ImportFrom) or not any(
+                node.module == module and any(a.name == name and a.asname is None
+                                              for a in node.names)
+                for module, name in unused):
+            continue
+        first, last = node.lineno, node.end_lineno or node.lineno
+        snippet = cst.parse_module("".join(lines[first - 1:last]))
+        for module, name in unused:
+            snippet = snippet.visit(_DropImport(module, name))
+        lines[first - 1:last] = [snippet.code if snippet.body else ""]
+    return "".join(lines)
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply every edit to one module's source; raise EditError if one found no node.
+
+    LibCST parses only the top-level statements that get an edit (most of a large file is
+    untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
+    edits that add imports take the whole module."""
+    dropped = [e.unused_import for e in edits
+               if isinstance(e, RemoveKeyword) and e.unused_import is not None]
+    if dropped:
+        plain = [e if not isinstance(e, RemoveKeyword) else replace(e, unused_import=None)
+                 for e in edits]
+        return _drop_unused_imports(apply_edits(text, plain), dropped)
+    if any(isinstance(e, InsertAfter) and e.imports for e in edits):
+        return _edit_module(text, edits)
+    lines = text.splitlines(keepends=True)
+    groups: dict[tuple[int, int], list[Edit]] = {}
+    spans = _statement_spans(text)
+    for edit in edits:
+        span = next(((a, b) for a, b in spans if a <= edit.line <= b), None)
+        if span is None:
+            return _edit_module(text, edits)
+        groups.setdefault(span, []).append(edit)
+    for (first, last), group in sorted(groups.items(), reverse=True):
+        if all(isinstance(e, (AddMarker, RemoveComments)) for e in group):
+            _edit_comment_lines(lines, group)
+            continue
+        snippet = "".join(lines[first - 1:last])
+        rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group])
+        # A snippet whose only statement was removed leaves no line behind, not an empty one.
+        lines[first - 1:last] = [rewritten if rewritten.strip() else ""]
+    return "".join(lines)

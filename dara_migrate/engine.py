@@ -77,8 +77,10 @@ def discover(settings: Settings, paths: Iterable[Path]) -> tuple[list[Path], fro
 def load_project(settings: Settings, paths: Iterable[Path],
                  progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None,
-                 overlay: Mapping[str, bytes] | None = None) -> Project:
-    """Read and index the project; run every rule. `overlay` replaces file contents."""
+                 overlay: Mapping[str, bytes] | None = None,
+                 reuse: Mapping[str, FileResult] | None = None) -> Project:
+    """Read and index the project; run every rule. `overlay` replaces file contents; `reuse`
+    holds facts of files known to be unchanged since they were read."""
     python, selected, deployment = discover(settings, paths)
     cache_dir = None
     if settings.use_cache:
@@ -88,7 +90,10 @@ def load_project(settings: Settings, paths: Iterable[Path],
     if on_total:
         on_total(len(jobs))
     with gc_paused():
-        results = analyze_all(jobs, settings.jobs, progress)
+        kept = reuse or {}
+        fresh = iter(analyze_all([j for j in jobs if j.path not in kept], settings.jobs,
+                                 progress))
+        results = [kept[j.path] if j.path in kept else next(fresh) for j in jobs]
         index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
         apps = find_apps(index, settings)
         project = Project(settings, index, results, selected, deployment, apps, [], [])
