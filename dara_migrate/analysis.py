@@ -142,8 +142,8 @@ def _store_cached(path: Path | None, result: FileResult) -> None:
             os.unlink(temporary)
 
 
-def analyze_file(job: FileJob) -> FileResult:
-    """Read, parse and summarise one file; never raises for bad input."""
+def _read(job: FileJob) -> tuple[bytes, str] | FileResult:
+    """The file's bytes and cache digest, or the result for a file that cannot be read."""
     try:
         data = job.data if job.data is not None else read_bytes(Path(job.absolute))
     except ReadError as error:
@@ -152,6 +152,23 @@ def analyze_file(job: FileJob) -> FileResult:
         b"%s\0%s\0%s\0%d\0" % (job.cache_salt.encode(), job.path.encode(), job.module.encode(),
                                job.is_package) + data
     ).hexdigest()
+    return data, digest
+
+
+def cached_result(job: FileJob) -> FileResult | None:
+    """The cached facts of a file whose content is unchanged, if the cache has them."""
+    if job.cache_dir is None:
+        return None
+    read = _read(job)
+    return None if isinstance(read, FileResult) else _load_cached(_cache_path(job, read[1]))
+
+
+def analyze_file(job: FileJob) -> FileResult:
+    """Read, parse and summarise one file; never raises for bad input."""
+    read = _read(job)
+    if isinstance(read, FileResult):
+        return read
+    data, digest = read
     cache_path = _cache_path(job, digest)
     cached = _load_cached(cache_path)
     if cached is not None:
@@ -207,6 +224,15 @@ def analyze_all(jobs: Sequence[FileJob], workers: int,
     workers have not started when this process gets to it, it does itself, so nothing it
     does is pickled, and a slow core costs only its own share."""
     workers = workers or os.cpu_count() or 1
+    if workers > 1:
+        # Cache hits load here: through a worker they would be unpickled and pickled again.
+        hits = [cached_result(job) for job in jobs]
+        misses = [job for job, hit in zip(jobs, hits, strict=True) if hit is None]
+        if len(misses) < len(jobs):
+            if progress:
+                progress(len(jobs) - len(misses))
+            fresh = iter(analyze_all(misses, workers, progress))
+            return [hit if hit is not None else next(fresh) for hit in hits]
     if workers <= 1 or len(jobs) < _IN_PROCESS_BELOW:
         results = []
         for job in jobs:
