@@ -218,21 +218,24 @@ def _analyze_chunk(jobs: Sequence[FileJob]) -> list[FileResult]:
 
 def analyze_all(jobs: Sequence[FileJob], workers: int,
                 progress: Callable[[int], None] | None = None) -> list[FileResult]:
-    """Analyse every file; results come back in job order whatever the worker count.
+    """Analyse every file; results come back in job order whatever the worker count."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        return _analyze(jobs, workers, progress)
+    # Cache hits load here: through a worker they would be unpickled and pickled again.
+    hits = [cached_result(job) for job in jobs]
+    misses = [job for job, hit in zip(jobs, hits, strict=True) if hit is None]
+    if progress and len(misses) < len(jobs):
+        progress(len(jobs) - len(misses))
+    fresh = iter(_analyze(misses, workers, progress))
+    return [hit if hit is not None else next(fresh) for hit in hits]
 
-    With N jobs, N - 1 worker processes and this process share the chunks: whatever the
+
+def _analyze(jobs: Sequence[FileJob], workers: int,
+             progress: Callable[[int], None] | None) -> list[FileResult]:
+    """With N jobs, N - 1 worker processes and this process share the chunks: whatever the
     workers have not started when this process gets to it, it does itself, so nothing it
     does is pickled, and a slow core costs only its own share."""
-    workers = workers or os.cpu_count() or 1
-    if workers > 1:
-        # Cache hits load here: through a worker they would be unpickled and pickled again.
-        hits = [cached_result(job) for job in jobs]
-        misses = [job for job, hit in zip(jobs, hits, strict=True) if hit is None]
-        if len(misses) < len(jobs):
-            if progress:
-                progress(len(jobs) - len(misses))
-            fresh = iter(analyze_all(misses, workers, progress))
-            return [hit if hit is not None else next(fresh) for hit in hits]
     if workers <= 1 or len(jobs) < _IN_PROCESS_BELOW:
         results = []
         for job in jobs:
