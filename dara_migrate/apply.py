@@ -21,12 +21,13 @@ from dara_migrate.fixes import (
     plan_code_fixes,
     plan_escape_hatch,
     plan_mode,
+    remaining_by_app,
     remaining_errors,
 )
 from dara_migrate.models import Finding
 from dara_migrate.settings import Settings
 from dara_migrate.target import MODE_ATTRIBUTE
-from dara_migrate.writer import WriteError, check_parses, encode
+from dara_migrate.writer import encode
 
 MAX_ROUNDS = 5
 
@@ -69,8 +70,11 @@ class _Workspace:
         self.sources: dict[str, Source] = {}
         self.texts: dict[str, str] = {}
         self.errors: list[str] = []
-        self.changed: set[str] = set()
-        """Files edited since the project was last loaded."""
+        self.changed: dict[str, str | None] = {}
+        """Files edited since the project was last loaded, with their text before the edit
+        (None: the file on disk)."""
+        self.undone: set[str] = set()
+        """Files whose last edit was undone because its output did not parse."""
 
     def source(self, path: str) -> Source:
         if path not in self.sources:
@@ -84,19 +88,39 @@ class _Workspace:
         return {path: encode(self.sources[path], text) for path, text in self.texts.items()}
 
     def reload(self, settings: Settings, paths: list[Path], previous: Project) -> Project:
-        """The project as rewritten so far; only files edited since `previous` are read again."""
-        reuse = {r.path: r for r in previous.results if r.path not in self.changed}
-        self.changed = set()
-        return load_project(settings, paths, overlay=self.overlay(), reuse=reuse)
+        """The project as rewritten so far; only files edited since `previous` are read again.
+
+        Reading the edited files is also the check that they still parse: an edit whose
+        output does not (a bug of ours) is undone and reported, and the file read again."""
+        self.undone = set()
+        while True:
+            changed, self.changed = self.changed, {}
+            reuse = {r.path: r for r in previous.results if r.path not in changed}
+            project = load_project(settings, paths, overlay=self.overlay(), reuse=reuse)
+            broken = [r for r in project.results if r.path in changed and r.error is not None]
+            if not broken:
+                return project
+            for result in broken:
+                self.errors.append(
+                    f"{result.path}: internal error: the rewritten file does not parse "
+                    f"({result.error} at line {result.error_line}); the file was not changed")
+                self.undone.add(result.path)
+                before = changed[result.path]
+                if before is None:
+                    del self.texts[result.path]
+                else:
+                    self.texts[result.path] = before
+                self.changed[result.path] = None
+            previous = project
 
     def edit(self, edits: dict[str, list[Edit]]) -> set[str]:
         """Apply edits file by file; a file whose edit fails keeps its text and is reported."""
         failed = set()
         for path, file_edits in sorted(edits.items()):
             try:
-                new = apply_edits(self.text(path), file_edits)
-                check_parses(path, new)
-            except (EditError, WriteError, ReadError) as error:
+                old = self.text(path)
+                new = apply_edits(old, file_edits)
+            except (EditError, ReadError) as error:
                 self.errors.append(f"{path}: {error}")
                 failed.add(path)
                 continue
@@ -104,9 +128,9 @@ class _Workspace:
                 self.errors.append(f"{path}: internal error: {type(error).__name__}: {error}")
                 failed.add(path)
                 continue
-            if new != self.text(path):
+            if new != old:
+                self.changed.setdefault(path, self.texts.get(path))
                 self.texts[path] = new
-                self.changed.add(path)
         return failed
 
 
@@ -147,8 +171,9 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         if not fixes:
             break
         failed = workspace.edit(_group(fixes))
-        applied.extend(f for f in fixes if f.finding.path not in failed)
         project = workspace.reload(settings, paths, project)
+        failed |= workspace.undone
+        applied.extend(f for f in fixes if f.finding.path not in failed)
     else:
         workspace.errors.append(
             f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")
@@ -156,7 +181,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     if options.local:
         project = _settle_hatch(settings, paths, project, workspace, options.reason,
                                 options.hatch)
-        hatch_apps = [app.name for app in project.apps if app.escape_hatch is not None]
+        hatch_apps = [app.key for app in project.apps if app.escape_hatch is not None]
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
     remaining = remaining_errors(project)
@@ -200,10 +225,11 @@ def _settle_hatch(settings: Settings, paths: list[Path], project: Project,
 def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace: _Workspace,
               mode: str) -> Project:
     edits: dict[str, list[Edit]] = {}
+    by_app = remaining_by_app(project)
     for app in project.apps:
         has_mode = any(b.kind == "attr" and b.name == f"{app.call.target}.{MODE_ATTRIBUTE}"
                        for b in app.facts.bindings)
-        if remaining_errors(project, app) or has_mode:
+        if by_app[app.key] or has_mode:
             continue
         edits.setdefault(app.facts.path, []).append(
             plan_mode(app, mode, quote_style(workspace.text(app.facts.path))))

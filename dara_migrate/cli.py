@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
+MAX_LISTED = 50
+"""Remaining errors `apply` prints; a monorepo can have thousands."""
 
 app = typer.Typer(
     name="dara-migrate",
@@ -299,15 +301,21 @@ def apply_command(
 def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool) -> None:
     verb = "would change" if dry_run else "changed"
     err.print(f"{len(result.applied)} fixes; {verb} {len(result.changes)} files", highlight=False)
-    for name in result.hatch_apps:
-        err.print(f"app {escape(name)}: kept process-local (unsafe_runtime_mode = 'local')",
+    for key in result.hatch_apps:
+        err.print(f"app {escape(key)}: kept process-local (unsafe_runtime_mode = 'local')",
                   style="yellow", highlight=False)
     if result.remaining:
-        heading = "blocks the migration" if no_local else "remains"
-        err.print(f"{len(result.remaining)} errors {heading}:", highlight=False)
-        for finding in result.remaining:
+        count = len(result.remaining)
+        plural = count != 1
+        heading = ("block" if plural else "blocks") + " the migration" if no_local else (
+            "remain" if plural else "remains")
+        err.print(f"{count} error{'s' if plural else ''} {heading}:", highlight=False)
+        for finding in result.remaining[:MAX_LISTED]:
             err.print(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
                       f"{escape(finding.message)}", highlight=False, soft_wrap=True)
+        if count > MAX_LISTED:
+            err.print(f"  ... and {count - MAX_LISTED} more; `dara-migrate audit` lists them all",
+                      highlight=False)
 
 
 @app.command("report")

@@ -284,6 +284,16 @@ def remaining_errors(project: Project, app: App | None = None) -> list[Finding]:
             and f.status in ("open", "acknowledged") and f.rule != "DM001"]
 
 
+def remaining_by_app(project: Project) -> dict[str, list[Finding]]:
+    """`remaining_errors` for every app at once (apps x findings was seconds on monorepos)."""
+    grouped: dict[str, list[Finding]] = {app.key: [] for app in project.apps}
+    for finding in remaining_errors(project):
+        for key in finding.apps:
+            if key in grouped:
+                grouped[key].append(finding)
+    return grouped
+
+
 def hatch_comment(findings: Iterable[Finding], reason: str) -> str:
     counts = Counter(f.rule for f in findings)
     summary = ", ".join(f"{code} x{count}" for code, count in sorted(counts.items()))
@@ -297,8 +307,9 @@ def plan_escape_hatch(project: Project, reason: str, quote_of: Callable[[str], s
                       ) -> dict[str, list[Edit]]:
     """Escape hatch and `local-only` markers where errors remain; their removal where none do."""
     edits: dict[str, list[Edit]] = defaultdict(list)
+    by_app = remaining_by_app(project)
     for app in project.apps:
-        remaining = remaining_errors(project, app)
+        remaining = by_app[app.key]
         config = app.call.target or app.name
         path = app.facts.path
         if app.escape_hatch is not None:

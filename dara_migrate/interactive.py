@@ -37,7 +37,7 @@ from dara_migrate.fixes import (
     app_id,
     plan_code_fixes,
     plan_fix,
-    remaining_errors,
+    remaining_by_app,
 )
 from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.models import Finding
@@ -388,8 +388,8 @@ class _Session:
         return DEFAULT_REASON
 
     def ask_mode(self, project: Project) -> str | None:
-        clear = [app for app in project.apps
-                 if not _has_mode(app) and not remaining_errors(project, app)]
+        by_app = remaining_by_app(project)
+        clear = [app for app in project.apps if not _has_mode(app) and not by_app[app.key]]
         if not clear:
             return None
         names = ", ".join(app.name for app in clear)
@@ -413,8 +413,8 @@ class _Session:
         self.say(f"  {_count(len(result.applied), 'fix', 'fixes')}"
                  + (": " + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))
                     if counts else ""))
-        for name in result.hatch_apps:
-            self.say(f"  app {escape(name)}: kept process-local ({ESCAPE_HATCH_ATTRIBUTE} = "
+        for key in result.hatch_apps:
+            self.say(f"  app {escape(key)}: kept process-local ({ESCAPE_HATCH_ATTRIBUTE} = "
                      "'local')")
         if self.mode_line:
             self.say(f"  {self.mode_line}")

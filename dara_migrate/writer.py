@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import codecs
 import difflib
 import os
 import re
 import subprocess
 import tempfile
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,18 +24,6 @@ class WriteError(Exception):
 def encode(source: Source, text: str) -> bytes:
     data = text.encode("utf-8" if source.encoding == "utf-8-sig" else source.encoding)
     return codecs.BOM_UTF8 + data if source.bom else data
-
-
-def check_parses(path: str, text: str) -> None:
-    """Refuse to write output that Python cannot parse (that would be a bug of ours)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text, filename=path)
-    except SyntaxError as error:
-        raise WriteError(
-            f"{path}: internal error: the rewritten file does not parse ({error.msg} at line "
-            f"{error.lineno}); the file was not written") from error
 
 
 def write_atomic(path: Path, data: bytes) -> None:

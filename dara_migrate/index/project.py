@@ -546,30 +546,31 @@ class ProjectIndex:
     def _count_runs(self) -> None:
         """How many times per process each build-time body runs (1 or MANY)."""
         counting: set[ScopeRef] = set()
-
-        def count(ref: ScopeRef) -> int:
-            if ref in self.runs:
-                return self.runs[ref]
-            if ref in counting:
-                return MANY
-            counting.add(ref)
-            if ref[1] == 0:
-                total = 1
-            else:
-                total = 0
-                for caller, loop in self.callers.get(ref, ()):
-                    runs = count(caller) if self.when.get(caller) != "unknown" else 1
-                    total += MANY if loop else runs
-                    if total >= MANY:
-                        break
-                if self.scope(ref).loop:
-                    total = MANY
-            counting.discard(ref)
-            self.runs[ref] = min(total, MANY)
-            return self.runs[ref]
-
         for ref in sorted(self.when):
-            count(ref)
+            self._count(ref, counting)
+
+    def _count(self, ref: ScopeRef, counting: set[ScopeRef]) -> int:
+        # A method, not a closure: a recursive closure is a reference cycle that would keep
+        # the whole index alive until a full garbage collection.
+        if ref in self.runs:
+            return self.runs[ref]
+        if ref in counting:
+            return MANY
+        counting.add(ref)
+        if ref[1] == 0:
+            total = 1
+        else:
+            total = 0
+            for caller, loop in self.callers.get(ref, ()):
+                runs = self._count(caller, counting) if self.when.get(caller) != "unknown" else 1
+                total += MANY if loop else runs
+                if total >= MANY:
+                    break
+            if self.scope(ref).loop:
+                total = MANY
+        counting.discard(ref)
+        self.runs[ref] = min(total, MANY)
+        return self.runs[ref]
 
     # ---------------------------------------------------------------- queries
 
