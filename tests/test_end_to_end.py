@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from dara_migrate.cli import app
 
 HERE = Path(__file__).parent
-APPS = [*sorted(p for p in (HERE / "fixtures" / "apps").iterdir() if p.is_dir() and not p.name.startswith(".")),
+APPS = [*sorted(p for p in (HERE / "fixtures" / "apps").iterdir()
+                if p.is_dir() and not p.name.startswith(".")),
         HERE.parent / "examples" / "sales_dashboard"]
 
 

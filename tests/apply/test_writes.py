@@ -5,11 +5,15 @@ from __future__ import annotations
 import codecs
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+import dara_migrate.apply as apply_module
 from dara_migrate.cli import app
+from dara_migrate.edits import Edit
 from tests.helpers import write_tree
 
 DV_MODULE = (
@@ -148,3 +152,23 @@ def test_dirty_files_are_refused_inside_git(tmp_path: Path) -> None:
     assert "uid=" not in page.read_text()
     assert run("apply", str(tmp_path), "--yes", "--no-cache", "--allow-dirty")[0] == 0
     assert "uid='app.page:double'" in page.read_text()
+
+
+def test_an_edit_that_breaks_the_syntax_is_undone_and_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = project(tmp_path, DV_MODULE.encode())
+    other = tmp_path / "app/other.py"
+    other.write_text(DV_MODULE.replace("double", "triple"))
+    real = apply_module.apply_edits
+
+    def broken_for_page(text: str, edits: Sequence[Edit]) -> str:
+        out = real(text, edits)
+        return out + "def (\n" if "double" in text else out
+
+    monkeypatch.setattr(apply_module, "apply_edits", broken_for_page)
+    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache",
+                                      "--target", "1.x"])
+    assert result.exit_code == 2
+    assert "app/page.py: internal error: the rewritten file does not parse" in result.stderr
+    assert page.read_text() == DV_MODULE
+    assert "uid='app.other:triple'" in other.read_text()
