@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import re
 import tokenize
 from collections.abc import Sequence
@@ -323,12 +324,12 @@ def _shifted(edit: Edit, offset: int) -> Edit:
     return replace(edit, line=edit.line - offset)
 
 
-def _statement_spans(text: str) -> list[tuple[int, int]]:
+def _statement_spans(tree: ast.Module, text: str) -> list[tuple[int, int]]:
     """Line ranges of the module's top-level statements (decorators included), with the
     comment lines right above each; statements sharing a line are merged."""
     lines = text.splitlines()
     spans: list[tuple[int, int]] = []
-    for node in ast.parse(text).body:
+    for node in tree.body:
         decorators = getattr(node, "decorator_list", None)
         first = decorators[0].lineno if decorators else node.lineno
         while first > 1 and lines[first - 2].lstrip().startswith("#"):
@@ -426,12 +427,73 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     return "".join(lines)
 
 
+def _calls_at(tree: ast.Module) -> dict[tuple[int, int], list[ast.Call]]:
+    calls: dict[tuple[int, int], list[ast.Call]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            calls.setdefault((node.lineno, node.col_offset), []).append(node)
+    return calls
+
+
+def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                       edit: SetKeyword) -> tuple[int, int, str] | None:
+    """`uid=...` added by plain text insertion where the result is exactly what the LibCST
+    edit would produce: an ASCII line, a call that is not nested in another call starting at
+    the same place, arguments separated by ", " and closed right after the last one
+    (`f(a, b=1)`, `f()`). Anything else (trailing comma, one argument per line, comments)
+    goes through LibCST. Returns (0-based line, 0-based column, text)."""
+    found = calls.get((edit.line, edit.column - 1), [])
+    if edit.replace or len(found) != 1:
+        return None
+    call = found[0]
+    line = lines[edit.line - 1]
+    end = call.end_col_offset
+    if call.end_lineno != call.lineno or end is None or not line.isascii():
+        return None
+    if any(k.arg == edit.keyword for k in call.keywords):
+        return edit.line - 1, end, ""
+    arguments: list[ast.expr | ast.keyword] = sorted(
+        [*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+    if not arguments:
+        func_end = call.func.end_col_offset
+        if func_end is None or line[func_end:end] != "()":
+            return None
+        return edit.line - 1, end - 1, f"{edit.keyword}={edit.value}"
+    for before, after in itertools.pairwise(arguments):
+        if line[before.end_col_offset or 0:after.col_offset] != ", ":
+            return None
+    last = arguments[-1].end_col_offset
+    if last != end - 1 or line[last] != ")":
+        return None
+    return edit.line - 1, last, f", {edit.keyword}={edit.value}"
+
+
+def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                   group: Sequence[Edit]) -> list[tuple[int, int, str]] | None:
+    """The group's keyword insertions as text, or None if one of them needs LibCST (also
+    when one call gets two keywords: each insertion is planned on the original text)."""
+    insertions = []
+    edited: set[tuple[int, int]] = set()
+    for edit in group:
+        if isinstance(edit, (AddMarker, RemoveComments)):
+            continue
+        if not isinstance(edit, SetKeyword) or (edit.line, edit.column) in edited:
+            return None
+        insertion = _keyword_insertion(lines, calls, edit)
+        if insertion is None:
+            return None
+        edited.add((edit.line, edit.column))
+        insertions.append(insertion)
+    return insertions
+
+
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     """Apply every edit to one module's source; raise EditError if one found no node.
 
     LibCST parses only the top-level statements that get an edit (most of a large file is
     untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
-    edits that add imports take the whole module."""
+    markers and plain `uid=` insertions need no LibCST at all; edits that add imports take
+    the whole module."""
     dropped = [e.unused_import for e in edits
                if isinstance(e, RemoveKeyword) and e.unused_import is not None]
     if dropped:
@@ -442,14 +504,20 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
         return _edit_module(text, edits)
     lines = text.splitlines(keepends=True)
     groups: dict[tuple[int, int], list[Edit]] = {}
-    spans = _statement_spans(text)
+    tree = ast.parse(text)
+    spans = _statement_spans(tree, text)
     for edit in edits:
         span = next(((a, b) for a, b in spans if a <= edit.line <= b), None)
         if span is None:
             return _edit_module(text, edits)
         groups.setdefault(span, []).append(edit)
+    calls = _calls_at(tree) if any(isinstance(e, SetKeyword) for e in edits) else {}
     for (first, last), group in sorted(groups.items(), reverse=True):
-        if all(isinstance(e, (AddMarker, RemoveComments)) for e in group):
+        insertions = _as_text_edits(lines, calls, group)
+        if insertions is not None:
+            # Right to left, so that earlier columns on the same line stay valid.
+            for index, column, added in sorted(insertions, reverse=True):
+                lines[index] = lines[index][:column] + added + lines[index][column:]
             _edit_comment_lines(lines, group)
             continue
         snippet = "".join(lines[first - 1:last])

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import dara_migrate.edits as edits_module
 from dara_migrate.edits import (
     AddMarker,
+    Edit,
     RemoveComments,
     RemoveKeyword,
     SetKeyword,
+    _edit_module,
     apply_edits,
 )
 
@@ -90,4 +100,53 @@ def test_edits_touch_only_their_statements() -> None:
         "                        variables=[x],\n"
         "                        uid='m:total')\n"
         "y = {  'a':1}\n"
+    )
+
+
+_ARGUMENTS = st.lists(st.sampled_from(["a", "b.c", "*rest", "**extra", "x=1", "uid='old'",
+                                       "(y)", "'é'", "g(h)", "[1, 2]", "k=v  # note\n"]),
+                      max_size=4)
+_SEPARATORS = st.sampled_from([", ", ",", ",  ", ",\n    ", " , "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(arguments=_ARGUMENTS, separator=_SEPARATORS, trailing=st.sampled_from(["", ",", " "]),
+       indent=st.sampled_from(["", "    "]), second=st.booleans())
+def test_uid_insertion_without_libcst_matches_libcst(
+        arguments: list[str], separator: str, trailing: str, indent: str, second: bool) -> None:
+    call = f"DV({separator.join(arguments)}{trailing if arguments else ''})"
+    body = f"{indent}x = {call}\n"
+    source = f"def page():\n{body}    return x\n" if indent else body
+    line = 2 if indent else 1
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    edits: list[Edit] = [SetKeyword(line, len(indent) + 5, "uid", "'m:x'")]
+    if second:
+        edits.append(SetKeyword(line, len(indent) + 5, "label", "'shown'"))
+    assert apply_edits(source, edits) == _edit_module(source, edits)
+
+
+def test_plain_uid_insertions_and_markers_need_no_libcst(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    def no_libcst(text: str, edits: Sequence[Edit]) -> str:
+        raise AssertionError("LibCST was used")
+
+    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+    source = (
+        "def page():\n"
+        "    a = DV(f, variables=[x])\n"
+        "    b = DV(g)\n"
+        "    return Stack(a, b)\n"
+    )
+    result = apply_edits(source, [SetKeyword(2, 9, "uid", "'m:a'"),
+                                  SetKeyword(3, 9, "uid", "'m:b'"),
+                                  AddMarker(3, "# dara-migrate: local-only[DM104] why")])
+    assert result == (
+        "def page():\n"
+        "    a = DV(f, variables=[x], uid='m:a')\n"
+        "    # dara-migrate: local-only[DM104] why\n"
+        "    b = DV(g, uid='m:b')\n"
+        "    return Stack(a, b)\n"
     )
