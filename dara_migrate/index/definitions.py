@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import BROWSER_STORES, DEFINITION_KINDS, VARIABLE
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, per_index
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -45,6 +45,7 @@ def _needs_uid_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> bo
     return api == "BackendStore" or api in BROWSER_STORES
 
 
+@per_index
 def collect_definitions(index: ProjectIndex) -> list[Definition]:
     """Every definition site in the project, in path-then-position order."""
     found: list[Definition] = []

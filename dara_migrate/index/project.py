@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
@@ -93,12 +94,15 @@ class ProjectIndex:
         default_factory=lambda: defaultdict(list))
     method_calls: dict[tuple[str, str], list[tuple[FileFacts, Call]]] = field(
         default_factory=lambda: defaultdict(list))
-    resolved_calls: dict[tuple[str, int], Resolved] = field(default_factory=dict)
+    call_resolutions: dict[str, list[Resolved]] = field(default_factory=dict)
+    """Every call's callee, resolved once per file (by call id)."""
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
     """Top-level resolutions: the same names are resolved again and again by every rule."""
+    derived: dict[Callable[..., Any], Any] = field(default_factory=dict)
+    """Results of `per_index` queries."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -329,11 +333,13 @@ class ProjectIndex:
         return self.resolve_qualified(f"{base.qualified}.{rest}", depth + 1)
 
     def resolve_call(self, facts: FileFacts, call: Call) -> Resolved:
-        cached = self.resolved_calls.get((facts.path, call.id))
-        if cached is None:
-            cached = self.resolve(facts, call.scope, call.callee) if call.callee else Resolved("")
-            self.resolved_calls[(facts.path, call.id)] = cached
-        return cached
+        resolutions = self.call_resolutions.get(facts.path)
+        if resolutions is not None:
+            return resolutions[call.id]
+        return self._resolve_callee(facts, call)
+
+    def _resolve_callee(self, facts: FileFacts, call: Call) -> Resolved:
+        return self.resolve(facts, call.scope, call.callee) if call.callee else Resolved("")
 
     def value_api(self, facts: FileFacts, scope_id: int, value: Value | None) -> str | None:
         """The Dara name a value is a call to, or is bound to (`store=my_store`)."""
@@ -349,8 +355,9 @@ class ProjectIndex:
     # ---------------------------------------------------------------- indexing
 
     def _index_calls(self, facts: FileFacts) -> None:
-        for call in facts.calls:
-            resolved = self.resolve_call(facts, call)
+        resolutions = [self._resolve_callee(facts, call) for call in facts.calls]
+        self.call_resolutions[facts.path] = resolutions
+        for call, resolved in zip(facts.calls, resolutions, strict=True):
             if resolved.api:
                 self.calls_by_api[resolved.api].append((facts, call))
             elif resolved.instance_of:
@@ -474,11 +481,11 @@ class ProjectIndex:
                 self._edge(source, member, call.loop, "call")
         request_args = self._request_argument_slots(resolved)
         content_args = self._content_argument_slots(resolved)
-        arguments = [(i, "", v) for i, v in enumerate(call.args)] + [
-            (-1, k, v) for k, v in call.kwargs]
-        for position, keyword, value in arguments:
-            slot_request = _matches(request_args, position, keyword)
-            slot_content = _matches(content_args, position, keyword)
+        for position, keyword, value in _arguments(call):
+            if value.kind not in _CALLABLE_KINDS and not content_args:
+                continue  # a constant or a call result: no function to reach (most arguments)
+            slot_request = bool(request_args) and _matches(request_args, position, keyword)
+            slot_content = bool(content_args) and _matches(content_args, position, keyword)
             for target, is_class in self._callable_targets(facts, call.scope, value):
                 if slot_request:
                     self.roots["request"].add(target)
@@ -591,12 +598,39 @@ class ProjectIndex:
         return (facts.path, scope_id) in self.roots["request"]
 
 
+_T = TypeVar("_T")
+
+
+def per_index(query: Callable[[ProjectIndex], _T]) -> Callable[[ProjectIndex], _T]:
+    """A whole-project query that several rules ask, answered once per index (callers share
+    the result and must not change it)."""
+    @functools.wraps(query)
+    def once(index: ProjectIndex) -> _T:
+        if query not in index.derived:
+            index.derived[query] = query(index)
+        result: _T = index.derived[query]
+        return result
+    return once
+
+
 def _makes_route(made_by: Resolved) -> bool:
     """Router methods return the new route, which takes child routes in turn."""
     attribute = made_by.attribute.removeprefix("router.")
     return attribute in ROUTE_METHODS and (
         made_by.instance_of == "Router"
         or (made_by.instance_of == "ConfigurationBuilder" and made_by.attribute != attribute))
+
+
+_CALLABLE_KINDS = frozenset({"lambda", "name", "attr", "container", "dict"})
+"""Value kinds `_callable_targets` can find a function in."""
+
+
+def _arguments(call: Call) -> Iterator[tuple[int, str, Value]]:
+    """(position, keyword, value) of every argument; keyword arguments have position -1."""
+    for position, value in enumerate(call.args):
+        yield position, "", value
+    for keyword, value in call.kwargs:
+        yield -1, keyword, value
 
 
 def _matches(slots: tuple[tuple[int, str], ...], position: int, keyword: str) -> bool:

@@ -266,6 +266,8 @@ class BrowserRead(Rule):
 
 def _websocket_state(qualified: str) -> str | None:
     """The per-worker websocket object a qualified name is, or is an attribute of."""
+    if not any(state in qualified for state in _WEBSOCKET_STATE):
+        return None  # the common case, decided without splitting
     parts = qualified.split(".")
     for cut, part in enumerate(parts):
         if part in _WEBSOCKET_STATE and dara_name(".".join(parts[: cut + 1])) == part:

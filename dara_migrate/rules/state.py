@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.dara_api import AUTH_SESSION_BACKENDS, BACKEND_BASES, LOCAL_BACKENDS
-from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import CONFIGURE_RUNTIME
@@ -236,6 +236,7 @@ def action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) 
     return decorated and bool(params) and params[0] == name
 
 
+@per_index
 def task_sites(index: ProjectIndex) -> list[Site]:
     """Work that runs in this process's task pool: `config.task_module = ...`,
     `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201).
@@ -684,6 +685,7 @@ def _server_variable(index: ProjectIndex, made: tuple[FileFacts, Call] | None) -
     return made is not None and index.resolve_call(*made).api in SERVER_VARIABLES
 
 
+@per_index
 def variable_writes(index: ProjectIndex) -> list[Write]:
     """Every place a ServerVariable/DataVariable gets a value after construction:
     `.update(value)`, `.write(value)`, `ctx.update(var, value)`, `UpdateVariable(...,
