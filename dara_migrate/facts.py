@@ -143,6 +143,8 @@ class FileFacts:
     markers: list[Marker] = field(default_factory=list)
     mentions_jwt_secret: bool = False
     line_count: int = 0
+    names: frozenset[str] = frozenset()
+    """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
 
 
 def dotted_name(node: ast.expr) -> str:
@@ -181,10 +183,14 @@ def annotation_text(node: ast.expr | None) -> str | None:
 class _Columns:
     """Converts ast's UTF-8 byte offsets into code-point columns."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], ascii_only: bool) -> None:
         self.lines = lines
+        self.ascii_only = ascii_only
+        """Byte offsets are columns everywhere (most files): no line needs looking at."""
 
     def col(self, line: int, offset: int) -> int:
+        if self.ascii_only:
+            return offset + 1
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         if text.isascii():
             return offset + 1
@@ -192,6 +198,8 @@ class _Columns:
 
     def span(self, node: ast.expr | ast.stmt) -> Span:
         end_line = node.end_lineno or node.lineno
+        if self.ascii_only:
+            return Span(node.lineno, node.col_offset + 1, end_line, (node.end_col_offset or 0) + 1)
         return Span(
             node.lineno,
             self.col(node.lineno, node.col_offset),
@@ -211,10 +219,11 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 class _Extractor:
-    def __init__(self, facts: FileFacts, lines: list[str]) -> None:
+    def __init__(self, facts: FileFacts, lines: list[str], ascii_only: bool) -> None:
         self.facts = facts
         self.lines = lines
-        self.columns = _Columns(lines)
+        self.columns = _Columns(lines, ascii_only)
+        self.names: set[str] = set()
         self.scope = 0
         self.qualname = ""
         self.loop = False
@@ -484,11 +493,14 @@ class _Extractor:
                          const=node.value if isinstance(node.value, (str, int, float, bool))
                          else None)
         if isinstance(node, ast.Name):
+            self.names.add(node.id)
             return Value("name", text=node.id, names=(node.id,))
         if isinstance(node, ast.Attribute):
             text = dotted_name(node)
             if text:
-                return Value("attr", text=text, names=(text.split(".")[0],))
+                head = text.split(".")[0]
+                self.names.add(head)
+                return Value("attr", text=text, names=(head,))
             inner = self.expr(node.value)
             return Value("other", calls=inner.calls, names=inner.names)
         if isinstance(node, ast.Lambda):
@@ -573,14 +585,20 @@ class _Extractor:
             parts = (func_value, *parts)
         inner = _combine("call", parts)
         head = callee.split(".")[0]
+        self.names.add(head)
         return Value("call", text=callee, call=call_id,
                      calls=(callee, *inner.calls) if callee else inner.calls,
                      names=inner.names + ((head,) if head else ()))
 
 
 def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
-    calls = tuple(c for p in parts for c in p.calls)
-    names = tuple(n for p in parts for n in p.names)
+    calls: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    for part in parts:
+        if part.calls:
+            calls += part.calls
+        if part.names:
+            names += part.names
     return Value(kind, calls=calls, names=names, items=items)
 
 
@@ -638,7 +656,9 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     """Summarise one parsed module."""
     lines = text.splitlines()
     facts = FileFacts(path, module, is_package, line_count=len(lines))
-    _Extractor(facts, lines).run(tree)
+    extractor = _Extractor(facts, lines, text.isascii())
+    extractor.run(tree)
+    facts.names = frozenset(extractor.names)
     facts.markers = _markers(lines)
     facts.mentions_jwt_secret = "JWT_SECRET" in text
     return facts

@@ -164,6 +164,9 @@ class ProjectIndex:
             return Resolved(dotted)
         head, _, rest = dotted.partition(".")
         found = self.lookup(facts, scope_id, head)
+        if scope_id and not depth and (found is None or found[1] == 0):
+            # Bound at module level: the answer is the module scope's, resolved once there.
+            return self.resolve(facts, 0, dotted)
         if found is None:
             return self._unbound(facts, head, rest, depth)
         binding, bound_in = found
@@ -481,7 +484,10 @@ class ProjectIndex:
                 self._edge(source, member, call.loop, "call")
         request_args = self._request_argument_slots(resolved)
         content_args = self._content_argument_slots(resolved)
-        for position, keyword, value in _arguments(call):
+        # A Dara call reaches the functions it is given only through these slots.
+        arguments = _arguments(call) if (
+            resolved.api is None or request_args or content_args) else ()
+        for position, keyword, value in arguments:
             if value.kind not in _CALLABLE_KINDS and not content_args:
                 continue  # a constant or a call result: no function to reach (most arguments)
             slot_request = bool(request_args) and _matches(request_args, position, keyword)

@@ -7,6 +7,7 @@ the worker's memory and a file on its disk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from dara_migrate.facts import Call, FileFacts, Scope
@@ -35,6 +36,7 @@ _WEBSOCKET_STATE = {
     "utils_registry": "holds this worker's WebsocketManager and other process objects",
     "WebsocketManager": "reaches only the websockets attached to this worker",
 }
+_MENTIONS_STATE = re.compile("|".join(_WEBSOCKET_STATE))
 
 
 def variable_kind(index: ProjectIndex, facts: FileFacts, scope_id: int,
@@ -266,7 +268,7 @@ class BrowserRead(Rule):
 
 def _websocket_state(qualified: str) -> str | None:
     """The per-worker websocket object a qualified name is, or is an attribute of."""
-    if not any(state in qualified for state in _WEBSOCKET_STATE):
+    if not _MENTIONS_STATE.search(qualified):
         return None  # the common case, decided without splitting
     parts = qualified.split(".")
     for cut, part in enumerate(parts):

@@ -393,6 +393,8 @@ def _mentioned_outside_requests(index: ProjectIndex, wanted: dict[ScopeRef, str]
     for facts in index.files.values():
         aliases = names | {b.name for b in facts.bindings if b.kind == "import"
                            and b.target.rsplit(".", 1)[-1] in names}
+        if facts.names.isdisjoint(aliases):
+            continue
         uses: list[Use] = []
         for call in facts.calls:
             uses += [u for u in _call_uses(call) if u[1] in aliases]
