@@ -10,8 +10,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
@@ -227,7 +228,10 @@ class _Extractor:
         self.scope = 0
         self.qualname = ""
         self.loop = False
-        self.stmt: tuple[int, int, str] = (1, 1, "")
+        self.stmt: tuple[int, int] = (1, 1)
+        """First line and column of the statement being read."""
+        self.stmt_end = 1
+        self.stmt_hash = ""
         self.parent_call = -1
         self.target = ""
         self.awaited = False
@@ -248,13 +252,19 @@ class _Extractor:
         elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
                                ast.AsyncWith, ast.Try)):
             end = first
-        saved = self.stmt
-        self.stmt = (first, self.columns.col(node.lineno, node.col_offset),
-                     _statement_hash(self.lines, first, max(end, first)))
+        saved = self.stmt, self.stmt_end, self.stmt_hash
+        self.stmt = (first, self.columns.col(node.lineno, node.col_offset))
+        self.stmt_end, self.stmt_hash = max(end, first), ""
         try:
             self.dispatch_statement(node)
         finally:
-            self.stmt = saved
+            self.stmt, self.stmt_end, self.stmt_hash = saved
+
+    def statement_hash(self) -> str:
+        """Hashed when a call or scope needs it: many statements have neither."""
+        if not self.stmt_hash:
+            self.stmt_hash = _statement_hash(self.lines, self.stmt[0], self.stmt_end)
+        return self.stmt_hash
 
     def dispatch_statement(self, node: ast.stmt) -> None:
         if isinstance(node, _FUNCTIONS):
@@ -410,7 +420,7 @@ class _Extractor:
         qualname = f"{self.qualname}.{name}" if self.qualname else name
         self.facts.scopes.append(
             Scope(scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
-                  self.stmt[2], loop=self.loop, **extra)  # type: ignore[arg-type]
+                  self.statement_hash(), loop=self.loop, **extra)  # type: ignore[arg-type]
         )
         return scope_id
 
@@ -486,53 +496,63 @@ class _Extractor:
         return Value("lambda", scope=scope_id, calls=body.calls, names=body.names)
 
     def expr(self, node: ast.expr) -> Value:
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        if isinstance(node, ast.Constant):
-            return Value("str" if isinstance(node.value, str) else "const",
-                         const=node.value if isinstance(node.value, (str, int, float, bool))
-                         else None)
-        if isinstance(node, ast.Name):
-            self.names.add(node.id)
-            return Value("name", text=node.id, names=(node.id,))
-        if isinstance(node, ast.Attribute):
-            text = dotted_name(node)
-            if text:
-                head = text.split(".")[0]
-                self.names.add(head)
-                return Value("attr", text=text, names=(head,))
-            inner = self.expr(node.value)
-            return Value("other", calls=inner.calls, names=inner.names)
-        if isinstance(node, ast.Lambda):
-            return self.lambda_(node)
-        if isinstance(node, ast.Await):
-            saved = self.awaited
-            self.awaited = True
-            inner = self.expr(node.value)
-            self.awaited = saved
-            return inner
-        if isinstance(node, _COMPREHENSIONS):
-            saved_loop = self.loop
-            self.loop = True
-            value = self.children(node, "comprehension")
-            self.loop = saved_loop
-            return value
-        if isinstance(node, ast.JoinedStr):
-            return self.children(node, "fstring")
-        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            items = tuple(self.child(e) for e in node.elts)
-            return _combine("container", items, items)
-        if isinstance(node, ast.Dict):
-            values = tuple(self.child(v) for v in node.values)
-            keys = tuple(self.child(k) for k in node.keys if k is not None)
-            return _combine("dict", (*keys, *values), values)
-        if isinstance(node, ast.BinOp):
-            return self.children(node, "binop")
-        if isinstance(node, ast.NamedExpr):
-            value = self.expr(node.value)
-            self.bind(node.target.id, "assign", self.columns.span(node), value=value)
-            return value
-        return self.children(node, "other")
+        handler = _EXPRESSIONS.get(type(node))
+        if handler is None:
+            return self.children(node, "other")
+        return handler(self, node)
+
+    def constant(self, node: ast.Constant) -> Value:
+        value = node.value
+        if isinstance(value, str):
+            return Value("str", const=value)
+        return Value("const", const=value if isinstance(value, (int, float, bool)) else None)
+
+    def name(self, node: ast.Name) -> Value:
+        self.names.add(node.id)
+        return Value("name", text=node.id, names=(node.id,))
+
+    def attribute(self, node: ast.Attribute) -> Value:
+        text = dotted_name(node)
+        if text:
+            head = text.split(".")[0]
+            self.names.add(head)
+            return Value("attr", text=text, names=(head,))
+        inner = self.expr(node.value)
+        return Value("other", calls=inner.calls, names=inner.names)
+
+    def await_(self, node: ast.Await) -> Value:
+        saved = self.awaited
+        self.awaited = True
+        inner = self.expr(node.value)
+        self.awaited = saved
+        return inner
+
+    def comprehension(self, node: ast.expr) -> Value:
+        saved_loop = self.loop
+        self.loop = True
+        value = self.children(node, "comprehension")
+        self.loop = saved_loop
+        return value
+
+    def fstring(self, node: ast.JoinedStr) -> Value:
+        return self.children(node, "fstring")
+
+    def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
+        items = tuple(self.child(e) for e in node.elts)
+        return _combine("container", items, items)
+
+    def dict_(self, node: ast.Dict) -> Value:
+        values = tuple(self.child(v) for v in node.values)
+        keys = tuple(self.child(k) for k in node.keys if k is not None)
+        return _combine("dict", (*keys, *values), values)
+
+    def binop(self, node: ast.BinOp) -> Value:
+        return self.children(node, "binop")
+
+    def named_expr(self, node: ast.NamedExpr) -> Value:
+        value = self.expr(node.value)
+        self.bind(node.target.id, "assign", self.columns.span(node), value=value)
+        return value
 
     def child(self, node: ast.expr) -> Value:
         saved = (self.parent_call, self.target)
@@ -577,7 +597,7 @@ class _Extractor:
         self.parent_call, self.target = saved
         self.facts.calls[call_id] = Call(
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
-            self.stmt[2], tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
+            self.statement_hash(), tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
             func_call,
         )
         parts = (*args, *(v for _, v in kwargs))
@@ -589,6 +609,26 @@ class _Extractor:
         return Value("call", text=callee, call=call_id,
                      calls=(callee, *inner.calls) if callee else inner.calls,
                      names=inner.names + ((head,) if head else ()))
+
+
+_EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
+    # By exact type: ast node classes are never subclassed, and one dict lookup is cheaper
+    # than a chain of isinstance tests on hundreds of thousands of nodes.
+    ast.Call: _Extractor.call,
+    ast.Constant: _Extractor.constant,
+    ast.Name: _Extractor.name,
+    ast.Attribute: _Extractor.attribute,
+    ast.Lambda: _Extractor.lambda_,
+    ast.Await: _Extractor.await_,
+    **dict.fromkeys(_COMPREHENSIONS, _Extractor.comprehension),
+    ast.JoinedStr: _Extractor.fstring,
+    ast.List: _Extractor.container,
+    ast.Tuple: _Extractor.container,
+    ast.Set: _Extractor.container,
+    ast.Dict: _Extractor.dict_,
+    ast.BinOp: _Extractor.binop,
+    ast.NamedExpr: _Extractor.named_expr,
+}
 
 
 def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
