@@ -37,6 +37,7 @@ _WEBSOCKET_STATE = {
     "WebsocketManager": "reaches only the websockets attached to this worker",
 }
 _MENTIONS_STATE = re.compile("|".join(_WEBSOCKET_STATE))
+_NAMED = frozenset({"name", "attr"})
 
 
 def variable_kind(index: ProjectIndex, facts: FileFacts, scope_id: int,
@@ -352,10 +353,12 @@ class WebsocketLocal(Rule):
         used: set[str] = set()
         for call in facts.calls:
             state = _websocket_state(index.resolve_call(facts, call).qualified)
-            found = (call.callee.split(".")[0], state) if state else self._first_state(
-                index, facts, call.scope,
-                [v.text for v in (*call.args, *(v for _, v in call.kwargs))
-                 if v.kind in ("name", "attr")])
+            if state:
+                found: tuple[str, str] | None = (call.callee.split(".")[0], state)
+            else:
+                names = [v.text for v in call.args if v.kind in _NAMED]
+                names += [v.text for _, v in call.kwargs if v.kind in _NAMED]
+                found = self._first_state(index, facts, call.scope, names) if names else None
             if found is not None:
                 used.add(found[0])
                 yield ctx.at_call(self, facts, call, _use_message(found[1]))
