@@ -8,6 +8,7 @@ the index resolves them across modules.
 from __future__ import annotations
 
 import ast
+import copyreg
 import hashlib
 import re
 from collections.abc import Callable
@@ -146,6 +147,17 @@ class FileFacts:
     line_count: int = 0
     names: frozenset[str] = frozenset()
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
+
+
+def _pickled_as_tuple(fact: tuple[Any, ...]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """How facts are pickled: a named tuple's own `__new__` is a Python function, called once
+    per object when unpickling; `tuple.__new__` is not, which halves the time it takes to
+    load a project's facts from the cache or from a worker."""
+    return tuple.__new__, (type(fact), tuple(fact))
+
+
+for _fact in (Span, Value, Param, Scope, Call, Binding, Marker):
+    copyreg.pickle(_fact, _pickled_as_tuple)
 
 
 def dotted_name(node: ast.expr) -> str:

@@ -54,5 +54,19 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
     }
 
 
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def render_json(result: AuditResult) -> str:
-    return json.dumps(audit_json(result), indent=2, ensure_ascii=False) + "\n"
+    """Indented, with one finding (app, error) per line: as easy to read and to diff as fully
+    indented JSON, and several times faster to write for thousands of findings, since the
+    json module indents only in pure Python."""
+    fields = []
+    for key, value in audit_json(result).items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {_ONE_LINE.encode(item)}" for item in value)
+            text = f"[\n{items}\n  ]"
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        fields.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
