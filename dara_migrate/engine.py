@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import gc
 import traceback
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,18 +26,16 @@ CACHE_FOLDER = ".dara-migrate-cache"
 
 @dataclass(slots=True)
 class App:
-    """One `ConfigurationBuilder()` binding and the project modules it imports."""
+    """One `ConfigurationBuilder()` binding and the project files it imports."""
 
     name: str
     facts: FileFacts
     call: Call
-    modules: set[str]
+    files: set[str]
     escape_hatch: Binding | None
-
-    @property
-    def key(self) -> str:
-        """`module:name`, unique in the project: apps are mostly all called `config`."""
-        return f"{self.facts.module}:{self.name}"
+    key: str = ""
+    """`module:name` (apps are mostly all called `config`); `path:name` where two source
+    roots of a monorepo both have that module."""
 
 
 @dataclass(slots=True)
@@ -120,12 +118,17 @@ def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:
     apps: list[App] = []
     for facts, call in index.calls_by_api.get("ConfigurationBuilder", ()):
         name = call.target.rsplit(".", 1)[-1] if call.target else "config"
-        if settings.apps and f"{facts.module}:{name}" not in settings.apps:
+        if not settings.wants_app(facts.module, facts.path, name):
             continue
         hatch = next((b for b in facts.bindings if b.kind == "attr"
                       and b.name == f"{call.target}.{ESCAPE_HATCH_ATTRIBUTE}"
                       and b.value is not None and b.value.const == ESCAPE_HATCH_VALUE), None)
-        apps.append(App(name, facts, call, index.modules_reachable(facts.module), hatch))
+        apps.append(App(name, facts, call, index.files_reachable(facts), hatch,
+                        f"{facts.module}:{name}"))
+    taken = Counter(app.key for app in apps)
+    for app in apps:
+        if taken[app.key] > 1:
+            app.key = f"{app.facts.path}:{app.name}"
     return apps
 
 
@@ -216,17 +219,15 @@ def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
 def _assign_apps(project: Project, findings: list[Finding]) -> None:
     if not project.apps:
         return
-    module_of = {facts.path: facts.module for facts in project.index.files.values()}
-    # Per module, not per finding: apps x findings was a visible share of a large audit.
-    owners_of: dict[str | None, tuple[str, ...]] = {}
+    # Per file, not per finding: apps x findings was a visible share of a large audit.
+    owners_of: dict[str, tuple[str, ...]] = {}
     for finding in findings:
-        module = module_of.get(finding.path)
-        if module not in owners_of:
-            owners = tuple(app.key for app in project.apps if module in app.modules)
+        if finding.path not in owners_of:
+            owners = tuple(app.key for app in project.apps if finding.path in app.files)
             if not owners and len(project.apps) == 1:
                 owners = (project.apps[0].key,)
-            owners_of[module] = owners
-        finding.apps = owners_of[module]
+            owners_of[finding.path] = owners
+        finding.apps = owners_of[finding.path]
 
 
 def _fingerprint(findings: list[Finding]) -> None:

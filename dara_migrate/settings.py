@@ -47,6 +47,11 @@ class Settings:
     library_components: tuple[str, ...] = ()
     show_info: bool = False
 
+    def wants_app(self, module: str, path: str, name: str) -> bool:
+        """Whether `apps` (when set) lists this config, as `module:name` or, where two source
+        roots share the module name, as `path:name`."""
+        return not self.apps or f"{module}:{name}" in self.apps or f"{path}:{name}" in self.apps
+
     def fact_key(self) -> str:
         """The settings that change per-file facts (part of the cache key)."""
         return "facts-v1"

@@ -17,6 +17,7 @@ import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Literal, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
@@ -82,7 +83,13 @@ class Edge:
 class ProjectIndex:
     files: dict[str, FileFacts]
     modules: dict[str, FileFacts] = field(default_factory=dict)
+    """Module name -> file; with one module name in several source roots, the first path."""
+    rooted: dict[tuple[str, str], FileFacts] = field(default_factory=dict)
+    """(source root, module name) -> file: in a monorepo every service may have its `app`."""
+    source_roots: dict[str, str] = field(default_factory=dict)
+    """Path -> the folder its module name is relative to."""
     module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
+    """Path -> module-level bindings by name."""
     scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
     edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
@@ -99,6 +106,7 @@ class ProjectIndex:
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    """Path -> paths of the project modules it imports."""
     memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
     """Top-level resolutions: the same names are resolved again and again by every rule."""
     derived: dict[Callable[..., Any], Any] = field(default_factory=dict)
@@ -109,6 +117,9 @@ class ProjectIndex:
         index = cls({f.path: f for f in sorted(files, key=lambda f: f.path)})
         for facts in index.files.values():
             index.modules.setdefault(facts.module, facts)
+            root = source_root(facts)
+            index.source_roots[facts.path] = root
+            index.rooted.setdefault((root, facts.module), facts)
             table: dict[str, list[Binding]] = defaultdict(list)
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
@@ -119,7 +130,7 @@ class ProjectIndex:
                 else:
                     index.scope_bindings.setdefault(ref, defaultdict(list))[binding.name].append(
                         binding)
-            index.module_bindings[facts.module] = table
+            index.module_bindings[facts.path] = table
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -144,7 +155,7 @@ class ProjectIndex:
                     return bindings[-1], current
             first = False
             current = scope.parent
-        module_level = self.module_bindings.get(facts.module, {}).get(name)
+        module_level = self.module_bindings.get(facts.path, {}).get(name)
         if module_level:
             return module_level[-1], 0
         return None
@@ -172,7 +183,7 @@ class ProjectIndex:
         binding, bound_in = found
         if binding.kind in ("import", "import_module"):
             qualified = f"{binding.target}.{rest}" if rest else binding.target
-            return self.resolve_qualified(qualified, depth + 1)
+            return self.resolve_qualified(qualified, depth + 1, facts)
         if binding.kind in ("def", "class"):
             base = facts.module if bound_in == 0 else (
                 f"{facts.module}.{facts.scopes[bound_in].qualname}")
@@ -204,32 +215,42 @@ class ProjectIndex:
             return Resolved(dotted, function=member, instance_of_project=kind.function)
         return Resolved(dotted)
 
-    def resolve_qualified(self, qualified: str, depth: int = 0) -> Resolved:
-        """Follow a fully qualified name through project modules and their re-exports."""
+    def resolve_qualified(self, qualified: str, depth: int = 0,
+                          near: FileFacts | None = None) -> Resolved:
+        """Follow a fully qualified name through project modules and their re-exports (as
+        imported from `near`, whose source root comes first)."""
         api = dara_name(qualified)
         if api is not None:
             return Resolved(qualified, api=api)
-        module, remainder = self._split_module(qualified)
-        if module is None:
+        facts, remainder = self.split_module(qualified, near)
+        if facts is None or not remainder:
             return Resolved(qualified)
-        if not remainder:
-            return Resolved(qualified)
-        facts = self.modules[module]
         return self.resolve(facts, 0, remainder, depth + 1)
 
-    def _split_module(self, qualified: str) -> tuple[str | None, str]:
+    def module_named(self, module: str, near: FileFacts | None = None) -> FileFacts | None:
+        """The project module imported as `module` from `near`: in its own source root if
+        there, anywhere in the project otherwise."""
+        if near is not None:
+            found = self.rooted.get((self.source_roots.get(near.path, ""), module))
+            if found is not None:
+                return found
+        return self.modules.get(module)
+
+    def split_module(self, qualified: str, near: FileFacts | None = None
+                     ) -> tuple[FileFacts | None, str]:
+        """The longest project module `qualified` starts with, and the rest of the name."""
         parts = qualified.split(".")
         for cut in range(len(parts), 0, -1):
-            module = ".".join(parts[:cut])
-            if module in self.modules:
-                return module, ".".join(parts[cut:])
+            facts = self.module_named(".".join(parts[:cut]), near)
+            if facts is not None:
+                return facts, ".".join(parts[cut:])
         return None, qualified
 
     def _unbound(self, facts: FileFacts, head: str, rest: str, depth: int) -> Resolved:
-        for star in self.module_bindings.get(facts.module, {}).get("*", []):
+        for star in self.module_bindings.get(facts.path, {}).get("*", []):
             candidate = f"{star.target}.{head}"
             resolved = self.resolve_qualified(f"{candidate}.{rest}" if rest else candidate,
-                                              depth + 1)
+                                              depth + 1, facts)
             if resolved.api or resolved.function or resolved.instance_of:
                 return resolved
         return Resolved(f"{head}.{rest}" if rest else head)
@@ -333,7 +354,7 @@ class ProjectIndex:
             attribute = f"{base.attribute}.{rest}" if base.attribute else rest
             return Resolved(f"{base.qualified}.{rest}", instance_of=base.instance_of,
                             attribute=attribute)
-        return self.resolve_qualified(f"{base.qualified}.{rest}", depth + 1)
+        return self.resolve_qualified(f"{base.qualified}.{rest}", depth + 1, facts)
 
     def resolve_call(self, facts: FileFacts, call: Call) -> Resolved:
         resolutions = self.call_resolutions.get(facts.path)
@@ -383,22 +404,24 @@ class ProjectIndex:
     def _index_imports(self, facts: FileFacts) -> None:
         for binding in facts.bindings:
             if binding.kind in ("import", "import_module"):
-                module, _ = self._split_module(binding.target)
-                if module is not None and module != facts.module:
-                    self.imports[facts.module].add(module)
+                imported, _ = self.split_module(binding.target, facts)
+                if imported is not None and imported is not facts:
+                    self.imports[facts.path].add(imported.path)
 
-    def modules_reachable(self, start: str) -> set[str]:
-        """Project modules imported, directly or not, by `start` (and `start` itself)."""
-        seen = {start}
-        queue = deque([start])
+    def files_reachable(self, start: FileFacts) -> set[str]:
+        """Paths of the project modules `start` imports, directly or not, with the packages
+        that importing them runs (and `start` itself)."""
+        seen = {start.path}
+        queue = deque([start.path])
         while queue:
             for imported in self.imports.get(queue.popleft(), ()):
-                parts = imported.split(".")
+                facts = self.files[imported]
+                parts = facts.module.split(".")
                 for cut in range(1, len(parts) + 1):
-                    package = ".".join(parts[:cut])
-                    if package in self.modules and package not in seen:
-                        seen.add(package)
-                        queue.append(package)
+                    package = self.module_named(".".join(parts[:cut]), facts)
+                    if package is not None and package.path not in seen:
+                        seen.add(package.path)
+                        queue.append(package.path)
         return seen
 
     # ---------------------------------------------------------------- when code runs
@@ -617,6 +640,14 @@ def per_index(query: Callable[[ProjectIndex], _T]) -> Callable[[ProjectIndex], _
         result: _T = index.derived[query]
         return result
     return once
+
+
+def source_root(facts: FileFacts) -> str:
+    """The folder a file's module name is relative to (`services/a` for
+    `services/a/app/main.py` imported as `app.main`)."""
+    depth = facts.module.count(".") + (1 if facts.is_package else 0)
+    parents = PurePosixPath(facts.path).parents
+    return parents[depth].as_posix() if depth < len(parents) else ""
 
 
 def _makes_route(made_by: Resolved) -> bool:

@@ -116,7 +116,7 @@ def _variable_constructor(index: ProjectIndex, facts: FileFacts, scope_id: int, 
         return None
     if binding.kind in ("import", "import_module"):
         module, _, name = (f"{binding.target}.{rest}" if rest else binding.target).rpartition(".")
-        target = index.modules.get(module)
+        target = index.module_named(module, facts)
         return _variable_constructor(index, target, 0, name, depth + 1) if target else None
     scope = facts.scopes[bound_in]
     receiver = binding.kind == "param" and scope.params and scope.params[0].name == head and (

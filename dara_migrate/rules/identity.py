@@ -261,16 +261,16 @@ class DuplicateUid(Rule):
             uid = definition.uid
             if uid is not None and uid.kind == "str" and isinstance(uid.const, str) and uid.const:
                 groups[(definition.registry, uid.const)].append(definition)
-        apps = _apps_by_module(ctx.index)
+        apps = _apps_by_file(ctx.index)
         for (registry, shared), sites in sorted(groups.items()):
             if len(sites) < 2:
                 continue
             for site in sites:
                 if not ctx.is_selected(site.facts):
                     continue
-                mine = apps.get(site.facts.module, frozenset())
+                mine = apps.get(site.facts.path, frozenset())
                 clashing = [s for s in sites if s is not site
-                            and _may_share_process(mine, apps.get(s.facts.module, frozenset()))]
+                            and _may_share_process(mine, apps.get(s.facts.path, frozenset()))]
                 others = clashing or [s for s in sites if s is not site]
                 related = [Related(o.facts.path, o.call.span.line, f"also uid '{shared}'")
                            for o in others]
@@ -286,13 +286,13 @@ class DuplicateUid(Rule):
                         "the apps run in separate processes", severity="info", related=related)
 
 
-def _apps_by_module(index: ProjectIndex) -> dict[str, frozenset[str]]:
-    """The apps (config modules) that import each project module."""
+def _apps_by_file(index: ProjectIndex) -> dict[str, frozenset[str]]:
+    """The apps (paths of their config modules) that import each project file."""
     owners: dict[str, set[str]] = defaultdict(set)
     for facts, _ in index.calls_by_api.get("ConfigurationBuilder", ()):
-        for module in index.modules_reachable(facts.module):
-            owners[module].add(facts.module)
-    return {module: frozenset(apps) for module, apps in owners.items()}
+        for path in index.files_reachable(facts):
+            owners[path].add(facts.path)
+    return {path: frozenset(apps) for path, apps in owners.items()}
 
 
 def _may_share_process(first: frozenset[str], second: frozenset[str]) -> bool:

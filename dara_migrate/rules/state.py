@@ -69,16 +69,6 @@ def report_at(ctx: Context, rule: Rule, site: Site, message: str, **options: obj
                       **options)  # type: ignore[arg-type]
 
 
-def module_of(index: ProjectIndex, qualified: str) -> tuple[FileFacts | None, str]:
-    """The project module a qualified name lives in, and the rest of the name."""
-    parts = qualified.split(".")
-    for cut in range(len(parts), 0, -1):
-        facts = index.modules.get(".".join(parts[:cut]))
-        if facts is not None:
-            return facts, ".".join(parts[cut:])
-    return None, qualified
-
-
 def receiver_of(callee: str) -> str:
     """`state.rows` for `state.rows.write`."""
     return callee.rpartition(".")[0]
@@ -103,7 +93,7 @@ def lookup(index: ProjectIndex, facts: FileFacts, scope_id: int,
             if local and name not in scope.globals:
                 return local[-1], current
         first, current = False, scope.parent
-    module_level = [b for b in index.module_bindings.get(facts.module, {}).get(name, ())
+    module_level = [b for b in index.module_bindings.get(facts.path, {}).get(name, ())
                     if b.kind not in _STORES]
     return (module_level[-1], 0) if module_level else None
 
@@ -119,8 +109,8 @@ def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: 
         return None
     binding, bound_in = found
     if binding.kind in _IMPORTS:
-        module, remainder = module_of(index, f"{binding.target}.{rest}" if rest else
-                                      binding.target)
+        module, remainder = index.split_module(
+            f"{binding.target}.{rest}" if rest else binding.target, facts)
         if module is None or not remainder:
             return None
         return defining_call(index, module, 0, remainder, depth + 1)
@@ -156,11 +146,11 @@ def given(value: Value | None) -> bool:
 
 @dataclass(eq=False, slots=True)
 class AppConfig:
-    """One `ConfigurationBuilder()`, the modules it imports, the runtime declared on it."""
+    """One `ConfigurationBuilder()`, the files it imports, the runtime declared on it."""
 
     facts: FileFacts
     call: Call
-    modules: frozenset[str]
+    files: frozenset[str]
     runtime: list[tuple[FileFacts, Call]]
 
     @property
@@ -172,12 +162,12 @@ def app_configs(ctx: Context) -> list[AppConfig]:
     """The project's apps (as the engine finds them) with their `configure_runtime` calls;
     a declaration whose receiver cannot be traced counts for the apps owning its module."""
     index = ctx.index
-    apps = [AppConfig(facts, call, frozenset(index.modules_reachable(facts.module)), [])
+    apps = [AppConfig(facts, call, frozenset(index.files_reachable(facts)), [])
             for facts, call in index.calls_by_api.get(BUILDER, ())]
-    if ctx.settings.apps:
-        apps = [app for app in apps if f"{app.facts.module}:{app.name}" in ctx.settings.apps]
+    apps = [app for app in apps
+            if ctx.settings.wants_app(app.facts.module, app.facts.path, app.name)]
     by_key = {call_key(app.facts, app.call): app for app in apps}
-    owners = owners_by_module(apps)
+    owners = owners_by_file(apps)
     for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
         made = defining_call(index, facts, call.scope, receiver_of(call.callee))
         declared_for = [by_key[call_key(*made)]] if made and call_key(*made) in by_key else (
@@ -187,19 +177,19 @@ def app_configs(ctx: Context) -> list[AppConfig]:
     return apps
 
 
-def owners_by_module(apps: list[AppConfig]) -> dict[str, list[AppConfig]]:
-    """module -> the apps importing it; built once, since a monorepo has hundreds of apps."""
+def owners_by_file(apps: list[AppConfig]) -> dict[str, list[AppConfig]]:
+    """path -> the apps importing it; built once, since a monorepo has hundreds of apps."""
     owners: dict[str, list[AppConfig]] = defaultdict(list)
     for app in apps:
-        for module in app.modules:
-            owners[module].append(app)
+        for path in app.files:
+            owners[path].append(app)
     return owners
 
 
 def owning_apps(apps: list[AppConfig], owners: Mapping[str, list[AppConfig]],
                 facts: FileFacts) -> list[AppConfig]:
     """The apps that import a module; the only app owns every module (as in the engine)."""
-    return owners.get(facts.module) or (apps if len(apps) == 1 else [])
+    return owners.get(facts.path) or (apps if len(apps) == 1 else [])
 
 
 def is_builder(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
@@ -509,7 +499,7 @@ class MissingRuntimeDeclaration(Rule):
                         fix="manual")
             return
         by_app: dict[int, list[Site]] = defaultdict(list)
-        owners = owners_by_module(apps)
+        owners = owners_by_file(apps)
         for site in sites:
             for owner in owning_apps(apps, owners, site.facts):
                 by_app[id(owner)].append(site)
@@ -974,8 +964,8 @@ class _SharedState:
             return None
         binding, bound_in = found
         if binding.kind in _IMPORTS:
-            module, remainder = module_of(self.index, f"{binding.target}.{rest}" if rest else
-                                          binding.target)
+            module, remainder = self.index.split_module(
+                f"{binding.target}.{rest}" if rest else binding.target, facts)
             if module is None or not remainder:
                 return None
             return self.container(module, 0, remainder, depth + 1)
@@ -1045,7 +1035,7 @@ class _SharedState:
         if target.kind == "class":
             return f"class attribute {owner}.{attribute}"
         if target.kind in _IMPORTS:
-            module, remainder = module_of(self.index, target.target)
+            module, remainder = self.index.split_module(target.target, facts)
             if module is None:
                 return None
             if not remainder:
@@ -1065,7 +1055,7 @@ class _SharedState:
 def _lazy_global(index: ProjectIndex, facts: FileFacts, binding: Binding) -> bool:
     """`global X; X = load()` where X starts as None and the value uses no parameter: a
     per-worker lazy initialisation rather than shared state."""
-    initial = index.module_bindings.get(facts.module, {}).get(binding.name, [])
+    initial = index.module_bindings.get(facts.path, {}).get(binding.name, [])
     if not initial or initial[0].value is None or initial[0].value.kind != "const" or (
             initial[0].value.const is not None):
         return False
@@ -1393,8 +1383,8 @@ def _path_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
         return None
     if found[0].kind in _IMPORTS:
         rest = value.text.partition(".")[2]
-        module, remainder = module_of(index, f"{found[0].target}.{rest}" if rest else
-                                      found[0].target)
+        module, remainder = index.split_module(
+            f"{found[0].target}.{rest}" if rest else found[0].target, facts)
         if module is None or not remainder:
             return None
     return index.resolve(facts, scope_id, value.text).qualified

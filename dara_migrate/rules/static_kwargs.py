@@ -308,7 +308,7 @@ class StaticnessReader:
             return "unknown"
         binding, bound_in = found
         if binding.kind in ("import", "import_module"):
-            return self._imported(binding, rest, depth)
+            return self._imported(facts, binding, rest, depth)
         if binding.kind in ("def", "class"):
             return self._definition(facts, scope_id, head, rest, depth)
         if binding.kind == "param":
@@ -325,11 +325,11 @@ class StaticnessReader:
             return "unknown" if made.function or made.api or made.instance_of else "static"
         return "unknown"
 
-    def _imported(self, binding: Binding, rest: str, depth: int) -> Kind:
+    def _imported(self, facts: FileFacts, binding: Binding, rest: str, depth: int) -> Kind:
         qualified = f"{binding.target}.{rest}" if rest else binding.target
         parts = qualified.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            module = self.index.modules.get(".".join(parts[:cut]))
+            module = self.index.module_named(".".join(parts[:cut]), facts)
             if module is not None:
                 return self.name_kind(module, 0, ".".join(parts[cut:]), depth + 1)
         return "unknown" if qualified.startswith("dara.") else "static"
@@ -399,7 +399,7 @@ def _assigned_value(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
         return facts, bound_in, binding.value
     if binding.kind == "import":
         module, _, imported = binding.target.rpartition(".")
-        source = index.modules.get(module)
+        source = index.module_named(module, facts)
         if source is not None:
             return _assigned_value(index, source, 0, imported, depth + 1)
     return None
@@ -409,7 +409,7 @@ def _bindings_in(index: ProjectIndex, facts: FileFacts, scope_id: int,
                  name: str) -> list[Binding]:
     """Every binding of a name in one scope (a name may be assigned several times)."""
     if scope_id == 0:
-        return index.module_bindings.get(facts.module, {}).get(name, [])
+        return index.module_bindings.get(facts.path, {}).get(name, [])
     return index.scope_bindings.get((facts.path, scope_id), {}).get(name, [])
 
 

@@ -13,7 +13,7 @@ from dara_migrate.rules.state import (
     AppConfig,
     app_configs,
     call_site,
-    owners_by_module,
+    owners_by_file,
     owning_apps,
     report_at,
     scope_site,
@@ -103,7 +103,7 @@ class LocalTaskExecution(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         apps = app_configs(ctx)
-        owners = owners_by_module(apps)
+        owners = owners_by_file(apps)
         pending = ctx.settings.target == "1.x"
         for site in task_sites(ctx.index):
             if not ctx.is_selected(site.facts):
