@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from dara_migrate.cli import app
+from dara_migrate.cli import app as cli
 from tests.helpers import run_audit, write_tree
 
 MAIN = (
@@ -87,11 +87,11 @@ def test_apps_with_the_same_module_and_name_get_distinct_keys(tmp_path: Path) ->
 
 def test_apply_fixes_each_service_in_its_own_package(tmp_path: Path) -> None:
     root = monorepo(tmp_path)
-    outcome = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+    outcome = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
                                        "--target", "1.x"])
     assert outcome.exit_code == 0, outcome.stderr
     assert "uid='app.pages:double'" in (root / "services/orders/app/pages.py").read_text()
     assert "uid='app.pages:billing_page.shown'" in (
         root / "services/billing/app/pages.py").read_text()
     result, _ = run_audit(root)
-    assert [f for f in result.findings if f.severity == "error"] == []
+    assert [f for f in result.findings if f.severity == "error" and f.status == "open"] == []
