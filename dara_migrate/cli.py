@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dara_migrate import __version__
 from dara_migrate.docs import rule_markdown
@@ -117,6 +116,9 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResu
     interactive = err.is_terminal and not os.environ.get("CI")
     if not interactive:
         return audit(settings, paths)[0]
+    # Imported here: CI and pre-commit runs draw no progress bar and skip its import time.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     progress = Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(),
                         console=err, transient=True)
     task = progress.add_task("audit", total=None)

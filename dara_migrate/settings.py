@@ -6,7 +6,6 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -138,6 +137,8 @@ def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tup
             return "1.x", f"dara-core{spec} in {where}"
         if spec:
             return "v2", f"dara-core{spec} in {where} allows 2.x"
+    from importlib import metadata  # slow to import; only needed when nothing pins Dara
+
     try:
         installed = metadata.version("dara-core")
     except metadata.PackageNotFoundError:
