@@ -804,27 +804,32 @@ class UploadResolver(Rule):
     name = "upload-resolver"
     severity = "warning"
     fix = "manual"
-    summary = "UploadDropzone resolver registered under a random id"
+    summary = "UploadDropzone registered under a random id (with or without a resolver)"
     docs = RuleDocs(
-        what="`UploadDropzone(resolver=...)` (also passed positionally) from dara-components.",
-        why="`UploadDropzone.__init__` registers the resolver under `str(uuid4())` and the "
-        "browser posts uploads with that `resolver_id`; the app has no way to pin it, so an "
-        "upload that reaches another worker is rejected. Resolvers also tend to keep what they "
-        "receive in process-local state (a module dict, a local file) that other workers "
-        "never see.",
-        use_instead="Write the uploaded data only to shared storage (a ServerVariable or "
-        "BackendStore with a uid on the shared backend, object storage), and keep uploads on "
-        "one worker until Dara lets the app name the resolver.",
-        fix_safety="Manual: where the upload should live is a design decision.",
-        confidence="High: the constructor is resolved through imports; whether the resolver "
+        what="Every `UploadDropzone(...)` from dara-components, with a `resolver=` (also "
+        "passed positionally) or not.",
+        why="`UploadDropzone.__init__` always registers an upload entry under `str(uuid4())`, "
+        "even with `resolver=None`, and the browser posts each upload with that "
+        "`resolver_id`; the app has no way to pin it, so an upload that reaches another "
+        "worker is rejected (HTTP 400). A custom resolver also tends to keep what it receives "
+        "in process-local state (a module dict, a local file) that other workers never see.",
+        use_instead="Keep uploads on one worker (sticky sessions, or the escape hatch) until "
+        "Dara lets the app name the upload; write the uploaded data only to shared storage "
+        "(a ServerVariable or BackendStore with a uid on the shared backend, object storage).",
+        fix_safety="Manual: where uploads are routed and where their data lives are design "
+        "decisions.",
+        confidence="High: the constructor is resolved through imports; whether a resolver "
         "writes process-local state is not checked here (DM205/DM207 look at that).",
     )
     VALID: ClassVar[list[Example]] = [
         Example.module(
-            "from dara.core import ServerVariable\n"
-            "from dara.components import UploadDropzone\n\n"
+            "from dara.core import ServerVariable\n\n"
+            "class UploadDropzone:\n"
+            "    \"\"\"The app's own widget of the same name: not Dara's.\"\"\"\n\n"
+            "    def __init__(self, target: ServerVariable) -> None:\n"
+            "        self.target = target\n\n"
             "uploads = ServerVariable(uid='app.main:uploads')\n"
-            "dropzone = UploadDropzone(target=uploads, resolver=None, accept='.csv')\n"
+            "dropzone = UploadDropzone(target=uploads)\n"
         ),
     ]
     INVALID: ClassVar[list[Example]] = [
@@ -837,20 +842,25 @@ class UploadResolver(Rule):
             "    FILES[name] = content\n\n"
             "dropzone = dcp.UploadDropzone(resolver=keep)  # expect: DM107\n"
             "positional = dcp.UploadDropzone(uploads, keep)  # expect: DM107\n"
+            "plain = dcp.UploadDropzone(target=uploads, accept='.csv')  # expect: DM107\n"
         ),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for facts, call in ctx.index.calls_by_api.get("UploadDropzone", ()):
-            resolver = call.argument(1, "resolver")
-            if resolver is None or resolver.kind == "const" or not ctx.is_selected(facts):
+            if not ctx.is_selected(facts):
                 continue
-            yield ctx.at_call(
-                self, facts, call,
-                "UploadDropzone registers its resolver under a random id the app cannot pin, "
-                "so uploads that reach another worker fail; keep uploaded data in shared "
-                "storage and uploads on one worker",
-            )
+            resolver = call.argument(1, "resolver")
+            if resolver is not None and resolver.kind != "const":
+                message = ("UploadDropzone registers its resolver under a random id the app "
+                           "cannot pin, so uploads that reach another worker fail; keep "
+                           "uploaded data in shared storage and uploads on one worker")
+            else:
+                message = ("UploadDropzone registers every upload under a random id (even "
+                           "without resolver=), so an upload posted to another worker is "
+                           "rejected there; keep uploads on one worker until Dara lets the "
+                           "app name it")
+            yield ctx.at_call(self, facts, call, message)
 
 
 RULES: list[type[Rule]] = [

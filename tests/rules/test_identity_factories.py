@@ -169,7 +169,8 @@ def test_library_made_at_request_time_says_so(tmp_path: Path) -> None:
     assert "again on every request" in found.message
 
 
-def test_upload_dropzone_without_resolver(tmp_path: Path) -> None:
+def test_upload_dropzone_without_resolver_still_gets_a_random_id(tmp_path: Path) -> None:
+    # dara-core registers an upload entry under uuid4() for every dropzone.
     source = (
         "from dara.core import ServerVariable\n"
         "from dara.components import UploadDropzone\n\n"
@@ -178,7 +179,10 @@ def test_upload_dropzone_without_resolver(tmp_path: Path) -> None:
         "b = UploadDropzone(data, None)\n"
         "c = UploadDropzone(accept='.csv', on_drop=None)\n"
     )
-    assert findings(tmp_path, {"app/main.py": source}, "DM107") == []
+    found = findings(tmp_path, {"app/main.py": source}, "DM107")
+    assert [(f.line, f.severity) for f in found] == [(5, "warning"), (6, "warning"),
+                                                     (7, "warning")]
+    assert all("even without resolver=" in f.message for f in found)
 
 
 def test_upload_dropzone_with_a_resolver_is_a_warning(tmp_path: Path) -> None:
