@@ -78,6 +78,10 @@ class Scope(NamedTuple):
     is_async: bool = False
     loop: bool = False
     globals: tuple[str, ...] = ()
+    returns: str = ""
+    """The return annotation as written (`Variable`, `"Panel"`); empty without one."""
+    returned: tuple[Value, ...] = ()
+    """What the body's `return` statements return (a lambda: its body)."""
 
 
 class Call(NamedTuple):
@@ -244,6 +248,8 @@ class _Extractor:
         """First line and column of the statement being read."""
         self.stmt_end = 1
         self.stmt_hash = ""
+        self.returned: list[Value] = []
+        """Values of the `return` statements read so far in the current function."""
         self.parent_call = -1
         self.target = ""
         self.awaited = False
@@ -319,6 +325,9 @@ class _Extractor:
             self.block(node.body)
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
             self.try_(node)
+        elif isinstance(node, ast.Return):
+            if node.value is not None:
+                self.returned.append(self.expr(node.value))
         elif isinstance(node, ast.Match):
             self.expr(node.subject)
             for case in node.cases:
@@ -460,15 +469,19 @@ class _Extractor:
             is_async=isinstance(node, ast.AsyncFunctionDef),
         )
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        saved_returned, self.returned = self.returned, []
         self.bind_params(params, span)
         first_binding = len(self.facts.bindings)
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
+        returned, self.returned = tuple(self.returned), saved_returned
         declared = tuple(b.name for b in self.facts.bindings[first_binding:]
                          if b.kind == "global" and b.scope == scope_id)
-        if declared:
-            self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(globals=declared)
+        returns = annotation_text(node.returns) or ""
+        if declared or returned or returns:
+            self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(
+                globals=declared, returned=returned, returns=returns)
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
@@ -505,6 +518,7 @@ class _Extractor:
         self.bind_params(params, span)
         body = self.expr(node.body)
         self.leave(saved)
+        self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(returned=(body,))
         return Value("lambda", scope=scope_id, calls=body.calls, names=body.names)
 
     def expr(self, node: ast.expr) -> Value:

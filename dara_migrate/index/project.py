@@ -211,9 +211,49 @@ class ProjectIndex:
         if kind.api:
             return Resolved(dotted, instance_of=kind.api, attribute=rest)
         if kind.function and self.scope(kind.function).kind == "class":
-            member = self.class_member(kind.function, rest) if rest and "." not in rest else None
-            return Resolved(dotted, function=member, instance_of_project=kind.function)
+            return self._project_instance(kind.function, rest, dotted)
         return Resolved(dotted)
+
+    def _project_instance(self, cls: ScopeRef, rest: str, qualified: str) -> Resolved:
+        """`rest` of an instance of a project class: a method, a Dara object the class
+        stores on `self`, or something else of the instance."""
+        if rest:
+            attribute = rest.split(".")[0]
+            if "." not in rest:
+                member = self.class_member(cls, attribute)
+                if member:
+                    return Resolved(qualified, function=member, instance_of_project=cls)
+            api = self.attribute_type(cls, attribute)
+            if api:
+                return Resolved(qualified, instance_of=api, attribute=rest.partition(".")[2])
+        return Resolved(qualified, instance_of_project=cls)
+
+    def returned_kind(self, function: ScopeRef, depth: int = 0) -> Resolved | None:
+        """What calling a project function gives, when it says or shows it: its return
+        annotation, else a Dara or project-class constructor that every `return` calls."""
+        facts = self.files[function[0]]
+        scope = facts.scopes[function[1]]
+        if scope.kind == "class" or depth > 4:
+            return None
+        if scope.returns:
+            annotation = scope.returns.split("[")[0].split("|")[0].strip()
+            kind = self.resolve(facts, scope.parent, annotation, depth + 1)
+            return kind if kind.api or self._is_class(kind.function) else None
+        kinds = set()
+        for value in scope.returned:
+            if value.kind != "call":
+                return None
+            made = self.resolve_call(facts, facts.calls[value.call])
+            if not (made.api or self._is_class(made.function)):
+                return None
+            kinds.add((made.api, made.function))
+        if len(kinds) != 1:
+            return None
+        api, cls = kinds.pop()
+        return Resolved("", api=api, function=cls)
+
+    def _is_class(self, ref: ScopeRef | None) -> bool:
+        return ref is not None and self.scope(ref).kind == "class"
 
     def resolve_qualified(self, qualified: str, depth: int = 0,
                           near: FileFacts | None = None) -> Resolved:
@@ -329,13 +369,15 @@ class ProjectIndex:
                 return Resolved(qualified, instance_of=kind, attribute=rest)
             if _makes_route(made_by):
                 return Resolved(qualified, instance_of="Router", attribute=rest)
-            if made_by.function and self.scope(made_by.function).kind == "class":
-                cls = made_by.function
-                if rest and "." not in rest:
-                    member = self.class_member(cls, rest)
-                    if member:
-                        return Resolved(qualified, function=member, instance_of_project=cls)
-                return Resolved(qualified, instance_of_project=cls)
+            made = made_by.function
+            if made is not None and self._is_class(made):
+                return self._project_instance(made, rest, qualified)
+            if made is not None:
+                returned = self.returned_kind(made, depth + 1)
+                if returned is not None and returned.api:
+                    return Resolved(qualified, instance_of=returned.api, attribute=rest)
+                if returned is not None and returned.function:
+                    return self._project_instance(returned.function, rest, qualified)
             return Resolved(qualified)
         if value.kind in ("name", "attr") and value.text != head:
             aliased = self.resolve(facts, scope_id, value.text, depth + 1)

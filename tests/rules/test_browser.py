@@ -153,3 +153,51 @@ def test_download_content_through_any_import_path(tmp_path: Path) -> None:
     )
     found = findings(tmp_path, {"app/main.py": source}, "DM403")
     assert [f.line for f in found] == [7, 8]
+
+
+_HELPERS = (
+    "from dara.core import ServerVariable, Variable\n\n"
+    "def filter_variable(name: str) -> Variable:\n"
+    "    return Variable(default=None, uid=f'filter-{name}')\n\n"
+    "def rows_variable(name):\n"
+    "    if name:\n"
+    "        return ServerVariable(default=[], uid=f'rows-{name}')\n"
+    "    return ServerVariable(default=[], uid='rows')\n\n"
+    "def unknown(name):\n"
+    "    if name:\n"
+    "        return Variable(default=None)\n"
+    "    return None\n\n"
+    "class Panel:\n"
+    "    def __init__(self) -> None:\n"
+    "        self.choice = Variable(default='a', uid='panel-choice')\n\n"
+    "def make_panel() -> 'Panel':\n"
+    "    return Panel()\n"
+)
+
+
+def test_variables_made_by_helpers_and_held_by_project_objects(tmp_path: Path) -> None:
+    source = (
+        "from dara.core import action\n"
+        "from app.helpers import Panel, filter_variable, make_panel, rows_variable, unknown\n\n"
+        "region = filter_variable('region')\n"
+        "rows = rows_variable('a')\n"
+        "maybe = unknown('b')\n"
+        "panel = Panel()\n"
+        "made = make_panel()\n\n"
+        "@action\n"
+        "async def show(ctx, typed: Panel):\n"
+        "    return [\n"
+        "        region.get_current_value(),\n"
+        "        await rows.get_current_value(),\n"
+        "        maybe.get_current_value(),\n"
+        "        panel.choice.get_current_value(),\n"
+        "        made.choice.get_current_value(),\n"
+        "        typed.choice.get_current_value(),\n"
+        "    ]\n"
+    )
+    found = findings(tmp_path, {"app/__init__.py": "", "app/helpers.py": _HELPERS,
+                                "app/main.py": source}, "DM401")
+    # `unknown` returns a Variable on one path and None on the other: not a known kind.
+    assert [(f.line, f.fix) for f in found] == [
+        (13, "manual"), (14, "unsafe"), (16, "manual"), (17, "manual"), (18, "manual")]
+    assert "read the shared backend instead: `await rows.read()`" in found[1].message
