@@ -23,6 +23,7 @@ from dara_migrate.fixes import (
     plan_mode,
     remaining_by_app,
     remaining_errors,
+    unhatchable,
 )
 from dara_migrate.models import Finding
 from dara_migrate.settings import Settings
@@ -48,6 +49,8 @@ class ApplyResult:
     hatch_apps: list[str]
     remaining: list[Finding]
     errors: list[str] = field(default_factory=list)
+    unhatchable: list[str] = field(default_factory=list)
+    """Apps with errors left and no name bound to their builder: no escape hatch was set."""
 
 
 @dataclass
@@ -178,10 +181,12 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         workspace.errors.append(
             f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")
     hatch_apps: list[str] = []
+    unhatched: list[str] = []
     if options.local:
         project = _settle_hatch(settings, paths, project, workspace, options.reason,
                                 options.hatch)
         hatch_apps = [app.key for app in project.apps if app.escape_hatch is not None]
+        unhatched = [app.key for app in unhatchable(project)]
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
     remaining = remaining_errors(project)
@@ -192,7 +197,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         after = encode(source, workspace.texts[path])
         if before != after:
             changes.append(FileChange(path, source, before, after))
-    return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors)
+    return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors,
+                       unhatched)
 
 
 def _key(fix: PlannedFix) -> tuple[str, str, str]:
@@ -227,12 +233,12 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
     edits: dict[str, list[Edit]] = {}
     by_app = remaining_by_app(project)
     for app in project.apps:
-        has_mode = any(b.kind == "attr" and b.name == f"{app.call.target}.{MODE_ATTRIBUTE}"
-                       for b in app.facts.bindings)
-        if by_app[app.key] or has_mode:
+        if by_app[app.key] or app.handle is None or app.declares(MODE_ATTRIBUTE):
             continue
-        edits.setdefault(app.facts.path, []).append(
-            plan_mode(app, mode, quote_style(workspace.text(app.facts.path))))
+        path = app.handle.facts.path
+        edit = plan_mode(app, mode, quote_style(workspace.text(path)))
+        if edit is not None:
+            edits.setdefault(path, []).append(edit)
     if not edits:
         return project
     workspace.edit(edits)

@@ -306,6 +306,10 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
     for key in result.hatch_apps:
         err.print(f"app {escape(key)}: kept process-local (unsafe_runtime_mode = 'local')",
                   style="yellow", highlight=False)
+    for key in result.unhatchable:
+        err.print(f"app {escape(key)}: no escape hatch set, as no name holds its "
+                  "ConfigurationBuilder; bind it (`config = build_config()` at module level) "
+                  "and run again", style="yellow", highlight=False)
     if result.remaining:
         count = len(result.remaining)
         plural = count != 1

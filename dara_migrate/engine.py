@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dara_migrate.analysis import FileResult, analyze_all, cache_salt, gc_paused, make_jobs
 from dara_migrate.facts import Binding, Call, FileFacts
@@ -18,24 +19,45 @@ from dara_migrate.models import AppVerdict, AuditResult, FileError, Finding, Ver
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
 from dara_migrate.rules.deploy import secret_mentions
+from dara_migrate.rules.state import defining_call
 from dara_migrate.settings import Settings
 from dara_migrate.target import ESCAPE_HATCH_ATTRIBUTE, ESCAPE_HATCH_VALUE
 
 CACHE_FOLDER = ".dara-migrate-cache"
 
 
+class Handle(NamedTuple):
+    """Where code can name an app's builder: `name` is bound to it by the statement at `line`
+    of `facts`. The escape hatch, the distributed mode and the runtime go right after it."""
+
+    facts: FileFacts
+    name: str
+    line: int
+
+
 @dataclass(slots=True)
 class App:
-    """One `ConfigurationBuilder()` binding and the project files it imports."""
+    """One `ConfigurationBuilder()` call and the project files it imports."""
 
     name: str
     facts: FileFacts
     call: Call
     files: set[str]
-    escape_hatch: Binding | None
+    handle: Handle | None
+    """None: nothing binds the builder to a name (`return ConfigurationBuilder()` whose
+    result no module-level name keeps), so nothing can be declared on it."""
+    escape_hatch: Binding | None = None
     key: str = ""
     """`module:name` (apps are mostly all called `config`); `path:name` where two source
     roots of a monorepo both have that module."""
+
+    def declares(self, attribute: str) -> Binding | None:
+        """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""
+        if self.handle is None:
+            return None
+        wanted = f"{self.handle.name}.{attribute}"
+        return next((b for b in self.handle.facts.bindings
+                     if b.kind == "attr" and b.name == wanted), None)
 
 
 @dataclass(slots=True)
@@ -117,19 +139,36 @@ def _prepare_cache(folder: Path) -> None:
 def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:
     apps: list[App] = []
     for facts, call in index.calls_by_api.get("ConfigurationBuilder", ()):
-        name = call.target.rsplit(".", 1)[-1] if call.target else "config"
+        handle = _handle(index, facts, call)
+        name = handle.name.rsplit(".", 1)[-1] if handle else "config"
         if not settings.wants_app(facts.module, facts.path, name):
             continue
-        hatch = next((b for b in facts.bindings if b.kind == "attr"
-                      and b.name == f"{call.target}.{ESCAPE_HATCH_ATTRIBUTE}"
-                      and b.value is not None and b.value.const == ESCAPE_HATCH_VALUE), None)
-        apps.append(App(name, facts, call, index.files_reachable(facts), hatch,
-                        f"{facts.module}:{name}"))
+        app = App(name, facts, call, index.files_reachable(facts), handle,
+                  key=f"{facts.module}:{name}")
+        hatch = app.declares(ESCAPE_HATCH_ATTRIBUTE)
+        if hatch is not None and hatch.value is not None and (
+                hatch.value.const == ESCAPE_HATCH_VALUE):
+            app.escape_hatch = hatch
+        apps.append(app)
     taken = Counter(app.key for app in apps)
     for app in apps:
         if taken[app.key] > 1:
             app.key = f"{app.facts.path}:{app.name}"
     return apps
+
+
+def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
+    """The name the builder is bound to: the call's own target, else a module-level name
+    bound to what a factory returns (`config = build_config()`)."""
+    if call.target:
+        return Handle(facts, call.target, call.stmt_line)
+    for other in index.files.values():
+        for binding in other.bindings:
+            if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
+                    and binding.value.kind == "call"
+                    and defining_call(index, other, 0, binding.name) == (facts, call)):
+                return Handle(other, binding.name, binding.stmt_line)
+    return None
 
 
 def run_rules(project: Project) -> list[Finding]:

@@ -268,10 +268,11 @@ def runtime_block(config: str, quote: str, application: str) -> str:
 
 
 def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
-                  options: FixOptions) -> PlannedFix:
-    config = app.call.target or app.name
+                  options: FixOptions) -> PlannedFix | None:
+    if app.handle is None or app.handle.facts.path != finding.path:
+        return None  # the declaration belongs next to a name in another file, or nowhere
     application = options.runtime_app_id or app_id(project, app)
-    edit = InsertAfter(app.call.stmt_line, runtime_block(config, quote, application),
+    edit = InsertAfter(app.handle.line, runtime_block(app.handle.name, quote, application),
                        imports=(("os", None), (RUNTIME_MODULE, RUNTIME_SCOPE),
                                 (RUNTIME_MODULE, RUNTIME_BACKEND)), key="runtime")
     return PlannedFix(finding, [edit], f"declared the shared runtime (app_id {application!r})")
@@ -310,19 +311,29 @@ def plan_escape_hatch(project: Project, reason: str, quote_of: Callable[[str], s
     by_app = remaining_by_app(project)
     for app in project.apps:
         remaining = by_app[app.key]
-        config = app.call.target or app.name
-        path = app.facts.path
+        if app.handle is None:
+            continue  # `unhatchable` says why; its sites get no marker either
+        path = app.handle.facts.path
         if app.escape_hatch is not None:
             edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
         if remaining:
             quote = quote_of(path)
-            statement = (f"{config}.{ESCAPE_HATCH_ATTRIBUTE} = "
+            statement = (f"{app.handle.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
                          f"{literal(ESCAPE_HATCH_VALUE, quote)}\n")
-            edits[path].append(InsertAfter(app.call.stmt_line,
+            edits[path].append(InsertAfter(app.handle.line,
                                            hatch_comment(remaining, reason) + statement,
                                            key="hatch"))
-    _plan_markers(project, remaining_errors(project), reason, edits)
+    stranded = {app.key for app in unhatchable(project)}
+    markable = [f for f in remaining_errors(project)
+                if not f.apps or not stranded.issuperset(f.apps)]
+    _plan_markers(project, markable, reason, edits)
     return {path: file_edits for path, file_edits in edits.items() if file_edits}
+
+
+def unhatchable(project: Project) -> list[App]:
+    """Apps with errors left whose builder no name holds: no escape hatch can be set."""
+    by_app = remaining_by_app(project)
+    return [app for app in project.apps if app.handle is None and by_app[app.key]]
 
 
 def _plan_markers(project: Project, remaining: list[Finding], reason: str,
@@ -347,8 +358,10 @@ def _plan_markers(project: Project, remaining: list[Finding], reason: str,
         edits[path].append(AddMarker(line, text))
 
 
-def plan_mode(app: App, mode: str, quote: str) -> InsertAfter:
+def plan_mode(app: App, mode: str, quote: str) -> InsertAfter | None:
     """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot."""
-    config = app.call.target or app.name
-    return InsertAfter(app.call.stmt_line,
-                       f"{config}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n", key="mode")
+    if app.handle is None:
+        return None
+    return InsertAfter(app.handle.line,
+                       f"{app.handle.name}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n",
+                       key="mode")

@@ -389,7 +389,8 @@ class _Session:
 
     def ask_mode(self, project: Project) -> str | None:
         by_app = remaining_by_app(project)
-        clear = [app for app in project.apps if not _has_mode(app) and not by_app[app.key]]
+        clear = [app for app in project.apps
+                 if app.handle is not None and not _has_mode(app) and not by_app[app.key]]
         if not clear:
             return None
         names = ", ".join(app.name for app in clear)
@@ -459,8 +460,7 @@ def _keyword(finding: Finding) -> str:
 
 
 def _has_mode(app: App) -> bool:
-    return any(b.kind == "attr" and b.name == f"{app.call.target}.{MODE_ATTRIBUTE}"
-               for b in app.facts.bindings)
+    return app.declares(MODE_ATTRIBUTE) is not None
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:

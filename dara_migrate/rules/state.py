@@ -98,6 +98,25 @@ def lookup(index: ProjectIndex, facts: FileFacts, scope_id: int,
     return (module_level[-1], 0) if module_level else None
 
 
+def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: int
+                     ) -> tuple[FileFacts, Call]:
+    """The call that made what a project factory returns (`return ConfigurationBuilder()`,
+    or a local it returns), when it has a single `return`; else `call` itself."""
+    made = index.resolve_call(facts, call).function
+    if made is None or depth > 8:
+        return facts, call
+    factory = index.files[made[0]]
+    scope = factory.scopes[made[1]]
+    if scope.kind != "function" or len(scope.returned) != 1:
+        return facts, call
+    (value,) = scope.returned
+    if value.kind == "call":
+        return _through_factory(index, factory, factory.calls[value.call], depth + 1)
+    if value.kind in ("name", "attr"):
+        return defining_call(index, factory, made[1], value.text, depth + 1) or (facts, call)
+    return facts, call
+
+
 def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
                   depth: int = 0) -> tuple[FileFacts, Call] | None:
     """The call whose result `dotted` is bound to, through aliases, imports and `self.x`."""
@@ -117,7 +136,7 @@ def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: 
     if binding.kind == "assign" and binding.value is not None:
         value = binding.value
         if value.kind == "call" and not rest:
-            return facts, facts.calls[value.call]
+            return _through_factory(index, facts, facts.calls[value.call], depth)
         if value.kind in ("name", "attr") and value.text != head:
             alias = f"{value.text}.{rest}" if rest else value.text
             return defining_call(index, facts, bound_in, alias, depth + 1)

@@ -1,0 +1,85 @@
+"""Apps whose builder comes from a factory: declarations go next to the name that holds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app as cli
+from tests.helpers import run_audit, write_tree
+
+PANEL = (
+    "@py_component\n"
+    "def panel(x):\n"
+    "    shown = DerivedVariable(lambda v: v, variables=[x])\n"
+    "    return Text(shown)\n\n\n"
+    "def page():\n"
+    "    return Stack(panel(Variable(1, uid='x')))\n\n\n"
+)
+IMPORTS = (
+    "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, py_component\n"
+    "from dara.components import Stack, Text\n\n\n"
+)
+
+
+def apply(root: Path, *extra: str) -> tuple[int, str]:
+    outcome = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
+                                       "--target", "1.x", *extra])
+    return outcome.exit_code, outcome.stderr
+
+
+def test_hatch_follows_the_module_level_name_of_a_returned_builder(tmp_path: Path) -> None:
+    main = (IMPORTS + "def build_config():\n    return ConfigurationBuilder()\n\n\n" + PANEL
+            + "config = build_config()\nconfig.add_page('Home', content=page)\n")
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": main})
+    code, err = apply(root)
+    assert code == 1  # the error is kept local, not gone (`--mode enforce`)
+    assert "app app.main:config: kept process-local" in err
+    text = (root / "app/main.py").read_text()
+    assert "config = build_config()\n# dara-migrate: this app keeps process-local" in text
+    assert text.count("config.unsafe_runtime_mode = 'local'\n") == 1
+    result, project = run_audit(root)
+    assert [v.verdict for v in result.apps] == ["local"]
+    assert project.apps[0].escape_hatch is not None
+    apply(root)
+    assert (root / "app/main.py").read_text() == text
+
+
+def test_hatch_inside_a_factory_that_names_its_builder(tmp_path: Path) -> None:
+    main = (IMPORTS + PANEL + "def create_app():\n    config = ConfigurationBuilder()\n"
+            "    config.add_page('Home', content=page)\n    return config\n\n\n"
+            "app = create_app()\n")
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": main})
+    assert "app app.main:config: kept process-local" in apply(root)[1]
+    text = (root / "app/main.py").read_text()
+    assert "    config = ConfigurationBuilder()\n    # dara-migrate: this app keeps" in text
+    assert "    config.unsafe_runtime_mode = 'local'\n" in text
+    assert [v.verdict for v in run_audit(root)[0].apps] == ["local"]
+
+
+def test_no_hatch_and_no_markers_where_no_name_holds_the_builder(tmp_path: Path) -> None:
+    main = (IMPORTS + "def build_config():\n    return ConfigurationBuilder()\n\n\n" + PANEL
+            + "APPS = {'main': build_config()}\n")
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": main})
+    code, err = apply(root)
+    assert code == 1
+    assert "no escape hatch set, as no name holds its ConfigurationBuilder" in err
+    assert (root / "app/main.py").read_text() == main
+
+
+def test_runtime_declaration_for_a_factory_made_builder(tmp_path: Path) -> None:
+    main = (IMPORTS + "def build_config():\n    return ConfigurationBuilder()\n\n\n"
+            "def page():\n    return Text('hi')\n\n\n"
+            "config = build_config()\nconfig.add_page('Home', content=page)\n")
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": main})
+    before, _ = run_audit(root, target="v2")
+    assert [f.rule for f in before.findings if f.rule == "DM201"] == ["DM201"]
+    outcome = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
+                                       "--target", "v2"])
+    assert outcome.exit_code == 0, outcome.stderr
+    text = (root / "app/main.py").read_text()
+    assert "config = build_config()\n# dara-migrate (DM201)" in text
+    assert "    config.configure_runtime(\n" in text
+    after, _ = run_audit(root, target="v2")
+    assert [f.rule for f in after.findings if f.rule == "DM201"] == []
