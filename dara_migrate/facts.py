@@ -100,6 +100,9 @@ class Call(NamedTuple):
     awaited: bool
     func_call: int = -1
     """For `make()(x)` or `make().fit(x)`: the id of the call whose result is called."""
+    starred: int = -1
+    """Index in `args` of the first `*iterable` argument (-1: none); from there on, which
+    parameter an argument fills is not known."""
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -108,11 +111,21 @@ class Call(NamedTuple):
         return None
 
     def argument(self, position: int, name: str) -> Value | None:
-        """The value given for a parameter, by keyword or by position."""
+        """The value given for a parameter, by keyword or by position; else the `*iterable`
+        or `**mapping` that may carry it (its value is then not known)."""
         value = self.kwarg(name)
-        if value is None and position < len(self.args):
+        if value is not None:
+            return value
+        if 0 <= self.starred <= position:
+            return self.args[self.starred]
+        if position < len(self.args):
             return self.args[position]
-        return value
+        return self.kwarg("**")
+
+    def keyword(self, name: str) -> Value | None:
+        """`name=...` as given, else the `**mapping` that may carry it."""
+        value = self.kwarg(name)
+        return value if value is not None else self.kwarg("**")
 
 
 class Binding(NamedTuple):
@@ -613,9 +626,14 @@ class _Extractor:
                 callee = f".{node.func.attr}"
         saved = (self.parent_call, self.target)
         args: list[Value] = []
+        starred = -1
         for arg in node.args:
             self.parent_call, self.target = call_id, ""
-            args.append(self.expr(arg.value if isinstance(arg, ast.Starred) else arg))
+            if isinstance(arg, ast.Starred):
+                starred = len(args) if starred < 0 else starred
+                args.append(self.expr(arg.value))
+            else:
+                args.append(self.expr(arg))
         kwargs: list[tuple[str, Value]] = []
         for keyword in node.keywords:
             self.parent_call, self.target = call_id, keyword.arg or "**"
@@ -624,7 +642,7 @@ class _Extractor:
         self.facts.calls[call_id] = Call(
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
             self.statement_hash(), tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
-            func_call,
+            func_call, starred,
         )
         parts = (*args, *(v for _, v in kwargs))
         if func_value is not None:

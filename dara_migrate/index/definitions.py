@@ -51,7 +51,7 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
     found: list[Definition] = []
     for api, registry in DEFINITION_KINDS.items():
         for facts, call in index.calls_by_api.get(api, ()):
-            found.append(Definition(facts, call, api, registry, call.kwarg("uid")))
+            found.append(Definition(facts, call, api, registry, call.keyword("uid")))
     for facts, call in index.calls_by_api.get(VARIABLE, ()):
         if _needs_uid_variable(index, facts, call):
             found.append(Definition(facts, call, VARIABLE, "variable", call.argument(2, "uid")))

@@ -412,7 +412,7 @@ class MissingRouteId(Rule):
             if value is not None and isinstance(value.const, str):
                 taken.add(value.const)
         for facts, call, method in routes:
-            if call.kwarg("id") is not None or not ctx.is_selected(facts):
+            if call.keyword("id") is not None or not ctx.is_selected(facts):
                 continue
             slug = _route_slug(ctx.index, facts, call, method)
             candidate, counter = slug, 1

@@ -194,3 +194,23 @@ def test_upload_dropzone_with_a_resolver_is_a_warning(tmp_path: Path) -> None:
     )
     (found,) = findings(tmp_path, {"app/main.py": source}, "DM107")
     assert (found.line, found.severity, found.fix) == (4, "warning", "manual")
+
+
+def test_a_uid_that_may_come_from_star_arguments_is_not_added_again(tmp_path: Path) -> None:
+    # Adding `uid=` where `**OPTIONS` may already carry one would raise TypeError at run time.
+    source = (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "from dara.core.persistence import BackendStore\n\n"
+        "OPTIONS = {'uid': 'shared-total'}\n"
+        "ARGS = (0, BackendStore(uid='store'), 'count')\n"
+        "PREFIX = (0,)\n\n"
+        "count = Variable(*ARGS)\n"
+        "total = DerivedVariable(lambda c: c, variables=[count], **OPTIONS)\n"
+        "kept = Variable(*PREFIX, store=BackendStore(uid='kept-store'))\n"
+        "plain = DerivedVariable(lambda c: c, variables=[count])\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='/', content=lambda: None, **{'id': 'home'})\n"
+    )
+    found = findings(tmp_path, {"app/main.py": source}, "DM101")
+    assert [(f.line, f.fix) for f in found] == [(11, "safe")]  # `plain` only
+    assert findings(tmp_path, {"app/main.py": source}, "DM108") == []
