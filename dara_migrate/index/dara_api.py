@@ -17,6 +17,12 @@ DEFINITION_KINDS = {
 }
 """Constructors that register a server-resolved definition, by registry."""
 
+UID_POSITIONS = {
+    "DerivedVariable": 6, "DerivedDataVariable": 6, "ServerVariable": 3, "DataVariable": 2,
+    "StreamVariable": 3, "BackendStore": 1, "Variable": 2,
+}
+"""Where `uid` sits among each constructor's positional parameters (dara-core 1.30)."""
+
 VARIABLE = "Variable"
 BROWSER_STORES = frozenset({"BrowserStore"})
 ACTION_FACTORIES = frozenset({"UpdateVariable", "NavigateTo", "DownloadContent", "SideEffect"})

@@ -13,7 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from dara_migrate.facts import Call, FileFacts, Value
-from dara_migrate.index.dara_api import BROWSER_STORES, DEFINITION_KINDS, VARIABLE
+from dara_migrate.index.dara_api import (
+    BROWSER_STORES,
+    DEFINITION_KINDS,
+    UID_POSITIONS,
+    VARIABLE,
+)
 from dara_migrate.index.project import ProjectIndex, per_index
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -51,10 +56,12 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
     found: list[Definition] = []
     for api, registry in DEFINITION_KINDS.items():
         for facts, call in index.calls_by_api.get(api, ()):
-            found.append(Definition(facts, call, api, registry, call.keyword("uid")))
+            found.append(Definition(facts, call, api, registry,
+                                    call.argument(UID_POSITIONS[api], "uid")))
     for facts, call in index.calls_by_api.get(VARIABLE, ()):
         if _needs_uid_variable(index, facts, call):
-            found.append(Definition(facts, call, VARIABLE, "variable", call.argument(2, "uid")))
+            found.append(Definition(facts, call, VARIABLE, "variable",
+                                    call.argument(UID_POSITIONS[VARIABLE], "uid")))
     found.sort(key=lambda d: (d.facts.path, d.call.span.line, d.call.span.col))
     return found
 

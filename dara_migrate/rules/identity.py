@@ -182,7 +182,9 @@ class UnstableUid(Rule):
             if source is None:
                 continue
             flagged.append((definition, source))
-            if _bare_uuid(ctx.index, definition.facts, definition.call.scope, uid):
+            # Only a `uid=` keyword can be replaced; a positional one would be passed twice.
+            if definition.call.kwarg("uid") is uid and _bare_uuid(
+                    ctx.index, definition.facts, definition.call.scope, uid):
                 bare.add(definition.key)
         suggestions = suggest_uids(definitions, bare)
         for definition, source in flagged:

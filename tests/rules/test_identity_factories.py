@@ -214,3 +214,19 @@ def test_a_uid_that_may_come_from_star_arguments_is_not_added_again(tmp_path: Pa
     found = findings(tmp_path, {"app/main.py": source}, "DM101")
     assert [(f.line, f.fix) for f in found] == [(11, "safe")]  # `plain` only
     assert findings(tmp_path, {"app/main.py": source}, "DM108") == []
+
+
+def test_positional_uids_count_and_are_never_given_twice(tmp_path: Path) -> None:
+    source = (
+        "from uuid import uuid4\n\n"
+        "from dara.core import DerivedVariable, ServerVariable\n\n"
+        "rows = ServerVariable([], None, 'global', 'rows')\n"
+        "total = DerivedVariable(len, [rows], True, False, None, None, 'total')\n"
+        "fresh = ServerVariable([], None, 'global', str(uuid4()))\n"
+        "named = ServerVariable([], uid=str(uuid4()))\n"
+    )
+    files = {"app/main.py": source}
+    assert findings(tmp_path, files, "DM101") == []
+    unstable = findings(tmp_path, files, "DM102")
+    assert [(f.line, f.fix, f.suggested_uid) for f in unstable] == [
+        (7, "manual", None), (8, "unsafe", "main:named")]
