@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import compileall
 import hashlib
 import io
 import json
@@ -486,6 +487,15 @@ def tool_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "dara_migrate"]
 
 
+def compile_tool() -> None:
+    """Byte-compile the tool's sources, as installing its wheel does. An editable install
+    leaves that to the first run, and with PYTHONDONTWRITEBYTECODE set (as in many CI and
+    container images) every run would compile them again, which is not what users see."""
+    import dara_migrate
+
+    compileall.compile_dir(Path(dara_migrate.__file__).parent, quiet=1)
+
+
 def _clear(path: Path) -> Callable[[], None]:
     def clear() -> None:
         shutil.rmtree(path, ignore_errors=True)
@@ -744,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = sorted(set(args.jobs or (1, 2)))
     env = {**os.environ, "NO_COLOR": "1", "CI": "1"}
     load_before, revision_before = load(), revision()
+    compile_tool()
     corpus = build_corpus(CORPUS, args.copies, args.unroll, args.rebuild)
     print(f"corpus: {corpus.files} files, {corpus.lines} lines in {corpus.root}", file=sys.stderr)
     seen = sanity(corpus, env)

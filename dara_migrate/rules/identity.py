@@ -694,10 +694,14 @@ def _receiver_class(index: ProjectIndex, facts: FileFacts, call: Call) -> str | 
 
 
 def _listed(names: list[str], entries: dict[str, str]) -> str | None:
+    """The entry a name is, or ends with (`pkg.DataFactory.read_dataset_var` is listed as
+    `DataFactory.read_dataset_var`); the longest such entry."""
     for name in names:
-        for entry in entries:
-            if name == entry or name.endswith(f".{entry}"):
-                return entry
+        parts = name.split(".")
+        for cut in range(len(parts)):
+            suffix = ".".join(parts[cut:]) if cut else name
+            if suffix in entries:
+                return suffix
     return None
 
 
