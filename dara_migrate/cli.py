@@ -113,10 +113,17 @@ def _common_flags(target: TargetOption | None, mode: ModeOption | None,
     }
 
 
+_FREED_AT_EXIT: list[object] = []
+"""What a command is done with but need not free: `main` ends the process without tearing
+its objects down one by one."""
+
+
 def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResult:
     interactive = err.is_terminal and not os.environ.get("CI")
     if not interactive:
-        return audit(settings, paths)[0]
+        result, project = audit(settings, paths)
+        _FREED_AT_EXIT.append(project)
+        return result
     # Imported here: CI and pre-commit runs draw no progress bar and skip its import time.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
