@@ -23,7 +23,7 @@ from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
 from dara_migrate.files import ReadError, decode_source, module_name, read_bytes
 
-FACTS_VERSION = "8"
+FACTS_VERSION = "9"
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 

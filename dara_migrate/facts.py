@@ -22,6 +22,11 @@ BindingKind = Literal[
 ]
 Const = str | int | float | bool | None
 
+WATCHED_WORDS = ("JWT_SECRET", "utils_registry", "websocket_registry", "sessions_registry",
+                 "WebsocketManager")
+"""Words some rules look for: a file that contains none of them, and imports no file that
+does, cannot be about them, so those rules skip it without resolving its names."""
+
 MARKER_RE = re.compile(
     r"^\s*#\s*dara-migrate:\s*(?P<kind>ignore|local-only)"
     r"\[(?P<codes>[A-Z0-9, ]*)\]\s*(?P<reason>.*)$"
@@ -160,7 +165,8 @@ class FileFacts:
     calls: list[Call] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
-    mentions_jwt_secret: bool = False
+    mentions: frozenset[str] = frozenset()
+    """The `WATCHED_WORDS` the source contains anywhere (code, strings or comments)."""
     line_count: int = 0
     names: frozenset[str] = frozenset()
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
@@ -744,5 +750,5 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     extractor.run(tree)
     facts.names = frozenset(extractor.names)
     facts.markers = _markers(lines)
-    facts.mentions_jwt_secret = "JWT_SECRET" in text
+    facts.mentions = frozenset(word for word in WATCHED_WORDS if word in text)
     return facts

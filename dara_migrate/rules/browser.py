@@ -344,8 +344,9 @@ class WebsocketLocal(Rule):
                     "worker and replies only to them; use an action, an endpoint or a "
                     "ServerVariable, or keep it under the escape hatch until Dara has a backplane",
                 )
+        may_reach = _may_reach_websocket_state(index)
         for facts in index.files.values():
-            if ctx.is_selected(facts):
+            if ctx.is_selected(facts) and facts.path in may_reach:
                 yield from self._file_uses(ctx, facts)
 
     def _file_uses(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
@@ -393,6 +394,23 @@ class WebsocketLocal(Rule):
             if state is not None:
                 return name.split(".")[0], state
         return None
+
+
+def _may_reach_websocket_state(index: ProjectIndex) -> set[str]:
+    """Files whose names can resolve to a websocket object: those that name one, and those
+    importing such a file, directly or not (a name only resolves through what is imported).
+    A plain `import pkg.module` of a project module can reach any submodule: kept too."""
+    naming = {path for path, facts in index.files.items()
+              if not facts.mentions.isdisjoint(_WEBSOCKET_STATE)}
+    if not naming:
+        return set()
+    found = set()
+    for facts in index.files.values():
+        if facts.path in naming or any(
+                b.kind == "import_module" and index.split_module(b.target, facts)[0] is not None
+                for b in facts.bindings) or not naming.isdisjoint(index.files_reachable(facts)):
+            found.add(facts.path)
+    return found
 
 
 def _use_message(state: str) -> str:

@@ -72,7 +72,7 @@ class UnsharedSecret(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        if any(facts.mentions_jwt_secret for facts in ctx.index.files.values()) or any(
+        if any("JWT_SECRET" in facts.mentions for facts in ctx.index.files.values()) or any(
                 ctx.deployment_secrets.values()):
             return
         for app in app_configs(ctx):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dara_migrate.facts import WATCHED_WORDS
 from dara_migrate.models import Finding
+from dara_migrate.rules.browser import _WEBSOCKET_STATE
 from tests.helpers import run_audit, write_tree
 
 
@@ -201,3 +203,29 @@ def test_variables_made_by_helpers_and_held_by_project_objects(tmp_path: Path) -
     assert [(f.line, f.fix) for f in found] == [
         (13, "manual"), (14, "unsafe"), (16, "manual"), (17, "manual"), (18, "manual")]
     assert "read the shared backend instead: `await rows.read()`" in found[1].message
+
+
+def test_websocket_objects_reached_through_project_aliases(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/live.py": "from dara.core.internal import registries\n\n"
+        "reg = registries.utils_registry\n",
+        "app/hub.py": "from app.live import reg as hub\n",
+        "app/alias.py": "from app.hub import hub\n\n"
+        "def manager():\n"
+        "    return hub.get('WebsocketManager')\n",
+        "app/plain.py": "import app.live\n\n"
+        "def manager():\n"
+        "    return app.live.reg.get('WebsocketManager')\n",
+        "app/unrelated.py": "from app.hub import hub as _hub\n\n"
+        "def other(items):\n"
+        "    return items.get('x')\n",
+    }
+    found = findings(tmp_path, files, "DM402")
+    assert [(f.path, f.line) for f in found] == [
+        ("app/alias.py", 4), ("app/live.py", 3), ("app/plain.py", 4)]
+
+
+def test_every_websocket_object_is_a_watched_word() -> None:
+    # Files that never name one are skipped by DM402: the words must cover them all.
+    assert set(_WEBSOCKET_STATE) <= set(WATCHED_WORDS)
