@@ -170,7 +170,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         offered.update(_key(f) for f in fixes)
         # Later rounds only pick up what earlier fixes made fixable; nobody is asked twice.
         fix_options = FixOptions(unsafe=fix_options.unsafe,
-                                 runtime_app_id=fix_options.runtime_app_id)
+                                 runtime_app_id=fix_options.runtime_app_id,
+                                 runtime_env=fix_options.runtime_env)
         if not fixes:
             break
         failed = workspace.edit(_group(fixes))

@@ -27,15 +27,14 @@ from dara_migrate.models import Finding
 from dara_migrate.settings import read_pyproject
 from dara_migrate.target import (
     CONFIGURE_RUNTIME,
-    ENV_DEPLOYMENT_ID,
-    ENV_NAMESPACE,
-    ENV_VALKEY_URL,
+    CONTRACT_ENV,
     ESCAPE_HATCH_ATTRIBUTE,
     ESCAPE_HATCH_VALUE,
     MODE_ATTRIBUTE,
     RUNTIME_BACKEND,
     RUNTIME_MODULE,
     RUNTIME_SCOPE,
+    RuntimeEnv,
 )
 from dara_migrate.target import DEFAULT_REASON as DEFAULT_REASON
 
@@ -64,6 +63,7 @@ class FixOptions:
     uid_overrides: dict[str, str] = field(default_factory=dict)
     """Fingerprint -> uid the user typed instead of the suggestion."""
     runtime_app_id: str | None = None
+    runtime_env: RuntimeEnv = CONTRACT_ENV
 
 
 def _call_at(facts: FileFacts, finding: Finding) -> Call | None:
@@ -250,19 +250,20 @@ def app_id(project: Project, app: App) -> str:
     return app.facts.module.split(".")[0].replace("_", "-")
 
 
-def runtime_block(config: str, quote: str, application: str) -> str:
+def runtime_block(config: str, quote: str, application: str,
+                  env: RuntimeEnv = CONTRACT_ENV) -> str:
     q = quote
     return (
         "# dara-migrate (DM201): shared runtime for multi-worker deployments.\n"
-        f"# Without {ENV_VALKEY_URL} the app keeps single-process behaviour (dev, tests).\n"
-        f"if os.environ.get({q}{ENV_VALKEY_URL}{q}):\n"
+        f"# Without {env.valkey_url} the app keeps single-process behaviour (dev, tests).\n"
+        f"if os.environ.get({q}{env.valkey_url}{q}):\n"
         f"    {config}.{CONFIGURE_RUNTIME}(\n"
         f"        scope={RUNTIME_SCOPE}(\n"
-        f"            namespace=os.environ[{q}{ENV_NAMESPACE}{q}],\n"
+        f"            namespace=os.environ[{q}{env.namespace}{q}],\n"
         f"            app_id={literal(application, q)},\n"
-        f"            deployment_id=os.environ[{q}{ENV_DEPLOYMENT_ID}{q}],\n"
+        f"            deployment_id=os.environ[{q}{env.deployment_id}{q}],\n"
         "        ),\n"
-        f"        backend={RUNTIME_BACKEND}(url=os.environ[{q}{ENV_VALKEY_URL}{q}]),\n"
+        f"        backend={RUNTIME_BACKEND}(url=os.environ[{q}{env.valkey_url}{q}]),\n"
         "    )\n"
     )
 
@@ -272,7 +273,8 @@ def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
     if app.handle is None or app.handle.facts.path != finding.path:
         return None  # the declaration belongs next to a name in another file, or nowhere
     application = options.runtime_app_id or app_id(project, app)
-    edit = InsertAfter(app.handle.line, runtime_block(app.handle.name, quote, application),
+    edit = InsertAfter(app.handle.line, runtime_block(app.handle.name, quote, application,
+                                                      options.runtime_env),
                        imports=(("os", None), (RUNTIME_MODULE, RUNTIME_SCOPE),
                                 (RUNTIME_MODULE, RUNTIME_BACKEND)), key="runtime")
     return PlannedFix(finding, [edit], f"declared the shared runtime (app_id {application!r})")

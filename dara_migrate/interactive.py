@@ -44,11 +44,9 @@ from dara_migrate.models import Finding
 from dara_migrate.rules.identity import route_calls
 from dara_migrate.settings import Settings, Target
 from dara_migrate.target import (
-    ENV_DEPLOYMENT_ID,
-    ENV_NAMESPACE,
-    ENV_VALKEY_URL,
     ESCAPE_HATCH_ATTRIBUTE,
     MODE_ATTRIBUTE,
+    RuntimeEnv,
 )
 from dara_migrate.writer import colour_diff, dirty_paths, encode, unified_diff
 
@@ -137,6 +135,7 @@ class _Session:
         self.prompts = prompts
         self.allow_dirty = allow_dirty
         self.runtime_app_id: str | None = options.fixes.runtime_app_id
+        self.runtime_env = options.fixes.runtime_env
         self.uid_overrides: dict[str, str] = dict(options.fixes.uid_overrides)
         self.accepted: set[str] = set()
         self.mode_line = ""
@@ -158,7 +157,8 @@ class _Session:
     def fix_options(self) -> FixOptions:
         accepted = self.accepted
         return FixOptions(unsafe=False, accept=lambda fix: fix.finding.fingerprint in accepted,
-                          uid_overrides=self.uid_overrides, runtime_app_id=self.runtime_app_id)
+                          uid_overrides=self.uid_overrides, runtime_app_id=self.runtime_app_id,
+                          runtime_env=self.runtime_env)
 
     # (1) verdict and counts
 
@@ -213,15 +213,29 @@ class _Session:
         names = ", ".join(app.name for app in apps)
         self.runtime_app_id = self.prompts.text(
             f"App id for the shared runtime (app {names})", default, _valid_app_id)
-        self.say(f"The runtime reads, on every worker: {ENV_VALKEY_URL} (unset: the app keeps "
-                 f"single-process behaviour), {ENV_NAMESPACE} (one per environment; no "
-                 f"default) and {ENV_DEPLOYMENT_ID} (one per release).", style="dim")
+        env = self.runtime_env
+        self.runtime_env = RuntimeEnv(
+            valkey_url=self.prompts.text(
+                "Environment variable with the Valkey URL (unset: the app keeps single-process "
+                "behaviour)", env.valkey_url, _valid_env_name),
+            namespace=self.prompts.text(
+                "Environment variable with the namespace (one per environment; no default)",
+                env.namespace, _valid_env_name),
+            deployment_id=self.prompts.text(
+                "Environment variable with the deployment id (one per release)",
+                env.deployment_id, _valid_env_name),
+        )
+        env = self.runtime_env
+        self.say(f"The runtime reads, on every worker: {env.valkey_url} (unset: the app keeps "
+                 f"single-process behaviour), {env.namespace} (one per environment; no "
+                 f"default) and {env.deployment_id} (one per release).", style="dim")
 
     # (3) fix groups by rule
 
     def choose_fixes(self, project: Project) -> list[PlannedFix]:
         planned = plan_code_fixes(project, FixOptions(
-            unsafe=True, uid_overrides=self.uid_overrides, runtime_app_id=self.runtime_app_id),
+            unsafe=True, uid_overrides=self.uid_overrides, runtime_app_id=self.runtime_app_id,
+            runtime_env=self.runtime_env),
             self.text_of)
         groups: dict[tuple[str, str], list[PlannedFix]] = {}
         for fix in sorted(planned, key=lambda f: (f.finding.rule, f.finding.fix != "safe")):
@@ -465,6 +479,12 @@ def _has_mode(app: App) -> bool:
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _valid_env_name(value: str) -> bool | str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return True
+    return "letters, digits and _, not starting with a digit"
 
 
 def _valid_app_id(value: str) -> bool | str:

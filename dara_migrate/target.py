@@ -5,6 +5,8 @@ A new Dara release should only need changes here (CONTRACT.md, "Target profiles"
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 RUNTIME_MODULE = "dara.core.runtime"
 RUNTIME_SCOPE = "RuntimeScope"
 RUNTIME_BACKEND = "ValkeyDistributedBackend"
@@ -17,6 +19,18 @@ ENV_NAMESPACE = "DARA_NAMESPACE"
 ENV_DEPLOYMENT_ID = "DARA_DEPLOYMENT_ID"
 ENV_VALKEY_URL = "DARA_VALKEY_URL"
 RUNTIME_ENV_VARS = (ENV_NAMESPACE, ENV_DEPLOYMENT_ID, ENV_VALKEY_URL)
+
+
+class RuntimeEnv(NamedTuple):
+    """The environment variables the runtime declaration reads; the contract's names unless
+    the deployment already uses others (asked in `apply --interactive`)."""
+
+    valkey_url: str = ENV_VALKEY_URL
+    namespace: str = ENV_NAMESPACE
+    deployment_id: str = ENV_DEPLOYMENT_ID
+
+
+CONTRACT_ENV = RuntimeEnv()
 
 LIBRARY_MADE_DEFINITIONS: dict[str, str] = {
     "DataSlicer": "9 DerivedVariables, an UpdateVariable action, py_component methods and, "

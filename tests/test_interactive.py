@@ -338,13 +338,32 @@ def test_declining_the_final_confirm_returns_nothing(orders_app: Path) -> None:
 
 def test_v2_asks_for_the_app_id_and_declares_the_runtime(orders_app: Path) -> None:
     settings = settings_for(orders_app)
-    keys = DOWN + ENTER + CLEAR_LINE + "orders" + ENTER + ENTER * 6
+    keys = DOWN + ENTER + CLEAR_LINE + "orders" + ENTER + ENTER * 3 + ENTER * 6
     outcome, shown = scripted(settings, orders_app, keys)
     assert outcome is not None
     chosen, result = outcome
     assert chosen.target == "v2"
     assert "DARA_NAMESPACE" in shown
-    assert b"app_id='orders'," in afters(result)["orders/main.py"]
+    main = afters(result)["orders/main.py"]
+    assert b"app_id='orders'," in main
+    assert b"namespace=os.environ['DARA_NAMESPACE']," in main
+
+
+def test_v2_runtime_env_var_names_can_be_changed(orders_app: Path) -> None:
+    settings = settings_for(orders_app)
+    # A refused name keeps the prompt open: the next keys still go to it.
+    keys = (DOWN + ENTER + ENTER + CLEAR_LINE + "REDIS_URL" + ENTER
+            + CLEAR_LINE + "1 bad" + ENTER + CLEAR_LINE + "ORDERS_ENV" + ENTER + ENTER
+            + ENTER * 6)
+    outcome, shown = scripted(settings, orders_app, keys)
+    assert outcome is not None
+    main = afters(outcome[1])["orders/main.py"].decode()
+    assert "if os.environ.get('REDIS_URL'):\n" in main
+    assert "backend=ValkeyDistributedBackend(url=os.environ['REDIS_URL'])," in main
+    assert "namespace=os.environ['ORDERS_ENV']," in main
+    # "1 bad" was refused: had it been taken, every later answer would have moved along.
+    assert "deployment_id=os.environ['DARA_DEPLOYMENT_ID']," in main
+    assert "REDIS_URL (unset: the app keeps single-process behaviour), ORDERS_ENV" in shown
 
 
 def test_a_clean_app_is_offered_the_warn_mode(tmp_path: Path) -> None:
