@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from codemods._base import ProjectCodemod
-from dara_migrate.edits import Edit, quote_style
+from dara_migrate.edits import Edit
 from dara_migrate.engine import Project
 from dara_migrate.fixes import DEFAULT_REASON, plan_escape_hatch
 from dara_migrate.models import Finding
@@ -18,5 +18,5 @@ class EscapeHatch(ProjectCodemod):
 
     def plan(self, project: Project, path: str, findings: list[Finding],
              code: str) -> list[Edit]:
-        return plan_escape_hatch(project, DEFAULT_REASON, lambda _: quote_style(code)).get(
+        return plan_escape_hatch(project, DEFAULT_REASON, lambda _: code).get(
             path, [])

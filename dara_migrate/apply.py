@@ -210,11 +210,8 @@ def _settle_hatch(settings: Settings, paths: list[Path], project: Project,
                   workspace: _Workspace, reason: str, hatch: bool) -> Project:
     """Write the escape hatch (when `hatch`) and markers, then check that a second pass
     changes nothing."""
-    def quote_of(path: str) -> str:
-        return quote_style(workspace.text(path))
-
     for attempt in range(2):
-        edits = plan_escape_hatch(project, reason, quote_of)
+        edits = plan_escape_hatch(project, reason, workspace.text)
         if not hatch:
             edits = {path: [e for e in file_edits
                             if not (isinstance(e, InsertAfter) and e.key == "hatch")]

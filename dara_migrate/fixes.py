@@ -306,9 +306,10 @@ def hatch_comment(findings: Iterable[Finding], reason: str) -> str:
                                    subsequent_indent="# ")) + "\n"
 
 
-def plan_escape_hatch(project: Project, reason: str, quote_of: Callable[[str], str]
+def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], str]
                       ) -> dict[str, list[Edit]]:
-    """Escape hatch and `local-only` markers where errors remain; their removal where none do."""
+    """Escape hatch and `local-only` markers where errors remain; their removal where none do.
+    A hatch already written as it would be is left alone."""
     edits: dict[str, list[Edit]] = defaultdict(list)
     by_app = remaining_by_app(project)
     for app in project.apps:
@@ -316,20 +317,36 @@ def plan_escape_hatch(project: Project, reason: str, quote_of: Callable[[str], s
         if app.handle is None:
             continue  # `unhatchable` says why; its sites get no marker either
         path = app.handle.facts.path
-        if app.escape_hatch is not None:
-            edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
+        text = text_of(path)
+        block = ""
         if remaining:
-            quote = quote_of(path)
             statement = (f"{app.handle.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
-                         f"{literal(ESCAPE_HATCH_VALUE, quote)}\n")
-            edits[path].append(InsertAfter(app.handle.line,
-                                           hatch_comment(remaining, reason) + statement,
-                                           key="hatch"))
+                         f"{literal(ESCAPE_HATCH_VALUE, quote_style(text))}\n")
+            block = hatch_comment(remaining, reason) + statement
+        if app.escape_hatch is not None:
+            if block and _written(text, app.escape_hatch.stmt_line, block):
+                continue
+            edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
+        if block:
+            edits[path].append(InsertAfter(app.handle.line, block, key="hatch"))
     stranded = {app.key for app in unhatchable(project)}
     markable = [f for f in remaining_errors(project)
                 if not f.apps or not stranded.issuperset(f.apps)]
     _plan_markers(project, markable, reason, edits)
     return {path: file_edits for path, file_edits in edits.items() if file_edits}
+
+
+def _written(text: str, line: int, block: str) -> bool:
+    """Whether `block` (comment lines, then a one-line statement) ends at `line` of `text`,
+    at that statement's indentation."""
+    lines = text.splitlines()
+    wanted = block.splitlines()
+    first = line - len(wanted)
+    if first < 0 or line > len(lines):
+        return False
+    target = lines[line - 1]
+    indent = target[:len(target) - len(target.lstrip())]
+    return [f"{indent}{w}" for w in wanted] == lines[first:line]
 
 
 def unhatchable(project: Project) -> list[App]:
