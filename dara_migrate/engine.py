@@ -14,12 +14,12 @@ from typing import NamedTuple
 from dara_migrate.analysis import FileResult, analyze_all, cache_salt, gc_paused, make_jobs
 from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.files import Discovery, is_deployment_file, is_python
+from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import AppVerdict, AuditResult, FileError, Finding, Verdict
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
 from dara_migrate.rules.deploy import secret_mentions
-from dara_migrate.rules.state import defining_call
 from dara_migrate.settings import Settings
 from dara_migrate.target import ESCAPE_HATCH_ATTRIBUTE, ESCAPE_HATCH_VALUE
 

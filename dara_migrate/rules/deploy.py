@@ -9,10 +9,11 @@ from typing import ClassVar
 
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.files import MAX_FILE_BYTES
+from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.state import app_configs, defining_call, receiver_of
+from dara_migrate.rules.state import app_configs, receiver_of
 
 SECRET_NAME = "JWT_SECRET"
 

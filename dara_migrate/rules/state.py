@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
+from dara_migrate.index.bindings import defining_call, is_receiver, lookup
 from dara_migrate.index.dara_api import AUTH_SESSION_BACKENDS, BACKEND_BASES, LOCAL_BACKENDS
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.models import Finding, Related
@@ -23,7 +24,6 @@ from dara_migrate.target import CONFIGURE_RUNTIME
 SERVER_VARIABLES = ("ServerVariable", "DataVariable")
 BUILDER = "ConfigurationBuilder"
 _IMPORTS = ("import", "import_module")
-_STORES = ("subscript", "del")
 
 # ---------------------------------------------------------------- shared: sites and names
 
@@ -72,83 +72,6 @@ def report_at(ctx: Context, rule: Rule, site: Site, message: str, **options: obj
 def receiver_of(callee: str) -> str:
     """`state.rows` for `state.rows.write`."""
     return callee.rpartition(".")[0]
-
-
-def is_receiver(facts: FileFacts, binding: Binding, scope_id: int) -> bool:
-    """Whether a parameter is the `self` of a method."""
-    scope = facts.scopes[scope_id]
-    return (binding.kind == "param" and bool(scope.params) and scope.params[0].name ==
-            binding.name and scope.parent >= 0 and facts.scopes[scope.parent].kind == "class")
-
-
-def lookup(index: ProjectIndex, facts: FileFacts, scope_id: int,
-           name: str) -> tuple[Binding, int] | None:
-    """`ProjectIndex.lookup`, except that `x[k] = v` and `del x[k]` do not bind `x`."""
-    current, first = scope_id, True
-    while current > 0:
-        scope = facts.scopes[current]
-        if first or scope.kind != "class":
-            local = [b for b in index.scope_bindings.get((facts.path, current), {}).get(name, ())
-                     if b.kind not in _STORES]
-            if local and name not in scope.globals:
-                return local[-1], current
-        first, current = False, scope.parent
-    module_level = [b for b in index.module_bindings.get(facts.path, {}).get(name, ())
-                    if b.kind not in _STORES]
-    return (module_level[-1], 0) if module_level else None
-
-
-def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: int
-                     ) -> tuple[FileFacts, Call]:
-    """The call that made what a project factory returns (`return ConfigurationBuilder()`,
-    or a local it returns), when it has a single `return`; else `call` itself."""
-    made = index.resolve_call(facts, call).function
-    if made is None or depth > 8:
-        return facts, call
-    factory = index.files[made[0]]
-    scope = factory.scopes[made[1]]
-    if scope.kind != "function" or len(scope.returned) != 1:
-        return facts, call
-    (value,) = scope.returned
-    if value.kind == "call":
-        return _through_factory(index, factory, factory.calls[value.call], depth + 1)
-    if value.kind in ("name", "attr"):
-        return defining_call(index, factory, made[1], value.text, depth + 1) or (facts, call)
-    return facts, call
-
-
-def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
-                  depth: int = 0) -> tuple[FileFacts, Call] | None:
-    """The call whose result `dotted` is bound to, through aliases, imports and `self.x`."""
-    if not dotted or depth > 8:
-        return None
-    head, _, rest = dotted.partition(".")
-    found = lookup(index, facts, scope_id, head)
-    if found is None:
-        return None
-    binding, bound_in = found
-    if binding.kind in _IMPORTS:
-        module, remainder = index.split_module(
-            f"{binding.target}.{rest}" if rest else binding.target, facts)
-        if module is None or not remainder:
-            return None
-        return defining_call(index, module, 0, remainder, depth + 1)
-    if binding.kind == "assign" and binding.value is not None:
-        value = binding.value
-        if value.kind == "call" and not rest:
-            return _through_factory(index, facts, facts.calls[value.call], depth)
-        if value.kind in ("name", "attr") and value.text != head:
-            alias = f"{value.text}.{rest}" if rest else value.text
-            return defining_call(index, facts, bound_in, alias, depth + 1)
-        return None
-    if is_receiver(facts, binding, bound_in) and rest and "." not in rest:
-        cls = facts.scopes[bound_in].parent
-        for store in facts.bindings:
-            if (store.kind == "attr" and store.name == f"self.{rest}" and store.value is not None
-                    and store.value.kind == "call"
-                    and facts.scopes[store.scope].parent == cls):
-                return facts, facts.calls[store.value.call]
-    return None
 
 
 def call_key(facts: FileFacts, call: Call) -> tuple[str, int]:
