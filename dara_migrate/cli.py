@@ -33,6 +33,8 @@ _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
 MAX_LISTED = 50
 """Remaining errors `apply` prints; a monorepo can have thousands."""
+MAX_APPS_LISTED = 20
+"""Apps `apply` names one by one as kept process-local; a monorepo can have hundreds."""
 
 app = typer.Typer(
     name="dara-migrate",
@@ -311,8 +313,12 @@ def apply_command(
 def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool) -> None:
     verb = "would change" if dry_run else "changed"
     err.print(f"{len(result.applied)} fixes; {verb} {len(result.changes)} files", highlight=False)
-    for key in result.hatch_apps:
+    hatched = result.hatch_apps
+    for key in hatched[:MAX_APPS_LISTED]:
         err.print(f"app {escape(key)}: kept process-local (unsafe_runtime_mode = 'local')",
+                  style="yellow", highlight=False)
+    if len(hatched) > MAX_APPS_LISTED:
+        err.print(f"... and {len(hatched) - MAX_APPS_LISTED} more apps kept process-local",
                   style="yellow", highlight=False)
     for key in result.unhatchable:
         err.print(f"app {escape(key)}: no escape hatch set, as no name holds its "

@@ -153,3 +153,31 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False)
     assert completed.returncode == 1
     assert completed.stdout.count("DM101") == 3
+
+
+def test_apply_summary_stays_short_on_a_monorepo(tmp_path: Path) -> None:
+    app_source = (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, py_component\n"
+        "from dara.components import Text\n\n"
+        "@py_component\n"
+        "def panel(x):\n"
+        "    return Text(DerivedVariable(lambda v: v, variables=[x]))\n\n"
+        "def page():\n"
+        "    return panel(Variable(1, uid='{name}-x'))\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_page('Home', content=page)\n"
+    )
+    files = {}
+    for number in range(23):
+        name = f"service_{number:02d}"
+        files[f"{name}/__init__.py"] = ""
+        files[f"{name}/main.py"] = app_source.replace("{name}", name)
+    write_tree(tmp_path, files)
+    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache",
+                                      "--target", "1.x"])
+    lines = result.stderr.splitlines()
+    assert sum("kept process-local (unsafe_runtime_mode" in line for line in lines) == 20
+    assert "... and 3 more apps kept process-local" in lines
+    assert "23 errors remain:" in lines
+    assert all("config.unsafe_runtime_mode = 'local'" in
+               (tmp_path / f"service_{n:02d}/main.py").read_text() for n in range(23))
