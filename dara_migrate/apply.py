@@ -187,7 +187,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         project = _settle_hatch(settings, paths, project, workspace, options.reason,
                                 options.hatch)
         hatch_apps = [app.key for app in project.apps if app.escape_hatch is not None]
-        unhatched = [app.key for app in unhatchable(project)]
+        unhatched = [app.key for app in unhatchable(project, remaining_by_app(project))]
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
     remaining = remaining_errors(project)

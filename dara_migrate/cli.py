@@ -139,9 +139,11 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResu
             progress.start()
 
     try:
-        return audit(settings, paths, lambda n: progress.advance(task, n), on_total)[0]
+        result, project = audit(settings, paths, lambda n: progress.advance(task, n), on_total)
     finally:
         progress.stop()
+    _FREED_AT_EXIT.append(project)
+    return result
 
 
 def _render(result: AuditResult, output_format: OutputFormat, console: Console, *,

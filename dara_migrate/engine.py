@@ -165,9 +165,10 @@ def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
     for other in index.files.values():
         for binding in other.bindings:
             if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
-                    and binding.value.kind == "call"
-                    and defining_call(index, other, 0, binding.name) == (facts, call)):
-                return Handle(other, binding.name, binding.stmt_line)
+                    and binding.value.kind == "call"):
+                made = defining_call(index, other, 0, binding.name)
+                if made is not None and made[0] is facts and made[1] is call:
+                    return Handle(other, binding.name, binding.stmt_line)
     return None
 
 

@@ -1,8 +1,8 @@
 """Per-file facts: everything the project index needs from one module, read once with `ast`.
 
 Facts are plain, picklable data so that files can be read in worker processes and cached
-by content hash. Nothing here knows about Dara: names stay as written (`dc.DerivedVariable`);
-the index resolves them across modules.
+by content hash. Nothing here knows about Dara, except the few `WATCHED_WORDS` some rules look
+for: names stay as written (`dc.DerivedVariable`); the index resolves them across modules.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import ast
 import re
 import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dara_migrate.edits import (
@@ -280,15 +280,15 @@ def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
     return PlannedFix(finding, [edit], f"declared the shared runtime (app_id {application!r})")
 
 
-def remaining_errors(project: Project, app: App | None = None) -> list[Finding]:
-    """Errors `apply` could not fix (in one app, or anywhere): what needs the escape hatch."""
+def remaining_errors(project: Project) -> list[Finding]:
+    """Errors `apply` could not fix: what needs the escape hatch."""
     return [f for f in project.findings
-            if (app is None or app.key in f.apps) and f.severity == "error"
-            and f.status in ("open", "acknowledged") and f.rule != "DM001"]
+            if f.severity == "error" and f.status in ("open", "acknowledged")
+            and f.rule != "DM001"]
 
 
 def remaining_by_app(project: Project) -> dict[str, list[Finding]]:
-    """`remaining_errors` for every app at once (apps x findings was seconds on monorepos)."""
+    """`remaining_errors` by app (apps x findings was seconds on monorepos)."""
     grouped: dict[str, list[Finding]] = {app.key: [] for app in project.apps}
     for finding in remaining_errors(project):
         for key in finding.apps:
@@ -329,7 +329,7 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
             edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
         if block:
             edits[path].append(InsertAfter(app.handle.line, block, key="hatch"))
-    stranded = {app.key for app in unhatchable(project)}
+    stranded = {app.key for app in unhatchable(project, by_app)}
     markable = [f for f in remaining_errors(project)
                 if not f.apps or not stranded.issuperset(f.apps)]
     _plan_markers(project, markable, reason, edits)
@@ -349,9 +349,9 @@ def _written(text: str, line: int, block: str) -> bool:
     return [f"{indent}{w}" for w in wanted] == lines[first:line]
 
 
-def unhatchable(project: Project) -> list[App]:
-    """Apps with errors left whose builder no name holds: no escape hatch can be set."""
-    by_app = remaining_by_app(project)
+def unhatchable(project: Project, by_app: Mapping[str, list[Finding]]) -> list[App]:
+    """Apps with errors left (`remaining_by_app`) whose builder no name holds: no escape
+    hatch can be set."""
     return [app for app in project.apps if app.handle is None and by_app[app.key]]
 
 

@@ -404,7 +404,8 @@ class _Session:
     def ask_mode(self, project: Project) -> str | None:
         by_app = remaining_by_app(project)
         clear = [app for app in project.apps
-                 if app.handle is not None and not _has_mode(app) and not by_app[app.key]]
+                 if app.handle is not None and app.declares(MODE_ATTRIBUTE) is None
+                 and not by_app[app.key]]
         if not clear:
             return None
         names = ", ".join(app.name for app in clear)
@@ -471,10 +472,6 @@ class _Session:
 
 def _keyword(finding: Finding) -> str:
     return "route id" if finding.rule == "DM108" else "uid"
-
-
-def _has_mode(app: App) -> bool:
-    return app.declares(MODE_ATTRIBUTE) is not None
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
