@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench
+.PHONY: demo test test-fast lint bench
 
 $(BIN)/dara-migrate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ demo: $(BIN)/dara-migrate
 
 test: $(BIN)/dara-migrate
 	$(BIN)/python -m pytest -q
+
+test-fast: $(BIN)/dara-migrate
+	$(BIN)/python -m pytest -q -m 'not slow'
 
 lint: $(BIN)/dara-migrate
 	$(BIN)/ruff check .

@@ -12,6 +12,9 @@ from typer.testing import CliRunner
 
 from dara_migrate.cli import app
 
+# Builds or serves real apps with dara-core: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 APPS = [*sorted(p for p in (HERE / "fixtures" / "apps").iterdir()
                 if p.is_dir() and not p.name.startswith(".")),

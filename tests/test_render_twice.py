@@ -22,6 +22,9 @@ from typer.testing import CliRunner
 
 from dara_migrate.cli import app
 
+# Builds or serves real apps with dara-core: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 APPS = {  # name -> (app root, config path)
     "runtime_defs_app": (HERE / "fixtures" / "apps" / "runtime_defs_app",

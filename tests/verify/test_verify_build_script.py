@@ -12,6 +12,9 @@ import pytest
 
 from dara_migrate.verify import VerifyError, build_script, run_verify
 
+# Builds or serves real apps with dara-core: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 APPS = Path(__file__).parent / "apps"
 
 

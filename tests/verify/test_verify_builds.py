@@ -22,6 +22,9 @@ from dara_migrate.verify import (
     run_verify,
 )
 
+# Builds or serves real apps with dara-core: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 APPS = Path(__file__).parent / "apps"
 
 
