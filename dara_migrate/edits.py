@@ -12,15 +12,16 @@ import ast
 import io
 import itertools
 import re
+import sys
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
 import libcst.helpers
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
+
+from dara_migrate.layout import DEFAULT_LINE_LENGTH, split_lines
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class RemoveComments:
 @dataclass(frozen=True)
 class InsertAfter:
     """Statements (source, with leading comments) after the statement at `line`; imports
-    the block needs are added through LibCST's AddImportsVisitor. `key` names the inserted
+    the block needs (`(module, None)` for `import module`, else `from module import name`)
+    go into the file's import block. `key` names the inserted
     block so that a later run replaces instead of duplicating it."""
 
     line: int
@@ -221,17 +223,33 @@ class _Transformer(cst.CSTTransformer):
         return updated.with_changes(body=self._rewrite_body(original.body, updated.body))
 
 
-def _arg_comma(call: cst.Call) -> cst.Comma:
-    """The separator the call already uses between arguments (one per line or inline)."""
-    for arg in call.args[:-1]:
-        if isinstance(arg.comma, cst.Comma):
-            return arg.comma
-    if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
-        return cst.Comma(whitespace_after=call.whitespace_before_args)
-    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+def _deeper(whitespace: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
+    """A line break to one indent deeper than the line `whitespace` breaks to."""
+    return whitespace.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[],
+                                   last_line=cst.SimpleWhitespace(
+                                       whitespace.last_line.value + "    "))
+
+
+def _break_before_last(call: cst.Call) -> cst.ParenthesizedWhitespace | None:
+    """The line break before the last argument, when it starts a line."""
+    before = (call.whitespace_before_args if len(call.args) < 2
+              else call.args[-2].comma.whitespace_after
+              if isinstance(call.args[-2].comma, cst.Comma) else None)
+    if isinstance(before, cst.ParenthesizedWhitespace):
+        return before.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return None
+
+
+def _line_break_before_last(call: cst.Call, closing: cst.ParenthesizedWhitespace
+                            ) -> cst.ParenthesizedWhitespace:
+    """A line break to where the last argument starts when it starts a line, else to one
+    indent deeper than the closing parenthesis."""
+    return _break_before_last(call) or _deeper(closing)
 
 
 def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Call:
+    """The LibCST twin of `_keyword_insertion` (for statements that also get other edits):
+    the same layout, without splitting long lines."""
     value = cst.parse_expression(edit.value, module.config_for_parsing)
     for index, arg in enumerate(call.args):
         if arg.keyword is not None and arg.keyword.value == edit.keyword:
@@ -246,17 +264,43 @@ def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Ca
                               whitespace_after=cst.SimpleWhitespace("")),
     )
     if not call.args:
+        opening = call.whitespace_before_args
+        if isinstance(opening, cst.ParenthesizedWhitespace):
+            return call.with_changes(whitespace_before_args=_deeper(opening), args=[
+                new_arg.with_changes(comma=cst.Comma(whitespace_after=opening.with_changes(
+                    first_line=cst.TrailingWhitespace())))])
         return call.with_changes(args=[new_arg])
     args = list(call.args)
     last = args[-1]
+    no_space = cst.SimpleWhitespace("")
     if isinstance(last.comma, cst.Comma):
-        # The trailing comma moves to the new argument; the old one keeps its own spacing.
-        separator = last.comma.with_changes(whitespace_after=_arg_comma(call).whitespace_after)
-        args[-1] = last.with_changes(comma=separator)
-        new_arg = new_arg.with_changes(comma=last.comma)
-    else:
-        args[-1] = last.with_changes(comma=_arg_comma(call))
-    return call.with_changes(args=[*args, new_arg])
+        closing = last.comma.whitespace_after
+        if isinstance(closing, cst.ParenthesizedWhitespace):
+            # A line of its own; the old last line keeps its comment.
+            separator = _line_break_before_last(call, closing).with_changes(
+                first_line=closing.first_line)
+            new_arg = new_arg.with_changes(comma=last.comma.with_changes(
+                whitespace_after=closing.with_changes(first_line=cst.TrailingWhitespace())))
+        else:
+            separator = _break_before_last(call) or cst.SimpleWhitespace(" ")
+            new_arg = new_arg.with_changes(comma=last.comma)
+        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=separator))
+        return call.with_changes(args=[*args, new_arg])
+    closing = last.whitespace_after_arg
+    if isinstance(closing, cst.ParenthesizedWhitespace):
+        separator = _line_break_before_last(call, closing).with_changes(
+            first_line=closing.first_line)
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_before=no_space, whitespace_after=separator),
+            whitespace_after_arg=no_space)
+        new_arg = new_arg.with_changes(whitespace_after_arg=closing.with_changes(
+            first_line=cst.TrailingWhitespace()))
+        return call.with_changes(args=[*args, new_arg])
+    args[-1] = last.with_changes(
+        comma=cst.Comma(whitespace_before=no_space,
+                        whitespace_after=_break_before_last(call) or cst.SimpleWhitespace(" ")),
+        whitespace_after_arg=no_space)
+    return call.with_changes(args=[*args, new_arg.with_changes(whitespace_after_arg=closing)])
 
 
 def _remove_keyword(call: cst.Call, keyword: str) -> cst.Call:
@@ -311,12 +355,6 @@ def _edit_module(text: str, edits: Sequence[Edit]) -> str:
     missing = [e for e in edits if e not in transformer.state.applied]
     if missing:
         raise EditError(f"no node for {type(missing[0]).__name__} at line {missing[0].line}")
-    imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]
-    if imports:
-        context = CodemodContext()
-        for module_name, name in imports:
-            AddImportsVisitor.add_needed_import(context, module_name, name)
-        result = AddImportsVisitor(context).transform_module(result)
     return result.code
 
 
@@ -324,10 +362,9 @@ def _shifted(edit: Edit, offset: int) -> Edit:
     return replace(edit, line=edit.line - offset)
 
 
-def _statement_spans(tree: ast.Module, text: str) -> list[tuple[int, int]]:
+def _statement_spans(tree: ast.Module, lines: list[str]) -> list[tuple[int, int]]:
     """Line ranges of the module's top-level statements (decorators included), with the
     comment lines right above each; statements sharing a line are merged."""
-    lines = text.splitlines()
     spans: list[tuple[int, int]] = []
     for node in tree.body:
         decorators = getattr(node, "decorator_list", None)
@@ -350,28 +387,40 @@ def _comments_above(lines: list[str], line: int) -> range:
     return range(start, line - 1)
 
 
-def _edit_comment_lines(lines: list[str], edits: Sequence[Edit]) -> None:
-    """Markers are whole comment lines: added or removed as lines, no parse needed. Lines are
-    edited bottom-up so that the line numbers of the edits above stay valid."""
-    by_line: dict[int, list[Edit]] = {}
+def _edit_comment_lines(lines: list[str], statement: int, edits: Sequence[Edit]) -> None:
+    """Markers are whole comment lines above the statement at 0-based `statement`: added or
+    removed as lines, no parse needed."""
     for edit in edits:
-        by_line.setdefault(edit.line, []).append(edit)
-    for line in sorted(by_line, reverse=True):
-        statement = line - 1
-        for edit in by_line[line]:
-            if isinstance(edit, RemoveComments):
-                for index in reversed(_comments_above(lines, statement + 1)):
-                    if lines[index].lstrip().startswith(edit.prefix):
-                        del lines[index]
-                        statement -= 1
-        for edit in by_line[line]:
-            if isinstance(edit, AddMarker) and not any(
-                    lines[index].strip() == edit.text
-                    for index in _comments_above(lines, statement + 1)):
-                target = lines[statement]
-                indent = target[:len(target) - len(target.lstrip())]
-                newline = "\r\n" if target.endswith("\r\n") else "\n"
-                lines.insert(statement, f"{indent}{edit.text}{newline}")
+        if isinstance(edit, RemoveComments):
+            for index in reversed(_comments_above(lines, statement + 1)):
+                if lines[index].lstrip().startswith(edit.prefix):
+                    del lines[index]
+                    statement -= 1
+    for edit in edits:
+        if isinstance(edit, AddMarker) and not any(
+                lines[index].strip() == edit.text
+                for index in _comments_above(lines, statement + 1)):
+            target = lines[statement]
+            lines.insert(statement, f"{_indent(target)}{edit.text}{_newline(target)}")
+
+
+def _edit_text(lines: list[str], replacements: Sequence[_Replacement],
+               markers: Sequence[Edit]) -> None:
+    """Replacements and marker lines applied bottom-up, right to left, so that the places
+    still to edit keep their line numbers and columns (a marker above a statement goes in
+    after the statement's own first line is edited)."""
+    by_line: dict[int, list[Edit]] = {}
+    for edit in markers:
+        by_line.setdefault(edit.line - 1, []).append(edit)
+    steps: list[tuple[int, int, int, _Replacement | None]] = [
+        (index, 0, 0, None) for index in by_line]
+    steps.extend((r[0], 1, r[1], r) for r in replacements)
+    for index, _, _, replacement in sorted(steps, key=lambda s: s[:3], reverse=True):
+        if replacement is None:
+            _edit_comment_lines(lines, index, by_line[index])
+        else:
+            _, start, end, added = replacement
+            lines[index] = lines[index][:start] + added + lines[index][end:]
 
 
 class _DropImport(cst.CSTTransformer):
@@ -404,7 +453,7 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     """Remove imports the edits left unused; only the import statements are parsed by LibCST
     (a scope analysis of the whole module costs far more than everything else)."""
     tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     import_lines = {line for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
     # Any other mention (code, `__all__`, a string annotation, a comment) keeps the import.
@@ -435,77 +484,205 @@ def _calls_at(tree: ast.Module) -> dict[tuple[int, int], list[ast.Call]]:
     return calls
 
 
+_Replacement = tuple[int, int, int, str]
+"""A text change inside one line: 0-based line, start and end column (code points), text."""
+
+
+def _column(line: str, offset: int) -> int:
+    """ast's UTF-8 byte offset on `line` as a code-point column."""
+    return offset if line.isascii() else len(line.encode()[:offset].decode())
+
+
+def _offset(line: str, column: int) -> int:
+    """A code-point column on `line` as ast's UTF-8 byte offset."""
+    return column if line.isascii() else len(line[:column].encode())
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip(" \t"))]
+
+
+def _newline(line: str) -> str:
+    return line[len(line.rstrip("\r\n")):] or "\n"
+
+
+def _width(line: str) -> int:
+    return len(line.rstrip("\r\n"))
+
+
+def _next_token(lines: list[str], line: int, column: int) -> tuple[int, int]:
+    """The first position at or after (line, column) that is not blank, a comment, a line
+    continuation or a line break."""
+    while True:
+        text = lines[line]
+        while column < len(text) and text[column] in " \t\f\\":
+            column += 1
+        if column < len(text) and text[column] not in "#\r\n":
+            return line, column
+        line, column = line + 1, 0
+
+
+def _past_parentheses(lines: list[str], end: tuple[int, int], close: tuple[int, int]
+                      ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """From the end of an argument, the end of the parentheses around it and the next token."""
+    token = _next_token(lines, *end)
+    while token != close and lines[token[0]][token[1]] == ")":
+        end = (token[0], token[1] + 1)
+        token = _next_token(lines, *end)
+    return end, token
+
+
+def _span(lines: list[str], node: ast.expr | ast.keyword) -> tuple[int, int, int, int]:
+    """0-based start line and column, end line and column (code points) of a node."""
+    end_line = (node.end_lineno or node.lineno) - 1
+    return (node.lineno - 1, _column(lines[node.lineno - 1], node.col_offset), end_line,
+            _column(lines[end_line], node.end_col_offset or 0))
+
+
+def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | ast.keyword],
+              added: str) -> list[_Replacement] | None:
+    """A one-line call rewritten with one argument per line and a trailing comma, as black
+    splits a call that does not fit: arguments one indent deeper than the call's line, the
+    closing parenthesis back at that line's indentation."""
+    line = call.lineno - 1
+    text = lines[line]
+    close = _column(text, call.end_col_offset or 0) - 1
+    opening = _next_token(lines, line, _span(lines, call.func)[3])
+    while opening[0] == line and text[opening[1]] == ")":
+        opening = _next_token(lines, line, opening[1] + 1)
+    if opening[0] != line or text[opening[1]] != "(":
+        return None
+    pieces: list[str] = []
+    start = opening[1] + 1
+    for argument in arguments:
+        end, token = _past_parentheses(lines, _span(lines, argument)[2:], (line, close))
+        pieces.append(text[start:end[1]].strip())
+        start = token[1] + 1
+    newline, indent = _newline(text), _indent(text)
+    body = "".join(f"{newline}{indent}    {piece}," for piece in [*pieces, added])
+    return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
+
+
 def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                       edit: SetKeyword) -> tuple[int, int, str] | None:
-    """`uid=...` added by plain text insertion where the result is exactly what the LibCST
-    edit would produce: an ASCII line, a call that is not nested in another call starting at
-    the same place, arguments separated by ", " and closed right after the last one
-    (`f(a, b=1)`, `f()`). Anything else (trailing comma, one argument per line, comments)
-    goes through LibCST. Returns (0-based line, 0-based column, text)."""
-    found = calls.get((edit.line, edit.column - 1), [])
-    if edit.replace or len(found) != 1:
+                       edit: SetKeyword, line_length: int) -> list[_Replacement] | None:
+    """`keyword=value` added to a call as a person would add it: after the last argument on
+    a call that fits on one line (split one argument per line when it no longer fits); as a
+    new last argument line, with the call's indentation and trailing comma, on a call laid
+    out one argument per line; comments stay on the line they annotate. None when the call
+    is too unusual for plain text (the LibCST edit takes it)."""
+    found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
+    if len(found) != 1 or any(isinstance(a, ast.GeneratorExp) for a in found[0].args):
         return None
     call = found[0]
-    line = lines[edit.line - 1]
-    end = call.end_col_offset
-    if call.end_lineno != call.lineno or end is None or not line.isascii():
-        return None
-    if any(k.arg == edit.keyword for k in call.keywords):
-        return edit.line - 1, end, ""
+    existing = [k for k in call.keywords if k.arg == edit.keyword]
+    if existing:
+        if not edit.replace:
+            return []
+        first, start, last, end = _span(lines, existing[0].value)
+        return [(first, start, end, edit.value)] if first == last else None
+    added = f"{edit.keyword}={edit.value}"
+    close = (call.end_lineno or call.lineno) - 1, _column(
+        lines[(call.end_lineno or call.lineno) - 1], call.end_col_offset or 0) - 1
     arguments: list[ast.expr | ast.keyword] = sorted(
         [*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+    single_line = call.lineno - 1 == close[0]
     if not arguments:
-        func_end = call.func.end_col_offset
-        if func_end is None or line[func_end:end] != "()":
+        if not single_line:
             return None
-        return edit.line - 1, end - 1, f"{edit.keyword}={edit.value}"
-    for before, after in itertools.pairwise(arguments):
-        if line[before.end_col_offset or 0:after.col_offset] != ", ":
-            return None
-    last = arguments[-1].end_col_offset
-    if last != end - 1 or line[last] != ")":
+        if _width(lines[close[0]]) + len(added) <= line_length:
+            return [(close[0], close[1], close[1], added)]
+        return _exploded(lines, call, arguments, added)
+    (last_line, last_end), token = _past_parentheses(lines, _span(lines, arguments[-1])[2:],
+                                                     close)
+    comma = token if token != close else None
+    if comma is not None and (lines[comma[0]][comma[1]] != ","
+                              or _next_token(lines, comma[0], comma[1] + 1) != close):
         return None
-    return edit.line - 1, last, f", {edit.keyword}={edit.value}"
+    start_line, start_column = _span(lines, arguments[-1])[:2]
+    starts_line = (start_line != call.lineno - 1
+                   and not lines[start_line][:start_column].strip(" \t("))
+    if close[0] == last_line:
+        newline = _newline(lines[last_line])
+        if starts_line:
+            # One argument per line, closed on the last one: the new one gets a line too.
+            indent = _indent(lines[start_line])
+            return [(close[0], comma[1] + 1, comma[1] + 1, f"{newline}{indent}{added},")
+                    if comma else (last_line, last_end, last_end, f",{newline}{indent}{added}")]
+        insertion = ((close[0], comma[1] + 1, comma[1] + 1, f" {added},") if comma
+                     else (last_line, last_end, last_end, f", {added}"))
+        if _width(lines[close[0]]) + len(insertion[3]) <= line_length:
+            return [insertion]
+        if single_line:
+            return _exploded(lines, call, arguments, added)
+        if comma:
+            return [insertion]
+        indent = _indent(lines[last_line])
+        if len(indent) <= len(_indent(lines[call.lineno - 1])):
+            return [insertion]
+        return [(last_line, last_end, last_end, f",{newline}{indent}{added}")]
+    if comma is not None and comma[0] == close[0]:
+        return None
+    indent = _indent(lines[start_line]) if starts_line else _indent(lines[close[0]]) + "    "
+    if comma is not None:
+        after = comma[0] + 1
+        return [(after, 0, 0, f"{indent}{added},{_newline(lines[comma[0]])}")]
+    return [(last_line, last_end, last_end, ","),
+            (last_line + 1, 0, 0, f"{indent}{added}{_newline(lines[last_line])}")]
 
 
 def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                   group: Sequence[Edit]) -> list[tuple[int, int, str]] | None:
+                   group: Sequence[Edit], line_length: int) -> list[_Replacement] | None:
     """The group's keyword insertions as text, or None if one of them needs LibCST (also
-    when one call gets two keywords: each insertion is planned on the original text)."""
-    insertions = []
+    when one call gets two keywords, or a split call would overlap another edit: each
+    insertion is planned on the original text)."""
+    replacements: list[_Replacement] = []
     edited: set[tuple[int, int]] = set()
     for edit in group:
         if isinstance(edit, (AddMarker, RemoveComments)):
             continue
         if not isinstance(edit, SetKeyword) or (edit.line, edit.column) in edited:
             return None
-        insertion = _keyword_insertion(lines, calls, edit)
-        if insertion is None:
+        planned = _keyword_insertion(lines, calls, edit, line_length)
+        if planned is None:
             return None
         edited.add((edit.line, edit.column))
-        insertions.append(insertion)
-    return insertions
+        replacements.extend(planned)
+    spans = sorted((line, start, end) for line, start, end, _ in replacements)
+    for (line, _, end), (next_line, next_start, _) in itertools.pairwise(spans):
+        if line == next_line and next_start < end:
+            return None
+    return replacements
 
 
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+@dataclass(frozen=True)
+class EditStyle:
+    """What the project's linters expect of written code: the line length, and the top-level
+    package names of the project (first-party imports get their own section)."""
+
+    line_length: int = DEFAULT_LINE_LENGTH
+    first_party: frozenset[str] = frozenset()
+
+
+def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()) -> str:
     """Apply every edit to one module's source; raise EditError if one found no node.
 
     LibCST parses only the top-level statements that get an edit (most of a large file is
     untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
-    markers and plain `uid=` insertions need no LibCST at all; edits that add imports take
-    the whole module."""
+    markers, `uid=` insertions and new imports need no LibCST at all."""
     dropped = [e.unused_import for e in edits
                if isinstance(e, RemoveKeyword) and e.unused_import is not None]
     if dropped:
         plain = [e if not isinstance(e, RemoveKeyword) else replace(e, unused_import=None)
                  for e in edits]
-        return _drop_unused_imports(apply_edits(text, plain), dropped)
-    if any(isinstance(e, InsertAfter) and e.imports for e in edits):
-        return _edit_module(text, edits)
-    lines = text.splitlines(keepends=True)
+        return _drop_unused_imports(apply_edits(text, plain, style), dropped)
+    imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]
+    if imports:
+        plain = [replace(e, imports=()) if isinstance(e, InsertAfter) else e for e in edits]
+        return add_imports(apply_edits(text, plain, style), imports, style)
+    lines = split_lines(text, keepends=True)
     groups: dict[tuple[int, int], list[Edit]] = {}
     tree = ast.parse(text)
-    spans = _statement_spans(tree, text)
+    spans = _statement_spans(tree, lines)
     for edit in edits:
         span = next(((a, b) for a, b in spans if a <= edit.line <= b), None)
         if span is None:
@@ -513,15 +690,207 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
         groups.setdefault(span, []).append(edit)
     calls = _calls_at(tree) if any(isinstance(e, SetKeyword) for e in edits) else {}
     for (first, last), group in sorted(groups.items(), reverse=True):
-        insertions = _as_text_edits(lines, calls, group)
-        if insertions is not None:
-            # Right to left, so that earlier columns on the same line stay valid.
-            for index, column, added in sorted(insertions, reverse=True):
-                lines[index] = lines[index][:column] + added + lines[index][column:]
-            _edit_comment_lines(lines, group)
+        replacements = _as_text_edits(lines, calls, group, style.line_length)
+        if replacements is not None:
+            _edit_text(lines, replacements,
+                       [e for e in group if isinstance(e, (AddMarker, RemoveComments))])
             continue
         snippet = "".join(lines[first - 1:last])
         rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group])
         # A snippet whose only statement was removed leaves no line behind, not an empty one.
         lines[first - 1:last] = [rewritten if rewritten.strip() else ""]
     return "".join(lines)
+
+
+_FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY, _LOCAL = range(5)
+
+
+def _section(module: str, level: int, first_party: frozenset[str]) -> int:
+    """isort's sections, in their order."""
+    top = module.split(".")[0]
+    if level:
+        return _LOCAL
+    if module == "__future__":
+        return _FUTURE
+    if top in sys.stdlib_module_names:
+        return _STDLIB
+    return _FIRST_PARTY if top in first_party else _THIRD_PARTY
+
+
+def _name_key(name: str) -> tuple[int, str]:
+    """isort's `order-by-type`: CONSTANTS, then Classes, then the rest."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower()
+
+
+def _statement_key(node: ast.Import | ast.ImportFrom, by_module: bool) -> tuple[int, str]:
+    """Where isort puts a statement in its section: `import x` lines before `from x import`
+    lines unless the file sorts both kinds together by module."""
+    module = (node.names[0].name if isinstance(node, ast.Import)
+              else "." * node.level + (node.module or ""))
+    kind = 0 if by_module or isinstance(node, ast.Import) else 1
+    return kind, module.lower()
+
+
+def _import_block(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The module's leading import statements (after its docstring)."""
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    block: list[ast.Import | ast.ImportFrom] = []
+    for node in body:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            break
+        block.append(node)
+    return block
+
+
+def _whole_lines(lines: list[str], node: ast.stmt) -> bool:
+    """Whether the statement is alone on its lines (no `;`, no comment)."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    end = _column(lines[last], node.end_col_offset or 0)
+    return (not lines[first][:_column(lines[first], node.col_offset)].strip()
+            and not lines[last][end:].strip()
+            and not any("#" in line for line in lines[first:last + 1]))
+
+
+def _render_from(module: str, names: Sequence[str], line_length: int, newline: str) -> str:
+    single = f"from {module} import {', '.join(names)}"
+    if len(single) <= line_length:
+        return single + newline
+    body = "".join(f"    {name},{newline}" for name in names)
+    return f"from {module} import ({newline}{body}){newline}"
+
+
+def add_imports(text: str, imports: Sequence[tuple[str, str | None]],
+                style: EditStyle = EditStyle()) -> str:
+    """Add `import module` / `from module import name` where the file lacks them, as isort
+    would: a name joins an existing `from module import ...`; a new statement goes into its
+    section (standard library, third party, first party) at its sorted place, or opens the
+    section where isort puts it. Existing top-level imports are reused (`import os.path`
+    binds `os`)."""
+    tree = ast.parse(text)
+    lines = split_lines(text, keepends=True)
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    bound_modules = {a.name.split(".")[0] if a.asname is None else a.asname
+                     for n in top if isinstance(n, ast.Import) for a in n.names}
+    bound_names = {(n.module, a.asname or a.name) for n in top
+                   if isinstance(n, ast.ImportFrom) and not n.level for a in n.names}
+    wanted_modules: list[str] = []
+    wanted_names: dict[str, list[str]] = {}
+    for module, name in imports:
+        if name is None:
+            if module not in bound_modules and module not in wanted_modules:
+                wanted_modules.append(module)
+        elif (module, name) not in bound_names and name not in wanted_names.get(module, []):
+            wanted_names.setdefault(module, []).append(name)
+    block = _import_block(tree)
+    newline = _newline(lines[0]) if lines else "\n"
+    replacements: list[_Replacement] = []
+    statements: list[tuple[ast.Import | ast.ImportFrom, str]] = []
+    for module, names in wanted_names.items():
+        joined = next((n for n in block if isinstance(n, ast.ImportFrom) and not n.level
+                       and n.module == module and _whole_lines(lines, n)
+                       and all(a.asname is None for a in n.names)), None)
+        if joined is not None:
+            merged = [a.name for a in joined.names]
+            for name in names:
+                position = next((i for i, old in enumerate(merged)
+                                 if _name_key(old) > _name_key(name)), len(merged))
+                merged.insert(position, name)
+            first, last = joined.lineno - 1, (joined.end_lineno or joined.lineno) - 1
+            rendered = _render_from(module, merged, style.line_length, _newline(lines[last]))
+            replacements.append((first, 0, len(lines[first]), rendered))
+            replacements.extend((index, 0, len(lines[index]), "")
+                                for index in range(first + 1, last + 1))
+            continue
+        names = sorted(names, key=_name_key)
+        node = ast.ImportFrom(module=module, names=[ast.alias(n) for n in names], level=0)
+        statements.append((node, _render_from(module, names, style.line_length, newline)))
+    for module in wanted_modules:
+        statements.append((ast.Import(names=[ast.alias(module)]), f"import {module}{newline}"))
+    by_module = any(
+        isinstance(before, ast.ImportFrom) and isinstance(after, ast.Import)
+        and _section(before.module or "", before.level, style.first_party)
+        == _section(after.names[0].name, 0, style.first_party)
+        for before, after in itertools.pairwise(block))
+    if block:
+        replacements.extend(_import_place(lines, block, node, rendered, by_module,
+                                          style.first_party) for node, rendered in statements)
+    elif statements:
+        replacements.append(_new_import_block(lines, tree, statements, style.first_party))
+    lines.append("")
+    for index, start, end, added in sorted(replacements, reverse=True):
+        lines[index] = lines[index][:start] + added + lines[index][end:]
+    return "".join(lines)
+
+
+def _section_of(statement: ast.Import | ast.ImportFrom, first_party: frozenset[str]) -> int:
+    if isinstance(statement, ast.Import):
+        return _section(statement.names[0].name, 0, first_party)
+    return _section(statement.module or "", statement.level, first_party)
+
+
+def _new_import_block(lines: list[str], tree: ast.Module,
+                      statements: Sequence[tuple[ast.Import | ast.ImportFrom, str]],
+                      first_party: frozenset[str]) -> _Replacement:
+    """A file without leading imports gets a block after its docstring and header comments,
+    one section after another, followed by a blank line."""
+    newline = _newline(statements[0][1])
+    ordered = sorted(statements, key=lambda s: (_section_of(s[0], first_party),
+                                                _statement_key(s[0], False)))
+    text = ""
+    for index, (node, rendered) in enumerate(ordered):
+        if index and _section_of(node, first_party) != _section_of(ordered[index - 1][0],
+                                                                    first_party):
+            text += newline
+        text += rendered
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        start = body[0].end_lineno or body[0].lineno
+        text = newline + text
+    else:
+        start = 0
+        while start < len(lines) and lines[start].lstrip().startswith("#"):
+            start += 1
+    if start < len(lines) and lines[start].strip():
+        text += newline
+    return (start, 0, 0, text)
+
+
+def _import_place(lines: list[str], block: Sequence[ast.Import | ast.ImportFrom],
+                  node: ast.Import | ast.ImportFrom, rendered: str, by_module: bool,
+                  first_party: frozenset[str]) -> _Replacement:
+    """Where a new import statement goes in the file's import block, as a replacement that
+    inserts it."""
+    def section_of(statement: ast.Import | ast.ImportFrom) -> int:
+        return _section_of(statement, first_party)
+
+    section, key = section_of(node), _statement_key(node, by_module)
+    same = [n for n in block if section_of(n) == section]
+    def above(statement: ast.stmt) -> int:
+        # Comments above an import belong to it, but not the file's header above the block.
+        if statement is block[0]:
+            return statement.lineno - 1
+        return _comments_above(lines, statement.lineno).start
+
+    def below(statement: ast.stmt, added: str) -> _Replacement:
+        index = statement.end_lineno or statement.lineno
+        if index < len(lines) or lines[index - 1].endswith(("\n", "\r")):
+            return (index, 0, 0, added)
+        # The statement ends the file without a line break: the new text ends it instead.
+        end = len(lines[index - 1])
+        return (index - 1, end, end, newline + added.rstrip("\r\n"))
+
+    newline = _newline(rendered)
+    if same:
+        later = next((n for n in same if _statement_key(n, by_module) > key), None)
+        if later is not None:
+            return (above(later), 0, 0, rendered)
+        return below(same[-1], rendered)
+    after = [n for n in block if section_of(n) > section]
+    if after:
+        return (above(after[0]), 0, 0, rendered + newline)
+    return below(block[-1], newline + rendered)
