@@ -10,7 +10,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile
 
-from dara_migrate.edits import Edit, apply_edits, quote_style
+from dara_migrate.edits import Edit, apply_edits, edit_style, quote_style
 from dara_migrate.engine import Project, load_project
 from dara_migrate.fixes import FixOptions, plan_fix
 from dara_migrate.models import Finding
@@ -56,7 +56,8 @@ class ProjectCodemod(Codemod):
         edits = self.plan(project, path, findings, tree.code)
         if not edits:
             return tree
-        return cst.parse_module(apply_edits(tree.code, edits))
+        style = edit_style(self.root / path, (f.module for f in project.index.files.values()))
+        return cst.parse_module(apply_edits(tree.code, edits, style))
 
     def plan(self, project: Project, path: str, findings: list[Finding],
              code: str) -> list[Edit]:

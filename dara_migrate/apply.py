@@ -11,7 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dara_migrate.edits import Edit, EditError, InsertAfter, apply_edits, quote_style
+from dara_migrate.edits import (
+    Edit,
+    EditError,
+    EditStyle,
+    InsertAfter,
+    apply_edits,
+    edit_style,
+    quote_style,
+)
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.fixes import (
@@ -78,6 +86,11 @@ class _Workspace:
         (None: the file on disk)."""
         self.undone: set[str] = set()
         """Files whose last edit was undone because its output did not parse."""
+        self.modules: list[str] = []
+        """The project's modules: their top-level packages are first-party imports."""
+
+    def style(self, path: str) -> EditStyle:
+        return edit_style(self.root / path, self.modules)
 
     def source(self, path: str) -> Source:
         if path not in self.sources:
@@ -122,7 +135,7 @@ class _Workspace:
         for path, file_edits in sorted(edits.items()):
             try:
                 old = self.text(path)
-                new = apply_edits(old, file_edits)
+                new = apply_edits(old, file_edits, self.style(path))
             except (EditError, ReadError) as error:
                 self.errors.append(f"{path}: {error}")
                 failed.add(path)
@@ -162,6 +175,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
 
         fix_options = replace(fix_options, accept=accept)
     project = load_project(settings, paths)
+    workspace.modules = [facts.module for facts in project.index.files.values()]
     for _ in range(MAX_ROUNDS):
         if on_round:
             on_round(project)

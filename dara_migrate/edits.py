@@ -14,14 +14,15 @@ import itertools
 import re
 import sys
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import libcst as cst
 import libcst.helpers
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from dara_migrate.layout import DEFAULT_LINE_LENGTH, split_lines
+from dara_migrate.layout import DEFAULT_LINE_LENGTH, line_length, split_lines
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Ca
     no_space = cst.SimpleWhitespace("")
     if isinstance(last.comma, cst.Comma):
         closing = last.comma.whitespace_after
+        separator: cst.BaseParenthesizableWhitespace
         if isinstance(closing, cst.ParenthesizedWhitespace):
             # A line of its own; the old last line keeps its comment.
             separator = _line_break_before_last(call, closing).with_changes(
@@ -286,21 +288,21 @@ def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Ca
             new_arg = new_arg.with_changes(comma=last.comma)
         args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=separator))
         return call.with_changes(args=[*args, new_arg])
-    closing = last.whitespace_after_arg
-    if isinstance(closing, cst.ParenthesizedWhitespace):
-        separator = _line_break_before_last(call, closing).with_changes(
-            first_line=closing.first_line)
+    after = last.whitespace_after_arg
+    if isinstance(after, cst.ParenthesizedWhitespace):
+        separator = _line_break_before_last(call, after).with_changes(
+            first_line=after.first_line)
         args[-1] = last.with_changes(
             comma=cst.Comma(whitespace_before=no_space, whitespace_after=separator),
             whitespace_after_arg=no_space)
-        new_arg = new_arg.with_changes(whitespace_after_arg=closing.with_changes(
+        new_arg = new_arg.with_changes(whitespace_after_arg=after.with_changes(
             first_line=cst.TrailingWhitespace()))
         return call.with_changes(args=[*args, new_arg])
     args[-1] = last.with_changes(
         comma=cst.Comma(whitespace_before=no_space,
                         whitespace_after=_break_before_last(call) or cst.SimpleWhitespace(" ")),
         whitespace_after_arg=no_space)
-    return call.with_changes(args=[*args, new_arg.with_changes(whitespace_after_arg=closing)])
+    return call.with_changes(args=[*args, new_arg.with_changes(whitespace_after_arg=after)])
 
 
 def _remove_keyword(call: cst.Call, keyword: str) -> cst.Call:
@@ -539,11 +541,17 @@ def _span(lines: list[str], node: ast.expr | ast.keyword) -> tuple[int, int, int
             _column(lines[end_line], node.end_col_offset or 0))
 
 
+def _arguments(call: ast.Call) -> list[ast.expr | ast.keyword]:
+    """The call's arguments in source order."""
+    return sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+
+
 def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | ast.keyword],
-              added: str) -> list[_Replacement] | None:
+              added: str, replaced: ast.keyword | None = None) -> list[_Replacement] | None:
     """A one-line call rewritten with one argument per line and a trailing comma, as black
     splits a call that does not fit: arguments one indent deeper than the call's line, the
-    closing parenthesis back at that line's indentation."""
+    closing parenthesis back at that line's indentation. `added` is a new last argument, or
+    takes the place of `replaced`."""
     line = call.lineno - 1
     text = lines[line]
     close = _column(text, call.end_col_offset or 0) - 1
@@ -556,10 +564,12 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
     start = opening[1] + 1
     for argument in arguments:
         end, token = _past_parentheses(lines, _span(lines, argument)[2:], (line, close))
-        pieces.append(text[start:end[1]].strip())
+        pieces.append(added if argument is replaced else text[start:end[1]].strip())
         start = token[1] + 1
+    if replaced is None:
+        pieces.append(added)
     newline, indent = _newline(text), _indent(text)
-    body = "".join(f"{newline}{indent}    {piece}," for piece in [*pieces, added])
+    body = "".join(f"{newline}{indent}    {piece}," for piece in pieces)
     return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
 
 
@@ -579,12 +589,17 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if not edit.replace:
             return []
         first, start, last, end = _span(lines, existing[0].value)
-        return [(first, start, end, edit.value)] if first == last else None
+        if first != last:
+            return None
+        grown = _width(lines[first]) - (end - start) + len(edit.value)
+        if grown <= max(line_length, _width(lines[first])) or call.lineno != call.end_lineno:
+            return [(first, start, end, edit.value)]
+        return _exploded(lines, call, _arguments(call), f"{edit.keyword}={edit.value}",
+                         existing[0])
     added = f"{edit.keyword}={edit.value}"
     close = (call.end_lineno or call.lineno) - 1, _column(
         lines[(call.end_lineno or call.lineno) - 1], call.end_col_offset or 0) - 1
-    arguments: list[ast.expr | ast.keyword] = sorted(
-        [*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+    arguments = _arguments(call)
     single_line = call.lineno - 1 == close[0]
     if not arguments:
         if not single_line:
@@ -663,6 +678,16 @@ class EditStyle:
     first_party: frozenset[str] = frozenset()
 
 
+_LINE_EDITS = (AddMarker, RemoveComments, InsertAfter, RemoveStatement)
+"""Edits that address a statement by its first line only."""
+
+
+def edit_style(path: Path, modules: Iterable[str]) -> EditStyle:
+    """The style for the file at `path` of a project whose modules are `modules`."""
+    return EditStyle(line_length(path.parent),
+                     frozenset(module.split(".")[0] for module in modules))
+
+
 def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()) -> str:
     """Apply every edit to one module's source; raise EditError if one found no node.
 
@@ -695,6 +720,18 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
             _edit_text(lines, replacements,
                        [e for e in group if isinstance(e, (AddMarker, RemoveComments))])
             continue
+        keywords = [e for e in group if isinstance(e, SetKeyword)]
+        if keywords and all(isinstance(e, _LINE_EDITS) for e in group if e not in keywords):
+            # Keywords as text first (their layout), then the statement edits by LibCST at
+            # the lines their statements moved to.
+            replacements = _as_text_edits(lines, calls, keywords, style.line_length)
+            if replacements is not None:
+                _edit_text(lines, replacements, [])
+                moved, line = {}, first
+                for index in range(first - 1, last):
+                    moved[index + 1] = line
+                    line += len(split_lines(lines[index]))
+                group = [replace(e, line=moved[e.line]) for e in group if e not in keywords]
         snippet = "".join(lines[first - 1:last])
         rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group])
         # A snippet whose only statement was removed leaves no line behind, not an empty one.

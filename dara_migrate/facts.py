@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from dara_migrate.layout import split_lines
+
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
     "import", "import_module", "assign", "def", "class", "global", "subscript", "attr",
@@ -744,7 +746,7 @@ def _markers(lines: list[str]) -> list[Marker]:
 def extract_facts(tree: ast.Module, text: str, path: str, module: str,
                   is_package: bool) -> FileFacts:
     """Summarise one parsed module."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     facts = FileFacts(path, module, is_package, line_count=len(lines))
     extractor = _Extractor(facts, lines, text.isascii())
     extractor.run(tree)

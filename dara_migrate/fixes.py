@@ -23,6 +23,7 @@ from dara_migrate.edits import (
 )
 from dara_migrate.engine import App, Project
 from dara_migrate.facts import Call, FileFacts
+from dara_migrate.layout import split_lines
 from dara_migrate.models import Finding
 from dara_migrate.settings import read_pyproject
 from dara_migrate.target import (
@@ -223,7 +224,13 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     if not anchors:
         return None
     anchor = max(anchors, key=lambda s: s.lineno)
-    lines = text.splitlines(keepends=True)
+    # A definition goes after the imports that follow its anchor, never between two imports.
+    following = module.body[module.body.index(anchor) + 1:]
+    for later in following:
+        if not isinstance(later, (ast.Import, ast.ImportFrom)):
+            break
+        anchor = later
+    lines = split_lines(text, keepends=True)
     first = _first_line(statement)
     while first > 1 and lines[first - 2].strip().startswith("#") and not lines[
             first - 2].strip().startswith(MARKER_PREFIX):
@@ -339,8 +346,8 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
 def _written(text: str, line: int, block: str) -> bool:
     """Whether `block` (comment lines, then a one-line statement) ends at `line` of `text`,
     at that statement's indentation."""
-    lines = text.splitlines()
-    wanted = block.splitlines()
+    lines = split_lines(text)
+    wanted = split_lines(block)
     first = line - len(wanted)
     if first < 0 or line > len(lines):
         return False

@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
-from dara_migrate.edits import EditError, apply_edits, quote_style
+from dara_migrate.edits import EditError, apply_edits, edit_style, quote_style
 from dara_migrate.engine import App, Project, audit
 from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.fixes import (
@@ -283,7 +283,7 @@ class _Session:
             self.say(f"\n[bold][{position}] {finding.rule}[/] ({finding.fix}) "
                      f"{escape(finding.path)}:{finding.line}: {escape(fix.description)}")
             self.say(escape(finding.message), style="dim")
-            self.show_diff(fix)
+            self.show_diff(project, fix)
             choices = [
                 Choice("yes: make this fix", "yes", shortcut_key="y"),
                 Choice("no: skip it", "no", shortcut_key="n"),
@@ -336,11 +336,13 @@ class _Session:
                 taken.add(self.uid_overrides.get(other.fingerprint, other.suggested_uid))
         return taken
 
-    def show_diff(self, fix: PlannedFix) -> None:
+    def show_diff(self, project: Project, fix: PlannedFix) -> None:
         path = fix.finding.path
+        style = edit_style(self.settings.root / path,
+                           (facts.module for facts in project.index.files.values()))
         try:
             source = self.source(path)
-            after = apply_edits(source.text, fix.edits)
+            after = apply_edits(source.text, fix.edits, style)
         except (EditError, ReadError) as error:
             self.say(f"(no preview: {escape(str(error))})", style="yellow")
             return

@@ -11,11 +11,15 @@ DEFAULT_LINE_LENGTH = 88
 """black's and ruff's default."""
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_OTHER_SEPARATORS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+"""What str.splitlines splits on besides LF, CRLF and CR."""
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
     """Physical lines as Python's tokenizer counts them: split on LF, CRLF and CR only
     (str.splitlines also splits on form feed, NEL, U+2028... which strings may hold)."""
+    if not any(separator in text for separator in _OTHER_SEPARATORS):
+        return text.splitlines(keepends)
     lines = _LINE.findall(text)
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
