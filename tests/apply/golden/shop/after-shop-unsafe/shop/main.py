@@ -13,4 +13,9 @@ config.title = 'Shop'
 router = config.router
 router.add_page(path='/', content=overview_page, id='index')
 reports = router.add_prefix(path='reports', id='reports')
-reports.add_page(path='orders', content=orders_page, name='Orders', id='reports-orders')  # keep this comment
+reports.add_page(
+    path='orders',
+    content=orders_page,
+    name='Orders',
+    id='reports-orders',
+)  # keep this comment

@@ -1,10 +1,11 @@
 """Shop dashboard: the config module."""
+import os
+
 from dara.core import ConfigurationBuilder
+from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend
 
 from shop.pages.orders import orders_page
 from shop.pages.overview import overview_page
-import os
-from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend
 
 config = ConfigurationBuilder()
 # dara-migrate: this app keeps process-local state (DM202 x1, DM301 x1, DM401 x1); it
@@ -26,4 +27,9 @@ config.title = 'Shop'
 router = config.router
 router.add_page(path='/', content=overview_page, id='index')
 reports = router.add_prefix(path='reports', id='reports')
-reports.add_page(path='orders', content=orders_page, name='Orders', id='reports-orders')  # keep this comment
+reports.add_page(
+    path='orders',
+    content=orders_page,
+    name='Orders',
+    id='reports-orders',
+)  # keep this comment

@@ -4,7 +4,8 @@ from dara.core import DerivedVariable, action
 from shop.state import cart, notes
 
 totals = DerivedVariable(lambda c: sum(c), variables=[cart],
-                         cache='session', uid='shop.pages.orders:totals')
+                         cache='session',
+                         uid='shop.pages.orders:totals')
 
 
 @action

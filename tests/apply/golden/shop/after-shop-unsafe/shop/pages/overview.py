@@ -6,7 +6,11 @@ from shop.state import search
 
 
 def overview_page():
-    matches = DV[list](lambda q: [q], variables=[search], uid='shop.pages.overview:overview_page.matches')
+    matches = DV[list](
+        lambda q: [q],
+        variables=[search],
+        uid='shop.pages.overview:overview_page.matches',
+    )
     return Stack(Text('Overview'), count_badge(matches))
 
 
