@@ -504,8 +504,11 @@ def _indent(line: str) -> str:
     return line[:len(line) - len(line.lstrip(" \t"))]
 
 
-def _newline(line: str) -> str:
-    return line[len(line.rstrip("\r\n")):] or "\n"
+def _newline(line: str, lines: Sequence[str] = ()) -> str:
+    """The line break ending `line`; for the last line of a file without one, the file's."""
+    first = lines[0] if lines else ""
+    return (line[len(line.rstrip("\r\n")):] or first[len(first.rstrip("\r\n")):]
+            or "\n")
 
 
 def _width(line: str) -> int:
@@ -568,7 +571,7 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
         start = token[1] + 1
     if replaced is None:
         pieces.append(added)
-    newline, indent = _newline(text), _indent(text)
+    newline, indent = _newline(text, lines), _indent(text)
     body = "".join(f"{newline}{indent}    {piece}," for piece in pieces)
     return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
 
@@ -617,7 +620,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
     starts_line = (start_line != call.lineno - 1
                    and not lines[start_line][:start_column].strip(" \t("))
     if close[0] == last_line:
-        newline = _newline(lines[last_line])
+        newline = _newline(lines[last_line], lines)
         if starts_line:
             # One argument per line, closed on the last one: the new one gets a line too.
             indent = _indent(lines[start_line])

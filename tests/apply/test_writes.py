@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import dara_migrate.apply as apply_module
 from dara_migrate.cli import app
-from dara_migrate.edits import Edit
+from dara_migrate.edits import Edit, EditStyle
 from tests.helpers import write_tree
 
 DV_MODULE = (
@@ -22,10 +22,19 @@ DV_MODULE = (
     "count = Variable(0)\n"
     "double = DerivedVariable(lambda c: c * 2, variables=[count])  # twice as much\n"
 )
-FIXED_LINE = (
-    "double = DerivedVariable(lambda c: c * 2, variables=[count], uid='app.page:double')"
-    "  # twice as much"
+FIXED_LINES = (
+    # Too long for 88 columns with the uid: split one argument per line.
+    "double = DerivedVariable(",
+    "    lambda c: c * 2,",
+    "    variables=[count],",
+    "    uid='app.page:double',",
+    ")  # twice as much",
 )
+
+
+def fixed(newline: str = "\n") -> str:
+    return newline.join(FIXED_LINES)
+
 
 
 def run(*args: str) -> tuple[int, bytes]:
@@ -47,8 +56,8 @@ def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
     page = project(tmp_path, DV_MODULE.replace("\n", "\r\n").encode())
     assert apply(tmp_path) == 0
     data = page.read_bytes()
-    assert data.count(b"\r\n") == 4 and b"\n" not in data.replace(b"\r\n", b"")
-    assert FIXED_LINE.encode() + b"\r\n" in data
+    assert data.count(b"\r\n") == 8 and b"\n" not in data.replace(b"\r\n", b"")
+    assert fixed("\r\n").encode() + b"\r\n" in data
 
 
 def test_bom_is_kept(tmp_path: Path) -> None:
@@ -64,14 +73,14 @@ def test_latin1_with_coding_cookie_is_written_back_as_latin1(tmp_path: Path) -> 
     assert apply(tmp_path) == 0
     data = page.read_bytes()
     assert "Variable('café')".encode("latin-1") in data
-    assert FIXED_LINE.encode("latin-1") in data
+    assert fixed().encode("latin-1") in data
 
 
 def test_no_final_newline_and_mode_are_kept(tmp_path: Path) -> None:
     page = project(tmp_path, DV_MODULE.rstrip("\n").encode())
     os.chmod(page, 0o751)
     assert apply(tmp_path) == 0
-    assert page.read_bytes().endswith(FIXED_LINE.encode())
+    assert page.read_bytes().endswith(fixed().encode())
     assert page.stat().st_mode & 0o777 == 0o751
 
 
@@ -102,7 +111,7 @@ def test_tabs_and_odd_formatting_next_to_edits(tmp_path: Path) -> None:
         "\ttotal = DerivedVariable(   # odd spacing, kept\n"
         "\t\tlambda c: c,\n"
         "\t\tvariables = [count] ,\n"
-        "\t\tuid='app.page:build.total' ,\n"
+        "\t\tuid='app.page:build.total',\n"
         "\t)\n"
     ) in text
     assert (
@@ -135,7 +144,7 @@ def test_dry_run_writes_nothing_and_the_diff_applies_with_git(tmp_path: Path) ->
     (tmp_path / "fix.patch").write_bytes(diff)
     subprocess.run(["git", "apply", "--check", "fix.patch"], cwd=tmp_path, check=True)
     subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, check=True)
-    assert FIXED_LINE.encode("latin-1") in page.read_bytes()
+    assert fixed("\r\n").encode("latin-1") in page.read_bytes()
     assert run("apply", str(tmp_path), "--dry-run", "--no-cache", "--target", "1.x") == (0, b"")
 
 
@@ -161,8 +170,8 @@ def test_an_edit_that_breaks_the_syntax_is_undone_and_reported(
     other.write_text(DV_MODULE.replace("double", "triple"))
     real = apply_module.apply_edits
 
-    def broken_for_page(text: str, edits: Sequence[Edit]) -> str:
-        out = real(text, edits)
+    def broken_for_page(text: str, edits: Sequence[Edit], style: EditStyle) -> str:
+        out = real(text, edits, style)
         return out + "def (\n" if "double" in text else out
 
     monkeypatch.setattr(apply_module, "apply_edits", broken_for_page)

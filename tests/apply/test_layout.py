@@ -1,0 +1,256 @@
+"""Edits laid out as the code around them: keyword insertion in every call layout, the
+project's line length, imports in their isort section, hoists after the import block, and
+line separators inside strings."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dara_migrate.edits import EditStyle, InsertAfter, SetKeyword, add_imports, apply_edits
+from dara_migrate.fixes import plan_hoist
+from dara_migrate.layout import line_length, split_lines
+
+UID = SetKeyword(1, 5, "uid", "'m:x'")
+
+
+def added(source: str, edit: SetKeyword = UID, length: int = 88) -> str:
+    return apply_edits(source, [edit], EditStyle(line_length=length))
+
+
+def test_multi_line_call_without_trailing_comma_gets_a_line_of_its_own() -> None:
+    source = "x = DV(\n    compute,\n    variables=[a, b]\n)\n"
+    assert added(source) == (
+        "x = DV(\n    compute,\n    variables=[a, b],\n    uid='m:x'\n)\n")
+
+
+def test_multi_line_call_with_trailing_comma_keeps_it() -> None:
+    source = "x = DV(\n    compute,\n    variables=[a, b],\n)\n"
+    assert added(source) == (
+        "x = DV(\n    compute,\n    variables=[a, b],\n    uid='m:x',\n)\n")
+
+
+@pytest.mark.parametrize("comma", ["", ","])
+def test_a_comment_stays_on_the_line_it_annotates(comma: str) -> None:
+    source = f"x = DV(\n    compute,\n    variables=[a, b]{comma}  # the inputs\n)\n"
+    assert added(source) == (
+        "x = DV(\n    compute,\n    variables=[a, b],  # the inputs\n"
+        f"    uid='m:x'{comma}\n)\n")
+
+
+def test_a_call_inside_a_function_keeps_its_indentation() -> None:
+    source = "def page():\n    x = DV(\n        compute,\n        variables=[a]\n    )\n"
+    result = apply_edits(source, [SetKeyword(2, 9, "uid", "'m:x'")])
+    assert result == ("def page():\n    x = DV(\n        compute,\n        variables=[a],\n"
+                      "        uid='m:x'\n    )\n")
+
+
+def test_aligned_arguments_get_an_aligned_line() -> None:
+    source = "x = DV(compute,\n       variables=[a])\n"
+    assert added(source) == "x = DV(compute,\n       variables=[a],\n       uid='m:x')\n"
+
+
+def test_a_call_that_no_longer_fits_is_split_one_argument_per_line() -> None:
+    source = "    total = DerivedVariable(compute, variables=[a, b])  # note\n"
+    result = apply_edits(f"def f():\n{source}", [SetKeyword(2, 13, "uid", "'m:total'")],
+                         EditStyle(line_length=60))
+    assert result == (
+        "def f():\n"
+        "    total = DerivedVariable(\n"
+        "        compute,\n"
+        "        variables=[a, b],\n"
+        "        uid='m:total',\n"
+        "    )  # note\n")
+
+
+def test_a_call_that_still_fits_stays_on_one_line() -> None:
+    source = "total = DerivedVariable(compute, variables=[a, b])\n"
+    assert added(source, SetKeyword(1, 9, "uid", "'m:total'"), 100) == (
+        "total = DerivedVariable(compute, variables=[a, b], uid='m:total')\n")
+
+
+def test_a_replaced_value_that_no_longer_fits_splits_the_call_in_place() -> None:
+    source = "total = DerivedVariable(compute, uid=str(uuid4()), cache=None)\n"
+    edit = SetKeyword(1, 9, "uid", "'package.module:total'", replace=True)
+    assert added(source, edit, 60) == (
+        "total = DerivedVariable(\n    compute,\n    uid='package.module:total',\n"
+        "    cache=None,\n)\n")
+
+
+@pytest.mark.parametrize("separator", ["\f", "\x85", "\u2028", "\u2029", "\v", "\x1c"])
+def test_line_separators_inside_strings_do_not_shift_edits(separator: str) -> None:
+    source = (f"NOTE = 'a{separator}b'\n"
+              "total = DV(compute)\n"
+              "config = ConfigurationBuilder()\n")
+    edits = [SetKeyword(2, 9, "uid", "'m:total'"),
+             InsertAfter(3, "config.unsafe_runtime_mode = 'local'\n", key="hatch")]
+    assert apply_edits(source, edits) == (
+        f"NOTE = 'a{separator}b'\n"
+        "total = DV(compute, uid='m:total')\n"
+        "config = ConfigurationBuilder()\n"
+        "config.unsafe_runtime_mode = 'local'\n")
+    assert split_lines(f"a{separator}b\r\nc\rd\n") == [f"a{separator}b", "c", "d"]
+
+
+RUNTIME = (("os", None), ("dara.core.runtime", "RuntimeScope"),
+           ("dara.core.runtime", "ValkeyDistributedBackend"))
+APP = EditStyle(first_party=frozenset({"shop"}))
+
+
+def test_new_imports_go_into_their_sections() -> None:
+    source = ("from dara.core import ConfigurationBuilder\n\n"
+              "from shop.pages import home\n\nconfig = ConfigurationBuilder()\n")
+    assert add_imports(source, RUNTIME, APP) == (
+        "import os\n\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend\n\n"
+        "from shop.pages import home\n\nconfig = ConfigurationBuilder()\n")
+
+
+def test_new_imports_are_sorted_among_the_existing_ones() -> None:
+    source = ("import logging\nimport sys\nfrom pathlib import Path\n\n"
+              "import pandas as pd\nfrom dara.core import ConfigurationBuilder\n"
+              "from dara.components import Stack\n")
+    assert add_imports(source, RUNTIME, APP) == (
+        "import logging\nimport os\nimport sys\nfrom pathlib import Path\n\n"
+        "import pandas as pd\nfrom dara.core import ConfigurationBuilder\n"
+        "from dara.components import Stack\n"
+        "from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend\n")
+
+
+def test_existing_imports_are_reused_or_joined() -> None:
+    source = ("import os.path\n\nfrom dara.core.runtime import RuntimeScope\n"
+              "from shop import pages\n")
+    assert add_imports(source, RUNTIME, APP) == (
+        "import os.path\n\nfrom dara.core.runtime import RuntimeScope, "
+        "ValkeyDistributedBackend\nfrom shop import pages\n")
+
+
+def test_a_file_without_imports_gets_a_block_after_its_docstring() -> None:
+    assert add_imports('"""The config."""\nconfig = make()\n', RUNTIME, APP) == (
+        '"""The config."""\n\nimport os\n\n'
+        "from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend\n\n"
+        "config = make()\n")
+
+
+def test_a_long_from_import_is_wrapped() -> None:
+    style = EditStyle(line_length=40)
+    assert add_imports("import sys\n", RUNTIME[1:], style) == (
+        "import sys\n\nfrom dara.core.runtime import (\n    RuntimeScope,\n"
+        "    ValkeyDistributedBackend,\n)\n")
+
+
+def test_a_hoisted_definition_goes_after_the_import_block() -> None:
+    source = ("from dara.core import py_component\n"
+              "from dara.components import Text\n"
+              "import json\n\n\n"
+              "def page():\n"
+              "    @py_component\n"
+              "    def card(value):\n"
+              "        return Text(json.dumps(value))\n"
+              "    return card(1)\n")
+    planned = plan_hoist(source, 7)
+    assert planned is not None
+    result = apply_edits(source, planned[0])
+    assert result.startswith("from dara.core import py_component\n"
+                             "from dara.components import Text\n"
+                             "import json\n\n\n@py_component\ndef card(value):\n")
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("[tool.ruff]\nline-length = 100\n", 100),
+    ("[tool.black]\nline-length = 120\n", 120),
+    ("[tool.ruff.lint]\nselect = ['E']\n", 88),
+])
+def test_line_length_from_pyproject(tmp_path: Path, config: str, expected: int) -> None:
+    (tmp_path / "pyproject.toml").write_text(config)
+    (tmp_path / "pkg").mkdir()
+    assert line_length(tmp_path / "pkg") == expected
+
+
+@pytest.mark.parametrize("name", ["setup.cfg", "tox.ini", ".flake8"])
+def test_line_length_from_flake8_settings(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text("[flake8]\nmax-line-length = 79\n")
+    assert line_length(tmp_path) == 79
+
+
+def ruff_findings(source: str, length: int) -> list[str]:
+    """E/W findings of ruff on `source` (codes only: line numbers move with the edit)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,W",
+         "--line-length", str(length), "--output-format", "concise", "--stdin-filename",
+         "m.py", "-"], input=source, capture_output=True, text=True, check=False)
+    return sorted(line.split(": ")[1].split()[0] for line in completed.stdout.splitlines()
+                  if line.startswith("m.py:"))
+
+
+ALL_ARGUMENTS = [
+    "compute", "variables=[a, b]", "cache=None", "(wrapped)", "*rest", "**extra",
+    "nested(x, y=1)", "lambda v: v", "{'k': 'v'}", "'é'", "label='a fairly long label text'",
+    "uid='m:x'",
+]
+_ARGUMENT = st.sampled_from(ALL_ARGUMENTS[:-1])
+
+
+def _argument_order(argument: str) -> int:
+    """Positional, then `*rest`, then keywords, then `**extra`: a valid call."""
+    if argument.startswith("**"):
+        return 3
+    if argument.startswith("*"):
+        return 1
+    return 2 if "=" in argument.split("(")[0].split("[")[0] and ":" not in argument else 0
+
+
+@st.composite
+def call_layout(draw: st.DrawFn) -> tuple[str, int, int]:
+    """A `DV(...)` call in one of the layouts people write, in a function or not."""
+    arguments = sorted(draw(st.lists(_ARGUMENT, min_size=0, max_size=5, unique=True)),
+                       key=_argument_order)
+    indent = draw(st.sampled_from(["", "    "]))
+    layout = draw(st.sampled_from(["one-line", "exploded", "aligned"]))
+    trailing = draw(st.booleans())
+    comment = draw(st.sampled_from(["", "  # note"]))
+    inner = indent + "    "
+    if layout == "exploded" and arguments:
+        body = "".join(f"{inner}{a},\n" for a in arguments[:-1])
+        last = f"{inner}{arguments[-1]}{',' if trailing else ''}{comment}\n"
+        call = f"DV(\n{body}{last}{indent})"
+    elif layout == "aligned" and len(arguments) > 1:
+        align = " " * (len(indent) + len("x = DV("))
+        call = "DV(" + f",\n{align}".join(arguments) + ")"
+    else:
+        call = "DV(" + ", ".join(arguments) + ")"
+    statement = f"{indent}x = {call}{comment if layout != 'exploded' else ''}\n"
+    source = f"def page():\n{statement}{indent}return x\n" if indent else statement
+    return source, (2 if indent else 1), len(indent) + 5
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layout=call_layout(), length=st.sampled_from([40, 60, 88]))
+def test_keyword_insertion_in_any_layout(layout: tuple[str, int, int], length: int) -> None:
+    source, line, column = layout
+    result = apply_edits(source, [SetKeyword(line, column, "uid", "'m:x'")],
+                         EditStyle(line_length=length))
+    before, after = ast.parse(source), ast.parse(result)
+    calls = [n for n in ast.walk(after) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id == "DV"]
+    assert [ast.unparse(k) for k in calls[0].keywords if k.arg == "uid"] == ["uid='m:x'"]
+    calls[0].keywords = [k for k in calls[0].keywords if k.arg != "uid"]
+    assert ast.dump(after) == ast.dump(before)
+    other = [code for code in ruff_findings(result, length) if code != "E501"]
+    assert other == [code for code in ruff_findings(source, length) if code != "E501"]
+    old_lines = set(split_lines(source))
+    for text_line in split_lines(result):
+        # A line too long is one the edit did not touch, or one argument alone on its line.
+        assert (len(text_line) <= length or text_line in old_lines
+                or text_line.strip().rstrip(",") in ALL_ARGUMENTS), text_line
+    assert all(line.strip() or not line for line in split_lines(result))
+    for text_line in split_lines(result):
+        if text_line.lstrip().startswith("uid="):
+            assert text_line.startswith(" ")
