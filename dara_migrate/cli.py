@@ -20,7 +20,7 @@ from dara_migrate.engine import audit, failing
 from dara_migrate.files import find_root
 from dara_migrate.models import AuditResult
 from dara_migrate.report.json_report import render_json
-from dara_migrate.report.text import render_text
+from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
 from dara_migrate.target import DEFAULT_REASON
@@ -53,10 +53,12 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
 
 
-class TargetOption(str, Enum):
-    auto = "auto"
-    v2 = "v2"
-    one = "1.x"
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+TARGETS = ("auto", "v2", "1.x")
 
 
 class ModeOption(str, Enum):
@@ -76,8 +78,9 @@ OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write the report to this file instead of stdout.")]
 ModeOpt = Annotated[ModeOption | None, typer.Option(
     "--mode", help="enforce: errors fail the run (default); warn: only unreadable files fail.")]
-TargetOpt = Annotated[TargetOption | None, typer.Option(
-    "--target", help="Target profile: auto (from the dara-core pin), v2 or 1.x.")]
+TargetOpt = Annotated[str | None, typer.Option(
+    "--target", metavar="[auto|v2|1.x]", show_default=False,
+    help="Target profile: auto (from the dara-core pin), v2 or 1.x.")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
     "--select", help="Only these rule codes or prefixes (DM1, DM201).")]
 IgnoreOpt = Annotated[list[str] | None, typer.Option(
@@ -104,13 +107,16 @@ def _settings(paths: list[Path], **flags: Any) -> Settings:
     return load_settings(root, flags)
 
 
-def _common_flags(target: TargetOption | None, mode: ModeOption | None,
+def _common_flags(target: str | None, mode: ModeOption | None,
                   select: list[str] | None, ignore: list[str] | None,
                   exclude: list[str] | None, jobs: int | None, no_cache: bool) -> dict[str, Any]:
     """The flags every analysing command shares, as settings overrides (None: not given)."""
+    if target is not None and target not in TARGETS:
+        raise UsageError(f"--target must be auto, v2 or 1.x, not {target!r}")
     return {
-        "target": target.value if target else None, "mode": mode.value if mode else None,
-        "select": parse_rule_list(select or []), "ignore": parse_rule_list(ignore or []),
+        "target": target, "mode": mode.value if mode else None,
+        "select": parse_rule_list(select or [], "--select"),
+        "ignore": parse_rule_list(ignore or [], "--ignore"),
         "exclude": tuple(exclude or ()), "jobs": jobs, "use_cache": False if no_cache else None,
     }
 
@@ -282,7 +288,8 @@ def apply_command(
         raise typer.Exit(130) from error
     for message in result.errors:
         err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    diff_root = git_root(settings.root) or settings.root
+    work_tree = git_root(settings.root)
+    diff_root = work_tree or settings.root
     if dry_run or diff:
         out = sys.stdout.buffer
         for change in result.changes:
@@ -294,6 +301,9 @@ def apply_command(
         out.flush()
     if not dry_run:
         written = [settings.root / c.path for c in result.changes]
+        if written and work_tree is None and not allow_dirty:
+            err.print("not in a git work tree: uncommitted changes cannot be checked",
+                      style="yellow", highlight=False)
         dirty = [] if allow_dirty else dirty_paths(written, settings.root)
         if dirty:
             raise _fail(err, "uncommitted changes in files apply would write: "
@@ -302,7 +312,7 @@ def apply_command(
             write_atomic(settings.root / change.path, change.after)
     if report is not None:
         write_report(report, result, settings.root)
-    _summarise_apply(err, result, dry_run, no_local)
+    _summarise_apply(err, result, dry_run, no_local, unsafe_fixes)
     if result.errors:
         raise typer.Exit(2)
     if dry_run:
@@ -312,9 +322,14 @@ def apply_command(
     raise typer.Exit(1 if threshold else 0)
 
 
-def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool) -> None:
+def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool,
+                     unsafe_fixes: bool) -> None:
     verb = "would change" if dry_run else "changed"
-    err.print(f"{len(result.applied)} fixes; {verb} {len(result.changes)} files", highlight=False)
+    held_back = 0 if unsafe_fixes else sum(
+        1 for f in result.project.findings if f.fix == "unsafe" and f.status == "open")
+    err.print(f"{counted(len(result.applied), 'fix', 'fixes')}; {verb} "
+              f"{counted(len(result.changes), 'file')}"
+              + (f"; {unsafe_hint(held_back)}" if held_back else ""), highlight=False)
     hatched = result.hatch_apps
     for key in hatched[:MAX_APPS_LISTED]:
         err.print(f"app {escape(key)}: kept process-local (unsafe_runtime_mode = 'local')",
@@ -385,8 +400,8 @@ def verify_command(
     runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Where the manifest is written.")] = Path("dara-manifest.json"),
-    output_format: Annotated[OutputFormat, typer.Option(
-        "--format", help="text or json.")] = OutputFormat.text,
+    output_format: Annotated[VerifyFormat, typer.Option(
+        "--format", help="Report format.")] = VerifyFormat.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per build.")] = 120.0,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -406,11 +421,11 @@ def verify_command(
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:
-        if output_format is OutputFormat.json:
+        if output_format is VerifyFormat.json:
             sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
         render_error(error, err)
         raise typer.Exit(error.exit_code) from error
-    if output_format is OutputFormat.json:
+    if output_format is VerifyFormat.json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         render_verify(result, _console(no_color))

@@ -41,6 +41,7 @@ from dara_migrate.fixes import (
 )
 from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.models import Finding
+from dara_migrate.report.text import app_line, counted, summary_line, visible
 from dara_migrate.rules.identity import route_calls
 from dara_migrate.settings import Settings, Target
 from dara_migrate.target import (
@@ -164,20 +165,16 @@ class _Session:
 
     def show_verdicts(self) -> Project:
         result, project = audit(self.settings, self.paths)
-        live = [f for f in result.findings if f.status != "suppressed"]
+        live = visible(result, self.settings.show_info)
         by_fix = Counter(f.fix or "none" for f in live if f.severity == "error"
                          and f.status == "open")
-        errors = sum(1 for f in live if f.severity == "error")
-        warnings = sum(1 for f in live if f.severity == "warning")
-        self.say(f"[bold]{result.files} files, {errors} errors, {warnings} warnings[/]")
+        self.say(f"[bold]{escape(summary_line(result, live, self.settings.show_info))}[/]")
         if by_fix:
             self.say("open errors by fix: " + ", ".join(
                 f"{kind} {by_fix[kind]}" for kind in ("safe", "unsafe", "manual", "blocker",
                                                       "none") if by_fix[kind]))
         for app in result.apps:
-            self.say(f"app {escape(app.name)} ({escape(app.path)}:{app.line}): "
-                     f"[bold]{app.verdict}[/] ({app.errors} errors, "
-                     f"{app.blockers} need a person)")
+            self.say(app_line(app))
         if not result.apps:
             self.say("no ConfigurationBuilder() found: no app verdict", style="yellow")
         return project
@@ -245,7 +242,7 @@ class _Session:
             return []
         choices = [
             Choice(f"{rule} {members[0].finding.name}: "
-                   f"{_count(len(members), f'{kind} fix', f'{kind} fixes')}"
+                   f"{counted(len(members), f'{kind} fix', f'{kind} fixes')}"
                    f" (e.g. {members[0].description})", (rule, kind),
                    checked=kind == "safe" or self.options.fixes.unsafe)
             for (rule, kind), members in groups.items()
@@ -260,7 +257,7 @@ class _Session:
         safe = [f for f in fixes if f.finding.fix == "safe"]
         unsafe = [f for f in fixes if f.finding.fix != "safe"]
         if safe and self.prompts.confirm(
-                f"Review the {_count(len(safe), 'safe fix', 'safe fixes')} one by one?",
+                f"Review the {counted(len(safe), 'safe fix', 'safe fixes')} one by one?",
                 default=False):
             queue = fixes
         else:
@@ -374,7 +371,8 @@ class _Session:
 
     def list_remaining(self, remaining: list[Finding]) -> None:
         counts = Counter(f.rule for f in remaining)
-        self.say(f"\n[bold]{_count(len(remaining), 'error')} need a person[/] ("
+        verb = "needs" if len(remaining) == 1 else "need"
+        self.say(f"\n[bold]{counted(len(remaining), 'error')} {verb} a person[/] ("
                  + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())) + "):")
         for finding in remaining[:_LISTED]:
             self.say(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
@@ -428,7 +426,7 @@ class _Session:
     def confirm(self, result: ApplyResult) -> bool:
         self.say("\n[bold]Summary[/]")
         counts = Counter(f.finding.rule for f in result.applied)
-        self.say(f"  {_count(len(result.applied), 'fix', 'fixes')}"
+        self.say(f"  {counted(len(result.applied), 'fix', 'fixes')}"
                  + (": " + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))
                     if counts else ""))
         for key in result.hatch_apps:
@@ -438,13 +436,13 @@ class _Session:
             self.say(f"  {self.mode_line}")
         open_ = [f for f in result.remaining if f.status == "open"]
         if open_:
-            self.say(f"  {_count(len(open_), 'error')} stay open")
+            self.say(f"  {counted(len(open_), 'error')} stay open")
         for message in result.errors:
             self.say(f"  error: {escape(message)}", style="bold red")
         if not result.changes:
             self.say("  nothing to write")
             return True
-        self.say(f"  {_count(len(result.changes), 'file')} to write:")
+        self.say(f"  {counted(len(result.changes), 'file')} to write:")
         for change in result.changes:
             self.say(f"    {escape(change.path)}")
         if not self.allow_dirty:
@@ -457,7 +455,7 @@ class _Session:
             for change in result.changes:
                 self.show_coloured(unified_diff(change.path, change.before, change.after),
                                    change.source.encoding)
-        return self.prompts.confirm(f"Write {_count(len(result.changes), 'file')}?",
+        return self.prompts.confirm(f"Write {counted(len(result.changes), 'file')}?",
                                     default=True)
 
     def source(self, path: str) -> Source:
@@ -474,10 +472,6 @@ class _Session:
 
 def _keyword(finding: Finding) -> str:
     return "route id" if finding.rule == "DM108" else "uid"
-
-
-def _count(n: int, noun: str, plural: str | None = None) -> str:
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _valid_env_name(value: str) -> bool | str:

@@ -87,6 +87,8 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
     for key in ("select", "ignore", "apps", "library-components"):
         if key in table:
             values[key.replace("-", "_")] = _strings(table[key], key, pyproject)
+    for key in ("select", "ignore"):
+        check_rule_codes(values.get(key, ()), f"{pyproject}: [tool.dara-migrate] {key}")
     exclude = _strings(table.get("exclude", []), "exclude", pyproject)
     exclude += _strings(table.get("extend-exclude", []), "extend-exclude", pyproject)
     values["exclude"] = exclude
@@ -96,7 +98,9 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
             raise SettingsError(
                 f"{pyproject}: [tool.dara-migrate] per-file-ignores must be a table")
         values["per_file_ignores"] = {
-            k: _strings(v, f"per-file-ignores.{k}", pyproject) for k, v in raw.items()
+            k: check_rule_codes(_strings(v, f"per-file-ignores.{k}", pyproject),
+                                f"{pyproject}: [tool.dara-migrate] per-file-ignores.{k}")
+            for k, v in raw.items()
         }
     if "mode" in table:
         if table["mode"] not in ("warn", "enforce"):
@@ -192,7 +196,25 @@ def _caps_below_2(spec: str) -> bool:
     return False
 
 
-def parse_rule_list(values: Sequence[str]) -> tuple[str, ...]:
-    """`--select DM1,DM201 --select DM4` -> ('DM1', 'DM201', 'DM4')."""
-    return tuple(part.strip().upper() for value in values for part in value.split(",")
-                 if part.strip())
+def parse_rule_list(values: Sequence[str], option: str) -> tuple[str, ...]:
+    """`--select DM1,DM201 --select DM4` -> ('DM1', 'DM201', 'DM4'); SettingsError naming
+    `option` for a code that selects no rule."""
+    return check_rule_codes(tuple(part.strip() for value in values
+                                  for part in value.split(",") if part.strip()), option)
+
+
+def check_rule_codes(codes: Sequence[str], where: str) -> tuple[str, ...]:
+    """The codes, each a rule code or a prefix of one (DM1, DM201), exactly as written; an
+    unknown or lower-case one is a SettingsError naming `where` and the known prefixes."""
+    from dara_migrate.rules import BY_CODE
+
+    for code in codes:
+        if code.startswith("DM") and any(known.startswith(code) for known in BY_CODE):
+            continue
+        prefixes = ", ".join(sorted({known[:3] for known in BY_CODE}))
+        upper = code.upper()
+        hint = (f" (codes are upper-case: {upper})"
+                if upper != code and any(known.startswith(upper) for known in BY_CODE) else "")
+        raise SettingsError(f"{where}: unknown rule code {code!r}{hint}; "
+                            f"known prefixes: {prefixes}")
+    return tuple(codes)

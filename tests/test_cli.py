@@ -80,7 +80,7 @@ def test_json_follows_the_spec(tmp_path: Path) -> None:
         "rule": "DM101", "name": "missing-stable-uid", "severity": "error", "fix": "safe",
         "status": "open", "path": "shop/pages/page_00.py", "line": 11, "column": 13,
         "end_line": 11, "end_column": 43, "message": finding["message"],
-        "url": "docs/rules/DM101.md", "fingerprint": finding["fingerprint"],
+        "url": None, "fingerprint": finding["fingerprint"],
         "suggested_uid": "shop.pages.page_00:build_page_0.prefs", "related": [],
     }
     assert data["findings"][1]["suggested_uid"] == "shop.pages.page_00:build_page_0.store"

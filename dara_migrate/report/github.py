@@ -1,6 +1,7 @@
 """GitHub Actions workflow commands: one annotation line per finding the reader must see.
 
-Suppressed findings are left out; acknowledged ones (kept local on purpose) become notices.
+Suppressed findings are left out; acknowledged ones (kept local on purpose) and pending ones
+(waiting for a Dara with the distributed runtime, failing no run) become notices.
 Escaping follows the Actions runner: `%`, CR and LF in the message; also `:` and `,` in
 property values, where they would end the value.
 """
@@ -20,7 +21,8 @@ def render_github(result: AuditResult) -> str:
 
 
 def finding_command(finding: Finding) -> str:
-    command = "notice" if finding.status == "acknowledged" else COMMANDS[finding.severity]
+    command = ("notice" if finding.status in ("acknowledged", "pending")
+               else COMMANDS[finding.severity])
     properties = {
         "file": finding.path, "line": str(finding.line), "col": str(finding.column),
         "endLine": str(finding.end_line), "endColumn": str(finding.end_column),

@@ -8,6 +8,7 @@ from typing import Any
 
 from dara_migrate import __version__
 from dara_migrate.models import AuditResult, Finding
+from dara_migrate.rules import BY_CODE
 
 SCHEMA_VERSION = 1
 
@@ -18,7 +19,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix, "status": finding.status, "path": finding.path,
         "line": finding.line, "column": finding.column, "end_line": finding.end_line,
         "end_column": finding.end_column, "message": finding.message,
-        "url": f"docs/rules/{finding.rule}.md", "fingerprint": finding.fingerprint,
+        "url": _url(finding.rule), "fingerprint": finding.fingerprint,
     }
     if finding.suggested_uid is not None:
         data["suggested_uid"] = finding.suggested_uid
@@ -70,3 +71,8 @@ def render_json(result: AuditResult) -> str:
             text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
         fields.append(f"  {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def _url(code: str) -> str | None:
+    rule = BY_CODE.get(code)
+    return rule.url() if rule is not None else None

@@ -46,8 +46,9 @@ def render_sarif(result: AuditResult, rules: Sequence[type[Rule]]) -> str:
 
 def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
     docs = rule.docs
-    # The docs pages have no published absolute URL yet, and helpUri must be absolute.
-    return {
+    url = rule.url()
+    # helpUri must be absolute: only a documentation site the package names gives one.
+    descriptor: dict[str, Any] = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
@@ -61,6 +62,9 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"fix": rule.fix},
     }
+    if url is not None:
+        descriptor["helpUri"] = url
+    return descriptor
 
 
 def sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
@@ -71,7 +75,9 @@ def sarif_result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]
     data: dict[str, Any] = {"ruleId": finding.rule}
     if finding.rule in rule_index:
         data["ruleIndex"] = rule_index[finding.rule]
-    data["level"] = LEVELS[finding.severity]
+    # Pending findings wait for a Dara release, not for the app: the text report counts
+    # them apart and they fail no run, so they are notes here.
+    data["level"] = "note" if finding.status == "pending" else LEVELS[finding.severity]
     data["message"] = {"text": finding.message}
     data["locations"] = [{"physicalLocation": physical_location(finding.path, region)}]
     if finding.related:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dara_migrate.models import AuditResult, Finding
+from dara_migrate.models import AppVerdict, AuditResult, Finding
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 _ANSI = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[34m", "bold": "\x1b[1m",
@@ -39,23 +39,44 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
         _statistics(findings, console)
     if quiet:
         return
+    console.print(summary_line(result, findings, show_info), highlight=False, soft_wrap=True)
+    for app in result.apps:
+        console.print(app_line(app), highlight=False, soft_wrap=True)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `2 files`."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def summary_line(result: AuditResult, findings: list[Finding], show_info: bool) -> str:
+    """Files and findings by severity, pending ones apart, and what `apply` can fix."""
     counts = Counter(f.severity for f in findings if f.status != "pending")
     pending = sum(1 for f in findings if f.status == "pending")
     safe = sum(1 for f in findings if f.fix == "safe" and f.status == "open")
-    console.print(
-        f"{result.files} files, {counts['error']} errors, {counts['warning']} warnings"
+    unsafe = sum(1 for f in findings if f.fix == "unsafe" and f.status == "open")
+    return (
+        f"{counted(result.files, 'file')}, {counted(counts['error'], 'error')}, "
+        f"{counted(counts['warning'], 'warning')}"
         + (f", {counts['info']} info" if show_info else "")
         + (f", {pending} pending a Dara with the distributed runtime" if pending else "")
-        + (f"; {safe} fixable with `dara-migrate apply`" if safe else ""),
-        highlight=False, soft_wrap=True,
+        + (f"; {safe} fixable with `dara-migrate apply`" if safe else "")
+        + (f"; {unsafe_hint(unsafe)}" if unsafe else "")
     )
-    for app in result.apps:
-        console.print(
-            f"app {escape(app.name)} ({escape(app.path)}:{app.line}): "
+
+
+def unsafe_hint(count: int) -> str:
+    """Said where fixes are held back as unsafe, as ruff says it."""
+    return (f"{counted(count, 'more fix', 'more fixes')} "
+            f"{'is' if count == 1 else 'are'} available with `--unsafe-fixes`")
+
+
+def app_line(app: AppVerdict) -> str:
+    """One app's verdict with its counts (markup)."""
+    return (f"app {escape(app.name)} ({escape(app.path)}:{app.line}): "
             f"[{_VERDICT_STYLE[app.verdict]}]{app.verdict}[/] "
-            f"({app.errors} errors, {app.blockers} need a person)",
-            highlight=False, soft_wrap=True,
-        )
+            f"({counted(app.errors, 'error')}, {app.blockers} "
+            f"{'needs' if app.blockers == 1 else 'need'} a person)")
 
 
 def _finding_lines(finding: Finding, colour: bool) -> str:

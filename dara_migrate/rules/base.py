@@ -7,6 +7,7 @@ and `explain` prints them, so documentation and behaviour cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -100,8 +101,27 @@ class Rule:
         raise NotImplementedError
 
     @classmethod
-    def url(cls) -> str:
-        return f"docs/rules/{cls.code}.md"
+    def url(cls) -> str | None:
+        """The rule page on the documentation site the installed package names, if any
+        (`dara-migrate explain CODE` always works)."""
+        site = documentation_site()
+        return f"{site}/rules/{cls.code}.md" if site else None
+
+
+@functools.cache
+def documentation_site() -> str | None:
+    """`[project.urls] Documentation` of the installed dara-migrate, without a final `/`."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        entries: list[str] = metadata("dara-migrate").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return None
+    for entry in entries:
+        label, _, address = entry.partition(",")
+        if label.strip().lower() == "documentation" and address.strip():
+            return address.strip().rstrip("/")
+    return None
 
 
 def fingerprint(finding: Finding, ordinal: int) -> str:

@@ -233,9 +233,29 @@ def _run_build(root: Path, config: str, python: str, run_index: int, timeout: fl
             raise VerifyError(f"the build did not finish within {timeout:g} s") from None
         except OSError as error:
             raise VerifyError(f"cannot run {python}: {error.strerror or error}") from None
-        return _read_build(output, completed)
+        try:
+            return _read_build(output, completed)
+        except VerifyError as error:
+            if "No module named" not in error.message:
+                raise
+            raise VerifyError(error.message + _interpreter_hint(root, python),
+                              error.frame) from None
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _interpreter_hint(root: Path, python: str) -> str:
+    """For a build that misses a module: the interpreter to pass instead, when the app has a
+    virtual environment next to it, else what to look for."""
+    for folder in (root, *root.resolve().parents):
+        for name in (".venv", "venv", "env"):
+            for candidate in (folder / name / "bin" / "python",
+                              folder / name / "Scripts" / "python.exe"):
+                if candidate.is_file() and candidate.resolve() != Path(python).resolve():
+                    return (f"; {python} lacks the app's dependencies: "
+                            f"try --python {candidate}")
+    return ("; the build ran with " + python + ", which lacks the app's dependencies: pass "
+            "--python with the interpreter of the app's environment")
 
 
 def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _Build:

@@ -43,7 +43,7 @@ def test_command_follows_severity_and_status() -> None:
         finding("DM108", "missing-route-id", "error", "fixed by the target", status="pending"),
     ]))
     assert [line.split(" ", 1)[0] for line in output.splitlines()] == [
-        "::error", "::warning", "::notice", "::notice", "::error"]
+        "::error", "::warning", "::notice", "::notice", "::notice"]
 
 
 def test_suppressed_findings_are_left_out() -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
+from dara_migrate.models import Finding
+from dara_migrate.report.json_report import finding_json
+from dara_migrate.rules.base import documentation_site
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "apps"
 
@@ -34,3 +39,32 @@ def test_empty_lists_and_nested_objects_keep_their_indented_form(tmp_path: Path)
     assert '  "findings": [],\n' in result.stdout
     assert '  "summary": {\n    "files": 1,\n' in result.stdout
     assert json.loads(result.stdout)["summary"]["by_rule"] == {}
+
+
+class _Metadata:
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+
+    def get_all(self, key: str) -> list[str] | None:
+        return self.urls if key == "Project-URL" else None
+
+
+@pytest.mark.parametrize("urls, expected", [
+    (["Documentation, https://example.org/dara-migrate/"],
+     "https://example.org/dara-migrate/rules/DM101.md"),
+    (["Source, https://example.org/src"], None),
+    ([], None),
+])
+def test_url_is_the_documentation_site_of_the_installed_package(
+        monkeypatch: pytest.MonkeyPatch, urls: list[str], expected: str | None) -> None:
+    monkeypatch.setattr(importlib.metadata, "metadata", lambda name: _Metadata(urls))
+    documentation_site.cache_clear()
+    try:
+        assert finding_json(FINDING)["url"] == expected
+    finally:
+        documentation_site.cache_clear()
+
+
+FINDING = Finding(rule="DM101", name="missing-stable-uid", severity="error", fix="safe",
+                  path="app/page.py", line=3, column=1, end_line=3, end_column=10,
+                  message="m")

@@ -236,6 +236,13 @@ def test_suppressions_follow_status(shop: AuditResult) -> None:
     assert results["DM108"]["properties"]["status"] == "pending"
 
 
+def test_pending_findings_are_notes_as_the_text_report_counts_them_apart(
+        shop: AuditResult) -> None:
+    results = results_by_rule(render(shop))
+    assert results["DM108"]["level"] == "note"
+    assert results["DM101"]["level"] == "error"
+
+
 def test_errors_become_tool_notifications(shop: AuditResult) -> None:
     (invocation,) = render(shop)["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
