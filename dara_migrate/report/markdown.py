@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dara_migrate.models import AuditResult, Finding
+from dara_migrate.report.text import counted
 from dara_migrate.rules import BY_CODE
 from dara_migrate.target import ENV_DEPLOYMENT_ID, ENV_NAMESPACE, ENV_VALKEY_URL
 
@@ -48,12 +49,12 @@ def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = Non
     """The upgrade guide for every app in the audit (`applied`: an `apply --report` file)."""
     lines = ["# Distributed-safe upgrade guide", ""]
     lines.append(f"Target profile **{result.target}** ({result.target_reason}); "
-                 f"{result.files} files audited.")
+                 f"{counted(result.files, 'file')} audited.")
     lines.append("")
     for app in result.apps:
         lines += [f"## App `{app.name}` (`{app.path}:{app.line}`)", "",
-                  f"Verdict: **{_VERDICT_TEXT[app.verdict]}** ({app.errors} errors, "
-                  f"{app.blockers} need a person).", ""]
+                  f"Verdict: **{_VERDICT_TEXT[app.verdict]}** ({counted(app.errors, 'error')}, "
+                  f"{app.blockers} {'needs' if app.blockers == 1 else 'need'} a person).", ""]
     if applied is not None:
         lines += _applied_section(applied)
     live = [f for f in result.findings if f.status in ("open", "acknowledged", "pending")]
