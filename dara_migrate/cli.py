@@ -53,7 +53,7 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
 
 
-class VerifyFormat(str, Enum):
+class TextOrJson(str, Enum):
     text = "text"
     json = "json"
 
@@ -326,7 +326,8 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
                      unsafe_fixes: bool) -> None:
     verb = "would change" if dry_run else "changed"
     held_back = 0 if unsafe_fixes else sum(
-        1 for f in result.project.findings if f.fix == "unsafe" and f.status == "open")
+        1 for f in result.project.findings
+        if f.fix == "unsafe" and f.status in ("open", "acknowledged"))
     err.print(f"{counted(len(result.applied), 'fix', 'fixes')}; {verb} "
               f"{counted(len(result.changes), 'file')}"
               + (f"; {unsafe_hint(held_back)}" if held_back else ""), highlight=False)
@@ -400,8 +401,8 @@ def verify_command(
     runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Where the manifest is written.")] = Path("dara-manifest.json"),
-    output_format: Annotated[VerifyFormat, typer.Option(
-        "--format", help="Report format.")] = VerifyFormat.text,
+    output_format: Annotated[TextOrJson, typer.Option(
+        "--format", help="Report format.")] = TextOrJson.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per build.")] = 120.0,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -421,11 +422,11 @@ def verify_command(
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:
-        if output_format is VerifyFormat.json:
+        if output_format is TextOrJson.json:
             sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
         render_error(error, err)
         raise typer.Exit(error.exit_code) from error
-    if output_format is VerifyFormat.json:
+    if output_format is TextOrJson.json:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         render_verify(result, _console(no_color))
@@ -434,13 +435,13 @@ def verify_command(
 
 @app.command("rules")
 def rules_command(
-    output_format: Annotated[OutputFormat, typer.Option(
-        "--format", help="text or json.")] = OutputFormat.text,
+    output_format: Annotated[TextOrJson, typer.Option(
+        "--format", help="Catalog format.")] = TextOrJson.text,
     no_color: NoColorOpt = False,
 ) -> None:
     """List the rule catalog."""
     console = _console(no_color)
-    if output_format is OutputFormat.json:
+    if output_format is TextOrJson.json:
         catalog = [
             {"code": r.code, "name": r.name, "severity": r.severity, "fix": r.fix,
              "summary": r.summary, "url": r.url()}

@@ -388,6 +388,10 @@ def plan_mode(app: App, mode: str, quote: str) -> InsertAfter | None:
     """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot."""
     if app.handle is None:
         return None
+    what = ("report violations while the app runs" if mode == "warn"
+            else "refuse to start on a violation")
     return InsertAfter(app.handle.line,
+                       f"# dara-migrate: no error left; the runtime checks what static analysis "
+                       f"cannot ({mode}: {what}).\n"
                        f"{app.handle.name}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n",
                        key="mode")

@@ -409,13 +409,14 @@ class _Session:
         if not clear:
             return None
         names = ", ".join(app.name for app in clear)
+        # The default is what `--yes` does; setting a mode is a choice the user makes.
         answer = self.prompts.select(
             f"No error left in app {names}: set config.{MODE_ATTRIBUTE} so the runtime keeps "
             "checking what static analysis cannot?", [
+                Choice("leave it unset (as --yes does)", "unset"),
                 Choice("warn: report violations at run time (recommended)", "warn"),
                 Choice("enforce: refuse to start on a violation", "enforce"),
-                Choice("leave it unset", "unset"),
-            ], "warn")
+            ], "unset")
         if answer == "unset":
             return None
         self.mode_line = f"app {escape(names)}: config.{MODE_ATTRIBUTE} = '{answer}'"

@@ -54,7 +54,8 @@ def summary_line(result: AuditResult, findings: list[Finding], show_info: bool) 
     counts = Counter(f.severity for f in findings if f.status != "pending")
     pending = sum(1 for f in findings if f.status == "pending")
     safe = sum(1 for f in findings if f.fix == "safe" and f.status == "open")
-    unsafe = sum(1 for f in findings if f.fix == "unsafe" and f.status == "open")
+    unsafe = sum(1 for f in findings
+                 if f.fix == "unsafe" and f.status in ("open", "acknowledged"))
     return (
         f"{counted(result.files, 'file')}, {counted(counts['error'], 'error')}, "
         f"{counted(counts['warning'], 'warning')}"

@@ -264,7 +264,9 @@ def test_missing_dependency_fails_with_its_import(tmp_path: Path) -> None:
     output = tmp_path / "dara-manifest.json"
     with pytest.raises(VerifyError) as caught:
         run_verify(APPS / "broken-import", output=output)
-    assert caught.value.message == "ModuleNotFoundError: No module named 'shop_reporting_toolkit'"
+    assert caught.value.message.startswith(
+        "ModuleNotFoundError: No module named 'shop_reporting_toolkit'; ")
+    assert "--python" in caught.value.message
     assert caught.value.frame == "broken_import/pages.py:3"
     assert caught.value.exit_code == 2
     assert caught.value.to_json()["build"] == "failed"
