@@ -32,7 +32,6 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     root = write_tree(tmp_path, ONE_UID)
-    _, _, audit_err = invoke("audit", str(root), "--no-cache", "--select", "DM101")
     _, audit_out, _ = invoke("audit", str(root), "--no-cache", "--select", "DM101")
     assert "2 files, 1 error, 0 warnings; 1 fixable with `dara-migrate apply`" in audit_out
     assert "(1 error, 0 need a person)" in audit_out
