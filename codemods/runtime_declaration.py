@@ -1,6 +1,6 @@
 """DM201 (target v2): declare the shared runtime right after `ConfigurationBuilder()`.
 
-Imports are added through LibCST's AddImportsVisitor, reusing an existing `import os`.
+Imports go into their isort section of the import block, reusing an existing `import os`.
 """
 
 from __future__ import annotations

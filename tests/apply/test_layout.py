@@ -226,9 +226,12 @@ def call_layout(draw: st.DrawFn) -> tuple[str, int, int]:
         call = "DV(" + f",\n{align}".join(arguments) + ")"
     else:
         call = "DV(" + ", ".join(arguments) + ")"
-    statement = f"{indent}x = {call}{comment if layout != 'exploded' else ''}\n"
+    # A one-line call may sit inside another call, as a component's argument.
+    outer = "Stack(" if layout == "one-line" and draw(st.booleans()) else ""
+    wrapped = f"{outer}{call}, Text('total'))" if outer else call
+    statement = f"{indent}x = {wrapped}{comment if layout != 'exploded' else ''}\n"
     source = f"def page():\n{statement}{indent}return x\n" if indent else statement
-    return source, (2 if indent else 1), len(indent) + 5
+    return source, (2 if indent else 1), len(indent) + 5 + len(outer)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
