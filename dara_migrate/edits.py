@@ -310,10 +310,24 @@ def _remove_keyword(call: cst.Call, keyword: str) -> cst.Call:
     for index, arg in enumerate(args):
         if arg.keyword is not None and arg.keyword.value == keyword:
             del args[index]
-            if args and index == len(args) and not isinstance(arg.comma, cst.Comma):
-                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            if args and index == len(args):
+                args[-1] = _closing_like(args[-1], arg)
             return call.with_changes(args=args)
     return call
+
+
+def _closing_like(last: cst.Arg, removed: cst.Arg) -> cst.Arg:
+    """`last` now ends the call: it closes it the way `removed` (the argument after it) did,
+    keeping the comment on its own line."""
+    previous = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else None
+    closing = (removed.comma.whitespace_after if isinstance(removed.comma, cst.Comma)
+               else removed.whitespace_after_arg)
+    if isinstance(closing, cst.ParenthesizedWhitespace) and isinstance(
+            previous, cst.ParenthesizedWhitespace):
+        closing = closing.with_changes(first_line=previous.first_line)
+    if isinstance(removed.comma, cst.Comma) and isinstance(last.comma, cst.Comma):
+        return last.with_changes(comma=last.comma.with_changes(whitespace_after=closing))
+    return last.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=closing)
 
 
 def _with_comment(statement: cst.BaseStatement, text: str) -> cst.BaseStatement:

@@ -13,7 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dara_migrate.edits import EditStyle, InsertAfter, SetKeyword, add_imports, apply_edits
+from dara_migrate.edits import (
+    EditStyle,
+    InsertAfter,
+    RemoveKeyword,
+    SetKeyword,
+    add_imports,
+    apply_edits,
+)
 from dara_migrate.fixes import plan_hoist
 from dara_migrate.layout import line_length, split_lines
 
@@ -257,3 +264,13 @@ def test_keyword_insertion_in_any_layout(layout: tuple[str, int, int], length: i
     for text_line in split_lines(result):
         if text_line.lstrip().startswith("uid="):
             assert text_line.startswith(" ")
+
+
+@pytest.mark.parametrize("comma", ["", ","])
+def test_removing_the_last_argument_keeps_the_closing_line(comma: str) -> None:
+    source = (f"x = ServerVariable(\n    default=[],  # rows\n"
+              f"    backend=MemoryBackend(){comma}\n)\n")
+    assert apply_edits(source, [RemoveKeyword(1, 5, "backend")]) == (
+        f"x = ServerVariable(\n    default=[]{comma}  # rows\n)\n")
+    assert apply_edits(source, [RemoveKeyword(1, 5, "backend"), UID]) == (
+        f"x = ServerVariable(\n    default=[],  # rows\n    uid='m:x'{comma}\n)\n")
