@@ -32,6 +32,7 @@ from dara_migrate.fixes import (
     remaining_by_app,
     remaining_errors,
     unhatchable,
+    written_reason,
 )
 from dara_migrate.models import Finding
 from dara_migrate.settings import Settings
@@ -198,7 +199,11 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     hatch_apps: list[str] = []
     unhatched: list[str] = []
     if options.local:
-        project = _settle_hatch(settings, paths, project, workspace, options.reason,
+        # Without --reason, a reason written by an earlier run stays (as the interactive
+        # default keeps it).
+        reason = (options.reason if options.reason != DEFAULT_REASON
+                  else written_reason(project) or DEFAULT_REASON)
+        project = _settle_hatch(settings, paths, project, workspace, reason,
                                 options.hatch)
         hatch_apps = [app.key for app in project.apps if app.escape_hatch is not None]
         unhatched = [app.key for app in unhatchable(project, remaining_by_app(project))]

@@ -313,6 +313,15 @@ def hatch_comment(findings: Iterable[Finding], reason: str) -> str:
                                    subsequent_indent="# ")) + "\n"
 
 
+def written_reason(project: Project) -> str | None:
+    """The reason an earlier run wrote in the `local-only` markers, if any."""
+    for facts in project.index.files.values():
+        for marker in facts.markers:
+            if marker.kind == "local-only" and marker.reason:
+                return marker.reason
+    return None
+
+
 def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], str]
                       ) -> dict[str, list[Edit]]:
     """Escape hatch and `local-only` markers where errors remain; their removal where none do.

@@ -38,6 +38,7 @@ from dara_migrate.fixes import (
     plan_code_fixes,
     plan_fix,
     remaining_by_app,
+    written_reason,
 )
 from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.models import Finding
@@ -395,11 +396,7 @@ class _Session:
         """`--reason` when given, else the reason an earlier run wrote in the markers."""
         if self.options.reason != DEFAULT_REASON:
             return self.options.reason
-        for facts in project.index.files.values():
-            for marker in facts.markers:
-                if marker.kind == "local-only" and marker.reason:
-                    return marker.reason
-        return DEFAULT_REASON
+        return written_reason(project) or DEFAULT_REASON
 
     def ask_mode(self, project: Project) -> str | None:
         by_app = remaining_by_app(project)

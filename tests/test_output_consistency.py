@@ -91,7 +91,7 @@ def test_verify_and_rules_offer_only_the_formats_they_write(tmp_path: Path) -> N
 def test_interactive_header_counts_as_the_report_does(tmp_path: Path) -> None:
     root = write_tree(tmp_path, ORDERS_APP)
     _, report, _ = invoke("audit", str(root), "--no-cache")
-    _, shown = scripted(settings_for(root), root, "\x03")
+    _, shown = scripted(settings_for(root), root, "\r" * 6 + "n")
     report_lines = report.splitlines()
     summary = next(line for line in report_lines if line.startswith("4 files"))
     verdicts = [line for line in report_lines if line.startswith("app ")]
@@ -107,3 +107,13 @@ def test_a_missing_module_points_at_the_apps_interpreter(tmp_path: Path) -> None
         f"; /usr/bin/python3 lacks the app's dependencies: try --python {interpreter}")
     assert "pass --python with the interpreter of the app's environment" in (
         _interpreter_hint(Path("/"), "/usr/bin/python3"))
+
+
+def test_a_second_yes_keeps_the_reason_the_first_run_wrote(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, ORDERS_APP)
+    invoke("apply", str(root), "--yes", "--no-cache", "--target", "1.x",
+           "--reason", "order table redesign in Q3")
+    main = (root / "orders" / "main.py").read_text()
+    assert "order table redesign in Q3" in " ".join(main.split())
+    code, out, _ = invoke("apply", str(root), "--dry-run", "--no-cache", "--target", "1.x")
+    assert (code, out) == (0, "")
