@@ -518,6 +518,12 @@ def _indent(line: str) -> str:
     return line[:len(line) - len(line.lstrip(" \t"))]
 
 
+def _deeper_indent(line: str) -> str:
+    """One level deeper than `line`, in the file's own indentation (tabs or 4 spaces)."""
+    indent = _indent(line)
+    return indent + ("\t" if indent.startswith("\t") else "    ")
+
+
 def _newline(line: str, lines: Sequence[str] = ()) -> str:
     """The line break ending `line`; for the last line of a file without one, the file's."""
     first = lines[0] if lines else ""
@@ -586,7 +592,7 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
     if replaced is None:
         pieces.append(added)
     newline, indent = _newline(text, lines), _indent(text)
-    body = "".join(f"{newline}{indent}    {piece}," for piece in pieces)
+    body = "".join(f"{newline}{_deeper_indent(text)}{piece}," for piece in pieces)
     return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
 
 
@@ -654,7 +660,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         return [(last_line, last_end, last_end, f",{newline}{indent}{added}")]
     if comma is not None and comma[0] == close[0]:
         return None
-    indent = _indent(lines[start_line]) if starts_line else _indent(lines[close[0]]) + "    "
+    indent = _indent(lines[start_line]) if starts_line else _deeper_indent(lines[close[0]])
     if comma is not None:
         after = comma[0] + 1
         return [(after, 0, 0, f"{indent}{added},{_newline(lines[comma[0]])}")]
