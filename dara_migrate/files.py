@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import os
 import tokenize
@@ -126,14 +127,14 @@ class Discovery:
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
-            except OSError:
-                continue
+            except OSError:  # e.g. a symlink loop: reading it reports why
+                is_dir = False
             if self.ignored(path, is_dir, specs):
                 continue
             if is_dir:
                 if not _is_virtualenv(path):
                     yield from self._walk(path, specs, seen, ancestors)
-            elif entry.is_file() or entry.is_symlink():
+            else:  # FIFOs and devices too: reading refuses them with a reason
                 yield path
 
 
@@ -156,6 +157,8 @@ def read_bytes(path: Path) -> bytes:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ReadError("symlink loop: not read") from error
         raise ReadError(f"unreadable: {error.strerror or error}") from error
     with os.fdopen(handle, "rb") as stream:
         try:

@@ -248,33 +248,36 @@ def commit(root: Path, targets: Sequence[Target], say: Callable[[str], None]) ->
                "files": [{"path": str(t.real), "temp": str(temp), "backup": str(backup)}
                          for t, temp, backup in entries]}
     renamed: list[tuple[Target, Path, Path]] = []
+    current = ""
+    """The file being worked on, for the message of an error."""
     with _DeferredSignals() as signals:
         try:
+            current = "the write journal"
             _save_journal(state, journal)
             for target, temp, _ in entries:
+                current = target.path
                 info = target.real.stat()
                 _write_temp(temp, target.after, info.st_mode & 0o7777, (info.st_uid, info.st_gid))
                 signals.check()
             for target, _, backup in entries:
+                current = target.path
                 if _read_current(target.real) != target.before:
                     raise WriteError(f"{target.path}: changed by another program since apply "
                                      "read it; run apply again")
                 os.link(target.real, backup)
                 signals.check()
             for entry in entries:
+                current = entry[0].path
                 os.replace(entry[1], entry[0].real)
                 renamed.append(entry)
                 signals.check()
+            current = "the write journal"
             journal["state"] = "written"
             _save_journal(state, journal)
         except BaseException as error:
             _roll_back(state, entries, renamed, say)
-            if isinstance(error, (WriteError, WriteInterrupted)):
-                raise
             if isinstance(error, OSError):
-                where = next((t.path for t, temp, backup in entries if error.filename in
-                              (str(temp), str(backup), str(t.real))), str(error.filename))
-                raise WriteError(f"{where}: {_reason(error)}") from error
+                raise WriteError(f"{current}: {_reason(error)}") from error
             raise
         for _, _, backup in entries:
             with suppress(OSError):
