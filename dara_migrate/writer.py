@@ -95,18 +95,26 @@ class WritePlan:
 
 def plan_writes(root: Path, writes: Iterable[PlannedWrite]) -> WritePlan:
     """Where each write lands, and which cannot be made safely. A symlink inside the project is
-    written at its target, once; a file outside the project (through a symlinked file or
+    written at its target, once (the target's own edits win when both were planned, as the
+    two paths may name different modules); a file outside the project (through a symlinked file or
     folder), a read-only file, a hard-linked file (a rewrite would split its links) or
     anything but a regular file is refused."""
     plan = WritePlan()
     top = root.resolve()
     by_real: dict[Path, Target] = {}
+    resolved: list[tuple[PlannedWrite, Path]] = []
     for write in writes:
         try:
-            real = (root / write.path).resolve(strict=True)
-            info = real.stat()
+            resolved.append((write, (root / write.path).resolve(strict=True)))
         except (OSError, RuntimeError) as error:
             plan.refused.append(f"{write.path}: cannot resolve: {_reason(error)}")
+    # A file's own plan first: a symlink to it is the same file, already edited.
+    resolved.sort(key=lambda item: item[1] != top / item[0].path)
+    for write, real in resolved:
+        try:
+            info = real.stat()
+        except OSError as error:
+            plan.refused.append(f"{write.path}: {_reason(error)}")
             continue
         if not real.is_relative_to(top):
             plan.refused.append(f"{write.path}: links to {real}, outside the project")
@@ -117,11 +125,7 @@ def plan_writes(root: Path, writes: Iterable[PlannedWrite]) -> WritePlan:
         elif info.st_nlink > 1:
             plan.refused.append(f"{write.path}: has {info.st_nlink} hard links, which a "
                                 "rewrite would split")
-        elif real in by_real:
-            if by_real[real].after != write.after:
-                plan.refused.append(f"{write.path}: the same file as {by_real[real].path}, "
-                                    "with different edits")
-        else:
+        elif real not in by_real:
             target = Target(real.relative_to(top).as_posix(), real, write.before, write.after)
             by_real[real] = target
             plan.targets.append(target)
