@@ -376,7 +376,7 @@ def dirty_paths(paths: Iterable[Path], folder: Path) -> list[str] | None:
         if "not a git repository" in found.stderr:
             return None
         raise WriteError(f"{folder}: cannot check for uncommitted changes: "
-                         f"{_last_line(found.stderr)}; pass --allow-dirty to write anyway")
+                         f"{_git_says(found.stderr)}; pass --allow-dirty to write anyway")
     top = Path(found.stdout.strip())
     status = subprocess.run(
         ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--",
@@ -384,13 +384,15 @@ def dirty_paths(paths: Iterable[Path], folder: Path) -> list[str] | None:
         cwd=top, capture_output=True, text=True, check=False)
     if status.returncode != 0:
         raise WriteError(f"{top}: cannot check for uncommitted changes: "
-                         f"{_last_line(status.stderr)}; pass --allow-dirty to write anyway")
+                         f"{_git_says(status.stderr)}; pass --allow-dirty to write anyway")
     return sorted(entry[3:] for entry in status.stdout.split("\0") if entry[2:3] == " ")
 
 
-def _last_line(text: str) -> str:
-    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()),
-                "git failed")
+def _git_says(text: str) -> str:
+    """git's one-line reason: its `fatal:` line, else its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return next((line for line in lines if line.startswith("fatal:")),
+                lines[-1] if lines else "git failed")
 
 
 _C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r",
