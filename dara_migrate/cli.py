@@ -329,8 +329,9 @@ def apply_command(
             try:
                 write_report(report, result, settings.root)
             except OSError as error:
+                written = "" if dry_run else "; the files were written"
                 raise _fail(err, f"{report}: cannot write the apply report: "
-                            f"{error.strerror or error}") from error
+                            f"{error.strerror or error}{written}") from error
     _summarise_apply(err, result, dry_run, no_local)
     unreadable = [r.path for r in result.project.results
                   if r.error is not None and r.path in result.project.selected]

@@ -295,15 +295,18 @@ def commit(root: Path, targets: Sequence[Target], say: Callable[[str], None]) ->
 def _roll_back(state: Path | None, entries: Sequence[tuple[Target, Path, Path]],
                renamed: Sequence[tuple[Target, Path, Path]], say: Callable[[str], None]) -> None:
     kept: list[str] = []
+    stranded: set[Path] = set()
     for target, _, backup in renamed:
         try:
             os.replace(backup, target.real)
         except OSError as error:
             kept.append(f"{target.path} (its original is {backup}: {_reason(error)})")
+            stranded.add(backup)
     for _, temp, backup in entries:
         for leftover in (temp, backup):
-            with suppress(FileNotFoundError):
-                os.unlink(leftover)
+            if leftover not in stranded:
+                with suppress(OSError):
+                    os.unlink(leftover)
     if not kept and state is not None:
         with suppress(OSError):
             os.unlink(state)
@@ -338,13 +341,18 @@ def recover(root: Path) -> list[str]:
             raise WriteError(f"{path}: names {real}, which this project does not hold; "
                              "delete the journal")
         relative = real.relative_to(top).as_posix()
-        if backup.exists() and not written:
-            os.replace(backup, real)
-            notes.append(f"{relative}: restored from an interrupted apply")
-        for leftover in (temp, backup):
-            with suppress(FileNotFoundError):
-                os.unlink(leftover)
-                notes.append(f"{relative}: removed {leftover.name}, left by an interrupted apply")
+        try:
+            if backup.exists() and not written and not os.path.samefile(backup, real):
+                os.replace(backup, real)
+                notes.append(f"{relative}: restored from an interrupted apply")
+            for leftover in (temp, backup):
+                if leftover.exists():
+                    os.unlink(leftover)
+                    notes.append(f"{relative}: removed {leftover.name}, left by an "
+                                 "interrupted apply")
+        except OSError as error:
+            raise WriteError(f"{relative}: cannot finish the roll-back of an interrupted "
+                             f"apply ({_reason(error)}); its journal is {path}") from error
     os.unlink(path)
     return notes
 

@@ -316,3 +316,28 @@ def test_a_tampered_journal_cannot_move_files_outside_the_project(
         recover(shop)
     assert victim.read_text() == "keep me\n"
 
+
+
+def test_a_roll_back_that_cannot_restore_a_file_keeps_its_original_and_names_it(
+        shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    planned = targets(shop)
+    real_replace, calls = os.replace, [0]
+
+    def replace(source: Any, destination: Any) -> None:
+        calls[0] += 1
+        # 1: the journal; 2: the first file; 3: the second file fails; 4: its roll-back fails.
+        if calls[0] in (3, 4):
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    said: list[str] = []
+    with pytest.raises(WriteError, match=f"{CHANGED[1]}: Input/output error"):
+        commit(shop, planned, said.append)
+    monkeypatch.undo()
+    assert said[0].startswith(f"rolled back 0 files; could not restore {CHANGED[0]}")
+    backup = Path(said[0].split("its original is ")[1].split(":")[0])
+    assert backup.read_bytes() == ORIGINAL[CHANGED[0]]
+    assert (shop / CHANGED[0]).read_bytes() == MIGRATED[CHANGED[0]]
+    assert leftovers(shop) == [backup.name]
+    assert all((shop / p).read_bytes() == ORIGINAL[p] for p in CHANGED[1:])
