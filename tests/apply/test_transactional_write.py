@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -341,3 +342,27 @@ def test_a_roll_back_that_cannot_restore_a_file_keeps_its_original_and_names_it(
     assert (shop / CHANGED[0]).read_bytes() == MIGRATED[CHANGED[0]]
     assert leftovers(shop) == [backup.name]
     assert all((shop / p).read_bytes() == ORIGINAL[p] for p in CHANGED[1:])
+
+
+def test_two_applies_at_once_the_second_is_refused_and_the_first_completes(
+        shop: Path) -> None:
+    first = subprocess.Popen(
+        [sys.executable, "-c", CLI_WITH_FAULT, str(int(signal.SIGSTOP)), "3", str(shop)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(WORKTREE)})
+    try:
+        stat = Path(f"/proc/{first.pid}/stat")
+        # The first apply stops itself in the middle of its renames, holding the lock.
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "T":
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
+        assert set(states(shop).values()) == {"before", "after"}
+        second = CliRunner().invoke(app, ["apply", str(shop), "--yes", "--no-cache",
+                                          "--target", "1.x"])
+        assert second.exit_code == 2
+        assert "another dara-migrate apply is writing this project" in second.stderr
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 1, stderr
+    assert tree(shop) == MIGRATED and leftovers(shop) == []
