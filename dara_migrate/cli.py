@@ -262,6 +262,9 @@ def apply_command(
         "--report", help="Write a JSON record of every change to this file.")] = None,
     allow_dirty: Annotated[bool, typer.Option(
         "--allow-dirty", help="Write files that have uncommitted changes.")] = False,
+    allow_read_only: Annotated[bool, typer.Option(
+        "--allow-read-only", help="Also rewrite read-only files (they stay read-only).")
+    ] = False,
     mode: ModeOpt = None,
     target: TargetOpt = None,
     select: SelectOpt = None,
@@ -317,7 +320,7 @@ def apply_command(
         for message in result.errors:
             err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         plan = plan_writes(settings.root, [PlannedWrite(c.path, c.before, c.after)
-                                           for c in result.changes])
+                                           for c in result.changes], allow_read_only)
         if dry_run or diff:
             _print_diff(plan, settings.root, no_color)
         if dry_run:

@@ -93,12 +93,14 @@ class WritePlan:
     """One line per file that cannot be written safely: `path: reason`."""
 
 
-def plan_writes(root: Path, writes: Iterable[PlannedWrite]) -> WritePlan:
+def plan_writes(root: Path, writes: Iterable[PlannedWrite],
+                allow_read_only: bool = False) -> WritePlan:
     """Where each write lands, and which cannot be made safely. A symlink inside the project is
     written at its target, once (the target's own edits win when both were planned, as the
-    two paths may name different modules); a file outside the project (through a symlinked file or
-    folder), a read-only file, a hard-linked file (a rewrite would split its links) or
-    anything but a regular file is refused."""
+    two paths may name different modules); a file outside the project (through a symlinked
+    file or folder), a read-only file (unless `allow_read_only`: it is rewritten and stays
+    read-only), a hard-linked file (a rewrite would split its links) or anything but a
+    regular file is refused."""
     plan = WritePlan()
     top = root.resolve()
     by_real: dict[Path, Target] = {}
@@ -120,8 +122,9 @@ def plan_writes(root: Path, writes: Iterable[PlannedWrite]) -> WritePlan:
             plan.refused.append(f"{write.path}: links to {real}, outside the project")
         elif not stat.S_ISREG(info.st_mode):
             plan.refused.append(f"{write.path}: not a regular file")
-        elif not info.st_mode & stat.S_IWUSR:
-            plan.refused.append(f"{write.path}: read-only (mode {info.st_mode & 0o7777:04o})")
+        elif not info.st_mode & stat.S_IWUSR and not allow_read_only:
+            plan.refused.append(f"{write.path}: read-only (mode {info.st_mode & 0o7777:04o}; "
+                                "--allow-read-only rewrites it)")
         elif info.st_nlink > 1:
             plan.refused.append(f"{write.path}: has {info.st_nlink} hard links, which a "
                                 "rewrite would split")

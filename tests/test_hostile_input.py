@@ -159,7 +159,8 @@ CASES = {
     "dry-run through a folder symlink to outside": Case(
         outside_folder, DRY_RUN, 1, "would not write app/ext/shared.py: links to"),
     "read-only file": Case(read_only, APPLY, 2,
-                           "nothing written: app/page.py: read-only (mode 0444)"),
+                           "nothing written: app/page.py: read-only (mode 0444; "
+                           "--allow-read-only rewrites it)"),
     "hard-linked file": Case(hard_link, APPLY, 2,
                              "nothing written: app/page.py: has 2 hard links"),
     "[tool] not a table": Case(pyproject("tool = 1\n"), AUDIT, 2,
@@ -285,6 +286,15 @@ def test_a_symlink_inside_the_project_is_written_at_its_target_and_stays_a_link(
     text = (root / "app/real_page.py").read_text()
     # Both paths were planned; the file is written once, with its own module's uid.
     assert "uid='app.real_page:double'" in text and text.count("uid=") == 1
+
+
+def test_a_read_only_file_is_rewritten_when_asked_and_stays_read_only(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+    (root / "app/page.py").chmod(0o444)
+    code, _, stderr = run([*on(root, APPLY), "--allow-read-only"], False)
+    assert code == 0, stderr
+    assert FIXED in (root / "app/page.py").read_text()
+    assert (root / "app/page.py").stat().st_mode & 0o777 == 0o444
 
 
 def test_a_replayed_cache_entry_is_not_trusted(tmp_path: Path) -> None:
