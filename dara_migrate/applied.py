@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dara_migrate import __version__
+from dara_migrate.files import ReadError, read_bytes
 
 if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
@@ -41,7 +42,10 @@ def write_report(path: Path, result: ApplyResult, root: Path) -> None:
 def read_applied(path: Path) -> dict[str, Any]:
     """An `apply --report` file, checked to have the shape `report --applied` reads; a
     ValueError (one line) says what is wrong."""
-    record = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        record = json.loads(read_bytes(path).decode("utf-8"))
+    except ReadError as error:
+        raise ValueError(str(error)) from error
     if not isinstance(record, dict):
         raise ValueError("not a JSON object written by `apply --report`")
     changes = record.get("changes", [])

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import pathspec
 
+from dara_migrate.files import ReadError, read_bytes
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -225,8 +227,8 @@ def _declared_specs(root: Path, pyproject: Mapping[str, Any]) -> list[tuple[str,
             specs.append((_poetry_spec(version), "pyproject.toml"))
     for requirements in sorted(root.glob("requirements*.txt")):
         try:
-            text = requirements.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = read_bytes(requirements).decode("utf-8", errors="replace")
+        except ReadError:
             continue
         for match in _REQUIREMENT_RE.finditer(text):
             specs.append((match["spec"].strip().replace(" ", ""), requirements.name))

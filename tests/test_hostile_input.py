@@ -81,8 +81,11 @@ def fifo_link(root: Path, outside: Path) -> None:
     (root / "app/pipe.py").symlink_to(outside / "pipe")
 
 
-def fifo(root: Path, outside: Path) -> None:
-    os.mkfifo(root / "app/fifo.py")
+def fifo_at(folder: str, name: str) -> Callable[[Path, Path], None]:
+    """A FIFO in the project or beside it: opening it for reading waits for a writer."""
+    def setup(root: Path, outside: Path) -> None:
+        os.mkfifo((root if folder == "project" else outside) / name)
+    return setup
 
 
 def dev_zero(root: Path, outside: Path) -> None:
@@ -140,7 +143,13 @@ DRY_RUN = ["apply", "{root}", "--dry-run", "--no-cache", "--target", "1.x"]
 CASES = {
     "fifo behind a .py symlink": Case(fifo_link, AUDIT, 1,
                                       "app/pipe.py:1:1: DM001 not a regular file", True),
-    "fifo named .py": Case(fifo, AUDIT, 1, "app/fifo.py:1:1: DM001 not a regular file", True),
+    "fifo named .py": Case(fifo_at("project", "app/fifo.py"), AUDIT, 1, "app/fifo.py:1:1: DM001 not a regular file", True),
+    "requirements.txt a fifo": Case(fifo_at("project", "requirements.txt"), AUDIT, 1,
+                                    "app/page.py:4:10: DM101", True),
+    "report --applied a fifo": Case(
+        fifo_at("outside", "applied.json"),
+        ["report", "{root}", "--applied", "{outside}/applied.json"], 2,
+        "applied.json: cannot read the apply report: not a regular file", True),
     "symlink to /dev/zero": Case(dev_zero, AUDIT, 1,
                                  "app/zero.py:1:1: DM001 not a regular file", True),
     "huge file": Case(write("app/huge.py", b"x = 1\n" * (MAX_FILE_BYTES // 6 + 1)), AUDIT, 1,
