@@ -143,7 +143,8 @@ DRY_RUN = ["apply", "{root}", "--dry-run", "--no-cache", "--target", "1.x"]
 CASES = {
     "fifo behind a .py symlink": Case(fifo_link, AUDIT, 1,
                                       "app/pipe.py:1:1: DM001 not a regular file", True),
-    "fifo named .py": Case(fifo_at("project", "app/fifo.py"), AUDIT, 1, "app/fifo.py:1:1: DM001 not a regular file", True),
+    "fifo named .py": Case(fifo_at("project", "app/fifo.py"), AUDIT, 1,
+                           "app/fifo.py:1:1: DM001 not a regular file", True),
     "requirements.txt a fifo": Case(fifo_at("project", "requirements.txt"), AUDIT, 1,
                                     "app/page.py:4:10: DM101", True),
     "report --applied a fifo": Case(
