@@ -321,13 +321,13 @@ def apply_command(
             err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         plan = plan_writes(settings.root, [PlannedWrite(c.path, c.before, c.after)
                                            for c in result.changes], allow_read_only)
+        if not dry_run:
+            _write_planned(err, settings, plan, allow_dirty)
         if dry_run or diff:
             _print_diff(plan, settings.root, no_color)
         if dry_run:
             for refused in plan.refused:
                 err.print(f"would not write {escape(refused)}", style="yellow", highlight=False)
-        else:
-            _write_planned(err, settings, plan, allow_dirty)
         if report is not None:
             try:
                 write_report(report, result, settings.root)

@@ -355,3 +355,14 @@ def test_odd_file_names_are_quoted_in_the_diff_so_git_applies_it(
     assert checked.returncode == 0, checked.stderr + diff
     subprocess.run(["git", "apply", "-"], cwd=root, input=diff, text=True, check=True)
     assert "uid=" in (root / "app" / name).read_text()
+
+
+def test_apply_diff_prints_only_what_was_written(tmp_path: Path) -> None:
+    root, outside = make_project(tmp_path)
+    outside_folder(root, outside)
+    code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
+    assert code == 2 and "nothing written" in stderr and diff == ""
+    (root / "app/ext").unlink()
+    code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
+    assert code == 0, stderr
+    assert diff.startswith("--- a/app/page.py\n+++ b/app/page.py\n") and FIXED in diff
