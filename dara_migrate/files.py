@@ -76,9 +76,10 @@ class Discovery:
         """Folders not walked, with the reason: unreadable, or a symlink loop."""
 
     def walk(self) -> Iterator[Path]:
-        """Every regular file under the root that is not ignored, in sorted order. Folders
-        that cannot be walked end up in `problems`; a folder reached twice through symlinks
-        (not a loop) is walked once."""
+        """Every file under the root that is not ignored, in sorted order: anything but a
+        folder (a FIFO or device too, which reading refuses with its reason). Folders that
+        cannot be walked end up in `problems`; a folder reached twice through symlinks (not a
+        loop) is walked once."""
         yield from self._walk(self.root, [], set(), frozenset())
 
     def _ignore_specs(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]]
