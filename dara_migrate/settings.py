@@ -223,7 +223,12 @@ def _declared_specs(root: Path, pyproject: Mapping[str, Any]) -> list[tuple[str,
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
     for name, spec in poetry.items():
         if name.replace("_", "-").lower() == "dara-core":
-            version = spec.get("version", "") if isinstance(spec, dict) else str(spec)
+            # A string, a table, or a list of tables (one per Python or platform marker).
+            first = spec[0] if isinstance(spec, list) and spec else spec
+            version = first.get("version", "") if isinstance(first, dict) else first
+            if not isinstance(version, str):
+                raise SettingsError(f"{root / 'pyproject.toml'}: [tool.poetry.dependencies] "
+                                    "dara-core must be a version string or a table with one")
             specs.append((_poetry_spec(version), "pyproject.toml"))
     for requirements in sorted(root.glob("requirements*.txt")):
         try:

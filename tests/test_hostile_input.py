@@ -186,6 +186,9 @@ CASES = {
     "poetry dependencies not a table": Case(
         pyproject("[tool.poetry]\ndependencies = [1]\n"), AUDIT, 2,
         "pyproject.toml: [tool.poetry.dependencies] must be a table, not an array"),
+    "poetry dara-core version not a string": Case(
+        pyproject("[tool.poetry.dependencies]\ndara-core = {version = 1}\n"), AUDIT[:-2], 2,
+        "pyproject.toml: [tool.poetry.dependencies] dara-core must be a version string"),
     "pyproject not UTF-8": Case(pyproject(b'[project]\nname = "caf\xe9"\n'), AUDIT, 2,
                                 "pyproject.toml: cannot read pyproject.toml: not valid UTF-8"),
     "pyproject nested too deeply": Case(pyproject("x = " + "[" * 5000 + "]" * 5000), AUDIT, 2,
