@@ -14,7 +14,6 @@ import secrets
 import signal
 import stat
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -46,23 +45,6 @@ class WriteInterrupted(Exception):
 def encode(source: Source, text: str) -> bytes:
     data = text.encode("utf-8" if source.encoding == "utf-8-sig" else source.encoding)
     return codecs.BOM_UTF8 + data if source.bom else data
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` by `data` so that a reader (or Ctrl-C) sees the old or the new file."""
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True, slots=True)
