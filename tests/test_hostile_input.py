@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dara_migrate import analysis
 from dara_migrate.cli import app
 from dara_migrate.files import MAX_FILE_BYTES
+from dara_migrate.writer import git_quoted
 from tests.helpers import write_tree
 
 WORKTREE = Path(__file__).resolve().parents[1]
@@ -346,7 +349,7 @@ def test_a_symlinked_cache_gitignore_is_never_written_through(tmp_path: Path) ->
     assert list((root / ".dara-migrate-cache").rglob("*.pickle"))
 
 
-@pytest.mark.parametrize("name", ["café.py", "tab\there.py", 'quote"d.py'])
+@pytest.mark.parametrize("name", ["café.py", "tab\there.py", 'quote"d.py', "with space.py"])
 def test_odd_file_names_are_quoted_in_the_diff_so_git_applies_it(
         tmp_path: Path, name: str) -> None:
     root = write_tree(tmp_path / "project", {"app/__init__.py": "", f"app/{name}": PAGE})
@@ -369,3 +372,30 @@ def test_apply_diff_prints_only_what_was_written(tmp_path: Path) -> None:
     code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
     assert code == 0, stderr
     assert diff.startswith("--- a/app/page.py\n+++ b/app/page.py\n") and FIXED in diff
+
+
+def c_unquoted(text: str) -> bytes:
+    """Read a path the way git reads a C-quoted diff header."""
+    if not text.startswith('"'):
+        return text.encode()
+    body, out, index = text[1:-1], bytearray(), 0
+    simple = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+    while index < len(body):
+        if body[index] != "\\":
+            out += body[index].encode("ascii")
+            index += 1
+        elif body[index + 1] in simple:
+            out.append(simple[body[index + 1]])
+            index += 2
+        else:
+            out.append(int(body[index + 1:index + 4], 8))
+            index += 4
+    return bytes(out)
+
+
+@given(name=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"),
+                    min_size=1, max_size=20))
+def test_git_quoting_round_trips_and_is_plain_ascii(name: str) -> None:
+    quoted = git_quoted(f"a/{name}")
+    assert quoted.isascii() and "\t" not in quoted and "\n" not in quoted
+    assert c_unquoted(quoted) == f"a/{name}".encode()
