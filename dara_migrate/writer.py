@@ -241,8 +241,12 @@ def commit(root: Path, targets: Sequence[Target], say: Callable[[str], None]) ->
     """The file being worked on, for the message of an error."""
     with _DeferredSignals() as signals:
         try:
-            current = "the write journal"
             _save_journal(state, journal)
+        except OSError as error:
+            say(f"note: no write journal ({state}: {_reason(error)}): were apply killed "
+                "outright, the next apply could not roll its writes back")
+            state = None
+        try:
             for target, temp, _ in entries:
                 current = target.path
                 info = target.real.stat()

@@ -366,3 +366,14 @@ def test_two_applies_at_once_the_second_is_refused_and_the_first_completes(
         _, stderr = first.communicate(timeout=120)
     assert first.returncode == 1, stderr
     assert tree(shop) == MIGRATED and leftovers(shop) == []
+
+
+def test_without_a_journal_the_write_still_happens_and_says_what_it_cannot_promise(
+        shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "_save_journal", failing_on(
+        1, OSError(errno.EROFS, "Read-only file system"), writer._save_journal))
+    said: list[str] = []
+    assert commit(shop, targets(shop), said.append) == CHANGED
+    assert set(states(shop).values()) == {"after"} and leftovers(shop) == []
+    assert len(said) == 1 and "no write journal" in said[0]
+    assert "Read-only file system" in said[0]
