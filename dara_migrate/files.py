@@ -161,17 +161,20 @@ def read_bytes(path: Path) -> bytes:
         if error.errno == errno.ELOOP:
             raise ReadError("symlink loop: not read") from error
         raise ReadError(f"unreadable: {error.strerror or error}") from error
-    with os.fdopen(handle, "rb") as stream:
+    with os.fdopen(handle, "rb", buffering=0) as stream:
         try:
             info = os.fstat(handle)
             if not S_ISREG(info.st_mode):
                 raise ReadError("not a regular file (a FIFO, device or socket); not read")
             if info.st_size > MAX_FILE_BYTES:
                 raise ReadError(_too_large(info.st_size))
-            data = stream.read(MAX_FILE_BYTES + 1)
+            # One byte past its size tells whether it grew since fstat; if so, read on, bounded.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += stream.read(MAX_FILE_BYTES + 1 - len(data))
         except OSError as error:
             raise ReadError(f"unreadable: {error.strerror or error}") from error
-    if len(data) > MAX_FILE_BYTES:  # it grew after the size was checked
+    if len(data) > MAX_FILE_BYTES:
         raise ReadError(_too_large(len(data)))
     return data
 
