@@ -10,8 +10,11 @@ import hmac
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +29,8 @@ from dara_migrate.files import ReadError, decode_source, module_name, read_bytes
 FACTS_VERSION = "9"
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +109,13 @@ def _secret() -> bytes | None:
     return secret if len(secret) == _SECRET_BYTES else None
 
 
-def _load_cached(path: Path | None) -> FileResult | None:
+def _signature(secret: bytes, digest: str, payload: bytes) -> bytes:
+    """Signs the entry together with its key: the digest covers the file's path, module,
+    content, the tool version and the settings, so an entry copied over another's is refused."""
+    return hmac.digest(secret, digest.encode() + b"\0" + payload, "sha256")
+
+
+def _load_cached(path: Path | None, digest: str) -> FileResult | None:
     secret = _secret()
     if path is None or secret is None:
         return None
@@ -113,13 +124,13 @@ def _load_cached(path: Path | None) -> FileResult | None:
     except OSError:
         return None
     signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
-    if not hmac.compare_digest(signature, hmac.digest(secret, payload, "sha256")):
+    if not hmac.compare_digest(signature, _signature(secret, digest, payload)):
         return None
     try:
         result = pickle.loads(payload)
     except Exception:
         return None
-    return result if isinstance(result, FileResult) else None
+    return result if isinstance(result, FileResult) and result.digest == digest else None
 
 
 def _store_cached(path: Path | None, result: FileResult) -> None:
@@ -128,13 +139,15 @@ def _store_cached(path: Path | None, result: FileResult) -> None:
         return
     payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(path.parent, exist_ok=True)
+        if os.path.islink(path.parent):  # a planted link would take the entry out of the project
+            return
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     except OSError:
         return
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(hmac.digest(secret, payload, "sha256") + payload)
+            stream.write(_signature(secret, result.digest, payload) + payload)
         os.replace(temporary, path)
     except OSError:
         # E.g. a folder where the entry goes: leave no temporary file behind, run after run.
@@ -160,7 +173,8 @@ def cached_result(job: FileJob) -> FileResult | None:
     if job.cache_dir is None:
         return None
     read = _read(job)
-    return None if isinstance(read, FileResult) else _load_cached(_cache_path(job, read[1]))
+    return None if isinstance(read, FileResult) else _load_cached(_cache_path(job, read[1]),
+                                                                  read[1])
 
 
 def analyze_file(job: FileJob) -> FileResult:
@@ -170,7 +184,7 @@ def analyze_file(job: FileJob) -> FileResult:
         return read
     data, digest = read
     cache_path = _cache_path(job, digest)
-    cached = _load_cached(cache_path)
+    cached = _load_cached(cache_path, digest)
     if cached is not None:
         return cached
     result = _analyze_bytes(job, data)
@@ -198,6 +212,58 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
         return FileResult(job.path, None, f"cannot parse: {type(error).__name__}: {error}")
     return FileResult(job.path, extract_facts(tree, source.text, job.path, job.module,
                                               job.is_package), None)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: a worker ends when its parent does, even when the parent is killed
+    outright, instead of lingering (and holding the pipe a reader of the parent waits on)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os._exit(1)
+
+    def watch() -> None:  # where prctl does not exist
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def prepare_cache_folder(root: Path, folder: Path) -> Path | None:
+    """The cache folder, created with a `.gitignore` so that it never shows up in `git status`;
+    None where using it could write where it must not: the root itself or a folder above it,
+    or a folder reached through a symlink inside the project. The `.gitignore` is never
+    written through a symlink. (A folder outside the project can only come from the Python
+    API: the `cache-dir` setting is refused unless it lies inside the project.)"""
+    top, wanted = root.resolve(), Path(os.path.abspath(folder))
+    if top.is_relative_to(wanted) or root.absolute().is_relative_to(wanted):
+        return None
+    try:
+        relative = wanted.relative_to(root.absolute())
+    except ValueError:
+        steps = [wanted]
+    else:
+        steps = [top.joinpath(*relative.parts[:n]) for n in range(1, len(relative.parts) + 1)]
+    try:
+        if len(steps) == 1:
+            os.makedirs(wanted.parent, exist_ok=True)
+        for step in steps:
+            with suppress(FileExistsError):
+                os.mkdir(step)
+            if os.path.islink(step) or not step.is_dir():
+                return None
+        with suppress(FileExistsError):
+            handle = os.open(steps[-1] / ".gitignore",
+                             os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write("# Created by dara-migrate.\n*\n")
+    except OSError:
+        return None
+    return steps[-1]
 
 
 def make_jobs(root: Path, files: Iterable[Path], cache_dir: Path | None, salt: str,
@@ -248,7 +314,8 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
     done: list[list[FileResult] | None] = [None] * len(chunks)
     context = multiprocessing.get_context("fork" if "fork" in
                                           multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_analyze_chunk, chunk) for chunk in chunks]
         for number in reversed(range(len(chunks))):
             if futures[number].cancel():

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dara_migrate import __version__
-from dara_migrate.apply import ApplyResult
+from dara_migrate.files import ReadError, read_bytes
+
+if TYPE_CHECKING:
+    from dara_migrate.apply import ApplyResult
+
+_CHANGE_FIELDS = {"rule": str, "path": str, "line": int, "after": str}
 
 
 def applied_json(result: ApplyResult) -> dict[str, Any]:
@@ -32,3 +37,27 @@ def applied_json(result: ApplyResult) -> dict[str, Any]:
 
 def write_report(path: Path, result: ApplyResult, root: Path) -> None:
     path.write_text(json.dumps(applied_json(result), indent=2) + "\n", encoding="utf-8")
+
+
+def read_applied(path: Path) -> dict[str, Any]:
+    """An `apply --report` file, checked to have the shape `report --applied` reads; a
+    ValueError (one line) says what is wrong."""
+    try:
+        record = json.loads(read_bytes(path).decode("utf-8"))
+    except ReadError as error:
+        raise ValueError(str(error)) from error
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object written by `apply --report`")
+    changes = record.get("changes", [])
+    if not isinstance(changes, list):
+        raise ValueError("'changes' is not a list")
+    for number, change in enumerate(changes):
+        if not isinstance(change, dict):
+            raise ValueError(f"changes[{number}] is not an object")
+        for key, kind in _CHANGE_FIELDS.items():
+            if not isinstance(change.get(key), kind) or isinstance(change.get(key), bool):
+                raise ValueError(f"changes[{number}].{key} is missing or not a {kind.__name__}")
+    hatch = record.get("escape_hatch", [])
+    if not (isinstance(hatch, list) and all(isinstance(name, str) for name in hatch)):
+        raise ValueError("'escape_hatch' is not a list of strings")
+    return record

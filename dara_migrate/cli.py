@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import stat
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,7 +27,20 @@ from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
 from dara_migrate.target import DEFAULT_REASON
-from dara_migrate.writer import colour_diff, dirty_paths, git_root, unified_diff, write_atomic
+from dara_migrate.writer import (
+    PlannedWrite,
+    WriteError,
+    WriteInterrupted,
+    WritePlan,
+    apply_lock,
+    colour_diff,
+    commit,
+    dirty_paths,
+    git_root,
+    plan_writes,
+    recover,
+    unified_diff,
+)
 
 if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
@@ -99,12 +115,18 @@ def _console(no_color: bool, stderr: bool = False, file: Any = None) -> Console:
                    color_system=None if plain else "auto", soft_wrap=True)
 
 
-def _settings(paths: list[Path], **flags: Any) -> Settings:
+def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
     root = find_root(paths)
-    return load_settings(root, flags)
+    settings = load_settings(root, flags)
+    cores = os.cpu_count() or 1
+    if settings.jobs > cores:
+        err.print(f"note: --jobs {settings.jobs} is more than the {cores} CPUs here; "
+                  f"using {cores}", style="dim", highlight=False)
+        settings = replace(settings, jobs=cores)
+    return settings
 
 
 def _common_flags(target: str | None, mode: ModeOption | None,
@@ -200,15 +222,21 @@ def audit_command(
     err = _console(no_color, stderr=True)
     paths = paths or []
     try:
-        settings = _settings(paths, **_common_flags(target, mode, select, ignore, exclude, jobs,
-                                                    no_cache), show_info=show_info or None)
+        check_output_file(output, "--output")
+        settings = _settings(paths, err, **_common_flags(target, mode, select, ignore, exclude,
+                                                         jobs, no_cache),
+                             show_info=show_info or None)
         result = _run_audit(paths, settings, err)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     if output is not None:
-        with output.open("w", encoding="utf-8", newline="\n") as handle:
-            _render(result, output_format, _console(True, file=handle), show_info=show_info,
-                    statistics=statistics, quiet=quiet)
+        try:
+            with output.open("w", encoding="utf-8", newline="\n") as handle:
+                _render(result, output_format, _console(True, file=handle),
+                        show_info=show_info, statistics=statistics, quiet=quiet)
+        except OSError as error:
+            raise _fail(err, f"{output}: cannot write the report: {error.strerror or error}"
+                        ) from error
     else:
         _render(result, output_format, _console(no_color), show_info=show_info,
                 statistics=statistics, quiet=quiet)
@@ -240,6 +268,9 @@ def apply_command(
         "--report", help="Write a JSON record of every change to this file.")] = None,
     allow_dirty: Annotated[bool, typer.Option(
         "--allow-dirty", help="Write files that have uncommitted changes.")] = False,
+    allow_read_only: Annotated[bool, typer.Option(
+        "--allow-read-only", help="Also rewrite read-only files (they stay read-only).")
+    ] = False,
     mode: ModeOpt = None,
     target: TargetOpt = None,
     select: SelectOpt = None,
@@ -264,62 +295,144 @@ def apply_command(
         raise _fail(err, "--interactive needs a terminal on stdin and stdout; use --yes")
     if interactive is None:
         interactive = terminal and not yes and not dry_run
-    try:
-        settings = _settings(paths, **_common_flags(target, mode, select, ignore, exclude, jobs,
-                                                    no_cache))
-        err.print(f"target {settings.target} ({escape(settings.target_reason)})", style="dim")
-        options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
-                               local=not no_local, set_mode=set_mode.value if set_mode else None)
-        if interactive:
-            from dara_migrate.interactive import run_interactive
+    with contextlib.ExitStack() as held:
+        try:
+            check_output_file(report, "--report")
+            settings = _settings(paths, err, **_common_flags(target, mode, select, ignore,
+                                                             exclude, jobs, no_cache))
+            err.print(f"target {settings.target} ({escape(settings.target_reason)})",
+                      style="dim")
+            if not dry_run:
+                _hold_apply_lock(settings, held, err)
+            options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
+                                   local=not no_local,
+                                   set_mode=set_mode.value if set_mode else None)
+            if interactive:
+                from dara_migrate.interactive import run_interactive
 
-            session = run_interactive(settings, paths, options, console=_console(no_color),
-                                      allow_dirty=allow_dirty)
-            if session is None:
-                err.print("nothing written")
-                raise typer.Exit(1)
-            settings, result = session
-        else:
-            result = run_apply(settings, paths, options)
-    except (SettingsError, UsageError) as error:
-        raise _fail(err, str(error)) from error
-    except (KeyboardInterrupt, EOFError) as error:
-        err.print("interrupted, nothing written", highlight=False)
-        raise typer.Exit(130) from error
-    for message in result.errors:
-        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    work_tree = git_root(settings.root)
-    diff_root = work_tree or settings.root
-    if dry_run or diff:
-        out = sys.stdout.buffer
-        for change in result.changes:
-            relative = (settings.root / change.path).resolve().relative_to(
-                diff_root.resolve()).as_posix()
-            out.write(colour_diff(unified_diff(relative, change.before, change.after),
-                                  sys.stdout.isatty() and not no_color
-                                  and not os.environ.get("NO_COLOR")))
-        out.flush()
-    if not dry_run:
-        written = [settings.root / c.path for c in result.changes]
-        if written and work_tree is None and not allow_dirty:
-            err.print("not in a git work tree: uncommitted changes cannot be checked",
-                      style="yellow", highlight=False)
-        dirty = [] if allow_dirty else dirty_paths(written, settings.root)
-        if dirty:
-            raise _fail(err, "uncommitted changes in files apply would write: "
-                        f"{', '.join(dirty)} (commit them, or pass --allow-dirty)")
-        for change in result.changes:
-            write_atomic(settings.root / change.path, change.after)
-    if report is not None:
-        write_report(report, result, settings.root)
+                session = run_interactive(settings, paths, options, console=_console(no_color),
+                                          allow_dirty=allow_dirty)
+                if session is None:
+                    err.print("nothing written")
+                    raise typer.Exit(1)
+                settings, result = session
+            else:
+                result = run_apply(settings, paths, options)
+        except (SettingsError, UsageError, WriteError) as error:
+            raise _fail(err, str(error)) from error
+        except (KeyboardInterrupt, EOFError) as error:
+            err.print("interrupted, nothing written", highlight=False)
+            raise typer.Exit(130) from error
+        for message in result.errors:
+            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        plan = plan_writes(settings.root, [PlannedWrite(c.path, c.before, c.after)
+                                           for c in result.changes], allow_read_only)
+        if not dry_run:
+            _write_planned(err, settings, plan, allow_dirty)
+        if dry_run or diff:
+            _print_diff(plan, settings.root, no_color)
+        if dry_run:
+            for refused in plan.refused:
+                err.print(f"would not write {escape(refused)}", style="yellow", highlight=False)
+        if report is not None:
+            try:
+                write_report(report, result, settings.root)
+            except OSError as error:
+                written = "" if dry_run else "; the files were written"
+                raise _fail(err, f"{report}: cannot write the apply report: "
+                            f"{error.strerror or error}{written}") from error
     _summarise_apply(err, result, dry_run, no_local, unsafe_fixes)
+    unreadable = [r.path for r in result.project.results
+                  if r.error is not None and r.path in result.project.selected]
+    if unreadable:
+        were = "were" if len(unreadable) != 1 else "was"
+        err.print(f"{counted(len(unreadable), 'file')} could not be read or parsed and {were} "
+                  f"not migrated (DM001): "
+                  f"{escape(', '.join(unreadable[:5]))}{' ...' if len(unreadable) > 5 else ''}",
+                  style="yellow", highlight=False)
     if result.errors:
         raise typer.Exit(2)
     if dry_run:
-        raise typer.Exit(1 if result.changes else 0)
+        raise typer.Exit(1 if plan.targets or plan.refused or unreadable else 0)
     threshold = [f for f in result.remaining if settings.mode == "enforce"
                  or f.status == "open"]
-    raise typer.Exit(1 if threshold else 0)
+    raise typer.Exit(1 if threshold or unreadable else 0)
+
+
+def _hold_apply_lock(settings: Settings, held: contextlib.ExitStack, err: Console) -> None:
+    """Take the project's apply lock, then finish the roll-back of an apply that was killed
+    outright."""
+    held.enter_context(apply_lock(settings.root))
+    for note in recover(settings.root):
+        err.print(escape(note), style="yellow", highlight=False)
+
+
+def _print_diff(plan: WritePlan, root: Path, no_color: bool) -> None:
+    diff_root = (git_root(root) or root).resolve()
+    colour = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    out = sys.stdout.buffer
+    for target in plan.targets:
+        relative = (target.real.relative_to(diff_root).as_posix()
+                    if target.real.is_relative_to(diff_root) else target.path)
+        out.write(colour_diff(unified_diff(relative, target.before, target.after), colour))
+    out.flush()
+
+
+def _write_planned(err: Console, settings: Settings, plan: WritePlan,
+                   allow_dirty: bool) -> None:
+    """All planned files or none: refused when one cannot be written safely or has
+    uncommitted changes; a failure or signal mid-way rolls every file back."""
+    if plan.refused:
+        raise _fail(err, f"nothing written: {'; '.join(plan.refused)} (leave such files out "
+                    "with --exclude)")
+    if not plan.targets:
+        return
+    if not allow_dirty:
+        try:
+            dirty = dirty_paths([t.real for t in plan.targets], settings.root)
+        except WriteError as error:
+            raise _fail(err, str(error)) from error
+        if dirty is None:
+            err.print("not in a git work tree: uncommitted changes cannot be checked",
+                      style="dim", highlight=False)
+        elif dirty:
+            raise _fail(err, "uncommitted changes in files apply would write: "
+                        f"{', '.join(dirty)} (commit them, or pass --allow-dirty)")
+
+    def say(line: str) -> None:
+        err.print(escape(line), style="yellow", highlight=False)
+
+    try:
+        commit(settings.root, plan.targets, say)
+    except WriteError as error:
+        raise _fail(err, f"nothing written: {error}") from error
+    except WriteInterrupted as error:
+        err.print(f"interrupted ({error}): nothing written", highlight=False)
+        raise typer.Exit(128 + error.signum) from error
+
+
+def check_output_file(path: Path | None, option: str) -> None:
+    """Refuse, before anything is written, an output path that is not a regular file or a
+    new name in an existing, writable folder: a device, a symlink or a folder stays as is."""
+    if path is None:
+        return
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot use for {option}: {error.strerror or error}"
+                         ) from error
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else (
+            "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file")
+        raise UsageError(f"{path}: cannot use for {option}: it is {kind}")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: cannot use for {option}: no folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+            info is not None and not os.access(path, os.W_OK)):
+        raise UsageError(f"{path}: cannot use for {option}: not writable")
 
 
 def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool,
@@ -369,22 +482,28 @@ def report_command(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """The Markdown upgrade guide (audit --format markdown, plus what apply changed)."""
+    from dara_migrate.applied import read_applied
     from dara_migrate.report.markdown import render_markdown
 
     err = _console(False, stderr=True)
     paths = paths or []
     try:
-        settings = _settings(paths, **_common_flags(target, mode, None, None, exclude, jobs,
-                                                    no_cache))
+        check_output_file(output, "--output")
+        record = read_applied(applied) if applied else None
+        settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
+                                                         jobs, no_cache))
         result = audit(settings, paths)[0]
-        record = json.loads(applied.read_text(encoding="utf-8")) if applied else None
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     except (OSError, ValueError) as error:
         raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
     text = render_markdown(result, record)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise _fail(err, f"{output}: cannot write the guide: {error.strerror or error}"
+                        ) from error
     else:
         sys.stdout.write(text)
 
@@ -414,8 +533,11 @@ def verify_command(
     err = _console(no_color, stderr=True)
     if not app_root.is_dir():
         raise _fail(err, f"{app_root}: not a folder")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
     try:
-        settings = _settings([app_root], use_cache=None)
+        check_output_file(output, "--output")
+        settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
         result = run_verify(app_root, config=config, python=python, runs=runs, timeout=timeout,
                             output=output, predicted=predicted_definitions(project, app_root))

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from dara_migrate.analysis import FileResult, analyze_all, cache_salt, gc_paused, make_jobs
+from dara_migrate.analysis import (
+    FileResult,
+    analyze_all,
+    cache_salt,
+    gc_paused,
+    make_jobs,
+    prepare_cache_folder,
+)
 from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.files import Discovery, is_deployment_file, is_python
 from dara_migrate.index.bindings import defining_call
@@ -74,25 +81,36 @@ class Project:
     errors: list[FileError]
 
 
-def discover(settings: Settings, paths: Iterable[Path]) -> tuple[list[Path], frozenset[str],
-                                                                 list[Path]]:
-    """All project Python files, the selected ones (relative paths), deployment files."""
+class Discovered(NamedTuple):
+    python: list[Path]
+    selected: frozenset[str]
+    """Relative paths of the Python files and unwalkable folders the command was given."""
+    deployment: list[Path]
+    problems: list[FileResult]
+    """Folders that could not be walked (unreadable, symlink loops), reported as DM001."""
+
+
+def discover(settings: Settings, paths: Iterable[Path]) -> Discovered:
+    """All project Python files, the selected ones, deployment files, unwalkable folders."""
     root = settings.root
     wanted = [p.resolve() for p in paths] or [root]
     python: list[Path] = []
     deployment: list[Path] = []
-    for path in Discovery(root, settings.exclude).walk():
+    discovery = Discovery(root, settings.exclude)
+    for path in discovery.walk():
         if is_python(path):
             python.append(path)
         elif is_deployment_file(path):
             deployment.append(path)
     explicit = [p for p in wanted if p.is_file() and is_python(p) and p not in python]
     python.extend(p for p in explicit if p.is_relative_to(root))
+    problems = [FileResult(folder.relative_to(root).as_posix() or ".", None, reason)
+                for folder, reason in sorted(discovery.problems.items())]
     selected = frozenset(
-        p.relative_to(root).as_posix() for p in python
+        p.relative_to(root).as_posix() for p in [*python, *discovery.problems]
         if any(p == w or p.is_relative_to(w) for w in wanted)
     )
-    return sorted(python), selected, deployment
+    return Discovered(sorted(python), selected, deployment, problems)
 
 
 def load_project(settings: Settings, paths: Iterable[Path],
@@ -102,11 +120,11 @@ def load_project(settings: Settings, paths: Iterable[Path],
                  reuse: Mapping[str, FileResult] | None = None) -> Project:
     """Read and index the project; run every rule. `overlay` replaces file contents; `reuse`
     holds facts of files known to be unchanged since they were read."""
-    python, selected, deployment = discover(settings, paths)
+    python, selected, deployment, problems = discover(settings, paths)
     cache_dir = None
     if settings.use_cache:
-        cache_dir = settings.cache_dir or settings.root / CACHE_FOLDER
-        _prepare_cache(cache_dir)
+        cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
+                                         settings.root / CACHE_FOLDER)
     jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()), overlay)
     if on_total:
         on_total(len(jobs))
@@ -115,6 +133,8 @@ def load_project(settings: Settings, paths: Iterable[Path],
         fresh = iter(analyze_all([j for j in jobs if j.path not in kept], settings.jobs,
                                  progress))
         results = [kept[j.path] if j.path in kept else next(fresh) for j in jobs]
+        if problems:
+            results = sorted([*results, *problems], key=lambda r: r.path)
         index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
         apps = find_apps(index, settings)
         project = Project(settings, index, results, selected, deployment, apps, [], [])
@@ -123,17 +143,6 @@ def load_project(settings: Settings, paths: Iterable[Path],
         # rescan its millions of objects cost seconds in `apply`, and find nothing.
         gc.freeze()
     return project
-
-
-def _prepare_cache(folder: Path) -> None:
-    """Create the cache folder with a `.gitignore` so that it never shows up in `git status`."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# Created by dara-migrate.\n*\n", encoding="utf-8")
-    except OSError:
-        return
 
 
 def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import os
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 import pathspec
 
@@ -70,10 +72,15 @@ class Discovery:
     def __init__(self, root: Path, exclude: Iterable[str] = ()) -> None:
         self.root = root
         self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+        self.problems: dict[Path, str] = {}
+        """Folders not walked, with the reason: unreadable, or a symlink loop."""
 
     def walk(self) -> Iterator[Path]:
-        """Every regular file under the root that is not ignored, in sorted order."""
-        yield from self._walk(self.root, [], set())
+        """Every file under the root that is not ignored, in sorted order: anything but a
+        folder (a FIFO or device too, which reading refuses with its reason). Folders that
+        cannot be walked end up in `problems`; a folder reached twice through symlinks (not a
+        loop) is walked once."""
+        yield from self._walk(self.root, [], set(), frozenset())
 
     def _ignore_specs(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]]
                       ) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
@@ -98,28 +105,37 @@ class Discovery:
         return False
 
     def _walk(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]],
-              seen: set[tuple[int, int]]) -> Iterator[Path]:
+              seen: set[tuple[int, int]], ancestors: frozenset[tuple[int, int]]
+              ) -> Iterator[Path]:
         try:
             stat = folder.stat()
+            identity = (stat.st_dev, stat.st_ino)
+            if identity in ancestors:
+                self.problems[folder] = (
+                    f"symlink loop: links to {folder.resolve()}, a folder that holds it; "
+                    "not followed")
+                return
+            if identity in seen:
+                return
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+        except OSError as error:
+            self.problems[folder] = f"unreadable folder: {error.strerror or error}"
             return
-        if (stat.st_dev, stat.st_ino) in seen:
-            return
-        seen.add((stat.st_dev, stat.st_ino))
+        seen.add(identity)
+        ancestors |= {identity}
         specs = self._ignore_specs(folder, inherited)
         for entry in entries:
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
-            except OSError:
-                continue
+            except OSError:  # e.g. a symlink loop: reading it reports why
+                is_dir = False
             if self.ignored(path, is_dir, specs):
                 continue
             if is_dir:
                 if not _is_virtualenv(path):
-                    yield from self._walk(path, specs, seen)
-            elif entry.is_file() or entry.is_symlink():
+                    yield from self._walk(path, specs, seen, ancestors)
+            else:  # FIFOs and devices too: reading refuses them with a reason
                 yield path
 
 
@@ -136,14 +152,35 @@ def is_deployment_file(path: Path) -> bool:
 
 
 def read_bytes(path: Path) -> bytes:
-    """A file's bytes, refusing what no one would edit by hand (too large, unreadable)."""
+    """A regular file's bytes, refusing what no one would edit by hand (too large, unreadable)
+    and anything else (a FIFO would block, a device read forever), without waiting on it."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ReadError(f"file too large ({size // 1024} KiB > {MAX_FILE_BYTES // 1024} KiB)")
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ReadError("symlink loop: not read") from error
         raise ReadError(f"unreadable: {error.strerror or error}") from error
+    with os.fdopen(handle, "rb", buffering=0) as stream:
+        try:
+            info = os.fstat(handle)
+            if not S_ISREG(info.st_mode):
+                raise ReadError("not a regular file (a FIFO, device or socket); not read")
+            if info.st_size > MAX_FILE_BYTES:
+                raise ReadError(_too_large(info.st_size))
+            # One byte past its size tells whether it grew since fstat; if so, read on, bounded.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += stream.read(MAX_FILE_BYTES + 1 - len(data))
+        except OSError as error:
+            raise ReadError(f"unreadable: {error.strerror or error}") from error
+    if len(data) > MAX_FILE_BYTES:
+        raise ReadError(_too_large(len(data)))
+    return data
+
+
+def _too_large(size: int) -> str:
+    return f"file too large ({size // 1024} KiB > {MAX_FILE_BYTES // 1024} KiB)"
 
 
 def read_source(path: Path) -> Source:

@@ -50,7 +50,7 @@ from dara_migrate.target import (
     MODE_ATTRIBUTE,
     RuntimeEnv,
 )
-from dara_migrate.writer import colour_diff, dirty_paths, encode, unified_diff
+from dara_migrate.writer import WriteError, colour_diff, dirty_paths, encode, unified_diff
 
 UID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 ROUTE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -444,8 +444,11 @@ class _Session:
         for change in result.changes:
             self.say(f"    {escape(change.path)}")
         if not self.allow_dirty:
-            dirty = dirty_paths([self.settings.root / c.path for c in result.changes],
-                                self.settings.root)
+            try:
+                dirty = dirty_paths([self.settings.root / c.path for c in result.changes],
+                                    self.settings.root)
+            except WriteError:
+                dirty = ["?"]
             if dirty:
                 # The writer refuses these files anyway; asking first would promise a write.
                 return True

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import pathspec
+
+from dara_migrate.files import ReadError, read_bytes
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -65,11 +69,69 @@ def _strings(value: Any, key: str, source: Path) -> tuple[str, ...]:
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
+    """The parsed file, its tables checked to have the shapes this tool reads."""
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read pyproject.toml: {error.strerror or error}"
+                            ) from error
+    except UnicodeDecodeError as error:
+        raise SettingsError(f"{path}: cannot read pyproject.toml: not valid UTF-8 "
+                            f"(byte 0x{error.object[error.start]:02x} at offset {error.start})"
+                            ) from error
+    except RecursionError as error:
+        raise SettingsError(f"{path}: cannot read pyproject.toml: nested too deeply") from error
+    except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path}: cannot read pyproject.toml: {error}") from error
+    _check_shape(path, data)
+    return data
+
+
+_TABLES = (("tool",), ("tool", "dara-migrate"), ("project",), ("tool", "poetry"),
+           ("tool", "poetry", "dependencies"))
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    for keys in _TABLES:
+        value: Any = data
+        for key in keys:
+            value = value.get(key, {}) if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            raise SettingsError(f"{path}: [{'.'.join(keys)}] must be a table, "
+                                f"not {_toml_type(value)}")
+    dependencies = data.get("project", {}).get("dependencies", [])
+    if not (isinstance(dependencies, list) and all(isinstance(d, str) for d in dependencies)):
+        raise SettingsError(f"{path}: [project] dependencies must be a list of strings")
+
+
+def _toml_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "an array"
+    return {str: "a string", int: "an integer", float: "a float"}.get(type(value), "a value")
+
+
+def _check_excludes(patterns: Sequence[str], where: str) -> None:
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except Exception as error:  # pathspec raises its own error or re.error
+            raise SettingsError(f"{where}: invalid exclude pattern {pattern!r}: {error}"
+                                ) from error
+
+
+def _cache_dir(root: Path, value: Any, source: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"{source}: [tool.dara-migrate] cache-dir must be a folder name")
+    folder = Path(value)
+    inside = not folder.is_absolute() and ".." not in folder.parts and folder.parts and (
+        folder.parts != (".",))
+    if not inside:
+        raise SettingsError(f"{source}: [tool.dara-migrate] cache-dir must be a folder inside "
+                            f"the project, not {value!r}")
+    return root / folder
 
 
 def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
@@ -91,6 +153,7 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
         check_rule_codes(values.get(key, ()), f"{pyproject}: [tool.dara-migrate] {key}")
     exclude = _strings(table.get("exclude", []), "exclude", pyproject)
     exclude += _strings(table.get("extend-exclude", []), "extend-exclude", pyproject)
+    _check_excludes(exclude, str(pyproject))
     values["exclude"] = exclude
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
@@ -108,11 +171,12 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
                 f"{pyproject}: [tool.dara-migrate] mode must be 'warn' or 'enforce'")
         values["mode"] = table["mode"]
     if "jobs" in table:
-        if not isinstance(table["jobs"], int) or table["jobs"] < 0:
+        jobs = table["jobs"]
+        if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 0:
             raise SettingsError(f"{pyproject}: [tool.dara-migrate] jobs must be a whole number")
-        values["jobs"] = table["jobs"]
+        values["jobs"] = jobs
     if "cache-dir" in table:
-        values["cache_dir"] = root / str(table["cache-dir"])
+        values["cache_dir"] = _cache_dir(root, table["cache-dir"], pyproject)
     target_choice = table.get("target", "auto")
     if target_choice not in ("auto", "v2", "1.x"):
         raise SettingsError(f"{pyproject}: [tool.dara-migrate] target must be auto, v2 or 1.x")
@@ -122,6 +186,7 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
         if key == "target":
             target_choice = value
         elif key == "exclude":
+            _check_excludes(value, "--exclude")
             values["exclude"] = (*values.get("exclude", ()), *value)
         else:
             values[key] = value
@@ -162,12 +227,17 @@ def _declared_specs(root: Path, pyproject: Mapping[str, Any]) -> list[tuple[str,
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
     for name, spec in poetry.items():
         if name.replace("_", "-").lower() == "dara-core":
-            version = spec.get("version", "") if isinstance(spec, dict) else str(spec)
+            # A string, a table, or a list of tables (one per Python or platform marker).
+            first = spec[0] if isinstance(spec, list) and spec else spec
+            version = first.get("version", "") if isinstance(first, dict) else first
+            if not isinstance(version, str):
+                raise SettingsError(f"{root / 'pyproject.toml'}: [tool.poetry.dependencies] "
+                                    "dara-core must be a version string or a table with one")
             specs.append((_poetry_spec(version), "pyproject.toml"))
     for requirements in sorted(root.glob("requirements*.txt")):
         try:
-            text = requirements.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            text = read_bytes(requirements).decode("utf-8", errors="replace")
+        except ReadError:
             continue
         for match in _REQUIREMENT_RE.finditer(text):
             specs.append((match["spec"].strip().replace(" ", ""), requirements.name))

@@ -40,7 +40,7 @@ def test_exclude_patterns_from_config_and_flags(tmp_path: Path) -> None:
         "app/main.py": "x = 1\n", "legacy/old.py": "x = 1\n", "scripts/tool.py": "x = 1\n",
     })
     settings = load_settings(tmp_path, {"exclude": ("scripts/*.py",)})
-    python, selected, _ = discover(settings, [tmp_path])
+    python, selected, _, _ = discover(settings, [tmp_path])
     assert relative(tmp_path, python) == ["app/main.py"]
     assert selected == {"app/main.py"}
 
@@ -55,7 +55,7 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
 def test_paths_select_files_but_the_index_covers_the_project(tmp_path: Path) -> None:
     write_tree(tmp_path, {"app/main.py": "x = 1\n", "app/pages/home.py": "x = 1\n"})
     settings = load_settings(tmp_path, {})
-    python, selected, _ = discover(settings, [tmp_path / "app/pages"])
+    python, selected, _, _ = discover(settings, [tmp_path / "app/pages"])
     assert len(python) == 2
     assert selected == {"app/pages/home.py"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from dara_migrate.facts import Call, FileFacts
-from dara_migrate.files import MAX_FILE_BYTES
+from dara_migrate.files import ReadError, read_bytes
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
@@ -24,8 +24,8 @@ def secret_mentions(root: Path, paths: Iterable[Path]) -> dict[str, bool]:
     found: dict[str, bool] = {}
     for path in paths:
         try:
-            data = path.read_bytes() if path.stat().st_size <= MAX_FILE_BYTES else b""
-        except OSError:
+            data = read_bytes(path)
+        except ReadError:
             data = b""
         found[path.relative_to(root).as_posix()] = SECRET_NAME.encode() in data
     return found

@@ -13,12 +13,14 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -218,17 +220,10 @@ def _run_build(root: Path, config: str, python: str, run_index: int, timeout: fl
             "--stand-in-method",
             CONFIGURE_RUNTIME,
         ]
+        log = Path(temp_dir, "build.log")
         try:
-            completed = subprocess.run(
-                command,
-                cwd=root,
-                env=_build_environment(run_index, temp_dir),
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
+            completed = _run_in_own_group(command, root, _build_environment(run_index, temp_dir),
+                                          log, timeout)
         except subprocess.TimeoutExpired:
             raise VerifyError(f"the build did not finish within {timeout:g} s") from None
         except OSError as error:
@@ -256,6 +251,33 @@ def _interpreter_hint(root: Path, python: str) -> str:
                             f"try --python {candidate}")
     return ("; the build ran with " + python + ", which lacks the app's dependencies: pass "
             "--python with the interpreter of the app's environment")
+def _run_in_own_group(command: list[str], cwd: Path, env: dict[str, str], log: Path,
+                      timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a build in a process group of its own and kill the whole group when it ends, times
+    out or verify itself stops, so that a process the app started cannot outlive it. Output
+    goes to a file: a pipe would stay open, and be waited on, as long as such a process
+    lives."""
+    with log.open("w+b") as sink:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=timeout)
+        finally:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        sink.seek(0)
+        output = sink.read().decode("utf-8", errors="replace")
+    return subprocess.CompletedProcess(command, returncode, output, output)
+
+
+_BUILD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "dara_core": str, "python": str, "definitions": list, "stand_ins": list,
+    "runtime": (dict, type(None)),
+}
+_DEFINITION_FIELDS = ("kind", "id", "owner", "qualname", "path", "line", "end_line",
+                      "library_owned")
 
 
 def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _Build:
@@ -269,9 +291,22 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
             f"the build process exited with code {completed.returncode} without a report:"
             f" {last_line}"
         ) from None
+    if not isinstance(document, dict):
+        raise VerifyError("the build report is not a JSON object")
     if not document.get("ok"):
-        error = document.get("error", {})
-        raise VerifyError(str(error.get("cause", "the build failed")), error.get("frame"))
+        error = document.get("error")
+        error = error if isinstance(error, dict) else {}
+        frame = error.get("frame")
+        raise VerifyError(str(error.get("cause", "the build failed")),
+                          frame if isinstance(frame, str) else None)
+    for key, kind in _BUILD_FIELDS.items():
+        if not isinstance(document.get(key), kind):
+            raise VerifyError(f"the build report lacks a valid {key!r}")
+    for definition in document["definitions"]:
+        missing = [key for key in _DEFINITION_FIELDS
+                   if not isinstance(definition, dict) or key not in definition]
+        if missing:
+            raise VerifyError(f"the build report has a definition without {missing[0]!r}")
     return _Build(
         dara_core=document["dara_core"],
         python=document["python"],

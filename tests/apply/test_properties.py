@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.fixes import FixOptions
 from dara_migrate.settings import load_settings
-from dara_migrate.writer import write_atomic
+from dara_migrate.writer import PlannedWrite, commit, plan_writes
 from tests.helpers import run_audit, write_tree
 
 IMPORTS = (
@@ -64,8 +64,9 @@ def module(draw: st.DrawFn) -> str:
 def apply_once(root: Path) -> tuple[dict[str, bytes], list[str]]:
     settings = load_settings(root, {"target": "1.x", "use_cache": False, "jobs": 1})
     result = run_apply(settings, [root], ApplyOptions(FixOptions(unsafe=True)))
-    for change in result.changes:
-        write_atomic(root / change.path, change.after)
+    plan = plan_writes(root, [PlannedWrite(c.path, c.before, c.after) for c in result.changes])
+    assert plan.refused == []
+    commit(root, plan.targets, print)
     return {c.path: c.after for c in result.changes}, result.errors
 
 

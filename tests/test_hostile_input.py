@@ -1,0 +1,401 @@
+"""Hostile input: odd files, links, configs, caches and option values. Each case ends with its
+documented exit code and a one-line message naming the file, never a traceback or a hang, and
+nothing outside the project changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from dara_migrate import analysis
+from dara_migrate.cli import app
+from dara_migrate.files import MAX_FILE_BYTES
+from dara_migrate.writer import git_quoted
+from tests.helpers import write_tree
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = (
+    "from dara.core import DerivedVariable, Variable\n\n"
+    "count = Variable(0)\n"
+    "double = DerivedVariable(lambda c: c * 2, variables=[count])\n"
+)
+FIXED = "uid='app.page:double'"
+
+
+@pytest.fixture(autouse=True)
+def private_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    analysis._secret.cache_clear()
+
+
+def make_project(tmp_path: Path) -> tuple[Path, Path]:
+    """A small app and, beside it, a folder that is not part of it."""
+    root = write_tree(tmp_path / "project", {"app/__init__.py": "", "app/page.py": PAGE})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shared.py").write_text(PAGE)
+    return root, outside
+
+
+def snapshot(tmp_path: Path) -> dict[str, tuple[int, bytes | str]]:
+    """Everything beside the project (its own folder and the user cache aside)."""
+    found: dict[str, tuple[int, bytes | str]] = {}
+    for folder, dirs, files in os.walk(tmp_path):
+        dirs[:] = [d for d in dirs if Path(folder, d) not in (
+            tmp_path / "project", tmp_path / "user-cache")]
+        for name in [*dirs, *files]:
+            path = Path(folder, name)
+            info = path.lstat()
+            content: bytes | str = (os.readlink(path) if path.is_symlink() else
+                                    path.read_bytes() if path.is_file() else b"")
+            found[str(path.relative_to(tmp_path))] = (info.st_mode, content)
+    return found
+
+
+@dataclass
+class Case:
+    setup: Callable[[Path, Path], None]
+    args: list[str]
+    code: int
+    message: str
+    """Found on the one line that names the problem (stderr, or stdout for the report)."""
+    in_subprocess: bool = False
+    """Run in a fresh process with a timeout: the input used to hang."""
+    unchanged: list[str] = field(default_factory=lambda: ["app/page.py"])
+
+
+def nothing(root: Path, outside: Path) -> None:
+    del root, outside
+
+
+def fifo_link(root: Path, outside: Path) -> None:
+    os.mkfifo(outside / "pipe")
+    (root / "app/pipe.py").symlink_to(outside / "pipe")
+
+
+def fifo_at(folder: str, name: str) -> Callable[[Path, Path], None]:
+    """A FIFO in the project or beside it: opening it for reading waits for a writer."""
+    def setup(root: Path, outside: Path) -> None:
+        os.mkfifo((root if folder == "project" else outside) / name)
+    return setup
+
+
+def dev_zero(root: Path, outside: Path) -> None:
+    (root / "app/zero.py").symlink_to("/dev/zero")
+    (root / ".env.local").symlink_to("/dev/zero")
+
+
+def write(relative: str, data: bytes) -> Callable[[Path, Path], None]:
+    def setup(root: Path, outside: Path) -> None:
+        (root / relative).write_bytes(data)
+    return setup
+
+
+def file_loop(root: Path, outside: Path) -> None:
+    (root / "app/loop.py").symlink_to("loop.py")
+
+
+def folder_loop(root: Path, outside: Path) -> None:
+    (root / "app/again").symlink_to("..")
+
+
+def outside_folder(root: Path, outside: Path) -> None:
+    (root / "app/ext").symlink_to(outside)
+
+
+def read_only(root: Path, outside: Path) -> None:
+    (root / "app/page.py").chmod(0o444)
+
+
+def hard_link(root: Path, outside: Path) -> None:
+    os.link(root / "app/page.py", outside / "hard.py")
+
+
+def pyproject(text: str | bytes) -> Callable[[Path, Path], None]:
+    def setup(root: Path, outside: Path) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        (root / "pyproject.toml").write_bytes(data)
+    return setup
+
+
+def applied_report(document: object) -> Callable[[Path, Path], None]:
+    def setup(root: Path, outside: Path) -> None:
+        (outside / "applied.json").write_text(json.dumps(document))
+    return setup
+
+
+def output_symlink(root: Path, outside: Path) -> None:
+    (outside / "report.txt").symlink_to(outside / "shared.py")
+
+
+AUDIT = ["audit", "{root}", "--no-cache", "--target", "1.x"]
+APPLY = ["apply", "{root}", "--yes", "--no-cache", "--target", "1.x"]
+DRY_RUN = ["apply", "{root}", "--dry-run", "--no-cache", "--target", "1.x"]
+
+CASES = {
+    "fifo behind a .py symlink": Case(fifo_link, AUDIT, 1,
+                                      "app/pipe.py:1:1: DM001 not a regular file", True),
+    "fifo named .py": Case(fifo_at("project", "app/fifo.py"), AUDIT, 1,
+                           "app/fifo.py:1:1: DM001 not a regular file", True),
+    "requirements.txt a fifo": Case(fifo_at("project", "requirements.txt"), AUDIT, 1,
+                                    "app/page.py:4:10: DM101", True),
+    "report --applied a fifo": Case(
+        fifo_at("outside", "applied.json"),
+        ["report", "{root}", "--applied", "{outside}/applied.json"], 2,
+        "applied.json: cannot read the apply report: not a regular file", True),
+    "symlink to /dev/zero": Case(dev_zero, AUDIT, 1,
+                                 "app/zero.py:1:1: DM001 not a regular file", True),
+    "huge file": Case(write("app/huge.py", b"x = 1\n" * (MAX_FILE_BYTES // 6 + 1)), AUDIT, 1,
+                      "app/huge.py:1:1: DM001 file too large"),
+    "binary file": Case(write("app/blob.py", b"\x00\x01ELF"), AUDIT, 1,
+                        "app/blob.py:1:1: DM001 binary file"),
+    "undecodable file": Case(write("app/latin.py", "x = 'café'\n".encode("latin-1")), AUDIT, 1,
+                             "app/latin.py:1:1: DM001 undecodable bytes"),
+    "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
+    "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
+    "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,
+                                        "could not be read or parsed and was not migrated "
+                                        "(DM001): app/blob.py", unchanged=[]),
+    "apply through a folder symlink to outside": Case(
+        outside_folder, APPLY, 2, "nothing written: app/ext/shared.py: links to"),
+    "dry-run through a folder symlink to outside": Case(
+        outside_folder, DRY_RUN, 1, "would not write app/ext/shared.py: links to"),
+    "read-only file": Case(read_only, APPLY, 2,
+                           "nothing written: app/page.py: read-only (mode 0444; "
+                           "--allow-read-only rewrites it)"),
+    "hard-linked file": Case(hard_link, APPLY, 2,
+                             "nothing written: app/page.py: has 2 hard links"),
+    "[tool] not a table": Case(pyproject("tool = 1\n"), AUDIT, 2,
+                               "pyproject.toml: [tool] must be a table, not an integer"),
+    "[tool.dara-migrate] not a table": Case(
+        pyproject('[tool]\n"dara-migrate" = []\n'), AUDIT, 2,
+        "pyproject.toml: [tool.dara-migrate] must be a table, not an array"),
+    "[project] not a table": Case(pyproject('project = "x"\n'), AUDIT, 2,
+                                  "pyproject.toml: [project] must be a table, not a string"),
+    "dependencies not a list": Case(
+        pyproject('[project]\ndependencies = "dara-core<2"\n'), AUDIT, 2,
+        "pyproject.toml: [project] dependencies must be a list of strings"),
+    "poetry dependencies not a table": Case(
+        pyproject("[tool.poetry]\ndependencies = [1]\n"), AUDIT, 2,
+        "pyproject.toml: [tool.poetry.dependencies] must be a table, not an array"),
+    "poetry dara-core version not a string": Case(
+        pyproject("[tool.poetry.dependencies]\ndara-core = {version = 1}\n"), AUDIT[:-2], 2,
+        "pyproject.toml: [tool.poetry.dependencies] dara-core must be a version string"),
+    "pyproject not UTF-8": Case(pyproject(b'[project]\nname = "caf\xe9"\n'), AUDIT, 2,
+                                "pyproject.toml: cannot read pyproject.toml: not valid UTF-8"),
+    "pyproject nested too deeply": Case(pyproject("x = " + "[" * 5000 + "]" * 5000), AUDIT, 2,
+                                        "pyproject.toml: cannot read pyproject.toml: nested"),
+    "bad exclude pattern": Case(pyproject('[tool.dara-migrate]\nexclude = ["[z-a]"]\n'), AUDIT,
+                                2, "pyproject.toml: invalid exclude pattern '[z-a]'"),
+    "bad --exclude pattern": Case(nothing, [*AUDIT, "--exclude", "!"], 2,
+                                  "--exclude: invalid exclude pattern '!'"),
+    "cache-dir above the project": Case(pyproject('[tool.dara-migrate]\ncache-dir = ".."\n'),
+                                        AUDIT, 2, "cache-dir must be a folder inside the "
+                                        "project, not '..'"),
+    "cache-dir empty": Case(pyproject('[tool.dara-migrate]\ncache-dir = ""\n'), AUDIT, 2,
+                            "pyproject.toml: [tool.dara-migrate] cache-dir must be a folder"),
+    "jobs a boolean": Case(pyproject("[tool.dara-migrate]\njobs = true\n"), AUDIT, 2,
+                           "pyproject.toml: [tool.dara-migrate] jobs must be a whole number"),
+    "--jobs 1000": Case(nothing, [*AUDIT, "--jobs", "1000"], 1,
+                        "note: --jobs 1000 is more than the"),
+    "--jobs beyond any integer": Case(nothing, [*AUDIT, "--jobs", "9" * 40], 1,
+                                      "is more than the"),
+    "--jobs negative": Case(nothing, [*AUDIT, "--jobs", "-1"], 2, "--jobs"),
+    "verify --timeout nan": Case(nothing, ["verify", "{root}", "--timeout", "nan"], 2,
+                                 "--timeout must be a positive number of seconds, not nan"),
+    "verify --timeout negative": Case(nothing, ["verify", "{root}", "--timeout", "-1"], 2,
+                                      "--timeout must be a positive number"),
+    "verify --output a device": Case(nothing, ["verify", "{root}", "--output", "/dev/null"],
+                                     2, "/dev/null: cannot use for --output: it is not a "
+                                     "regular file"),
+    "verify --output a symlink": Case(output_symlink, ["verify", "{root}", "--output",
+                                                       "{outside}/report.txt"], 2,
+                                      "report.txt: cannot use for --output: it is a symlink"),
+    "audit --output in a missing folder": Case(
+        nothing, [*AUDIT, "--output", "{outside}/missing/report.txt"], 2,
+        "report.txt: cannot use for --output: no folder"),
+    "audit --output a folder": Case(nothing, [*AUDIT, "--output", "{outside}"], 2,
+                                    "outside: cannot use for --output: it is a folder"),
+    "apply --report in a missing folder": Case(
+        nothing, [*APPLY, "--report", "{outside}/missing/applied.json"], 2,
+        "applied.json: cannot use for --report: no folder"),
+    "report --applied not an object": Case(
+        applied_report([1, 2]), ["report", "{root}", "--applied", "{outside}/applied.json"], 2,
+        "applied.json: cannot read the apply report: not a JSON object"),
+    "report --applied change without a rule": Case(
+        applied_report({"changes": [{"path": "a.py", "line": 1, "after": "x"}]}),
+        ["report", "{root}", "--applied", "{outside}/applied.json"], 2,
+        "applied.json: cannot read the apply report: changes[0].rule is missing"),
+}
+
+
+def on(root: Path, template: list[str]) -> list[str]:
+    return [part.format(root=root) for part in template]
+
+
+def run(args: list[str], in_subprocess: bool) -> tuple[int, str, str]:
+    if in_subprocess:
+        completed = subprocess.run(
+            [sys.executable, "-m", "dara_migrate", *args], capture_output=True, text=True,
+            timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+        return completed.returncode, completed.stdout, completed.stderr
+    outcome = CliRunner().invoke(app, args)
+    if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
+        raise outcome.exception
+    return outcome.exit_code, outcome.stdout, outcome.stderr
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hostile_input(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    root, outside = make_project(tmp_path)
+    case.setup(root, outside)
+    before = snapshot(tmp_path)
+    kept = {path: (root / path).read_bytes() for path in case.unchanged}
+    args = [a.format(root=root, outside=outside) for a in case.args]
+    code, stdout, stderr = run(args, case.in_subprocess)
+    assert code == case.code, stderr
+    assert "Traceback" not in stdout + stderr
+    lines = [line for line in (stdout + stderr).splitlines() if case.message in line]
+    assert len(lines) == 1, stdout + stderr
+    assert snapshot(tmp_path) == before
+    assert {path: (root / path).read_bytes() for path in case.unchanged} == kept
+
+
+def test_an_unreadable_folder_is_reported_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, _ = make_project(tmp_path)
+    write_tree(root, {"app/secret/hidden.py": PAGE})
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path).name == "secret":  # as root, chmod 000 would not stop the reading
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, stdout, _ = run(on(root, AUDIT), False)
+    assert code == 1
+    assert "app/secret:1:1: DM001 unreadable folder: Permission denied" in stdout
+
+
+def test_a_symlink_inside_the_project_is_written_at_its_target_and_stays_a_link(
+        tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+    (root / "app/page.py").rename(root / "app/real_page.py")
+    (root / "app/page.py").symlink_to("real_page.py")
+    code, _, stderr = run(on(root, APPLY), False)
+    assert code == 0, stderr
+    assert (root / "app/page.py").is_symlink()
+    assert os.readlink(root / "app/page.py") == "real_page.py"
+    text = (root / "app/real_page.py").read_text()
+    # Both paths were planned; the file is written once, with its own module's uid.
+    assert "uid='app.real_page:double'" in text and text.count("uid=") == 1
+
+
+def test_a_read_only_file_is_rewritten_when_asked_and_stays_read_only(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+    (root / "app/page.py").chmod(0o444)
+    code, _, stderr = run([*on(root, APPLY), "--allow-read-only"], False)
+    assert code == 0, stderr
+    assert FIXED in (root / "app/page.py").read_text()
+    assert (root / "app/page.py").stat().st_mode & 0o777 == 0o444
+
+
+def test_a_replayed_cache_entry_is_not_trusted(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "project", {
+        "app/__init__.py": "", "app/page.py": PAGE,
+        "app/clean.py": PAGE.replace("[count])", "[count], uid='clean')")})
+    args = ["audit", str(root), "--target", "1.x", "--format", "json"]
+    first = json.loads(run(args, False)[1])
+    entries = {}
+    for entry in (root / ".dara-migrate-cache").rglob("*.pickle"):
+        result = pickle.loads(entry.read_bytes()[32:])
+        entries[result.path] = entry
+    # A validly signed entry of the clean file, copied over the entry of the one with findings.
+    entries["app/page.py"].write_bytes(entries["app/clean.py"].read_bytes())
+    second = json.loads(run(args, False)[1])
+    assert [f["path"] for f in second["findings"]] == [f["path"] for f in first["findings"]]
+    assert any(f["path"] == "app/page.py" and f["rule"] == "DM101" for f in second["findings"])
+
+
+def test_a_symlinked_cache_folder_is_never_written_through(tmp_path: Path) -> None:
+    root, outside = make_project(tmp_path)
+    (root / ".dara-migrate-cache").symlink_to(outside)
+    before = snapshot(tmp_path)
+    code, _, stderr = run(["audit", str(root), "--target", "1.x"], False)
+    assert code == 1, stderr
+    assert snapshot(tmp_path) == before
+
+
+def test_a_symlinked_cache_gitignore_is_never_written_through(tmp_path: Path) -> None:
+    root, outside = make_project(tmp_path)
+    (root / ".dara-migrate-cache").mkdir()
+    (root / ".dara-migrate-cache/.gitignore").symlink_to(outside / "planted")
+    before = snapshot(tmp_path)
+    assert run(["audit", str(root), "--target", "1.x"], False)[0] == 1
+    assert snapshot(tmp_path) == before
+    assert list((root / ".dara-migrate-cache").rglob("*.pickle"))
+
+
+@pytest.mark.parametrize("name", ["café.py", "tab\there.py", 'quote"d.py', "with space.py"])
+def test_odd_file_names_are_quoted_in_the_diff_so_git_applies_it(
+        tmp_path: Path, name: str) -> None:
+    root = write_tree(tmp_path / "project", {"app/__init__.py": "", f"app/{name}": PAGE})
+    code, diff, stderr = run(on(root, DRY_RUN), False)
+    assert code == 1, stderr
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    checked = subprocess.run(["git", "apply", "--check", "-v", "-"], cwd=root, input=diff,
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr + diff
+    subprocess.run(["git", "apply", "-"], cwd=root, input=diff, text=True, check=True)
+    assert "uid=" in (root / "app" / name).read_text()
+
+
+def test_apply_diff_prints_only_what_was_written(tmp_path: Path) -> None:
+    root, outside = make_project(tmp_path)
+    outside_folder(root, outside)
+    code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
+    assert code == 2 and "nothing written" in stderr and diff == ""
+    (root / "app/ext").unlink()
+    code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
+    assert code == 0, stderr
+    assert diff.startswith("--- a/app/page.py\n+++ b/app/page.py\n") and FIXED in diff
+
+
+def c_unquoted(text: str) -> bytes:
+    """Read a path the way git reads a C-quoted diff header."""
+    if not text.startswith('"'):
+        return text.encode()
+    body, out, index = text[1:-1], bytearray(), 0
+    simple = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+    while index < len(body):
+        if body[index] != "\\":
+            out += body[index].encode("ascii")
+            index += 1
+        elif body[index + 1] in simple:
+            out.append(simple[body[index + 1]])
+            index += 2
+        else:
+            out.append(int(body[index + 1:index + 4], 8))
+            index += 4
+    return bytes(out)
+
+
+@given(name=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"),
+                    min_size=1, max_size=20))
+def test_git_quoting_round_trips_and_is_plain_ascii(name: str) -> None:
+    quoted = git_quoted(f"a/{name}")
+    assert quoted.isascii() and "\t" not in quoted and "\n" not in quoted
+    assert c_unquoted(quoted) == f"a/{name}".encode()

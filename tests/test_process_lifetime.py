@@ -1,0 +1,116 @@
+"""No process outlives the command that started it: analysis workers die with their parent,
+and a verify build is killed with every process it started, on exit and on timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dara_migrate.verify.model import VerifyError
+from dara_migrate.verify.runner import _read_build, _run_in_own_group
+
+REPO = Path(__file__).resolve().parents[1]
+
+STUCK_ANALYSIS = textwrap.dedent("""
+    import os, sys, time
+    from dara_migrate import analysis
+
+    def stuck(chunk):
+        with open(sys.argv[1], "a") as log:
+            log.write(f"{os.getpid()}\\n")
+        time.sleep(600)
+
+    analysis._analyze_chunk = stuck
+    jobs = [analysis.FileJob(f"m{n}.py", "/nowhere", f"m{n}", False, None, "", b"x = 1\\n")
+            for n in range(200)]
+    analysis.analyze_all(jobs, 3)
+""")
+
+
+def alive(pid: int) -> bool:
+    """Running, not merely a zombie nobody reaped (a container's init may not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_analysis_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
+    log = tmp_path / "pids"
+    log.touch()
+    parent = subprocess.Popen([sys.executable, "-c", STUCK_ANALYSIS, str(log)],
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        # Two workers and the parent itself each take a chunk and get stuck in it.
+        assert wait_for(lambda: len(set(log.read_text().split())) >= 3)
+        workers = {int(pid) for pid in log.read_text().split()} - {parent.pid}
+        assert len(workers) == 2
+        parent.kill()
+        parent.wait()
+        assert wait_for(lambda: not any(alive(pid) for pid in workers))
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+SPAWNS_A_CHILD = textwrap.dedent("""
+    import subprocess, sys
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(sys.argv[1], "w") as log:
+        log.write(str(child.pid))
+    print("built")
+""")
+
+
+def test_a_build_that_leaves_a_child_running_returns_at_once_and_the_child_is_killed(
+        tmp_path: Path) -> None:
+    log = tmp_path / "child"
+    # Waiting on output the child still holds open would end in TimeoutExpired.
+    completed = _run_in_own_group([sys.executable, "-c", SPAWNS_A_CHILD, str(log)], tmp_path,
+                                  dict(os.environ), tmp_path / "build.log", timeout=60)
+    assert completed.returncode == 0 and "built" in completed.stdout
+    assert wait_for(lambda: not alive(int(log.read_text())))
+
+
+def test_a_build_that_times_out_is_killed_with_its_children(tmp_path: Path) -> None:
+    log = tmp_path / "child"
+    script = SPAWNS_A_CHILD + "import time\ntime.sleep(600)\n"
+    with pytest.raises(subprocess.TimeoutExpired):
+        _run_in_own_group([sys.executable, "-c", script, str(log)], tmp_path,
+                          dict(os.environ), tmp_path / "build.log", timeout=5)
+    assert wait_for(lambda: log.exists() and not alive(int(log.read_text())))
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ({"ok": True, "python": "3.11", "definitions": [], "stand_ins": [], "runtime": None},
+     "the build report lacks a valid 'dara_core'"),
+    ({"ok": True, "dara_core": "1.30", "python": "3.11", "definitions": [{"kind": "route"}],
+      "stand_ins": [], "runtime": None}, "the build report has a definition without 'id'"),
+    ([1, 2], "the build report is not a JSON object"),
+    ({"ok": False, "error": "boom"}, "the build failed"),
+])
+def test_a_malformed_build_report_is_a_one_line_build_error(
+        tmp_path: Path, document: object, message: str) -> None:
+    report = tmp_path / "build.json"
+    report.write_text(json.dumps(document))
+    with pytest.raises(VerifyError) as raised:
+        _read_build(report, subprocess.CompletedProcess([], 0, "", ""))
+    assert str(raised.value) == message
