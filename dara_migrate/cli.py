@@ -523,12 +523,21 @@ def verify_command(
     output_format: Annotated[TextOrJson, typer.Option(
         "--format", help="Report format.")] = TextOrJson.text,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per build.")] = 120.0,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=2, help="Also serve the app on N workers and replay the browser across"
+        " them.")] = None,
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", help="KEY=VALUE for the --workers servers (repeatable).")] = None,
     no_color: NoColorOpt = False,
 ) -> None:
     """Build the real app twice and prove which ids are stable; write the manifest."""
     from dara_migrate.predictions import predicted_definitions
     from dara_migrate.verify import VerifyError, render_error, run_verify
     from dara_migrate.verify import render_text as render_verify
+
+    if workers is not None:
+        _verify_on_workers(app_root, config, python, workers, env or [], timeout,
+                           output, output_format, no_color)
 
     err = _console(no_color, stderr=True)
     if not app_root.is_dir():
@@ -553,6 +562,52 @@ def verify_command(
     else:
         render_verify(result, _console(no_color))
     raise typer.Exit(result.exit_code)
+
+
+def _verify_on_workers(app_root: Path, config: str | None, python: str | None, workers: int,
+                       env: list[str], timeout: float, output: Path,
+                       output_format: OutputFormat, no_color: bool) -> None:
+    """`verify --workers N`: the builds, then the cross-worker replay; the worse exit wins."""
+    from dara_migrate.predictions import predicted_definitions, site_findings
+    from dara_migrate.verify import VerifyError, render_error, render_text, run_verify
+    from dara_migrate.verify.workers import (
+        ReplayError,
+        ServeError,
+        render_workers_text,
+        verify_on_workers,
+    )
+
+    err = _console(no_color, stderr=True)
+    if not app_root.is_dir():
+        raise _fail(err, f"{app_root}: not a folder")
+    try:
+        settings = _settings([app_root], use_cache=None)
+        project = audit(settings, [app_root])[1]
+        result = run_verify(app_root, config=config, python=python, timeout=timeout,
+                            output=output, predicted=predicted_definitions(project, app_root))
+        replay = verify_on_workers(app_root, config=config, python=python, count=workers,
+                                   environment_pairs=env, timeout=timeout,
+                                   findings=site_findings(project, app_root))
+    except (SettingsError, UsageError, ReplayError) as error:
+        raise _fail(err, str(error)) from error
+    except VerifyError as error:
+        if output_format is OutputFormat.json:
+            sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
+        if isinstance(error, ServeError):
+            err.print(escape(f"serve failed: {error.message}"), style="bold red")
+            for line in error.log_tail:
+                err.print(escape(f"  | {line}"), highlight=False)
+        else:
+            render_error(error, err)
+        raise typer.Exit(error.exit_code) from error
+    if output_format is OutputFormat.json:
+        document = {**result.to_json(), "workers": replay.to_json()}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        console = _console(no_color)
+        render_text(result, console)
+        render_workers_text(replay, console)
+    raise typer.Exit(max(result.exit_code, replay.exit_code))
 
 
 @app.command("rules")

@@ -8,6 +8,7 @@ from dara_migrate.engine import Project
 from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.rules.identity import route_calls
 from dara_migrate.verify import PredictedDefinition
+from dara_migrate.verify.replay import SiteFinding
 
 
 def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDefinition]:
@@ -51,3 +52,16 @@ def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDef
                 "route", path, call.span.line, rules.get((facts.path, call.span.line)),
                 f"{facts.module}.{facts.scopes[call.scope].qualname or call.target}"))
     return predicted
+
+
+def site_findings(project: Project, app_root: Path) -> list[SiteFinding]:
+    """Every finding inside `app_root`, path relative to it, for the cross-worker replay."""
+    root = project.settings.root
+    found = []
+    for finding in project.findings:
+        try:
+            path = (root / finding.path).resolve().relative_to(app_root.resolve()).as_posix()
+        except ValueError:
+            continue
+        found.append(SiteFinding(finding.rule, path, finding.line, finding.status))
+    return found

@@ -80,7 +80,7 @@ def run_verify(
     if not root.is_dir():
         raise VerifyError(f"app root {app_root} is not a folder")
     config_path = config or find_config(root)
-    interpreter = _resolve_interpreter(python or sys.executable)
+    interpreter = resolve_interpreter(python or sys.executable)
 
     with ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
         builds = list(
@@ -162,7 +162,8 @@ def _calls_configuration_builder(node: ast.expr) -> bool:
     return name == _CONFIG_BUILDER
 
 
-def _resolve_interpreter(python: str) -> str:
+def resolve_interpreter(python: str) -> str:
+    """The full path of ``python``; VerifyError when there is none."""
     found = shutil.which(python)
     if found is None:
         raise VerifyError(f"no Python interpreter at {python}")
