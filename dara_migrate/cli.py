@@ -573,6 +573,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, w
     from dara_migrate.verify.workers import (
         ReplayError,
         ServeError,
+        parse_environment,
         render_workers_text,
         verify_on_workers,
     )
@@ -581,12 +582,14 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, w
     if not app_root.is_dir():
         raise _fail(err, f"{app_root}: not a folder")
     try:
+        environment = parse_environment(env)
         settings = _settings([app_root], use_cache=None)
         project = audit(settings, [app_root])[1]
         result = run_verify(app_root, config=config, python=python, timeout=timeout,
-                            output=output, predicted=predicted_definitions(project, app_root))
+                            output=output, predicted=predicted_definitions(project, app_root),
+                            environment=environment)
         replay = verify_on_workers(app_root, config=config, python=python, count=workers,
-                                   environment_pairs=env, timeout=timeout,
+                                   environment=environment, timeout=timeout,
                                    findings=site_findings(project, app_root))
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -66,13 +66,15 @@ def run_verify(
     timeout: float = 120.0,
     output: Path | None = None,
     predicted: Sequence[PredictedDefinition] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> VerifyResult:
     """Build the app at ``app_root`` ``runs`` times and report which ids are stable.
 
     ``config`` is ``module:attribute`` (default: found like ``dara start``); ``python`` is the
     app's interpreter (default: this one); ``timeout`` applies to each build. With ``output`` the
     manifest is written there atomically. With ``predicted`` (the audit's view, paths relative to
-    ``app_root``) the result carries the cross-check. Raises VerifyError when a build fails.
+    ``app_root``) the result carries the cross-check; ``environment`` adds variables to each
+    build's. Raises VerifyError when a build fails.
     """
     if runs < 2:
         raise VerifyError(f"verify needs at least 2 builds to compare, got runs={runs}")
@@ -85,7 +87,8 @@ def run_verify(
     with ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
         builds = list(
             pool.map(
-                lambda index: _run_build(root, config_path, interpreter, index, timeout),
+                lambda index: _run_build(root, config_path, interpreter, index, timeout,
+                                         environment or {}),
                 range(runs),
             )
         )
@@ -177,8 +180,9 @@ def _placeholder(name: str) -> str:
     return "dara-migrate-placeholder-" + name.lower().replace("_", "-")
 
 
-def _build_environment(run_index: int, temp_dir: str) -> dict[str, str]:
-    environment = dict(os.environ)
+def _build_environment(run_index: int, temp_dir: str,
+                       extra: Mapping[str, str]) -> dict[str, str]:
+    environment = {**os.environ, **extra}
     environment.update(
         {
             "SKIP_JSBUILD": "TRUE",
@@ -200,7 +204,8 @@ def _hostname(run_index: int) -> str:
     return f"dara-migrate-build-{run_index + 1}"
 
 
-def _run_build(root: Path, config: str, python: str, run_index: int, timeout: float) -> _Build:
+def _run_build(root: Path, config: str, python: str, run_index: int, timeout: float,
+               extra_environment: Mapping[str, str]) -> _Build:
     temp_dir = tempfile.mkdtemp(prefix=f"dara-migrate-verify-{run_index + 1}-")
     try:
         output = Path(temp_dir, "build.json")
@@ -223,8 +228,9 @@ def _run_build(root: Path, config: str, python: str, run_index: int, timeout: fl
         ]
         log = Path(temp_dir, "build.log")
         try:
-            completed = _run_in_own_group(command, root, _build_environment(run_index, temp_dir),
-                                          log, timeout)
+            completed = _run_in_own_group(
+                command, root, _build_environment(run_index, temp_dir, extra_environment),
+                log, timeout)
         except subprocess.TimeoutExpired:
             raise VerifyError(f"the build did not finish within {timeout:g} s") from None
         except OSError as error:

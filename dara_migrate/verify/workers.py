@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dara_migrate.verify.model import VerifyError
 from dara_migrate.verify.replay import (
     KINDS,
     Failure,
@@ -57,12 +56,12 @@ def secret_source(app_root: Path, extra: Mapping[str, str], environment: Mapping
 
 
 def parse_environment(pairs: Sequence[str]) -> dict[str, str]:
-    """``KEY=VALUE`` strings as a dict; VerifyError naming the first malformed one."""
+    """``KEY=VALUE`` strings as a dict; ReplayError naming the first malformed one."""
     parsed: dict[str, str] = {}
     for pair in pairs:
         name, separator, value = pair.partition("=")
         if not separator or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise VerifyError(f"--env {pair!r}: expected KEY=VALUE")
+            raise ReplayError(f"--env {pair!r}: expected KEY=VALUE")
         parsed[name] = value
     return parsed
 
@@ -73,7 +72,7 @@ def verify_on_workers(
     config: str | None,
     python: str | None,
     count: int,
-    environment_pairs: Sequence[str],
+    environment: Mapping[str, str],
     findings: Sequence[SiteFinding],
     timeout: float,
 ) -> ReplayResult:
@@ -84,7 +83,7 @@ def verify_on_workers(
         config=config or find_config(root),
         python=resolve_interpreter(python or sys.executable),
         count=count,
-        extra_environment=parse_environment(environment_pairs),
+        extra_environment=environment,
         findings=findings,
         # DM701 is reported exactly when no project file names JWT_SECRET.
         deployment_names_secret=not any(f.rule == "DM701" for f in findings),
@@ -122,7 +121,7 @@ def render_workers_text(result: ReplayResult, console: Console) -> None:
     console.print(Text(f"cross-worker replay on {result.workers} workers;"
                        f" JWT_SECRET: {result.secret}"))
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
-    table.add_column("kind")
+    table.add_column("kind", no_wrap=True)
     for column in ("requests", "failures", "local-only", "pending", "app errors", "skipped"):
         table.add_column(column, justify="right")
     for kind in KINDS:
@@ -158,8 +157,8 @@ def render_workers_text(result: ReplayResult, console: Console) -> None:
 
 def _failure_table(failures: Sequence[Failure]) -> Table:
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
-    for column in ("HTTP", "id", "named by -> asked", "site", "rule", "requests"):
-        table.add_column(column)
+    for column in ("HTTP", "rule", "site", "id", "workers", "n"):
+        table.add_column(column, no_wrap=column in ("rule", "site", "workers"))
     # Instances of one definition fail alike: one row per definition and cause.
     rows: dict[tuple[object, ...], list[Failure]] = {}
     for failure in failures:
@@ -171,15 +170,16 @@ def _failure_table(failures: Sequence[Failure]) -> Table:
         site = f"{failure.path}:{failure.line}" if failure.path else "(no app site)"
         cause = ""
         if failure.cause_id is not None and failure.cause_id != failure.id:
-            cause = f" via {failure.cause_kind} {_short(failure.cause_id)}"
-        table.add_row(str(failure.http_status), _short(failure.id) + cause,
-                      f"worker {failure.origin} -> {failure.target}", site,
-                      failure.rule or "-", str(len(same)))
+            cause = f" (via {failure.cause_kind} {_short(failure.cause_id)})"
+        table.add_row(str(failure.http_status), failure.rule or "-", site,
+                      _short(failure.id) + cause, f"{failure.origin}->{failure.target}",
+                      str(len(same)))
     return table
 
 
 def _short(identifier: str) -> str:
-    return identifier if len(identifier) <= 40 else identifier[:37] + "..."
+    """Random ids are told apart by their first characters; the JSON has them whole."""
+    return identifier if len(identifier) <= 24 else identifier[:12] + "…"
 
 
 __all__ = [
@@ -187,6 +187,7 @@ __all__ = [
     "ReplayError",
     "ReplayResult",
     "ServeError",
+    "parse_environment",
     "render_workers_text",
     "run_workers",
     "secret_source",

@@ -1,0 +1,251 @@
+"""verify --workers: real dara-core servers, the browser's requests replayed across them.
+
+Every scenario serves a copy of an app on two real uvicorn workers once (module-scoped) and the
+tests read the shared result. No server process may survive: each test that serves checks the
+process table for the copy's path afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app
+from dara_migrate.engine import audit
+from dara_migrate.files import find_root
+from dara_migrate.predictions import site_findings
+from dara_migrate.settings import load_settings
+from dara_migrate.verify.replay import ReplayResult
+from dara_migrate.verify.serve import ServeError
+from dara_migrate.verify.workers import verify_on_workers
+
+REPO = Path(__file__).parents[2]
+APPS = {
+    "sales_dashboard": REPO / "examples" / "sales_dashboard",
+    "identity_app": REPO / "tests" / "fixtures" / "apps" / "identity_app",
+    "runtime_defs_app": REPO / "tests" / "fixtures" / "apps" / "runtime_defs_app",
+}
+SHARED_SESSIONS = Path(__file__).parent / "apps" / "shared-sessions"
+BROKEN = Path(__file__).parent / "apps" / "broken-import"
+COMPOSE_WITH_SECRET = """\
+services:
+  app:
+    image: sales-dashboard
+    environment:
+      JWT_SECRET: ${JWT_SECRET}
+"""
+
+
+def server_pids(app_root: Path) -> list[int]:
+    """Live processes whose command line names ``app_root`` (the workers serving it)."""
+    found = []
+    needle = str(app_root).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if needle in command and b"serve_launcher" in command and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def copy_app(name: str, destination: Path) -> Path:
+    root = destination / APPS[name].name
+    shutil.copytree(APPS[name], root, ignore=shutil.ignore_patterns(".dara-migrate-cache"))
+    return root
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def replay(root: Path, env: tuple[str, ...] = (), timeout: float = 150.0) -> ReplayResult:
+    """Audit ``root`` as verify does, then serve it on two workers and replay the browser."""
+    settings = load_settings(find_root([root]), {"use_cache": False})
+    project = audit(settings, [root])[1]
+    before = tree(root)
+    result = verify_on_workers(root, config=None, python=sys.executable, count=2,
+                               environment=dict(pair.split("=", 1) for pair in env),
+                               findings=site_findings(project, root), timeout=timeout)
+    assert tree(root) == before, "the replay changed the app tree"
+    assert server_pids(root) == []
+    return result
+
+
+def apply_migration(root: Path) -> None:
+    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--target", "1.x",
+                                       "--no-cache"])
+    assert applied.exit_code in (0, 1), applied.output
+
+
+@pytest.fixture(scope="module")
+def before(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ReplayResult]:
+    base = tmp_path_factory.mktemp("before")
+    return {name: replay(copy_app(name, base)) for name in APPS}
+
+
+@pytest.fixture(scope="module")
+def after(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ReplayResult]:
+    base = tmp_path_factory.mktemp("after")
+    results = {}
+    for name in APPS:
+        root = copy_app(name, base)
+        apply_migration(root)
+        if name == "sales_dashboard":
+            # The upgrade guide: the deployment gives every worker one JWT_SECRET.
+            (root / "deploy").mkdir()
+            (root / "deploy" / "compose.yaml").write_text(COMPOSE_WITH_SECRET, encoding="utf-8")
+        results[name] = replay(root)
+    return results
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_before_apply_requests_fail_across_workers_each_with_its_rule(
+        before: dict[str, ReplayResult], name: str) -> None:
+    result = before[name]
+    failing = result.by_status("failing")
+    assert failing, result.to_json()
+    assert all(f.rule is not None for f in failing), [f.to_json() for f in failing]
+    assert result.exit_code == 1
+    # The page, its content and its definitions were all asked, not just the session.
+    assert result.requests["route"] > 0 and result.requests["derived_variable"] > 0
+
+
+def test_before_apply_the_rules_name_what_the_audit_found(
+        before: dict[str, ReplayResult]) -> None:
+    rules = {name: {f.rule for f in result.by_status("failing")}
+             for name, result in before.items()}
+    assert {"DM701", "DM108", "DM101", "DM104", "DM105", "DM301"} <= rules["sales_dashboard"]
+    assert {"DM101", "DM104", "DM108"} <= rules["identity_app"]
+    assert {"DM105"} <= rules["runtime_defs_app"]
+
+
+def test_failures_carry_their_definition_site(before: dict[str, ReplayResult]) -> None:
+    result = before["sales_dashboard"]
+    by_site = {(f.kind, f.path, f.rule) for f in result.by_status("failing")}
+    assert ("derived_variable", "sales_dashboard/pages/overview.py", "DM101") in by_site
+    assert ("route", "sales_dashboard/main.py", "DM108") in by_site
+    assert ("derived_variable", "sales_dashboard/pages/regions.py", "DM301") in by_site
+    routes = [f for f in result.failures if f.kind == "route"]
+    assert routes and all(f.http_status == 404 for f in routes)
+
+
+def test_a_session_without_a_shared_secret_is_rejected_as_dm701(
+        before: dict[str, ReplayResult]) -> None:
+    sessions = [f for f in before["sales_dashboard"].failures if f.kind == "session"]
+    assert [(f.rule, f.status, f.http_status) for f in sessions] == [("DM701", "failing", 401)]
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_after_apply_no_unacknowledged_failure(after: dict[str, ReplayResult],
+                                               name: str) -> None:
+    result = after[name]
+    assert result.by_status("failing") == [], result.to_json()["failures"]
+    assert result.exit_code == 0
+    assert result.requests["route"] > 0
+
+
+def test_after_apply_kept_sites_are_listed_apart(after: dict[str, ReplayResult]) -> None:
+    kept = {(f.rule, f.path) for f in after["sales_dashboard"].by_status("acknowledged")}
+    assert ("DM301", "sales_dashboard/pages/regions.py") in kept
+    assert any(rule == "DM105" for rule, _ in kept)
+    # With the secret shared, what still rejects the session is the per-process session store.
+    sessions = [f for f in after["sales_dashboard"].failures if f.kind == "session"]
+    assert [(f.rule, f.status) for f in sessions] == [("DM201", "pending")]
+
+
+def test_a_session_is_accepted_on_another_worker_only_with_a_shared_secret(
+        tmp_path: Path) -> None:
+    root = tmp_path / "shared-sessions"
+    shutil.copytree(SHARED_SESSIONS, root)
+    store = tmp_path / "sessions"
+    store.mkdir()
+    store_env = f"SHARED_SESSIONS_DIR={store}"
+
+    without = replay(root, env=(store_env,))
+    with_secret = replay(root, env=(store_env, "JWT_SECRET=" + "ab" * 32))
+
+    assert [(f.kind, f.rule) for f in without.by_status("failing")] == [("session", "DM701")]
+    assert without.secret.startswith("none")
+    assert with_secret.failures == [] and with_secret.requests["session"] == 1
+    assert with_secret.secret == "shared, from --env"
+
+
+def test_a_worker_that_does_not_start_is_reported_with_its_log(tmp_path: Path) -> None:
+    root = tmp_path / "broken-import"
+    shutil.copytree(BROKEN, root)
+    with pytest.raises(ServeError) as raised:
+        verify_on_workers(root, config=None, python=sys.executable, count=2,
+                          environment={}, findings=[], timeout=60)
+    assert "exited" in raised.value.message
+    assert any("Error" in line for line in raised.value.log_tail), raised.value.log_tail
+    assert server_pids(root) == []
+
+
+def test_a_worker_not_ready_in_time_is_stopped(tmp_path: Path) -> None:
+    root = copy_app("identity_app", tmp_path)
+    with pytest.raises(ServeError) as raised:
+        verify_on_workers(root, config=None, python=sys.executable, count=2,
+                          environment={}, findings=[], timeout=0.5)
+    assert "did not answer" in raised.value.message
+    assert server_pids(root) == []
+
+
+def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
+    root = copy_app("identity_app", tmp_path)
+    command = [sys.executable, "-m", "dara_migrate", "verify", str(root), "--workers", "2",
+               "--output", str(tmp_path / "manifest.json")]
+    process = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(server_pids(root)) < 2 and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            time.sleep(0.2)
+        started = server_pids(root)
+        assert len(started) == 2
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0
+    assert server_pids(root) == []
+
+
+def test_cli_json_has_the_replay_and_exit_follows_it(tmp_path: Path) -> None:
+    root = tmp_path / "shared-sessions"
+    shutil.copytree(SHARED_SESSIONS, root)
+    store = tmp_path / "sessions"
+    store.mkdir()
+    result = CliRunner().invoke(app, [
+        "verify", str(root), "--workers", "2", "--format", "json",
+        "--output", str(tmp_path / "manifest.json"), "--env", f"SHARED_SESSIONS_DIR={store}"])
+    document = json.loads(result.stdout)
+    replayed = document["workers"]
+    assert replayed["kinds"]["session"]["failures"] == 1
+    assert [f["rule"] for f in replayed["failures"]] == ["DM701"]
+    assert result.exit_code == 1
+    assert server_pids(root) == []
+
+
+def test_a_malformed_env_pair_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["verify", str(SHARED_SESSIONS), "--workers", "2",
+                                      "--env", "NOEQUALS", "--output",
+                                      str(tmp_path / "m.json")])
+    assert result.exit_code == 2
+    assert "--env 'NOEQUALS': expected KEY=VALUE" in result.output
