@@ -319,17 +319,17 @@ class Replay:
         if path is not None and line is not None:
             end_line = definition.get("end_line") or line
             on_site = [f for f in self.findings if f.path == path and line <= f.line <= end_line]
-        for rule in _ID_RULES.get(kind, ()):
-            found = [f for f in on_site if f.rule == rule]
-            if found:
-                return rule, _finding_status(found)
+        rule = next((r for r in _ID_RULES.get(kind, ()) if any(f.rule == r for f in on_site)),
+                    None)
+        status = _finding_status([f for f in on_site if f.rule == rule]) if rule else "failing"
         nested = "<locals>" in str(definition.get("qualname"))
         if definition.get("owner") == "app" or (at_request and nested):
-            return ("DM301" if at_request else _DEFAULT_RULE.get(kind)), "failing"
-        # dara-core 1.x names these itself; a Dara with the distributed runtime makes them stable.
-        if at_request and kind == "py_component":
-            return "DM303", "pending"
-        return None, "pending"
+            return rule or ("DM301" if at_request else _DEFAULT_RULE.get(kind)), status
+        # dara-core 1.x names these ids itself: no app change makes them stable there, so the
+        # rule only says what a Dara with the distributed runtime would still need.
+        if rule is None and at_request and kind == "py_component":
+            rule = "DM303"
+        return rule, "acknowledged" if status == "acknowledged" else "pending"
 
     def _rule_status(self, rule: str) -> Status:
         found = [f for f in self.findings if f.rule == rule]

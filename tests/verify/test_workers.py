@@ -176,13 +176,24 @@ def test_a_session_is_accepted_on_another_worker_only_with_a_shared_secret(
     store.mkdir()
     store_env = f"SHARED_SESSIONS_DIR={store}"
 
-    without = replay(root, env=(store_env,))
+    # Without a secret, through the command line: the JSON carries the replay, exit 1.
+    cli = CliRunner().invoke(app, ["verify", str(root), "--workers", "2", "--format", "json",
+                                   "--output", str(tmp_path / "manifest.json"),
+                                   "--env", store_env])
+    assert server_pids(root) == []
+    without = json.loads(cli.stdout)["workers"]
     with_secret = replay(root, env=(store_env, "JWT_SECRET=" + "ab" * 32))
 
-    assert [(f.kind, f.rule) for f in without.by_status("failing")] == [("session", "DM701")]
-    assert without.secret.startswith("none")
+    assert [(f["kind"], f["rule"], f["http_status"]) for f in without["failures"]] == [
+        ("session", "DM701", 401)]
+    assert without["kinds"]["session"] == {"requests": 1, "failures": 1, "acknowledged": 0,
+                                           "pending": 0, "errors": 0, "skipped": 0}
+    assert without["jwt_secret"].startswith("none")
+    assert cli.exit_code == 1
     assert with_secret.failures == [] and with_secret.requests["session"] == 1
+    assert with_secret.requests["derived_variable"] == 1
     assert with_secret.secret == "shared, from --env"
+    assert with_secret.exit_code == 0
 
 
 def test_a_worker_that_does_not_start_is_reported_with_its_log(tmp_path: Path) -> None:
@@ -197,7 +208,8 @@ def test_a_worker_that_does_not_start_is_reported_with_its_log(tmp_path: Path) -
 
 
 def test_a_worker_not_ready_in_time_is_stopped(tmp_path: Path) -> None:
-    root = copy_app("identity_app", tmp_path)
+    root = tmp_path / "shared-sessions"
+    shutil.copytree(SHARED_SESSIONS, root)
     with pytest.raises(ServeError) as raised:
         verify_on_workers(root, config=None, python=sys.executable, count=2,
                           environment={}, findings=[], timeout=0.5)
@@ -206,9 +218,11 @@ def test_a_worker_not_ready_in_time_is_stopped(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
-    root = copy_app("identity_app", tmp_path)
+    root = tmp_path / "shared-sessions"
+    shutil.copytree(SHARED_SESSIONS, root)
     command = [sys.executable, "-m", "dara_migrate", "verify", str(root), "--workers", "2",
-               "--output", str(tmp_path / "manifest.json")]
+               "--output", str(tmp_path / "manifest.json"),
+               "--env", f"SHARED_SESSIONS_DIR={tmp_path}"]
     process = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(REPO)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -224,22 +238,6 @@ def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert process.returncode != 0
-    assert server_pids(root) == []
-
-
-def test_cli_json_has_the_replay_and_exit_follows_it(tmp_path: Path) -> None:
-    root = tmp_path / "shared-sessions"
-    shutil.copytree(SHARED_SESSIONS, root)
-    store = tmp_path / "sessions"
-    store.mkdir()
-    result = CliRunner().invoke(app, [
-        "verify", str(root), "--workers", "2", "--format", "json",
-        "--output", str(tmp_path / "manifest.json"), "--env", f"SHARED_SESSIONS_DIR={store}"])
-    document = json.loads(result.stdout)
-    replayed = document["workers"]
-    assert replayed["kinds"]["session"]["failures"] == 1
-    assert [f["rule"] for f in replayed["failures"]] == ["DM701"]
-    assert result.exit_code == 1
     assert server_pids(root) == []
 
 
