@@ -536,7 +536,7 @@ def verify_command(
     from dara_migrate.verify import render_text as render_verify
 
     if workers is not None:
-        _verify_on_workers(app_root, config, python, workers, env or [], timeout,
+        _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
                            output, output_format, no_color)
 
     err = _console(no_color, stderr=True)
@@ -564,8 +564,8 @@ def verify_command(
     raise typer.Exit(result.exit_code)
 
 
-def _verify_on_workers(app_root: Path, config: str | None, python: str | None, workers: int,
-                       env: list[str], timeout: float, output: Path,
+def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
+                       workers: int, env: list[str], timeout: float, output: Path,
                        output_format: OutputFormat, no_color: bool) -> None:
     """`verify --workers N`: the builds, then the cross-worker replay; the worse exit wins."""
     from dara_migrate.predictions import predicted_definitions, site_findings
@@ -585,8 +585,9 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, w
         environment = parse_environment(env)
         settings = _settings([app_root], use_cache=None)
         project = audit(settings, [app_root])[1]
-        result = run_verify(app_root, config=config, python=python, timeout=timeout,
-                            output=output, predicted=predicted_definitions(project, app_root),
+        result = run_verify(app_root, config=config, python=python, runs=runs,
+                            timeout=timeout, output=output,
+                            predicted=predicted_definitions(project, app_root),
                             environment=environment)
         replay = verify_on_workers(app_root, config=config, python=python, count=workers,
                                    environment=environment, timeout=timeout,

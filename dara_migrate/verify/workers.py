@@ -135,7 +135,7 @@ def render_workers_text(result: ReplayResult, console: Console) -> None:
     for title, status, style in (
         ("Cross-worker failures", "failing", "bold red"),
         ("Kept process-local on purpose (local-only), not failing", "acknowledged", "yellow"),
-        ("Pending a Dara with the distributed runtime (ids dara-core 1.x names itself),"
+        ("Pending a Dara with the distributed runtime (dara-core 1.x decides these),"
          " not failing", "pending", "bold"),
     ):
         failures = result.by_status(status)  # type: ignore[arg-type]
