@@ -62,6 +62,14 @@ def server_pids(app_root: Path) -> list[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def copy_app(name: str, destination: Path) -> Path:
     root = destination / APPS[name].name
     shutil.copytree(APPS[name], root, ignore=shutil.ignore_patterns(".dara-migrate-cache"))
@@ -82,6 +90,7 @@ def replay(root: Path, env: tuple[str, ...] = (), timeout: float = 150.0) -> Rep
                                environment=dict(pair.split("=", 1) for pair in env),
                                findings=site_findings(project, root), timeout=timeout)
     assert tree(root) == before, "the replay changed the app tree"
+    assert len(result.pids) == 2 and not any(alive(pid) for pid in result.pids)
     assert server_pids(root) == []
     return result
 
@@ -238,6 +247,7 @@ def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert process.returncode != 0
+    assert not any(alive(pid) for pid in started)
     assert server_pids(root) == []
 
 
