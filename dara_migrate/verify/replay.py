@@ -24,6 +24,7 @@ import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -36,6 +37,8 @@ KINDS = ("session", "route", "py_component", "derived_variable", "server_variabl
          "action")
 MAX_REQUESTS = 600
 """Id requests (each with its control) one replay sends at most."""
+CONCURRENT_REQUESTS = 8
+"""Requests in flight at once, as a browser loading a page has several."""
 MAX_DEPTH = 3
 """How deep py_components returned by py_components are followed."""
 REQUEST_TIMEOUT = 30.0
@@ -232,24 +235,40 @@ class Replay:
             (_route_item(route_id, self._channel), first.number, 0)
             for route_id in _route_ids(router)
         ]
-        while queue:
+        with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
+            while queue:
+                batch = self._next_batch(queue)
+                # The browser fetches a page's items in parallel too; each answer is read in
+                # the order the items were found, so the report does not depend on timing.
+                exchanges = list(pool.map(lambda entry: self._exchange(*entry[:3]), batch))
+                for (item, origin, target, depth), (crossed, control) in zip(
+                        batch, exchanges, strict=True):
+                    served = self._record(item, origin, target, crossed, control)
+                    # Only pages and py_components serve content that names more ids.
+                    if served is not None and item.kind in ("route", "py_component") \
+                            and depth < MAX_DEPTH:
+                        content, server = served
+                        next_depth = depth if item.kind == "route" else depth + 1
+                        queue.extend((found, server, next_depth)
+                                     for found in self._items_in(content))
+        return self.result
+
+    def _next_batch(self, queue: list[tuple[_Item, int, int]]
+                    ) -> list[tuple[_Item, int, Worker, int]]:
+        """Up to CONCURRENT_REQUESTS new items from the queue, each with the worker to ask."""
+        batch: list[tuple[_Item, int, Worker, int]] = []
+        while queue and len(batch) < CONCURRENT_REQUESTS:
             if len(self._sent) >= MAX_REQUESTS or time.monotonic() > self.deadline:
                 self.result.truncated = True
+                queue.clear()
                 break
             item, origin, depth = queue.pop(0)
             instance = item.body.get("uid") if isinstance(item.body, dict) else None
             key = (item.kind, item.id, str(instance))
-            if key in self._sent:
-                continue
-            self._sent.add(key)
-            served = self._try(item, origin)
-            # Only pages and py_components serve content that names more ids.
-            if served is not None and item.kind in ("route", "py_component") \
-                    and depth < MAX_DEPTH:
-                content, server = served
-                next_depth = depth if item.kind == "route" else depth + 1
-                queue.extend((found, server, next_depth) for found in self._items_in(content))
-        return self.result
+            if key not in self._sent:
+                self._sent.add(key)
+                batch.append((item, origin, self._pick_target(origin), depth))
+        return batch
 
     def _create_session(self, worker: Worker) -> str:
         response = self._send(worker, "POST", "/api/auth/session", {})
@@ -275,20 +294,25 @@ class Replay:
                 origin=origin.number, target=target.number,
                 status=self._rule_status(rule), rule=rule, detail=response.detail))
 
-    def _try(self, item: _Item, origin: int) -> tuple[Any, int] | None:
-        """Send ``item`` across and to ``origin``; the content it served and by whom."""
-        self.result.requests[item.kind] += 1
-        target = self._pick_target(origin)
+    def _exchange(self, item: _Item, origin: int,
+                  target: Worker) -> tuple[_CookieResponse, _CookieResponse | None]:
+        """Send ``item`` to ``target``; when that fails, also to ``origin`` (the control)."""
         crossed = self._send(target, item.method, item.path, item.body)
         if crossed.status == 200:
+            return crossed, None
+        return crossed, self._send(self._worker(origin), item.method, item.path, item.body)
+
+    def _record(self, item: _Item, origin: int, target: Worker, crossed: _Response,
+                control: _Response | None) -> tuple[Any, int] | None:
+        """Count and explain one exchange; the content it served and which worker served it."""
+        self.result.requests[item.kind] += 1
+        if control is None:
             return _content(crossed), target.number
-        source = self._worker(origin)
-        control = self._send(source, item.method, item.path, item.body)
         if control.status != 200:
             self.result.errors.append(AppError(item.kind, item.id, control.status,
                                                control.detail))
             return None
-        self.result.failures.append(self._explain(item, crossed, source, target))
+        self.result.failures.append(self._explain(item, crossed, self._worker(origin), target))
         return _content(control), origin
 
     def _explain(self, item: _Item, response: _Response, source: Worker,
@@ -342,6 +366,7 @@ class Replay:
         others = [w for w in order if w.number != origin]
         choice = next((w for w in others if w.number != self._last_target), others[0])
         self._rotation = choice.number % count
+        self._last_target = choice.number
         return choice
 
     def _worker(self, number: int) -> Worker:
@@ -356,7 +381,6 @@ class Replay:
 
     def _send(self, worker: Worker, method: str, path: str, body: Any,
               cookie: str | None = None) -> _CookieResponse:
-        self._last_target = worker.number
         headers = {"Accept": "application/json"}
         session = cookie if cookie is not None else self._cookies.get(worker.number)
         if session is not None:

@@ -30,13 +30,14 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from dara_migrate.verify import serve_launcher
-from dara_migrate.verify.model import VerifyError
+from dara_migrate.verify.model import MANIFEST_VERSION, VerifyError
 
 # Without a JS build the HTML page still needs a Vite manifest that names the entry point.
 VITE_MANIFEST = {"_entry.tsx": {"file": "assets/entry.js", "src": "_entry.tsx", "isEntry": True}}
 LOG_LINES_SHOWN = 15
 _POLL_SECONDS = 0.25
-_STOP_GRACE_SECONDS = 5.0
+_STOP_GRACE_SECONDS = 1.0
+"""Time a worker gets to shut down on SIGTERM before its group is killed."""
 
 
 class ServeError(VerifyError):
@@ -47,9 +48,11 @@ class ServeError(VerifyError):
         self.log_tail = log_tail
 
     def to_json(self) -> dict[str, Any]:
-        document = super().to_json()
-        document["error"]["log"] = self.log_tail
-        return document
+        return {
+            "version": MANIFEST_VERSION,
+            "serve": "failed",
+            "error": {"cause": self.message, "frame": None, "log": self.log_tail},
+        }
 
 
 @dataclass

@@ -246,7 +246,8 @@ def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode != 0
+    assert process.returncode == 130
+    assert process.stderr is not None and b"Traceback" not in process.stderr.read()
     assert not any(alive(pid) for pid in started)
     assert server_pids(root) == []
 
