@@ -34,6 +34,9 @@ APPS = {
     "identity_app": REPO / "tests" / "fixtures" / "apps" / "identity_app",
     "runtime_defs_app": REPO / "tests" / "fixtures" / "apps" / "runtime_defs_app",
 }
+# Serves real apps with dara-core: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 SHARED_SESSIONS = Path(__file__).parent / "apps" / "shared-sessions"
 BROKEN = Path(__file__).parent / "apps" / "broken-import"
 COMPOSE_WITH_SECRET = """\
