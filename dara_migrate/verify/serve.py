@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -63,8 +63,6 @@ class Worker:
     port: int
     scratch: Path
     process: subprocess.Popen[bytes] | None = None
-    definitions: list[dict[str, Any]] = field(default_factory=list)
-    """The journal read so far: what this worker registered, with its construction site."""
 
     @property
     def pid(self) -> int | None:
@@ -96,7 +94,6 @@ class Worker:
             for line in handle:
                 with contextlib.suppress(ValueError):
                     entries.append(json.loads(line))
-        self.definitions = entries
         return entries
 
 
@@ -211,8 +208,6 @@ class Workers:
                     f" {self.timeout:g} s", worker.log_tail())
             if waiting:
                 time.sleep(_POLL_SECONDS)
-        for worker in self.workers:
-            worker.read_journal()
 
     @property
     def pids(self) -> list[int]:
