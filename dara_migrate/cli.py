@@ -522,12 +522,15 @@ def verify_command(
         "--output", "-o", help="Where the manifest is written.")] = Path("dara-manifest.json"),
     output_format: Annotated[TextOrJson, typer.Option(
         "--format", help="Report format.")] = TextOrJson.text,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per build.")] = 120.0,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds per build; with --workers also for the servers to start and"
+        " for the replay.")] = 120.0,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=2, help="Also serve the app on N workers and replay the browser across"
         " them.")] = None,
     env: Annotated[list[str] | None, typer.Option(
-        "--env", help="KEY=VALUE for the --workers servers (repeatable).")] = None,
+        "--env", help="KEY=VALUE for the builds and the --workers servers (repeatable).")
+    ] = None,
     no_color: NoColorOpt = False,
 ) -> None:
     """Build the real app twice and prove which ids are stable; write the manifest."""
@@ -566,7 +569,7 @@ def verify_command(
 
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
                        workers: int, env: list[str], timeout: float, output: Path,
-                       output_format: OutputFormat, no_color: bool) -> None:
+                       output_format: TextOrJson, no_color: bool) -> None:
     """`verify --workers N`: the builds, then the cross-worker replay; the worse exit wins."""
     from dara_migrate.predictions import predicted_definitions, site_findings
     from dara_migrate.verify import VerifyError, render_error, render_text, run_verify
@@ -595,7 +598,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:
-        if output_format is OutputFormat.json:
+        if output_format is TextOrJson.json:
             sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
         if isinstance(error, ServeError):
             err.print(escape(f"serve failed: {error.message}"), style="bold red")
@@ -604,7 +607,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         else:
             render_error(error, err)
         raise typer.Exit(error.exit_code) from error
-    if output_format is OutputFormat.json:
+    if output_format is TextOrJson.json:
         document = {**result.to_json(), "workers": replay.to_json()}
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
