@@ -538,15 +538,14 @@ def verify_command(
     from dara_migrate.verify import VerifyError, render_error, run_verify
     from dara_migrate.verify import render_text as render_verify
 
-    if workers is not None:
-        _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
-                           output, output_format, no_color)
-
     err = _console(no_color, stderr=True)
     if not app_root.is_dir():
         raise _fail(err, f"{app_root}: not a folder")
     if not math.isfinite(timeout) or timeout <= 0:
         raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
+    if workers is not None:
+        _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
+                           output, output_format, no_color, err)
     try:
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
@@ -569,7 +568,7 @@ def verify_command(
 
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
                        workers: int, env: list[str], timeout: float, output: Path,
-                       output_format: TextOrJson, no_color: bool) -> None:
+                       output_format: TextOrJson, no_color: bool, err: Console) -> None:
     """`verify --workers N`: the builds, then the cross-worker replay; the worse exit wins."""
     from dara_migrate.predictions import predicted_definitions, site_findings
     from dara_migrate.verify import VerifyError, render_error, render_text, run_verify
@@ -581,12 +580,10 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         verify_on_workers,
     )
 
-    err = _console(no_color, stderr=True)
-    if not app_root.is_dir():
-        raise _fail(err, f"{app_root}: not a folder")
     try:
         environment = parse_environment(env)
-        settings = _settings([app_root], use_cache=None)
+        check_output_file(output, "--output")
+        settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
         result = run_verify(app_root, config=config, python=python, runs=runs,
                             timeout=timeout, output=output,
