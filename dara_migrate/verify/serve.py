@@ -169,6 +169,7 @@ class Workers:
             "--static-dir", str(static),
             "--journal", str(worker.journal),
             "--hostname", _hostname(worker.number),
+            "--parent", str(os.getpid()),
         ]
         environment = {
             **self._environment,

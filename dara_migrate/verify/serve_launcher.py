@@ -12,11 +12,16 @@ recorder of ``build_script.py``); a ``{"event": "serving"}`` line separates the 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import importlib
 import importlib.util
 import json
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -24,6 +29,8 @@ from types import ModuleType
 from typing import Any, SupportsIndex
 
 _BUILD_SCRIPT = Path(__file__).with_name("build_script.py")
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_SECONDS = 0.5
 
 
 def _load_build_script() -> ModuleType:
@@ -57,6 +64,23 @@ class Journal(list[Any]):
         self._handle.flush()
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this server when the verify process that started it ends, even when it is killed
+    outright and cannot stop its workers itself."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os._exit(1)
+
+    def watch() -> None:  # where prctl does not exist
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("config", help="module:attribute of the ConfigurationBuilder")
@@ -65,11 +89,14 @@ def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--static-dir", required=True, help="scratch static_files_dir")
     parser.add_argument("--journal", required=True, help="JSON-lines file of definitions")
     parser.add_argument("--hostname", help="host name reported to the app")
+    parser.add_argument("--parent", type=int, help="pid of the verify process: end with it")
     return parser.parse_args(argv)
 
 
 def serve(arguments: argparse.Namespace) -> None:
     """Build the app like ``dara.core.main.start()`` and serve it until the process is stopped."""
+    if arguments.parent is not None:
+        _die_with_parent(arguments.parent)
     app_root = Path(os.path.realpath(arguments.app_root))
     sys.dont_write_bytecode = True
     script_dir = os.path.dirname(os.path.realpath(__file__))

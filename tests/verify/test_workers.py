@@ -255,6 +255,35 @@ def test_ctrl_c_stops_every_worker(tmp_path: Path) -> None:
     assert server_pids(root) == []
 
 
+def test_workers_end_when_verify_is_killed_outright(tmp_path: Path) -> None:
+    root = tmp_path / "shared-sessions"
+    shutil.copytree(SHARED_SESSIONS, root)
+    script = ("import sys, time\n"
+              "from pathlib import Path\n"
+              "from dara_migrate.verify.serve import Workers, worker_environment\n"
+              "env = worker_environment({'SHARED_SESSIONS_DIR': sys.argv[2]}, None)\n"
+              "with Workers(Path(sys.argv[1]), 'shared_sessions.main:config', sys.executable,"
+              " 2, env, 120):\n"
+              "    print('ready', flush=True)\n"
+              "    time.sleep(120)\n")
+    process = subprocess.Popen([sys.executable, "-c", script, str(root), str(tmp_path)],
+                               env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+        started = server_pids(root)
+        assert len(started) == 2
+        process.kill()
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while server_pids(root) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert server_pids(root) == []
+
+
 def test_a_malformed_env_pair_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["verify", str(SHARED_SESSIONS), "--workers", "2",
                                       "--env", "NOEQUALS", "--output",
