@@ -266,8 +266,11 @@ def test_workers_end_when_verify_is_killed_outright(tmp_path: Path) -> None:
               " 2, env, 120):\n"
               "    print('ready', flush=True)\n"
               "    time.sleep(120)\n")
+    scratch = tmp_path / "scratch"  # a killed verify cannot remove its scratch folder
+    scratch.mkdir()
     process = subprocess.Popen([sys.executable, "-c", script, str(root), str(tmp_path)],
-                               env={**os.environ, "PYTHONPATH": str(REPO)},
+                               env={**os.environ, "PYTHONPATH": str(REPO),
+                                    "TMPDIR": str(scratch)},
                                stdout=subprocess.PIPE)
     try:
         assert process.stdout is not None and process.stdout.readline() == b"ready\n"
