@@ -24,7 +24,7 @@ from pathlib import Path
 
 from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
-from dara_migrate.files import ReadError, decode_source, module_name, read_bytes
+from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
 
 FACTS_VERSION = "9"
 _IN_PROCESS_BELOW = 48
@@ -266,12 +266,12 @@ def prepare_cache_folder(root: Path, folder: Path) -> Path | None:
     return steps[-1]
 
 
-def make_jobs(root: Path, files: Iterable[Path], cache_dir: Path | None, salt: str,
+def make_jobs(roots: SourceRoots, files: Iterable[Path], cache_dir: Path | None, salt: str,
               overlay: Mapping[str, bytes] | None = None) -> list[FileJob]:
     jobs = []
     for path in files:
-        module, is_package = module_name(root, path)
-        relative = path.relative_to(root).as_posix()
+        relative = path.relative_to(roots.root).as_posix()
+        module, is_package = roots.module_name(relative)
         jobs.append(FileJob(relative, str(path), module, is_package,
                             str(cache_dir) if cache_dir else None, salt,
                             (overlay or {}).get(relative)))

@@ -60,6 +60,8 @@ class ApplyResult:
     errors: list[str] = field(default_factory=list)
     unhatchable: list[str] = field(default_factory=list)
     """Apps with errors left and no name bound to their builder: no escape hatch was set."""
+    refused: list[str] = field(default_factory=list)
+    """uid fixes not written because the uid is already taken in the project."""
 
 
 @dataclass
@@ -177,10 +179,12 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         fix_options = replace(fix_options, accept=accept)
     project = load_project(settings, paths)
     workspace.modules = [facts.module for facts in project.index.files.values()]
+    refused: dict[str, str] = {}
     for _ in range(MAX_ROUNDS):
         if on_round:
             on_round(project)
-        fixes = [f for f in plan_code_fixes(project, fix_options, workspace.text)
+        refused = {}
+        fixes = [f for f in plan_code_fixes(project, fix_options, workspace.text, refused)
                  if _key(f) not in offered]
         offered.update(_key(f) for f in fixes)
         # Later rounds only pick up what earlier fixes made fixable; nobody is asked twice.
@@ -210,6 +214,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
     remaining = remaining_errors(project)
+    # A uid refused in one round is suggested anew in the next; what is still open was not.
+    still_refused = [refused[f.fingerprint] for f in remaining if f.fingerprint in refused]
     changes = []
     for path in sorted(workspace.texts):
         source = workspace.source(path)
@@ -218,7 +224,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         if before != after:
             changes.append(FileChange(path, source, before, after))
     return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors,
-                       unhatched)
+                       unhatched, still_refused)
 
 
 def _key(fix: PlannedFix) -> tuple[str, str, str]:

@@ -21,7 +21,7 @@ from dara_migrate import __version__
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import find_root
-from dara_migrate.models import AuditResult
+from dara_migrate.models import AuditResult, target_lines
 from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
@@ -44,6 +44,7 @@ from dara_migrate.writer import (
 
 if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
+    from dara_migrate.engine import Project
 
 _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
@@ -300,8 +301,6 @@ def apply_command(
             check_output_file(report, "--report")
             settings = _settings(paths, err, **_common_flags(target, mode, select, ignore,
                                                              exclude, jobs, no_cache))
-            err.print(f"target {settings.target} ({escape(settings.target_reason)})",
-                      style="dim")
             if not dry_run:
                 _hold_apply_lock(settings, held, err)
             options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
@@ -323,6 +322,10 @@ def apply_command(
         except (KeyboardInterrupt, EOFError) as error:
             err.print("interrupted, nothing written", highlight=False)
             raise typer.Exit(130) from error
+        for line in _target_lines(result.project):
+            err.print(escape(line), style="dim", highlight=False)
+        for line in _shared_app_ids(result.project):
+            err.print(escape(line), style="yellow", highlight=False)
         for message in result.errors:
             err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         plan = plan_writes(settings.root, [PlannedWrite(c.path, c.before, c.after)
@@ -435,6 +438,24 @@ def check_output_file(path: Path | None, option: str) -> None:
         raise UsageError(f"{path}: cannot use for {option}: not writable")
 
 
+def _target_lines(project: Project) -> list[str]:
+    """Which profile `apply` used, per app where the apps' profiles differ."""
+    return target_lines([(a.name, a.facts.path, a.target, a.target_reason)
+                         for a in project.apps],
+                        project.settings.target, project.settings.target_reason)
+
+
+def _shared_app_ids(project: Project) -> list[str]:
+    """A warning for each app id that several apps declaring the runtime would share."""
+    by_id: dict[str, list[str]] = {}
+    for app in project.apps:
+        if app.target == "v2":
+            by_id.setdefault(app.app_id, []).append(app.key)
+    return [f"apps {', '.join(keys)} share app_id {app_id!r}: their runtime keys collide "
+            "in one Valkey; give each project its own [project].name"
+            for app_id, keys in by_id.items() if len(keys) > 1]
+
+
 def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool,
                      unsafe_fixes: bool) -> None:
     verb = "would change" if dry_run else "changed"
@@ -451,6 +472,8 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
     if len(hatched) > MAX_APPS_LISTED:
         err.print(f"... and {len(hatched) - MAX_APPS_LISTED} more apps kept process-local",
                   style="yellow", highlight=False)
+    for message in result.refused:
+        err.print(escape(message), style="yellow", highlight=False)
     for key in result.unhatchable:
         err.print(f"app {escape(key)}: no escape hatch set, as no name holds its "
                   "ConfigurationBuilder; bind it (`config = build_config()` at module level) "
@@ -511,15 +534,18 @@ def report_command(
 @app.command("verify")
 def verify_command(
     app_root: Annotated[Path, typer.Argument(
-        help="The app's folder (its cwd when it runs).")] = Path("."),
+        help="A folder holding one app or several (each is built from its own folder).")
+    ] = Path("."),
     config: Annotated[str | None, typer.Option(
-        "--config", help="module:attr of the ConfigurationBuilder (default: like `dara start`).")
+        "--config", help="module:attr of the ConfigurationBuilder to build (default: every "
+        "app the audit finds under the folder).")
     ] = None,
     python: Annotated[str | None, typer.Option(
         "--python", help="The app's interpreter (default: this one).")] = None,
     runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Where the manifest is written.")] = Path("dara-manifest.json"),
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where the manifest is written (default: dara-manifest.json "
+        "next to each app).")] = None,
     output_format: Annotated[TextOrJson, typer.Option(
         "--format", help="Report format.")] = TextOrJson.text,
     timeout: Annotated[float, typer.Option(
@@ -545,25 +571,81 @@ def verify_command(
         raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
     if workers is not None:
         _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
-                           output, output_format, no_color, err)
+                           output or app_root / "dara-manifest.json", output_format, no_color,
+                           err)
+    from dara_migrate.verify.workers import ReplayError, parse_environment
+
     try:
+        environment = parse_environment(env or [])
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
-        result = run_verify(app_root, config=config, python=python, runs=runs, timeout=timeout,
-                            output=output, predicted=predicted_definitions(project, app_root))
-    except (SettingsError, UsageError) as error:
+        builds = _verify_builds(project, app_root, config)
+        if output is not None and len(builds) > 1:
+            raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
+                             f"under {app_root}; pass --config to build one")
+    except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
-    except VerifyError as error:
-        if output_format is TextOrJson.json:
-            sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
-        render_error(error, err)
-        raise typer.Exit(error.exit_code) from error
+    documents: list[dict[str, Any]] = []
+    code = 0
+    for folder, build_config, import_root in builds:
+        try:
+            # A `src/` layout: the config module is imported from below the build folder.
+            path = {} if import_root is None else {"PYTHONPATH": os.pathsep.join(
+                filter(None, [str(import_root), environment.get(
+                    "PYTHONPATH", os.environ.get("PYTHONPATH", ""))]))}
+            result = run_verify(folder, config=build_config, python=python, runs=runs,
+                                timeout=timeout, environment={**environment, **path},
+                                output=output or folder / "dara-manifest.json",
+                                predicted=predicted_definitions(project, folder))
+        except VerifyError as error:
+            documents.append(error.to_json())
+            render_error(error, err)
+            code = max(code, error.exit_code)
+            continue
+        documents.append(result.to_json())
+        if output_format is not TextOrJson.json:
+            render_verify(result, _console(no_color))
+        code = max(code, result.exit_code)
     if output_format is TextOrJson.json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-    else:
-        render_verify(result, _console(no_color))
-    raise typer.Exit(result.exit_code)
+        shown: object = documents[0] if len(documents) == 1 else documents
+        sys.stdout.write(json.dumps(shown, indent=2) + "\n")
+    raise typer.Exit(code)
+
+
+def _verify_builds(project: Project, given: Path, config: str | None
+                   ) -> list[tuple[Path, str | None, Path | None]]:
+    """(folder to build in, `module:attr`, folder to import from) for each app to build:
+    every app the audit found under `given`, or the one `config` names."""
+    from dara_migrate.engine import importable_as
+
+    root = project.settings.root
+    given = given.resolve()
+    builds: list[tuple[Path, str | None, Path | None]] = []
+    for app in project.apps:
+        found = importable_as(project.index, app)
+        if found is None:
+            continue
+        facts, name = found
+        config_file = root / facts.path
+        # Built in the app's project folder, or in the folder given when the app is in it;
+        # imported from wherever its own imports of its modules resolve from.
+        folder = max((p for p in (root / app.project, given) if config_file.is_relative_to(p)),
+                     key=lambda p: len(p.parts))
+        imports = project.index.import_folder(facts)
+        import_root = root / imports if imports is not None else folder
+        if folder.is_relative_to(import_root):
+            folder = import_root
+        module = ".".join(config_file.relative_to(import_root).with_suffix("").parts
+                          ).removesuffix(".__init__")
+        target = f"{module}:{name}"
+        if config is None or config in (target, app.key, f"{facts.module}:{name}"):
+            builds.append((folder, target, None if import_root == folder else import_root))
+    if config is not None and not builds:
+        return [(given, config, None)]
+    if not builds:
+        raise UsageError(f"no Dara app found under {given}")
+    return builds
 
 
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,

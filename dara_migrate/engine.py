@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import gc
+import re
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -20,15 +21,32 @@ from dara_migrate.analysis import (
     prepare_cache_folder,
 )
 from dara_migrate.facts import Binding, Call, FileFacts
-from dara_migrate.files import Discovery, is_deployment_file, is_python
+from dara_migrate.files import (
+    PROJECT_FILES,
+    Discovery,
+    SourceRoots,
+    is_deployment_file,
+    is_python,
+)
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
-from dara_migrate.models import AppVerdict, AuditResult, FileError, Finding, Verdict
+from dara_migrate.models import (
+    AppVerdict,
+    AuditResult,
+    FileError,
+    Finding,
+    Verdict,
+    common_target,
+)
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
 from dara_migrate.rules.deploy import secret_mentions
-from dara_migrate.settings import Settings
-from dara_migrate.target import ESCAPE_HATCH_ATTRIBUTE, ESCAPE_HATCH_VALUE
+from dara_migrate.settings import Settings, Target, read_pyproject
+from dara_migrate.target import (
+    ESCAPE_HATCH_ATTRIBUTE,
+    ESCAPE_HATCH_VALUE,
+    PENDING_WITHOUT_RUNTIME,
+)
 
 CACHE_FOLDER = ".dara-migrate-cache"
 
@@ -57,6 +75,12 @@ class App:
     key: str = ""
     """`module:name` (apps are mostly all called `config`); `path:name` where two source
     roots of a monorepo both have that module."""
+    project: str = ""
+    """The folder (relative to the root) of the nearest project file above the config."""
+    target: Target = "v2"
+    target_reason: str = ""
+    app_id: str = ""
+    """The runtime scope's app id: the project's name, else the config's top package."""
 
     def declares(self, attribute: str) -> Binding | None:
         """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""
@@ -73,6 +97,7 @@ class Project:
 
     settings: Settings
     index: ProjectIndex
+    roots: SourceRoots
     results: list[FileResult]
     selected: frozenset[str]
     deployment_files: list[Path]
@@ -88,29 +113,40 @@ class Discovered(NamedTuple):
     deployment: list[Path]
     problems: list[FileResult]
     """Folders that could not be walked (unreadable, symlink loops), reported as DM001."""
+    roots: SourceRoots
 
 
 def discover(settings: Settings, paths: Iterable[Path]) -> Discovered:
-    """All project Python files, the selected ones, deployment files, unwalkable folders."""
+    """All project Python files, the selected ones, deployment files, unwalkable folders and
+    the source roots. A path given explicitly is read even where a .gitignore above it
+    ignores it (as a file given to git add -f)."""
     root = settings.root
     wanted = [p.resolve() for p in paths] or [root]
-    python: list[Path] = []
+    found: set[Path] = set()
     deployment: list[Path] = []
     discovery = Discovery(root, settings.exclude)
     for path in discovery.walk():
         if is_python(path):
-            python.append(path)
+            found.add(path)
         elif is_deployment_file(path):
             deployment.append(path)
-    explicit = [p for p in wanted if p.is_file() and is_python(p) and p not in python]
-    python.extend(p for p in explicit if p.is_relative_to(root))
+    for given in wanted:
+        if not given.is_relative_to(root):
+            continue
+        if given.is_file():
+            if is_python(given):
+                found.add(given)
+        elif given != root and not any(p.is_relative_to(given) for p in found):
+            found.update(p for p in Discovery(given, settings.exclude).walk() if is_python(p))
+    python = sorted(found)
     problems = [FileResult(folder.relative_to(root).as_posix() or ".", None, reason)
                 for folder, reason in sorted(discovery.problems.items())]
     selected = frozenset(
         p.relative_to(root).as_posix() for p in [*python, *discovery.problems]
         if any(p == w or p.is_relative_to(w) for w in wanted)
     )
-    return Discovered(sorted(python), selected, deployment, problems)
+    projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
+    return Discovered(python, selected, deployment, problems, SourceRoots(root, projects))
 
 
 def load_project(settings: Settings, paths: Iterable[Path],
@@ -120,12 +156,12 @@ def load_project(settings: Settings, paths: Iterable[Path],
                  reuse: Mapping[str, FileResult] | None = None) -> Project:
     """Read and index the project; run every rule. `overlay` replaces file contents; `reuse`
     holds facts of files known to be unchanged since they were read."""
-    python, selected, deployment, problems = discover(settings, paths)
+    python, selected, deployment, problems, roots = discover(settings, paths)
     cache_dir = None
     if settings.use_cache:
         cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
                                          settings.root / CACHE_FOLDER)
-    jobs = make_jobs(settings.root, python, cache_dir, cache_salt(settings.fact_key()), overlay)
+    jobs = make_jobs(roots, python, cache_dir, cache_salt(settings.fact_key()), overlay)
     if on_total:
         on_total(len(jobs))
     with gc_paused():
@@ -136,8 +172,8 @@ def load_project(settings: Settings, paths: Iterable[Path],
         if problems:
             results = sorted([*results, *problems], key=lambda r: r.path)
         index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
-        apps = find_apps(index, settings)
-        project = Project(settings, index, results, selected, deployment, apps, [], [])
+        apps = find_apps(index, settings, roots, selected)
+        project = Project(settings, index, roots, results, selected, deployment, apps, [], [])
         project.findings = run_rules(project)
         # The project lives until the command ends and holds no cycles: collections that
         # rescan its millions of objects cost seconds in `apply`, and find nothing.
@@ -145,15 +181,29 @@ def load_project(settings: Settings, paths: Iterable[Path],
     return project
 
 
-def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:
+def find_apps(index: ProjectIndex, settings: Settings, roots: SourceRoots,
+              selected: frozenset[str] | None = None) -> list[App]:
+    """Every app of the project (as `apps` in the settings narrows them), each with the
+    target profile and app id of its nearest project; with `selected`, only the apps that
+    own a selected file."""
     apps: list[App] = []
+    profiles: dict[str, tuple[Target, str, str | None]] = {}
     for facts, call in index.calls_by_api.get("ConfigurationBuilder", ()):
         handle = _handle(index, facts, call)
         name = handle.name.rsplit(".", 1)[-1] if handle else "config"
         if not settings.wants_app(facts.module, facts.path, name):
             continue
-        app = App(name, facts, call, index.files_reachable(facts), handle,
-                  key=f"{facts.module}:{name}")
+        files = index.files_reachable(facts)
+        if selected is not None and selected.isdisjoint(files):
+            continue
+        project = roots.project_of(facts.path)
+        if project not in profiles:
+            profiles[project] = (*settings.target_for(settings.root / project),
+                                 _project_name(settings.root / project))
+        target, reason, named = profiles[project]
+        app = App(name, facts, call, files, handle, key=f"{facts.module}:{name}",
+                  project=project, target=target, target_reason=reason,
+                  app_id=named or facts.module.split(".")[0].replace("_", "-"))
         hatch = app.declares(ESCAPE_HATCH_ATTRIBUTE)
         if hatch is not None and hatch.value is not None and (
                 hatch.value.const == ESCAPE_HATCH_VALUE):
@@ -166,11 +216,47 @@ def find_apps(index: ProjectIndex, settings: Settings) -> list[App]:
     return apps
 
 
+def _project_name(project: Path) -> str | None:
+    """`[project].name` (or poetry's, or setup.cfg's) of a project, normalised: the app id
+    of its apps (else their config module's top-level package)."""
+    name: object = None
+    if (project / "pyproject.toml").is_file():
+        data = read_pyproject(project / "pyproject.toml")
+        name = data.get("project", {}).get("name") or data.get("tool", {}).get(
+            "poetry", {}).get("name")
+    if not name and (project / "setup.cfg").is_file():
+        import configparser  # rare: only projects configured by setup.cfg alone
+
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(project / "setup.cfg", encoding="utf-8")
+            name = parser.get("metadata", "name", fallback=None)
+        except (configparser.Error, UnicodeDecodeError):
+            name = None
+    if isinstance(name, str) and name.strip():
+        return re.sub(r"[-_.]+", "-", name.strip()).lower()
+    return None
+
+
+def importable_as(index: ProjectIndex, app: App) -> tuple[FileFacts, str] | None:
+    """The module and module-level name that hold an app's builder, as `dara start` and
+    `verify` import it (`config = build_config()` too), when one does."""
+    call = app.call
+    if call.scope == 0 and call.target and "." not in call.target:
+        return app.facts, call.target
+    handle = _module_binding(index, app.facts, call)
+    return (handle.facts, handle.name) if handle else None
+
+
 def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
     """The name the builder is bound to: the call's own target, else a module-level name
     bound to what a factory returns (`config = build_config()`)."""
     if call.target:
         return Handle(facts, call.target, call.stmt_line)
+    return _module_binding(index, facts, call)
+
+
+def _module_binding(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
     for other in index.files.values():
         for binding in other.bindings:
             if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
@@ -206,12 +292,24 @@ def run_rules(project: Project) -> list[Finding]:
     _assign_apps(project, findings)
     _apply_markers(project, findings)
     findings = _filter(findings, settings)
-    if settings.target == "1.x":
-        for finding in findings:
-            if finding.rule == "DM201":
-                finding.status = "pending"
+    _mark_pending(project, findings)
     _fingerprint(findings)
     return findings
+
+
+def _mark_pending(project: Project, findings: list[Finding]) -> None:
+    """What needs the distributed runtime stays pending in the apps that target 1.x (all
+    the apps the finding belongs to; the run's profile for findings of no app)."""
+    one_x = {app.key for app in project.apps if app.target == "1.x"}
+    for finding in findings:
+        if finding.rule not in PENDING_WITHOUT_RUNTIME or not (
+                one_x.issuperset(finding.apps) if finding.apps
+                else project.settings.target == "1.x"):
+            continue
+        # The declaration itself is pending whatever a marker says; what it would cover
+        # only while it is still an open error.
+        if finding.rule == "DM201" or (finding.status == "open" and finding.severity == "error"):
+            finding.status = "pending"
 
 
 def _apply_markers(project: Project, findings: list[Finding]) -> None:
@@ -302,7 +400,7 @@ def verdicts(project: Project) -> list[AppVerdict]:
         blockers = [f for f in live if f.fix in ("manual", "blocker", None)]
         verdict: Verdict
         if not live:
-            verdict = "prepared" if project.settings.target == "1.x" and any(
+            verdict = "prepared" if app.target == "1.x" and any(
                 f.status == "pending" for f in mine) else "ready"
         elif app.escape_hatch and not open_:
             verdict = "local"
@@ -311,18 +409,25 @@ def verdicts(project: Project) -> list[AppVerdict]:
         else:
             verdict = "blocked"
         result.append(AppVerdict(app.name, app.facts.path, app.call.span.line, verdict,
-                                 len(live), len(blockers)))
+                                 len(live), len(blockers), app.target, app.target_reason,
+                                 app.app_id))
     return result
 
 
 def audit(settings: Settings, paths: Iterable[Path],
           progress: Callable[[int], None] | None = None,
           on_total: Callable[[int], None] | None = None) -> tuple[AuditResult, Project]:
+    """Audit the project around `paths`; findings, file count and apps cover the paths."""
+    paths = list(paths)
     project = load_project(settings, paths, progress, on_total)
+    apps = verdicts(project)
+    target, reason = common_target([(a.name, a.path, a.target, a.target_reason)
+                                    for a in apps]) or (settings.target, settings.target_reason)
     result = AuditResult(
-        root=str(settings.root), target=settings.target, target_reason=settings.target_reason,
-        mode=settings.mode, files=len(project.results), findings=project.findings,
-        apps=verdicts(project), errors=project.errors,
+        root=str(settings.root), target=target, target_reason=reason,
+        mode=settings.mode, files=len(project.selected), findings=project.findings,
+        apps=apps, errors=project.errors,
+        scope=", ".join(str(p) for p in paths) or str(settings.root),
     )
     return result, project
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import configparser
 import errno
 import io
 import os
+import sys
 import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -14,8 +16,14 @@ from stat import S_ISREG
 
 import pathspec
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
 MAX_FILE_BYTES = 4 * 1024 * 1024
 ROOT_MARKERS = ("pyproject.toml", ".git")
+PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
     "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".dara-migrate-cache",
@@ -40,26 +48,141 @@ class Source:
 
 
 def find_root(paths: Iterable[Path]) -> Path:
-    """The project root: the nearest folder above the first path holding pyproject.toml or .git."""
-    first = next(iter(paths), Path.cwd()).resolve()
-    start = first if first.is_dir() else first.parent
+    """The project root: the nearest folder holding pyproject.toml or .git above the paths
+    (above all of them, when they are in different projects)."""
+    given = [p.resolve() for p in paths] or [Path.cwd().resolve()]
+    starts = [p if p.is_dir() else p.parent for p in given]
+    roots = {_root_above(start) for start in starts}
+    if len(roots) == 1:
+        return roots.pop()
+    return _root_above(Path(os.path.commonpath(starts)))
+
+
+def _root_above(start: Path) -> Path:
     for folder in (start, *start.parents):
         if any((folder / marker).exists() for marker in ROOT_MARKERS):
             return folder
     return start
 
 
-def module_name(root: Path, path: Path) -> tuple[str, bool]:
+def module_name(roots: SourceRoots, path: Path) -> tuple[str, bool]:
     """The dotted module a file is imported as, and whether it is a package `__init__`."""
-    is_package = path.name == "__init__.py"
-    parts = [] if is_package else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").exists() and folder != root.parent:
-        parts.append(folder.name)
-        if folder == root:
-            break
-        folder = folder.parent
-    return ".".join(reversed(parts)) or path.stem, is_package
+    return roots.module_name(path.relative_to(roots.root).as_posix())
+
+
+class SourceRoots:
+    """The folders module names are relative to, as Python's import system sees a project:
+    the project root, every folder holding a pyproject.toml, setup.cfg or setup.py, their
+    `src/` folders and the package folders they declare. A file's module is its path from
+    the nearest one; folders without `__init__.py` are namespace packages like any other."""
+
+    def __init__(self, root: Path, files: Iterable[Path]) -> None:
+        self.root = root
+        self.projects: set[str] = {""}
+        """Folders holding a project file (and the root): each app belongs to the nearest."""
+        self.folders: set[str] = set()
+        """The source roots (relative posix paths; "" is the root)."""
+        for path in files:
+            if path.name not in PROJECT_FILES:
+                continue
+            folder = path.parent.relative_to(root).as_posix()
+            base = "" if folder == "." else folder
+            self.projects.add(base)
+            for declared in _declared_package_roots(path):
+                cleaned = declared.strip().strip("/").removeprefix("./")
+                if cleaned and cleaned != "." and ".." not in cleaned.split("/"):
+                    self.folders.add(_join(base, cleaned))
+        for base in self.projects:
+            self.folders.add(base)
+            if (root / base / "src").is_dir():
+                self.folders.add(_join(base, "src"))
+
+    def source_root(self, relative: str) -> str:
+        """The nearest source root above a file (relative posix paths; "" is the root)."""
+        return _nearest(self.folders, relative)
+
+    def project_of(self, relative: str) -> str:
+        """The nearest folder above a file that holds a project file ("" is the root)."""
+        return _nearest(self.projects, relative)
+
+    def module_name(self, relative: str) -> tuple[str, bool]:
+        """The dotted module a file (relative posix path) is imported as, and whether it is
+        a package `__init__`."""
+        root = self.source_root(relative)
+        inside = relative[len(root) + 1:] if root else relative
+        parts = inside.split("/")
+        is_package = parts[-1] == "__init__.py"
+        parts = parts[:-1] if is_package else [*parts[:-1], parts[-1].removesuffix(".py")]
+        # An `__init__.py` right in a source root: the folder is the package.
+        return ".".join(parts) or (self.root / relative).parent.name, is_package
+
+
+def _join(base: str, folder: str) -> str:
+    return f"{base}/{folder}" if base else folder
+
+
+def _nearest(folders: set[str], relative: str) -> str:
+    folder = relative.rpartition("/")[0]
+    while folder:
+        if folder in folders:
+            return folder
+        folder = folder.rpartition("/")[0]
+    return ""
+
+
+def _declared_package_roots(path: Path) -> list[str]:
+    """Folders that hold top-level packages, as declared in a pyproject.toml or setup.cfg;
+    a file that cannot be read declares nothing (settings report the root's own file)."""
+    try:
+        text = read_bytes(path).decode("utf-8", errors="replace")
+    except ReadError:
+        return []
+    if path.name == "setup.cfg":
+        return _setup_cfg_roots(text)
+    try:
+        data = tomllib.loads(text) if path.name == "pyproject.toml" else {}
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return []
+    tool = data.get("tool", {}) if isinstance(data.get("tool"), dict) else {}
+    roots: list[str] = []
+    setuptools = tool.get("setuptools", {})
+    if isinstance(setuptools, dict):
+        package_dir = setuptools.get("package-dir", {})
+        if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
+            roots.append(package_dir[""])
+        packages = setuptools.get("packages", {})
+        find = packages.get("find", {}) if isinstance(packages, dict) else {}
+        where = find.get("where", []) if isinstance(find, dict) else []
+        roots.extend(w for w in where if isinstance(w, str))
+    poetry = tool.get("poetry", {})
+    for entry in poetry.get("packages", []) if isinstance(poetry, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("from"), str):
+            roots.append(entry["from"])
+    hatch = tool.get("hatch", {})
+    wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {}) if isinstance(
+        hatch, dict) else {}
+    for package in wheel.get("packages", []) if isinstance(wheel, dict) else []:
+        if isinstance(package, str) and "/" in package.strip("/"):
+            roots.append(package.strip("/").rpartition("/")[0])
+    return roots
+
+
+def _setup_cfg_roots(text: str) -> list[str]:
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    roots = []
+    package_dir = parser.get("options", "package_dir", fallback="")
+    for line in package_dir.splitlines():
+        key, _, value = line.partition("=")
+        if value and not key.strip():
+            roots.append(value.strip())
+    where = parser.get("options.packages.find", "where", fallback="").strip()
+    if where:
+        roots.append(where)
+    return roots
 
 
 def _is_virtualenv(folder: Path) -> bool:

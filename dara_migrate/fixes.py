@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import re
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -23,9 +22,9 @@ from dara_migrate.edits import (
 )
 from dara_migrate.engine import App, Project
 from dara_migrate.facts import Call, FileFacts
+from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.layout import split_lines
 from dara_migrate.models import Finding
-from dara_migrate.settings import read_pyproject
 from dara_migrate.target import (
     CONFIGURE_RUNTIME,
     CONTRACT_ENV,
@@ -39,6 +38,8 @@ from dara_migrate.target import (
 )
 from dara_migrate.target import DEFAULT_REASON as DEFAULT_REASON
 
+_UID_RULES = frozenset({"DM101", "DM102"})
+"""Rules whose fix writes a `uid=`."""
 HATCH_PREFIX = "# dara-migrate: this app keeps process-local state"
 MARKER_PREFIX = "# dara-migrate: local-only["
 _BACKEND_MODULES = {
@@ -74,10 +75,29 @@ def _call_at(facts: FileFacts, finding: Finding) -> Call | None:
     return None
 
 
-def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callable[[str], str]
-                    ) -> list[PlannedFix]:
-    """Fixes for open findings: safe ones, and unsafe ones when asked for."""
+def taken_uids(project: Project) -> dict[str, tuple[str, int]]:
+    """Every literal uid anywhere in the project (a `uid=` keyword of any call, a positional
+    uid of a definition), and where the first one is."""
+    taken: dict[str, tuple[str, int]] = {}
+    for facts in project.index.files.values():
+        for call in facts.calls:
+            value = call.kwarg("uid")
+            if value is not None and isinstance(value.const, str):
+                taken.setdefault(value.const, (facts.path, call.span.line))
+    for definition in collect_definitions(project.index):
+        value = definition.uid
+        if value is not None and isinstance(value.const, str):
+            taken.setdefault(value.const, (definition.facts.path, definition.call.span.line))
+    return taken
+
+
+def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callable[[str], str],
+                    refused: dict[str, str] | None = None) -> list[PlannedFix]:
+    """Fixes for open findings: safe ones, and unsafe ones when asked for. A uid that is
+    already taken anywhere in the project, or that another fix writes, is never written:
+    the fix is left out and `refused` says why (by finding fingerprint)."""
     quotes: dict[str, str] = {}
+    taken: dict[str, tuple[str, int]] | None = None
 
     def quote(path: str) -> str:
         if path not in quotes:
@@ -97,8 +117,21 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
                        overlay_text(finding.path))
         if fix is None:
             continue
+        if finding.rule in _UID_RULES and finding.suggested_uid:
+            taken = taken_uids(project) if taken is None else taken
+            uid = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
+            if uid in taken:
+                path, line = taken[uid]
+                if refused is not None:
+                    refused[finding.fingerprint] = (
+                        f"{finding.path}:{finding.line}: uid {uid!r} not written: "
+                        f"{path}:{line} already uses it")
+                continue
         if options.accept is not None and not options.accept(fix):
             continue
+        if finding.rule in _UID_RULES and finding.suggested_uid and taken is not None:
+            uid = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
+            taken[uid] = (finding.path, finding.line)
         planned.append(fix)
     return planned
 
@@ -121,10 +154,10 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
         return PlannedFix(finding, [edit], "get_current_value() -> read()")
     if rule == "DM202" and finding.fix == "safe":
         return _plan_local_backend(facts, finding, quote)
-    if rule == "DM201" and project.settings.target == "v2":
+    if rule == "DM201":
         app = next((a for a in project.apps if (a.facts.path, a.call.span.line) == (
             finding.path, finding.line)), None)
-        if app is not None:
+        if app is not None and app.target == "v2":
             return _plan_runtime(project, app, finding, quote, options)
     return None
 
@@ -245,18 +278,6 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     return edits, f"moved `{name}` to module level"
 
 
-def app_id(project: Project, app: App) -> str:
-    """`[project].name` (or poetry's) from the app's pyproject, else the top package."""
-    pyproject = project.settings.root / "pyproject.toml"
-    if pyproject.is_file():
-        data = read_pyproject(pyproject)
-        name = data.get("project", {}).get("name") or data.get("tool", {}).get(
-            "poetry", {}).get("name")
-        if isinstance(name, str) and name:
-            return re.sub(r"[-_.]+", "-", name).lower()
-    return app.facts.module.split(".")[0].replace("_", "-")
-
-
 def runtime_block(config: str, quote: str, application: str,
                   env: RuntimeEnv = CONTRACT_ENV) -> str:
     q = quote
@@ -279,7 +300,7 @@ def _plan_runtime(project: Project, app: App, finding: Finding, quote: str,
                   options: FixOptions) -> PlannedFix | None:
     if app.handle is None or app.handle.facts.path != finding.path:
         return None  # the declaration belongs next to a name in another file, or nowhere
-    application = options.runtime_app_id or app_id(project, app)
+    application = options.runtime_app_id or app.app_id
     edit = InsertAfter(app.handle.line, runtime_block(app.handle.name, quote, application,
                                                       options.runtime_env),
                        imports=(("os", None), (RUNTIME_MODULE, RUNTIME_SCOPE),

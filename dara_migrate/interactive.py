@@ -34,7 +34,6 @@ from dara_migrate.fixes import (
     DEFAULT_REASON,
     FixOptions,
     PlannedFix,
-    app_id,
     plan_code_fixes,
     plan_fix,
     remaining_by_app,
@@ -194,7 +193,7 @@ class _Session:
             f"Target profile (detected {current}: {self.settings.target_reason})",
             choices, current) == "v2" else "1.x"
         if target != current:
-            self.settings = replace(self.settings, target=target,
+            self.settings = replace(self.settings, target=target, target_choice=target,
                                     target_reason="chosen in the interactive session")
             project = audit(self.settings, self.paths)[1]
         if target == "1.x":
@@ -207,7 +206,7 @@ class _Session:
         return project
 
     def ask_runtime(self, project: Project, apps: list[App]) -> None:
-        default = self.runtime_app_id or app_id(project, apps[0])
+        default = self.runtime_app_id or apps[0].app_id
         names = ", ".join(app.name for app in apps)
         self.runtime_app_id = self.prompts.text(
             f"App id for the shared runtime (app {names})", default, _valid_app_id)

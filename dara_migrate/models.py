@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,6 +56,9 @@ class AppVerdict:
     verdict: Verdict
     errors: int
     blockers: int
+    target: str = "v2"
+    target_reason: str = ""
+    app_id: str = ""
 
 
 @dataclass(slots=True)
@@ -73,4 +77,34 @@ class AuditResult:
     findings: list[Finding]
     apps: list[AppVerdict]
     errors: list[FileError]
+    scope: str = ""
+    """What was audited, as given on the command line (the root when nothing was)."""
 
+    def target_lines(self) -> list[str]:
+        """The profile of the run, or of each app when the apps' profiles differ."""
+        return target_lines([(a.name, a.path, a.target, a.target_reason) for a in self.apps],
+                            self.target, self.target_reason)
+
+
+def common_target(apps: Sequence[tuple[str, str, str, str]]) -> tuple[str, str] | None:
+    """The profile every app (name, config path, target, reason) gets, and why; None when
+    the apps get different profiles or there is no app."""
+    targets = {app[2] for app in apps}
+    if len(targets) != 1:
+        return None
+    reasons = list(dict.fromkeys(app[3] for app in apps))
+    if len(reasons) > 1:
+        return targets.pop(), (f"each app's own project: {reasons[0]}, and "
+                               f"{len(reasons) - 1} more alike")
+    return targets.pop(), reasons[0]
+
+
+def target_lines(apps: Sequence[tuple[str, str, str, str]], target: str, reason: str
+                 ) -> list[str]:
+    """One line for the profile when every app (name, config path, target, reason) has the
+    same; else one line per app saying which it gets and why."""
+    if len({app[2] for app in apps}) > 1:
+        return [f"target {app_target} for app {name} ({path}): {why}"
+                for name, path, app_target, why in apps]
+    target, reason = common_target(apps) or (target, reason)
+    return [f"target {target} ({reason})"]

@@ -38,6 +38,7 @@ class Settings:
     root: Path
     target: Target = "v2"
     target_reason: str = "no dara-core pin found; defaulting to v2"
+    target_choice: TargetChoice = "auto"
     mode: Mode = "enforce"
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -54,6 +55,23 @@ class Settings:
         """Whether `apps` (when set) lists this config, as `module:name` or, where two source
         roots share the module name, as `path:name`."""
         return not self.apps or f"{module}:{name}" in self.apps or f"{path}:{name}" in self.apps
+
+    def target_for(self, project: Path) -> tuple[Target, str]:
+        """The profile for an app of the project in `project` (a folder under the root):
+        with `auto`, the first dara-core pin found from that folder up to the root; the
+        root's own answer where none of the folders in between pins one."""
+        if self.target_choice != "auto":
+            return self.target, self.target_reason
+        folder = project
+        while folder != self.root and folder.is_relative_to(self.root):
+            pyproject = folder / "pyproject.toml"
+            data = read_pyproject(pyproject) if pyproject.is_file() else {}
+            where = folder.relative_to(self.root).as_posix()
+            found = _pinned(_declared_specs(folder, data), f"{where}/")
+            if found is not None:
+                return found
+            folder = folder.parent
+        return self.target, self.target_reason
 
     def fact_key(self) -> str:
         """The settings that change per-file facts (part of the cache key)."""
@@ -192,7 +210,7 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
             values[key] = value
     settings = replace(Settings(root=root), **values)
     target, reason = resolve_target(target_choice, root, data)
-    return replace(settings, target=target, target_reason=reason)
+    return replace(settings, target=target, target_reason=reason, target_choice=target_choice)
 
 
 def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tuple[Target, str]:
@@ -201,11 +219,9 @@ def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tup
         return "v2", "--target v2"
     if choice == "1.x":
         return "1.x", "--target 1.x"
-    for spec, where in _declared_specs(root, pyproject):
-        if _caps_below_2(spec):
-            return "1.x", f"dara-core{spec} in {where}"
-        if spec:
-            return "v2", f"dara-core{spec} in {where} allows 2.x"
+    pinned = _pinned(_declared_specs(root, pyproject))
+    if pinned is not None:
+        return pinned
     from importlib import metadata  # slow to import; only needed when nothing pins Dara
 
     try:
@@ -215,6 +231,16 @@ def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tup
     if installed.split(".")[0].isdigit() and int(installed.split(".")[0]) < 2:
         return "1.x", f"dara-core {installed} installed in the active environment"
     return "v2", f"dara-core {installed} installed in the active environment"
+
+
+def _pinned(specs: list[tuple[str, str]], folder: str = "") -> tuple[Target, str] | None:
+    """The profile the first versioned dara-core requirement asks for, and why."""
+    for spec, where in specs:
+        if _caps_below_2(spec):
+            return "1.x", f"dara-core{spec} in {folder}{where}"
+        if spec:
+            return "v2", f"dara-core{spec} in {folder}{where} allows 2.x"
+    return None
 
 
 def _declared_specs(root: Path, pyproject: Mapping[str, Any]) -> list[tuple[str, str]]:

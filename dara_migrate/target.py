@@ -75,5 +75,8 @@ ENCODER_TYPES = frozenset({
 by every public path and the numpy aliases of the same class on 64-bit platforms: static
 kwargs of these types can be rebuilt from JSON. `int`, `float` and `str` are JSON anyway."""
 
+PENDING_WITHOUT_RUNTIME = frozenset({"DM201", "DM601"})
+"""Rules whose fix is the runtime declaration: pending (not open) under profile `1.x`."""
+
 DEFAULT_REASON = "automatic migration not possible"
 """What the escape hatch and markers say when the user gives no --reason."""

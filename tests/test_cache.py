@@ -179,16 +179,29 @@ def test_a_moved_module_is_reported_at_its_new_path(
     assert report(result) == report(audit(root, None))
 
 
-def test_a_new_package_marker_changes_module_names_and_misses_the_cache(
+def test_a_new_project_file_changes_module_names_and_misses_the_cache(
         tmp_path: Path, analysed: list[str]) -> None:
     root, cache = shop(tmp_path), tmp_path / "cache"
     write_tree(root, {"shop/sub/__init__.py": "", "shop/sub/extra.py": STATE})
     audit(root, cache)
-    # Same bytes, but shop/sub stops being a package: extra.py is now module `extra`.
+    # Same bytes, but shop/sub becomes a project of its own: extra.py is now module `extra`.
+    (root / "shop/sub/setup.cfg").write_text("[metadata]\nname = sub\n", encoding="utf-8")
+    analysed.clear()
+    result = audit(root, cache)
+    assert sorted(analysed) == ["shop/sub/__init__.py", "shop/sub/extra.py"]
+    assert report(result) == report(audit(root, None))
+
+
+def test_a_removed_package_marker_keeps_module_names_and_the_cache(
+        tmp_path: Path, analysed: list[str]) -> None:
+    root, cache = shop(tmp_path), tmp_path / "cache"
+    write_tree(root, {"shop/sub/__init__.py": "", "shop/sub/extra.py": STATE})
+    audit(root, cache)
+    # A namespace package is named like a regular one: nothing needs reading again.
     (root / "shop/sub/__init__.py").unlink()
     analysed.clear()
     result = audit(root, cache)
-    assert analysed == ["shop/sub/extra.py"]
+    assert analysed == []
     assert report(result) == report(audit(root, None))
 
 

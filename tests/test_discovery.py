@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from dara_migrate.engine import discover
-from dara_migrate.files import Discovery, find_root, module_name
+from dara_migrate.files import Discovery, SourceRoots, find_root, module_name
 from dara_migrate.settings import load_settings
 from tests.helpers import write_tree
 
@@ -40,7 +40,7 @@ def test_exclude_patterns_from_config_and_flags(tmp_path: Path) -> None:
         "app/main.py": "x = 1\n", "legacy/old.py": "x = 1\n", "scripts/tool.py": "x = 1\n",
     })
     settings = load_settings(tmp_path, {"exclude": ("scripts/*.py",)})
-    python, selected, _, _ = discover(settings, [tmp_path])
+    python, selected, *_ = discover(settings, [tmp_path])
     assert relative(tmp_path, python) == ["app/main.py"]
     assert selected == {"app/main.py"}
 
@@ -55,9 +55,13 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
 def test_paths_select_files_but_the_index_covers_the_project(tmp_path: Path) -> None:
     write_tree(tmp_path, {"app/main.py": "x = 1\n", "app/pages/home.py": "x = 1\n"})
     settings = load_settings(tmp_path, {})
-    python, selected, _, _ = discover(settings, [tmp_path / "app/pages"])
+    python, selected, *_ = discover(settings, [tmp_path / "app/pages"])
     assert len(python) == 2
     assert selected == {"app/pages/home.py"}
+
+
+def roots_of(root: Path) -> SourceRoots:
+    return SourceRoots(root, [p for p in Discovery(root).walk()])
 
 
 def test_root_and_module_names(tmp_path: Path) -> None:
@@ -65,9 +69,122 @@ def test_root_and_module_names(tmp_path: Path) -> None:
         "src/shop/__init__.py": "", "src/shop/pages/__init__.py": "",
         "src/shop/pages/home.py": "", "tests/test_home.py": "",
     })
+    roots = roots_of(tmp_path)
     assert find_root([tmp_path / "src/shop/pages"]) == tmp_path
-    assert module_name(tmp_path, tmp_path / "src/shop/pages/home.py") == (
+    assert module_name(roots, tmp_path / "src/shop/pages/home.py") == (
         "shop.pages.home", False)
-    assert module_name(tmp_path, tmp_path / "src/shop/pages/__init__.py") == (
+    assert module_name(roots, tmp_path / "src/shop/pages/__init__.py") == (
         "shop.pages", True)
-    assert module_name(tmp_path, tmp_path / "tests/test_home.py") == ("test_home", False)
+    assert module_name(roots, tmp_path / "tests/test_home.py") == ("tests.test_home", False)
+
+
+def test_namespace_packages_are_named_like_regular_ones(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "gallery/pyproject.toml": '[project]\nname = "gallery"\n',
+        "gallery/dara_interactivity/main.py": "",
+        "gallery/dara_interactivity/pages/derived_variables.py": "",
+        "gallery/dara_interactivity/pages/__init__.py": "",
+    })
+    roots = roots_of(tmp_path)
+    assert roots.module_name("gallery/dara_interactivity/pages/derived_variables.py") == (
+        "dara_interactivity.pages.derived_variables", False)
+    assert roots.module_name("gallery/dara_interactivity/main.py") == (
+        "dara_interactivity.main", False)
+    assert roots.module_name("gallery/dara_interactivity/pages/__init__.py") == (
+        "dara_interactivity.pages", True)
+    assert roots.project_of("gallery/dara_interactivity/main.py") == "gallery"
+
+
+def test_declared_package_folders_are_source_roots(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "setuptools/pyproject.toml": '[tool.setuptools.packages.find]\nwhere = ["lib"]\n',
+        "setuptools/lib/shop/main.py": "",
+        "dir/pyproject.toml": '[tool.setuptools]\npackage-dir = {"" = "code"}\n',
+        "dir/code/shop/main.py": "",
+        "poetry/pyproject.toml": '[tool.poetry]\npackages = [{include = "shop", from = "app"}]\n',
+        "poetry/app/shop/main.py": "",
+        "hatch/pyproject.toml": '[tool.hatch.build.targets.wheel]\npackages = ["python/shop"]\n',
+        "hatch/python/shop/main.py": "",
+        "cfg/setup.cfg": "[options]\npackage_dir =\n    =source\n",
+        "cfg/source/shop/main.py": "",
+        "legacy/setup.py": "",
+        "legacy/src/shop/main.py": "",
+    })
+    roots = roots_of(tmp_path)
+    for folder in ("setuptools/lib", "dir/code", "poetry/app", "hatch/python", "cfg/source",
+                   "legacy/src"):
+        assert roots.module_name(f"{folder}/shop/main.py") == ("shop.main", False), folder
+
+
+APP = {
+    "shop/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from shop.pages.home import home_page\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_page('Home', content=home_page)\n"
+    ),
+    "shop/pages/home.py": (
+        "from dara.core import DerivedVariable, Variable\n"
+        "\n"
+        "count = Variable(0)\n"
+        "double = DerivedVariable(lambda c: c * 2, variables=[count])\n"
+        "\n"
+        "\n"
+        "def home_page():\n"
+        "    return double\n"
+    ),
+    "shop/state.py": (
+        "from dara.core import DerivedVariable, Variable\n"
+        "\n"
+        "other = DerivedVariable(lambda c: c, variables=[Variable(0)])\n"
+    ),
+    "tools/report.py": "print('report')\n",
+}
+
+
+def test_explicit_paths_narrow_findings_counts_and_apps(tmp_path: Path) -> None:
+    from tests.helpers import run_audit
+
+    root = write_tree(tmp_path, APP)
+    result, project = run_audit(root, [root / "shop/pages"])
+    assert {f.path for f in result.findings} == {"shop/pages/home.py"}
+    assert result.files == 1
+    # The whole project is still read: the page is known to run at build time.
+    assert len(project.results) == 4
+    assert [a.path for a in result.apps] == ["shop/main.py"]
+    result, _ = run_audit(root, [root / "tools"])
+    assert (result.findings, result.apps, result.files) == ([], [], 1)
+
+
+def test_explicit_paths_are_audited_even_when_ignored(tmp_path: Path) -> None:
+    from tests.helpers import run_audit
+
+    root = write_tree(tmp_path, {**APP, ".gitignore": "shop/pages/\nshop/state.py\n"})
+    result, _ = run_audit(root)
+    assert {f.path for f in result.findings if f.rule == "DM101"} == set()
+    result, _ = run_audit(root, [root / "shop/pages", root / "shop/state.py"])
+    assert {f.path for f in result.findings if f.rule == "DM101"} == {
+        "shop/pages/home.py", "shop/state.py"}
+
+
+def test_a_folder_without_an_app_says_so(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    root = write_tree(tmp_path, APP)
+    audited = CliRunner().invoke(app, ["audit", str(root / "tools"), "--no-cache"])
+    assert audited.exit_code == 0
+    assert audited.stdout.splitlines()[-1] == f"no Dara app found under {root / 'tools'}"
+    verified = CliRunner().invoke(app, ["verify", str(root / "tools")])
+    assert verified.exit_code == 2
+    assert f"no Dara app found under {root / 'tools'}" in verified.stderr
+
+
+def test_paths_in_two_projects_are_audited_from_the_folder_above_both(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a/pyproject.toml": "", "a/app/main.py": "",
+                          "b/pyproject.toml": "", "b/app/main.py": ""})
+    assert find_root([tmp_path / "a/app", tmp_path / "a"]) == tmp_path / "a"
+    assert find_root([tmp_path / "a/app", tmp_path / "b/app/main.py"]) == tmp_path

@@ -1,14 +1,20 @@
-"""A monorepo whose apps use the same package name (`app`), as services often do: each app's
-imports resolve inside its own source root, and findings belong to the app that imports them."""
+"""Monorepos: apps that use the same package name (`app`), as services often do, resolve
+their imports inside their own folder and own the findings of what they import; apps that
+pin different dara-core majors each get their own profile, app id and verify build."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app as cli
 from tests.helpers import run_audit, write_tree
+
+TWO_MAJORS = Path(__file__).parent / "fixtures" / "monorepo"
 
 MAIN = (
     "from dara.core import ConfigurationBuilder\n"
@@ -77,9 +83,13 @@ def test_apps_own_only_the_files_of_their_root(tmp_path: Path) -> None:
 
 
 def test_apps_with_the_same_module_and_name_get_distinct_keys(tmp_path: Path) -> None:
+    for service in ("orders", "billing"):
+        write_tree(tmp_path, {f"services/{service}/pyproject.toml":
+                              f'[project]\nname = "{service}"\n'})
     result, project = run_audit(monorepo(tmp_path))
     keys = sorted(app.key for app in project.apps)
     assert keys == ["services/billing/app/main.py:config", "services/orders/app/main.py:config"]
+    assert sorted(app.app_id for app in project.apps) == ["billing", "orders"]
     verdicts = {v.path: v.verdict for v in result.apps}
     assert verdicts == {"services/billing/app/main.py": "fixable",
                         "services/orders/app/main.py": "fixable"}
@@ -90,8 +100,112 @@ def test_apply_fixes_each_service_in_its_own_package(tmp_path: Path) -> None:
     outcome = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
                                        "--target", "1.x"])
     assert outcome.exit_code == 0, outcome.stderr
-    assert "uid='app.pages:double'" in (root / "services/orders/app/pages.py").read_text()
-    assert "uid='app.pages:billing_page.shown'" in (
+    # Without a project file of their own, modules are named from the repository root.
+    assert "uid='services.orders.app.pages:double'" in (
+        root / "services/orders/app/pages.py").read_text()
+    assert "uid='services.billing.app.pages:billing_page.shown'" in (
         root / "services/billing/app/pages.py").read_text()
     result, _ = run_audit(root)
     assert [f for f in result.findings if f.severity == "error" and f.status == "open"] == []
+
+
+@pytest.fixture(scope="module")
+def two_majors(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two-major monorepo after `apply --yes` (profile auto), verified from its root."""
+    root = tmp_path_factory.mktemp("monorepo") / "repo"
+    shutil.copytree(TWO_MAJORS, root)
+    applied = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache"])
+    assert applied.exit_code == 0, applied.stderr
+    (root / "apply.log").write_text(applied.stderr, encoding="utf-8")
+    return root
+
+
+def test_each_app_gets_the_profile_and_app_id_of_its_own_project(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(TWO_MAJORS, root)
+    result, project = run_audit(root, target=None)
+    by_project = {app.project: app for app in project.apps}
+    assert {name: (app.target, app.app_id) for name, app in by_project.items()} == {
+        "legacy": ("1.x", "legacy-reports"), "nextgen": ("v2", "nextgen-ops")}
+    assert by_project["legacy"].target_reason == "dara-core>=1.30,<2 in legacy/pyproject.toml"
+    runtime = {f.path: f.status for f in result.findings if f.rule == "DM201"}
+    assert runtime == {"legacy/reports/main.py": "pending", "nextgen/ops/main.py": "open"}
+    assert result.target_lines() == [
+        "target 1.x for app config (legacy/reports/main.py): "
+        "dara-core>=1.30,<2 in legacy/pyproject.toml",
+        "target v2 for app config (nextgen/ops/main.py): "
+        "dara-core>=2.0 in nextgen/pyproject.toml allows 2.x",
+    ]
+
+
+def test_same_file_names_in_two_apps_get_different_uids(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(TWO_MAJORS, root)
+    result, _ = run_audit(root, target=None)
+    uids = {f.path: f.suggested_uid for f in result.findings if f.rule == "DM101"}
+    assert uids["legacy/reports/pages/overview.py"] == (
+        "reports.pages.overview:overview_page.revenue")
+    assert uids["nextgen/ops/pages/overview.py"] == "ops.pages.overview:overview_page.backlog"
+
+
+def test_apply_declares_the_runtime_only_for_the_v2_app(two_majors: Path) -> None:
+    log = (two_majors / "apply.log").read_text(encoding="utf-8")
+    assert log.splitlines()[:2] == [
+        "target 1.x for app config (legacy/reports/main.py): "
+        "dara-core>=1.30,<2 in legacy/pyproject.toml",
+        "target v2 for app config (nextgen/ops/main.py): "
+        "dara-core>=2.0 in nextgen/pyproject.toml allows 2.x",
+    ]
+    nextgen = (two_majors / "nextgen/ops/main.py").read_text(encoding="utf-8")
+    assert "config.configure_runtime(" in nextgen and "app_id='nextgen-ops'" in nextgen
+    assert "configure_runtime" not in (two_majors / "legacy/reports/main.py").read_text(
+        encoding="utf-8")
+    result, _ = run_audit(two_majors, target=None)
+    left = {(f.path, f.rule, f.status) for f in result.findings
+            if f.severity == "error" and f.status in ("open", "pending")}
+    assert ("legacy/reports/main.py", "DM201", "pending") in left
+    assert not [f for f in left if f[2] == "open" and f[1] != "DM701"]
+
+
+@pytest.mark.slow
+def test_verify_builds_each_app_in_its_own_folder(two_majors: Path) -> None:
+    outcome = CliRunner().invoke(cli, ["verify", str(two_majors), "--format", "json"])
+    assert outcome.exit_code == 0, outcome.output
+    documents = {d["config"]: d for d in json.loads(outcome.stdout)}
+    assert set(documents) == {"reports.main:config", "ops.main:config"}
+    for config, folder in (("reports.main:config", "legacy"), ("ops.main:config", "nextgen")):
+        written = two_majors / folder / "dara-manifest.json"
+        assert documents[config]["manifest"] == written.as_posix()
+        assert json.loads(written.read_text(encoding="utf-8"))["config"] == config
+        assert documents[config]["unstable"] == {}
+    assert not (two_majors / "dara-manifest.json").exists()
+    assert documents["reports.main:config"]["stand_ins"] == []
+    assert documents["ops.main:config"]["stand_ins"]
+    assert documents["ops.main:config"]["runtime"]["scope"]["app_id"] == "nextgen-ops"
+
+
+@pytest.mark.slow
+def test_verify_config_picks_one_app_of_the_monorepo(two_majors: Path) -> None:
+    outcome = CliRunner().invoke(cli, ["verify", str(two_majors), "--config",
+                                       "reports.main:config", "--format", "json"])
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads(outcome.stdout)["config"] == "reports.main:config"
+
+
+@pytest.mark.slow
+def test_verify_from_inside_an_app_builds_it_from_its_project(two_majors: Path) -> None:
+    manifest = two_majors / "legacy" / "dara-manifest.json"
+    manifest.unlink(missing_ok=True)
+    outcome = CliRunner().invoke(cli, ["verify", str(two_majors / "legacy/reports/pages"),
+                                       "--format", "json"])
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads(outcome.stdout)["config"] == "reports.main:config"
+    assert manifest.is_file()
+
+
+def test_apply_warns_when_apps_would_share_an_app_id(tmp_path: Path) -> None:
+    root = monorepo(tmp_path)
+    outcome = CliRunner().invoke(cli, ["apply", str(root), "--dry-run", "--no-cache",
+                                       "--target", "v2"])
+    assert ("apps services.billing.app.main:config, services.orders.app.main:config share "
+            "app_id 'example-app'") in outcome.stderr

@@ -84,10 +84,11 @@ class ProjectIndex:
     files: dict[str, FileFacts]
     modules: dict[str, FileFacts] = field(default_factory=dict)
     """Module name -> file; with one module name in several source roots, the first path."""
-    rooted: dict[tuple[str, str], FileFacts] = field(default_factory=dict)
-    """(source root, module name) -> file: in a monorepo every service may have its `app`."""
-    source_roots: dict[str, str] = field(default_factory=dict)
-    """Path -> the folder its module name is relative to."""
+    importable: dict[str, list[tuple[str, FileFacts]]] = field(default_factory=dict)
+    """Name -> (folder, file) for every name a file can be imported as: its module name from
+    its source root, and its path from each folder in between, as when that folder is on
+    `sys.path` (a service started from its own folder imports `app.pages`, not
+    `services.orders.app.pages`)."""
     module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
     """Path -> module-level bindings by name."""
     scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
@@ -117,9 +118,7 @@ class ProjectIndex:
         index = cls({f.path: f for f in sorted(files, key=lambda f: f.path)})
         for facts in index.files.values():
             index.modules.setdefault(facts.module, facts)
-            root = source_root(facts)
-            index.source_roots[facts.path] = root
-            index.rooted.setdefault((root, facts.module), facts)
+            index._index_names(facts)
             table: dict[str, list[Binding]] = defaultdict(list)
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
@@ -268,13 +267,44 @@ class ProjectIndex:
         return self.resolve(facts, 0, remainder, depth + 1)
 
     def module_named(self, module: str, near: FileFacts | None = None) -> FileFacts | None:
-        """The project module imported as `module` from `near`: in its own source root if
-        there, anywhere in the project otherwise."""
+        """The project module imported as `module` from `near`: the one importable from the
+        folder nearest above `near`, else the module of that name anywhere in the project."""
+        entries = self.importable.get(module)
+        if not entries:
+            return None
         if near is not None:
-            found = self.rooted.get((self.source_roots.get(near.path, ""), module))
-            if found is not None:
-                return found
+            best: FileFacts | None = None
+            depth = -1
+            for folder, facts in entries:
+                if len(folder) > depth and (not folder or near.path.startswith(folder + "/")):
+                    best, depth = facts, len(folder)
+            if best is not None:
+                return best
         return self.modules.get(module)
+
+    def import_folder(self, facts: FileFacts) -> str | None:
+        """The folder a file's own imports of project modules resolve from (the folder that
+        must be on `sys.path` for them to work), if it imports any."""
+        for binding in facts.bindings:
+            if binding.kind not in ("import", "import_module"):
+                continue
+            parts = binding.target.split(".")
+            for cut in range(len(parts), 0, -1):
+                imported = self.module_named(".".join(parts[:cut]), facts)
+                if imported is not None and imported is not facts:
+                    name = ".".join(parts[:cut])
+                    for folder, entry in self.importable[name]:
+                        if entry is imported:
+                            return folder
+        return None
+
+    def _index_names(self, facts: FileFacts) -> None:
+        folder = source_root(facts)
+        self.importable.setdefault(facts.module, []).append((folder, facts))
+        parts = facts.module.split(".")
+        for cut in range(1, len(parts)):
+            folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
+            self.importable.setdefault(".".join(parts[cut:]), []).append((folder, facts))
 
     def split_module(self, qualified: str, near: FileFacts | None = None
                      ) -> tuple[FileFacts | None, str]:
@@ -689,7 +719,8 @@ def source_root(facts: FileFacts) -> str:
     `services/a/app/main.py` imported as `app.main`)."""
     depth = facts.module.count(".") + (1 if facts.is_package else 0)
     parents = PurePosixPath(facts.path).parents
-    return parents[depth].as_posix() if depth < len(parents) else ""
+    folder = parents[depth].as_posix() if depth < len(parents) else ""
+    return "" if folder == "." else folder
 
 
 def _makes_route(made_by: Resolved) -> bool:

@@ -42,7 +42,8 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
         "findings": [finding_json(f) for f in findings],
         "apps": [
             {"name": a.name, "path": a.path, "line": a.line, "verdict": a.verdict,
-             "errors": a.errors, "blockers": a.blockers}
+             "errors": a.errors, "blockers": a.blockers, "target": a.target,
+             "target_reason": a.target_reason, "app_id": a.app_id}
             for a in result.apps
         ],
         "errors": [{"path": e.path, "message": e.message} for e in result.errors],

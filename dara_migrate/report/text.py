@@ -26,8 +26,8 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
                 statistics: bool = False, quiet: bool = False) -> None:
     findings = visible(result, show_info)
     if not quiet:
-        console.print(f"target {result.target} ({escape(result.target_reason)})",
-                      style="dim", soft_wrap=True, highlight=False)
+        for line in result.target_lines():
+            console.print(escape(line), style="dim", soft_wrap=True, highlight=False)
     # Finding lines are written directly: rich's markup parser costs more than the audit
     # on a large tree, and these lines need nothing but a few colours.
     colour = console.color_system is not None and not console.no_color
@@ -39,6 +39,11 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
         _statistics(findings, console)
     if quiet:
         return
+    if not result.apps:
+        console.print(f"no Dara app found under {escape(result.scope or result.root)}",
+                      highlight=False, soft_wrap=True)
+        if not findings:
+            return
     console.print(summary_line(result, findings, show_info), highlight=False, soft_wrap=True)
     for app in result.apps:
         console.print(app_line(app), highlight=False, soft_wrap=True)

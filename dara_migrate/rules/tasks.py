@@ -104,7 +104,6 @@ class LocalTaskExecution(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         apps = app_configs(ctx)
         owners = owners_by_file(apps)
-        pending = ctx.settings.target == "1.x"
         for site in task_sites(ctx.index):
             if not ctx.is_selected(site.facts):
                 continue
@@ -116,13 +115,11 @@ class LocalTaskExecution(Rule):
                     "the same image, and arguments and results must pickle",
                     severity="info")
                 continue
-            finding = report_at(
+            # Pending under profile 1.x: the engine knows each app's profile.
+            yield report_at(
                 ctx, self, site,
                 f"{what} runs in this worker's local task pool, and its result and progress "
                 "stay on this worker; declare the shared runtime with a task queue (DM201)")
-            if pending:
-                finding.status = "pending"
-            yield finding
 
 
 class ScheduledJobPerWorker(Rule):

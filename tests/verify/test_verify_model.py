@@ -218,3 +218,18 @@ def test_error_summary_puts_the_frame_first() -> None:
     assert console.export_text() == (
         "pkg/pages.py:3: build failed: ModuleNotFoundError: No module named 'x'\n"
     )
+
+
+def test_config_built_by_a_factory_in_main(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    write_main(
+        root,
+        "orders",
+        "from dara.core import ConfigurationBuilder\n\n"
+        "def build_config():\n"
+        "    config = ConfigurationBuilder()\n"
+        "    config.title = 'Orders'\n"
+        "    return config\n\n"
+        "app_config = build_config()\n",
+    )
+    assert find_config(root) == "orders.main:app_config"
