@@ -139,11 +139,18 @@ def find_config(app_root: Path) -> str:
 
 
 def _configuration_builder_names(main: Path) -> list[str]:
-    """Module-level names bound to ``ConfigurationBuilder()`` in ``main``."""
+    """Module-level names bound to ``ConfigurationBuilder()`` in ``main``, or to a call of a
+    function of ``main`` that makes one (``config = build_config()``)."""
     try:
         tree = ast.parse(main.read_bytes(), filename=str(main))
     except (OSError, SyntaxError, ValueError):
         return []
+    factories = {
+        statement.name for statement in tree.body
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+            isinstance(node, ast.expr) and _calls_configuration_builder(node)
+            for node in ast.walk(statement))
+    }
     names: list[str] = []
     for statement in tree.body:
         if isinstance(statement, ast.Assign):
@@ -152,7 +159,9 @@ def _configuration_builder_names(main: Path) -> list[str]:
             targets, value = [statement.target], statement.value
         else:
             continue
-        if _calls_configuration_builder(value):
+        if _calls_configuration_builder(value) or (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+                and value.func.id in factories):
             names.extend(t.id for t in targets if isinstance(t, ast.Name))
     return names
 
