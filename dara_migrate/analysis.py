@@ -329,3 +329,8 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
                     progress(len(chunks[number]))
     return [result for chunk_results in done if chunk_results is not None
             for result in chunk_results]
+
+
+def signing_key() -> bytes | None:
+    """The user-level key that signs every cache entry; None: nothing is cached."""
+    return _secret()

@@ -21,13 +21,7 @@ from dara_migrate.analysis import (
     prepare_cache_folder,
 )
 from dara_migrate.facts import Binding, Call, FileFacts
-from dara_migrate.files import (
-    PROJECT_FILES,
-    Discovery,
-    SourceRoots,
-    is_deployment_file,
-    is_python,
-)
+from dara_migrate.files import CACHE_FOLDER, SourceRoots, find_files
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import (
@@ -47,8 +41,6 @@ from dara_migrate.target import (
     ESCAPE_HATCH_VALUE,
     PENDING_WITHOUT_RUNTIME,
 )
-
-CACHE_FOLDER = ".dara-migrate-cache"
 
 
 class Handle(NamedTuple):
@@ -120,33 +112,11 @@ def discover(settings: Settings, paths: Iterable[Path]) -> Discovered:
     """All project Python files, the selected ones, deployment files, unwalkable folders and
     the source roots. A path given explicitly is read even where a .gitignore above it
     ignores it (as a file given to git add -f)."""
-    root = settings.root
-    wanted = [p.resolve() for p in paths] or [root]
-    found: set[Path] = set()
-    deployment: list[Path] = []
-    discovery = Discovery(root, settings.exclude)
-    for path in discovery.walk():
-        if is_python(path):
-            found.add(path)
-        elif is_deployment_file(path):
-            deployment.append(path)
-    for given in wanted:
-        if not given.is_relative_to(root):
-            continue
-        if given.is_file():
-            if is_python(given):
-                found.add(given)
-        elif given != root and not any(p.is_relative_to(given) for p in found):
-            found.update(p for p in Discovery(given, settings.exclude).walk() if is_python(p))
-    python = sorted(found)
-    problems = [FileResult(folder.relative_to(root).as_posix() or ".", None, reason)
-                for folder, reason in sorted(discovery.problems.items())]
-    selected = frozenset(
-        p.relative_to(root).as_posix() for p in [*python, *discovery.problems]
-        if any(p == w or p.is_relative_to(w) for w in wanted)
-    )
-    projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
-    return Discovered(python, selected, deployment, problems, SourceRoots(root, projects))
+    found = find_files(settings, paths)
+    problems = [FileResult(folder.relative_to(settings.root).as_posix() or ".", None, reason)
+                for folder, reason in sorted(found.problems.items())]
+    return Discovered(found.python, found.selected, found.deployment, problems,
+                      SourceRoots(settings.root, found.projects))
 
 
 def load_project(settings: Settings, paths: Iterable[Path],

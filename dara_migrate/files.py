@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
+from typing import TYPE_CHECKING, NamedTuple
 
 import pathspec
 
@@ -21,6 +22,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+if TYPE_CHECKING:
+    from dara_migrate.settings import Settings
+
+CACHE_FOLDER = ".dara-migrate-cache"
+"""The cache folder under the project root, unless `cache-dir` names another."""
 MAX_FILE_BYTES = 4 * 1024 * 1024
 ROOT_MARKERS = ("pyproject.toml", ".git")
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
@@ -185,8 +191,8 @@ def _setup_cfg_roots(text: str) -> list[str]:
     return roots
 
 
-def _is_virtualenv(folder: Path) -> bool:
-    return (folder / "pyvenv.cfg").exists()
+_Specs = list[tuple[str, pathspec.GitIgnoreSpec]]
+"""The .gitignore files in force: (their folder relative to the root, with "/" or "", spec)."""
 
 
 class Discovery:
@@ -197,69 +203,72 @@ class Discovery:
         self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
         self.problems: dict[Path, str] = {}
         """Folders not walked, with the reason: unreadable, or a symlink loop."""
+        self._excluded_names: dict[str, bool] = {}
+        """Whether the excludes match a bare file or folder name (names repeat a lot)."""
 
     def walk(self) -> Iterator[Path]:
         """Every file under the root that is not ignored, in sorted order: anything but a
         folder (a FIFO or device too, which reading refuses with its reason). Folders that
         cannot be walked end up in `problems`; a folder reached twice through symlinks (not a
         loop) is walked once."""
-        yield from self._walk(self.root, [], set(), frozenset())
+        # Relative paths are kept as strings: pathlib operations per file cost more than the
+        # matching itself on a large tree.
+        yield from self._walk(str(self.root), "", [], set(), frozenset())
 
-    def _ignore_specs(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]]
-                      ) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
-        gitignore = folder / ".gitignore"
-        if not gitignore.is_file():
+    def _ignore_specs(self, folder: str, relative: str, inherited: _Specs) -> _Specs:
+        gitignore = os.path.join(folder, ".gitignore")
+        if not os.path.isfile(gitignore):
             return inherited
         try:
-            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+            with open(gitignore, encoding="utf-8", errors="replace") as handle:
+                lines = handle.read().splitlines()
         except OSError:
             return inherited
-        return [*inherited, (folder, pathspec.GitIgnoreSpec.from_lines(lines))]
+        return [*inherited, (relative, pathspec.GitIgnoreSpec.from_lines(lines))]
 
-    def ignored(self, path: Path, is_dir: bool,
-                specs: list[tuple[Path, pathspec.GitIgnoreSpec]]) -> bool:
-        relative = path.relative_to(self.root).as_posix() + ("/" if is_dir else "")
-        if self.exclude.match_file(relative) or self.exclude.match_file(path.name):
+    def _ignored(self, relative: str, name: str, is_dir: bool, specs: _Specs) -> bool:
+        mark = "/" if is_dir else ""
+        if self.exclude.match_file(relative + mark):
             return True
-        for base, spec in specs:
-            local = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-            if spec.match_file(local):
-                return True
-        return False
+        named = self._excluded_names.get(name)
+        if named is None:
+            named = self._excluded_names[name] = self.exclude.match_file(name)
+        if named:
+            return True
+        return any(spec.match_file(relative[len(base):] + mark) for base, spec in specs)
 
-    def _walk(self, folder: Path, inherited: list[tuple[Path, pathspec.GitIgnoreSpec]],
-              seen: set[tuple[int, int]], ancestors: frozenset[tuple[int, int]]
-              ) -> Iterator[Path]:
+    def _walk(self, folder: str, relative: str, inherited: _Specs, seen: set[tuple[int, int]],
+              ancestors: frozenset[tuple[int, int]]) -> Iterator[Path]:
         try:
-            stat = folder.stat()
+            stat = os.stat(folder)
             identity = (stat.st_dev, stat.st_ino)
             if identity in ancestors:
-                self.problems[folder] = (
-                    f"symlink loop: links to {folder.resolve()}, a folder that holds it; "
+                self.problems[Path(folder)] = (
+                    f"symlink loop: links to {Path(folder).resolve()}, a folder that holds it; "
                     "not followed")
                 return
             if identity in seen:
                 return
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            self.problems[folder] = f"unreadable folder: {error.strerror or error}"
+            self.problems[Path(folder)] = f"unreadable folder: {error.strerror or error}"
             return
         seen.add(identity)
         ancestors |= {identity}
-        specs = self._ignore_specs(folder, inherited)
+        specs = self._ignore_specs(folder, relative, inherited)
         for entry in entries:
-            path = Path(entry.path)
             try:
                 is_dir = entry.is_dir()
             except OSError:  # e.g. a symlink loop: reading it reports why
                 is_dir = False
-            if self.ignored(path, is_dir, specs):
+            if self._ignored(relative + entry.name, entry.name, is_dir, specs):
                 continue
             if is_dir:
-                if not _is_virtualenv(path):
-                    yield from self._walk(path, specs, seen, ancestors)
+                if not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):  # a virtualenv
+                    yield from self._walk(entry.path, f"{relative}{entry.name}/", specs, seen,
+                                          ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
-                yield path
+                yield Path(entry.path)
 
 
 def is_python(path: Path) -> bool:
@@ -272,6 +281,50 @@ def is_deployment_file(path: Path) -> bool:
         name.startswith(".env") or name.startswith(DEPLOYMENT_NAMES)
         or (path.suffix in DEPLOYMENT_SUFFIXES and not name.startswith("."))
     )
+
+
+class FoundFiles(NamedTuple):
+    python: list[Path]
+    selected: frozenset[str]
+    """Relative paths of the Python files and unwalkable folders the command was given."""
+    deployment: list[Path]
+    problems: dict[Path, str]
+    """Folders that could not be walked (unreadable, symlink loops), with the reason."""
+    projects: list[Path]
+    """The project files (pyproject.toml, setup.cfg, setup.py) among them."""
+
+
+def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
+    """All project Python files, the selected ones, deployment files, unwalkable folders and
+    project files. A path given explicitly is read even where a .gitignore above it ignores
+    it (as a file given to git add -f)."""
+    root = settings.root
+    wanted = [p.resolve() for p in paths] or [root]
+    found: set[Path] = set()
+    deployment: list[Path] = []
+    discovery = Discovery(root, settings.exclude)
+    for path in discovery.walk():
+        if is_python(path):
+            found.add(path)
+        elif is_deployment_file(path):
+            deployment.append(path)
+    for given in wanted:
+        if not given.is_relative_to(root):
+            continue
+        if given.is_file():
+            if is_python(given):
+                found.add(given)
+        elif given != root and not any(p.is_relative_to(given) for p in found):
+            found.update(p for p in Discovery(given, settings.exclude).walk() if is_python(p))
+    python = sorted(found)
+    considered = [*python, *discovery.problems]
+    if root in wanted:
+        selected = frozenset(p.relative_to(root).as_posix() for p in considered)
+    else:
+        selected = frozenset(p.relative_to(root).as_posix() for p in considered
+                             if any(p == w or p.is_relative_to(w) for w in wanted))
+    projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
+    return FoundFiles(python, selected, deployment, discovery.problems, projects)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""The `dara-migrate` command line: options in, a reporter and an exit code out."""
+"""The `dara-migrate` commands: options in, a reporter and an exit code out."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from dara_migrate import __version__
+from dara_migrate import __version__, result_cache
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import find_root
@@ -224,9 +224,11 @@ def audit_command(
     paths = paths or []
     try:
         check_output_file(output, "--output")
-        settings = _settings(paths, err, **_common_flags(target, mode, select, ignore, exclude,
-                                                         jobs, no_cache),
-                             show_info=show_info or None)
+        overrides = {**_common_flags(target, mode, select, ignore, exclude, jobs, no_cache),
+                     "show_info": show_info or None}
+        settings = _settings(paths, err, **overrides)
+        inputs = None if output is not None else result_cache.snapshot(settings, paths,
+                                                                          overrides)
         result = _run_audit(paths, settings, err)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
@@ -239,11 +241,15 @@ def audit_command(
             raise _fail(err, f"{output}: cannot write the report: {error.strerror or error}"
                         ) from error
     else:
-        _render(result, output_format, _console(no_color), show_info=show_info,
-                statistics=statistics, quiet=quiet)
+        with result_cache.captured_stdout(inputs is not None) as printed:
+            _render(result, output_format, _console(no_color), show_info=show_info,
+                    statistics=statistics, quiet=quiet)
     if result.errors:
         raise typer.Exit(2)
-    raise typer.Exit(1 if failing(result) else 0)
+    code = 1 if failing(result) else 0
+    if inputs is not None:
+        result_cache.store(inputs, "".join(printed), code)
+    raise typer.Exit(code)
 
 
 @app.command("apply")
@@ -740,31 +746,3 @@ def root_options(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """Audit and migrate Dara apps to the distributed-safe runtime contract."""
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        code = 130
-    except SystemExit as stop:
-        code = _exit_code(stop.code)
-    else:
-        code = 0
-    # A project's facts and index are millions of objects; freeing them one by one at
-    # interpreter exit is a visible share of a warm audit, and the OS reclaims them at once.
-    # Everything is written and closed by now: only the standard streams need flushing.
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`)
-            stream.flush()
-    os._exit(code)
-
-
-def _exit_code(code: object) -> int:
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    sys.stderr.write(f"{code}\n")
-    return 1

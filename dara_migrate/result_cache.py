@@ -1,0 +1,271 @@
+"""Whole-run results: an `audit` whose inputs are all unchanged prints its stored report.
+
+An entry is keyed by the exact invocation (arguments, working folder, environment, which
+streams are terminals) and holds what decided the report: the tool's own files, the settings
+the arguments resolved to, and every file the audit read (path, stat, content digest). A run
+that finds its entry and every input unchanged writes the stored report and exits, without
+loading the analysis, the rules or the command-line framework.
+
+Entries are signed with the same user-level key as the per-file cache (so an entry planted in
+a repository is never loaded) and live in the project's cache folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from dara_migrate.files import CACHE_FOLDER, find_files, find_root
+from dara_migrate.settings import Settings, SettingsError, load_settings
+
+RESULTS_FOLDER = "results"
+ENTRY_VERSION = "1"
+_RACY_SECONDS = 2.0
+"""A file modified this close to the snapshot may change again within the same mtime tick:
+its stat is not trusted, its digest is checked."""
+_SIGNATURE_BYTES = hashlib.sha256().digest_size
+
+FileStamp = tuple[str, int, int, int, bytes]
+"""(path relative to the root, size, mtime_ns or -1 when not to be trusted, inode, sha256)."""
+
+_VOLATILE_ENVIRONMENT = frozenset({"_", "OLDPWD", "SHLVL", "DARA_MIGRATE_PROFILE"})
+"""Variables that differ between identical runs (the shell's bookkeeping, profiling) and that
+nothing the report depends on reads; every other variable is part of the key."""
+
+_invocation: list[str] | None = None
+"""The arguments of the command-line run in progress, when its result may be stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An audit's inputs, taken before it reads them."""
+
+    key: str
+    folder: Path
+    paths: tuple[str, ...]
+    overrides: tuple[tuple[str, Any], ...]
+    settings: str
+    files: tuple[FileStamp, ...]
+
+
+def begin(argv: Sequence[str]) -> None:
+    """Allow the run with these arguments to store its result (the command line calls this)."""
+    global _invocation
+    _invocation = list(argv)
+
+
+def replay(argv: Sequence[str]) -> int | None:
+    """If a stored result for exactly this invocation is still true, write it and return its
+    exit code; None otherwise (the caller runs the command)."""
+    if not argv or argv[0] != "audit" or _terminal():
+        return None
+    try:
+        return _replay(list(argv))
+    except (OSError, ValueError, SettingsError, RuntimeError):
+        return None
+
+
+def _replay(argv: list[str]) -> int | None:
+    root = find_root(_guessed_paths(argv))
+    folder = _results_folder(load_settings(root, {}))
+    key = _key(argv)
+    entry = _load(folder / f"{key}.report")
+    if entry is None or entry.get("key") != key or entry.get("tool") != _tool_stamp():
+        return None
+    paths = [Path(p) for p in entry["paths"]]
+    if any(not p.exists() for p in paths) or find_root(paths) != root:
+        return None
+    settings = load_settings(root, dict(entry["overrides"]))
+    if repr(settings) != entry["settings"] or not _unchanged(settings, paths, entry["files"]):
+        return None
+    sys.stdout.write(entry["stdout"])
+    return int(entry["code"])
+
+
+def snapshot(settings: Settings, paths: Sequence[Path],
+             overrides: Mapping[str, Any]) -> Snapshot | None:
+    """The inputs of the audit about to run, when its result may be stored: the run came from
+    the command line, uses the cache, writes to no terminal, and is where `replay` looks."""
+    if _invocation is None or not settings.use_cache or _terminal():
+        return None
+    try:
+        root = find_root(_guessed_paths(_invocation))
+        if root != settings.root:
+            return None
+        started = time.time_ns() - int(_RACY_SECONDS * 1e9)
+        files = tuple(_stamp(settings.root, path, started)
+                      for path in _inputs(settings, list(paths)))
+    except (OSError, SettingsError):
+        return None
+    return Snapshot(_key(_invocation), _results_folder(settings),
+                    tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
+                    repr(settings), files)
+
+
+def store(taken: Snapshot, stdout: str, code: int) -> None:
+    """Keep the report of the run whose inputs `taken` holds."""
+    secret = _secret()
+    if secret is None:
+        return
+    payload = pickle.dumps({
+        "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
+        "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
+        "stdout": stdout, "code": code,
+    }, protocol=pickle.HIGHEST_PROTOCOL)
+    path = taken.folder / f"{taken.key}.report"
+    try:
+        taken.folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=taken.folder, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(hmac.digest(secret, payload, "sha256") + payload)
+        os.replace(temporary, path)
+    except OSError:
+        with suppress(OSError):
+            os.unlink(temporary)
+
+
+class _Tee(io.TextIOBase):
+    """Standard output that also keeps what is written to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.stream.encoding
+
+
+@contextmanager
+def captured_stdout(enabled: bool) -> Iterator[list[str]]:
+    """While open, what is printed is also appended to the list yielded (when `enabled`)."""
+    if not enabled:
+        yield []
+        return
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
+    try:
+        yield tee.parts
+    finally:
+        sys.stdout = tee.stream
+
+
+def _terminal() -> bool:
+    """Output to a terminal depends on its size and colours: such runs are never replayed."""
+    return any(stream is None or stream.isatty() for stream in (sys.stdout, sys.stderr))
+
+
+def _guessed_paths(argv: Sequence[str]) -> list[Path]:
+    """The first argument naming an existing file or folder: where the command line will look
+    for the project root. Options' values may be taken for it; the entry is then looked up in
+    the wrong place, and not found."""
+    for argument in argv[1:]:
+        if not argument.startswith("-") and os.path.exists(argument):
+            return [Path(argument)]
+    return []
+
+
+def _results_folder(settings: Settings) -> Path:
+    return (settings.cache_dir or settings.root / CACHE_FOLDER) / RESULTS_FOLDER
+
+
+def _key(argv: Sequence[str]) -> str:
+    digest = hashlib.sha256(ENTRY_VERSION.encode())
+    for part in (*argv, "\0", os.getcwd(), "\0", sys.executable,
+                 *(f"{k}={v}" for k, v in sorted(os.environ.items())
+                   if k not in _VOLATILE_ENVIRONMENT)):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()
+
+
+def _tool_stamp() -> str:
+    """The tool's version and its source files' stats: an edited install is a different tool."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256(f"{sys.version}|{ENTRY_VERSION}".encode())
+    for folder, _, names in sorted(os.walk(package)):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                stat = os.stat(os.path.join(folder, name))
+                digest.update(f"{folder}/{name}|{stat.st_size}|{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def _inputs(settings: Settings, paths: list[Path]) -> list[Path]:
+    """Every file the audit reads: Python files, then deployment files."""
+    found = find_files(settings, paths)
+    python, deployment = found.python, found.deployment
+    return [*python, *deployment]
+
+
+def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
+    stat = path.stat()
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    mtime = stat.st_mtime_ns if stat.st_mtime_ns < racy_after else -1
+    return (path.relative_to(root).as_posix(), stat.st_size, mtime, stat.st_ino, digest)
+
+
+def _unchanged(settings: Settings, paths: list[Path], files: Sequence[FileStamp]) -> bool:
+    found = _inputs(settings, paths)
+    if len(found) != len(files):
+        return False
+    for path, (relative, size, mtime, inode, digest) in zip(found, files, strict=True):
+        if path.relative_to(settings.root).as_posix() != relative:
+            return False
+        stat = path.stat()
+        if (stat.st_size, stat.st_mtime_ns, stat.st_ino) == (size, mtime, inode):
+            continue
+        if stat.st_size != size or hashlib.sha256(path.read_bytes()).digest() != digest:
+            return False
+    return True
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    secret = _secret()
+    if secret is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
+    if not hmac.compare_digest(signature, hmac.digest(secret, payload, "sha256")):
+        return None
+    try:
+        entry = pickle.loads(payload)
+    except Exception:
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _secret() -> bytes | None:
+    from dara_migrate.analysis import signing_key
+
+    return signing_key()
