@@ -1,7 +1,7 @@
 """The `dara-migrate` entry point: a stored report when nothing changed, else the commands.
 
-The commands (and the framework that parses them) live in `dara_migrate.cli.commands`, imported
-only when a run has to do real work.
+The commands (and the framework that parses them) live in `dara_migrate.cli.commands`,
+imported only when a run has to do real work.
 """
 
 from __future__ import annotations
@@ -71,6 +71,6 @@ def __getattr__(name: str) -> Any:
     """`app` and the other command-line pieces, from `dara_migrate.cli.commands` on first use."""
     if name.startswith("__"):  # the import system probing (`__path__`): not a command piece
         raise AttributeError(name)
-    from dara_migrate.cli import commands
+    from importlib import import_module
 
-    return getattr(commands, name)
+    return getattr(import_module("dara_migrate.cli.commands"), name)
