@@ -31,6 +31,9 @@ _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 0.5
+_IDLE_MARGIN = 0.5
+"""Load below which a core counts as idle: a core is a worker's only if at most half of it is
+taken by other processes (1-minute load average)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,10 +285,23 @@ def _analyze_chunk(jobs: Sequence[FileJob]) -> list[FileResult]:
     return [analyze_file(job) for job in jobs]
 
 
+def default_workers() -> int:
+    """`--jobs 0` (the default): one process per core that nothing else is busy with. A pool
+    only pays with idle cores: on a busy machine its workers wait for the CPU while their
+    results still cost pickling, and a run with them is slower than one without."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average on this system: trust the core count
+        return usable
+    return max(1, min(usable, int(usable - busy + _IDLE_MARGIN)))
+
+
 def analyze_all(jobs: Sequence[FileJob], workers: int,
                 progress: Callable[[int], None] | None = None) -> list[FileResult]:
     """Analyse every file; results come back in job order whatever the worker count."""
-    workers = workers or os.cpu_count() or 1
+    workers = workers or default_workers()
     if workers <= 1:
         return _analyze(jobs, workers, progress)
     # Cache hits load here: through a worker they would be unpickled and pickled again.

@@ -36,8 +36,9 @@ _RACY_SECONDS = 2.0
 its stat is not trusted, its digest is checked."""
 _SIGNATURE_BYTES = hashlib.sha256().digest_size
 
-FileStamp = tuple[str, int, int, int, bytes]
-"""(path relative to the root, size, mtime_ns or -1 when not to be trusted, inode, sha256)."""
+FileStamp = tuple[str, tuple[int, ...], bytes]
+"""(path relative to the root, stat (size, inode, mtime, ctime; empty when a change could
+hide in the same clock tick), sha256 of the content)."""
 
 _VOLATILE_ENVIRONMENT = frozenset({"_", "OLDPWD", "SHLVL", "DARA_MIGRATE_PROFILE"})
 """Variables that differ between identical runs (the shell's bookkeeping, profiling) and that
@@ -206,9 +207,9 @@ def _key(argv: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def _tool_stamp() -> str:
-    """The tool's version and its source files' stats: an edited install is a different tool."""
-    package = Path(__file__).parent
+def _tool_stamp(package: Path = Path(__file__).parent) -> str:
+    """The Python version and the tool's source files' stats: an edited install (or an
+    upgrade) is a different tool."""
     digest = hashlib.sha256(f"{sys.version}|{ENTRY_VERSION}".encode())
     for folder, _, names in sorted(os.walk(package)):
         for name in sorted(names):
@@ -225,24 +226,27 @@ def _inputs(settings: Settings, paths: list[Path]) -> list[Path]:
     return [*python, *deployment]
 
 
+def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
+    return stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns
+
+
 def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
     stat = path.stat()
     digest = hashlib.sha256(path.read_bytes()).digest()
-    mtime = stat.st_mtime_ns if stat.st_mtime_ns < racy_after else -1
-    return (path.relative_to(root).as_posix(), stat.st_size, mtime, stat.st_ino, digest)
+    recent = max(stat.st_mtime_ns, stat.st_ctime_ns) >= racy_after
+    return path.relative_to(root).as_posix(), () if recent else _stat_key(stat), digest
 
 
 def _unchanged(settings: Settings, paths: list[Path], files: Sequence[FileStamp]) -> bool:
     found = _inputs(settings, paths)
     if len(found) != len(files):
         return False
-    for path, (relative, size, mtime, inode, digest) in zip(found, files, strict=True):
+    for path, (relative, stat_key, digest) in zip(found, files, strict=True):
         if path.relative_to(settings.root).as_posix() != relative:
             return False
-        stat = path.stat()
-        if (stat.st_size, stat.st_mtime_ns, stat.st_ino) == (size, mtime, inode):
+        if _stat_key(path.stat()) == stat_key:
             continue
-        if stat.st_size != size or hashlib.sha256(path.read_bytes()).digest() != digest:
+        if hashlib.sha256(path.read_bytes()).digest() != digest:
             return False
     return True
 
