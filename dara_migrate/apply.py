@@ -108,6 +108,7 @@ class _Workspace:
 
     def reload(self, settings: Settings, paths: list[Path], previous: Project) -> Project:
         """The project as rewritten so far; only files edited since `previous` are read again.
+        `previous` is retired: only the returned project may be used afterwards.
 
         Reading the edited files is also the check that they still parse: an edit whose
         output does not (a bug of ours) is undone and reported, and the file read again."""
@@ -115,6 +116,7 @@ class _Workspace:
         while True:
             changed, self.changed = self.changed, {}
             reuse = {r.path: r for r in previous.results if r.path not in changed}
+            previous.retire()
             project = load_project(settings, paths, overlay=self.overlay(), reuse=reuse)
             broken = [r for r in project.results if r.path in changed and r.error is not None]
             if not broken:

@@ -97,6 +97,14 @@ class Project:
     findings: list[Finding]
     errors: list[FileError]
 
+    def retire(self) -> None:
+        """Drop what was derived from the files (index, apps, findings) when a newer load of
+        the project replaces this one, so that the two indexes are never alive together;
+        only `results` stays valid."""
+        self.index = ProjectIndex.build(())
+        self.apps = []
+        self.findings = []
+
 
 class Discovered(NamedTuple):
     python: list[Path]
