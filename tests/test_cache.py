@@ -409,3 +409,24 @@ def test_an_entry_planted_in_the_cache_is_never_unpickled(tmp_path: Path) -> Non
         entry.write_bytes(pickle.dumps(_Exploit(marker)))
     assert report(audit(root, cache)) == fresh
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(("cores", "load", "workers"), [
+    (2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.5, 1), (2, 9.0, 1),
+    (8, 0.0, 8), (8, 3.2, 5), (8, 7.6, 1), (1, 0.0, 1),
+])
+def test_default_jobs_use_only_idle_cores(monkeypatch: pytest.MonkeyPatch, cores: int,
+                                          load: float, workers: int) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert analysis.default_workers() == workers
+
+
+def test_default_jobs_without_a_load_average_use_every_core(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> tuple[float, float, float]:
+        raise OSError("no load average")
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", unavailable)
+    assert analysis.default_workers() == 3
