@@ -325,7 +325,9 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
             if progress:
                 progress(1)
         return results
-    size = max(8, len(jobs) // (workers * 8))
+    # Small chunks: at the end this process waits for the chunks a worker holds, and a worker
+    # that shares its core with other work finishes a large one late.
+    size = max(8, len(jobs) // (workers * 32))
     chunks = [jobs[start:start + size] for start in range(0, len(jobs), size)]
     done: list[list[FileResult] | None] = [None] * len(chunks)
     context = multiprocessing.get_context("fork" if "fork" in

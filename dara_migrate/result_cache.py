@@ -72,12 +72,17 @@ def replay(argv: Sequence[str]) -> int | None:
     if not argv or argv[0] != "audit" or _terminal():
         return None
     try:
-        return _replay(list(argv))
+        stored = _stored_report(list(argv))
     except (OSError, ValueError, SettingsError, RuntimeError):
         return None
+    if stored is None:
+        return None
+    sys.stdout.write(stored[0])
+    return stored[1]
 
 
-def _replay(argv: list[str]) -> int | None:
+def _stored_report(argv: list[str]) -> tuple[str, int] | None:
+    """The printed report and exit code stored for this invocation, if still true."""
     root = find_root(_guessed_paths(argv))
     folder = _results_folder(load_settings(root, {}))
     key = _key(argv)
@@ -90,8 +95,7 @@ def _replay(argv: list[str]) -> int | None:
     settings = load_settings(root, dict(entry["overrides"]))
     if repr(settings) != entry["settings"] or not _unchanged(settings, paths, entry["files"]):
         return None
-    sys.stdout.write(entry["stdout"])
-    return int(entry["code"])
+    return str(entry["stdout"]), int(entry["code"])
 
 
 def snapshot(settings: Settings, paths: Sequence[Path],
