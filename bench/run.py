@@ -528,15 +528,25 @@ def apply_flags(env: Mapping[str, str]) -> list[str]:
 def bench_round(corpus: Corpus, jobs: list[str], rows: dict[tuple[str, str], Row],
                 sources: list[bytes], env: Mapping[str, str], apply_extra: list[str]) -> None:
     """One sample of every row. Rounds interleave the rows, so a burst of load from other work
-    on the machine lands on all of them rather than on one row's runs."""
+    on the machine lands on all of them rather than on one row's runs; the cold audits and
+    the parse baseline, which the ratios compare most, run back to back."""
     tool = tool_command()
     cache = corpus.root / ".dara-migrate-cache"
     edited = edited_file(corpus)
     original = edited.read_bytes()
     for count in jobs:
+        _clear(cache)
+        _record(rows[("cold", count)], [*tool, "audit", str(corpus.root), *jobs_flag(count),
+                                        "--format", "json", "--no-cache"], env)
+    if sources:
+        start = time.perf_counter()
+        for source in sources:
+            with suppress(SyntaxError, ValueError):
+                ast.parse(source)
+        rows[("parse", "1")].samples.append(Sample(time.perf_counter() - start, 0.0, 0, ""))
+    for count in jobs:
         audit = [*tool, "audit", str(corpus.root), *jobs_flag(count), "--format", "json"]
         _clear(cache)
-        _record(rows[("cold", count)], [*audit, "--no-cache"], env)
         _run_child(audit, env)  # fills the cache
         _record(rows[("warm", count)], audit, env)
         try:
@@ -548,12 +558,6 @@ def bench_round(corpus: Corpus, jobs: list[str], rows: dict[tuple[str, str], Row
         _record(rows[("apply", count)], [*tool, "apply", str(corpus.root), "--dry-run",
                                          *jobs_flag(count), "--no-cache", *apply_extra], env)
         _clear(cache)
-    if sources:
-        start = time.perf_counter()
-        for source in sources:
-            with suppress(SyntaxError, ValueError):
-                ast.parse(source)
-        rows[("parse", "1")].samples.append(Sample(time.perf_counter() - start, 0.0, 0, ""))
 
 
 def sanity(corpus: Corpus, jobs: list[str], env: Mapping[str, str]) -> str:
@@ -867,7 +871,9 @@ def main(argv: list[str] | None = None) -> int:
         rows[("parse", "1")] = Row(PARSE_NAME, "1", "parse")
     for number in range(args.runs):
         print(f"round {number + 1}/{args.runs} ...", file=sys.stderr)
-        bench_round(corpus, jobs, rows, sources, env, apply_extra)
+        # Each round starts with another `--jobs` value, so none always runs first.
+        turn = number % len(jobs)
+        bench_round(corpus, jobs[turn:] + jobs[:turn], rows, sources, env, apply_extra)
     measured = list(rows.values())
     if args.fixit_runs:
         print("measuring fixit ...", file=sys.stderr)

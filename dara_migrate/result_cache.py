@@ -35,6 +35,9 @@ _RACY_SECONDS = 2.0
 """A file modified this close to the snapshot may change again within the same mtime tick:
 its stat is not trusted, its digest is checked."""
 _SIGNATURE_BYTES = hashlib.sha256().digest_size
+MAX_REPORTS = 16
+"""Reports kept per project (the most recently written): one per distinct command, folder and
+environment, so that the folder stays small whatever runs in it."""
 
 FileStamp = tuple[str, tuple[int, ...], bytes]
 """(path relative to the root, stat (size, inode, mtime, ctime; empty when a change could
@@ -141,6 +144,18 @@ def store(taken: Snapshot, stdout: str, code: int) -> None:
     except OSError:
         with suppress(OSError):
             os.unlink(temporary)
+        return
+    _prune(taken.folder)
+
+
+def _prune(folder: Path) -> None:
+    dated = []
+    for report in folder.glob("*.report"):
+        with suppress(OSError):  # removed meanwhile by another run
+            dated.append((report.stat().st_mtime_ns, report.name, report))
+    for _, _, report in sorted(dated)[:-MAX_REPORTS]:
+        with suppress(OSError):
+            report.unlink()
 
 
 class _Tee(io.TextIOBase):

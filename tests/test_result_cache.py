@@ -8,12 +8,14 @@ import os
 import pstats
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from dara_migrate import result_cache
 from dara_migrate.files import CACHE_FOLDER
-from dara_migrate.result_cache import RESULTS_FOLDER, _tool_stamp
+from dara_migrate.result_cache import RESULTS_FOLDER, Snapshot, _tool_stamp
 from tests.helpers import write_tree
 from tests.test_cache import MAIN, SHOP, STATE
 
@@ -166,3 +168,15 @@ def test_profile_switch_writes_a_readable_profile(shop: Path, tmp_path: Path) ->
     assert output == run(shop, "--no-cache")[1]
     stats = pstats.Stats(str(profile))
     assert any(name == "load_project" for _, _, name in stats.stats)  # type: ignore[attr-defined]
+
+
+def test_only_the_most_recent_reports_are_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    past = time.time_ns() - 10**12
+    total = result_cache.MAX_REPORTS + 3
+    for number in range(total):
+        result_cache.store(Snapshot(f"{number:064x}", folder, (), (), "", ()), "report\n", 1)
+        written = folder / f"{number:064x}.report"
+        os.utime(written, ns=(past + number * 10**9, past + number * 10**9))
+    kept = sorted(int(p.stem, 16) for p in folder.glob("*.report"))
+    assert kept == list(range(total - result_cache.MAX_REPORTS, total))
