@@ -61,6 +61,7 @@ class Snapshot:
     overrides: tuple[tuple[str, Any], ...]
     settings: str
     files: tuple[FileStamp, ...]
+    packages: tuple[str, ...]
 
 
 def begin(argv: Sequence[str]) -> None:
@@ -96,7 +97,11 @@ def _stored_report(argv: list[str]) -> tuple[str, int] | None:
     if any(not p.exists() for p in paths) or find_root(paths) != root:
         return None
     settings = load_settings(root, dict(entry["overrides"]))
-    if repr(settings) != entry["settings"] or not _unchanged(settings, paths, entry["files"]):
+    if repr(settings) != entry["settings"]:
+        return None
+    found = _inputs(settings, paths)
+    if (not _unchanged(settings.root, found, entry["files"])
+            or _packages(settings.root, found) != entry["packages"]):
         return None
     return str(entry["stdout"]), int(entry["code"])
 
@@ -112,13 +117,14 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         if root != settings.root:
             return None
         started = time.time_ns() - int(_RACY_SECONDS * 1e9)
-        files = tuple(_stamp(settings.root, path, started)
-                      for path in _inputs(settings, list(paths)))
+        found = _inputs(settings, list(paths))
+        files = tuple(_stamp(settings.root, path, started) for path in found)
+        packages = _packages(settings.root, found)
     except (OSError, SettingsError):
         return None
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    repr(settings), files)
+                    repr(settings), files, packages)
 
 
 def store(taken: Snapshot, stdout: str, code: int) -> None:
@@ -129,7 +135,7 @@ def store(taken: Snapshot, stdout: str, code: int) -> None:
     payload = pickle.dumps({
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
-        "stdout": stdout, "code": code,
+        "packages": taken.packages, "stdout": stdout, "code": code,
     }, protocol=pickle.HIGHEST_PROTOCOL)
     path = taken.folder / f"{taken.key}.report"
     try:
@@ -256,12 +262,24 @@ def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
     return path.relative_to(root).as_posix(), () if recent else _stat_key(stat), digest
 
 
-def _unchanged(settings: Settings, paths: list[Path], files: Sequence[FileStamp]) -> bool:
-    found = _inputs(settings, paths)
+def _packages(root: Path, found: list[Path]) -> tuple[str, ...]:
+    """The folders, from the Python files' up to the root, that hold an `__init__.py`: module
+    names depend on them, also where the excludes leave that `__init__.py` out."""
+    folders: set[Path] = set()
+    for path in found:
+        folder = path.parent
+        while folder not in folders and folder.is_relative_to(root):
+            folders.add(folder)
+            folder = folder.parent
+    return tuple(sorted(folder.relative_to(root).as_posix() for folder in folders
+                        if os.path.exists(os.path.join(folder, "__init__.py"))))
+
+
+def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> bool:
     if len(found) != len(files):
         return False
     for path, (relative, stat_key, digest) in zip(found, files, strict=True):
-        if path.relative_to(settings.root).as_posix() != relative:
+        if path.relative_to(root).as_posix() != relative:
             return False
         if _stat_key(path.stat()) == stat_key:
             continue
