@@ -62,6 +62,7 @@ class Snapshot:
     settings: str
     files: tuple[FileStamp, ...]
     packages: tuple[str, ...]
+    unwalked: tuple[tuple[str, str], ...]
 
 
 def begin(argv: Sequence[str]) -> None:
@@ -99,9 +100,10 @@ def _stored_report(argv: list[str]) -> tuple[str, int] | None:
     settings = load_settings(root, dict(entry["overrides"]))
     if repr(settings) != entry["settings"]:
         return None
-    found = _inputs(settings, paths)
+    found, unwalked = _inputs(settings, paths)
     if (not _unchanged(settings.root, found, entry["files"])
-            or _packages(settings.root, found) != entry["packages"]):
+            or _packages(settings.root, found) != entry["packages"]
+            or unwalked != entry["unwalked"]):
         return None
     return str(entry["stdout"]), int(entry["code"])
 
@@ -117,14 +119,14 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         if root != settings.root:
             return None
         started = time.time_ns() - int(_RACY_SECONDS * 1e9)
-        found = _inputs(settings, list(paths))
+        found, unwalked = _inputs(settings, list(paths))
         files = tuple(_stamp(settings.root, path, started) for path in found)
         packages = _packages(settings.root, found)
     except (OSError, SettingsError):
         return None
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    repr(settings), files, packages)
+                    repr(settings), files, packages, unwalked)
 
 
 def store(taken: Snapshot, stdout: str, code: int) -> None:
@@ -135,7 +137,8 @@ def store(taken: Snapshot, stdout: str, code: int) -> None:
     payload = pickle.dumps({
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
-        "packages": taken.packages, "stdout": stdout, "code": code,
+        "packages": taken.packages, "unwalked": taken.unwalked, "stdout": stdout,
+        "code": code,
     }, protocol=pickle.HIGHEST_PROTOCOL)
     path = taken.folder / f"{taken.key}.report"
     try:
@@ -244,11 +247,14 @@ def _tool_stamp(package: Path = Path(__file__).parent) -> str:
     return digest.hexdigest()
 
 
-def _inputs(settings: Settings, paths: list[Path]) -> list[Path]:
-    """Every file the audit reads: Python files, then deployment files."""
+def _inputs(settings: Settings, paths: list[Path]
+            ) -> tuple[list[Path], tuple[tuple[str, str], ...]]:
+    """Every file the audit reads (Python files, then deployment files), and the folders it
+    could not walk, with the reason (reported as DM001)."""
     found = find_files(settings, paths)
-    python, deployment = found.python, found.deployment
-    return [*python, *deployment]
+    unwalked = tuple(sorted((folder.relative_to(settings.root).as_posix(), reason)
+                            for folder, reason in found.problems.items()))
+    return [*found.python, *found.deployment], unwalked
 
 
 def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
