@@ -20,8 +20,8 @@ import pickle
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -66,9 +66,13 @@ class Snapshot:
 
 
 def begin(argv: Sequence[str]) -> None:
-    """Allow the run with these arguments to store its result (the command line calls this)."""
+    """Allow the run with these arguments to store its result (the command line calls this):
+    from here on, what an `audit` prints is also kept, to be stored with its inputs."""
     global _invocation
     _invocation = list(argv)
+    if argv and argv[0] == "audit" and not _terminal():
+        sys.stdout = _Tee(sys.stdout)
+        sys.stderr = _Tee(sys.stderr)
 
 
 def replay(argv: Sequence[str]) -> int | None:
@@ -82,12 +86,15 @@ def replay(argv: Sequence[str]) -> int | None:
         return None
     if stored is None:
         return None
-    sys.stdout.write(stored[0])
-    return stored[1]
+    stdout, stderr, code = stored
+    sys.stderr.write(stderr)
+    sys.stdout.write(stdout)
+    return code
 
 
-def _stored_report(argv: list[str]) -> tuple[str, int] | None:
-    """The printed report and exit code stored for this invocation, if still true."""
+def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
+    """What the run printed (standard output, standard error) and its exit code, stored for
+    this invocation, if still true."""
     root = find_root(_guessed_paths(argv))
     folder = _results_folder(load_settings(root, {}))
     key = _key(argv)
@@ -105,7 +112,7 @@ def _stored_report(argv: list[str]) -> tuple[str, int] | None:
             or _packages(settings.root, found) != entry["packages"]
             or unwalked != entry["unwalked"]):
         return None
-    return str(entry["stdout"]), int(entry["code"])
+    return str(entry["stdout"]), str(entry["stderr"]), int(entry["code"])
 
 
 def snapshot(settings: Settings, paths: Sequence[Path],
@@ -118,6 +125,8 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         root = find_root(_guessed_paths(_invocation))
         if root != settings.root:
             return None
+        # As `replay` will load them: the command may adjust them after (`jobs` to the cores).
+        loaded = repr(load_settings(root, overrides))
         started = time.time_ns() - int(_RACY_SECONDS * 1e9)
         found, unwalked = _inputs(settings, list(paths))
         files = tuple(_stamp(settings.root, path, started) for path in found)
@@ -126,19 +135,20 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         return None
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    repr(settings), files, packages, unwalked)
+                    loaded, files, packages, unwalked)
 
 
-def store(taken: Snapshot, stdout: str, code: int) -> None:
-    """Keep the report of the run whose inputs `taken` holds."""
+def store(taken: Snapshot, code: int) -> None:
+    """Keep what the run whose inputs `taken` holds has printed, and its exit code."""
     secret = _secret()
-    if secret is None:
+    if secret is None or not isinstance(sys.stdout, _Tee) or not isinstance(sys.stderr, _Tee):
         return
+    stdout, stderr = "".join(sys.stdout.parts), "".join(sys.stderr.parts)
     payload = pickle.dumps({
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
         "packages": taken.packages, "unwalked": taken.unwalked, "stdout": stdout,
-        "code": code,
+        "stderr": stderr, "code": code,
     }, protocol=pickle.HIGHEST_PROTOCOL)
     path = taken.folder / f"{taken.key}.report"
     try:
@@ -168,7 +178,7 @@ def _prune(folder: Path) -> None:
 
 
 class _Tee(io.TextIOBase):
-    """Standard output that also keeps what is written to it."""
+    """A standard stream that also keeps what is written to it."""
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__()
@@ -191,20 +201,6 @@ class _Tee(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return self.stream.encoding
-
-
-@contextmanager
-def captured_stdout(enabled: bool) -> Iterator[list[str]]:
-    """While open, what is printed is also appended to the list yielded (when `enabled`)."""
-    if not enabled:
-        yield []
-        return
-    tee = _Tee(sys.stdout)
-    sys.stdout = tee
-    try:
-        yield tee.parts
-    finally:
-        sys.stdout = tee.stream
 
 
 def _terminal() -> bool:

@@ -4,6 +4,7 @@ exactly the output of a run without any cache. Never timings."""
 
 from __future__ import annotations
 
+import io
 import os
 import pstats
 import subprocess
@@ -179,14 +180,33 @@ def test_profile_switch_writes_a_readable_profile(shop: Path, tmp_path: Path) ->
     assert any(name == "load_project" for _, _, name in stats.stats)  # type: ignore[attr-defined]
 
 
-def test_only_the_most_recent_reports_are_kept(tmp_path: Path) -> None:
+def test_only_the_most_recent_reports_are_kept(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setattr(result_cache, "_invocation", None)
+    result_cache.begin(["audit"])
+    print("report")
     folder = tmp_path / "results"
     past = time.time_ns() - 10**12
     total = result_cache.MAX_REPORTS + 3
     for number in range(total):
-        entry = Snapshot(f"{number:064x}", folder, (), (), "", (), (), ())
-        result_cache.store(entry, "report\n", 1)
+        result_cache.store(Snapshot(f"{number:064x}", folder, (), (), "", (), (), ()), 1)
         written = folder / f"{number:064x}.report"
         os.utime(written, ns=(past + number * 10**9, past + number * 10**9))
     kept = sorted(int(p.stem, 16) for p in folder.glob("*.report"))
     assert kept == list(range(total - result_cache.MAX_REPORTS, total))
+
+
+def test_notes_on_standard_error_are_replayed_too(shop: Path) -> None:
+    command = [sys.executable, "-m", "dara_migrate", "audit", str(shop), "--format", "json",
+               "--jobs", str((os.cpu_count() or 1) + 7)]
+    env = {**os.environ, "NO_COLOR": "1", "CI": "1"}
+    first = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert "note: --jobs" in first.stderr
+    for entry in facts_entries(shop):
+        entry.unlink()
+    again = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert facts_entries(shop) == [], "the command ran instead of replaying"
+    assert (again.returncode, again.stdout, again.stderr) == (
+        first.returncode, first.stdout, first.stderr)

@@ -241,14 +241,13 @@ def audit_command(
             raise _fail(err, f"{output}: cannot write the report: {error.strerror or error}"
                         ) from error
     else:
-        with result_cache.captured_stdout(inputs is not None) as printed:
-            _render(result, output_format, _console(no_color), show_info=show_info,
-                    statistics=statistics, quiet=quiet)
+        _render(result, output_format, _console(no_color), show_info=show_info,
+                statistics=statistics, quiet=quiet)
     if result.errors:
         raise typer.Exit(2)
     code = 1 if failing(result) else 0
     if inputs is not None:
-        result_cache.store(inputs, "".join(printed), code)
+        result_cache.store(inputs, code)
     raise typer.Exit(code)
 
 
