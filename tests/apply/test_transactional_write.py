@@ -256,8 +256,9 @@ def test_the_cli_writes_everything_keeps_modes_and_leaves_nothing(shop: Path) ->
 CLI_WITH_FAULT = textwrap.dedent("""
     import os, signal, sys
     from dara_migrate import cli, writer
+    from dara_migrate.cli import commands
     signum, at = int(sys.argv[1]), int(sys.argv[2])
-    real_replace, real_commit, calls = os.replace, cli.commit, [0]
+    real_replace, real_commit, calls = os.replace, commands.commit, [0]
 
     def replace(*args, **kwargs):
         calls[0] += 1
@@ -269,7 +270,7 @@ CLI_WITH_FAULT = textwrap.dedent("""
         os.replace = replace
         return real_commit(*args, **kwargs)
 
-    cli.commit = commit
+    commands.commit = commit
     sys.argv = ["dara-migrate", "apply", sys.argv[3], "--yes", "--no-cache", "--target", "1.x"]
     cli.main()
 """)
