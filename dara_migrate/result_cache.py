@@ -61,7 +61,6 @@ class Snapshot:
     overrides: tuple[tuple[str, Any], ...]
     settings: str
     files: tuple[FileStamp, ...]
-    packages: tuple[str, ...]
     unwalked: tuple[tuple[str, str], ...]
 
 
@@ -109,7 +108,6 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
         return None
     found, unwalked = _inputs(settings, paths)
     if (not _unchanged(settings.root, found, entry["files"])
-            or _packages(settings.root, found) != entry["packages"]
             or unwalked != entry["unwalked"]):
         return None
     return str(entry["stdout"]), str(entry["stderr"]), int(entry["code"])
@@ -130,12 +128,11 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         started = time.time_ns() - int(_RACY_SECONDS * 1e9)
         found, unwalked = _inputs(settings, list(paths))
         files = tuple(_stamp(settings.root, path, started) for path in found)
-        packages = _packages(settings.root, found)
     except (OSError, SettingsError):
         return None
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    loaded, files, packages, unwalked)
+                    loaded, files, unwalked)
 
 
 def store(taken: Snapshot, code: int) -> None:
@@ -147,7 +144,7 @@ def store(taken: Snapshot, code: int) -> None:
     payload = pickle.dumps({
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
-        "packages": taken.packages, "unwalked": taken.unwalked, "stdout": stdout,
+        "unwalked": taken.unwalked, "stdout": stdout,
         "stderr": stderr, "code": code,
     }, protocol=pickle.HIGHEST_PROTOCOL)
     path = taken.folder / f"{taken.key}.report"
@@ -262,19 +259,6 @@ def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
     digest = hashlib.sha256(path.read_bytes()).digest()
     recent = max(stat.st_mtime_ns, stat.st_ctime_ns) >= racy_after
     return path.relative_to(root).as_posix(), () if recent else _stat_key(stat), digest
-
-
-def _packages(root: Path, found: list[Path]) -> tuple[str, ...]:
-    """The folders, from the Python files' up to the root, that hold an `__init__.py`: module
-    names depend on them, also where the excludes leave that `__init__.py` out."""
-    folders: set[Path] = set()
-    for path in found:
-        folder = path.parent
-        while folder not in folders and folder.is_relative_to(root):
-            folders.add(folder)
-            folder = folder.parent
-    return tuple(sorted(folder.relative_to(root).as_posix() for folder in folders
-                        if os.path.exists(os.path.join(folder, "__init__.py"))))
 
 
 def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> bool:
