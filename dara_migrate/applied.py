@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,12 @@ from dara_migrate.files import ReadError, read_bytes
 
 if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
+    from dara_migrate.proof import DroppedFix
 
 _CHANGE_FIELDS = {"rule": str, "path": str, "line": int, "after": str}
 
 
-def applied_json(result: ApplyResult) -> dict[str, Any]:
+def applied_json(result: ApplyResult, dropped: Sequence[DroppedFix] = ()) -> dict[str, Any]:
     changes = []
     for fix in result.applied:
         finding = fix.finding
@@ -28,6 +30,11 @@ def applied_json(result: ApplyResult) -> dict[str, Any]:
         "changes": changes,
         "files": [change.path for change in result.changes],
         "escape_hatch": result.hatch_apps,
+        "dropped": [
+            {"rule": d.fix.finding.rule, "path": d.fix.finding.path,
+             "line": d.fix.finding.line, "fix": d.fix.description, "reason": d.reason}
+            for d in dropped
+        ],
         "remaining": [
             {"rule": f.rule, "path": f.path, "line": f.line, "message": f.message}
             for f in result.remaining
@@ -35,8 +42,10 @@ def applied_json(result: ApplyResult) -> dict[str, Any]:
     }
 
 
-def write_report(path: Path, result: ApplyResult, root: Path) -> None:
-    path.write_text(json.dumps(applied_json(result), indent=2) + "\n", encoding="utf-8")
+def write_report(path: Path, result: ApplyResult, root: Path,
+                 dropped: Sequence[DroppedFix] = ()) -> None:
+    path.write_text(json.dumps(applied_json(result, dropped), indent=2) + "\n",
+                    encoding="utf-8")
 
 
 def read_applied(path: Path) -> dict[str, Any]:

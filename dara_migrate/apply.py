@@ -74,6 +74,8 @@ class ApplyOptions:
     """With `local`, set the escape hatch; False leaves the errors open, marked at their sites
     (interactive "leave open with markers")."""
     set_mode: str | None = None
+    excluded: frozenset[tuple[str, str, str]] = frozenset()
+    """Fixes (`fix_key`) never to make: the build proof dropped them."""
 
 
 class _Workspace:
@@ -167,7 +169,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     """Plan and apply every fix in memory; the caller decides whether to write."""
     workspace = _Workspace(settings.root)
     applied: list[PlannedFix] = []
-    offered: set[tuple[str, str, str]] = set()
+    offered: set[tuple[str, str, str]] = set(options.excluded)
     fix_options = options.fixes
     ask = fix_options.accept
     if ask is not None:
@@ -175,7 +177,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             if ask(fix):
                 return True
             # Later rounds ask nobody, so a declined fix must not come back in them.
-            offered.add(_key(fix))
+            offered.add(fix_key(fix))
             return False
 
         fix_options = replace(fix_options, accept=accept)
@@ -187,8 +189,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             on_round(project)
         refused = {}
         fixes = [f for f in plan_code_fixes(project, fix_options, workspace.text, refused)
-                 if _key(f) not in offered]
-        offered.update(_key(f) for f in fixes)
+                 if fix_key(f) not in offered]
+        offered.update(fix_key(f) for f in fixes)
         # Later rounds only pick up what earlier fixes made fixable; nobody is asked twice.
         fix_options = FixOptions(unsafe=fix_options.unsafe,
                                  runtime_app_id=fix_options.runtime_app_id,
@@ -229,7 +231,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
                        unhatched, still_refused)
 
 
-def _key(fix: PlannedFix) -> tuple[str, str, str]:
+def fix_key(fix: PlannedFix) -> tuple[str, str, str]:
+    """What names a fix across runs of `run_apply` on the same files."""
     return fix.finding.rule, fix.finding.path, fix.description + fix.finding.message
 
 

@@ -55,6 +55,10 @@ class PlannedFix:
     finding: Finding
     edits: list[Edit]
     description: str
+    uid: str | None = None
+    """The id the fix gives a definition (for keyed uids: the literal part every id it
+    makes starts with); the build proof checks that it is stable."""
+    keyed: bool = False
 
 
 @dataclass
@@ -148,7 +152,7 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
         value = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
         edit: Edit = SetKeyword(finding.line, finding.column, keyword, literal(value, quote),
                           replace=rule == "DM102")
-        return PlannedFix(finding, [edit], f"{keyword}={literal(value, quote)}")
+        return PlannedFix(finding, [edit], f"{keyword}={literal(value, quote)}", uid=value)
     if rule == "DM401" and finding.fix == "unsafe":
         edit = RenameCall(finding.line, finding.column, "get_current_value", "read")
         return PlannedFix(finding, [edit], "get_current_value() -> read()")

@@ -45,6 +45,7 @@ from dara_migrate.writer import (
 if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
     from dara_migrate.engine import Project
+    from dara_migrate.proof import ProofReport
 
 _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
@@ -277,6 +278,13 @@ def apply_command(
     allow_read_only: Annotated[bool, typer.Option(
         "--allow-read-only", help="Also rewrite read-only files (they stay read-only).")
     ] = False,
+    no_build_check: Annotated[bool, typer.Option(
+        "--no-build-check",
+        help="Do not build the migrated apps (twice, in scratch copies) before writing.")
+    ] = False,
+    python: Annotated[str | None, typer.Option(
+        "--python", help="The app's interpreter for the build proof (default: the project's "
+        "virtual environment, else this one).")] = None,
     mode: ModeOpt = None,
     target: TargetOpt = None,
     select: SelectOpt = None,
@@ -289,8 +297,9 @@ def apply_command(
     """Rewrite what can be rewritten; mark and opt out of what cannot."""
     # Imported here: the apply side loads LibCST, ~0.45 s that `audit` never needs.
     from dara_migrate.applied import write_report
-    from dara_migrate.apply import ApplyOptions, run_apply
+    from dara_migrate.apply import ApplyOptions
     from dara_migrate.fixes import FixOptions
+    from dara_migrate.proof import ProofOptions, ProofReport, prove_and_apply
 
     err = _console(no_color, stderr=True)
     paths = paths or []
@@ -320,8 +329,11 @@ def apply_command(
                     err.print("nothing written")
                     raise typer.Exit(1)
                 settings, result = session
+                proof = ProofReport(skipped="build proof skipped: not run in interactive mode")
             else:
-                result = run_apply(settings, paths, options)
+                result, proof = prove_and_apply(
+                    settings, paths, options,
+                    ProofOptions(enabled=not no_build_check, python=python))
         except (SettingsError, UsageError, WriteError) as error:
             raise _fail(err, str(error)) from error
         except (KeyboardInterrupt, EOFError) as error:
@@ -333,6 +345,7 @@ def apply_command(
             err.print(escape(line), style="yellow", highlight=False)
         for message in result.errors:
             err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        _summarise_proof(err, proof, dry_run)
         plan = plan_writes(settings.root, [PlannedWrite(c.path, c.before, c.after)
                                            for c in result.changes], allow_read_only)
         if not dry_run:
@@ -344,7 +357,7 @@ def apply_command(
                 err.print(f"would not write {escape(refused)}", style="yellow", highlight=False)
         if report is not None:
             try:
-                write_report(report, result, settings.root)
+                write_report(report, result, settings.root, proof.dropped)
             except OSError as error:
                 written = "" if dry_run else "; the files were written"
                 raise _fail(err, f"{report}: cannot write the apply report: "
@@ -459,6 +472,22 @@ def _shared_app_ids(project: Project) -> list[str]:
     return [f"apps {', '.join(keys)} share app_id {app_id!r}: their runtime keys collide "
             "in one Valkey; give each project its own [project].name"
             for app_id, keys in by_id.items() if len(keys) > 1]
+
+
+def _summarise_proof(err: Console, proof: ProofReport, dry_run: bool) -> None:
+    if proof.skipped:
+        err.print(escape(proof.skipped), style="yellow", highlight=False)
+    for dropped in proof.dropped:
+        finding = dropped.fix.finding
+        verb = "would not be made" if dry_run else "not made"
+        err.print(f"{escape(finding.path)}:{finding.line}: {finding.rule} fix {verb} "
+                  f"({escape(dropped.fix.description)}): {escape(dropped.reason)}",
+                  style="yellow", highlight=False, soft_wrap=True)
+    for note in proof.notes:
+        err.print(escape(note), style="yellow", highlight=False, soft_wrap=True)
+    if proof.proven:
+        err.print(f"build proof: {len(proof.proven)} app(s) built twice with the migration, "
+                  "fixed ids stable", style="dim", highlight=False)
 
 
 def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool,

@@ -1,0 +1,298 @@
+"""Proof before writing: `apply` builds every app it changes in a scratch copy, twice with
+different hash seeds (`verify`'s runner and build script), before anything is written.
+
+A fix whose build fails, or whose id still changes between the two builds, is dropped and
+reported with the build error, and the migration is planned again without it; the rest is
+written. The proof needs an interpreter that can import dara-core: `--python`, else the
+project's own virtual environment, else the one running dara-migrate.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from dara_migrate.apply import ApplyOptions, ApplyResult, FileChange, fix_key, run_apply
+from dara_migrate.engine import App, Project
+from dara_migrate.fixes import PlannedFix
+from dara_migrate.index.bindings import defining_call
+from dara_migrate.index.project import source_root
+from dara_migrate.settings import Settings
+from dara_migrate.verify import VerifyError, VerifyResult, run_verify
+
+_VENVS = (".venv", "venv", "env")
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".dara-migrate-cache",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox")
+_PROBE_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ProofOptions:
+    enabled: bool = True
+    python: str | None = None
+    """The app's interpreter; None: the project's virtual environment, else this one."""
+    timeout: float = 120.0
+    """Seconds per build."""
+
+
+@dataclass(frozen=True)
+class BuildTarget:
+    """One app as `verify` builds it: cwd and import root, and `module:attribute`."""
+
+    key: str
+    root: str
+    """The app's source root, relative to the project root ('' for the root itself)."""
+    config: str
+    files: frozenset[str]
+
+
+Builder = Callable[[Path, BuildTarget, str, float], VerifyResult]
+"""Builds the app at (folder, target) with an interpreter twice; raises VerifyError."""
+
+
+def build_twice(folder: Path, target: BuildTarget, python: str, timeout: float) -> VerifyResult:
+    return run_verify(folder / target.root, config=target.config, python=python, runs=2,
+                      timeout=timeout)
+
+
+@dataclass
+class DroppedFix:
+    fix: PlannedFix
+    reason: str
+
+
+@dataclass
+class ProofReport:
+    skipped: str | None = None
+    """Why no build proof ran, in one line (None: it ran, or nothing was to be written)."""
+    proven: list[str] = field(default_factory=list)
+    """Apps built twice with the migration, with every fixed id stable."""
+    dropped: list[DroppedFix] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Apps whose proof could not run, one line each."""
+
+
+def find_python(root: Path, explicit: str | None) -> tuple[str | None, str]:
+    """An interpreter that can import dara-core, else None and why not."""
+    candidates: list[str] = []
+    if explicit is not None:
+        candidates.append(explicit)
+    else:
+        for folder in (root, *root.parents):
+            for venv in _VENVS:
+                for name in ("bin/python", "Scripts/python.exe"):
+                    if (folder / venv / name).is_file():
+                        candidates.append(str(folder / venv / name))
+        candidates.append(sys.executable)
+    tried: list[str] = []
+    for python in candidates:
+        found = shutil.which(python)
+        if found is None:
+            tried.append(f"{python}: no such interpreter")
+            continue
+        try:
+            completed = subprocess.run(
+                [found, "-c", "import importlib.util, sys; "
+                 "sys.exit(importlib.util.find_spec('dara.core') is None)"],
+                capture_output=True, timeout=_PROBE_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            tried.append(f"{python}: {error}")
+            continue
+        if completed.returncode == 0:
+            return found, ""
+        tried.append(f"{python} cannot import dara.core")
+    return None, "; ".join(tried)
+
+
+def build_targets(project: Project) -> tuple[list[BuildTarget], list[str]]:
+    """How to build each app, and one line for each app that has no module-level name."""
+    targets: list[BuildTarget] = []
+    unbuildable: list[str] = []
+    for app in project.apps:
+        config = _config_name(project, app)
+        if config is None:
+            unbuildable.append(f"app {app.key}: no module-level name holds its "
+                               "ConfigurationBuilder, so it cannot be built")
+            continue
+        module_path, name = config
+        facts = project.index.files[module_path]
+        root = source_root(facts)
+        targets.append(BuildTarget(app.key, root, f"{facts.module}:{name}",
+                                   frozenset(app.files)))
+    return targets, unbuildable
+
+
+def _config_name(project: Project, app: App) -> tuple[str, str] | None:
+    """(path, name) of a module-level name bound to the app's builder."""
+    index = project.index
+    handle = app.handle
+    if handle is not None and "." not in handle.name:
+        bound = index.module_bindings.get(handle.facts.path, {}).get(handle.name)
+        if bound:
+            made = defining_call(index, handle.facts, 0, handle.name)
+            if made is not None and made[1] is app.call:
+                return handle.facts.path, handle.name
+    for facts in index.files.values():
+        for name, bindings in index.module_bindings.get(facts.path, {}).items():
+            if bindings and bindings[-1].kind == "assign":
+                made = defining_call(index, facts, 0, name)
+                if made is not None and made[1] is app.call:
+                    return facts.path, name
+    return None
+
+
+@contextmanager
+def scratch_copy(root: Path, changes: list[FileChange]) -> Iterator[Path]:
+    """A throwaway copy of the project with the migrated files in it."""
+    with tempfile.TemporaryDirectory(prefix="dara-migrate-proof-") as temp:
+        copy = Path(temp) / root.name
+        shutil.copytree(root, copy, ignore=_NOT_COPIED, symlinks=True)
+        for change in changes:
+            destination = copy / change.path
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(change.after)
+        yield copy
+
+
+def _build(root: Path, changes: list[FileChange], target: BuildTarget, python: str,
+           timeout: float, builder: Builder) -> VerifyResult | VerifyError:
+    with scratch_copy(root, changes) as copy:
+        try:
+            return builder(copy, target, python, timeout)
+        except VerifyError as error:
+            return error
+
+
+def _describe(error: VerifyError) -> str:
+    return f"the build fails: {error.message}" + (f" ({error.frame})" if error.frame else "")
+
+
+def _unstable_fixes(result: ApplyResult, target: BuildTarget,
+                    built: VerifyResult) -> list[DroppedFix]:
+    """Uid fixes of this app whose ids still differ between the two builds."""
+    moving = [d for d in built.definitions if d.owner == "app" and not d.stable]
+    dropped: list[DroppedFix] = []
+    for fix in result.applied:
+        fixed = fix.uid
+        if fixed is None or fix.finding.path not in target.files:
+            continue
+        still = next((d for d in moving
+                      if (d.id.startswith(fixed) if fix.keyed else d.id == fixed)), None)
+        if still is not None:
+            dropped.append(DroppedFix(fix, f"its id still changes between builds ({still.id})"))
+    return dropped
+
+
+def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
+                    proof: ProofOptions, builder: Builder = build_twice,
+                    ) -> tuple[ApplyResult, ProofReport]:
+    """`run_apply`, then the build proof of every app it changes; fixes that break a build
+    or leave their id unstable are dropped and the migration is planned again without them.
+    Nothing is written here."""
+    result = run_apply(settings, paths, options)
+    report = ProofReport()
+    if not proof.enabled or not result.changes:
+        return result, report
+    python, why = find_python(settings.root, proof.python)
+    if python is None:
+        report.skipped = f"build proof skipped: no interpreter can import dara-core ({why})"
+        return result, report
+    targets, unbuildable = build_targets(result.project)
+    changed = {change.path for change in result.changes}
+    report.notes.extend(unbuildable)
+    excluded = set(options.excluded)
+    for target in targets:
+        if not changed & target.files:
+            continue
+        result = _prove_app(settings, paths, options, proof, builder, python, target,
+                            result, excluded, report)
+    return result, report
+
+
+def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
+               proof: ProofOptions, builder: Builder, python: str, target: BuildTarget,
+               result: ApplyResult, excluded: set[tuple[str, str, str]],
+               report: ProofReport) -> ApplyResult:
+    """Build one app until its migration builds with stable fixed ids; returns the apply
+    result without the fixes that had to be dropped."""
+    root = settings.root
+
+    def replan() -> ApplyResult:
+        return run_apply(settings, paths, replace(options, excluded=frozenset(excluded)))
+
+    baseline_checked = False
+    for _ in range(len(result.applied) + 2):
+        built = _build(root, result.changes, target, python, proof.timeout, builder)
+        if isinstance(built, VerifyResult):
+            unstable = _unstable_fixes(result, target, built)
+            if not unstable:
+                report.proven.append(target.key)
+                return result
+            for dropped in unstable:
+                excluded.add(fix_key(dropped.fix))
+                report.dropped.append(dropped)
+            result = replan()
+            continue
+        if not baseline_checked:
+            baseline_checked = True
+            baseline = _build(root, [], target, python, proof.timeout, builder)
+            if isinstance(baseline, VerifyError):
+                report.notes.append(f"app {target.key}: not proven, it does not build before "
+                                    f"the migration either ({baseline.message})")
+                return result
+        culprit = _culprit(result, target, built, excluded, replan,
+                           lambda candidate: _build(root, candidate.changes, target, python,
+                                                    proof.timeout, builder))
+        if culprit is None:
+            report.notes.append(f"app {target.key}: {_describe(built)}; no single fix is the "
+                                "cause, nothing of this app was proven")
+            return result
+        excluded.add(fix_key(culprit))
+        report.dropped.append(DroppedFix(culprit, _describe(built)))
+        result = replan()
+    report.notes.append(f"app {target.key}: the build proof did not settle")
+    return result
+
+
+def _culprit(result: ApplyResult, target: BuildTarget, failure: VerifyError,
+             excluded: set[tuple[str, str, str]], replan: Callable[[], ApplyResult],
+             build: Callable[[ApplyResult], VerifyResult | VerifyError]) -> PlannedFix | None:
+    """The first applied fix of this app without which its build no longer fails: a binary
+    search over the fixes in the order they were planned (those in the failing frame's file
+    first, as the error most often sits where the fix wrote)."""
+    mine = [f for f in result.applied if f.finding.path in target.files]
+    frame_path = failure.frame.rsplit(":", 1)[0] if failure.frame else None
+    prefix = f"{target.root}/" if target.root else ""
+    in_frame = [f for f in mine if frame_path is not None
+                and f.finding.path == f"{prefix}{frame_path}"]
+    for candidates in (in_frame, mine):
+        if not candidates:
+            continue
+        keys = [fix_key(f) for f in candidates]
+
+        def fails(kept: int, keys: list[tuple[str, str, str]] = keys) -> bool:
+            """Whether the build fails with only the first `kept` candidates applied."""
+            excluded.update(keys[kept:])
+            try:
+                return isinstance(build(replan()), VerifyError)
+            finally:
+                excluded.difference_update(keys[kept:])
+
+        if fails(0):
+            continue
+        low, high = 0, len(candidates)  # fails(high) holds: it is `result`
+        while high - low > 1:
+            middle = (low + high) // 2
+            if fails(middle):
+                high = middle
+            else:
+                low = middle
+        return candidates[high - 1]
+    return None
