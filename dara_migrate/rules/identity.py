@@ -134,7 +134,7 @@ class UnstableUid(Rule):
     code = "DM102"
     name = "unstable-uid"
     severity = "error"
-    fix = "manual"
+    fix = "safe"
     summary = "uid= that differs between processes or hosts"
     docs = RuleDocs(
         what="A `uid=` built from `uuid1`/`uuid4`, `random`, `secrets`, `time`, "
@@ -145,8 +145,10 @@ class UnstableUid(Rule):
         "differs per process unless PYTHONHASHSEED is fixed).",
         use_instead="A literal, or an f-string over a parameter of the factory "
         "(`uid=f'{prefix}-total'`).",
-        fix_safety="A bare `str(uuid4())` is replaced by the scheme's literal as an unsafe "
-        "fix (it changes the id the browser sees once); anything else is manual.",
+        fix_safety="Safe where the site runs once per process (module level, a page builder "
+        "called once): the `uid=` value is replaced by the scheme's literal, which cannot "
+        "collide. Unsafe where the index cannot tell when the code runs; manual where it "
+        "runs more than once or at request time, or where the uid is passed positionally.",
         confidence="High for direct calls; names are followed one assignment deep.",
     )
     VALID = [
@@ -172,7 +174,7 @@ class UnstableUid(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         definitions = collect_definitions(ctx.index)
-        bare: set[tuple[str, int]] = set()
+        replaceable: dict[tuple[str, int], str] = {}
         flagged: list[tuple[Definition, str]] = []
         for definition in definitions:
             uid = definition.uid
@@ -183,28 +185,22 @@ class UnstableUid(Rule):
                 continue
             flagged.append((definition, source))
             # Only a `uid=` keyword can be replaced; a positional one would be passed twice.
-            if definition.call.kwarg("uid") is uid and _bare_uuid(
-                    ctx.index, definition.facts, definition.call.scope, uid):
-                bare.add(definition.key)
-        suggestions = suggest_uids(definitions, bare)
+            if definition.call.kwarg("uid") is not uid:
+                continue
+            when = ctx.index.when_at(definition.facts, definition.call.scope)
+            if when == "unknown":
+                replaceable[definition.key] = "unsafe"
+            elif when == "build" and not _repeated(ctx.index, definition):
+                replaceable[definition.key] = "safe"
+        suggestions = suggest_uids(definitions, set(replaceable))
         for definition, source in flagged:
             suggested = suggestions.get(definition.key)
             yield ctx.at_call(
                 self, definition.facts, definition.call,
                 f"uid of this {definition.api} comes from {source}() and differs on every "
                 "worker; use a literal or a factory parameter",
-                fix="unsafe" if suggested else "manual", suggested_uid=suggested,
+                fix=replaceable.get(definition.key, "manual"), suggested_uid=suggested,
             )
-
-
-def _bare_uuid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value) -> bool:
-    if uid.kind != "call" or uid.text != "str":
-        return False
-    call = facts.calls[uid.call]
-    if len(call.args) != 1 or call.kwargs or call.args[0].kind != "call":
-        return False
-    inner = facts.calls[call.args[0].call]
-    return not inner.args and index.resolve(facts, scope, inner.callee).qualified == "uuid.uuid4"
 
 
 class DuplicateUid(Rule):

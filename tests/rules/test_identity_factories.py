@@ -229,4 +229,4 @@ def test_positional_uids_count_and_are_never_given_twice(tmp_path: Path) -> None
     assert findings(tmp_path, files, "DM101") == []
     unstable = findings(tmp_path, files, "DM102")
     assert [(f.line, f.fix, f.suggested_uid) for f in unstable] == [
-        (7, "manual", None), (8, "unsafe", "app.main:named")]
+        (7, "manual", None), (8, "safe", "app.main:named")]
