@@ -160,7 +160,9 @@ class _Workspace:
 def _group(fixes: Iterable[PlannedFix]) -> dict[str, list[Edit]]:
     grouped: dict[str, list[Edit]] = defaultdict(list)
     for fix in fixes:
-        grouped[fix.finding.path].extend(fix.edits)
+        for path, edits in [(fix.finding.path, fix.edits), *fix.elsewhere.items()]:
+            # Fixes of one factory share its parameter and call-site edits.
+            grouped[path].extend(e for e in edits if e not in grouped[path])
     return grouped
 
 
@@ -200,7 +202,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         failed = workspace.edit(_group(fixes))
         project = workspace.reload(settings, paths, project)
         failed |= workspace.undone
-        applied.extend(f for f in fixes if f.finding.path not in failed)
+        applied.extend(f for f in fixes
+                       if f.finding.path not in failed and failed.isdisjoint(f.elsewhere))
     else:
         workspace.errors.append(
             f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")

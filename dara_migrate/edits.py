@@ -93,8 +93,19 @@ class RemoveStatement:
     line: int
 
 
+@dataclass(frozen=True)
+class AddParameter:
+    """A keyword-only `name: annotation = default` for the function whose statement starts
+    at `line` (its first decorator); nothing when it already has a parameter of that name."""
+
+    line: int
+    name: str
+    annotation: str
+    default: str
+
+
 Edit = (SetKeyword | RemoveKeyword | RenameCall | AddMarker | RemoveComments | InsertAfter
-        | RemoveStatement)
+        | RemoveStatement | AddParameter)
 
 
 class EditError(Exception):
@@ -154,6 +165,8 @@ class _Transformer(cst.CSTTransformer):
         if not edits:
             return updated
         for edit in edits:
+            if edit in self.state.applied:
+                continue  # `Page('x')()`: the innermost call at this position took it
             if isinstance(edit, SetKeyword):
                 updated = _set_keyword(updated, edit, self.module)
             elif isinstance(edit, RemoveKeyword):
@@ -191,6 +204,10 @@ class _Transformer(cst.CSTTransformer):
                     after.extend(self._parse_block(edit.source))
                 elif isinstance(edit, RemoveStatement):
                     removed = True
+                elif isinstance(edit, AddParameter):
+                    if not isinstance(statement, cst.FunctionDef):
+                        continue
+                    statement = _add_parameter(statement, edit, self.module)
                 self.state.applied.add(edit)
             if not removed:
                 result.append(statement)
@@ -303,6 +320,46 @@ def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Ca
                         whitespace_after=_break_before_last(call) or cst.SimpleWhitespace(" ")),
         whitespace_after_arg=no_space)
     return call.with_changes(args=[*args, new_arg.with_changes(whitespace_after_arg=after)])
+
+
+def _add_parameter(function: cst.FunctionDef, edit: AddParameter,
+                   module: cst.Module) -> cst.FunctionDef:
+    params = function.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params,
+                                    *params.kwonly_params)]
+    if edit.name in names:
+        return function
+    config = module.config_for_parsing
+    added = cst.Param(name=cst.Name(edit.name),
+                      annotation=cst.Annotation(cst.parse_expression(edit.annotation, config)),
+                      default=cst.parse_expression(edit.default, config))
+    star = params.star_arg
+    existing = [*params.posonly_params, *params.params,
+                *([star] if isinstance(star, cst.Param) else []), *params.kwonly_params]
+    trailing = existing[-1].comma if existing else None
+    if isinstance(trailing, cst.Comma):
+        # One parameter per line, with a trailing comma: the new one goes on its own line.
+        separator = next(p.comma for p in existing if isinstance(p.comma, cst.Comma))
+        if len(existing) == 1:
+            separator = trailing
+        added = added.with_changes(comma=trailing)
+        kwonly = [*params.kwonly_params]
+        if kwonly:
+            kwonly[-1] = kwonly[-1].with_changes(comma=separator)
+        elif isinstance(star, cst.Param):
+            star = star.with_changes(comma=separator)
+        else:
+            last = existing[-1].with_changes(comma=separator)
+            params = params.with_changes(params=[*params.params[:-1], last]) if (
+                params.params) else params.with_changes(
+                    posonly_params=[*params.posonly_params[:-1], last])
+            star = cst.ParamStar(comma=separator)
+        return function.with_changes(params=params.with_changes(
+            star_arg=star, kwonly_params=[*kwonly, added]))
+    if not isinstance(star, (cst.Param, cst.ParamStar)):
+        star = cst.ParamStar()
+    return function.with_changes(params=params.with_changes(
+        star_arg=star, kwonly_params=[*params.kwonly_params, added]))
 
 
 def _remove_keyword(call: cst.Call, keyword: str) -> cst.Call:

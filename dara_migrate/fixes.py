@@ -23,6 +23,7 @@ from dara_migrate.edits import (
 from dara_migrate.engine import App, Project
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.keyed import KeyedPlanner
 from dara_migrate.layout import split_lines
 from dara_migrate.models import Finding
 from dara_migrate.target import (
@@ -55,10 +56,12 @@ class PlannedFix:
     finding: Finding
     edits: list[Edit]
     description: str
-    uid: str | None = None
-    """The id the fix gives a definition (for keyed uids: the literal part every id it
-    makes starts with); the build proof checks that it is stable."""
+    ids: tuple[str, ...] = ()
+    """The ids the fix gives definitions (keyed uids: the literal parts their ids start
+    with); the build proof checks that they are stable."""
     keyed: bool = False
+    elsewhere: dict[str, list[Edit]] = field(default_factory=dict)
+    """Edits in other files that belong to the fix (call sites passing a uid prefix)."""
 
 
 @dataclass
@@ -109,6 +112,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
         return quotes[path]
 
     planned: list[PlannedFix] = []
+    keyed = KeyedPlanner(project.index, overlay_text, quote)
     for finding in project.findings:
         if finding.status != "open" or finding.fix not in ("safe", "unsafe"):
             continue
@@ -118,7 +122,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
         if facts is None:
             continue
         fix = plan_fix(project, facts, finding, quote(finding.path), options,
-                       overlay_text(finding.path))
+                       overlay_text(finding.path), keyed)
         if fix is None:
             continue
         if finding.rule in _UID_RULES and finding.suggested_uid:
@@ -141,9 +145,12 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
 
 
 def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
-              options: FixOptions, text: str | None = None) -> PlannedFix | None:
+             options: FixOptions, text: str | None = None,
+             keyed: KeyedPlanner | None = None) -> PlannedFix | None:
     """The edits that fix one finding, or None when it has no fix `apply` can make."""
     rule = finding.rule
+    if rule == "DM104" and keyed is not None:
+        return _plan_keyed(keyed, facts, finding)
     if rule in ("DM301", "DM302") and finding.fix == "unsafe" and text is not None:
         hoist = plan_hoist(text, finding.anchor_line)
         return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
@@ -152,7 +159,8 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
         value = options.uid_overrides.get(finding.fingerprint, finding.suggested_uid)
         edit: Edit = SetKeyword(finding.line, finding.column, keyword, literal(value, quote),
                           replace=rule == "DM102")
-        return PlannedFix(finding, [edit], f"{keyword}={literal(value, quote)}", uid=value)
+        return PlannedFix(finding, [edit], f"{keyword}={literal(value, quote)}",
+                          ids=(value,))
     if rule == "DM401" and finding.fix == "unsafe":
         edit = RenameCall(finding.line, finding.column, "get_current_value", "read")
         return PlannedFix(finding, [edit], "get_current_value() -> read()")
@@ -164,6 +172,16 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
         if app is not None and app.target == "v2":
             return _plan_runtime(project, app, finding, quote, options)
     return None
+
+
+def _plan_keyed(keyed: KeyedPlanner, facts: FileFacts, finding: Finding) -> PlannedFix | None:
+    call = _call_at(facts, finding)
+    plan = keyed.plan(facts, call) if call is not None else None
+    if plan is None:
+        return None
+    edits = dict(plan.edits)
+    return PlannedFix(finding, edits.pop(finding.path, []), plan.description, ids=plan.prefixes,
+                      keyed=True, elsewhere=edits)
 
 
 def _plan_local_backend(facts: FileFacts, finding: Finding, quote: str) -> PlannedFix | None:

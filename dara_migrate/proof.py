@@ -180,10 +180,9 @@ def _unstable_fixes(result: ApplyResult, target: BuildTarget,
     moving = [d for d in built.definitions if d.owner == "app" and not d.stable]
     dropped: list[DroppedFix] = []
     for fix in result.applied:
-        fixed = fix.uid
-        if fixed is None or fix.finding.path not in target.files:
+        if not fix.ids or fix.finding.path not in target.files:
             continue
-        still = next((d for d in moving
+        still = next((d for d in moving for fixed in fix.ids
                       if (d.id.startswith(fixed) if fix.keyed else d.id == fixed)), None)
         if still is not None:
             dropped.append(DroppedFix(fix, f"its id still changes between builds ({still.id})"))

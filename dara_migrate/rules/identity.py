@@ -302,7 +302,7 @@ class RepeatedFactory(Rule):
     code = "DM104"
     name = "repeated-factory"
     severity = "error"
-    fix = "manual"
+    fix = "safe"
     summary = "definition in code that runs more than once per process"
     docs = RuleDocs(
         what="A definition (any DM101 kind) without a uid, or with a fixed literal uid, in a "
@@ -311,10 +311,19 @@ class RepeatedFactory(Rule):
         "instantiated more than once, or content of several routes.",
         why="Without a uid every call makes a new random id; with a fixed literal the second "
         "call raises `ValueError` (duplicate uid). Neither survives many workers.",
-        use_instead="Give the factory a uid parameter and derive the uid from it: "
-        "`def card(prefix: str): ... DerivedVariable(..., uid=f'{prefix}-total')`, and pass a "
-        "distinct literal at each call site.",
-        fix_safety="Manual: each call site needs its own prefix.",
+        use_instead="Key the uid by what differs between runs: in a loop over literal keys, "
+        "`uid=f'pkg.mod:metric.{name}'`; in a factory, a uid prefix parameter and "
+        "`uid=f'{uid_prefix}.total'`, with a distinct literal at each call site.",
+        fix_safety="Safe where a distinct stable key exists (behaviour on one worker is "
+        "unchanged: the same definitions are built, with ids every worker agrees on): a loop "
+        "or comprehension over a literal collection, a module-level name bound to one, or "
+        "`range(<int>)` gets an f-string uid over its loop variable; a function or class "
+        "`__init__` called directly from build-time sites that each run once (or in such a "
+        "loop, or in a function that takes a `uid_prefix` itself) gets a keyword-only "
+        "`uid_prefix: str | None = None` (callers outside the project keep random ids), "
+        "`uid=f'{uid_prefix}.total' if uid_prefix else None`, and a distinct literal at each "
+        "site from its scope and target name. `apply` builds the result before writing. "
+        "Anything else is manual.",
         confidence="High for calls resolved in the project; calls from outside the project "
         "are not counted.",
     )
@@ -342,6 +351,10 @@ class RepeatedFactory(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
+        # Imported here: only apps with repeated factories pay for the planner.
+        from dara_migrate.keyed import KeyedPlanner
+
+        planner: KeyedPlanner | None = None
         for definition in collect_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
@@ -355,9 +368,13 @@ class RepeatedFactory(Rule):
                 "in code that runs more than once per process")
             problem = ("a fixed uid collides on the second run" if _is_literal(definition.uid)
                        else "each run gets a new random id")
+            planner = planner or KeyedPlanner(ctx.index)
+            keyable = planner.keyable(facts, call)
+            remedy = ("key its uid by the loop variable or a uid prefix parameter" if keyable
+                      else "take a uid prefix parameter")
             yield ctx.at_call(
-                self, facts, call,
-                f"{definition.api} created {why}: {problem}; take a uid prefix parameter",
+                self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
+                fix="safe" if keyable else "manual",
             )
 
 

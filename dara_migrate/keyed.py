@@ -1,0 +1,386 @@
+"""DM104 keyed uids: a definition built by code that runs more than once per process gets a
+uid that differs per run and is the same on every worker.
+
+- In a loop or comprehension over a literal collection (or a module-level name bound to one,
+  or `range(<int>)`): an f-string over the loop variable, `uid=f'pkg.mod:metric.{name}'`.
+- In a function, or a class's `__init__`, called from several build-time sites: a keyword-only
+  `uid_prefix: str | None = None` parameter, `uid=f'{uid_prefix}.total' if uid_prefix else
+  None` (callers outside the project keep today's behaviour), and at each call site a distinct
+  literal from the caller's scope and target name (or its literal arguments). A site in a
+  literal loop passes an f-string over its loop variable; a site in a function that already
+  takes a `uid_prefix` passes one derived from it.
+
+Anything else has no distinct stable key and is left to a person.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dara_migrate.facts import Call, FileFacts
+from dara_migrate.index.definitions import Definition, collect_definitions, snake
+from dara_migrate.index.project import ProjectIndex, ScopeRef
+
+if TYPE_CHECKING:
+    from dara_migrate.edits import Edit
+
+PREFIX = "uid_prefix"
+_ALPHABET = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_SLUG = re.compile(r"[^A-Za-z0-9]+")
+_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "add",
+                       "update", "discard", "setdefault", "sort", "reverse", "__setitem__"})
+
+
+@dataclass(frozen=True)
+class KeyedUid:
+    """The edits (by file) that key one definition's uid, and the literal parts the ids it
+    makes start with."""
+
+    edits: dict[str, list[Edit]]
+    description: str
+    prefixes: tuple[str, ...]
+
+
+@dataclass
+class KeyedPlanner:
+    """Plans keyed uids for one round of `apply` (answers are shared between the findings of
+    one factory, so that all its definitions and call sites agree). Without `text_of` (the
+    audit) loops are assumed to run over literal keys: `keyable` then says whether a key may
+    exist; `apply` checks the loops in the source."""
+
+    index: ProjectIndex
+    text_of: Callable[[str], str] | None = None
+    quote_of: Callable[[str], str] = lambda _: "'"
+    _trees: dict[str, ast.Module] = field(default_factory=dict)
+    _sites: dict[ScopeRef, dict[tuple[str, int], str] | None] = field(default_factory=dict)
+    _taken: set[str] = field(default_factory=set)
+    _definitions: dict[tuple[str, int], Definition] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for definition in collect_definitions(self.index):
+            self._definitions[definition.key] = definition
+            uid = definition.uid
+            if uid is not None and uid.kind == "str" and isinstance(uid.const, str):
+                self._taken.add(uid.const)
+
+    def tree(self, path: str) -> ast.Module | None:
+        if self.text_of is None:
+            return None
+        if path not in self._trees:
+            try:
+                self._trees[path] = ast.parse(self.text_of(path))
+            except SyntaxError:
+                return None
+        return self._trees[path]
+
+    def keyable(self, facts: FileFacts, call: Call) -> bool:
+        """Whether the definition made by `call` may get a keyed uid."""
+        return self._shape(facts, call) is not None
+
+    def _shape(self, facts: FileFacts, call: Call
+               ) -> tuple[Definition, list[str], dict[tuple[str, int], str] | None] | None:
+        """The definition, its loop variables, and for a factory its call sites' prefixes."""
+        definition = self._definitions.get((facts.path, call.id))
+        if definition is None or self.index.when_at(facts, call.scope) not in (
+                "build", "startup"):
+            return None
+        uid = definition.uid
+        if uid is not None and call.kwarg("uid") is not uid:
+            return None  # a positional uid cannot be given as a keyword too
+        loops = self._loop_keys(facts, call) if call.loop else []
+        if loops is None:
+            return None
+        function = self.index.function_scope(facts, call.scope)
+        scope = facts.scopes[function]
+        if function != call.scope or scope.loop:
+            return None
+        if self.index.runs_at(facts, function) <= 1:
+            return (definition, loops, None) if loops else None
+        sites = self._factory_sites(facts, function)
+        return None if sites is None else (definition, loops, sites)
+
+    def plan(self, facts: FileFacts, call: Call) -> KeyedUid | None:
+        """The edits that key the uid of the definition made by `call`, if it can be."""
+        from dara_migrate.edits import AddParameter, SetKeyword
+
+        shape = self._shape(facts, call)
+        if shape is None:
+            return None
+        definition, loops, sites = shape
+        uid = definition.uid
+        scope = facts.scopes[call.scope]
+        quote = self.quote_of(facts.path)
+        name = _definition_name(facts, call, definition.api, self._definitions)
+        keys = "".join(f".{{{var}}}" for var in loops)
+        if sites is None:
+            base = self._unique(f"{facts.module}:{scope.qualname + '.' if scope.qualname else ''}"
+                                f"{name}")
+            value = f"f{_quoted(base + keys, quote)}"
+            edit = SetKeyword(call.span.line, call.span.col, "uid", value,
+                              replace=uid is not None)
+            return KeyedUid({facts.path: [edit]}, f"uid={value}", (f"{base}.",))
+        value = f"f{_quoted('{' + PREFIX + '}.' + name + keys, quote)} if {PREFIX} else None"
+        edits: dict[str, list[Edit]] = {facts.path: [
+            AddParameter(scope.stmt_line, PREFIX, "str | None", "None"),
+            SetKeyword(call.span.line, call.span.col, "uid", value, replace=uid is not None),
+        ]}
+        prefixes: list[str] = []
+        for (path, call_id), prefix in sites.items():
+            site = self.index.files[path].calls[call_id]
+            edits.setdefault(path, []).append(
+                SetKeyword(site.span.line, site.span.col, PREFIX, prefix))
+            start = _literal_part(prefix)
+            if start:
+                prefixes.append(f"{start}.{name}")
+        owner = scope.qualname.removesuffix(".__init__")
+        return KeyedUid(edits, f"uid from a {PREFIX} parameter of {owner}, passed by "
+                        f"{len(sites)} call sites", tuple(prefixes))
+
+    def _unique(self, base: str) -> str:
+        candidate, counter = base, 1
+        while candidate in self._taken or any(t.startswith(f"{candidate}.")
+                                              for t in self._taken):
+            counter += 1
+            candidate = f"{base}-{counter}"
+        self._taken.add(candidate)
+        return candidate
+
+    def _factory_sites(self, facts: FileFacts, function: int
+                       ) -> dict[tuple[str, int], str] | None:
+        """Call site -> the `uid_prefix` expression it passes, for every site that calls the
+        factory; None when one of them has no distinct stable key."""
+        ref = (facts.path, function)
+        if ref not in self._sites:
+            self._sites[ref] = self._find_sites(facts, function)
+        return self._sites[ref]
+
+    def _find_sites(self, facts: FileFacts, function: int
+                    ) -> dict[tuple[str, int], str] | None:
+        index = self.index
+        scope = facts.scopes[function]
+        parent = facts.scopes[scope.parent]
+        if scope.kind != "function":
+            return None
+        if parent.kind == "class":
+            if scope.name != "__init__":
+                return None
+            made: ScopeRef = (facts.path, parent.id)
+        else:
+            made = (facts.path, function)
+        ref = (facts.path, function)
+        callers = index.callers.get(ref, [])
+        if not callers:
+            return None
+        sites: dict[tuple[str, int], str] = {}
+        used: Counter[str] = Counter()
+        for source, _ in callers:
+            edges = [e for e in index.edges.get(source, ()) if e.target == ref]
+            if any(e.via not in ("call", "instantiation") for e in edges):
+                return None  # passed as route content or a callback: no call to add to
+            caller = index.files[source[0]]
+            # `Panel('x')()` is two calls: the instantiation, and one of `__call__`.
+            calls = [c for c in caller.calls if c.scope == source[1] and c.func_call < 0
+                     and c.callee and index.resolve_call(caller, c).function == made]
+            if len(calls) != len(edges):
+                return None
+            for site in calls:
+                if site.keyword(PREFIX) is not None or site.starred >= 0:
+                    return None
+                prefix = self._site_prefix(caller, site, used)
+                if prefix is None:
+                    return None
+                sites[(caller.path, site.id)] = prefix
+        return sites or None
+
+    def _site_prefix(self, caller: FileFacts, site: Call, used: Counter[str]) -> str | None:
+        index = self.index
+        if index.when_at(caller, site.scope) not in ("build", "startup"):
+            return None
+        function = index.function_scope(caller, site.scope)
+        if function != site.scope or caller.scopes[function].loop:
+            return None
+        loops = self._loop_keys(caller, site) if site.loop else []
+        if loops is None:
+            return None
+        keys = "".join(f".{{{var}}}" for var in loops)
+        name = _site_name(site)
+        quote = self.quote_of(caller.path)
+        if index.runs_at(caller, function) > 1:
+            params = {p.name for p in caller.scopes[function].params}
+            if PREFIX not in params:
+                return None
+            return (f"f{_quoted('{' + PREFIX + '}.' + name + keys, quote)} "
+                    f"if {PREFIX} else None")
+        scope = caller.scopes[function].qualname
+        base = f"{caller.module}:{scope + '.' if scope else ''}{name}"
+        slug = _literal_slug(site)
+        if used[base] and slug:
+            base = f"{base}.{slug}"
+        used[base] += 1
+        base = self._unique(base)
+        if not _ALPHABET.match(base):
+            return None
+        return f"f{_quoted(base + keys, quote)}" if keys else _quoted(base, quote)
+
+    def _loop_keys(self, facts: FileFacts, call: Call) -> list[str] | None:
+        """Loop variables of the loops and comprehensions around a call, when every one
+        iterates over distinct literal keys; None otherwise."""
+        if self.text_of is None:
+            return ["key"]
+        tree = self.tree(facts.path)
+        if tree is None:
+            return None
+        line = self.text_of(facts.path).splitlines()[call.span.line - 1]
+        column = len(line[:call.span.col - 1].encode())
+        path = _path_to(tree, call.span.line, column)
+        if path is None:
+            return None
+        variables: list[str] = []
+        for parent, child in itertools.pairwise(path):
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                   ast.ClassDef)):
+                variables = []
+            elif isinstance(parent, (ast.While, ast.AsyncFor)) and child in parent.body:
+                return None
+            elif isinstance(parent, ast.For) and child in parent.body:
+                var = _literal_loop(tree, parent.target, parent.iter)
+                if var is None:
+                    return None
+                variables.append(var)
+            elif isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp,
+                                     ast.DictComp)):
+                if any(child is g for g in parent.generators):
+                    return None
+                for generator in parent.generators:
+                    var = _literal_loop(tree, generator.target, generator.iter)
+                    if var is None or generator.is_async:
+                        return None
+                    variables.append(var)
+        return variables or None
+
+
+def _quoted(value: str, quote: str) -> str:
+    """`value` as a string literal (uids and keys use only `[A-Za-z0-9_.:{}-]`)."""
+    return f"{quote}{value}{quote}"
+
+
+def _path_to(tree: ast.Module, line: int, column: int) -> list[ast.AST] | None:
+    """The nodes from the module down to the call starting at (line, byte column)."""
+    def walk(node: ast.AST, trail: list[ast.AST]) -> list[ast.AST] | None:
+        trail = [*trail, node]
+        if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, column):
+            return trail
+        for child in ast.iter_child_nodes(node):
+            start = getattr(child, "lineno", None)
+            end = getattr(child, "end_lineno", None)
+            if start is not None and end is not None and not start <= line <= end:
+                continue
+            found = walk(child, trail)
+            if found is not None:
+                return found
+        return None
+
+    return walk(tree, [])
+
+
+def _literal_loop(tree: ast.Module, target: ast.expr, iterable: ast.expr) -> str | None:
+    """The loop variable when the loop runs over distinct keys every worker agrees on."""
+    if not isinstance(target, ast.Name):
+        return None
+    if isinstance(iterable, ast.Name):
+        iterable = _module_literal(tree, iterable.id)  # type: ignore[assignment]
+        if iterable is None:
+            return None
+    if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
+            and iterable.func.id == "range" and len(iterable.args) == 1
+            and not iterable.keywords and isinstance(iterable.args[0], ast.Constant)
+            and type(iterable.args[0].value) is int):
+        return target.id
+    if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    keys: list[object] = []
+    for element in iterable.elts:
+        if not isinstance(element, ast.Constant) or type(element.value) not in (str, int):
+            return None
+        if not _ALPHABET.match(str(element.value)):
+            return None
+        keys.append(element.value)
+    if not keys or len({str(k) for k in keys}) != len(keys):
+        return None
+    return target.id
+
+
+def _module_literal(tree: ast.Module, name: str) -> ast.expr | None:
+    """The literal a module-level name is bound to once, and never changed in this module."""
+    bound: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            bound.extend(node.value for t in node.targets
+                         if isinstance(t, ast.Name) and t.id == name)
+        elif _changes(node, name):
+            return None
+    if len(bound) != 1 or not any(
+            isinstance(s, ast.Assign) and s.value is bound[0] for s in tree.body):
+        return None
+    return bound[0]
+
+
+def _changes(node: ast.AST, name: str) -> bool:
+    """Whether a node rebinds or mutates `name` (other than a plain assignment)."""
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return name in node.names
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = node.func.value
+        return (isinstance(receiver, ast.Name) and receiver.id == name
+                and node.func.attr in _MUTATORS)
+    if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
+            node.ctx, (ast.Store, ast.Del)):
+        return isinstance(node.value, ast.Name) and node.value.id == name
+    return False
+
+
+def _definition_name(facts: FileFacts, call: Call, api: str,
+                     definitions: dict[tuple[str, int], Definition]) -> str:
+    """The definition's name inside its scope: the assigned name, else `<kind>_<n>`."""
+    if call.target and call.target != "**":
+        return snake(call.target.rsplit(".", 1)[-1])
+    ordinal = 0
+    for other in facts.calls:
+        definition = definitions.get((facts.path, other.id))
+        if (definition is None or other.scope != call.scope or definition.api != api
+                or (other.target and other.target != "**")):
+            continue
+        ordinal += 1
+        if other.id == call.id:
+            break
+    return f"{snake(api)}_{ordinal}"
+
+
+def _site_name(site: Call) -> str:
+    if site.target and site.target != "**":
+        return site.target.rsplit(".", 1)[-1]
+    return snake(site.callee.rsplit(".", 1)[-1])
+
+
+def _literal_slug(site: Call) -> str:
+    for value in site.args:
+        if isinstance(value.const, str) and value.kind == "str":
+            slug = _SLUG.sub("_", value.const).strip("_").lower()
+            if slug:
+                return slug
+    return ""
+
+
+def _literal_part(prefix: str) -> str:
+    """The literal text a prefix expression's ids start with."""
+    body = prefix[1:] if prefix.startswith("f") else prefix
+    body = body.split(" if ")[0]
+    return body[1:].split("{", 1)[0].rstrip("'\".")
