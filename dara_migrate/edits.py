@@ -58,6 +58,15 @@ class RenameCall:
 
 
 @dataclass(frozen=True)
+class ReplaceCall:
+    """Replace the call at (line, column) by the expression `source`."""
+
+    line: int
+    column: int
+    source: str
+
+
+@dataclass(frozen=True)
 class AddMarker:
     """A full-line comment directly above the statement whose first line is `line`."""
 
@@ -104,8 +113,8 @@ class AddParameter:
     default: str
 
 
-Edit = (SetKeyword | RemoveKeyword | RenameCall | AddMarker | RemoveComments | InsertAfter
-        | RemoveStatement | AddParameter)
+Edit = (SetKeyword | RemoveKeyword | RenameCall | ReplaceCall | AddMarker | RemoveComments
+        | InsertAfter | RemoveStatement | AddParameter)
 
 
 class EditError(Exception):
@@ -151,7 +160,7 @@ class _Transformer(cst.CSTTransformer):
         self.call_edits: dict[tuple[int, int], list[Edit]] = {}
         self.statement_edits: dict[int, list[Edit]] = {}
         for edit in edits:
-            if isinstance(edit, (SetKeyword, RemoveKeyword, RenameCall)):
+            if isinstance(edit, (SetKeyword, RemoveKeyword, RenameCall, ReplaceCall)):
                 self.call_edits.setdefault((edit.line, edit.column - 1), []).append(edit)
             else:
                 self.statement_edits.setdefault(edit.line, []).append(edit)
@@ -160,13 +169,16 @@ class _Transformer(cst.CSTTransformer):
         position = self.get_metadata(PositionProvider, node).start
         return position.line, position.column
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         edits = self.call_edits.get(self._start(original))
         if not edits:
             return updated
         for edit in edits:
             if edit in self.state.applied:
                 continue  # `Page('x')()`: the innermost call at this position took it
+            if isinstance(edit, ReplaceCall):
+                self.state.applied.add(edit)
+                return cst.parse_expression(edit.source, self.module.config_for_parsing)
             if isinstance(edit, SetKeyword):
                 updated = _set_keyword(updated, edit, self.module)
             elif isinstance(edit, RemoveKeyword):

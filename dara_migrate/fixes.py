@@ -7,6 +7,7 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dara_migrate.edits import (
     AddMarker,
@@ -39,6 +40,9 @@ from dara_migrate.target import (
 )
 from dara_migrate.target import DEFAULT_REASON as DEFAULT_REASON
 
+if TYPE_CHECKING:
+    from dara_migrate.action_rewrite import ActionRewriter
+
 _UID_RULES = frozenset({"DM101", "DM102"})
 """Rules whose fix writes a `uid=`."""
 HATCH_PREFIX = "# dara-migrate: this app keeps process-local state"
@@ -62,6 +66,14 @@ class PlannedFix:
     keyed: bool = False
     elsewhere: dict[str, list[Edit]] = field(default_factory=dict)
     """Edits in other files that belong to the fix (call sites passing a uid prefix)."""
+
+
+@dataclass
+class Planners:
+    """What the fixes of one round share: the names and keys they have chosen so far."""
+
+    keyed: KeyedPlanner
+    actions: dict[str, ActionRewriter] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,7 +124,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
         return quotes[path]
 
     planned: list[PlannedFix] = []
-    keyed = KeyedPlanner(project.index, overlay_text, quote)
+    planners = Planners(KeyedPlanner(project.index, overlay_text, quote))
     for finding in project.findings:
         if finding.status != "open" or finding.fix not in ("safe", "unsafe"):
             continue
@@ -122,7 +134,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
         if facts is None:
             continue
         fix = plan_fix(project, facts, finding, quote(finding.path), options,
-                       overlay_text(finding.path), keyed)
+                       overlay_text(finding.path), planners)
         if fix is None:
             continue
         if finding.rule in _UID_RULES and finding.suggested_uid:
@@ -146,11 +158,14 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
 
 def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
              options: FixOptions, text: str | None = None,
-             keyed: KeyedPlanner | None = None) -> PlannedFix | None:
-    """The edits that fix one finding, or None when it has no fix `apply` can make."""
+             planners: Planners | None = None) -> PlannedFix | None:
+    """The edits that fix one finding, or None when it has no fix `apply` can make.
+    Fixes planned together in one round must share `planners`."""
     rule = finding.rule
-    if rule == "DM104" and keyed is not None:
-        return _plan_keyed(keyed, facts, finding)
+    if rule == "DM104" and planners is not None:
+        return _plan_keyed(planners.keyed, facts, finding)
+    if rule == "DM105" and finding.fix == "unsafe" and text is not None and planners:
+        return _plan_action(project, facts, finding, text, quote, planners)
     if rule in ("DM301", "DM302") and finding.fix == "unsafe" and text is not None:
         hoist = plan_hoist(text, finding.anchor_line)
         return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
@@ -182,6 +197,25 @@ def _plan_keyed(keyed: KeyedPlanner, facts: FileFacts, finding: Finding) -> Plan
     edits = dict(plan.edits)
     return PlannedFix(finding, edits.pop(finding.path, []), plan.description, ids=plan.prefixes,
                       keyed=True, elsewhere=edits)
+
+
+def _plan_action(project: Project, facts: FileFacts, finding: Finding, text: str,
+                 quote: str, planners: Planners) -> PlannedFix | None:
+    from dara_migrate.action_rewrite import ActionRewriter
+    from dara_migrate.rules.identity import action_factory_calls
+
+    call = _call_at(facts, finding)
+    api = next((a for f, c, a in action_factory_calls(project.index)
+                if f is facts and c is call), None)
+    if call is None or api is None:
+        return None
+    if facts.path not in planners.actions:
+        planners.actions[facts.path] = ActionRewriter(project.index, facts, text, quote)
+    rewrite = planners.actions[facts.path].plan(call, api)
+    if rewrite is None:
+        return None
+    return PlannedFix(finding, rewrite.edits,
+                      f"{api}(...) -> module-level @action {rewrite.name}")
 
 
 def _plan_local_backend(facts: FileFacts, finding: Finding, quote: str) -> PlannedFix | None:

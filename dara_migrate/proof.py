@@ -111,22 +111,15 @@ def find_python(root: Path, explicit: str | None) -> tuple[str | None, str]:
     return None, "; ".join(tried)
 
 
-def build_targets(project: Project) -> tuple[list[BuildTarget], list[str]]:
-    """How to build each app, and one line for each app that has no module-level name."""
-    targets: list[BuildTarget] = []
-    unbuildable: list[str] = []
-    for app in project.apps:
-        config = _config_name(project, app)
-        if config is None:
-            unbuildable.append(f"app {app.key}: no module-level name holds its "
-                               "ConfigurationBuilder, so it cannot be built")
-            continue
-        module_path, name = config
-        facts = project.index.files[module_path]
-        root = source_root(facts)
-        targets.append(BuildTarget(app.key, root, f"{facts.module}:{name}",
-                                   frozenset(app.files)))
-    return targets, unbuildable
+def build_target(project: Project, app: App) -> BuildTarget | None:
+    """How `verify` builds an app; None when no module-level name holds its builder."""
+    config = _config_name(project, app)
+    if config is None:
+        return None
+    module_path, name = config
+    facts = project.index.files[module_path]
+    root = source_root(facts)
+    return BuildTarget(app.key, root, f"{facts.module}:{name}", frozenset(app.files))
 
 
 def _config_name(project: Project, app: App) -> tuple[str, str] | None:
@@ -203,12 +196,16 @@ def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions
     if python is None:
         report.skipped = f"build proof skipped: no interpreter can import dara-core ({why})"
         return result, report
-    targets, unbuildable = build_targets(result.project)
-    changed = {change.path for change in result.changes}
-    report.notes.extend(unbuildable)
+    # The escape hatch, markers and mode are fixed statements; only code fixes need a build.
+    fixed = {path for fix in result.applied for path in (fix.finding.path, *fix.elsewhere)}
     excluded = set(options.excluded)
-    for target in targets:
-        if not changed & target.files:
+    for app in result.project.apps:
+        if not fixed & app.files:
+            continue
+        target = build_target(result.project, app)
+        if target is None:
+            report.notes.append(f"app {app.key}: not proven, no module-level name holds its "
+                                "ConfigurationBuilder for a build to import")
             continue
         result = _prove_app(settings, paths, options, proof, builder, python, target,
                             result, excluded, report)

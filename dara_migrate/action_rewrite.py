@@ -1,0 +1,278 @@
+"""DM105: a deprecated action factory call becomes one module-level `@action`.
+
+`UpdateVariable(resolver, variable, extras)`, `NavigateTo(<callable>, new_tab, extras)`,
+`DownloadContent(resolver, extras, cleanup_file)` and `SideEffect(function, extras)` each
+define a fresh `@action` every time they run. The rewrite defines that action once, at module
+level, doing exactly what the factory's inner action does in dara-core 1.30: build the same
+old-style context (`ctx.inputs.old/new/value`, `ctx.extras`), run the same callable through
+`run_user_handler` (sync callables in a thread pool), and then `ctx.update(variable, result)`,
+`ctx.navigate(result, new_tab)` or `ctx.download_file(result, cleanup)`. The call site passes
+what the factory passed as the action's arguments: the variable (its value is `old`) and the
+extras, evaluated where they were, so instance state in `extras=[self.x]` still works.
+
+It applies when the callable and the variable are module-level (or imported) names, or a
+lambda that uses only such names; anything else stays manual.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.index.definitions import snake
+from dara_migrate.index.project import ProjectIndex
+
+if TYPE_CHECKING:
+    from dara_migrate.edits import Edit
+
+SLOTS: dict[str, dict[str, tuple[int, str]]] = {
+    "UpdateVariable": {"callable": (0, "resolver"), "variable": (1, "variable"),
+                       "extras": (2, "extras")},
+    "NavigateTo": {"callable": (0, "url"), "new_tab": (1, "new_tab"), "extras": (2, "extras")},
+    "DownloadContent": {"callable": (0, "resolver"), "extras": (1, "extras"),
+                        "cleanup": (2, "cleanup_file")},
+    "SideEffect": {"callable": (0, "function"), "extras": (1, "extras"), "block": (2, "block")},
+}
+"""Per factory: where each argument goes (position, keyword)."""
+_FLAGS = {"new_tab", "cleanup", "block"}
+_BUILTINS = frozenset(dir(builtins))
+_ACTIONS = "dara.core.interactivity.actions"
+_HANDLER = ("dara.core.internal.utils", "run_user_handler")
+
+
+@dataclass(frozen=True)
+class ActionRewrite:
+    edits: list[Edit]
+    name: str
+
+
+def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Value) -> bool:
+    """Whether every name a value uses is a builtin, a module-level (or imported) name, or
+    (in a lambda) one of its own parameters."""
+    if value.kind not in ("lambda", "name", "attr"):
+        return False
+    own = value.scope if value.kind == "lambda" else -1
+    for name in value.names:
+        head = name.split(".")[0]
+        found = index.lookup(facts, own if own >= 0 else scope, head)
+        if found is None:
+            if head not in _BUILTINS:
+                return False
+        elif found[1] not in (0, own):
+            return False
+    return True
+
+
+def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> bool:
+    """Whether the factory call can become a module-level `@action` (no source needed)."""
+    slots = SLOTS[api]
+    if call.starred >= 0 or call.kwarg("**") is not None:
+        return False
+    known = {keyword for _, keyword in slots.values()}
+    if any(name not in known for name, _ in call.kwargs) or len(call.args) > len(slots):
+        return False
+    function = call.argument(*slots["callable"])
+    if function is None or not _module_level(index, facts, call.scope, function):
+        return False
+    if api == "UpdateVariable":
+        variable = call.argument(*slots["variable"])
+        if variable is None or not _module_level(index, facts, call.scope, variable):
+            return False
+    for flag in _FLAGS & slots.keys():
+        value = call.argument(*slots[flag])
+        if value is not None and value.kind != "const":
+            return False
+    extras = call.argument(*slots["extras"])
+    return extras is None or extras.kind == "container" or (
+        extras.kind == "const" and extras.const is None)
+
+
+def _call_node(tree: ast.Module, text: str, call: Call) -> ast.Call | None:
+    line = text.splitlines()[call.span.line - 1]
+    column = len(line[:call.span.col - 1].encode())
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and (n.lineno, n.col_offset) == (call.span.line, column)]
+    return found[-1] if found else None
+
+
+def _argument(node: ast.Call, position: int, name: str) -> ast.expr | None:
+    for item in node.keywords:
+        if item.arg == name:
+            return item.value
+    return node.args[position] if position < len(node.args) else None
+
+
+def _taken_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    return names
+
+
+def _identifier(text: str) -> str:
+    name = snake(text.rsplit(".", 1)[-1]).strip("_")
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return name if name.isidentifier() and not keyword.iskeyword(name) else ""
+
+
+def _anchor(tree: ast.Module, names: set[str], before: int | None) -> int | None:
+    """The line of the last module-level statement that binds one of `names` (else the last
+    import), which must come before line `before` when the call runs at module level."""
+    bound: list[ast.stmt] = []
+    imports: list[ast.stmt] = []
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            imports.append(statement)
+            targets = {(a.asname or a.name).split(".")[0] for a in statement.names}
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            targets = {statement.name}
+        else:
+            targets = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
+                       and isinstance(n.ctx, ast.Store)}
+        if targets & names:
+            bound.append(statement)
+    candidates = bound or imports
+    if not candidates:
+        return None
+    chosen = candidates[-1]
+    end = chosen.end_lineno or chosen.lineno
+    if before is not None and end >= before:
+        return None
+    # Among the functions, not between the assignments: up to the next def or class.
+    following = tree.body[tree.body.index(chosen) + 1:]
+    for statement in following:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
+                before is not None and (statement.end_lineno or statement.lineno) >= before):
+            break
+        chosen = statement
+    decorators = getattr(chosen, "decorator_list", None)
+    return decorators[0].lineno if decorators else chosen.lineno
+
+
+class ActionRewriter:
+    """Plans DM105 rewrites for one file's text (names chosen stay unique within it)."""
+
+    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str, quote: str) -> None:
+        self.index = index
+        self.facts = facts
+        self.text = text
+        self.quote = quote
+        self.tree = ast.parse(text)
+        self.taken = _taken_names(self.tree)
+
+    def plan(self, call: Call, api: str) -> ActionRewrite | None:
+        from dara_migrate.edits import InsertAfter, ReplaceCall
+
+        if not convertible(self.index, self.facts, call, api):
+            return None
+        node = _call_node(self.tree, self.text, call)
+        if node is None or ("action" in self.taken and not self._is_dara_action()):
+            return None
+        slots = SLOTS[api]
+        source = self._source(node, *slots["callable"])
+        if source is None:
+            return None
+        extras_node = _argument(node, *slots["extras"])
+        extras = (extras_node.elts if isinstance(extras_node, (ast.List, ast.Tuple)) else [])
+        if extras_node is not None and not isinstance(
+                extras_node, (ast.List, ast.Tuple, ast.Constant)):
+            return None
+        parameters = [f"extra_{n}" for n in range(1, len(extras) + 1)]
+        arguments = [ast.get_source_segment(self.text, e) or "" for e in extras]
+        if not all(arguments):
+            return None
+        extras_list = f"[{', '.join(parameters)}]"
+        imports: list[tuple[str, str | None]] = [("dara.core", "action"), _HANDLER]
+        function = call.argument(*slots["callable"])
+        named = function.text if function is not None and function.kind != "lambda" else ""
+        if api == "UpdateVariable":
+            variable = self._source(node, *slots["variable"])
+            if variable is None:
+                return None
+            name = self._name(f"update_{_identifier(variable) or 'variable'}")
+            parameters.insert(0, "old")
+            arguments.insert(0, variable)
+            context = (f"UpdateVariableContext(inputs=UpdateVariableInputs(old=old, "
+                       f"new=ctx.input), extras={extras_list})")
+            body = f"await ctx.update({variable}, await run_user_handler({source}, " \
+                   "args=(context,)))"
+            imports += [(_ACTIONS, "UpdateVariableContext"), (_ACTIONS, "UpdateVariableInputs")]
+        else:
+            context = (f"ComponentActionContext(inputs=ComponentActionInputs(value=ctx.input), "
+                       f"extras={extras_list})")
+            imports += [(_ACTIONS, "ComponentActionContext"), (_ACTIONS, "ComponentActionInputs")]
+            result = f"await run_user_handler({source}, args=(context,))"
+            if api == "NavigateTo":
+                name = self._name(f"navigate_{_identifier(named) or 'to'}")
+                body = f"await ctx.navigate({result}, {self._flag(node, slots['new_tab'])})"
+            elif api == "DownloadContent":
+                name = self._name(f"download_{_identifier(named) or 'content'}")
+                body = f"await ctx.download_file({result}, {self._flag(node, slots['cleanup'])})"
+            else:
+                name = self._name(f"{_identifier(named) or 'side'}_effect")
+                body = result
+        used = {n.split(".")[0] for value in self._values(call, api) for n in value.names
+                if not self._own_parameter(value, n.split(".")[0])}
+        if used & {"ctx", "old", "context", "run_user_handler", *parameters}:
+            return None  # the action's own names would shadow what the callable reads
+        at_module_level = self.index.function_scope(self.facts, call.scope) == 0
+        anchor = _anchor(self.tree, used, call.stmt_line if at_module_level else None)
+        if anchor is None:
+            return None
+        signature = ", ".join(["ctx: action.Ctx", *parameters])
+        block = (f"\n\n@action\nasync def {name}({signature}):\n"
+                 f"    \"\"\"What `{api}(...)` defined on every call, defined once.\"\"\"\n"
+                 f"    context = {context}\n"
+                 f"    {body}\n")
+        edits: list[Edit] = [
+            InsertAfter(anchor, block, imports=tuple(imports), key=f"action-{name}"),
+            ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})"),
+        ]
+        return ActionRewrite(edits, name)
+
+    def _own_parameter(self, value: Value, name: str) -> bool:
+        if value.kind != "lambda":
+            return False
+        found = self.index.lookup(self.facts, value.scope, name)
+        return found is not None and found[1] == value.scope
+
+    def _values(self, call: Call, api: str) -> list[Value]:
+        slots = SLOTS[api]
+        keys = ["callable", "variable"] if api == "UpdateVariable" else ["callable"]
+        return [v for v in (call.argument(*slots[k]) for k in keys) if v is not None]
+
+    def _source(self, node: ast.Call, position: int, name: str) -> str | None:
+        value = _argument(node, position, name)
+        if value is None:
+            return None
+        text = ast.get_source_segment(self.text, value)
+        if text is None:
+            return None
+        return text
+
+    def _flag(self, node: ast.Call, slot: tuple[int, str]) -> str:
+        value = _argument(node, *slot)
+        return "False" if value is None else ast.get_source_segment(self.text, value) or "False"
+
+    def _name(self, base: str) -> str:
+        candidate, counter = base, 1
+        while candidate in self.taken:
+            counter += 1
+            candidate = f"{base}_{counter}"
+        self.taken.add(candidate)
+        return candidate
+
+    def _is_dara_action(self) -> bool:
+        """Whether the module's `action` is Dara's decorator (so the rewrite can use it)."""
+        found = self.index.lookup(self.facts, 0, "action")
+        return found is not None and found[0].kind == "import" and (
+            self.index.resolve(self.facts, 0, "action").api == "action")
