@@ -116,7 +116,8 @@ class KeyedPlanner:
         uid = definition.uid
         scope = facts.scopes[call.scope]
         quote = self.quote_of(facts.path)
-        name = _definition_name(facts, call, definition.api, self._definitions)
+        name = self._collection_name(facts, call) or _definition_name(
+            facts, call, definition.api, self._definitions)
         keys = "".join(f".{{{var}}}" for var in loops)
         if sites is None:
             base = self._unique(f"{facts.module}:{scope.qualname + '.' if scope.qualname else ''}"
@@ -228,18 +229,43 @@ class KeyedPlanner:
             return None
         return f"f{_quoted(base + keys, quote)}" if keys else _quoted(base, quote)
 
+    def _call_path(self, facts: FileFacts, call: Call) -> list[ast.AST] | None:
+        tree = self.tree(facts.path)
+        if tree is None or self.text_of is None:
+            return None
+        line = self.text_of(facts.path).splitlines()[call.span.line - 1]
+        return _path_to(tree, call.span.line, len(line[:call.span.col - 1].encode()))
+
+    def _collection_name(self, facts: FileFacts, call: Call) -> str:
+        """For a definition without a target built in a loop: the collection it goes into
+        (`totals = {k: DV(...) for k in KEYS}`, `cards.append(DV(...))`)."""
+        if not call.loop or (call.target and call.target != "**"):
+            return ""
+        path = self._call_path(facts, call) or []
+        for node in reversed(path[:-1]):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                 ast.ClassDef)):
+                return ""
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("append", "add", "extend", "insert")):
+                receiver = node.func.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                receiver = node.targets[0]
+            else:
+                continue
+            if isinstance(receiver, ast.Attribute):
+                return snake(receiver.attr)
+            return snake(receiver.id) if isinstance(receiver, ast.Name) else ""
+        return ""
+
     def _loop_keys(self, facts: FileFacts, call: Call) -> list[str] | None:
         """Loop variables of the loops and comprehensions around a call, when every one
         iterates over distinct literal keys; None otherwise."""
         if self.text_of is None:
             return ["key"]
         tree = self.tree(facts.path)
-        if tree is None:
-            return None
-        line = self.text_of(facts.path).splitlines()[call.span.line - 1]
-        column = len(line[:call.span.col - 1].encode())
-        path = _path_to(tree, call.span.line, column)
-        if path is None:
+        path = self._call_path(facts, call)
+        if tree is None or path is None:
             return None
         variables: list[str] = []
         for parent, child in itertools.pairwise(path):

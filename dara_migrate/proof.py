@@ -119,7 +119,9 @@ def build_target(project: Project, app: App) -> BuildTarget | None:
     module_path, name = config
     facts = project.index.files[module_path]
     root = source_root(facts)
-    return BuildTarget(app.key, root, f"{facts.module}:{name}", frozenset(app.files))
+    # A factory-built config (`config = build_config()`): the app is what its module imports.
+    files = frozenset(app.files | project.index.files_reachable(facts))
+    return BuildTarget(app.key, root, f"{facts.module}:{name}", files)
 
 
 def _config_name(project: Project, app: App) -> tuple[str, str] | None:
@@ -200,9 +202,9 @@ def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions
     fixed = {path for fix in result.applied for path in (fix.finding.path, *fix.elsewhere)}
     excluded = set(options.excluded)
     for app in result.project.apps:
-        if not fixed & app.files:
-            continue
         target = build_target(result.project, app)
+        if not fixed & (target.files if target else app.files):
+            continue
         if target is None:
             report.notes.append(f"app {app.key}: not proven, no module-level name holds its "
                                 "ConfigurationBuilder for a build to import")
