@@ -22,7 +22,7 @@ def card(
 ):
     total = DerivedVariable(partial(pick, label), variables=[base], uid=f'{uid_prefix}.total' if uid_prefix else None)
     rows = ServerVariable(uid=f'{uid_prefix}.rows' if uid_prefix else None, scope='user')
-    return Card(Text(total), title=label, id=rows.uid)
+    return Card(Text(total), title=label)
 
 
 def regional(region: str, *, uid_prefix: str | None = None):

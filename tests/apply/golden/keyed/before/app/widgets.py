@@ -20,7 +20,7 @@ def card(
 ):
     total = DerivedVariable(partial(pick, label), variables=[base])
     rows = ServerVariable(uid='app-card-rows', scope='user')
-    return Card(Text(total), title=label, id=rows.uid)
+    return Card(Text(total), title=label)
 
 
 def regional(region: str):
