@@ -225,7 +225,6 @@ def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
     def replan() -> ApplyResult:
         return run_apply(settings, paths, replace(options, excluded=frozenset(excluded)))
 
-    baseline_checked = False
     for _ in range(len(result.applied) + 2):
         built = _build(root, result.changes, target, python, proof.timeout, builder)
         if isinstance(built, VerifyResult):
@@ -238,19 +237,17 @@ def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
                 report.dropped.append(dropped)
             result = replan()
             continue
-        if not baseline_checked:
-            baseline_checked = True
-            baseline = _build(root, [], target, python, proof.timeout, builder)
-            if isinstance(baseline, VerifyError):
-                report.notes.append(f"app {target.key}: not proven, it does not build before "
-                                    f"the migration either ({baseline.message})")
-                return result
         culprit = _culprit(result, target, built, excluded, replan,
                            lambda candidate: _build(root, candidate.changes, target, python,
                                                     proof.timeout, builder))
         if culprit is None:
-            report.notes.append(f"app {target.key}: {_describe(built)}; no single fix is the "
-                                "cause, nothing of this app was proven")
+            baseline = _build(root, [], target, python, proof.timeout, builder)
+            if isinstance(baseline, VerifyError):
+                report.notes.append(f"app {target.key}: not proven, it does not build before "
+                                    f"the migration either ({baseline.message})")
+            else:
+                report.notes.append(f"app {target.key}: {_describe(built)}; no single fix is "
+                                    "the cause, nothing of this app was proven")
             return result
         excluded.add(fix_key(culprit))
         report.dropped.append(DroppedFix(culprit, _describe(built)))
@@ -263,14 +260,16 @@ def _culprit(result: ApplyResult, target: BuildTarget, failure: VerifyError,
              excluded: set[tuple[str, str, str]], replan: Callable[[], ApplyResult],
              build: Callable[[ApplyResult], VerifyResult | VerifyError]) -> PlannedFix | None:
     """The first applied fix of this app without which its build no longer fails: a binary
-    search over the fixes in the order they were planned (those in the failing frame's file
-    first, as the error most often sits where the fix wrote)."""
+    search over the fixes in the order they were planned; first among those whose id the
+    error names (`uid ... is already taken`), then those in the failing frame's file, then
+    all of the app's fixes."""
     mine = [f for f in result.applied if f.finding.path in target.files]
+    named = [f for f in mine if any(i in failure.message for i in f.ids)]
     frame_path = failure.frame.rsplit(":", 1)[0] if failure.frame else None
     prefix = f"{target.root}/" if target.root else ""
     in_frame = [f for f in mine if frame_path is not None
                 and f.finding.path == f"{prefix}{frame_path}"]
-    for candidates in (in_frame, mine):
+    for candidates in (named, in_frame, mine):
         if not candidates:
             continue
         keys = [fix_key(f) for f in candidates]

@@ -1,0 +1,116 @@
+"""`apply` builds the migrated app (twice, in scratch copies) before writing anything: a fix
+that breaks the build is dropped and reported, the rest is written."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.apply import ApplyOptions
+from dara_migrate.cli import app
+from dara_migrate.proof import BuildTarget, ProofOptions, prove_and_apply
+from dara_migrate.settings import load_settings
+from dara_migrate.verify import VerifyError, VerifyResult
+from tests.helpers import write_tree
+
+# `summary_page` is also route content through a lookup table the analysis cannot follow, so
+# Dara builds it twice: the literal uid DM101 suggests for `total` collides on the second build.
+REPORT_APP = {
+    "report_app/__init__.py": "",
+    "report_app/main.py": (
+        '"""Reports app: one page served under two paths through a lookup table."""\n\n'
+        "from dara.components import Stack, Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, ServerVariable, Variable\n\n"
+        "config = ConfigurationBuilder()\n\n"
+        "base = Variable(1)\n"
+        "rows = ServerVariable(scope='user')\n"
+        "doubled = DerivedVariable(lambda v: v * 2, variables=[base])\n\n\n"
+        "def summary_page():\n"
+        "    total = DerivedVariable(lambda v: v + 1, variables=[base])\n"
+        "    return Stack(Text(total), Text(doubled))\n\n\n"
+        "PAGES = {'summary': summary_page}\n\n"
+        "config.router.add_page(path='summary', content=summary_page, id='summary')\n"
+        "config.router.add_page(path='summary-copy', content=PAGES['summary'], "
+        "id='summary-copy')\n"
+    ),
+}
+BROKEN_UID = "uid='report_app.main:summary_page.total'"
+
+
+def apply(root: Path, *options: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["apply", str(root), "--target", "1.x", "--no-cache",
+                                      "--allow-dirty", *options])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.slow
+def test_a_fix_that_breaks_the_build_is_dropped_and_reported_and_the_rest_written(
+        tmp_path: Path) -> None:
+    dry = write_tree(tmp_path / "dry" / "reports", REPORT_APP)
+    root = write_tree(tmp_path / "wet" / "reports", REPORT_APP)
+    _, planned, dry_stderr = apply(dry, "--dry-run")
+    code, written, stderr = apply(root, "--yes", "--diff")
+    main = (root / "report_app/main.py").read_text()
+    assert "report_app/main.py:14: DM101 fix not made" in stderr
+    assert "is already taken" in stderr
+    assert BROKEN_UID not in main
+    assert "uid='report_app.main:rows'" in main and "uid='report_app.main:doubled'" in main
+    assert "# dara-migrate: local-only[DM101]" in main
+    assert "build proof: 1 app(s) built twice" in stderr
+    assert code == 1  # the dropped fix's error remains, kept process-local
+    # --dry-run runs the same proof, so it shows exactly what --yes writes.
+    assert planned == written
+    assert "report_app/main.py:14: DM101 fix would not be made" in dry_stderr
+
+
+def test_without_dara_core_the_proof_is_skipped_in_one_line(tmp_path: Path) -> None:
+    python = tmp_path / "python-without-dara"
+    python.write_text("#!/bin/sh\nexit 1\n")
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    root = write_tree(tmp_path / "reports", REPORT_APP)
+    _, _, stderr = apply(root, "--yes", "--python", str(python))
+    skipped = [line for line in stderr.splitlines() if "build proof" in line]
+    assert len(skipped) == 1
+    assert skipped[0].startswith("build proof skipped: no interpreter can import dara-core")
+    assert BROKEN_UID in (root / "report_app/main.py").read_text()
+
+
+def test_no_build_check_turns_the_proof_off(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "reports", REPORT_APP)
+    _, _, stderr = apply(root, "--yes", "--no-build-check")
+    assert "build proof" not in stderr
+    assert BROKEN_UID in (root / "report_app/main.py").read_text()
+
+
+def test_the_breaking_fix_is_found_without_a_frame_to_point_at_it(tmp_path: Path) -> None:
+    """The search over the planned fixes, with a build that only says it failed."""
+    files = dict(REPORT_APP)
+    files["report_app/extra.py"] = (
+        "from dara.core import DerivedVariable, Variable\n\n"
+        "count = Variable(0)\n"
+        "a = DerivedVariable(lambda v: v, variables=[count])\n"
+        "b = DerivedVariable(lambda v: v, variables=[count])\n")
+    files["report_app/main.py"] += "\nfrom report_app import extra  # noqa: E402,F401\n"
+    root = write_tree(tmp_path / "reports", files)
+    builds: list[Path] = []
+
+    def build(folder: Path, target: BuildTarget, python: str, timeout: float) -> VerifyResult:
+        builds.append(folder)
+        if BROKEN_UID in (folder / "report_app/main.py").read_text():
+            raise VerifyError("the build failed")
+        return VerifyResult(config=target.config, python=python, dara_core="1.30.0", runs=2,
+                            definitions=())
+
+    settings = load_settings(root, {"target": "1.x", "use_cache": False})
+    result, report = prove_and_apply(settings, [root], ApplyOptions(), ProofOptions(),
+                                     builder=build)
+    assert [d.fix.finding.line for d in report.dropped] == [14]
+    assert report.dropped[0].reason == "the build fails: the build failed"
+    assert report.proven == ["report_app.main:config"]
+    written = {change.path: change.after.decode() for change in result.changes}
+    assert BROKEN_UID not in written["report_app/main.py"]
+    assert "uid='report_app.extra:b'" in written["report_app/extra.py"]
+    assert 3 <= len(builds) <= 8
