@@ -1,0 +1,106 @@
+"""DM105: the module-level `@action` that replaces a deprecated factory call does what the
+factory's own action does, checked by running both against the same recording context."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+from dara.core.internal.registries import action_registry
+
+from dara_migrate.apply import ApplyOptions, run_apply
+from dara_migrate.fixes import FixOptions
+from dara_migrate.settings import load_settings
+from dara_migrate.writer import write_atomic
+from tests.helpers import write_tree
+
+PAGE = (
+    "from dara.components import Stack\n"
+    "from dara.core import DownloadContent, NavigateTo, SideEffect, UpdateVariable, Variable\n\n"
+    "counter = Variable(3)\n"
+    "step = Variable(2)\n"
+    "SEEN = []\n\n\n"
+    "def remember(ctx):\n"
+    "    SEEN.append((ctx.inputs.value, list(ctx.extras)))\n\n\n"
+    "async def export(ctx):\n"
+    "    return f'/tmp/{ctx.inputs.value}.csv'\n\n\n"
+    "class Page:\n"
+    "    def __init__(self):\n"
+    "        self.scale = Variable(10)\n\n"
+    "    def actions(self):\n"
+    "        return [\n"
+    "            UpdateVariable(lambda ctx: ctx.inputs.old * ctx.extras[0] + ctx.inputs.new, "
+    "counter, extras=[self.scale]),\n"
+    "            SideEffect(remember, extras=[self.scale, step]),\n"
+    "        ]\n\n\n"
+    "def actions():\n"
+    "    return [\n"
+    "        UpdateVariable(lambda ctx: ctx.inputs.old + ctx.extras[0], variable=counter, "
+    "extras=[step]),\n"
+    "        NavigateTo(lambda ctx: f'/orders/{ctx.inputs.value}', new_tab=True),\n"
+    "        DownloadContent(export, cleanup_file=True),\n"
+    "        *Page().actions(),\n"
+    "    ]\n"
+)
+
+
+class Recorder:
+    """Stands in for `ActionCtx`: the input, and what the action asked the browser to do."""
+
+    def __init__(self, value: Any, names: dict[str, str]) -> None:
+        self.input = value
+        self.names = names
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def update(self, variable: Any, value: Any) -> None:
+        self.calls.append(("update", self.names[variable.uid], value))
+
+    async def navigate(self, url: str, new_tab: bool = False) -> None:
+        self.calls.append(("navigate", url, new_tab))
+
+    async def download_file(self, path: str, cleanup: bool = False) -> None:
+        self.calls.append(("download", path, cleanup))
+
+
+def run_actions(root: Path, package: str) -> list[tuple[Any, ...]]:
+    """Each action the page builds, run with input 7 and its variables' values by uid."""
+    sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(f"{package}.page")
+        values = {module.counter.uid: 3, module.step.uid: 2}
+        outcomes: list[tuple[Any, ...]] = []
+        for annotated in module.actions():
+            resolver = action_registry.get(annotated.definition_uid).resolver
+            arguments = {name: values.get(variable.uid, 10)
+                         for name, variable in annotated.dynamic_kwargs.items()}
+            recorder = Recorder(7, {module.counter.uid: "counter"})
+            anyio.run(lambda: resolver(recorder, **arguments))  # noqa: B023
+            outcomes.append((tuple(recorder.calls), tuple(module.SEEN)))
+        return outcomes
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m.startswith(package)]:
+            del sys.modules[name]
+
+
+def test_rewritten_actions_do_what_the_deprecated_factories_did(tmp_path: Path) -> None:
+    before = write_tree(tmp_path / "before", {"old_app/__init__.py": "",
+                                              "old_app/page.py": PAGE})
+    after = write_tree(tmp_path / "after", {"new_app/__init__.py": "",
+                                            "new_app/page.py": PAGE})
+    settings = load_settings(after, {"target": "1.x", "use_cache": False})
+    result = run_apply(settings, [after], ApplyOptions(FixOptions(unsafe=True)))
+    assert result.errors == []
+    for change in result.changes:
+        write_atomic(after / change.path, change.after)
+    rewritten = (after / "new_app/page.py").read_text()
+    assert "UpdateVariable(" not in rewritten.split("def actions")[-1]
+    assert rewritten.count("@action\n") == 5
+    old = run_actions(before, "old_app")
+    new = run_actions(after, "new_app")
+    assert [calls for calls, _ in new] == [calls for calls, _ in old]
+    assert new[-1][1] == old[-1][1] == ((7, [10, 2]),)
+    assert old[0][0] == (("update", "counter", 5),)
