@@ -140,8 +140,9 @@ class KeyedPlanner:
             if start:
                 prefixes.append(f"{start}.{name}")
         owner = scope.qualname.removesuffix(".__init__")
-        return KeyedUid(edits, f"uid from a {PREFIX} parameter of {owner}, passed by "
-                        f"{len(sites)} call sites", tuple(prefixes))
+        sites_text = "its call site" if len(sites) == 1 else f"its {len(sites)} call sites"
+        return KeyedUid(edits, f"uid from a {PREFIX} parameter of {owner}, given by "
+                        f"{sites_text}", tuple(prefixes))
 
     def _unique(self, base: str) -> str:
         candidate, counter = base, 1
