@@ -164,7 +164,7 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
     rule = finding.rule
     if rule == "DM104" and planners is not None:
         return _plan_keyed(planners.keyed, facts, finding)
-    if rule == "DM105" and finding.fix == "unsafe" and text is not None and planners:
+    if rule == "DM105" and text is not None and planners:
         return _plan_action(project, facts, finding, text, quote, planners)
     if rule in ("DM301", "DM302") and finding.fix == "unsafe" and text is not None:
         hoist = plan_hoist(text, finding.anchor_line)

@@ -97,10 +97,10 @@ def test_migrated_app_builds_with_stable_ids(name: str, migrations: dict[str, Mi
 def test_loops_factories_random_uids_and_action_helpers_need_no_local_only_marker(
         name: str, migrations: dict[str, Migration]) -> None:
     migration = migrations[name]
-    written = migration.unsafe_sources if name == "actions_app" else migration.sources
-    marked = [path for path, text in written.items() if MIGRATED_PATTERNS.search(text)]
-    assert marked == []
-    assert all("unsafe_runtime_mode" not in text for text in written.values())
+    for written in (migration.sources, migration.unsafe_sources):
+        marked = [path for path, text in written.items() if MIGRATED_PATTERNS.search(text)]
+        assert marked == []
+        assert all("unsafe_runtime_mode" not in text for text in written.values())
     assert migration.before[0] == 1  # before the migration their ids changed
 
 

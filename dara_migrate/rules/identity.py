@@ -574,7 +574,7 @@ class PerCallActionDefinition(Rule):
     code = "DM105"
     name = "per-call-action-definition"
     severity = "error"
-    fix = "unsafe"
+    fix = "safe"
     summary = "deprecated factory that defines a new @action on every call"
     docs = RuleDocs(
         what="Calls of the deprecated action factories that wrap a callable in a fresh "
@@ -590,13 +590,15 @@ class PerCallActionDefinition(Rule):
         use_instead="One module-level `@action` per behaviour, called where the factory was: "
         "`@action async def set_total(ctx: action.Ctx, old): await ctx.update(total, old + 1)` "
         "and `onclick=set_total(total)`. A top-level `@action` can get a stable id.",
-        fix_safety="Unsafe: when the callable and the variable are module-level (or imported) "
-        "names, or a lambda over such names, `apply --unsafe-fixes` defines one module-level "
-        "`@action` per call that does what the factory's inner action did (the same old-style "
+        fix_safety="Safe when the callable and the variable are module-level (or imported) "
+        "names, or a lambda over such names: `apply` defines one module-level `@action` per "
+        "call that does exactly what the factory's inner action did (the same old-style "
         "context, the callable run through `run_user_handler`, then `ctx.update`, "
-        "`ctx.navigate` or `ctx.download_file`) and calls it with the variable and the extras, "
-        "so instance state in `extras=[self.x]` is passed as inputs. Anything else is manual; "
-        "the message shows the rewrite.",
+        "`ctx.navigate` or `ctx.download_file`) and calls it with the variable and the "
+        "extras, so instance state in `extras=[self.x]` is passed as inputs. The browser gets "
+        "the same action; only Python code that reads `.variable` or `.extras` off an "
+        "`UpdateVariable(...)` object would notice. Anything else is manual; the message "
+        "shows the rewrite.",
         confidence="High: calls are resolved through imports. `NavigateTo` is reported only when "
         "its url is visibly a callable (a lambda, a project function or a parameter annotated "
         "`Callable`); an argument the analysis cannot see into is left alone.",
@@ -655,7 +657,7 @@ class PerCallActionDefinition(Rule):
                 f"{api}(...) defines a new @action with a random id each time it runs, all "
                 f"sharing one qualname; define it once at module level: "
                 f"{action_equivalent(call, api)}",
-                fix="unsafe" if convertible(ctx.index, facts, call, api) else "manual",
+                fix="safe" if convertible(ctx.index, facts, call, api) else "manual",
             )
 
 

@@ -23,7 +23,7 @@ CASES = {
     "shop-no-local": ("shop", ["--target", "1.x", "--no-local"]),
     "resolved": ("resolved", ["--target", "1.x"]),
     "hoist": ("hoist", ["--target", "1.x", "--unsafe-fixes"]),
-    "keyed": ("keyed", ["--target", "1.x", "--unsafe-fixes"]),
+    "keyed": ("keyed", ["--target", "1.x"]),
 }
 
 
