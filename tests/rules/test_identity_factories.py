@@ -74,7 +74,7 @@ def test_update_variable_message_shows_the_action(tmp_path: Path) -> None:
         "button = Button('+', onclick=UpdateVariable(bump, variable=total, extras=[rate]))\n"
     )
     (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
-    assert found.severity == "error" and found.fix == "safe"  # module-level names: apply rewrites it
+    assert found.severity == "error" and found.fix == "safe"  # apply rewrites it
     assert ("`@action async def bump(ctx: action.Ctx, old, rate): "
             "await ctx.update(total, <new value from old and ctx.input>)`, "
             "used as `bump(total, rate)`") in found.message
