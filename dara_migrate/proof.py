@@ -1,10 +1,12 @@
-"""Proof before writing: `apply` builds every app it changes in a scratch copy, twice with
-different hash seeds (`verify`'s runner and build script), before anything is written.
+"""Proof before writing: `apply` builds every app its code fixes touch in a scratch copy,
+twice with different hash seeds (`verify`'s runner and build script), before anything is
+written.
 
 A fix whose build fails, or whose id still changes between the two builds, is dropped and
 reported with the build error, and the migration is planned again without it; the rest is
 written. The proof needs an interpreter that can import dara-core: `--python`, else the
-project's own virtual environment, else the one running dara-migrate.
+project's own virtual environment (`.venv`, `venv` or `env` in its root or its repository's
+root), else the one running dara-migrate.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import source_root
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
+from dara_migrate.writer import git_root
 
 _VENVS = (".venv", "venv", "env")
 _NOT_COPIED = shutil.ignore_patterns(
@@ -85,7 +88,9 @@ def find_python(root: Path, explicit: str | None) -> tuple[str | None, str]:
     if explicit is not None:
         candidates.append(explicit)
     else:
-        for folder in (root, *root.parents):
+        # The project's own environment: in its root, or in the root of its repository.
+        top = git_root(root)
+        for folder in dict.fromkeys([root, *([top] if top is not None else [])]):
             for venv in _VENVS:
                 for name in ("bin/python", "Scripts/python.exe"):
                     if (folder / venv / name).is_file():
