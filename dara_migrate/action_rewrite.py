@@ -230,14 +230,25 @@ class ActionRewriter:
             return None
         signature = ", ".join(["ctx: action.Ctx", *parameters])
         block = (f"\n\n@action\nasync def {name}({signature}):\n"
-                 f"    \"\"\"What `{api}(...)` defined on every call, defined once.\"\"\"\n"
+                 f"    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
                  f"    context = {context}\n"
                  f"    {body}\n")
         edits: list[Edit] = [
             InsertAfter(anchor, block, imports=tuple(imports), key=f"action-{name}"),
-            ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})"),
+            ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})",
+                        unused_import=self._imported_from(call.callee)),
         ]
         return ActionRewrite(edits, name)
+
+    def _imported_from(self, callee: str) -> tuple[str, str] | None:
+        """(module, name) of a `from module import name` the factory was called through."""
+        if "." in callee:
+            return None
+        found = self.index.lookup(self.facts, 0, callee)
+        if found is None or found[0].kind != "import" or not found[0].target.endswith(
+                f".{callee}"):
+            return None
+        return found[0].target[:-len(callee) - 1], callee
 
     def _own_parameter(self, value: Value, name: str) -> bool:
         if value.kind != "lambda":

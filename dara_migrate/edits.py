@@ -59,11 +59,13 @@ class RenameCall:
 
 @dataclass(frozen=True)
 class ReplaceCall:
-    """Replace the call at (line, column) by the expression `source`."""
+    """Replace the call at (line, column) by the expression `source`; `unused_import` is then
+    removed from `module` if nothing else uses it."""
 
     line: int
     column: int
     source: str
+    unused_import: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -786,11 +788,11 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     LibCST parses only the top-level statements that get an edit (most of a large file is
     untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
     markers, `uid=` insertions and new imports need no LibCST at all."""
-    dropped = [e.unused_import for e in edits
-               if isinstance(e, RemoveKeyword) and e.unused_import is not None]
+    dropped = list(dict.fromkeys(e.unused_import for e in edits if isinstance(
+        e, (RemoveKeyword, ReplaceCall)) and e.unused_import is not None))
     if dropped:
-        plain = [e if not isinstance(e, RemoveKeyword) else replace(e, unused_import=None)
-                 for e in edits]
+        plain = [replace(e, unused_import=None) if isinstance(e, (RemoveKeyword, ReplaceCall))
+                 else e for e in edits]
         return _drop_unused_imports(apply_edits(text, plain, style), dropped)
     imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]
     if imports:

@@ -4,7 +4,7 @@ from functools import partial
 from uuid import uuid4
 
 from dara.components import Button, Stack, Text
-from dara.core import action, ConfigurationBuilder, DerivedVariable, NavigateTo, UpdateVariable, Variable
+from dara.core import action, ConfigurationBuilder, DerivedVariable, Variable
 
 from app.widgets import Panel, base, callback_only, card, pick, regional
 from dara.core.interactivity.actions import ComponentActionContext, ComponentActionInputs, UpdateVariableContext, UpdateVariableInputs
@@ -25,7 +25,7 @@ returns_panel = Panel('Returns', uid_prefix='app.main:returns_panel')
 
 @action
 async def update_counter(ctx: action.Ctx, old):
-    """What `UpdateVariable(...)` defined on every call, defined once."""
+    """Defined once: the deprecated helper defined it on every call."""
     context = UpdateVariableContext(inputs=UpdateVariableInputs(old=old, new=ctx.input), extras=[])
     await ctx.update(counter, await run_user_handler(lambda ctx: ctx.inputs.old + 1, args=(context,)))
 
@@ -36,7 +36,7 @@ def go_to(ctx):
 
 @action
 async def navigate_go_to(ctx: action.Ctx):
-    """What `NavigateTo(...)` defined on every call, defined once."""
+    """Defined once: the deprecated helper defined it on every call."""
     context = ComponentActionContext(inputs=ComponentActionInputs(value=ctx.input), extras=[])
     await ctx.navigate(await run_user_handler(go_to, args=(context,)), True)
 
