@@ -4,11 +4,21 @@ from functools import partial
 from uuid import uuid4
 
 from dara.components import Button, Stack, Text
-from dara.core import action, ConfigurationBuilder, DerivedVariable, Variable
+from dara.core import (
+    ConfigurationBuilder,
+    DerivedVariable,
+    Variable,
+    action,
+)
+from dara.core.interactivity.actions import (
+    ComponentActionContext,
+    ComponentActionInputs,
+    UpdateVariableContext,
+    UpdateVariableInputs,
+)
+from dara.core.internal.utils import run_user_handler
 
 from app.widgets import Panel, base, callback_only, card, pick, regional
-from dara.core.interactivity.actions import ComponentActionContext, ComponentActionInputs, UpdateVariableContext, UpdateVariableInputs
-from dara.core.internal.utils import run_user_handler
 
 config = ConfigurationBuilder()
 # dara-migrate: this app keeps process-local state (DM104 x1); it scales with sticky
@@ -17,8 +27,16 @@ config.unsafe_runtime_mode = 'local'
 
 METRICS = ['revenue', 'orders']
 counter = Variable(0)
-session = DerivedVariable(partial(pick, 'session'), variables=[base], uid='app.main:session')
-metric_values = {m: DerivedVariable(partial(pick, m), variables=[base], uid=f'app.main:metric_values.{m}') for m in METRICS}
+session = DerivedVariable(
+    partial(pick, 'session'),
+    variables=[base],
+    uid='app.main:session',
+)
+metric_values = {m: DerivedVariable(
+    partial(pick, m),
+    variables=[base],
+    uid=f'app.main:metric_values.{m}',
+) for m in METRICS}
 sales_panel = Panel('Sales', uid_prefix='app.main:sales_panel')
 returns_panel = Panel('Returns', uid_prefix='app.main:returns_panel')
 
@@ -57,7 +75,10 @@ def home():
 
 
 def returns():
-    return Stack(card('Refunds', uid_prefix='app.main:returns.card'), returns_panel(), *[Text(v) for v in metric_values.values()])
+    return Stack(card(
+        'Refunds',
+        uid_prefix='app.main:returns.card',
+    ), returns_panel(), *[Text(v) for v in metric_values.values()])
 
 
 config.router.add_page(path='home', content=home, id='home')
