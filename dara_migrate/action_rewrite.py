@@ -201,38 +201,40 @@ class ActionRewriter:
             name = self._name(f"update_{_identifier(variable) or 'variable'}")
             parameters.insert(0, "old")
             arguments.insert(0, variable)
-            context = (f"UpdateVariableContext(inputs=UpdateVariableInputs(old=old, "
-                       f"new=ctx.input), extras={extras_list})")
-            body = f"await ctx.update({variable}, await run_user_handler({source}, " \
-                   "args=(context,)))"
+            context = ("UpdateVariableContext(\n"
+                       "        inputs=UpdateVariableInputs(old=old, new=ctx.input),\n"
+                       f"        extras={extras_list},\n    )")
+            body = f"await ctx.update({variable}, value)"
             imports += [(_ACTIONS, "UpdateVariableContext"), (_ACTIONS, "UpdateVariableInputs")]
         else:
-            context = (f"ComponentActionContext(inputs=ComponentActionInputs(value=ctx.input), "
-                       f"extras={extras_list})")
+            context = ("ComponentActionContext(\n"
+                       "        inputs=ComponentActionInputs(value=ctx.input),\n"
+                       f"        extras={extras_list},\n    )")
             imports += [(_ACTIONS, "ComponentActionContext"), (_ACTIONS, "ComponentActionInputs")]
-            result = f"await run_user_handler({source}, args=(context,))"
             if api == "NavigateTo":
                 name = self._name(f"navigate_{_identifier(named) or 'to'}")
-                body = f"await ctx.navigate({result}, {self._flag(node, slots['new_tab'])})"
+                body = f"await ctx.navigate(value, {self._flag(node, slots['new_tab'])})"
             elif api == "DownloadContent":
                 name = self._name(f"download_{_identifier(named) or 'content'}")
-                body = f"await ctx.download_file({result}, {self._flag(node, slots['cleanup'])})"
+                body = f"await ctx.download_file(value, {self._flag(node, slots['cleanup'])})"
             else:
                 name = self._name(f"{_identifier(named) or 'side'}_effect")
-                body = result
+                body = ""
         used = {n.split(".")[0] for value in self._values(call, api) for n in value.names
                 if not self._own_parameter(value, n.split(".")[0])}
-        if used & {"ctx", "old", "context", "run_user_handler", *parameters}:
+        if used & {"ctx", "old", "context", "value", "run_user_handler", *parameters}:
             return None  # the action's own names would shadow what the callable reads
         at_module_level = self.index.function_scope(self.facts, call.scope) == 0
         anchor = _anchor(self.tree, used, call.stmt_line if at_module_level else None)
         if anchor is None:
             return None
         signature = ", ".join(["ctx: action.Ctx", *parameters])
+        # One argument per line: the callable's own text is as long as the app wrote it.
+        run = f"await run_user_handler(\n        {source},\n        args=(context,),\n    )"
         block = (f"\n\n@action\nasync def {name}({signature}):\n"
                  f"    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
                  f"    context = {context}\n"
-                 f"    {body}\n")
+                 + (f"    value = {run}\n    {body}\n" if body else f"    {run}\n"))
         edits: list[Edit] = [
             InsertAfter(anchor, block, imports=tuple(imports), key=f"action-{name}"),
             ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})",
@@ -266,8 +268,8 @@ class ActionRewriter:
         if value is None:
             return None
         text = ast.get_source_segment(self.text, value)
-        if text is None:
-            return None
+        if text is None or "\n" in text:
+            return None  # a callable over several lines would need re-indenting
         return text
 
     def _flag(self, node: ast.Call, slot: tuple[int, str]) -> str:

@@ -675,6 +675,8 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
     out one argument per line; comments stay on the line they annotate. None when the call
     is too unusual for plain text (the LibCST edit takes it)."""
     found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
+    # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
+    found = [c for c in found if not any(c.func is o for o in found)]
     if len(found) != 1 or any(isinstance(a, ast.GeneratorExp) for a in found[0].args):
         return None
     call = found[0]
@@ -772,7 +774,7 @@ class EditStyle:
     first_party: frozenset[str] = frozenset()
 
 
-_LINE_EDITS = (AddMarker, RemoveComments, InsertAfter, RemoveStatement)
+_LINE_EDITS = (AddMarker, RemoveComments, InsertAfter, RemoveStatement, AddParameter)
 """Edits that address a statement by its first line only."""
 
 

@@ -14,7 +14,6 @@ from dara.core.internal.registries import action_registry
 from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.fixes import FixOptions
 from dara_migrate.settings import load_settings
-from dara_migrate.writer import write_atomic
 from tests.helpers import write_tree
 
 PAGE = (
@@ -95,7 +94,7 @@ def test_rewritten_actions_do_what_the_deprecated_factories_did(tmp_path: Path) 
     result = run_apply(settings, [after], ApplyOptions(FixOptions(unsafe=True)))
     assert result.errors == []
     for change in result.changes:
-        write_atomic(after / change.path, change.after)
+        (after / change.path).write_bytes(change.after)
     rewritten = (after / "new_app/page.py").read_text()
     assert "UpdateVariable(" not in rewritten.split("def actions")[-1]
     assert rewritten.count("@action\n") == 5

@@ -44,8 +44,15 @@ returns_panel = Panel('Returns', uid_prefix='app.main:returns_panel')
 @action
 async def update_counter(ctx: action.Ctx, old):
     """Defined once: the deprecated helper defined it on every call."""
-    context = UpdateVariableContext(inputs=UpdateVariableInputs(old=old, new=ctx.input), extras=[])
-    await ctx.update(counter, await run_user_handler(lambda ctx: ctx.inputs.old + 1, args=(context,)))
+    context = UpdateVariableContext(
+        inputs=UpdateVariableInputs(old=old, new=ctx.input),
+        extras=[],
+    )
+    value = await run_user_handler(
+        lambda ctx: ctx.inputs.old + 1,
+        args=(context,),
+    )
+    await ctx.update(counter, value)
 
 
 def go_to(ctx):
@@ -55,8 +62,15 @@ def go_to(ctx):
 @action
 async def navigate_go_to(ctx: action.Ctx):
     """Defined once: the deprecated helper defined it on every call."""
-    context = ComponentActionContext(inputs=ComponentActionInputs(value=ctx.input), extras=[])
-    await ctx.navigate(await run_user_handler(go_to, args=(context,)), True)
+    context = ComponentActionContext(
+        inputs=ComponentActionInputs(value=ctx.input),
+        extras=[],
+    )
+    value = await run_user_handler(
+        go_to,
+        args=(context,),
+    )
+    await ctx.navigate(value, True)
 
 
 def home():
