@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from dara.core.internal.registries import action_registry
 
 from dara_migrate.apply import ApplyOptions, run_apply
@@ -85,6 +86,8 @@ def run_actions(root: Path, package: str) -> list[tuple[Any, ...]]:
             del sys.modules[name]
 
 
+# The old app calls the deprecated factories on purpose: that is what is compared.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_rewritten_actions_do_what_the_deprecated_factories_did(tmp_path: Path) -> None:
     before = write_tree(tmp_path / "before", {"old_app/__init__.py": "",
                                               "old_app/page.py": PAGE})
