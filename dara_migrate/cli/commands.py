@@ -486,8 +486,8 @@ def _summarise_proof(err: Console, proof: ProofReport, dry_run: bool) -> None:
     for note in proof.notes:
         err.print(escape(note), style="yellow", highlight=False, soft_wrap=True)
     if proof.proven:
-        err.print(f"build proof: {len(proof.proven)} app(s) built twice with the migration, "
-                  "fixed ids stable", style="dim", highlight=False)
+        err.print(f"build proof: {counted(len(proof.proven), 'app')} built twice with the "
+                  "migration, fixed ids stable", style="dim", highlight=False)
 
 
 def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local: bool,

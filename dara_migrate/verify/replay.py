@@ -157,7 +157,8 @@ class ReplayResult:
     def verdict(self) -> str:
         failing = len(self.by_status("failing"))
         if failing:
-            return (f"{failing} cross-worker request(s) failed on {self.workers} workers;"
+            requests = "request" if failing == 1 else "requests"
+            return (f"{failing} cross-worker {requests} failed on {self.workers} workers;"
                     " the rule named with each explains it")
         total = sum(self.requests.values())
         return f"{total} requests across {self.workers} workers: no unacknowledged failure"

@@ -59,7 +59,7 @@ def test_a_fix_that_breaks_the_build_is_dropped_and_reported_and_the_rest_writte
     assert BROKEN_UID not in main
     assert "uid='report_app.main:rows'" in main and "uid='report_app.main:doubled'" in main
     assert "# dara-migrate: local-only[DM101]" in main
-    assert "build proof: 1 app(s) built twice" in stderr
+    assert "build proof: 1 app built twice" in stderr
     assert code == 1  # the dropped fix's error remains, kept process-local
     # --dry-run runs the same proof, so it shows exactly what --yes writes.
     assert planned == written
