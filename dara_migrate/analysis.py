@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import ast
-import functools
 import gc
 import hashlib
-import hmac
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -25,6 +21,7 @@ from pathlib import Path
 from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
 from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
+from dara_migrate.signed import read_signed, write_signed
 
 FACTS_VERSION = "9"
 _IN_PROCESS_BELOW = 48
@@ -83,79 +80,16 @@ def _cache_path(job: FileJob, digest: str) -> Path | None:
     return Path(job.cache_dir) / digest[:2] / f"{digest}.pickle"
 
 
-_SECRET_BYTES = 32
-_SIGNATURE_BYTES = hashlib.sha256().digest_size
-
-
-@functools.cache
-def _secret() -> bytes | None:
-    """The key that signs cache entries, kept outside every project (the user's cache folder).
-    An entry is a pickle, and unpickling runs code: an entry planted in a repository or in a
-    shared CI cache is never loaded, as it cannot carry a valid signature. None: no cache."""
-    try:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dara-migrate"
-        path = folder / "cache-key"
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=folder)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(os.urandom(_SECRET_BYTES))
-            try:
-                os.link(temporary, path)  # the first run to get here wins; the others read it
-            except FileExistsError:
-                pass
-            finally:
-                os.unlink(temporary)
-        secret = path.read_bytes()
-    except (OSError, RuntimeError):  # RuntimeError: no home folder
-        return None
-    return secret if len(secret) == _SECRET_BYTES else None
-
-
-def _signature(secret: bytes, digest: str, payload: bytes) -> bytes:
-    """Signs the entry together with its key: the digest covers the file's path, module,
-    content, the tool version and the settings, so an entry copied over another's is refused."""
-    return hmac.digest(secret, digest.encode() + b"\0" + payload, "sha256")
-
-
 def _load_cached(path: Path | None, digest: str) -> FileResult | None:
-    secret = _secret()
-    if path is None or secret is None:
-        return None
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
-    if not hmac.compare_digest(signature, _signature(secret, digest, payload)):
-        return None
-    try:
-        result = pickle.loads(payload)
-    except Exception:
-        return None
+    # Signed together with the digest (path, module, content, tool version, settings): an
+    # entry copied over another's is refused.
+    result = read_signed(path, digest.encode()) if path is not None else None
     return result if isinstance(result, FileResult) and result.digest == digest else None
 
 
 def _store_cached(path: Path | None, result: FileResult) -> None:
-    secret = _secret()
-    if path is None or secret is None:
-        return
-    payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        os.makedirs(path.parent, exist_ok=True)
-        if os.path.islink(path.parent):  # a planted link would take the entry out of the project
-            return
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(_signature(secret, result.digest, payload) + payload)
-        os.replace(temporary, path)
-    except OSError:
-        # E.g. a folder where the entry goes: leave no temporary file behind, run after run.
-        with suppress(OSError):
-            os.unlink(temporary)
+    if path is not None:
+        write_signed(path, result, result.digest.encode())
 
 
 def _read(job: FileJob) -> tuple[bytes, str] | FileResult:
@@ -347,8 +281,3 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
                     progress(len(chunks[number]))
     return [result for chunk_results in done if chunk_results is not None
             for result in chunk_results]
-
-
-def signing_key() -> bytes | None:
-    """The user-level key that signs every cache entry; None: nothing is cached."""
-    return _secret()

@@ -13,12 +13,9 @@ a repository is never loaded) and live in the project's cache folder.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import os
-import pickle
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -28,13 +25,13 @@ from typing import Any, TextIO
 
 from dara_migrate.files import CACHE_FOLDER, find_files, find_root
 from dara_migrate.settings import Settings, SettingsError, load_settings
+from dara_migrate.signed import read_signed, write_signed
 
 RESULTS_FOLDER = "results"
 ENTRY_VERSION = "1"
 _RACY_SECONDS = 2.0
 """A file modified this close to the snapshot may change again within the same mtime tick:
 its stat is not trusted, its digest is checked."""
-_SIGNATURE_BYTES = hashlib.sha256().digest_size
 MAX_REPORTS = 16
 """Reports kept per project (the most recently written): one per distinct command, folder and
 environment, so that the folder stays small whatever runs in it."""
@@ -137,31 +134,16 @@ def snapshot(settings: Settings, paths: Sequence[Path],
 
 def store(taken: Snapshot, code: int) -> None:
     """Keep what the run whose inputs `taken` holds has printed, and its exit code."""
-    secret = _secret()
-    if secret is None or not isinstance(sys.stdout, _Tee) or not isinstance(sys.stderr, _Tee):
+    if not isinstance(sys.stdout, _Tee) or not isinstance(sys.stderr, _Tee):
         return
-    stdout, stderr = "".join(sys.stdout.parts), "".join(sys.stderr.parts)
-    payload = pickle.dumps({
+    entry = {
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
-        "unwalked": taken.unwalked, "stdout": stdout,
-        "stderr": stderr, "code": code,
-    }, protocol=pickle.HIGHEST_PROTOCOL)
-    path = taken.folder / f"{taken.key}.report"
-    try:
-        taken.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=taken.folder, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(hmac.digest(secret, payload, "sha256") + payload)
-        os.replace(temporary, path)
-    except OSError:
-        with suppress(OSError):
-            os.unlink(temporary)
-        return
-    _prune(taken.folder)
+        "unwalked": taken.unwalked, "stdout": "".join(sys.stdout.parts),
+        "stderr": "".join(sys.stderr.parts), "code": code,
+    }
+    if write_signed(taken.folder / f"{taken.key}.report", entry):
+        _prune(taken.folder)
 
 
 def _prune(folder: Path) -> None:
@@ -275,24 +257,7 @@ def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> boo
 
 
 def _load(path: Path) -> dict[str, Any] | None:
-    secret = _secret()
-    if secret is None:
-        return None
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
-    if not hmac.compare_digest(signature, hmac.digest(secret, payload, "sha256")):
-        return None
-    try:
-        entry = pickle.loads(payload)
-    except Exception:
-        return None
+    entry = read_signed(path)
     return entry if isinstance(entry, dict) else None
 
 
-def _secret() -> bytes | None:
-    from dara_migrate.analysis import signing_key
-
-    return signing_key()

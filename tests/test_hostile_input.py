@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from dara_migrate import analysis
+from dara_migrate import signed
 from dara_migrate.cli import app
 from dara_migrate.files import MAX_FILE_BYTES
 from dara_migrate.writer import git_quoted
@@ -36,7 +36,7 @@ FIXED = "uid='app.page:double'"
 @pytest.fixture(autouse=True)
 def private_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    analysis._secret.cache_clear()
+    signed._secret.cache_clear()
 
 
 def make_project(tmp_path: Path) -> tuple[Path, Path]:

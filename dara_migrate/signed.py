@@ -1,0 +1,91 @@
+"""Cache entries signed with a user-level key: an entry is a pickle, and unpickling runs
+code, so only entries this user's runs wrote are ever loaded."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import pickle
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+_SECRET_BYTES = 32
+_SIGNATURE_BYTES = hashlib.sha256().digest_size
+
+
+@functools.cache
+def _secret() -> bytes | None:
+    """The key that signs cache entries, kept outside every project (the user's cache folder).
+    An entry is a pickle, and unpickling runs code: an entry planted in a repository or in a
+    shared CI cache is never loaded, as it cannot carry a valid signature. None: no cache."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dara-migrate"
+        path = folder / "cache-key"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=folder)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(os.urandom(_SECRET_BYTES))
+            try:
+                os.link(temporary, path)  # the first run to get here wins; the others read it
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(temporary)
+        secret = path.read_bytes()
+    except (OSError, RuntimeError):  # RuntimeError: no home folder
+        return None
+    return secret if len(secret) == _SECRET_BYTES else None
+
+
+def _signature(secret: bytes, context: bytes, payload: bytes) -> bytes:
+    return hmac.digest(secret, context + b"\0" + payload, "sha256")
+
+
+def read_signed(path: Path, context: bytes = b"") -> object | None:
+    """The object stored at `path` if its signature matches this user's key and `context`
+    (what the entry must belong to); None for anything else."""
+    secret = _secret()
+    if secret is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
+    if not hmac.compare_digest(signature, _signature(secret, context, payload)):
+        return None
+    try:
+        value: object = pickle.loads(payload)
+    except Exception:
+        return None
+    return value
+
+
+def write_signed(path: Path, value: object, context: bytes = b"") -> bool:
+    """Store `value` at `path` atomically, signed with `context`; False when it was not
+    stored (no key, a folder that cannot be written, a symlinked folder)."""
+    secret = _secret()
+    if secret is None:
+        return False
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        os.makedirs(path.parent, exist_ok=True)
+        if os.path.islink(path.parent):  # a planted link would take the entry out of the project
+            return False
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(_signature(secret, context, payload) + payload)
+        os.replace(temporary, path)
+    except OSError:
+        # E.g. a folder where the entry goes: leave no temporary file behind, run after run.
+        with suppress(OSError):
+            os.unlink(temporary)
+        return False
+    return True
