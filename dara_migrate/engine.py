@@ -21,7 +21,7 @@ from dara_migrate.analysis import (
     prepare_cache_folder,
 )
 from dara_migrate.facts import Binding, Call, FileFacts
-from dara_migrate.files import CACHE_FOLDER, SourceRoots, find_files
+from dara_migrate.files import CACHE_FOLDER, SourceRoots, find_files, secret_mentions
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import (
@@ -34,7 +34,6 @@ from dara_migrate.models import (
 )
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
-from dara_migrate.rules.deploy import secret_mentions
 from dara_migrate.settings import Settings, Target, read_pyproject
 from dara_migrate.target import (
     ESCAPE_HATCH_ATTRIBUTE,

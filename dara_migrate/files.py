@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pathspec
 
+from dara_migrate.index.dara_api import SECRET_NAME
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -395,3 +397,16 @@ def _newline(text: str) -> str:
     if index < 0 and "\r" in text:
         return "\r"
     return "\n"
+
+
+def secret_mentions(root: Path, paths: Iterable[Path]) -> dict[str, bool]:
+    """For each deployment file (path relative to `root`): whether it names `JWT_SECRET`.
+    Only the name is looked for; no value is read out or kept. Unreadable files name nothing."""
+    found: dict[str, bool] = {}
+    for path in paths:
+        try:
+            data = read_bytes(path)
+        except ReadError:
+            data = b""
+        found[path.relative_to(root).as_posix()] = SECRET_NAME.encode() in data
+    return found

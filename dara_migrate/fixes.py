@@ -202,7 +202,7 @@ def _plan_keyed(keyed: KeyedPlanner, facts: FileFacts, finding: Finding) -> Plan
 def _plan_action(project: Project, facts: FileFacts, finding: Finding, text: str,
                  quote: str, planners: Planners) -> PlannedFix | None:
     from dara_migrate.action_rewrite import ActionRewriter
-    from dara_migrate.rules.identity import action_factory_calls
+    from dara_migrate.index.queries import action_factory_calls
 
     call = _call_at(facts, finding)
     api = next((a for f, c, a in action_factory_calls(project.index)

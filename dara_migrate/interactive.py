@@ -40,9 +40,9 @@ from dara_migrate.fixes import (
     written_reason,
 )
 from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.index.queries import route_calls
 from dara_migrate.models import Finding
 from dara_migrate.report.text import app_line, counted, summary_line, visible
-from dara_migrate.rules.identity import route_calls
 from dara_migrate.settings import Settings, Target
 from dara_migrate.target import (
     ESCAPE_HATCH_ATTRIBUTE,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dara_migrate.engine import Project
 from dara_migrate.index.definitions import collect_definitions
-from dara_migrate.rules.identity import route_calls
+from dara_migrate.index.queries import route_calls
 from dara_migrate.verify import PredictedDefinition
 from dara_migrate.verify.replay import SiteFinding
 

@@ -60,3 +60,6 @@ def dara_name(qualified: str) -> str | None:
     if not all(part.islower() or part.replace("_", "").islower() for part in module.split(".")):
         return None
     return name
+
+SECRET_NAME = "JWT_SECRET"
+"""The setting Dara signs session tokens with; every worker must share it."""

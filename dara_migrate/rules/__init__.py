@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dara_migrate.rules import (
     browser,
+    custom_backends,
     deploy,
+    file_state,
     identity,
+    runtime,
     runtime_defs,
-    state,
+    shared_state,
     static_kwargs,
     tasks,
     tool,
@@ -16,7 +19,8 @@ from dara_migrate.rules.base import Rule
 
 ALL_RULES: list[type[Rule]] = sorted(
     [
-        *tool.RULES, *identity.RULES, *state.RULES, *runtime_defs.RULES, *browser.RULES,
+        *tool.RULES, *identity.RULES, *runtime.RULES, *shared_state.RULES,
+        *custom_backends.RULES, *file_state.RULES, *runtime_defs.RULES, *browser.RULES,
         *static_kwargs.RULES, *tasks.RULES, *deploy.RULES,
     ],
     key=lambda rule: rule.code,

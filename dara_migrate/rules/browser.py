@@ -10,26 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dara_migrate.facts import Call, FileFacts, Scope
+from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.dara_api import dara_name
-from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
+from dara_migrate.rules._helpers import (
+    action_refs,
+    is_action_ctx,
+    variable_kind,
+)
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 
-VARIABLE_TYPES = frozenset({
-    "Variable", "DerivedVariable", "DerivedDataVariable", "ServerVariable", "DataVariable",
-    "StreamVariable", "SwitchVariable", "UrlVariable", "StateVariable", "LoopVariable",
-    "ClientVariable", "AnyVariable", "NonDataVariable", "AnyDataVariable",
-})
-"""Every Dara class whose instances are `AnyVariable`s."""
-
-_VARIABLE_ATTRIBUTES = {
-    "list_item": "LoopVariable", "is_loading": "StateVariable", "has_error": "StateVariable",
-    "has_value": "StateVariable",
-}
-_NESTED_VARIABLE_METHODS = frozenset({"get"})
 _SHARED_READ_TYPES = frozenset({"ServerVariable", "DataVariable"})
-_CTX_ANNOTATIONS = (".ActionCtx", ".action.Ctx")
 _WEBSOCKET_STATE = {
     "websocket_registry": "maps sessions to the websocket channels attached to this worker",
     "sessions_registry": "maps users to the sessions connected to this worker",
@@ -39,64 +31,6 @@ _WEBSOCKET_STATE = {
 _MENTIONS_STATE = re.compile("|".join(_WEBSOCKET_STATE))
 _NAMED = frozenset({"name", "attr"})
 
-
-def variable_kind(index: ProjectIndex, facts: FileFacts, scope_id: int,
-                  dotted: str) -> str | None:
-    """The Dara variable class `dotted` provably holds in a scope, else None.
-
-    Provable means: bound to a variable constructor (here or in an imported project module),
-    a parameter annotated with a variable type, `self.x` assigned a variable, `var.list_item`
-    / `dv.is_loading`, or a name bound to `var.get(...)`.
-    """
-    resolved = index.resolve(facts, scope_id, dotted)
-    if resolved.instance_of in VARIABLE_TYPES:
-        if not resolved.attribute:
-            return resolved.instance_of
-        return _VARIABLE_ATTRIBUTES.get(resolved.attribute)
-    if "." in dotted:
-        return None
-    found = index.lookup(facts, scope_id, dotted)
-    if found and found[0].kind == "assign" and found[0].value is not None and (
-            found[0].value.kind == "call"):
-        return nested_variable(index, facts, facts.calls[found[0].value.call])
-    return None
-
-
-def nested_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
-    """`var.get('key')` makes a nested variable of `var`'s class."""
-    resolved = index.resolve_call(facts, call)
-    if resolved.instance_of in VARIABLE_TYPES and resolved.attribute in _NESTED_VARIABLE_METHODS:
-        return resolved.instance_of
-    return None
-
-
-def action_refs(index: ProjectIndex) -> set[ScopeRef]:
-    """Every `@action` function of the project."""
-    return {(facts.path, scope.id) for facts, scope in index.decorated.get("action", ())}
-
-
-def ctx_param(scope: Scope) -> str:
-    """The parameter Dara injects the `ActionCtx` into (after `self`/`cls`, as Dara checks)."""
-    params = scope.params
-    if params and params[0].name in ("self", "cls"):
-        params = params[1:]
-    return params[0].name if params else ""
-
-
-def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
-                  actions: set[ScopeRef]) -> bool:
-    """`name` is the context of an `@action` (its first parameter) or annotated as one."""
-    found = index.lookup(facts, scope_id, name)
-    if found is None or found[0].kind != "param":
-        return False
-    binding, bound_in = found
-    scope = facts.scopes[bound_in]
-    annotation = binding.target.split("[")[0].split("|")[0].strip()
-    if annotation and annotation != "?":
-        qualified = index.resolve(facts, scope.parent, annotation).qualified
-        if qualified.startswith("dara.") and qualified.endswith(_CTX_ANNOTATIONS):
-            return True
-    return (facts.path, bound_in) in actions and ctx_param(scope) == name
 
 
 def _variable_constructor(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import ClassVar
 
 from dara_migrate.facts import Call, FileFacts
-from dara_migrate.files import ReadError, read_bytes
 from dara_migrate.index.bindings import defining_call
+from dara_migrate.index.dara_api import SECRET_NAME
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
+from dara_migrate.rules._helpers import app_configs, receiver_of
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.state import app_configs, receiver_of
-
-SECRET_NAME = "JWT_SECRET"
-
-
-def secret_mentions(root: Path, paths: Iterable[Path]) -> dict[str, bool]:
-    """For each deployment file (path relative to `root`): whether it names `JWT_SECRET`.
-    Only the name is looked for; no value is read out or kept. Unreadable files name nothing."""
-    found: dict[str, bool] = {}
-    for path in paths:
-        try:
-            data = read_bytes(path)
-        except ReadError:
-            data = b""
-        found[path.relative_to(root).as_posix()] = SECRET_NAME.encode() in data
-    return found
 
 
 class UnsharedSecret(Rule):

@@ -11,6 +11,7 @@ from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
 from dara_migrate.index.definitions import Definition, collect_definitions, snake, suggest_uids
 from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef
+from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
@@ -443,19 +444,6 @@ class MissingRouteId(Rule):
             )
 
 
-def route_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str]]:
-    found: list[tuple[FileFacts, Call, str]] = []
-    for method in ROUTE_METHODS:
-        for owner in (("Router", method), ("ConfigurationBuilder", f"router.{method}")):
-            for facts, call in index.method_calls.get(owner, ()):
-                found.append((facts, call, method))
-    for cls in ROUTE_CLASSES:
-        for facts, call in index.calls_by_api.get(cls, ()):
-            found.append((facts, call, cls))
-    found.sort(key=lambda item: (item[0].path, item[1].span.line, item[1].span.col))
-    return found
-
-
 def _route_path(index: ProjectIndex, facts: FileFacts, call: Call, depth: int = 0) -> list[str]:
     """Path segments from the router root down to this route."""
     own = call.kwarg("path")
@@ -487,40 +475,9 @@ def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) 
     return slug
 
 
-_FACTORY_SLOTS: dict[str, tuple[tuple[int, str], tuple[int, str]]] = {
-    "UpdateVariable": ((0, "resolver"), (2, "extras")),
-    "NavigateTo": ((0, "url"), (2, "extras")),
-    "DownloadContent": ((0, "resolver"), (1, "extras")),
-    "SideEffect": ((0, "function"), (1, "extras")),
-}
-"""Per deprecated action factory: where its callable and its `extras` go (position, keyword)."""
 _FACTORY_ACTION_NAMES = {"NavigateTo": "navigate", "DownloadContent": "download",
                          "SideEffect": "side_effect"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _is_callable(index: ProjectIndex, facts: FileFacts, scope: int, value: Value | None) -> bool:
-    """A lambda, a project function or a parameter annotated `Callable`; unknown names are not."""
-    if value is None or value.kind not in ("lambda", "name", "attr"):
-        return False
-    if value.kind == "lambda" or index.resolve(facts, scope, value.text).function is not None:
-        return True
-    found = index.lookup(facts, scope, value.text) if value.kind == "name" else None
-    return found is not None and found[0].kind == "param" and "Callable" in found[0].target
-
-
-def action_factory_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str]]:
-    """Deprecated factory calls that define a new `@action` every time they run (DM105):
-    `UpdateVariable`, `NavigateTo(<callable>)`, `DownloadContent`, `SideEffect`."""
-    found: list[tuple[FileFacts, Call, str]] = []
-    for api, (callable_slot, _) in _FACTORY_SLOTS.items():
-        for facts, call in index.calls_by_api.get(api, ()):
-            if api == "NavigateTo" and not _is_callable(
-                    index, facts, call.scope, call.argument(*callable_slot)):
-                continue
-            found.append((facts, call, api))
-    found.sort(key=lambda item: (item[0].path, item[1].span.line, item[1].span.col))
-    return found
 
 
 def _extra_names(extras: Value | None) -> tuple[list[str], list[str]]:
@@ -543,7 +500,7 @@ def _extra_names(extras: Value | None) -> tuple[list[str], list[str]]:
 
 def action_equivalent(call: Call, api: str) -> str:
     """The module-level `@action` that replaces one deprecated factory call, on one line."""
-    callable_slot, extras_slot = _FACTORY_SLOTS[api]
+    callable_slot, extras_slot = FACTORY_SLOTS[api]
     function = call.argument(*callable_slot)
     params, args = _extra_names(call.argument(*extras_slot))
     name = function.text.rsplit(".", 1)[-1] if function is not None and function.kind in (

@@ -16,9 +16,9 @@ from dara_migrate.facts import Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS
 from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.index.queries import action_factory_calls
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.identity import action_factory_calls
 
 _RAISING_REGISTRIES = frozenset({"derived_variable", "server_variable", "stream_variable"})
 """Registries that raise `ValueError` when a uid is registered twice."""

@@ -16,8 +16,7 @@ from typing import Literal
 from dara_migrate.facts import Binding, Call, FileFacts, Param, Scope, Value
 from dara_migrate.index.project import ProjectIndex, ScopeRef
 from dara_migrate.models import Finding, Related
-from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.browser import (
+from dara_migrate.rules._helpers import (
     VARIABLE_TYPES,
     action_refs,
     ctx_param,
@@ -25,6 +24,7 @@ from dara_migrate.rules.browser import (
     nested_variable,
     variable_kind,
 )
+from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import ENCODER_TYPES
 
 Kind = Literal["dynamic", "static", "unknown"]

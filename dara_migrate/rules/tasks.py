@@ -7,8 +7,7 @@ from typing import ClassVar
 
 from dara_migrate.facts import Call
 from dara_migrate.models import Finding
-from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.state import (
+from dara_migrate.rules._helpers import (
     BUILDER,
     AppConfig,
     app_configs,
@@ -19,6 +18,7 @@ from dara_migrate.rules.state import (
     scope_site,
     task_sites,
 )
+from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 
 
 def supplies_task_queue(declaration: Call) -> bool:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dara_migrate.index.dara_api import SECRET_NAME
 from dara_migrate.verify.replay import (
     KINDS,
     Failure,
@@ -26,7 +27,6 @@ from dara_migrate.verify.replay import (
 from dara_migrate.verify.runner import find_config, resolve_interpreter
 from dara_migrate.verify.serve import ServeError, Workers, worker_environment
 
-SECRET_NAME = "JWT_SECRET"
 _DOTENV_SECRET = re.compile(r"^\s*(?:export\s+)?JWT_SECRET\s*=\s*\S", re.M)
 
 

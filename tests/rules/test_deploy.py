@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dara_migrate.files import secret_mentions
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context
-from dara_migrate.rules.deploy import StartupSharedWrites, UnsharedSecret, secret_mentions
+from dara_migrate.rules.deploy import StartupSharedWrites, UnsharedSecret
 from tests.helpers import run_audit, write_tree
 
 APP = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"

@@ -1,0 +1,399 @@
+"""What several rules share: report sites, the apps of the project, tasks, live resources
+and the Dara variables and actions a name stands for."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
+from dara_migrate.index.bindings import defining_call, lookup
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.models import Finding, Related
+from dara_migrate.rules.base import Context, Rule
+from dara_migrate.target import CONFIGURE_RUNTIME
+
+SERVER_VARIABLES = ("ServerVariable", "DataVariable")
+BUILDER = "ConfigurationBuilder"
+IMPORT_KINDS = ("import", "import_module")
+
+# ---------------------------------------------------------------- shared: sites and names
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A place a rule can report at or list as related: a call, a definition or a statement."""
+
+    facts: FileFacts
+    span: Span
+    anchor: tuple[int, int, str]
+    what: str
+    kind: str = ""
+
+    def related(self) -> Related:
+        what = f"{self.what} runs in this process's task pool" if self.kind == "task" else (
+            self.what)
+        return Related(self.facts.path, self.span.line, what)
+
+
+def call_site(facts: FileFacts, call: Call, what: str, kind: str = "") -> Site:
+    return Site(facts, call.span, (call.stmt_line, call.stmt_col, call.stmt_hash), what, kind)
+
+
+def scope_site(facts: FileFacts, scope: Scope, what: str, kind: str = "") -> Site:
+    """At the first decorator of a decorated definition, like `Context.at_scope`."""
+    span = scope.span
+    if scope.decorators:
+        span = Span(scope.stmt_line, scope.stmt_col, span.end_line, span.end_col)
+    return Site(facts, span, (scope.stmt_line, scope.stmt_col, scope.stmt_hash), what, kind)
+
+
+def binding_site(facts: FileFacts, binding: Binding, what: str, kind: str = "") -> Site:
+    """A store statement; its fingerprint comes from a call in it, else from the stored name."""
+    statement = next((c.stmt_hash for c in facts.calls if c.stmt_line == binding.stmt_line
+                      and c.stmt_col == binding.stmt_col), f"{binding.kind}:{binding.name}")
+    return Site(facts, binding.span, (binding.stmt_line, binding.stmt_col, statement), what,
+                kind)
+
+
+def report_at(ctx: Context, rule: Rule, site: Site, message: str, **options: object) -> Finding:
+    return ctx.report(rule, site.facts, site.span, message, anchor=site.anchor,
+                      **options)  # type: ignore[arg-type]
+
+
+def receiver_of(callee: str) -> str:
+    """`state.rows` for `state.rows.write`."""
+    return callee.rpartition(".")[0]
+
+
+def call_key(facts: FileFacts, call: Call) -> tuple[str, int]:
+    return facts.path, call.id
+
+
+def given(value: Value | None) -> bool:
+    """An argument that is present and not a literal `None`."""
+    return value is not None and not (value.kind == "const" and value.const is None)
+
+
+# ---------------------------------------------------------------- shared: apps
+
+
+@dataclass(eq=False, slots=True)
+class AppConfig:
+    """One `ConfigurationBuilder()`, the files it imports, the runtime declared on it."""
+
+    facts: FileFacts
+    call: Call
+    files: frozenset[str]
+    runtime: list[tuple[FileFacts, Call]]
+
+    @property
+    def name(self) -> str:
+        return self.call.target.rsplit(".", 1)[-1] if self.call.target else "config"
+
+
+def app_configs(ctx: Context) -> list[AppConfig]:
+    """The project's apps (as the engine finds them) with their `configure_runtime` calls;
+    a declaration whose receiver cannot be traced counts for the apps owning its module."""
+    index = ctx.index
+    apps = [AppConfig(facts, call, frozenset(index.files_reachable(facts)), [])
+            for facts, call in index.calls_by_api.get(BUILDER, ())]
+    apps = [app for app in apps
+            if ctx.settings.wants_app(app.facts.module, app.facts.path, app.name)]
+    by_key = {call_key(app.facts, app.call): app for app in apps}
+    owners = owners_by_file(apps)
+    for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
+        made = defining_call(index, facts, call.scope, receiver_of(call.callee))
+        declared_for = [by_key[call_key(*made)]] if made and call_key(*made) in by_key else (
+            [] if made else owning_apps(apps, owners, facts))
+        for app in declared_for:
+            app.runtime.append((facts, call))
+    return apps
+
+
+def owners_by_file(apps: list[AppConfig]) -> dict[str, list[AppConfig]]:
+    """path -> the apps importing it; built once, since a monorepo has hundreds of apps."""
+    owners: dict[str, list[AppConfig]] = defaultdict(list)
+    for app in apps:
+        for path in app.files:
+            owners[path].append(app)
+    return owners
+
+
+def owning_apps(apps: list[AppConfig], owners: Mapping[str, list[AppConfig]],
+                facts: FileFacts) -> list[AppConfig]:
+    """The apps that import a module; the only app owns every module (as in the engine)."""
+    return owners.get(facts.path) or (apps if len(apps) == 1 else [])
+
+
+def is_builder(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
+    """Whether `config.x` is an attribute of a ConfigurationBuilder (also a parameter typed
+    as one)."""
+    return index.resolve(facts, scope_id, dotted).instance_of == BUILDER
+
+
+def builder_of(index: ProjectIndex, facts: FileFacts, scope_id: int,
+               dotted: str) -> tuple[str, int] | None:
+    """The `ConfigurationBuilder()` call an object like `config` (or `cfg.router`) is."""
+    made = defining_call(index, facts, scope_id, dotted.split(".")[0])
+    if made is None or index.resolve_call(*made).api != BUILDER:
+        return None
+    return call_key(*made)
+
+
+# ---------------------------------------------------------------- shared: tasks
+
+
+def action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) -> bool:
+    """Whether `name` is an action context: annotated `action.Ctx`/`ActionCtx`, or the first
+    parameter of an `@action` function."""
+    found = lookup(index, facts, scope_id, name)
+    if found is None or found[0].kind != "param":
+        return False
+    binding, bound_in = found
+    if binding.target.rsplit(".", 1)[-1] in ("Ctx", "ActionCtx"):
+        return True
+    scope = facts.scopes[bound_in]
+    params = [p.name for p in scope.params if p.name not in ("self", "cls")]
+    decorated = any(index.resolve(facts, scope.parent, d.text).api == "action"
+                    for d in scope.decorators if d.text)
+    return decorated and bool(params) and params[0] == name
+
+
+@per_index
+def task_sites(index: ProjectIndex) -> list[Site]:
+    """Work that runs in this process's task pool: `config.task_module = ...`,
+    `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201).
+    A site's `what` names the task use."""
+    sites: list[Site] = []
+    for facts in index.files.values():
+        for binding in facts.bindings:
+            if binding.kind == "attr" and binding.name.endswith(".task_module") and (
+                    given(binding.value)) and is_builder(index, facts, binding.scope,
+                                                         binding.name):
+                sites.append(binding_site(facts, binding, binding.name, "task"))
+        for call in facts.calls:
+            if call.callee.endswith(".run_task") and action_ctx(
+                    index, facts, call.scope, call.callee.split(".")[0]):
+                sites.append(call_site(facts, call, f"{call.callee}()", "task"))
+    for api in ("DerivedVariable", "DerivedDataVariable"):
+        for facts, call in index.calls_by_api.get(api, ()):
+            flag = call.kwarg("run_as_task")
+            if flag is not None and flag.const is True:
+                sites.append(call_site(facts, call, f"{api}(run_as_task=True)", "task"))
+    for facts in index.files.values():
+        for scope in facts.scopes:
+            if any(d.text and index.resolve(facts, scope.parent, d.text).api == "track_progress"
+                   for d in scope.decorators):
+                sites.append(scope_site(facts, scope, f"@track_progress {scope.name}", "task"))
+    return sorted(sites, key=lambda s: (s.facts.path, s.span.line, s.span.col))
+
+
+# ---------------------------------------------------------------- shared: live resources
+
+_LIVE_CALLS = {
+    "open": "an open file", "io.open": "an open file",
+    "tempfile.TemporaryFile": "an open file", "tempfile.NamedTemporaryFile": "an open file",
+    "sqlalchemy.create_engine": "a database engine",
+    "sqlalchemy.ext.asyncio.create_async_engine": "a database engine",
+    "redis.Redis": "a Redis client", "redis.StrictRedis": "a Redis client",
+    "redis.from_url": "a Redis client", "redis.asyncio.Redis": "a Redis client",
+    "redis.asyncio.from_url": "a Redis client",
+    "boto3.client": "a boto3 client", "boto3.resource": "a boto3 resource",
+    "boto3.Session": "a boto3 session", "boto3.session.Session": "a boto3 session",
+    "requests.Session": "an HTTP session", "requests.session": "an HTTP session",
+    "httpx.Client": "an HTTP client", "httpx.AsyncClient": "an HTTP client",
+    "aiohttp.ClientSession": "an HTTP session", "pymongo.MongoClient": "a MongoDB client",
+    "socket.socket": "a socket", "socket.create_connection": "a socket",
+    "threading.Lock": "a lock", "threading.RLock": "a lock", "threading.Event": "an event",
+    "threading.Condition": "a condition", "threading.Semaphore": "a semaphore",
+    "threading.Thread": "a thread", "asyncio.Lock": "a lock", "asyncio.Event": "an event",
+    "asyncio.Condition": "a condition", "asyncio.Semaphore": "a semaphore",
+    "asyncio.Queue": "a queue", "queue.Queue": "a queue",
+    "multiprocessing.Pool": "a process pool", "multiprocessing.Lock": "a lock",
+    "multiprocessing.Queue": "a queue",
+    "concurrent.futures.ThreadPoolExecutor": "an executor",
+    "concurrent.futures.ProcessPoolExecutor": "an executor",
+    "joblib.load": "a loaded model", "pickle.load": "a loaded model",
+    "torch.load": "a loaded model", "dill.load": "a loaded model",
+    "cloudpickle.load": "a loaded model",
+}
+_LIVE_METHODS = {"connect": "a connection", "fit": "a fitted model",
+                 "load_model": "a loaded model", "from_pretrained": "a loaded model"}
+_MODEL_LIBRARIES = ("sklearn", "xgboost", "lightgbm", "catboost", "torch", "tensorflow", "keras",
+                    "statsmodels", "transformers")
+_LIVE_TYPES = {
+    "sqlalchemy": ("Engine", "Connection", "Session", "AsyncEngine", "AsyncSession"),
+    "sqlite3": ("Connection", "Cursor"), "psycopg2": ("connection", "cursor"),
+    "redis": ("Redis", "StrictRedis"), "requests": ("Session",),
+    "httpx": ("Client", "AsyncClient"), "aiohttp": ("ClientSession",),
+    "boto3": ("Session",), "pymongo": ("MongoClient",), "socket": ("socket",),
+    "threading": ("Lock", "RLock", "Event", "Condition", "Semaphore", "Thread"),
+    "asyncio": ("Lock", "Event", "Condition", "Semaphore", "Queue"),
+    "concurrent": ("Executor", "ThreadPoolExecutor", "ProcessPoolExecutor"),
+    "typing": ("IO", "TextIO", "BinaryIO"), "io": ("TextIOWrapper", "BufferedReader",
+                                                    "BufferedWriter", "IOBase"),
+}
+
+
+def _model_class(qualified: str) -> bool:
+    """A class from a modelling library (`sklearn.ensemble.RandomForestClassifier`), not a
+    data container like `torch.Tensor`."""
+    root, last = qualified.split(".")[0], qualified.rsplit(".", 1)[-1]
+    return (root in _MODEL_LIBRARIES and "." in qualified and last[:1].isupper()
+            and last != "Tensor")
+
+
+def live_type(index: ProjectIndex, facts: FileFacts, scope_id: int, annotation: str) -> str | None:
+    """What an annotation says the object is, when it is a live resource or a model."""
+    head = annotation.split("[")[0].split("|")[0].strip()
+    if not head or head in ("?", "None"):
+        return None
+    resolved = index.resolve(facts, scope_id, head)
+    if resolved.function is not None:
+        return None
+    qualified = resolved.qualified
+    root, last = qualified.split(".")[0], qualified.rsplit(".", 1)[-1]
+    if last in _LIVE_TYPES.get(root, ()) and "." in qualified:
+        return f"{'an' if last[0].lower() in 'aeiou' else 'a'} {last}"
+    if _model_class(qualified):
+        return f"a model ({last})"
+    return None
+
+
+def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None,
+                  depth: int = 0) -> str | None:
+    """What live object (connection, file, lock, client, model) a value is, if it is one:
+    a call that makes one, a name bound to such a call, or a parameter annotated with one."""
+    if value is None or depth > 3:
+        return None
+    if value.kind == "call":
+        # `open(p).read()` has no dotted callee: what the outer method returns is unknown.
+        callee = value.text
+        if not callee:
+            return None
+        resolved = index.resolve(facts, scope_id, callee)
+        if resolved.function is not None:
+            return None
+        found = _LIVE_CALLS.get(resolved.qualified)
+        if found:
+            return f"{found} ({callee}())"
+        method = callee.rsplit(".", 1)[-1]
+        if method in _LIVE_METHODS and ("." in callee or method == "load_model"):
+            return f"{_LIVE_METHODS[method]} ({callee}())"
+        if _model_class(resolved.qualified):
+            return f"a model ({callee}())"
+        return None
+    if value.kind != "name":
+        return None
+    found_binding = lookup(index, facts, scope_id, value.text)
+    if found_binding is None:
+        return None
+    binding, bound_in = found_binding
+    if binding.kind == "param":
+        return live_type(index, facts, bound_in, binding.target) if binding.target else None
+    if binding.kind == "assign" and binding.target:
+        return live_type(index, facts, bound_in, binding.target)
+    if binding.kind == "assign" and binding.value is not None:
+        return live_resource(index, facts, bound_in, binding.value, depth + 1)
+    return None
+
+
+# ---------------------------------------------------------------- shared: variables and actions
+
+VARIABLE_TYPES = frozenset({
+    "Variable", "DerivedVariable", "DerivedDataVariable", "ServerVariable", "DataVariable",
+    "StreamVariable", "SwitchVariable", "UrlVariable", "StateVariable", "LoopVariable",
+    "ClientVariable", "AnyVariable", "NonDataVariable", "AnyDataVariable",
+})
+"""Every Dara class whose instances are `AnyVariable`s."""
+
+_VARIABLE_ATTRIBUTES = {
+    "list_item": "LoopVariable", "is_loading": "StateVariable", "has_error": "StateVariable",
+    "has_value": "StateVariable",
+}
+_NESTED_VARIABLE_METHODS = frozenset({"get"})
+_CTX_ANNOTATIONS = (".ActionCtx", ".action.Ctx")
+
+
+def variable_kind(index: ProjectIndex, facts: FileFacts, scope_id: int,
+                  dotted: str) -> str | None:
+    """The Dara variable class `dotted` provably holds in a scope, else None.
+
+    Provable means: bound to a variable constructor (here or in an imported project module),
+    a parameter annotated with a variable type, `self.x` assigned a variable, `var.list_item`
+    / `dv.is_loading`, or a name bound to `var.get(...)`.
+    """
+    resolved = index.resolve(facts, scope_id, dotted)
+    if resolved.instance_of in VARIABLE_TYPES:
+        if not resolved.attribute:
+            return resolved.instance_of
+        return _VARIABLE_ATTRIBUTES.get(resolved.attribute)
+    if "." in dotted:
+        return None
+    found = index.lookup(facts, scope_id, dotted)
+    if found and found[0].kind == "assign" and found[0].value is not None and (
+            found[0].value.kind == "call"):
+        return nested_variable(index, facts, facts.calls[found[0].value.call])
+    return None
+
+
+def nested_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
+    """`var.get('key')` makes a nested variable of `var`'s class."""
+    resolved = index.resolve_call(facts, call)
+    if resolved.instance_of in VARIABLE_TYPES and resolved.attribute in _NESTED_VARIABLE_METHODS:
+        return resolved.instance_of
+    return None
+
+
+def action_refs(index: ProjectIndex) -> set[ScopeRef]:
+    """Every `@action` function of the project."""
+    return {(facts.path, scope.id) for facts, scope in index.decorated.get("action", ())}
+
+
+def ctx_param(scope: Scope) -> str:
+    """The parameter Dara injects the `ActionCtx` into (after `self`/`cls`, as Dara checks)."""
+    params = scope.params
+    if params and params[0].name in ("self", "cls"):
+        params = params[1:]
+    return params[0].name if params else ""
+
+
+def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                  actions: set[ScopeRef]) -> bool:
+    """`name` is the context of an `@action` (its first parameter) or annotated as one."""
+    found = index.lookup(facts, scope_id, name)
+    if found is None or found[0].kind != "param":
+        return False
+    binding, bound_in = found
+    scope = facts.scopes[bound_in]
+    annotation = binding.target.split("[")[0].split("|")[0].strip()
+    if annotation and annotation != "?":
+        qualified = index.resolve(facts, scope.parent, annotation).qualified
+        if qualified.startswith("dara.") and qualified.endswith(_CTX_ANNOTATIONS):
+            return True
+    return (facts.path, bound_in) in actions and ctx_param(scope) == name
+
+
+# ---------------------------------------------------------------- shared: values
+
+MUTABLE_CALLS = frozenset({
+    "dict", "list", "set", "bytearray", "collections.defaultdict", "collections.OrderedDict",
+    "collections.Counter", "collections.deque",
+})
+
+def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None) -> bool:
+    """A display or comprehension, or a call of a mutable container type."""
+    if value is None:
+        return False
+    if value.kind in ("dict", "container", "comprehension"):
+        return True
+    return value.kind == "call" and bool(value.text) and (
+        index.resolve(facts, scope_id, value.text).qualified in MUTABLE_CALLS)
+
+
+def related_lines(sites: Iterable[tuple[FileFacts, Call, str]]) -> list[Related]:
+    """Related locations, one per line, in path-then-line order."""
+    unique = {(facts.path, call.span.line): message for facts, call, message in sites}
+    return [Related(path, line, message) for (path, line), message in sorted(unique.items())]

@@ -1,0 +1,588 @@
+"""DM203-DM205: state a worker keeps in its own memory: live objects, state seeded at
+startup, module-level objects mutated at request time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from dara_migrate.facts import Binding, Call, FileFacts, Value
+from dara_migrate.index.bindings import defining_call, is_receiver, lookup
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.models import Finding
+from dara_migrate.rules._helpers import (
+    IMPORT_KINDS,
+    SERVER_VARIABLES,
+    Site,
+    action_ctx,
+    binding_site,
+    call_key,
+    call_site,
+    given,
+    live_resource,
+    mutable,
+    receiver_of,
+    related_lines,
+    report_at,
+    scope_site,
+)
+from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+
+# ---------------------------------------------------------------- DM203 / DM204 helpers
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A value given to a ServerVariable or DataVariable, and where."""
+
+    facts: FileFacts
+    call: Call
+    variable: tuple[FileFacts, Call] | None
+    value: Value | None
+    how: str
+    request: bool
+    """Whether the write happens while serving a request (an `.update()` action always does)."""
+
+
+def _server_variable(index: ProjectIndex, made: tuple[FileFacts, Call] | None) -> bool:
+    return made is not None and index.resolve_call(*made).api in SERVER_VARIABLES
+
+
+@per_index
+def variable_writes(index: ProjectIndex) -> list[Write]:
+    """Every place a ServerVariable/DataVariable gets a value after construction:
+    `.update(value)`, `.write(value)`, `ctx.update(var, value)`, `UpdateVariable(...,
+    variable=var)`, `UpdateVariableImpl(variable=var, value=...)`, `UploadDropzone(target=var)`."""
+    writes: list[Write] = []
+    for api in SERVER_VARIABLES:
+        for method in ("update", "write"):
+            for facts, call in index.method_calls.get((api, method), ()):
+                variable = defining_call(index, facts, call.scope, receiver_of(call.callee))
+                when = index.when_at(facts, call.scope)
+                writes.append(Write(facts, call, variable, call.argument(0, "value"),
+                                    f".{method}()", method == "update" or when == "request"))
+    for facts in index.files.values():
+        for call in facts.calls:
+            if call.callee.count(".") != 1 or not call.callee.endswith(".update") or (
+                    not action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
+                continue
+            target = call.argument(0, "variable")
+            variable = defining_call(index, facts, call.scope, target.text) if (
+                target is not None and target.kind in ("name", "attr")) else None
+            if _server_variable(index, variable):
+                writes.append(Write(facts, call, variable, call.argument(1, "value"),
+                                    "ctx.update()", True))
+    for api, position, name, value_slot in (("UpdateVariable", 1, "variable", None),
+                                            ("UpdateVariableImpl", 0, "variable", "value"),
+                                            ("UploadDropzone", 0, "target", None)):
+        for facts, call in index.calls_by_api.get(api, ()):
+            target = call.argument(position, name)
+            if target is None or target.kind not in ("name", "attr"):
+                continue
+            variable = defining_call(index, facts, call.scope, target.text)
+            if _server_variable(index, variable):
+                value = call.kwarg(value_slot) if value_slot else None
+                writes.append(Write(facts, call, variable, value, f"{api}({name}=...)", True))
+    return writes
+
+
+def _seed(index: ProjectIndex, facts: FileFacts, call: Call) -> Value | None:
+    api = index.resolve_call(facts, call).api
+    value = call.argument(0, "data" if api == "DataVariable" else "default")
+    return value if given(value) else None
+
+
+# ---------------------------------------------------------------- DM203
+
+
+class LiveObjectState(Rule):
+    code = "DM203"
+    name = "live-object-state"
+    severity = "error"
+    fix = "manual"
+    summary = "live resource or model held in a ServerVariable"
+    docs = RuleDocs(
+        what="A value given to a ServerVariable or DataVariable (`default=`, the `data` of a "
+        "DataVariable, `.update()`, `.write()`, `ctx.update(var, ...)`) that is a live "
+        "resource: `open()`, `create_engine()`, `*.connect()`, `redis.Redis`, "
+        "`boto3.client/resource`, `requests.Session`, `httpx.(Async)Client`, locks and events, "
+        "executors, sockets; or a model: a `.fit(...)` result, `joblib.load`, `pickle.load`, "
+        "`torch.load`, `load_model`, an estimator class; or a name bound to one, or a "
+        "parameter annotated with such a type.",
+        why="A shared backend stores values by serialising them. A connection, file handle, "
+        "lock or client cannot be sent to another worker at all, and a model is large and "
+        "tied to this process's libraries: on many workers the write fails or every other "
+        "worker reads something else.",
+        use_instead="Keep the object in a per-worker module global (opened at import or in "
+        "`on_startup`), and put only data in the variable: query results, model outputs, ids.",
+        fix_safety="Manual. A blocker when the live object is written while serving a "
+        "request: no backend can hold it, the design must change.",
+        confidence="Medium: values are followed through names a few assignments deep and "
+        "parameter annotations; objects returned by your own helpers are not followed.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example.module(
+            "import joblib\n"
+            "import pandas as pd\n"
+            "from sqlalchemy import create_engine\n"
+            "from dara.core import ServerVariable, action\n\n"
+            "engine = create_engine('sqlite:///sales.db')\n"
+            "model = joblib.load('model.pkl')\n"
+            "rows = ServerVariable(pd.read_sql('select * from sales', engine), "
+            "uid='app.main:rows')\n"
+            "scores = ServerVariable(uid='app.main:scores')\n\n"
+            "@action\n"
+            "async def score(ctx: action.Ctx, frame: pd.DataFrame):\n"
+            "    await scores.write(model.predict(frame).tolist())\n",
+            note="the engine and the model stay per worker; only data goes in the variables",
+        ),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": "",
+            "app/state.py": "import joblib\n"
+            "import redis\n"
+            "from dara.core import DataVariable, ServerVariable\n\n"
+            "cache = redis.Redis(host='cache')\n"
+            "client = ServerVariable(default=cache, uid='app.state:client')  # expect: DM203\n"
+            "model = ServerVariable(joblib.load('m.pkl'), uid='app.state:model')  "
+            "# expect: DM203\n"
+            "frame = DataVariable(uid='app.state:frame')\n",
+            "app/pages.py": "import sqlite3\n"
+            "from dara.core import action\n"
+            "from sklearn.linear_model import LinearRegression\n\n"
+            "from app.state import frame, model\n\n"
+            "@action\n"
+            "async def retrain(ctx: action.Ctx, x: list, y: list):\n"
+            "    estimator = LinearRegression()\n"
+            "    await model.write(estimator.fit(x, y))  # expect: DM203\n\n"
+            "@action\n"
+            "async def attach(ctx, db: sqlite3.Connection):\n"
+            "    await ctx.update(frame, db)  # expect: DM203\n",
+        }),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        for api in SERVER_VARIABLES:
+            for facts, call in index.calls_by_api.get(api, ()):
+                seed = _seed(index, facts, call)
+                what = live_resource(index, facts, call.scope, seed)
+                if what is None or not ctx.is_selected(facts):
+                    continue
+                request = index.when_at(facts, call.scope) == "request"
+                yield ctx.at_call(
+                    self, facts, call,
+                    f"{api} holds {what}, which no shared backend can store; keep the object "
+                    "in a per-worker module global and put only data in the variable",
+                    fix="blocker" if request else "manual")
+        for write in variable_writes(index):
+            what = live_resource(index, write.facts, write.call.scope, write.value)
+            if what is None or not ctx.is_selected(write.facts):
+                continue
+            request = index.when_at(write.facts, write.call.scope) == "request"
+            yield ctx.at_call(
+                self, write.facts, write.call,
+                f"{write.how} puts {what} into a ServerVariable"
+                f"{' while serving a request' if request else ''}; no shared backend can "
+                "store it: keep the object per worker and write only data",
+                fix="blocker" if request else "manual")
+
+
+# ---------------------------------------------------------------- DM204
+
+
+class StartupSeededSharedState(Rule):
+    code = "DM204"
+    name = "startup-seeded-shared-state"
+    severity = "warning"
+    fix = "manual"
+    summary = "shared variable seeded on every worker start and also written"
+    docs = RuleDocs(
+        what="A `ServerVariable(default=...)` or `DataVariable(data)` whose variable is also "
+        "written at request time: `.update(...)`, `.write(...)` while serving a request or in "
+        "`on_startup`, `ctx.update(var, ...)`, `UpdateVariable(..., variable=var)`, "
+        "`UploadDropzone(target=var)`. A seed nobody writes is reported as info.",
+        why="Dara writes `default` into the backend when the variable is constructed, i.e. on "
+        "every worker start (and every re-import). With a shared backend, a worker that starts "
+        "later overwrites what users wrote since: an upload or an edit silently reverts to "
+        "the seed when the deployment scales or restarts a worker.",
+        use_instead="Create the variable without `default=` and seed it once: in a deploy "
+        "step, or on first read when the backend has no value yet.",
+        fix_safety="Manual: where the seed should come from is a decision.",
+        confidence="High for writes through the variable's name (also across modules); writes "
+        "through other aliases are not seen.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": "",
+            "app/state.py": "from dara.core import ServerVariable\n\n"
+            "uploads = ServerVariable(uid='app.state:uploads')\n",
+            "app/pages.py": "from dara.components import UploadDropzone\n"
+            "from dara.core import action\n\n"
+            "from app.state import uploads\n\n"
+            "dropzone = UploadDropzone(target=uploads)\n\n"
+            "@action\n"
+            "async def clear(ctx: action.Ctx):\n"
+            "    await uploads.write(None)\n",
+        }, note="written at request time, but never seeded"),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": "",
+            "app/state.py": "import pandas as pd\n"
+            "from dara.core import DataVariable, ServerVariable\n\n"
+            "ledger = DataVariable(pd.read_csv('ledger.csv'), uid='ledger')  # expect: DM204\n"
+            "limits = ServerVariable(default={'max': 10}, uid='limits')  # expect: DM204\n"
+            "regions = ServerVariable(['north', 'south'], uid='regions')  # expect: DM204\n",
+            "app/pages.py": "from dara.components import Button, UploadDropzone\n"
+            "from dara.core import action\n\n"
+            "from app import state\n\n"
+            "@action\n"
+            "async def raise_limit(ctx: action.Ctx):\n"
+            "    await state.limits.write({'max': 20})\n\n"
+            "def page():\n"
+            "    return [UploadDropzone(target=state.ledger),\n"
+            "            Button('reset', onclick=state.limits.update({'max': 10}))]\n",
+        }, note="`regions` is only read: reported as info"),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        written: dict[tuple[str, int], list[Write]] = defaultdict(list)
+        for write in variable_writes(index):
+            if write.variable is not None and (write.request or index.when_at(
+                    write.facts, write.call.scope) == "startup"):
+                written[call_key(*write.variable)].append(write)
+        for api in SERVER_VARIABLES:
+            for facts, call in index.calls_by_api.get(api, ()):
+                if (_seed(index, facts, call) is None or not ctx.is_selected(facts)
+                        or index.when_at(facts, call.scope) == "request"):
+                    continue
+                writes = written.get(call_key(facts, call), [])
+                if not writes:
+                    yield ctx.at_call(
+                        self, facts, call,
+                        f"{api} writes its seed into the shared backend on every worker "
+                        "start; nothing writes it later, so each start rewrites the same value",
+                        severity="info")
+                    continue
+                hows = sorted({w.how for w in writes})
+                yield ctx.at_call(
+                    self, facts, call,
+                    f"{api} rewrites its seed on every worker start but is also written at "
+                    f"request time ({', '.join(hows)}): a new worker reverts what users wrote; "
+                    "seed it once instead of with default=",
+                    related=related_lines((w.facts, w.call, f"written by {w.how}")
+                                           for w in writes))
+
+
+# ---------------------------------------------------------------- DM205
+
+_MUTATORS = frozenset({
+    "append", "extend", "insert", "remove", "pop", "popitem", "clear", "update", "add",
+    "discard", "appendleft", "extendleft", "popleft", "sort", "reverse", "__setitem__",
+    "__delitem__",
+})
+_MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
+
+
+def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
+    made: dict[ScopeRef, list[tuple[FileFacts, Call]]] = defaultdict(list)
+    for facts in index.files.values():
+        for call in facts.calls:
+            if not call.callee:
+                continue
+            resolved = index.resolve_call(facts, call)
+            if resolved.function is not None and index.scope(resolved.function).kind == "class":
+                made[resolved.function].append((facts, call))
+    return made
+
+
+class _SharedState:
+    """Decides what a written name is: shared by every request of a worker, or local."""
+
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.made = _instantiations(index)
+
+    def container(self, facts: FileFacts, scope_id: int, dotted: str,
+                  depth: int = 0) -> str | None:
+        """'module-level X' / 'class attribute C.x' / 'attribute x of a shared C' or None."""
+        if depth > 6:
+            return None
+        head, _, rest = dotted.partition(".")
+        found = lookup(self.index, facts, scope_id, head)
+        if found is None:
+            return None
+        binding, bound_in = found
+        if binding.kind in IMPORT_KINDS:
+            module, remainder = self.index.split_module(
+                f"{binding.target}.{rest}" if rest else binding.target, facts)
+            if module is None or not remainder:
+                return None
+            return self.container(module, 0, remainder, depth + 1)
+        if binding.kind == "class" and rest and "." not in rest:
+            cls = self._class_named(facts, bound_in, head)
+            return self._class_attribute(cls, rest) if cls else None
+        if is_receiver(facts, binding, bound_in) and rest and "." not in rest:
+            cls = (facts.path, facts.scopes[bound_in].parent)
+            described = self._class_attribute(cls, rest)
+            if described is None and facts.scopes[bound_in].name != "__init__" and (
+                    self._mutable_attribute(cls, rest) and self.shared(cls)):
+                return f"attribute self.{rest} of the shared {facts.scopes[cls[1]].name} instance"
+            return described
+        if rest or binding.kind != "assign" or bound_in != 0:
+            return None
+        if mutable(self.index, facts, bound_in, binding.value):
+            return f"module-level {head} ({facts.module})"
+        return None
+
+    def _class_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:
+        for scope in facts.scopes:
+            if scope.parent == parent and scope.kind == "class" and scope.name == name:
+                return facts.path, scope.id
+        return None
+
+    def _class_attribute(self, cls: ScopeRef, name: str) -> str | None:
+        facts = self.index.files[cls[0]]
+        for binding in facts.bindings:
+            if binding.scope == cls[1] and binding.name == name and binding.kind == "assign" and (
+                    mutable(self.index, facts, cls[1], binding.value)):
+                return f"class attribute {facts.scopes[cls[1]].name}.{name}"
+        return None
+
+    def _mutable_attribute(self, cls: ScopeRef, name: str) -> bool:
+        facts = self.index.files[cls[0]]
+        return any(b.kind == "attr" and b.name == f"self.{name}"
+                   and facts.scopes[b.scope].parent == cls[1]
+                   and mutable(self.index, facts, b.scope, b.value) for b in facts.bindings)
+
+    def shared(self, cls: ScopeRef) -> bool:
+        """An instance built while the app is built (by the project, or by Dara for a class
+        given as page content) serves every request of the worker."""
+        if any(self.index.when_at(f, c.scope) in ("build", "startup")
+               for f, c in self.made.get(cls, ())):
+            return True
+        for name in ("__init__", "__call__"):
+            member = self.index.class_member(cls, name)
+            if member is not None and self.index.when.get(member) in ("build", "startup"):
+                return True
+        return False
+
+    def object_attribute(self, facts: FileFacts, binding: Binding) -> str | None:
+        """`self.x = v` on a shared instance, `obj.x = v` on a module-level project object,
+        `module.x = v`, or `Cls.x = v`."""
+        owner, _, attribute = binding.name.rpartition(".")
+        if "." in owner:
+            return None
+        found = lookup(self.index, facts, binding.scope, owner)
+        if found is None:
+            return None
+        target, bound_in = found
+        if is_receiver(facts, target, bound_in):
+            cls = (facts.path, facts.scopes[bound_in].parent)
+            if facts.scopes[bound_in].name == "__init__" or not self.shared(cls):
+                return None
+            return f"attribute self.{attribute} of the shared {facts.scopes[cls[1]].name} instance"
+        if target.kind == "class":
+            return f"class attribute {owner}.{attribute}"
+        if target.kind in IMPORT_KINDS:
+            module, remainder = self.index.split_module(target.target, facts)
+            if module is None:
+                return None
+            if not remainder:
+                return f"module attribute {target.target}.{attribute}"
+            found = lookup(self.index, module, 0, remainder) if "." not in remainder else None
+            if found is None:
+                return None
+            facts, (target, bound_in) = module, found
+        if target.kind == "assign" and bound_in == 0 and target.value is not None and (
+                target.value.kind == "call" and target.value.text):
+            made = self.index.resolve(facts, 0, target.value.text).function
+            if made is not None and self.index.scope(made).kind == "class":
+                return f"attribute {attribute} of the module-level {owner}"
+        return None
+
+
+def _lazy_global(index: ProjectIndex, facts: FileFacts, binding: Binding) -> bool:
+    """`global X; X = load()` where X starts as None and the value uses no parameter: a
+    per-worker lazy initialisation rather than shared state."""
+    initial = index.module_bindings.get(facts.path, {}).get(binding.name, [])
+    if not initial or initial[0].value is None or initial[0].value.kind != "const" or (
+            initial[0].value.const is not None):
+        return False
+    params = {p.name for p in facts.scopes[binding.scope].params}
+    value = binding.value
+    return value is not None and not params.intersection(value.names)
+
+
+class ProcessLocalMutation(Rule):
+    code = "DM205"
+    name = "process-local-mutation"
+    severity = "error"
+    fix = "manual"
+    summary = "module- or class-level state written while serving requests"
+    docs = RuleDocs(
+        what="Module-level and class-level mutable objects (dicts, lists, sets, counters), "
+        "attributes of page-class instances and module-level objects, written from "
+        "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, "
+        "`global x; x = ...`, `self.x = ...` in a py_component method. Memo-only patterns "
+        "(`if k not in d: d[k] = f(k)`, `setdefault`, `functools.cache`, a global that starts "
+        "as None and is set once from no parameter) are reported as info.",
+        why="Each worker has its own copy of module and class state. A request that changes it "
+        "on one worker is invisible to requests served by the others, so users see values "
+        "flip between refreshes, and everything is lost when a worker restarts.",
+        use_instead="Keep shared state in a ServerVariable (scope='user' for per-user state) "
+        "or a Variable with a BackendStore on the shared backend. Caches of values derived from "
+        "inputs can stay per worker.",
+        fix_safety="Manual. A blocker when the stored value is a live object (a connection, a "
+        "client, a model) that requests read back: no backend can hold it.",
+        confidence="High for names bound at module or class level and written through the "
+        "same name (also across modules); writes through other aliases are not seen.",
+    )
+    VALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": "",
+            "app/settings.py": "REGIONS = ['north', 'south']\n"
+            "LIMITS = {'max': 10}\n",
+            "app/pages.py": "from dara.core import ServerVariable, action, py_component\n"
+            "from dara.components import Text\n\n"
+            "from app.settings import LIMITS, REGIONS\n\n"
+            "notes = ServerVariable(scope='user', uid='app.pages:notes')\n\n"
+            "@action\n"
+            "async def save(ctx: action.Ctx, text: str):\n"
+            "    seen = {}\n"
+            "    seen[text] = len(text)\n"
+            "    await notes.write(seen)\n\n"
+            "@py_component\n"
+            "def summary(region: str):\n"
+            "    rows = list(REGIONS)\n"
+            "    rows.append(region)\n"
+            "    return Text(f'{len(rows)} of {LIMITS[\"max\"]}')\n\n"
+            "LIMITS['max'] = 20\n",
+        }, note="locals and build-time writes are fine"),
+    ]
+    INVALID: ClassVar[list[Example]] = [
+        Example({
+            "app/__init__.py": "",
+            "app/store.py": "from collections import defaultdict\n\n"
+            "OVERRIDES: dict[str, float] = {}\n"
+            "HISTORY = defaultdict(list)\n",
+            "app/pages.py": "from dara.core import action, py_component\n"
+            "from dara.components import Text\n\n"
+            "from app import store\n"
+            "from app.store import OVERRIDES\n\n"
+            "selected = None\n\n"
+            "@action\n"
+            "async def override(ctx: action.Ctx, region: str, amount: float):\n"
+            "    global selected\n"
+            "    OVERRIDES[region] = amount  # expect: DM205\n"
+            "    store.HISTORY[region].append(amount)  # expect: DM205\n"
+            "    store.HISTORY.pop('old', None)  # expect: DM205\n"
+            "    selected = region  # expect: DM205\n\n"
+            "class Page:\n"
+            "    def __init__(self):\n"
+            "        self.clicks = 0\n\n"
+            "    @py_component\n"
+            "    def render(self, name: str):\n"
+            "        self.clicks += 1  # expect: DM205\n"
+            "        return Text(name)\n\n"
+            "home = Page()\n",
+        }),
+    ]
+
+    def check(self, ctx: Context) -> Iterator[Finding]:
+        index = ctx.index
+        shared = _SharedState(index)
+        for facts in index.files.values():
+            if not ctx.is_selected(facts):
+                continue
+            yield from self._stores(ctx, shared, facts)
+            yield from self._calls(ctx, shared, facts)
+            yield from self._memo_decorators(ctx, facts)
+
+    def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
+        index = ctx.index
+        for binding in facts.bindings:
+            if binding.scope == 0 or index.when_at(facts, binding.scope) != "request":
+                continue
+            scope = facts.scopes[binding.scope]
+            if scope.kind == "class":
+                continue
+            what: str | None = None
+            how = ""
+            memo = binding.memo
+            if binding.kind in ("subscript", "del") and binding.name not in scope.globals:
+                what = shared.container(facts, binding.scope, binding.name)
+                how = "item assignment" if binding.kind == "subscript" else "del"
+            elif binding.kind in ("attr", "augassign") and "." in binding.name:
+                what = shared.object_attribute(facts, binding)
+                how = "attribute assignment"
+            elif binding.kind in ("assign", "augassign", "del") and binding.name in scope.globals:
+                what = f"module-level {binding.name} ({facts.module})"
+                how = "global rebinding"
+                memo = binding.kind == "assign" and _lazy_global(index, facts, binding)
+            if what is None:
+                continue
+            site = binding_site(facts, binding, what)
+            yield self._finding(ctx, site, what, how, memo, binding.value, binding.scope)
+
+    def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
+        index = ctx.index
+        for call in facts.calls:
+            method = call.callee.rsplit(".", 1)[-1]
+            if (method not in _MUTATORS and method != "setdefault") or "." not in call.callee:
+                continue
+            if index.when_at(facts, call.scope) != "request":
+                continue
+            receiver = receiver_of(call.callee)
+            what = shared.container(facts, call.scope, receiver)
+            if what is None:
+                continue
+            value = call.args[-1] if call.args else None
+            yield self._finding(ctx, call_site(facts, call, what), what, f".{method}()",
+                                method == "setdefault", value, call.scope)
+
+    def _memo_decorators(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
+        for scope in facts.scopes:
+            if scope.kind != "function" or ctx.index.when_at(facts, scope.id) != "request":
+                continue
+            for decorator in scope.decorators:
+                qualified = ctx.index.resolve(facts, scope.parent, decorator.text).qualified
+                if decorator.text and qualified in _MEMO_DECORATORS:
+                    yield report_at(
+                        ctx, self, scope_site(facts, scope, qualified),
+                        f"@{qualified.rsplit('.', 1)[-1]} on {scope.name} keeps a cache per "
+                        "worker: fine for values derived from the arguments, but each worker "
+                        "fills its own", severity="info")
+                    break
+
+    def _finding(self, ctx: Context, site: Site, what: str, how: str, memo: bool,
+                 value: Value | None, scope_id: int) -> Finding:
+        if memo and how == "global rebinding":
+            return report_at(
+                ctx, self, site,
+                f"{what} starts as None and is loaded lazily at request time ({how}): each "
+                "worker loads its own, which is fine for a per-worker object", severity="info")
+        if memo:
+            return report_at(
+                ctx, self, site,
+                f"{what} is a memo cache filled at request time ({how}): each worker fills its "
+                "own copy, which is fine for values derived from the key", severity="info")
+        live = live_resource(ctx.index, site.facts, scope_id, value)
+        if live is not None:
+            return report_at(
+                ctx, self, site,
+                f"{what} is given {live} at request time ({how}): other workers never see it "
+                "and no shared backend can hold it; redesign so each request opens its own",
+                fix="blocker")
+        return report_at(
+            ctx, self, site,
+            f"{what} is written at request time ({how}) and each worker keeps its own copy; "
+            "move it to a ServerVariable or BackendStore on the shared backend")
+
+
+RULES: list[type[Rule]] = [LiveObjectState, StartupSeededSharedState, ProcessLocalMutation]
