@@ -18,7 +18,7 @@ test: $(BIN)/dara-migrate
 	$(BIN)/python -m pytest -q
 
 test-fast: $(BIN)/dara-migrate
-	$(BIN)/python -m pytest -q -m 'not slow'
+	$(BIN)/python -m pytest -q -m 'not slow' --hypothesis-profile fast -n auto
 
 lint: $(BIN)/dara-migrate
 	$(BIN)/ruff check .

@@ -6,11 +6,21 @@ import re
 from pathlib import Path
 from typing import Any
 
+from hypothesis import settings
+
 from dara_migrate.engine import Project, audit
 from dara_migrate.models import AuditResult
 from dara_migrate.settings import load_settings
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>(?:DM\d{3}\s*)+)$")
+
+
+def examples(full: int) -> int:
+    """A property test's example count: `full`, or a tenth of it (at least 3) under the
+    `fast` hypothesis profile (`make test-fast`)."""
+    if settings.default is settings.get_profile("fast"):
+        return max(3, full // 10)
+    return full
 
 
 def run_audit(root: Path, paths: list[Path] | None = None,

@@ -322,7 +322,7 @@ def test_no_cache_neither_reads_nor_writes_entries(tmp_path: Path, analysed: lis
 
 
 @pytest.mark.parametrize("command", [
-    ["audit", "--format", "json"], ["apply", "--dry-run"], ["report"],
+    ["audit", "--format", "json"], ["apply", "--dry-run", "--no-build-check"], ["report"],
 ])
 def test_no_cache_writes_no_cache_dir(tmp_path: Path, command: list[str]) -> None:
     root = shop(tmp_path)

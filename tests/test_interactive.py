@@ -414,7 +414,7 @@ def test_a_dirty_file_skips_the_confirm_that_would_promise_a_write(orders_app: P
 
 
 def test_without_a_terminal_it_never_prompts(orders_app: Path) -> None:
-    result = CliRunner().invoke(app, ["apply", str(orders_app), "--no-cache"])
+    result = CliRunner().invoke(app, ["apply", str(orders_app), "--no-cache", "--no-build-check"])
     assert result.exit_code == 1, result.output
     assert "uid='orders.state:ledger'" in read(orders_app, "orders/state.py")
     refused = CliRunner().invoke(app, ["apply", str(orders_app), "--interactive"])

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app as cli
-from tests.helpers import run_audit, write_tree
+from tests.helpers import examples, run_audit, write_tree
 
 HERE = Path(__file__).parent
 APPS = [
@@ -47,7 +47,7 @@ def test_deleting_package_markers_changes_nothing(source: Path, tmp_path: Path) 
     assert markers, "every fixture app is a package"
     baseline = outcome(baseline_root, frozenset(markers))
 
-    @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.sets(st.sampled_from(markers), min_size=1))
     @example(set(markers))
     def check(deleted: set[str]) -> None:

@@ -35,7 +35,8 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     _, audit_out, _ = invoke("audit", str(root), "--no-cache", "--select", "DM101")
     assert "2 files, 1 error, 0 warnings; 1 fixable with `dara-migrate apply`" in audit_out
     assert "(1 error, 0 need a person)" in audit_out
-    _, _, applied = invoke("apply", str(root), "--yes", "--no-cache", "--select", "DM101")
+    _, _, applied = invoke("apply", str(root), "--yes", "--no-cache", "--no-build-check",
+                           "--select", "DM101")
     assert "1 fix; changed 1 file" in applied
     assert "not in a git work tree: uncommitted changes cannot be checked" in applied
     assert applied.count("git work tree") == 1
@@ -45,10 +46,11 @@ def test_unsafe_fixes_held_back_are_counted(tmp_path: Path) -> None:
     root = write_tree(tmp_path, ORDERS_APP)
     _, out, _ = invoke("audit", str(root), "--no-cache", "--target", "1.x")
     assert "1 more fix is available with `--unsafe-fixes`" in out
-    _, _, applied = invoke("apply", str(root), "--yes", "--no-cache", "--target", "1.x")
+    _, _, applied = invoke("apply", str(root), "--yes", "--no-cache", "--no-build-check",
+                           "--target", "1.x")
     assert "; 1 more fix is available with `--unsafe-fixes`" in applied
-    _, _, unsafe = invoke("apply", str(root), "--yes", "--no-cache", "--target", "1.x",
-                          "--unsafe-fixes")
+    _, _, unsafe = invoke("apply", str(root), "--yes", "--no-cache", "--no-build-check",
+                          "--target", "1.x", "--unsafe-fixes")
     assert "--unsafe-fixes`" not in unsafe
 
 
@@ -111,9 +113,10 @@ def test_a_missing_module_points_at_the_apps_interpreter(tmp_path: Path) -> None
 
 def test_a_second_yes_keeps_the_reason_the_first_run_wrote(tmp_path: Path) -> None:
     root = write_tree(tmp_path, ORDERS_APP)
-    invoke("apply", str(root), "--yes", "--no-cache", "--target", "1.x",
+    invoke("apply", str(root), "--yes", "--no-cache", "--no-build-check", "--target", "1.x",
            "--reason", "order table redesign in Q3")
     main = (root / "orders" / "main.py").read_text()
     assert "order table redesign in Q3" in " ".join(main.split())
-    code, out, _ = invoke("apply", str(root), "--dry-run", "--no-cache", "--target", "1.x")
+    code, out, _ = invoke("apply", str(root), "--dry-run", "--no-cache", "--no-build-check",
+                          "--target", "1.x")
     assert (code, out) == (0, "")

@@ -10,7 +10,6 @@ from typing import Any
 
 import anyio
 import pytest
-from dara.core.internal.registries import action_registry
 
 from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.fixes import FixOptions
@@ -67,6 +66,9 @@ class Recorder:
 
 def run_actions(root: Path, package: str) -> list[tuple[Any, ...]]:
     """Each action the page builds, run with input 7 and its variables' values by uid."""
+    # Imported here: dara-core takes seconds to load, and only this test runs it.
+    from dara.core.internal.registries import action_registry
+
     sys.path.insert(0, str(root))
     try:
         module = importlib.import_module(f"{package}.page")
@@ -87,6 +89,7 @@ def run_actions(root: Path, package: str) -> list[tuple[Any, ...]]:
 
 
 # The old app calls the deprecated factories on purpose: that is what is compared.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_rewritten_actions_do_what_the_deprecated_factories_did(tmp_path: Path) -> None:
     before = write_tree(tmp_path / "before", {"old_app/__init__.py": "",

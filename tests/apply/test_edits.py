@@ -19,6 +19,7 @@ from dara_migrate.edits import (
     _edit_module,
     apply_edits,
 )
+from tests.helpers import examples
 
 BACKEND = ("dara.core.interactivity.server_variable", "MemoryBackend")
 
@@ -109,7 +110,7 @@ _ARGUMENTS = st.lists(st.sampled_from(["a", "b.c", "*rest", "**extra", "x=1", "u
 _SEPARATORS = st.sampled_from([", ", ",", ",  ", ",\n    ", " , "])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(arguments=_ARGUMENTS, separator=_SEPARATORS, trailing=st.sampled_from(["", ",", " "]),
        indent=st.sampled_from(["", "    "]), second=st.booleans())
 def test_uid_insertion_without_libcst_matches_libcst(

@@ -61,5 +61,6 @@ def test_second_apply_changes_nothing(case: str, tmp_path: Path) -> None:
     before = tree(work)
     run_apply(work, options)
     assert tree(work) == before
-    result = CliRunner().invoke(app, ["apply", str(work), "--dry-run", "--no-cache", *options])
+    result = CliRunner().invoke(app, ["apply", str(work), "--dry-run", "--no-cache",
+                                      "--no-build-check", *options])
     assert result.stdout == ""

@@ -15,7 +15,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from dara.core.internal import registries
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -122,13 +122,16 @@ def apply_once(root: Path) -> dict[str, bytes]:
 
 
 @contextmanager
-def fresh_registries() -> Iterator[None]:
+def fresh_registries() -> Iterator[Any]:
     """Dara's process-wide registries, emptied for one build and restored after it."""
+    # Imported here: dara-core takes seconds to load, and only this test builds with it.
+    from dara.core.internal import registries
+
     saved = {name: dict(getattr(registries, name)._registry) for name in _REGISTRIES}
     for name in _REGISTRIES:
         getattr(registries, name)._registry.clear()
     try:
-        yield
+        yield registries
     finally:
         for name in _REGISTRIES:
             registry: Any = getattr(registries, name)
@@ -139,7 +142,7 @@ def fresh_registries() -> Iterator[None]:
 def build(root: Path, package: str, contents: list[tuple[str, str]]) -> set[str]:
     """Import the app as `package` and run each page once, as Dara does at startup; the
     uids of the derived and server variables it registered."""
-    with fresh_registries():
+    with fresh_registries() as registries:
         sys.path.insert(0, str(root))
         try:
             importlib.import_module(f"{package}.main")
@@ -159,6 +162,7 @@ def renamed(files: dict[str, str], package: str) -> dict[str, str]:
             for path, text in files.items()}
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generated=project())
 def test_migrated_apps_build_with_stable_ids_and_apply_is_idempotent(

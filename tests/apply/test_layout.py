@@ -23,6 +23,7 @@ from dara_migrate.edits import (
 )
 from dara_migrate.fixes import plan_hoist
 from dara_migrate.layout import line_length, split_lines
+from tests.helpers import examples
 
 UID = SetKeyword(1, 5, "uid", "'m:x'")
 
@@ -241,7 +242,7 @@ def call_layout(draw: st.DrawFn) -> tuple[str, int, int]:
     return source, (2 if indent else 1), len(indent) + 5 + len(outer)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layout=call_layout(), length=st.sampled_from([40, 60, 88]))
 def test_keyword_insertion_in_any_layout(layout: tuple[str, int, int], length: int) -> None:
     source, line, column = layout

@@ -14,7 +14,7 @@ from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.fixes import FixOptions
 from dara_migrate.settings import load_settings
 from dara_migrate.writer import PlannedWrite, commit, plan_writes
-from tests.helpers import run_audit, write_tree
+from tests.helpers import examples, run_audit, write_tree
 
 IMPORTS = (
     "import dara.core as dc\n"
@@ -70,7 +70,7 @@ def apply_once(root: Path) -> tuple[dict[str, bytes], list[str]]:
     return {c.path: c.after for c in result.changes}, result.errors
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages=st.lists(module(), min_size=1, max_size=3),
        config_line=st.sampled_from(["config = ConfigurationBuilder()\n", ""]))
 def test_apply_is_idempotent_and_always_parses(pages: list[str], config_line: str) -> None:

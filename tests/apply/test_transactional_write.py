@@ -232,21 +232,21 @@ def test_a_file_edited_after_planning_is_not_overwritten(shop: Path) -> None:
 def test_a_second_apply_is_refused_while_one_holds_the_lock(shop: Path) -> None:
     with apply_lock(shop):
         outcome = CliRunner().invoke(app, ["apply", str(shop), "--yes", "--no-cache",
-                                           "--target", "1.x"])
+                                           "--no-build-check", "--target", "1.x"])
         with pytest.raises(WriteError, match="another dara-migrate apply"), apply_lock(shop):
             pass
     assert outcome.exit_code == 2
     assert "another dara-migrate apply is writing this project" in outcome.stderr
     assert set(states(shop).values()) == {"before"}
     outcome = CliRunner().invoke(app, ["apply", str(shop), "--yes", "--no-cache",
-                                       "--target", "1.x"])
+                                       "--no-build-check", "--target", "1.x"])
     assert set(states(shop).values()) == {"after"}, outcome.stderr
 
 
 def test_the_cli_writes_everything_keeps_modes_and_leaves_nothing(shop: Path) -> None:
     (shop / CHANGED[0]).chmod(0o640)
     outcome = CliRunner().invoke(app, ["apply", str(shop), "--yes", "--no-cache",
-                                       "--target", "1.x"])
+                                       "--no-build-check", "--target", "1.x"])
     assert outcome.exit_code == 1, outcome.stderr  # the kept-local app still has errors
     assert tree(shop) == MIGRATED
     assert (shop / CHANGED[0]).stat().st_mode & 0o777 == 0o640
@@ -271,7 +271,8 @@ CLI_WITH_FAULT = textwrap.dedent("""
         return real_commit(*args, **kwargs)
 
     commands.commit = commit
-    sys.argv = ["dara-migrate", "apply", sys.argv[3], "--yes", "--no-cache", "--target", "1.x"]
+    sys.argv = ["dara-migrate", "apply", sys.argv[3], "--yes", "--no-cache", "--no-build-check",
+                "--target", "1.x"]
     cli.main()
 """)
 
@@ -300,7 +301,7 @@ def test_after_a_kill_mid_write_the_next_apply_restores_then_migrates(shop: Path
     assert set(states(shop).values()) == {"before", "after"}  # really half-way
     assert leftovers(shop) != []
     outcome = CliRunner().invoke(app, ["apply", str(shop), "--yes", "--no-cache",
-                                       "--target", "1.x"])
+                                       "--no-build-check", "--target", "1.x"])
     assert "restored from an interrupted apply" in outcome.stderr
     assert tree(shop) == MIGRATED and leftovers(shop) == []
 
@@ -359,7 +360,7 @@ def test_two_applies_at_once_the_second_is_refused_and_the_first_completes(
             time.sleep(0.05)
         assert set(states(shop).values()) == {"before", "after"}
         second = CliRunner().invoke(app, ["apply", str(shop), "--yes", "--no-cache",
-                                          "--target", "1.x"])
+                                          "--no-build-check", "--target", "1.x"])
         assert second.exit_code == 2
         assert "another dara-migrate apply is writing this project" in second.stderr
     finally:

@@ -49,7 +49,7 @@ def project(tmp_path: Path, data: bytes) -> Path:
 
 
 def apply(root: Path) -> int:
-    return run("apply", str(root), "--yes", "--no-cache", "--target", "1.x")[0]
+    return run("apply", str(root), "--yes", "--no-cache", "--no-build-check", "--target", "1.x")[0]
 
 
 def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
@@ -135,7 +135,8 @@ def test_dry_run_writes_nothing_and_the_diff_applies_with_git(tmp_path: Path) ->
     source = "# -*- coding: latin-1 -*-\n" + DV_MODULE.replace("Variable(0)", "Variable('é')")
     page = project(tmp_path, source.replace("\n", "\r\n").rstrip("\r\n").encode("latin-1"))
     before = page.read_bytes()
-    code, diff = run("apply", str(tmp_path), "--dry-run", "--no-cache", "--target", "1.x")
+    code, diff = run("apply", str(tmp_path), "--dry-run", "--no-cache", "--no-build-check",
+                     "--target", "1.x")
     assert code == 1
     assert page.read_bytes() == before
     assert diff.startswith(b"--- a/app/page.py\n+++ b/app/page.py\n")
@@ -145,7 +146,8 @@ def test_dry_run_writes_nothing_and_the_diff_applies_with_git(tmp_path: Path) ->
     subprocess.run(["git", "apply", "--check", "fix.patch"], cwd=tmp_path, check=True)
     subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, check=True)
     assert fixed("\r\n").encode("latin-1") in page.read_bytes()
-    assert run("apply", str(tmp_path), "--dry-run", "--no-cache", "--target", "1.x") == (0, b"")
+    assert run("apply", str(tmp_path), "--dry-run", "--no-cache", "--no-build-check",
+               "--target", "1.x") == (0, b"")
 
 
 def test_dirty_files_are_refused_inside_git(tmp_path: Path) -> None:
@@ -155,11 +157,13 @@ def test_dirty_files_are_refused_inside_git(tmp_path: Path) -> None:
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
                    cwd=tmp_path, check=True)
     page.write_text(DV_MODULE + "\n# local edit\n")
-    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache"])
+    result = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache",
+                                      "--no-build-check"])
     assert result.exit_code == 2
     assert "app/page.py" in result.stderr and "--allow-dirty" in result.stderr
     assert "uid=" not in page.read_text()
-    assert run("apply", str(tmp_path), "--yes", "--no-cache", "--allow-dirty")[0] == 0
+    assert run("apply", str(tmp_path), "--yes", "--no-cache", "--no-build-check",
+               "--allow-dirty")[0] == 0
     assert "uid='app.page:double'" in page.read_text()
 
 
@@ -176,7 +180,7 @@ def test_an_edit_that_breaks_the_syntax_is_undone_and_reported(
 
     monkeypatch.setattr(apply_module, "apply_edits", broken_for_page)
     result = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache",
-                                      "--target", "1.x"])
+                                      "--no-build-check", "--target", "1.x"])
     assert result.exit_code == 2
     assert "app/page.py: internal error: the rewritten file does not parse" in result.stderr
     assert page.read_text() == DV_MODULE
