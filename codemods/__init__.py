@@ -1,7 +1,7 @@
-"""LibCST codemod commands, one per fix, each runnable alone:
+"""The LibCST codemod command over the rule registry, runnable alone:
 
-    python -m libcst.tool codemod -x codemods.stable_uids.AddStableUids --root APP APP --no-format
+    python -m libcst.tool codemod rules.RuleFixes --root APP --rule DM101 APP --no-format
 
-Each builds the dara-migrate project index from `--root` once per process; without `--root`
-they refuse, because every fix depends on what the whole project defines.
+It builds the dara-migrate project index from `--root` once per process; without `--root` it
+refuses, because every fix depends on what the whole project defines.
 """
