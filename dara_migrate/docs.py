@@ -5,23 +5,21 @@
 
 from __future__ import annotations
 
-import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from dara_migrate.rules import ALL_RULES
-from dara_migrate.rules.base import Example, Rule
-
-_EXPECT = re.compile(r"\s*# expect: [A-Z0-9 ]+$")
+from dara_migrate.rules.base import Rule, without_expectations
 
 
-def _example_source(example: Example) -> str:
+def _example_source(files: Mapping[str, str], named: bool) -> str:
     parts = []
-    for path, source in example.files.items():
+    for path, source in files.items():
         if not source.strip():
             continue
-        body = "\n".join(_EXPECT.sub("", line) for line in source.rstrip("\n").splitlines())
-        header = f"# {path}\n" if len(example.files) > 1 else ""
+        header = f"# {path}\n" if named else ""
+        body = without_expectations(source.rstrip("\n"))
         parts.append(f"{header}{body}")
     return "\n\n".join(parts)
 
@@ -47,13 +45,19 @@ def rule_markdown(rule: type[Rule]) -> str:
     ]
     if rule.INVALID:
         lines += ["## Example", ""]
+        command = "dara-migrate apply" + ("" if rule.fix == "safe" else " --unsafe-fixes")
         for example in rule.INVALID:
-            lines += ["```python", _example_source(example), "```", ""]
+            named = len(example.files) > 1
+            lines += ["```python", _example_source(example.files, named), "```", ""]
+            if example.fixed:
+                lines += [f"`{command}` makes it:", "",
+                          "```python", _example_source(example.fixed, named), "```", ""]
     lines += ["## Use instead", "", docs.use_instead, ""]
     for example in rule.VALID:
         if example.note:
             lines += [f"{example.note[0].upper()}{example.note[1:]}:", ""]
-        lines += ["```python", _example_source(example), "```", ""]
+        lines += ["```python", _example_source(example.files, len(example.files) > 1), "```",
+                  ""]
     lines += ["## Fix safety", "", docs.fix_safety, "", "## Confidence", "", docs.confidence, ""]
     return "\n".join(lines)
 

@@ -1,14 +1,17 @@
 """What a rule is: code, name, severity, fix kind, documentation and runnable examples.
 
 A rule is one class. Its `VALID`/`INVALID` examples are small modules; lines of an invalid
-example that must be reported end in `# expect: DMxxx`. The test suite runs every example
-and `explain` prints them, so documentation and behaviour cannot drift apart.
+example that must be reported end in `# expect: DMxxx`, and an invalid example that the rule's
+fix rewrites carries the files as `apply` leaves them (`fixed`, Fixit's
+`expected_replacement`). The test suite runs every example and its fix, and `explain` prints
+them, so documentation and behaviour cannot drift apart.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -18,6 +21,13 @@ from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding, FixKind, Related, Severity
 from dara_migrate.settings import Settings
 
+_EXPECTATION = re.compile(r"\s*# expect: [A-Z0-9 ]+$")
+
+
+def without_expectations(source: str) -> str:
+    """The source without its `# expect:` comments, as the documentation shows it."""
+    return "\n".join(_EXPECTATION.sub("", line) for line in source.split("\n"))
+
 
 @dataclass(frozen=True)
 class Example:
@@ -25,10 +35,14 @@ class Example:
 
     files: dict[str, str]
     note: str = ""
+    fixed: dict[str, str] = field(default_factory=dict)
+    """Each file the rule's fix rewrites, as `apply` leaves it (`# expect:` comments left
+    out): with `--select` the rule, and `--unsafe-fixes` unless its fix is safe."""
 
     @classmethod
-    def module(cls, source: str, note: str = "") -> Example:
-        return cls({"app/main.py": source}, note)
+    def module(cls, source: str, note: str = "", fixed: str | None = None) -> Example:
+        return cls({"app/main.py": source}, note,
+                   {"app/main.py": fixed} if fixed is not None else {})
 
 
 @dataclass(frozen=True)

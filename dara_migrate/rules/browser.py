@@ -138,7 +138,25 @@ class BrowserRead(Rule):
             "    settings = await prefs.get_current_value(timeout=5)  # expect: DM401\n"
             "    count = await total.get_current_value()  # expect: DM401\n"
             "    raw = await ask(name.model_dump())  # expect: DM401\n"
-            "    await rows.write([*stored, current, settings, count, raw])\n"
+            "    await rows.write([*stored, current, settings, count, raw])\n",
+            fixed=(
+                "import dara.core as dc\n"
+                "from dara.core import DerivedVariable, ServerVariable, Variable, action\n"
+                "from dara.core.interactivity.any_variable import get_current_value as ask\n"
+                "from dara.core.persistence import BackendStore\n\n"
+                "name = Variable('')\n"
+                "rows = ServerVariable(default=[], uid='rows')\n"
+                "prefs = dc.Variable({}, store=BackendStore(uid='prefs-store'), uid='prefs')\n"
+                "total = DerivedVariable(lambda r: len(r), variables=[rows], uid='total')\n\n"
+                "@action\n"
+                "async def save(ctx: action.Ctx) -> None:\n"
+                "    current = await name.get_current_value()\n"
+                "    stored = await rows.read()\n"
+                "    settings = await prefs.get_current_value(timeout=5)\n"
+                "    count = await total.get_current_value()\n"
+                "    raw = await ask(name.model_dump())\n"
+                "    await rows.write([*stored, current, settings, count, raw])\n"
+            )
         ),
         Example({
             "app/__init__.py": "",
@@ -156,7 +174,23 @@ class BrowserRead(Rule):
             "        c = await totals.get_current_value()  # expect: DM401\n"
             "        d = await state.sales.get_current_value()  # expect: DM401\n"
             "        return [a, b, c, d]\n",
-        }, note="across modules, through `self` and annotated parameters"),
+        }, note="across modules, through `self` and annotated parameters",
+        fixed={
+            "app/panel.py": (
+                "from dara.core import DerivedVariable, Variable\n"
+                "from app import state\n"
+                "from app.state import sales as totals\n\n"
+                "class Panel:\n"
+                "    def __init__(self) -> None:\n"
+                "        self.choice = Variable('a')\n\n"
+                "    async def snapshot(self, dv: DerivedVariable) -> list:\n"
+                "        a = await self.choice.get_current_value()\n"
+                "        b = await dv.get_current_value()\n"
+                "        c = await totals.read()\n"
+                "        d = await state.sales.read()\n"
+                "        return [a, b, c, d]\n"
+            ),
+        }),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:

@@ -101,7 +101,21 @@ class MissingStableUid(Rule):
             "count = Variable(0)\n"
             "double = DV[int](lambda c: c * 2, variables=[count])  # expect: DM101\n"
             "rows = ServerVariable(default=[])  # expect: DM101\n"
-            "prefs = dc.Variable(store=BackendStore())  # expect: DM101 DM101\n"
+            "prefs = dc.Variable(store=BackendStore())  # expect: DM101 DM101\n",
+            fixed=(
+                "import dara.core as dc\n"
+                "from dara.core import DerivedVariable as DV, ServerVariable, Variable\n"
+                "from dara.core.persistence import BackendStore\n\n"
+                "count = Variable(0)\n"
+                "double = DV[int](\n"
+                "    lambda c: c * 2,\n"
+                "    variables=[count],\n"
+                "    uid='app.main:double',\n"
+                ")\n"
+                "rows = ServerVariable(default=[], uid='app.main:rows')\n"
+                "prefs = dc.Variable(store=BackendStore(uid='app.main:store'), "
+                "uid='app.main:prefs')\n"
+            )
         ),
     ]
 
@@ -169,7 +183,15 @@ class UnstableUid(Rule):
             "a = DerivedVariable(lambda x: x, variables=[v], uid=str(uuid.uuid4()))  "
             "# expect: DM102\n"
             "b = DerivedVariable(lambda x: x, variables=[v], uid=f'b-{RUN_ID}')  "
-            "# expect: DM102\n"
+            "# expect: DM102\n",
+            fixed=(
+                "import uuid\n"
+                "from dara.core import DerivedVariable, Variable\n\n"
+                "v = Variable(0)\n"
+                "RUN_ID = uuid.uuid4().hex\n"
+                "a = DerivedVariable(lambda x: x, variables=[v], uid='app.main:a')\n"
+                "b = DerivedVariable(lambda x: x, variables=[v], uid='app.main:b')\n"
+            )
         ),
     ]
 
@@ -347,7 +369,24 @@ class RepeatedFactory(Rule):
             "north = card()\n"
             "south = card()\n"
             "regions = [DerivedVariable(lambda x: x, variables=[Variable(r)]) "
-            "for r in range(3)]  # expect: DM104\n"
+            "for r in range(3)]  # expect: DM104\n",
+            fixed=(
+                "from dara.core import DerivedVariable, Variable\n\n"
+                "def card(*, uid_prefix: str | None = None):\n"
+                "    v = Variable(0)\n"
+                "    return DerivedVariable(\n"
+                "        lambda x: x,\n"
+                "        variables=[v],\n"
+                "        uid=f'{uid_prefix}.derived_variable_1' if uid_prefix else None,\n"
+                "    )\n\n"
+                "north = card(uid_prefix='app.main:north')\n"
+                "south = card(uid_prefix='app.main:south')\n"
+                "regions = [DerivedVariable(\n"
+                "    lambda x: x,\n"
+                "    variables=[Variable(r)],\n"
+                "    uid=f'app.main:regions.{r}',\n"
+                ") for r in range(3)]\n"
+            )
         ),
     ]
 
@@ -416,7 +455,23 @@ class MissingRouteId(Rule):
             "config = ConfigurationBuilder()\n"
             "config.router.add_page(path='/', content=lambda: Text('hi'))  # expect: DM108\n"
             "reports = config.router.add_prefix(path='reports')  # expect: DM108\n"
-            "reports.add_page(path='sales', content=lambda: Text('s'))  # expect: DM108\n"
+            "reports.add_page(path='sales', content=lambda: Text('s'))  # expect: DM108\n",
+            fixed=(
+                "from dara.core import ConfigurationBuilder, PageRoute\n"
+                "from dara.components import Text\n\n"
+                "config = ConfigurationBuilder()\n"
+                "config.router.add_page(\n"
+                "    path='/',\n"
+                "    content=lambda: Text('hi'),\n"
+                "    id='index',\n"
+                ")\n"
+                "reports = config.router.add_prefix(path='reports', id='reports')\n"
+                "reports.add_page(\n"
+                "    path='sales',\n"
+                "    content=lambda: Text('s'),\n"
+                "    id='reports-sales',\n"
+                ")\n"
+            )
         ),
     ]
 
@@ -599,7 +654,79 @@ class PerCallActionDefinition(Rule):
             "# expect: DM105\n"
             "        Button('csv', onclick=dc.DownloadContent(lambda ctx: 'out.csv')),  "
             "# expect: DM105\n"
-            "    )\n"
+            "    )\n",
+            fixed=(
+                "import dara.core as dc\n"
+                "from dara.core import action\n"
+                "from dara.core.actions import UpdateVariable as UV\n"
+                "from dara.components import Button, Select, Stack\n"
+                "from dara.core.interactivity.actions import (\n"
+                "    ComponentActionContext,\n"
+                "    ComponentActionInputs,\n"
+                "    UpdateVariableContext,\n"
+                "    UpdateVariableInputs,\n"
+                ")\n"
+                "from dara.core.internal.utils import run_user_handler\n\n"
+                "count = dc.Variable(0)\n"
+                "choice = dc.Variable('/home')\n\n\n"
+                "@action\n"
+                "async def update_count(ctx: action.Ctx, old):\n"
+                "    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
+                "    context = UpdateVariableContext(\n"
+                "        inputs=UpdateVariableInputs(old=old, new=ctx.input),\n"
+                "        extras=[],\n"
+                "    )\n"
+                "    value = await run_user_handler(\n"
+                "        lambda ctx: ctx.inputs.old + 1,\n"
+                "        args=(context,),\n"
+                "    )\n"
+                "    await ctx.update(count, value)\n\n\n"
+                "@action\n"
+                "async def navigate_to(ctx: action.Ctx):\n"
+                "    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
+                "    context = ComponentActionContext(\n"
+                "        inputs=ComponentActionInputs(value=ctx.input),\n"
+                "        extras=[],\n"
+                "    )\n"
+                "    value = await run_user_handler(\n"
+                "        lambda ctx: ctx.inputs.value,\n"
+                "        args=(context,),\n"
+                "    )\n"
+                "    await ctx.navigate(value, False)\n\n\n"
+                "@action\n"
+                "async def download_content(ctx: action.Ctx):\n"
+                "    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
+                "    context = ComponentActionContext(\n"
+                "        inputs=ComponentActionInputs(value=ctx.input),\n"
+                "        extras=[],\n"
+                "    )\n"
+                "    value = await run_user_handler(\n"
+                "        lambda ctx: 'out.csv',\n"
+                "        args=(context,),\n"
+                "    )\n"
+                "    await ctx.download_file(value, False)\n\n"
+                "def log_click(ctx):\n"
+                "    print(ctx.inputs.value)\n\n\n"
+                "@action\n"
+                "async def log_click_effect(ctx: action.Ctx, extra_1):\n"
+                "    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
+                "    context = ComponentActionContext(\n"
+                "        inputs=ComponentActionInputs(value=ctx.input),\n"
+                "        extras=[extra_1],\n"
+                "    )\n"
+                "    await run_user_handler(\n"
+                "        log_click,\n"
+                "        args=(context,),\n"
+                "    )\n\n"
+                "def page():\n"
+                "    return Stack(\n"
+                "        Button('+1', onclick=update_count(count)),\n"
+                "        Button('log', onclick=log_click_effect(count)),\n"
+                "        Select(value=choice, items=['/a', '/b'],\n"
+                "               onchange=navigate_to()),\n"
+                "        Button('csv', onclick=download_content()),\n"
+                "    )\n"
+            )
         ),
     ]
 

@@ -233,6 +233,25 @@ class RuntimeDefinition(Rule):
             "    reset = UpdateVariable(lambda ctx: 0, count)  # expect: DM105 DM301\n"
             "    return Stack(Text(card), Button('+1', onclick=bump(count)), "
             "Button('0', onclick=reset))\n",
+        },
+        fixed={
+            "app/main.py": (
+                "from dara.core import UpdateVariable, Variable, action, py_component\n"
+                "from dara.core import ServerVariable as SV\n"
+                "from dara.components import Button, Stack, Text\n"
+                "from app.cards import make_card\n"
+                "rows = SV(default=[], uid='rows')\n\n"
+                "count = Variable(0)\n\n"
+                "@py_component\n"
+                "def panel(limit: int):\n"
+                "    card = make_card(count)\n\n"
+                "    @action\n"
+                "    async def bump(ctx: action.Ctx, old: int):\n"
+                "        await ctx.update(count, min(old + 1, limit))\n\n"
+                "    reset = UpdateVariable(lambda ctx: 0, count)\n"
+                "    return Stack(Text(card), Button('+1', onclick=bump(count)), "
+                "Button('0', onclick=reset))\n"
+            ),
         }),
     ]
 
@@ -346,7 +365,27 @@ class NestedDefinition(Rule):
             "        await ctx.notify(title, 'renamed', 'SUCCESS')\n"
             "    return Button(title, onclick=rename())\n\n"
             "config.router.add_page(path='/', content=Home(), id='index')\n"
-            "config.router.add_page(path='reports', content=reports('Reports'), id='reports')\n"
+            "config.router.add_page(path='reports', content=reports('Reports'), id='reports')\n",
+            fixed=(
+                "import dara.core as dc\n"
+                "from dara.components import Button, Stack, Text\n\n\n"
+                "@dc.py_component\n"
+                "def counter(value: int):\n"
+                "    return Text(str(value))\n\n"
+                "config = dc.ConfigurationBuilder()\n"
+                "count = dc.Variable(0)\n\n"
+                "class Home:\n"
+                "    def __call__(self):\n"
+                "        return Stack(counter(count))\n\n"
+                "def reports(title: str):\n"
+                "    @dc.action\n"
+                "    async def rename(ctx: dc.action.Ctx):\n"
+                "        await ctx.notify(title, 'renamed', 'SUCCESS')\n"
+                "    return Button(title, onclick=rename())\n\n"
+                "config.router.add_page(path='/', content=Home(), id='index')\n"
+                "config.router.add_page(path='reports', content=reports('Reports'), "
+                "id='reports')\n"
+            )
         ),
     ]
 
