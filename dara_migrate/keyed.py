@@ -60,6 +60,8 @@ class KeyedPlanner:
     _trees: dict[str, ast.Module] = field(default_factory=dict)
     _sites: dict[ScopeRef, dict[tuple[str, int], str] | None] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
+    _taken_parents: set[str] = field(default_factory=set)
+    """Every dotted prefix of a taken uid (`a` and `a.b` for `a.b.c`)."""
     _definitions: dict[tuple[str, int], Definition] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,7 +69,14 @@ class KeyedPlanner:
             self._definitions[definition.key] = definition
             uid = definition.uid
             if uid is not None and uid.kind == "str" and isinstance(uid.const, str):
-                self._taken.add(uid.const)
+                self._take(uid.const)
+
+    def _take(self, uid: str) -> None:
+        self._taken.add(uid)
+        dot = uid.find(".")
+        while dot >= 0:
+            self._taken_parents.add(uid[:dot])
+            dot = uid.find(".", dot + 1)
 
     def tree(self, path: str) -> ast.Module | None:
         if self.text_of is None:
@@ -146,11 +155,10 @@ class KeyedPlanner:
 
     def _unique(self, base: str) -> str:
         candidate, counter = base, 1
-        while candidate in self._taken or any(t.startswith(f"{candidate}.")
-                                              for t in self._taken):
+        while candidate in self._taken or candidate in self._taken_parents:
             counter += 1
             candidate = f"{base}-{counter}"
-        self._taken.add(candidate)
+        self._take(candidate)
         return candidate
 
     def _factory_sites(self, facts: FileFacts, function: int

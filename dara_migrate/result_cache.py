@@ -1,8 +1,9 @@
 """Whole-run results: an `audit` whose inputs are all unchanged prints its stored report.
 
-An entry is keyed by the exact invocation (arguments, working folder, environment, which
-streams are terminals) and holds what decided the report: the tool's own files, the settings
-the arguments resolved to, and every file the audit read (path, stat, content digest). A run
+An entry is keyed by the exact invocation (arguments, working folder, interpreter, and the
+environment variables that can change the output) and holds what decided the report: the
+tool's own files, the settings the arguments resolved to, and every file the audit read
+(path, stat, content digest). Runs to a terminal are never stored nor replayed. A run
 that finds its entry and every input unchanged writes the stored report and exits, without
 loading the analysis, the rules or the command-line framework.
 
@@ -40,9 +41,17 @@ FileStamp = tuple[str, tuple[int, ...], bytes]
 """(path relative to the root, stat (size, inode, mtime, ctime; empty when a change could
 hide in the same clock tick), sha256 of the content)."""
 
-_VOLATILE_ENVIRONMENT = frozenset({"_", "OLDPWD", "SHLVL", "DARA_MIGRATE_PROFILE"})
-"""Variables that differ between identical runs (the shell's bookkeeping, profiling) and that
-nothing the report depends on reads; every other variable is part of the key."""
+_KEYED_VARIABLES = frozenset({
+    "NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES", "JUPYTER_COLUMNS",
+    "JUPYTER_LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CI", "HOME", "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME", "LANG", "LANGUAGE", "_DARA_MIGRATE_COMPLETE",
+})
+"""Variables the tool or its output libraries (rich, typer) read, and so part of the key."""
+_KEYED_PREFIXES = ("DARA_MIGRATE_", "PYTHON", "LC_")
+"""Prefixes of further keyed variables: the tool's own, the interpreter's (`PYTHONPATH`
+decides what is imported, `PYTHONIOENCODING` how output is encoded) and the locale's."""
+_UNKEYED_VARIABLES = frozenset({"DARA_MIGRATE_PROFILE"})
+"""Keyed by prefix but not deciding the report: profiling."""
 
 _invocation: list[str] | None = None
 """The arguments of the command-line run in progress, when its result may be stored."""
@@ -204,10 +213,17 @@ def _results_folder(settings: Settings) -> Path:
 def _key(argv: Sequence[str]) -> str:
     digest = hashlib.sha256(ENTRY_VERSION.encode())
     for part in (*argv, "\0", os.getcwd(), "\0", sys.executable,
-                 *(f"{k}={v}" for k, v in sorted(os.environ.items())
-                   if k not in _VOLATILE_ENVIRONMENT)):
+                 *(f"{k}={v}" for k, v in sorted(os.environ.items()) if _keyed(k))):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     return digest.hexdigest()
+
+
+def _keyed(variable: str) -> bool:
+    """Whether an environment variable can change what an audit prints. Only those are part
+    of the key: a CI job's own variables (run ids, commit, temporary folders) differ on every
+    run and would make every stored report miss."""
+    return variable not in _UNKEYED_VARIABLES and (
+        variable in _KEYED_VARIABLES or variable.startswith(_KEYED_PREFIXES))
 
 
 def _tool_stamp(package: Path = Path(__file__).parent) -> str:

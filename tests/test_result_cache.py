@@ -45,20 +45,20 @@ def shop(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "app", SHOP)
 
 
-def replayed(root: Path, *args: str) -> tuple[int, str]:
+def replayed(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run with every per-file entry deleted: a replay reads none, a real run writes them all
     again, so an empty facts cache afterwards proves the report was replayed."""
     for entry in facts_entries(root):
         entry.unlink()
-    result = run(root, *args)
+    result = run(root, *args, env=env)
     assert facts_entries(root) == [], "the command ran instead of replaying"
     return result
 
 
-def ran(root: Path, *args: str) -> tuple[int, str]:
+def ran(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     for entry in facts_entries(root):
         entry.unlink()
-    result = run(root, *args)
+    result = run(root, *args, env=env)
     assert facts_entries(root) != [], "the command replayed a stale report"
     return result
 
@@ -136,6 +136,19 @@ def test_each_invocation_has_its_own_report(shop: Path) -> None:
     with_env = run(shop, env={"COLUMNS": "40"})
     assert len(reports(shop)) == 4
     assert with_env == json_output
+
+
+def test_only_variables_that_can_change_the_output_key_the_report(shop: Path) -> None:
+    first = run(shop)
+    # A CI job's own variables differ on every run and change nothing the audit prints.
+    assert replayed(shop, env={"GITHUB_RUN_ID": "8812", "RUNNER_TEMP": "/tmp/r8812"}) == first
+    assert replayed(shop, env={"DARA_MIGRATE_PROFILE": ""}) == first
+    assert len(reports(shop)) == 1
+    for variable, value in (("PYTHONIOENCODING", "utf-8"), ("FORCE_COLOR", "1"),
+                            ("DARA_MIGRATE_EXAMPLE", "1"), ("LC_ALL", "C.UTF-8")):
+        assert ran(shop, env={variable: value}) == first
+        assert replayed(shop, env={variable: value}) == first
+    assert len(reports(shop)) == 5
 
 
 def test_output_to_a_file_is_never_replayed(shop: Path, tmp_path: Path) -> None:
