@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,6 +31,12 @@ _PARENT_POLL_SECONDS = 0.5
 _IDLE_MARGIN = 0.5
 """Load below which a core counts as idle: a core is a worker's only if at most half of it is
 taken by other processes (1-minute load average)."""
+CACHE_ENTRIES_FLOOR = 2000
+CACHE_ENTRIES_PER_FILE = 4
+"""The facts cache keeps at most max(floor, per file x the files of the run) entries: room for
+a few versions of each file (branches, targets, settings) without growing with every edit."""
+_entries_written = 0
+"""Facts cache entries this process wrote or had its workers write (a pruning trigger)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +94,42 @@ def _load_cached(path: Path | None, digest: str) -> FileResult | None:
 
 
 def _store_cached(path: Path | None, result: FileResult) -> None:
-    if path is not None:
-        write_signed(path, result, result.digest.encode())
+    global _entries_written
+    if path is not None and write_signed(path, result, result.digest.encode()):
+        _entries_written += 1
+
+
+def take_entries_written() -> int:
+    """How many facts cache entries were written since the last call."""
+    global _entries_written
+    written, _entries_written = _entries_written, 0
+    return written
+
+
+def prune_cache(folder: Path, used: Collection[str]) -> None:
+    """Bound the facts cache: past its limit, remove the oldest entries that the run which
+    used the `used` digests did not use."""
+    limit = max(CACHE_ENTRIES_FLOOR, CACHE_ENTRIES_PER_FILE * len(used))
+    count, unused = 0, []
+    with suppress(OSError), os.scandir(folder) as shards:
+        for shard in shards:
+            if len(shard.name) != 2 or not shard.is_dir(follow_symlinks=False):
+                continue
+            with suppress(OSError), os.scandir(shard.path) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".pickle"):
+                        count += 1
+                        if entry.name.removesuffix(".pickle") not in used:
+                            unused.append(entry)
+    if count <= limit:
+        return
+    dated = []
+    for entry in unused:
+        with suppress(OSError):  # removed meanwhile by another run
+            dated.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+    for _, path in sorted(dated)[:count - limit]:
+        with suppress(OSError):
+            os.unlink(path)
 
 
 def _read(job: FileJob) -> tuple[bytes, str] | FileResult:
@@ -235,12 +275,14 @@ def default_workers() -> int:
 def analyze_all(jobs: Sequence[FileJob], workers: int,
                 progress: Callable[[int], None] | None = None) -> list[FileResult]:
     """Analyse every file; results come back in job order whatever the worker count."""
+    global _entries_written
     workers = workers or default_workers()
     if workers <= 1:
         return _analyze(jobs, workers, progress)
     # Cache hits load here: through a worker they would be unpickled and pickled again.
     hits = [cached_result(job) for job in jobs]
     misses = [job for job, hit in zip(jobs, hits, strict=True) if hit is None]
+    _entries_written += sum(1 for job in misses if job.cache_dir is not None)  # by workers
     if progress and len(misses) < len(jobs):
         progress(len(jobs) - len(misses))
     fresh = iter(_analyze(misses, workers, progress))

@@ -19,9 +19,17 @@ from dara_migrate.analysis import (
     gc_paused,
     make_jobs,
     prepare_cache_folder,
+    prune_cache,
+    take_entries_written,
 )
 from dara_migrate.facts import Binding, Call, FileFacts
-from dara_migrate.files import CACHE_FOLDER, SourceRoots, find_files, secret_mentions
+from dara_migrate.files import (
+    CACHE_FOLDER,
+    FoundFiles,
+    SourceRoots,
+    find_files,
+    secret_mentions,
+)
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import (
@@ -115,11 +123,13 @@ class Discovered(NamedTuple):
     roots: SourceRoots
 
 
-def discover(settings: Settings, paths: Iterable[Path]) -> Discovered:
+def discover(settings: Settings, paths: Iterable[Path],
+             found: FoundFiles | None = None) -> Discovered:
     """All project Python files, the selected ones, deployment files, unwalkable folders and
-    the source roots. A path given explicitly is read even where a .gitignore above it
-    ignores it (as a file given to git add -f)."""
-    found = find_files(settings, paths)
+    the source roots (from `found`, a walk of the same paths, when given). A path given
+    explicitly is read even where a .gitignore above it ignores it (as a file given to git
+    add -f)."""
+    found = found or find_files(settings, paths)
     problems = [FileResult(folder.relative_to(settings.root).as_posix() or ".", None, reason)
                 for folder, reason in sorted(found.problems.items())]
     return Discovered(found.python, found.selected, found.deployment, problems,
@@ -130,10 +140,12 @@ def load_project(settings: Settings, paths: Iterable[Path],
                  progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None,
                  overlay: Mapping[str, bytes] | None = None,
-                 reuse: Mapping[str, FileResult] | None = None) -> Project:
+                 reuse: Mapping[str, FileResult] | None = None,
+                 found: FoundFiles | None = None) -> Project:
     """Read and index the project; run every rule. `overlay` replaces file contents; `reuse`
-    holds facts of files known to be unchanged since they were read."""
-    python, selected, deployment, problems, roots = discover(settings, paths)
+    holds facts of files known to be unchanged since they were read; `found` is a walk of
+    `paths` already made."""
+    python, selected, deployment, problems, roots = discover(settings, paths, found)
     cache_dir = None
     if settings.use_cache:
         cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
@@ -146,6 +158,8 @@ def load_project(settings: Settings, paths: Iterable[Path],
         fresh = iter(analyze_all([j for j in jobs if j.path not in kept], settings.jobs,
                                  progress))
         results = [kept[j.path] if j.path in kept else next(fresh) for j in jobs]
+        if cache_dir is not None and take_entries_written():
+            prune_cache(cache_dir, {r.digest for r in results if r.digest})
         if problems:
             results = sorted([*results, *problems], key=lambda r: r.path)
         index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
@@ -393,10 +407,12 @@ def verdicts(project: Project) -> list[AppVerdict]:
 
 def audit(settings: Settings, paths: Iterable[Path],
           progress: Callable[[int], None] | None = None,
-          on_total: Callable[[int], None] | None = None) -> tuple[AuditResult, Project]:
-    """Audit the project around `paths`; findings, file count and apps cover the paths."""
+          on_total: Callable[[int], None] | None = None,
+          found: FoundFiles | None = None) -> tuple[AuditResult, Project]:
+    """Audit the project around `paths` (walked as `found`, when given); findings, file count
+    and apps cover the paths."""
     paths = list(paths)
-    project = load_project(settings, paths, progress, on_total)
+    project = load_project(settings, paths, progress, on_total, found=found)
     apps = verdicts(project)
     target, reason = common_target([(a.name, a.path, a.target, a.target_reason)
                                     for a in apps]) or (settings.target, settings.target_reason)

@@ -254,6 +254,9 @@ def _statement_hash(lines: list[str], first: int, last: int) -> str:
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFINITIONS = (*_FUNCTIONS, ast.ClassDef)
+_HEADED = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
+"""Compound statements whose statement (for hashes and anchors) is their first line."""
 
 
 class _Extractor:
@@ -283,14 +286,14 @@ class _Extractor:
 
     def statement(self, node: ast.stmt) -> None:
         first = node.lineno
-        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)) and node.decorator_list:
-            first = node.decorator_list[0].lineno
-        end = node.end_lineno or node.lineno
-        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+        if isinstance(node, _DEFINITIONS):
+            if node.decorator_list:
+                first = node.decorator_list[0].lineno
             end = node.body[0].lineno - 1 if node.body[0].lineno > first else first
-        elif isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
-                               ast.AsyncWith, ast.Try)):
+        elif isinstance(node, _HEADED):
             end = first
+        else:
+            end = node.end_lineno or first
         saved = self.stmt, self.stmt_end, self.stmt_hash
         self.stmt = (first, self.columns.col(node.lineno, node.col_offset))
         self.stmt_end, self.stmt_hash = max(end, first), ""
@@ -306,7 +309,9 @@ class _Extractor:
         return self.stmt_hash
 
     def dispatch_statement(self, node: ast.stmt) -> None:
-        if isinstance(node, _FUNCTIONS):
+        if type(node) is ast.Expr:  # the most common statement: a bare call
+            self.expr(node.value)
+        elif isinstance(node, _FUNCTIONS):
             self.function(node)
         elif isinstance(node, ast.ClassDef):
             self.class_def(node)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dara_migrate.files import CACHE_FOLDER, find_files, find_root
+from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_files, find_root
 from dara_migrate.settings import Settings, SettingsError, load_settings
 from dara_migrate.signed import read_signed, write_signed
 
@@ -55,6 +55,9 @@ _UNKEYED_VARIABLES = frozenset({"DARA_MIGRATE_PROFILE"})
 
 _invocation: list[str] | None = None
 """The arguments of the command-line run in progress, when its result may be stored."""
+_walked: dict[tuple[Path, tuple[str, ...], tuple[str, ...]], FoundFiles] = {}
+"""This run's walks of the project: `replay` walks it, and when the report must be made
+again, `snapshot` and then the audit need the same walk at the start of the same run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,8 @@ class Snapshot:
     settings: str
     files: tuple[FileStamp, ...]
     unwalked: tuple[tuple[str, str], ...]
+    found: FoundFiles | None = None
+    """The walk the stamps come from, for the audit to read (not stored)."""
 
 
 def begin(argv: Sequence[str]) -> None:
@@ -138,7 +143,7 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         return None
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    loaded, files, unwalked)
+                    loaded, files, unwalked, _walk(settings, list(paths)))
 
 
 def store(taken: Snapshot, code: int) -> None:
@@ -242,10 +247,17 @@ def _inputs(settings: Settings, paths: list[Path]
             ) -> tuple[list[Path], tuple[tuple[str, str], ...]]:
     """Every file the audit reads (Python files, then deployment files), and the folders it
     could not walk, with the reason (reported as DM001)."""
-    found = find_files(settings, paths)
+    found = _walk(settings, paths)
     unwalked = tuple(sorted((folder.relative_to(settings.root).as_posix(), reason)
                             for folder, reason in found.problems.items()))
     return [*found.python, *found.deployment], unwalked
+
+
+def _walk(settings: Settings, paths: list[Path]) -> FoundFiles:
+    key = (settings.root, settings.exclude, tuple(str(p) for p in paths))
+    if key not in _walked:
+        _walked[key] = find_files(settings, paths)
+    return _walked[key]
 
 
 def _stat_key(stat: os.stat_result) -> tuple[int, ...]:

@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,34 @@ def test_warm_run_reads_every_file_from_the_cache(tmp_path: Path, analysed: list
     analysed.clear()
     assert report(audit(root, cache)) == fresh
     assert analysed == []
+
+
+def test_past_its_limit_the_cache_drops_the_oldest_entries_the_run_did_not_use(
+        tmp_path: Path, analysed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analysis, "CACHE_ENTRIES_FLOOR", 6)
+    monkeypatch.setattr(analysis, "CACHE_ENTRIES_PER_FILE", 1)
+    root, cache = shop(tmp_path), tmp_path / "cache"
+    state = root / "shop/state.py"
+    audit(root, cache)
+    first = set(entries(cache))
+    known = set(first)
+    past = time.time_ns() - 10**12
+    for entry in first:
+        os.utime(entry, ns=(past, past))
+    for number, region in enumerate(("'US'", "'FR'", "'DE'"), 1):
+        state.write_text(STATE.replace("'EU'", region))
+        result = audit(root, cache)
+        (added,) = set(entries(cache)) - known
+        known.add(added)
+        os.utime(added, ns=(past + number * 10**9, past + number * 10**9))
+    kept = set(entries(cache))
+    assert len(kept) == 6
+    assert len(kept & first) == len(PY_FILES) - 1  # the old state.py entry went first
+    assert report(result) == report(audit(root, None))
+    state.write_text(STATE)
+    analysed.clear()
+    audit(root, cache)
+    assert analysed == ["shop/state.py"]
 
 
 def test_an_edited_file_is_reanalysed_and_its_findings_change(

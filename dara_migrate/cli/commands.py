@@ -20,7 +20,7 @@ from rich.markup import escape
 from dara_migrate import __version__, result_cache
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
-from dara_migrate.files import find_root
+from dara_migrate.files import FoundFiles, find_root
 from dara_migrate.models import AuditResult, target_lines
 from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
@@ -150,10 +150,11 @@ _FREED_AT_EXIT: list[object] = []
 its objects down one by one."""
 
 
-def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResult:
+def _run_audit(paths: list[Path], settings: Settings, err: Console,
+               found: FoundFiles | None) -> AuditResult:
     interactive = err.is_terminal and not os.environ.get("CI")
     if not interactive:
-        result, project = audit(settings, paths)
+        result, project = audit(settings, paths, found=found)
         _FREED_AT_EXIT.append(project)
         return result
     # Imported here: CI and pre-commit runs draw no progress bar and skip its import time.
@@ -169,7 +170,8 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console) -> AuditResu
             progress.start()
 
     try:
-        result, project = audit(settings, paths, lambda n: progress.advance(task, n), on_total)
+        result, project = audit(settings, paths, lambda n: progress.advance(task, n), on_total,
+                                found)
     finally:
         progress.stop()
     _FREED_AT_EXIT.append(project)
@@ -230,7 +232,7 @@ def audit_command(
         settings = _settings(paths, err, **overrides)
         inputs = None if output is not None else result_cache.snapshot(settings, paths,
                                                                           overrides)
-        result = _run_audit(paths, settings, err)
+        result = _run_audit(paths, settings, err, inputs.found if inputs else None)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     if output is not None:
