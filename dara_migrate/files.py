@@ -273,6 +273,21 @@ class Discovery:
                 yield Path(entry.path)
 
 
+def linked_cache_folder(root: Path, folder: Path) -> Path | None:
+    """The symlink on the way from the project root to its cache folder, if there is one: such
+    a cache is not used, as it is never written through a link."""
+    try:
+        relative = Path(os.path.abspath(folder)).relative_to(root.absolute())
+    except ValueError:
+        return None
+    step = root.absolute()
+    for part in relative.parts:
+        step = step / part
+        if os.path.islink(step):
+            return step
+    return None
+
+
 def is_python(path: Path) -> bool:
     return path.suffix == ".py"
 

@@ -337,6 +337,7 @@ def test_a_symlinked_cache_folder_is_never_written_through(tmp_path: Path) -> No
     code, _, stderr = run(["audit", str(root), "--target", "1.x"], False)
     assert code == 1, stderr
     assert snapshot(tmp_path) == before
+    assert "is a symlink, which the cache is never written through" in " ".join(stderr.split())
 
 
 def test_a_symlinked_cache_gitignore_is_never_written_through(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from rich.markup import escape
 from dara_migrate import __version__, result_cache
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
-from dara_migrate.files import FoundFiles, find_root
+from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_root, linked_cache_folder
 from dara_migrate.models import AuditResult, target_lines
 from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
@@ -128,6 +128,12 @@ def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
         err.print(f"note: --jobs {settings.jobs} is more than the {cores} CPUs here; "
                   f"using {cores}", style="dim", highlight=False)
         settings = replace(settings, jobs=cores)
+    if settings.use_cache:
+        link = linked_cache_folder(root, settings.cache_dir or root / CACHE_FOLDER)
+        if link is not None:
+            err.print(f"note: {link} is a symlink, which the cache is never written through; "
+                      "running without the cache", style="dim", highlight=False)
+            settings = replace(settings, use_cache=False)
     return settings
 
 
