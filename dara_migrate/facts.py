@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any, Literal, NamedTuple
 
 from dara_migrate.layout import split_lines
@@ -196,7 +197,7 @@ def dotted_name(node: ast.expr) -> str:
             node = node.value
         elif isinstance(node, ast.Name):
             parts.append(node.id)
-            return ".".join(reversed(parts))
+            return parts[0] if len(parts) == 1 else intern(".".join(reversed(parts)))
         else:
             return ""
 
