@@ -175,6 +175,11 @@ class FileFacts:
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
 
 
+_new_fact = tuple.__new__
+"""Builds a fact from all its fields in order: a named tuple's own constructor is a Python
+function, several times slower, and extraction builds hundreds of thousands of values."""
+
+
 def _pickled_as_tuple(fact: tuple[Any, ...]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """How facts are pickled: a named tuple's own `__new__` is a Python function, called once
     per object when unpickling; `tuple.__new__` is not, which halves the time it takes to
@@ -238,7 +243,8 @@ class _Columns:
     def span(self, node: ast.expr | ast.stmt) -> Span:
         end_line = node.end_lineno or node.lineno
         if self.ascii_only:
-            return Span(node.lineno, node.col_offset + 1, end_line, (node.end_col_offset or 0) + 1)
+            return _new_fact(Span, (node.lineno, node.col_offset + 1, end_line,
+                                    (node.end_col_offset or 0) + 1))
         return Span(
             node.lineno,
             self.col(node.lineno, node.col_offset),
@@ -423,10 +429,9 @@ class _Extractor:
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
-        self.facts.bindings.append(
-            Binding(self.scope, name, kind, span, target, value, self.loop, memo,
-                    self.stmt[0], self.stmt[1])
-        )
+        self.facts.bindings.append(_new_fact(
+            Binding, (self.scope, name, kind, span, target, value, self.loop, memo,
+                      self.stmt[0], self.stmt[1])))
 
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
@@ -546,7 +551,7 @@ class _Extractor:
         body = self.expr(node.body)
         self.leave(saved)
         self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(returned=(body,))
-        return Value("lambda", scope=scope_id, calls=body.calls, names=body.names)
+        return _new_fact(Value, ("lambda", "", None, -1, scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
         handler = _EXPRESSIONS.get(type(node))
@@ -557,21 +562,23 @@ class _Extractor:
     def constant(self, node: ast.Constant) -> Value:
         value = node.value
         if isinstance(value, str):
-            return Value("str", const=value)
-        return Value("const", const=value if isinstance(value, (int, float, bool)) else None)
+            return _new_fact(Value, ("str", "", value, -1, -1, (), (), ()))
+        if not isinstance(value, (int, float, bool)):
+            value = None
+        return _new_fact(Value, ("const", "", value, -1, -1, (), (), ()))
 
     def name(self, node: ast.Name) -> Value:
         self.names.add(node.id)
-        return Value("name", text=node.id, names=(node.id,))
+        return _new_fact(Value, ("name", node.id, None, -1, -1, (), (node.id,), ()))
 
     def attribute(self, node: ast.Attribute) -> Value:
         text = dotted_name(node)
         if text:
             head = text.split(".")[0]
             self.names.add(head)
-            return Value("attr", text=text, names=(head,))
+            return _new_fact(Value, ("attr", text, None, -1, -1, (), (head,), ()))
         inner = self.expr(node.value)
-        return Value("other", calls=inner.calls, names=inner.names)
+        return _new_fact(Value, ("other", "", None, -1, -1, inner.calls, inner.names, ()))
 
     def await_(self, node: ast.Await) -> Value:
         saved = self.awaited
@@ -653,20 +660,20 @@ class _Extractor:
             self.parent_call, self.target = call_id, keyword.arg or "**"
             kwargs.append((keyword.arg or "**", self.expr(keyword.value)))
         self.parent_call, self.target = saved
-        self.facts.calls[call_id] = Call(
+        self.facts.calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
             self.statement_hash(), tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
             func_call, starred,
-        )
+        ))
         parts = (*args, *(v for _, v in kwargs))
         if func_value is not None:
             parts = (func_value, *parts)
         inner = _combine("call", parts)
         head = callee.split(".")[0]
         self.names.add(head)
-        return Value("call", text=callee, call=call_id,
-                     calls=(callee, *inner.calls) if callee else inner.calls,
-                     names=inner.names + ((head,) if head else ()))
+        return _new_fact(Value, ("call", callee, None, call_id, -1,
+                                 (callee, *inner.calls) if callee else inner.calls,
+                                 inner.names + ((head,) if head else ()), ()))
 
 
 _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
@@ -697,7 +704,7 @@ def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ())
             calls += part.calls
         if part.names:
             names += part.names
-    return Value(kind, calls=calls, names=names, items=items)
+    return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
 
 
 def _memo_guard(test: ast.expr) -> str:

@@ -1,0 +1,56 @@
+"""Facts are built without their named-tuple constructors (for speed): every fact extracted
+from the realistic apps must still be a well-formed instance of its type."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from dara_migrate.facts import Binding, Call, Param, Scope, Span, Value, extract_facts
+
+APPS = Path(__file__).parent / "fixtures" / "apps"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "sales_dashboard"
+SOURCES = sorted([*APPS.rglob("*.py"), *EXAMPLE.rglob("*.py")])
+
+FIELD_TYPES: dict[type[Any], dict[str, type | tuple[type, ...]]] = {
+    Span: {"line": int, "col": int, "end_line": int, "end_col": int},
+    Value: {"kind": str, "text": str, "call": int, "scope": int, "calls": tuple,
+            "names": tuple, "items": tuple},
+    Call: {"id": int, "callee": str, "scope": int, "span": Span, "stmt_hash": str,
+           "args": tuple, "kwargs": tuple, "target": str, "parent": int, "loop": bool,
+           "awaited": bool, "func_call": int, "starred": int},
+    Binding: {"scope": int, "name": str, "kind": str, "span": Span, "target": str,
+              "value": (Value, type(None)), "loop": bool, "memo": bool, "stmt_line": int,
+              "stmt_col": int},
+    Scope: {"span": Span, "decorators": tuple, "params": tuple, "returned": tuple},
+    Param: {"name": str, "has_default": bool},
+}
+
+
+def _facts_in(value: object) -> Iterator[NamedTuple]:
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        yield value  # type: ignore[misc]
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _facts_in(item)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.relative_to(SOURCES[0].parents[3]).as_posix()
+                                               for p in SOURCES])
+def test_every_fact_has_exactly_its_fields_of_their_types(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    facts = extract_facts(ast.parse(text), text, path.name, path.stem, False)
+    seen: set[type[Any]] = set()
+    for fact in _facts_in([facts.scopes, facts.calls, facts.bindings]):
+        kind = type(fact)
+        seen.add(kind)
+        assert len(fact) == len(kind._fields), (kind.__name__, fact)
+        assert kind(*fact) == fact
+        for name, expected in FIELD_TYPES.get(kind, {}).items():
+            assert isinstance(getattr(fact, name), expected), (kind.__name__, name, fact)
+    if facts.calls:
+        assert {Span, Value, Call, Binding, Scope} <= seen
