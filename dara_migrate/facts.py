@@ -254,7 +254,8 @@ class _Columns:
 
 
 def _statement_hash(lines: list[str], first: int, last: int) -> str:
-    text = "".join("".join(lines[i - 1].split()) for i in range(first, last + 1))
+    # Whitespace removed from the lines' concatenation: the same as from each line in turn.
+    text = "".join((lines[first - 1] if first == last else "".join(lines[first - 1:last])).split())
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
@@ -622,7 +623,7 @@ class _Extractor:
         return value
 
     def children(self, node: ast.expr, kind: str) -> Value:
-        parts = tuple(self.child(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+        parts = tuple(self.child(c) for c in _child_expressions(node))
         for generator in getattr(node, "generators", ()):
             for condition in generator.ifs:
                 parts += (self.child(condition),)
@@ -694,6 +695,18 @@ _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
     ast.BinOp: _Extractor.binop,
     ast.NamedExpr: _Extractor.named_expr,
 }
+
+
+def _child_expressions(node: ast.AST) -> list[ast.expr]:
+    """The expressions directly under a node, in `ast.iter_child_nodes` order."""
+    found = []
+    for name in node._fields:
+        child = getattr(node, name, None)
+        if isinstance(child, ast.expr):
+            found.append(child)
+        elif isinstance(child, list):
+            found.extend(item for item in child if isinstance(item, ast.expr))
+    return found
 
 
 def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
