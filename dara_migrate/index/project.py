@@ -144,17 +144,19 @@ class ProjectIndex:
 
     def lookup(self, facts: FileFacts, scope_id: int, name: str) -> tuple[Binding, int] | None:
         """The binding of a bare name seen from a scope, following Python's scoping rules."""
-        current = scope_id
+        current, path = scope_id, facts.path
         first = True
         while current > 0:
             scope = facts.scopes[current]
             if first or scope.kind != "class":
-                bindings = self.scope_bindings.get((facts.path, current), {}).get(name)
+                table = self.scope_bindings.get((path, current))
+                bindings = table.get(name) if table is not None else None
                 if bindings and name not in scope.globals:
                     return bindings[-1], current
             first = False
             current = scope.parent
-        module_level = self.module_bindings.get(facts.path, {}).get(name)
+        module_table = self.module_bindings.get(path)
+        module_level = module_table.get(name) if module_table is not None else None
         if module_level:
             return module_level[-1], 0
         return None
