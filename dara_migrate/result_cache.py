@@ -128,6 +128,14 @@ def snapshot(settings: Settings, paths: Sequence[Path],
              overrides: Mapping[str, Any]) -> Snapshot | None:
     """The inputs of the audit about to run, when its result may be stored: the run came from
     the command line, uses the cache, writes to no terminal, and is where `replay` looks."""
+    try:
+        return _snapshot(settings, paths, overrides)
+    finally:
+        _walked.clear()  # only this snapshot and its audit share `replay`'s walk
+
+
+def _snapshot(settings: Settings, paths: Sequence[Path],
+              overrides: Mapping[str, Any]) -> Snapshot | None:
     if _invocation is None or not settings.use_cache or _terminal():
         return None
     try:
