@@ -74,6 +74,8 @@ class Planners:
 
     keyed: KeyedPlanner
     actions: dict[str, ActionRewriter] = field(default_factory=dict)
+    factories: dict[tuple[str, int], str] | None = None
+    """Deprecated action factory calls (path, call id) -> api, found once per round."""
 
 
 @dataclass
@@ -205,8 +207,10 @@ def _plan_action(project: Project, facts: FileFacts, finding: Finding, text: str
     from dara_migrate.index.queries import action_factory_calls
 
     call = _call_at(facts, finding)
-    api = next((a for f, c, a in action_factory_calls(project.index)
-                if f is facts and c is call), None)
+    if planners.factories is None:
+        planners.factories = {(f.path, c.id): a for f, c, a in
+                              action_factory_calls(project.index)}
+    api = planners.factories.get((facts.path, call.id)) if call is not None else None
     if call is None or api is None:
         return None
     if facts.path not in planners.actions:
