@@ -154,12 +154,16 @@ def _anchor(tree: ast.Module, names: set[str], before: int | None) -> int | None
 class ActionRewriter:
     """Plans DM105 rewrites for one file's text (names chosen stay unique within it)."""
 
-    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str, quote: str) -> None:
+    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str, quote: str,
+                 taken: set[str] | None = None) -> None:
+        """`taken`: names already chosen in this file (updated with the file's own and
+        with every name this rewriter chooses)."""
         self.index = index
         self.facts = facts
         self.quote = quote
         self.tree = ast.parse(text)
-        self.taken = _taken_names(self.tree)
+        self.taken = set() if taken is None else taken
+        self.taken.update(_taken_names(self.tree))
         self.lines = split_lines(text, keepends=True)
         # The innermost call at each position (`Panel('x')()` is two calls at one place);
         # one walk per file, not one per fix.

@@ -105,8 +105,9 @@ class _Workspace:
     def text(self, path: str) -> str:
         return self.texts.get(path, self.source(path).text)
 
-    def overlay(self) -> dict[str, bytes]:
-        return {path: encode(self.sources[path], text) for path, text in self.texts.items()}
+    def overlay(self, paths: Iterable[str]) -> dict[str, bytes]:
+        return {path: encode(self.sources[path], self.texts[path]) for path in paths
+                if path in self.texts}
 
     def reload(self, settings: Settings, paths: list[Path], previous: Project) -> Project:
         """The project as rewritten so far; only files edited since `previous` are read again.
@@ -119,7 +120,7 @@ class _Workspace:
             changed, self.changed = self.changed, {}
             reuse = {r.path: r for r in previous.results if r.path not in changed}
             previous.retire()
-            project = load_project(settings, paths, overlay=self.overlay(), reuse=reuse)
+            project = load_project(settings, paths, overlay=self.overlay(changed), reuse=reuse)
             broken = [r for r in project.results if r.path in changed and r.error is not None]
             if not broken:
                 return project
