@@ -99,16 +99,21 @@ def _argument(node: ast.Call, position: int, name: str) -> ast.expr | None:
     return node.args[position] if position < len(node.args) else None
 
 
-def _taken_names(tree: ast.Module) -> set[str]:
+def _names_and_calls(tree: ast.Module) -> tuple[set[str], dict[tuple[int, int], ast.Call]]:
+    """The names a module uses or binds, and its innermost call at each position (`Panel('x')()`
+    is two calls at one place), in one walk."""
     names: set[str] = set()
+    calls: dict[tuple[int, int], ast.Call] = {}
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name):
+        if isinstance(node, ast.Name):
             names.add(node.id)
+        elif isinstance(node, ast.Call):
+            calls[(node.lineno, node.col_offset)] = node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
         elif isinstance(node, ast.alias):
             names.add((node.asname or node.name).split(".")[0])
-    return names
+    return names, calls
 
 
 def _identifier(text: str) -> str:
@@ -163,12 +168,9 @@ class ActionRewriter:
         self.quote = quote
         self.tree = ast.parse(text)
         self.taken = set() if taken is None else taken
-        self.taken.update(_taken_names(self.tree))
+        names, self.calls = _names_and_calls(self.tree)
+        self.taken.update(names)
         self.lines = split_lines(text, keepends=True)
-        # The innermost call at each position (`Panel('x')()` is two calls at one place);
-        # one walk per file, not one per fix.
-        self.calls: dict[tuple[int, int], ast.Call] = {
-            (n.lineno, n.col_offset): n for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
 
     def plan(self, call: Call, api: str) -> ActionRewrite | None:
         from dara_migrate.edits import InsertAfter, ReplaceCall

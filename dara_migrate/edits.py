@@ -563,11 +563,12 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     return "".join(lines)
 
 
-def _calls_at(tree: ast.Module) -> dict[tuple[int, int], list[ast.Call]]:
+def _calls_at(statements: Iterable[ast.stmt]) -> dict[tuple[int, int], list[ast.Call]]:
     calls: dict[tuple[int, int], list[ast.Call]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            calls.setdefault((node.lineno, node.col_offset), []).append(node)
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                calls.setdefault((node.lineno, node.col_offset), []).append(node)
     return calls
 
 
@@ -809,8 +810,11 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         if span is None:
             return _edit_module(text, edits)
         groups.setdefault(span, []).append(edit)
-    calls = _calls_at(tree) if any(isinstance(e, (SetKeyword, ReplaceCall))
-                                   for e in edits) else {}
+    # Only the statements whose calls get an edit are walked (most of a file is untouched).
+    located = [(first, last) for (first, last), group in groups.items()
+               if any(isinstance(e, (SetKeyword, ReplaceCall)) for e in group)]
+    calls = _calls_at(n for n in tree.body if any(
+        first <= _first_statement_line(n) <= last for first, last in located))
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
         if replacements is not None:
