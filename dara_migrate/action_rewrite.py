@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.definitions import snake
 from dara_migrate.index.project import ProjectIndex
+from dara_migrate.layout import split_lines
 
 if TYPE_CHECKING:
     from dara_migrate.edits import Edit
@@ -91,14 +92,6 @@ def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> 
         extras.kind == "const" and extras.const is None)
 
 
-def _call_node(tree: ast.Module, text: str, call: Call) -> ast.Call | None:
-    line = text.splitlines()[call.span.line - 1]
-    column = len(line[:call.span.col - 1].encode())
-    found = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-             and (n.lineno, n.col_offset) == (call.span.line, column)]
-    return found[-1] if found else None
-
-
 def _argument(node: ast.Call, position: int, name: str) -> ast.expr | None:
     for item in node.keywords:
         if item.arg == name:
@@ -106,16 +99,21 @@ def _argument(node: ast.Call, position: int, name: str) -> ast.expr | None:
     return node.args[position] if position < len(node.args) else None
 
 
-def _taken_names(tree: ast.Module) -> set[str]:
+def _names_and_calls(tree: ast.Module) -> tuple[set[str], dict[tuple[int, int], ast.Call]]:
+    """The names a module uses or binds, and its innermost call at each position (`Panel('x')()`
+    is two calls at one place), in one walk."""
     names: set[str] = set()
+    calls: dict[tuple[int, int], ast.Call] = {}
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Name):
+        if isinstance(node, ast.Name):
             names.add(node.id)
+        elif isinstance(node, ast.Call):
+            calls[(node.lineno, node.col_offset)] = node
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
         elif isinstance(node, ast.alias):
             names.add((node.asname or node.name).split(".")[0])
-    return names
+    return names, calls
 
 
 def _identifier(text: str) -> str:
@@ -161,20 +159,25 @@ def _anchor(tree: ast.Module, names: set[str], before: int | None) -> int | None
 class ActionRewriter:
     """Plans DM105 rewrites for one file's text (names chosen stay unique within it)."""
 
-    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str, quote: str) -> None:
+    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str, quote: str,
+                 taken: set[str] | None = None) -> None:
+        """`taken`: names already chosen in this file (updated with the file's own and
+        with every name this rewriter chooses)."""
         self.index = index
         self.facts = facts
-        self.text = text
         self.quote = quote
         self.tree = ast.parse(text)
-        self.taken = _taken_names(self.tree)
+        self.taken = set() if taken is None else taken
+        names, self.calls = _names_and_calls(self.tree)
+        self.taken.update(names)
+        self.lines = split_lines(text, keepends=True)
 
     def plan(self, call: Call, api: str) -> ActionRewrite | None:
         from dara_migrate.edits import InsertAfter, ReplaceCall
 
         if not convertible(self.index, self.facts, call, api):
             return None
-        node = _call_node(self.tree, self.text, call)
+        node = self._call_node(call)
         if node is None or ("action" in self.taken and not self._is_dara_action()):
             return None
         slots = SLOTS[api]
@@ -187,7 +190,7 @@ class ActionRewriter:
                 extras_node, (ast.List, ast.Tuple, ast.Constant)):
             return None
         parameters = [f"extra_{n}" for n in range(1, len(extras) + 1)]
-        arguments = [ast.get_source_segment(self.text, e) or "" for e in extras]
+        arguments = [self._segment(e) for e in extras]
         if not all(arguments):
             return None
         extras_list = f"[{', '.join(parameters)}]"
@@ -267,14 +270,28 @@ class ActionRewriter:
         value = _argument(node, position, name)
         if value is None:
             return None
-        text = ast.get_source_segment(self.text, value)
-        if text is None or "\n" in text:
+        text = self._segment(value)
+        if not text or "\n" in text:
             return None  # a callable over several lines would need re-indenting
         return text
 
     def _flag(self, node: ast.Call, slot: tuple[int, str]) -> str:
         value = _argument(node, *slot)
-        return "False" if value is None else ast.get_source_segment(self.text, value) or "False"
+        return "False" if value is None else self._segment(value) or "False"
+
+    def _call_node(self, call: Call) -> ast.Call | None:
+        line = self.lines[call.span.line - 1]
+        return self.calls.get((call.span.line, len(line[:call.span.col - 1].encode())))
+
+    def _segment(self, node: ast.expr) -> str:
+        """`ast.get_source_segment` over the lines split once (it splits the whole text on
+        every call)."""
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        start, end = node.col_offset, node.end_col_offset or 0
+        if first == last:
+            return self.lines[first].encode()[start:end].decode()
+        return "".join([self.lines[first].encode()[start:].decode(), *self.lines[first + 1:last],
+                        self.lines[last].encode()[:end].decode()])
 
     def _name(self, base: str) -> str:
         candidate, counter = base, 1

@@ -91,11 +91,16 @@ class _Workspace:
         (None: the file on disk)."""
         self.undone: set[str] = set()
         """Files whose last edit was undone because its output did not parse."""
-        self.modules: list[str] = []
-        """The project's modules: their top-level packages are first-party imports."""
+        self.packages: frozenset[str] = frozenset()
+        """The project's top-level packages: first-party imports."""
+        self.styles: dict[Path, EditStyle] = {}
+        """By folder: the style is the nearest configuration's."""
 
     def style(self, path: str) -> EditStyle:
-        return edit_style(self.root / path, self.modules)
+        file = self.root / path
+        if file.parent not in self.styles:
+            self.styles[file.parent] = edit_style(file, self.packages)
+        return self.styles[file.parent]
 
     def source(self, path: str) -> Source:
         if path not in self.sources:
@@ -105,8 +110,9 @@ class _Workspace:
     def text(self, path: str) -> str:
         return self.texts.get(path, self.source(path).text)
 
-    def overlay(self) -> dict[str, bytes]:
-        return {path: encode(self.sources[path], text) for path, text in self.texts.items()}
+    def overlay(self, paths: Iterable[str]) -> dict[str, bytes]:
+        return {path: encode(self.sources[path], self.texts[path]) for path in paths
+                if path in self.texts}
 
     def reload(self, settings: Settings, paths: list[Path], previous: Project) -> Project:
         """The project as rewritten so far; only files edited since `previous` are read again.
@@ -119,7 +125,7 @@ class _Workspace:
             changed, self.changed = self.changed, {}
             reuse = {r.path: r for r in previous.results if r.path not in changed}
             previous.retire()
-            project = load_project(settings, paths, overlay=self.overlay(), reuse=reuse)
+            project = load_project(settings, paths, overlay=self.overlay(changed), reuse=reuse)
             broken = [r for r in project.results if r.path in changed and r.error is not None]
             if not broken:
                 return project
@@ -184,7 +190,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
 
         fix_options = replace(fix_options, accept=accept)
     project = load_project(settings, paths)
-    workspace.modules = [facts.module for facts in project.index.files.values()]
+    workspace.packages = frozenset(facts.module.split(".")[0]
+                                   for facts in project.index.files.values())
     refused: dict[str, str] = {}
     for _ in range(MAX_ROUNDS):
         if on_round:

@@ -563,11 +563,12 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     return "".join(lines)
 
 
-def _calls_at(tree: ast.Module) -> dict[tuple[int, int], list[ast.Call]]:
+def _calls_at(statements: Iterable[ast.stmt]) -> dict[tuple[int, int], list[ast.Call]]:
     calls: dict[tuple[int, int], list[ast.Call]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            calls.setdefault((node.lineno, node.col_offset), []).append(node)
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                calls.setdefault((node.lineno, node.col_offset), []).append(node)
     return calls
 
 
@@ -809,12 +810,20 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         if span is None:
             return _edit_module(text, edits)
         groups.setdefault(span, []).append(edit)
-    calls = _calls_at(tree) if any(isinstance(e, SetKeyword) for e in edits) else {}
+    # Only the statements whose calls get an edit are walked (most of a file is untouched).
+    located = [(first, last) for (first, last), group in groups.items()
+               if any(isinstance(e, (SetKeyword, ReplaceCall)) for e in group)]
+    calls = _calls_at(n for n in tree.body if any(
+        first <= _first_statement_line(n) <= last for first, last in located))
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
         if replacements is not None:
             _edit_text(lines, replacements,
                        [e for e in group if isinstance(e, (AddMarker, RemoveComments))])
+            continue
+        rewritten_text = _replaced_and_inserted(lines, tree, calls, group, first, last)
+        if rewritten_text is not None:
+            lines[first - 1:last] = [rewritten_text]
             continue
         keywords = [e for e in group if isinstance(e, SetKeyword)]
         if keywords and all(isinstance(e, _LINE_EDITS) for e in group if e not in keywords):
@@ -833,6 +842,107 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         # A snippet whose only statement was removed leaves no line behind, not an empty one.
         lines[first - 1:last] = [rewritten if rewritten.strip() else ""]
     return "".join(lines)
+
+
+def _replaced_and_inserted(lines: list[str], tree: ast.Module,
+                           calls: dict[tuple[int, int], list[ast.Call]], group: Sequence[Edit],
+                           first: int, last: int) -> str | None:
+    """The span's text after call replacements and insertions after its one top-level
+    statement, made as text where LibCST would give exactly this text (one-line replacements
+    of calls without parentheses of their own; blocks LibCST reproduces verbatim at module
+    level: LF line breaks, indented as the span is); None where LibCST must make the edits."""
+    if not all(isinstance(e, (ReplaceCall, InsertAfter)) for e in group):
+        return None
+    statements = [n for n in tree.body
+                  if first <= _first_statement_line(n) and (n.end_lineno or n.lineno) <= last]
+    snippet = lines[first - 1:last]
+    text = "".join(snippet)
+    if len(statements) != 1 or "\r" in text or not text.endswith("\n"):
+        return None
+    statement = statements[0]
+    blocks = [e.source for e in group if isinstance(e, InsertAfter)]
+    if any(e.line != _first_statement_line(statement) for e in group
+           if isinstance(e, InsertAfter)):
+        return None
+    if blocks and not all(_verbatim_block(block, _first_indent(text)) for block in blocks):
+        return None
+    found: list[tuple[int, int, int, int, str]] = []
+    for edit in group:
+        if not isinstance(edit, ReplaceCall):
+            continue
+        span = _replaceable_call(lines, calls, edit, first)
+        if span is None:
+            return None
+        found.append((*span, edit.source))
+    found.sort()
+    for before, after in itertools.pairwise(found):
+        if (after[0], after[1]) < (before[2], before[3]):
+            return None
+    for start_line, start, end_line, end, source in reversed(found):
+        begin, stop = start_line - first + 1, end_line - first + 1
+        snippet[begin:stop + 1] = [snippet[begin][:start] + source + snippet[stop][end:]]
+    return "".join(snippet) + "".join(blocks)
+
+
+def _first_statement_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    return decorators[0].lineno if decorators else node.lineno
+
+
+def _first_indent(text: str) -> str | None:
+    """The indentation LibCST takes as a module's default: its first indented block's (four
+    spaces without one); None when the text does not tokenize."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.INDENT:
+                return token.string
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return "    "
+
+
+def _verbatim_block(block: str, indent: str | None) -> bool:
+    """Whether LibCST inserts `block` at module level exactly as written: statements (with
+    comments above them, none after them), LF line breaks, and the first indented block
+    indented as the module it goes into (LibCST re-indents those to the module's default)."""
+    if indent is None or "\r" in block or not block.endswith("\n"):
+        return False
+    try:
+        body = ast.parse(block).body
+    except SyntaxError:
+        return False
+    return bool(body) and (body[-1].end_lineno == len(split_lines(block))
+                           and _first_indent(block) == indent)
+
+
+def _replaceable_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                      edit: ReplaceCall, first: int) -> tuple[int, int, int, int] | None:
+    """The span (0-based lines, code-point columns) of the call a ReplaceCall replaces, when
+    text replacement gives what LibCST would: a one-line replacement, and a call that is not
+    wrapped in parentheses of its own (LibCST replaces those with it)."""
+    if "\n" in edit.source or "\r" in edit.source:
+        return None
+    found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
+    found = [c for c in found if not any(c.func is o for o in found)]
+    if len(found) != 1:
+        return None
+    call = found[0]
+    root: ast.expr = call.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    start_line, start, end_line, end = _span(lines, call)
+    if not isinstance(root, ast.Name) or not lines[start_line][start:].startswith(root.id):
+        return None
+    before = lines[start_line][:start]
+    index = start_line
+    while not before.strip():
+        index -= 1
+        if index < first - 1:
+            return (start_line, start, end_line, end)
+        before = lines[index]
+        if "#" in before:
+            return None
+    return None if before.rstrip().endswith(("(", "\\")) else (start_line, start, end_line, end)
 
 
 _FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY, _LOCAL = range(5)

@@ -105,9 +105,10 @@ class Project:
     errors: list[FileError]
 
     def retire(self) -> None:
-        """Drop what was derived from the files (index, apps, findings) when a newer load of
-        the project replaces this one, so that the two indexes are never alive together;
-        only `results` stays valid."""
+        """Drop everything (results, index, apps, findings) when a newer load of the project
+        replaces this one, so that the two are never alive together: the caller keeps the
+        results it reuses, and the facts of edited files go before they are extracted anew."""
+        self.results = []
         self.index = ProjectIndex.build(())
         self.apps = []
         self.findings = []

@@ -73,7 +73,13 @@ class Planners:
     """What the fixes of one round share: the names and keys they have chosen so far."""
 
     keyed: KeyedPlanner
-    actions: dict[str, ActionRewriter] = field(default_factory=dict)
+    action: ActionRewriter | None = None
+    """The DM105 rewriter of the file being planned (findings come file by file): one
+    file's tree alive at a time."""
+    action_names: dict[str, set[str]] = field(default_factory=dict)
+    """Per file, the names taken there (by its code and by the actions planned so far)."""
+    factories: dict[tuple[str, int], str] | None = None
+    """Deprecated action factory calls (path, call id) -> api, found once per round."""
 
 
 @dataclass
@@ -205,13 +211,16 @@ def _plan_action(project: Project, facts: FileFacts, finding: Finding, text: str
     from dara_migrate.index.queries import action_factory_calls
 
     call = _call_at(facts, finding)
-    api = next((a for f, c, a in action_factory_calls(project.index)
-                if f is facts and c is call), None)
+    if planners.factories is None:
+        planners.factories = {(f.path, c.id): a for f, c, a in
+                              action_factory_calls(project.index)}
+    api = planners.factories.get((facts.path, call.id)) if call is not None else None
     if call is None or api is None:
         return None
-    if facts.path not in planners.actions:
-        planners.actions[facts.path] = ActionRewriter(project.index, facts, text, quote)
-    rewrite = planners.actions[facts.path].plan(call, api)
+    if planners.action is None or planners.action.facts is not facts:
+        planners.action = ActionRewriter(project.index, facts, text, quote,
+                                         planners.action_names.setdefault(facts.path, set()))
+    rewrite = planners.action.plan(call, api)
     if rewrite is None:
         return None
     return PlannedFix(finding, rewrite.edits,

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 PREFIX = "uid_prefix"
 _ALPHABET = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
+_PARSED_KEPT = 8
+"""Files whose trees a planner keeps: a file's findings come together, and a factory's call
+sites are looked at once; every tree kept would hold the whole project's in memory."""
 _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "add",
                        "update", "discard", "setdefault", "sort", "reverse", "__setitem__"})
 
@@ -57,11 +60,13 @@ class KeyedPlanner:
     index: ProjectIndex
     text_of: Callable[[str], str] | None = None
     quote_of: Callable[[str], str] = lambda _: "'"
-    _trees: dict[str, ast.Module] = field(default_factory=dict)
+    _parsed: dict[str, tuple[ast.Module, list[str]]] = field(default_factory=dict)
+    """The most recently used files' trees and lines, at most `_PARSED_KEPT` (oldest first)."""
     _sites: dict[ScopeRef, dict[tuple[str, int], str] | None] = field(default_factory=dict)
     _taken: set[str] = field(default_factory=set)
-    _taken_parents: set[str] = field(default_factory=set)
-    """Every dotted prefix of a taken uid (`a` and `a.b` for `a.b.c`)."""
+    _starts: set[str] | None = None
+    """`_taken` and every dotted start of a taken uid (`a.b` for `a.b.c`: keyed ids extend
+    a base), made when the first base is chosen (the audit chooses none)."""
     _definitions: dict[tuple[str, int], Definition] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,24 +74,26 @@ class KeyedPlanner:
             self._definitions[definition.key] = definition
             uid = definition.uid
             if uid is not None and uid.kind == "str" and isinstance(uid.const, str):
-                self._take(uid.const)
-
-    def _take(self, uid: str) -> None:
-        self._taken.add(uid)
-        dot = uid.find(".")
-        while dot >= 0:
-            self._taken_parents.add(uid[:dot])
-            dot = uid.find(".", dot + 1)
+                self._taken.add(uid.const)
 
     def tree(self, path: str) -> ast.Module | None:
+        parsed = self._parse(path)
+        return parsed[0] if parsed is not None else None
+
+    def _parse(self, path: str) -> tuple[ast.Module, list[str]] | None:
         if self.text_of is None:
             return None
-        if path not in self._trees:
+        parsed = self._parsed.pop(path, None)
+        if parsed is None:
+            text = self.text_of(path)
             try:
-                self._trees[path] = ast.parse(self.text_of(path))
+                parsed = (ast.parse(text), text.splitlines())
             except SyntaxError:
                 return None
-        return self._trees[path]
+            if len(self._parsed) >= _PARSED_KEPT:
+                del self._parsed[next(iter(self._parsed))]
+        self._parsed[path] = parsed
+        return parsed
 
     def keyable(self, facts: FileFacts, call: Call) -> bool:
         """Whether the definition made by `call` may get a keyed uid."""
@@ -154,12 +161,22 @@ class KeyedPlanner:
                         f"{sites_text}", tuple(prefixes))
 
     def _unique(self, base: str) -> str:
+        if self._starts is None:
+            self._starts = set()
+            for uid in self._taken:
+                self._take(uid)
         candidate, counter = base, 1
-        while candidate in self._taken or candidate in self._taken_parents:
+        while candidate in self._starts:
             counter += 1
             candidate = f"{base}-{counter}"
         self._take(candidate)
         return candidate
+
+    def _take(self, uid: str) -> None:
+        self._taken.add(uid)
+        if self._starts is not None:
+            self._starts.add(uid)
+            self._starts.update(uid[:index] for index, char in enumerate(uid) if char == ".")
 
     def _factory_sites(self, facts: FileFacts, function: int
                        ) -> dict[tuple[str, int], str] | None:
@@ -239,10 +256,11 @@ class KeyedPlanner:
         return f"f{_quoted(base + keys, quote)}" if keys else _quoted(base, quote)
 
     def _call_path(self, facts: FileFacts, call: Call) -> list[ast.AST] | None:
-        tree = self.tree(facts.path)
-        if tree is None or self.text_of is None:
+        parsed = self._parse(facts.path)
+        if parsed is None:
             return None
-        line = self.text_of(facts.path).splitlines()[call.span.line - 1]
+        tree, lines = parsed
+        line = lines[call.span.line - 1]
         return _path_to(tree, call.span.line, len(line[:call.span.col - 1].encode()))
 
     def _collection_name(self, facts: FileFacts, call: Call) -> str:

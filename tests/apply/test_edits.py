@@ -13,8 +13,11 @@ import dara_migrate.edits as edits_module
 from dara_migrate.edits import (
     AddMarker,
     Edit,
+    EditError,
+    InsertAfter,
     RemoveComments,
     RemoveKeyword,
+    ReplaceCall,
     SetKeyword,
     _edit_module,
     apply_edits,
@@ -150,4 +153,100 @@ def test_plain_uid_insertions_and_markers_need_no_libcst(monkeypatch: pytest.Mon
         "    # dara-migrate: local-only[DM104] why\n"
         "    b = DV(g, uid='m:b')\n"
         "    return Stack(a, b)\n"
+    )
+
+
+_CALL_SITES = st.sampled_from([
+    "    x = UpdateVariable(f, v)\n",
+    "    x = UpdateVariable(\n        f,\n        v,  # why\n    )  # after\n",
+    "    x = (UpdateVariable(f, v))\n",
+    "    x = (\n        UpdateVariable(f, v)\n    )\n",
+    "    x = f(UpdateVariable(f, v))\n",
+    "    x = [Button(on=UpdateVariable(f, v)), UpdateVariable(g, w)]\n",
+    "    x = \\\n        UpdateVariable(f, v)\n",
+    "    return UpdateVariable(f, v)()\n",
+])
+_REPLACEMENTS = st.sampled_from(["update_v(v)", "update_v(v, [a,\n    b])", "go()"])
+_BLOCKS = st.sampled_from([
+    "\n\n@action\nasync def update_v(ctx: action.Ctx, old):\n    \"\"\"Doc.\"\"\"\n"
+    "    value = await run(\n        f,\n        args=(ctx,),\n    )\n",
+    "# dara-migrate: why\nconfig.mode = 'warn'\n",
+    "\n\ndef f():\n  if a:\n    pass\n",
+    "x = 1\n# trailing comment\n",
+    "# only a comment\n",
+    "\n\ndef f():\n\tpass\n",
+])
+_INDENTS = st.sampled_from(["    ", "\t", "  "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(site=_CALL_SITES, replacement=_REPLACEMENTS, block=_BLOCKS, indent=_INDENTS,
+       newline=st.sampled_from(["\n", "\r\n"]), replace_call=st.booleans(),
+       insert=st.booleans(), nested=st.booleans())
+def test_replacements_and_insertions_as_text_match_libcst(
+        site: str, replacement: str, block: str, indent: str, newline: str,
+        replace_call: bool, insert: bool, nested: bool) -> None:
+    """Where `apply_edits` makes a call replacement or an insertion as text, the result is
+    LibCST's, byte for byte (LibCST re-indents blocks, normalises line breaks and replaces a
+    call with its own parentheses: those cases are left to it)."""
+    body = site.replace("    ", indent)
+    source = ("import os\n"
+              "base = 1\n"
+              + ("if os.environ:\n" + "".join(f"{indent}{line}\n"
+                                              for line in "y = 2\nz = 3".splitlines())
+                 if nested else "")
+              + f"\n\n# about page\ndef page(f, v):\n{body}{indent}return x\n"
+              ).replace("\n", newline)
+    lines = source.splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "UpdateVariable" in text)
+    column = lines[line - 1].index("UpdateVariable") + 1
+    edits: list[Edit] = []
+    if replace_call:
+        edits.append(ReplaceCall(line, column, replacement))
+    if insert:
+        edits.append(InsertAfter(4 if nested else 2, block))
+    assume(edits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(edits_module, "_replaced_and_inserted", lambda *_: None)
+        try:
+            expected = apply_edits(source, edits)
+        except EditError:
+            expected = None
+    if expected is None:
+        with pytest.raises(EditError):
+            apply_edits(source, edits)
+    else:
+        assert apply_edits(source, edits) == expected
+
+
+def test_action_rewrites_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_libcst(text: str, edits: Sequence[Edit]) -> str:
+        raise AssertionError("LibCST was used")
+
+    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+    source = (
+        "from dara.core import UpdateVariable\n"
+        "\n"
+        "counter = Variable(0)\n"
+        "\n"
+        "\n"
+        "def page():\n"
+        "    return Button(onclick=UpdateVariable(\n"
+        "        lambda ctx: ctx.inputs.old + 1,\n"
+        "        counter,\n"
+        "    ))  # one more\n"
+    )
+    block = ("\n\n@action\nasync def update_counter(ctx: action.Ctx, old):\n"
+             "    await ctx.update(counter, old + 1)\n")
+    result = apply_edits(source, [InsertAfter(3, block),
+                                  ReplaceCall(7, 27, "update_counter(counter)")])
+    assert result == (
+        "from dara.core import UpdateVariable\n"
+        "\n"
+        "counter = Variable(0)\n"
+        f"{block}"
+        "\n"
+        "\n"
+        "def page():\n"
+        "    return Button(onclick=update_counter(counter))  # one more\n"
     )
