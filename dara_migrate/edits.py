@@ -38,8 +38,9 @@ class SetKeyword:
 
 @dataclass(frozen=True)
 class RemoveKeyword:
-    """Drop `keyword=...` from the call at (line, column); `unused_import` is then removed
-    from `module` if nothing else uses it."""
+    """Drop `keyword=...` from the call at (line, column); `unused_import` (a module and the
+    name its `from module import` binds, an alias too) is then removed if nothing else
+    uses it."""
 
     line: int
     column: int
@@ -511,9 +512,7 @@ class _DropImport(cst.CSTTransformer):
                 or updated.module is None
                 or cst.helpers.get_full_name_for_node(updated.module) != self.module):
             return updated
-        kept = [a for a in updated.names
-                if not (a.asname is None and cst.helpers.get_full_name_for_node(a.name)
-                        == self.name)]
+        kept = [a for a in updated.names if _bound_name(a) != self.name]
         if len(kept) == len(updated.names):
             return updated
         if not kept:
@@ -521,6 +520,14 @@ class _DropImport(cst.CSTTransformer):
         if not isinstance(updated.names[-1].comma, cst.Comma):
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(names=kept)
+
+
+def _bound_name(alias: cst.ImportAlias) -> str | None:
+    """The name `from module import name [as other]` binds."""
+    if alias.asname is not None:
+        bound = alias.asname.name
+        return bound.value if isinstance(bound, cst.Name) else None
+    return cst.helpers.get_full_name_for_node(alias.name)
 
 
 def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
@@ -538,7 +545,7 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
         return text
     for node in reversed(tree.body):
         if not isinstance(node, ast.ImportFrom) or not any(
-                node.module == module and any(a.name == name and a.asname is None
+                node.module == module and any((a.asname or a.name) == name
                                               for a in node.names)
                 for module, name in unused):
             continue

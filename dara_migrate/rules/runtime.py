@@ -395,9 +395,9 @@ class DropLocalBackend(Fix):
         from dara_migrate.edits import Edit, RemoveKeyword, SetKeyword, literal
 
         line, column = self.owner.span.line, self.owner.span.col
-        written = self.backend.callee.rsplit(".", 1)[-1]
-        # An import of the backend under its own name goes when nothing else uses it.
-        unused = (_BACKEND_MODULES[self.api], written) if written == self.api else None
+        # The name the backend was imported as goes when nothing else uses it.
+        written = self.backend.callee
+        unused = (_BACKEND_MODULES[self.api], written) if "." not in written else None
         edits: list[Edit] = [RemoveKeyword(line, column, "backend", unused)]
         description = f"removed backend={self.api}(...)"
         if self.carried_scope is not None:

@@ -123,3 +123,23 @@ def test_a_missing_uid_and_an_unstable_one_of_one_name_get_distinct_uids(tmp_pat
     assert "unsafe_runtime_mode" not in text
     assert [f.rule for f in applied.project.findings if f.rule.startswith("DM10")] == []
     assert (applied.remaining, applied.hatch_apps, applied.refused) == ([], [], [])
+
+
+def test_a_local_backend_imported_under_an_alias_is_removed_with_its_import(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "shop", {"shop/state.py": (
+        "from dara.core import ServerVariable\n"
+        "from dara.core.interactivity.server_variable import MemoryBackend as MB\n"
+        "\n"
+        "notes = ServerVariable(backend=MB(), uid='shop.state:notes')\n"
+    )})
+    settings = load_settings(root, {"use_cache": False, "target": "v2"})
+    [finding] = [f for f in load_project(settings, [root]).findings if f.rule == "DM202"]
+    assert finding.fix == "safe"
+    applied = run_apply(settings, [root], ApplyOptions(local=False))
+    [change] = applied.changes
+    assert change.after.decode() == (
+        "from dara.core import ServerVariable\n"
+        "\n"
+        "notes = ServerVariable(uid='shop.state:notes', scope='user')\n"
+    )
