@@ -137,12 +137,11 @@ class SetId(Fix):
 class KeyUid(Fix):
     """DM104: a uid keyed by the loop variable, or by a uid prefix the call sites pass."""
 
-    facts: FileFacts
     call: Call
     applicability: Applicability = "safe"
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        plan = planning.keyed.plan(self.facts, self.call)
+        plan = planning.keyed.plan(planning.index.files[finding.path], self.call)
         if plan is None:
             return None
         edits = dict(plan.edits)
@@ -154,7 +153,6 @@ class KeyUid(Fix):
 class DefineAction(Fix):
     """DM105: the factory call becomes a call of one module-level `@action`."""
 
-    facts: FileFacts
     call: Call
     api: str
     applicability: Applicability = "safe"
@@ -162,9 +160,9 @@ class DefineAction(Fix):
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
         from dara_migrate.action_rewrite import ActionRewriter
 
-        path = self.facts.path
+        path = finding.path
         if path not in planning.actions:
-            planning.actions[path] = ActionRewriter(planning.index, self.facts,
+            planning.actions[path] = ActionRewriter(planning.index, planning.index.files[path],
                                                     planning.text_of(path),
                                                     planning.quote_of(path))
         rewrite = planning.actions[path].plan(self.call, self.api)
@@ -507,7 +505,7 @@ class RepeatedFactory(Rule):
                       else "take a uid prefix parameter")
             yield ctx.at_call(
                 self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
-                fix=KeyUid(facts, call) if keyable else "manual",
+                fix=KeyUid(call) if keyable else "manual",
             )
 
 
@@ -834,7 +832,7 @@ class PerCallActionDefinition(Rule):
                 f"{api}(...) defines a new @action with a random id each time it runs, all "
                 f"sharing one qualname; define it once at module level: "
                 f"{action_equivalent(call, api)}",
-                fix=DefineAction(facts, call, api) if convertible(ctx.index, facts, call, api)
+                fix=DefineAction(call, api) if convertible(ctx.index, facts, call, api)
                 else "manual",
             )
 
