@@ -307,7 +307,19 @@ class LocalBackend(Rule):
             "                 uid='app.main:prefs')\n"
             "saved = Variable(store=p.BackendStore(backend=p.FileBackend('saved.json'),  "
             "# expect: DM202\n"
-            "                                      uid='saved'), uid='app.main:saved')\n"
+            "                                      uid='saved'), uid='app.main:saved')\n",
+            fixed=(
+                "from dara.core import ConfigurationBuilder, ServerVariable, Variable\n"
+                "from dara.core.auth import FileAuthSessionBackend\n"
+                "import dara.core.persistence as p\n\n"
+                "config = ConfigurationBuilder()\n"
+                "config.auth_session_backend = FileAuthSessionBackend(path='s.json')\n"
+                "notes = ServerVariable(uid='app.main:notes', scope='user')\n"
+                "prefs = Variable(store=p.BackendStore(p.InMemoryBackend(), uid='prefs'),\n"
+                "                 uid='app.main:prefs')\n"
+                "saved = Variable(store=p.BackendStore(backend=p.FileBackend('saved.json'),\n"
+                "                                      uid='saved'), uid='app.main:saved')\n"
+            ),
         ),
     ]
 
