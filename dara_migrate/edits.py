@@ -38,8 +38,9 @@ class SetKeyword:
 
 @dataclass(frozen=True)
 class RemoveKeyword:
-    """Drop `keyword=...` from the call at (line, column); `unused_import` is then removed
-    from `module` if nothing else uses it."""
+    """Drop `keyword=...` from the call at (line, column); `unused_import` (a module and the
+    name its `from module import` binds, an alias too) is then removed if nothing else
+    uses it."""
 
     line: int
     column: int
@@ -210,11 +211,7 @@ class _Transformer(cst.CSTTransformer):
             after: list[cst.BaseStatement] = []
             removed = False
             for edit in edits:
-                if isinstance(edit, AddMarker):
-                    statement = _with_comment(statement, edit.text)
-                elif isinstance(edit, RemoveComments):
-                    statement = _without_comments(statement, edit.prefix)
-                elif isinstance(edit, InsertAfter):
+                if isinstance(edit, InsertAfter):
                     after.extend(self._parse_block(edit.source))
                 elif isinstance(edit, RemoveStatement):
                     removed = True
@@ -401,24 +398,9 @@ def _closing_like(last: cst.Arg, removed: cst.Arg) -> cst.Arg:
     return last.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=closing)
 
 
-def _with_comment(statement: cst.BaseStatement, text: str) -> cst.BaseStatement:
-    lines = list(getattr(statement, "leading_lines", ()))
-    if any(line.comment is not None and line.comment.value == text for line in lines):
-        return statement
-    lines.append(cst.EmptyLine(indent=True, comment=cst.Comment(text)))
-    return statement.with_changes(leading_lines=lines)
-
-
-def _without_comments(statement: cst.BaseStatement, prefix: str) -> cst.BaseStatement:
-    lines = list(getattr(statement, "leading_lines", ()))
-    kept = [line for line in lines
-            if line.comment is None or not line.comment.value.startswith(prefix)]
-    return statement.with_changes(leading_lines=kept)
-
-
 def _attach_header_comments(module: cst.Module) -> cst.Module:
     """Comments right above the first statement parse as the module header; hand them to
-    the statement, where markers are looked for and written. The code is unchanged."""
+    the statement, so that they go with it when it is removed. The code is unchanged."""
     header = list(module.header)
     if not module.body or not isinstance(
             module.body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -474,14 +456,16 @@ def _comments_above(lines: list[str], line: int) -> range:
     return range(start, line - 1)
 
 
-def _edit_comment_lines(lines: list[str], statement: int, edits: Sequence[Edit]) -> None:
-    """Markers are whole comment lines above the statement at 0-based `statement`: added or
-    removed as lines, no parse needed."""
+def _edit_comment_lines(lines: list[str], origin: list[int], statement: int,
+                        edits: Sequence[AddMarker | RemoveComments]) -> None:
+    """The markers of the statement at 0-based `statement`, as whole comment lines above
+    it; `origin` (each line's number before the edits, 0 for a new line) follows along."""
     for edit in edits:
         if isinstance(edit, RemoveComments):
             for index in reversed(_comments_above(lines, statement + 1)):
                 if lines[index].lstrip().startswith(edit.prefix):
                     del lines[index]
+                    del origin[index]
                     statement -= 1
     for edit in edits:
         if isinstance(edit, AddMarker) and not any(
@@ -489,25 +473,29 @@ def _edit_comment_lines(lines: list[str], statement: int, edits: Sequence[Edit])
                 for index in _comments_above(lines, statement + 1)):
             target = lines[statement]
             lines.insert(statement, f"{_indent(target)}{edit.text}{_newline(target)}")
+            origin.insert(statement, 0)
 
 
-def _edit_text(lines: list[str], replacements: Sequence[_Replacement],
-               markers: Sequence[Edit]) -> None:
-    """Replacements and marker lines applied bottom-up, right to left, so that the places
-    still to edit keep their line numbers and columns (a marker above a statement goes in
-    after the statement's own first line is edited)."""
-    by_line: dict[int, list[Edit]] = {}
+def _edit_markers(text: str, markers: Sequence[AddMarker | RemoveComments]
+                  ) -> tuple[str, dict[int, int]]:
+    """Every marker edit of a file, as lines (no parse needed; the one way markers are
+    written): the new text, and where each line of the old text now is (1-based)."""
+    lines = split_lines(text, keepends=True)
+    origin = list(range(1, len(lines) + 1))
+    by_line: dict[int, list[AddMarker | RemoveComments]] = {}
     for edit in markers:
         by_line.setdefault(edit.line - 1, []).append(edit)
-    steps: list[tuple[int, int, int, _Replacement | None]] = [
-        (index, 0, 0, None) for index in by_line]
-    steps.extend((r[0], 1, r[1], r) for r in replacements)
-    for index, _, _, replacement in sorted(steps, key=lambda s: s[:3], reverse=True):
-        if replacement is None:
-            _edit_comment_lines(lines, index, by_line[index])
-        else:
-            _, start, end, added = replacement
-            lines[index] = lines[index][:start] + added + lines[index][end:]
+    # Bottom-up: the statements still to mark keep their line numbers.
+    for index in sorted(by_line, reverse=True):
+        _edit_comment_lines(lines, origin, index, by_line[index])
+    return "".join(lines), {old: new for new, old in enumerate(origin, 1) if old}
+
+
+def _edit_text(lines: list[str], replacements: Sequence[_Replacement]) -> None:
+    """Replacements applied bottom-up, right to left, so that the places still to edit keep
+    their line numbers and columns."""
+    for index, start, end, added in sorted(replacements, reverse=True):
+        lines[index] = lines[index][:start] + added + lines[index][end:]
 
 
 class _DropImport(cst.CSTTransformer):
@@ -524,9 +512,7 @@ class _DropImport(cst.CSTTransformer):
                 or updated.module is None
                 or cst.helpers.get_full_name_for_node(updated.module) != self.module):
             return updated
-        kept = [a for a in updated.names
-                if not (a.asname is None and cst.helpers.get_full_name_for_node(a.name)
-                        == self.name)]
+        kept = [a for a in updated.names if _bound_name(a) != self.name]
         if len(kept) == len(updated.names):
             return updated
         if not kept:
@@ -534,6 +520,14 @@ class _DropImport(cst.CSTTransformer):
         if not isinstance(updated.names[-1].comma, cst.Comma):
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(names=kept)
+
+
+def _bound_name(alias: cst.ImportAlias) -> str | None:
+    """The name `from module import name [as other]` binds."""
+    if alias.asname is not None:
+        bound = alias.asname.name
+        return bound.value if isinstance(bound, cst.Name) else None
+    return cst.helpers.get_full_name_for_node(alias.name)
 
 
 def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
@@ -551,7 +545,7 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
         return text
     for node in reversed(tree.body):
         if not isinstance(node, ast.ImportFrom) or not any(
-                node.module == module and any(a.name == name and a.asname is None
+                node.module == module and any((a.asname or a.name) == name
                                               for a in node.names)
                 for module, name in unused):
             continue
@@ -750,8 +744,6 @@ def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]
     replacements: list[_Replacement] = []
     edited: set[tuple[int, int]] = set()
     for edit in group:
-        if isinstance(edit, (AddMarker, RemoveComments)):
-            continue
         if not isinstance(edit, SetKeyword) or (edit.line, edit.column) in edited:
             return None
         planned = _keyword_insertion(lines, calls, edit, line_length)
@@ -775,7 +767,7 @@ class EditStyle:
     first_party: frozenset[str] = frozenset()
 
 
-_LINE_EDITS = (AddMarker, RemoveComments, InsertAfter, RemoveStatement, AddParameter)
+_LINE_EDITS = (InsertAfter, RemoveStatement, AddParameter)
 """Edits that address a statement by its first line only."""
 
 
@@ -801,6 +793,13 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     if imports:
         plain = [replace(e, imports=()) if isinstance(e, InsertAfter) else e for e in edits]
         return add_imports(apply_edits(text, plain, style), imports, style)
+    markers = [e for e in edits if isinstance(e, (AddMarker, RemoveComments))]
+    if markers:
+        text, moved = _edit_markers(text, markers)
+        edits = [replace(e, line=moved[e.line]) for e in edits
+                 if not isinstance(e, (AddMarker, RemoveComments))]
+        if not edits:
+            return text
     lines = split_lines(text, keepends=True)
     groups: dict[tuple[int, int], list[Edit]] = {}
     tree = ast.parse(text)
@@ -818,8 +817,7 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
         if replacements is not None:
-            _edit_text(lines, replacements,
-                       [e for e in group if isinstance(e, (AddMarker, RemoveComments))])
+            _edit_text(lines, replacements)
             continue
         rewritten_text = _replaced_and_inserted(lines, tree, calls, group, first, last)
         if rewritten_text is not None:
@@ -831,7 +829,7 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
             # the lines their statements moved to.
             replacements = _as_text_edits(lines, calls, keywords, style.line_length)
             if replacements is not None:
-                _edit_text(lines, replacements, [])
+                _edit_text(lines, replacements)
                 moved, line = {}, first
                 for index in range(first - 1, last):
                     moved[index + 1] = line

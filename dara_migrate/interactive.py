@@ -39,7 +39,7 @@ from dara_migrate.fixes import (
     remaining_by_app,
     written_reason,
 )
-from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.index.definitions import literal_uids
 from dara_migrate.index.queries import route_calls
 from dara_migrate.models import Finding
 from dara_migrate.report.text import app_line, counted, summary_line, visible
@@ -324,9 +324,10 @@ class _Session:
         other planned fix of the same kind writes."""
         if route:
             values = [call.kwarg("id") for _, call, _ in route_calls(project.index)]
+            taken = {v.const for v in values if v is not None and isinstance(v.const, str)}
         else:
-            values = [d.uid for d in collect_definitions(project.index)]
-        taken = {v.const for v in values if v is not None and isinstance(v.const, str)}
+            # The uids `apply` refuses to write: literals anywhere in the project.
+            taken = set(literal_uids(project.index))
         for other in project.findings:
             if (other.suggested_uid is not None and other is not fix.finding
                     and (other.rule == "DM108") == route):

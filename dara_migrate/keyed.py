@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dara_migrate.facts import Call, FileFacts
-from dara_migrate.index.definitions import Definition, collect_definitions, snake
+from dara_migrate.index.definitions import (
+    Definition,
+    collect_definitions,
+    defined_uids,
+    snake,
+)
 from dara_migrate.index.project import ProjectIndex, ScopeRef
 
 if TYPE_CHECKING:
@@ -70,11 +75,8 @@ class KeyedPlanner:
     _definitions: dict[tuple[str, int], Definition] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for definition in collect_definitions(self.index):
-            self._definitions[definition.key] = definition
-            uid = definition.uid
-            if uid is not None and uid.kind == "str" and isinstance(uid.const, str):
-                self._taken.add(uid.const)
+        self._definitions = {d.key: d for d in collect_definitions(self.index)}
+        self._taken = set(defined_uids(self.index))
 
     def tree(self, path: str) -> ast.Module | None:
         parsed = self._parse(path)

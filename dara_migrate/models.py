@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from dara_migrate.autofix import Fix
 
 Severity = Literal["error", "warning", "info"]
 FixKind = Literal["safe", "unsafe", "manual", "blocker"]
@@ -43,6 +46,9 @@ class Finding:
     statement_hash: str = ""
     apps: tuple[str, ...] = ()
     """Keys (`module:name`) of the apps whose modules hold the finding."""
+    autofix: Fix | None = field(default=None, compare=False, repr=False)
+    """The fix the rule attached (its edits are built when `apply` asks); None when
+    `apply` has nothing to write for this finding itself."""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)

@@ -227,7 +227,7 @@ def test_two_fixes_never_write_the_same_uid(tmp_path: Path) -> None:
         "x = DerivedVariable(lambda a: a, variables=[v], uid=str(uuid4()))\n"
     )})
     settings = load_settings(root, {"use_cache": False, "target": "1.x"})
-    # DM101 and DM102 both suggest `shop.main:x`: the second waits for the next round.
+    # DM101 and DM102 share one suggestion scheme: `shop.main:x` and `shop.main:x-2`.
     applied = run_apply(settings, [root], ApplyOptions(FixOptions(unsafe=True)))
     [change] = applied.changes
     text = change.after.decode()

@@ -79,14 +79,38 @@ def uid_base(facts: FileFacts, call: Call, api: str, ordinal: int) -> str:
     return _UNSAFE_CHARS.sub("_", f"{facts.module}:{local}")
 
 
-def suggest_uids(definitions: list[Definition], wanted: set[tuple[str, int]]) -> dict[
+@per_index
+def defined_uids(index: ProjectIndex) -> frozenset[str]:
+    """The literal uids definitions already have: suggested and keyed uids avoid them."""
+    return frozenset(d.uid.const for d in collect_definitions(index)
+                     if d.uid is not None and d.uid.kind == "str" and isinstance(d.uid.const, str))
+
+
+@per_index
+def literal_uids(index: ProjectIndex) -> dict[str, tuple[str, int]]:
+    """Every literal uid anywhere in the project (a `uid=` keyword of any call, a positional
+    uid of a definition), and where the first one is: `apply` never writes one of them."""
+    taken: dict[str, tuple[str, int]] = {}
+    for facts in index.files.values():
+        for call in facts.calls:
+            value = call.kwarg("uid")
+            if value is not None and isinstance(value.const, str):
+                taken.setdefault(value.const, (facts.path, call.span.line))
+    for definition in collect_definitions(index):
+        value = definition.uid
+        if value is not None and isinstance(value.const, str):
+            taken.setdefault(value.const, (definition.facts.path, definition.call.span.line))
+    return taken
+
+
+def suggest_uids(index: ProjectIndex, wanted: set[tuple[str, int]]) -> dict[
         tuple[str, int], str]:
-    """Suggested uids for the `wanted` definitions, unique across the whole project."""
-    taken = {d.uid.const for d in definitions
-             if d.uid is not None and d.uid.kind == "str" and isinstance(d.uid.const, str)}
+    """Suggested uids for the `wanted` definitions, unique across the whole project and
+    among themselves."""
+    taken = set(defined_uids(index))
     ordinals: dict[tuple[str, int, str], int] = defaultdict(int)
     suggestions: dict[tuple[str, int], str] = {}
-    for definition in definitions:
+    for definition in collect_definitions(index):
         call = definition.call
         if call.target and call.target != "**":
             ordinal = 0

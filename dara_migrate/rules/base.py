@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from dara_migrate.autofix import Fix
 from dara_migrate.facts import Call, FileFacts, Scope, Span
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding, FixKind, Related, Severity
@@ -62,24 +63,27 @@ class Context:
     settings: Settings
     selected: frozenset[str]
     """Paths whose findings are reported (the PATHS given, within the project)."""
-    uids: dict[tuple[str, int], str] = field(default_factory=dict)
-    """Suggested uids, computed once per project (identity rules)."""
     deployment_secrets: Mapping[str, bool] = field(default_factory=dict)
     """Deployment files (`.env*`, Dockerfiles, compose, k8s/helm YAML) by path relative to the
     root: whether each names `JWT_SECRET` (DM701; names only, never values)."""
 
     def report(self, rule: Rule, facts: FileFacts, span: Span, message: str, *,
-               anchor: tuple[int, int, str] | None = None, fix: FixKind | str | None = "default",
-               severity: Severity | None = None, suggested_uid: str | None = None,
+               anchor: tuple[int, int, str] | None = None,
+               fix: Fix | FixKind | str | None = "default", severity: Severity | None = None,
                related: list[Related] | None = None) -> Finding:
+        """A finding of `rule`; `fix` is the `Fix` the rule attaches (its applicability and
+        proposed id go into the report), else the kind of fix a person has to make."""
         line, column, statement = anchor or (span.line, span.col, "")
+        autofix = fix if isinstance(fix, Fix) else None
+        kind = autofix.applicability if autofix else rule.fix if fix == "default" else fix
         return Finding(
             rule=rule.code, name=rule.name, severity=severity or rule.severity,
-            fix=rule.fix if fix == "default" else fix,  # type: ignore[arg-type]
+            fix=kind,  # type: ignore[arg-type]
             path=facts.path, line=span.line, column=span.col, end_line=span.end_line,
-            end_column=span.end_col, message=message, suggested_uid=suggested_uid,
+            end_column=span.end_col, message=message,
+            suggested_uid=autofix.proposed_id if autofix else None,
             related=related or [], anchor_line=line, anchor_column=column,
-            statement_hash=statement,
+            statement_hash=statement, autofix=autofix,
         )
 
     def at_call(self, rule: Rule, facts: FileFacts, call: Call, message: str,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.dara_api import dara_name
 from dara_migrate.index.project import ProjectIndex
@@ -71,6 +73,21 @@ def _backend_backed(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted
     made_facts, call = made
     store = call.argument(3, "store")
     return index.value_api(made_facts, call.scope, store) == "BackendStore"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReadShared(Fix):
+    """`await x.get_current_value()` -> `await x.read()` (unsafe: it reads the shared
+    backend, not what the browser shows right now)."""
+
+    call: Call
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix:
+        from dara_migrate.edits import RenameCall
+
+        edit = RenameCall(self.call.span.line, self.call.span.col, "get_current_value", "read")
+        return PlannedFix(finding, [edit], "get_current_value() -> read()")
 
 
 class BrowserRead(Rule):
@@ -225,7 +242,7 @@ class BrowserRead(Rule):
                 self, facts, call,
                 f"{receiver}.get_current_value() asks the browser over this worker's "
                 f"websocket; read the shared backend instead: `await {receiver}.read()`",
-                fix="unsafe" if renamable else "manual",
+                fix=ReadShared(call) if renamable else "manual",
             )
         return ctx.at_call(
             self, facts, call,

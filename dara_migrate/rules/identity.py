@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
+from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
 from dara_migrate.index.definitions import Definition, collect_definitions, snake, suggest_uids
-from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef
+from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
@@ -58,6 +60,117 @@ def _repeated(index: ProjectIndex, definition: Definition) -> bool:
 
 def _is_literal(uid: Value | None) -> bool:
     return uid is not None and uid.kind == "str"
+
+
+def _uid_fix_kind(index: ProjectIndex, definition: Definition) -> Applicability | None:
+    """How DM101 writes a missing uid: safe where the index knows the site runs once at
+    build time, unsafe where it cannot tell; None where a literal would be wrong."""
+    if not _missing(definition.uid):
+        return None
+    when = index.when_at(definition.facts, definition.call.scope)
+    if when == "request" or (when != "unknown" and _repeated(index, definition)):
+        return None
+    return "safe" if when != "unknown" else "unsafe"
+
+
+def _replacement_kind(index: ProjectIndex, definition: Definition) -> Applicability | None:
+    """How DM102 replaces an unstable `uid=`: only a keyword can be replaced (a positional
+    one would be passed twice), safely where the site runs once at build time."""
+    if definition.call.kwarg("uid") is not definition.uid:
+        return None
+    when = index.when_at(definition.facts, definition.call.scope)
+    if when == "unknown":
+        return "unsafe"
+    return "safe" if when == "build" and not _repeated(index, definition) else None
+
+
+@per_index
+def unstable_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
+    """Definitions whose uid differs between processes, and the call that makes it so."""
+    found: dict[tuple[str, int], str] = {}
+    for definition in collect_definitions(index):
+        if definition.uid is not None:
+            source = unstable_source(index, definition.facts, definition.call.scope,
+                                     definition.uid)
+            if source is not None:
+                found[definition.key] = source
+    return found
+
+
+@per_index
+def suggested_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
+    """The uid DM101 and DM102 propose for each definition they can fix: one scheme, unique
+    across the project and between the two rules (each rule asking on its own once gave a
+    missing uid and an unstable one the same suggestion)."""
+    unstable = unstable_uids(index)
+    wanted = {d.key for d in collect_definitions(index)
+              if (_uid_fix_kind(index, d) if d.key not in unstable
+                  else _replacement_kind(index, d)) is not None}
+    return suggest_uids(index, wanted)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SetId(Fix):
+    """`uid=` or `id=` with the literal the rule proposes (DM101, DM102, DM108)."""
+
+    call: Call
+    keyword: str
+    proposed_id: str
+    applicability: Applicability = "safe"
+    replace: bool = False
+    """Replace the keyword's value (DM102) rather than add the keyword."""
+
+    def written_uid(self, finding: Finding, planning: FixRound) -> str | None:
+        return planning.chosen_id(finding, self.proposed_id) if self.keyword == "uid" else None
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix:
+        from dara_migrate.edits import SetKeyword, literal
+
+        value = planning.chosen_id(finding, self.proposed_id)
+        written = literal(value, planning.quote_of(finding.path))
+        edit = SetKeyword(self.call.span.line, self.call.span.col, self.keyword, written,
+                          replace=self.replace)
+        return PlannedFix(finding, [edit], f"{self.keyword}={written}", ids=(value,))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class KeyUid(Fix):
+    """DM104: a uid keyed by the loop variable, or by a uid prefix the call sites pass."""
+
+    call: Call
+    applicability: Applicability = "safe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        plan = planning.keyed.plan(planning.index.files[finding.path], self.call)
+        if plan is None:
+            return None
+        edits = dict(plan.edits)
+        return PlannedFix(finding, edits.pop(finding.path, []), plan.description,
+                          ids=plan.prefixes, keyed=True, elsewhere=edits)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DefineAction(Fix):
+    """DM105: the factory call becomes a call of one module-level `@action`."""
+
+    call: Call
+    api: str
+    applicability: Applicability = "safe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.action_rewrite import ActionRewriter
+
+        path = finding.path
+        facts = planning.index.files[path]
+        if planning.action is None or planning.action.facts is not facts:
+            planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
+                                             planning.quote_of(path),
+                                             planning.action_names.setdefault(path, set()))
+        rewrite = planning.action.plan(self.call, self.api)
+        if rewrite is None:
+            return None
+        return PlannedFix(finding, rewrite.edits,
+                          f"{self.api}(...) -> module-level @action {rewrite.name}")
 
 
 class MissingStableUid(Rule):
@@ -120,28 +233,21 @@ class MissingStableUid(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        definitions = collect_definitions(ctx.index)
-        wanted: set[tuple[str, int]] = set()
-        candidates: list[Definition] = []
-        for definition in definitions:
-            if not _missing(definition.uid) or not ctx.is_selected(definition.facts):
-                continue
-            when = ctx.index.when_at(definition.facts, definition.call.scope)
-            if when == "request" or (when != "unknown" and _repeated(ctx.index, definition)):
-                continue
-            wanted.add(definition.key)
-            candidates.append(definition)
-        ctx.uids.update(suggest_uids(definitions, wanted))
-        for definition in candidates:
+        suggestions = suggested_uids(ctx.index)
+        for definition in collect_definitions(ctx.index):
             facts, call = definition.facts, definition.call
-            uid = ctx.uids[definition.key]
-            known = ctx.index.when_at(facts, call.scope) != "unknown"
-            where = "" if known else " (nothing in the project calls this code; check it)"
+            if not ctx.is_selected(facts):
+                continue
+            kind = _uid_fix_kind(ctx.index, definition)
+            if kind is None:
+                continue
+            uid = suggestions[definition.key]
+            where = "" if kind == "safe" else " (nothing in the project calls this code; check it)"
             yield ctx.at_call(
                 self, facts, call,
                 f"{definition.api} without uid= gets a random id per worker; "
                 f"add uid='{uid}'{where}",
-                fix="safe" if known else "unsafe", suggested_uid=uid,
+                fix=SetId(call, "uid", uid, kind),
             )
 
 
@@ -196,33 +302,19 @@ class UnstableUid(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        definitions = collect_definitions(ctx.index)
-        replaceable: dict[tuple[str, int], str] = {}
-        flagged: list[tuple[Definition, str]] = []
-        for definition in definitions:
-            uid = definition.uid
-            if uid is None or not ctx.is_selected(definition.facts):
+        unstable = unstable_uids(ctx.index)
+        suggestions = suggested_uids(ctx.index)
+        for definition in collect_definitions(ctx.index):
+            source = unstable.get(definition.key)
+            if source is None or not ctx.is_selected(definition.facts):
                 continue
-            source = unstable_source(ctx.index, definition.facts, definition.call.scope, uid)
-            if source is None:
-                continue
-            flagged.append((definition, source))
-            # Only a `uid=` keyword can be replaced; a positional one would be passed twice.
-            if definition.call.kwarg("uid") is not uid:
-                continue
-            when = ctx.index.when_at(definition.facts, definition.call.scope)
-            if when == "unknown":
-                replaceable[definition.key] = "unsafe"
-            elif when == "build" and not _repeated(ctx.index, definition):
-                replaceable[definition.key] = "safe"
-        suggestions = suggest_uids(definitions, set(replaceable))
-        for definition, source in flagged:
-            suggested = suggestions.get(definition.key)
+            kind = _replacement_kind(ctx.index, definition)
             yield ctx.at_call(
                 self, definition.facts, definition.call,
                 f"uid of this {definition.api} comes from {source}() and differs on every "
                 "worker; use a literal or a factory parameter",
-                fix=replaceable.get(definition.key, "manual"), suggested_uid=suggested,
+                fix="manual" if kind is None else SetId(
+                    definition.call, "uid", suggestions[definition.key], kind, replace=True),
             )
 
 
@@ -414,7 +506,7 @@ class RepeatedFactory(Rule):
                       else "take a uid prefix parameter")
             yield ctx.at_call(
                 self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
-                fix="safe" if keyable else "manual",
+                fix=KeyUid(call) if keyable else "manual",
             )
 
 
@@ -495,7 +587,7 @@ class MissingRouteId(Rule):
                 self, facts, call,
                 f"route without id= gets path + uuid4 per worker and 404s elsewhere; "
                 f"add id='{candidate}'",
-                suggested_uid=candidate,
+                fix=SetId(call, "id", candidate),
             )
 
 
@@ -741,7 +833,8 @@ class PerCallActionDefinition(Rule):
                 f"{api}(...) defines a new @action with a random id each time it runs, all "
                 f"sharing one qualname; define it once at module level: "
                 f"{action_equivalent(call, api)}",
-                fix="safe" if convertible(ctx.index, facts, call, api) else "manual",
+                fix=DefineAction(call, api) if convertible(ctx.index, facts, call, api)
+                else "manual",
             )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
+from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.dara_api import AUTH_SESSION_BACKENDS, LOCAL_BACKENDS
 from dara_migrate.index.project import ProjectIndex
@@ -25,7 +27,14 @@ from dara_migrate.rules._helpers import (
     task_sites,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.target import CONFIGURE_RUNTIME
+from dara_migrate.target import (
+    CONFIGURE_RUNTIME,
+    CONTRACT_ENV,
+    RUNTIME_BACKEND,
+    RUNTIME_MODULE,
+    RUNTIME_SCOPE,
+    RuntimeEnv,
+)
 
 # ---------------------------------------------------------------- DM201
 
@@ -173,7 +182,7 @@ class MissingRuntimeDeclaration(Rule):
                 self, app.facts, app.call,
                 f"app '{app.name}' declares no shared runtime, so {_summary(mine)} stay in "
                 f"each worker; declare it with {app.name}.{CONFIGURE_RUNTIME}(...)",
-                related=[site.related() for site in mine],
+                related=[site.related() for site in mine], fix=DeclareRuntime(app.call),
             )
 
 
@@ -186,6 +195,54 @@ def _summary(sites: list[Site]) -> str:
     parts += ["auth sessions"]
     parts += ["OIDC state"] if "oidc" in kinds else []
     return f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else parts[0]
+
+
+def runtime_block(config: str, quote: str, application: str,
+                  env: RuntimeEnv = CONTRACT_ENV) -> str:
+    """The guarded runtime declaration `apply` writes after the builder bound to `config`."""
+    from dara_migrate.edits import literal
+
+    q = quote
+    return (
+        "# dara-migrate (DM201): shared runtime for multi-worker deployments.\n"
+        f"# Without {env.valkey_url} the app keeps single-process behaviour (dev, tests).\n"
+        f"if os.environ.get({q}{env.valkey_url}{q}):\n"
+        f"    {config}.{CONFIGURE_RUNTIME}(\n"
+        f"        scope={RUNTIME_SCOPE}(\n"
+        f"            namespace=os.environ[{q}{env.namespace}{q}],\n"
+        f"            app_id={literal(application, q)},\n"
+        f"            deployment_id=os.environ[{q}{env.deployment_id}{q}],\n"
+        "        ),\n"
+        f"        backend={RUNTIME_BACKEND}(url=os.environ[{q}{env.valkey_url}{q}]),\n"
+        "    )\n"
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeclareRuntime(Fix):
+    """The guarded `configure_runtime(...)` right after the statement that binds the app's
+    builder to a name, in the builder's own file (under target v2)."""
+
+    builder: Call
+    applicability: Applicability = "safe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.edits import InsertAfter
+
+        app = next((a for a in planning.apps if a.call is self.builder), None)
+        if app is None or app.target != "v2":
+            return None
+        if app.handle is None or app.handle.facts.path != finding.path:
+            return None  # the declaration belongs next to a name in another file, or nowhere
+        options = planning.options
+        application = options.runtime_app_id or app.app_id
+        block = runtime_block(app.handle.name, planning.quote_of(finding.path), application,
+                              options.runtime_env)
+        edit = InsertAfter(app.handle.line, block,
+                           imports=(("os", None), (RUNTIME_MODULE, RUNTIME_SCOPE),
+                                    (RUNTIME_MODULE, RUNTIME_BACKEND)), key="runtime")
+        return PlannedFix(finding, [edit],
+                          f"declared the shared runtime (app_id {application!r})")
 
 
 # ---------------------------------------------------------------- DM202
@@ -250,7 +307,19 @@ class LocalBackend(Rule):
             "                 uid='app.main:prefs')\n"
             "saved = Variable(store=p.BackendStore(backend=p.FileBackend('saved.json'),  "
             "# expect: DM202\n"
-            "                                      uid='saved'), uid='app.main:saved')\n"
+            "                                      uid='saved'), uid='app.main:saved')\n",
+            fixed=(
+                "from dara.core import ConfigurationBuilder, ServerVariable, Variable\n"
+                "from dara.core.auth import FileAuthSessionBackend\n"
+                "import dara.core.persistence as p\n\n"
+                "config = ConfigurationBuilder()\n"
+                "config.auth_session_backend = FileAuthSessionBackend(path='s.json')\n"
+                "notes = ServerVariable(uid='app.main:notes', scope='user')\n"
+                "prefs = Variable(store=p.BackendStore(p.InMemoryBackend(), uid='prefs'),\n"
+                "                 uid='app.main:prefs')\n"
+                "saved = Variable(store=p.BackendStore(backend=p.FileBackend('saved.json'),\n"
+                "                                      uid='saved'), uid='app.main:saved')\n"
+            ),
         ),
     ]
 
@@ -291,30 +360,70 @@ class LocalBackend(Rule):
                 "FileBackend keeps values in a JSON file on this box, so other workers read "
                 "their own file; use the shared runtime's backend or a custom backend over a "
                 "shared store", fix="manual")
-        # `apply` removes a backend written as the `backend=` keyword of its owner.
+        # Only a backend written as the `backend=` keyword of its owner can be removed.
         direct = parent is not None and call.target == "backend"
         if api == "InMemoryBackend":
             return ctx.at_call(
                 self, facts, call,
                 "InMemoryBackend keeps this BackendStore in one worker's memory; remove it so "
                 "the store uses the shared runtime's backend",
-                fix="safe" if direct and owner == "BackendStore" else "manual")
+                fix=DropLocalBackend(parent, call, api) if parent is not None and direct
+                and owner == "BackendStore" else "manual")
         scope_value = call.argument(0, "scope")
         backend_scope = "user" if scope_value is None else scope_value.const
         scope = repr(backend_scope) if isinstance(backend_scope, str) else "<the same scope>"
         own_scope = parent.argument(2, "scope") if parent is not None else None
         seeded = parent is not None and given(parent.argument(0, "default"))
-        safe = (direct and owner == "ServerVariable" and isinstance(backend_scope, str)
+        safe = (parent is not None and direct and owner == "ServerVariable"
+                and isinstance(backend_scope, str)
                 and (own_scope is None or own_scope.const == backend_scope)
                 and (backend_scope == "global" or not seeded))
         keep = ("so per-user data stays per user" if backend_scope == "user"
                 else "to keep its scope")
         default_note = " (MemoryBackend's default)" if scope_value is None else ""
+        carried = backend_scope if own_scope is None and isinstance(backend_scope, str) else None
         return ctx.at_call(
             self, facts, call,
             f"MemoryBackend keeps this ServerVariable in one worker's memory; remove backend= "
             f"and pass scope={scope}{default_note} to the ServerVariable {keep}",
-            fix="safe" if safe else "manual")
+            fix=DropLocalBackend(parent, call, api, carried)
+            if safe and parent is not None else "manual")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DropLocalBackend(Fix):
+    """DM202: `backend=MemoryBackend(...)` / `backend=InMemoryBackend()` removed from its
+    owner, a MemoryBackend's scope carried onto the ServerVariable (`LocalBackend._backend`
+    decides when that keeps behaviour)."""
+
+    owner: Call
+    backend: Call
+    api: str
+    carried_scope: str | None = None
+    """The backend's scope, for an owner that does not give its own."""
+    applicability: Applicability = "safe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix:
+        from dara_migrate.edits import Edit, RemoveKeyword, SetKeyword, literal
+
+        line, column = self.owner.span.line, self.owner.span.col
+        # The name the backend was imported as goes when nothing else uses it.
+        written = self.backend.callee
+        unused = (_BACKEND_MODULES[self.api], written) if "." not in written else None
+        edits: list[Edit] = [RemoveKeyword(line, column, "backend", unused)]
+        description = f"removed backend={self.api}(...)"
+        if self.carried_scope is not None:
+            scope = literal(self.carried_scope, planning.quote_of(finding.path))
+            edits.append(SetKeyword(line, column, "scope", scope))
+            description += f", kept scope={scope}"
+        return PlannedFix(finding, edits, description)
+
+
+_BACKEND_MODULES = {
+    "MemoryBackend": "dara.core.interactivity.server_variable",
+    "InMemoryBackend": "dara.core.persistence",
+}
+"""Where the local backends `apply` removes are imported from."""
 
 
 RULES: list[type[Rule]] = [MissingRuntimeDeclaration, LocalBackend]

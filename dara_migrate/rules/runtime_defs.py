@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
+from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS
 from dara_migrate.index.definitions import collect_definitions
@@ -162,6 +164,21 @@ def _hoist_advice(problem: str | None, what: str) -> str:
     return f"{problem}, so it needs a redesign: a module-level {what} that takes them as inputs"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Hoist(Fix):
+    """The definition statement starting at `line` moves to module level (unsafe: a
+    decorator that ran once per call of its function now runs once per import)."""
+
+    line: int
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.hoist import plan_hoist
+
+        hoist = plan_hoist(planning.text_of(finding.path), self.line)
+        return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
+
+
 class RuntimeDefinition(Rule):
     code = "DM301"
     name = "runtime-definition"
@@ -272,7 +289,7 @@ class RuntimeDefinition(Rule):
                 f"({where_at_request(index, facts, call.scope)}) is registered again on every "
                 f"run and only on this worker{crash}; "
                 + _hoist_advice(problem, "definition with a uid"),
-                fix="unsafe" if problem is None else "blocker",
+                fix=Hoist(call.stmt_line) if problem is None else "blocker",
             )
         for facts, call, api in action_factory_calls(index):
             if ctx.is_selected(facts) and index.when_at(facts, call.scope) == "request":
@@ -302,7 +319,7 @@ class RuntimeDefinition(Rule):
                     f"@{api} `{scope.name}` is defined while handling a request "
                     f"({where_at_request(index, facts, scope.parent)}): every run registers a "
                     "new definition only this worker knows; " + _hoist_advice(problem, f"@{api}"),
-                    fix="unsafe" if problem is None else "blocker",
+                    fix=Hoist(scope.stmt_line) if problem is None else "blocker",
                 )
 
 
@@ -408,7 +425,7 @@ class NestedDefinition(Rule):
                     f"@{api} `{scope.name}` is defined inside `{outer}`{note}: Dara can only "
                     f"give a top-level {api} a stable id; "
                     + _hoist_advice(problem, f"@{api}"),
-                    fix="unsafe" if problem is None else "manual",
+                    fix=Hoist(scope.stmt_line) if problem is None else "manual",
                 )
 
 

@@ -90,6 +90,37 @@ def test_markers_are_whole_lines_at_the_statement_indentation() -> None:
     assert apply_edits(apply_edits(source, edits), edits[1:]) == apply_edits(source, edits)
 
 
+def test_a_marker_is_written_the_same_whether_or_not_its_statement_needs_libcst(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    source = (
+        "from dara.core import ServerVariable\n"
+        "from dara.core.interactivity.server_variable import MemoryBackend\n"
+        "\n"
+        "\n"
+        "def build():\n"
+        "    # dara-migrate: local-only[DM301] old reason\n"
+        "    rows = ServerVariable(backend=MemoryBackend(), uid='x')\n"
+        "    return rows\n"
+    )
+    markers: list[Edit] = [RemoveComments(7, "# dara-migrate: local-only["),
+                           AddMarker(7, "# dara-migrate: local-only[DM202] new reason")]
+    marked = apply_edits(source, markers)
+    assert marked == source.replace("[DM301] old reason", "[DM202] new reason")
+    seen: list[str] = []
+    real_edit_module = edits_module._edit_module
+
+    def recording(text: str, edits: Sequence[Edit]) -> str:
+        seen.append(text)
+        return real_edit_module(text, edits)
+
+    monkeypatch.setattr(edits_module, "_edit_module", recording)
+    both = apply_edits(source, [*markers, RemoveKeyword(7, 12, "backend")])
+    # LibCST gets the statement with its marker already written, and writes none itself.
+    assert seen and all("new reason" in text for text in seen)
+    assert both == marked.replace("ServerVariable(backend=MemoryBackend(), uid='x')",
+                                  "ServerVariable(uid='x')")
+
+
 def test_edits_touch_only_their_statements() -> None:
     source = (
         "x  =  [1 ,2]   # odd, untouched\n"

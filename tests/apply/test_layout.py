@@ -21,7 +21,7 @@ from dara_migrate.edits import (
     add_imports,
     apply_edits,
 )
-from dara_migrate.fixes import plan_hoist
+from dara_migrate.hoist import plan_hoist
 from dara_migrate.layout import line_length, split_lines
 from tests.helpers import examples
 

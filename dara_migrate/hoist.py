@@ -1,0 +1,93 @@
+"""DM301/DM302's fix: move a definition out of the function that makes it to module level."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Iterable
+
+from dara_migrate.autofix import MARKER_PREFIX
+from dara_migrate.edits import Edit, InsertAfter, RemoveStatement
+from dara_migrate.layout import split_lines
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", None)
+    return decorators[0].lineno if decorators else node.lineno
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    """Names a module-level statement binds."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def _stored(nodes: Iterable[ast.AST]) -> set[str]:
+    names: set[str] = set()
+    for node in nodes:
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, (ast.Store, ast.Del)):
+                names.add(inner.id)
+            elif isinstance(inner, ast.arg):
+                names.add(inner.arg)
+    return names
+
+
+def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
+    """Move the definition statement at `line` out of its function to module level, after the
+    last module-level binding it references; None when it uses a local name of the function,
+    is not a plain statement of the function body, or would shadow a module-level name."""
+    module = ast.parse(text)
+    found: tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.stmt] | None = None
+    for node in ast.walk(module):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for statement in node.body:
+                if _first_line(statement) == line:
+                    found = (node, statement)
+    if found is None:
+        return None
+    function, statement = found
+    is_def = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+    is_assign = (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                 and isinstance(statement.targets[0], ast.Name))
+    if not (is_def or is_assign) or len(function.body) < 2:
+        return None
+    name = (statement.name if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            else statement.targets[0].id if isinstance(statement, ast.Assign)
+            and isinstance(statement.targets[0], ast.Name) else "")
+    local = _stored([function.args, *function.body]) - {name}
+    loads = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)} - _stored([statement])
+    if loads & local:
+        return None
+    top: list[tuple[ast.stmt, set[str]]] = [(s, _bound_names(s)) for s in module.body]
+    if any(name in bound for _, bound in top):
+        return None
+    anchors = [s for s, bound in top if bound & loads and s is not statement]
+    anchors = anchors or [s for s, _ in top if isinstance(s, (ast.Import, ast.ImportFrom))]
+    if not anchors:
+        return None
+    anchor = max(anchors, key=lambda s: s.lineno)
+    # A definition goes after the imports that follow its anchor, never between two imports.
+    following = module.body[module.body.index(anchor) + 1:]
+    for later in following:
+        if not isinstance(later, (ast.Import, ast.ImportFrom)):
+            break
+        anchor = later
+    lines = split_lines(text, keepends=True)
+    first = _first_line(statement)
+    while first > 1 and lines[first - 2].strip().startswith("#") and not lines[
+            first - 2].strip().startswith(MARKER_PREFIX):
+        first -= 1
+    body = "".join(line for line in lines[first - 1:statement.end_lineno]
+                   if not line.strip().startswith(MARKER_PREFIX))
+    source = textwrap.dedent(body)
+    if is_def:
+        source = "\n\n" + source
+    edits: list[Edit] = [RemoveStatement(line),
+                         InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
+    return edits, f"moved `{name}` to module level"
