@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dara_migrate.apps import App
 from dara_migrate.edits import (
     AddMarker,
     Edit,
@@ -21,12 +22,13 @@ from dara_migrate.edits import (
     literal,
     quote_style,
 )
-from dara_migrate.engine import App, Project
+from dara_migrate.engine import Project
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.definitions import collect_definitions
 from dara_migrate.keyed import KeyedPlanner
 from dara_migrate.layout import split_lines
 from dara_migrate.models import Finding
+from dara_migrate.rules import BY_CODE
 from dara_migrate.target import (
     CONFIGURE_RUNTIME,
     CONTRACT_ENV,
@@ -37,6 +39,7 @@ from dara_migrate.target import (
     RUNTIME_MODULE,
     RUNTIME_SCOPE,
     RuntimeEnv,
+    fix_applies,
 )
 from dara_migrate.target import DEFAULT_REASON as DEFAULT_REASON
 
@@ -184,7 +187,7 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
     if rule == "DM201":
         app = next((a for a in project.apps if (a.facts.path, a.call.span.line) == (
             finding.path, finding.line)), None)
-        if app is not None and app.target == "v2":
+        if app is not None and fix_applies(app.target, BY_CODE[rule].fix_needs):
             return _plan_runtime(project, app, finding, quote, options)
     return None
 

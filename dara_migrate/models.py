@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from dara_migrate.target import LATEST
+
 Severity = Literal["error", "warning", "info"]
 FixKind = Literal["safe", "unsafe", "manual", "blocker"]
 Status = Literal["open", "acknowledged", "suppressed", "pending"]
@@ -56,7 +58,7 @@ class AppVerdict:
     verdict: Verdict
     errors: int
     blockers: int
-    target: str = "v2"
+    target: str = LATEST
     target_reason: str = ""
     app_id: str = ""
 

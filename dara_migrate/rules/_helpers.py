@@ -3,19 +3,17 @@ and the Dara variables and actions a name stands for."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dara_migrate.apps import BUILDER as BUILDER
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.bindings import defining_call, lookup
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
-from dara_migrate.target import CONFIGURE_RUNTIME
 
 SERVER_VARIABLES = ("ServerVariable", "DataVariable")
-BUILDER = "ConfigurationBuilder"
 IMPORT_KINDS = ("import", "import_module")
 
 # ---------------------------------------------------------------- shared: sites and names
@@ -76,55 +74,7 @@ def given(value: Value | None) -> bool:
     return value is not None and not (value.kind == "const" and value.const is None)
 
 
-# ---------------------------------------------------------------- shared: apps
-
-
-@dataclass(eq=False, slots=True)
-class AppConfig:
-    """One `ConfigurationBuilder()`, the files it imports, the runtime declared on it."""
-
-    facts: FileFacts
-    call: Call
-    files: frozenset[str]
-    runtime: list[tuple[FileFacts, Call]]
-
-    @property
-    def name(self) -> str:
-        return self.call.target.rsplit(".", 1)[-1] if self.call.target else "config"
-
-
-def app_configs(ctx: Context) -> list[AppConfig]:
-    """The project's apps (as the engine finds them) with their `configure_runtime` calls;
-    a declaration whose receiver cannot be traced counts for the apps owning its module."""
-    index = ctx.index
-    apps = [AppConfig(facts, call, frozenset(index.files_reachable(facts)), [])
-            for facts, call in index.calls_by_api.get(BUILDER, ())]
-    apps = [app for app in apps
-            if ctx.settings.wants_app(app.facts.module, app.facts.path, app.name)]
-    by_key = {call_key(app.facts, app.call): app for app in apps}
-    owners = owners_by_file(apps)
-    for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
-        made = defining_call(index, facts, call.scope, receiver_of(call.callee))
-        declared_for = [by_key[call_key(*made)]] if made and call_key(*made) in by_key else (
-            [] if made else owning_apps(apps, owners, facts))
-        for app in declared_for:
-            app.runtime.append((facts, call))
-    return apps
-
-
-def owners_by_file(apps: list[AppConfig]) -> dict[str, list[AppConfig]]:
-    """path -> the apps importing it; built once, since a monorepo has hundreds of apps."""
-    owners: dict[str, list[AppConfig]] = defaultdict(list)
-    for app in apps:
-        for path in app.files:
-            owners[path].append(app)
-    return owners
-
-
-def owning_apps(apps: list[AppConfig], owners: Mapping[str, list[AppConfig]],
-                facts: FileFacts) -> list[AppConfig]:
-    """The apps that import a module; the only app owns every module (as in the engine)."""
-    return owners.get(facts.path) or (apps if len(apps) == 1 else [])
+# ---------------------------------------------------------------- shared: builders
 
 
 def is_builder(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:

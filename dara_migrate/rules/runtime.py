@@ -13,19 +13,16 @@ from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     BUILDER,
     Site,
-    app_configs,
     binding_site,
     builder_of,
     call_site,
     given,
     is_builder,
-    owners_by_file,
-    owning_apps,
     report_at,
     task_sites,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.target import CONFIGURE_RUNTIME
+from dara_migrate.target import CONFIGURE_RUNTIME, RUNTIME
 
 # ---------------------------------------------------------------- DM201
 
@@ -75,6 +72,7 @@ class MissingRuntimeDeclaration(Rule):
     name = "missing-runtime-declaration"
     severity = "error"
     fix = "safe"
+    fix_needs = frozenset({RUNTIME})
     summary = "app without a shared runtime declaration"
     docs = RuleDocs(
         what="An app (a `ConfigurationBuilder()` binding) on which no shared runtime is "
@@ -149,7 +147,7 @@ class MissingRuntimeDeclaration(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         sites = [*_local_default_sites(ctx.index), *task_sites(ctx.index)]
         sites.sort(key=lambda s: (s.facts.path, s.span.line, s.span.col))
-        apps = app_configs(ctx)
+        apps = ctx.apps.apps
         if not apps:
             for site in sites:
                 if ctx.is_selected(site.facts):
@@ -161,9 +159,8 @@ class MissingRuntimeDeclaration(Rule):
                         fix="manual")
             return
         by_app: dict[int, list[Site]] = defaultdict(list)
-        owners = owners_by_file(apps)
         for site in sites:
-            for owner in owning_apps(apps, owners, site.facts):
+            for owner in ctx.apps.owning(site.facts.path):
                 by_app[id(owner)].append(site)
         for app in apps:
             if app.runtime or not ctx.is_selected(app.facts):
