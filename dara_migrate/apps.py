@@ -20,6 +20,7 @@ from dara_migrate.target import (
     CONFIGURE_RUNTIME,
     ESCAPE_HATCH_ATTRIBUTE,
     ESCAPE_HATCH_VALUE,
+    LATEST,
     Target,
 )
 
@@ -54,7 +55,7 @@ class App:
     roots of a monorepo both have that module."""
     project: str = ""
     """The folder (relative to the root) of the nearest project file above the config."""
-    target: Target = "v2"
+    target: Target = LATEST
     target_reason: str = ""
     app_id: str = ""
     """The runtime scope's app id: the project's name, else the config's top package."""
