@@ -12,12 +12,12 @@ from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     BUILDER,
-    Site,
+    ReportSite,
     binding_site,
     builder_of,
     call_site,
-    given,
     is_builder,
+    passed_not_none,
     report_at,
     task_sites,
 )
@@ -27,19 +27,19 @@ from dara_migrate.target import CONFIGURE_RUNTIME, RUNTIME
 # ---------------------------------------------------------------- DM201
 
 
-def _local_default_sites(index: ProjectIndex) -> list[Site]:
+def _local_default_sites(index: ProjectIndex) -> list[ReportSite]:
     """What keeps its state in the process when no shared runtime is declared (besides tasks)."""
-    sites: list[Site] = []
+    sites: list[ReportSite] = []
     for facts, call in index.calls_by_api.get("ServerVariable", ()):
-        if not given(call.argument(1, "backend")):
+        if not passed_not_none(call.argument(1, "backend")):
             sites.append(call_site(facts, call, "ServerVariable without backend= keeps its "
                                    "value in this process (MemoryBackend)", "state"))
     for facts, call in index.calls_by_api.get("DataVariable", ()):
-        if not given(call.kwarg("backend")):
+        if not passed_not_none(call.kwarg("backend")):
             sites.append(call_site(facts, call, "DataVariable keeps its data in this process "
                                    "(MemoryBackend)", "state"))
     for facts, call in index.calls_by_api.get("BackendStore", ()):
-        if not given(call.argument(0, "backend")):
+        if not passed_not_none(call.argument(0, "backend")):
             sites.append(call_site(facts, call, "BackendStore without backend= keeps values in "
                                    "this process (InMemoryBackend)", "state"))
     custom_sessions = _custom_session_builders(index)
@@ -59,7 +59,7 @@ def _custom_session_builders(index: ProjectIndex) -> set[tuple[str, int]]:
     for facts in index.files.values():
         for binding in facts.bindings:
             if (binding.kind == "attr" and binding.name.endswith(".auth_session_backend")
-                    and given(binding.value) and index.value_api(
+                    and passed_not_none(binding.value) and index.value_api(
                         facts, binding.scope, binding.value) not in AUTH_SESSION_BACKENDS):
                 builder = builder_of(index, facts, binding.scope, binding.name)
                 if builder is not None:
@@ -158,7 +158,7 @@ class MissingRuntimeDeclaration(Rule):
                         "app's config",
                         fix="manual")
             return
-        by_app: dict[int, list[Site]] = defaultdict(list)
+        by_app: dict[int, list[ReportSite]] = defaultdict(list)
         for site in sites:
             for owner in ctx.apps.owning(site.facts.path):
                 by_app[id(owner)].append(site)
@@ -174,7 +174,7 @@ class MissingRuntimeDeclaration(Rule):
             )
 
 
-def _summary(sites: list[Site]) -> str:
+def _summary(sites: list[ReportSite]) -> str:
     """`2 server-side variables/stores, tasks and auth sessions`; auth sessions always, as the
     default session store is in memory in every deployed app."""
     kinds = [s.kind for s in sites]
@@ -300,7 +300,7 @@ class LocalBackend(Rule):
         backend_scope = "user" if scope_value is None else scope_value.const
         scope = repr(backend_scope) if isinstance(backend_scope, str) else "<the same scope>"
         own_scope = parent.argument(2, "scope") if parent is not None else None
-        seeded = parent is not None and given(parent.argument(0, "default"))
+        seeded = parent is not None and passed_not_none(parent.argument(0, "default"))
         safe = (direct and owner == "ServerVariable" and isinstance(backend_scope, str)
                 and (own_scope is None or own_scope.const == backend_scope)
                 and (backend_scope == "global" or not seeded))
