@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -145,11 +146,15 @@ def importable_as(index: ProjectIndex, app: App) -> Handle | None:
     if handle is not None and "." not in handle.name and _holds(
             index, handle.facts, handle.name, app.call):
         return handle
+    return next(_module_names_holding(index, app.call), None)
+
+
+def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[Handle]:
+    """Every module-level name of the project that holds what `call` made when imported."""
     for facts in index.files.values():
         for name, bindings in index.module_bindings.get(facts.path, {}).items():
-            if bindings and bindings[-1].kind == "assign" and _holds(index, facts, name, app.call):
-                return Handle(facts, name, bindings[-1].stmt_line)
-    return None
+            if bindings and bindings[-1].kind == "assign" and _holds(index, facts, name, call):
+                yield Handle(facts, name, bindings[-1].stmt_line)
 
 
 def _holds(index: ProjectIndex, facts: FileFacts, name: str, call: Call) -> bool:
@@ -162,12 +167,12 @@ def _holds(index: ProjectIndex, facts: FileFacts, name: str, call: Call) -> bool
 
 def _wanted(index: ProjectIndex, settings: Settings, app: App) -> bool:
     """Whether `apps` (when set) lists the app: by its key, by its path, or as `dara start`
-    imports it (`app.main:dash` for `dash = build_config()`)."""
+    imports it (`app.main:dash` for `dash = build_config()`, whichever module calls the
+    factory)."""
     if settings.wants_app(app.facts.module, app.facts.path, app.name):
         return True
-    bound = importable_as(index, app)
-    return bound is not None and settings.wants_app(bound.facts.module, bound.facts.path,
-                                                    bound.name)
+    return any(settings.wants_app(bound.facts.module, bound.facts.path, bound.name)
+               for bound in _module_names_holding(index, app.call))
 
 
 def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:

@@ -101,3 +101,29 @@ def test_a_listed_factory_built_app_is_fixed_under_its_own_name(tmp_path: Path) 
     declared = written.split("dash = build_config()\n", 1)[1]
     assert "\nif os.environ.get('DARA_VALKEY_URL'):\n    dash.configure_runtime(\n" in declared
     assert [(a["name"], a["verdict"]) for a in audit_json(root)["apps"]] == [("dash", "ready")]
+
+
+SHARED_FACTORY = {
+    "commons/bootstrap.py": "from dara.core import ConfigurationBuilder\n\n\n"
+    "def build_config(title: str) -> ConfigurationBuilder:\n"
+    "    config = ConfigurationBuilder()\n"
+    "    config.title = title\n"
+    "    return config\n",
+    "orders/main.py": "from commons.bootstrap import build_config\n\n"
+    "dash = build_config('Orders')\n",
+    "billing/main.py": "from commons.bootstrap import build_config\n\n"
+    "dash = build_config('Billing')\n",
+    "pyproject.toml": "[project]\nname = 'services'\ndependencies = ['dara-core>=1.30']\n",
+}
+
+
+@pytest.mark.parametrize(("listed", "kept"), [
+    ("orders.main:dash", True), ("billing.main:dash", True), ("commons.bootstrap:config", True),
+    ("billing.main:config", False)])
+def test_a_factory_shared_by_services_is_listed_by_any_of_them(
+        tmp_path: Path, listed: str, kept: bool) -> None:
+    files = {**SHARED_FACTORY}
+    files["pyproject.toml"] += f"\n[tool.dara-migrate]\napps = ['{listed}']\n"
+    report = audit_json(write_tree(tmp_path, files))
+    assert [(a["name"], a["path"]) for a in report["apps"]] == (
+        [("config", "commons/bootstrap.py")] if kept else [])
