@@ -28,7 +28,7 @@ from dara_migrate.target import (
 BUILDER = "ConfigurationBuilder"
 
 
-class Handle(NamedTuple):
+class BoundName(NamedTuple):
     """Where code can name an app's builder: `name` is bound to it by the statement at `line`
     of `facts`. The escape hatch, the distributed mode and the runtime go right after it."""
 
@@ -47,7 +47,7 @@ class App:
     facts: FileFacts
     call: Call
     files: frozenset[str]
-    handle: Handle | None
+    handle: BoundName | None
     """None: nothing binds the builder to a name (`return ConfigurationBuilder()` whose
     result no module-level name keeps), so nothing can be declared on it."""
     escape_hatch: Binding | None = None
@@ -139,7 +139,7 @@ class ProjectApps:
                 app.runtime.append((facts, call))
 
 
-def importable_as(index: ProjectIndex, app: App) -> Handle | None:
+def importable_as(index: ProjectIndex, app: App) -> BoundName | None:
     """The module-level name that holds an app's builder, as `dara start` and `verify` import
     it (`config = build_config()` too), when one does."""
     handle = app.handle
@@ -149,12 +149,12 @@ def importable_as(index: ProjectIndex, app: App) -> Handle | None:
     return next(_module_names_holding(index, app.call), None)
 
 
-def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[Handle]:
+def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[BoundName]:
     """Every module-level name of the project that holds what `call` made when imported."""
     for facts in index.files.values():
         for name, bindings in index.module_bindings.get(facts.path, {}).items():
             if bindings and bindings[-1].kind == "assign" and _holds(index, facts, name, call):
-                yield Handle(facts, name, bindings[-1].stmt_line)
+                yield BoundName(facts, name, bindings[-1].stmt_line)
 
 
 def _holds(index: ProjectIndex, facts: FileFacts, name: str, call: Call) -> bool:
@@ -175,18 +175,18 @@ def _wanted(index: ProjectIndex, settings: Settings, app: App) -> bool:
                for bound in _module_names_holding(index, app.call))
 
 
-def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
+def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
     """The name the builder is bound to: the call's own target, else a module-level name
     bound to what a factory returns (`config = build_config()`)."""
     if call.target:
-        return Handle(facts, call.target, call.stmt_line)
+        return BoundName(facts, call.target, call.stmt_line)
     for other in index.files.values():
         for binding in other.bindings:
             if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
                     and binding.value.kind == "call"):
                 made = defining_call(index, other, 0, binding.name)
                 if made is not None and made[0] is facts and made[1] is call:
-                    return Handle(other, binding.name, binding.stmt_line)
+                    return BoundName(other, binding.name, binding.stmt_line)
     return None
 
 
