@@ -95,8 +95,7 @@ ModeOpt = Annotated[ModeOption | None, typer.Option(
     "--mode", help="enforce: errors fail the run (default); warn: only unreadable files fail.")]
 TargetOpt = Annotated[str | None, typer.Option(
     "--target", metavar=f"[{'|'.join(TARGET_CHOICES)}]", show_default=False,
-    help=f"Target profile: {AUTO} (from the dara-core pin), "
-    f"{CHOICES_TEXT.removeprefix(AUTO + ', ')}.")]
+    help=f"Target profile: {CHOICES_TEXT} ({AUTO}: from the dara-core pin).")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
     "--select", help="Only these rule codes or prefixes (DM1, DM201).")]
 IgnoreOpt = Annotated[list[str] | None, typer.Option(
