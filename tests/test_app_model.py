@@ -127,3 +127,11 @@ def test_a_factory_shared_by_services_is_listed_by_any_of_them(
     report = audit_json(write_tree(tmp_path, files))
     assert [(a["name"], a["path"]) for a in report["apps"]] == (
         [("config", "commons/bootstrap.py")] if kept else [])
+
+
+def test_apply_names_the_app_it_keeps_local_by_its_key(tmp_path: Path) -> None:
+    root = tmp_path / "factory_app"
+    shutil.copytree(FACTORY_APP, root)
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--allow-dirty", "--dry-run"])
+    assert "app storefront.bootstrap:dash: kept process-local" in result.output

@@ -110,7 +110,8 @@ NoColorOpt = Annotated[bool, typer.Option("--no-color", help="Plain output (also
 
 def _console(no_color: bool, stderr: bool = False, file: Any = None) -> Console:
     plain = no_color or bool(os.environ.get("NO_COLOR")) or file is not None
-    return Console(stderr=stderr, file=file, no_color=plain, highlight=False,
+    # Paths and app keys such as `app.main:dash` must not turn into emoji.
+    return Console(stderr=stderr, file=file, no_color=plain, highlight=False, emoji=False,
                    color_system=None if plain else "auto", soft_wrap=True)
 
 
