@@ -15,6 +15,7 @@ from dara_migrate.target import PROFILES, RUNTIME, Profile
 from tests.helpers import run_audit, write_tree
 
 PACKAGE = Path(target.__file__).parent
+SOURCES = [PACKAGE, PACKAGE.parent / "codemods"]
 
 APP = {
     "shop/__init__.py": "",
@@ -29,12 +30,13 @@ APP = {
 def test_only_target_py_spells_a_profile() -> None:
     spellings = set(PROFILES)
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for folder in SOURCES for p in folder.rglob("*.py")):
         if path == Path(target.__file__):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and node.value in spellings:
-                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value!r}")
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: "
+                             f"{node.value!r}")
     assert found == []
 
 
