@@ -22,6 +22,7 @@ from libcst.codemod import Codemod, CodemodContext, SkipFile
 from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.fixes import DEFAULT_REASON, FixOptions
 from dara_migrate.settings import SettingsError, check_rule_codes, load_settings
+from dara_migrate.target import AUTO, TARGET_CHOICES
 
 
 def rule_code(value: str) -> str:
@@ -55,8 +56,8 @@ class RuleFixes(Codemod):
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
         arg_parser.add_argument("--root", dest="root", default=None,
                                 help="Project root to build the dara-migrate index from.")
-        arg_parser.add_argument("--target", dest="target", default="auto",
-                                choices=("auto", "v2", "1.x"), help="Target profile.")
+        arg_parser.add_argument("--target", dest="target", default=AUTO,
+                                choices=TARGET_CHOICES, help="Target profile.")
         arg_parser.add_argument("--rule", dest="rules", action="append", type=rule_code,
                                 default=[], metavar="CODE",
                                 help="Fix only this rule or prefix (DM101, DM1); repeatable.")

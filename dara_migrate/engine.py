@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import gc
-import re
 import traceback
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from dara_migrate.analysis import (
     prune_cache,
     take_entries_written,
 )
-from dara_migrate.facts import Binding, Call, FileFacts
+from dara_migrate.apps import App, ProjectApps
 from dara_migrate.files import (
     CACHE_FOLDER,
     FoundFiles,
@@ -30,7 +29,6 @@ from dara_migrate.files import (
     find_files,
     secret_mentions,
 )
-from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import (
     AppVerdict,
@@ -42,52 +40,8 @@ from dara_migrate.models import (
 )
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
-from dara_migrate.settings import Settings, Target, read_pyproject
-from dara_migrate.target import (
-    ESCAPE_HATCH_ATTRIBUTE,
-    ESCAPE_HATCH_VALUE,
-    PENDING_WITHOUT_RUNTIME,
-)
-
-
-class Handle(NamedTuple):
-    """Where code can name an app's builder: `name` is bound to it by the statement at `line`
-    of `facts`. The escape hatch, the distributed mode and the runtime go right after it."""
-
-    facts: FileFacts
-    name: str
-    line: int
-
-
-@dataclass(slots=True)
-class App:
-    """One `ConfigurationBuilder()` call and the project files it imports."""
-
-    name: str
-    facts: FileFacts
-    call: Call
-    files: set[str]
-    handle: Handle | None
-    """None: nothing binds the builder to a name (`return ConfigurationBuilder()` whose
-    result no module-level name keeps), so nothing can be declared on it."""
-    escape_hatch: Binding | None = None
-    key: str = ""
-    """`module:name` (apps are mostly all called `config`); `path:name` where two source
-    roots of a monorepo both have that module."""
-    project: str = ""
-    """The folder (relative to the root) of the nearest project file above the config."""
-    target: Target = "v2"
-    target_reason: str = ""
-    app_id: str = ""
-    """The runtime scope's app id: the project's name, else the config's top package."""
-
-    def declares(self, attribute: str) -> Binding | None:
-        """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""
-        if self.handle is None:
-            return None
-        wanted = f"{self.handle.name}.{attribute}"
-        return next((b for b in self.handle.facts.bindings
-                     if b.kind == "attr" and b.name == wanted), None)
+from dara_migrate.settings import Settings
+from dara_migrate.target import fix_applies
 
 
 @dataclass(slots=True)
@@ -100,7 +54,10 @@ class Project:
     results: list[FileResult]
     selected: frozenset[str]
     deployment_files: list[Path]
+    known_apps: ProjectApps
+    """Every app of the project, also those that own no selected file."""
     apps: list[App]
+    """The apps that own a selected file: those the run gives a verdict."""
     findings: list[Finding]
     errors: list[FileError]
 
@@ -110,6 +67,7 @@ class Project:
         results it reuses, and the facts of edited files go before they are extracted anew."""
         self.results = []
         self.index = ProjectIndex.build(())
+        self.known_apps = ProjectApps()
         self.apps = []
         self.findings = []
 
@@ -164,8 +122,9 @@ def load_project(settings: Settings, paths: Iterable[Path],
         if problems:
             results = sorted([*results, *problems], key=lambda r: r.path)
         index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
-        apps = find_apps(index, settings, roots, selected)
-        project = Project(settings, index, roots, results, selected, deployment, apps, [], [])
+        known = ProjectApps.build(index, settings, roots)
+        project = Project(settings, index, roots, results, selected, deployment, known,
+                          known.owning_selected(selected), [], [])
         project.findings = run_rules(project)
         # The project lives until the command ends and holds no cycles: collections that
         # rescan its millions of objects cost seconds in `apply`, and find nothing.
@@ -173,95 +132,9 @@ def load_project(settings: Settings, paths: Iterable[Path],
     return project
 
 
-def find_apps(index: ProjectIndex, settings: Settings, roots: SourceRoots,
-              selected: frozenset[str] | None = None) -> list[App]:
-    """Every app of the project (as `apps` in the settings narrows them), each with the
-    target profile and app id of its nearest project; with `selected`, only the apps that
-    own a selected file."""
-    apps: list[App] = []
-    profiles: dict[str, tuple[Target, str, str | None]] = {}
-    for facts, call in index.calls_by_api.get("ConfigurationBuilder", ()):
-        handle = _handle(index, facts, call)
-        name = handle.name.rsplit(".", 1)[-1] if handle else "config"
-        if not settings.wants_app(facts.module, facts.path, name):
-            continue
-        files = index.files_reachable(facts)
-        if selected is not None and selected.isdisjoint(files):
-            continue
-        project = roots.project_of(facts.path)
-        if project not in profiles:
-            profiles[project] = (*settings.target_for(settings.root / project),
-                                 _project_name(settings.root / project))
-        target, reason, named = profiles[project]
-        app = App(name, facts, call, files, handle, key=f"{facts.module}:{name}",
-                  project=project, target=target, target_reason=reason,
-                  app_id=named or facts.module.split(".")[0].replace("_", "-"))
-        hatch = app.declares(ESCAPE_HATCH_ATTRIBUTE)
-        if hatch is not None and hatch.value is not None and (
-                hatch.value.const == ESCAPE_HATCH_VALUE):
-            app.escape_hatch = hatch
-        apps.append(app)
-    taken = Counter(app.key for app in apps)
-    for app in apps:
-        if taken[app.key] > 1:
-            app.key = f"{app.facts.path}:{app.name}"
-    return apps
-
-
-def _project_name(project: Path) -> str | None:
-    """`[project].name` (or poetry's, or setup.cfg's) of a project, normalised: the app id
-    of its apps (else their config module's top-level package)."""
-    name: object = None
-    if (project / "pyproject.toml").is_file():
-        data = read_pyproject(project / "pyproject.toml")
-        name = data.get("project", {}).get("name") or data.get("tool", {}).get(
-            "poetry", {}).get("name")
-    if not name and (project / "setup.cfg").is_file():
-        import configparser  # rare: only projects configured by setup.cfg alone
-
-        parser = configparser.ConfigParser()
-        try:
-            parser.read(project / "setup.cfg", encoding="utf-8")
-            name = parser.get("metadata", "name", fallback=None)
-        except (configparser.Error, UnicodeDecodeError):
-            name = None
-    if isinstance(name, str) and name.strip():
-        return re.sub(r"[-_.]+", "-", name.strip()).lower()
-    return None
-
-
-def importable_as(index: ProjectIndex, app: App) -> tuple[FileFacts, str] | None:
-    """The module and module-level name that hold an app's builder, as `dara start` and
-    `verify` import it (`config = build_config()` too), when one does."""
-    call = app.call
-    if call.scope == 0 and call.target and "." not in call.target:
-        return app.facts, call.target
-    handle = _module_binding(index, app.facts, call)
-    return (handle.facts, handle.name) if handle else None
-
-
-def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
-    """The name the builder is bound to: the call's own target, else a module-level name
-    bound to what a factory returns (`config = build_config()`)."""
-    if call.target:
-        return Handle(facts, call.target, call.stmt_line)
-    return _module_binding(index, facts, call)
-
-
-def _module_binding(index: ProjectIndex, facts: FileFacts, call: Call) -> Handle | None:
-    for other in index.files.values():
-        for binding in other.bindings:
-            if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
-                    and binding.value.kind == "call"):
-                made = defining_call(index, other, 0, binding.name)
-                if made is not None and made[0] is facts and made[1] is call:
-                    return Handle(other, binding.name, binding.stmt_line)
-    return None
-
-
 def run_rules(project: Project) -> list[Finding]:
     settings = project.settings
-    ctx = Context(project.index, settings, project.selected,
+    ctx = Context(project.index, settings, project.selected, project.known_apps,
                   deployment_secrets=secret_mentions(settings.root, project.deployment_files))
     findings: list[Finding] = []
     for result in project.results:
@@ -290,13 +163,14 @@ def run_rules(project: Project) -> list[Finding]:
 
 
 def _mark_pending(project: Project, findings: list[Finding]) -> None:
-    """What needs the distributed runtime stays pending in the apps that target 1.x (all
-    the apps the finding belongs to; the run's profile for findings of no app)."""
-    one_x = {app.key for app in project.apps if app.target == "1.x"}
+    """What a rule's fix needs of Dara (`Rule.fix_needs`) stays pending where the apps' target
+    profiles lack it (all the apps the finding belongs to; the run's profile for findings
+    of no app)."""
+    targets = {app.key: app.target for app in project.apps}
     for finding in findings:
-        if finding.rule not in PENDING_WITHOUT_RUNTIME or not (
-                one_x.issuperset(finding.apps) if finding.apps
-                else project.settings.target == "1.x"):
+        needs = BY_CODE[finding.rule].fix_needs
+        if not needs or any(fix_applies(targets[key], needs) for key in finding.apps) or (
+                not finding.apps and fix_applies(project.settings.target, needs)):
             continue
         # The declaration itself is pending whatever a marker says; what it would cover
         # only while it is still an open error.
@@ -392,8 +266,8 @@ def verdicts(project: Project) -> list[AppVerdict]:
         blockers = [f for f in live if f.fix in ("manual", "blocker", None)]
         verdict: Verdict
         if not live:
-            verdict = "prepared" if app.target == "1.x" and any(
-                f.status == "pending" for f in mine) else "ready"
+            # Only a profile that lacks what a fix needs leaves findings pending.
+            verdict = "prepared" if any(f.status == "pending" for f in mine) else "ready"
         elif app.escape_hatch and not open_:
             verdict = "local"
         elif all(f.fix == "safe" for f in live):

@@ -7,6 +7,7 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
+from dara_migrate.apps import App
 from dara_migrate.autofix import MARKER_PREFIX, FixRound
 from dara_migrate.autofix import FixOptions as FixOptions
 from dara_migrate.autofix import PlannedFix as PlannedFix
@@ -19,7 +20,7 @@ from dara_migrate.edits import (
     literal,
     quote_style,
 )
-from dara_migrate.engine import App, Project
+from dara_migrate.engine import Project
 from dara_migrate.facts import FileFacts
 from dara_migrate.files import read_source
 from dara_migrate.index.definitions import literal_uids

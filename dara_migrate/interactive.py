@@ -27,8 +27,9 @@ from rich.markup import escape
 from rich.text import Text
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
+from dara_migrate.apps import App
 from dara_migrate.edits import EditError, apply_edits, edit_style, quote_style
-from dara_migrate.engine import App, Project, audit
+from dara_migrate.engine import Project, audit
 from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.fixes import (
     DEFAULT_REASON,
@@ -43,11 +44,14 @@ from dara_migrate.index.definitions import literal_uids
 from dara_migrate.index.queries import route_calls
 from dara_migrate.models import Finding
 from dara_migrate.report.text import app_line, counted, summary_line, visible
-from dara_migrate.settings import Settings, Target
+from dara_migrate.settings import Settings
 from dara_migrate.target import (
     ESCAPE_HATCH_ATTRIBUTE,
     MODE_ATTRIBUTE,
+    PROFILES,
     RuntimeEnv,
+    as_target,
+    has_runtime,
 )
 from dara_migrate.writer import WriteError, colour_diff, dirty_paths, encode, unified_diff
 
@@ -183,20 +187,16 @@ class _Session:
 
     def choose_target(self, project: Project) -> Project:
         current = self.settings.target
-        choices = [
-            Choice("1.x: what runs on today's dara-core (uids, route ids, local backends, "
-                   "escape hatch); the runtime declaration stays pending", "1.x"),
-            Choice("v2: the whole contract, including the shared runtime declaration (needs "
-                   "a Dara with the distributed runtime)", "v2"),
-        ]
-        target: Target = "v2" if self.prompts.select(
+        choices = [Choice(f"{profile.name}: {profile.offer}", profile.name)
+                   for profile in PROFILES.values()]
+        target = as_target(self.prompts.select(
             f"Target profile (detected {current}: {self.settings.target_reason})",
-            choices, current) == "v2" else "1.x"
+            choices, current))
         if target != current:
             self.settings = replace(self.settings, target=target, target_choice=target,
                                     target_reason="chosen in the interactive session")
             project = audit(self.settings, self.paths)[1]
-        if target == "1.x":
+        if not has_runtime(target):
             return project
         needing = [app for app in project.apps if any(
             f.rule == "DM201" and f.status == "open" and app.key in f.apps

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from dara_migrate.autofix import Fix
 
+from dara_migrate.target import LATEST
+
 Severity = Literal["error", "warning", "info"]
 FixKind = Literal["safe", "unsafe", "manual", "blocker"]
 Status = Literal["open", "acknowledged", "suppressed", "pending"]
@@ -62,7 +64,7 @@ class AppVerdict:
     verdict: Verdict
     errors: int
     blockers: int
-    target: str = "v2"
+    target: str = LATEST
     target_reason: str = ""
     app_id: str = ""
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, FileChange, fix_key, run_apply
-from dara_migrate.engine import App, Project
+from dara_migrate.apps import App, importable_as
+from dara_migrate.engine import Project
 from dara_migrate.fixes import PlannedFix
-from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import source_root
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
@@ -118,34 +118,14 @@ def find_python(root: Path, explicit: str | None) -> tuple[str | None, str]:
 
 def build_target(project: Project, app: App) -> BuildTarget | None:
     """How `verify` builds an app; None when no module-level name holds its builder."""
-    config = _config_name(project, app)
-    if config is None:
+    bound = importable_as(project.index, app)
+    if bound is None:
         return None
-    module_path, name = config
-    facts = project.index.files[module_path]
+    facts, name = bound.facts, bound.name
     root = source_root(facts)
     # A factory-built config (`config = build_config()`): the app is what its module imports.
     files = frozenset(app.files | project.index.files_reachable(facts))
     return BuildTarget(app.key, root, f"{facts.module}:{name}", files)
-
-
-def _config_name(project: Project, app: App) -> tuple[str, str] | None:
-    """(path, name) of a module-level name bound to the app's builder."""
-    index = project.index
-    handle = app.handle
-    if handle is not None and "." not in handle.name:
-        bound = index.module_bindings.get(handle.facts.path, {}).get(handle.name)
-        if bound:
-            made = defining_call(index, handle.facts, 0, handle.name)
-            if made is not None and made[1] is app.call:
-                return handle.facts.path, handle.name
-    for facts in index.files.values():
-        for name, bindings in index.module_bindings.get(facts.path, {}).items():
-            if bindings and bindings[-1].kind == "assign":
-                made = defining_call(index, facts, 0, name)
-                if made is not None and made[1] is app.call:
-                    return facts.path, name
-    return None
 
 
 @contextmanager

@@ -12,14 +12,24 @@ from typing import Any, Literal
 import pathspec
 
 from dara_migrate.files import ReadError, read_bytes
+from dara_migrate.target import (
+    AUTO,
+    CHOICES_TEXT,
+    LATEST,
+    PROFILES,
+    TARGET_CHOICES,
+    Target,
+    TargetChoice,
+    as_target,
+    profile_of_pin,
+    profile_of_version,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-Target = Literal["v2", "1.x"]
-TargetChoice = Literal["auto", "v2", "1.x"]
 Mode = Literal["warn", "enforce"]
 
 CONFIG_KEYS = (
@@ -36,9 +46,9 @@ class SettingsError(Exception):
 @dataclass(frozen=True)
 class Settings:
     root: Path
-    target: Target = "v2"
-    target_reason: str = "no dara-core pin found; defaulting to v2"
-    target_choice: TargetChoice = "auto"
+    target: Target = LATEST
+    target_reason: str = f"no dara-core pin found; defaulting to {LATEST}"
+    target_choice: TargetChoice = AUTO
     mode: Mode = "enforce"
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -60,7 +70,7 @@ class Settings:
         """The profile for an app of the project in `project` (a folder under the root):
         with `auto`, the first dara-core pin found from that folder up to the root; the
         root's own answer where none of the folders in between pins one."""
-        if self.target_choice != "auto":
+        if self.target_choice != AUTO:
             return self.target, self.target_reason
         folder = project
         while folder != self.root and folder.is_relative_to(self.root):
@@ -195,9 +205,9 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
         values["jobs"] = jobs
     if "cache-dir" in table:
         values["cache_dir"] = _cache_dir(root, table["cache-dir"], pyproject)
-    target_choice = table.get("target", "auto")
-    if target_choice not in ("auto", "v2", "1.x"):
-        raise SettingsError(f"{pyproject}: [tool.dara-migrate] target must be auto, v2 or 1.x")
+    target_choice = table.get("target", AUTO)
+    if target_choice not in TARGET_CHOICES:
+        raise SettingsError(f"{pyproject}: [tool.dara-migrate] target must be {CHOICES_TEXT}")
     for key, value in overrides.items():
         if value is None or value == ():
             continue
@@ -215,10 +225,8 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
 
 def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tuple[Target, str]:
     """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2."""
-    if choice == "v2":
-        return "v2", "--target v2"
-    if choice == "1.x":
-        return "1.x", "--target 1.x"
+    if choice in PROFILES:
+        return as_target(choice), f"--target {choice}"
     pinned = _pinned(_declared_specs(root, pyproject))
     if pinned is not None:
         return pinned
@@ -227,19 +235,17 @@ def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tup
     try:
         installed = metadata.version("dara-core")
     except metadata.PackageNotFoundError:
-        return "v2", "no dara-core pin found and none installed"
-    if installed.split(".")[0].isdigit() and int(installed.split(".")[0]) < 2:
-        return "1.x", f"dara-core {installed} installed in the active environment"
-    return "v2", f"dara-core {installed} installed in the active environment"
+        return LATEST, "no dara-core pin found and none installed"
+    return (profile_of_version(installed),
+            f"dara-core {installed} installed in the active environment")
 
 
 def _pinned(specs: list[tuple[str, str]], folder: str = "") -> tuple[Target, str] | None:
     """The profile the first versioned dara-core requirement asks for, and why."""
     for spec, where in specs:
-        if _caps_below_2(spec):
-            return "1.x", f"dara-core{spec} in {folder}{where}"
-        if spec:
-            return "v2", f"dara-core{spec} in {folder}{where} allows 2.x"
+        found = profile_of_pin(spec)
+        if found is not None:
+            return found[0], f"dara-core{spec} in {folder}{where}{found[1]}"
     return None
 
 
@@ -277,19 +283,6 @@ def _poetry_spec(version: str) -> str:
     if version[:1].isdigit():
         return f"=={version}"
     return version
-
-
-def _caps_below_2(spec: str) -> bool:
-    for clause in filter(None, spec.split(",")):
-        match = re.match(r"(<=|<|===|==|~=)\s*([\d.]+)", clause)
-        if not match:
-            continue
-        version = tuple(int(part) for part in match[2].split(".") if part.isdigit())
-        if match[1] == "<" and version <= (2,) + (0,) * (len(version) - 1):
-            return True
-        if match[1] != "<" and version and version[0] < 2:
-            return True
-    return False
 
 
 def parse_rule_list(values: Sequence[str], option: str) -> tuple[str, ...]:

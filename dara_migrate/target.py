@@ -5,7 +5,88 @@ A new Dara release should only need changes here (CONTRACT.md, "Target profiles"
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import re
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+Target = Literal["v2", "1.x"]
+"""A target profile: the Dara release line an app is migrated for."""
+TargetChoice = Literal["auto", "v2", "1.x"]
+AUTO: TargetChoice = "auto"
+"""The choice that reads the profile from the dara-core pin (or the installed dara-core)."""
+LATEST: Target = "v2"
+"""The profile when nothing pins dara-core."""
+
+RUNTIME = "distributed runtime"
+"""What a profile's Dara may provide: `configure_runtime`, shared backends, the task queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A target profile: what its Dara provides and how `apply --interactive` offers it."""
+
+    name: Target
+    provides: frozenset[str]
+    offer: str
+
+
+PROFILES: dict[str, Profile] = {
+    "1.x": Profile("1.x", frozenset(), "what runs on today's dara-core (uids, route ids, local "
+                   "backends, escape hatch); the runtime declaration stays pending"),
+    "v2": Profile("v2", frozenset({RUNTIME}), "the whole contract, including the shared "
+                  "runtime declaration (needs a Dara with the distributed runtime)"),
+}
+"""Every profile, oldest first."""
+TARGET_CHOICES: tuple[str, ...] = (AUTO, *reversed(PROFILES))
+"""How `--target` and `target =` spell the choices."""
+CHOICES_TEXT = f"{', '.join(TARGET_CHOICES[:-1])} or {TARGET_CHOICES[-1]}"
+"""The choices as a sentence names them (`auto, v2 or 1.x`)."""
+
+
+def as_target(choice: str) -> Target:
+    """A profile's own name; ValueError for any other spelling."""
+    if choice not in PROFILES:
+        raise ValueError(f"unknown target profile {choice!r}")
+    return PROFILES[choice].name
+
+
+def fix_applies(target: str, needs: frozenset[str]) -> bool:
+    """Whether a fix that needs `needs` (a rule's `fix_needs`) can be applied under `target`;
+    where it cannot, the finding is pending."""
+    return needs <= PROFILES[target].provides
+
+
+def has_runtime(target: str) -> bool:
+    """Whether apps of this profile declare the shared runtime."""
+    return fix_applies(target, frozenset({RUNTIME}))
+
+
+def profile_of_version(version: str) -> Target:
+    """The profile of an installed dara-core version."""
+    major = version.split(".")[0]
+    return "1.x" if major.isdigit() and int(major) < 2 else "v2"
+
+
+def profile_of_pin(spec: str) -> tuple[Target, str] | None:
+    """The profile a dara-core requirement (`>=1.30,<2`) asks for, with what to say about it
+    after the requirement; None for an unversioned one."""
+    if _caps_below_2(spec):
+        return "1.x", ""
+    return ("v2", " allows 2.x") if spec else None
+
+
+def _caps_below_2(spec: str) -> bool:
+    for clause in filter(None, spec.split(",")):
+        match = re.match(r"(<=|<|===|==|~=)\s*([\d.]+)", clause)
+        if not match:
+            continue
+        version = tuple(int(part) for part in match[2].split(".") if part.isdigit())
+        if match[1] == "<" and version <= (2,) + (0,) * (len(version) - 1):
+            return True
+        if match[1] != "<" and version and version[0] < 2:
+            return True
+    return False
+
 
 RUNTIME_MODULE = "dara.core.runtime"
 RUNTIME_SCOPE = "RuntimeScope"
@@ -74,9 +155,6 @@ ENCODER_TYPES = frozenset({
 """Types in dara-core's `encoder_registry` (`dara/core/internal/encoder_registry.py`, 1.30),
 by every public path and the numpy aliases of the same class on 64-bit platforms: static
 kwargs of these types can be rebuilt from JSON. `int`, `float` and `str` are JSON anyway."""
-
-PENDING_WITHOUT_RUNTIME = frozenset({"DM201", "DM601"})
-"""Rules whose fix is the runtime declaration: pending (not open) under profile `1.x`."""
 
 DEFAULT_REASON = "automatic migration not possible"
 """What the escape hatch and markers say when the user gives no --reason."""

@@ -26,7 +26,7 @@ from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
-from dara_migrate.target import DEFAULT_REASON
+from dara_migrate.target import AUTO, CHOICES_TEXT, DEFAULT_REASON, TARGET_CHOICES, has_runtime
 from dara_migrate.writer import (
     PlannedWrite,
     WriteError,
@@ -76,9 +76,6 @@ class TextOrJson(str, Enum):
     json = "json"
 
 
-TARGETS = ("auto", "v2", "1.x")
-
-
 class ModeOption(str, Enum):
     warn = "warn"
     enforce = "enforce"
@@ -97,8 +94,8 @@ OutputOpt = Annotated[Path | None, typer.Option(
 ModeOpt = Annotated[ModeOption | None, typer.Option(
     "--mode", help="enforce: errors fail the run (default); warn: only unreadable files fail.")]
 TargetOpt = Annotated[str | None, typer.Option(
-    "--target", metavar="[auto|v2|1.x]", show_default=False,
-    help="Target profile: auto (from the dara-core pin), v2 or 1.x.")]
+    "--target", metavar=f"[{'|'.join(TARGET_CHOICES)}]", show_default=False,
+    help=f"Target profile: {CHOICES_TEXT} ({AUTO}: from the dara-core pin).")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
     "--select", help="Only these rule codes or prefixes (DM1, DM201).")]
 IgnoreOpt = Annotated[list[str] | None, typer.Option(
@@ -113,7 +110,8 @@ NoColorOpt = Annotated[bool, typer.Option("--no-color", help="Plain output (also
 
 def _console(no_color: bool, stderr: bool = False, file: Any = None) -> Console:
     plain = no_color or bool(os.environ.get("NO_COLOR")) or file is not None
-    return Console(stderr=stderr, file=file, no_color=plain, highlight=False,
+    # Paths and app keys such as `app.main:dash` must not turn into emoji.
+    return Console(stderr=stderr, file=file, no_color=plain, highlight=False, emoji=False,
                    color_system=None if plain else "auto", soft_wrap=True)
 
 
@@ -141,8 +139,8 @@ def _common_flags(target: str | None, mode: ModeOption | None,
                   select: list[str] | None, ignore: list[str] | None,
                   exclude: list[str] | None, jobs: int | None, no_cache: bool) -> dict[str, Any]:
     """The flags every analysing command shares, as settings overrides (None: not given)."""
-    if target is not None and target not in TARGETS:
-        raise UsageError(f"--target must be auto, v2 or 1.x, not {target!r}")
+    if target is not None and target not in TARGET_CHOICES:
+        raise UsageError(f"--target must be {CHOICES_TEXT}, not {target!r}")
     return {
         "target": target, "mode": mode.value if mode else None,
         "select": parse_rule_list(select or [], "--select"),
@@ -475,7 +473,7 @@ def _shared_app_ids(project: Project) -> list[str]:
     """A warning for each app id that several apps declaring the runtime would share."""
     by_id: dict[str, list[str]] = {}
     for app in project.apps:
-        if app.target == "v2":
+        if has_runtime(app.target):
             by_id.setdefault(app.app_id, []).append(app.key)
     return [f"apps {', '.join(keys)} share app_id {app_id!r}: their runtime keys collide "
             "in one Valkey; give each project its own [project].name"
@@ -659,7 +657,7 @@ def _verify_builds(project: Project, given: Path, config: str | None
                    ) -> list[tuple[Path, str | None, Path | None]]:
     """(folder to build in, `module:attr`, folder to import from) for each app to build:
     every app the audit found under `given`, or the one `config` names."""
-    from dara_migrate.engine import importable_as
+    from dara_migrate.apps import importable_as
 
     root = project.settings.root
     given = given.resolve()
@@ -668,7 +666,7 @@ def _verify_builds(project: Project, given: Path, config: str | None
         found = importable_as(project.index, app)
         if found is None:
             continue
-        facts, name = found
+        facts, name = found.facts, found.name
         config_file = root / facts.path
         # Built in the app's project folder, or in the folder given when the app is in it;
         # imported from wherever its own imports of its modules resolve from.

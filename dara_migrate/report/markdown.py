@@ -10,7 +10,7 @@ from typing import Any
 from dara_migrate.models import AuditResult, Finding
 from dara_migrate.report.text import counted
 from dara_migrate.rules import BY_CODE
-from dara_migrate.target import ENV_DEPLOYMENT_ID, ENV_NAMESPACE, ENV_VALKEY_URL
+from dara_migrate.target import ENV_DEPLOYMENT_ID, ENV_NAMESPACE, ENV_VALKEY_URL, has_runtime
 
 _VERDICT_TEXT = {
     "ready": "ready: no error left",
@@ -90,7 +90,7 @@ def _deployment_notes(result: AuditResult) -> list[str]:
                     else ""))
     if rules & {"DM601"}:
         lines.append("- Tasks: run the task workers from the same image; payloads must pickle.")
-    if result.target == "v2":
+    if has_runtime(result.target):
         lines.append(f"- Shared runtime: set `{ENV_VALKEY_URL}`, `{ENV_NAMESPACE}` (one per "
                      f"environment: staging and prod must not share it) and "
                      f"`{ENV_DEPLOYMENT_ID}` on every worker.")

@@ -3,26 +3,24 @@ and the Dara variables and actions a name stands for."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dara_migrate.apps import BUILDER as BUILDER
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.bindings import defining_call, lookup
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
-from dara_migrate.target import CONFIGURE_RUNTIME
 
 SERVER_VARIABLES = ("ServerVariable", "DataVariable")
-BUILDER = "ConfigurationBuilder"
 IMPORT_KINDS = ("import", "import_module")
 
 # ---------------------------------------------------------------- shared: sites and names
 
 
 @dataclass(frozen=True, slots=True)
-class Site:
+class ReportSite:
     """A place a rule can report at or list as related: a call, a definition or a statement."""
 
     facts: FileFacts
@@ -37,27 +35,28 @@ class Site:
         return Related(self.facts.path, self.span.line, what)
 
 
-def call_site(facts: FileFacts, call: Call, what: str, kind: str = "") -> Site:
-    return Site(facts, call.span, (call.stmt_line, call.stmt_col, call.stmt_hash), what, kind)
+def call_site(facts: FileFacts, call: Call, what: str, kind: str = "") -> ReportSite:
+    return ReportSite(facts, call.span, (call.stmt_line, call.stmt_col, call.stmt_hash), what, kind)
 
 
-def scope_site(facts: FileFacts, scope: Scope, what: str, kind: str = "") -> Site:
+def scope_site(facts: FileFacts, scope: Scope, what: str, kind: str = "") -> ReportSite:
     """At the first decorator of a decorated definition, like `Context.at_scope`."""
     span = scope.span
     if scope.decorators:
         span = Span(scope.stmt_line, scope.stmt_col, span.end_line, span.end_col)
-    return Site(facts, span, (scope.stmt_line, scope.stmt_col, scope.stmt_hash), what, kind)
+    return ReportSite(facts, span, (scope.stmt_line, scope.stmt_col, scope.stmt_hash), what, kind)
 
 
-def binding_site(facts: FileFacts, binding: Binding, what: str, kind: str = "") -> Site:
+def binding_site(facts: FileFacts, binding: Binding, what: str, kind: str = "") -> ReportSite:
     """A store statement; its fingerprint comes from a call in it, else from the stored name."""
     statement = next((c.stmt_hash for c in facts.calls if c.stmt_line == binding.stmt_line
                       and c.stmt_col == binding.stmt_col), f"{binding.kind}:{binding.name}")
-    return Site(facts, binding.span, (binding.stmt_line, binding.stmt_col, statement), what,
+    return ReportSite(facts, binding.span, (binding.stmt_line, binding.stmt_col, statement), what,
                 kind)
 
 
-def report_at(ctx: Context, rule: Rule, site: Site, message: str, **options: object) -> Finding:
+def report_at(ctx: Context, rule: Rule, site: ReportSite, message: str,
+              **options: object) -> Finding:
     return ctx.report(rule, site.facts, site.span, message, anchor=site.anchor,
                       **options)  # type: ignore[arg-type]
 
@@ -71,60 +70,12 @@ def call_key(facts: FileFacts, call: Call) -> tuple[str, int]:
     return facts.path, call.id
 
 
-def given(value: Value | None) -> bool:
+def passed_not_none(value: Value | None) -> bool:
     """An argument that is present and not a literal `None`."""
     return value is not None and not (value.kind == "const" and value.const is None)
 
 
-# ---------------------------------------------------------------- shared: apps
-
-
-@dataclass(eq=False, slots=True)
-class AppConfig:
-    """One `ConfigurationBuilder()`, the files it imports, the runtime declared on it."""
-
-    facts: FileFacts
-    call: Call
-    files: frozenset[str]
-    runtime: list[tuple[FileFacts, Call]]
-
-    @property
-    def name(self) -> str:
-        return self.call.target.rsplit(".", 1)[-1] if self.call.target else "config"
-
-
-def app_configs(ctx: Context) -> list[AppConfig]:
-    """The project's apps (as the engine finds them) with their `configure_runtime` calls;
-    a declaration whose receiver cannot be traced counts for the apps owning its module."""
-    index = ctx.index
-    apps = [AppConfig(facts, call, frozenset(index.files_reachable(facts)), [])
-            for facts, call in index.calls_by_api.get(BUILDER, ())]
-    apps = [app for app in apps
-            if ctx.settings.wants_app(app.facts.module, app.facts.path, app.name)]
-    by_key = {call_key(app.facts, app.call): app for app in apps}
-    owners = owners_by_file(apps)
-    for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
-        made = defining_call(index, facts, call.scope, receiver_of(call.callee))
-        declared_for = [by_key[call_key(*made)]] if made and call_key(*made) in by_key else (
-            [] if made else owning_apps(apps, owners, facts))
-        for app in declared_for:
-            app.runtime.append((facts, call))
-    return apps
-
-
-def owners_by_file(apps: list[AppConfig]) -> dict[str, list[AppConfig]]:
-    """path -> the apps importing it; built once, since a monorepo has hundreds of apps."""
-    owners: dict[str, list[AppConfig]] = defaultdict(list)
-    for app in apps:
-        for path in app.files:
-            owners[path].append(app)
-    return owners
-
-
-def owning_apps(apps: list[AppConfig], owners: Mapping[str, list[AppConfig]],
-                facts: FileFacts) -> list[AppConfig]:
-    """The apps that import a module; the only app owns every module (as in the engine)."""
-    return owners.get(facts.path) or (apps if len(apps) == 1 else [])
+# ---------------------------------------------------------------- shared: builders
 
 
 def is_builder(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
@@ -145,36 +96,20 @@ def builder_of(index: ProjectIndex, facts: FileFacts, scope_id: int,
 # ---------------------------------------------------------------- shared: tasks
 
 
-def action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) -> bool:
-    """Whether `name` is an action context: annotated `action.Ctx`/`ActionCtx`, or the first
-    parameter of an `@action` function."""
-    found = lookup(index, facts, scope_id, name)
-    if found is None or found[0].kind != "param":
-        return False
-    binding, bound_in = found
-    if binding.target.rsplit(".", 1)[-1] in ("Ctx", "ActionCtx"):
-        return True
-    scope = facts.scopes[bound_in]
-    params = [p.name for p in scope.params if p.name not in ("self", "cls")]
-    decorated = any(index.resolve(facts, scope.parent, d.text).api == "action"
-                    for d in scope.decorators if d.text)
-    return decorated and bool(params) and params[0] == name
-
-
 @per_index
-def task_sites(index: ProjectIndex) -> list[Site]:
+def task_sites(index: ProjectIndex) -> list[ReportSite]:
     """Work that runs in this process's task pool: `config.task_module = ...`,
     `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201).
     A site's `what` names the task use."""
-    sites: list[Site] = []
+    sites: list[ReportSite] = []
     for facts in index.files.values():
         for binding in facts.bindings:
             if binding.kind == "attr" and binding.name.endswith(".task_module") and (
-                    given(binding.value)) and is_builder(index, facts, binding.scope,
-                                                         binding.name):
+                    passed_not_none(binding.value)) and is_builder(
+                        index, facts, binding.scope, binding.name):
                 sites.append(binding_site(facts, binding, binding.name, "task"))
         for call in facts.calls:
-            if call.callee.endswith(".run_task") and action_ctx(
+            if call.callee.endswith(".run_task") and is_action_ctx(
                     index, facts, call.scope, call.callee.split(".")[0]):
                 sites.append(call_site(facts, call, f"{call.callee}()", "task"))
     for api in ("DerivedVariable", "DerivedDataVariable"):
@@ -347,6 +282,7 @@ def nested_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> str | 
     return None
 
 
+@per_index
 def action_refs(index: ProjectIndex) -> set[ScopeRef]:
     """Every `@action` function of the project."""
     return {(facts.path, scope.id) for facts, scope in index.decorated.get("action", ())}
@@ -360,10 +296,10 @@ def ctx_param(scope: Scope) -> str:
     return params[0].name if params else ""
 
 
-def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
-                  actions: set[ScopeRef]) -> bool:
-    """`name` is the context of an `@action` (its first parameter) or annotated as one."""
-    found = index.lookup(facts, scope_id, name)
+def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) -> bool:
+    """Whether `name` is an action context: a parameter annotated as Dara's `ActionCtx`
+    (`action.Ctx`), or the one Dara injects it into in an `@action` function."""
+    found = lookup(index, facts, scope_id, name)
     if found is None or found[0].kind != "param":
         return False
     binding, bound_in = found
@@ -373,7 +309,7 @@ def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: st
         qualified = index.resolve(facts, scope.parent, annotation).qualified
         if qualified.startswith("dara.") and qualified.endswith(_CTX_ANNOTATIONS):
             return True
-    return (facts.path, bound_in) in actions and ctx_param(scope) == name
+    return (facts.path, bound_in) in action_refs(index) and ctx_param(scope) == name
 
 
 # ---------------------------------------------------------------- shared: values

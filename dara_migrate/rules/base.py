@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from dara_migrate.apps import ProjectApps
 from dara_migrate.autofix import Fix
 from dara_migrate.facts import Call, FileFacts, Scope, Span
 from dara_migrate.index.project import ProjectIndex
@@ -63,6 +64,8 @@ class Context:
     settings: Settings
     selected: frozenset[str]
     """Paths whose findings are reported (the PATHS given, within the project)."""
+    apps: ProjectApps
+    """Every app of the project, found once per load."""
     deployment_secrets: Mapping[str, bool] = field(default_factory=dict)
     """Deployment files (`.env*`, Dockerfiles, compose, k8s/helm YAML) by path relative to the
     root: whether each names `JWT_SECRET` (DM701; names only, never values)."""
@@ -112,6 +115,9 @@ class Rule:
     fix: ClassVar[FixKind | None]
     summary: ClassVar[str]
     docs: ClassVar[RuleDocs]
+    fix_needs: ClassVar[frozenset[str]] = frozenset()
+    """What the target profile's Dara must provide for the fix (`target.RUNTIME`); under a
+    profile without it the finding is pending and `apply` leaves it."""
     VALID: ClassVar[list[Example]] = []
     INVALID: ClassVar[list[Example]] = []
 

@@ -17,7 +17,6 @@ from dara_migrate.index.dara_api import dara_name
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
-    action_refs,
     is_action_ctx,
     variable_kind,
 )
@@ -469,7 +468,6 @@ class LocalDownload(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
-        actions = action_refs(index)
         for facts in index.files.values():
             if not ctx.is_selected(facts):
                 continue
@@ -477,7 +475,7 @@ class LocalDownload(Rule):
                 receiver, _, method = call.callee.rpartition(".")
                 if method != "download_file" or not receiver or "." in receiver:
                     continue
-                if is_action_ctx(index, facts, call.scope, receiver, actions):
+                if is_action_ctx(index, facts, call.scope, receiver):
                     yield ctx.at_call(
                         self, facts, call,
                         f"{receiver}.download_file() keeps the download code in this worker's "

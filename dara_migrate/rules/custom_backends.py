@@ -11,7 +11,7 @@ from dara_migrate.index.project import ProjectIndex, ScopeRef
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     MUTABLE_CALLS,
-    Site,
+    ReportSite,
     binding_site,
     mutable,
 )
@@ -36,9 +36,9 @@ def _backend_base(index: ProjectIndex, cls: ScopeRef, depth: int = 0) -> str | N
     return None
 
 
-def _kept_on_self(index: ProjectIndex, facts: FileFacts, cls: Scope) -> list[Site]:
+def _kept_on_self(index: ProjectIndex, facts: FileFacts, cls: Scope) -> list[ReportSite]:
     """Dicts, lists and counters a backend class keeps on itself."""
-    sites: list[Site] = []
+    sites: list[ReportSite] = []
     seen: set[str] = set()
     for binding in facts.bindings:
         in_class = binding.scope == cls.id

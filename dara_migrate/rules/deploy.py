@@ -11,7 +11,7 @@ from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.dara_api import SECRET_NAME
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
-from dara_migrate.rules._helpers import app_configs, receiver_of
+from dara_migrate.rules._helpers import receiver_of
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 
 
@@ -60,7 +60,7 @@ class UnsharedSecret(Rule):
         if any("JWT_SECRET" in facts.mentions for facts in ctx.index.files.values()) or any(
                 ctx.deployment_secrets.values()):
             return
-        for app in app_configs(ctx):
+        for app in ctx.apps.apps:
             if ctx.is_selected(app.facts):
                 yield ctx.at_call(
                     self, app.facts, app.call,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from dara_migrate.apps import ProjectApps
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
@@ -374,7 +375,7 @@ class DuplicateUid(Rule):
             uid = definition.uid
             if uid is not None and uid.kind == "str" and isinstance(uid.const, str) and uid.const:
                 groups[(definition.registry, uid.const)].append(definition)
-        apps = _apps_by_file(ctx.index)
+        apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):
             if len(sites) < 2:
                 continue
@@ -399,13 +400,13 @@ class DuplicateUid(Rule):
                         "the apps run in separate processes", severity="info", related=related)
 
 
-def _apps_by_file(index: ProjectIndex) -> dict[str, frozenset[str]]:
-    """The apps (paths of their config modules) that import each project file."""
+def _apps_by_file(apps: ProjectApps) -> dict[str, frozenset[str]]:
+    """The apps (their keys) that import each project file."""
     owners: dict[str, set[str]] = defaultdict(set)
-    for facts, _ in index.calls_by_api.get("ConfigurationBuilder", ()):
-        for path in index.files_reachable(facts):
-            owners[path].add(facts.path)
-    return {path: frozenset(apps) for path, apps in owners.items()}
+    for app in apps.apps:
+        for path in app.files:
+            owners[path].add(app.key)
+    return {path: frozenset(keys) for path, keys in owners.items()}
 
 
 def _may_share_process(first: frozenset[str], second: frozenset[str]) -> bool:

@@ -14,15 +14,12 @@ from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     BUILDER,
-    Site,
-    app_configs,
+    ReportSite,
     binding_site,
     builder_of,
     call_site,
-    given,
     is_builder,
-    owners_by_file,
-    owning_apps,
+    passed_not_none,
     report_at,
     task_sites,
 )
@@ -30,28 +27,30 @@ from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import (
     CONFIGURE_RUNTIME,
     CONTRACT_ENV,
+    RUNTIME,
     RUNTIME_BACKEND,
     RUNTIME_MODULE,
     RUNTIME_SCOPE,
     RuntimeEnv,
+    fix_applies,
 )
 
 # ---------------------------------------------------------------- DM201
 
 
-def _local_default_sites(index: ProjectIndex) -> list[Site]:
+def _local_default_sites(index: ProjectIndex) -> list[ReportSite]:
     """What keeps its state in the process when no shared runtime is declared (besides tasks)."""
-    sites: list[Site] = []
+    sites: list[ReportSite] = []
     for facts, call in index.calls_by_api.get("ServerVariable", ()):
-        if not given(call.argument(1, "backend")):
+        if not passed_not_none(call.argument(1, "backend")):
             sites.append(call_site(facts, call, "ServerVariable without backend= keeps its "
                                    "value in this process (MemoryBackend)", "state"))
     for facts, call in index.calls_by_api.get("DataVariable", ()):
-        if not given(call.kwarg("backend")):
+        if not passed_not_none(call.kwarg("backend")):
             sites.append(call_site(facts, call, "DataVariable keeps its data in this process "
                                    "(MemoryBackend)", "state"))
     for facts, call in index.calls_by_api.get("BackendStore", ()):
-        if not given(call.argument(0, "backend")):
+        if not passed_not_none(call.argument(0, "backend")):
             sites.append(call_site(facts, call, "BackendStore without backend= keeps values in "
                                    "this process (InMemoryBackend)", "state"))
     custom_sessions = _custom_session_builders(index)
@@ -71,7 +70,7 @@ def _custom_session_builders(index: ProjectIndex) -> set[tuple[str, int]]:
     for facts in index.files.values():
         for binding in facts.bindings:
             if (binding.kind == "attr" and binding.name.endswith(".auth_session_backend")
-                    and given(binding.value) and index.value_api(
+                    and passed_not_none(binding.value) and index.value_api(
                         facts, binding.scope, binding.value) not in AUTH_SESSION_BACKENDS):
                 builder = builder_of(index, facts, binding.scope, binding.name)
                 if builder is not None:
@@ -84,6 +83,7 @@ class MissingRuntimeDeclaration(Rule):
     name = "missing-runtime-declaration"
     severity = "error"
     fix = "safe"
+    fix_needs = frozenset({RUNTIME})
     summary = "app without a shared runtime declaration"
     docs = RuleDocs(
         what="An app (a `ConfigurationBuilder()` binding) on which no shared runtime is "
@@ -158,7 +158,7 @@ class MissingRuntimeDeclaration(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         sites = [*_local_default_sites(ctx.index), *task_sites(ctx.index)]
         sites.sort(key=lambda s: (s.facts.path, s.span.line, s.span.col))
-        apps = app_configs(ctx)
+        apps = ctx.apps.apps
         if not apps:
             for site in sites:
                 if ctx.is_selected(site.facts):
@@ -169,10 +169,9 @@ class MissingRuntimeDeclaration(Rule):
                         "app's config",
                         fix="manual")
             return
-        by_app: dict[int, list[Site]] = defaultdict(list)
-        owners = owners_by_file(apps)
+        by_app: dict[int, list[ReportSite]] = defaultdict(list)
         for site in sites:
-            for owner in owning_apps(apps, owners, site.facts):
+            for owner in ctx.apps.owning(site.facts.path):
                 by_app[id(owner)].append(site)
         for app in apps:
             if app.runtime or not ctx.is_selected(app.facts):
@@ -186,7 +185,7 @@ class MissingRuntimeDeclaration(Rule):
             )
 
 
-def _summary(sites: list[Site]) -> str:
+def _summary(sites: list[ReportSite]) -> str:
     """`2 server-side variables/stores, tasks and auth sessions`; auth sessions always, as the
     default session store is in memory in every deployed app."""
     kinds = [s.kind for s in sites]
@@ -221,7 +220,7 @@ def runtime_block(config: str, quote: str, application: str,
 @dataclass(frozen=True, slots=True, eq=False)
 class DeclareRuntime(Fix):
     """The guarded `configure_runtime(...)` right after the statement that binds the app's
-    builder to a name, in the builder's own file (under target v2)."""
+    builder to a name, in the builder's own file (where the target provides the runtime)."""
 
     builder: Call
     applicability: Applicability = "safe"
@@ -230,7 +229,7 @@ class DeclareRuntime(Fix):
         from dara_migrate.edits import InsertAfter
 
         app = next((a for a in planning.apps if a.call is self.builder), None)
-        if app is None or app.target != "v2":
+        if app is None or not fix_applies(app.target, MissingRuntimeDeclaration.fix_needs):
             return None
         if app.handle is None or app.handle.facts.path != finding.path:
             return None  # the declaration belongs next to a name in another file, or nowhere
@@ -373,7 +372,7 @@ class LocalBackend(Rule):
         backend_scope = "user" if scope_value is None else scope_value.const
         scope = repr(backend_scope) if isinstance(backend_scope, str) else "<the same scope>"
         own_scope = parent.argument(2, "scope") if parent is not None else None
-        seeded = parent is not None and given(parent.argument(0, "default"))
+        seeded = parent is not None and passed_not_none(parent.argument(0, "default"))
         safe = (parent is not None and direct and owner == "ServerVariable"
                 and isinstance(backend_scope, str)
                 and (own_scope is None or own_scope.const == backend_scope)

@@ -15,14 +15,14 @@ from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     IMPORT_KINDS,
     SERVER_VARIABLES,
-    Site,
-    action_ctx,
+    ReportSite,
     binding_site,
     call_key,
     call_site,
-    given,
+    is_action_ctx,
     live_resource,
     mutable,
+    passed_not_none,
     receiver_of,
     related_lines,
     report_at,
@@ -66,7 +66,7 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
     for facts in index.files.values():
         for call in facts.calls:
             if call.callee.count(".") != 1 or not call.callee.endswith(".update") or (
-                    not action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
+                    not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
                 continue
             target = call.argument(0, "variable")
             variable = defining_call(index, facts, call.scope, target.text) if (
@@ -91,7 +91,7 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
 def _seed(index: ProjectIndex, facts: FileFacts, call: Call) -> Value | None:
     api = index.resolve_call(facts, call).api
     value = call.argument(0, "data" if api == "DataVariable" else "default")
-    return value if given(value) else None
+    return value if passed_not_none(value) else None
 
 
 # ---------------------------------------------------------------- DM203
@@ -560,7 +560,7 @@ class ProcessLocalMutation(Rule):
                         "fills its own", severity="info")
                     break
 
-    def _finding(self, ctx: Context, site: Site, what: str, how: str, memo: bool,
+    def _finding(self, ctx: Context, site: ReportSite, what: str, how: str, memo: bool,
                  value: Value | None, scope_id: int) -> Finding:
         if memo and how == "global rebinding":
             return report_at(

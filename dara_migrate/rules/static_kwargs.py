@@ -18,7 +18,6 @@ from dara_migrate.index.project import ProjectIndex, ScopeRef
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
     VARIABLE_TYPES,
-    action_refs,
     ctx_param,
     is_action_ctx,
     nested_variable,
@@ -28,7 +27,7 @@ from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import ENCODER_TYPES
 
 Kind = Literal["dynamic", "static", "unknown"]
-Site = tuple[FileFacts, Call]
+CallSite = tuple[FileFacts, Call]
 
 _DECORATORS = ("py_component", "action")
 _TYPING_PREFIXES = ("typing.", "typing_extensions.", "builtins.", "collections.abc.")
@@ -174,9 +173,9 @@ class SerialisableTypes:
         return False
 
 
-def call_sites(index: ProjectIndex) -> dict[ScopeRef, list[Site]]:
+def call_sites(index: ProjectIndex) -> dict[ScopeRef, list[CallSite]]:
     """Calls of every project function, and of every `__init__` through its class."""
-    sites: dict[ScopeRef, list[Site]] = defaultdict(list)
+    sites: dict[ScopeRef, list[CallSite]] = defaultdict(list)
     for facts in index.files.values():
         for call in facts.calls:
             function = index.resolve_call(facts, call).function if call.callee else None
@@ -199,7 +198,7 @@ def _bound(index: ProjectIndex, facts: FileFacts, call: Call, method: ScopeRef) 
     return index.resolve(facts, call.scope, receiver).function != cls
 
 
-def map_arguments(index: ProjectIndex, ref: ScopeRef, site: Site,
+def map_arguments(index: ProjectIndex, ref: ScopeRef, site: CallSite,
                   ctx_name: str = "") -> Iterator[tuple[Param, Value]]:
     """Which parameter of `ref` each argument of a call fills (ctx_name: skipped, injected)."""
     fn_facts = index.files[ref[0]]
@@ -229,7 +228,7 @@ def _combine(kinds: Iterable[Kind]) -> Kind:
 class StaticnessReader:
     """Whether an argument is provably a Dara variable (dynamic), provably not, or unknown."""
 
-    def __init__(self, index: ProjectIndex, sites: dict[ScopeRef, list[Site]]) -> None:
+    def __init__(self, index: ProjectIndex, sites: dict[ScopeRef, list[CallSite]]) -> None:
         self.index = index
         self.sites = sites
         self.decorated = {(facts.path, scope.id) for kind in _DECORATORS
@@ -527,7 +526,6 @@ class UntypedStaticKwarg(Rule):
         sites = call_sites(index)
         reader = StaticnessReader(index, sites)
         types = SerialisableTypes(index)
-        actions = action_refs(index)
         for kind in _DECORATORS:
             for facts, scope in index.decorated.get(kind, ()):
                 if not ctx.is_selected(facts):
@@ -535,9 +533,9 @@ class UntypedStaticKwarg(Rule):
                 ref = (facts.path, scope.id)
                 ctx_name = ctx_param(scope) if kind == "action" else ""
                 receiver = scope.params[0].name if _has_receiver(facts, scope) else ""
-                statics: dict[str, list[tuple[Site, Value]]] = defaultdict(list)
+                statics: dict[str, list[tuple[CallSite, Value]]] = defaultdict(list)
                 for site in sorted(sites.get(ref, ()), key=lambda s: (s[0].path, s[1].span.line)):
-                    if kind == "action" and self._direct_call(index, site, actions):
+                    if kind == "action" and self._direct_call(index, site):
                         continue
                     for param, value in map_arguments(index, ref, site, ctx_name):
                         if param.name != receiver and reader.kind(
@@ -550,15 +548,15 @@ class UntypedStaticKwarg(Rule):
                         yield self._finding(ctx, facts, scope, kind, param, problem, found)
 
     @staticmethod
-    def _direct_call(index: ProjectIndex, site: Site, actions: set[ScopeRef]) -> bool:
+    def _direct_call(index: ProjectIndex, site: CallSite) -> bool:
         """An action called from inside another one, with its ctx, runs right away."""
         facts, call = site
         return call.awaited or any(
-            value.kind == "name" and is_action_ctx(index, facts, call.scope, value.text, actions)
+            value.kind == "name" and is_action_ctx(index, facts, call.scope, value.text)
             for value in call.args[:2])
 
     def _finding(self, ctx: Context, facts: FileFacts, scope: Scope, kind: str, param: Param,
-                 problem: str, found: list[tuple[Site, Value]]) -> Finding:
+                 problem: str, found: list[tuple[CallSite, Value]]) -> Finding:
         (first_facts, first_call), value = found[0]
         return ctx.at_scope(
             self, facts, scope,

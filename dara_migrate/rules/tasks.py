@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from dara_migrate.apps import App
 from dara_migrate.facts import Call
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     BUILDER,
-    AppConfig,
-    app_configs,
     call_site,
-    owners_by_file,
-    owning_apps,
     report_at,
     scope_site,
     task_sites,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.target import RUNTIME
 
 
 def supplies_task_queue(declaration: Call) -> bool:
@@ -28,7 +26,7 @@ def supplies_task_queue(declaration: Call) -> bool:
         len(declaration.args) > 1)
 
 
-def _covered(owners: list[AppConfig]) -> bool:
+def _covered(owners: list[App]) -> bool:
     return bool(owners) and all(
         any(supplies_task_queue(call) for _, call in app.runtime) for app in owners)
 
@@ -38,6 +36,7 @@ class LocalTaskExecution(Rule):
     name = "local-task-execution"
     severity = "error"
     fix = "safe"
+    fix_needs = frozenset({RUNTIME})
     summary = "task run in this process's local task pool"
     docs = RuleDocs(
         what="Task use: `config.task_module = ...`, `DerivedVariable(..., run_as_task=True)`, "
@@ -102,13 +101,11 @@ class LocalTaskExecution(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        apps = app_configs(ctx)
-        owners = owners_by_file(apps)
         for site in task_sites(ctx.index):
             if not ctx.is_selected(site.facts):
                 continue
             what = site.what
-            if _covered(owning_apps(apps, owners, site.facts)):
+            if _covered(ctx.apps.owning(site.facts.path)):
                 yield report_at(
                     ctx, self, site,
                     f"{what} runs through the shared runtime's task queue: task workers run "

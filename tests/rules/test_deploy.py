@@ -23,7 +23,7 @@ def findings(tmp_path: Path, files: str | dict[str, str], *codes: str) -> list[F
 def unshared_secret(root: Path) -> list[Finding]:
     """DM701 with the deployment files the engine discovered, read for names only."""
     _, project = run_audit(root)
-    ctx = Context(project.index, project.settings, project.selected,
+    ctx = Context(project.index, project.settings, project.selected, project.known_apps,
                   deployment_secrets=secret_mentions(root, project.deployment_files))
     return list(UnsharedSecret().check(ctx))
 
@@ -136,6 +136,6 @@ def test_seeded_variable_rewritten_on_startup_is_also_dm204(tmp_path: Path) -> N
 def test_rule_runs_without_deployment_files(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"app/main.py": APP})
     _, project = run_audit(root)
-    ctx = Context(project.index, project.settings, project.selected)
+    ctx = Context(project.index, project.settings, project.selected, project.known_apps)
     assert list(StartupSharedWrites().check(ctx)) == []
     assert len(list(UnsharedSecret().check(ctx))) == 1

@@ -94,6 +94,30 @@ def test_run_task_only_on_action_contexts(tmp_path: Path) -> None:
     assert [f.line for f in found] == [11, 18]
 
 
+def test_one_meaning_of_action_context_for_tasks_and_downloads(tmp_path: Path) -> None:
+    """DM601 (`run_task`) and DM403 (`download_file`) agree on what an action context is:
+    Dara's `ActionCtx` however it is spelled, not a project class that happens to be called
+    `Ctx`."""
+    files = {
+        "app/jobs.py": "class Ctx:\n"
+        "    def run_task(self, fn):\n"
+        "        return fn()\n\n"
+        "    def download_file(self, path):\n"
+        "        return open(path).read()\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.jobs import Ctx\n\n"
+        "def nightly(ctx: Ctx):\n"
+        "    ctx.run_task(len)\n"
+        "    ctx.download_file('report.csv')\n\n"
+        "async def export(ctx: action.Ctx):\n"
+        "    await ctx.run_task(len)\n"
+        "    await ctx.download_file('report.csv')\n",
+    }
+    found = findings(tmp_path, files, "DM601", "DM403")
+    assert [(f.path, f.line, f.rule) for f in found] == [
+        ("app/main.py", 10, "DM601"), ("app/main.py", 11, "DM403")]
+
+
 def test_unset_task_module_and_run_as_task_false_are_fine(tmp_path: Path) -> None:
     source = (
         "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"

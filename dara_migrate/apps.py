@@ -1,0 +1,212 @@
+"""The apps of a project, found once per load on the project index and read by the rules, the
+engine, apply, interactive and verify alike: each `ConfigurationBuilder()` the settings
+want, with its name, where it is bound, its project, target profile, app id and the
+runtime declared on it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from dara_migrate.facts import Binding, Call, FileFacts
+from dara_migrate.files import SourceRoots
+from dara_migrate.index.bindings import defining_call
+from dara_migrate.index.project import ProjectIndex
+from dara_migrate.settings import Settings, read_pyproject
+from dara_migrate.target import (
+    CONFIGURE_RUNTIME,
+    ESCAPE_HATCH_ATTRIBUTE,
+    ESCAPE_HATCH_VALUE,
+    LATEST,
+    Target,
+)
+
+BUILDER = "ConfigurationBuilder"
+
+
+class BoundName(NamedTuple):
+    """Where code can name an app's builder: `name` is bound to it by the statement at `line`
+    of `facts`. The escape hatch, the distributed mode and the runtime go right after it."""
+
+    facts: FileFacts
+    name: str
+    line: int
+
+
+@dataclass(eq=False, slots=True)
+class App:
+    """One `ConfigurationBuilder()` call and the project files it imports."""
+
+    name: str
+    """What reports and messages call the app: the name its builder is bound to where
+    declarations go (`handle`), else `config`."""
+    facts: FileFacts
+    call: Call
+    files: frozenset[str]
+    handle: BoundName | None
+    """None: nothing binds the builder to a name (`return ConfigurationBuilder()` whose
+    result no module-level name keeps), so nothing can be declared on it."""
+    escape_hatch: Binding | None = None
+    key: str = ""
+    """`module:name` (apps are mostly all called `config`); `path:name` where two source
+    roots of a monorepo both have that module."""
+    project: str = ""
+    """The folder (relative to the root) of the nearest project file above the config."""
+    target: Target = LATEST
+    target_reason: str = ""
+    app_id: str = ""
+    """The runtime scope's app id: the project's name, else the config's top package."""
+    runtime: list[tuple[FileFacts, Call]] = field(default_factory=list)
+    """The `configure_runtime(...)` calls declared on this app's builder."""
+
+    def declares(self, attribute: str) -> Binding | None:
+        """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""
+        if self.handle is None:
+            return None
+        wanted = f"{self.handle.name}.{attribute}"
+        return next((b for b in self.handle.facts.bindings
+                     if b.kind == "attr" and b.name == wanted), None)
+
+
+@dataclass(slots=True)
+class ProjectApps:
+    """Every app of a project (as `apps` in the settings narrows them)."""
+
+    apps: list[App] = field(default_factory=list)
+    owners: dict[str, list[App]] = field(default_factory=dict)
+    """path -> the apps importing it; built once, since a monorepo has hundreds of apps."""
+
+    @classmethod
+    def build(cls, index: ProjectIndex, settings: Settings, roots: SourceRoots) -> ProjectApps:
+        """The apps, each with the target profile and app id of its nearest project and the
+        runtime declared on it; one pass over the builders and the runtime declarations."""
+        apps: list[App] = []
+        profiles: dict[str, tuple[Target, str, str | None]] = {}
+        for facts, call in index.calls_by_api.get(BUILDER, ()):
+            handle = _handle(index, facts, call)
+            name = handle.name.rsplit(".", 1)[-1] if handle else "config"
+            app = App(name, facts, call, frozenset(), handle, key=f"{facts.module}:{name}")
+            if not _wanted(index, settings, app):
+                continue
+            app.files = frozenset(index.files_reachable(facts))
+            app.project = roots.project_of(facts.path)
+            if app.project not in profiles:
+                profiles[app.project] = (*settings.target_for(settings.root / app.project),
+                                         _project_name(settings.root / app.project))
+            app.target, app.target_reason, named = profiles[app.project]
+            app.app_id = named or facts.module.split(".")[0].replace("_", "-")
+            hatch = app.declares(ESCAPE_HATCH_ATTRIBUTE)
+            if hatch is not None and hatch.value is not None and (
+                    hatch.value.const == ESCAPE_HATCH_VALUE):
+                app.escape_hatch = hatch
+            apps.append(app)
+        taken = Counter(app.key for app in apps)
+        for app in apps:
+            if taken[app.key] > 1:
+                app.key = f"{app.facts.path}:{app.name}"
+        owners: dict[str, list[App]] = defaultdict(list)
+        for app in apps:
+            for path in app.files:
+                owners[path].append(app)
+        found = cls(apps, owners)
+        found._attach_runtime(index)
+        return found
+
+    def owning(self, path: str) -> list[App]:
+        """The apps that import a module; the only app owns every module."""
+        return self.owners.get(path) or (self.apps if len(self.apps) == 1 else [])
+
+    def owning_selected(self, selected: frozenset[str]) -> list[App]:
+        """The apps that own a selected file (those a run over `selected` reports on)."""
+        return [app for app in self.apps if not selected.isdisjoint(app.files)]
+
+    def _attach_runtime(self, index: ProjectIndex) -> None:
+        """Each `configure_runtime` call to the app whose builder it is called on; one whose
+        receiver cannot be traced counts for the apps owning its module."""
+        by_call = {(app.facts.path, app.call.id): app for app in self.apps}
+        for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
+            made = defining_call(index, facts, call.scope, call.callee.rpartition(".")[0])
+            if made is None:
+                declared_for = self.owning(facts.path)
+            else:
+                owner = by_call.get((made[0].path, made[1].id))
+                declared_for = [owner] if owner is not None else []
+            for app in declared_for:
+                app.runtime.append((facts, call))
+
+
+def importable_as(index: ProjectIndex, app: App) -> BoundName | None:
+    """The module-level name that holds an app's builder, as `dara start` and `verify` import
+    it (`config = build_config()` too), when one does."""
+    handle = app.handle
+    if handle is not None and "." not in handle.name and _holds(
+            index, handle.facts, handle.name, app.call):
+        return handle
+    return next(_module_names_holding(index, app.call), None)
+
+
+def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[BoundName]:
+    """Every module-level name of the project that holds what `call` made when imported."""
+    for facts in index.files.values():
+        for name, bindings in index.module_bindings.get(facts.path, {}).items():
+            if bindings and bindings[-1].kind == "assign" and _holds(index, facts, name, call):
+                yield BoundName(facts, name, bindings[-1].stmt_line)
+
+
+def _holds(index: ProjectIndex, facts: FileFacts, name: str, call: Call) -> bool:
+    """Whether module-level `name` of `facts` holds what `call` made when imported."""
+    if not index.module_bindings.get(facts.path, {}).get(name):
+        return False
+    made = defining_call(index, facts, 0, name)
+    return made is not None and made[1] is call
+
+
+def _wanted(index: ProjectIndex, settings: Settings, app: App) -> bool:
+    """Whether `apps` (when set) lists the app: by its key, by its path, or as `dara start`
+    imports it (`app.main:dash` for `dash = build_config()`, whichever module calls the
+    factory)."""
+    if settings.wants_app(app.facts.module, app.facts.path, app.name):
+        return True
+    return any(settings.wants_app(bound.facts.module, bound.facts.path, bound.name)
+               for bound in _module_names_holding(index, app.call))
+
+
+def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
+    """The name the builder is bound to: the call's own target, else a module-level name
+    bound to what a factory returns (`config = build_config()`)."""
+    if call.target:
+        return BoundName(facts, call.target, call.stmt_line)
+    for other in index.files.values():
+        for binding in other.bindings:
+            if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
+                    and binding.value.kind == "call"):
+                made = defining_call(index, other, 0, binding.name)
+                if made is not None and made[0] is facts and made[1] is call:
+                    return BoundName(other, binding.name, binding.stmt_line)
+    return None
+
+
+def _project_name(project: Path) -> str | None:
+    """`[project].name` (or poetry's, or setup.cfg's) of a project, normalised: the app id
+    of its apps (else their config module's top-level package)."""
+    name: object = None
+    if (project / "pyproject.toml").is_file():
+        data = read_pyproject(project / "pyproject.toml")
+        name = data.get("project", {}).get("name") or data.get("tool", {}).get(
+            "poetry", {}).get("name")
+    if not name and (project / "setup.cfg").is_file():
+        import configparser  # rare: only projects configured by setup.cfg alone
+
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(project / "setup.cfg", encoding="utf-8")
+            name = parser.get("metadata", "name", fallback=None)
+        except (configparser.Error, UnicodeDecodeError):
+            name = None
+    if isinstance(name, str) and name.strip():
+        return re.sub(r"[-_.]+", "-", name.strip()).lower()
+    return None

@@ -1,0 +1,137 @@
+"""One app model: every rule, the verdicts, `apps` in the settings and `apply` name an app
+the same way, however its config is built and bound."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app
+from tests.helpers import write_tree
+
+FACTORY_APP = Path(__file__).parent / "fixtures" / "factory_app"
+"""A namespace package (no `__init__.py`) whose config a factory in another module returns
+unbound (`return ConfigurationBuilder()`); `storefront/main.py` binds it as `dash`."""
+
+NAMED_IN_MESSAGE = re.compile(r"app '(?P<name>[^']+)'")
+
+
+def audit_json(root: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["audit", str(root), "--format", "json", "--no-cache"])
+    assert result.exit_code in (0, 1), result.output
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def copy_with_settings(tmp_path: Path, settings: str) -> Path:
+    root = tmp_path / "factory_app"
+    shutil.copytree(FACTORY_APP, root)
+    with (root / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write(f"\n[tool.dara-migrate]\n{settings}\n")
+    return root
+
+
+def test_rules_and_verdict_name_a_factory_built_app_by_its_binding() -> None:
+    report = audit_json(FACTORY_APP)
+    [verdict] = report["apps"]
+    assert (verdict["name"], verdict["path"], verdict["verdict"]) == (
+        "dash", "storefront/bootstrap.py", "fixable")
+    app_findings = [f for f in report["findings"] if f["rule"] in ("DM201", "DM701")]
+    assert sorted(f["rule"] for f in app_findings) == ["DM201", "DM701"]
+    for finding in app_findings:
+        named = NAMED_IN_MESSAGE.search(finding["message"])
+        assert named is not None and named["name"] == verdict["name"], finding["message"]
+    [runtime] = [f for f in app_findings if f["rule"] == "DM201"]
+    assert "declare it with dash.configure_runtime(...)" in runtime["message"]
+    assert runtime["fix"] == "safe"
+    assert [r["path"] for r in runtime["related"]] == ["storefront/state.py"]
+
+
+@pytest.mark.parametrize("listed", ["storefront.main:dash", "storefront.bootstrap:dash",
+                                    "storefront/bootstrap.py:dash"])
+def test_listing_the_app_in_the_settings_changes_nothing(tmp_path: Path, listed: str) -> None:
+    unlisted = audit_json(FACTORY_APP)
+    listed_report = audit_json(copy_with_settings(tmp_path, f'apps = ["{listed}"]'))
+    assert listed_report["apps"] == unlisted["apps"]
+    assert [(f["rule"], f["path"], f["line"], f["message"], f["fix"], f["status"])
+            for f in listed_report["findings"]] == [
+        (f["rule"], f["path"], f["line"], f["message"], f["fix"], f["status"])
+        for f in unlisted["findings"]]
+
+
+def test_settings_that_list_another_app_leave_this_one_out(tmp_path: Path) -> None:
+    report = audit_json(copy_with_settings(tmp_path, 'apps = ["storefront.main:admin"]'))
+    assert report["apps"] == []
+    [runtime] = [f for f in report["findings"] if f["rule"] == "DM201"]
+    assert (runtime["path"], runtime["fix"]) == ("storefront/state.py", "manual")
+
+
+SAME_MODULE_FACTORY = {
+    "shop/__init__.py": "",
+    "shop/state.py": "from dara.core import ServerVariable\n\n"
+    "orders = ServerVariable(default=[], uid='shop.state:orders')\n",
+    "shop/main.py": "import dara.core as dc\n\n"
+    "from shop import state\n\n\n"
+    "def build_config() -> dc.ConfigurationBuilder:\n"
+    "    return dc.ConfigurationBuilder()\n\n\n"
+    "dash = build_config()\n"
+    "dash.title = 'Shop'\n",
+    "pyproject.toml": "[project]\nname = 'shop'\ndependencies = ['dara-core>=1.30']\n\n"
+    "[tool.dara-migrate]\napps = ['shop.main:dash']\n",
+}
+
+
+def test_a_listed_factory_built_app_is_fixed_under_its_own_name(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, SAME_MODULE_FACTORY)
+    report = audit_json(root)
+    assert [(a["name"], a["verdict"]) for a in report["apps"]] == [("dash", "fixable")]
+    [runtime] = [f for f in report["findings"] if f["rule"] == "DM201"]
+    assert (runtime["path"], runtime["line"], runtime["fix"]) == ("shop/main.py", 7, "safe")
+    assert "app 'dash'" in runtime["message"]
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--allow-dirty"])
+    assert result.exit_code == 0, result.output
+    written = (root / "shop" / "main.py").read_text(encoding="utf-8")
+    declared = written.split("dash = build_config()\n", 1)[1]
+    assert "\nif os.environ.get('DARA_VALKEY_URL'):\n    dash.configure_runtime(\n" in declared
+    assert [(a["name"], a["verdict"]) for a in audit_json(root)["apps"]] == [("dash", "ready")]
+
+
+SHARED_FACTORY = {
+    "commons/bootstrap.py": "from dara.core import ConfigurationBuilder\n\n\n"
+    "def build_config(title: str) -> ConfigurationBuilder:\n"
+    "    config = ConfigurationBuilder()\n"
+    "    config.title = title\n"
+    "    return config\n",
+    "orders/main.py": "from commons.bootstrap import build_config\n\n"
+    "dash = build_config('Orders')\n",
+    "billing/main.py": "from commons.bootstrap import build_config\n\n"
+    "dash = build_config('Billing')\n",
+    "pyproject.toml": "[project]\nname = 'services'\ndependencies = ['dara-core>=1.30']\n",
+}
+
+
+@pytest.mark.parametrize(("listed", "kept"), [
+    ("orders.main:dash", True), ("billing.main:dash", True), ("commons.bootstrap:config", True),
+    ("billing.main:config", False)])
+def test_a_factory_shared_by_services_is_listed_by_any_of_them(
+        tmp_path: Path, listed: str, kept: bool) -> None:
+    files = {**SHARED_FACTORY}
+    files["pyproject.toml"] += f"\n[tool.dara-migrate]\napps = ['{listed}']\n"
+    report = audit_json(write_tree(tmp_path, files))
+    assert [(a["name"], a["path"]) for a in report["apps"]] == (
+        [("config", "commons/bootstrap.py")] if kept else [])
+
+
+def test_apply_names_the_app_it_keeps_local_by_its_key(tmp_path: Path) -> None:
+    root = tmp_path / "factory_app"
+    shutil.copytree(FACTORY_APP, root)
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--allow-dirty", "--dry-run"])
+    assert "app storefront.bootstrap:dash: kept process-local" in result.output
