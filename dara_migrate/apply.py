@@ -31,7 +31,7 @@ from dara_migrate.fixes import (
     plan_mode,
     remaining_by_app,
     remaining_errors,
-    unhatchable,
+    without_hatch_site,
     written_reason,
 )
 from dara_migrate.models import Finding
@@ -58,7 +58,7 @@ class ApplyResult:
     hatch_apps: list[str]
     remaining: list[Finding]
     errors: list[str] = field(default_factory=list)
-    unhatchable: list[str] = field(default_factory=list)
+    without_hatch_site: list[str] = field(default_factory=list)
     """Apps with errors left and no name bound to their builder: no escape hatch was set."""
     refused: list[str] = field(default_factory=list)
     """uid fixes not written because the uid is already taken in the project."""
@@ -215,7 +215,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         workspace.errors.append(
             f"internal error: fixes did not converge after {MAX_ROUNDS} rounds")
     hatch_apps: list[str] = []
-    unhatched: list[str] = []
+    without_hatch: list[str] = []
     if options.local:
         # Without --reason, a reason written by an earlier run stays (as the interactive
         # default keeps it).
@@ -224,7 +224,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         project = _settle_hatch(settings, paths, project, workspace, reason,
                                 options.hatch)
         hatch_apps = [app.key for app in project.apps if app.escape_hatch is not None]
-        unhatched = [app.key for app in unhatchable(project, remaining_by_app(project))]
+        without_hatch = [app.key for app in without_hatch_site(project, remaining_by_app(project))]
     if options.set_mode:
         project = _set_mode(settings, paths, project, workspace, options.set_mode)
     remaining = remaining_errors(project)
@@ -238,7 +238,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         if before != after:
             changes.append(FileChange(path, source, before, after))
     return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors,
-                       unhatched, still_refused)
+                       without_hatch, still_refused)
 
 
 def fix_key(fix: PlannedFix) -> tuple[str, str, str]:
@@ -271,9 +271,9 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
     edits: dict[str, list[Edit]] = {}
     by_app = remaining_by_app(project)
     for app in project.apps:
-        if by_app[app.key] or app.handle is None or app.declares(MODE_ATTRIBUTE):
+        if by_app[app.key] or app.bound_name is None or app.declares(MODE_ATTRIBUTE):
             continue
-        path = app.handle.facts.path
+        path = app.bound_name.facts.path
         edit = plan_mode(app, mode, quote_style(workspace.text(path)))
         if edit is not None:
             edits.setdefault(path, []).append(edit)

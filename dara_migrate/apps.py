@@ -43,11 +43,11 @@ class App:
 
     name: str
     """What reports and messages call the app: the name its builder is bound to where
-    declarations go (`handle`), else `config`."""
+    declarations go (`bound_name`), else `config`."""
     facts: FileFacts
     call: Call
     files: frozenset[str]
-    handle: BoundName | None
+    bound_name: BoundName | None
     """None: nothing binds the builder to a name (`return ConfigurationBuilder()` whose
     result no module-level name keeps), so nothing can be declared on it."""
     escape_hatch: Binding | None = None
@@ -65,10 +65,10 @@ class App:
 
     def declares(self, attribute: str) -> Binding | None:
         """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""
-        if self.handle is None:
+        if self.bound_name is None:
             return None
-        wanted = f"{self.handle.name}.{attribute}"
-        return next((b for b in self.handle.facts.bindings
+        wanted = f"{self.bound_name.name}.{attribute}"
+        return next((b for b in self.bound_name.facts.bindings
                      if b.kind == "attr" and b.name == wanted), None)
 
 
@@ -87,9 +87,9 @@ class ProjectApps:
         apps: list[App] = []
         profiles: dict[str, tuple[Target, str, str | None]] = {}
         for facts, call in index.calls_by_api.get(BUILDER, ()):
-            handle = _handle(index, facts, call)
-            name = handle.name.rsplit(".", 1)[-1] if handle else "config"
-            app = App(name, facts, call, frozenset(), handle, key=f"{facts.module}:{name}")
+            bound = _bound_name(index, facts, call)
+            name = bound.name.rsplit(".", 1)[-1] if bound else "config"
+            app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
             if not _wanted(index, settings, app):
                 continue
             app.files = frozenset(index.files_reachable(facts))
@@ -142,7 +142,7 @@ class ProjectApps:
 def importable_as(index: ProjectIndex, app: App) -> BoundName | None:
     """The module-level name that holds an app's builder, as `dara start` and `verify` import
     it (`config = build_config()` too), when one does."""
-    handle = app.handle
+    handle = app.bound_name
     if handle is not None and "." not in handle.name and _holds(
             index, handle.facts, handle.name, app.call):
         return handle
@@ -175,7 +175,7 @@ def _wanted(index: ProjectIndex, settings: Settings, app: App) -> bool:
                for bound in _module_names_holding(index, app.call))
 
 
-def _handle(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
+def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
     """The name the builder is bound to: the call's own target, else a module-level name
     bound to what a factory returns (`config = build_config()`)."""
     if call.target:

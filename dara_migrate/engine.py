@@ -11,16 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from dara_migrate.analysis import (
-    FileResult,
-    analyze_all,
-    cache_salt,
-    gc_paused,
-    make_jobs,
-    prepare_cache_folder,
-    prune_cache,
-    take_entries_written,
-)
 from dara_migrate.apps import App, ProjectApps
 from dara_migrate.files import (
     CACHE_FOLDER,
@@ -40,6 +30,16 @@ from dara_migrate.models import (
 )
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
+from dara_migrate.scan import (
+    FileResult,
+    analyze_all,
+    cache_salt,
+    gc_paused,
+    make_jobs,
+    prepare_cache_folder,
+    prune_cache,
+    take_entries_written,
+)
 from dara_migrate.settings import Settings
 from dara_migrate.target import fix_applies
 

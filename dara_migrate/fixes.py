@@ -140,29 +140,29 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
     by_app = remaining_by_app(project)
     for app in project.apps:
         remaining = by_app[app.key]
-        if app.handle is None:
-            continue  # `unhatchable` says why; its sites get no marker either
-        path = app.handle.facts.path
+        if app.bound_name is None:
+            continue  # `without_hatch_site` says why; its sites get no marker either
+        path = app.bound_name.facts.path
         text = text_of(path)
         block = ""
         if remaining:
-            statement = (f"{app.handle.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
+            statement = (f"{app.bound_name.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
                          f"{literal(ESCAPE_HATCH_VALUE, quote_style(text))}\n")
             block = hatch_comment(remaining, reason) + statement
         if app.escape_hatch is not None:
-            if block and _written(text, app.escape_hatch.stmt_line, block):
+            if block and _hatch_block_ends_at(text, app.escape_hatch.stmt_line, block):
                 continue
             edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
         if block:
-            edits[path].append(InsertAfter(app.handle.line, block, key="hatch"))
-    stranded = {app.key for app in unhatchable(project, by_app)}
+            edits[path].append(InsertAfter(app.bound_name.line, block, key="hatch"))
+    stranded = {app.key for app in without_hatch_site(project, by_app)}
     markable = [f for f in remaining_errors(project)
                 if not f.apps or not stranded.issuperset(f.apps)]
     _plan_markers(project, markable, reason, edits)
     return {path: file_edits for path, file_edits in edits.items() if file_edits}
 
 
-def _written(text: str, line: int, block: str) -> bool:
+def _hatch_block_ends_at(text: str, line: int, block: str) -> bool:
     """Whether `block` (comment lines, then a one-line statement) ends at `line` of `text`,
     at that statement's indentation."""
     lines = split_lines(text)
@@ -175,10 +175,10 @@ def _written(text: str, line: int, block: str) -> bool:
     return [f"{indent}{w}" for w in wanted] == lines[first:line]
 
 
-def unhatchable(project: Project, by_app: Mapping[str, list[Finding]]) -> list[App]:
+def without_hatch_site(project: Project, by_app: Mapping[str, list[Finding]]) -> list[App]:
     """Apps with errors left (`remaining_by_app`) whose builder no name holds: no escape
     hatch can be set."""
-    return [app for app in project.apps if app.handle is None and by_app[app.key]]
+    return [app for app in project.apps if app.bound_name is None and by_app[app.key]]
 
 
 def _plan_markers(project: Project, remaining: list[Finding], reason: str,
@@ -205,12 +205,12 @@ def _plan_markers(project: Project, remaining: list[Finding], reason: str,
 
 def plan_mode(app: App, mode: str, quote: str) -> InsertAfter | None:
     """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot."""
-    if app.handle is None:
+    if app.bound_name is None:
         return None
     what = ("report violations while the app runs" if mode == "warn"
             else "refuse to start on a violation")
-    return InsertAfter(app.handle.line,
+    return InsertAfter(app.bound_name.line,
                        f"# dara-migrate: no error left; the runtime checks what static analysis "
                        f"cannot ({mode}: {what}).\n"
-                       f"{app.handle.name}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n",
+                       f"{app.bound_name.name}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n",
                        key="mode")

@@ -401,7 +401,7 @@ class _Session:
     def ask_mode(self, project: Project) -> str | None:
         by_app = remaining_by_app(project)
         clear = [app for app in project.apps
-                 if app.handle is not None and app.declares(MODE_ATTRIBUTE) is None
+                 if app.bound_name is not None and app.declares(MODE_ATTRIBUTE) is None
                  and not by_app[app.key]]
         if not clear:
             return None

@@ -129,9 +129,23 @@ def test_a_factory_shared_by_services_is_listed_by_any_of_them(
         [("config", "commons/bootstrap.py")] if kept else [])
 
 
-def test_apply_names_the_app_it_keeps_local_by_its_key(tmp_path: Path) -> None:
+def test_apply_declares_a_factory_built_runtime_where_the_config_is_bound(
+        tmp_path: Path) -> None:
+    """DM201 is found at the factory's `ConfigurationBuilder()`; its fix goes after the
+    binding in another module, not behind the escape hatch."""
     root = tmp_path / "factory_app"
     shutil.copytree(FACTORY_APP, root)
     result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
-                                      "--no-build-check", "--allow-dirty", "--dry-run"])
-    assert "app storefront.bootstrap:dash: kept process-local" in result.output
+                                      "--no-build-check", "--allow-dirty"])
+    assert result.exit_code == 0, result.output
+    assert "kept process-local" not in result.output
+    main = (root / "storefront" / "main.py").read_text(encoding="utf-8")
+    declared = main.split("dash = build_config()\n", 1)[1]
+    assert declared.startswith("# dara-migrate (DM201)")
+    assert "    dash.configure_runtime(\n" in declared
+    assert "unsafe_runtime_mode" not in main
+    bootstrap = (root / "storefront" / "bootstrap.py").read_text(encoding="utf-8")
+    assert bootstrap == (FACTORY_APP / "storefront" / "bootstrap.py").read_text(encoding="utf-8")
+    report = audit_json(root)
+    assert [(a["name"], a["verdict"]) for a in report["apps"]] == [("dash", "ready")]
+    assert not [f for f in report["findings"] if f["rule"] == "DM201"]

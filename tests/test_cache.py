@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from dara_migrate import analysis
+from dara_migrate import scan
 from dara_migrate.cli import app
 from dara_migrate.engine import CACHE_FOLDER
 from dara_migrate.facts import FileFacts, extract_facts
@@ -60,7 +60,7 @@ def shop(root: Path) -> Path:
 
 
 def big_shop(root: Path, pages: int = 60) -> Path:
-    """Enough files (> analysis._IN_PROCESS_BELOW) that `--jobs 2` really uses a pool."""
+    """Enough files (> scan._IN_PROCESS_BELOW) that `--jobs 2` really uses a pool."""
     files = {"pyproject.toml": PYPROJECT, "shop/__init__.py": "", "shop/state.py": STATE,
              "shop/pages/__init__.py": ""}
     imports = []
@@ -99,7 +99,7 @@ def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(facts.path)
         return facts
 
-    monkeypatch.setattr(analysis, "extract_facts", spy)
+    monkeypatch.setattr(scan, "extract_facts", spy)
     return seen
 
 
@@ -120,8 +120,8 @@ def test_warm_run_reads_every_file_from_the_cache(tmp_path: Path, analysed: list
 
 def test_past_its_limit_the_cache_drops_the_oldest_entries_the_run_did_not_use(
         tmp_path: Path, analysed: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(analysis, "CACHE_ENTRIES_FLOOR", 6)
-    monkeypatch.setattr(analysis, "CACHE_ENTRIES_PER_FILE", 1)
+    monkeypatch.setattr(scan, "CACHE_ENTRIES_FLOOR", 6)
+    monkeypatch.setattr(scan, "CACHE_ENTRIES_PER_FILE", 1)
     root, cache = shop(tmp_path), tmp_path / "cache"
     state = root / "shop/state.py"
     audit(root, cache)
@@ -244,10 +244,10 @@ class _NextPython:
 
 
 KEY_CHANGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
-    "tool version": lambda mp: mp.setattr(analysis, "__version__", "999.0.0"),
-    "FACTS_VERSION": lambda mp: mp.setattr(analysis, "FACTS_VERSION",
-                                           analysis.FACTS_VERSION + "-next"),
-    "Python version": lambda mp: mp.setattr(analysis, "sys", _NextPython()),
+    "tool version": lambda mp: mp.setattr(scan, "__version__", "999.0.0"),
+    "FACTS_VERSION": lambda mp: mp.setattr(scan, "FACTS_VERSION",
+                                           scan.FACTS_VERSION + "-next"),
+    "Python version": lambda mp: mp.setattr(scan, "sys", _NextPython()),
     "fact-relevant settings": lambda mp: mp.setattr(Settings, "fact_key",
                                                     lambda self: "facts-other"),
 }
@@ -283,7 +283,7 @@ def test_settings_outside_the_key_reuse_facts_but_recompute_findings(
 
 def _class_gone() -> bytes:
     # A pickle of a class a newer or older tool version no longer has.
-    return b"cdara_migrate.analysis\nNoSuchFileResult\n)\x81."
+    return b"cdara_migrate.scan\nNoSuchFileResult\n)\x81."
 
 
 CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
@@ -448,7 +448,7 @@ def test_default_jobs_use_only_idle_cores(monkeypatch: pytest.MonkeyPatch, cores
                                           load: float, workers: int) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
-    assert analysis.default_workers() == workers
+    assert scan.default_workers() == workers
 
 
 def test_default_jobs_without_a_load_average_use_every_core(
@@ -458,4 +458,4 @@ def test_default_jobs_without_a_load_average_use_every_core(
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
     monkeypatch.setattr(os, "getloadavg", unavailable)
-    assert analysis.default_workers() == 3
+    assert scan.default_workers() == 3

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dara_migrate import analysis
+from dara_migrate import scan
 from tests.helpers import expectations, reported, run_audit
 
 APPS = sorted(p for p in (Path(__file__).parent / "fixtures" / "apps").iterdir() if p.is_dir())
@@ -26,13 +26,13 @@ def test_findings_match_annotations(root: Path) -> None:
     assert sorted(expected - found) == [], "expected but not reported"
 
 
-def _analyze_chunk_slowly(jobs: Sequence[analysis.FileJob]) -> list[analysis.FileResult]:
+def _analyze_chunk_slowly(jobs: Sequence[scan.FileJob]) -> list[scan.FileResult]:
     """The chunk worker, recording which process ran it; slow enough that the pool's worker
     takes chunks before this process has done them all itself."""
     with open(os.environ["DARA_MIGRATE_TEST_PIDS"], "a", encoding="utf-8") as pids:
         pids.write(f"{os.getpid()}\n")
     time.sleep(0.02)
-    return [analysis.analyze_file(job) for job in jobs]
+    return [scan.analyze_file(job) for job in jobs]
 
 
 @pytest.mark.parametrize("root", APPS, ids=[p.name for p in APPS])
@@ -40,8 +40,8 @@ def test_same_findings_with_one_and_two_jobs(root: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     one, _ = run_audit(root, jobs=1)
     # Fixture apps are smaller than the size at which the pool pays: force it on.
-    monkeypatch.setattr(analysis, "_IN_PROCESS_BELOW", 0)
-    monkeypatch.setattr(analysis, "_analyze_chunk", _analyze_chunk_slowly)
+    monkeypatch.setattr(scan, "_IN_PROCESS_BELOW", 0)
+    monkeypatch.setattr(scan, "_analyze_chunk", _analyze_chunk_slowly)
     pids = tmp_path / "pids"
     monkeypatch.setenv("DARA_MIGRATE_TEST_PIDS", str(pids))
     two, _ = run_audit(root, jobs=2)

@@ -21,17 +21,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 STUCK_ANALYSIS = textwrap.dedent("""
     import os, sys, time
-    from dara_migrate import analysis
+    from dara_migrate import scan
 
     def stuck(chunk):
         with open(sys.argv[1], "a") as log:
             log.write(f"{os.getpid()}\\n")
         time.sleep(600)
 
-    analysis._analyze_chunk = stuck
-    jobs = [analysis.FileJob(f"m{n}.py", "/nowhere", f"m{n}", False, None, "", b"x = 1\\n")
+    scan._analyze_chunk = stuck
+    jobs = [scan.FileJob(f"m{n}.py", "/nowhere", f"m{n}", False, None, "", b"x = 1\\n")
             for n in range(200)]
-    analysis.analyze_all(jobs, 3)
+    scan.analyze_all(jobs, 3)
 """)
 
 

@@ -514,7 +514,7 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
                   style="yellow", highlight=False)
     for message in result.refused:
         err.print(escape(message), style="yellow", highlight=False)
-    for key in result.unhatchable:
+    for key in result.without_hatch_site:
         err.print(f"app {escape(key)}: no escape hatch set, as no name holds its "
                   "ConfigurationBuilder; bind it (`config = build_config()` at module level) "
                   "and run again", style="yellow", highlight=False)

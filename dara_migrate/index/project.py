@@ -30,7 +30,7 @@ ScopeRef = tuple[str, int]
 _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
 
-MANY = 2
+REPEATED_RUNS = 2
 """Run counts saturate here: all the rules need to know is once or more than once."""
 
 _REQUEST_CALLABLE_ARGS: dict[str, tuple[tuple[int, str], ...]] = {
@@ -110,7 +110,7 @@ class ProjectIndex:
     """Path -> paths of the project modules it imports."""
     memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
     """Top-level resolutions: the same names are resolved again and again by every rule."""
-    derived: dict[Callable[..., Any], Any] = field(default_factory=dict)
+    query_results: dict[Callable[..., Any], Any] = field(default_factory=dict)
     """Results of `per_index` queries."""
 
     @classmethod
@@ -654,7 +654,7 @@ class ProjectIndex:
         return seen
 
     def _count_runs(self) -> None:
-        """How many times per process each build-time body runs (1 or MANY)."""
+        """How many times per process each build-time body runs (1 or REPEATED_RUNS)."""
         counting: set[ScopeRef] = set()
         for ref in self.when:  # filled file by file in path order: already sorted
             self._count(ref, counting)
@@ -665,7 +665,7 @@ class ProjectIndex:
         if ref in self.runs:
             return self.runs[ref]
         if ref in counting:
-            return MANY
+            return REPEATED_RUNS
         counting.add(ref)
         if ref[1] == 0:
             total = 1
@@ -673,13 +673,13 @@ class ProjectIndex:
             total = 0
             for caller, loop in self.callers.get(ref, ()):
                 runs = self._count(caller, counting) if self.when.get(caller) != "unknown" else 1
-                total += MANY if loop else runs
-                if total >= MANY:
+                total += REPEATED_RUNS if loop else runs
+                if total >= REPEATED_RUNS:
                     break
             if self.scope(ref).loop:
-                total = MANY
+                total = REPEATED_RUNS
         counting.discard(ref)
-        self.runs[ref] = min(total, MANY)
+        self.runs[ref] = min(total, REPEATED_RUNS)
         return self.runs[ref]
 
     # ---------------------------------------------------------------- queries
@@ -709,9 +709,9 @@ def per_index(query: Callable[[ProjectIndex], _T]) -> Callable[[ProjectIndex], _
     the result and must not change it)."""
     @functools.wraps(query)
     def once(index: ProjectIndex) -> _T:
-        if query not in index.derived:
-            index.derived[query] = query(index)
-        result: _T = index.derived[query]
+        if query not in index.query_results:
+            index.query_results[query] = query(index)
+        result: _T = index.query_results[query]
         return result
     return once
 

@@ -231,17 +231,21 @@ class DeclareRuntime(Fix):
         app = next((a for a in planning.apps if a.call is self.builder), None)
         if app is None or not fix_applies(app.target, MissingRuntimeDeclaration.fix_needs):
             return None
-        if app.handle is None or app.handle.facts.path != finding.path:
-            return None  # the declaration belongs next to a name in another file, or nowhere
+        if app.bound_name is None:
+            return None  # no module-level name holds the builder: nowhere to declare it
         options = planning.options
         application = options.runtime_app_id or app.app_id
-        block = runtime_block(app.handle.name, planning.quote_of(finding.path), application,
+        # A factory-built config is declared where its name is bound, often another file.
+        path = app.bound_name.facts.path
+        block = runtime_block(app.bound_name.name, planning.quote_of(path), application,
                               options.runtime_env)
-        edit = InsertAfter(app.handle.line, block,
+        edit = InsertAfter(app.bound_name.line, block,
                            imports=(("os", None), (RUNTIME_MODULE, RUNTIME_SCOPE),
                                     (RUNTIME_MODULE, RUNTIME_BACKEND)), key="runtime")
-        return PlannedFix(finding, [edit],
-                          f"declared the shared runtime (app_id {application!r})")
+        description = f"declared the shared runtime (app_id {application!r})"
+        if path == finding.path:
+            return PlannedFix(finding, [edit], description)
+        return PlannedFix(finding, [], description, elsewhere={path: [edit]})
 
 
 # ---------------------------------------------------------------- DM202

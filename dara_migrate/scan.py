@@ -1,4 +1,5 @@
-"""Reading the project: every Python file parsed once into facts, in parallel, with a cache."""
+"""Scanning the project: every Python file read and parsed once into facts, in parallel
+worker processes, with a per-file cache."""
 
 from __future__ import annotations
 
