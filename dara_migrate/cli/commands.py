@@ -8,6 +8,7 @@ import math
 import os
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -630,12 +631,10 @@ def verify_command(
     code = 0
     for folder, build_config, import_root in builds:
         try:
-            # A `src/` layout: the config module is imported from below the build folder.
-            path = {} if import_root is None else {"PYTHONPATH": os.pathsep.join(
-                filter(None, [str(import_root), environment.get(
-                    "PYTHONPATH", os.environ.get("PYTHONPATH", ""))]))}
             result = run_verify(folder, config=build_config, python=python, runs=runs,
-                                timeout=timeout, environment={**environment, **path},
+                                timeout=timeout,
+                                environment={**environment,
+                                             **_import_path(import_root, environment)},
                                 output=output or folder / "dara-manifest.json",
                                 predicted=predicted_definitions(project, folder))
         except VerifyError as error:
@@ -651,6 +650,15 @@ def verify_command(
         shown: object = documents[0] if len(documents) == 1 else documents
         sys.stdout.write(json.dumps(shown, indent=2) + "\n")
     raise typer.Exit(code)
+
+
+def _import_path(import_root: Path | None, environment: Mapping[str, str]) -> dict[str, str]:
+    """`PYTHONPATH` for a `src/` layout, whose config module is imported from below the
+    build folder; nothing otherwise."""
+    if import_root is None:
+        return {}
+    inherited = environment.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(import_root), inherited]))}
 
 
 def _verify_builds(project: Project, given: Path, config: str | None
@@ -707,13 +715,19 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
-        result = run_verify(app_root, config=config, python=python, runs=runs,
+        builds = _verify_builds(project, app_root, config)
+        if len(builds) > 1:
+            raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "
+                             f"under {app_root}; pass --config to pick one")
+        [(folder, build_config, import_root)] = builds
+        environment = {**environment, **_import_path(import_root, environment)}
+        result = run_verify(folder, config=build_config, python=python, runs=runs,
                             timeout=timeout, output=output,
-                            predicted=predicted_definitions(project, app_root),
+                            predicted=predicted_definitions(project, folder),
                             environment=environment)
-        replay = verify_on_workers(app_root, config=config, python=python, count=workers,
+        replay = verify_on_workers(folder, config=build_config, python=python, count=workers,
                                    environment=environment, timeout=timeout,
-                                   findings=site_findings(project, app_root))
+                                   findings=site_findings(project, folder))
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:

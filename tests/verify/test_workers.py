@@ -294,3 +294,29 @@ def test_a_malformed_env_pair_is_a_usage_error(tmp_path: Path) -> None:
                                       str(tmp_path / "m.json")])
     assert result.exit_code == 2
     assert "--env 'NOEQUALS': expected KEY=VALUE" in result.output
+
+
+def test_a_factory_built_config_in_a_namespace_package_is_served(tmp_path: Path) -> None:
+    """The app to serve comes from the project's app model: `dash = build_config()` in
+    `storefront/main.py`, the factory in another module, no `__init__.py` anywhere."""
+    root = tmp_path / "factory_app"
+    shutil.copytree(REPO / "tests" / "fixtures" / "factory_app", root)
+    result = CliRunner().invoke(app, ["verify", str(root), "--workers", "2", "--format",
+                                      "json", "--output", str(tmp_path / "manifest.json")])
+    assert server_pids(root) == []
+    document = json.loads(result.stdout)
+    assert document["config"] == "storefront.main:dash"
+    kinds = document["workers"]["kinds"]
+    assert kinds["server_variable"]["requests"] == 1
+    assert kinds["py_component"]["requests"] == 1
+    assert [(f["kind"], f["rule"]) for f in document["workers"]["failures"]] == [
+        ("session", "DM701")]
+
+
+def test_workers_on_a_folder_of_several_apps_ask_which(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["verify", str(REPO / "tests" / "fixtures" / "monorepo"),
+                                      "--workers", "2", "--output",
+                                      str(tmp_path / "m.json")])
+    assert result.exit_code == 2
+    assert "--workers serves one app, but 2 apps were found under" in result.output
+    assert "pass --config to pick one" in result.output
