@@ -90,6 +90,7 @@ def test_a_build_that_leaves_a_child_running_returns_at_once_and_the_child_is_ki
     assert wait_for(lambda: not alive(int(log.read_text())))
 
 
+@pytest.mark.slow  # waits out a real 5 s build timeout
 def test_a_build_that_times_out_is_killed_with_its_children(tmp_path: Path) -> None:
     log = tmp_path / "child"
     script = SPAWNS_A_CHILD + "import time\ntime.sleep(600)\n"
