@@ -56,3 +56,16 @@ def expectations(root: Path) -> set[tuple[str, int, str]]:
 def reported(result: AuditResult, codes: set[str] | None = None) -> set[tuple[str, int, str]]:
     return {(f.path, f.line, f.rule) for f in result.findings
             if f.status != "suppressed" and (codes is None or f.rule in codes)}
+
+
+ONE_NAME_TWO_DEFINITIONS = {"shop/main.py": (
+    "from uuid import uuid4\n"
+    "\n"
+    "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+    "\n"
+    "config = ConfigurationBuilder()\n"
+    "v = Variable(0)\n"
+    "x = DerivedVariable(lambda a: a, variables=[v])\n"
+    "x = DerivedVariable(lambda a: a, variables=[v], uid=str(uuid4()))\n"
+)}
+"""One name bound twice: first without a uid (DM101), then with an unstable one (DM102)."""

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app as cli
-from tests.helpers import examples, run_audit, write_tree
+from tests.helpers import ONE_NAME_TWO_DEFINITIONS, examples, run_audit, write_tree
 
 HERE = Path(__file__).parent
 APPS = [
@@ -216,16 +216,7 @@ def test_two_fixes_never_write_the_same_uid(tmp_path: Path) -> None:
     from dara_migrate.fixes import FixOptions
     from dara_migrate.settings import load_settings
 
-    root = write_tree(tmp_path / "shop", {"shop/main.py": (
-        "from uuid import uuid4\n"
-        "\n"
-        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
-        "\n"
-        "config = ConfigurationBuilder()\n"
-        "v = Variable(0)\n"
-        "x = DerivedVariable(lambda a: a, variables=[v])\n"
-        "x = DerivedVariable(lambda a: a, variables=[v], uid=str(uuid4()))\n"
-    )})
+    root = write_tree(tmp_path / "shop", ONE_NAME_TWO_DEFINITIONS)
     settings = load_settings(root, {"use_cache": False, "target": "1.x"})
     # DM101 and DM102 share one suggestion scheme: `shop.main:x` and `shop.main:x-2`.
     applied = run_apply(settings, [root], ApplyOptions(FixOptions(unsafe=True)))

@@ -16,7 +16,7 @@ from dara_migrate.fixes import FixOptions, plan_fix
 from dara_migrate.models import Finding
 from dara_migrate.rules import ALL_RULES
 from dara_migrate.settings import Settings, load_settings
-from tests.helpers import write_tree
+from tests.helpers import ONE_NAME_TWO_DEFINITIONS, write_tree
 
 FIXTURE_APPS = Path(__file__).parents[1] / "fixtures" / "apps"
 THROUGH_THE_RUNTIME = "DM601"
@@ -97,16 +97,7 @@ def test_each_attached_fix_on_a_fixture_app_removes_its_finding(app: Path,
 
 
 def test_a_missing_uid_and_an_unstable_one_of_one_name_get_distinct_uids(tmp_path: Path) -> None:
-    root = write_tree(tmp_path / "shop", {"shop/main.py": (
-        "from uuid import uuid4\n"
-        "\n"
-        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
-        "\n"
-        "config = ConfigurationBuilder()\n"
-        "v = Variable(0)\n"
-        "x = DerivedVariable(lambda a: a, variables=[v])\n"
-        "x = DerivedVariable(lambda a: a, variables=[v], uid=str(uuid4()))\n"
-    )})
+    root = write_tree(tmp_path / "shop", ONE_NAME_TWO_DEFINITIONS)
     settings = load_settings(root, {"use_cache": False, "target": "1.x"})
     audited = load_project(settings, [root])
     suggested = {f.rule: f.suggested_uid for f in audited.findings if f.rule in ("DM101", "DM102")}
