@@ -20,7 +20,7 @@ import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, SkipFile
 
 from dara_migrate.apply import ApplyOptions, run_apply
-from dara_migrate.fixes import DEFAULT_REASON, FixOptions
+from dara_migrate.planner import DEFAULT_REASON, FixOptions
 from dara_migrate.settings import SettingsError, check_rule_codes, load_settings
 from dara_migrate.target import AUTO, TARGET_CHOICES
 

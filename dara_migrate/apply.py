@@ -22,7 +22,8 @@ from dara_migrate.edits import (
 )
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import ReadError, Source, read_source
-from dara_migrate.fixes import (
+from dara_migrate.models import Finding
+from dara_migrate.planner import (
     DEFAULT_REASON,
     FixOptions,
     PlannedFix,
@@ -34,7 +35,6 @@ from dara_migrate.fixes import (
     without_hatch_site,
     written_reason,
 )
-from dara_migrate.models import Finding
 from dara_migrate.settings import Settings
 from dara_migrate.target import MODE_ATTRIBUTE
 from dara_migrate.writer import encode

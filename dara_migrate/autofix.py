@@ -15,8 +15,8 @@ from dara_migrate.target import CONTRACT_ENV, RuntimeEnv
 
 if TYPE_CHECKING:
     from dara_migrate.action_rewrite import ActionRewriter
-    from dara_migrate.apps import App
     from dara_migrate.edits import Edit
+    from dara_migrate.index.apps import App
     from dara_migrate.index.project import ProjectIndex
     from dara_migrate.keyed import KeyedPlanner
     from dara_migrate.models import Finding

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from dara_migrate.apps import App, ProjectApps
 from dara_migrate.files import (
     CACHE_FOLDER,
     FoundFiles,
@@ -19,6 +18,7 @@ from dara_migrate.files import (
     find_files,
     secret_mentions,
 )
+from dara_migrate.index.apps import App, ProjectApps
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import (
     AppVerdict,

@@ -27,11 +27,14 @@ from rich.markup import escape
 from rich.text import Text
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
-from dara_migrate.apps import App
 from dara_migrate.edits import EditError, apply_edits, edit_style, quote_style
 from dara_migrate.engine import Project, audit
 from dara_migrate.files import ReadError, Source, read_source
-from dara_migrate.fixes import (
+from dara_migrate.index.apps import App
+from dara_migrate.index.definitions import literal_uids
+from dara_migrate.index.queries import route_calls
+from dara_migrate.models import Finding
+from dara_migrate.planner import (
     DEFAULT_REASON,
     FixOptions,
     PlannedFix,
@@ -40,9 +43,6 @@ from dara_migrate.fixes import (
     remaining_by_app,
     written_reason,
 )
-from dara_migrate.index.definitions import literal_uids
-from dara_migrate.index.queries import route_calls
-from dara_migrate.models import Finding
 from dara_migrate.report.text import app_line, counted, summary_line, visible
 from dara_migrate.settings import Settings
 from dara_migrate.target import (

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, FileChange, fix_key, run_apply
-from dara_migrate.apps import App, importable_as
 from dara_migrate.engine import Project
-from dara_migrate.fixes import PlannedFix
+from dara_migrate.index.apps import App, importable_as
 from dara_migrate.index.project import source_root
+from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
 from dara_migrate.writer import git_root

@@ -184,7 +184,7 @@ TAKEN = {
 
 def test_apply_never_writes_a_uid_taken_anywhere_in_the_project(tmp_path: Path) -> None:
     from dara_migrate.apply import ApplyOptions, run_apply
-    from dara_migrate.fixes import FixOptions
+    from dara_migrate.planner import FixOptions
     from dara_migrate.settings import load_settings
 
     root = write_tree(tmp_path / "shop", TAKEN)
@@ -213,7 +213,7 @@ def test_apply_never_writes_a_uid_taken_anywhere_in_the_project(tmp_path: Path) 
 
 def test_two_fixes_never_write_the_same_uid(tmp_path: Path) -> None:
     from dara_migrate.apply import ApplyOptions, run_apply
-    from dara_migrate.fixes import FixOptions
+    from dara_migrate.planner import FixOptions
     from dara_migrate.settings import load_settings
 
     root = write_tree(tmp_path / "shop", ONE_NAME_TWO_DEFINITIONS)

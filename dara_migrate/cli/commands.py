@@ -305,7 +305,7 @@ def apply_command(
     # Imported here: the apply side loads LibCST, ~0.45 s that `audit` never needs.
     from dara_migrate.applied import write_report
     from dara_migrate.apply import ApplyOptions
-    from dara_migrate.fixes import FixOptions
+    from dara_migrate.planner import FixOptions
     from dara_migrate.proof import ProofOptions, ProofReport, prove_and_apply
 
     err = _console(no_color, stderr=True)
@@ -665,7 +665,7 @@ def _verify_builds(project: Project, given: Path, config: str | None
                    ) -> list[tuple[Path, str | None, Path | None]]:
     """(folder to build in, `module:attr`, folder to import from) for each app to build:
     every app the audit found under `given`, or the one `config` names."""
-    from dara_migrate.apps import importable_as
+    from dara_migrate.index.apps import importable_as
 
     root = project.settings.root
     given = given.resolve()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dara_migrate.apps import BUILDER as BUILDER
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
+from dara_migrate.index.apps import BUILDER as BUILDER
 from dara_migrate.index.bindings import defining_call, lookup
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.models import Finding, Related

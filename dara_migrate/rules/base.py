@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from dara_migrate.apps import ProjectApps
 from dara_migrate.autofix import Fix
 from dara_migrate.facts import Call, FileFacts, Scope, Span
+from dara_migrate.index.apps import ProjectApps
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding, FixKind, Related, Severity
 from dara_migrate.settings import Settings

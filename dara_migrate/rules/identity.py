@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dara_migrate.apps import ProjectApps
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.index.apps import ProjectApps
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
 from dara_migrate.index.definitions import Definition, collect_definitions, snake, suggest_uids
 from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index

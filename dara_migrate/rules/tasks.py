@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from dara_migrate.apps import App
 from dara_migrate.facts import Call
+from dara_migrate.index.apps import App
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     BUILDER,

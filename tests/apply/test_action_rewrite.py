@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from dara_migrate.apply import ApplyOptions, run_apply
-from dara_migrate.fixes import FixOptions
+from dara_migrate.planner import FixOptions
 from dara_migrate.settings import load_settings
 from tests.helpers import write_tree
 

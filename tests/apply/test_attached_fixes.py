@@ -12,8 +12,8 @@ import pytest
 from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.edits import apply_edits, edit_style, quote_style
 from dara_migrate.engine import Project, load_project
-from dara_migrate.fixes import FixOptions, plan_fix
 from dara_migrate.models import Finding
+from dara_migrate.planner import FixOptions, plan_fix
 from dara_migrate.rules import ALL_RULES
 from dara_migrate.settings import Settings, load_settings
 from tests.helpers import ONE_NAME_TWO_DEFINITIONS, write_tree

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dara_migrate.apply import ApplyOptions, run_apply
-from dara_migrate.fixes import FixOptions
+from dara_migrate.planner import FixOptions
 from dara_migrate.settings import load_settings
 from tests.helpers import write_tree
 

@@ -13,8 +13,8 @@ import pytest
 import dara_migrate.engine as engine_module
 from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.engine import Project, load_project
-from dara_migrate.fixes import FixOptions
 from dara_migrate.models import Finding
+from dara_migrate.planner import FixOptions
 from dara_migrate.scan import FileJob, FileResult
 from dara_migrate.settings import load_settings
 from tests.helpers import write_tree

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dara_migrate.apply import ApplyOptions, run_apply
-from dara_migrate.fixes import FixOptions
+from dara_migrate.planner import FixOptions
 from dara_migrate.rules import ALL_RULES
 from dara_migrate.rules.base import Example, Rule, without_expectations
 from dara_migrate.settings import load_settings

@@ -7,7 +7,6 @@ import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
-from dara_migrate.apps import App
 from dara_migrate.autofix import MARKER_PREFIX, FixRound
 from dara_migrate.autofix import FixOptions as FixOptions
 from dara_migrate.autofix import PlannedFix as PlannedFix
@@ -23,6 +22,7 @@ from dara_migrate.edits import (
 from dara_migrate.engine import Project
 from dara_migrate.facts import FileFacts
 from dara_migrate.files import read_source
+from dara_migrate.index.apps import App
 from dara_migrate.index.definitions import literal_uids
 from dara_migrate.layout import split_lines
 from dara_migrate.models import Finding
