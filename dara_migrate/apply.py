@@ -21,7 +21,7 @@ from dara_migrate.edits import (
     quote_style,
 )
 from dara_migrate.engine import Project, load_project
-from dara_migrate.files import ReadError, Source, read_source
+from dara_migrate.files import FoundFiles, ReadError, Source, find_files, read_source
 from dara_migrate.models import Finding
 from dara_migrate.planner import (
     DEFAULT_REASON,
@@ -81,8 +81,10 @@ class ApplyOptions:
 class _Workspace:
     """The project's files as `apply` has rewritten them so far (nothing on disk yet)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, found: FoundFiles) -> None:
         self.root = root
+        self.found = found
+        """The walk of the paths: edits in memory change no file on disk, so it holds."""
         self.sources: dict[str, Source] = {}
         self.texts: dict[str, str] = {}
         self.errors: list[str] = []
@@ -125,7 +127,8 @@ class _Workspace:
             changed, self.changed = self.changed, {}
             reuse = {r.path: r for r in previous.results if r.path not in changed}
             previous.retire()
-            project = load_project(settings, paths, overlay=self.overlay(changed), reuse=reuse)
+            project = load_project(settings, paths, overlay=self.overlay(changed), reuse=reuse,
+                                   found=self.found)
             broken = [r for r in project.results if r.path in changed and r.error is not None]
             if not broken:
                 return project
@@ -175,7 +178,7 @@ def _group(fixes: Iterable[PlannedFix]) -> dict[str, list[Edit]]:
 def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
               on_round: Callable[[Project], None] | None = None) -> ApplyResult:
     """Plan and apply every fix in memory; the caller decides whether to write."""
-    workspace = _Workspace(settings.root)
+    workspace = _Workspace(settings.root, find_files(settings, paths))
     applied: list[PlannedFix] = []
     offered: set[tuple[str, str, str]] = set(options.excluded)
     fix_options = options.fixes
@@ -189,7 +192,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             return False
 
         fix_options = replace(fix_options, accept=accept)
-    project = load_project(settings, paths)
+    project = load_project(settings, paths, found=workspace.found)
     workspace.packages = frozenset(facts.module.split(".")[0]
                                    for facts in project.index.files.values())
     refused: dict[str, str] = {}

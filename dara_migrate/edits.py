@@ -126,6 +126,15 @@ class EditError(Exception):
 
 def quote_style(text: str) -> str:
     """The file's prevailing quote for plain strings; ties go to single quotes."""
+    counts = _plain_string_quotes(text)
+    if counts is None:
+        counts = _tokenized_string_quotes(text)
+    single, double = counts
+    return '"' if double > single else "'"
+
+
+def _tokenized_string_quotes(text: str) -> tuple[int, int]:
+    """Single- and double-quoted plain strings as `tokenize` reads them (none when it cannot)."""
     single = double = 0
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
@@ -138,8 +147,101 @@ def quote_style(text: str) -> str:
                 elif body.startswith('"'):
                     double += 1
     except (tokenize.TokenError, SyntaxError):
-        return "'"
-    return '"' if double > single else "'"
+        return 0, 0
+    return single, double
+
+
+# What `tokenize` reads, outside strings and comments, that can start a string, a comment,
+# or change the nesting and line structure.
+_CODE_MARK = re.compile(r"[#'\"()\[\]{}\\\n]")
+_LINE_INDENT = re.compile(r"[ \t\f]*")
+_STRING_REST = {
+    "'": re.compile(r"[^'\\\n]*(?:\\(?:\r\n|[\s\S])[^'\\\n]*)*'"),
+    '"': re.compile(r'[^"\\\n]*(?:\\(?:\r\n|[\s\S])[^"\\\n]*)*"'),
+    "'''": re.compile(r"[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''"),
+    '"""': re.compile(r'[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'),
+}
+_WORD_CHARACTER = re.compile(r"\w")
+_STRING_PREFIXES = frozenset({"r", "u", "b", "f", "br", "rb", "fr", "rf"})
+# From 3.12 `tokenize` reads inside f-strings: their nested strings count.
+_NESTED_F_STRINGS = sys.version_info >= (3, 12)
+
+
+def _plain_string_quotes(text: str) -> tuple[int, int] | None:
+    """What `_tokenized_string_quotes` gives, read with a few regular expressions (it is a
+    visible share of `apply` on large files); None where the text is unusual enough that only
+    `tokenize` can tell (unterminated strings or brackets, bad dedents, lone CRs, numbers
+    right before a string, f-strings where `tokenize` reads inside them)."""
+    if "\r" in text.replace("\r\n", ""):
+        return None  # `tokenize` splits lines at LF only
+    single = double = depth = 0
+    indents = [0]
+    position, end = 0, len(text)
+    statement_start = True
+    while position < end:
+        if statement_start:
+            indent = _LINE_INDENT.match(text, position)
+            first = indent.end() if indent else position
+            if first == end:
+                break
+            if text[first] in "#\r\n":  # blank or comment line: no indentation
+                newline = text.find("\n", first)
+                position = end if newline < 0 else newline + 1
+                continue
+            column = 0
+            for character in text[position:first]:
+                column = (0 if character == "\f" else
+                          (column // 8 + 1) * 8 if character == "\t" else column + 1)
+            if column > indents[-1]:
+                indents.append(column)
+            while column < indents[-1]:
+                if column not in indents:
+                    return None
+                indents.pop()
+            position, statement_start = first, False
+        mark = _CODE_MARK.search(text, position)
+        if mark is None:
+            break
+        character, at = mark.group(), mark.start()
+        position = at + 1
+        if character == "\n":
+            statement_start = depth == 0
+        elif character in "([{":
+            depth += 1
+        elif character in ")]}":
+            depth -= 1
+        elif character == "\\":
+            for line_break in ("\n", "\r\n"):
+                if text.startswith(line_break, position):
+                    position += len(line_break)
+                    if position == end:
+                        return None
+                    break
+        elif character == "#":
+            newline = text.find("\n", at)
+            position = end if newline < 0 else newline
+        else:
+            start = at
+            while start > 0 and _WORD_CHARACTER.match(text, start - 1):
+                start -= 1
+            prefix = text[start:at].lower()
+            if prefix[:1].isdigit():
+                return None
+            formatted = prefix in _STRING_PREFIXES and "f" in prefix
+            if formatted and _NESTED_F_STRINGS:
+                return None
+            opening = character * 3 if text.startswith(character * 3, at) else character
+            rest = _STRING_REST[opening].match(text, at + len(opening))
+            if rest is None:
+                return None
+            position = rest.end()
+            if formatted or len(opening) == 3:
+                continue
+            if character == "'":
+                single += 1
+            else:
+                double += 1
+    return None if depth else (single, double)
 
 
 def literal(value: str, quote: str) -> str:
