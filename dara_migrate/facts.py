@@ -218,9 +218,9 @@ def annotation_text(node: ast.expr | None) -> str | None:
         inner = node.slice
         elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
         args = ", ".join(annotation_text(e) or "?" for e in elements)
-        return f"{dotted_name(node.value) or '?'}[{args}]"
+        return intern(f"{dotted_name(node.value) or '?'}[{args}]")
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return f"{annotation_text(node.left)} | {annotation_text(node.right)}"
+        return intern(f"{annotation_text(node.left)} | {annotation_text(node.right)}")
     return dotted_name(node) or "?"
 
 
@@ -263,6 +263,8 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _DEFINITIONS = (*_FUNCTIONS, ast.ClassDef)
+_LEAVES = frozenset(("name", "attr", "str", "const"))
+"""Kinds of values that nothing but their text or constant tells apart."""
 _HEADED = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
 """Compound statements whose statement (for hashes and anchors) is their first line."""
 
@@ -273,6 +275,18 @@ class _Extractor:
         self.lines = lines
         self.columns = _Columns(lines, ascii_only)
         self.names: set[str] = set()
+        self.leaves: dict[str, Value] = {}
+        """The value of each name and dotted name read so far: a file repeats them often, and
+        one shared object for each keeps a project's facts small."""
+        self.strings: dict[str, Value] = {}
+        """The same for string constants."""
+        self.constants: dict[tuple[type, Const], Value] = {}
+        """The same for other constants, by type (`1`, `1.0` and `True` are equal)."""
+        self.tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One object for each distinct tuple of names or callees in the file."""
+        self.params: dict[Param, Param] = {}
+        self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
+        """One object for each distinct keyword argument whose value is a name or constant."""
         self.scope = 0
         self.qualname = ""
         self.loop = False
@@ -414,7 +428,7 @@ class _Extractor:
             if alias.name == "*":
                 self.bind("*", "import", span, target=base)
                 continue
-            target = f"{base}.{alias.name}" if base else alias.name
+            target = intern(f"{base}.{alias.name}") if base else alias.name
             self.bind(alias.asname or alias.name, "import", span, target=target)
 
     def absolute_module(self, module: str, level: int) -> str:
@@ -426,7 +440,7 @@ class _Extractor:
         if level > 1:
             parts = parts[: len(parts) - (level - 1)]
         base = ".".join(parts)
-        return f"{base}.{module}" if base and module else (base or module)
+        return intern(f"{base}.{module}") if base and module else (base or module)
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
@@ -458,7 +472,7 @@ class _Extractor:
             base = dotted_name(target.value)
             self.expr(target.value)
             if base:
-                self.bind(f"{base}.{target.attr}", "attr" if kind == "assign" else kind,
+                self.bind(intern(f"{base}.{target.attr}"), "attr" if kind == "assign" else kind,
                           span, value=value)
         elif isinstance(target, ast.Subscript):
             base = dotted_name(target.value)
@@ -471,7 +485,7 @@ class _Extractor:
     def new_scope(self, kind: ScopeKind, name: str, node: ast.AST, span: Span,
                   **extra: object) -> int:
         scope_id = len(self.facts.scopes)
-        qualname = f"{self.qualname}.{name}" if self.qualname else name
+        qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
         self.facts.scopes.append(
             Scope(scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
                   self.statement_hash(), loop=self.loop, **extra)  # type: ignore[arg-type]
@@ -490,7 +504,7 @@ class _Extractor:
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         decorators = tuple(self.expr(d) for d in node.decorator_list)
         self.arguments_defaults(node.args)
-        params = _params(node.args)
+        params = _params(node.args, self.params)
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
             if arg.annotation is not None:
                 self.expr(arg.annotation)
@@ -545,7 +559,7 @@ class _Extractor:
     def lambda_(self, node: ast.Lambda) -> Value:
         self.arguments_defaults(node.args)
         span = self.columns.span(node)
-        params = _params(node.args)
+        params = _params(node.args, self.params)
         scope_id = self.new_scope("lambda", "<lambda>", node, span, params=params)
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         self.bind_params(params, span)
@@ -562,24 +576,46 @@ class _Extractor:
 
     def constant(self, node: ast.Constant) -> Value:
         value = node.value
-        if isinstance(value, str):
-            return _new_fact(Value, ("str", "", value, -1, -1, (), (), ()))
+        if type(value) is str:
+            found = self.strings.get(value)
+            if found is None:
+                text = intern(value)
+                found = self.strings[text] = _new_fact(Value, ("str", "", text, -1, -1, (), (), ()))
+            return found
         if not isinstance(value, (int, float, bool)):
             value = None
-        return _new_fact(Value, ("const", "", value, -1, -1, (), (), ()))
+        key = (type(value), value)
+        found = self.constants.get(key)
+        if found is None:
+            found = _new_fact(Value, ("const", "", value, -1, -1, (), (), ()))
+            if type(value) is not float:  # 0.0 and -0.0 are equal but print apart
+                self.constants[key] = found
+        return found
 
     def name(self, node: ast.Name) -> Value:
-        self.names.add(node.id)
-        return _new_fact(Value, ("name", node.id, None, -1, -1, (), (node.id,), ()))
+        found = self.leaves.get(node.id)
+        if found is None:
+            self.names.add(node.id)
+            found = self.leaves[node.id] = _new_fact(
+                Value, ("name", node.id, None, -1, -1, (), self.one(node.id), ()))
+        return found
 
     def attribute(self, node: ast.Attribute) -> Value:
         text = dotted_name(node)
         if text:
-            head = text.split(".")[0]
-            self.names.add(head)
-            return _new_fact(Value, ("attr", text, None, -1, -1, (), (head,), ()))
+            found = self.leaves.get(text)
+            if found is None:
+                head = text.split(".")[0]
+                self.names.add(head)
+                found = self.leaves[text] = _new_fact(
+                    Value, ("attr", text, None, -1, -1, (), self.one(head), ()))
+            return found
         inner = self.expr(node.value)
         return _new_fact(Value, ("other", "", None, -1, -1, inner.calls, inner.names, ()))
+
+    def one(self, name: str) -> tuple[str, ...]:
+        """`(name,)`, one object for each name in the file."""
+        return self.share((name,))
 
     def await_(self, node: ast.Await) -> Value:
         saved = self.awaited
@@ -600,12 +636,12 @@ class _Extractor:
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
         items = tuple(self.child(e) for e in node.elts)
-        return _combine("container", items, items)
+        return self.combine("container", items, items)
 
     def dict_(self, node: ast.Dict) -> Value:
         values = tuple(self.child(v) for v in node.values)
         keys = tuple(self.child(k) for k in node.keys if k is not None)
-        return _combine("dict", (*keys, *values), values)
+        return self.combine("dict", (*keys, *values), values)
 
     def binop(self, node: ast.BinOp) -> Value:
         return self.children(node, "binop")
@@ -628,7 +664,7 @@ class _Extractor:
             for condition in generator.ifs:
                 parts += (self.child(condition),)
             parts += (self.child(generator.iter),)
-        return _combine(kind, parts)
+        return self.combine(kind, parts)
 
     def call(self, node: ast.Call) -> Value:
         call_id = len(self.facts.calls)
@@ -645,7 +681,7 @@ class _Extractor:
                 func_call = call_id + 1
             if isinstance(node.func, ast.Attribute):
                 # A method on an expression (`Model().fit(x)`): callee `.fit`, head unresolvable.
-                callee = f".{node.func.attr}"
+                callee = intern(f".{node.func.attr}")
         saved = (self.parent_call, self.target)
         args: list[Value] = []
         starred = -1
@@ -658,8 +694,14 @@ class _Extractor:
                 args.append(self.expr(arg))
         kwargs: list[tuple[str, Value]] = []
         for keyword in node.keywords:
-            self.parent_call, self.target = call_id, keyword.arg or "**"
-            kwargs.append((keyword.arg or "**", self.expr(keyword.value)))
+            name = keyword.arg or "**"
+            self.parent_call, self.target = call_id, name
+            value = self.expr(keyword.value)
+            if value.kind in _LEAVES:  # `name=x`, `name="x"`: pairs a file repeats
+                pair = (name, value)
+                kwargs.append(self.pairs.setdefault(pair, pair))
+            else:
+                kwargs.append((name, value))
         self.parent_call, self.target = saved
         self.facts.calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
@@ -669,12 +711,32 @@ class _Extractor:
         parts = (*args, *(v for _, v in kwargs))
         if func_value is not None:
             parts = (func_value, *parts)
-        inner = _combine("call", parts)
+        inner = self.combine("call", parts)
         head = callee.split(".")[0]
         self.names.add(head)
-        return _new_fact(Value, ("call", callee, None, call_id, -1,
-                                 (callee, *inner.calls) if callee else inner.calls,
-                                 inner.names + ((head,) if head else ()), ()))
+        calls = self.share((callee, *inner.calls)) if callee else inner.calls
+        names = self.share((*inner.names, head)) if head else inner.names
+        return _new_fact(Value, ("call", callee, None, call_id, -1, calls, names, ()))
+
+    def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
+        """A value made of `parts`: their callees and names, in order."""
+        calls: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        joined = False
+        for part in parts:
+            if part.calls:
+                joined = joined or bool(calls)
+                calls += part.calls
+            if part.names:
+                joined = joined or bool(names)
+                names += part.names
+        if joined:  # a new tuple: the file may have it already
+            calls, names = self.share(calls), self.share(names)
+        return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
+
+    def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """One object for each distinct tuple of names or callees in the file."""
+        return self.tuples.setdefault(names, names)
 
 
 _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
@@ -709,17 +771,6 @@ def _child_expressions(node: ast.AST) -> list[ast.expr]:
     return found
 
 
-def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
-    calls: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    for part in parts:
-        if part.calls:
-            calls += part.calls
-        if part.names:
-            names += part.names
-    return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
-
-
 def _memo_guard(test: ast.expr) -> str:
     """The container name in `if key not in container:`, the memo-cache idiom."""
     if (isinstance(test, ast.Compare) and len(test.ops) == 1
@@ -728,7 +779,8 @@ def _memo_guard(test: ast.expr) -> str:
     return ""
 
 
-def _params(args: ast.arguments) -> tuple[Param, ...]:
+def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...]:
+    """The parameters, each one object for all its equals in the file (`shared`)."""
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     params = [
@@ -745,7 +797,7 @@ def _params(args: ast.arguments) -> tuple[Param, ...]:
     if args.kwarg:
         params.append(Param(args.kwarg.arg, annotation_text(args.kwarg.annotation),
                             "kwarg", False))
-    return tuple(params)
+    return tuple(shared.setdefault(param, param) for param in params)
 
 
 def _markers(lines: list[str]) -> list[Marker]:
