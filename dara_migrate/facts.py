@@ -11,6 +11,7 @@ import ast
 import copyreg
 import hashlib
 import re
+from itertools import islice
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from sys import intern
@@ -289,6 +290,8 @@ class _Extractor:
         self.tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         """One object for each distinct tuple of names or callees in the file."""
         self.params: dict[Param, Param] = {}
+        self.declarations = 0
+        """`global` and `nonlocal` statements read so far: a body without one declares none."""
         self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
         """One object for each distinct keyword argument whose value is a name or constant."""
         self.scope = 0
@@ -352,6 +355,7 @@ class _Extractor:
         self.store(node.target, "augassign", value, node)
 
     def declaration(self, node: ast.Global | ast.Nonlocal) -> None:
+        self.declarations += 1
         kind: BindingKind = "global" if isinstance(node, ast.Global) else "nonlocal"
         for name in node.names:
             self.bind(name, kind, self.columns.span(node))
@@ -515,8 +519,8 @@ class _Extractor:
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
             if arg.annotation is not None:
                 self.expr(arg.annotation)
-        span = self.columns.span(node)
-        span = Span(node.lineno, span.col, node.lineno, span.col + 3)
+        column = self.columns.col(node.lineno, node.col_offset)
+        span = _new_fact(Span, (node.lineno, column, node.lineno, column + 3))
         self.bind(node.name, "def", span)
         scope_id = self.new_scope(
             "function", node.name, node, span, decorators=decorators, params=params,
@@ -525,13 +529,14 @@ class _Extractor:
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         saved_returned, self.returned = self.returned, []
         self.bind_params(params, span)
-        first_binding = len(self.facts.bindings)
+        first_binding, declarations = len(self.facts.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
         returned, self.returned = tuple(self.returned), saved_returned
-        declared = tuple(b.name for b in self.facts.bindings[first_binding:]
-                         if b.kind == "global" and b.scope == scope_id)
+        declared = tuple(b.name for b in islice(self.facts.bindings, first_binding, None)
+                         if b.kind == "global" and b.scope == scope_id
+                         ) if self.declarations > declarations else ()
         returns = annotation_text(node.returns) or ""
         if declared or returned or returns:
             self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(
@@ -553,8 +558,8 @@ class _Extractor:
             self.expr(base)
         for keyword in node.keywords:
             self.expr(keyword.value)
-        span = self.columns.span(node)
-        span = Span(node.lineno, span.col, node.lineno, span.col + 5)
+        column = self.columns.col(node.lineno, node.col_offset)
+        span = _new_fact(Span, (node.lineno, column, node.lineno, column + 5))
         self.bind(node.name, "class", span)
         scope_id = self.new_scope("class", node.name, node, span, decorators=decorators,
                                   bases=bases)
