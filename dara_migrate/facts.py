@@ -11,9 +11,9 @@ import ast
 import copyreg
 import hashlib
 import re
-from itertools import islice
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from sys import intern
 from typing import Any, Literal, NamedTuple
 
@@ -599,9 +599,8 @@ class _Extractor:
         key = (type(value), value)
         found = self.constants.get(key)
         if found is None:
-            found = _new_fact(Value, ("const", "", value, -1, -1, (), (), ()))
-            if type(value) is not float:  # 0.0 and -0.0 are equal but print apart
-                self.constants[key] = found
+            found = self.constants[key] = _new_fact(Value, ("const", "", value, -1, -1, (), (),
+                                                            ()))
         return found
 
     def name(self, node: ast.Name) -> Value:
