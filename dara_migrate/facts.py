@@ -11,8 +11,9 @@ import ast
 import copyreg
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from sys import intern
 from typing import Any, Literal, NamedTuple
 
@@ -193,6 +194,10 @@ for _fact in (Span, Value, Param, Scope, Call, Binding, Marker):
 
 def dotted_name(node: ast.expr) -> str:
     """`a.b.c` for Name/Attribute chains; subscripts are looked through (`DV[str]` -> `DV`)."""
+    if type(node) is ast.Name:  # the common cases first, without the loop
+        return node.id
+    if type(node) is ast.Attribute and type(node.value) is ast.Name:
+        return intern(f"{node.value.id}.{node.attr}")
     parts: list[str] = []
     while True:
         if isinstance(node, ast.Attribute):
@@ -218,9 +223,9 @@ def annotation_text(node: ast.expr | None) -> str | None:
         inner = node.slice
         elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
         args = ", ".join(annotation_text(e) or "?" for e in elements)
-        return f"{dotted_name(node.value) or '?'}[{args}]"
+        return intern(f"{dotted_name(node.value) or '?'}[{args}]")
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return f"{annotation_text(node.left)} | {annotation_text(node.right)}"
+        return intern(f"{annotation_text(node.left)} | {annotation_text(node.right)}")
     return dotted_name(node) or "?"
 
 
@@ -259,12 +264,13 @@ def _statement_hash(lines: list[str], first: int, last: int) -> str:
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_DEFINITIONS = (*_FUNCTIONS, ast.ClassDef)
-_HEADED = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)
+_DEFINITIONS = frozenset((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+_HEADED = frozenset((ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
+                     ast.Try))
 """Compound statements whose statement (for hashes and anchors) is their first line."""
+_LEAVES = frozenset(("name", "attr", "str", "const"))
+"""Kinds of values that nothing but their text or constant tells apart."""
 
 
 class _Extractor:
@@ -272,7 +278,22 @@ class _Extractor:
         self.facts = facts
         self.lines = lines
         self.columns = _Columns(lines, ascii_only)
+        self.ascii_only = ascii_only
         self.names: set[str] = set()
+        self.leaves: dict[str, Value] = {}
+        """The value of each name and dotted name read so far: a file repeats them often, and
+        one shared object for each keeps a project's facts small."""
+        self.strings: dict[str, Value] = {}
+        """The same for string constants."""
+        self.constants: dict[tuple[type, Const], Value] = {}
+        """The same for other constants, by type (`1`, `1.0` and `True` are equal)."""
+        self.tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One object for each distinct tuple of names or callees in the file."""
+        self.params: dict[Param, Param] = {}
+        self.declarations = 0
+        """`global` and `nonlocal` statements read so far: a body without one declares none."""
+        self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
+        """One object for each distinct keyword argument whose value is a name or constant."""
         self.scope = 0
         self.qualname = ""
         self.loop = False
@@ -293,20 +314,26 @@ class _Extractor:
             self.statement(stmt)
 
     def statement(self, node: ast.stmt) -> None:
+        kind = type(node)
         first = node.lineno
-        if isinstance(node, _DEFINITIONS):
-            if node.decorator_list:
-                first = node.decorator_list[0].lineno
-            end = node.body[0].lineno - 1 if node.body[0].lineno > first else first
-        elif isinstance(node, _HEADED):
+        if kind in _DEFINITIONS:
+            if node.decorator_list:  # type: ignore[attr-defined]
+                first = node.decorator_list[0].lineno  # type: ignore[attr-defined]
+            body_line = node.body[0].lineno  # type: ignore[attr-defined]
+            end = body_line - 1 if body_line > first else first
+        elif kind in _HEADED:
             end = first
         else:
             end = node.end_lineno or first
         saved = self.stmt, self.stmt_end, self.stmt_hash
-        self.stmt = (first, self.columns.col(node.lineno, node.col_offset))
+        self.stmt = (first, node.col_offset + 1 if self.ascii_only
+                     else self.columns.col(node.lineno, node.col_offset))
         self.stmt_end, self.stmt_hash = max(end, first), ""
         try:
-            self.dispatch_statement(node)
+            if kind is ast.Expr:  # the most common statement: a bare call
+                self.expr(node.value)  # type: ignore[attr-defined]
+            else:
+                _STATEMENTS.get(kind, _Extractor.other_statement)(self, node)
         finally:
             self.stmt, self.stmt_end, self.stmt_hash = saved
 
@@ -316,62 +343,60 @@ class _Extractor:
             self.stmt_hash = _statement_hash(self.lines, self.stmt[0], self.stmt_end)
         return self.stmt_hash
 
-    def dispatch_statement(self, node: ast.stmt) -> None:
-        if type(node) is ast.Expr:  # the most common statement: a bare call
-            self.expr(node.value)
-        elif isinstance(node, _FUNCTIONS):
-            self.function(node)
-        elif isinstance(node, ast.ClassDef):
-            self.class_def(node)
-        elif isinstance(node, ast.Assign):
-            self.assign(node.targets, node.value, node)
-        elif isinstance(node, ast.AnnAssign):
-            if node.value is not None:
-                self.assign([node.target], node.value, node, annotation_text(node.annotation))
-        elif isinstance(node, ast.AugAssign):
-            value = self.expr(node.value)
-            self.store(node.target, "augassign", value, node)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            self.import_(node)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            kind: BindingKind = "global" if isinstance(node, ast.Global) else "nonlocal"
-            for name in node.names:
-                self.bind(name, kind, self.columns.span(node))
-        elif isinstance(node, ast.Delete):
-            for target in node.targets:
-                self.store(target, "del", None, node)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
-            self.expr(node.iter)
-            self.store(node.target, "assign", None, node)
-            self.block(node.body, loop=True)
-            self.block(node.orelse)
-        elif isinstance(node, ast.While):
-            self.expr(node.test)
-            self.block(node.body, loop=True)
-            self.block(node.orelse)
-        elif isinstance(node, ast.If):
-            self.if_(node)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            for item in node.items:
-                self.expr(item.context_expr)
-                if item.optional_vars is not None:
-                    self.store(item.optional_vars, "assign", None, node)
-            self.block(node.body)
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            self.try_(node)
-        elif isinstance(node, ast.Return):
-            if node.value is not None:
-                self.returned.append(self.expr(node.value))
-        elif isinstance(node, ast.Match):
-            self.expr(node.subject)
-            for case in node.cases:
-                if case.guard is not None:
-                    self.expr(case.guard)
-                self.block(case.body)
-        else:
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, ast.expr):
-                    self.expr(child)
+    def assign_statement(self, node: ast.Assign) -> None:
+        self.assign(node.targets, node.value, node)
+
+    def annotated_assign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.assign([node.target], node.value, node, annotation_text(node.annotation))
+
+    def augmented_assign(self, node: ast.AugAssign) -> None:
+        value = self.expr(node.value)
+        self.store(node.target, "augassign", value, node)
+
+    def declaration(self, node: ast.Global | ast.Nonlocal) -> None:
+        self.declarations += 1
+        kind: BindingKind = "global" if isinstance(node, ast.Global) else "nonlocal"
+        for name in node.names:
+            self.bind(name, kind, self.columns.span(node))
+
+    def delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self.store(target, "del", None, node)
+
+    def for_(self, node: ast.For | ast.AsyncFor) -> None:
+        self.expr(node.iter)
+        self.store(node.target, "assign", None, node)
+        self.block(node.body, loop=True)
+        self.block(node.orelse)
+
+    def while_(self, node: ast.While) -> None:
+        self.expr(node.test)
+        self.block(node.body, loop=True)
+        self.block(node.orelse)
+
+    def with_(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.expr(item.context_expr)
+            if item.optional_vars is not None:
+                self.store(item.optional_vars, "assign", None, node)
+        self.block(node.body)
+
+    def return_(self, node: ast.Return) -> None:
+        if node.value is not None:
+            self.returned.append(self.expr(node.value))
+
+    def match(self, node: ast.Match) -> None:
+        self.expr(node.subject)
+        for case in node.cases:
+            if case.guard is not None:
+                self.expr(case.guard)
+            self.block(case.body)
+
+    def other_statement(self, node: ast.stmt) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.expr(child)
 
     def block(self, body: list[ast.stmt], loop: bool = False) -> None:
         saved = self.loop
@@ -414,7 +439,7 @@ class _Extractor:
             if alias.name == "*":
                 self.bind("*", "import", span, target=base)
                 continue
-            target = f"{base}.{alias.name}" if base else alias.name
+            target = intern(f"{base}.{alias.name}") if base else alias.name
             self.bind(alias.asname or alias.name, "import", span, target=target)
 
     def absolute_module(self, module: str, level: int) -> str:
@@ -426,7 +451,7 @@ class _Extractor:
         if level > 1:
             parts = parts[: len(parts) - (level - 1)]
         base = ".".join(parts)
-        return f"{base}.{module}" if base and module else (base or module)
+        return intern(f"{base}.{module}") if base and module else (base or module)
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
@@ -458,7 +483,7 @@ class _Extractor:
             base = dotted_name(target.value)
             self.expr(target.value)
             if base:
-                self.bind(f"{base}.{target.attr}", "attr" if kind == "assign" else kind,
+                self.bind(intern(f"{base}.{target.attr}"), "attr" if kind == "assign" else kind,
                           span, value=value)
         elif isinstance(target, ast.Subscript):
             base = dotted_name(target.value)
@@ -471,7 +496,7 @@ class _Extractor:
     def new_scope(self, kind: ScopeKind, name: str, node: ast.AST, span: Span,
                   **extra: object) -> int:
         scope_id = len(self.facts.scopes)
-        qualname = f"{self.qualname}.{name}" if self.qualname else name
+        qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
         self.facts.scopes.append(
             Scope(scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
                   self.statement_hash(), loop=self.loop, **extra)  # type: ignore[arg-type]
@@ -490,12 +515,12 @@ class _Extractor:
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         decorators = tuple(self.expr(d) for d in node.decorator_list)
         self.arguments_defaults(node.args)
-        params = _params(node.args)
+        params = _params(node.args, self.params)
         for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
             if arg.annotation is not None:
                 self.expr(arg.annotation)
-        span = self.columns.span(node)
-        span = Span(node.lineno, span.col, node.lineno, span.col + 3)
+        column = self.columns.col(node.lineno, node.col_offset)
+        span = _new_fact(Span, (node.lineno, column, node.lineno, column + 3))
         self.bind(node.name, "def", span)
         scope_id = self.new_scope(
             "function", node.name, node, span, decorators=decorators, params=params,
@@ -504,13 +529,14 @@ class _Extractor:
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         saved_returned, self.returned = self.returned, []
         self.bind_params(params, span)
-        first_binding = len(self.facts.bindings)
+        first_binding, declarations = len(self.facts.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
         returned, self.returned = tuple(self.returned), saved_returned
-        declared = tuple(b.name for b in self.facts.bindings[first_binding:]
-                         if b.kind == "global" and b.scope == scope_id)
+        declared = tuple(b.name for b in islice(self.facts.bindings, first_binding, None)
+                         if b.kind == "global" and b.scope == scope_id
+                         ) if self.declarations > declarations else ()
         returns = annotation_text(node.returns) or ""
         if declared or returned or returns:
             self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(
@@ -532,8 +558,8 @@ class _Extractor:
             self.expr(base)
         for keyword in node.keywords:
             self.expr(keyword.value)
-        span = self.columns.span(node)
-        span = Span(node.lineno, span.col, node.lineno, span.col + 5)
+        column = self.columns.col(node.lineno, node.col_offset)
+        span = _new_fact(Span, (node.lineno, column, node.lineno, column + 5))
         self.bind(node.name, "class", span)
         scope_id = self.new_scope("class", node.name, node, span, decorators=decorators,
                                   bases=bases)
@@ -545,7 +571,7 @@ class _Extractor:
     def lambda_(self, node: ast.Lambda) -> Value:
         self.arguments_defaults(node.args)
         span = self.columns.span(node)
-        params = _params(node.args)
+        params = _params(node.args, self.params)
         scope_id = self.new_scope("lambda", "<lambda>", node, span, params=params)
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         self.bind_params(params, span)
@@ -562,24 +588,45 @@ class _Extractor:
 
     def constant(self, node: ast.Constant) -> Value:
         value = node.value
-        if isinstance(value, str):
-            return _new_fact(Value, ("str", "", value, -1, -1, (), (), ()))
+        if type(value) is str:
+            found = self.strings.get(value)
+            if found is None:
+                text = intern(value)
+                found = self.strings[text] = _new_fact(Value, ("str", "", text, -1, -1, (), (), ()))
+            return found
         if not isinstance(value, (int, float, bool)):
             value = None
-        return _new_fact(Value, ("const", "", value, -1, -1, (), (), ()))
+        key = (type(value), value)
+        found = self.constants.get(key)
+        if found is None:
+            found = self.constants[key] = _new_fact(Value, ("const", "", value, -1, -1, (), (),
+                                                            ()))
+        return found
 
     def name(self, node: ast.Name) -> Value:
-        self.names.add(node.id)
-        return _new_fact(Value, ("name", node.id, None, -1, -1, (), (node.id,), ()))
+        found = self.leaves.get(node.id)
+        if found is None:
+            self.names.add(node.id)
+            found = self.leaves[node.id] = _new_fact(
+                Value, ("name", node.id, None, -1, -1, (), self.one(node.id), ()))
+        return found
 
     def attribute(self, node: ast.Attribute) -> Value:
         text = dotted_name(node)
         if text:
-            head = text.split(".")[0]
-            self.names.add(head)
-            return _new_fact(Value, ("attr", text, None, -1, -1, (), (head,), ()))
+            found = self.leaves.get(text)
+            if found is None:
+                head = text.split(".")[0]
+                self.names.add(head)
+                found = self.leaves[text] = _new_fact(
+                    Value, ("attr", text, None, -1, -1, (), self.one(head), ()))
+            return found
         inner = self.expr(node.value)
         return _new_fact(Value, ("other", "", None, -1, -1, inner.calls, inner.names, ()))
+
+    def one(self, name: str) -> tuple[str, ...]:
+        """`(name,)`, one object for each name in the file."""
+        return self.share((name,))
 
     def await_(self, node: ast.Await) -> Value:
         saved = self.awaited
@@ -600,12 +647,12 @@ class _Extractor:
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
         items = tuple(self.child(e) for e in node.elts)
-        return _combine("container", items, items)
+        return self.combine("container", items, items)
 
     def dict_(self, node: ast.Dict) -> Value:
         values = tuple(self.child(v) for v in node.values)
         keys = tuple(self.child(k) for k in node.keys if k is not None)
-        return _combine("dict", (*keys, *values), values)
+        return self.combine("dict", (*keys, *values), values)
 
     def binop(self, node: ast.BinOp) -> Value:
         return self.children(node, "binop")
@@ -628,55 +675,115 @@ class _Extractor:
             for condition in generator.ifs:
                 parts += (self.child(condition),)
             parts += (self.child(generator.iter),)
-        return _combine(kind, parts)
+        return self.combine(kind, parts)
 
     def call(self, node: ast.Call) -> Value:
-        call_id = len(self.facts.calls)
-        self.facts.calls.append(None)  # type: ignore[arg-type]  # reserve the id; parents first
-        callee = dotted_name(node.func)
+        calls = self.facts.calls
+        call_id = len(calls)
+        calls.append(None)  # type: ignore[arg-type]  # reserve the id; parents first
+        func = node.func
+        callee = dotted_name(func)
         target, parent, awaited = self.target, self.parent_call, self.awaited
         self.awaited = False
         func_call = -1
-        func_value: Value | None = None
+        parts: list[Value] = []
+        """The function's value when not a name, then the arguments' values."""
         if not callee:
-            func_value = self.child(node.func)
-            receiver = node.func.value if isinstance(node.func, ast.Attribute) else node.func
-            if isinstance(receiver, ast.Call):
+            parts.append(self.child(func))
+            method = type(func) is ast.Attribute
+            if type(func.value if method else func) is ast.Call:  # type: ignore[attr-defined]
                 func_call = call_id + 1
-            if isinstance(node.func, ast.Attribute):
+            if method:
                 # A method on an expression (`Model().fit(x)`): callee `.fit`, head unresolvable.
-                callee = f".{node.func.attr}"
-        saved = (self.parent_call, self.target)
+                callee = intern(f".{func.attr}")  # type: ignore[attr-defined]
+        expressions = _EXPRESSIONS
         args: list[Value] = []
         starred = -1
         for arg in node.args:
             self.parent_call, self.target = call_id, ""
-            if isinstance(arg, ast.Starred):
+            if type(arg) is ast.Starred:
                 starred = len(args) if starred < 0 else starred
-                args.append(self.expr(arg.value))
-            else:
-                args.append(self.expr(arg))
+                arg = arg.value
+            handler = expressions.get(type(arg))
+            args.append(handler(self, arg) if handler else self.children(arg, "other"))
+        parts += args
         kwargs: list[tuple[str, Value]] = []
         for keyword in node.keywords:
-            self.parent_call, self.target = call_id, keyword.arg or "**"
-            kwargs.append((keyword.arg or "**", self.expr(keyword.value)))
-        self.parent_call, self.target = saved
-        self.facts.calls[call_id] = _new_fact(Call, (
+            name = keyword.arg or "**"
+            self.parent_call, self.target = call_id, name
+            argument = keyword.value
+            handler = expressions.get(type(argument))
+            value = handler(self, argument) if handler else self.children(argument, "other")
+            if value.kind in _LEAVES:  # `name=x`, `name="x"`: pairs a file repeats
+                pair = (name, value)
+                kwargs.append(self.pairs.setdefault(pair, pair))
+            else:
+                kwargs.append((name, value))
+            parts.append(value)
+        self.parent_call, self.target = parent, target
+        calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
             self.statement_hash(), tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
             func_call, starred,
         ))
-        parts = (*args, *(v for _, v in kwargs))
-        if func_value is not None:
-            parts = (func_value, *parts)
-        inner = _combine("call", parts)
+        inner_calls, inner_names = self.gather(parts)
         head = callee.split(".")[0]
         self.names.add(head)
-        return _new_fact(Value, ("call", callee, None, call_id, -1,
-                                 (callee, *inner.calls) if callee else inner.calls,
-                                 inner.names + ((head,) if head else ()), ()))
+        return _new_fact(Value, (
+            "call", callee, None, call_id, -1,
+            self.share((callee, *inner_calls)) if callee else inner_calls,
+            self.share((*inner_names, head)) if head else inner_names, ()))
+
+    def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
+        """A value made of `parts`."""
+        calls, names = self.gather(parts)
+        return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
+
+    def gather(self, parts: Iterable[Value]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The callees and the names of `parts`, in order."""
+        calls: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
+        for part in parts:
+            if part.calls:
+                joined_calls = joined_calls or bool(calls)
+                calls += part.calls
+            if part.names:
+                joined_names = joined_names or bool(names)
+                names += part.names
+        # Joined tuples are new objects: the file may have their equals already.
+        return (self.share(calls) if joined_calls else calls,
+                self.share(names) if joined_names else names)
+
+    def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """One object for each distinct tuple of names or callees in the file."""
+        return self.tuples.setdefault(names, names)
 
 
+_STATEMENTS: dict[type[ast.stmt], Callable[[_Extractor, Any], None]] = {
+    # By exact type, as `_EXPRESSIONS`; a bare expression is handled before this lookup.
+    ast.FunctionDef: _Extractor.function,
+    ast.AsyncFunctionDef: _Extractor.function,
+    ast.ClassDef: _Extractor.class_def,
+    ast.Assign: _Extractor.assign_statement,
+    ast.AnnAssign: _Extractor.annotated_assign,
+    ast.AugAssign: _Extractor.augmented_assign,
+    ast.Import: _Extractor.import_,
+    ast.ImportFrom: _Extractor.import_,
+    ast.Global: _Extractor.declaration,
+    ast.Nonlocal: _Extractor.declaration,
+    ast.Delete: _Extractor.delete,
+    ast.For: _Extractor.for_,
+    ast.AsyncFor: _Extractor.for_,
+    ast.While: _Extractor.while_,
+    ast.If: _Extractor.if_,
+    ast.With: _Extractor.with_,
+    ast.AsyncWith: _Extractor.with_,
+    ast.Try: _Extractor.try_,
+    **({ast.TryStar: _Extractor.try_} if hasattr(ast, "TryStar") else {}),
+    ast.Return: _Extractor.return_,
+    ast.Match: _Extractor.match,
+}
 _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
     # By exact type: ast node classes are never subclassed, and one dict lookup is cheaper
     # than a chain of isinstance tests on hundreds of thousands of nodes.
@@ -709,17 +816,6 @@ def _child_expressions(node: ast.AST) -> list[ast.expr]:
     return found
 
 
-def _combine(kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
-    calls: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    for part in parts:
-        if part.calls:
-            calls += part.calls
-        if part.names:
-            names += part.names
-    return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
-
-
 def _memo_guard(test: ast.expr) -> str:
     """The container name in `if key not in container:`, the memo-cache idiom."""
     if (isinstance(test, ast.Compare) and len(test.ops) == 1
@@ -728,7 +824,8 @@ def _memo_guard(test: ast.expr) -> str:
     return ""
 
 
-def _params(args: ast.arguments) -> tuple[Param, ...]:
+def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...]:
+    """The parameters, each one object for all its equals in the file (`shared`)."""
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     params = [
@@ -745,7 +842,7 @@ def _params(args: ast.arguments) -> tuple[Param, ...]:
     if args.kwarg:
         params.append(Param(args.kwarg.arg, annotation_text(args.kwarg.annotation),
                             "kwarg", False))
-    return tuple(params)
+    return tuple(shared.setdefault(param, param) for param in params)
 
 
 def _markers(lines: list[str]) -> list[Marker]:

@@ -4,6 +4,7 @@ from the realistic apps must still be a well-formed instance of its type."""
 from __future__ import annotations
 
 import ast
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,3 +55,42 @@ def test_every_fact_has_exactly_its_fields_of_their_types(path: Path) -> None:
             assert isinstance(getattr(fact, name), expected), (kind.__name__, name, fact)
     if facts.calls:
         assert {Span, Value, Call, Binding, Scope} <= seen
+
+
+def _call_args(source: str) -> tuple[Value, ...]:
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    return facts.calls[0].args
+
+
+def test_equal_constants_of_other_types_or_signs_stay_apart() -> None:
+    # Values are shared within a file, and 1, 1.0 and True are equal dict keys.
+    consts = [v.const for v in _call_args("f(1, 1.0, True, 0.0, 0, '1', 1, None, ..., True)")]
+    assert [(type(c), repr(c)) for c in consts] == [
+        (int, "1"), (float, "1.0"), (bool, "True"), (float, "0.0"), (int, "0"),
+        (str, "'1'"), (int, "1"), (type(None), "None"), (type(None), "None"),
+        (bool, "True"),
+    ]
+    assert [v.kind for v in _call_args("f(1, '1', 'x', x)")] == ["const", "str", "str", "name"]
+
+
+def test_names_and_callees_keep_their_order_and_repeats() -> None:
+    source = "g(a, h(a, b), a.x, k=a, *c)\nh(b)\ng(a, h(a, b), a.x, k=a, *c)\n"
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    outer = facts.calls[0]
+    assert [v.names for v in outer.args] == [("a",), ("a", "b", "h"), ("a",), ("c",)]
+    assert outer.kwargs == (("k", Value("name", "a", names=("a",))),)
+    assert outer.args[1].calls == ("h",)
+    assert outer.starred == 3
+    again = facts.calls[3]
+    assert again.callee == "g" and again.kwargs == outer.kwargs
+    assert [a for i, a in enumerate(again.args) if i != 1] == [
+        a for i, a in enumerate(outer.args) if i != 1]
+    assert again.args[1]._replace(call=1) == outer.args[1]
+
+
+def test_facts_survive_pickling_unchanged() -> None:
+    # As they cross to the cache and back from worker processes, values shared or not.
+    for path in SOURCES:
+        text = path.read_text(encoding="utf-8")
+        facts = extract_facts(ast.parse(text), text, path.name, path.stem, False)
+        assert pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)) == facts

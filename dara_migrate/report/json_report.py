@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from dara_migrate import __version__
@@ -29,7 +30,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     return data
 
 
-def audit_json(result: AuditResult) -> dict[str, Any]:
+def audit_json(result: AuditResult,
+               finding: Callable[[Finding], Any] = finding_json) -> dict[str, Any]:
+    """The report as JSON values, each finding as `finding` makes it."""
     findings = result.findings
     return {
         "version": SCHEMA_VERSION,
@@ -39,7 +42,7 @@ def audit_json(result: AuditResult) -> dict[str, Any]:
         "target_reason": result.target_reason,
         "mode": result.mode,
         "root": result.root,
-        "findings": [finding_json(f) for f in findings],
+        "findings": [finding(f) for f in findings],
         "apps": [
             {"name": a.name, "path": a.path, "line": a.line, "verdict": a.verdict,
              "errors": a.errors, "blockers": a.blockers, "target": a.target,
@@ -63,15 +66,28 @@ def render_json(result: AuditResult) -> str:
     """Indented, with one finding (app, error) per line: as easy to read and to diff as fully
     indented JSON, and several times faster to write for thousands of findings, since the
     json module indents only in pure Python."""
-    fields = []
-    for key, value in audit_json(result).items():
+    # Pieces joined once: each join of a large report is a further copy of it in memory.
+    parts = ["{\n"]
+    for key, value in audit_json(result, _encoded_finding).items():
+        parts.append(f"  {json.dumps(key)}: " if len(parts) == 1 else f",\n  {json.dumps(key)}: ")
         if isinstance(value, list) and value:
-            items = ",\n".join(f"    {_ONE_LINE.encode(item)}" for item in value)
-            text = f"[\n{items}\n  ]"
+            parts.append("[\n    ")
+            for number, item in enumerate(value):
+                line = item if isinstance(item, str) else _ONE_LINE.encode(item)
+                if number:
+                    parts.append(",\n    ")
+                parts.append(line)
+            parts.append("\n  ]")
         else:
-            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        fields.append(f"  {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(fields) + "\n}\n"
+            parts.append(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+    parts.append("\n}\n")
+    return "".join(parts)
+
+
+def _encoded_finding(finding: Finding) -> str:
+    # Encoded one by one: the dicts of thousands of findings alive together cost more than
+    # the report itself.
+    return _ONE_LINE.encode(finding_json(finding))
 
 
 def _url(code: str) -> str | None:
