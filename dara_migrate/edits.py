@@ -27,20 +27,23 @@ from dara_migrate.layout import DEFAULT_LINE_LENGTH, line_length, split_lines
 
 @dataclass(frozen=True)
 class SetKeyword:
-    """Add `keyword=<literal>` to the call starting at (line, column), or replace its value."""
+    """Add `keyword=<literal>` to the call starting at (line, column), or replace its value;
+    the imports in `unused_imports` (as for RemoveKeyword) the replaced value read through
+    are then removed if nothing else uses them."""
 
     line: int
     column: int
     keyword: str
     value: str
     replace: bool = False
+    unused_imports: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class RemoveKeyword:
     """Drop `keyword=...` from the call at (line, column); `unused_import` (a module and the
-    name its `from module import` binds, an alias too) is then removed if nothing else
-    uses it."""
+    name its `from module import` or `import module` binds, an alias too) is then removed
+    if nothing else uses it."""
 
     line: int
     column: int
@@ -499,27 +502,38 @@ def _edit_text(lines: list[str], replacements: Sequence[_Replacement]) -> None:
 
 
 class _DropImport(cst.CSTTransformer):
-    """Removes one name from `from module import ...` statements (the whole statement when
-    it was the last name)."""
+    """Removes the alias binding `name` from `from module import ...` and `import module`
+    statements (the whole statement when it was the last name)."""
 
     def __init__(self, module: str, name: str) -> None:
         super().__init__()
         self.module, self.name = module, name
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
-                         ) -> cst.ImportFrom | cst.RemovalSentinel:
+                         ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
         if (isinstance(updated.names, cst.ImportStar) or updated.relative
                 or updated.module is None
                 or cst.helpers.get_full_name_for_node(updated.module) != self.module):
             return updated
-        kept = [a for a in updated.names if _bound_name(a) != self.name]
-        if len(kept) == len(updated.names):
-            return updated
-        if not kept:
-            return cst.RemovalSentinel.REMOVE
-        if not isinstance(updated.names[-1].comma, cst.Comma):
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(names=kept)
+        return _without(updated, updated.names,
+                        [a for a in updated.names if _bound_name(a) != self.name])
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import
+                     ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+        return _without(updated, updated.names, [
+            a for a in updated.names if not _imports_module(a, self.module, self.name)])
+
+
+def _without(statement: cst.Import | cst.ImportFrom, names: Sequence[cst.ImportAlias],
+             kept: list[cst.ImportAlias]) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+    """The import statement with only the `kept` names (none: removed)."""
+    if len(kept) == len(names):
+        return statement
+    if not kept:
+        return cst.RemovalSentinel.REMOVE
+    if not isinstance(names[-1].comma, cst.Comma):
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return statement.with_changes(names=kept)
 
 
 def _bound_name(alias: cst.ImportAlias) -> str | None:
@@ -530,30 +544,74 @@ def _bound_name(alias: cst.ImportAlias) -> str | None:
     return cst.helpers.get_full_name_for_node(alias.name)
 
 
+def _imports_module(alias: cst.ImportAlias, module: str, name: str) -> bool:
+    """Whether `import <alias>` binds `name` to `module` (`import a.b` binds `a`)."""
+    full = cst.helpers.get_full_name_for_node(alias.name) or ""
+    if alias.asname is not None:
+        return full == module and _bound_name(alias) == name
+    return full.split(".")[0] == module == name
+
+
+def _binds(node: ast.stmt, module: str, name: str) -> bool:
+    """Whether the top-level import statement binds `name` from (or to) `module`."""
+    if isinstance(node, ast.ImportFrom):
+        return not node.level and node.module == module and any(
+            (a.asname or a.name) == name for a in node.names)
+    if isinstance(node, ast.Import):
+        return any(a.name == module and a.asname == name if a.asname
+                   else a.name.split(".")[0] == module == name for a in node.names)
+    return False
+
+
+def _used_names(text: str, skipped: set[int]) -> set[str]:
+    """The identifiers on lines outside `skipped` (1-based) as the linters see them: code,
+    and words inside strings (`__all__` entries, string annotations); not comments."""
+    names: set[str] = set()
+    after_dot = False
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.start[0] in skipped or token.type in _LAYOUT_TOKENS:
+            continue
+        # `uuid.uuid4` reads the module's attribute, not a `uuid4` the file imported.
+        if token.type == tokenize.NAME and not after_dot:
+            names.add(token.string)
+        elif token.type in (tokenize.STRING, _FSTRING_MIDDLE):
+            names.update(re.findall(r"[^\W\d]\w*", token.string))
+        after_dot = token.type == tokenize.OP and token.string == "."
+    return names
+
+
+_LAYOUT_TOKENS = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
+                            tokenize.DEDENT})
+
+
+_FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)
+"""Python 3.12 tokenizes f-strings into parts; the literal parts are FSTRING_MIDDLE."""
+
+
 def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     """Remove imports the edits left unused; only the import statements are parsed by LibCST
-    (a scope analysis of the whole module costs far more than everything else)."""
+    (a scope analysis of the whole module costs far more than everything else). A statement
+    that was its isort section's only one takes the blank line closing the section along."""
     tree = ast.parse(text)
     lines = split_lines(text, keepends=True)
     import_lines = {line for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
-    # Any other mention (code, `__all__`, a string annotation, a comment) keeps the import.
-    rest = "".join(line for number, line in enumerate(lines, 1) if number not in import_lines)
-    unused = [(module, name) for module, name in imports
-              if not re.search(rf"\b{re.escape(name)}\b", rest)]
+    # Any other use (code, `__all__`, a string annotation, `global`) keeps the import.
+    used = _used_names(text, import_lines)
+    unused = [(module, name) for module, name in imports if name not in used]
     if not unused:
         return text
     for node in reversed(tree.body):
-        if not isinstance(node, ast.ImportFrom) or not any(
-                node.module == module and any((a.asname or a.name) == name
-                                              for a in node.names)
-                for module, name in unused):
+        if not any(_binds(node, module, name) for module, name in unused):
             continue
         first, last = node.lineno, node.end_lineno or node.lineno
         snippet = cst.parse_module("".join(lines[first - 1:last]))
         for module, name in unused:
             snippet = snippet.visit(_DropImport(module, name))
         lines[first - 1:last] = [snippet.code if snippet.body else ""]
+        if (not snippet.body and first < len(lines) and not lines[first].strip()
+                and (first == 1 or not lines[first - 2].strip())):
+            lines[first] = ""
     return "".join(lines)
 
 
@@ -783,10 +841,13 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     LibCST parses only the top-level statements that get an edit (most of a large file is
     untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
     markers, `uid=` insertions and new imports need no LibCST at all."""
-    dropped = list(dict.fromkeys(e.unused_import for e in edits if isinstance(
-        e, (RemoveKeyword, ReplaceCall)) and e.unused_import is not None))
+    dropped = list(dict.fromkeys(
+        [e.unused_import for e in edits if isinstance(e, (RemoveKeyword, ReplaceCall))
+         and e.unused_import is not None]
+        + [i for e in edits if isinstance(e, SetKeyword) for i in e.unused_imports]))
     if dropped:
         plain = [replace(e, unused_import=None) if isinstance(e, (RemoveKeyword, ReplaceCall))
+                 else replace(e, unused_imports=()) if isinstance(e, SetKeyword)
                  else e for e in edits]
         return _drop_unused_imports(apply_edits(text, plain, style), dropped)
     imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]

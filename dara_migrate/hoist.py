@@ -37,6 +37,15 @@ def _stored(nodes: Iterable[ast.AST]) -> set[str]:
     return names
 
 
+def _blank_lines_after(lines: list[str], statement: ast.stmt) -> int:
+    """The blank lines between `statement` and the next code (one at least)."""
+    index = statement.end_lineno or statement.lineno
+    count = 0
+    while index + count < len(lines) and not lines[index + count].strip():
+        count += 1
+    return max(count, 1)
+
+
 def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     """Move the definition statement at `line` out of its function to module level, after the
     last module-level binding it references; None when it uses a local name of the function,
@@ -88,6 +97,9 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     source = textwrap.dedent(body)
     if is_def:
         source = "\n\n" + source
+    elif isinstance(anchor, (ast.Import, ast.ImportFrom)):
+        # Set off from the imports as the module's code is (isort, PEP 8).
+        source = "\n" * _blank_lines_after(lines, anchor) + source
     edits: list[Edit] = [RemoveStatement(line),
                          InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
     return edits, f"moved `{name}` to module level"
