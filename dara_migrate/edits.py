@@ -720,6 +720,15 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
     return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
 
 
+def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                 edit: SetKeyword) -> ast.Call | None:
+    """The call a keyword edit addresses (None when not exactly one is found)."""
+    found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
+    # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
+    found = [c for c in found if not any(c.func is o for o in found)]
+    return found[0] if len(found) == 1 else None
+
+
 def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
                        edit: SetKeyword, line_length: int) -> list[_Replacement] | None:
     """`keyword=value` added to a call as a person would add it: after the last argument on
@@ -727,12 +736,9 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
     new last argument line, with the call's indentation and trailing comma, on a call laid
     out one argument per line; comments stay on the line they annotate. None when the call
     is too unusual for plain text (the LibCST edit takes it)."""
-    found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
-    # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
-    found = [c for c in found if not any(c.func is o for o in found)]
-    if len(found) != 1 or any(isinstance(a, ast.GeneratorExp) for a in found[0].args):
+    call = _edited_call(lines, calls, edit)
+    if call is None or any(isinstance(a, ast.GeneratorExp) for a in call.args):
         return None
-    call = found[0]
     existing = [k for k in call.keywords if k.arg == edit.keyword]
     if existing:
         if not edit.replace:
@@ -799,21 +805,65 @@ def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]
     """The group's keyword insertions as text, or None if one of them needs LibCST (also
     when one call gets two keywords, or a split call would overlap another edit: each
     insertion is planned on the original text)."""
-    replacements: list[_Replacement] = []
+    planned: list[tuple[SetKeyword, list[_Replacement]]] = []
     edited: set[tuple[int, int]] = set()
     for edit in group:
         if not isinstance(edit, SetKeyword) or (edit.line, edit.column) in edited:
             return None
-        planned = _keyword_insertion(lines, calls, edit, line_length)
-        if planned is None:
+        insertion = _keyword_insertion(lines, calls, edit, line_length)
+        if insertion is None:
             return None
         edited.add((edit.line, edit.column))
-        replacements.extend(planned)
+        planned.append((edit, insertion))
+    if len(planned) > 1:
+        _split_until_lines_fit(lines, calls, planned, line_length)
+    replacements = [r for _, insertion in planned for r in insertion]
     spans = sorted((line, start, end) for line, start, end, _ in replacements)
     for (line, _, end), (next_line, next_start, _) in itertools.pairwise(spans):
         if line == next_line and next_start < end:
             return None
     return replacements
+
+
+def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                           planned: list[tuple[SetKeyword, list[_Replacement]]],
+                           line_length: int) -> None:
+    """Insertions planned one by one on one line may each fit and together overflow it:
+    split the one-line calls there, leftmost first, as a single insertion that does not
+    fit splits its call, until the line fits (or no call is left to split)."""
+    by_line: dict[int, list[int]] = {}
+    for position, (_, insertion) in enumerate(planned):
+        for line in dict.fromkeys(r[0] for r in insertion):
+            by_line.setdefault(line, []).append(position)
+    for line, positions in by_line.items():
+        if len(positions) < 2:
+            continue
+        limit = max(line_length, _width(lines[line]))
+        for position in sorted(positions, key=lambda p: planned[p][0].column):
+            on_line = [r for p in positions for r in planned[p][1] if r[0] == line]
+            if _fits(lines[line], on_line, limit):
+                break
+            edit, insertion = planned[position]
+            call = _edited_call(lines, calls, edit)
+            if call is None or call.lineno != call.end_lineno:
+                continue
+            split = _keyword_insertion(lines, calls, edit, 0)
+            if not split or split == insertion:
+                continue
+            # A call holding another planned insertion is not split (its text would be lost).
+            _, start, end, _ = split[0]
+            if any(r[0] == line and start <= r[1] <= end for p in positions if p != position
+                   for r in planned[p][1]):
+                continue
+            planned[position] = (edit, split)
+
+
+def _fits(line: str, replacements: Sequence[_Replacement], limit: int) -> bool:
+    """Whether every line `line` becomes after the replacements is at most `limit` long."""
+    text = line
+    for _, start, end, added in sorted(replacements, reverse=True):
+        text = text[:start] + added + text[end:]
+    return all(_width(piece) <= limit for piece in split_lines(text))
 
 
 @dataclass(frozen=True)
