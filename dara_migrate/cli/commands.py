@@ -475,7 +475,7 @@ def _shared_app_ids(project: Project) -> list[str]:
     by_id: dict[str, list[str]] = {}
     for app in project.apps:
         if has_runtime(app.target):
-            by_id.setdefault(app.app_id, []).append(app.key)
+            by_id.setdefault(app.app_id, []).append(app.label)
     return [f"apps {', '.join(keys)} share app_id {app_id!r}: their runtime keys collide "
             "in one Valkey; give each project its own [project].name"
             for app_id, keys in by_id.items() if len(keys) > 1]
@@ -507,8 +507,10 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
               f"{counted(len(result.changes), 'file')}"
               + (f"; {unsafe_hint(held_back)}" if held_back else ""), highlight=False)
     hatched = result.hatch_apps
+    labels = {app.key: app.label for app in result.project.apps}
     for key in hatched[:MAX_APPS_LISTED]:
-        err.print(f"app {escape(key)}: kept process-local (unsafe_runtime_mode = 'local')",
+        err.print(f"app {escape(labels.get(key, key))}: kept process-local "
+                  "(unsafe_runtime_mode = 'local')",
                   style="yellow", highlight=False)
     if len(hatched) > MAX_APPS_LISTED:
         err.print(f"... and {len(hatched) - MAX_APPS_LISTED} more apps kept process-local",
@@ -516,9 +518,9 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
     for message in result.refused:
         err.print(escape(message), style="yellow", highlight=False)
     for key in result.without_hatch_site:
-        err.print(f"app {escape(key)}: no escape hatch set, as no name holds its "
-                  "ConfigurationBuilder; bind it (`config = build_config()` at module level) "
-                  "and run again", style="yellow", highlight=False)
+        err.print(f"app {escape(labels.get(key, key))}: no escape hatch set, as no name "
+                  "holds its ConfigurationBuilder; bind it (`config = build_config()` at "
+                  "module level) and run again", style="yellow", highlight=False)
     if result.remaining:
         count = len(result.remaining)
         plural = count != 1
