@@ -694,11 +694,13 @@ def _arguments(call: ast.Call) -> list[ast.expr | ast.keyword]:
 
 
 def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | ast.keyword],
-              added: str, replaced: ast.keyword | None = None) -> list[_Replacement] | None:
+              added: str, replaced: ast.keyword | None = None,
+              inner: Sequence[_Replacement] = ()) -> list[_Replacement] | None:
     """A one-line call rewritten with one argument per line and a trailing comma, as black
     splits a call that does not fit: arguments one indent deeper than the call's line, the
     closing parenthesis back at that line's indentation. `added` is a new last argument, or
-    takes the place of `replaced`."""
+    takes the place of `replaced`; the one-line `inner` insertions inside the arguments are
+    made in them."""
     line = call.lineno - 1
     text = lines[line]
     close = _column(text, call.end_col_offset or 0) - 1
@@ -709,10 +711,22 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
         return None
     pieces: list[str] = []
     start = opening[1] + 1
+    placed = 0
     for argument in arguments:
         end, token = _past_parentheses(lines, _span(lines, argument)[2:], (line, close))
-        pieces.append(added if argument is replaced else text[start:end[1]].strip())
+        if argument is replaced:
+            pieces.append(added)
+        else:
+            origin = start + len(text[start:end[1]]) - len(text[start:end[1]].lstrip())
+            piece = text[origin:end[1]].rstrip()
+            within = [r for r in inner if origin <= r[1] and r[2] <= origin + len(piece)]
+            for _, first, last, insertion in sorted(within, reverse=True):
+                piece = piece[:first - origin] + insertion + piece[last - origin:]
+            placed += len(within)
+            pieces.append(piece)
         start = token[1] + 1
+    if placed != len(inner):
+        return None
     if replaced is None:
         pieces.append(added)
     newline, indent = _newline(text, lines), _indent(text)
@@ -730,7 +744,8 @@ def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
 
 
 def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                       edit: SetKeyword, line_length: int) -> list[_Replacement] | None:
+                       edit: SetKeyword, line_length: int, inner: Sequence[_Replacement] = ()
+                       ) -> list[_Replacement] | None:
     """`keyword=value` added to a call as a person would add it: after the last argument on
     a call that fits on one line (split one argument per line when it no longer fits); as a
     new last argument line, with the call's indentation and trailing comma, on a call laid
@@ -750,7 +765,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if grown <= max(line_length, _width(lines[first])) or call.lineno != call.end_lineno:
             return [(first, start, end, edit.value)]
         return _exploded(lines, call, _arguments(call), f"{edit.keyword}={edit.value}",
-                         existing[0])
+                         existing[0], inner)
     added = f"{edit.keyword}={edit.value}"
     close = (call.end_lineno or call.lineno) - 1, _column(
         lines[(call.end_lineno or call.lineno) - 1], call.end_col_offset or 0) - 1
@@ -783,7 +798,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if _width(lines[close[0]]) + len(insertion[3]) <= line_length:
             return [insertion]
         if single_line:
-            return _exploded(lines, call, arguments, added)
+            return _exploded(lines, call, arguments, added, inner=inner)
         if comma:
             return [insertion]
         indent = _indent(lines[last_line])
@@ -828,9 +843,10 @@ def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]
 def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
                            planned: list[tuple[SetKeyword, list[_Replacement]]],
                            line_length: int) -> None:
-    """Insertions planned one by one on one line may each fit and together overflow it:
-    split the one-line calls there, leftmost first, as a single insertion that does not
-    fit splits its call, until the line fits (or no call is left to split)."""
+    """Insertions planned one by one on one line may each fit and together overflow it, or
+    split calls nested in each other: split the one-line calls there, outermost and leftmost
+    first (the insertions inside a split call go into its arguments), as a single insertion
+    that does not fit splits its call, until the line fits or no call is left to split."""
     by_line: dict[int, list[int]] = {}
     for position, (_, insertion) in enumerate(planned):
         for line in dict.fromkeys(r[0] for r in insertion):
@@ -840,28 +856,47 @@ def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[a
             continue
         limit = max(line_length, _width(lines[line]))
         for position in sorted(positions, key=lambda p: planned[p][0].column):
-            on_line = [r for p in positions for r in planned[p][1] if r[0] == line]
-            if _fits(lines[line], on_line, limit):
+            if _fits(lines[line], [r for p in positions for r in planned[p][1]
+                                   if r[0] == line], limit):
                 break
             edit, insertion = planned[position]
             call = _edited_call(lines, calls, edit)
-            if call is None or call.lineno != call.end_lineno:
+            if not insertion or call is None or call.lineno != call.end_lineno:
                 continue
-            split = _keyword_insertion(lines, calls, edit, 0)
-            if not split or split == insertion:
-                continue
-            # A call holding another planned insertion is not split (its text would be lost).
-            _, start, end, _ = split[0]
-            if any(r[0] == line and start <= r[1] <= end for p in positions if p != position
-                   for r in planned[p][1]):
-                continue
-            planned[position] = (edit, split)
+            start = _column(lines[line], call.col_offset)
+            close = _column(lines[line], call.end_col_offset or 0) - 1
+            inside: list[int] = []
+            inner: list[_Replacement] = []
+            for other in positions:
+                nested = _edited_call(lines, calls, planned[other][0])
+                if other == position or nested is None or nested.lineno != call.lineno or not (
+                        start < _column(lines[line], nested.col_offset)
+                        and _column(lines[line], nested.end_col_offset or 0) <= close):
+                    continue
+                # Inside a split call an insertion fits where a lone one did not.
+                unsplit = _keyword_insertion(lines, calls, planned[other][0], sys.maxsize)
+                if unsplit is None or any("\n" in r[3] or "\r" in r[3] for r in unsplit):
+                    break
+                inside.append(other)
+                inner.extend(unsplit)
+            else:
+                split = _keyword_insertion(lines, calls, edit, 0, inner)
+                if not split or (split == insertion and not inner) or (
+                        inner and len(split) != 1):
+                    continue
+                planned[position] = (edit, split)
+                for other in inside:
+                    planned[other] = (planned[other][0], [])
 
 
 def _fits(line: str, replacements: Sequence[_Replacement], limit: int) -> bool:
-    """Whether every line `line` becomes after the replacements is at most `limit` long."""
+    """Whether the replacements do not overlap and every line `line` becomes after them is
+    at most `limit` long."""
+    ordered = sorted(replacements)
+    if any(after[1] < before[2] for before, after in itertools.pairwise(ordered)):
+        return False
     text = line
-    for _, start, end, added in sorted(replacements, reverse=True):
+    for _, start, end, added in reversed(ordered):
         text = text[:start] + added + text[end:]
     return all(_width(piece) <= limit for piece in split_lines(text))
 

@@ -247,8 +247,10 @@ class MissingStableUid(Rule):
                 "    uid='app.main:double',\n"
                 ")\n"
                 "rows = ServerVariable(default=[], uid='app.main:rows')\n"
-                "prefs = dc.Variable(store=BackendStore(uid='app.main:store'), "
-                "uid='app.main:prefs')\n"
+                "prefs = dc.Variable(\n"
+                "    store=BackendStore(uid='app.main:store'),\n"
+                "    uid='app.main:prefs',\n"
+                ")\n"
             )
         ),
     ]
@@ -771,7 +773,6 @@ class PerCallActionDefinition(Rule):
             fixed=(
                 "import dara.core as dc\n"
                 "from dara.core import action\n"
-                "from dara.core.actions import UpdateVariable as UV\n"
                 "from dara.components import Button, Select, Stack\n"
                 "from dara.core.interactivity.actions import (\n"
                 "    ComponentActionContext,\n"

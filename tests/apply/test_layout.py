@@ -321,6 +321,17 @@ def test_two_insertions_on_one_line_split_a_call_when_together_they_overflow() -
         "), DerivedVariable(count_entries, uid='ledger.state:high')\n")
 
 
+def test_a_split_call_takes_the_insertions_inside_it_along() -> None:
+    source = "prefs = dc.Variable(store=BackendStore())  # the user's settings\n"
+    edits = [SetKeyword(1, 9, "uid", "'app.main:prefs'"),
+             SetKeyword(1, 27, "uid", "'app.main:store'")]
+    assert apply_edits(source, edits) == (
+        "prefs = dc.Variable(\n"
+        "    store=BackendStore(uid='app.main:store'),\n"
+        "    uid='app.main:prefs',\n"
+        ")  # the user's settings\n")
+
+
 @st.composite
 def two_calls_on_a_line(draw: st.DrawFn) -> tuple[str, list[SetKeyword]]:
     """Two one-line `DV(...)` calls on one line: side by side, or one inside another call."""
@@ -328,14 +339,24 @@ def two_calls_on_a_line(draw: st.DrawFn) -> tuple[str, list[SetKeyword]]:
                             key=_argument_order) for _ in range(2))
     indent = draw(st.sampled_from(["", "    "]))
     left, right = "DV(" + ", ".join(first) + ")", "DV(" + ", ".join(second) + ")"
-    outer = draw(st.sampled_from(["", "Stack(", "[", "Stack(Text(x), "]))
-    closing = {"": "", "Stack(": ")", "[": "]", "Stack(Text(x), ": ")"}[outer]
-    statement = f"{indent}x = {outer}{left}, Text({right}){closing}\n"
-    source = f"def page():\n{statement}{indent}return x\n" if indent else statement
+    outer = draw(st.sampled_from(["", "Stack(", "[", "Stack(Text(x), ", "DV("]))
     line = 2 if indent else 1
     column = len(indent) + 5 + len(outer)
+    if outer == "DV(":
+        # One definition inside the other: `x = DV(DV(...), ...)`.
+        statement = f"{indent}x = DV({left}{''.join(f', {a}' for a in second)})\n"
+        second_column = column - 3
+    else:
+        closing = {"": "", "Stack(": ")", "[": "]", "Stack(Text(x), ": ")"}[outer]
+        statement = f"{indent}x = {outer}{left}, Text({right}){closing}\n"
+        second_column = column + len(left) + 7
+    source = f"def page():\n{statement}{indent}return x\n" if indent else statement
     return source, [SetKeyword(line, column, "uid", "'m:first'"),
-                    SetKeyword(line, column + len(left) + 7, "uid", "'m:second'")]
+                    SetKeyword(line, second_column, "uid", "'m:second'")]
+
+
+def _with_uid(call: str, uid: str) -> str:
+    return f"{call[:-1]}{', ' if call != 'DV()' else ''}uid={uid})"
 
 
 @settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -355,8 +376,12 @@ def test_insertions_together_never_make_a_line_too_long(
     other = [code for code in ruff_findings(result, length) if code != "E501"]
     assert other == [code for code in ruff_findings(source, length) if code != "E501"]
     old_lines = set(split_lines(source))
+    nested = [_with_uid(ast.get_source_segment(source, c) or "", "'m:first'")
+              for c in ast.walk(before) if isinstance(c, ast.Call)
+              and c.col_offset == edits[0].column - 1]
     for text_line in split_lines(result):
-        # Too long only where the input was, or for one argument alone on its line.
+        # Too long only where the input was, or for one argument alone on its line (a
+        # nested call with its own insertion is not split further).
         argument = text_line.strip().rstrip(",")
-        assert (len(text_line) <= length or text_line in old_lines
-                or argument in [*ALL_ARGUMENTS, "uid='m:first'", "uid='m:second'"]), text_line
+        assert (len(text_line) <= length or text_line in old_lines or argument in [
+            *ALL_ARGUMENTS, "uid='m:first'", "uid='m:second'", *nested]), text_line
