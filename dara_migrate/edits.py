@@ -563,29 +563,22 @@ def _binds(node: ast.stmt, module: str, name: str) -> bool:
     return False
 
 
-def _used_names(text: str, skipped: set[int]) -> set[str]:
-    """The identifiers on lines outside `skipped` (1-based) as the linters see them: code,
-    and words inside strings (`__all__` entries, string annotations); not comments."""
+def _used_names(tree: ast.Module) -> set[str]:
+    """The names the module reads or binds outside its top-level imports, as the linters
+    see them: code, `global` statements, and words inside strings (`__all__` entries,
+    string annotations); not comments, nor attributes (`uuid.uuid4` reads no `uuid4`)."""
     names: set[str] = set()
-    after_dot = False
-    for token in tokenize.generate_tokens(io.StringIO(text).readline):
-        if token.start[0] in skipped or token.type in _LAYOUT_TOKENS:
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue
-        # `uuid.uuid4` reads the module's attribute, not a `uuid4` the file imported.
-        if token.type == tokenize.NAME and not after_dot:
-            names.add(token.string)
-        elif token.type in (tokenize.STRING, _FSTRING_MIDDLE):
-            names.update(re.findall(r"[^\W\d]\w*", token.string))
-        after_dot = token.type == tokenize.OP and token.string == "."
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                names.update(node.names)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.update(re.findall(r"[^\W\d]\w*", node.value))
     return names
-
-
-_LAYOUT_TOKENS = frozenset({tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT,
-                            tokenize.DEDENT})
-
-
-_FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)
-"""Python 3.12 tokenizes f-strings into parts; the literal parts are FSTRING_MIDDLE."""
 
 
 def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
@@ -596,8 +589,12 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     lines = split_lines(text, keepends=True)
     import_lines = {line for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
-    # Any other use (code, `__all__`, a string annotation, `global`) keeps the import.
-    used = _used_names(text, import_lines)
+    # A name the rest of the file does not even mention is unused; one it mentions is
+    # unused unless code, `__all__`, a string annotation or `global` reads it.
+    rest = "".join(line for number, line in enumerate(lines, 1) if number not in import_lines)
+    mentioned = [(module, name) for module, name in imports
+                 if re.search(rf"\b{re.escape(name)}\b", rest)]
+    used = _used_names(tree) if mentioned else set()
     unused = [(module, name) for module, name in imports if name not in used]
     if not unused:
         return text
