@@ -246,14 +246,14 @@ class ActionRewriter:
         return ActionRewrite(edits, name)
 
     def _imported_from(self, callee: str) -> tuple[str, str] | None:
-        """(module, name) of a `from module import name` the factory was called through."""
+        """(module, name) of a `from module import name [as alias]` the factory was called
+        through."""
         if "." in callee:
             return None
         found = self.index.lookup(self.facts, 0, callee)
-        if found is None or found[0].kind != "import" or not found[0].target.endswith(
-                f".{callee}"):
+        if found is None or found[0].kind != "import" or "." not in found[0].target:
             return None
-        return found[0].target[:-len(callee) - 1], callee
+        return found[0].target.rsplit(".", 1)[0], callee
 
     def _own_parameter(self, value: Value, name: str) -> bool:
         if value.kind != "lambda":

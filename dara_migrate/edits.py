@@ -27,20 +27,23 @@ from dara_migrate.layout import DEFAULT_LINE_LENGTH, line_length, split_lines
 
 @dataclass(frozen=True)
 class SetKeyword:
-    """Add `keyword=<literal>` to the call starting at (line, column), or replace its value."""
+    """Add `keyword=<literal>` to the call starting at (line, column), or replace its value;
+    the imports in `unused_imports` (as for RemoveKeyword) the replaced value read through
+    are then removed if nothing else uses them."""
 
     line: int
     column: int
     keyword: str
     value: str
     replace: bool = False
+    unused_imports: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class RemoveKeyword:
     """Drop `keyword=...` from the call at (line, column); `unused_import` (a module and the
-    name its `from module import` binds, an alias too) is then removed if nothing else
-    uses it."""
+    name its `from module import` or `import module` binds, an alias too) is then removed
+    if nothing else uses it."""
 
     line: int
     column: int
@@ -601,27 +604,38 @@ def _edit_text(lines: list[str], replacements: Sequence[_Replacement]) -> None:
 
 
 class _DropImport(cst.CSTTransformer):
-    """Removes one name from `from module import ...` statements (the whole statement when
-    it was the last name)."""
+    """Removes the alias binding `name` from `from module import ...` and `import module`
+    statements (the whole statement when it was the last name)."""
 
     def __init__(self, module: str, name: str) -> None:
         super().__init__()
         self.module, self.name = module, name
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
-                         ) -> cst.ImportFrom | cst.RemovalSentinel:
+                         ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
         if (isinstance(updated.names, cst.ImportStar) or updated.relative
                 or updated.module is None
                 or cst.helpers.get_full_name_for_node(updated.module) != self.module):
             return updated
-        kept = [a for a in updated.names if _bound_name(a) != self.name]
-        if len(kept) == len(updated.names):
-            return updated
-        if not kept:
-            return cst.RemovalSentinel.REMOVE
-        if not isinstance(updated.names[-1].comma, cst.Comma):
-            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(names=kept)
+        return _without(updated, updated.names,
+                        [a for a in updated.names if _bound_name(a) != self.name])
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import
+                     ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+        return _without(updated, updated.names, [
+            a for a in updated.names if not _imports_module(a, self.module, self.name)])
+
+
+def _without(statement: cst.Import | cst.ImportFrom, names: Sequence[cst.ImportAlias],
+             kept: list[cst.ImportAlias]) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+    """The import statement with only the `kept` names (none: removed)."""
+    if len(kept) == len(names):
+        return statement
+    if not kept:
+        return cst.RemovalSentinel.REMOVE
+    if not isinstance(names[-1].comma, cst.Comma):
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return statement.with_changes(names=kept)
 
 
 def _bound_name(alias: cst.ImportAlias) -> str | None:
@@ -632,30 +646,71 @@ def _bound_name(alias: cst.ImportAlias) -> str | None:
     return cst.helpers.get_full_name_for_node(alias.name)
 
 
+def _imports_module(alias: cst.ImportAlias, module: str, name: str) -> bool:
+    """Whether `import <alias>` binds `name` to `module` (`import a.b` binds `a`)."""
+    full = cst.helpers.get_full_name_for_node(alias.name) or ""
+    if alias.asname is not None:
+        return full == module and _bound_name(alias) == name
+    return full.split(".")[0] == module == name
+
+
+def _binds(node: ast.stmt, module: str, name: str) -> bool:
+    """Whether the top-level import statement binds `name` from (or to) `module`."""
+    if isinstance(node, ast.ImportFrom):
+        return not node.level and node.module == module and any(
+            (a.asname or a.name) == name for a in node.names)
+    if isinstance(node, ast.Import):
+        return any(a.name == module and a.asname == name if a.asname
+                   else a.name.split(".")[0] == module == name for a in node.names)
+    return False
+
+
+def _used_names(tree: ast.Module) -> set[str]:
+    """The names the module reads or binds outside its top-level imports, as the linters
+    see them: code, `global` statements, and words inside strings (`__all__` entries,
+    string annotations); not comments, nor attributes (`uuid.uuid4` reads no `uuid4`)."""
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                names.update(node.names)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.update(re.findall(r"[^\W\d]\w*", node.value))
+    return names
+
+
 def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     """Remove imports the edits left unused; only the import statements are parsed by LibCST
-    (a scope analysis of the whole module costs far more than everything else)."""
+    (a scope analysis of the whole module costs far more than everything else). A statement
+    that was its isort section's only one takes the blank line closing the section along."""
     tree = ast.parse(text)
     lines = split_lines(text, keepends=True)
     import_lines = {line for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
-    # Any other mention (code, `__all__`, a string annotation, a comment) keeps the import.
+    # A name the rest of the file does not even mention is unused; one it mentions is
+    # unused unless code, `__all__`, a string annotation or `global` reads it.
     rest = "".join(line for number, line in enumerate(lines, 1) if number not in import_lines)
-    unused = [(module, name) for module, name in imports
-              if not re.search(rf"\b{re.escape(name)}\b", rest)]
+    mentioned = [(module, name) for module, name in imports
+                 if re.search(rf"\b{re.escape(name)}\b", rest)]
+    used = _used_names(tree) if mentioned else set()
+    unused = [(module, name) for module, name in imports if name not in used]
     if not unused:
         return text
     for node in reversed(tree.body):
-        if not isinstance(node, ast.ImportFrom) or not any(
-                node.module == module and any((a.asname or a.name) == name
-                                              for a in node.names)
-                for module, name in unused):
+        if not any(_binds(node, module, name) for module, name in unused):
             continue
         first, last = node.lineno, node.end_lineno or node.lineno
         snippet = cst.parse_module("".join(lines[first - 1:last]))
         for module, name in unused:
             snippet = snippet.visit(_DropImport(module, name))
         lines[first - 1:last] = [snippet.code if snippet.body else ""]
+        if (not snippet.body and first < len(lines) and not lines[first].strip()
+                and (first == 1 or not lines[first - 2].strip())):
+            lines[first] = ""
     return "".join(lines)
 
 
@@ -738,11 +793,13 @@ def _arguments(call: ast.Call) -> list[ast.expr | ast.keyword]:
 
 
 def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | ast.keyword],
-              added: str, replaced: ast.keyword | None = None) -> list[_Replacement] | None:
+              added: str, replaced: ast.keyword | None = None,
+              inner: Sequence[_Replacement] = ()) -> list[_Replacement] | None:
     """A one-line call rewritten with one argument per line and a trailing comma, as black
     splits a call that does not fit: arguments one indent deeper than the call's line, the
     closing parenthesis back at that line's indentation. `added` is a new last argument, or
-    takes the place of `replaced`."""
+    takes the place of `replaced`; the one-line `inner` insertions inside the arguments are
+    made in them."""
     line = call.lineno - 1
     text = lines[line]
     close = _column(text, call.end_col_offset or 0) - 1
@@ -753,10 +810,22 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
         return None
     pieces: list[str] = []
     start = opening[1] + 1
+    placed = 0
     for argument in arguments:
         end, token = _past_parentheses(lines, _span(lines, argument)[2:], (line, close))
-        pieces.append(added if argument is replaced else text[start:end[1]].strip())
+        if argument is replaced:
+            pieces.append(added)
+        else:
+            origin = start + len(text[start:end[1]]) - len(text[start:end[1]].lstrip())
+            piece = text[origin:end[1]].rstrip()
+            within = [r for r in inner if origin <= r[1] and r[2] <= origin + len(piece)]
+            for _, first, last, insertion in sorted(within, reverse=True):
+                piece = piece[:first - origin] + insertion + piece[last - origin:]
+            placed += len(within)
+            pieces.append(piece)
         start = token[1] + 1
+    if placed != len(inner):
+        return None
     if replaced is None:
         pieces.append(added)
     newline, indent = _newline(text, lines), _indent(text)
@@ -764,19 +833,26 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
     return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
 
 
+def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                 edit: SetKeyword) -> ast.Call | None:
+    """The call a keyword edit addresses (None when not exactly one is found)."""
+    found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
+    # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
+    found = [c for c in found if not any(c.func is o for o in found)]
+    return found[0] if len(found) == 1 else None
+
+
 def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                       edit: SetKeyword, line_length: int) -> list[_Replacement] | None:
+                       edit: SetKeyword, line_length: int, inner: Sequence[_Replacement] = ()
+                       ) -> list[_Replacement] | None:
     """`keyword=value` added to a call as a person would add it: after the last argument on
     a call that fits on one line (split one argument per line when it no longer fits); as a
     new last argument line, with the call's indentation and trailing comma, on a call laid
     out one argument per line; comments stay on the line they annotate. None when the call
     is too unusual for plain text (the LibCST edit takes it)."""
-    found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
-    # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
-    found = [c for c in found if not any(c.func is o for o in found)]
-    if len(found) != 1 or any(isinstance(a, ast.GeneratorExp) for a in found[0].args):
+    call = _edited_call(lines, calls, edit)
+    if call is None or any(isinstance(a, ast.GeneratorExp) for a in call.args):
         return None
-    call = found[0]
     existing = [k for k in call.keywords if k.arg == edit.keyword]
     if existing:
         if not edit.replace:
@@ -788,7 +864,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if grown <= max(line_length, _width(lines[first])) or call.lineno != call.end_lineno:
             return [(first, start, end, edit.value)]
         return _exploded(lines, call, _arguments(call), f"{edit.keyword}={edit.value}",
-                         existing[0])
+                         existing[0], inner)
     added = f"{edit.keyword}={edit.value}"
     close = (call.end_lineno or call.lineno) - 1, _column(
         lines[(call.end_lineno or call.lineno) - 1], call.end_col_offset or 0) - 1
@@ -821,7 +897,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if _width(lines[close[0]]) + len(insertion[3]) <= line_length:
             return [insertion]
         if single_line:
-            return _exploded(lines, call, arguments, added)
+            return _exploded(lines, call, arguments, added, inner=inner)
         if comma:
             return [insertion]
         indent = _indent(lines[last_line])
@@ -843,21 +919,85 @@ def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]
     """The group's keyword insertions as text, or None if one of them needs LibCST (also
     when one call gets two keywords, or a split call would overlap another edit: each
     insertion is planned on the original text)."""
-    replacements: list[_Replacement] = []
+    planned: list[tuple[SetKeyword, list[_Replacement]]] = []
     edited: set[tuple[int, int]] = set()
     for edit in group:
         if not isinstance(edit, SetKeyword) or (edit.line, edit.column) in edited:
             return None
-        planned = _keyword_insertion(lines, calls, edit, line_length)
-        if planned is None:
+        insertion = _keyword_insertion(lines, calls, edit, line_length)
+        if insertion is None:
             return None
         edited.add((edit.line, edit.column))
-        replacements.extend(planned)
+        planned.append((edit, insertion))
+    if len(planned) > 1:
+        _split_until_lines_fit(lines, calls, planned, line_length)
+    replacements = [r for _, insertion in planned for r in insertion]
     spans = sorted((line, start, end) for line, start, end, _ in replacements)
     for (line, _, end), (next_line, next_start, _) in itertools.pairwise(spans):
         if line == next_line and next_start < end:
             return None
     return replacements
+
+
+def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                           planned: list[tuple[SetKeyword, list[_Replacement]]],
+                           line_length: int) -> None:
+    """Insertions planned one by one on one line may each fit and together overflow it, or
+    split calls nested in each other: split the one-line calls there, outermost and leftmost
+    first (the insertions inside a split call go into its arguments), as a single insertion
+    that does not fit splits its call, until the line fits or no call is left to split."""
+    by_line: dict[int, list[int]] = {}
+    for position, (_, insertion) in enumerate(planned):
+        for line in dict.fromkeys(r[0] for r in insertion):
+            by_line.setdefault(line, []).append(position)
+    for line, positions in by_line.items():
+        if len(positions) < 2:
+            continue
+        limit = max(line_length, _width(lines[line]))
+        for position in sorted(positions, key=lambda p: planned[p][0].column):
+            if _fits(lines[line], [r for p in positions for r in planned[p][1]
+                                   if r[0] == line], limit):
+                break
+            edit, insertion = planned[position]
+            call = _edited_call(lines, calls, edit)
+            if not insertion or call is None or call.lineno != call.end_lineno:
+                continue
+            start = _column(lines[line], call.col_offset)
+            close = _column(lines[line], call.end_col_offset or 0) - 1
+            inside: list[int] = []
+            inner: list[_Replacement] = []
+            for other in positions:
+                nested = _edited_call(lines, calls, planned[other][0])
+                if other == position or nested is None or nested.lineno != call.lineno or not (
+                        start < _column(lines[line], nested.col_offset)
+                        and _column(lines[line], nested.end_col_offset or 0) <= close):
+                    continue
+                # Inside a split call an insertion fits where a lone one did not.
+                unsplit = _keyword_insertion(lines, calls, planned[other][0], sys.maxsize)
+                if unsplit is None or any("\n" in r[3] or "\r" in r[3] for r in unsplit):
+                    break
+                inside.append(other)
+                inner.extend(unsplit)
+            else:
+                split = _keyword_insertion(lines, calls, edit, 0, inner)
+                if not split or (split == insertion and not inner) or (
+                        inner and len(split) != 1):
+                    continue
+                planned[position] = (edit, split)
+                for other in inside:
+                    planned[other] = (planned[other][0], [])
+
+
+def _fits(line: str, replacements: Sequence[_Replacement], limit: int) -> bool:
+    """Whether the replacements do not overlap and every line `line` becomes after them is
+    at most `limit` long."""
+    ordered = sorted(replacements)
+    if any(after[1] < before[2] for before, after in itertools.pairwise(ordered)):
+        return False
+    text = line
+    for _, start, end, added in reversed(ordered):
+        text = text[:start] + added + text[end:]
+    return all(_width(piece) <= limit for piece in split_lines(text))
 
 
 @dataclass(frozen=True)
@@ -885,10 +1025,13 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     LibCST parses only the top-level statements that get an edit (most of a large file is
     untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
     markers, `uid=` insertions and new imports need no LibCST at all."""
-    dropped = list(dict.fromkeys(e.unused_import for e in edits if isinstance(
-        e, (RemoveKeyword, ReplaceCall)) and e.unused_import is not None))
+    dropped = list(dict.fromkeys(
+        [e.unused_import for e in edits if isinstance(e, (RemoveKeyword, ReplaceCall))
+         and e.unused_import is not None]
+        + [i for e in edits if isinstance(e, SetKeyword) for i in e.unused_imports]))
     if dropped:
         plain = [replace(e, unused_import=None) if isinstance(e, (RemoveKeyword, ReplaceCall))
+                 else replace(e, unused_imports=()) if isinstance(e, SetKeyword)
                  else e for e in edits]
         return _drop_unused_imports(apply_edits(text, plain, style), dropped)
     imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]

@@ -37,6 +37,22 @@ def _stored(nodes: Iterable[ast.AST]) -> set[str]:
     return names
 
 
+def _blank_lines_after_imports(lines: list[str], module: ast.Module,
+                               imports: ast.stmt) -> int:
+    """The blank lines isort puts between the import block ending with `imports` and an
+    assignment: as many as the module has before its code (a project may ask for two),
+    one where that code is a def or class (which PEP 8 sets off by two anyway)."""
+    position = module.body.index(imports) + 1
+    if position < len(module.body) and isinstance(module.body[position], (
+            ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return 1
+    index = imports.end_lineno or imports.lineno
+    count = 0
+    while index + count < len(lines) and not lines[index + count].strip():
+        count += 1
+    return max(count, 1)
+
+
 def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     """Move the definition statement at `line` out of its function to module level, after the
     last module-level binding it references; None when it uses a local name of the function,
@@ -88,6 +104,9 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     source = textwrap.dedent(body)
     if is_def:
         source = "\n\n" + source
+    elif isinstance(anchor, (ast.Import, ast.ImportFrom)):
+        # Set off from the imports as the module's code is (isort, PEP 8).
+        source = "\n" * _blank_lines_after_imports(lines, module, anchor) + source
     edits: list[Edit] = [RemoveStatement(line),
                          InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
     return edits, f"moved `{name}` to module level"

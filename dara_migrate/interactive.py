@@ -427,9 +427,10 @@ class _Session:
         self.say(f"  {counted(len(result.applied), 'fix', 'fixes')}"
                  + (": " + ", ".join(f"{c} x{n}" for c, n in sorted(counts.items()))
                     if counts else ""))
+        labels = {app.key: app.label for app in result.project.apps}
         for key in result.hatch_apps:
-            self.say(f"  app {escape(key)}: kept process-local ({ESCAPE_HATCH_ATTRIBUTE} = "
-                     "'local')")
+            self.say(f"  app {escape(labels.get(key, key))}: kept process-local "
+                     f"({ESCAPE_HATCH_ATTRIBUTE} = 'local')")
         if self.mode_line:
             self.say(f"  {self.mode_line}")
         open_ = [f for f in result.remaining if f.status == "open"]

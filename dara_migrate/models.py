@@ -19,6 +19,11 @@ Verdict = Literal["ready", "fixable", "blocked", "local", "prepared"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 
 
+def app_label(name: str, path: str, line: int) -> str:
+    """How terminal output names an app: `dash (storefront/bootstrap.py:7)`."""
+    return f"{name} ({path}:{line})"
+
+
 @dataclass(frozen=True, slots=True)
 class Related:
     path: str

@@ -62,8 +62,9 @@ def accounts_page():
     return Stack(Text(recent))
 '''
 STATE_UIDS = STATE.replace(
-    "store=BackendStore())",
-    "store=BackendStore(uid='ledger.state:store'), uid='ledger.state:entries')",
+    "entries = dc.Variable(default=[], store=BackendStore())",
+    "entries = dc.Variable(\n    default=[],\n    store=BackendStore(uid='ledger.state:store'),\n"
+    "    uid='ledger.state:entries',\n)",
 ).replace(
     "balances = ServerVariable(default={}, backend=MemoryBackend())",
     "balances = ServerVariable(\n    default={},\n    backend=MemoryBackend(),\n"
@@ -113,7 +114,7 @@ class TestRuleFixes(CodemodTest):
         self.check("ledger/pages.py", PAGES, rules=["DM301"])
         self.check("ledger/pages.py", PAGES.replace(
             "from ledger.state import entries, total\n",
-            "from ledger.state import entries, total\n"
+            "from ledger.state import entries, total\n\n"
             "rounded = DerivedVariable(lambda rows: round(sum(rows), 2), variables=[entries])\n",
         ).replace(
             "    rounded = DerivedVariable(lambda rows: round(sum(rows), 2), "

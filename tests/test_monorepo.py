@@ -210,5 +210,5 @@ def test_apply_warns_when_apps_would_share_an_app_id(tmp_path: Path) -> None:
     root = monorepo(tmp_path)
     outcome = CliRunner().invoke(cli, ["apply", str(root), "--dry-run", "--no-cache",
                                        "--no-build-check", "--target", "v2"])
-    assert ("apps services.billing.app.main:config, services.orders.app.main:config share "
-            "app_id 'example-app'") in outcome.stderr
+    assert ("apps config (services/billing/app/main.py:7), config "
+            "(services/orders/app/main.py:7) share app_id 'example-app'") in outcome.stderr

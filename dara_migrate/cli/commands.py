@@ -8,7 +8,6 @@ import math
 import os
 import stat
 import sys
-from collections.abc import Mapping
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
     from dara_migrate.engine import Project
     from dara_migrate.proof import ProofReport
+    from dara_migrate.verify.targets import AppBuild
 
 _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
@@ -475,7 +475,7 @@ def _shared_app_ids(project: Project) -> list[str]:
     by_id: dict[str, list[str]] = {}
     for app in project.apps:
         if has_runtime(app.target):
-            by_id.setdefault(app.app_id, []).append(app.key)
+            by_id.setdefault(app.app_id, []).append(app.label)
     return [f"apps {', '.join(keys)} share app_id {app_id!r}: their runtime keys collide "
             "in one Valkey; give each project its own [project].name"
             for app_id, keys in by_id.items() if len(keys) > 1]
@@ -507,8 +507,10 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
               f"{counted(len(result.changes), 'file')}"
               + (f"; {unsafe_hint(held_back)}" if held_back else ""), highlight=False)
     hatched = result.hatch_apps
+    labels = {app.key: app.label for app in result.project.apps}
     for key in hatched[:MAX_APPS_LISTED]:
-        err.print(f"app {escape(key)}: kept process-local (unsafe_runtime_mode = 'local')",
+        err.print(f"app {escape(labels.get(key, key))}: kept process-local "
+                  "(unsafe_runtime_mode = 'local')",
                   style="yellow", highlight=False)
     if len(hatched) > MAX_APPS_LISTED:
         err.print(f"... and {len(hatched) - MAX_APPS_LISTED} more apps kept process-local",
@@ -516,9 +518,9 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
     for message in result.refused:
         err.print(escape(message), style="yellow", highlight=False)
     for key in result.without_hatch_site:
-        err.print(f"app {escape(key)}: no escape hatch set, as no name holds its "
-                  "ConfigurationBuilder; bind it (`config = build_config()` at module level) "
-                  "and run again", style="yellow", highlight=False)
+        err.print(f"app {escape(labels.get(key, key))}: no escape hatch set, as no name "
+                  "holds its ConfigurationBuilder; bind it (`config = build_config()` at "
+                  "module level) and run again", style="yellow", highlight=False)
     if result.remaining:
         count = len(result.remaining)
         plural = count != 1
@@ -629,12 +631,11 @@ def verify_command(
         raise _fail(err, str(error)) from error
     documents: list[dict[str, Any]] = []
     code = 0
-    for folder, build_config, import_root in builds:
+    for build in builds:
+        folder = build.folder
         try:
-            result = run_verify(folder, config=build_config, python=python, runs=runs,
-                                timeout=timeout,
-                                environment={**environment,
-                                             **_import_path(import_root, environment)},
+            result = run_verify(folder, config=build.config, python=python, runs=runs,
+                                timeout=timeout, environment=build.environment(environment),
                                 output=output or folder / "dara-manifest.json",
                                 predicted=predicted_definitions(project, folder))
         except VerifyError as error:
@@ -652,47 +653,14 @@ def verify_command(
     raise typer.Exit(code)
 
 
-def _import_path(import_root: Path | None, environment: Mapping[str, str]) -> dict[str, str]:
-    """`PYTHONPATH` for a `src/` layout, whose config module is imported from below the
-    build folder; nothing otherwise."""
-    if import_root is None:
-        return {}
-    inherited = environment.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(import_root), inherited]))}
+def _verify_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
+    """The apps `verify` builds under `given` (or the one `config` names); a usage error
+    when there is none."""
+    from dara_migrate.verify.targets import app_builds
 
-
-def _verify_builds(project: Project, given: Path, config: str | None
-                   ) -> list[tuple[Path, str | None, Path | None]]:
-    """(folder to build in, `module:attr`, folder to import from) for each app to build:
-    every app the audit found under `given`, or the one `config` names."""
-    from dara_migrate.index.apps import importable_as
-
-    root = project.settings.root
-    given = given.resolve()
-    builds: list[tuple[Path, str | None, Path | None]] = []
-    for app in project.apps:
-        found = importable_as(project.index, app)
-        if found is None:
-            continue
-        facts, name = found.facts, found.name
-        config_file = root / facts.path
-        # Built in the app's project folder, or in the folder given when the app is in it;
-        # imported from wherever its own imports of its modules resolve from.
-        folder = max((p for p in (root / app.project, given) if config_file.is_relative_to(p)),
-                     key=lambda p: len(p.parts))
-        imports = project.index.import_folder(facts)
-        import_root = root / imports if imports is not None else folder
-        if folder.is_relative_to(import_root):
-            folder = import_root
-        module = ".".join(config_file.relative_to(import_root).with_suffix("").parts
-                          ).removesuffix(".__init__")
-        target = f"{module}:{name}"
-        if config is None or config in (target, app.key, f"{facts.module}:{name}"):
-            builds.append((folder, target, None if import_root == folder else import_root))
-    if config is not None and not builds:
-        return [(given, config, None)]
+    builds = app_builds(project, given, config)
     if not builds:
-        raise UsageError(f"no Dara app found under {given}")
+        raise UsageError(f"no Dara app found under {given.resolve()}")
     return builds
 
 
@@ -719,8 +687,8 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         if len(builds) > 1:
             raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "
                              f"under {app_root}; pass --config to pick one")
-        [(folder, build_config, import_root)] = builds
-        environment = {**environment, **_import_path(import_root, environment)}
+        [(folder, build_config, _)] = builds
+        environment = builds[0].environment(environment)
         result = run_verify(folder, config=build_config, python=python, runs=runs,
                             timeout=timeout, output=output,
                             predicted=predicted_definitions(project, folder),

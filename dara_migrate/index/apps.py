@@ -16,6 +16,7 @@ from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.files import SourceRoots
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex
+from dara_migrate.models import app_label
 from dara_migrate.settings import Settings, read_pyproject
 from dara_migrate.target import (
     CONFIGURE_RUNTIME,
@@ -62,6 +63,11 @@ class App:
     """The runtime scope's app id: the project's name, else the config's top package."""
     runtime: list[tuple[FileFacts, Call]] = field(default_factory=list)
     """The `configure_runtime(...)` calls declared on this app's builder."""
+
+    @property
+    def label(self) -> str:
+        """How terminal output names the app, as the audit's verdict line does."""
+        return app_label(self.name, self.facts.path, self.call.span.line)
 
     def declares(self, attribute: str) -> Binding | None:
         """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from dara_migrate.models import AppVerdict, AuditResult, Finding
+from dara_migrate.models import AppVerdict, AuditResult, Finding, app_label
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 _ANSI = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[34m", "bold": "\x1b[1m",
@@ -79,7 +79,7 @@ def unsafe_hint(count: int) -> str:
 
 def app_line(app: AppVerdict) -> str:
     """One app's verdict with its counts (markup)."""
-    return (f"app {escape(app.name)} ({escape(app.path)}:{app.line}): "
+    return (f"app {escape(app_label(app.name, app.path, app.line))}: "
             f"[{_VERDICT_STYLE[app.verdict]}]{app.verdict}[/] "
             f"({counted(app.errors, 'error')}, {app.blockers} "
             f"{'needs' if app.blockers == 1 else 'need'} a person)")

@@ -129,9 +129,29 @@ class SetId(Fix):
 
         value = planning.chosen_id(finding, self.proposed_id)
         written = literal(value, planning.quote_of(finding.path))
+        replaced = self.call.kwarg(self.keyword) if self.replace else None
+        unused = () if replaced is None else _module_imports(
+            planning.index, planning.index.files[finding.path], self.call.scope, replaced)
         edit = SetKeyword(self.call.span.line, self.call.span.col, self.keyword, written,
-                          replace=self.replace)
+                          replace=self.replace, unused_imports=unused)
         return PlannedFix(finding, [edit], f"{self.keyword}={written}", ids=(value,))
+
+
+def _module_imports(index: ProjectIndex, facts: FileFacts, scope: int, value: Value
+                    ) -> tuple[tuple[str, str], ...]:
+    """(module, name) of the module-level imports `value` reads names through: a replaced
+    `uid=str(uuid4())` may leave `from uuid import uuid4` (or `import uuid`) unused."""
+    found: list[tuple[str, str]] = []
+    for name in value.names:
+        bound = index.lookup(facts, scope, name)
+        if bound is None or bound[1] != 0:
+            continue
+        binding = bound[0]
+        if binding.kind == "import" and "." in binding.target:
+            found.append((binding.target.rsplit(".", 1)[0], name))
+        elif binding.kind == "import_module":
+            found.append((binding.target, name))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -227,8 +247,10 @@ class MissingStableUid(Rule):
                 "    uid='app.main:double',\n"
                 ")\n"
                 "rows = ServerVariable(default=[], uid='app.main:rows')\n"
-                "prefs = dc.Variable(store=BackendStore(uid='app.main:store'), "
-                "uid='app.main:prefs')\n"
+                "prefs = dc.Variable(\n"
+                "    store=BackendStore(uid='app.main:store'),\n"
+                "    uid='app.main:prefs',\n"
+                ")\n"
             )
         ),
     ]
@@ -751,7 +773,6 @@ class PerCallActionDefinition(Rule):
             fixed=(
                 "import dara.core as dc\n"
                 "from dara.core import action\n"
-                "from dara.core.actions import UpdateVariable as UV\n"
                 "from dara.components import Button, Select, Stack\n"
                 "from dara.core.interactivity.actions import (\n"
                 "    ComponentActionContext,\n"

@@ -256,7 +256,7 @@ class RuntimeDefinition(Rule):
                 "from dara.core import UpdateVariable, Variable, action, py_component\n"
                 "from dara.core import ServerVariable as SV\n"
                 "from dara.components import Button, Stack, Text\n"
-                "from app.cards import make_card\n"
+                "from app.cards import make_card\n\n"
                 "rows = SV(default=[], uid='rows')\n\n"
                 "count = Variable(0)\n\n"
                 "@py_component\n"

@@ -7,14 +7,13 @@ from dara_migrate.verify.model import (
     VerifyResult,
 )
 from dara_migrate.verify.render import render_error, render_text
-from dara_migrate.verify.runner import find_config, run_verify, write_manifest
+from dara_migrate.verify.runner import run_verify, write_manifest
 
 __all__ = [
     "PredictedDefinition",
     "VerifiedDefinition",
     "VerifyError",
     "VerifyResult",
-    "find_config",
     "render_error",
     "render_text",
     "run_verify",

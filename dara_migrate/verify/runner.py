@@ -8,7 +8,6 @@ site, ordinal within that site) and is stable when every build gave it the same 
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import secrets
@@ -40,9 +39,6 @@ from dara_migrate.verify.model import (
     VerifyResult,
 )
 
-DEFAULT_CONFIG_ATTRIBUTE = "config"
-_CONFIG_BUILDER = "ConfigurationBuilder"
-
 SiteKey = tuple[str, str | None, int | None, int]
 
 
@@ -70,18 +66,26 @@ def run_verify(
 ) -> VerifyResult:
     """Build the app at ``app_root`` ``runs`` times and report which ids are stable.
 
-    ``config`` is ``module:attribute`` (default: found like ``dara start``); ``python`` is the
-    app's interpreter (default: this one); ``timeout`` applies to each build. With ``output`` the
-    manifest is written there atomically. With ``predicted`` (the audit's view, paths relative to
-    ``app_root``) the result carries the cross-check; ``environment`` adds variables to each
-    build's. Raises VerifyError when a build fails.
+    ``config`` is ``module:attribute`` (default: the one app the project's app model finds
+    under ``app_root``, built in its project folder as ``dara-migrate verify`` builds it);
+    ``python`` is the app's interpreter (default: this one); ``timeout`` applies to each build.
+    With ``output`` the manifest is written there atomically. With ``predicted`` (the audit's
+    view, paths relative to ``app_root``) the result carries the cross-check; ``environment``
+    adds variables to each build's. Raises VerifyError when a build fails or no single app is
+    found.
     """
     if runs < 2:
         raise VerifyError(f"verify needs at least 2 builds to compare, got runs={runs}")
     root = app_root.resolve()
     if not root.is_dir():
         raise VerifyError(f"app root {app_root} is not a folder")
-    config_path = config or find_config(root)
+    if config is None:
+        from dara_migrate.verify.targets import find_app_build
+
+        build = find_app_build(root)
+        root, config, environment = build.folder, build.config, build.environment(
+            environment or {})
+    config_path = config
     interpreter = resolve_interpreter(python or sys.executable)
 
     with ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
@@ -113,65 +117,6 @@ def run_verify(
     if output is not None:
         write_manifest(output, result)
     return result
-
-
-def find_config(app_root: Path) -> str:
-    """The config ``dara start`` would load from ``app_root``.
-
-    ``<folder name with - as _>.main:config`` when that module exists, else the single
-    ``*/main.py`` that binds a ConfigurationBuilder at module level.
-    """
-    package = app_root.name.replace("-", "_")
-    if (app_root / package / "main.py").is_file():
-        return f"{package}.main:{DEFAULT_CONFIG_ATTRIBUTE}"
-    candidates = [
-        f"{main.parent.name}.main:{name}"
-        for main in sorted(app_root.glob("*/main.py"))
-        for name in _configuration_builder_names(main)
-    ]
-    if len(candidates) == 1:
-        return candidates[0]
-    found = ", ".join(candidates) if candidates else "none"
-    raise VerifyError(
-        f"cannot tell which config to build in {app_root} (found: {found});"
-        " pass --config module:attr"
-    )
-
-
-def _configuration_builder_names(main: Path) -> list[str]:
-    """Module-level names bound to ``ConfigurationBuilder()`` in ``main``, or to a call of a
-    function of ``main`` that makes one (``config = build_config()``)."""
-    try:
-        tree = ast.parse(main.read_bytes(), filename=str(main))
-    except (OSError, SyntaxError, ValueError):
-        return []
-    factories = {
-        statement.name for statement in tree.body
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and any(
-            isinstance(node, ast.expr) and _calls_configuration_builder(node)
-            for node in ast.walk(statement))
-    }
-    names: list[str] = []
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign):
-            targets, value = statement.targets, statement.value
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            targets, value = [statement.target], statement.value
-        else:
-            continue
-        if _calls_configuration_builder(value) or (
-                isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                and value.func.id in factories):
-            names.extend(t.id for t in targets if isinstance(t, ast.Name))
-    return names
-
-
-def _calls_configuration_builder(node: ast.expr) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    function = node.func
-    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
-    return name == _CONFIG_BUILDER
 
 
 def resolve_interpreter(python: str) -> str:

@@ -24,7 +24,7 @@ from dara_migrate.verify.replay import (
     ReplayResult,
     SiteFinding,
 )
-from dara_migrate.verify.runner import find_config, resolve_interpreter
+from dara_migrate.verify.runner import resolve_interpreter
 from dara_migrate.verify.serve import ServeError, Workers, worker_environment
 
 _DOTENV_SECRET = re.compile(r"^\s*(?:export\s+)?JWT_SECRET\s*=\s*\S", re.M)
@@ -76,11 +76,17 @@ def verify_on_workers(
     findings: Sequence[SiteFinding],
     timeout: float,
 ) -> ReplayResult:
-    """`verify --workers`: the config and interpreter found as plain verify finds them."""
+    """`verify --workers`: the config (default: the one app the project's app model finds
+    under ``app_root``) and interpreter found as plain verify finds them."""
     root = app_root.resolve()
+    if config is None:
+        from dara_migrate.verify.targets import find_app_build
+
+        build = find_app_build(root)
+        root, config, environment = build.folder, build.config, build.environment(environment)
     return run_workers(
         root,
-        config=config or find_config(root),
+        config=config,
         python=resolve_interpreter(python or sys.executable),
         count=count,
         extra_environment=environment,

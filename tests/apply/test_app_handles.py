@@ -23,6 +23,14 @@ IMPORTS = (
 )
 
 
+def verdict_label(root: Path) -> str:
+    """`app NAME (PATH:LINE)`, as the audit's verdict line names the one app under root."""
+    outcome = CliRunner().invoke(cli, ["audit", str(root), "--no-cache", "--target", "1.x"])
+    lines = [line for line in outcome.stdout.splitlines() if line.startswith("app ")]
+    assert len(lines) == 1, outcome.stdout
+    return lines[0].split("): ")[0] + ")"
+
+
 def apply(root: Path, *extra: str) -> tuple[int, str]:
     outcome = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
                                        "--no-build-check", "--target", "1.x", *extra])
@@ -35,7 +43,10 @@ def test_hatch_follows_the_module_level_name_of_a_returned_builder(tmp_path: Pat
     root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": main})
     code, err = apply(root)
     assert code == 1  # the error is kept local, not gone (`--mode enforce`)
-    assert "app app.main:config: kept process-local" in err
+    # Named as the audit of the written files names it (the builder call, not the key).
+    label = verdict_label(root)
+    assert label.startswith("app config (app/main.py:")
+    assert f"{label}: kept process-local (unsafe_runtime_mode = 'local')" in err.splitlines()
     text = (root / "app/main.py").read_text()
     assert "config = build_config()\n# dara-migrate: this app keeps process-local" in text
     assert text.count("config.unsafe_runtime_mode = 'local'\n") == 1
@@ -51,11 +62,29 @@ def test_hatch_inside_a_factory_that_names_its_builder(tmp_path: Path) -> None:
             "    config.add_page('Home', content=page)\n    return config\n\n\n"
             "app = create_app()\n")
     root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": main})
-    assert "app app.main:config: kept process-local" in apply(root)[1]
+    err = apply(root)[1]
+    assert f"{verdict_label(root)}: kept process-local" in err
     text = (root / "app/main.py").read_text()
     assert "    config = ConfigurationBuilder()\n    # dara-migrate: this app keeps" in text
     assert "    config.unsafe_runtime_mode = 'local'\n" in text
     assert [v.verdict for v in run_audit(root)[0].apps] == ["local"]
+
+
+def test_apply_names_a_factory_built_app_as_the_audit_does(tmp_path: Path) -> None:
+    bootstrap = ('"""Every deployment starts from the same config."""\n\n'
+                 "from dara.core import ConfigurationBuilder\n\n\n"
+                 "def build_config() -> ConfigurationBuilder:\n"
+                 "    return ConfigurationBuilder()\n")
+    main = (IMPORTS + "from storefront.bootstrap import build_config\n\n" + PANEL
+            + "dash = build_config()\ndash.add_page('Home', content=page)\n")
+    # A namespace package: no __init__.py.
+    root = write_tree(tmp_path, {"storefront/bootstrap.py": bootstrap,
+                                 "storefront/main.py": main})
+    label = verdict_label(root)
+    assert label == "app dash (storefront/bootstrap.py:7)"
+    err = apply(root, "--dry-run")[1]
+    assert f"{label}: kept process-local (unsafe_runtime_mode = 'local')" in err.splitlines()
+    assert "storefront.bootstrap:dash" not in err and "storefront.main:dash" not in err
 
 
 def test_no_hatch_and_no_markers_where_no_name_holds_the_builder(tmp_path: Path) -> None:

@@ -55,6 +55,92 @@ def test_an_import_still_used_or_mentioned_is_kept() -> None:
     assert "rows = ServerVariable(default=[])\n" in result
 
 
+UUID4 = ("uuid", "uuid4")
+
+
+def stable_uid(source: str, line: int, column: int, *imports: tuple[str, str]) -> str:
+    """DM102's edit: the unstable `uid=` value replaced by a literal."""
+    return apply_edits(source, [SetKeyword(line, column, "uid", "'app.state:totals'",
+                                           replace=True, unused_imports=imports)])
+
+
+def test_a_replaced_uuid4_uid_drops_its_import_and_the_section_it_was_alone_in() -> None:
+    source = (
+        '"""State."""\n'
+        "\n"
+        "from uuid import uuid4\n"
+        "\n"
+        "from dara.core import DerivedVariable\n"
+        "\n"
+        "totals = DerivedVariable(sum, variables=[], uid=str(uuid4()))\n"
+    )
+    assert stable_uid(source, 7, 10, UUID4) == (
+        '"""State."""\n'
+        "\n"
+        "from dara.core import DerivedVariable\n"
+        "\n"
+        "totals = DerivedVariable(sum, variables=[], uid='app.state:totals')\n"
+    )
+
+
+def test_an_aliased_import_and_one_name_of_several() -> None:
+    source = (
+        "import logging\n"
+        "from uuid import uuid1, uuid4 as make_id\n"
+        "\n"
+        "from dara.core import ServerVariable\n"
+        "\n"
+        "cache = ServerVariable(uid=str(make_id()))\n"
+        "run = uuid1()\n"
+    )
+    assert stable_uid(source, 6, 9, ("uuid", "make_id")) == (
+        "import logging\n"
+        "from uuid import uuid1\n"
+        "\n"
+        "from dara.core import ServerVariable\n"
+        "\n"
+        "cache = ServerVariable(uid='app.state:totals')\n"
+        "run = uuid1()\n"
+    )
+
+
+@pytest.mark.parametrize("other_use, kept", [
+    ("", False),
+    ("# uuid.uuid4() gave a new uid on every start\n", False),
+    ("RUN = uuid.uuid4().hex\n", True),
+    ("def fresh() -> 'uuid.UUID':\n    return uuid.UUID(int=0)\n", True),
+    ("__all__ = ['uuid', 'cache']\n", True),
+    ("def reset():\n    global uuid\n    uuid = None\n", True),
+])
+def test_import_uuid_goes_only_when_nothing_else_uses_it(other_use: str, kept: bool) -> None:
+    source = (
+        "import os\n"
+        "import uuid\n"
+        "\n"
+        "from dara.core import ServerVariable\n"
+        "\n"
+        f"{other_use}"
+        "cache = ServerVariable(uid=str(uuid.uuid4()), scope=os.sep)\n"
+    )
+    line = 6 + other_use.count("\n")
+    result = stable_uid(source, line, 9, ("uuid", "uuid"))
+    assert ("import uuid\n" in result) is kept
+    assert result.startswith("import os\n")
+    assert "cache = ServerVariable(uid='app.state:totals', scope=os.sep)\n" in result
+
+
+def test_a_module_attribute_of_the_same_name_does_not_keep_the_import() -> None:
+    source = (
+        "import uuid\n"
+        "from uuid import uuid4\n"
+        "\n"
+        "RUN = uuid.uuid4().hex\n"
+        "totals = DerivedVariable(sum, variables=[], uid=str(uuid4()))\n"
+    )
+    result = stable_uid(source, 5, 10, UUID4)
+    assert result.startswith("import uuid\n\nRUN = uuid.uuid4().hex\n")
+
+
 def test_a_sole_import_statement_goes_away() -> None:
     source = (
         "from dara.core.interactivity.server_variable import MemoryBackend\n"

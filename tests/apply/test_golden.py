@@ -24,6 +24,7 @@ CASES = {
     "resolved": ("resolved", ["--target", "1.x"]),
     "hoist": ("hoist", ["--target", "1.x", "--unsafe-fixes"]),
     "keyed": ("keyed", ["--target", "1.x"]),
+    "ledger": ("ledger", ["--target", "1.x", "--unsafe-fixes"]),
 }
 
 

@@ -171,6 +171,34 @@ def test_a_hoisted_definition_goes_after_the_import_block() -> None:
                              "import json\n\n\n@py_component\ndef card(value):\n")
 
 
+@pytest.mark.parametrize("blank", ["\n", "\n\n"])
+def test_a_hoisted_assignment_is_set_off_from_the_imports_as_the_code_is(blank: str) -> None:
+    # isort's `lines_after_imports`: 1 by default, 2 where a project configures it.
+    isort = f"lint.isort.lines-after-imports = {len(blank)}"
+    source = ("from dara.components import Text\n"
+              "from dara.core import DerivedVariable, py_component\n"
+              f"{blank}"
+              "LABEL = 'total'\n\n\n"
+              "@py_component\n"
+              "def panel():\n"
+              "    base = DerivedVariable(lambda: 42, variables=[])\n"
+              "    return Text(base)\n")
+    planned = plan_hoist(source, 8 + len(blank))
+    assert planned is not None
+    result = apply_edits(source, planned[0])
+    assert result.startswith("from dara.components import Text\n"
+                             "from dara.core import DerivedVariable, py_component\n"
+                             f"{blank}"
+                             "base = DerivedVariable(lambda: 42, variables=[])\n"
+                             f"{blank}"
+                             "LABEL = 'total'\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,W,I",
+         "--config", isort, "--output-format", "concise", "--stdin-filename", "m.py", "-"],
+        input=result, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout
+
+
 @pytest.mark.parametrize("config, expected", [
     ("[tool.ruff]\nline-length = 100\n", 100),
     ("[tool.black]\nline-length = 120\n", 120),
@@ -277,3 +305,83 @@ def test_removing_the_last_argument_keeps_the_closing_line(comma: str) -> None:
         f"x = ServerVariable(\n    default=[]{comma}  # rows\n)\n")
     assert apply_edits(source, [RemoveKeyword(1, 5, "backend"), UID]) == (
         f"x = ServerVariable(\n    default=[],  # rows\n    uid='m:x'{comma}\n)\n")
+
+
+def test_two_insertions_on_one_line_split_a_call_when_together_they_overflow() -> None:
+    source = "low, high = DerivedVariable(balance), DerivedVariable(count_entries)\n"
+    edits = [SetKeyword(1, 13, "uid", "'ledger.state:low'"),
+             SetKeyword(1, 39, "uid", "'ledger.state:high'")]
+    # Each insertion alone fits in 100 columns; both together would make a 113-column line.
+    for edit in edits:
+        assert max(map(len, split_lines(apply_edits(source, [edit], EditStyle(100))))) <= 100
+    assert apply_edits(source, edits, EditStyle(line_length=100)) == (
+        "low, high = DerivedVariable(\n"
+        "    balance,\n"
+        "    uid='ledger.state:low',\n"
+        "), DerivedVariable(count_entries, uid='ledger.state:high')\n")
+
+
+def test_a_split_call_takes_the_insertions_inside_it_along() -> None:
+    source = "prefs = dc.Variable(store=BackendStore())  # the user's settings\n"
+    edits = [SetKeyword(1, 9, "uid", "'app.main:prefs'"),
+             SetKeyword(1, 27, "uid", "'app.main:store'")]
+    assert apply_edits(source, edits) == (
+        "prefs = dc.Variable(\n"
+        "    store=BackendStore(uid='app.main:store'),\n"
+        "    uid='app.main:prefs',\n"
+        ")  # the user's settings\n")
+
+
+@st.composite
+def two_calls_on_a_line(draw: st.DrawFn) -> tuple[str, list[SetKeyword]]:
+    """Two one-line `DV(...)` calls on one line: side by side, or one inside another call."""
+    first, second = (sorted(draw(st.lists(_ARGUMENT, max_size=3, unique=True)),
+                            key=_argument_order) for _ in range(2))
+    indent = draw(st.sampled_from(["", "    "]))
+    left, right = "DV(" + ", ".join(first) + ")", "DV(" + ", ".join(second) + ")"
+    outer = draw(st.sampled_from(["", "Stack(", "[", "Stack(Text(x), ", "DV("]))
+    line = 2 if indent else 1
+    column = len(indent) + 5 + len(outer)
+    if outer == "DV(":
+        # One definition inside the other: `x = DV(DV(...), ...)`.
+        statement = f"{indent}x = DV({left}{''.join(f', {a}' for a in second)})\n"
+        second_column = column - 3
+    else:
+        closing = {"": "", "Stack(": ")", "[": "]", "Stack(Text(x), ": ")"}[outer]
+        statement = f"{indent}x = {outer}{left}, Text({right}){closing}\n"
+        second_column = column + len(left) + 7
+    source = f"def page():\n{statement}{indent}return x\n" if indent else statement
+    return source, [SetKeyword(line, column, "uid", "'m:first'"),
+                    SetKeyword(line, second_column, "uid", "'m:second'")]
+
+
+def _with_uid(call: str, uid: str) -> str:
+    return f"{call[:-1]}{', ' if call != 'DV()' else ''}uid={uid})"
+
+
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=two_calls_on_a_line(), length=st.sampled_from([40, 60, 88]))
+def test_insertions_together_never_make_a_line_too_long(
+        case: tuple[str, list[SetKeyword]], length: int) -> None:
+    source, edits = case
+    result = apply_edits(source, edits, EditStyle(line_length=length))
+    before, after = ast.parse(source), ast.parse(result)
+    calls = [n for n in ast.walk(after) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Name) and n.func.id == "DV"]
+    assert sorted(ast.unparse(k) for c in calls for k in c.keywords if k.arg == "uid") == [
+        "uid='m:first'", "uid='m:second'"]
+    for call in calls:
+        call.keywords = [k for k in call.keywords if k.arg != "uid"]
+    assert ast.dump(after) == ast.dump(before)
+    other = [code for code in ruff_findings(result, length) if code != "E501"]
+    assert other == [code for code in ruff_findings(source, length) if code != "E501"]
+    old_lines = set(split_lines(source))
+    nested = [_with_uid(ast.get_source_segment(source, c) or "", "'m:first'")
+              for c in ast.walk(before) if isinstance(c, ast.Call)
+              and c.col_offset == edits[0].column - 1]
+    for text_line in split_lines(result):
+        # Too long only where the input was, or for one argument alone on its line (a
+        # nested call with its own insertion is not split further).
+        argument = text_line.strip().rstrip(",")
+        assert (len(text_line) <= length or text_line in old_lines or argument in [
+            *ALL_ARGUMENTS, "uid='m:first'", "uid='m:second'", *nested]), text_line

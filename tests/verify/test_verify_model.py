@@ -17,12 +17,12 @@ from dara_migrate.verify import (
     VerifiedDefinition,
     VerifyError,
     VerifyResult,
-    find_config,
     render_error,
     render_text,
     write_manifest,
 )
 from dara_migrate.verify.runner import _pair_definitions
+from dara_migrate.verify.targets import AppBuild, find_app_build
 
 
 def write_main(root: Path, package: str, source: str) -> None:
@@ -31,13 +31,10 @@ def write_main(root: Path, package: str, source: str) -> None:
     (root / package / "main.py").write_text(source, encoding="utf-8")
 
 
-def test_config_named_after_the_folder(tmp_path: Path) -> None:
-    root = tmp_path / "sales-dashboard"
-    write_main(root, "sales_dashboard", "from dara.core import ConfigurationBuilder\n")
-    assert find_config(root) == "sales_dashboard.main:config"
+BUILDER = "from dara.core import ConfigurationBuilder\n\n"
 
 
-def test_config_from_the_single_main_binding_a_builder(tmp_path: Path) -> None:
+def test_config_from_the_single_module_binding_a_builder(tmp_path: Path) -> None:
     root = tmp_path / "checkout"
     write_main(
         root,
@@ -45,27 +42,45 @@ def test_config_from_the_single_main_binding_a_builder(tmp_path: Path) -> None:
         "import dara.core\n\n"
         "builder: dara.core.ConfigurationBuilder = dara.core.ConfigurationBuilder()\n",
     )
-    write_main(root, "scripts", "def main() -> None:\n    config = ConfigurationBuilder()\n")
-    assert find_config(root) == "orders.main:builder"
+    write_main(root, "scripts", BUILDER + "def main() -> None:\n"
+               "    config = ConfigurationBuilder()\n")
+    assert find_app_build(root) == AppBuild(root.resolve(), "orders.main:builder", None)
 
 
 @pytest.mark.parametrize(
-    ("packages", "found"),
+    ("packages", "message"),
     [
-        ({}, "none"),
+        ({}, "no Dara app found under"),
         (
-            {"a": "config = ConfigurationBuilder()\n", "b": "cfg = ConfigurationBuilder()\n"},
-            "a.main:config, b.main:cfg",
+            {"a": BUILDER + "config = ConfigurationBuilder()\n",
+             "b": BUILDER + "cfg = ConfigurationBuilder()\n"},
+            r"2 apps found under .* \(a.main:config, b.main:cfg\); pass config='module:attr'",
         ),
     ],
 )
-def test_config_that_cannot_be_told(tmp_path: Path, packages: dict[str, str], found: str) -> None:
+def test_config_that_cannot_be_told(tmp_path: Path, packages: dict[str, str],
+                                    message: str) -> None:
     root = tmp_path / "monorepo"
     root.mkdir()
     for package, source in packages.items():
         write_main(root, package, source)
-    with pytest.raises(VerifyError, match=f"found: {found}\\); pass --config module:attr"):
-        find_config(root)
+    with pytest.raises(VerifyError, match=message):
+        find_app_build(root)
+
+
+def test_config_of_a_src_layout_is_imported_from_src(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    (root / "src" / "orders").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "orders"\n', encoding="utf-8")
+    (root / "src" / "orders" / "state.py").write_text(
+        "from dara.core import Variable\n\nselected = Variable('open')\n", encoding="utf-8")
+    (root / "src" / "orders" / "app.py").write_text(
+        BUILDER + "from orders.state import selected\n\n"
+        "dashboard = ConfigurationBuilder()\n", encoding="utf-8")
+    build = find_app_build(root)
+    assert build == AppBuild(root.resolve(), "orders.app:dashboard", (root / "src").resolve())
+    assert build.environment({"PYTHONPATH": "/extra"})["PYTHONPATH"].split(":") == [
+        str((root / "src").resolve()), "/extra"]
 
 
 def build_entry(kind: str, id: str, line: int | None, owner: str = "app") -> dict[str, Any]:
@@ -232,4 +247,4 @@ def test_config_built_by_a_factory_in_main(tmp_path: Path) -> None:
         "    return config\n\n"
         "app_config = build_config()\n",
     )
-    assert find_config(root) == "orders.main:app_config"
+    assert find_app_build(root).config == "orders.main:app_config"

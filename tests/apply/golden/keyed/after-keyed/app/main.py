@@ -1,7 +1,6 @@
 """An app with loops, factories, a page class built twice and old action helpers."""
 
 from functools import partial
-from uuid import uuid4
 
 from dara.components import Button, Stack, Text
 from dara.core import (

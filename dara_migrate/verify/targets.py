@@ -1,0 +1,88 @@
+"""Which app `verify` builds and from where, as the project's app model (`index/apps.py`)
+sees it: factory-built configs, namespace packages, `src/` layouts and monorepos are found
+by the CLI and the Python API alike."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from dara_migrate.verify.model import VerifyError
+
+if TYPE_CHECKING:
+    from dara_migrate.engine import Project
+
+
+class AppBuild(NamedTuple):
+    """One app to build: the folder the build runs in, its config as `module:attr`, and the
+    folder its config module is imported from when that is not the build folder."""
+
+    folder: Path
+    config: str
+    import_root: Path | None
+
+    def environment(self, base: Mapping[str, str]) -> dict[str, str]:
+        """`base` with `PYTHONPATH` led by the import folder (a `src/` layout's config module
+        is imported from below the build folder)."""
+        if self.import_root is None:
+            return dict(base)
+        inherited = base.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+        return {**base, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(self.import_root), inherited]))}
+
+
+def app_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
+    """Every app the audit found under `given`, or the one `config` names (as `module:attr`
+    from its import folder, its app key, or its module as the index names it); a `config`
+    that names none of them is built as given, in `given`."""
+    from dara_migrate.index.apps import importable_as
+
+    root = project.settings.root
+    given = given.resolve()
+    builds: list[AppBuild] = []
+    for app in project.apps:
+        found = importable_as(project.index, app)
+        if found is None:
+            continue
+        facts, name = found.facts, found.name
+        config_file = root / facts.path
+        # Built in the app's project folder, or in the folder given when the app is in it;
+        # imported from wherever its own imports of its modules resolve from.
+        folder = max((p for p in (root / app.project, given) if config_file.is_relative_to(p)),
+                     key=lambda p: len(p.parts))
+        imports = project.index.import_folder(facts)
+        import_root = root / imports if imports is not None else folder
+        if folder.is_relative_to(import_root):
+            folder = import_root
+        module = ".".join(config_file.relative_to(import_root).with_suffix("").parts
+                          ).removesuffix(".__init__")
+        target = f"{module}:{name}"
+        if config is None or config in (target, app.key, f"{facts.module}:{name}"):
+            builds.append(AppBuild(folder, target,
+                                   None if import_root == folder else import_root))
+    if config is not None and not builds:
+        return [AppBuild(given, config, None)]
+    return builds
+
+
+def find_app_build(app_root: Path) -> AppBuild:
+    """The one app under `app_root`, found by auditing it (without the cache); VerifyError
+    when there is none, several, or the project's settings are invalid."""
+    from dara_migrate.engine import audit
+    from dara_migrate.files import find_root
+    from dara_migrate.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(find_root([app_root]), {"use_cache": False})
+    except SettingsError as error:
+        raise VerifyError(str(error)) from error
+    builds = app_builds(audit(settings, [app_root])[1], app_root, None)
+    if not builds:
+        raise VerifyError(f"no Dara app found under {app_root}")
+    if len(builds) > 1:
+        found = ", ".join(build.config for build in builds)
+        raise VerifyError(f"{len(builds)} apps found under {app_root} ({found}); "
+                          "pass config='module:attr' to pick one")
+    return builds[0]

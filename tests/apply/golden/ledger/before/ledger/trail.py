@@ -1,0 +1,10 @@
+"""The audit trail of the ledger."""
+
+import uuid
+
+from dara.core import DerivedVariable
+
+from ledger.data import summarise
+from ledger.state import entries
+
+trail = DerivedVariable(summarise, variables=[entries], uid=str(uuid.uuid4()))
