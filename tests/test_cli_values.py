@@ -41,13 +41,16 @@ def _heavy_modules(argv: list[str], cwd: Path) -> tuple[int, list[str]]:
     return code, heavy
 
 
-def test_audit_loads_neither_pydantic_nor_libcst(tmp_path: Path) -> None:
+def test_audit_and_reports_load_neither_pydantic_nor_libcst(tmp_path: Path) -> None:
     project = shutil.copytree(FIXTURES / "apps" / "state_app", tmp_path / "state_app")
     runs = [(["audit", str(project), "--format", "json", "--no-cache"], 1),
             (["audit", str(project), "--jobs", "1", "--select", "DM1", "--mode", "warn",
               "--output", str(tmp_path / "report.txt")], 0),
             (["audit", str(project)], 1),  # stores its report
-            (["audit", str(project)], 1)]  # replays it
+            (["audit", str(project)], 1),  # replays it
+            (["report", str(project), "--no-cache"], 0),
+            (["rules", "--format", "json"], 0),
+            (["explain", "DM101"], 0)]
     for argv, expected in runs:
         code, heavy = _heavy_modules(argv, tmp_path)
         assert (code, heavy) == (expected, []), argv
