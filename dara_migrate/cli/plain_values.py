@@ -61,10 +61,15 @@ def _install(parameter: Parameter) -> None:
     if descriptor is None or vars(parameter).get("_runtime_param", _NOT_PLAIN) is not None:
         return
     convert = _converter(descriptor.annotation, descriptor.parameter_info)
-    if convert is not None:
-        parameter._runtime_param = _PlainRuntimeParam(  # type: ignore[attr-defined]
-            parameter_info=descriptor.parameter_info, annotation=descriptor.annotation,
-            convert=convert, descriptor=descriptor)
+    if convert is None:
+        return
+    try:
+        plain = _PlainRuntimeParam(parameter_info=descriptor.parameter_info,
+                                   annotation=descriptor.annotation, convert=convert,
+                                   descriptor=descriptor)
+    except TypeError:  # a typer whose conversion contract has other fields: left as it is
+        return
+    parameter._runtime_param = plain  # type: ignore[attr-defined]
 
 
 def _converter(annotation: Any, info: Any) -> Converter | None:
