@@ -88,7 +88,8 @@ def begin(argv: Sequence[str]) -> None:
 def replay(argv: Sequence[str]) -> int | None:
     """If a stored result for exactly this invocation is still true, write it and return its
     exit code; None otherwise (the caller runs the command)."""
-    if not argv or argv[0] != "audit" or _terminal():
+    # A `--no-cache` run stores no report, so none is looked for (nor its settings loaded).
+    if not argv or argv[0] != "audit" or "--no-cache" in argv or _terminal():
         return None
     try:
         stored = _stored_report(list(argv))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import gc
 import hashlib
-import multiprocessing
 import os
 import signal
 import sys
@@ -14,7 +13,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,6 +305,10 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
     size = max(8, len(jobs) // (workers * 32))
     chunks = [jobs[start:start + size] for start in range(0, len(jobs), size)]
     done: list[list[FileResult] | None] = [None] * len(chunks)
+    # Imported here: a run too small for a pool does not load them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if "fork" in
                                           multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context,

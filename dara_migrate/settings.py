@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -230,14 +231,23 @@ def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tup
     pinned = _pinned(_declared_specs(root, pyproject))
     if pinned is not None:
         return pinned
-    from importlib import metadata  # slow to import; only needed when nothing pins Dara
-
-    try:
-        installed = metadata.version("dara-core")
-    except metadata.PackageNotFoundError:
+    installed = _installed_dara_core()
+    if installed is None:
         return LATEST, "no dara-core pin found and none installed"
     return (profile_of_version(installed),
             f"dara-core {installed} installed in the active environment")
+
+
+@functools.cache
+def _installed_dara_core() -> str | None:
+    """The dara-core version installed here, if any: looked up once a run, as a command
+    resolves its settings more than once (the stored report's check, then the audit)."""
+    from importlib import metadata  # slow to import; only needed when nothing pins Dara
+
+    try:
+        return metadata.version("dara-core")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _pinned(specs: list[tuple[str, str]], folder: str = "") -> tuple[Target, str] | None:
@@ -295,6 +305,10 @@ def parse_rule_list(values: Sequence[str], option: str) -> tuple[str, ...]:
 def check_rule_codes(codes: Sequence[str], where: str) -> tuple[str, ...]:
     """The codes, each a rule code or a prefix of one (DM1, DM201), exactly as written; an
     unknown or lower-case one is a SettingsError naming `where` and the known prefixes."""
+    if not codes:
+        return ()
+    # Imported only when there are codes to check: loading every rule is a visible share of
+    # a small run's start.
     from dara_migrate.rules import BY_CODE
 
     for code in codes:

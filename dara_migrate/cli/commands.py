@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dara_migrate import __version__, result_cache
+from dara_migrate.cli.plain_values import PlainValuesGroup
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_root, linked_cache_folder
@@ -61,6 +62,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=PlainValuesGroup,
 )
 
 

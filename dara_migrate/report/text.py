@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from dara_migrate.models import AppVerdict, AuditResult, Finding, app_label
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 _ANSI = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "info": "\x1b[34m", "bold": "\x1b[1m",
@@ -100,6 +102,8 @@ def _finding_lines(finding: Finding, colour: bool) -> str:
 
 
 def _statistics(findings: list[Finding], console: Console) -> None:
+    from rich.table import Table  # only `--statistics` draws a table
+
     table = Table(box=None, show_header=True, header_style="bold")
     for column in ("count", "code", "name", "fix"):
         table.add_column(column, justify="right" if column == "count" else "left")
