@@ -89,9 +89,18 @@ class ProjectIndex:
     its source root, and its path from each folder in between, as when that folder is on
     `sys.path` (a service started from its own folder imports `app.pages`, not
     `services.orders.app.pages`)."""
+    importable_heads: set[str] = field(default_factory=set)
+    """First parts of the `importable` names: a name starting otherwise is no project's."""
+    outside_project: dict[str, Resolved] = field(default_factory=dict)
+    """Qualified names no project module can be (Dara's, third-party), resolved once."""
     module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
     """Path -> module-level bindings by name."""
     scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
+    bound_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> every name the file binds in any scope: `lookup` finds no other name there."""
+    local_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> the names the file binds in a function or class body: any other name means
+    the same in every scope of the file."""
     edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
         default_factory=lambda: defaultdict(list))
@@ -120,16 +129,22 @@ class ProjectIndex:
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
             table: dict[str, list[Binding]] = defaultdict(list)
+            bound: set[str] = set()
+            local: set[str] = set()
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
+                bound.add(binding.name)
                 ref = (facts.path, binding.scope)
                 if binding.scope == 0:
                     table[binding.name].append(binding)
                 else:
+                    local.add(binding.name)
                     index.scope_bindings.setdefault(ref, defaultdict(list))[binding.name].append(
                         binding)
             index.module_bindings[facts.path] = table
+            index.bound_names[facts.path] = frozenset(bound)
+            index.local_names[facts.path] = frozenset(local)
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -145,6 +160,9 @@ class ProjectIndex:
     def lookup(self, facts: FileFacts, scope_id: int, name: str) -> tuple[Binding, int] | None:
         """The binding of a bare name seen from a scope, following Python's scoping rules."""
         current, path = scope_id, facts.path
+        bound = self.bound_names.get(path)
+        if bound is not None and name not in bound:
+            return None  # most names never bound in a file are builtins: `len`, `str`
         first = True
         while current > 0:
             scope = facts.scopes[current]
@@ -165,6 +183,10 @@ class ProjectIndex:
         """Resolve `dotted` as written in `scope_id` of `facts`."""
         if depth:
             return self._resolve(facts, scope_id, dotted, depth)
+        if scope_id:
+            local = self.local_names.get(facts.path)
+            if local is not None and dotted.partition(".")[0] not in local:
+                scope_id = 0  # bound at module level or not at all: the module scope's answer
         key = (facts.path, scope_id, dotted)
         found = self.memo.get(key)
         if found is None:
@@ -260,9 +282,13 @@ class ProjectIndex:
                           near: FileFacts | None = None) -> Resolved:
         """Follow a fully qualified name through project modules and their re-exports (as
         imported from `near`, whose source root comes first)."""
+        found = self.outside_project.get(qualified)
+        if found is not None:
+            return found
         api = dara_name(qualified)
-        if api is not None:
-            return Resolved(qualified, api=api)
+        if api is not None or qualified.partition(".")[0] not in self.importable_heads:
+            found = self.outside_project[qualified] = Resolved(qualified, api=api)
+            return found
         facts, remainder = self.split_module(qualified, near)
         if facts is None or not remainder:
             return Resolved(qualified)
@@ -304,6 +330,7 @@ class ProjectIndex:
         folder = source_root(facts)
         self.importable.setdefault(facts.module, []).append((folder, facts))
         parts = facts.module.split(".")
+        self.importable_heads.update(parts)
         for cut in range(1, len(parts)):
             folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
             self.importable.setdefault(".".join(parts[cut:]), []).append((folder, facts))
@@ -312,6 +339,8 @@ class ProjectIndex:
                      ) -> tuple[FileFacts | None, str]:
         """The longest project module `qualified` starts with, and the rest of the name."""
         parts = qualified.split(".")
+        if parts[0] not in self.importable_heads:
+            return None, qualified
         for cut in range(len(parts), 0, -1):
             facts = self.module_named(".".join(parts[:cut]), near)
             if facts is not None:
@@ -507,8 +536,14 @@ class ProjectIndex:
                 if scope.kind == "class":
                     self._edge((facts.path, scope.parent), (facts.path, scope.id), scope.loop,
                                "class body")
-            for call in facts.calls:
-                self._call_edges(facts, call)
+            for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
+                                      strict=True):
+                if (resolved.api is None and resolved.instance_of is None
+                        and resolved.function is None and resolved.instance_of_project is None
+                        and call.func_call < 0):
+                    self._callback_edges(facts, call)  # most calls: outside Dara and project
+                else:
+                    self._call_edges(facts, call, resolved)
         for api in DECORATORS:
             for facts, scope in self.decorated[api]:
                 self.roots["request"].add((facts.path, scope.id))
@@ -564,9 +599,31 @@ class ProjectIndex:
             if member:
                 yield member
 
-    def _call_edges(self, facts: FileFacts, call: Call) -> None:
+    def _callback_edges(self, facts: FileFacts, call: Call) -> None:
+        """The edges of a call to code outside Dara and the project: the project functions
+        it is handed, which run when that code runs (what `_call_edges` makes of it)."""
+        for value in call.args:
+            if value.kind in _CALLABLE_KINDS:
+                self._callback_edge(facts, call, value)
+        for _, value in call.kwargs:
+            if value.kind in _CALLABLE_KINDS:
+                self._callback_edge(facts, call, value)
+
+    def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
+        if value.kind == "lambda":
+            self._edge((facts.path, call.scope), (facts.path, value.scope), call.loop,
+                       "callback")
+        elif value.kind == "name" or value.kind == "attr":
+            target = self.resolve(facts, call.scope, value.text).function
+            if target is not None and self.files[target[0]].scopes[target[1]].kind != "class":
+                self._edge((facts.path, call.scope), target, call.loop, "callback")
+        else:
+            for target, is_class in self._callable_targets(facts, call.scope, value):
+                if not is_class:
+                    self._edge((facts.path, call.scope), target, call.loop, "callback")
+
+    def _call_edges(self, facts: FileFacts, call: Call, resolved: Resolved) -> None:
         source = (facts.path, call.scope)
-        resolved = self.resolve_call(facts, call)
         if resolved.function:
             target = resolved.function
             if self.scope(target).kind == "class":
