@@ -113,14 +113,22 @@ class ProjectIndex:
         default_factory=lambda: defaultdict(list))
     call_resolutions: dict[str, list[Resolved]] = field(default_factory=dict)
     """Every call's callee, resolved once per file (by call id)."""
+    resolved_calls: list[tuple[FileFacts, Call, Resolved]] = field(default_factory=list)
+    """The calls of Dara names, of project functions and classes, and of methods of Dara or
+    project objects, with their callees, in path-then-call order: no other call is of the
+    project or of Dara."""
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Path -> paths of the project modules it imports."""
     memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
     """Top-level resolutions: the same names are resolved again and again by every rule."""
+    deep_memo: dict[tuple[str, int, str, int], Resolved] = field(default_factory=dict)
+    """Resolutions on the way to another (by depth): imported names, aliases, annotations."""
     query_results: dict[Callable[..., Any], Any] = field(default_factory=dict)
     """Results of `per_index` queries."""
+    running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
+    """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -182,7 +190,12 @@ class ProjectIndex:
     def resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int = 0) -> Resolved:
         """Resolve `dotted` as written in `scope_id` of `facts`."""
         if depth:
-            return self._resolve(facts, scope_id, dotted, depth)
+            # Depth only matters where a chain is cut short: the answer is kept per depth.
+            deep_key = (facts.path, scope_id, dotted, depth)
+            found = self.deep_memo.get(deep_key)
+            if found is None:
+                found = self.deep_memo[deep_key] = self._resolve(facts, scope_id, dotted, depth)
+            return found
         if scope_id:
             local = self.local_names.get(facts.path)
             if local is not None and dotted.partition(".")[0] not in local:
@@ -485,6 +498,9 @@ class ProjectIndex:
         resolutions = [self._resolve_callee(facts, call) for call in facts.calls]
         self.call_resolutions[facts.path] = resolutions
         for call, resolved in zip(facts.calls, resolutions, strict=True):
+            if (resolved.api is not None or resolved.instance_of is not None
+                    or resolved.function is not None or resolved.instance_of_project is not None):
+                self.resolved_calls.append((facts, call, resolved))
             if resolved.api:
                 self.calls_by_api[resolved.api].append((facts, call))
             elif resolved.instance_of:
@@ -744,6 +760,17 @@ class ProjectIndex:
     def when_at(self, facts: FileFacts, scope_id: int) -> When:
         """When code directly in this scope runs (class bodies run with their parent)."""
         return self.when.get((facts.path, scope_id), "unknown")
+
+    def scopes_running(self, facts: FileFacts, when: When) -> frozenset[int]:
+        """The ids of the file's scopes whose code runs `when` (as `when_at` says): rules
+        that look only at request-time code skip the rest of a file, or all of it."""
+        key = (facts.path, when)
+        found = self.running.get(key)
+        if found is None:
+            found = self.running[key] = frozenset(
+                scope.id for scope in facts.scopes
+                if self.when.get((facts.path, scope.id), "unknown") == when)
+        return found
 
     def runs_at(self, facts: FileFacts, scope_id: int) -> int:
         return self.runs.get((facts.path, scope_id), 1)

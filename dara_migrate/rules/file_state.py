@@ -155,8 +155,11 @@ class LocalFileState(Rule):
         writes: list[tuple[FileFacts, Call, str]] = []
         reads: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
         for facts in index.files.values():
+            request = index.scopes_running(facts, "request")
+            if not request:
+                continue
             for call in facts.calls:
-                if index.when_at(facts, call.scope) != "request":
+                if call.scope not in request:
                     continue
                 key = _file_write(index, facts, call)
                 if key is not None:

@@ -291,13 +291,9 @@ _MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 
 def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
     made: dict[ScopeRef, list[tuple[FileFacts, Call]]] = defaultdict(list)
-    for facts in index.files.values():
-        for call in facts.calls:
-            if not call.callee:
-                continue
-            resolved = index.resolve_call(facts, call)
-            if resolved.function is not None and index.scope(resolved.function).kind == "class":
-                made[resolved.function].append((facts, call))
+    for facts, call, resolved in index.resolved_calls:
+        if resolved.function is not None and index.scope(resolved.function).kind == "class":
+            made[resolved.function].append((facts, call))
     return made
 
 
@@ -498,7 +494,8 @@ class ProcessLocalMutation(Rule):
         index = ctx.index
         shared = _SharedState(index)
         for facts in index.files.values():
-            if not ctx.is_selected(facts):
+            # All three look at request-time code only.
+            if not ctx.is_selected(facts) or not index.scopes_running(facts, "request"):
                 continue
             yield from self._stores(ctx, shared, facts)
             yield from self._calls(ctx, shared, facts)
