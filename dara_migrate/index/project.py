@@ -648,12 +648,15 @@ class ProjectIndex:
                     self._edge(source, init, call.loop, "instantiation")
             else:
                 self._edge(source, target, call.loop, "call")
-        if resolved.instance_of_project and not resolved.function:
+        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
             member = self.class_member(resolved.instance_of_project, "__call__")
-            if member and not resolved.attribute:
+            if member:
                 self._edge(source, member, call.loop, "call")
-        request_args = self._request_argument_slots(resolved)
-        content_args = self._content_argument_slots(resolved)
+        request_args: tuple[tuple[int, str], ...] = ()
+        content_args: tuple[tuple[int, str], ...] = ()
+        if resolved.api is not None or resolved.instance_of is not None:
+            request_args = self._request_argument_slots(resolved)
+            content_args = self._content_argument_slots(resolved)
         # A Dara call reaches the functions it is given only through these slots.
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
