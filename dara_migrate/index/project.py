@@ -143,13 +143,15 @@ class ProjectIndex:
                 if binding.kind in _WRITES:
                     continue
                 bound.add(binding.name)
-                ref = (facts.path, binding.scope)
                 if binding.scope == 0:
                     table[binding.name].append(binding)
                 else:
                     local.add(binding.name)
-                    index.scope_bindings.setdefault(ref, defaultdict(list))[binding.name].append(
-                        binding)
+                    ref = (facts.path, binding.scope)
+                    scope_table = index.scope_bindings.get(ref)
+                    if scope_table is None:
+                        scope_table = index.scope_bindings[ref] = defaultdict(list)
+                    scope_table[binding.name].append(binding)
             index.module_bindings[facts.path] = table
             index.bound_names[facts.path] = frozenset(bound)
             index.local_names[facts.path] = frozenset(local)

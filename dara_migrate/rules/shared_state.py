@@ -11,6 +11,7 @@ from typing import ClassVar
 from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver, lookup
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.queries import calls_by_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     IMPORT_KINDS,
@@ -63,17 +64,16 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
                 when = index.when_at(facts, call.scope)
                 writes.append(Write(facts, call, variable, call.argument(0, "value"),
                                     f".{method}()", method == "update" or when == "request"))
-    for facts in index.files.values():
-        for call in facts.calls:
-            if call.callee.count(".") != 1 or not call.callee.endswith(".update") or (
-                    not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
-                continue
-            target = call.argument(0, "variable")
-            variable = defining_call(index, facts, call.scope, target.text) if (
-                target is not None and target.kind in ("name", "attr")) else None
-            if _server_variable(index, variable):
-                writes.append(Write(facts, call, variable, call.argument(1, "value"),
-                                    "ctx.update()", True))
+    for facts, call in calls_by_method(index).get("update", ()):
+        if call.callee.count(".") != 1 or (
+                not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
+            continue
+        target = call.argument(0, "variable")
+        variable = defining_call(index, facts, call.scope, target.text) if (
+            target is not None and target.kind in ("name", "attr")) else None
+        if _server_variable(index, variable):
+            writes.append(Write(facts, call, variable, call.argument(1, "value"),
+                                "ctx.update()", True))
     for api, position, name, value_slot in (("UpdateVariable", 1, "variable", None),
                                             ("UpdateVariableImpl", 0, "variable", "value"),
                                             ("UploadDropzone", 0, "target", None)):
@@ -503,8 +503,9 @@ class ProcessLocalMutation(Rule):
 
     def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
         index = ctx.index
+        request = index.scopes_running(facts, "request")
         for binding in facts.bindings:
-            if binding.scope == 0 or index.when_at(facts, binding.scope) != "request":
+            if binding.scope not in request or binding.scope == 0:
                 continue
             scope = facts.scopes[binding.scope]
             if scope.kind == "class":
