@@ -594,7 +594,8 @@ class ProjectIndex:
         """Project functions a value passed as an argument stands for (and if it is a class)."""
         if value.kind == "lambda":
             yield (facts.path, value.scope), False
-        elif value.kind in ("name", "attr"):
+        elif value.kind == "attr" or (
+                value.kind == "name" and self._may_name_function(facts, scope_id, value.text)):
             resolved = self.resolve(facts, scope_id, value.text)
             if resolved.function:
                 yield resolved.function, self.scope(resolved.function).kind == "class"
@@ -631,7 +632,8 @@ class ProjectIndex:
         if value.kind == "lambda":
             self._edge((facts.path, call.scope), (facts.path, value.scope), call.loop,
                        "callback")
-        elif value.kind == "name" or value.kind == "attr":
+        elif value.kind == "attr" or (
+                value.kind == "name" and self._may_name_function(facts, call.scope, value.text)):
             target = self.resolve(facts, call.scope, value.text).function
             if target is not None and self.files[target[0]].scopes[target[1]].kind != "class":
                 self._edge((facts.path, call.scope), target, call.loop, "callback")
@@ -639,6 +641,17 @@ class ProjectIndex:
             for target, is_class in self._callable_targets(facts, call.scope, value):
                 if not is_class:
                     self._edge((facts.path, call.scope), target, call.loop, "callback")
+
+    def _may_name_function(self, facts: FileFacts, scope_id: int, name: str) -> bool:
+        """False where a bare name cannot resolve to a project function or class (a
+        parameter, or a variable not bound to a function or an alias): most arguments."""
+        found = self.lookup(facts, scope_id, name)
+        if found is None:
+            return True  # a star import may provide it
+        binding = found[0]
+        if binding.kind == "assign":
+            return binding.value is not None and binding.value.kind in ("name", "attr", "lambda")
+        return binding.kind in ("import", "import_module", "def", "class")
 
     def _call_edges(self, facts: FileFacts, call: Call, resolved: Resolved) -> None:
         source = (facts.path, call.scope)
