@@ -63,10 +63,7 @@ def _mentions(call: Call, names: Set[str]) -> bool:
     for value in call.args:
         if value.names and not names.isdisjoint(value.names):
             return True
-    for _, value in call.kwargs:
-        if value.names and not names.isdisjoint(value.names):
-            return True
-    return False
+    return any(not names.isdisjoint(value.names) for _, value in call.kwargs if value.names)
 
 
 def _def_uses(facts: FileFacts, scope: Scope, inside: set[int]) -> Iterator[Use]:
