@@ -127,6 +127,8 @@ class ProjectIndex:
     """Resolutions on the way to another (by depth): imported names, aliases, annotations."""
     query_results: dict[Callable[..., Any], Any] = field(default_factory=dict)
     """Results of `per_index` queries."""
+    named_scopes: dict[str, dict[tuple[int, str], int]] = field(default_factory=dict)
+    """Path -> (parent scope, name) -> the last function or class of that name there."""
     running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
 
@@ -372,11 +374,14 @@ class ProjectIndex:
         return Resolved(f"{head}.{rest}" if rest else head)
 
     def _scope_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:
-        for scope in reversed(facts.scopes):
-            if scope.parent == parent and scope.name == name and scope.kind in (
-                    "function", "class"):
-                return facts.path, scope.id
-        return None
+        named = self.named_scopes.get(facts.path)
+        if named is None:
+            # The last definition of a name wins, as when the module runs.
+            named = self.named_scopes[facts.path] = {
+                (scope.parent, scope.name): scope.id for scope in facts.scopes
+                if scope.kind == "function" or scope.kind == "class"}
+        found = named.get((parent, name))
+        return None if found is None else (facts.path, found)
 
     def _member(self, facts: FileFacts, owner: ScopeRef | None, rest: str,
                 qualified: str) -> Resolved:

@@ -529,12 +529,12 @@ class ProcessLocalMutation(Rule):
             yield self._finding(ctx, site, what, how, memo, binding.value, binding.scope)
 
     def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
-        index = ctx.index
+        request = ctx.index.scopes_running(facts, "request")
         for call in facts.calls:
+            if call.scope not in request:
+                continue
             method = call.callee.rsplit(".", 1)[-1]
             if (method not in _MUTATORS and method != "setdefault") or "." not in call.callee:
-                continue
-            if index.when_at(facts, call.scope) != "request":
                 continue
             receiver = receiver_of(call.callee)
             what = shared.container(facts, call.scope, receiver)
@@ -545,8 +545,9 @@ class ProcessLocalMutation(Rule):
                                 method == "setdefault", value, call.scope)
 
     def _memo_decorators(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
+        request = ctx.index.scopes_running(facts, "request")
         for scope in facts.scopes:
-            if scope.kind != "function" or ctx.index.when_at(facts, scope.id) != "request":
+            if not scope.decorators or scope.kind != "function" or scope.id not in request:
                 continue
             for decorator in scope.decorators:
                 qualified = ctx.index.resolve(facts, scope.parent, decorator.text).qualified
