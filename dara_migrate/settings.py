@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -67,16 +67,18 @@ class Settings:
         roots share the module name, as `path:name`."""
         return not self.apps or f"{module}:{name}" in self.apps or f"{path}:{name}" in self.apps
 
-    def target_for(self, project: Path) -> tuple[Target, str]:
+    def target_for(self, project: Path,
+                   read: Callable[[Path], dict[str, Any]] | None = None) -> tuple[Target, str]:
         """The profile for an app of the project in `project` (a folder under the root):
         with `auto`, the first dara-core pin found from that folder up to the root; the
-        root's own answer where none of the folders in between pins one."""
+        root's own answer where none of the folders in between pins one. `read` reads a
+        pyproject.toml (`read_pyproject`, or a caller's cache of it)."""
         if self.target_choice != AUTO:
             return self.target, self.target_reason
         folder = project
         while folder != self.root and folder.is_relative_to(self.root):
             pyproject = folder / "pyproject.toml"
-            data = read_pyproject(pyproject) if pyproject.is_file() else {}
+            data = (read or read_pyproject)(pyproject) if pyproject.is_file() else {}
             where = folder.relative_to(self.root).as_posix()
             found = _pinned(_declared_specs(folder, data), f"{where}/")
             if found is not None:

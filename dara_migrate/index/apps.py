@@ -5,12 +5,13 @@ runtime declared on it."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.files import SourceRoots
@@ -92,6 +93,7 @@ class ProjectApps:
         runtime declared on it; one pass over the builders and the runtime declarations."""
         apps: list[App] = []
         profiles: dict[str, tuple[Target, str, str | None]] = {}
+        read = functools.cache(read_pyproject)  # a project's file gives its target and its name
         for facts, call in index.calls_by_api.get(BUILDER, ()):
             bound = _bound_name(index, facts, call)
             name = bound.name.rsplit(".", 1)[-1] if bound else "config"
@@ -101,8 +103,8 @@ class ProjectApps:
             app.files = frozenset(index.files_reachable(facts))
             app.project = roots.project_of(facts.path)
             if app.project not in profiles:
-                profiles[app.project] = (*settings.target_for(settings.root / app.project),
-                                         _project_name(settings.root / app.project))
+                profiles[app.project] = (*settings.target_for(settings.root / app.project, read),
+                                         _project_name(settings.root / app.project, read))
             app.target, app.target_reason, named = profiles[app.project]
             app.app_id = named or facts.module.split(".")[0].replace("_", "-")
             hatch = app.declares(ESCAPE_HATCH_ATTRIBUTE)
@@ -196,12 +198,12 @@ def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName 
     return None
 
 
-def _project_name(project: Path) -> str | None:
+def _project_name(project: Path, read: Callable[[Path], dict[str, Any]]) -> str | None:
     """`[project].name` (or poetry's, or setup.cfg's) of a project, normalised: the app id
     of its apps (else their config module's top-level package)."""
     name: object = None
     if (project / "pyproject.toml").is_file():
-        data = read_pyproject(project / "pyproject.toml")
+        data = read(project / "pyproject.toml")
         name = data.get("project", {}).get("name") or data.get("tool", {}).get(
             "poetry", {}).get("name")
     if not name and (project / "setup.cfg").is_file():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import (
@@ -25,9 +25,9 @@ _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
-@dataclass(frozen=True, slots=True)
-class Definition:
-    """A constructor call that registers something the server looks up by uid."""
+class Definition(NamedTuple):
+    """A constructor call that registers something the server looks up by uid (a tuple:
+    a large project has thousands, made on every audit)."""
 
     facts: FileFacts
     call: Call

@@ -89,9 +89,18 @@ class ProjectIndex:
     its source root, and its path from each folder in between, as when that folder is on
     `sys.path` (a service started from its own folder imports `app.pages`, not
     `services.orders.app.pages`)."""
+    importable_heads: set[str] = field(default_factory=set)
+    """First parts of the `importable` names: a name starting otherwise is no project's."""
+    outside_project: dict[str, Resolved] = field(default_factory=dict)
+    """Qualified names no project module can be (Dara's, third-party), resolved once."""
     module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
     """Path -> module-level bindings by name."""
     scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
+    bound_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> every name the file binds in any scope: `lookup` finds no other name there."""
+    local_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> the names the file binds in a function or class body: any other name means
+    the same in every scope of the file."""
     edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
         default_factory=lambda: defaultdict(list))
@@ -104,14 +113,24 @@ class ProjectIndex:
         default_factory=lambda: defaultdict(list))
     call_resolutions: dict[str, list[Resolved]] = field(default_factory=dict)
     """Every call's callee, resolved once per file (by call id)."""
+    resolved_calls: list[tuple[FileFacts, Call, Resolved]] = field(default_factory=list)
+    """The calls of Dara names, of project functions and classes, and of methods of Dara or
+    project objects, with their callees, in path-then-call order: no other call is of the
+    project or of Dara."""
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Path -> paths of the project modules it imports."""
     memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
     """Top-level resolutions: the same names are resolved again and again by every rule."""
+    deep_memo: dict[tuple[str, int, str, int], Resolved] = field(default_factory=dict)
+    """Resolutions on the way to another (by depth): imported names, aliases, annotations."""
     query_results: dict[Callable[..., Any], Any] = field(default_factory=dict)
     """Results of `per_index` queries."""
+    named_scopes: dict[str, dict[tuple[int, str], int]] = field(default_factory=dict)
+    """Path -> (parent scope, name) -> the last function or class of that name there."""
+    running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
+    """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -120,16 +139,24 @@ class ProjectIndex:
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
             table: dict[str, list[Binding]] = defaultdict(list)
+            bound: set[str] = set()
+            local: set[str] = set()
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
-                ref = (facts.path, binding.scope)
+                bound.add(binding.name)
                 if binding.scope == 0:
                     table[binding.name].append(binding)
                 else:
-                    index.scope_bindings.setdefault(ref, defaultdict(list))[binding.name].append(
-                        binding)
+                    local.add(binding.name)
+                    ref = (facts.path, binding.scope)
+                    scope_table = index.scope_bindings.get(ref)
+                    if scope_table is None:
+                        scope_table = index.scope_bindings[ref] = defaultdict(list)
+                    scope_table[binding.name].append(binding)
             index.module_bindings[facts.path] = table
+            index.bound_names[facts.path] = frozenset(bound)
+            index.local_names[facts.path] = frozenset(local)
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -145,6 +172,9 @@ class ProjectIndex:
     def lookup(self, facts: FileFacts, scope_id: int, name: str) -> tuple[Binding, int] | None:
         """The binding of a bare name seen from a scope, following Python's scoping rules."""
         current, path = scope_id, facts.path
+        bound = self.bound_names.get(path)
+        if bound is not None and name not in bound:
+            return None  # most names never bound in a file are builtins: `len`, `str`
         first = True
         while current > 0:
             scope = facts.scopes[current]
@@ -164,7 +194,16 @@ class ProjectIndex:
     def resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int = 0) -> Resolved:
         """Resolve `dotted` as written in `scope_id` of `facts`."""
         if depth:
-            return self._resolve(facts, scope_id, dotted, depth)
+            # Depth only matters where a chain is cut short: the answer is kept per depth.
+            deep_key = (facts.path, scope_id, dotted, depth)
+            found = self.deep_memo.get(deep_key)
+            if found is None:
+                found = self.deep_memo[deep_key] = self._resolve(facts, scope_id, dotted, depth)
+            return found
+        if scope_id:
+            local = self.local_names.get(facts.path)
+            if local is not None and dotted.partition(".")[0] not in local:
+                scope_id = 0  # bound at module level or not at all: the module scope's answer
         key = (facts.path, scope_id, dotted)
         found = self.memo.get(key)
         if found is None:
@@ -260,9 +299,13 @@ class ProjectIndex:
                           near: FileFacts | None = None) -> Resolved:
         """Follow a fully qualified name through project modules and their re-exports (as
         imported from `near`, whose source root comes first)."""
+        found = self.outside_project.get(qualified)
+        if found is not None:
+            return found
         api = dara_name(qualified)
-        if api is not None:
-            return Resolved(qualified, api=api)
+        if api is not None or qualified.partition(".")[0] not in self.importable_heads:
+            found = self.outside_project[qualified] = Resolved(qualified, api=api)
+            return found
         facts, remainder = self.split_module(qualified, near)
         if facts is None or not remainder:
             return Resolved(qualified)
@@ -304,6 +347,7 @@ class ProjectIndex:
         folder = source_root(facts)
         self.importable.setdefault(facts.module, []).append((folder, facts))
         parts = facts.module.split(".")
+        self.importable_heads.update(parts)
         for cut in range(1, len(parts)):
             folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
             self.importable.setdefault(".".join(parts[cut:]), []).append((folder, facts))
@@ -312,6 +356,8 @@ class ProjectIndex:
                      ) -> tuple[FileFacts | None, str]:
         """The longest project module `qualified` starts with, and the rest of the name."""
         parts = qualified.split(".")
+        if parts[0] not in self.importable_heads:
+            return None, qualified
         for cut in range(len(parts), 0, -1):
             facts = self.module_named(".".join(parts[:cut]), near)
             if facts is not None:
@@ -328,11 +374,14 @@ class ProjectIndex:
         return Resolved(f"{head}.{rest}" if rest else head)
 
     def _scope_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:
-        for scope in reversed(facts.scopes):
-            if scope.parent == parent and scope.name == name and scope.kind in (
-                    "function", "class"):
-                return facts.path, scope.id
-        return None
+        named = self.named_scopes.get(facts.path)
+        if named is None:
+            # The last definition of a name wins, as when the module runs.
+            named = self.named_scopes[facts.path] = {
+                (scope.parent, scope.name): scope.id for scope in facts.scopes
+                if scope.kind == "function" or scope.kind == "class"}
+        found = named.get((parent, name))
+        return None if found is None else (facts.path, found)
 
     def _member(self, facts: FileFacts, owner: ScopeRef | None, rest: str,
                 qualified: str) -> Resolved:
@@ -456,6 +505,9 @@ class ProjectIndex:
         resolutions = [self._resolve_callee(facts, call) for call in facts.calls]
         self.call_resolutions[facts.path] = resolutions
         for call, resolved in zip(facts.calls, resolutions, strict=True):
+            if (resolved.api is not None or resolved.instance_of is not None
+                    or resolved.function is not None or resolved.instance_of_project is not None):
+                self.resolved_calls.append((facts, call, resolved))
             if resolved.api:
                 self.calls_by_api[resolved.api].append((facts, call))
             elif resolved.instance_of:
@@ -507,8 +559,14 @@ class ProjectIndex:
                 if scope.kind == "class":
                     self._edge((facts.path, scope.parent), (facts.path, scope.id), scope.loop,
                                "class body")
-            for call in facts.calls:
-                self._call_edges(facts, call)
+            for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
+                                      strict=True):
+                if (resolved.api is None and resolved.instance_of is None
+                        and resolved.function is None and resolved.instance_of_project is None
+                        and call.func_call < 0):
+                    self._callback_edges(facts, call)  # most calls: outside Dara and project
+                else:
+                    self._call_edges(facts, call, resolved)
         for api in DECORATORS:
             for facts, scope in self.decorated[api]:
                 self.roots["request"].add((facts.path, scope.id))
@@ -541,7 +599,8 @@ class ProjectIndex:
         """Project functions a value passed as an argument stands for (and if it is a class)."""
         if value.kind == "lambda":
             yield (facts.path, value.scope), False
-        elif value.kind in ("name", "attr"):
+        elif value.kind == "attr" or (
+                value.kind == "name" and self._may_name_function(facts, scope_id, value.text)):
             resolved = self.resolve(facts, scope_id, value.text)
             if resolved.function:
                 yield resolved.function, self.scope(resolved.function).kind == "class"
@@ -564,9 +623,43 @@ class ProjectIndex:
             if member:
                 yield member
 
-    def _call_edges(self, facts: FileFacts, call: Call) -> None:
+    def _callback_edges(self, facts: FileFacts, call: Call) -> None:
+        """The edges of a call to code outside Dara and the project: the project functions
+        it is handed, which run when that code runs (what `_call_edges` makes of it)."""
+        for value in call.args:
+            if value.kind in _CALLABLE_KINDS:
+                self._callback_edge(facts, call, value)
+        for _, value in call.kwargs:
+            if value.kind in _CALLABLE_KINDS:
+                self._callback_edge(facts, call, value)
+
+    def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
+        if value.kind == "lambda":
+            self._edge((facts.path, call.scope), (facts.path, value.scope), call.loop,
+                       "callback")
+        elif value.kind == "attr" or (
+                value.kind == "name" and self._may_name_function(facts, call.scope, value.text)):
+            target = self.resolve(facts, call.scope, value.text).function
+            if target is not None and self.files[target[0]].scopes[target[1]].kind != "class":
+                self._edge((facts.path, call.scope), target, call.loop, "callback")
+        else:
+            for target, is_class in self._callable_targets(facts, call.scope, value):
+                if not is_class:
+                    self._edge((facts.path, call.scope), target, call.loop, "callback")
+
+    def _may_name_function(self, facts: FileFacts, scope_id: int, name: str) -> bool:
+        """False where a bare name cannot resolve to a project function or class (a
+        parameter, or a variable not bound to a function or an alias): most arguments."""
+        found = self.lookup(facts, scope_id, name)
+        if found is None:
+            return True  # a star import may provide it
+        binding = found[0]
+        if binding.kind == "assign":
+            return binding.value is not None and binding.value.kind in ("name", "attr", "lambda")
+        return binding.kind in ("import", "import_module", "def", "class")
+
+    def _call_edges(self, facts: FileFacts, call: Call, resolved: Resolved) -> None:
         source = (facts.path, call.scope)
-        resolved = self.resolve_call(facts, call)
         if resolved.function:
             target = resolved.function
             if self.scope(target).kind == "class":
@@ -575,12 +668,15 @@ class ProjectIndex:
                     self._edge(source, init, call.loop, "instantiation")
             else:
                 self._edge(source, target, call.loop, "call")
-        if resolved.instance_of_project and not resolved.function:
+        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
             member = self.class_member(resolved.instance_of_project, "__call__")
-            if member and not resolved.attribute:
+            if member:
                 self._edge(source, member, call.loop, "call")
-        request_args = self._request_argument_slots(resolved)
-        content_args = self._content_argument_slots(resolved)
+        request_args: tuple[tuple[int, str], ...] = ()
+        content_args: tuple[tuple[int, str], ...] = ()
+        if resolved.api is not None or resolved.instance_of is not None:
+            request_args = self._request_argument_slots(resolved)
+            content_args = self._content_argument_slots(resolved)
         # A Dara call reaches the functions it is given only through these slots.
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
@@ -687,6 +783,17 @@ class ProjectIndex:
     def when_at(self, facts: FileFacts, scope_id: int) -> When:
         """When code directly in this scope runs (class bodies run with their parent)."""
         return self.when.get((facts.path, scope_id), "unknown")
+
+    def scopes_running(self, facts: FileFacts, when: When) -> frozenset[int]:
+        """The ids of the file's scopes whose code runs `when` (as `when_at` says): rules
+        that look only at request-time code skip the rest of a file, or all of it."""
+        key = (facts.path, when)
+        found = self.running.get(key)
+        if found is None:
+            found = self.running[key] = frozenset(
+                scope.id for scope in facts.scopes
+                if self.when.get((facts.path, scope.id), "unknown") == when)
+        return found
 
     def runs_at(self, facts: FileFacts, scope_id: int) -> int:
         return self.runs.get((facts.path, scope_id), 1)

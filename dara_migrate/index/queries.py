@@ -1,11 +1,14 @@
 """Project-wide questions about Dara calls that rules, fixes and the review all ask:
-which calls make routes, and which deprecated factories define an `@action` each run."""
+which calls make routes, which deprecated factories define an `@action` each run, and
+which calls name a given method."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, per_index
 
 FACTORY_SLOTS: dict[str, tuple[tuple[int, str], tuple[int, str]]] = {
     "UpdateVariable": ((0, "resolver"), (2, "extras")),
@@ -48,4 +51,18 @@ def action_factory_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str
                 continue
             found.append((facts, call, api))
     found.sort(key=lambda item: (item[0].path, item[1].span.line, item[1].span.col))
+    return found
+
+
+@per_index
+def calls_by_method(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]]]:
+    """Method name -> the calls of a dotted callee ending in it (`ctx.run_task(...)` under
+    `run_task`), in path-then-call order: one pass for the rules that look for a method by
+    name, whatever it is called on."""
+    found: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
+    for facts in index.files.values():
+        for call in facts.calls:
+            _, dot, method = call.callee.rpartition(".")
+            if dot:
+                found[method].append((facts, call))
     return found

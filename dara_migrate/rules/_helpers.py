@@ -10,6 +10,7 @@ from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
 from dara_migrate.index.bindings import defining_call, lookup
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.queries import calls_by_method
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
 
@@ -108,10 +109,9 @@ def task_sites(index: ProjectIndex) -> list[ReportSite]:
                     passed_not_none(binding.value)) and is_builder(
                         index, facts, binding.scope, binding.name):
                 sites.append(binding_site(facts, binding, binding.name, "task"))
-        for call in facts.calls:
-            if call.callee.endswith(".run_task") and is_action_ctx(
-                    index, facts, call.scope, call.callee.split(".")[0]):
-                sites.append(call_site(facts, call, f"{call.callee}()", "task"))
+    for facts, call in calls_by_method(index).get("run_task", ()):
+        if is_action_ctx(index, facts, call.scope, call.callee.split(".")[0]):
+            sites.append(call_site(facts, call, f"{call.callee}()", "task"))
     for api in ("DerivedVariable", "DerivedDataVariable"):
         for facts, call in index.calls_by_api.get(api, ()):
             flag = call.kwarg("run_as_task")
@@ -119,8 +119,9 @@ def task_sites(index: ProjectIndex) -> list[ReportSite]:
                 sites.append(call_site(facts, call, f"{api}(run_as_task=True)", "task"))
     for facts in index.files.values():
         for scope in facts.scopes:
-            if any(d.text and index.resolve(facts, scope.parent, d.text).api == "track_progress"
-                   for d in scope.decorators):
+            if scope.decorators and any(
+                    d.text and index.resolve(facts, scope.parent, d.text).api == "track_progress"
+                    for d in scope.decorators):
                 sites.append(scope_site(facts, scope, f"@track_progress {scope.name}", "task"))
     return sorted(sites, key=lambda s: (s.facts.path, s.span.line, s.span.col))
 

@@ -15,6 +15,7 @@ from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.dara_api import dara_name
 from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.queries import calls_by_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     is_action_ctx,
@@ -219,16 +220,13 @@ class BrowserRead(Rule):
                     "worker, which another worker does not have; pass the variable as an "
                     "action input instead",
                 )
-        for facts in index.files.values():
-            if not ctx.is_selected(facts):
+        for facts, call in calls_by_method(index).get("get_current_value", ()):
+            receiver = call.callee.rpartition(".")[0]
+            if not receiver or not ctx.is_selected(facts):
                 continue
-            for call in facts.calls:
-                receiver, _, method = call.callee.rpartition(".")
-                if method != "get_current_value" or not receiver:
-                    continue
-                kind = variable_kind(index, facts, call.scope, receiver)
-                if kind is not None:
-                    yield self._method_finding(ctx, facts, call, receiver, kind)
+            kind = variable_kind(index, facts, call.scope, receiver)
+            if kind is not None:
+                yield self._method_finding(ctx, facts, call, receiver, kind)
 
     def _method_finding(self, ctx: Context, facts: FileFacts, call: Call, receiver: str,
                         kind: str) -> Finding:
@@ -468,20 +466,17 @@ class LocalDownload(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
-        for facts in index.files.values():
-            if not ctx.is_selected(facts):
+        for facts, call in calls_by_method(index).get("download_file", ()):
+            receiver = call.callee.rpartition(".")[0]
+            if not receiver or "." in receiver or not ctx.is_selected(facts):
                 continue
-            for call in facts.calls:
-                receiver, _, method = call.callee.rpartition(".")
-                if method != "download_file" or not receiver or "." in receiver:
-                    continue
-                if is_action_ctx(index, facts, call.scope, receiver):
-                    yield ctx.at_call(
-                        self, facts, call,
-                        f"{receiver}.download_file() keeps the download code in this worker's "
-                        "memory and the file on its disk, so the download can 404 on another "
-                        "worker; use ctx.download_variable(...) or shared storage",
-                    )
+            if is_action_ctx(index, facts, call.scope, receiver):
+                yield ctx.at_call(
+                    self, facts, call,
+                    f"{receiver}.download_file() keeps the download code in this worker's "
+                    "memory and the file on its disk, so the download can 404 on another "
+                    "worker; use ctx.download_variable(...) or shared storage",
+                )
         for facts, call in index.calls_by_api.get("DownloadContent", ()):
             if ctx.is_selected(facts):
                 yield ctx.at_call(

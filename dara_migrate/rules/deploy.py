@@ -185,10 +185,11 @@ class StartupSharedWrites(Rule):
                         yield self._finding(ctx, facts, call,
                                             f"the {api} {receiver_of(call.callee)}")
         for facts in index.files.values():
-            if not ctx.is_selected(facts):
+            startup = index.scopes_running(facts, "startup")
+            if not startup or not ctx.is_selected(facts):
                 continue
             for call in facts.calls:
-                if (facts.path, call.id) in seen or index.when_at(facts, call.scope) != "startup":
+                if call.scope not in startup or (facts.path, call.id) in seen:
                     continue
                 what = _external_write(index, facts, call)
                 if what is not None:

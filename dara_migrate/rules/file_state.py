@@ -25,6 +25,9 @@ _FILE_WRITERS = frozenset({"to_csv", "to_parquet", "to_json", "to_excel", "to_pi
 _PATH_WRITERS = frozenset({"write_text", "write_bytes"})
 _PATH_READERS = frozenset({"read_text", "read_bytes", "open", "exists", "is_file", "stat"})
 _WRITE_MODE = re.compile(r"[wax+]")
+_FILE_METHODS = _FILE_WRITERS | _PATH_WRITERS | _PATH_READERS | {
+    "load", "exists", "isfile", "getmtime"}
+"""Methods `_file_write` and `_file_reads` look at (with any `read*`): other calls skip both."""
 
 
 def _path_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
@@ -155,8 +158,14 @@ class LocalFileState(Rule):
         writes: list[tuple[FileFacts, Call, str]] = []
         reads: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
         for facts in index.files.values():
+            request = index.scopes_running(facts, "request")
+            if not request:
+                continue
             for call in facts.calls:
-                if index.when_at(facts, call.scope) != "request":
+                if call.scope not in request:
+                    continue
+                method = call.callee.rsplit(".", 1)[-1]
+                if method not in _FILE_METHODS and not method.startswith("read"):
                     continue
                 key = _file_write(index, facts, call)
                 if key is not None:

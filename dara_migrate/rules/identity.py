@@ -933,19 +933,19 @@ def library_made_calls(index: ProjectIndex, extra: tuple[str, ...]
     (facts, call, listed name, what it builds)."""
     user = {name: "definitions without uids (listed in library-components)" for name in extra}
     found: list[tuple[FileFacts, Call, str, str]] = []
-    for facts in index.files.values():
-        for call in facts.calls:
-            if not call.callee:
-                continue
-            resolved = index.resolve_call(facts, call)
-            entry = _listed(_candidate_names(index, facts, call, resolved, True),
-                            LIBRARY_MADE_DEFINITIONS)
+    # Only Dara and project calls have names Dara's libraries list; any call may be user-listed.
+    calls = index.resolved_calls if not user else (
+        (facts, call, index.resolve_call(facts, call))
+        for facts in index.files.values() for call in facts.calls if call.callee)
+    for facts, call, resolved in calls:
+        entry = _listed(_candidate_names(index, facts, call, resolved, True),
+                        LIBRARY_MADE_DEFINITIONS)
+        if entry is not None:
+            found.append((facts, call, entry, LIBRARY_MADE_DEFINITIONS[entry]))
+        elif user:
+            entry = _listed(_candidate_names(index, facts, call, resolved, False), user)
             if entry is not None:
-                found.append((facts, call, entry, LIBRARY_MADE_DEFINITIONS[entry]))
-            elif user:
-                entry = _listed(_candidate_names(index, facts, call, resolved, False), user)
-                if entry is not None:
-                    found.append((facts, call, entry, user[entry]))
+                found.append((facts, call, entry, user[entry]))
     return found
 
 

@@ -9,7 +9,7 @@ register lazily on their first render.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -54,6 +54,16 @@ def _call_uses(call: Call) -> Iterator[Use]:
         yield call.scope, call.callee.split(".")[0]
     for value in (*call.args, *(v for _, v in call.kwargs)):
         yield from _value_uses(call.scope, value)
+
+
+def _mentions(call: Call, names: Set[str]) -> bool:
+    """Whether any of `names` is among the names a call loads (`_call_uses`, cheaply)."""
+    if call.callee and call.callee.split(".")[0] in names:
+        return True
+    for value in call.args:
+        if value.names and not names.isdisjoint(value.names):
+            return True
+    return any(not names.isdisjoint(value.names) for _, value in call.kwargs if value.names)
 
 
 def _def_uses(facts: FileFacts, scope: Scope, inside: set[int]) -> Iterator[Use]:
@@ -453,9 +463,11 @@ def _mentioned_outside_requests(index: ProjectIndex, wanted: dict[ScopeRef, str]
             continue
         uses: list[Use] = []
         for call in facts.calls:
-            uses += [u for u in _call_uses(call) if u[1] in aliases]
+            if _mentions(call, aliases):
+                uses += [u for u in _call_uses(call) if u[1] in aliases]
         for binding in facts.bindings:
-            if binding.value is not None and binding.kind != "import":
+            if binding.value is not None and binding.kind != "import" and (
+                    not aliases.isdisjoint(binding.value.names)):
                 uses += [u for u in _value_uses(binding.scope, binding.value) if u[1] in aliases]
         for scope_id, name in uses:
             if index.when_at(facts, scope_id) == "request":

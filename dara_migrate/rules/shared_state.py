@@ -11,6 +11,7 @@ from typing import ClassVar
 from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver, lookup
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.queries import calls_by_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     IMPORT_KINDS,
@@ -63,17 +64,16 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
                 when = index.when_at(facts, call.scope)
                 writes.append(Write(facts, call, variable, call.argument(0, "value"),
                                     f".{method}()", method == "update" or when == "request"))
-    for facts in index.files.values():
-        for call in facts.calls:
-            if call.callee.count(".") != 1 or not call.callee.endswith(".update") or (
-                    not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
-                continue
-            target = call.argument(0, "variable")
-            variable = defining_call(index, facts, call.scope, target.text) if (
-                target is not None and target.kind in ("name", "attr")) else None
-            if _server_variable(index, variable):
-                writes.append(Write(facts, call, variable, call.argument(1, "value"),
-                                    "ctx.update()", True))
+    for facts, call in calls_by_method(index).get("update", ()):
+        if call.callee.count(".") != 1 or (
+                not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
+            continue
+        target = call.argument(0, "variable")
+        variable = defining_call(index, facts, call.scope, target.text) if (
+            target is not None and target.kind in ("name", "attr")) else None
+        if _server_variable(index, variable):
+            writes.append(Write(facts, call, variable, call.argument(1, "value"),
+                                "ctx.update()", True))
     for api, position, name, value_slot in (("UpdateVariable", 1, "variable", None),
                                             ("UpdateVariableImpl", 0, "variable", "value"),
                                             ("UploadDropzone", 0, "target", None)):
@@ -291,13 +291,9 @@ _MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 
 def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
     made: dict[ScopeRef, list[tuple[FileFacts, Call]]] = defaultdict(list)
-    for facts in index.files.values():
-        for call in facts.calls:
-            if not call.callee:
-                continue
-            resolved = index.resolve_call(facts, call)
-            if resolved.function is not None and index.scope(resolved.function).kind == "class":
-                made[resolved.function].append((facts, call))
+    for facts, call, resolved in index.resolved_calls:
+        if resolved.function is not None and index.scope(resolved.function).kind == "class":
+            made[resolved.function].append((facts, call))
     return made
 
 
@@ -498,7 +494,8 @@ class ProcessLocalMutation(Rule):
         index = ctx.index
         shared = _SharedState(index)
         for facts in index.files.values():
-            if not ctx.is_selected(facts):
+            # All three look at request-time code only.
+            if not ctx.is_selected(facts) or not index.scopes_running(facts, "request"):
                 continue
             yield from self._stores(ctx, shared, facts)
             yield from self._calls(ctx, shared, facts)
@@ -506,8 +503,9 @@ class ProcessLocalMutation(Rule):
 
     def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
         index = ctx.index
+        request = index.scopes_running(facts, "request")
         for binding in facts.bindings:
-            if binding.scope == 0 or index.when_at(facts, binding.scope) != "request":
+            if binding.scope not in request or binding.scope == 0:
                 continue
             scope = facts.scopes[binding.scope]
             if scope.kind == "class":
@@ -531,12 +529,12 @@ class ProcessLocalMutation(Rule):
             yield self._finding(ctx, site, what, how, memo, binding.value, binding.scope)
 
     def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
-        index = ctx.index
+        request = ctx.index.scopes_running(facts, "request")
         for call in facts.calls:
+            if call.scope not in request:
+                continue
             method = call.callee.rsplit(".", 1)[-1]
             if (method not in _MUTATORS and method != "setdefault") or "." not in call.callee:
-                continue
-            if index.when_at(facts, call.scope) != "request":
                 continue
             receiver = receiver_of(call.callee)
             what = shared.container(facts, call.scope, receiver)
@@ -547,8 +545,9 @@ class ProcessLocalMutation(Rule):
                                 method == "setdefault", value, call.scope)
 
     def _memo_decorators(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
+        request = ctx.index.scopes_running(facts, "request")
         for scope in facts.scopes:
-            if scope.kind != "function" or ctx.index.when_at(facts, scope.id) != "request":
+            if not scope.decorators or scope.kind != "function" or scope.id not in request:
                 continue
             for decorator in scope.decorators:
                 qualified = ctx.index.resolve(facts, scope.parent, decorator.text).qualified

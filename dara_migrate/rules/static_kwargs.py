@@ -176,16 +176,15 @@ class SerialisableTypes:
 def call_sites(index: ProjectIndex) -> dict[ScopeRef, list[CallSite]]:
     """Calls of every project function, and of every `__init__` through its class."""
     sites: dict[ScopeRef, list[CallSite]] = defaultdict(list)
-    for facts in index.files.values():
-        for call in facts.calls:
-            function = index.resolve_call(facts, call).function if call.callee else None
-            if function is None:
-                continue
-            sites[function].append((facts, call))
-            if index.scope(function).kind == "class":
-                init = index.class_member(function, "__init__")
-                if init is not None:
-                    sites[init].append((facts, call))
+    for facts, call, resolved in index.resolved_calls:
+        function = resolved.function
+        if function is None:
+            continue
+        sites[function].append((facts, call))
+        if index.scope(function).kind == "class":
+            init = index.class_member(function, "__init__")
+            if init is not None:
+                sites[init].append((facts, call))
     return sites
 
 

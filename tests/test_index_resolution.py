@@ -1,0 +1,98 @@
+"""The index answers a name the same whatever it was asked before, and the short cuts that
+keep it fast (module-level answers shared by every scope, arguments that cannot name a
+function, names a call cannot load) agree with the full resolution on real apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.index.project import ProjectIndex
+from dara_migrate.rules.runtime_defs import _call_uses, _mentions
+from tests.helpers import run_audit, write_tree
+
+ROOT = Path(__file__).parent.parent
+APPS = [ROOT / "examples" / "sales_dashboard", ROOT / "tests" / "fixtures" / "monorepo",
+        ROOT / "tests" / "fixtures" / "factory_app",
+        *sorted(p for p in (ROOT / "tests" / "fixtures" / "apps").iterdir() if p.is_dir())]
+
+
+@pytest.fixture(scope="module", params=APPS, ids=lambda p: p.name)
+def app_facts(request: pytest.FixtureRequest) -> list[FileFacts]:
+    _, project = run_audit(request.param)
+    return list(project.index.files.values())
+
+
+def _questions(files: list[FileFacts]) -> list[tuple[FileFacts, int, str]]:
+    """Every name the index is asked about while it is built: callees, arguments, decorators."""
+    asked = []
+    for facts in files:
+        for call in facts.calls:
+            asked.append((facts, call.scope, call.callee))
+            asked += [(facts, call.scope, value.text) for value in _values(call)
+                      if value.kind in ("name", "attr")]
+        for scope in facts.scopes:
+            asked += [(facts, scope.parent, d.text) for d in scope.decorators if d.text]
+    return asked
+
+
+def _values(call: Call) -> list[Value]:
+    return [*call.args, *(value for _, value in call.kwargs)]
+
+
+def test_answers_do_not_depend_on_what_was_asked_before(app_facts: list[FileFacts]) -> None:
+    asked = _questions(app_facts)
+    forward = ProjectIndex.build(app_facts)
+    backward = ProjectIndex.build(app_facts)
+    backward.memo.clear()
+    backward.deep_memo.clear()
+    backward.outside_project.clear()
+    answers = [backward.resolve(f, s, d) for f, s, d in reversed(asked)][::-1]
+    assert [forward.resolve(f, s, d) for f, s, d in asked] == answers
+
+
+def test_arguments_left_unresolved_never_name_a_function(app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    for facts in app_facts:
+        for call in facts.calls:
+            for value in _values(call):
+                if value.kind == "name" and not index._may_name_function(
+                        facts, call.scope, value.text):
+                    assert index.resolve(facts, call.scope, value.text).function is None
+
+
+def test_a_call_mentions_exactly_the_names_it_loads(app_facts: list[FileFacts]) -> None:
+    for facts in app_facts:
+        for call in facts.calls:
+            loads = {name for _, name in _call_uses(call)}
+            for name in facts.names:
+                assert _mentions(call, {name}) == (name in loads), (facts.path, call.span)
+
+
+def test_a_name_bound_in_a_function_is_not_the_module_one(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app.py": (
+        "from dara.core import Variable\n"
+        "\n"
+        "def local():\n"
+        "    Variable = dict\n"
+        "    return Variable(a=1)\n"
+        "\n"
+        "def module_level():\n"
+        "    return Variable(2)\n"
+        "\n"
+        "class Panel:\n"
+        "    Variable = list\n"
+        "\n"
+        "    def render(self):\n"
+        "        return Variable(3)\n"
+        "\n"
+        "def rebinds():\n"
+        "    global Variable\n"
+        "    Variable = set\n"
+        "    return Variable()\n"
+    )})
+    _, project = run_audit(tmp_path)
+    lines = sorted(call.span.line for _, call in project.index.calls_by_api["Variable"])
+    assert lines == [8, 14, 19]
