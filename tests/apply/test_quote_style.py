@@ -3,35 +3,21 @@ as Python's tokenizer reads them, for any text (valid Python or not)."""
 
 from __future__ import annotations
 
-import io
 import sys
-import tokenize
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dara_migrate.edits import _plain_string_quotes, quote_style
+from dara_migrate.edits import _plain_string_quotes, _tokenized_string_quotes, quote_style
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def tokenized_quote_style(text: str) -> str:
-    """The reference: every STRING token of `tokenize`, triple-quoted and f-strings aside."""
-    single = double = 0
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.STRING:
-                body = token.string.lstrip("rRbBuU")
-                if body.startswith(("'''", '"""')):
-                    continue
-                if body.startswith("'"):
-                    single += 1
-                elif body.startswith('"'):
-                    double += 1
-    except (tokenize.TokenError, SyntaxError):
-        return "'"
+    """The reference: the quote `tokenize`'s STRING tokens prefer (the pre-regex answer)."""
+    single, double = _tokenized_string_quotes(text)
     return '"' if double > single else "'"
 
 
