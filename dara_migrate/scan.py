@@ -26,6 +26,8 @@ FACTS_VERSION = "9"
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 _PR_SET_PDEATHSIG = 1
+_LOADAVG = "/proc/loadavg"
+"""Linux: load averages, then "running/total" tasks at this moment."""
 _PARENT_POLL_SECONDS = 0.5
 _IDLE_MARGIN = 0.5
 """Load below which a core counts as idle: a core is a worker's only if at most half of it is
@@ -265,10 +267,24 @@ def default_workers() -> int:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     try:
-        busy = os.getloadavg()[0]
+        busy = _busy_cores()
     except OSError:  # no load average on this system: trust the core count
         return usable
     return max(1, min(usable, int(usable - busy + _IDLE_MARGIN)))
+
+
+def _busy_cores() -> float:
+    """How many cores other work takes: the smaller of the 1-minute load average and the
+    number of other tasks running right now. The average alone still counts work that ended
+    up to a minute ago (the previous run of this tool, in a loop or a CI job), and the count
+    alone is one moment's sample; a core is busy only if both say so."""
+    average = os.getloadavg()[0]
+    try:
+        with open(_LOADAVG, "rb") as stream:
+            running = int(stream.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):  # not Linux, or no /proc
+        return average
+    return min(average, running - 1)  # this process is one of them
 
 
 def analyze_all(jobs: Sequence[FileJob], workers: int,

@@ -444,11 +444,39 @@ def test_an_entry_planted_in_the_cache_is_never_unpickled(tmp_path: Path) -> Non
     (2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.5, 1), (2, 9.0, 1),
     (8, 0.0, 8), (8, 3.2, 5), (8, 7.6, 1), (1, 0.0, 1),
 ])
-def test_default_jobs_use_only_idle_cores(monkeypatch: pytest.MonkeyPatch, cores: int,
-                                          load: float, workers: int) -> None:
+def test_default_jobs_use_only_idle_cores(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          cores: int, load: float, workers: int) -> None:
+    # Other tasks running now as many as the average says: both agree the cores are busy.
+    running = tmp_path / "loadavg"
+    running.write_text(f"{load} {load} {load} {1 + round(load)}/300 4242\n")
+    monkeypatch.setattr(scan, "_LOADAVG", str(running))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
     assert scan.default_workers() == workers
+
+
+@pytest.mark.parametrize(("load", "running", "workers"), [
+    (1.9, "1/300", 2),  # the load of a run that has ended: nothing else runs now
+    (0.1, "3/300", 2),  # two tasks that just woke up: a moment, not a load
+    (1.9, "3/300", 1),  # busy for a minute and now: the machine is taken
+])
+def test_default_jobs_count_a_core_busy_only_if_it_is_busy_now_and_was(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, load: float, running: str,
+        workers: int) -> None:
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(f"{load} {load} {load} {running} 4242\n")
+    monkeypatch.setattr(scan, "_LOADAVG", str(loadavg))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert scan.default_workers() == workers
+
+
+def test_default_jobs_without_a_task_count_use_the_load_average(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(scan, "_LOADAVG", str(tmp_path / "missing"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.2, 1.2))
+    assert scan.default_workers() == 1
 
 
 def test_default_jobs_without_a_load_average_use_every_core(
