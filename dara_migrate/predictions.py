@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from dara_migrate.engine import Project
@@ -11,8 +12,11 @@ from dara_migrate.verify import PredictedDefinition
 from dara_migrate.verify.replay import SiteFinding
 
 
-def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDefinition]:
-    """Build-time definitions and routes, with paths relative to `app_root`."""
+def predicted_definitions(project: Project, app_root: Path,
+                          files: Collection[str] = ()) -> list[PredictedDefinition]:
+    """Build-time definitions and routes, with paths relative to `app_root`; of the files
+    at `files` only (relative to the project root), when given: the modules of one app of
+    several built from the same folder."""
     root = project.settings.root
     rules = {(f.path, f.line): f.rule for f in project.findings
              if f.rule in ("DM101", "DM102", "DM104", "DM108")}
@@ -20,6 +24,8 @@ def predicted_definitions(project: Project, app_root: Path) -> list[PredictedDef
     predicted = []
 
     def relative(path: str) -> str | None:
+        if files and path not in files:
+            return None
         try:
             return (root / path).resolve().relative_to(app_root.resolve()).as_posix()
         except ValueError:

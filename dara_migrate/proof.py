@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, FileChange, fix_key, run_apply
 from dara_migrate.engine import Project
@@ -27,6 +27,7 @@ from dara_migrate.index.project import source_root
 from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
+from dara_migrate.verify.targets import with_search_path
 from dara_migrate.writer import git_root
 
 _VENVS = (".venv", "venv", "env")
@@ -51,9 +52,14 @@ class BuildTarget:
 
     key: str
     root: str
-    """The app's source root, relative to the project root ('' for the root itself)."""
+    """The folder its config module is imported from, relative to the project root ('' for
+    the root itself): the build runs there."""
     config: str
     files: frozenset[str]
+    label: str
+    """How notes name the app, as the audit's verdict line does."""
+    search_path: tuple[str, ...]
+    """Other folders (relative to the project root) the app's modules import from."""
 
 
 Builder = Callable[[Path, BuildTarget, str, float], VerifyResult]
@@ -62,7 +68,8 @@ Builder = Callable[[Path, BuildTarget, str, float], VerifyResult]
 
 def build_twice(folder: Path, target: BuildTarget, python: str, timeout: float) -> VerifyResult:
     return run_verify(folder / target.root, config=target.config, python=python, runs=2,
-                      timeout=timeout)
+                      timeout=timeout, environment=with_search_path(
+                          {}, [folder / other for other in target.search_path]))
 
 
 @dataclass
@@ -122,10 +129,16 @@ def build_target(project: Project, app: App) -> BuildTarget | None:
     if bound is None:
         return None
     facts, name = bound.facts, bound.name
-    root = source_root(facts)
+    index = project.index
+    root = index.import_root(facts)
+    if root is None:
+        root = source_root(facts)
+    inside = PurePosixPath(facts.path).relative_to(root) if root else PurePosixPath(facts.path)
+    module = ".".join(inside.with_suffix("").parts).removesuffix(".__init__")
     # A factory-built config (`config = build_config()`): the app is what its module imports.
-    files = frozenset(app.files | project.index.files_reachable(facts))
-    return BuildTarget(app.key, root, f"{facts.module}:{name}", files)
+    files = frozenset(app.files | index.files_reachable(facts))
+    search_path = tuple(folder for folder in index.search_path(files) if folder != root)
+    return BuildTarget(app.key, root, f"{module}:{name}", files, app.label, search_path)
 
 
 @contextmanager
@@ -191,7 +204,7 @@ def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions
         if not fixed & (target.files if target else app.files):
             continue
         if target is None:
-            report.notes.append(f"app {app.key}: not proven, no module-level name holds its "
+            report.notes.append(f"app {app.label}: not proven, no module-level name holds its "
                                 "ConfigurationBuilder for a build to import")
             continue
         result = _prove_app(settings, paths, options, proof, builder, python, target,
@@ -228,16 +241,16 @@ def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
         if culprit is None:
             baseline = _build(root, [], target, python, proof.timeout, builder)
             if isinstance(baseline, VerifyError):
-                report.notes.append(f"app {target.key}: not proven, it does not build before "
+                report.notes.append(f"app {target.label}: not proven, it does not build before "
                                     f"the migration either ({baseline.message})")
             else:
-                report.notes.append(f"app {target.key}: {_describe(built)}; no single fix is "
+                report.notes.append(f"app {target.label}: {_describe(built)}; no single fix is "
                                     "the cause, nothing of this app was proven")
             return result
         excluded.add(fix_key(culprit))
         report.dropped.append(DroppedFix(culprit, _describe(built)))
         result = replan()
-    report.notes.append(f"app {target.key}: the build proof did not settle")
+    report.notes.append(f"app {target.label}: the build proof did not settle")
     return result
 
 

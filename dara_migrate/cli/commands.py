@@ -8,6 +8,7 @@ import math
 import os
 import stat
 import sys
+from collections import Counter
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -633,13 +634,19 @@ def verify_command(
         raise _fail(err, str(error)) from error
     documents: list[dict[str, Any]] = []
     code = 0
+    sharing = Counter(build.folder for build in builds)
     for build in builds:
         folder = build.folder
+        # Apps built from one folder (a monorepo whose apps have no project file of their
+        # own): each keeps its manifest next to its config module and its own predictions.
+        home = folder if sharing[folder] == 1 or build.home is None else build.home
+        alone = home == folder
         try:
             result = run_verify(folder, config=build.config, python=python, runs=runs,
                                 timeout=timeout, environment=build.environment(environment),
-                                output=output or folder / "dara-manifest.json",
-                                predicted=predicted_definitions(project, folder))
+                                output=output or home / "dara-manifest.json",
+                                predicted=predicted_definitions(
+                                    project, folder, () if alone else build.files))
         except VerifyError as error:
             documents.append(error.to_json())
             render_error(error, err)
@@ -689,7 +696,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         if len(builds) > 1:
             raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "
                              f"under {app_root}; pass --config to pick one")
-        [(folder, build_config, _)] = builds
+        [(folder, build_config, *_)] = builds
         environment = builds[0].environment(environment)
         result = run_verify(folder, config=build_config, python=python, runs=runs,
                             timeout=timeout, output=output,

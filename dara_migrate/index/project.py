@@ -325,23 +325,43 @@ class ProjectIndex:
                     best, depth = facts, len(folder)
             if best is not None:
                 return best
-        return self.modules.get(module)
+        found = self.modules.get(module)
+        if found is None and "." in module and all(e[1] is entries[0][1] for e in entries):
+            # A sibling source folder (`shared/` next to `apps/x/`, both on `sys.path` when
+            # the app runs): a dotted name only one project module ends with is that module.
+            return entries[0][1]
+        return found
 
-    def import_folder(self, facts: FileFacts) -> str | None:
-        """The folder a file's own imports of project modules resolve from (the folder that
-        must be on `sys.path` for them to work), if it imports any."""
+    def import_folders(self, facts: FileFacts) -> list[str]:
+        """The folders a file's own imports of project modules resolve from (those that must
+        be on `sys.path` for them to work), in the order of its imports."""
+        folders: list[str] = []
         for binding in facts.bindings:
             if binding.kind not in ("import", "import_module"):
                 continue
             parts = binding.target.split(".")
             for cut in range(len(parts), 0, -1):
-                imported = self.module_named(".".join(parts[:cut]), facts)
+                name = ".".join(parts[:cut])
+                imported = self.module_named(name, facts)
                 if imported is not None and imported is not facts:
-                    name = ".".join(parts[:cut])
                     for folder, entry in self.importable[name]:
-                        if entry is imported:
-                            return folder
-        return None
+                        if entry is imported and folder not in folders:
+                            folders.append(folder)
+                    break
+        return folders
+
+    def import_root(self, facts: FileFacts) -> str | None:
+        """The folder above a file that its own imports of project modules resolve from (the
+        nearest, when they name several), if it imports any from a folder above it."""
+        above = [folder for folder in self.import_folders(facts)
+                 if not folder or facts.path.startswith(folder + "/")]
+        return max(above, key=len) if above else None
+
+    def search_path(self, paths: Iterable[str]) -> list[str]:
+        """Every folder the imports of the files at `paths` resolve from, sorted: what
+        `sys.path` must hold for all of them to import."""
+        return sorted({folder for path in paths if path in self.files
+                       for folder in self.import_folders(self.files[path])})
 
     def _index_names(self, facts: FileFacts) -> None:
         folder = source_root(facts)

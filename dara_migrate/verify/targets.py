@@ -16,21 +16,33 @@ if TYPE_CHECKING:
 
 
 class AppBuild(NamedTuple):
-    """One app to build: the folder the build runs in, its config as `module:attr`, and the
-    folder its config module is imported from when that is not the build folder."""
+    """One app to build: the folder the build runs in, its config as `module:attr`, the
+    folder its config module is imported from when that is not the build folder, and the
+    other folders the app's modules import from (a shared library folder of a monorepo)."""
 
     folder: Path
     config: str
     import_root: Path | None
+    search_path: tuple[Path, ...] = ()
+    files: frozenset[str] = frozenset()
+    """The app's modules, relative to the project root."""
+    home: Path | None = None
+    """The folder of its config module."""
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """`base` with `PYTHONPATH` led by the import folder (a `src/` layout's config module
-        is imported from below the build folder)."""
-        if self.import_root is None:
-            return dict(base)
-        inherited = base.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-        return {**base, "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(self.import_root), inherited]))}
+        is imported from below the build folder), then the other folders."""
+        return with_search_path(base, [p for p in (self.import_root, *self.search_path)
+                                       if p is not None])
+
+
+def with_search_path(base: Mapping[str, str], folders: list[Path]) -> dict[str, str]:
+    """`base` with `folders` ahead of the `PYTHONPATH` it (or this process) has."""
+    if not folders:
+        return dict(base)
+    inherited = base.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    return {**base, "PYTHONPATH": os.pathsep.join(
+        filter(None, [*map(str, folders), inherited]))}
 
 
 def app_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
@@ -52,16 +64,20 @@ def app_builds(project: Project, given: Path, config: str | None) -> list[AppBui
         # imported from wherever its own imports of its modules resolve from.
         folder = max((p for p in (root / app.project, given) if config_file.is_relative_to(p)),
                      key=lambda p: len(p.parts))
-        imports = project.index.import_folder(facts)
+        imports = project.index.import_root(facts)
         import_root = root / imports if imports is not None else folder
         if folder.is_relative_to(import_root):
             folder = import_root
         module = ".".join(config_file.relative_to(import_root).with_suffix("").parts
                           ).removesuffix(".__init__")
         target = f"{module}:{name}"
+        reachable = app.files | project.index.files_reachable(facts)
+        search_path = tuple(root / other for other in project.index.search_path(reachable)
+                            if root / other not in (folder, import_root))
         if config is None or config in (target, app.key, f"{facts.module}:{name}"):
             builds.append(AppBuild(folder, target,
-                                   None if import_root == folder else import_root))
+                                   None if import_root == folder else import_root,
+                                   search_path, frozenset(reachable), config_file.parent))
     if config is not None and not builds:
         return [AppBuild(given, config, None)]
     return builds

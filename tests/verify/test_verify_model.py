@@ -22,7 +22,7 @@ from dara_migrate.verify import (
     write_manifest,
 )
 from dara_migrate.verify.runner import _pair_definitions
-from dara_migrate.verify.targets import AppBuild, find_app_build
+from dara_migrate.verify.targets import find_app_build
 
 
 def write_main(root: Path, package: str, source: str) -> None:
@@ -44,7 +44,9 @@ def test_config_from_the_single_module_binding_a_builder(tmp_path: Path) -> None
     )
     write_main(root, "scripts", BUILDER + "def main() -> None:\n"
                "    config = ConfigurationBuilder()\n")
-    assert find_app_build(root) == AppBuild(root.resolve(), "orders.main:builder", None)
+    build = find_app_build(root)
+    assert build[:4] == (root.resolve(), "orders.main:builder", None, ())
+    assert build.files == {"orders/main.py"}
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,8 @@ def test_config_of_a_src_layout_is_imported_from_src(tmp_path: Path) -> None:
         BUILDER + "from orders.state import selected\n\n"
         "dashboard = ConfigurationBuilder()\n", encoding="utf-8")
     build = find_app_build(root)
-    assert build == AppBuild(root.resolve(), "orders.app:dashboard", (root / "src").resolve())
+    assert build[:4] == (root.resolve(), "orders.app:dashboard", (root / "src").resolve(), ())
+    assert build.home == (root / "src" / "orders").resolve()
     assert build.environment({"PYTHONPATH": "/extra"})["PYTHONPATH"].split(":") == [
         str((root / "src").resolve()), "/extra"]
 

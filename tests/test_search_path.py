@@ -1,0 +1,116 @@
+"""Apps that run with several folders on `sys.path`: a monorepo whose apps have no project
+file of their own (`apps/forecast/forecast/...`, imported as `forecast.*`) and import a shared
+library folder next to them (`shared/widgets/...`, imported as `widgets.*`), as
+`PYTHONPATH=apps/forecast:shared dara start` runs them (tests/fixtures/shared_lib_repo).
+The audit follows the imports into the shared folder, and `verify` and the build proof of
+`apply` put every folder the app imports from on the build's `PYTHONPATH`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app as cli
+from dara_migrate.proof import build_target
+from dara_migrate.verify.targets import app_builds
+from tests.helpers import run_audit, write_tree
+
+REPO = Path(__file__).parent / "fixtures" / "shared_lib_repo"
+FORECAST = "config (apps/forecast/forecast/app_factory.py:8)"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("search-path") / "shared_lib_repo"
+    shutil.copytree(REPO, root)
+    return root
+
+
+def test_a_shared_folder_module_is_found_from_an_app_that_imports_it(repo: Path) -> None:
+    result, project = run_audit(repo)
+    [card] = [f for f in result.findings if f.path == "shared/widgets/cards.py"]
+    # Called from the forecast app's page at build time: a literal uid is safe, and the
+    # finding is the forecast app's.
+    assert (card.rule, card.fix) == ("DM101", "safe")
+    [forecast] = [a for a in project.apps if a.facts.path.startswith("apps/forecast/")]
+    assert card.apps == (forecast.key,)
+    assert "nothing in the project calls this code" not in card.message
+
+
+def test_a_one_word_or_ambiguous_import_is_not_guessed(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "tools/state.py": "items = {}\n",
+        "left/widgets/cards.py": "def card():\n    return 1\n",
+        "right/widgets/cards.py": "def card():\n    return 2\n",
+        "app/main.py": "import state\nfrom widgets.cards import card\n",
+    })
+    index = run_audit(root)[1].index
+    main = index.files["app/main.py"]
+    # `import state` may be the standard library's or any installed module's, and two
+    # folders end with `widgets/cards.py`: neither names a project module.
+    assert index.module_named("state", main) is None
+    assert index.module_named("widgets.cards", main) is None
+    assert index.search_path(["app/main.py"]) == []
+
+
+def test_verify_builds_each_app_with_every_folder_it_imports_from(repo: Path) -> None:
+    project = run_audit(repo)[1]
+    builds = {build.config: build for build in app_builds(project, repo, None)}
+    forecast = builds["forecast.main:config"]
+    assert forecast.folder == repo.resolve()
+    assert forecast.import_root == repo.resolve() / "apps" / "forecast"
+    assert forecast.search_path == (repo.resolve() / "shared",)
+    assert forecast.home == repo.resolve() / "apps" / "forecast" / "forecast"
+    paths = forecast.environment({"PYTHONPATH": "/extra"})["PYTHONPATH"].split(":")
+    assert paths == [str(repo.resolve() / "apps" / "forecast"), str(repo.resolve() / "shared"),
+                     "/extra"]
+    ops = builds["apps.ops.ops.main:config"]
+    assert (ops.import_root, ops.search_path) == (None, ())
+
+
+def test_the_build_proof_imports_the_config_as_the_app_runs(repo: Path) -> None:
+    project = run_audit(repo)[1]
+    targets = {t.label: t for app in project.apps
+               if (t := build_target(project, app)) is not None}
+    forecast = targets[FORECAST]
+    assert (forecast.root, forecast.config, forecast.search_path) == (
+        "apps/forecast", "forecast.main:config", ("shared",))
+    assert "shared/widgets/cards.py" in forecast.files
+
+
+@pytest.mark.slow
+def test_verify_builds_both_apps_and_keeps_a_manifest_each(repo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy)
+    result = CliRunner().invoke(cli, ["verify", str(copy), "--format", "json"])
+    assert result.exit_code == 1, result.output  # unstable ids remain: no build failed
+    documents = {d["config"]: d for d in json.loads(result.stdout)}
+    assert set(documents) == {"forecast.main:config", "apps.ops.ops.main:config"}
+    assert all(d["build"] == "ok" for d in documents.values())
+    forecast = json.loads(
+        (copy / "apps" / "forecast" / "forecast" / "dara-manifest.json").read_text())
+    ops = json.loads((copy / "apps" / "ops" / "ops" / "dara-manifest.json").read_text())
+    assert (forecast["config"], ops["config"]) == ("forecast.main:config",
+                                                   "apps.ops.ops.main:config")
+    assert not (copy / "dara-manifest.json").exists()
+    built = {d["path"] for d in forecast["definitions"]}
+    assert "shared/widgets/cards.py" in built
+    # Each app is cross-checked against its own modules only.
+    assert "apps/ops/ops/main.py" not in json.dumps(documents["forecast.main:config"])
+
+
+@pytest.mark.slow
+def test_apply_proves_both_apps(repo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy)
+    result = CliRunner().invoke(cli, ["apply", str(copy), "--yes", "--allow-dirty",
+                                      "--no-cache"])
+    assert result.exit_code in (0, 1), result.output
+    assert "build proof: 2 apps built twice with the migration" in result.stderr
+    assert "not proven" not in result.stderr
+    assert "uid='shared.widgets.cards:kpi_card.total'" in (
+        copy / "shared" / "widgets" / "cards.py").read_text()
