@@ -149,3 +149,52 @@ def test_apply_declares_a_factory_built_runtime_where_the_config_is_bound(
     report = audit_json(root)
     assert [(a["name"], a["verdict"]) for a in report["apps"]] == [("dash", "ready")]
     assert not [f for f in report["findings"] if f["rule"] == "DM201"]
+
+
+FACTORY_CLASS = {
+    "insights/app.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from insights.pages import home\n"
+        "\n"
+        "\n"
+        "class InsightsApp:\n"
+        "    def __init__(self) -> None:\n"
+        "        self.config = ConfigurationBuilder()\n"
+        "\n"
+        "    def build(self) -> ConfigurationBuilder:\n"
+        "        self.config.router.add_page(path='/', content=home)\n"
+        "        return self.config\n"
+        "\n"
+        "\n"
+        "config = InsightsApp().build()\n"
+    ),
+    "insights/pages.py": (
+        "from dara.core import DerivedVariable, Variable\n"
+        "from dara.components import Text\n"
+        "\n"
+        "region = Variable('EU')\n"
+        "\n"
+        "\n"
+        "class Panel:\n"
+        "    def render(self):\n"
+        "        shown = DerivedVariable(lambda r: r, variables=[region])\n"
+        "        return Text(shown)\n"
+        "\n"
+        "\n"
+        "def home():\n"
+        "    return Panel().render()\n"
+    ),
+}
+
+
+def test_a_method_called_on_a_new_instance_runs_when_its_caller_does(tmp_path: Path) -> None:
+    # `InsightsApp().build()` and `Panel().render()`: the methods run at build time, as they
+    # would bound to a name first, so the uid fix of what `render` defines is safe.
+    report = audit_json(write_tree(tmp_path, FACTORY_CLASS))
+    [shown] = [f for f in report["findings"] if f["path"] == "insights/pages.py"]
+    assert (shown["rule"], shown["fix"]) == ("DM101", "safe")
+    assert "nothing in the project calls this code" not in shown["message"]
+    [route] = [f for f in report["findings"] if f["rule"] == "DM108"]
+    assert route["fix"] == "safe"
+    assert [a["name"] for a in report["apps"]] == ["config"]

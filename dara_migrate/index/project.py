@@ -465,21 +465,7 @@ class ProjectIndex:
         qualified = f"{base}.{head}.{rest}" if rest else f"{base}.{head}"
         if value.kind == "call" and value.text:
             made_by = self.resolve(facts, scope_id, value.text, depth + 1)
-            if made_by.api:
-                kind = "Router" if made_by.api in ROUTE_CLASSES else made_by.api
-                return Resolved(qualified, instance_of=kind, attribute=rest)
-            if _makes_route(made_by):
-                return Resolved(qualified, instance_of="Router", attribute=rest)
-            made = made_by.function
-            if made is not None and self._is_class(made):
-                return self._project_instance(made, rest, qualified)
-            if made is not None:
-                returned = self.returned_kind(made, depth + 1)
-                if returned is not None and returned.api:
-                    return Resolved(qualified, instance_of=returned.api, attribute=rest)
-                if returned is not None and returned.function:
-                    return self._project_instance(returned.function, rest, qualified)
-            return Resolved(qualified)
+            return self._made_member(made_by, rest, qualified, depth)
         if value.kind in ("name", "attr") and value.text != head:
             aliased = self.resolve(facts, scope_id, value.text, depth + 1)
             if rest:
@@ -487,6 +473,26 @@ class ProjectIndex:
             return aliased
         if value.kind == "lambda" and not rest:
             return Resolved(qualified, function=(facts.path, value.scope))
+        return Resolved(qualified)
+
+    def _made_member(self, made_by: Resolved, rest: str, qualified: str,
+                     depth: int) -> Resolved:
+        """`rest` of what a call of `made_by` gives: a Dara object, a route, an instance of
+        a project class (its class's or its factory's)."""
+        if made_by.api:
+            kind = "Router" if made_by.api in ROUTE_CLASSES else made_by.api
+            return Resolved(qualified, instance_of=kind, attribute=rest)
+        if _makes_route(made_by):
+            return Resolved(qualified, instance_of="Router", attribute=rest)
+        made = made_by.function
+        if made is not None and self._is_class(made):
+            return self._project_instance(made, rest, qualified)
+        if made is not None:
+            returned = self.returned_kind(made, depth + 1)
+            if returned is not None and returned.api:
+                return Resolved(qualified, instance_of=returned.api, attribute=rest)
+            if returned is not None and returned.function:
+                return self._project_instance(returned.function, rest, qualified)
         return Resolved(qualified)
 
     def _extend(self, base: Resolved, rest: str, facts: FileFacts, scope_id: int,
@@ -506,6 +512,11 @@ class ProjectIndex:
         return self._resolve_callee(facts, call)
 
     def _resolve_callee(self, facts: FileFacts, call: Call) -> Resolved:
+        if call.func_call >= 0 and call.callee.startswith("."):
+            # `InsightsApp().build()`: a method of the call's result, as if it had been bound
+            # to a name first (`app = InsightsApp(); app.build()`).
+            made_by = self._resolve_callee(facts, facts.calls[call.func_call])
+            return self._made_member(made_by, call.callee[1:], call.callee, 0)
         return self.resolve(facts, call.scope, call.callee) if call.callee else Resolved("")
 
     def value_api(self, facts: FileFacts, scope_id: int, value: Value | None) -> str | None:
