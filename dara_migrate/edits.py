@@ -270,9 +270,12 @@ class _State:
 class _Transformer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, edits: Sequence[Edit], module: cst.Module) -> None:
+    def __init__(self, edits: Sequence[Edit], module: cst.Module, text: str,
+                 line_length: int) -> None:
         super().__init__()
         self.module = module
+        self.lines = split_lines(text)
+        self.line_length = line_length
         self.state = _State()
         self.call_edits: dict[tuple[int, int], list[Edit]] = {}
         self.statement_edits: dict[int, list[Edit]] = {}
@@ -290,6 +293,7 @@ class _Transformer(cst.CSTTransformer):
         edits = self.call_edits.get(self._start(original))
         if not edits:
             return updated
+        added = False
         for edit in edits:
             if edit in self.state.applied:
                 continue  # `Page('x')()`: the innermost call at this position took it
@@ -298,6 +302,7 @@ class _Transformer(cst.CSTTransformer):
                 return cst.parse_expression(edit.source, self.module.config_for_parsing)
             if isinstance(edit, SetKeyword):
                 updated = _set_keyword(updated, edit, self.module)
+                added = True
             elif isinstance(edit, RemoveKeyword):
                 updated = _remove_keyword(updated, edit.keyword)
             elif (isinstance(edit, RenameCall) and isinstance(updated.func, cst.Attribute)
@@ -307,7 +312,20 @@ class _Transformer(cst.CSTTransformer):
             else:
                 continue
             self.state.applied.add(edit)
-        return updated
+        return self._split_if_too_long(original, updated) if added else updated
+
+    def _split_if_too_long(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """A one-line call its keywords made longer than the line length and than it was,
+        split one argument per line as `_exploded` splits it."""
+        position = self.get_metadata(PositionProvider, original)
+        if position.start.line != position.end.line:
+            return updated
+        text = self.lines[position.start.line - 1]
+        code = self.module.code_for_node(updated)
+        width = _width(text) - (position.end.column - position.start.column) + len(code)
+        if "\n" in code or "\r" in code or width <= max(self.line_length, _width(text)):
+            return updated
+        return _split_call(updated, _indent(text))
 
     def _statement_line(self, node: cst.CSTNode) -> int:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.decorators:
@@ -390,9 +408,25 @@ def _line_break_before_last(call: cst.Call, closing: cst.ParenthesizedWhitespace
     return _break_before_last(call) or _deeper(closing)
 
 
+def _split_call(call: cst.Call, indent: str) -> cst.Call:
+    """`call` with one argument per line, one indent deeper than `indent`, a trailing comma,
+    and the closing parenthesis back at `indent`."""
+    def line_break(to: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=False,
+                                           last_line=cst.SimpleWhitespace(to))
+
+    deeper = _deeper_indent(indent)
+    no_space = cst.SimpleWhitespace("")
+    args = [arg.with_changes(
+        comma=cst.Comma(whitespace_before=no_space, whitespace_after=line_break(
+            deeper if index < len(call.args) - 1 else indent)),
+        whitespace_after_arg=no_space) for index, arg in enumerate(call.args)]
+    return call.with_changes(whitespace_before_args=line_break(deeper), args=args)
+
+
 def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Call:
     """The LibCST twin of `_keyword_insertion` (for statements that also get other edits):
-    the same layout, without splitting long lines."""
+    the same layout; the transformer splits the call once all its keywords are in."""
     value = cst.parse_expression(edit.value, module.config_for_parsing)
     for index, arg in enumerate(call.args):
         if arg.keyword is not None and arg.keyword.value == edit.keyword:
@@ -530,10 +564,10 @@ def _attach_header_comments(module: cst.Module) -> cst.Module:
     return module.with_changes(header=header, body=body)
 
 
-def _edit_module(text: str, edits: Sequence[Edit]) -> str:
+def _edit_module(text: str, edits: Sequence[Edit], line_length: int) -> str:
     module = _attach_header_comments(cst.parse_module(text))
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    transformer = _Transformer(edits, module)
+    transformer = _Transformer(edits, module, text, line_length)
     result = wrapper.visit(transformer)
     missing = [e for e in edits if e not in transformer.state.applied]
     if missing:
@@ -1141,7 +1175,7 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     for edit in edits:
         span = next(((a, b) for a, b in spans if a <= edit.line <= b), None)
         if span is None:
-            return _edit_module(text, edits)
+            return _edit_module(text, edits, style.line_length)
         groups.setdefault(span, []).append(edit)
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
     located = [(first, last) for (first, last), group in groups.items()
@@ -1170,7 +1204,8 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
                     line += len(split_lines(lines[index]))
                 group = [replace(e, line=moved[e.line]) for e in group if e not in keywords]
         snippet = "".join(lines[first - 1:last])
-        rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group])
+        rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group],
+                                 style.line_length)
         # A snippet whose only statement was removed leaves no line behind, not an empty one.
         lines[first - 1:last] = [rewritten if rewritten.strip() else ""]
     return "".join(lines)

@@ -112,13 +112,21 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
         source = "\n" * _blank_lines_after_imports(lines, module, anchor) + source
     edits: list[Edit] = [RemoveStatement(line),
                          InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
-    position = module.body.index(anchor) + 1
-    if is_def and position < len(module.body):
-        # What followed the anchor now follows the definition.
-        following_line = _first_line(module.body[position])
-        if _blank_lines_above(lines, following_line) < _AROUND_DEFINITION:
-            edits.append(BlankLinesAbove(following_line, _AROUND_DEFINITION))
+    if is_def:
+        edits.extend(set_off_what_follows(module, lines, _first_line(anchor)))
     return edits, f"moved `{name}` to module level"
+
+
+def set_off_what_follows(module: ast.Module, lines: list[str], anchor: int) -> list[Edit]:
+    """For a def or class inserted after the module-level statement starting at line
+    `anchor`: the edit that gives the statement after it the two blank lines PEP 8 wants
+    after a definition, when it has fewer (none otherwise)."""
+    starts = [_first_line(statement) for statement in module.body]
+    position = starts.index(anchor) + 1
+    if position == len(starts) or _blank_lines_above(
+            lines, starts[position]) >= _AROUND_DEFINITION:
+        return []
+    return [BlankLinesAbove(starts[position], _AROUND_DEFINITION)]
 
 
 def _blank_lines_above(lines: list[str], line: int) -> int:
