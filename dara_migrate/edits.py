@@ -1024,7 +1024,7 @@ def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[a
             inside = [other for other in positions if other != position
                       and _nested_in(lines, calls, planned[other][0], call)]
             split = _split_with_nested(lines, calls, edit,
-                                       [planned[other][0] for other in inside], limit)
+                                       [planned[other][0] for other in inside], line_length)
             inner = any(planned[other][1] for other in inside)
             if not split or (split == insertion and not inner) or (inner and len(split) != 1):
                 continue
@@ -1050,9 +1050,10 @@ def _split_with_nested(lines: list[str], calls: dict[tuple[int, int], list[ast.C
                        ) -> list[_Replacement] | None:
     """The one-line call `edit` addresses split one argument per line with its insertion,
     the insertions of `nested` (calls inside it) made in its arguments (inside a split call
-    an insertion fits where a lone one did not); where an argument line is still longer than
-    `limit`, the nested calls on it are split the same way, one indent deeper, outermost and
-    leftmost first. None when a nested insertion cannot be made on one line."""
+    an insertion fits where a lone one did not); while lines are still longer than `limit`,
+    a nested call is split the same way, one indent deeper (outermost and leftmost first),
+    where that shortens what goes past the limit. None when a nested insertion cannot be
+    made on one line."""
     call = _edited_call(lines, calls, edit)
     if call is None:
         return None
@@ -1104,8 +1105,10 @@ def _split_with_nested(lines: list[str], calls: dict[tuple[int, int], list[ast.C
 
 
 def _overlong(line: str, replacements: Sequence[_Replacement], limit: int) -> int:
-    """How many of the lines `line` becomes after the replacements are longer than `limit`."""
-    return sum(_width(piece) > limit for piece in split_lines(_replaced(line, replacements)))
+    """By how many characters in all the lines `line` becomes after the replacements go
+    past `limit`."""
+    return sum(max(_width(piece) - limit, 0)
+               for piece in split_lines(_replaced(line, replacements)))
 
 
 def _replaced(line: str, replacements: Sequence[_Replacement]) -> str:
