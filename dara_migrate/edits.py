@@ -293,7 +293,7 @@ class _Transformer(cst.CSTTransformer):
         edits = self.call_edits.get(self._start(original))
         if not edits:
             return updated
-        added = False
+        added = 0
         for edit in edits:
             if edit in self.state.applied:
                 continue  # `Page('x')()`: the innermost call at this position took it
@@ -302,7 +302,7 @@ class _Transformer(cst.CSTTransformer):
                 return cst.parse_expression(edit.source, self.module.config_for_parsing)
             if isinstance(edit, SetKeyword):
                 updated = _set_keyword(updated, edit, self.module)
-                added = True
+                added += len(f"{edit.keyword}={edit.value}, ")
             elif isinstance(edit, RemoveKeyword):
                 updated = _remove_keyword(updated, edit.keyword)
             elif (isinstance(edit, RenameCall) and isinstance(updated.func, cst.Attribute)
@@ -312,15 +312,18 @@ class _Transformer(cst.CSTTransformer):
             else:
                 continue
             self.state.applied.add(edit)
-        return self._split_if_too_long(original, updated) if added else updated
+        return self._split_if_too_long(original, updated, added) if added else updated
 
-    def _split_if_too_long(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        """A one-line call its keywords made longer than the line length and than it was,
-        split one argument per line as `_exploded` splits it."""
+    def _split_if_too_long(self, original: cst.Call, updated: cst.Call, added: int
+                           ) -> cst.Call:
+        """A one-line call its keywords (at most `added` characters) made longer than the
+        line length and than it was, split one argument per line as `_exploded` splits it."""
         position = self.get_metadata(PositionProvider, original)
         if position.start.line != position.end.line:
             return updated
         text = self.lines[position.start.line - 1]
+        if _width(text) + added <= self.line_length:
+            return updated  # fits without generating the call's code
         code = self.module.code_for_node(updated)
         width = _width(text) - (position.end.column - position.start.column) + len(code)
         if "\n" in code or "\r" in code or width <= max(self.line_length, _width(text)):
