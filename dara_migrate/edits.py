@@ -1115,6 +1115,7 @@ def _overlong(line: str, replacements: Sequence[_Replacement], limit: int) -> in
 
 
 def _replaced(line: str, replacements: Sequence[_Replacement]) -> str:
+    """`line` after replacements that do not overlap (right to left: columns stay valid)."""
     for _, start, end, added in sorted(replacements, reverse=True):
         line = line[:start] + added + line[end:]
     return line
