@@ -174,6 +174,7 @@ class ActionRewriter:
 
     def plan(self, call: Call, api: str) -> ActionRewrite | None:
         from dara_migrate.edits import InsertAfter, ReplaceCall
+        from dara_migrate.hoist import set_off_what_follows
 
         if not convertible(self.index, self.facts, call, api):
             return None
@@ -242,6 +243,7 @@ class ActionRewriter:
             InsertAfter(anchor, block, imports=tuple(imports), key=f"action-{name}"),
             ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})",
                         unused_import=self._imported_from(call.callee)),
+            *set_off_what_follows(self.tree, self.lines, anchor),
         ]
         return ActionRewrite(edits, name)
 

@@ -89,6 +89,15 @@ class RemoveComments:
 
 
 @dataclass(frozen=True)
+class BlankLinesAbove:
+    """At least `count` blank lines above the statement whose first line is `line` and the
+    full-line comments directly above it."""
+
+    line: int
+    count: int
+
+
+@dataclass(frozen=True)
 class InsertAfter:
     """Statements (source, with leading comments) after the statement at `line`; imports
     the block needs (`(module, None)` for `import module`, else `from module import name`)
@@ -120,7 +129,7 @@ class AddParameter:
 
 
 Edit = (SetKeyword | RemoveKeyword | RenameCall | ReplaceCall | AddMarker | RemoveComments
-        | InsertAfter | RemoveStatement | AddParameter)
+        | BlankLinesAbove | InsertAfter | RemoveStatement | AddParameter)
 
 
 class EditError(Exception):
@@ -261,9 +270,12 @@ class _State:
 class _Transformer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, edits: Sequence[Edit], module: cst.Module) -> None:
+    def __init__(self, edits: Sequence[Edit], module: cst.Module, text: str,
+                 line_length: int) -> None:
         super().__init__()
         self.module = module
+        self.lines = split_lines(text)
+        self.line_length = line_length
         self.state = _State()
         self.call_edits: dict[tuple[int, int], list[Edit]] = {}
         self.statement_edits: dict[int, list[Edit]] = {}
@@ -281,6 +293,7 @@ class _Transformer(cst.CSTTransformer):
         edits = self.call_edits.get(self._start(original))
         if not edits:
             return updated
+        added = 0
         for edit in edits:
             if edit in self.state.applied:
                 continue  # `Page('x')()`: the innermost call at this position took it
@@ -289,6 +302,7 @@ class _Transformer(cst.CSTTransformer):
                 return cst.parse_expression(edit.source, self.module.config_for_parsing)
             if isinstance(edit, SetKeyword):
                 updated = _set_keyword(updated, edit, self.module)
+                added += len(f"{edit.keyword}={edit.value}, ")
             elif isinstance(edit, RemoveKeyword):
                 updated = _remove_keyword(updated, edit.keyword)
             elif (isinstance(edit, RenameCall) and isinstance(updated.func, cst.Attribute)
@@ -298,7 +312,23 @@ class _Transformer(cst.CSTTransformer):
             else:
                 continue
             self.state.applied.add(edit)
-        return updated
+        return self._split_if_too_long(original, updated, added) if added else updated
+
+    def _split_if_too_long(self, original: cst.Call, updated: cst.Call, added: int
+                           ) -> cst.Call:
+        """A one-line call its keywords (at most `added` characters) made longer than the
+        line length and than it was, split one argument per line as `_exploded` splits it."""
+        position = self.get_metadata(PositionProvider, original)
+        if position.start.line != position.end.line:
+            return updated
+        text = self.lines[position.start.line - 1]
+        if _width(text) + added <= self.line_length:
+            return updated  # fits without generating the call's code
+        code = self.module.code_for_node(updated)
+        width = _width(text) - (position.end.column - position.start.column) + len(code)
+        if "\n" in code or "\r" in code or width <= max(self.line_length, _width(text)):
+            return updated
+        return _split_call(updated, _indent(text))
 
     def _statement_line(self, node: cst.CSTNode) -> int:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.decorators:
@@ -381,9 +411,25 @@ def _line_break_before_last(call: cst.Call, closing: cst.ParenthesizedWhitespace
     return _break_before_last(call) or _deeper(closing)
 
 
+def _split_call(call: cst.Call, indent: str) -> cst.Call:
+    """`call` with one argument per line, one indent deeper than `indent`, a trailing comma,
+    and the closing parenthesis back at `indent`."""
+    def line_break(to: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=False,
+                                           last_line=cst.SimpleWhitespace(to))
+
+    deeper = _deeper_indent(indent)
+    no_space = cst.SimpleWhitespace("")
+    args = [arg.with_changes(
+        comma=cst.Comma(whitespace_before=no_space, whitespace_after=line_break(
+            deeper if index < len(call.args) - 1 else indent)),
+        whitespace_after_arg=no_space) for index, arg in enumerate(call.args)]
+    return call.with_changes(whitespace_before_args=line_break(deeper), args=args)
+
+
 def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Call:
     """The LibCST twin of `_keyword_insertion` (for statements that also get other edits):
-    the same layout, without splitting long lines."""
+    the same layout; the transformer splits the call once all its keywords are in."""
     value = cst.parse_expression(edit.value, module.config_for_parsing)
     for index, arg in enumerate(call.args):
         if arg.keyword is not None and arg.keyword.value == edit.keyword:
@@ -521,10 +567,10 @@ def _attach_header_comments(module: cst.Module) -> cst.Module:
     return module.with_changes(header=header, body=body)
 
 
-def _edit_module(text: str, edits: Sequence[Edit]) -> str:
+def _edit_module(text: str, edits: Sequence[Edit], line_length: int) -> str:
     module = _attach_header_comments(cst.parse_module(text))
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    transformer = _Transformer(edits, module)
+    transformer = _Transformer(edits, module, text, line_length)
     result = wrapper.visit(transformer)
     missing = [e for e in edits if e not in transformer.state.applied]
     if missing:
@@ -561,8 +607,12 @@ def _comments_above(lines: list[str], line: int) -> range:
     return range(start, line - 1)
 
 
+_LineEdit = AddMarker | RemoveComments | BlankLinesAbove
+"""Edits made on whole lines above a statement, without parsing."""
+
+
 def _edit_comment_lines(lines: list[str], origin: list[int], statement: int,
-                        edits: Sequence[AddMarker | RemoveComments]) -> None:
+                        edits: Sequence[_LineEdit]) -> None:
     """The markers of the statement at 0-based `statement`, as whole comment lines above
     it; `origin` (each line's number before the edits, 0 for a new line) follows along."""
     for edit in edits:
@@ -579,15 +629,24 @@ def _edit_comment_lines(lines: list[str], origin: list[int], statement: int,
             target = lines[statement]
             lines.insert(statement, f"{_indent(target)}{edit.text}{_newline(target)}")
             origin.insert(statement, 0)
+    for edit in edits:
+        if isinstance(edit, BlankLinesAbove):
+            top = _comments_above(lines, statement + 1).start
+            blank = 0
+            while blank < top and not lines[top - blank - 1].strip():
+                blank += 1
+            missing = max(edit.count - blank, 0)
+            lines[top:top] = [_newline(lines[statement], lines)] * missing
+            origin[top:top] = [0] * missing
+            statement += missing
 
 
-def _edit_markers(text: str, markers: Sequence[AddMarker | RemoveComments]
-                  ) -> tuple[str, dict[int, int]]:
+def _edit_markers(text: str, markers: Sequence[_LineEdit]) -> tuple[str, dict[int, int]]:
     """Every marker edit of a file, as lines (no parse needed; the one way markers are
     written): the new text, and where each line of the old text now is (1-based)."""
     lines = split_lines(text, keepends=True)
     origin = list(range(1, len(lines) + 1))
-    by_line: dict[int, list[AddMarker | RemoveComments]] = {}
+    by_line: dict[int, list[_LineEdit]] = {}
     for edit in markers:
         by_line.setdefault(edit.line - 1, []).append(edit)
     # Bottom-up: the statements still to mark keep their line numbers.
@@ -794,12 +853,13 @@ def _arguments(call: ast.Call) -> list[ast.expr | ast.keyword]:
 
 def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | ast.keyword],
               added: str, replaced: ast.keyword | None = None,
-              inner: Sequence[_Replacement] = ()) -> list[_Replacement] | None:
+              inner: Sequence[_Replacement] = (), indent: str | None = None
+              ) -> list[_Replacement] | None:
     """A one-line call rewritten with one argument per line and a trailing comma, as black
-    splits a call that does not fit: arguments one indent deeper than the call's line, the
-    closing parenthesis back at that line's indentation. `added` is a new last argument, or
-    takes the place of `replaced`; the one-line `inner` insertions inside the arguments are
-    made in them."""
+    splits a call that does not fit: arguments one indent deeper than the call's line (or
+    than `indent`, for a call that goes to a line of its own), the closing parenthesis back
+    at that indentation. `added` is a new last argument, or takes the place of `replaced`;
+    the `inner` insertions inside the arguments are made in them."""
     line = call.lineno - 1
     text = lines[line]
     close = _column(text, call.end_col_offset or 0) - 1
@@ -828,8 +888,10 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
         return None
     if replaced is None:
         pieces.append(added)
-    newline, indent = _newline(text, lines), _indent(text)
-    body = "".join(f"{newline}{_deeper_indent(text)}{piece}," for piece in pieces)
+    newline = _newline(text, lines)
+    indent = _indent(text) if indent is None else indent
+    deeper = _deeper_indent(indent)
+    body = "".join(f"{newline}{deeper}{piece}," for piece in pieces)
     return [(line, opening[1] + 1, close, f"{body}{newline}{indent}")]
 
 
@@ -843,8 +905,8 @@ def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
 
 
 def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                       edit: SetKeyword, line_length: int, inner: Sequence[_Replacement] = ()
-                       ) -> list[_Replacement] | None:
+                       edit: SetKeyword, line_length: int, inner: Sequence[_Replacement] = (),
+                       indent: str | None = None) -> list[_Replacement] | None:
     """`keyword=value` added to a call as a person would add it: after the last argument on
     a call that fits on one line (split one argument per line when it no longer fits); as a
     new last argument line, with the call's indentation and trailing comma, on a call laid
@@ -864,7 +926,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if grown <= max(line_length, _width(lines[first])) or call.lineno != call.end_lineno:
             return [(first, start, end, edit.value)]
         return _exploded(lines, call, _arguments(call), f"{edit.keyword}={edit.value}",
-                         existing[0], inner)
+                         existing[0], inner, indent)
     added = f"{edit.keyword}={edit.value}"
     close = (call.end_lineno or call.lineno) - 1, _column(
         lines[(call.end_lineno or call.lineno) - 1], call.end_col_offset or 0) - 1
@@ -875,7 +937,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
             return None
         if _width(lines[close[0]]) + len(added) <= line_length:
             return [(close[0], close[1], close[1], added)]
-        return _exploded(lines, call, arguments, added)
+        return _exploded(lines, call, arguments, added, indent=indent)
     (last_line, last_end), token = _past_parentheses(lines, _span(lines, arguments[-1])[2:],
                                                      close)
     comma = token if token != close else None
@@ -897,7 +959,7 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         if _width(lines[close[0]]) + len(insertion[3]) <= line_length:
             return [insertion]
         if single_line:
-            return _exploded(lines, call, arguments, added, inner=inner)
+            return _exploded(lines, call, arguments, added, inner=inner, indent=indent)
         if comma:
             return [insertion]
         indent = _indent(lines[last_line])
@@ -962,30 +1024,101 @@ def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[a
             call = _edited_call(lines, calls, edit)
             if not insertion or call is None or call.lineno != call.end_lineno:
                 continue
-            start = _column(lines[line], call.col_offset)
-            close = _column(lines[line], call.end_col_offset or 0) - 1
-            inside: list[int] = []
-            inner: list[_Replacement] = []
-            for other in positions:
-                nested = _edited_call(lines, calls, planned[other][0])
-                if other == position or nested is None or nested.lineno != call.lineno or not (
-                        start < _column(lines[line], nested.col_offset)
-                        and _column(lines[line], nested.end_col_offset or 0) <= close):
-                    continue
-                # Inside a split call an insertion fits where a lone one did not.
-                unsplit = _keyword_insertion(lines, calls, planned[other][0], sys.maxsize)
-                if unsplit is None or any("\n" in r[3] or "\r" in r[3] for r in unsplit):
-                    break
-                inside.append(other)
-                inner.extend(unsplit)
+            inside = [other for other in positions if other != position
+                      and _nested_in(lines, calls, planned[other][0], call)]
+            split = _split_with_nested(lines, calls, edit,
+                                       [planned[other][0] for other in inside], line_length)
+            inner = any(planned[other][1] for other in inside)
+            if not split or (split == insertion and not inner) or (inner and len(split) != 1):
+                continue
+            planned[position] = (edit, split)
+            for other in inside:
+                planned[other] = (planned[other][0], [])
+
+
+def _nested_in(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+               edit: SetKeyword, call: ast.Call) -> bool:
+    """Whether the call `edit` addresses is inside the one-line `call`, on its line."""
+    nested = _edited_call(lines, calls, edit)
+    if nested is None or nested is call or nested.lineno != call.lineno:
+        return False
+    text = lines[call.lineno - 1]
+    return (_column(text, call.col_offset) < _column(text, nested.col_offset)
+            and _column(text, nested.end_col_offset or 0) < _column(
+                text, call.end_col_offset or 0))
+
+
+def _split_with_nested(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                       edit: SetKeyword, nested: Sequence[SetKeyword], limit: int
+                       ) -> list[_Replacement] | None:
+    """The one-line call `edit` addresses split one argument per line with its insertion,
+    the insertions of `nested` (calls inside it) made in its arguments (inside a split call
+    an insertion fits where a lone one did not); while lines are still longer than `limit`,
+    a nested call is split the same way, one indent deeper (outermost and leftmost first),
+    where that shortens what goes past the limit. None when a nested insertion cannot be
+    made on one line."""
+    call = _edited_call(lines, calls, edit)
+    if call is None:
+        return None
+    unsplit: dict[SetKeyword, list[_Replacement]] = {}
+    for other in nested:
+        insertion = _keyword_insertion(lines, calls, other, sys.maxsize)
+        if insertion is None or any("\n" in r[3] or "\r" in r[3] for r in insertion):
+            return None
+        unsplit[other] = insertion
+    text = lines[call.lineno - 1]
+    inside: dict[SetKeyword, list[SetKeyword]] = {edit: list(nested)}
+    for other in nested:
+        outer = _edited_call(lines, calls, other)
+        inside[other] = [] if outer is None else [
+            inner for inner in nested if _nested_in(lines, calls, inner, outer)]
+    # Each call's parent is the innermost edited call around it.
+    parent = {other: min((o for o in inside if other in inside[o]),
+                         key=lambda o: len(inside[o])) for other in nested}
+    split_calls: set[SetKeyword] = {edit}
+
+    def render(target: SetKeyword, indent: str) -> list[_Replacement] | None:
+        inner: list[_Replacement] = []
+        for child in (o for o in nested if parent[o] == target):
+            if child in split_calls:
+                child_split = render(child, _deeper_indent(indent))
+                if not child_split or len(child_split) != 1:
+                    return None
+                inner.extend(child_split)
             else:
-                split = _keyword_insertion(lines, calls, edit, 0, inner)
-                if not split or (split == insertion and not inner) or (
-                        inner and len(split) != 1):
-                    continue
-                planned[position] = (edit, split)
-                for other in inside:
-                    planned[other] = (planned[other][0], [])
+                inner.extend(r for o in [child, *inside[child]] for r in unsplit[o])
+        return _keyword_insertion(lines, calls, target, 0, inner, indent)
+
+    split = render(edit, _indent(text))
+    overlong = _overlong(text, split or [], limit)
+    depth = {other: len([o for o in nested if other in inside[o]]) for other in nested}
+    for other in sorted(nested, key=lambda o: (depth[o], o.column)):
+        if not split or not overlong:
+            break
+        if parent[other] not in split_calls:
+            continue
+        split_calls.add(other)
+        attempt = render(edit, _indent(text))
+        still = _overlong(text, attempt or [], limit)
+        if attempt and len(attempt) == 1 and still < overlong:
+            split, overlong = attempt, still
+        else:
+            split_calls.discard(other)
+    return split
+
+
+def _overlong(line: str, replacements: Sequence[_Replacement], limit: int) -> int:
+    """By how many characters in all the lines `line` becomes after the replacements go
+    past `limit`."""
+    return sum(max(_width(piece) - limit, 0)
+               for piece in split_lines(_replaced(line, replacements)))
+
+
+def _replaced(line: str, replacements: Sequence[_Replacement]) -> str:
+    """`line` after replacements that do not overlap (right to left: columns stay valid)."""
+    for _, start, end, added in sorted(replacements, reverse=True):
+        line = line[:start] + added + line[end:]
+    return line
 
 
 def _fits(line: str, replacements: Sequence[_Replacement], limit: int) -> bool:
@@ -994,10 +1127,7 @@ def _fits(line: str, replacements: Sequence[_Replacement], limit: int) -> bool:
     ordered = sorted(replacements)
     if any(after[1] < before[2] for before, after in itertools.pairwise(ordered)):
         return False
-    text = line
-    for _, start, end, added in reversed(ordered):
-        text = text[:start] + added + text[end:]
-    return all(_width(piece) <= limit for piece in split_lines(text))
+    return all(_width(piece) <= limit for piece in split_lines(_replaced(line, ordered)))
 
 
 @dataclass(frozen=True)
@@ -1038,11 +1168,11 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     if imports:
         plain = [replace(e, imports=()) if isinstance(e, InsertAfter) else e for e in edits]
         return add_imports(apply_edits(text, plain, style), imports, style)
-    markers = [e for e in edits if isinstance(e, (AddMarker, RemoveComments))]
+    markers = [e for e in edits if isinstance(e, (AddMarker, RemoveComments, BlankLinesAbove))]
     if markers:
         text, moved = _edit_markers(text, markers)
         edits = [replace(e, line=moved[e.line]) for e in edits
-                 if not isinstance(e, (AddMarker, RemoveComments))]
+                 if not isinstance(e, (AddMarker, RemoveComments, BlankLinesAbove))]
         if not edits:
             return text
     lines = split_lines(text, keepends=True)
@@ -1052,7 +1182,7 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     for edit in edits:
         span = next(((a, b) for a, b in spans if a <= edit.line <= b), None)
         if span is None:
-            return _edit_module(text, edits)
+            return _edit_module(text, edits, style.line_length)
         groups.setdefault(span, []).append(edit)
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
     located = [(first, last) for (first, last), group in groups.items()
@@ -1081,7 +1211,8 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
                     line += len(split_lines(lines[index]))
                 group = [replace(e, line=moved[e.line]) for e in group if e not in keywords]
         snippet = "".join(lines[first - 1:last])
-        rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group])
+        rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group],
+                                 style.line_length)
         # A snippet whose only statement was removed leaves no line behind, not an empty one.
         lines[first - 1:last] = [rewritten if rewritten.strip() else ""]
     return "".join(lines)

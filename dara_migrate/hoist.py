@@ -7,8 +7,12 @@ import textwrap
 from collections.abc import Iterable
 
 from dara_migrate.autofix import MARKER_PREFIX
-from dara_migrate.edits import Edit, InsertAfter, RemoveStatement
+from dara_migrate.edits import BlankLinesAbove, Edit, InsertAfter, RemoveStatement
 from dara_migrate.layout import split_lines
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# PEP 8 (pycodestyle E302/E305): two blank lines around a top-level def or class.
+_AROUND_DEFINITION = 2
 
 
 def _first_line(node: ast.stmt) -> int:
@@ -18,7 +22,7 @@ def _first_line(node: ast.stmt) -> int:
 
 def _bound_names(node: ast.stmt) -> set[str]:
     """Names a module-level statement binds."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    if isinstance(node, _DEFINITIONS):
         return {node.name}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
@@ -43,8 +47,7 @@ def _blank_lines_after_imports(lines: list[str], module: ast.Module,
     assignment: as many as the module has before its code (a project may ask for two),
     one where that code is a def or class (which PEP 8 sets off by two anyway)."""
     position = module.body.index(imports) + 1
-    if position < len(module.body) and isinstance(module.body[position], (
-            ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    if position < len(module.body) and isinstance(module.body[position], _DEFINITIONS):
         return 1
     index = imports.end_lineno or imports.lineno
     count = 0
@@ -102,11 +105,36 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     body = "".join(line for line in lines[first - 1:statement.end_lineno]
                    if not line.strip().startswith(MARKER_PREFIX))
     source = textwrap.dedent(body)
-    if is_def:
-        source = "\n\n" + source
+    if is_def or isinstance(anchor, _DEFINITIONS):
+        source = "\n" * _AROUND_DEFINITION + source
     elif isinstance(anchor, (ast.Import, ast.ImportFrom)):
         # Set off from the imports as the module's code is (isort, PEP 8).
         source = "\n" * _blank_lines_after_imports(lines, module, anchor) + source
     edits: list[Edit] = [RemoveStatement(line),
                          InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
+    if is_def:
+        edits.extend(set_off_what_follows(module, lines, _first_line(anchor)))
     return edits, f"moved `{name}` to module level"
+
+
+def set_off_what_follows(module: ast.Module, lines: list[str], anchor: int) -> list[Edit]:
+    """For a def or class inserted after the module-level statement starting at line
+    `anchor`: the edit that gives the statement after it the two blank lines PEP 8 wants
+    after a definition, when it has fewer (none otherwise)."""
+    starts = [_first_line(statement) for statement in module.body]
+    position = starts.index(anchor) + 1
+    if position == len(starts) or _blank_lines_above(
+            lines, starts[position]) >= _AROUND_DEFINITION:
+        return []
+    return [BlankLinesAbove(starts[position], _AROUND_DEFINITION)]
+
+
+def _blank_lines_above(lines: list[str], line: int) -> int:
+    """The blank lines above 1-based `line` and the full-line comments directly above it."""
+    index = line - 1
+    while index > 0 and lines[index - 1].lstrip().startswith("#"):
+        index -= 1
+    blank = 0
+    while index - blank > 0 and not lines[index - blank - 1].strip():
+        blank += 1
+    return blank

@@ -398,7 +398,7 @@ class NestedDefinition(Rule):
                 "from dara.components import Button, Stack, Text\n\n\n"
                 "@dc.py_component\n"
                 "def counter(value: int):\n"
-                "    return Text(str(value))\n\n"
+                "    return Text(str(value))\n\n\n"
                 "config = dc.ConfigurationBuilder()\n"
                 "count = dc.Variable(0)\n\n"
                 "class Home:\n"

@@ -22,6 +22,7 @@ from dara_migrate.edits import (
     _edit_module,
     apply_edits,
 )
+from dara_migrate.layout import DEFAULT_LINE_LENGTH
 from tests.helpers import examples
 
 BACKEND = ("dara.core.interactivity.server_variable", "MemoryBackend")
@@ -195,9 +196,9 @@ def test_a_marker_is_written_the_same_whether_or_not_its_statement_needs_libcst(
     seen: list[str] = []
     real_edit_module = edits_module._edit_module
 
-    def recording(text: str, edits: Sequence[Edit]) -> str:
+    def recording(text: str, edits: Sequence[Edit], line_length: int) -> str:
         seen.append(text)
-        return real_edit_module(text, edits)
+        return real_edit_module(text, edits, line_length)
 
     monkeypatch.setattr(edits_module, "_edit_module", recording)
     both = apply_edits(source, [*markers, RemoveKeyword(7, 12, "backend")])
@@ -246,12 +247,12 @@ def test_uid_insertion_without_libcst_matches_libcst(
     edits: list[Edit] = [SetKeyword(line, len(indent) + 5, "uid", "'m:x'")]
     if second:
         edits.append(SetKeyword(line, len(indent) + 5, "label", "'shown'"))
-    assert apply_edits(source, edits) == _edit_module(source, edits)
+    assert apply_edits(source, edits) == _edit_module(source, edits, DEFAULT_LINE_LENGTH)
 
 
 def test_plain_uid_insertions_and_markers_need_no_libcst(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    def no_libcst(text: str, edits: Sequence[Edit]) -> str:
+    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
         raise AssertionError("LibCST was used")
 
     monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
@@ -337,7 +338,7 @@ def test_replacements_and_insertions_as_text_match_libcst(
 
 
 def test_action_rewrites_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_libcst(text: str, edits: Sequence[Edit]) -> str:
+    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
         raise AssertionError("LibCST was used")
 
     monkeypatch.setattr(edits_module, "_edit_module", no_libcst)

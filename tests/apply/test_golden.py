@@ -25,6 +25,7 @@ CASES = {
     "hoist": ("hoist", ["--target", "1.x", "--unsafe-fixes"]),
     "keyed": ("keyed", ["--target", "1.x"]),
     "ledger": ("ledger", ["--target", "1.x", "--unsafe-fixes"]),
+    "fleet": ("fleet", ["--target", "1.x", "--unsafe-fixes"]),
 }
 
 

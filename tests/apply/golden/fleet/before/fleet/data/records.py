@@ -1,0 +1,14 @@
+from dara.core import ServerVariable
+from dara.core.interactivity.server_variable import MemoryBackend
+
+
+def load_vehicles() -> list[dict[str, str]]:
+    return [{'plate': 'KA-123', 'depot': 'north'}]
+
+
+def load_trips() -> list[dict[str, str]]:
+    return [{'plate': 'KA-123', 'from': 'north', 'to': 'south'}]
+
+
+# the latest telemetry per user, refreshed by the polling task
+fleet_telemetry = ServerVariable(backend=MemoryBackend(scope='user'))
