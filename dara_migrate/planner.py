@@ -24,7 +24,7 @@ from dara_migrate.facts import FileFacts
 from dara_migrate.files import read_source
 from dara_migrate.index.apps import App
 from dara_migrate.index.definitions import literal_uids
-from dara_migrate.layout import split_lines
+from dara_migrate.layout import line_length, split_lines
 from dara_migrate.models import Finding
 from dara_migrate.target import DEFAULT_REASON as DEFAULT_REASON
 from dara_migrate.target import (
@@ -38,9 +38,11 @@ HATCH_PREFIX = "# dara-migrate: this app keeps process-local state"
 
 def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callable[[str], str],
                     refused: dict[str, str] | None = None) -> list[PlannedFix]:
-    """The fixes the rules attached to open findings: safe ones, and unsafe ones when asked
-    for. A uid that is already taken anywhere in the project, or that another fix writes,
-    is never written: the fix is left out and `refused` says why (by finding fingerprint)."""
+    """The fixes the rules attached to open findings, and to findings a `local-only` marker
+    keeps behind the escape hatch (a later run may fix what an earlier one could not: with
+    `--unsafe-fixes`, or a newer version); safe ones, and unsafe ones when asked for. A uid
+    that is already taken anywhere in the project, or that another fix writes, is never
+    written: the fix is left out and `refused` says why (by finding fingerprint)."""
     quotes: dict[str, str] = {}
 
     def quote(path: str) -> str:
@@ -53,7 +55,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
     planned: list[PlannedFix] = []
     for finding in project.findings:
         fix = finding.autofix
-        if finding.status != "open" or fix is None:
+        if finding.status not in ("open", "acknowledged") or fix is None:
             continue
         if fix.applicability == "unsafe" and not options.unsafe and options.accept is None:
             continue
@@ -114,12 +116,17 @@ def remaining_by_app(project: Project) -> dict[str, list[Finding]]:
     return grouped
 
 
-def hatch_comment(findings: Iterable[Finding], reason: str) -> str:
+_HATCH_WIDTH = 86
+"""The widest the escape hatch's comment lines are, indentation included."""
+
+
+def hatch_comment(findings: Iterable[Finding], reason: str, width: int = _HATCH_WIDTH) -> str:
+    """The comment above the escape hatch, in lines of at most `width` characters."""
     counts = Counter(f.rule for f in findings)
     summary = ", ".join(f"{code} x{count}" for code, count in sorted(counts.items()))
     text = (f"{HATCH_PREFIX[2:]} ({summary}); it scales with sticky sessions only. "
             f"Reason: {reason}.")
-    return "\n".join(textwrap.wrap(text, width=86, initial_indent="# ",
+    return "\n".join(textwrap.wrap(text, width=width, initial_indent="# ",
                                    subsequent_indent="# ")) + "\n"
 
 
@@ -148,7 +155,11 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
         if remaining:
             statement = (f"{app.bound_name.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
                          f"{literal(ESCAPE_HATCH_VALUE, quote_style(text))}\n")
-            block = hatch_comment(remaining, reason) + statement
+            # Inside a factory the block is indented: it must fit the line length there.
+            bound_line = split_lines(text)[app.bound_name.line - 1]
+            indent = len(bound_line) - len(bound_line.lstrip())
+            width = min(_HATCH_WIDTH, line_length((project.settings.root / path).parent) - indent)
+            block = hatch_comment(remaining, reason, max(width, 40)) + statement
         if app.escape_hatch is not None:
             if block and _hatch_block_ends_at(text, app.escape_hatch.stmt_line, block):
                 continue
