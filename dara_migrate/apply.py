@@ -193,8 +193,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
 
         fix_options = replace(fix_options, accept=accept)
     project = load_project(settings, paths, found=workspace.found)
-    workspace.packages = frozenset(facts.module.split(".")[0]
-                                   for facts in project.index.files.values())
+    workspace.packages = frozenset(facts.module.split(".")[0] for facts in
+                                   project.index.files.values()) | project.index.imported_heads
     refused: dict[str, str] = {}
     for _ in range(MAX_ROUNDS):
         if on_round:

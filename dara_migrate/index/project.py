@@ -121,6 +121,9 @@ class ProjectIndex:
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Path -> paths of the project modules it imports."""
+    imported_heads: set[str] = field(default_factory=set)
+    """The first names of the project's imports of its own modules as written (`widgets` for
+    `widgets.cards` in `shared/`): the names import sorters count as first-party."""
     memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
     """Top-level resolutions: the same names are resolved again and again by every rule."""
     deep_memo: dict[tuple[str, int, str, int], Resolved] = field(default_factory=dict)
@@ -564,6 +567,7 @@ class ProjectIndex:
                 imported, _ = self.split_module(binding.target, facts)
                 if imported is not None and imported is not facts:
                     self.imports[facts.path].add(imported.path)
+                    self.imported_heads.add(binding.target.partition(".")[0])
 
     def files_reachable(self, start: FileFacts) -> set[str]:
         """Paths of the project modules `start` imports, directly or not, with the packages
