@@ -87,7 +87,9 @@ def fifo_link(root: Path, outside: Path) -> None:
 def fifo_at(folder: str, name: str) -> Callable[[Path, Path], None]:
     """A FIFO in the project or beside it: opening it for reading waits for a writer."""
     def setup(root: Path, outside: Path) -> None:
-        os.mkfifo((root if folder == "project" else outside) / name)
+        path = (root if folder == "project" else outside) / name
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
     return setup
 
 
@@ -139,7 +141,15 @@ def output_symlink(root: Path, outside: Path) -> None:
     (outside / "report.txt").symlink_to(outside / "shared.py")
 
 
+def mkdir(relative: str) -> Callable[[Path, Path], None]:
+    def setup(root: Path, outside: Path) -> None:
+        (root / relative).mkdir()
+    return setup
+
+
 AUDIT = ["audit", "{root}", "--no-cache", "--target", "1.x"]
+CACHED_AUDIT = ["audit", "{root}", "--target", "1.x"]
+"""As run in CI: output to a pipe, so the whole report is stored with a digest of each input."""
 APPLY = ["apply", "{root}", "--yes", "--no-cache", "--no-build-check", "--target", "1.x"]
 DRY_RUN = ["apply", "{root}", "--dry-run", "--no-cache", "--no-build-check", "--target", "1.x"]
 
@@ -162,6 +172,22 @@ CASES = {
                         "app/blob.py:1:1: DM001 binary file"),
     "undecodable file": Case(write("app/latin.py", "x = 'café'\n".encode("latin-1")), AUDIT, 1,
                              "app/latin.py:1:1: DM001 undecodable bytes"),
+    "BOM and a coding cookie for another encoding": Case(
+        write("app/bom.py", b"\xef\xbb\xbf# -*- coding: latin-1 -*-\n" + PAGE.encode()), AUDIT, 1,
+        "app/bom.py:1:1: DM001 a UTF-8 byte order mark and a coding cookie for another"),
+    "requirements.txt a folder": Case(mkdir("requirements.txt"), AUDIT[:-2], 1,
+                                      "app/page.py:4:10: DM101"),
+    "pyproject.toml a fifo, cached audit": Case(fifo_at("project", "pyproject.toml"),
+                                                CACHED_AUDIT, 1, "app/page.py:4:10: DM101", True),
+    "setup.cfg a fifo, cached audit": Case(fifo_at("project", "setup.cfg"), CACHED_AUDIT, 1,
+                                           "app/page.py:4:10: DM101", True),
+    "setup.cfg with a %-interpolation": Case(
+        write("setup.cfg", b"[options]\npackage_dir =\n    =%(src)s\n"), AUDIT, 1,
+        "app/page.py:4:10: DM101"),
+    "package folders declared with the wrong types": Case(pyproject(
+        '[project]\nname = "x"\n[tool.setuptools.packages]\nfind = {where = 3}\n'
+        "[tool.poetry]\npackages = [1, {from = 2}]\n[tool.hatch]\nbuild = []\n"), AUDIT, 1,
+        "app/page.py:4:10: DM101"),
     "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
     "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,

@@ -559,13 +559,16 @@ def report_command(
     try:
         check_output_file(output, "--output")
         record = read_applied(applied) if applied else None
+    except UsageError as error:
+        raise _fail(err, str(error)) from error
+    except (OSError, ValueError) as error:
+        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
+    try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
         result = audit(settings, paths)[0]
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
-    except (OSError, ValueError) as error:
-        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
     text = render_markdown(result, record)
     if output is not None:
         try:
