@@ -269,12 +269,27 @@ class Discovery:
                 is_dir = False
             if self._ignored(relative + entry.name, entry.name, is_dir, specs):
                 continue
+            if not entry.name.isascii() and _undecodable(entry.name):
+                # Reported under the name with its bytes escaped: every output is UTF-8 text.
+                shown = os.fsencode(entry.name).decode("utf-8", "backslashreplace")
+                self.problems[Path(folder, shown)] = "name is not valid UTF-8; not read"
+                continue
             if is_dir:
                 if not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):  # a virtualenv
                     yield from self._walk(entry.path, f"{relative}{entry.name}/", specs, seen,
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
                 yield Path(entry.path)
+
+
+def _undecodable(name: str) -> bool:
+    """Whether a name read from the file system holds bytes that are not UTF-8 (which Python
+    keeps as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def linked_cache_folder(root: Path, folder: Path) -> Path | None:

@@ -147,6 +147,13 @@ def mkdir(relative: str) -> Callable[[Path, Path], None]:
     return setup
 
 
+def undecodable_names(root: Path, outside: Path) -> None:
+    """A file and a folder whose names are not UTF-8 (written by another system's tools)."""
+    (root / "app" / os.fsdecode(b"caf\xe9.py")).write_text(PAGE)
+    (root / "app" / os.fsdecode(b"d\xfe")).mkdir()
+    (root / "app" / os.fsdecode(b"d\xfe") / "page.py").write_text(PAGE)
+
+
 AUDIT = ["audit", "{root}", "--no-cache", "--target", "1.x"]
 CACHED_AUDIT = ["audit", "{root}", "--target", "1.x"]
 """As run in CI: output to a pipe, so the whole report is stored with a digest of each input."""
@@ -188,6 +195,13 @@ CASES = {
         '[project]\nname = "x"\n[tool.setuptools.packages]\nfind = {where = 3}\n'
         "[tool.poetry]\npackages = [1, {from = 2}]\n[tool.hatch]\nbuild = []\n"), AUDIT, 1,
         "app/page.py:4:10: DM101"),
+    "file name not UTF-8": Case(undecodable_names, AUDIT, 1,
+                                "app/caf\\xe9.py:1:1: DM001 name is not valid UTF-8; not read"),
+    "folder name not UTF-8": Case(undecodable_names, [*AUDIT, "--format", "json"], 1,
+                                  '"path": "app/d\\\\xfe"'),
+    "apply beside a name not UTF-8": Case(
+        undecodable_names, DRY_RUN, 1, "could not be read or parsed and were not migrated "
+        "(DM001): app/caf\\xe9.py, app/d\\xfe"),
     "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
     "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,
