@@ -202,6 +202,9 @@ CASES = {
     "apply beside a name not UTF-8": Case(
         undecodable_names, DRY_RUN, 1, "could not be read or parsed and were not migrated "
         "(DM001): app/caf\\xe9.py, app/d\\xfe"),
+    "paths whose only common folder is the file system root": Case(
+        nothing, [*AUDIT, "/dev/null"], 2,
+        "/dev/null: the only folder that holds them all is the file system root", True),
     "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
     "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,

@@ -124,6 +124,12 @@ def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
     root = find_root(paths)
+    if root == Path(root.anchor):
+        # Walking the whole file system (/proc, /sys, every mount) would not end in useful time.
+        given = ", ".join(str(p) for p in paths) or str(Path.cwd())
+        raise UsageError(f"{given}: the only folder that holds "
+                         f"{'them all' if len(paths) > 1 else 'it'} is the file system root; "
+                         "give a project folder (one at a time for separate projects)")
     settings = load_settings(root, flags)
     cores = os.cpu_count() or 1
     if settings.jobs > cores:
