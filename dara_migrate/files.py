@@ -230,7 +230,11 @@ class Discovery:
                 lines = handle.read().splitlines()
         except OSError:
             return inherited
-        return [*inherited, (relative, pathspec.GitIgnoreSpec.from_lines(lines))]
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except Exception:  # pathspec raises its own error or re.error
+            spec = pathspec.GitIgnoreSpec.from_lines(_usable_patterns(lines))
+        return [*inherited, (relative, spec)]
 
     def _ignored(self, relative: str, name: str, is_dir: bool, specs: _Specs) -> bool:
         mark = "/" if is_dir else ""
@@ -280,6 +284,18 @@ class Discovery:
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
                 yield Path(entry.path)
+
+
+def _usable_patterns(lines: list[str]) -> list[str]:
+    """The .gitignore lines that are valid patterns: git skips the others, and so does this."""
+    usable = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except Exception:  # pathspec raises its own error or re.error
+            continue
+        usable.append(line)
+    return usable
 
 
 def _undecodable(name: str) -> bool:

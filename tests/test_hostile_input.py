@@ -443,3 +443,11 @@ def test_git_quoting_round_trips_and_is_plain_ascii(name: str) -> None:
     quoted = git_quoted(f"a/{name}")
     assert quoted.isascii() and "\t" not in quoted and "\n" not in quoted
     assert c_unquoted(quoted) == f"a/{name}".encode()
+
+
+def test_a_gitignore_with_invalid_patterns_keeps_its_valid_ones(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+    write_tree(root, {"scripts/tool.py": PAGE, ".gitignore": "!\n\\\n[z-a]\nscripts/\n"})
+    code, stdout, stderr = run([*on(root, AUDIT), "--format", "json"], False)
+    assert code == 1, stderr
+    assert {f["path"] for f in json.loads(stdout)["findings"]} == {"app/page.py"}
