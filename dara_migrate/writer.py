@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -197,6 +198,26 @@ def _write_temp(path: Path, data: bytes, mode: int, owner: tuple[int, int]) -> N
     except BaseException:
         with suppress(OSError):
             os.unlink(path)
+        raise
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write a report file whole or not at all: a temp file in the same folder, then a rename
+    over `path` (whose mode is kept). On any error the temp file is removed and `path` is as
+    it was."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open applies the umask, as a plain open() of the file would.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -454,3 +456,30 @@ def test_a_gitignore_with_invalid_patterns_keeps_its_valid_ones(tmp_path: Path) 
     code, stdout, stderr = run([*on(root, AUDIT), "--format", "json"], False)
     assert code == 1, stderr
     assert {f["path"] for f in json.loads(stdout)["findings"]} == {"app/page.py"}
+
+
+def _small_file_limit() -> None:
+    """In the child: any write past 100 bytes fails (EFBIG), as on a full disk."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (["audit", "{root}", "--no-cache", "--target", "1.x", "--output"], "the report"),
+    (["report", "{root}", "--no-cache", "--target", "1.x", "--output"], "the guide"),
+    ([*DRY_RUN, "--report"], "the apply report"),
+])
+def test_a_report_that_cannot_be_written_leaves_the_old_one_whole(
+        tmp_path: Path, args: list[str], what: str) -> None:
+    root, outside = make_project(tmp_path)
+    report = outside / "report.txt"
+    report.write_text("the previous report\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", *on(root, args), str(report)],
+        capture_output=True, text=True, timeout=60, check=False, preexec_fn=_small_file_limit,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert completed.returncode == 2, completed.stderr
+    assert f"report.txt: cannot write {what}: File too large" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert report.read_text() == "the previous report\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["report.txt", "shared.py"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -41,6 +42,7 @@ from dara_migrate.writer import (
     git_root,
     plan_writes,
     recover,
+    replace_text,
     unified_diff,
 )
 
@@ -250,10 +252,11 @@ def audit_command(
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     if output is not None:
+        rendered = io.StringIO()
+        _render(result, output_format, _console(True, file=rendered),
+                show_info=show_info, statistics=statistics, quiet=quiet)
         try:
-            with output.open("w", encoding="utf-8", newline="\n") as handle:
-                _render(result, output_format, _console(True, file=handle),
-                        show_info=show_info, statistics=statistics, quiet=quiet)
+            replace_text(output, rendered.getvalue())
         except OSError as error:
             raise _fail(err, f"{output}: cannot write the report: {error.strerror or error}"
                         ) from error
@@ -578,7 +581,7 @@ def report_command(
     text = render_markdown(result, record)
     if output is not None:
         try:
-            output.write_text(text, encoding="utf-8")
+            replace_text(output, text)
         except OSError as error:
             raise _fail(err, f"{output}: cannot write the guide: {error.strerror or error}"
                         ) from error
