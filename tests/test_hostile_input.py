@@ -207,6 +207,13 @@ CASES = {
     "paths whose only common folder is the file system root": Case(
         nothing, [*AUDIT, "/dev/null"], 2,
         "/dev/null: the only folder that holds them all is the file system root", True),
+    "newline in a file name": Case(write("app/new\nline.py", PAGE.encode()), AUDIT, 1,
+                                   "app/new\\nline.py:4:10: DM101"),
+    "terminal escape in a file name": Case(write("app/\x1b[2Jx.py", PAGE.encode()), AUDIT, 1,
+                                           "app/\\x1b[2Jx.py:4:10: DM101"),
+    "apply beside a binary file with a newline in its name": Case(
+        write("app/bin\nary.py", b"\0"), DRY_RUN, 1,
+        "could not be read or parsed and was not migrated (DM001): app/bin\\nary.py"),
     "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
     "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,

@@ -24,7 +24,7 @@ from dara_migrate.cli.plain_values import PlainValuesGroup
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_root, linked_cache_folder
-from dara_migrate.models import AuditResult, target_lines
+from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
@@ -382,7 +382,7 @@ def apply_command(
                 raise _fail(err, f"{report}: cannot write the apply report: "
                             f"{error.strerror or error}{written}") from error
     _summarise_apply(err, result, dry_run, no_local, unsafe_fixes)
-    unreadable = [r.path for r in result.project.results
+    unreadable = [shown_path(r.path) for r in result.project.results
                   if r.error is not None and r.path in result.project.selected]
     if unreadable:
         were = "were" if len(unreadable) != 1 else "was"
@@ -499,7 +499,7 @@ def _summarise_proof(err: Console, proof: ProofReport, dry_run: bool) -> None:
     for dropped in proof.dropped:
         finding = dropped.fix.finding
         verb = "would not be made" if dry_run else "not made"
-        err.print(f"{escape(finding.path)}:{finding.line}: {finding.rule} fix {verb} "
+        err.print(f"{escape(shown_path(finding.path))}:{finding.line}: {finding.rule} fix {verb} "
                   f"({escape(dropped.fix.description)}): {escape(dropped.reason)}",
                   style="yellow", highlight=False, soft_wrap=True)
     for note in proof.notes:
@@ -540,7 +540,7 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
             "remain" if plural else "remains")
         err.print(f"{count} error{'s' if plural else ''} {heading}:", highlight=False)
         for finding in result.remaining[:MAX_LISTED]:
-            err.print(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
+            err.print(f"  {escape(shown_path(finding.path))}:{finding.line}: {finding.rule} "
                       f"{escape(finding.message)}", highlight=False, soft_wrap=True)
         if count > MAX_LISTED:
             err.print(f"  ... and {count - MAX_LISTED} more; `dara-migrate audit` lists them all",
@@ -568,16 +568,13 @@ def report_command(
     try:
         check_output_file(output, "--output")
         record = read_applied(applied) if applied else None
-    except UsageError as error:
-        raise _fail(err, str(error)) from error
-    except (OSError, ValueError) as error:
-        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
-    try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
         result = audit(settings, paths)[0]
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
+    except (OSError, ValueError) as error:
+        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
     text = render_markdown(result, record)
     if output is not None:
         try:
