@@ -214,6 +214,12 @@ CASES = {
     "apply beside a binary file with a newline in its name": Case(
         write("app/bin\nary.py", b"\0"), DRY_RUN, 1,
         "could not be read or parsed and was not migrated (DM001): app/bin\\nary.py"),
+    "an expression too deep to analyse": Case(
+        write("app/deep.py", b"x = " + b" + ".join([b"1"] * 1000) + b"\n"), AUDIT, 1,
+        "app/deep.py:1:1: DM001 cannot analyse: an expression nested too deeply"),
+    "apply beside an expression too deep to analyse": Case(
+        write("app/deep.py", b"x = " + b"()" * 1000 + b"\n"), DRY_RUN, 1,
+        "could not be read or parsed and was not migrated (DM001): app/deep.py"),
     "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
     "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,
