@@ -208,7 +208,8 @@ class Discovery:
         self.root = root
         self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
         self.problems: dict[Path, str] = {}
-        """Folders not walked, with the reason: unreadable, or a symlink loop."""
+        """What could not be walked, with the reason: unreadable folders and .gitignore files,
+        symlink loops, names that are not UTF-8."""
         self._excluded_names: dict[str, bool] = {}
         """Whether the excludes match a bare file or folder name (names repeat a lot)."""
 
@@ -228,7 +229,10 @@ class Discovery:
         try:
             with open(gitignore, encoding="utf-8", errors="replace") as handle:
                 lines = handle.read().splitlines()
-        except OSError:
+        except OSError as error:
+            # What it would leave out is read instead: say so rather than widen the run silently.
+            self.problems[Path(gitignore)] = (
+                f"unreadable: {error.strerror or error}; its patterns are not applied")
             return inherited
         try:
             spec = pathspec.GitIgnoreSpec.from_lines(lines)

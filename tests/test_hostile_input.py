@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -349,6 +350,24 @@ def test_an_unreadable_folder_is_reported_not_skipped(
     code, stdout, _ = run(on(root, AUDIT), False)
     assert code == 1
     assert "app/secret:1:1: DM001 unreadable folder: Permission denied" in stdout
+
+
+def test_an_unreadable_gitignore_is_reported_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, _ = make_project(tmp_path)
+    write_tree(root, {".gitignore": "scripts/\n", "scripts/tool.py": PAGE})
+    real_open = open
+
+    def refusing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith(".gitignore"):  # as root, chmod 000 would not stop the reading
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    code, stdout, _ = run(on(root, AUDIT), False)
+    assert code == 1
+    assert (".gitignore:1:1: DM001 unreadable: Permission denied; its patterns are not applied"
+            in stdout)
 
 
 def test_a_symlink_inside_the_project_is_written_at_its_target_and_stays_a_link(
