@@ -261,6 +261,9 @@ def commit(root: Path, targets: Sequence[Target], say: Callable[[str], None]) ->
     current = ""
     """The file being worked on, for the message of an error."""
     with _DeferredSignals() as signals:
+        if state is None:
+            say("note: no write journal (no user cache folder could be made for it): were "
+                "apply killed outright, the next apply could not roll its writes back")
         try:
             _save_journal(state, journal)
         except OSError as error:
