@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from dara_migrate import __version__
 from dara_migrate.files import ReadError, read_bytes
+from dara_migrate.writer import replace_text
 
 if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
@@ -44,8 +45,7 @@ def applied_json(result: ApplyResult, dropped: Sequence[DroppedFix] = ()) -> dic
 
 def write_report(path: Path, result: ApplyResult, root: Path,
                  dropped: Sequence[DroppedFix] = ()) -> None:
-    path.write_text(json.dumps(applied_json(result, dropped), indent=2) + "\n",
-                    encoding="utf-8")
+    replace_text(path, json.dumps(applied_json(result, dropped), indent=2) + "\n")
 
 
 def read_applied(path: Path) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from stat import S_ISREG
-from typing import TYPE_CHECKING, NamedTuple
+from stat import S_ISDIR, S_ISREG
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pathspec
 
@@ -151,32 +151,36 @@ def _declared_package_roots(path: Path) -> list[str]:
         data = tomllib.loads(text) if path.name == "pyproject.toml" else {}
     except (tomllib.TOMLDecodeError, RecursionError):
         return []
-    tool = data.get("tool", {}) if isinstance(data.get("tool"), dict) else {}
     roots: list[str] = []
-    setuptools = tool.get("setuptools", {})
-    if isinstance(setuptools, dict):
-        package_dir = setuptools.get("package-dir", {})
-        if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
-            roots.append(package_dir[""])
-        packages = setuptools.get("packages", {})
-        find = packages.get("find", {}) if isinstance(packages, dict) else {}
-        where = find.get("where", []) if isinstance(find, dict) else []
+    package_dir = _table(data, "tool", "setuptools", "package-dir")
+    if isinstance(package_dir.get(""), str):
+        roots.append(package_dir[""])
+    where = _table(data, "tool", "setuptools", "packages", "find").get("where", [])
+    if isinstance(where, list):
         roots.extend(w for w in where if isinstance(w, str))
-    poetry = tool.get("poetry", {})
-    for entry in poetry.get("packages", []) if isinstance(poetry, dict) else []:
+    packages = _table(data, "tool", "poetry").get("packages", [])
+    for entry in packages if isinstance(packages, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("from"), str):
             roots.append(entry["from"])
-    hatch = tool.get("hatch", {})
-    wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {}) if isinstance(
-        hatch, dict) else {}
-    for package in wheel.get("packages", []) if isinstance(wheel, dict) else []:
+    packages = _table(data, "tool", "hatch", "build", "targets", "wheel").get("packages", [])
+    for package in packages if isinstance(packages, list) else []:
         if isinstance(package, str) and "/" in package.strip("/"):
             roots.append(package.strip("/").rpartition("/")[0])
     return roots
 
 
+def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The table at `keys`, or an empty one where a key is missing or not a table."""
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            return {}
+        data = value
+    return data
+
+
 def _setup_cfg_roots(text: str) -> list[str]:
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)
     except configparser.Error:
@@ -204,7 +208,8 @@ class Discovery:
         self.root = root
         self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
         self.problems: dict[Path, str] = {}
-        """Folders not walked, with the reason: unreadable, or a symlink loop."""
+        """What could not be walked, with the reason: unreadable folders and .gitignore files,
+        symlink loops, names that are not UTF-8."""
         self._excluded_names: dict[str, bool] = {}
         """Whether the excludes match a bare file or folder name (names repeat a lot)."""
 
@@ -224,9 +229,16 @@ class Discovery:
         try:
             with open(gitignore, encoding="utf-8", errors="replace") as handle:
                 lines = handle.read().splitlines()
-        except OSError:
+        except OSError as error:
+            # What it would leave out is read instead: say so rather than widen the run silently.
+            self.problems[Path(gitignore)] = (
+                f"unreadable: {error.strerror or error}; its patterns are not applied")
             return inherited
-        return [*inherited, (relative, pathspec.GitIgnoreSpec.from_lines(lines))]
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except Exception:  # pathspec raises its own error or re.error
+            spec = pathspec.GitIgnoreSpec.from_lines(_usable_patterns(lines))
+        return [*inherited, (relative, spec)]
 
     def _ignored(self, relative: str, name: str, is_dir: bool, specs: _Specs) -> bool:
         mark = "/" if is_dir else ""
@@ -265,12 +277,39 @@ class Discovery:
                 is_dir = False
             if self._ignored(relative + entry.name, entry.name, is_dir, specs):
                 continue
+            if not entry.name.isascii() and _undecodable(entry.name):
+                # Reported under the name with its bytes escaped: every output is UTF-8 text.
+                shown = os.fsencode(entry.name).decode("utf-8", "backslashreplace")
+                self.problems[Path(folder, shown)] = "name is not valid UTF-8; not read"
+                continue
             if is_dir:
                 if not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):  # a virtualenv
                     yield from self._walk(entry.path, f"{relative}{entry.name}/", specs, seen,
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
                 yield Path(entry.path)
+
+
+def _usable_patterns(lines: list[str]) -> list[str]:
+    """The .gitignore lines that are valid patterns: git skips the others, and so does this."""
+    usable = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except Exception:  # pathspec raises its own error or re.error
+            continue
+        usable.append(line)
+    return usable
+
+
+def _undecodable(name: str) -> bool:
+    """Whether a name read from the file system holds bytes that are not UTF-8 (which Python
+    keeps as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def linked_cache_folder(root: Path, folder: Path) -> Path | None:
@@ -354,19 +393,23 @@ def read_bytes(path: Path) -> bytes:
         if error.errno == errno.ELOOP:
             raise ReadError("symlink loop: not read") from error
         raise ReadError(f"unreadable: {error.strerror or error}") from error
-    with os.fdopen(handle, "rb", buffering=0) as stream:
-        try:
-            info = os.fstat(handle)
-            if not S_ISREG(info.st_mode):
-                raise ReadError("not a regular file (a FIFO, device or socket); not read")
-            if info.st_size > MAX_FILE_BYTES:
-                raise ReadError(_too_large(info.st_size))
+    try:
+        info = os.fstat(handle)
+        if S_ISDIR(info.st_mode):
+            raise ReadError("not a regular file (a folder); not read")
+        if not S_ISREG(info.st_mode):
+            raise ReadError("not a regular file (a FIFO, device or socket); not read")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ReadError(_too_large(info.st_size))
+        with open(handle, "rb", buffering=0, closefd=False) as stream:
             # One byte past its size tells whether it grew since fstat; if so, read on, bounded.
             data = stream.read(info.st_size + 1)
             if len(data) > info.st_size:
                 data += stream.read(MAX_FILE_BYTES + 1 - len(data))
-        except OSError as error:
-            raise ReadError(f"unreadable: {error.strerror or error}") from error
+    except OSError as error:
+        raise ReadError(f"unreadable: {error.strerror or error}") from error
+    finally:
+        os.close(handle)
     if len(data) > MAX_FILE_BYTES:
         raise ReadError(_too_large(len(data)))
     return data
@@ -390,6 +433,10 @@ def decode_source(data: bytes) -> Source:
     except SyntaxError as error:
         if "unknown encoding" in str(error):
             raise ReadError(str(error)) from error
+        if bom and str(error).startswith("encoding problem"):
+            # tokenize names only utf-8 here; Python refuses to import such a file.
+            raise ReadError("a UTF-8 byte order mark and a coding cookie for another "
+                            "encoding: Python refuses the file") from error
         # Undecodable bytes in the first two lines: decoding below says where.
         encoding = "utf-8"
     body = data[len(codecs.BOM_UTF8):] if bom else data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -21,7 +22,16 @@ SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 
 def app_label(name: str, path: str, line: int) -> str:
     """How terminal output names an app: `dash (storefront/bootstrap.py:7)`."""
-    return f"{name} ({path}:{line})"
+    return f"{name} ({shown_path(path)}:{line})"
+
+
+def shown_path(path: str) -> str:
+    """A path as line-based output shows it: control characters and line separators in a
+    file name (a newline, a terminal escape) escaped, so each finding stays on its line."""
+    if path.isprintable():
+        return path
+    return "".join(c.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_files, find_root
+from dara_migrate.files import (
+    CACHE_FOLDER,
+    FoundFiles,
+    ReadError,
+    find_files,
+    find_root,
+    read_bytes,
+)
 from dara_migrate.settings import Settings, SettingsError, load_settings
 from dara_migrate.signed import read_signed, write_signed
 
@@ -275,7 +282,7 @@ def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
 
 def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
     stat = path.stat()
-    digest = hashlib.sha256(path.read_bytes()).digest()
+    digest = _digest(path)
     recent = max(stat.st_mtime_ns, stat.st_ctime_ns) >= racy_after
     return path.relative_to(root).as_posix(), () if recent else _stat_key(stat), digest
 
@@ -288,9 +295,18 @@ def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> boo
             return False
         if _stat_key(path.stat()) == stat_key:
             continue
-        if hashlib.sha256(path.read_bytes()).digest() != digest:
+        if _digest(path) != digest:
             return False
     return True
+
+
+def _digest(path: Path) -> bytes:
+    """The file's content digest, or its reason for being unreadable, which the audit reports:
+    read as the audit reads it, never waiting on a FIFO nor reading a device on and on."""
+    try:
+        return hashlib.sha256(read_bytes(path)).digest()
+    except ReadError as error:
+        return hashlib.sha256(f"unreadable\0{error}".encode()).digest()
 
 
 def _load(path: Path) -> dict[str, Any] | None:

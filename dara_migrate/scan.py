@@ -188,8 +188,13 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
                           error.offset or 1)
     except (ValueError, RecursionError, MemoryError) as error:
         return FileResult(job.path, None, f"cannot parse: {type(error).__name__}: {error}")
-    return FileResult(job.path, extract_facts(tree, source.text, job.path, job.module,
-                                              job.is_package), None)
+    try:
+        facts = extract_facts(tree, source.text, job.path, job.module, job.is_package)
+    except RecursionError:
+        # Python parses deeper expressions (`a + b + ...` of a thousand terms) than a
+        # recursive walk of their tree can follow.
+        return FileResult(job.path, None, "cannot analyse: an expression nested too deeply")
+    return FileResult(job.path, facts, None)
 
 
 def die_with_parent(parent: int) -> None:

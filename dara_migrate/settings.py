@@ -154,7 +154,7 @@ def _check_excludes(patterns: Sequence[str], where: str) -> None:
 
 
 def _cache_dir(root: Path, value: Any, source: Path) -> Path:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise SettingsError(f"{source}: [tool.dara-migrate] cache-dir must be a folder name")
     folder = Path(value)
     inside = not folder.is_absolute() and ".." not in folder.parts and folder.parts and (

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -200,6 +201,26 @@ def _write_temp(path: Path, data: bytes, mode: int, owner: tuple[int, int]) -> N
         raise
 
 
+def replace_text(path: Path, text: str) -> None:
+    """Write a report file whole or not at all: a temp file in the same folder, then a rename
+    over `path` (whose mode is kept). On any error the temp file is removed and `path` is as
+    it was."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open applies the umask, as a plain open() of the file would.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def _read_current(path: Path) -> bytes:
     handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(handle, "rb") as stream:
@@ -240,6 +261,9 @@ def commit(root: Path, targets: Sequence[Target], say: Callable[[str], None]) ->
     current = ""
     """The file being worked on, for the message of an error."""
     with _DeferredSignals() as signals:
+        if state is None:
+            say("note: no write journal (no user cache folder could be made for it): were "
+                "apply killed outright, the next apply could not roll its writes back")
         try:
             _save_journal(state, journal)
         except OSError as error:

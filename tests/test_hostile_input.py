@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -87,7 +90,9 @@ def fifo_link(root: Path, outside: Path) -> None:
 def fifo_at(folder: str, name: str) -> Callable[[Path, Path], None]:
     """A FIFO in the project or beside it: opening it for reading waits for a writer."""
     def setup(root: Path, outside: Path) -> None:
-        os.mkfifo((root if folder == "project" else outside) / name)
+        path = (root if folder == "project" else outside) / name
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
     return setup
 
 
@@ -139,7 +144,22 @@ def output_symlink(root: Path, outside: Path) -> None:
     (outside / "report.txt").symlink_to(outside / "shared.py")
 
 
+def mkdir(relative: str) -> Callable[[Path, Path], None]:
+    def setup(root: Path, outside: Path) -> None:
+        (root / relative).mkdir()
+    return setup
+
+
+def undecodable_names(root: Path, outside: Path) -> None:
+    """A file and a folder whose names are not UTF-8 (written by another system's tools)."""
+    (root / "app" / os.fsdecode(b"caf\xe9.py")).write_text(PAGE)
+    (root / "app" / os.fsdecode(b"d\xfe")).mkdir()
+    (root / "app" / os.fsdecode(b"d\xfe") / "page.py").write_text(PAGE)
+
+
 AUDIT = ["audit", "{root}", "--no-cache", "--target", "1.x"]
+CACHED_AUDIT = ["audit", "{root}", "--target", "1.x"]
+"""As run in CI: output to a pipe, so the whole report is stored with a digest of each input."""
 APPLY = ["apply", "{root}", "--yes", "--no-cache", "--no-build-check", "--target", "1.x"]
 DRY_RUN = ["apply", "{root}", "--dry-run", "--no-cache", "--no-build-check", "--target", "1.x"]
 
@@ -162,6 +182,45 @@ CASES = {
                         "app/blob.py:1:1: DM001 binary file"),
     "undecodable file": Case(write("app/latin.py", "x = 'café'\n".encode("latin-1")), AUDIT, 1,
                              "app/latin.py:1:1: DM001 undecodable bytes"),
+    "BOM and a coding cookie for another encoding": Case(
+        write("app/bom.py", b"\xef\xbb\xbf# -*- coding: latin-1 -*-\n" + PAGE.encode()), AUDIT, 1,
+        "app/bom.py:1:1: DM001 a UTF-8 byte order mark and a coding cookie for another"),
+    "requirements.txt a folder": Case(mkdir("requirements.txt"), AUDIT[:-2], 1,
+                                      "app/page.py:4:10: DM101"),
+    "pyproject.toml a fifo, cached audit": Case(fifo_at("project", "pyproject.toml"),
+                                                CACHED_AUDIT, 1, "app/page.py:4:10: DM101", True),
+    "setup.cfg a fifo, cached audit": Case(fifo_at("project", "setup.cfg"), CACHED_AUDIT, 1,
+                                           "app/page.py:4:10: DM101", True),
+    "setup.cfg with a %-interpolation": Case(
+        write("setup.cfg", b"[options]\npackage_dir =\n    =%(src)s\n"), AUDIT, 1,
+        "app/page.py:4:10: DM101"),
+    "package folders declared with the wrong types": Case(pyproject(
+        '[project]\nname = "x"\n[tool.setuptools.packages]\nfind = {where = 3}\n'
+        "[tool.poetry]\npackages = [1, {from = 2}]\n[tool.hatch]\nbuild = []\n"), AUDIT, 1,
+        "app/page.py:4:10: DM101"),
+    "file name not UTF-8": Case(undecodable_names, AUDIT, 1,
+                                "app/caf\\xe9.py:1:1: DM001 name is not valid UTF-8; not read"),
+    "folder name not UTF-8": Case(undecodable_names, [*AUDIT, "--format", "json"], 1,
+                                  '"path": "app/d\\\\xfe"'),
+    "apply beside a name not UTF-8": Case(
+        undecodable_names, DRY_RUN, 1, "could not be read or parsed and were not migrated "
+        "(DM001): app/caf\\xe9.py, app/d\\xfe"),
+    "paths whose only common folder is the file system root": Case(
+        nothing, [*AUDIT, "/dev/null"], 2,
+        "/dev/null: the only folder that holds them all is the file system root", True),
+    "newline in a file name": Case(write("app/new\nline.py", PAGE.encode()), AUDIT, 1,
+                                   "app/new\\nline.py:4:10: DM101"),
+    "terminal escape in a file name": Case(write("app/\x1b[2Jx.py", PAGE.encode()), AUDIT, 1,
+                                           "app/\\x1b[2Jx.py:4:10: DM101"),
+    "apply beside a binary file with a newline in its name": Case(
+        write("app/bin\nary.py", b"\0"), DRY_RUN, 1,
+        "could not be read or parsed and was not migrated (DM001): app/bin\\nary.py"),
+    "an expression too deep to analyse": Case(
+        write("app/deep.py", b"x = " + b" + ".join([b"1"] * 1000) + b"\n"), AUDIT, 1,
+        "app/deep.py:1:1: DM001 cannot analyse: an expression nested too deeply"),
+    "apply beside an expression too deep to analyse": Case(
+        write("app/deep.py", b"x = " + b"()" * 1000 + b"\n"), DRY_RUN, 1,
+        "could not be read or parsed and was not migrated (DM001): app/deep.py"),
     "symlink loop (file)": Case(file_loop, AUDIT, 1, "app/loop.py:1:1: DM001 symlink loop"),
     "symlink loop (folder)": Case(folder_loop, AUDIT, 1, "app/again:1:1: DM001 symlink loop"),
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,
@@ -205,6 +264,9 @@ CASES = {
                                         "project, not '..'"),
     "cache-dir empty": Case(pyproject('[tool.dara-migrate]\ncache-dir = ""\n'), AUDIT, 2,
                             "pyproject.toml: [tool.dara-migrate] cache-dir must be a folder"),
+    "cache-dir with a NUL": Case(pyproject('[tool.dara-migrate]\ncache-dir = "a\\u0000b"\n'),
+                                CACHED_AUDIT, 2,
+                                "pyproject.toml: [tool.dara-migrate] cache-dir must be a folder"),
     "jobs a boolean": Case(pyproject("[tool.dara-migrate]\njobs = true\n"), AUDIT, 2,
                            "pyproject.toml: [tool.dara-migrate] jobs must be a whole number"),
     "--jobs 1000": Case(nothing, [*AUDIT, "--jobs", "1000"], 1,
@@ -288,6 +350,24 @@ def test_an_unreadable_folder_is_reported_not_skipped(
     code, stdout, _ = run(on(root, AUDIT), False)
     assert code == 1
     assert "app/secret:1:1: DM001 unreadable folder: Permission denied" in stdout
+
+
+def test_an_unreadable_gitignore_is_reported_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, _ = make_project(tmp_path)
+    write_tree(root, {".gitignore": "scripts/\n", "scripts/tool.py": PAGE})
+    real_open = open
+
+    def refusing_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith(".gitignore"):  # as root, chmod 000 would not stop the reading
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    code, stdout, _ = run(on(root, AUDIT), False)
+    assert code == 1
+    assert (".gitignore:1:1: DM001 unreadable: Permission denied; its patterns are not applied"
+            in stdout)
 
 
 def test_a_symlink_inside_the_project_is_written_at_its_target_and_stays_a_link(
@@ -400,3 +480,38 @@ def test_git_quoting_round_trips_and_is_plain_ascii(name: str) -> None:
     quoted = git_quoted(f"a/{name}")
     assert quoted.isascii() and "\t" not in quoted and "\n" not in quoted
     assert c_unquoted(quoted) == f"a/{name}".encode()
+
+
+def test_a_gitignore_with_invalid_patterns_keeps_its_valid_ones(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path)
+    write_tree(root, {"scripts/tool.py": PAGE, ".gitignore": "!\n\\\n[z-a]\nscripts/\n"})
+    code, stdout, stderr = run([*on(root, AUDIT), "--format", "json"], False)
+    assert code == 1, stderr
+    assert {f["path"] for f in json.loads(stdout)["findings"]} == {"app/page.py"}
+
+
+def _small_file_limit() -> None:
+    """In the child: any write past 100 bytes fails (EFBIG), as on a full disk."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (["audit", "{root}", "--no-cache", "--target", "1.x", "--output"], "the report"),
+    (["report", "{root}", "--no-cache", "--target", "1.x", "--output"], "the guide"),
+    ([*DRY_RUN, "--report"], "the apply report"),
+])
+def test_a_report_that_cannot_be_written_leaves_the_old_one_whole(
+        tmp_path: Path, args: list[str], what: str) -> None:
+    root, outside = make_project(tmp_path)
+    report = outside / "report.txt"
+    report.write_text("the previous report\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", *on(root, args), str(report)],
+        capture_output=True, text=True, timeout=60, check=False, preexec_fn=_small_file_limit,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert completed.returncode == 2, completed.stderr
+    assert f"report.txt: cannot write {what}: File too large" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert report.read_text() == "the previous report\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["report.txt", "shared.py"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -23,7 +24,7 @@ from dara_migrate.cli.plain_values import PlainValuesGroup
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_root, linked_cache_folder
-from dara_migrate.models import AuditResult, target_lines
+from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import render_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
@@ -41,6 +42,7 @@ from dara_migrate.writer import (
     git_root,
     plan_writes,
     recover,
+    replace_text,
     unified_diff,
 )
 
@@ -124,6 +126,12 @@ def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
     root = find_root(paths)
+    if root == Path(root.anchor):
+        # Walking the whole file system (/proc, /sys, every mount) would not end in useful time.
+        given = ", ".join(str(p) for p in paths) or str(Path.cwd())
+        raise UsageError(f"{given}: the only folder that holds "
+                         f"{'them all' if len(paths) > 1 else 'it'} is the file system root; "
+                         "give a project folder (one at a time for separate projects)")
     settings = load_settings(root, flags)
     cores = os.cpu_count() or 1
     if settings.jobs > cores:
@@ -244,10 +252,11 @@ def audit_command(
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     if output is not None:
+        rendered = io.StringIO()
+        _render(result, output_format, _console(True, file=rendered),
+                show_info=show_info, statistics=statistics, quiet=quiet)
         try:
-            with output.open("w", encoding="utf-8", newline="\n") as handle:
-                _render(result, output_format, _console(True, file=handle),
-                        show_info=show_info, statistics=statistics, quiet=quiet)
+            replace_text(output, rendered.getvalue())
         except OSError as error:
             raise _fail(err, f"{output}: cannot write the report: {error.strerror or error}"
                         ) from error
@@ -373,7 +382,7 @@ def apply_command(
                 raise _fail(err, f"{report}: cannot write the apply report: "
                             f"{error.strerror or error}{written}") from error
     _summarise_apply(err, result, dry_run, no_local, unsafe_fixes)
-    unreadable = [r.path for r in result.project.results
+    unreadable = [shown_path(r.path) for r in result.project.results
                   if r.error is not None and r.path in result.project.selected]
     if unreadable:
         were = "were" if len(unreadable) != 1 else "was"
@@ -490,7 +499,7 @@ def _summarise_proof(err: Console, proof: ProofReport, dry_run: bool) -> None:
     for dropped in proof.dropped:
         finding = dropped.fix.finding
         verb = "would not be made" if dry_run else "not made"
-        err.print(f"{escape(finding.path)}:{finding.line}: {finding.rule} fix {verb} "
+        err.print(f"{escape(shown_path(finding.path))}:{finding.line}: {finding.rule} fix {verb} "
                   f"({escape(dropped.fix.description)}): {escape(dropped.reason)}",
                   style="yellow", highlight=False, soft_wrap=True)
     for note in proof.notes:
@@ -531,7 +540,7 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
             "remain" if plural else "remains")
         err.print(f"{count} error{'s' if plural else ''} {heading}:", highlight=False)
         for finding in result.remaining[:MAX_LISTED]:
-            err.print(f"  {escape(finding.path)}:{finding.line}: {finding.rule} "
+            err.print(f"  {escape(shown_path(finding.path))}:{finding.line}: {finding.rule} "
                       f"{escape(finding.message)}", highlight=False, soft_wrap=True)
         if count > MAX_LISTED:
             err.print(f"  ... and {count - MAX_LISTED} more; `dara-migrate audit` lists them all",
@@ -569,7 +578,7 @@ def report_command(
     text = render_markdown(result, record)
     if output is not None:
         try:
-            output.write_text(text, encoding="utf-8")
+            replace_text(output, text)
         except OSError as error:
             raise _fail(err, f"{output}: cannot write the guide: {error.strerror or error}"
                         ) from error

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from dara_migrate.models import AppVerdict, AuditResult, Finding, app_label
+from dara_migrate.models import AppVerdict, AuditResult, Finding, app_label, shown_path
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -92,11 +92,12 @@ def _finding_lines(finding: Finding, colour: bool) -> str:
     status = "" if finding.status == "open" else f" [{finding.status}]"
     fix = f" (fix: {finding.fix})" if finding.fix else ""
     lines = [
-        f"{style['bold']}{finding.path}:{finding.line}:{finding.column}{style['reset']}: "
+        f"{style['bold']}{shown_path(finding.path)}:{finding.line}:{finding.column}"
+        f"{style['reset']}: "
         f"{style[finding.severity]}{finding.rule}{style['reset']} {finding.message}"
         f"{style['dim']}{fix}{status}{style['reset']}\n"
     ]
-    lines.extend(f"    {style['dim']}{related.path}:{related.line}: {related.message}"
+    lines.extend(f"    {style['dim']}{shown_path(related.path)}:{related.line}: {related.message}"
                  f"{style['reset']}\n" for related in finding.related)
     return "".join(lines)
 

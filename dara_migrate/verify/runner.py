@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -38,6 +37,7 @@ from dara_migrate.verify.model import (
     VerifyError,
     VerifyResult,
 )
+from dara_migrate.writer import replace_text
 
 SiteKey = tuple[str, str | None, int | None, int]
 
@@ -360,18 +360,4 @@ def _not_built(
 
 def write_manifest(output: Path, result: VerifyResult) -> None:
     """Write the manifest atomically: a temp file in the same folder, then os.replace."""
-    text = json.dumps(result.to_json(), indent=2) + "\n"
-    temp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.tmp")
-    # os.open applies the umask, as a plain open() of the manifest would.
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if output.exists():
-            shutil.copymode(output, temp)
-        os.replace(temp, output)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    replace_text(output, json.dumps(result.to_json(), indent=2) + "\n")

@@ -379,3 +379,12 @@ def test_without_a_journal_the_write_still_happens_and_says_what_it_cannot_promi
     assert set(states(shop).values()) == {"after"} and leftovers(shop) == []
     assert len(said) == 1 and "no write journal" in said[0]
     assert "Read-only file system" in said[0]
+
+
+def test_without_a_user_cache_folder_the_write_still_happens_and_says_so(
+        shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "/dev/null")  # no folder can be made under it
+    said: list[str] = []
+    assert commit(shop, targets(shop), said.append) == CHANGED
+    assert set(states(shop).values()) == {"after"} and leftovers(shop) == []
+    assert len(said) == 1 and "no write journal (no user cache folder" in said[0]
