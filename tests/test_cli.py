@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,25 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["audit", str(tmp_path)])
     assert result.exit_code == 2
     assert "unknown key 'bogus'" in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_exit_2(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # A bug of the tool must not pass for findings (exit 1) in CI, nor print a traceback.
+    import dara_migrate.engine as engine
+    from dara_migrate.cli import _run
+
+    def broken(project: object) -> None:
+        raise RuntimeError("the verdicts\nbroke")
+
+    monkeypatch.setattr(engine, "verdicts", broken)
+    root = shop(tmp_path, pages=1)
+    monkeypatch.setattr(sys, "argv", ["dara-migrate", "audit", str(root), "--no-cache"])
+    assert _run(sys.argv[1:]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"dara-migrate: internal error: RuntimeError: the verdicts broke "
+                        r"\(test_cli\.py:\d+\); please report it", line), line
 
 
 def test_rules_and_explain() -> None:

@@ -55,7 +55,22 @@ def _run(argv: list[str]) -> int:
         return 130
     except SystemExit as stop:
         return _exit_code(stop.code)
+    except Exception as error:  # a bug of ours: said in one line, and never exit 1 (findings)
+        return _internal_error(error)
     return 0
+
+
+def _internal_error(error: Exception) -> int:
+    """Report an error the tool did not expect as a rule that crashes is reported: its type,
+    message and innermost frame, on one line; exit code 2."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    message = " ".join(str(error).split())
+    sys.stderr.write(f"dara-migrate: internal error: {type(error).__name__}: {message}{where}; "
+                     "please report it\n")
+    return 2
 
 
 def _exit_code(code: object) -> int:
