@@ -147,10 +147,7 @@ class ProjectApps:
 
     def owning_selected(self, selected: frozenset[str]) -> list[App]:
         """The apps that own a selected file (those a run over `selected` reports on)."""
-        unimported = {app.key for path in selected if path not in self.owners
-                      for app in self.unimported_owner(path)}
-        return [app for app in self.apps
-                if app.key in unimported or not selected.isdisjoint(app.files)]
+        return [app for app in self.apps if not selected.isdisjoint(app.files)]
 
     def _attach_runtime(self, index: ProjectIndex) -> None:
         """Each `configure_runtime` call to the app whose builder it is called on; one whose
