@@ -238,11 +238,14 @@ def _assign_apps(project: Project, findings: list[Finding]) -> None:
         for path in app.files:
             owning[path].append(app.key)
     nobody: tuple[str, ...] = (project.apps[0].key,) if len(project.apps) == 1 else ()
+    reported = {app.key for app in project.apps}
     owners_of: dict[str, tuple[str, ...]] = {}
     for finding in findings:
         owners = owners_of.get(finding.path)
         if owners is None:
-            owners = owners_of[finding.path] = tuple(owning.get(finding.path, ())) or nobody
+            owners = owners_of[finding.path] = tuple(owning.get(finding.path, ())) or nobody or (
+                tuple(app.key for app in project.known_apps.unimported_owner(finding.path)
+                      if app.key in reported))
         finding.apps = owners
 
 

@@ -128,6 +128,12 @@ LIBRARY_MADE_DEFINITIONS: dict[str, str] = {
 they build: `Name` is a constructor or function, `Class.method` a method on an instance.
 `library-components` in [tool.dara-migrate] adds names in the same spelling."""
 
+LIBRARY_VARIABLE_METHODS = frozenset({
+    "DataSlicer.get_output", "DataSlicerModal.get_output",
+    "DataFactory.list_datasets_var", "DataFactory.read_dataset_var",
+})
+"""Methods of dara-components objects that return a Dara variable (`Class.method`)."""
+
 ENCODER_TYPES = frozenset({
     "numpy.ndarray", "numpy.int8", "numpy.byte", "numpy.int16", "numpy.short", "numpy.int32",
     "numpy.intc", "numpy.int64", "numpy.int_", "numpy.intp", "numpy.long", "numpy.longlong",

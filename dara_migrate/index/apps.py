@@ -86,6 +86,9 @@ class ProjectApps:
     apps: list[App] = field(default_factory=list)
     owners: dict[str, list[App]] = field(default_factory=dict)
     """path -> the apps importing it; built once, since a monorepo has hundreds of apps."""
+    roots: SourceRoots | None = None
+    by_project: dict[str, list[App]] = field(default_factory=dict)
+    """project folder -> the apps whose config lives under its project file."""
 
     @classmethod
     def build(cls, index: ProjectIndex, settings: Settings, roots: SourceRoots) -> ProjectApps:
@@ -120,13 +123,27 @@ class ProjectApps:
         for app in apps:
             for path in app.files:
                 owners[path].append(app)
-        found = cls(apps, owners)
+        by_project: dict[str, list[App]] = defaultdict(list)
+        for app in apps:
+            by_project[app.project].append(app)
+        found = cls(apps, owners, roots, by_project)
         found._attach_runtime(index)
         return found
 
     def owning(self, path: str) -> list[App]:
-        """The apps that import a module; the only app owns every module."""
-        return self.owners.get(path) or (self.apps if len(self.apps) == 1 else [])
+        """The apps that import a module; one that no app imports belongs to the only app
+        of its project (the project, in a monorepo of apps with a project file each)."""
+        return self.owners.get(path) or self.unimported_owner(path)
+
+    def unimported_owner(self, path: str) -> list[App]:
+        """The app a module that no app imports belongs to: the only app of the project, or
+        of the module's own project folder; else none."""
+        if len(self.apps) == 1:
+            return self.apps
+        if self.roots is None:
+            return []
+        apps = self.by_project.get(self.roots.project_of(path), [])
+        return apps if len(apps) == 1 else []
 
     def owning_selected(self, selected: frozenset[str]) -> list[App]:
         """The apps that own a selected file (those a run over `selected` reports on)."""

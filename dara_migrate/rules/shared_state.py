@@ -88,9 +88,13 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
     return writes
 
 
+def _seed_argument(api: str | None) -> str:
+    """The constructor argument that seeds a server-side variable."""
+    return "data" if api == "DataVariable" else "default"
+
+
 def _seed(index: ProjectIndex, facts: FileFacts, call: Call) -> Value | None:
-    api = index.resolve_call(facts, call).api
-    value = call.argument(0, "data" if api == "DataVariable" else "default")
+    value = call.argument(0, _seed_argument(index.resolve_call(facts, call).api))
     return value if passed_not_none(value) else None
 
 
@@ -209,7 +213,8 @@ class StartupSeededSharedState(Rule):
         "every worker start (and every re-import). With a shared backend, a worker that starts "
         "later overwrites what users wrote since: an upload or an edit silently reverts to "
         "the seed when the deployment scales or restarts a worker.",
-        use_instead="Create the variable without `default=` and seed it once: in a deploy "
+        use_instead="Create the variable without `default=` (a DataVariable without its "
+        "`data`) and seed it once: in a deploy "
         "step, or on first read when the backend has no value yet.",
         fix_safety="Manual: where the seed should come from is a decision.",
         confidence="High for writes through the variable's name (also across modules); writes "
@@ -274,7 +279,7 @@ class StartupSeededSharedState(Rule):
                     self, facts, call,
                     f"{api} rewrites its seed on every worker start but is also written at "
                     f"request time ({', '.join(hows)}): a new worker reverts what users wrote; "
-                    "seed it once instead of with default=",
+                    f"seed it once instead of with {_seed_argument(api)}=",
                     related=related_lines((w.facts, w.call, f"written by {w.how}")
                                            for w in writes))
 

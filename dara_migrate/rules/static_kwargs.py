@@ -24,7 +24,7 @@ from dara_migrate.rules._helpers import (
     variable_kind,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.target import ENCODER_TYPES
+from dara_migrate.target import ENCODER_TYPES, LIBRARY_VARIABLE_METHODS
 
 Kind = Literal["dynamic", "static", "unknown"]
 CallSite = tuple[FileFacts, Call]
@@ -271,6 +271,9 @@ class StaticnessReader:
         receiver = call.callee.rpartition(".")[0]
         if resolved.api in VARIABLE_TYPES or (receiver and self.index.resolve(
                 facts, scope_id, receiver).api in VARIABLE_TYPES):
+            return "dynamic"
+        if resolved.instance_of and (
+                f"{resolved.instance_of}.{resolved.attribute}" in LIBRARY_VARIABLE_METHODS):
             return "dynamic"
         if resolved.function is None:
             return "static"

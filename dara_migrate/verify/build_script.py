@@ -526,13 +526,26 @@ def describe_failure(files: ProjectFiles, error: BaseException) -> BuildFailure:
     if isinstance(reported, SystemExit):
         cause = f"the app called sys.exit({reported.code!r})"
     else:
-        message = str(reported).strip().splitlines()
+        message = _first_line(str(reported))
         name = type(reported).__name__
-        cause = f"{name}: {message[0]}" if message else name
+        cause = f"{name}: {message}" if message else name
     # Search from the reported exception towards the outermost for an app frame.
     start = chain.index(reported)
     frames = (_last_project_frame(files, e.__traceback__) for e in reversed(chain[: start + 1]))
     return BuildFailure(EXIT_BUILD_FAILED, cause, next((f for f in frames if f is not None), None))
+
+
+_VALIDATION_HEADING = re.compile(r"\d+ validation errors? for \S+")
+_VALIDATION_TYPE = re.compile(r"\s*[\[(]type=[^\])]*[\])]$")
+
+
+def _first_line(message: str) -> str:
+    """An exception message on one line; a pydantic validation error (a component given a
+    field it lacks) keeps its first field and reason, which its heading alone does not say."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) >= 3 and _VALIDATION_HEADING.fullmatch(lines[0]):
+        return f"{lines[0]}: {lines[1]}: {_VALIDATION_TYPE.sub('', lines[2])}"
+    return lines[0] if lines else ""
 
 
 def _reported_exception(files: ProjectFiles, chain: list[BaseException]) -> BaseException:

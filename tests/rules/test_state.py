@@ -255,6 +255,22 @@ def test_startup_write_and_update_variable_count_as_writes(tmp_path: Path) -> No
     assert [r.line for r in found[0].related] == [11]
 
 
+def test_message_names_the_argument_that_seeds_the_variable(tmp_path: Path) -> None:
+    source = (
+        "import pandas\n"
+        "from dara.core import DataVariable, ServerVariable, UpdateVariable\n"
+        "from dara.components import Button, UploadDropzone\n\n"
+        "uploads = DataVariable(pandas.DataFrame({}), uid='uploads')\n"
+        "limits = ServerVariable(default={'max': 10}, uid='limits')\n\n"
+        "def page():\n"
+        "    return [UploadDropzone(target=uploads),\n"
+        "            Button('+', onclick=UpdateVariable(lambda ctx: {}, variable=limits))]\n"
+    )
+    found = findings(tmp_path, source, "DM204")
+    assert [f.message.rsplit("; ", 1)[-1] for f in found] == [
+        "seed it once instead of with data=", "seed it once instead of with default="]
+
+
 def test_seed_built_per_request_is_left_to_dm301(tmp_path: Path) -> None:
     source = (
         "from dara.core import ServerVariable, py_component\n"

@@ -280,3 +280,21 @@ def test_imported_container_of_variables_is_followed(tmp_path: Path) -> None:
     found = findings(tmp_path, files, "DM501")
     assert [f.message.split(" of ")[0] for f in found] == ["`title`"]
     assert "passes it an expression of `TITLES`" in found[0].message
+
+
+def test_variables_made_by_library_objects_are_not_static(tmp_path: Path) -> None:
+    assert dm501(tmp_path, (
+        "from dara.components import DataSlicerModal, Stack\n"
+        "from dara.components.smart import DataSlicer\n\n"
+        "rows = Variable([])\n"
+        "modal = DataSlicerModal(rows)\n"
+        "filtered = modal.get_output()\n\n"
+        "@action\n"
+        "async def export(ctx: action.Ctx, frame) -> None: ...\n\n"
+        "@py_component\n"
+        "def preview(frame):\n"
+        "    return Text(str(frame))\n\n"
+        "def page():\n"
+        "    slicer = DataSlicer(rows)\n"
+        "    return Stack(preview(slicer.get_output()), preview(filtered), export(filtered))\n"
+    )) == []

@@ -132,3 +132,18 @@ def test_config_that_is_not_a_configuration_builder() -> None:
 def test_single_build_cannot_prove_stability() -> None:
     with pytest.raises(VerifyError, match="at least 2 builds"):
         run_verify(APPS / "shop-migrated", runs=1)
+
+
+def test_a_component_validation_error_names_the_field_and_the_reason(tmp_path: Path) -> None:
+    from dara.components import Grid, Text
+
+    try:
+        Grid.Column(Text('Unit'), span=3, align_items='center')
+    except ValueError as error:
+        failure = build_script.describe_failure(build_script.ProjectFiles(tmp_path, []), error)
+    else:
+        pytest.fail("Grid.Column accepted an unknown field")
+    assert failure.cause == (
+        "ValidationError: 1 validation error for Column: align_items: Extra inputs are not"
+        " permitted"
+    )
