@@ -92,6 +92,26 @@ def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> 
         extras.kind == "const" and extras.const is None)
 
 
+def static_update(facts: FileFacts, call: Call, api: str) -> bool:
+    """Whether an `UpdateVariable` call only sets its variable to a constant
+    (`UpdateVariable(lambda ctx: True, variable=v)`): the static `v.update(value=True)` does
+    the same and defines no action, wherever the variable comes from (`self.x` too)."""
+    if api != "UpdateVariable" or call.starred >= 0 or call.kwarg("**") is not None:
+        return False
+    slots = SLOTS[api]
+    known = {keyword for _, keyword in slots.values()}
+    if any(name not in known for name, _ in call.kwargs) or len(call.args) > len(slots):
+        return False
+    resolver = call.argument(*slots["callable"])
+    if resolver is None or resolver.kind != "lambda" or call.argument(
+            *slots["variable"]) is None:
+        return False
+    scope = facts.scopes[resolver.scope]
+    return (len(scope.params) == 1 and scope.params[0].kind == "positional"
+            and not scope.params[0].has_default and len(scope.returned) == 1
+            and scope.returned[0].kind in ("const", "str"))
+
+
 def _argument(node: ast.Call, position: int, name: str) -> ast.expr | None:
     for item in node.keywords:
         if item.arg == name:
@@ -246,6 +266,27 @@ class ActionRewriter:
             *set_off_what_follows(self.tree, self.lines, anchor),
         ]
         return ActionRewrite(edits, name)
+
+    def plan_static(self, call: Call) -> ActionRewrite | None:
+        """`UpdateVariable(lambda ctx: <constant>, variable=v)` -> `v.update(value=<constant>)`
+        (`static_update`); the extras only fed the callable, which ignores them."""
+        from dara_migrate.edits import ReplaceCall
+
+        node = self._call_node(call)
+        slots = SLOTS["UpdateVariable"]
+        resolver = _argument(node, *slots["callable"]) if node is not None else None
+        target = _argument(node, *slots["variable"]) if node is not None else None
+        if not isinstance(resolver, ast.Lambda) or target is None:
+            return None
+        value, variable = self._segment(resolver.body), self._segment(target)
+        if not value or not variable or "\n" in value + variable:
+            return None
+        if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
+            variable = f"({variable})"
+        source = f"{variable}.update(value={value})"
+        return ActionRewrite([ReplaceCall(call.span.line, call.span.col, source,
+                                          unused_import=self._imported_from(call.callee))],
+                             source)
 
     def _imported_from(self, callee: str) -> tuple[str, str] | None:
         """(module, name) of a `from module import name [as alias]` the factory was called

@@ -194,6 +194,29 @@ class DefineAction(Fix):
                           f"{self.api}(...) -> module-level @action {rewrite.name}")
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class StaticUpdate(Fix):
+    """DM105: `UpdateVariable(lambda ctx: <constant>, variable=v)` becomes the static
+    `v.update(value=<constant>)`, which defines no action."""
+
+    call: Call
+    applicability: Applicability = "safe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.action_rewrite import ActionRewriter
+
+        path = finding.path
+        facts = planning.index.files[path]
+        if planning.action is None or planning.action.facts is not facts:
+            planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
+                                             planning.quote_of(path),
+                                             planning.action_names.setdefault(path, set()))
+        rewrite = planning.action.plan_static(self.call)
+        if rewrite is None:
+            return None
+        return PlannedFix(finding, rewrite.edits, f"UpdateVariable(...) -> {rewrite.name}")
+
+
 class MissingStableUid(Rule):
     code = "DM101"
     name = "missing-stable-uid"
@@ -717,7 +740,10 @@ class PerCallActionDefinition(Rule):
         use_instead="One module-level `@action` per behaviour, called where the factory was: "
         "`@action async def set_total(ctx: action.Ctx, old): await ctx.update(total, old + 1)` "
         "and `onclick=set_total(total)`. A top-level `@action` can get a stable id.",
-        fix_safety="Safe when the callable and the variable are module-level (or imported) "
+        fix_safety="A resolver that returns a constant (`UpdateVariable(lambda ctx: True, "
+        "variable=v)`) becomes the static `v.update(value=True)`, which defines nothing and "
+        "does the same, wherever the variable lives (`self.x` too). Otherwise: "
+        "safe when the callable and the variable are module-level (or imported) "
         "names, or a lambda over such names: `apply` defines one module-level `@action` per "
         "call that does exactly what the factory's inner action did (the same old-style "
         "context, the callable run through `run_user_handler`, then `ctx.update`, "
@@ -842,19 +868,55 @@ class PerCallActionDefinition(Rule):
                 "    )\n"
             )
         ),
+        Example.module(
+            "from dara.core import UpdateVariable, Variable\n"
+            "from dara.components import Button\n\n\n"
+            "class Drawer:\n"
+            "    def __init__(self):\n"
+            "        self.open = Variable(False)\n\n"
+            "    def toggle_button(self):\n"
+            "        return Button(\n"
+            "            'Open',\n"
+            "            onclick=UpdateVariable(lambda ctx: True, variable=self.open),  "
+            "# expect: DM105\n"
+            "        )\n",
+            note="A resolver that returns a constant is the static form of the variable's "
+            "`update`, which defines nothing, wherever the variable lives.",
+            fixed=(
+                "from dara.core import Variable\n"
+                "from dara.components import Button\n\n\n"
+                "class Drawer:\n"
+                "    def __init__(self):\n"
+                "        self.open = Variable(False)\n\n"
+                "    def toggle_button(self):\n"
+                "        return Button(\n"
+                "            'Open',\n"
+                "            onclick=self.open.update(value=True),\n"
+                "        )\n"
+            )
+        ),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        from dara_migrate.action_rewrite import convertible
+        from dara_migrate.action_rewrite import convertible, static_update
 
         for facts, call, api in action_factory_calls(ctx.index):
             if not ctx.is_selected(facts):
                 continue
+            prefix = (f"{api}(...) defines a new @action with a random id each time it runs, "
+                      "all sharing one qualname; ")
+            if static_update(facts, call, api):
+                variable = call.argument(1, "variable")
+                target = variable.text if variable is not None and variable.kind in (
+                    "name", "attr") else "<variable>"
+                yield ctx.at_call(
+                    self, facts, call, f"{prefix}it only sets {target} to a constant: use the "
+                    f"static form, which defines nothing: `{target}.update(value=...)`",
+                    fix=StaticUpdate(call))
+                continue
             yield ctx.at_call(
                 self, facts, call,
-                f"{api}(...) defines a new @action with a random id each time it runs, all "
-                f"sharing one qualname; define it once at module level: "
-                f"{action_equivalent(call, api)}",
+                f"{prefix}define it once at module level: {action_equivalent(call, api)}",
                 fix=DefineAction(call, api) if convertible(ctx.index, facts, call, api)
                 else "manual",
             )

@@ -83,7 +83,7 @@ def test_the_rule_examples_exercise_every_kind_of_attached_fix(tmp_path: Path) -
         settings = load_settings(root, {"use_cache": False, "target": "v2", "jobs": 1})
         kinds.update(type(f.autofix).__name__ for f in _fixable(load_project(settings, [root]))
                      if f.autofix is not None)
-    assert kinds == {"SetId", "KeyUid", "DefineAction", "Hoist", "ReadShared",
+    assert kinds == {"SetId", "KeyUid", "DefineAction", "StaticUpdate", "Hoist", "ReadShared",
                      "DeclareRuntime", "DropLocalBackend"}
 
 

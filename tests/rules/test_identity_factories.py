@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dara_migrate.models import Finding
 from tests.helpers import run_audit, write_tree
 
@@ -81,9 +83,40 @@ def test_update_variable_message_shows_the_action(tmp_path: Path) -> None:
 
 
 def test_lambda_resolver_gets_a_name_from_the_variable(tmp_path: Path) -> None:
-    source = HEADER + "b = Button('+', onclick=UpdateVariable(lambda ctx: 1, total))\n"
+    source = HEADER + ("b = Button('+', onclick=UpdateVariable(lambda ctx: ctx.inputs.old + 1, "
+                       "total))\n")
     (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
     assert "async def update_total(ctx: action.Ctx, old)" in found.message
+
+
+@pytest.mark.parametrize("call", [
+    "UpdateVariable(lambda ctx: 1, total)",
+    "UpdateVariable(lambda _: 'open', variable=self.state, extras=[rate])",
+    "UpdateVariable(resolver=lambda ctx: None, variable=total)",
+])
+def test_a_constant_resolver_is_the_static_update(tmp_path: Path, call: str) -> None:
+    # Setting a constant defines nothing in the static form, whatever the variable is.
+    source = HEADER + ("class Panel:\n"
+                       "    def __init__(self):\n"
+                       "        self.state = Variable('closed')\n\n"
+                       "    def render(self):\n"
+                       f"        return Button('+', onclick={call})\n")
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
+    assert found.fix == "safe"
+    assert "use the static form, which defines nothing" in found.message
+    assert ".update(value=...)`" in found.message
+
+
+@pytest.mark.parametrize("call", [
+    "UpdateVariable(lambda ctx: ctx.inputs.old, total)",
+    "UpdateVariable(lambda ctx, extra=1: 1, total)",
+    "UpdateVariable(lambda ctx: -1, total)",
+    "UpdateVariable(lambda ctx: 1, *args)",
+])
+def test_other_resolvers_are_not_the_static_update(tmp_path: Path, call: str) -> None:
+    source = HEADER + f"args = [total]\nb = Button('+', onclick={call})\n"
+    (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
+    assert "static form" not in found.message
 
 
 def test_download_and_side_effect(tmp_path: Path) -> None:
