@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
@@ -18,6 +18,9 @@ from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, rout
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
+
+if TYPE_CHECKING:
+    from dara_migrate.action_rewrite import ActionRewriter
 
 _UNSTABLE_CALLS = frozenset({
     "uuid.uuid1", "uuid.uuid4", "id", "hash", "os.getpid", "os.urandom", "socket.gethostname",
@@ -170,6 +173,19 @@ class KeyUid(Fix):
                           ids=plan.prefixes, keyed=True, elsewhere=edits)
 
 
+def _action_rewriter(planning: FixRound, path: str) -> ActionRewriter:
+    """The round's DM105 rewriter for the file at `path` (one at a time: the names it picks
+    stay unique within the file)."""
+    from dara_migrate.action_rewrite import ActionRewriter
+
+    facts = planning.index.files[path]
+    if planning.action is None or planning.action.facts is not facts:
+        planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
+                                         planning.quote_of(path),
+                                         planning.action_names.setdefault(path, set()))
+    return planning.action
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class DefineAction(Fix):
     """DM105: the factory call becomes a call of one module-level `@action`."""
@@ -179,15 +195,7 @@ class DefineAction(Fix):
     applicability: Applicability = "safe"
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        from dara_migrate.action_rewrite import ActionRewriter
-
-        path = finding.path
-        facts = planning.index.files[path]
-        if planning.action is None or planning.action.facts is not facts:
-            planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
-                                             planning.quote_of(path),
-                                             planning.action_names.setdefault(path, set()))
-        rewrite = planning.action.plan(self.call, self.api)
+        rewrite = _action_rewriter(planning, finding.path).plan(self.call, self.api)
         if rewrite is None:
             return None
         return PlannedFix(finding, rewrite.edits,
@@ -203,15 +211,7 @@ class StaticUpdate(Fix):
     applicability: Applicability = "safe"
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        from dara_migrate.action_rewrite import ActionRewriter
-
-        path = finding.path
-        facts = planning.index.files[path]
-        if planning.action is None or planning.action.facts is not facts:
-            planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
-                                             planning.quote_of(path),
-                                             planning.action_names.setdefault(path, set()))
-        rewrite = planning.action.plan_static(self.call)
+        rewrite = _action_rewriter(planning, finding.path).plan_static(self.call)
         if rewrite is None:
             return None
         return PlannedFix(finding, rewrite.edits, f"UpdateVariable(...) -> {rewrite.name}")
