@@ -27,7 +27,7 @@ from dara_migrate.index.project import source_root
 from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
-from dara_migrate.verify.targets import with_search_path
+from dara_migrate.verify.targets import module_under, with_search_path
 from dara_migrate.writer import git_root
 
 _VENVS = (".venv", "venv", "env")
@@ -133,8 +133,7 @@ def build_target(project: Project, app: App) -> BuildTarget | None:
     root = index.import_root(facts)
     if root is None:
         root = source_root(facts)
-    inside = PurePosixPath(facts.path).relative_to(root) if root else PurePosixPath(facts.path)
-    module = ".".join(inside.with_suffix("").parts).removesuffix(".__init__")
+    module = module_under(PurePosixPath(facts.path), PurePosixPath(root))
     # A factory-built config (`config = build_config()`): the app is what its module imports.
     files = frozenset(app.files | index.files_reachable(facts))
     search_path = tuple(folder for folder in index.search_path(files) if folder != root)

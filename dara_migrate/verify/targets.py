@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, NamedTuple
 
 from dara_migrate.verify.model import VerifyError
@@ -45,6 +45,11 @@ def with_search_path(base: Mapping[str, str], folders: list[Path]) -> dict[str, 
         filter(None, [*map(str, folders), inherited]))}
 
 
+def module_under(file: PurePath, folder: PurePath) -> str:
+    """The dotted module `file` is imported as when `folder` is on `sys.path`."""
+    return ".".join(file.relative_to(folder).with_suffix("").parts).removesuffix(".__init__")
+
+
 def app_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
     """Every app the audit found under `given`, or the one `config` names (as `module:attr`
     from its import folder, its app key, or its module as the index names it); a `config`
@@ -68,9 +73,7 @@ def app_builds(project: Project, given: Path, config: str | None) -> list[AppBui
         import_root = root / imports if imports is not None else folder
         if folder.is_relative_to(import_root):
             folder = import_root
-        module = ".".join(config_file.relative_to(import_root).with_suffix("").parts
-                          ).removesuffix(".__init__")
-        target = f"{module}:{name}"
+        target = f"{module_under(config_file, import_root)}:{name}"
         reachable = app.files | project.index.files_reachable(facts)
         search_path = tuple(root / other for other in project.index.search_path(reachable)
                             if root / other not in (folder, import_root))
