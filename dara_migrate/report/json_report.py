@@ -6,7 +6,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import IO, Any
 
 from dara_migrate import __version__
 from dara_migrate.models import AuditResult, Finding
@@ -72,7 +72,7 @@ def render_json(result: AuditResult) -> str:
     return text.getvalue()
 
 
-def write_json(result: AuditResult, stream: TextIO) -> None:
+def write_json(result: AuditResult, stream: IO[str]) -> None:
     """Write the report indented, with one finding (app, error) per line: as easy to read and
     to diff as fully indented JSON, and several times faster to write for thousands of
     findings, since the json module indents only in pure Python. Findings are encoded as they
