@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from sys import intern
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.layout import split_lines
 
@@ -176,6 +176,10 @@ class FileFacts:
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
 
 
+_Part = TypeVar("_Part", Value, tuple[str, Value])
+"""A positional or a keyword argument of a call."""
+_NO_WORDS: frozenset[str] = frozenset()
+
 _new_fact = tuple.__new__
 """Builds a fact from all its fields in order: a named tuple's own constructor is a Python
 function, several times slower, and extraction builds hundreds of thousands of values."""
@@ -294,6 +298,9 @@ class _Extractor:
         """`global` and `nonlocal` statements read so far: a body without one declares none."""
         self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
         """One object for each distinct keyword argument whose value is a name or constant."""
+        self.argument_tuples: dict[tuple[int, ...], tuple[Any, ...]] = {}
+        """Calls' argument tuples by the identities of their items (not by equality, which
+        takes `1` for `True`); each tuple keeps its items alive, so no id is reused."""
         self.scope = 0
         self.qualname = ""
         self.loop = False
@@ -723,8 +730,8 @@ class _Extractor:
         self.parent_call, self.target = parent, target
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
-            self.statement_hash(), tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
-            func_call, starred,
+            self.statement_hash(), self.same_parts(args), self.same_parts(kwargs), target,
+            parent, self.loop, awaited, func_call, starred,
         ))
         inner_calls, inner_names = self.gather(parts)
         head = callee.split(".")[0]
@@ -754,6 +761,17 @@ class _Extractor:
         # Joined tuples are new objects: the file may have their equals already.
         return (self.share(calls) if joined_calls else calls,
                 self.share(names) if joined_names else names)
+
+    def same_parts(self, parts: list[_Part]) -> tuple[_Part, ...]:
+        """`parts` as a tuple, one object for all the tuples of the same objects in the file:
+        calls repeat their arguments (`Text("x")`, `uid=name`), whose values are shared."""
+        if not parts:
+            return ()
+        key = tuple(map(id, parts))
+        found = self.argument_tuples.get(key)
+        if found is None:
+            found = self.argument_tuples[key] = tuple(parts)
+        return found
 
     def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """One object for each distinct tuple of names or callees in the file."""
@@ -875,5 +893,6 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     extractor.run(tree)
     facts.names = frozenset(extractor.names)
     facts.markers = _markers(lines)
-    facts.mentions = frozenset(word for word in WATCHED_WORDS if word in text)
+    # Most files mention no watched word: they share one empty set.
+    facts.mentions = frozenset(word for word in WATCHED_WORDS if word in text) or _NO_WORDS
     return facts
