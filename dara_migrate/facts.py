@@ -298,7 +298,9 @@ class _Extractor:
         """`global` and `nonlocal` statements read so far: a body without one declares none."""
         self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
         """One object for each distinct keyword argument whose value is a name or constant."""
-        self.argument_tuples: dict[tuple[int, ...], tuple[Any, ...]] = {}
+        self.callees: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+        """Callee -> its first name, `(callee,)` and `(first name,)`, each shared."""
+        self.argument_tuples: dict[int | tuple[int, ...], tuple[Any, ...]] = {}
         """Calls' argument tuples by the identities of their items (not by equality, which
         takes `1` for `True`); each tuple keeps its items alive, so no id is reused."""
         self.scope = 0
@@ -500,14 +502,14 @@ class _Extractor:
                 self.bind(base, "subscript" if kind in ("assign", "augassign") else kind,
                           span, value=value)
 
-    def new_scope(self, kind: ScopeKind, name: str, node: ast.AST, span: Span,
-                  **extra: object) -> int:
+    def new_scope(self, kind: ScopeKind, name: str, span: Span,
+                  decorators: tuple[Value, ...] = (), params: tuple[Param, ...] = (),
+                  bases: tuple[str, ...] = (), is_async: bool = False) -> int:
         scope_id = len(self.facts.scopes)
         qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
-        self.facts.scopes.append(
-            Scope(scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
-                  self.statement_hash(), loop=self.loop, **extra)  # type: ignore[arg-type]
-        )
+        self.facts.scopes.append(_new_fact(Scope, (
+            scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
+            self.statement_hash(), decorators, params, bases, is_async, self.loop, (), "", ())))
         return scope_id
 
     def enter(self, scope_id: int, qualname: str) -> tuple[int, str, bool, int, str]:
@@ -530,7 +532,7 @@ class _Extractor:
         span = _new_fact(Span, (node.lineno, column, node.lineno, column + 3))
         self.bind(node.name, "def", span)
         scope_id = self.new_scope(
-            "function", node.name, node, span, decorators=decorators, params=params,
+            "function", node.name, span, decorators=decorators, params=params,
             is_async=isinstance(node, ast.AsyncFunctionDef),
         )
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
@@ -546,8 +548,10 @@ class _Extractor:
                          ) if self.declarations > declarations else ()
         returns = annotation_text(node.returns) or ""
         if declared or returned or returns:
-            self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(
-                globals=declared, returned=returned, returns=returns)
+            # Built from the fields in order (globals, returns, returned come last): a named
+            # tuple's `_replace` is several times slower.
+            self.facts.scopes[scope_id] = _new_fact(
+                Scope, (*self.facts.scopes[scope_id][:14], declared, returns, returned))
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
@@ -568,7 +572,7 @@ class _Extractor:
         column = self.columns.col(node.lineno, node.col_offset)
         span = _new_fact(Span, (node.lineno, column, node.lineno, column + 5))
         self.bind(node.name, "class", span)
-        scope_id = self.new_scope("class", node.name, node, span, decorators=decorators,
+        scope_id = self.new_scope("class", node.name, span, decorators=decorators,
                                   bases=bases)
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         for stmt in node.body:
@@ -579,12 +583,12 @@ class _Extractor:
         self.arguments_defaults(node.args)
         span = self.columns.span(node)
         params = _params(node.args, self.params)
-        scope_id = self.new_scope("lambda", "<lambda>", node, span, params=params)
+        scope_id = self.new_scope("lambda", "<lambda>", span, params=params)
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         self.bind_params(params, span)
         body = self.expr(node.body)
         self.leave(saved)
-        self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(returned=(body,))
+        self.facts.scopes[scope_id] = _new_fact(Scope, (*self.facts.scopes[scope_id][:16], (body,)))
         return _new_fact(Value, ("lambda", "", None, -1, scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
@@ -706,8 +710,9 @@ class _Extractor:
         expressions = _EXPRESSIONS
         args: list[Value] = []
         starred = -1
+        # Each handler gives these back as it found them: set once for all the arguments.
+        self.parent_call, self.target = call_id, ""
         for arg in node.args:
-            self.parent_call, self.target = call_id, ""
             if type(arg) is ast.Starred:
                 starred = len(args) if starred < 0 else starred
                 arg = arg.value
@@ -728,18 +733,29 @@ class _Extractor:
                 kwargs.append((name, value))
             parts.append(value)
         self.parent_call, self.target = parent, target
+        span = _new_fact(Span, (node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
+                                (node.end_col_offset or 0) + 1)
+                         ) if self.ascii_only else self.columns.span(node)
+        stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
-            call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
-            self.statement_hash(), self.same_parts(args), self.same_parts(kwargs), target,
-            parent, self.loop, awaited, func_call, starred,
+            call_id, callee, self.scope, span, stmt_line, stmt_col,
+            self.stmt_hash or self.statement_hash(), self.same_parts(args) if args else (),
+            self.same_parts(kwargs) if kwargs else (), target, parent, self.loop, awaited,
+            func_call, starred,
         ))
-        inner_calls, inner_names = self.gather(parts)
-        head = callee.split(".")[0]
-        self.names.add(head)
+        inner_calls, inner_names = self.gather(parts) if parts else ((), ())
+        named = self.callees.get(callee)
+        if named is None:
+            head = callee.split(".")[0]
+            self.names.add(head)
+            named = self.callees[callee] = (head, self.one(callee), self.one(head))
+        head, only_callee, only_head = named
         return _new_fact(Value, (
             "call", callee, None, call_id, -1,
-            self.share((callee, *inner_calls)) if callee else inner_calls,
-            self.share((*inner_names, head)) if head else inner_names, ()))
+            (self.share((callee, *inner_calls)) if inner_calls else only_callee) if callee
+            else inner_calls,
+            (self.share((*inner_names, head)) if inner_names else only_head) if head
+            else inner_names, ()))
 
     def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
         """A value made of `parts`."""
@@ -765,9 +781,7 @@ class _Extractor:
     def same_parts(self, parts: list[_Part]) -> tuple[_Part, ...]:
         """`parts` as a tuple, one object for all the tuples of the same objects in the file:
         calls repeat their arguments (`Text("x")`, `uid=name`), whose values are shared."""
-        if not parts:
-            return ()
-        key = tuple(map(id, parts))
+        key: int | tuple[int, ...] = id(parts[0]) if len(parts) == 1 else tuple(map(id, parts))
         found = self.argument_tuples.get(key)
         if found is None:
             found = self.argument_tuples[key] = tuple(parts)
@@ -847,19 +861,19 @@ def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     params = [
-        Param(a.arg, annotation_text(a.annotation), "positional", i >= first_default)
+        _new_fact(Param, (a.arg, annotation_text(a.annotation), "positional", i >= first_default))
         for i, a in enumerate(positional)
     ]
     if args.vararg:
-        params.append(Param(args.vararg.arg, annotation_text(args.vararg.annotation),
-                            "vararg", False))
+        params.append(_new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
+                                        "vararg", False)))
     params.extend(
-        Param(a.arg, annotation_text(a.annotation), "keyword", d is not None)
+        _new_fact(Param, (a.arg, annotation_text(a.annotation), "keyword", d is not None))
         for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
     )
     if args.kwarg:
-        params.append(Param(args.kwarg.arg, annotation_text(args.kwarg.annotation),
-                            "kwarg", False))
+        params.append(_new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
+                                        "kwarg", False)))
     return tuple(shared.setdefault(param, param) for param in params)
 
 
