@@ -185,11 +185,14 @@ _new_fact = tuple.__new__
 function, several times slower, and extraction builds hundreds of thousands of values."""
 
 
-def _pickled_as_tuple(fact: tuple[Any, ...]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+def _pickled_as_tuple(fact: tuple[Any, ...], new: Callable[..., Any] = tuple.__new__,
+                      kind: type[type] = type, plain: type[tuple[Any, ...]] = tuple,
+                      ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """How facts are pickled: a named tuple's own `__new__` is a Python function, called once
     per object when unpickling; `tuple.__new__` is not, which halves the time it takes to
-    load a project's facts from the cache or from a worker."""
-    return tuple.__new__, (type(fact), tuple(fact))
+    load a project's facts from the cache or from a worker. (The builtins are bound as
+    defaults: this runs for every fact that is pickled.)"""
+    return new, (kind(fact), plain(fact))
 
 
 for _fact in (Span, Value, Param, Scope, Call, Binding, Marker):
