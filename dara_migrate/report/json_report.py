@@ -93,7 +93,7 @@ def write_json(result: AuditResult, stream: IO[str]) -> None:
             for position, item in enumerate(value):
                 if position:
                     add(",\n    ")
-                add(_ONE_LINE.encode(finding_json(item) if isinstance(item, Finding) else item))
+                add(_encoded_finding(item) if isinstance(item, Finding) else _ONE_LINE.encode(item))
             add("\n  ]")
         else:
             add(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
@@ -104,6 +104,12 @@ def write_json(result: AuditResult, stream: IO[str]) -> None:
 def _unencoded(finding: Finding) -> Finding:
     # Kept as is in the report's values: `write_json` encodes each one when it writes it.
     return finding
+
+
+def _encoded_finding(finding: Finding) -> str:
+    # Encoded one by one: the dicts of thousands of findings alive together cost more than
+    # the report itself.
+    return _ONE_LINE.encode(finding_json(finding))
 
 
 def _url(code: str) -> str | None:
