@@ -97,7 +97,11 @@ class Call(NamedTuple):
     id: int
     callee: str
     scope: int
-    span: Span
+    line: int
+    """Where the call is: `span`'s fields, kept flat (a project has as many calls as spans)."""
+    col: int
+    end_line: int
+    end_col: int
     stmt_line: int
     stmt_col: int
     stmt_hash: str
@@ -112,6 +116,10 @@ class Call(NamedTuple):
     starred: int = -1
     """Index in `args` of the first `*iterable` argument (-1: none); from there on, which
     parameter an argument fills is not known."""
+
+    @property
+    def span(self) -> Span:
+        return _new_fact(Span, self[3:7])
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -736,12 +744,14 @@ class _Extractor:
                 kwargs.append((name, value))
             parts.append(value)
         self.parent_call, self.target = parent, target
-        span = _new_fact(Span, (node.lineno, node.col_offset + 1, node.end_lineno or node.lineno,
-                                (node.end_col_offset or 0) + 1)
-                         ) if self.ascii_only else self.columns.span(node)
+        if self.ascii_only:
+            line, col = node.lineno, node.col_offset + 1
+            end_line, end_col = node.end_lineno or line, (node.end_col_offset or 0) + 1
+        else:
+            line, col, end_line, end_col = self.columns.span(node)
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
-            call_id, callee, self.scope, span, stmt_line, stmt_col,
+            call_id, callee, self.scope, line, col, end_line, end_col, stmt_line, stmt_col,
             self.stmt_hash or self.statement_hash(), self.same_parts(args) if args else (),
             self.same_parts(kwargs) if kwargs else (), target, parent, self.loop, awaited,
             func_call, starred,

@@ -104,3 +104,13 @@ def test_calls_with_the_same_argument_objects_share_one_tuple_and_only_those() -
     assert calls[2].args[0].const is True and calls[0].args[0].const == 1
     assert calls[3].args is calls[4].args
     assert calls[5].kwargs is calls[6].kwargs and calls[7].kwargs == (("k", calls[0].args[1]),)
+
+
+@pytest.mark.parametrize("source, span", [
+    ("x = 'é'; f(a,\n  b)\n", Span(1, 10, 2, 5)),
+    ("x = 1; f(a,\n  b)\n", Span(1, 8, 2, 5)),
+])
+def test_a_call_keeps_its_span_as_position_fields(source: str, span: Span) -> None:
+    call = extract_facts(ast.parse(source), source, "m.py", "m", False).calls[0]
+    assert type(call.span) is Span and call.span == span
+    assert (call.line, call.col, call.end_line, call.end_col) == span
