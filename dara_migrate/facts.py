@@ -119,6 +119,7 @@ class Call(NamedTuple):
 
     @property
     def span(self) -> Span:
+        """`Span(line, col, end_line, end_col)`, a new object at each use."""
         return _new_fact(Span, self[3:7])
 
     def kwarg(self, name: str) -> Value | None:
