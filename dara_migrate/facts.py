@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from sys import intern
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.layout import split_lines
 
@@ -97,7 +97,11 @@ class Call(NamedTuple):
     id: int
     callee: str
     scope: int
-    span: Span
+    line: int
+    """Where the call is: `span`'s fields, kept flat (a project has as many calls as spans)."""
+    col: int
+    end_line: int
+    end_col: int
     stmt_line: int
     stmt_col: int
     stmt_hash: str
@@ -112,6 +116,11 @@ class Call(NamedTuple):
     starred: int = -1
     """Index in `args` of the first `*iterable` argument (-1: none); from there on, which
     parameter an argument fills is not known."""
+
+    @property
+    def span(self) -> Span:
+        """`Span(line, col, end_line, end_col)`, a new object at each use."""
+        return _new_fact(Span, self[3:7])
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -176,16 +185,23 @@ class FileFacts:
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
 
 
+_Part = TypeVar("_Part", Value, tuple[str, Value])
+"""A positional or a keyword argument of a call."""
+_NO_WORDS: frozenset[str] = frozenset()
+
 _new_fact = tuple.__new__
 """Builds a fact from all its fields in order: a named tuple's own constructor is a Python
 function, several times slower, and extraction builds hundreds of thousands of values."""
 
 
-def _pickled_as_tuple(fact: tuple[Any, ...]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+def _pickled_as_tuple(fact: tuple[Any, ...], new: Callable[..., Any] = tuple.__new__,
+                      kind: type[type] = type, plain: type[tuple[Any, ...]] = tuple,
+                      ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """How facts are pickled: a named tuple's own `__new__` is a Python function, called once
     per object when unpickling; `tuple.__new__` is not, which halves the time it takes to
-    load a project's facts from the cache or from a worker."""
-    return tuple.__new__, (type(fact), tuple(fact))
+    load a project's facts from the cache or from a worker. (The builtins are bound as
+    defaults: this runs for every fact that is pickled.)"""
+    return new, (kind(fact), plain(fact))
 
 
 for _fact in (Span, Value, Param, Scope, Call, Binding, Marker):
@@ -294,6 +310,11 @@ class _Extractor:
         """`global` and `nonlocal` statements read so far: a body without one declares none."""
         self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
         """One object for each distinct keyword argument whose value is a name or constant."""
+        self.callees: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+        """Callee -> its first name, `(callee,)` and `(first name,)`, each shared."""
+        self.argument_tuples: dict[int | tuple[int, ...], tuple[Any, ...]] = {}
+        """Calls' argument tuples by the identities of their items (not by equality, which
+        takes `1` for `True`); each tuple keeps its items alive, so no id is reused."""
         self.scope = 0
         self.qualname = ""
         self.loop = False
@@ -493,14 +514,14 @@ class _Extractor:
                 self.bind(base, "subscript" if kind in ("assign", "augassign") else kind,
                           span, value=value)
 
-    def new_scope(self, kind: ScopeKind, name: str, node: ast.AST, span: Span,
-                  **extra: object) -> int:
+    def new_scope(self, kind: ScopeKind, name: str, span: Span,
+                  decorators: tuple[Value, ...] = (), params: tuple[Param, ...] = (),
+                  bases: tuple[str, ...] = (), is_async: bool = False) -> int:
         scope_id = len(self.facts.scopes)
         qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
-        self.facts.scopes.append(
-            Scope(scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
-                  self.statement_hash(), loop=self.loop, **extra)  # type: ignore[arg-type]
-        )
+        self.facts.scopes.append(_new_fact(Scope, (
+            scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
+            self.statement_hash(), decorators, params, bases, is_async, self.loop, (), "", ())))
         return scope_id
 
     def enter(self, scope_id: int, qualname: str) -> tuple[int, str, bool, int, str]:
@@ -523,7 +544,7 @@ class _Extractor:
         span = _new_fact(Span, (node.lineno, column, node.lineno, column + 3))
         self.bind(node.name, "def", span)
         scope_id = self.new_scope(
-            "function", node.name, node, span, decorators=decorators, params=params,
+            "function", node.name, span, decorators=decorators, params=params,
             is_async=isinstance(node, ast.AsyncFunctionDef),
         )
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
@@ -539,8 +560,10 @@ class _Extractor:
                          ) if self.declarations > declarations else ()
         returns = annotation_text(node.returns) or ""
         if declared or returned or returns:
-            self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(
-                globals=declared, returned=returned, returns=returns)
+            # Built from the fields in order (globals, returns, returned come last): a named
+            # tuple's `_replace` is several times slower.
+            self.facts.scopes[scope_id] = _new_fact(
+                Scope, (*self.facts.scopes[scope_id][:14], declared, returns, returned))
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
@@ -561,7 +584,7 @@ class _Extractor:
         column = self.columns.col(node.lineno, node.col_offset)
         span = _new_fact(Span, (node.lineno, column, node.lineno, column + 5))
         self.bind(node.name, "class", span)
-        scope_id = self.new_scope("class", node.name, node, span, decorators=decorators,
+        scope_id = self.new_scope("class", node.name, span, decorators=decorators,
                                   bases=bases)
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         for stmt in node.body:
@@ -572,12 +595,12 @@ class _Extractor:
         self.arguments_defaults(node.args)
         span = self.columns.span(node)
         params = _params(node.args, self.params)
-        scope_id = self.new_scope("lambda", "<lambda>", node, span, params=params)
+        scope_id = self.new_scope("lambda", "<lambda>", span, params=params)
         saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
         self.bind_params(params, span)
         body = self.expr(node.body)
         self.leave(saved)
-        self.facts.scopes[scope_id] = self.facts.scopes[scope_id]._replace(returned=(body,))
+        self.facts.scopes[scope_id] = _new_fact(Scope, (*self.facts.scopes[scope_id][:16], (body,)))
         return _new_fact(Value, ("lambda", "", None, -1, scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
@@ -699,8 +722,9 @@ class _Extractor:
         expressions = _EXPRESSIONS
         args: list[Value] = []
         starred = -1
+        # Each handler gives these back as it found them: set once for all the arguments.
+        self.parent_call, self.target = call_id, ""
         for arg in node.args:
-            self.parent_call, self.target = call_id, ""
             if type(arg) is ast.Starred:
                 starred = len(args) if starred < 0 else starred
                 arg = arg.value
@@ -721,18 +745,31 @@ class _Extractor:
                 kwargs.append((name, value))
             parts.append(value)
         self.parent_call, self.target = parent, target
+        if self.ascii_only:
+            line, col = node.lineno, node.col_offset + 1
+            end_line, end_col = node.end_lineno or line, (node.end_col_offset or 0) + 1
+        else:
+            line, col, end_line, end_col = self.columns.span(node)
+        stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
-            call_id, callee, self.scope, self.columns.span(node), self.stmt[0], self.stmt[1],
-            self.statement_hash(), tuple(args), tuple(kwargs), target, parent, self.loop, awaited,
+            call_id, callee, self.scope, line, col, end_line, end_col, stmt_line, stmt_col,
+            self.stmt_hash or self.statement_hash(), self.same_parts(args) if args else (),
+            self.same_parts(kwargs) if kwargs else (), target, parent, self.loop, awaited,
             func_call, starred,
         ))
-        inner_calls, inner_names = self.gather(parts)
-        head = callee.split(".")[0]
-        self.names.add(head)
+        inner_calls, inner_names = self.gather(parts) if parts else ((), ())
+        named = self.callees.get(callee)
+        if named is None:
+            head = callee.split(".")[0]
+            self.names.add(head)
+            named = self.callees[callee] = (head, self.one(callee), self.one(head))
+        head, only_callee, only_head = named
         return _new_fact(Value, (
             "call", callee, None, call_id, -1,
-            self.share((callee, *inner_calls)) if callee else inner_calls,
-            self.share((*inner_names, head)) if head else inner_names, ()))
+            (self.share((callee, *inner_calls)) if inner_calls else only_callee) if callee
+            else inner_calls,
+            (self.share((*inner_names, head)) if inner_names else only_head) if head
+            else inner_names, ()))
 
     def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
         """A value made of `parts`."""
@@ -754,6 +791,15 @@ class _Extractor:
         # Joined tuples are new objects: the file may have their equals already.
         return (self.share(calls) if joined_calls else calls,
                 self.share(names) if joined_names else names)
+
+    def same_parts(self, parts: list[_Part]) -> tuple[_Part, ...]:
+        """`parts` as a tuple, one object for all the tuples of the same objects in the file:
+        calls repeat their arguments (`Text("x")`, `uid=name`), whose values are shared."""
+        key: int | tuple[int, ...] = id(parts[0]) if len(parts) == 1 else tuple(map(id, parts))
+        found = self.argument_tuples.get(key)
+        if found is None:
+            found = self.argument_tuples[key] = tuple(parts)
+        return found
 
     def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """One object for each distinct tuple of names or callees in the file."""
@@ -829,19 +875,19 @@ def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...
     positional = [*args.posonlyargs, *args.args]
     first_default = len(positional) - len(args.defaults)
     params = [
-        Param(a.arg, annotation_text(a.annotation), "positional", i >= first_default)
+        _new_fact(Param, (a.arg, annotation_text(a.annotation), "positional", i >= first_default))
         for i, a in enumerate(positional)
     ]
     if args.vararg:
-        params.append(Param(args.vararg.arg, annotation_text(args.vararg.annotation),
-                            "vararg", False))
+        params.append(_new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
+                                        "vararg", False)))
     params.extend(
-        Param(a.arg, annotation_text(a.annotation), "keyword", d is not None)
+        _new_fact(Param, (a.arg, annotation_text(a.annotation), "keyword", d is not None))
         for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
     )
     if args.kwarg:
-        params.append(Param(args.kwarg.arg, annotation_text(args.kwarg.annotation),
-                            "kwarg", False))
+        params.append(_new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
+                                        "kwarg", False)))
     return tuple(shared.setdefault(param, param) for param in params)
 
 
@@ -875,5 +921,6 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     extractor.run(tree)
     facts.names = frozenset(extractor.names)
     facts.markers = _markers(lines)
-    facts.mentions = frozenset(word for word in WATCHED_WORDS if word in text)
+    # Most files mention no watched word: they share one empty set.
+    facts.mentions = frozenset(word for word in WATCHED_WORDS if word in text) or _NO_WORDS
     return facts

@@ -87,7 +87,8 @@ def begin(argv: Sequence[str]) -> None:
     from here on, what an `audit` prints is also kept, to be stored with its inputs."""
     global _invocation
     _invocation = list(argv)
-    if argv and argv[0] == "audit" and not _terminal():
+    # A `--no-cache` run stores nothing: what it prints need not be kept in memory.
+    if argv and argv[0] == "audit" and "--no-cache" not in argv and not _terminal():
         sys.stdout = _Tee(sys.stdout)
         sys.stderr = _Tee(sys.stderr)
 

@@ -22,7 +22,7 @@ from dara_migrate.facts import FileFacts, extract_facts
 from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
 from dara_migrate.signed import read_signed, write_signed
 
-FACTS_VERSION = "9"
+FACTS_VERSION = "10"
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 _PR_SET_PDEATHSIG = 1
@@ -81,20 +81,21 @@ def cache_salt(settings_key: str) -> str:
     return f"{__version__}|{FACTS_VERSION}|{python}|{settings_key}"
 
 
-def _cache_path(job: FileJob, digest: str) -> Path | None:
+def _cache_path(job: FileJob, digest: str) -> str | None:
     if job.cache_dir is None:
         return None
-    return Path(job.cache_dir) / digest[:2] / f"{digest}.pickle"
+    # Joined as text: pathlib costs more than reading the entry on a warm run.
+    return os.path.join(job.cache_dir, digest[:2], f"{digest}.pickle")
 
 
-def _load_cached(path: Path | None, digest: str) -> FileResult | None:
+def _load_cached(path: str | None, digest: str) -> FileResult | None:
     # Signed together with the digest (path, module, content, tool version, settings): an
     # entry copied over another's is refused.
     result = read_signed(path, digest.encode()) if path is not None else None
     return result if isinstance(result, FileResult) and result.digest == digest else None
 
 
-def _store_cached(path: Path | None, result: FileResult) -> None:
+def _store_cached(path: str | None, result: FileResult) -> None:
     global _entries_written
     if path is not None and write_signed(path, result, result.digest.encode()):
         _entries_written += 1

@@ -45,14 +45,15 @@ def _signature(secret: bytes, context: bytes, payload: bytes) -> bytes:
     return hmac.digest(secret, context + b"\0" + payload, "sha256")
 
 
-def read_signed(path: Path, context: bytes = b"") -> object | None:
+def read_signed(path: str | Path, context: bytes = b"") -> object | None:
     """The object stored at `path` if its signature matches this user's key and `context`
     (what the entry must belong to); None for anything else."""
     secret = _secret()
     if secret is None:
         return None
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as stream:  # not `Path.read_bytes`: a warm run reads thousands
+            data = stream.read()
     except OSError:
         return None
     signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
@@ -65,7 +66,7 @@ def read_signed(path: Path, context: bytes = b"") -> object | None:
     return value
 
 
-def write_signed(path: Path, value: object, context: bytes = b"") -> bool:
+def write_signed(path: str | Path, value: object, context: bytes = b"") -> bool:
     """Store `value` at `path` atomically, signed with `context`; False when it was not
     stored (no key, a folder that cannot be written, a symlinked folder)."""
     secret = _secret()
@@ -73,10 +74,11 @@ def write_signed(path: Path, value: object, context: bytes = b"") -> bool:
         return False
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        os.makedirs(path.parent, exist_ok=True)
-        if os.path.islink(path.parent):  # a planted link would take the entry out of the project
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        if os.path.islink(folder):  # a planted link would take the entry out of the project
             return False
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
     except OSError:
         return False
     try:

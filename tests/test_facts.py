@@ -94,3 +94,23 @@ def test_facts_survive_pickling_unchanged() -> None:
         text = path.read_text(encoding="utf-8")
         facts = extract_facts(ast.parse(text), text, path.name, path.stem, False)
         assert pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)) == facts
+
+
+def test_calls_with_the_same_argument_objects_share_one_tuple_and_only_those() -> None:
+    source = "f(1, x)\nf(1, x)\nf(True, x)\nf(y)\nf(y)\ng(k=x, n='a')\ng(k=x, n='a')\ng(k=x)\n"
+    calls = extract_facts(ast.parse(source), source, "m.py", "m", False).calls
+    assert calls[0].args is calls[1].args
+    assert calls[2].args == calls[0].args and calls[2].args is not calls[0].args
+    assert calls[2].args[0].const is True and calls[0].args[0].const == 1
+    assert calls[3].args is calls[4].args
+    assert calls[5].kwargs is calls[6].kwargs and calls[7].kwargs == (("k", calls[0].args[1]),)
+
+
+@pytest.mark.parametrize("source, span", [
+    ("x = 'é'; f(a,\n  b)\n", Span(1, 10, 2, 5)),
+    ("x = 1; f(a,\n  b)\n", Span(1, 8, 2, 5)),
+])
+def test_a_call_keeps_its_span_as_position_fields(source: str, span: Span) -> None:
+    call = extract_facts(ast.parse(source), source, "m.py", "m", False).calls[0]
+    assert type(call.span) is Span and call.span == span
+    assert (call.line, call.col, call.end_line, call.end_col) == span

@@ -217,3 +217,14 @@ def test_notes_on_standard_error_are_replayed_too(shop: Path) -> None:
     assert facts_entries(shop) == [], "the command ran instead of replaying"
     assert (again.returncode, again.stdout, again.stderr) == (
         first.returncode, first.stdout, first.stderr)
+
+
+@pytest.mark.parametrize("argv, kept", [(["audit"], True), (["audit", "--no-cache"], False)])
+def test_only_a_run_that_may_store_its_report_keeps_what_it_prints(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str], kept: bool) -> None:
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setattr(result_cache, "_invocation", None)
+    result_cache.begin(argv)
+    print("report")
+    assert (getattr(sys.stdout, "parts", None) == ["report", "\n"]) is kept

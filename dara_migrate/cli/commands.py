@@ -25,7 +25,7 @@ from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_root, linked_cache_folder
 from dara_migrate.models import AuditResult, shown_path, target_lines
-from dara_migrate.report.json_report import render_json
+from dara_migrate.report.json_report import write_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
@@ -200,8 +200,9 @@ def _render(result: AuditResult, output_format: OutputFormat, console: Console, 
         render_text(result, console, show_info=show_info, statistics=statistics, quiet=quiet)
         return
     if output_format is OutputFormat.json:
-        text = render_json(result)
-    elif output_format is OutputFormat.sarif:
+        write_json(result, console.file)
+        return
+    if output_format is OutputFormat.sarif:
         from dara_migrate.report.sarif import render_sarif
 
         text = render_sarif(result, ALL_RULES)

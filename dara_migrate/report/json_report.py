@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 from dara_migrate import __version__
 from dara_migrate.models import AuditResult, Finding
@@ -60,28 +61,49 @@ def audit_json(result: AuditResult,
 
 
 _ONE_LINE = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_PIECES_PER_WRITE = 512
+"""Pieces joined into one write: few calls on the stream, and never the whole report."""
 
 
 def render_json(result: AuditResult) -> str:
-    """Indented, with one finding (app, error) per line: as easy to read and to diff as fully
-    indented JSON, and several times faster to write for thousands of findings, since the
-    json module indents only in pure Python."""
-    # Pieces joined once: each join of a large report is a further copy of it in memory.
+    """The report `write_json` writes, as one string."""
+    text = io.StringIO()
+    write_json(result, text)
+    return text.getvalue()
+
+
+def write_json(result: AuditResult, stream: IO[str]) -> None:
+    """Write the report indented, with one finding (app, error) per line: as easy to read and
+    to diff as fully indented JSON, and several times faster to write for thousands of
+    findings, since the json module indents only in pure Python. Findings are encoded as they
+    are written, so that neither their JSON values nor the whole report are ever in memory
+    at once."""
     parts = ["{\n"]
-    for key, value in audit_json(result, _encoded_finding).items():
-        parts.append(f"  {json.dumps(key)}: " if len(parts) == 1 else f",\n  {json.dumps(key)}: ")
+
+    def add(piece: str) -> None:
+        parts.append(piece)
+        if len(parts) >= _PIECES_PER_WRITE:
+            stream.write("".join(parts))
+            parts.clear()
+
+    for number, (key, value) in enumerate(audit_json(result, _unencoded).items()):
+        add(f"  {json.dumps(key)}: " if not number else f",\n  {json.dumps(key)}: ")
         if isinstance(value, list) and value:
-            parts.append("[\n    ")
-            for number, item in enumerate(value):
-                line = item if isinstance(item, str) else _ONE_LINE.encode(item)
-                if number:
-                    parts.append(",\n    ")
-                parts.append(line)
-            parts.append("\n  ]")
+            add("[\n    ")
+            for position, item in enumerate(value):
+                if position:
+                    add(",\n    ")
+                add(_encoded_finding(item) if isinstance(item, Finding) else _ONE_LINE.encode(item))
+            add("\n  ]")
         else:
-            parts.append(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            add(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
     parts.append("\n}\n")
-    return "".join(parts)
+    stream.write("".join(parts))
+
+
+def _unencoded(finding: Finding) -> Finding:
+    # Kept as is in the report's values: `write_json` encodes each one when it writes it.
+    return finding
 
 
 def _encoded_finding(finding: Finding) -> str:

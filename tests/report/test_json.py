@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
-from dara_migrate.models import Finding
-from dara_migrate.report.json_report import finding_json
+from dara_migrate.models import AuditResult, Finding
+from dara_migrate.report.json_report import finding_json, render_json, write_json
 from dara_migrate.rules.base import documentation_site
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "apps"
@@ -68,3 +69,30 @@ def test_url_is_the_documentation_site_of_the_installed_package(
 FINDING = Finding(rule="DM101", name="missing-stable-uid", severity="error", fix="safe",
                   path="app/page.py", line=3, column=1, end_line=3, end_column=10,
                   message="m")
+
+
+class _Recorder(io.StringIO):
+    """A stream that remembers the length of each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def write(self, text: str) -> int:
+        self.sizes.append(len(text))
+        return super().write(text)
+
+
+def test_a_large_report_is_written_in_pieces_that_make_the_same_report() -> None:
+    findings = [Finding(rule="DM101", name="missing-stable-uid", severity="error", fix="safe",
+                        path=f"app/page_{n}.py", line=n + 1, column=1, end_line=n + 1,
+                        end_column=10, message=f"finding {n} \u00e9")
+                for n in range(3000)]
+    result = AuditResult(root="/r", target="1.30", target_reason="default", mode="strict",
+                         files=3000, findings=findings, apps=[], errors=[])
+    stream = _Recorder()
+    write_json(result, stream)
+    text = stream.getvalue()
+    assert len(stream.sizes) > 2 and max(stream.sizes) < len(text) / 2
+    assert text == render_json(result)
+    assert json.loads(text)["findings"] == [finding_json(f) for f in findings]
