@@ -568,14 +568,19 @@ def report_command(
     paths = paths or []
     try:
         check_output_file(output, "--output")
+    except UsageError as error:
+        raise _fail(err, str(error)) from error
+    try:
         record = read_applied(applied) if applied else None
+    except (OSError, ValueError) as error:
+        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
+    # Anything else fails as `audit` fails: the applied file is not the cause.
+    try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
         result = audit(settings, paths)[0]
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
-    except (OSError, ValueError) as error:
-        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
     text = render_markdown(result, record)
     if output is not None:
         try:
