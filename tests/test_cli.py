@@ -170,6 +170,29 @@ def test_report_blames_the_applied_file_only_when_it_is_the_cause(
                                        "'changes' is not a list\n")
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["audit", "--bogus"], "No such option: --bogus"),
+    (["bogus"], "No such command 'bogus'; see 'python -m dara_migrate --help'"),
+    (["audit", "--format", "xml"], "Invalid value for '--format'"),
+    (["audit", "--jobs", "x"], "Invalid value for '--jobs' / '-j'"),
+    (["explain"], "Missing argument 'code'; see 'python -m dara_migrate explain --help'"),
+    (["verify", "--runs", "1"], "Invalid value for '--runs'"),
+])
+def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "dara_migrate", *args], cwd=tmp_path,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"error: {message}"), line
+
+
+def test_help_is_still_the_framework_help() -> None:
+    code, out = invoke("audit", "--help")
+    assert code == 0
+    assert "Usage: " in out and "--format" in out and "╭─ Options" in out
+
+
 def test_rules_and_explain() -> None:
     code, out = invoke("rules", "--format", "json")
     assert code == 0
