@@ -962,9 +962,10 @@ class PerCallActionDefinition(Rule):
                     f"static form, which defines nothing: `{target}.{method}`",
                     fix=StaticUpdate(call, form))
                 continue
+            hint = _static_form_hint(ctx.index, facts, call, form) if form else ""
             yield ctx.at_call(
                 self, facts, call,
-                f"{prefix}define it once at module level: {action_equivalent(call, api)}",
+                f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
                 fix=DefineAction(call, api) if convertible(ctx.index, facts, call, api)
                 else "manual",
             )
@@ -999,6 +1000,19 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
         return False
     default = made[1].argument(0, "default")
     return default is not None and default.kind == "const" and type(default.const) is bool
+
+
+def _static_form_hint(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> str:
+    """For a sync or toggle resolver on a variable not proven to have that method with that
+    meaning (a parameter, a variable of unknown default): what a person can check."""
+    variable = call.argument(1, "variable")
+    if form == "update" or variable is None or variable.kind not in ("name", "attr") or (
+            variable_kind(index, facts, call.scope, variable.text) not in (None, "Variable")):
+        return ""
+    holds = "is a plain Variable" if form == "sync" else (
+        "is a Variable that only holds True or False")
+    return (f"; if {variable.text} {holds}, `{variable.text}.{form}()` does the same and "
+            "defines nothing")
 
 
 def _candidate_names(index: ProjectIndex, facts: FileFacts, call: Call, resolved: Resolved,

@@ -361,3 +361,21 @@ def test_the_message_names_the_action_apply_writes(tmp_path: Path) -> None:
         ("side_effect", "side_effect")]
     for match in named:
         assert match is not None and f"async def {match[1]}(ctx: action.Ctx" in applied
+
+
+@pytest.mark.parametrize(("call", "hint"), [
+    ("UpdateVariable(lambda ctx: not ctx.inputs.old, self.count)",
+     "; if self.count is a Variable that only holds True or False, `self.count.toggle()` "
+     "does the same and defines nothing"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, given)",
+     "; if given is a plain Variable, `given.sync()` does the same and defines nothing"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, shared)", ""),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, given)", ""),
+])
+def test_a_person_is_told_when_the_static_form_may_do(tmp_path: Path, call: str,
+                                                      hint: str) -> None:
+    (found,) = findings(tmp_path, panel(call), "DM105")
+    if hint:
+        assert found.message.endswith(hint)
+    else:
+        assert "; if " not in found.message
