@@ -63,6 +63,14 @@ def _repeated(index: ProjectIndex, definition: Definition) -> bool:
     return call.loop or index.runs_at(definition.facts, call.scope) > 1
 
 
+def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
+    """How many routes take the function around a scope as their content."""
+    ref = (facts.path, index.function_scope(facts, scope_id))
+    sources = {source for source, _ in index.callers.get(ref, ())}
+    return sum(1 for source in sources for edge in index.edges.get(source, ())
+               if edge.target == ref and edge.via == "route content")
+
+
 def _is_literal(uid: Value | None) -> bool:
     return uid is not None and uid.kind == "str"
 
@@ -550,8 +558,13 @@ class RepeatedFactory(Rule):
                        else "each run gets a new random id")
             planner = planner or KeyedPlanner(ctx.index)
             keyable = planner.keyable(facts, call)
-            remedy = ("key its uid by the loop variable or a uid prefix parameter" if keyable
-                      else "take a uid prefix parameter")
+            remedy = "key its uid by the loop variable or a uid prefix parameter"
+            if not keyable:
+                routes = _content_of_routes(ctx.index, facts, call.scope)
+                remedy = (f"it is the content of {routes} routes, which call it without "
+                          "arguments: create it once at module level if it uses no local name, "
+                          "else give each route its own content function passing a distinct "
+                          "uid prefix" if routes > 1 else "take a uid prefix parameter")
             yield ctx.at_call(
                 self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
                 fix=KeyUid(call) if keyable else "manual",
