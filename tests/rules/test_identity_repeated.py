@@ -28,7 +28,8 @@ def test_content_of_several_routes_cannot_take_a_prefix(tmp_path: Path) -> None:
             "config = ConfigurationBuilder()\n"
             "config.router.add_page(path='a', content=report, id='a')\n"
             "config.router.add_page(path='b', content=report, id='b')\n")
-    assert repeated_advice(tmp_path, main) == ("manual",
+    assert repeated_advice(tmp_path, main) == (
+        "manual",
         "it is the content of 2 routes, which call it without arguments: create it once at "
         "module level if it uses no local name, else give each route its own content function "
         "passing a distinct uid prefix")
