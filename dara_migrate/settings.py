@@ -163,7 +163,8 @@ def _glob_problem(pattern: str) -> str | None:
     while at < length:
         char = pattern[at]
         at += 1
-        if char == "{" and "," in pattern[at:pattern.find("}", at)] and "}" in pattern[at:]:
+        close = pattern.find("}", at)
+        if char == "{" and close > 0 and "," in pattern[at:close]:
             return "'{a,b}' alternatives are not glob syntax here: give each pattern its own key"
         if char != "[":
             continue

@@ -4,12 +4,11 @@ the deployment needs. Good enough to paste into a pull request."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from dara_migrate.models import AuditResult, Finding
+from dara_migrate.models import AuditResult, Finding, shown_path
 from dara_migrate.report.text import counted
 from dara_migrate.rules import BY_CODE
 from dara_migrate.target import ENV_DEPLOYMENT_ID, ENV_NAMESPACE, ENV_VALKEY_URL, has_runtime
@@ -28,23 +27,15 @@ _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _MARKUP = re.compile(r"[\\`*\[\]<>&~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
-def _visible(text: str) -> str:
-    """Control characters and line separators escaped (`\\n`), so a name cannot end a line."""
-    if text.isprintable():
-        return text
-    return "".join(c.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
-
-
 def _plain(text: str) -> str:
     """Text from the project (a name, a uid, a path) as literal Markdown: nothing in it turns
     into markup, a link or HTML, and it stays on its line."""
-    return _visible(_MARKUP.sub(lambda match: "\\" + match.group(), text))
+    return shown_path(_MARKUP.sub(lambda match: "\\" + match.group(), text))
 
 
 def _code(text: str) -> str:
     """`text` as one inline code span, fenced past any backticks it holds."""
-    text = _visible(text)
+    text = shown_path(text)
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     # CommonMark drops one space at each end when both are there (unless all are spaces).
     edges = f"{text[:1]}{text[-1:]}"

@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
+from dara_migrate.models import shown_path
 from dara_migrate.report import markdown
 from tests.helpers import write_tree
 
@@ -71,7 +72,7 @@ INLINE = MarkdownIt("commonmark")
 
 @given(PROJECT_TEXT)
 def test_project_text_renders_as_itself(text: str) -> None:
-    shown = markdown._visible(text)
+    shown = shown_path(text)
     assert "\n" not in markdown._plain(text) and "\n" not in markdown._code(text)
     assert INLINE.renderInline(markdown._plain(text)) == html.escape(shown, quote=True)
     if text:  # names are never empty; an empty code span cannot be written
