@@ -976,6 +976,7 @@ class PerCallActionDefinition(Rule):
                     fix=StaticUpdate(call, form))
                 continue
             hint = _static_form_hint(ctx.index, facts, call, form) if form else ""
+            hint = _unnamed_variable_note(ctx.index, facts, call, api) + hint
             yield ctx.at_call(
                 self, facts, call,
                 f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
@@ -1013,6 +1014,20 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
         return False
     default = made[1].argument(0, "default")
     return default is not None and default.kind == "const" and type(default.const) is bool
+
+
+def _unnamed_variable_note(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> str:
+    """An `UpdateVariable` on a parameter (`flag`, `self.open`): the action's `ctx.update`
+    needs the variable itself, which a module-level action cannot name there."""
+    variable = call.argument(1, "variable") if api == "UpdateVariable" else None
+    if variable is None or variable.kind not in ("name", "attr"):
+        return ""
+    found = index.lookup(facts, call.scope, variable.text.split(".")[0])
+    if found is None or found[0].kind != "param":
+        return ""
+    return (f"; {variable.text} comes from a parameter, which a module-level action cannot "
+            "name: make the variable module-level, or pass the helper the action instead of "
+            "the variable")
 
 
 def _static_form_hint(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> str:

@@ -379,3 +379,18 @@ def test_a_person_is_told_when_the_static_form_may_do(tmp_path: Path, call: str,
         assert found.message.endswith(hint)
     else:
         assert "; if " not in found.message
+
+
+@pytest.mark.parametrize(("call", "named"), [
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, given)", "given"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, variable=self.count)", "self.count"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, total)", None),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, picked)", None),
+])
+def test_a_variable_from_a_parameter_is_said_to_need_another_shape(
+        tmp_path: Path, call: str, named: str | None) -> None:
+    (found,) = findings(tmp_path, panel(call), "DM105")
+    note = (f"; {named} comes from a parameter, which a module-level action cannot name: make "
+            "the variable module-level, or pass the helper the action instead of the variable")
+    assert (note in found.message) == (named is not None)
+    assert found.fix == ("manual" if named else "safe")
