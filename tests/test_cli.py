@@ -173,7 +173,7 @@ def test_report_blames_the_applied_file_only_when_it_is_the_cause(
 @pytest.mark.parametrize(("args", "message"), [
     (["audit", "--bogus"], "No such option: --bogus"),
     (["bogus"], "No such command 'bogus'; see 'python -m dara_migrate --help'"),
-    (["audit", "--format", "xml"], "Invalid value for '--format'"),
+    (["audit", "--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'text'"),
     (["audit", "--jobs", "x"], "Invalid value for '--jobs' / '-j'"),
     (["explain"], "Missing argument 'code'; see 'python -m dara_migrate explain --help'"),
     (["verify", "--runs", "1"], "Invalid value for '--runs'"),

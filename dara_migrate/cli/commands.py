@@ -96,6 +96,8 @@ def _one_line_usage_errors() -> Iterator[None]:
     except _click_exceptions.UsageError as error:
         where = f"; see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
         message = " ".join(error.format_message().split()).rstrip(".")
+        # Typer 0.29 checks choices through pydantic, which prefixes its own error class.
+        message = message.replace(": Value error, ", ": ")
         raise _fail(_console(False, stderr=True), f"{message}{where}") from error
 
 
