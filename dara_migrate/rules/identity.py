@@ -759,8 +759,9 @@ class PerCallActionDefinition(Rule):
         fix_safety="A resolver that returns a constant (`UpdateVariable(lambda ctx: True, "
         "variable=v)`) becomes the static `v.update(value=True)`, which defines nothing and "
         "does the same, wherever the variable lives (`self.x` too). On a plain `Variable`, "
-        "`lambda ctx: ctx.inputs.new` becomes `v.sync()` (the browser sets the component's "
-        "value, as the resolver returned it), and `lambda ctx: not ctx.inputs.old` becomes "
+        "`onchange=UpdateVariable(lambda ctx: ctx.inputs.new, v)` becomes `v.sync()` (the "
+        "browser sets the component's value, which the resolver got and returned as JSON; "
+        "an `onclick` sends a click event instead), and `lambda ctx: not ctx.inputs.old` becomes "
         "`v.toggle()` when `v` was created with a `True`/`False` default (the browser's `!` "
         "and Python's `not` differ only on an empty list or dict). A `ServerVariable` has "
         "neither method, and a variable the analysis cannot trace keeps the `@action` "
@@ -997,10 +998,11 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
     """Whether the variable's static action does exactly what the resolver did.
 
     `update` exists on every variable `UpdateVariable` accepts. `sync()` and `toggle()` exist
-    only on a plain `Variable`, whose browser-side update sets the component's value (as the
-    resolver's `ctx.inputs.new` did) or `!old`. JavaScript's `!` and Python's `not` disagree only
-    on an empty list or dict, so `toggle` needs a variable created with a `True`/`False`
-    default."""
+    only on a plain `Variable`, whose browser-side update sets the component's value or `!old`.
+    The resolver got that value through JSON, which every `onchange` sends (a Button's
+    `onclick` sends its click event), so `sync` needs the call given as an `onchange`.
+    JavaScript's `!` and Python's `not` disagree only on an empty list or dict, so `toggle`
+    needs a variable created with a `True`/`False` default."""
     if form == "update":
         return True
     variable = call.argument(1, "variable")
@@ -1008,7 +1010,7 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
             index, facts, call.scope, variable.text) != "Variable":
         return False
     if form == "sync":
-        return True
+        return call.target == "onchange"
     made = variable_constructor(index, facts, call.scope, variable.text)
     if made is None or index.resolve_call(*made).api != "Variable":
         return False
@@ -1034,7 +1036,8 @@ def _static_form_hint(index: ProjectIndex, facts: FileFacts, call: Call, form: s
     """For a sync or toggle resolver on a variable not proven to have that method with that
     meaning (a parameter, a variable of unknown default): what a person can check."""
     variable = call.argument(1, "variable")
-    if form == "update" or variable is None or variable.kind not in ("name", "attr") or (
+    if form == "update" or (form == "sync" and call.target != "onchange") or (
+            variable is None or variable.kind not in ("name", "attr")) or (
             variable_kind(index, facts, call.scope, variable.text) not in (None, "Variable")):
         return ""
     holds = "is a plain Variable" if form == "sync" else (

@@ -274,18 +274,19 @@ STATE = (
 )
 
 
-def panel(call: str) -> dict[str, str]:
+def panel(call: str, event: str = "onchange") -> dict[str, str]:
     """A page class in one module using variables from another (no `__init__.py`)."""
     return {
         "app/state.py": STATE,
         "app/panel.py": HEADER + (
+            "from dara.components import Select\n"
             "from app.state import flag, picked, shared\n\n"
             "class Panel:\n"
             "    def __init__(self):\n"
             "        self.open = dc.Variable[bool](False)\n"
             "        self.count = Variable(0)\n\n"
             "    def render(self, given):\n"
-            f"        return Button('+', onclick={call})\n"
+            f"        return Select(items=['a', 'b'], {event}={call})\n"
         ),
     }
 
@@ -318,9 +319,13 @@ def test_sync_and_toggle_resolvers_are_the_variable_methods(tmp_path: Path, call
     "UpdateVariable(lambda ctx: -ctx.inputs.old, total)",
     "UpdateVariable(lambda ctx: ctx.inputs.new.strip(), total)",
     "UpdateVariable(lambda ctx: ctx.inputs.new, given)",
+    # A click sends its event, not a JSON value: only an onchange is the sync.
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, total)", "onclick"),
 ])
-def test_other_resolvers_and_variables_keep_the_action(tmp_path: Path, call: str) -> None:
-    (found,) = findings(tmp_path, panel(call), "DM105")
+def test_other_resolvers_and_variables_keep_the_action(tmp_path: Path,
+                                                       call: str | tuple[str, str]) -> None:
+    (found,) = findings(tmp_path, panel(*call) if isinstance(call, tuple) else panel(call),
+                        "DM105")
     assert "static form" not in found.message
     assert "define it once at module level" in found.message
 
@@ -370,11 +375,14 @@ def test_the_message_names_the_action_apply_writes(tmp_path: Path) -> None:
     ("UpdateVariable(lambda ctx: ctx.inputs.new, given)",
      "; if given is a plain Variable, `given.sync()` does the same and defines nothing"),
     ("UpdateVariable(lambda ctx: ctx.inputs.new, shared)", ""),
+    (("UpdateVariable(lambda ctx: ctx.inputs.new, given)", "onclick"), ""),
     ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, given)", ""),
 ])
-def test_a_person_is_told_when_the_static_form_may_do(tmp_path: Path, call: str,
+def test_a_person_is_told_when_the_static_form_may_do(tmp_path: Path,
+                                                      call: str | tuple[str, str],
                                                       hint: str) -> None:
-    (found,) = findings(tmp_path, panel(call), "DM105")
+    (found,) = findings(tmp_path, panel(*call) if isinstance(call, tuple) else panel(call),
+                        "DM105")
     if hint:
         assert found.message.endswith(hint)
     else:
