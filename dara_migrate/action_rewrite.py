@@ -92,24 +92,49 @@ def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> 
         extras.kind == "const" and extras.const is None)
 
 
-def static_update(facts: FileFacts, call: Call, api: str) -> bool:
-    """Whether an `UpdateVariable` call only sets its variable to a constant
-    (`UpdateVariable(lambda ctx: True, variable=v)`): the static `v.update(value=True)` does
-    the same and defines no action, wherever the variable comes from (`self.x` too)."""
+def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
+    """The static variable action an `UpdateVariable` call's resolver amounts to, by its shape:
+    `update` for a constant (`lambda ctx: True`), `sync` for the component's value
+    (`lambda ctx: ctx.inputs.new`), `toggle` for the negated old value
+    (`lambda ctx: not ctx.inputs.old`); None for anything else. Whether the variable has that
+    method with that meaning is the caller's to check (`update` exists on every variable
+    `UpdateVariable` accepts)."""
     if api != "UpdateVariable" or call.starred >= 0 or call.kwarg("**") is not None:
-        return False
+        return None
     slots = SLOTS[api]
     known = {keyword for _, keyword in slots.values()}
     if any(name not in known for name, _ in call.kwargs) or len(call.args) > len(slots):
-        return False
+        return None
     resolver = call.argument(*slots["callable"])
     if resolver is None or resolver.kind != "lambda" or call.argument(
             *slots["variable"]) is None:
-        return False
+        return None
     scope = facts.scopes[resolver.scope]
-    return (len(scope.params) == 1 and scope.params[0].kind == "positional"
-            and not scope.params[0].has_default and len(scope.returned) == 1
-            and scope.returned[0].kind in ("const", "str"))
+    if len(scope.params) != 1 or scope.params[0].kind != "positional" or (
+            scope.params[0].has_default) or len(scope.returned) != 1:
+        return None
+    returned, context = scope.returned[0], scope.params[0].name
+    if returned.kind in ("const", "str"):
+        return "update"
+    if returned.kind == "attr" and returned.text == f"{context}.inputs.new":
+        return "sync"
+    if returned.kind == "not" and returned.items[0].text == f"{context}.inputs.old" and (
+            returned.items[0].kind == "attr"):
+        return "toggle"
+    return None
+
+
+def action_name(api: str, function: str, variable: str) -> str:
+    """The name of the module-level `@action` that replaces a factory call, from the callable's
+    and the variable's names as written (either may be empty); `apply` adds a number when the
+    file already uses it."""
+    if api == "UpdateVariable":
+        return f"update_{_identifier(variable) or 'variable'}"
+    if api == "NavigateTo":
+        return f"navigate_{_identifier(function) or 'to'}"
+    if api == "DownloadContent":
+        return f"download_{_identifier(function) or 'content'}"
+    return f"{_identifier(function) or 'side'}_effect"
 
 
 def _argument(node: ast.Call, position: int, name: str) -> ast.expr | None:
@@ -222,7 +247,7 @@ class ActionRewriter:
             variable = self._source(node, *slots["variable"])
             if variable is None:
                 return None
-            name = self._name(f"update_{_identifier(variable) or 'variable'}")
+            name = self._name(action_name(api, named, variable))
             parameters.insert(0, "old")
             arguments.insert(0, variable)
             context = ("UpdateVariableContext(\n"
@@ -236,13 +261,13 @@ class ActionRewriter:
                        f"        extras={extras_list},\n    )")
             imports += [(_ACTIONS, "ComponentActionContext"), (_ACTIONS, "ComponentActionInputs")]
             if api == "NavigateTo":
-                name = self._name(f"navigate_{_identifier(named) or 'to'}")
+                name = self._name(action_name(api, named, ""))
                 body = f"await ctx.navigate(value, {self._flag(node, slots['new_tab'])})"
             elif api == "DownloadContent":
-                name = self._name(f"download_{_identifier(named) or 'content'}")
+                name = self._name(action_name(api, named, ""))
                 body = f"await ctx.download_file(value, {self._flag(node, slots['cleanup'])})"
             else:
-                name = self._name(f"{_identifier(named) or 'side'}_effect")
+                name = self._name(action_name(api, named, ""))
                 body = ""
         used = {n.split(".")[0] for value in self._values(call, api) for n in value.names
                 if not self._own_parameter(value, n.split(".")[0])}
@@ -267,9 +292,10 @@ class ActionRewriter:
         ]
         return ActionRewrite(edits, name)
 
-    def plan_static(self, call: Call) -> ActionRewrite | None:
-        """`UpdateVariable(lambda ctx: <constant>, variable=v)` -> `v.update(value=<constant>)`
-        (`static_update`); the extras only fed the callable, which ignores them."""
+    def plan_static(self, call: Call, form: str) -> ActionRewrite | None:
+        """`UpdateVariable(<resolver>, variable=v)` -> `v.update(value=<constant>)`, `v.sync()`
+        or `v.toggle()` (`form`, from `static_form`); the extras only fed the resolver, which
+        ignores them."""
         from dara_migrate.edits import ReplaceCall
 
         node = self._call_node(call)
@@ -278,12 +304,16 @@ class ActionRewriter:
         target = _argument(node, *slots["variable"]) if node is not None else None
         if not isinstance(resolver, ast.Lambda) or target is None:
             return None
-        value, variable = self._segment(resolver.body), self._segment(target)
-        if not value or not variable or "\n" in value + variable:
+        variable = self._segment(target)
+        method = f"{form}()"
+        if form == "update":
+            value = self._segment(resolver.body)
+            method = f"update(value={value})" if value and "\n" not in value else ""
+        if not method or not variable or "\n" in variable:
             return None
         if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
             variable = f"({variable})"
-        source = f"{variable}.update(value={value})"
+        source = f"{variable}.{method}"
         return ActionRewrite([ReplaceCall(call.span.line, call.span.col, source,
                                           unused_import=self._imported_from(call.callee))],
                              source)

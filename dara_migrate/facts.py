@@ -680,6 +680,13 @@ class _Extractor:
     def binop(self, node: ast.BinOp) -> Value:
         return self.children(node, "binop")
 
+    def unary(self, node: ast.UnaryOp) -> Value:
+        # `not x` is told apart: DM105 recognises the toggle resolver `lambda ctx: not ...`.
+        if type(node.op) is not ast.Not:
+            return self.children(node, "other")
+        operand = self.child(node.operand)
+        return self.combine("not", (operand,), (operand,))
+
     def named_expr(self, node: ast.NamedExpr) -> Value:
         value = self.expr(node.value)
         self.bind(node.target.id, "assign", self.columns.span(node), value=value)
@@ -846,6 +853,7 @@ _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
     ast.Set: _Extractor.container,
     ast.Dict: _Extractor.dict_,
     ast.BinOp: _Extractor.binop,
+    ast.UnaryOp: _Extractor.unary,
     ast.NamedExpr: _Extractor.named_expr,
 }
 

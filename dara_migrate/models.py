@@ -26,8 +26,9 @@ def app_label(name: str, path: str, line: int) -> str:
 
 
 def shown_path(path: str) -> str:
-    """A path as line-based output shows it: control characters and line separators in a
-    file name (a newline, a terminal escape) escaped, so each finding stays on its line."""
+    """A path (or any name from the project) as line-based output shows it: control
+    characters and line separators (a newline, a terminal escape) escaped, so each finding
+    stays on its line."""
     if path.isprintable():
         return path
     return "".join(c.encode("unicode_escape").decode("ascii")

@@ -22,7 +22,7 @@ from dara_migrate.facts import FileFacts, extract_facts
 from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
 from dara_migrate.signed import read_signed, write_signed
 
-FACTS_VERSION = "10"
+FACTS_VERSION = "11"
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 _PR_SET_PDEATHSIG = 1

@@ -149,8 +149,36 @@ def _check_excludes(patterns: Sequence[str], where: str) -> None:
         try:
             pathspec.GitIgnoreSpec.from_lines([pattern])
         except Exception as error:  # pathspec raises its own error or re.error
-            raise SettingsError(f"{where}: invalid exclude pattern {pattern!r}: {error}"
-                                ) from error
+            raise SettingsError(f"{where}: invalid pattern {pattern!r}: {error}") from error
+
+
+def _glob_problem(pattern: str) -> str | None:
+    """Why a `per-file-ignores` glob (`fnmatch` over root-relative POSIX paths) is a mistake:
+    `fnmatch` accepts any text, so a broken pattern would silently match nothing."""
+    if not pattern.strip():
+        return "it is empty"
+    if pattern.startswith(("/", "./")) or ".." in pattern.split("/"):
+        return "patterns match paths relative to the project root, like 'tests/*'"
+    at, length = 0, len(pattern)
+    while at < length:
+        char = pattern[at]
+        at += 1
+        close = pattern.find("}", at)
+        if char == "{" and close > 0 and "," in pattern[at:close]:
+            return "'{a,b}' alternatives are not glob syntax here: give each pattern its own key"
+        if char != "[":
+            continue
+        # The character class as fnmatch reads it: `[!...]`, and `]` first is a member.
+        end = at + 1 if pattern[at:at + 1] == "!" else at
+        end = pattern.find("]", end + 1 if pattern[end:end + 1] == "]" else end)
+        if end < 0:
+            return "'[' opens a character class that is never closed (write '[[]' for '[')"
+        members = pattern[at:end].removeprefix("!")
+        for start in range(1, len(members) - 1):
+            if members[start] == "-" and members[start - 1] > members[start + 1]:
+                return f"'{members[start - 1:start + 2]}' is an empty character range"
+        at = end + 1
+    return None
 
 
 def _cache_dir(root: Path, value: Any, source: Path) -> Path:
@@ -182,15 +210,22 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
             values[key.replace("-", "_")] = _strings(table[key], key, pyproject)
     for key in ("select", "ignore"):
         check_rule_codes(values.get(key, ()), f"{pyproject}: [tool.dara-migrate] {key}")
-    exclude = _strings(table.get("exclude", []), "exclude", pyproject)
-    exclude += _strings(table.get("extend-exclude", []), "extend-exclude", pyproject)
-    _check_excludes(exclude, str(pyproject))
+    exclude: tuple[str, ...] = ()
+    for key in ("exclude", "extend-exclude"):
+        patterns = _strings(table.get(key, []), key, pyproject)
+        _check_excludes(patterns, f"{pyproject}: [tool.dara-migrate] {key}")
+        exclude += patterns
     values["exclude"] = exclude
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
         if not isinstance(raw, dict):
             raise SettingsError(
                 f"{pyproject}: [tool.dara-migrate] per-file-ignores must be a table")
+        for pattern in raw:
+            problem = _glob_problem(pattern)
+            if problem:
+                raise SettingsError(f"{pyproject}: [tool.dara-migrate] per-file-ignores: "
+                                    f"invalid pattern {pattern!r}: {problem}")
         values["per_file_ignores"] = {
             k: check_rule_codes(_strings(v, f"per-file-ignores.{k}", pyproject),
                                 f"{pyproject}: [tool.dara-migrate] per-file-ignores.{k}")

@@ -144,6 +144,55 @@ def test_an_unexpected_error_is_one_line_and_exit_2(tmp_path: Path,
                         r"\(test_cli\.py:\d+\); please report it", line), line
 
 
+def test_report_blames_the_applied_file_only_when_it_is_the_cause(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import dara_migrate.engine as engine
+    from dara_migrate.cli import _run
+
+    def broken(project: object) -> None:
+        raise ValueError("verdict out of range")
+
+    root = shop(tmp_path / "project", pages=1)
+    record = tmp_path / "applied.json"
+    record.write_text('{"changes": [], "escape_hatch": []}\n')
+    argv = ["dara-migrate", "report", str(root), "--applied", str(record), "--no-cache"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "verdicts", broken)
+        assert _run(argv[1:]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "cannot read the apply report" not in line
+    assert "internal error: ValueError: verdict out of range" in line
+    record.write_text('{"changes": 1}\n')
+    assert _run(argv[1:]) == 2
+    assert capsys.readouterr().err == (f"error: {record}: cannot read the apply report: "
+                                       "'changes' is not a list\n")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["audit", "--bogus"], "No such option: --bogus"),
+    (["bogus"], "No such command 'bogus'; see 'python -m dara_migrate --help'"),
+    (["audit", "--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'text'"),
+    (["audit", "--jobs", "x"], "Invalid value for '--jobs' / '-j'"),
+    (["explain"], "Missing argument 'code'; see 'python -m dara_migrate explain --help'"),
+    (["verify", "--runs", "1"], "Invalid value for '--runs'"),
+])
+def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "dara_migrate", *args], cwd=tmp_path,
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"error: {message}"), line
+
+
+def test_help_is_still_the_framework_help() -> None:
+    code, out = invoke("audit", "--help")
+    assert code == 0
+    assert "Usage: " in out and "--format" in out and "╭─ Options" in out
+
+
 def test_rules_and_explain() -> None:
     code, out = invoke("rules", "--format", "json")
     assert code == 0

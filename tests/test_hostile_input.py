@@ -256,9 +256,29 @@ CASES = {
     "pyproject nested too deeply": Case(pyproject("x = " + "[" * 5000 + "]" * 5000), AUDIT, 2,
                                         "pyproject.toml: cannot read pyproject.toml: nested"),
     "bad exclude pattern": Case(pyproject('[tool.dara-migrate]\nexclude = ["[z-a]"]\n'), AUDIT,
-                                2, "pyproject.toml: invalid exclude pattern '[z-a]'"),
+                                2, "pyproject.toml: [tool.dara-migrate] exclude: invalid "
+                                "pattern '[z-a]'"),
+    "bad extend-exclude pattern": Case(
+        pyproject('[tool.dara-migrate]\nextend-exclude = ["x\\\\"]\n'), AUDIT, 2,
+        "pyproject.toml: [tool.dara-migrate] extend-exclude: invalid pattern 'x\\\\'"),
     "bad --exclude pattern": Case(nothing, [*AUDIT, "--exclude", "!"], 2,
-                                  "--exclude: invalid exclude pattern '!'"),
+                                  "--exclude: invalid pattern '!'"),
+    "per-file-ignores with an unclosed [": Case(
+        pyproject("[tool.dara-migrate.per-file-ignores]\n'app/[pages.py' = ['DM101']\n"),
+        AUDIT, 2, "pyproject.toml: [tool.dara-migrate] per-file-ignores: invalid pattern "
+        "'app/[pages.py': '[' opens a character class that is never closed"),
+    "per-file-ignores with an empty range": Case(
+        pyproject("[tool.dara-migrate.per-file-ignores]\n'[z-a]*.py' = ['DM101']\n"),
+        AUDIT, 2, "per-file-ignores: invalid pattern '[z-a]*.py': 'z-a' is an empty "
+        "character range"),
+    "per-file-ignores with alternatives": Case(
+        pyproject("[tool.dara-migrate.per-file-ignores]\n'{tests,scripts}/*' = ['DM104']\n"),
+        AUDIT, 2, "per-file-ignores: invalid pattern '{tests,scripts}/*': '{a,b}' "
+        "alternatives are not glob syntax here"),
+    "per-file-ignores above the root": Case(
+        pyproject("[tool.dara-migrate.per-file-ignores]\n'/app/*.py' = ['DM104']\n"),
+        AUDIT, 2, "per-file-ignores: invalid pattern '/app/*.py': patterns match paths "
+        "relative to the project root"),
     "cache-dir above the project": Case(pyproject('[tool.dara-migrate]\ncache-dir = ".."\n'),
                                         AUDIT, 2, "cache-dir must be a folder inside the "
                                         "project, not '..'"),

@@ -10,6 +10,7 @@ import os
 import stat
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -46,7 +47,14 @@ from dara_migrate.writer import (
     unified_diff,
 )
 
+try:
+    from typer._click import exceptions as _click_exceptions  # typer >= 0.29 bundles click
+except ImportError:
+    from click import exceptions as _click_exceptions  # type: ignore[no-redef]
+
 if TYPE_CHECKING:
+    from typer._click import Context
+
     from dara_migrate.apply import ApplyResult
     from dara_migrate.engine import Project
     from dara_migrate.proof import ProofReport
@@ -59,13 +67,47 @@ MAX_LISTED = 50
 MAX_APPS_LISTED = 20
 """Apps `apply` names one by one as kept process-local; a monorepo can have hundreds."""
 
+class CommandGroup(PlainValuesGroup):
+    """The command group: a usage error (unknown option or command, bad or missing value) is
+    one line on stderr, `error: ...`, exit 2, like every other error of the tool; help, also
+    the help a bare `dara-migrate` prints, stays typer's."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: Context | None = None, **extra: Any) -> Context:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+_NO_ARGS_IS_HELP: type[Exception] | tuple[()] = getattr(
+    _click_exceptions, "NoArgsIsHelpError", ())
+"""A bare `dara-migrate`: click (>= 8.2) raises this to print the help."""
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except _NO_ARGS_IS_HELP:
+        raise
+    except _click_exceptions.UsageError as error:
+        where = f"; see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+        message = " ".join(error.format_message().split()).rstrip(".")
+        # Typer 0.29 checks choices through pydantic, which prefixes its own error class.
+        message = message.replace(": Value error, ", ": ")
+        raise _fail(_console(False, stderr=True), f"{message}{where}") from error
+
+
 app = typer.Typer(
     name="dara-migrate",
     help="Audit and migrate Dara apps to the distributed-safe runtime contract.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    cls=PlainValuesGroup,
+    cls=CommandGroup,
 )
 
 
@@ -568,14 +610,19 @@ def report_command(
     paths = paths or []
     try:
         check_output_file(output, "--output")
+    except UsageError as error:
+        raise _fail(err, str(error)) from error
+    try:
         record = read_applied(applied) if applied else None
+    except (OSError, ValueError) as error:
+        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
+    # Anything else fails as `audit` fails: the applied file is not the cause.
+    try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
         result = audit(settings, paths)[0]
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
-    except (OSError, ValueError) as error:
-        raise _fail(err, f"{applied}: cannot read the apply report: {error}") from error
     text = render_markdown(result, record)
     if output is not None:
         try:

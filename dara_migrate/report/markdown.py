@@ -3,11 +3,12 @@ the deployment needs. Good enough to paste into a pull request."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from dara_migrate.models import AuditResult, Finding
+from dara_migrate.models import AuditResult, Finding, shown_path
 from dara_migrate.report.text import counted
 from dara_migrate.rules import BY_CODE
 from dara_migrate.target import ENV_DEPLOYMENT_ID, ENV_NAMESPACE, ENV_VALKEY_URL, has_runtime
@@ -21,8 +22,39 @@ _VERDICT_TEXT = {
 }
 
 
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+# Punctuation that can start markup inside a line; `_` only where it can open emphasis.
+_MARKUP = re.compile(r"[\\`*\[\]<>&~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def _plain(text: str) -> str:
+    """Text from the project (a name, a uid, a path) as literal Markdown: nothing in it turns
+    into markup, a link or HTML, and it stays on its line."""
+    return shown_path(_MARKUP.sub(lambda match: "\\" + match.group(), text))
+
+
+def _code(text: str) -> str:
+    """`text` as one inline code span, fenced past any backticks it holds."""
+    text = shown_path(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    # CommonMark drops one space at each end when both are there (unless all are spaces).
+    edges = f"{text[:1]}{text[-1:]}"
+    padded = f" {text} " if text.strip(" ") and ("`" in edges or " " in edges) else text
+    return f"{fence}{padded}{fence}"
+
+
+def _message(text: str) -> str:
+    """A finding message: its code spans kept as code, the rest as literal text."""
+    parts: list[str] = []
+    last = 0
+    for span in _CODE_SPAN.finditer(text):
+        parts += [_plain(text[last:span.start()]), _code(span.group()[1:-1])]
+        last = span.end()
+    return "".join([*parts, _plain(text[last:])])
+
+
 def _location(finding: Finding) -> str:
-    return f"`{finding.path}:{finding.line}`"
+    return _code(f"{finding.path}:{finding.line}")
 
 
 def _group(findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -38,21 +70,24 @@ def _applied_section(applied: Mapping[str, Any]) -> list[str]:
     if not changes:
         return [*lines, "Nothing.", ""]
     for change in changes:
-        lines.append(f"- {change['rule']} `{change['path']}:{change['line']}`: {change['after']}")
+        where = _code(f"{change['path']}:{change['line']}")
+        lines.append(f"- {_plain(change['rule'])} {where}: {_plain(change['after'])}")
     hatch = applied.get("escape_hatch", [])
     if hatch:
-        lines += ["", f"Kept process-local (escape hatch): {', '.join(hatch)}."]
+        lines += ["", f"Kept process-local (escape hatch): "
+                      f"{', '.join(_code(name) for name in hatch)}."]
     return [*lines, ""]
 
 
 def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = None) -> str:
     """The upgrade guide for every app in the audit (`applied`: an `apply --report` file)."""
     lines = ["# Distributed-safe upgrade guide", ""]
-    lines.append(f"Target profile **{result.target}** ({result.target_reason}); "
+    lines.append(f"Target profile **{result.target}** ({_plain(result.target_reason)}); "
                  f"{counted(result.files, 'file')} audited.")
     lines.append("")
     for app in result.apps:
-        lines += [f"## App `{app.name}` (`{app.path}:{app.line}`)", "",
+        where = _code(f"{app.path}:{app.line}")
+        lines += [f"## App {_code(app.name)} ({where})", "",
                   f"Verdict: **{_VERDICT_TEXT[app.verdict]}** ({counted(app.errors, 'error')}, "
                   f"{app.blockers} {'needs' if app.blockers == 1 else 'need'} a person).", ""]
     if applied is not None:
@@ -75,7 +110,7 @@ def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = Non
                   f"How to fix: {docs.use_instead}", ""]
         for finding in findings:
             note = "" if finding.status == "open" else f" ({finding.status})"
-            lines.append(f"- [ ] {_location(finding)}{note}: {finding.message}")
+            lines.append(f"- [ ] {_location(finding)}{note}: {_message(finding.message)}")
         lines.append("")
     lines += _deployment_notes(result)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -275,6 +275,37 @@ def variable_kind(index: ProjectIndex, facts: FileFacts, scope_id: int,
     return None
 
 
+def variable_constructor(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
+                         depth: int = 0) -> tuple[FileFacts, Call] | None:
+    """The constructor call a variable name is bound to, across imports and `self.x`."""
+    head, _, rest = dotted.partition(".")
+    found = index.lookup(facts, scope_id, head)
+    if found is None or depth > 4:
+        return None
+    binding, bound_in = found
+    value = binding.value
+    if binding.kind == "assign" and not rest and value is not None:
+        if value.kind == "call":
+            return facts, facts.calls[value.call]
+        if value.kind in ("name", "attr") and value.text != head:
+            return variable_constructor(index, facts, bound_in, value.text, depth + 1)
+        return None
+    if binding.kind in ("import", "import_module"):
+        module, _, name = (f"{binding.target}.{rest}" if rest else binding.target).rpartition(".")
+        target = index.module_named(module, facts)
+        return variable_constructor(index, target, 0, name, depth + 1) if target else None
+    scope = facts.scopes[bound_in]
+    receiver = binding.kind == "param" and scope.params and scope.params[0].name == head and (
+        facts.scopes[scope.parent].kind == "class")
+    if receiver and rest and "." not in rest:
+        for stored in facts.bindings:
+            if stored.kind == "attr" and stored.name == f"self.{rest}" and (
+                    stored.value is not None and stored.value.kind == "call"
+                    and facts.scopes[stored.scope].parent == scope.parent):
+                return facts, facts.calls[stored.value.call]
+    return None
+
+
 def nested_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
     """`var.get('key')` makes a nested variable of `var`'s class."""
     resolved = index.resolve_call(facts, call)

@@ -19,6 +19,7 @@ from dara_migrate.index.queries import calls_by_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     is_action_ctx,
+    variable_constructor,
     variable_kind,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
@@ -34,40 +35,8 @@ _MENTIONS_STATE = re.compile("|".join(_WEBSOCKET_STATE))
 _NAMED = frozenset({"name", "attr"})
 
 
-
-def _variable_constructor(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
-                          depth: int = 0) -> tuple[FileFacts, Call] | None:
-    """The constructor call a variable name is bound to, across imports and `self.x`."""
-    head, _, rest = dotted.partition(".")
-    found = index.lookup(facts, scope_id, head)
-    if found is None or depth > 4:
-        return None
-    binding, bound_in = found
-    value = binding.value
-    if binding.kind == "assign" and not rest and value is not None:
-        if value.kind == "call":
-            return facts, facts.calls[value.call]
-        if value.kind in ("name", "attr") and value.text != head:
-            return _variable_constructor(index, facts, bound_in, value.text, depth + 1)
-        return None
-    if binding.kind in ("import", "import_module"):
-        module, _, name = (f"{binding.target}.{rest}" if rest else binding.target).rpartition(".")
-        target = index.module_named(module, facts)
-        return _variable_constructor(index, target, 0, name, depth + 1) if target else None
-    scope = facts.scopes[bound_in]
-    receiver = binding.kind == "param" and scope.params and scope.params[0].name == head and (
-        facts.scopes[scope.parent].kind == "class")
-    if receiver and rest and "." not in rest:
-        for stored in facts.bindings:
-            if stored.kind == "attr" and stored.name == f"self.{rest}" and (
-                    stored.value is not None and stored.value.kind == "call"
-                    and facts.scopes[stored.scope].parent == scope.parent):
-                return facts, facts.calls[stored.value.call]
-    return None
-
-
 def _backend_backed(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str) -> bool:
-    made = _variable_constructor(index, facts, scope_id, dotted)
+    made = variable_constructor(index, facts, scope_id, dotted)
     if made is None:
         return False
     made_facts, call = made

@@ -16,6 +16,7 @@ from dara_migrate.index.definitions import Definition, collect_definitions, snak
 from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.models import Finding, Related
+from dara_migrate.rules._helpers import variable_constructor, variable_kind
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
 
@@ -60,6 +61,14 @@ def _missing(uid: Value | None) -> bool:
 def _repeated(index: ProjectIndex, definition: Definition) -> bool:
     call = definition.call
     return call.loop or index.runs_at(definition.facts, call.scope) > 1
+
+
+def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
+    """How many routes take the function around a scope as their content."""
+    ref = (facts.path, index.function_scope(facts, scope_id))
+    sources = {source for source, _ in index.callers.get(ref, ())}
+    return sum(1 for source in sources for edge in index.edges.get(source, ())
+               if edge.target == ref and edge.via == "route content")
 
 
 def _is_literal(uid: Value | None) -> bool:
@@ -204,14 +213,15 @@ class DefineAction(Fix):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class StaticUpdate(Fix):
-    """DM105: `UpdateVariable(lambda ctx: <constant>, variable=v)` becomes the static
-    `v.update(value=<constant>)`, which defines no action."""
+    """DM105: `UpdateVariable(<resolver>, variable=v)` becomes the static action it amounts to,
+    which defines nothing: `v.update(value=<constant>)`, `v.sync()` or `v.toggle()`."""
 
     call: Call
+    form: str
     applicability: Applicability = "safe"
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        rewrite = _action_rewriter(planning, finding.path).plan_static(self.call)
+        rewrite = _action_rewriter(planning, finding.path).plan_static(self.call, self.form)
         if rewrite is None:
             return None
         return PlannedFix(finding, rewrite.edits, f"UpdateVariable(...) -> {rewrite.name}")
@@ -548,8 +558,13 @@ class RepeatedFactory(Rule):
                        else "each run gets a new random id")
             planner = planner or KeyedPlanner(ctx.index)
             keyable = planner.keyable(facts, call)
-            remedy = ("key its uid by the loop variable or a uid prefix parameter" if keyable
-                      else "take a uid prefix parameter")
+            remedy = "key its uid by the loop variable or a uid prefix parameter"
+            if not keyable:
+                routes = _content_of_routes(ctx.index, facts, call.scope)
+                remedy = (f"it is the content of {routes} routes, which call it without "
+                          "arguments: create it once at module level if it uses no local name, "
+                          "else give each route its own content function passing a distinct "
+                          "uid prefix" if routes > 1 else "take a uid prefix parameter")
             yield ctx.at_call(
                 self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
                 fix=KeyUid(call) if keyable else "manual",
@@ -668,8 +683,6 @@ def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) 
     return slug
 
 
-_FACTORY_ACTION_NAMES = {"NavigateTo": "navigate", "DownloadContent": "download",
-                         "SideEffect": "side_effect"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -692,17 +705,19 @@ def _extra_names(extras: Value | None) -> tuple[list[str], list[str]]:
 
 
 def action_equivalent(call: Call, api: str) -> str:
-    """The module-level `@action` that replaces one deprecated factory call, on one line."""
+    """The module-level `@action` that replaces one deprecated factory call, on one line,
+    named as `apply` names it."""
+    from dara_migrate.action_rewrite import action_name
+
     callable_slot, extras_slot = FACTORY_SLOTS[api]
     function = call.argument(*callable_slot)
     params, args = _extra_names(call.argument(*extras_slot))
-    name = function.text.rsplit(".", 1)[-1] if function is not None and function.kind in (
-        "name", "attr") else _FACTORY_ACTION_NAMES.get(api, "")
+    named = function.text if function is not None and function.kind in ("name", "attr") else ""
+    variable = call.argument(1, "variable") if api == "UpdateVariable" else None
+    written = variable.text if variable is not None and variable.kind in ("name", "attr") else ""
+    name = action_name(api, named, written)
     if api == "UpdateVariable":
-        variable = call.argument(1, "variable")
-        target = variable.text if variable is not None and variable.kind in (
-            "name", "attr") else "<variable>"
-        name = name or f"update_{snake(target.rsplit('.', 1)[-1]).strip('<>')}"
+        target = written or "<variable>"
         params, args = ["old", *params], [target, *args]
         body = f"await ctx.update({target}, <new value from old and ctx.input>)"
     elif api == "NavigateTo":
@@ -730,8 +745,9 @@ class PerCallActionDefinition(Rule):
         what="Calls of the deprecated action factories that wrap a callable in a fresh "
         "`@action`: `UpdateVariable(<resolver>, ...)`, `NavigateTo(<callable>)`, "
         "`DownloadContent(...)` and `SideEffect(...)`. Static forms define nothing and are not "
-        "reported: `var.update(value=...)`, `UpdateVariableImpl`, `NavigateTo('/x')` (a string "
-        "or f-string url), `ResetVariables`, `TriggerVariable`, `Notify`.",
+        "reported: `var.update(value=...)`, `var.sync()`, `var.toggle()`, `UpdateVariableImpl`, "
+        "`NavigateTo('/x')` (a string or f-string url), `ResetVariables`, `TriggerVariable`, "
+        "`Notify`.",
         why="Each call runs `action(closure)`: a new definition with a random `uuid4` id, and "
         "every such definition shares one qualname inside dara "
         "(`UpdateVariable.__init__.<locals>._update`), so not even a qualname-based id scheme "
@@ -742,7 +758,14 @@ class PerCallActionDefinition(Rule):
         "and `onclick=set_total(total)`. A top-level `@action` can get a stable id.",
         fix_safety="A resolver that returns a constant (`UpdateVariable(lambda ctx: True, "
         "variable=v)`) becomes the static `v.update(value=True)`, which defines nothing and "
-        "does the same, wherever the variable lives (`self.x` too). Otherwise: "
+        "does the same, wherever the variable lives (`self.x` too). On a plain `Variable`, "
+        "`onchange=UpdateVariable(lambda ctx: ctx.inputs.new, v)` becomes `v.sync()` (the "
+        "browser sets the component's value, which the resolver got and returned as JSON; "
+        "an `onclick` sends a click event instead), and `lambda ctx: not ctx.inputs.old` becomes "
+        "`v.toggle()` when `v` was created with a `True`/`False` default (the browser's `!` "
+        "and Python's `not` differ only on an empty list or dict). A `ServerVariable` has "
+        "neither method, and a variable the analysis cannot trace keeps the `@action` "
+        "rewrite. Otherwise: "
         "safe when the callable and the variable are module-level (or imported) "
         "names, or a lambda over such names: `apply` defines one module-level `@action` per "
         "call that does exactly what the factory's inner action did (the same old-style "
@@ -895,31 +918,132 @@ class PerCallActionDefinition(Rule):
                 "        )\n"
             )
         ),
+        Example.module(
+            "import dara.core as dc\n"
+            "from dara.core import UpdateVariable\n"
+            "from dara.components import Button, Select, Stack\n\n"
+            "region = dc.Variable('emea')\n\n\n"
+            "class Filters:\n"
+            "    def __init__(self):\n"
+            "        self.expanded = dc.Variable[bool](False)\n\n"
+            "    def __call__(self):\n"
+            "        return Stack(\n"
+            "            Select(items=['emea', 'apac'],\n"
+            "                   onchange=UpdateVariable(lambda ctx: ctx.inputs.new, region)),  "
+            "# expect: DM105\n"
+            "            Button('More',\n"
+            "                   onclick=UpdateVariable(lambda c: not c.inputs.old, "
+            "self.expanded)),  "
+            "# expect: DM105\n"
+            "        )\n",
+            note="Copying the component's value into a `Variable` is its `sync()`; negating a "
+            "`Variable` created with `True`/`False` is its `toggle()`. Both run in the browser "
+            "and define nothing.",
+            fixed=(
+                "import dara.core as dc\n"
+                "from dara.components import Button, Select, Stack\n\n"
+                "region = dc.Variable('emea')\n\n\n"
+                "class Filters:\n"
+                "    def __init__(self):\n"
+                "        self.expanded = dc.Variable[bool](False)\n\n"
+                "    def __call__(self):\n"
+                "        return Stack(\n"
+                "            Select(items=['emea', 'apac'],\n"
+                "                   onchange=region.sync()),\n"
+                "            Button('More',\n"
+                "                   onclick=self.expanded.toggle()),\n"
+                "        )\n"
+            )
+        ),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        from dara_migrate.action_rewrite import convertible, static_update
+        from dara_migrate.action_rewrite import convertible, static_form
 
         for facts, call, api in action_factory_calls(ctx.index):
             if not ctx.is_selected(facts):
                 continue
             prefix = (f"{api}(...) defines a new @action with a random id each time it runs, "
                       "all sharing one qualname; ")
-            if static_update(facts, call, api):
-                variable = call.argument(1, "variable")
+            form = static_form(facts, call, api)
+            variable = call.argument(1, "variable")
+            if form in _STATIC_FORMS and _has_static_form(ctx.index, facts, call, form):
                 target = variable.text if variable is not None and variable.kind in (
                     "name", "attr") else "<variable>"
+                does, method = _STATIC_FORMS[form]
                 yield ctx.at_call(
-                    self, facts, call, f"{prefix}it only sets {target} to a constant: use the "
-                    f"static form, which defines nothing: `{target}.update(value=...)`",
-                    fix=StaticUpdate(call))
+                    self, facts, call, f"{prefix}it only {does.format(target)}: use the "
+                    f"static form, which defines nothing: `{target}.{method}`",
+                    fix=StaticUpdate(call, form))
                 continue
+            hint = _static_form_hint(ctx.index, facts, call, form) if form else ""
+            hint = _unnamed_variable_note(ctx.index, facts, call, api) + hint
             yield ctx.at_call(
                 self, facts, call,
-                f"{prefix}define it once at module level: {action_equivalent(call, api)}",
+                f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
                 fix=DefineAction(call, api) if convertible(ctx.index, facts, call, api)
                 else "manual",
             )
+
+
+_STATIC_FORMS = {
+    "update": ("sets {} to a constant", "update(value=...)"),
+    "sync": ("sets {} to the component's value", "sync()"),
+    "toggle": ("negates {}", "toggle()"),
+}
+"""Per static form: what the resolver does, and the variable method that does the same."""
+
+
+def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> bool:
+    """Whether the variable's static action does exactly what the resolver did.
+
+    `update` exists on every variable `UpdateVariable` accepts. `sync()` and `toggle()` exist
+    only on a plain `Variable`, whose browser-side update sets the component's value or `!old`.
+    The resolver got that value through JSON, which every `onchange` sends (a Button's
+    `onclick` sends its click event), so `sync` needs the call given as an `onchange`.
+    JavaScript's `!` and Python's `not` disagree only on an empty list or dict, so `toggle`
+    needs a variable created with a `True`/`False` default."""
+    if form == "update":
+        return True
+    variable = call.argument(1, "variable")
+    if variable is None or variable.kind not in ("name", "attr") or variable_kind(
+            index, facts, call.scope, variable.text) != "Variable":
+        return False
+    if form == "sync":
+        return call.target == "onchange"
+    made = variable_constructor(index, facts, call.scope, variable.text)
+    if made is None or index.resolve_call(*made).api != "Variable":
+        return False
+    default = made[1].argument(0, "default")
+    return default is not None and default.kind == "const" and type(default.const) is bool
+
+
+def _unnamed_variable_note(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> str:
+    """An `UpdateVariable` on a parameter (`flag`, `self.open`): the action's `ctx.update`
+    needs the variable itself, which a module-level action cannot name there."""
+    variable = call.argument(1, "variable") if api == "UpdateVariable" else None
+    if variable is None or variable.kind not in ("name", "attr"):
+        return ""
+    found = index.lookup(facts, call.scope, variable.text.split(".")[0])
+    if found is None or found[0].kind != "param":
+        return ""
+    return (f"; {variable.text} comes from a parameter, which a module-level action cannot "
+            "name: make the variable module-level, or pass the helper the action instead of "
+            "the variable")
+
+
+def _static_form_hint(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> str:
+    """For a sync or toggle resolver on a variable not proven to have that method with that
+    meaning (a parameter, a variable of unknown default): what a person can check."""
+    variable = call.argument(1, "variable")
+    if form == "update" or (form == "sync" and call.target != "onchange") or (
+            variable is None or variable.kind not in ("name", "attr")) or (
+            variable_kind(index, facts, call.scope, variable.text) not in (None, "Variable")):
+        return ""
+    holds = "is a plain Variable" if form == "sync" else (
+        "is a Variable that only holds True or False")
+    return (f"; if {variable.text} {holds}, `{variable.text}.{form}()` does the same and "
+            "defines nothing")
 
 
 def _candidate_names(index: ProjectIndex, facts: FileFacts, call: Call, resolved: Resolved,

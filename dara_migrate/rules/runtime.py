@@ -385,10 +385,14 @@ class LocalBackend(Rule):
                 else "to keep its scope")
         default_note = " (MemoryBackend's default)" if scope_value is None else ""
         carried = backend_scope if own_scope is None and isinstance(backend_scope, str) else None
+        # Dara asserts on a default for a user-scoped ServerVariable: the advice must drop it.
+        unseed = (" and default= (the server reads each user's key, so the default is never "
+                  "served, and a user-scoped ServerVariable takes none)"
+                  if seeded and backend_scope == "user" else "")
         return ctx.at_call(
             self, facts, call,
-            f"MemoryBackend keeps this ServerVariable in one worker's memory; remove backend= "
-            f"and pass scope={scope}{default_note} to the ServerVariable {keep}",
+            f"MemoryBackend keeps this ServerVariable in one worker's memory; remove backend="
+            f"{unseed} and pass scope={scope}{default_note} to the ServerVariable {keep}",
             fix=DropLocalBackend(parent, call, api, carried)
             if safe and parent is not None else "manual")
 

@@ -109,3 +109,34 @@ def test_rewritten_actions_do_what_the_deprecated_factories_did(tmp_path: Path) 
     assert [calls for calls, _ in new] == [calls for calls, _ in old]
     assert new[-1][1] == old[-1][1] == ((7, [10, 2]),)
     assert old[0][0] == (("update", "counter", 5),)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_sync_and_toggle_do_in_the_browser_what_the_resolvers_did() -> None:
+    """What `v.sync()` / `v.toggle()` replace: the old action sends `ctx.update(v, value)`,
+    which the browser sets as is; the static forms make the browser set its input or `!old`."""
+    from dara.core import ServerVariable, UpdateVariable, Variable
+    from dara.core.interactivity.actions import UpdateVariableImpl
+    from dara.core.internal.registries import action_registry
+
+    flag = Variable(False)
+    for resolver, old, value, expected in [(lambda ctx: ctx.inputs.new, True, "apac", "apac"),
+                                           (lambda ctx: not ctx.inputs.old, True, None, False),
+                                           (lambda ctx: not ctx.inputs.old, False, 3, True)]:
+        annotated = UpdateVariable(resolver, flag)
+        recorder = Recorder(value, {flag.uid: "flag"})
+        definition = action_registry.get(annotated.definition_uid).resolver
+        anyio.run(lambda: definition(recorder, old=old))  # noqa: B023
+        assert recorder.calls == [("update", "flag", expected)]
+    assert flag.sync() == UpdateVariableImpl(variable=flag, value=UpdateVariableImpl.INPUT)
+    assert flag.toggle() == UpdateVariableImpl(variable=flag, value=UpdateVariableImpl.TOGGLE)
+    assert not hasattr(ServerVariable, "sync") and not hasattr(ServerVariable, "toggle")
+    # The browser's handler (dara-core's bundled JavaScript) resolves the two markers.
+    bundle = (Path(importlib.import_module("dara.core").__file__ or "").parent
+              / "_assets/auto_js/dara.core.umd.cjs").read_text()
+    handler = bundle[bundle.index("var UpdateVariable = async (ctx, actionImpl)"):][:900]
+    assert 'if (actionImpl.value === "__dara_input__") newValue = ctx.input;' in handler
+    assert ('else if (actionImpl.value === "__dara_toggle__") newValue = '
+            '!await ctx.snapshot.getLoadable(varAtom).toPromise();') in handler
+    assert "else newValue = actionImpl.value;" in handler

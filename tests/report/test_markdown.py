@@ -6,14 +6,21 @@ tests/report/test_markdown.py` and review the diff.
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
+from dara_migrate.models import shown_path
+from dara_migrate.report import markdown
+from tests.helpers import write_tree
 
 HERE = Path(__file__).parent
 FIXTURES = HERE.parent / "fixtures" / "apps"
@@ -54,3 +61,37 @@ def test_guide_with_what_apply_changed(tmp_path: Path) -> None:
                                       "--applied", str(record)])
     assert result.exit_code == 0
     check_golden("identity_app-applied.md", result.stdout)
+
+
+# Text as the project can spell it: file names, uids and names with Markdown punctuation,
+# HTML, backticks, control characters and line separators.
+PROJECT_TEXT = st.text(st.sampled_from([*"ab_*`[]()<>&~|!#\\ \n\t\r\x1b\x00\u2028\x85", "é"]),
+                       max_size=30)
+INLINE = MarkdownIt("commonmark")
+
+
+@given(PROJECT_TEXT)
+def test_project_text_renders_as_itself(text: str) -> None:
+    shown = shown_path(text)
+    assert "\n" not in markdown._plain(text) and "\n" not in markdown._code(text)
+    assert INLINE.renderInline(markdown._plain(text)) == html.escape(shown, quote=True)
+    if text:  # names are never empty; an empty code span cannot be written
+        assert INLINE.renderInline(markdown._code(text)) == (
+            f"<code>{html.escape(shown, quote=True)}</code>")
+
+
+def test_odd_names_stay_literal_in_the_guide(tmp_path: Path) -> None:
+    odd = "app/we`ird_*[x](y)<b>\n.py"
+    root = write_tree(tmp_path, {
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n",
+        odd: "from dara.core import action\n\n_SEEN = {}\n\n\n@action\n"
+        "async def remember(ctx: action.Ctx, key: str):\n    _SEEN[key] = 1\n",
+    })
+    result = CliRunner().invoke(app, ["report", str(root), "--no-cache", "--target", "1.x"])
+    assert result.exit_code == 0, result.stderr
+    [item] = [line for line in result.stdout.splitlines() if "SEEN" in line]
+    rendered = INLINE.renderInline(item.removeprefix("- [ ] "))
+    assert rendered.startswith("<code>app/we`ird_*[x](y)&lt;b&gt;\\n.py:8</code>: "
+                               "module-level _SEEN (app.we`ird_*[x](y)&lt;b&gt;\\n) is written")
+    assert "<em>" not in rendered and "<a " not in rendered

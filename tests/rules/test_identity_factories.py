@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def test_navigate_to_with_a_callable(tmp_path: Path) -> None:
     )
     found = findings(tmp_path, {"app/main.py": source}, "DM105")
     assert [line for _, line in lines(found)] == [17, 18, 19, 20]
-    assert "@action async def to_report(ctx: action.Ctx): await ctx.navigate(" in (
+    assert "@action async def navigate_to_report(ctx: action.Ctx): await ctx.navigate(" in (
         found[0].message)
 
 
@@ -77,9 +78,9 @@ def test_update_variable_message_shows_the_action(tmp_path: Path) -> None:
     )
     (found,) = findings(tmp_path, {"app/main.py": source}, "DM105")
     assert found.severity == "error" and found.fix == "safe"  # apply rewrites it
-    assert ("`@action async def bump(ctx: action.Ctx, old, rate): "
+    assert ("`@action async def update_total(ctx: action.Ctx, old, rate): "
             "await ctx.update(total, <new value from old and ctx.input>)`, "
-            "used as `bump(total, rate)`") in found.message
+            "used as `update_total(total, rate)`") in found.message
 
 
 def test_lambda_resolver_gets_a_name_from_the_variable(tmp_path: Path) -> None:
@@ -127,8 +128,8 @@ def test_download_and_side_effect(tmp_path: Path) -> None:
         "b = SideEffect(function=lambda ctx: print(ctx.extras), extras=[total, rate])\n"
     )
     first, second = findings(tmp_path, {"app/main.py": source}, "DM105")
-    assert "await ctx.download_file(<path>, cleanup=True)`, used as `export(total)`" in (
-        first.message)
+    assert ("await ctx.download_file(<path>, cleanup=True)`, used as `download_export(total)`"
+            in first.message)
     assert "async def side_effect(ctx: action.Ctx, total, rate)" in second.message
 
 
@@ -263,3 +264,141 @@ def test_positional_uids_count_and_are_never_given_twice(tmp_path: Path) -> None
     unstable = findings(tmp_path, files, "DM102")
     assert [(f.line, f.fix, f.suggested_uid) for f in unstable] == [
         (7, "manual", None), (8, "safe", "app.main:named")]
+
+
+STATE = (
+    "from dara.core import ServerVariable, Variable\n\n"
+    "flag = Variable(default=True)\n"
+    "shared = ServerVariable()\n"
+    "picked = Variable()\n"
+)
+
+
+def panel(call: str, event: str = "onchange") -> dict[str, str]:
+    """A page class in one module using variables from another (no `__init__.py`)."""
+    return {
+        "app/state.py": STATE,
+        "app/panel.py": HEADER + (
+            "from dara.components import Select\n"
+            "from app.state import flag, picked, shared\n\n"
+            "class Panel:\n"
+            "    def __init__(self):\n"
+            "        self.open = dc.Variable[bool](False)\n"
+            "        self.count = Variable(0)\n\n"
+            "    def render(self, given):\n"
+            f"        return Select(items=['a', 'b'], {event}={call})\n"
+        ),
+    }
+
+
+@pytest.mark.parametrize(("call", "static"), [
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, total)", "total.sync()"),
+    ("UpdateVariable(lambda c: c.inputs.new, variable=picked, extras=[rate])", "picked.sync()"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, self.count)", "self.count.sync()"),
+    ("UpdateVariable(lambda ctx: not ctx.inputs.old, variable=self.open)",
+     "self.open.toggle()"),
+    ("UpdateVariable(lambda ctx: not ctx.inputs.old, flag)", "flag.toggle()"),
+])
+def test_sync_and_toggle_resolvers_are_the_variable_methods(tmp_path: Path, call: str,
+                                                            static: str) -> None:
+    (found,) = findings(tmp_path, panel(call), "DM105")
+    assert found.fix == "safe"
+    assert f"use the static form, which defines nothing: `{static}`" in found.message
+
+
+@pytest.mark.parametrize("call", [
+    # A ServerVariable has no sync() or toggle().
+    "UpdateVariable(lambda ctx: ctx.inputs.new, shared)",
+    "UpdateVariable(lambda ctx: not ctx.inputs.old, shared)",
+    # `not` in Python and `!` in JavaScript differ on [] and {}: only True/False defaults.
+    "UpdateVariable(lambda ctx: not ctx.inputs.old, self.count)",
+    "UpdateVariable(lambda ctx: not ctx.inputs.old, picked)",
+    # Other resolvers, and a variable the analysis cannot trace.
+    "UpdateVariable(lambda ctx: not ctx.inputs.new, flag)",
+    "UpdateVariable(lambda ctx: ctx.inputs.old, total)",
+    "UpdateVariable(lambda ctx: -ctx.inputs.old, total)",
+    "UpdateVariable(lambda ctx: ctx.inputs.new.strip(), total)",
+    "UpdateVariable(lambda ctx: ctx.inputs.new, given)",
+    # A click sends its event, not a JSON value: only an onchange is the sync.
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, total)", "onclick"),
+])
+def test_other_resolvers_and_variables_keep_the_action(tmp_path: Path,
+                                                       call: str | tuple[str, str]) -> None:
+    (found,) = findings(tmp_path, panel(*call) if isinstance(call, tuple) else panel(call),
+                        "DM105")
+    assert "static form" not in found.message
+    assert "define it once at module level" in found.message
+
+
+def test_the_message_names_the_action_apply_writes(tmp_path: Path) -> None:
+    from dara_migrate.apply import ApplyOptions, run_apply
+    from dara_migrate.planner import FixOptions
+    from dara_migrate.settings import load_settings
+
+    source = HEADER + (
+        "def bump(ctx):\n"
+        "    return ctx.inputs.old + 1\n\n"
+        "def to_report(ctx):\n"
+        "    return f'/reports/{ctx.inputs.value}'\n\n"
+        "def export(ctx):\n"
+        "    return 'out.csv'\n\n"
+        "def log(ctx):\n"
+        "    print(ctx.inputs.value)\n\n"
+        "def page():\n"
+        "    return Stack(\n"
+        "        Button('a', onclick=UpdateVariable(bump, total, extras=[rate])),\n"
+        "        Button('b', onclick=NavigateTo(to_report)),\n"
+        "        Button('c', onclick=DownloadContent(export)),\n"
+        "        Button('d', onclick=SideEffect(log)),\n"
+        "        Button('e', onclick=SideEffect(lambda ctx: print(ctx))),\n"
+        "    )\n"
+    )
+    root = write_tree(tmp_path, {"app/main.py": source})
+    named = [re.search(r"`@action async def (\w+)\(.*used as `(\w+)\(", f.message)
+             for f in findings(tmp_path, {"app/main.py": source}, "DM105")]
+    settings = load_settings(root, {"target": "1.x", "use_cache": False})
+    result = run_apply(settings, [root], ApplyOptions(FixOptions()))
+    (change,) = [c for c in result.changes if c.path == "app/main.py"]
+    applied = change.after.decode()
+    assert [m.groups() if m else None for m in named] == [
+        ("update_total", "update_total"), ("navigate_to_report", "navigate_to_report"),
+        ("download_export", "download_export"), ("log_effect", "log_effect"),
+        ("side_effect", "side_effect")]
+    for match in named:
+        assert match is not None and f"async def {match[1]}(ctx: action.Ctx" in applied
+
+
+@pytest.mark.parametrize(("call", "hint"), [
+    ("UpdateVariable(lambda ctx: not ctx.inputs.old, self.count)",
+     "; if self.count is a Variable that only holds True or False, `self.count.toggle()` "
+     "does the same and defines nothing"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, given)",
+     "; if given is a plain Variable, `given.sync()` does the same and defines nothing"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.new, shared)", ""),
+    (("UpdateVariable(lambda ctx: ctx.inputs.new, given)", "onclick"), ""),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, given)", ""),
+])
+def test_a_person_is_told_when_the_static_form_may_do(tmp_path: Path,
+                                                      call: str | tuple[str, str],
+                                                      hint: str) -> None:
+    (found,) = findings(tmp_path, panel(*call) if isinstance(call, tuple) else panel(call),
+                        "DM105")
+    if hint:
+        assert found.message.endswith(hint)
+    else:
+        assert "; if " not in found.message
+
+
+@pytest.mark.parametrize(("call", "named"), [
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, given)", "given"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, variable=self.count)", "self.count"),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, total)", None),
+    ("UpdateVariable(lambda ctx: ctx.inputs.old + 1, picked)", None),
+])
+def test_a_variable_from_a_parameter_is_said_to_need_another_shape(
+        tmp_path: Path, call: str, named: str | None) -> None:
+    (found,) = findings(tmp_path, panel(call), "DM105")
+    note = (f"; {named} comes from a parameter, which a module-level action cannot name: make "
+            "the variable module-level, or pass the helper the action instead of the variable")
+    assert (note in found.message) == (named is not None)
+    assert found.fix == ("manual" if named else "safe")

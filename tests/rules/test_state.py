@@ -163,6 +163,9 @@ def test_memory_backend_fix_kinds(tmp_path: Path) -> None:
         (4, "manual"), (5, "safe"), (7, "manual"), (8, "manual"), (9, "manual"), (10, "safe")]
     assert "scope='global' to the ServerVariable to keep its scope" in found[1].message
     assert "scope='user' (MemoryBackend's default)" in found[5].message
+    # Following the advice must give an app Dara builds: no default on a user scope.
+    assert "remove backend= and default= (the server reads each user's key" in found[2].message
+    assert "default=" not in found[5].message
 
 
 def test_in_memory_backend_keyword_is_safe_positional_is_manual(tmp_path: Path) -> None:

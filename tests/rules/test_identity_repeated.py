@@ -1,0 +1,47 @@
+"""DM104 advice: what a person can do depends on why the code runs more than once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import run_audit, write_tree
+
+PAGES = (
+    "import dara.core as dc\n"
+    "from dara.components import Text\n\n\n"
+    "def report():\n"
+    "    label = dc.DerivedVariable[str](lambda: 'report', variables=[])\n"
+    "    return Text(label)\n"
+)
+
+
+def repeated_advice(tmp_path: Path, main: str) -> tuple[str | None, str]:
+    root = write_tree(tmp_path, {"app/pages.py": PAGES, "app/main.py": main})
+    result, _ = run_audit(root)
+    (found,) = [f for f in result.findings if f.rule == "DM104"]
+    return found.fix, found.message.split("; ", 1)[1]
+
+
+def test_content_of_several_routes_cannot_take_a_prefix(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n\n"
+            "from app.pages import report\n\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_page(path='a', content=report, id='a')\n"
+            "config.router.add_page(path='b', content=report, id='b')\n")
+    assert repeated_advice(tmp_path, main) == (
+        "manual",
+        "it is the content of 2 routes, which call it without arguments: create it once at "
+        "module level if it uses no local name, else give each route its own content function "
+        "passing a distinct uid prefix")
+
+
+def test_a_function_called_twice_gets_a_prefix(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Stack\n\n"
+            "from app.pages import report\n\n"
+            "config = ConfigurationBuilder()\n\n\n"
+            "def home(kind: str):\n"
+            "    return Stack(report(), report())\n\n\n"
+            "config.router.add_page(path='home', content=home, id='home')\n")
+    assert repeated_advice(tmp_path, main) == (
+        "safe", "key its uid by the loop variable or a uid prefix parameter")
