@@ -299,7 +299,8 @@ class Replay:
             else response.detail
         raise ReplayError(
             f"worker {worker.number} gave no session (HTTP {response.status}: {detail})"
-            f" with {self.result.auth}")
+            + (f" for user {body['username']!r} of {auth_config}" if body
+               else f" with {auth_config} and no credentials"))
 
     def _check_sessions(self) -> None:
         origin = self.workers[0]
