@@ -656,7 +656,8 @@ def verify_command(
         " for the replay.")] = 120.0,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=2, help="Also serve the app on N workers and replay the browser across"
-        " them.")] = None,
+        " them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the config's"
+        " first user (read in the served app, never shown).")] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", help="KEY=VALUE for the builds and the --workers servers (repeatable).")
     ] = None,

@@ -126,6 +126,8 @@ class ReplayResult:
     workers: int
     secret: str
     """Where the workers' JWT_SECRET came from, or that there was none."""
+    auth: str = ""
+    """The app's auth config and how the replay logged in (never the password)."""
     requests: Counter[str] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
     errors: list[AppError] = field(default_factory=list)
@@ -168,6 +170,7 @@ class ReplayResult:
             "version": REPLAY_VERSION,
             "workers": self.workers,
             "jwt_secret": self.secret,
+            "auth": self.auth,
             "kinds": {kind: self.tally(kind) for kind in KINDS},
             "failures": [f.to_json() for f in self.by_status("failing")],
             "acknowledged": [f.to_json() for f in self.by_status("acknowledged")],
@@ -272,14 +275,32 @@ class Replay:
         return batch
 
     def _create_session(self, worker: Worker) -> str:
-        response = self._send(worker, "POST", "/api/auth/session", {})
+        """Log in to ``worker`` as the browser's login form would for the app's auth config."""
+        auth = next((e for e in worker.read_journal() if e.get("event") == "auth"), {})
+        auth_config = str(auth.get("auth_config", "DefaultAuthConfig"))
+        body: dict[str, str] = {}
+        if auth.get("login") == "basic":
+            username = str(auth.get("username"))
+            body = {"username": username, "password": str(auth.get("password"))}
+            self.result.auth = f"{auth_config}, logged in as {username!r}"
+        else:
+            self.result.auth = f"{auth_config}, no credentials"
+        response = self._send(worker, "POST", "/api/auth/session", body)
         cookie = response.cookie
-        if response.status != 200 or cookie is None:
+        if response.status == 200 and cookie is not None:
+            return cookie
+        if auth.get("login") == "unsupported":
             raise ReplayError(
-                f"worker {worker.number} gave no session (HTTP {response.status}:"
-                f" {response.detail}); verify --workers needs the default auth or a config"
-                " that issues a session without credentials")
-        return cookie
+                f"worker {worker.number} gave no session: the app's auth {auth_config} needs a"
+                " login verify --workers cannot make (it logs in to the default auth,"
+                " BasicAuthConfig and MultiBasicAuthConfig)")
+        # A server may echo the request body in its error; the password must not be shown.
+        detail = response.detail.replace(body["password"], "***") if body.get("password") \
+            else response.detail
+        raise ReplayError(
+            f"worker {worker.number} gave no session (HTTP {response.status}: {detail})"
+            + (f" for user {body['username']!r} of {auth_config}" if body
+               else f" with {auth_config} and no credentials"))
 
     def _check_sessions(self) -> None:
         origin = self.workers[0]

@@ -6,7 +6,8 @@ It builds the app like ``dara.core.main.start()`` (import the config, discovery,
 ``_to_configuration``, ``_start_application``) with ``static_files_dir`` set to a scratch folder
 outside the app tree, then serves it on 127.0.0.1. Every definition the app registers, at build
 and at request time, is appended to the journal as one JSON line with its construction site (the
-recorder of ``build_script.py``); a ``{"event": "serving"}`` line separates the two.
+recorder of ``build_script.py``); a ``{"event": "serving"}`` line separates the two. Before it,
+an ``{"event": "auth"}`` line says how a browser logs in to the app (see ``_auth_entry``).
 """
 
 from __future__ import annotations
@@ -81,6 +82,23 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+def _auth_entry(auth_config: Any) -> dict[str, Any]:
+    """How the replay logs in: ``login`` is ``none`` (dara's default auth: an empty body),
+    ``basic`` (the first user of a Basic/MultiBasicAuthConfig) or ``unsupported`` (SSO, custom).
+
+    The journal lives in a private scratch folder that is removed when the workers stop.
+    """
+    basic = importlib.import_module("dara.core.auth.basic")
+    entry: dict[str, Any] = {"event": "auth", "auth_config": type(auth_config).__name__,
+                             "login": "unsupported"}
+    if isinstance(auth_config, basic.DefaultAuthConfig):
+        entry["login"] = "none"
+    elif isinstance(auth_config, basic.BaseBasicAuthConfig) and auth_config.users:
+        username, password = next(iter(auth_config.users.items()))
+        entry.update(login="basic", username=username, password=password)
+    return entry
+
+
 def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("config", help="module:attribute of the ConfigurationBuilder")
@@ -126,6 +144,7 @@ def serve(arguments: argparse.Namespace) -> None:
     app_config = config._to_configuration()
     app = main._start_application(app_config)
     recorder.add_routes(app_config.router)
+    journal.write(_auth_entry(app_config.auth_config))
     journal.write({"event": "serving"})
 
     uvicorn = importlib.import_module("uvicorn")

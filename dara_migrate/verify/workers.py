@@ -125,7 +125,7 @@ def run_workers(
 def render_workers_text(result: ReplayResult, console: Console) -> None:
     """A table of requests per kind, a table of failures per kind, and the verdict line."""
     console.print(Text(f"cross-worker replay on {result.workers} workers;"
-                       f" JWT_SECRET: {result.secret}"))
+                       f" JWT_SECRET: {result.secret}; auth: {result.auth}"))
     table = Table(box=box.SIMPLE, show_edge=False, pad_edge=False)
     table.add_column("kind", no_wrap=True)
     for column in ("requests", "failures", "local-only", "pending", "app errors", "skipped"):

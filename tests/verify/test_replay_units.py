@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from dara.core.auth import BaseAuthConfig, BasicAuthConfig, MultiBasicAuthConfig
+from dara.core.auth.basic import DefaultAuthConfig
 from dara.core.internal.normalization import normalize
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dara_migrate.verify.replay import Replay, SiteFinding, _denormalize, _find_items
 from dara_migrate.verify.serve import Worker
+from dara_migrate.verify.serve_launcher import _auth_entry
 from dara_migrate.verify.workers import ReplayError, parse_environment, secret_source
 
 
@@ -125,3 +132,72 @@ def test_env_pairs() -> None:
     for bad in ("NOEQUALS", "=1", "1A=2", "A B=1"):
         with pytest.raises(ReplayError, match="expected KEY=VALUE"):
             parse_environment([bad])
+
+
+class TicketAuthConfig(BaseAuthConfig):
+    """An app's own auth: a session only for a ticket from its identity service."""
+
+    def get_token(self, body: Any) -> Any:
+        raise NotImplementedError
+
+    def verify_token(self, token: str) -> Any:
+        raise NotImplementedError
+
+
+def test_the_login_follows_the_apps_auth_config() -> None:
+    assert _auth_entry(DefaultAuthConfig()) == {
+        "event": "auth", "auth_config": "DefaultAuthConfig", "login": "none"}
+    assert _auth_entry(BasicAuthConfig(username="ops", password="pw")) == {
+        "event": "auth", "auth_config": "BasicAuthConfig", "login": "basic",
+        "username": "ops", "password": "pw"}
+    multi = _auth_entry(MultiBasicAuthConfig(users={"analyst": "a1", "auditor": "b2"}))
+    assert (multi["login"], multi["username"], multi["password"]) == ("basic", "analyst", "a1")
+    assert _auth_entry(MultiBasicAuthConfig(users={}))["login"] == "unsupported"
+    assert _auth_entry(TicketAuthConfig()) == {
+        "event": "auth", "auth_config": "TicketAuthConfig", "login": "unsupported"}
+
+
+class _RejectingServer(BaseHTTPRequestHandler):
+    """Answers every login with 401 and the body it was sent, as a careless server might."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+        self.send_response(401)
+        self.end_headers()
+        self.wfile.write(b'{"detail": "rejected", "input": ' + body + b"}")
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet: the test reads the answers, not the log."""
+
+
+@pytest.fixture()
+def rejecting_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectingServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("entry", "reason"), [
+    ({"auth_config": "BasicAuthConfig", "login": "basic", "username": "ops",
+      "password": "hunter2-pw"},
+     "gave no session (HTTP 401: {\"detail\": \"rejected\", \"input\": {\"username\": \"ops\","
+     " \"password\": \"***\"}}) for user 'ops' of BasicAuthConfig"),
+    ({"auth_config": "TicketAuthConfig", "login": "unsupported"},
+     "gave no session: the app's auth TicketAuthConfig needs a login verify --workers cannot"
+     " make (it logs in to the default auth, BasicAuthConfig and MultiBasicAuthConfig)"),
+])
+def test_a_refused_login_is_one_line_without_the_password(
+        tmp_path: Path, rejecting_port: int, entry: dict[str, str], reason: str) -> None:
+    worker = Worker(1, rejecting_port, tmp_path)
+    worker.journal.write_text(json.dumps({"event": "auth", **entry}) + "\n", encoding="utf-8")
+    replay = Replay([worker], [], "none", secret_shared=False, deadline=0.0)
+    with pytest.raises(ReplayError) as raised:
+        replay._create_session(worker)
+    message = str(raised.value)
+    assert message == f"worker 1 {reason}"
+    assert "\n" not in message and "hunter2" not in message

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
@@ -26,7 +27,7 @@ from dara_migrate.predictions import site_findings
 from dara_migrate.settings import load_settings
 from dara_migrate.verify.replay import ReplayResult
 from dara_migrate.verify.serve import ServeError
-from dara_migrate.verify.workers import verify_on_workers
+from dara_migrate.verify.workers import render_workers_text, verify_on_workers
 
 REPO = Path(__file__).parents[2]
 APPS = {
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.slow
 
 SHARED_SESSIONS = Path(__file__).parent / "apps" / "shared-sessions"
 BROKEN = Path(__file__).parent / "apps" / "broken-import"
+BASIC_AUTH = Path(__file__).parent / "apps" / "basic-auth"
 COMPOSE_WITH_SECRET = """\
 services:
   app:
@@ -207,6 +209,25 @@ def test_a_session_is_accepted_on_another_worker_only_with_a_shared_secret(
     assert with_secret.requests["derived_variable"] == 1
     assert with_secret.secret == "shared, from --env"
     assert with_secret.exit_code == 0
+
+
+def test_an_app_behind_basic_auth_is_logged_in_with_its_own_credentials(
+        tmp_path: Path) -> None:
+    """The passwords exist only in the served process (read from its environment there): the
+    replay logs in as the first user of the app's MultiBasicAuthConfig and never shows them."""
+    root = tmp_path / "basic-auth"
+    shutil.copytree(BASIC_AUTH, root)
+    password = "s3cret-" + os.urandom(6).hex()
+    result = replay(root, env=(f"LEDGER_ANALYST_PASSWORD={password}",
+                               "LEDGER_AUDITOR_PASSWORD=other-" + os.urandom(6).hex()))
+    console = Console(record=True, width=200)
+    render_workers_text(result, console)
+    shown = console.export_text() + json.dumps(result.to_json())
+
+    assert result.auth == "MultiBasicAuthConfig, logged in as 'analyst'"
+    assert result.requests["route"] == 1 and result.requests["derived_variable"] == 1
+    assert result.errors == []
+    assert "logged in as 'analyst'" in shown and password not in shown
 
 
 def test_a_worker_that_does_not_start_is_reported_with_its_log(tmp_path: Path) -> None:
