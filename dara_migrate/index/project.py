@@ -17,7 +17,6 @@ import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, Literal, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
@@ -134,6 +133,9 @@ class ProjectIndex:
     """Path -> (parent scope, name) -> the last function or class of that name there."""
     running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
+    self_stores: dict[str, dict[str, list[tuple[int, str]]]] = field(default_factory=dict)
+    """Path -> attribute -> (scope id, callee) of the file's `self.<attribute> = <call>`
+    assignments, in order (see `attribute_type`)."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -141,25 +143,22 @@ class ProjectIndex:
         for facts in index.files.values():
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
-            table: dict[str, list[Binding]] = defaultdict(list)
-            bound: set[str] = set()
-            local: set[str] = set()
+            # Grouped by scope id first: one table per scope, not a key tuple per binding.
+            by_scope: dict[int, dict[str, list[Binding]]] = {0: defaultdict(list)}
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
-                bound.add(binding.name)
-                if binding.scope == 0:
-                    table[binding.name].append(binding)
-                else:
-                    local.add(binding.name)
-                    ref = (facts.path, binding.scope)
-                    scope_table = index.scope_bindings.get(ref)
-                    if scope_table is None:
-                        scope_table = index.scope_bindings[ref] = defaultdict(list)
-                    scope_table[binding.name].append(binding)
-            index.module_bindings[facts.path] = table
-            index.bound_names[facts.path] = frozenset(bound)
-            index.local_names[facts.path] = frozenset(local)
+                table = by_scope.get(binding.scope)
+                if table is None:
+                    table = by_scope[binding.scope] = defaultdict(list)
+                table[binding.name].append(binding)
+            module_table = by_scope.pop(0)
+            local = frozenset().union(*by_scope.values())
+            for scope_id, table in by_scope.items():
+                index.scope_bindings[(facts.path, scope_id)] = table
+            index.module_bindings[facts.path] = module_table
+            index.bound_names[facts.path] = local.union(module_table)
+            index.local_names[facts.path] = local
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -450,14 +449,19 @@ class ProjectIndex:
     def attribute_type(self, cls: ScopeRef, attribute: str) -> str | None:
         """The Dara class assigned to `self.<attribute>` anywhere in a project class."""
         facts = self.files[cls[0]]
-        for binding in facts.bindings:
-            if binding.kind == "attr" and binding.name == f"self.{attribute}" and (
-                    binding.value is not None and binding.value.kind == "call"):
-                scope = facts.scopes[binding.scope]
-                if scope.parent == cls[1]:
-                    resolved = self.resolve(facts, binding.scope, binding.value.text)
-                    if resolved.api:
-                        return resolved.api
+        stores = self.self_stores.get(facts.path)
+        if stores is None:
+            stores = self.self_stores[facts.path] = {}
+            for binding in facts.bindings:
+                if binding.kind == "attr" and binding.name.startswith("self.") and (
+                        binding.value is not None and binding.value.kind == "call"):
+                    stores.setdefault(binding.name[5:], []).append(
+                        (binding.scope, binding.value.text))
+        for scope_id, made_by in stores.get(attribute, ()):
+            if facts.scopes[scope_id].parent == cls[1]:
+                resolved = self.resolve(facts, scope_id, made_by)
+                if resolved.api:
+                    return resolved.api
         return None
 
     def _from_value(self, facts: FileFacts, scope_id: int, value: Value, head: str, rest: str,
@@ -599,7 +603,14 @@ class ProjectIndex:
                 if (resolved.api is None and resolved.instance_of is None
                         and resolved.function is None and resolved.instance_of_project is None
                         and call.func_call < 0):
-                    self._callback_edges(facts, call)  # most calls: outside Dara and project
+                    # Most calls are of code outside Dara and the project: their edges are
+                    # the project functions they are handed (what `_call_edges` makes of it).
+                    for value in call.args:
+                        if value.kind in _CALLABLE_KINDS:
+                            self._callback_edge(facts, call, value)
+                    for _, value in call.kwargs:
+                        if value.kind in _CALLABLE_KINDS:
+                            self._callback_edge(facts, call, value)
                 else:
                     self._call_edges(facts, call, resolved)
         for api in DECORATORS:
@@ -657,16 +668,6 @@ class ProjectIndex:
             member = self.class_member(cls, "__call__")
             if member:
                 yield member
-
-    def _callback_edges(self, facts: FileFacts, call: Call) -> None:
-        """The edges of a call to code outside Dara and the project: the project functions
-        it is handed, which run when that code runs (what `_call_edges` makes of it)."""
-        for value in call.args:
-            if value.kind in _CALLABLE_KINDS:
-                self._callback_edge(facts, call, value)
-        for _, value in call.kwargs:
-            if value.kind in _CALLABLE_KINDS:
-                self._callback_edge(facts, call, value)
 
     def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
         if value.kind == "lambda":
@@ -862,9 +863,10 @@ def source_root(facts: FileFacts) -> str:
     """The folder a file's module name is relative to (`services/a` for
     `services/a/app/main.py` imported as `app.main`)."""
     depth = facts.module.count(".") + (1 if facts.is_package else 0)
-    parents = PurePosixPath(facts.path).parents
-    folder = parents[depth].as_posix() if depth < len(parents) else ""
-    return "" if folder == "." else folder
+    # Paths are relative and normalised (`relative_to(root).as_posix()`): cut as strings.
+    parts = facts.path.split("/")
+    cut = len(parts) - 1 - depth
+    return "/".join(parts[:cut]) if cut > 0 else ""
 
 
 def _makes_route(made_by: Resolved) -> bool:
