@@ -209,8 +209,9 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
                     rule.code, rule.name, rule.severity, rule.fix, facts.path, marker.line, 1,
                     marker.line, line_text_end, problem, anchor_line=marker.line,
                     statement_hash=f"{marker.kind}{marker.codes}{marker.reason}"))
-    findings.extend(unused)
-    findings.sort(key=Finding.sort_key)
+    if unused:  # the rest are in order already
+        findings.extend(unused)
+        findings.sort(key=Finding.sort_key)
 
 
 def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:

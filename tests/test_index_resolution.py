@@ -96,3 +96,15 @@ def test_a_name_bound_in_a_function_is_not_the_module_one(tmp_path: Path) -> Non
     _, project = run_audit(tmp_path)
     lines = sorted(call.span.line for _, call in project.index.calls_by_api["Variable"])
     assert lines == [8, 14, 19]
+
+
+def test_files_reaching_is_every_file_whose_imports_reach_the_targets(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    reachable = {facts.path: index.files_reachable(facts) for facts in app_facts}
+    paths = sorted(reachable)
+    # Each file alone, and every other file: one target or many.
+    for targets in [*({path} for path in paths), set(paths[::2]), set(paths[1::2])]:
+        assert index.files_reaching(targets) == {
+            path for path, reached in reachable.items() if not reached.isdisjoint(targets)}
+    assert any(len(index.files_reaching({path})) > 1 for path in paths)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -579,15 +579,37 @@ class ProjectIndex:
         seen = {start.path}
         queue = deque([start.path])
         while queue:
-            for imported in self.imports.get(queue.popleft(), ()):
-                facts = self.files[imported]
-                parts = facts.module.split(".")
-                for cut in range(1, len(parts) + 1):
-                    package = self.module_named(".".join(parts[:cut]), facts)
-                    if package is not None and package.path not in seen:
-                        seen.add(package.path)
-                        queue.append(package.path)
+            for path in self._run_by_imports(queue.popleft()):
+                if path not in seen:
+                    seen.add(path)
+                    queue.append(path)
         return seen
+
+    def files_reaching(self, targets: Set[str]) -> set[str]:
+        """Paths of the files whose `files_reachable` holds one of `targets` (the targets
+        too): one walk back along the imports, not one walk forward from every file."""
+        importers: dict[str, list[str]] = defaultdict(list)
+        for path in self.files:
+            for run in self._run_by_imports(path):
+                importers[run].append(path)
+        seen = set(targets)
+        queue = deque(seen)  # what is reached does not depend on the order
+        while queue:
+            for path in importers.get(queue.popleft(), ()):
+                if path not in seen:
+                    seen.add(path)
+                    queue.append(path)
+        return seen
+
+    def _run_by_imports(self, path: str) -> Iterator[str]:
+        """The project modules a file imports, each with the packages importing it runs."""
+        for imported in self.imports.get(path, ()):
+            facts = self.files[imported]
+            parts = facts.module.split(".")
+            for cut in range(1, len(parts) + 1):
+                package = self.module_named(".".join(parts[:cut]), facts)
+                if package is not None:
+                    yield package.path
 
     # ---------------------------------------------------------------- when code runs
 
