@@ -108,3 +108,45 @@ def test_files_reaching_is_every_file_whose_imports_reach_the_targets(
         assert index.files_reaching(targets) == {
             path for path, reached in reachable.items() if not reached.isdisjoint(targets)}
     assert any(len(index.files_reaching({path})) > 1 for path in paths)
+
+
+def _nearest_entries_agree(index: ProjectIndex, files: list[FileFacts]) -> None:
+    """`module_named` gives, for every name and importer, the entry from the longest folder
+    above the importer (the first such entry on a tie), as a scan of every entry does."""
+    for name, entries in index.importable.items():
+        for near in files:
+            above = [(len(folder), -number, facts) for number, (folder, facts)
+                     in enumerate(entries) if not folder or near.path.startswith(folder + "/")]
+            if above:
+                assert index.module_named(name, near) is max(above, key=lambda e: e[:2])[2]
+
+
+def test_module_named_is_the_entry_from_the_nearest_folder_above_the_importer(
+        app_facts: list[FileFacts]) -> None:
+    _nearest_entries_agree(ProjectIndex.build(app_facts), app_facts)
+
+
+_SERVICE_MAIN = ("from dara.core import ConfigurationBuilder\nfrom app.pages import page\n\n"
+                 "config = ConfigurationBuilder()\nconfig.add_page('P', content=page)\n")
+_SERVICE_PAGES = "from dara.components import Text\n\ndef page():\n    return Text('x')\n"
+
+
+def test_services_nested_in_an_app_import_their_own_modules(tmp_path: Path) -> None:
+    """An `app` package at the root and one in each service below it: every name is
+    importable from several folders, the root's among them."""
+    files = {"app/__init__.py": "", "app/pages.py": _SERVICE_PAGES, "app/main.py": _SERVICE_MAIN}
+    for service in ("a", "b"):
+        files.update({
+            f"services/{service}/pyproject.toml": f"[project]\nname = '{service}'\n",
+            f"services/{service}/app/__init__.py": "",
+            f"services/{service}/app/pages.py": _SERVICE_PAGES,
+            f"services/{service}/app/main.py": _SERVICE_MAIN,
+            f"services/{service}/tools/report.py": "from app.pages import page\n\npage()\n",
+        })
+    _, project = run_audit(write_tree(tmp_path, files))
+    index = project.index
+    assert [folder for folder, _ in index.importable["app.pages"]] == [
+        "", "services/a", "services/b"]
+    report = index.files["services/b/tools/report.py"]
+    assert index.module_named("app.pages", report) is index.files["services/b/app/pages.py"]
+    _nearest_entries_agree(index, list(index.files.values()))

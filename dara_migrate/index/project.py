@@ -88,6 +88,8 @@ class ProjectIndex:
     its source root, and its path from each folder in between, as when that folder is on
     `sys.path` (a service started from its own folder imports `app.pages`, not
     `services.orders.app.pages`)."""
+    importable_from: dict[str, dict[str, FileFacts]] = field(default_factory=dict)
+    """Name -> folder -> the first file `importable` lists under that name from that folder."""
     importable_heads: set[str] = field(default_factory=set)
     """First parts of the `importable` names: a name starting otherwise is no project's."""
     outside_project: dict[str, Resolved] = field(default_factory=dict)
@@ -320,11 +322,17 @@ class ProjectIndex:
         if not entries:
             return None
         if near is not None:
-            best: FileFacts | None = None
-            depth = -1
-            for folder, facts in entries:
-                if len(folder) > depth and (not folder or near.path.startswith(folder + "/")):
-                    best, depth = facts, len(folder)
+            # The folders above `near`, nearest first: a monorepo's services can all import
+            # their own `app.pages`, so a name may have as many entries as there are services.
+            by_folder = self.importable_from[module]
+            path = near.path
+            cut = path.rfind("/")
+            while cut > 0:
+                best = by_folder.get(path[:cut])
+                if best is not None:
+                    return best
+                cut = path.rfind("/", 0, cut)
+            best = by_folder.get("")
             if best is not None:
                 return best
         found = self.modules.get(module)
@@ -367,12 +375,15 @@ class ProjectIndex:
 
     def _index_names(self, facts: FileFacts) -> None:
         folder = source_root(facts)
-        self.importable.setdefault(facts.module, []).append((folder, facts))
-        parts = facts.module.split(".")
+        name = facts.module
+        parts = name.split(".")
         self.importable_heads.update(parts)
-        for cut in range(1, len(parts)):
-            folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
-            self.importable.setdefault(".".join(parts[cut:]), []).append((folder, facts))
+        for cut in range(len(parts)):
+            if cut:
+                folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
+                name = ".".join(parts[cut:])
+            self.importable.setdefault(name, []).append((folder, facts))
+            self.importable_from.setdefault(name, {}).setdefault(folder, facts)
 
     def split_module(self, qualified: str, near: FileFacts | None = None
                      ) -> tuple[FileFacts | None, str]:
