@@ -150,3 +150,23 @@ def test_services_nested_in_an_app_import_their_own_modules(tmp_path: Path) -> N
     report = index.files["services/b/tools/report.py"]
     assert index.module_named("app.pages", report) is index.files["services/b/app/pages.py"]
     _nearest_entries_agree(index, list(index.files.values()))
+
+
+def test_each_class_types_its_own_attributes(tmp_path: Path) -> None:
+    """Classes of one module storing the same attribute name: `self.<name>` in a method is
+    what its own class stores, whichever class comes first or stores more."""
+    classes = "".join(
+        f"class {name}:\n    def __init__(self):\n        self.state = {made}\n\n"
+        f"    def show(self):\n        return self.state\n\n"
+        for name, made in [("Plain", "Variable(0)"), ("Derived", "DerivedVariable(f, [])"),
+                           ("Nothing", "dict()"), ("Stream", "StreamVariable(f, [])")])
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/pages.py":
+                                 "from dara.core import DerivedVariable, StreamVariable, "
+                                 f"Variable\n\n\ndef f():\n    return 1\n\n\n{classes}"})
+    _, project = run_audit(root)
+    index = project.index
+    facts = index.files["app/pages.py"]
+    kinds = {scope.qualname.split(".")[0]: index.resolve(facts, scope.id, "self.state").instance_of
+             for scope in facts.scopes if scope.name == "show"}
+    assert kinds == {"Plain": "Variable", "Derived": "DerivedVariable", "Nothing": None,
+                     "Stream": "StreamVariable"}

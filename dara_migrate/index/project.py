@@ -135,9 +135,10 @@ class ProjectIndex:
     """Path -> (parent scope, name) -> the last function or class of that name there."""
     running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
-    self_stores: dict[str, dict[str, list[tuple[int, str]]]] = field(default_factory=dict)
-    """Path -> attribute -> (scope id, callee) of the file's `self.<attribute> = <call>`
-    assignments, in order (see `attribute_type`)."""
+    self_stores: dict[str, dict[tuple[int, str], list[tuple[int, str]]]] = field(
+        default_factory=dict)
+    """Path -> (class scope id, attribute) -> (method scope id, callee) of the class's
+    `self.<attribute> = <call>` assignments, in order (see `attribute_type`)."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -466,13 +467,13 @@ class ProjectIndex:
             for binding in facts.bindings:
                 if binding.kind == "attr" and binding.name.startswith("self.") and (
                         binding.value is not None and binding.value.kind == "call"):
-                    stores.setdefault(binding.name[5:], []).append(
+                    owner = facts.scopes[binding.scope].parent
+                    stores.setdefault((owner, binding.name[5:]), []).append(
                         (binding.scope, binding.value.text))
-        for scope_id, made_by in stores.get(attribute, ()):
-            if facts.scopes[scope_id].parent == cls[1]:
-                resolved = self.resolve(facts, scope_id, made_by)
-                if resolved.api:
-                    return resolved.api
+        for scope_id, made_by in stores.get((cls[1], attribute), ()):
+            resolved = self.resolve(facts, scope_id, made_by)
+            if resolved.api:
+                return resolved.api
         return None
 
     def _from_value(self, facts: FileFacts, scope_id: int, value: Value, head: str, rest: str,
