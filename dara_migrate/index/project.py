@@ -135,10 +135,8 @@ class ProjectIndex:
     """Path -> (parent scope, name) -> the last function or class of that name there."""
     running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
-    self_stores: dict[str, dict[tuple[int, str], list[tuple[int, str]]]] = field(
-        default_factory=dict)
-    """Path -> (class scope id, attribute) -> (method scope id, callee) of the class's
-    `self.<attribute> = <call>` assignments, in order (see `attribute_type`)."""
+    self_stores: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
+    """Path -> (class scope id, attribute) -> `stores_on_self`."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -461,20 +459,25 @@ class ProjectIndex:
     def attribute_type(self, cls: ScopeRef, attribute: str) -> str | None:
         """The Dara class assigned to `self.<attribute>` anywhere in a project class."""
         facts = self.files[cls[0]]
+        for binding in self.stores_on_self(facts, cls[1], attribute):
+            if binding.value is not None and binding.value.kind == "call":
+                resolved = self.resolve(facts, binding.scope, binding.value.text)
+                if resolved.api:
+                    return resolved.api
+        return None
+
+    def stores_on_self(self, facts: FileFacts, cls: int, attribute: str) -> list[Binding]:
+        """The `self.<attribute> = ...` bindings in the methods of class `cls` of a file, in
+        order (grouped once per file: asking for each attribute of each class of a large
+        module must not scan the module each time)."""
         stores = self.self_stores.get(facts.path)
         if stores is None:
             stores = self.self_stores[facts.path] = {}
             for binding in facts.bindings:
-                if binding.kind == "attr" and binding.name.startswith("self.") and (
-                        binding.value is not None and binding.value.kind == "call"):
+                if binding.kind == "attr" and binding.name.startswith("self."):
                     owner = facts.scopes[binding.scope].parent
-                    stores.setdefault((owner, binding.name[5:]), []).append(
-                        (binding.scope, binding.value.text))
-        for scope_id, made_by in stores.get((cls[1], attribute), ()):
-            resolved = self.resolve(facts, scope_id, made_by)
-            if resolved.api:
-                return resolved.api
-        return None
+                    stores.setdefault((owner, binding.name[5:]), []).append(binding)
+        return stores.get((cls, attribute), [])
 
     def _from_value(self, facts: FileFacts, scope_id: int, value: Value, head: str, rest: str,
                     depth: int) -> Resolved:
