@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dara_migrate.facts import Call, FileFacts, Value
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, _folder_importing
 from dara_migrate.rules.runtime_defs import _call_uses, _mentions
 from tests.helpers import run_audit, write_tree
 
@@ -112,8 +112,11 @@ def test_files_reaching_is_every_file_whose_imports_reach_the_targets(
 
 def _nearest_entries_agree(index: ProjectIndex, files: list[FileFacts]) -> None:
     """`module_named` gives, for every name and importer, the entry from the longest folder
-    above the importer (the first such entry on a tie), as a scan of every entry does."""
+    above the importer (the first such entry on a tie), as a scan of every entry does; the
+    folder a file is importable from by a name is worked out as its entry says."""
     for name, entries in index.importable.items():
+        assert [_folder_importing(facts, name) for _, facts in entries] == [
+            folder for folder, _ in entries]
         for near in files:
             above = [(len(folder), -number, facts) for number, (folder, facts)
                      in enumerate(entries) if not folder or near.path.startswith(folder + "/")]
@@ -170,3 +173,4 @@ def test_each_class_types_its_own_attributes(tmp_path: Path) -> None:
              for scope in facts.scopes if scope.name == "show"}
     assert kinds == {"Plain": "Variable", "Derived": "DerivedVariable", "Nothing": None,
                      "Stream": "StreamVariable"}
+

@@ -353,9 +353,9 @@ class ProjectIndex:
                 name = ".".join(parts[:cut])
                 imported = self.module_named(name, facts)
                 if imported is not None and imported is not facts:
-                    for folder, entry in self.importable[name]:
-                        if entry is imported and folder not in folders:
-                            folders.append(folder)
+                    folder = _folder_importing(imported, name)
+                    if folder not in folders:
+                        folders.append(folder)
                     break
         return folders
 
@@ -904,6 +904,16 @@ def source_root(facts: FileFacts) -> str:
     parts = facts.path.split("/")
     cut = len(parts) - 1 - depth
     return "/".join(parts[:cut]) if cut > 0 else ""
+
+
+def _folder_importing(facts: FileFacts, name: str) -> str:
+    """The folder from which a file is importable as `name` (its `importable` entry under
+    that name), worked out from its module name rather than looked up among the entries of
+    every file of that name."""
+    parts = facts.module.split(".")
+    above = parts[:len(parts) - name.count(".") - 1]
+    root = source_root(facts)
+    return "/".join([root, *above] if root else above)
 
 
 def _makes_route(made_by: Resolved) -> bool:
