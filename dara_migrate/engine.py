@@ -209,22 +209,26 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
                     rule.code, rule.name, rule.severity, rule.fix, facts.path, marker.line, 1,
                     marker.line, line_text_end, problem, anchor_line=marker.line,
                     statement_hash=f"{marker.kind}{marker.codes}{marker.reason}"))
-    findings.extend(unused)
-    findings.sort(key=Finding.sort_key)
+    if unused:  # the rest are in order already
+        findings.extend(unused)
+        findings.sort(key=Finding.sort_key)
 
 
 def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
     kept = []
+    # The per-file-ignores patterns a path matches, matched once per path, not per finding.
+    ignoring: dict[str, list[tuple[str, ...]]] = {}
     for finding in findings:
         if settings.select and not matches(finding.rule, settings.select):
             continue
         if settings.ignore and matches(finding.rule, settings.ignore):
             continue
-        ignored = any(
-            fnmatch.fnmatch(finding.path, pattern) and matches(finding.rule, codes)
-            for pattern, codes in settings.per_file_ignores.items()
-        )
-        if not ignored:
+        ignores = ignoring.get(finding.path)
+        if ignores is None:
+            ignores = ignoring[finding.path] = [
+                codes for pattern, codes in settings.per_file_ignores.items()
+                if fnmatch.fnmatch(finding.path, pattern)]
+        if not any(matches(finding.rule, codes) for codes in ignores):
             kept.append(finding)
     return kept
 

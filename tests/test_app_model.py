@@ -129,6 +129,29 @@ def test_a_factory_shared_by_services_is_listed_by_any_of_them(
         [("config", "commons/bootstrap.py")] if kept else [])
 
 
+_FACTORY = ("from dara.core import ConfigurationBuilder\n\n\n"
+            "def make():\n    return ConfigurationBuilder()\n")
+
+
+def test_each_factory_built_app_is_named_by_the_first_name_bound_to_its_own_config(
+        tmp_path: Path) -> None:
+    """Services whose factories sit at the same place in same-named modules: each app takes
+    the name its own service binds, the first module (by path) where two bind it."""
+    files = {"pyproject.toml": "[project]\nname = 'services'\n"
+                               "dependencies = ['dara-core>=1.30']\n"}
+    for service, names in (("alpha", {"main": "dash"}),
+                           ("beta", {"app": "board", "zz_alias": "other"}),
+                           ("gamma", {"main": "portal"})):
+        files[f"{service}/bootstrap.py"] = _FACTORY
+        for module, name in names.items():
+            files[f"{service}/{module}.py"] = (f"from {service}.bootstrap import make\n\n"
+                                               f"{name} = make()\n")
+    report = audit_json(write_tree(tmp_path, files))
+    assert sorted((a["name"], a["path"]) for a in report["apps"]) == [
+        ("board", "beta/bootstrap.py"), ("dash", "alpha/bootstrap.py"),
+        ("portal", "gamma/bootstrap.py")]
+
+
 def test_apply_declares_a_factory_built_runtime_where_the_config_is_bound(
         tmp_path: Path) -> None:
     """DM201 is found at the factory's `ConfigurationBuilder()`; its fix goes after the

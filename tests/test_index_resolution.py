@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dara_migrate.facts import Call, FileFacts, Value
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, _folder_importing
 from dara_migrate.rules.runtime_defs import _call_uses, _mentions
 from tests.helpers import run_audit, write_tree
 
@@ -96,3 +96,81 @@ def test_a_name_bound_in_a_function_is_not_the_module_one(tmp_path: Path) -> Non
     _, project = run_audit(tmp_path)
     lines = sorted(call.span.line for _, call in project.index.calls_by_api["Variable"])
     assert lines == [8, 14, 19]
+
+
+def test_files_reaching_is_every_file_whose_imports_reach_the_targets(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    reachable = {facts.path: index.files_reachable(facts) for facts in app_facts}
+    paths = sorted(reachable)
+    # Each file alone, and every other file: one target or many.
+    for targets in [*({path} for path in paths), set(paths[::2]), set(paths[1::2])]:
+        assert index.files_reaching(targets) == {
+            path for path, reached in reachable.items() if not reached.isdisjoint(targets)}
+    assert any(len(index.files_reaching({path})) > 1 for path in paths)
+
+
+def _nearest_entries_agree(index: ProjectIndex, files: list[FileFacts]) -> None:
+    """`module_named` gives, for every name and importer, the entry from the longest folder
+    above the importer (the first such entry on a tie), as a scan of every entry does; the
+    folder a file is importable from by a name is worked out as its entry says."""
+    for name, entries in index.importable.items():
+        assert [_folder_importing(facts, name) for _, facts in entries] == [
+            folder for folder, _ in entries]
+        for near in files:
+            above = [(len(folder), -number, facts) for number, (folder, facts)
+                     in enumerate(entries) if not folder or near.path.startswith(folder + "/")]
+            if above:
+                assert index.module_named(name, near) is max(above, key=lambda e: e[:2])[2]
+
+
+def test_module_named_is_the_entry_from_the_nearest_folder_above_the_importer(
+        app_facts: list[FileFacts]) -> None:
+    _nearest_entries_agree(ProjectIndex.build(app_facts), app_facts)
+
+
+_SERVICE_MAIN = ("from dara.core import ConfigurationBuilder\nfrom app.pages import page\n\n"
+                 "config = ConfigurationBuilder()\nconfig.add_page('P', content=page)\n")
+_SERVICE_PAGES = "from dara.components import Text\n\ndef page():\n    return Text('x')\n"
+
+
+def test_services_nested_in_an_app_import_their_own_modules(tmp_path: Path) -> None:
+    """An `app` package at the root and one in each service below it: every name is
+    importable from several folders, the root's among them."""
+    files = {"app/__init__.py": "", "app/pages.py": _SERVICE_PAGES, "app/main.py": _SERVICE_MAIN}
+    for service in ("a", "b"):
+        files.update({
+            f"services/{service}/pyproject.toml": f"[project]\nname = '{service}'\n",
+            f"services/{service}/app/__init__.py": "",
+            f"services/{service}/app/pages.py": _SERVICE_PAGES,
+            f"services/{service}/app/main.py": _SERVICE_MAIN,
+            f"services/{service}/tools/report.py": "from app.pages import page\n\npage()\n",
+        })
+    _, project = run_audit(write_tree(tmp_path, files))
+    index = project.index
+    assert [folder for folder, _ in index.importable["app.pages"]] == [
+        "", "services/a", "services/b"]
+    report = index.files["services/b/tools/report.py"]
+    assert index.module_named("app.pages", report) is index.files["services/b/app/pages.py"]
+    _nearest_entries_agree(index, list(index.files.values()))
+
+
+def test_each_class_types_its_own_attributes(tmp_path: Path) -> None:
+    """Classes of one module storing the same attribute name: `self.<name>` in a method is
+    what its own class stores, whichever class comes first or stores more."""
+    classes = "".join(
+        f"class {name}:\n    def __init__(self):\n        self.state = {made}\n\n"
+        f"    def show(self):\n        return self.state\n\n"
+        for name, made in [("Plain", "Variable(0)"), ("Derived", "DerivedVariable(f, [])"),
+                           ("Nothing", "dict()"), ("Stream", "StreamVariable(f, [])")])
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/pages.py":
+                                 "from dara.core import DerivedVariable, StreamVariable, "
+                                 f"Variable\n\n\ndef f():\n    return 1\n\n\n{classes}"})
+    _, project = run_audit(root)
+    index = project.index
+    facts = index.files["app/pages.py"]
+    kinds = {scope.qualname.split(".")[0]: index.resolve(facts, scope.id, "self.state").instance_of
+             for scope in facts.scopes if scope.name == "show"}
+    assert kinds == {"Plain": "Variable", "Derived": "DerivedVariable", "Nothing": None,
+                     "Stream": "StreamVariable"}
+

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dara_migrate.settings import SettingsError, load_settings, resolve_target
-from tests.helpers import write_tree
+from tests.helpers import run_audit, write_tree
 
 
 def test_unknown_key_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
@@ -66,3 +66,19 @@ def test_auto_target_falls_back_to_the_installed_dara(tmp_path: Path) -> None:
 
 def test_explicit_target_wins(tmp_path: Path) -> None:
     assert resolve_target("v2", tmp_path, {})[0] == "v2"
+
+
+def test_per_file_ignores_drop_only_the_listed_rules_in_matching_files(tmp_path: Path) -> None:
+    page = ("from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+            "config = ConfigurationBuilder()\ncount = Variable(0)\n"
+            "double = DerivedVariable(lambda c: c * 2, variables=[count])\n")
+    write_tree(tmp_path, {
+        "app/__init__.py": "", "app/main.py": page,
+        "app/legacy/__init__.py": "", "app/legacy/old.py": page, "app/legacy/older.py": page,
+        "pyproject.toml": "[project]\nname = 'shop'\n\n[tool.dara-migrate]\n"
+        "per-file-ignores = { 'app/legacy/old.*' = ['DM101'], 'app/legacy/older.py' = "
+        "['DM7'], 'app/legacy/*' = ['DM2'] }\n"})
+    result, _ = run_audit(tmp_path)
+    assert sorted({(f.path, f.rule) for f in result.findings}) == [
+        ("app/legacy/old.py", "DM701"), ("app/legacy/older.py", "DM101"),
+        ("app/main.py", "DM101"), ("app/main.py", "DM201"), ("app/main.py", "DM701")]

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.files import SourceRoots
 from dara_migrate.index.bindings import defining_call
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, per_index
 from dara_migrate.models import app_label
 from dara_migrate.settings import Settings, read_pyproject
 from dara_migrate.target import (
@@ -205,14 +205,24 @@ def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName 
     bound to what a factory returns (`config = build_config()`)."""
     if call.target:
         return BoundName(facts, call.target, call.stmt_line)
+    return _factory_results(index).get((id(facts), id(call)))
+
+
+@per_index
+def _factory_results(index: ProjectIndex) -> dict[tuple[int, int], BoundName]:
+    """(file, call) identities -> the first module-level name, in path then binding order,
+    bound to what the call made (`config = build_config()`): one pass over the project for
+    all the factory-built apps, not one per app."""
+    holders: dict[tuple[int, int], BoundName] = {}
     for other in index.files.values():
         for binding in other.bindings:
             if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
                     and binding.value.kind == "call"):
                 made = defining_call(index, other, 0, binding.name)
-                if made is not None and made[0] is facts and made[1] is call:
-                    return BoundName(other, binding.name, binding.stmt_line)
-    return None
+                if made is not None:
+                    holders.setdefault((id(made[0]), id(made[1])),
+                                       BoundName(other, binding.name, binding.stmt_line))
+    return holders
 
 
 def _project_name(project: Path, read: Callable[[Path], dict[str, Any]]) -> str | None:

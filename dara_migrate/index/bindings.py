@@ -81,10 +81,7 @@ def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: 
             return defining_call(index, facts, bound_in, alias, depth + 1)
         return None
     if is_receiver(facts, binding, bound_in) and rest and "." not in rest:
-        cls = facts.scopes[bound_in].parent
-        for store in facts.bindings:
-            if (store.kind == "attr" and store.name == f"self.{rest}" and store.value is not None
-                    and store.value.kind == "call"
-                    and facts.scopes[store.scope].parent == cls):
+        for store in index.stores_on_self(facts, facts.scopes[bound_in].parent, rest):
+            if store.value is not None and store.value.kind == "call":
                 return facts, facts.calls[store.value.call]
     return None

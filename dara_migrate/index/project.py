@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, Literal, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
@@ -89,6 +88,8 @@ class ProjectIndex:
     its source root, and its path from each folder in between, as when that folder is on
     `sys.path` (a service started from its own folder imports `app.pages`, not
     `services.orders.app.pages`)."""
+    importable_from: dict[str, dict[str, FileFacts]] = field(default_factory=dict)
+    """Name -> folder -> the first file `importable` lists under that name from that folder."""
     importable_heads: set[str] = field(default_factory=set)
     """First parts of the `importable` names: a name starting otherwise is no project's."""
     outside_project: dict[str, Resolved] = field(default_factory=dict)
@@ -134,6 +135,8 @@ class ProjectIndex:
     """Path -> (parent scope, name) -> the last function or class of that name there."""
     running: dict[tuple[str, When], frozenset[int]] = field(default_factory=dict)
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
+    self_stores: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
+    """Path -> (class scope id, attribute) -> `stores_on_self`."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -141,25 +144,22 @@ class ProjectIndex:
         for facts in index.files.values():
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
-            table: dict[str, list[Binding]] = defaultdict(list)
-            bound: set[str] = set()
-            local: set[str] = set()
+            # Grouped by scope id first: one table per scope, not a key tuple per binding.
+            by_scope: dict[int, dict[str, list[Binding]]] = {0: defaultdict(list)}
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
-                bound.add(binding.name)
-                if binding.scope == 0:
-                    table[binding.name].append(binding)
-                else:
-                    local.add(binding.name)
-                    ref = (facts.path, binding.scope)
-                    scope_table = index.scope_bindings.get(ref)
-                    if scope_table is None:
-                        scope_table = index.scope_bindings[ref] = defaultdict(list)
-                    scope_table[binding.name].append(binding)
-            index.module_bindings[facts.path] = table
-            index.bound_names[facts.path] = frozenset(bound)
-            index.local_names[facts.path] = frozenset(local)
+                table = by_scope.get(binding.scope)
+                if table is None:
+                    table = by_scope[binding.scope] = defaultdict(list)
+                table[binding.name].append(binding)
+            module_table = by_scope.pop(0)
+            local = frozenset().union(*by_scope.values())
+            for scope_id, table in by_scope.items():
+                index.scope_bindings[(facts.path, scope_id)] = table
+            index.module_bindings[facts.path] = module_table
+            index.bound_names[facts.path] = local.union(module_table)
+            index.local_names[facts.path] = local
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -321,11 +321,17 @@ class ProjectIndex:
         if not entries:
             return None
         if near is not None:
-            best: FileFacts | None = None
-            depth = -1
-            for folder, facts in entries:
-                if len(folder) > depth and (not folder or near.path.startswith(folder + "/")):
-                    best, depth = facts, len(folder)
+            # The folders above `near`, nearest first: a monorepo's services can all import
+            # their own `app.pages`, so a name may have as many entries as there are services.
+            by_folder = self.importable_from[module]
+            path = near.path
+            cut = path.rfind("/")
+            while cut > 0:
+                best = by_folder.get(path[:cut])
+                if best is not None:
+                    return best
+                cut = path.rfind("/", 0, cut)
+            best = by_folder.get("")
             if best is not None:
                 return best
         found = self.modules.get(module)
@@ -347,9 +353,9 @@ class ProjectIndex:
                 name = ".".join(parts[:cut])
                 imported = self.module_named(name, facts)
                 if imported is not None and imported is not facts:
-                    for folder, entry in self.importable[name]:
-                        if entry is imported and folder not in folders:
-                            folders.append(folder)
+                    folder = _folder_importing(imported, name)
+                    if folder not in folders:
+                        folders.append(folder)
                     break
         return folders
 
@@ -368,12 +374,15 @@ class ProjectIndex:
 
     def _index_names(self, facts: FileFacts) -> None:
         folder = source_root(facts)
-        self.importable.setdefault(facts.module, []).append((folder, facts))
-        parts = facts.module.split(".")
+        name = facts.module
+        parts = name.split(".")
         self.importable_heads.update(parts)
-        for cut in range(1, len(parts)):
-            folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
-            self.importable.setdefault(".".join(parts[cut:]), []).append((folder, facts))
+        for cut in range(len(parts)):
+            if cut:
+                folder = f"{folder}/{parts[cut - 1]}" if folder else parts[cut - 1]
+                name = ".".join(parts[cut:])
+            self.importable.setdefault(name, []).append((folder, facts))
+            self.importable_from.setdefault(name, {}).setdefault(folder, facts)
 
     def split_module(self, qualified: str, near: FileFacts | None = None
                      ) -> tuple[FileFacts | None, str]:
@@ -450,15 +459,25 @@ class ProjectIndex:
     def attribute_type(self, cls: ScopeRef, attribute: str) -> str | None:
         """The Dara class assigned to `self.<attribute>` anywhere in a project class."""
         facts = self.files[cls[0]]
-        for binding in facts.bindings:
-            if binding.kind == "attr" and binding.name == f"self.{attribute}" and (
-                    binding.value is not None and binding.value.kind == "call"):
-                scope = facts.scopes[binding.scope]
-                if scope.parent == cls[1]:
-                    resolved = self.resolve(facts, binding.scope, binding.value.text)
-                    if resolved.api:
-                        return resolved.api
+        for binding in self.stores_on_self(facts, cls[1], attribute):
+            if binding.value is not None and binding.value.kind == "call":
+                resolved = self.resolve(facts, binding.scope, binding.value.text)
+                if resolved.api:
+                    return resolved.api
         return None
+
+    def stores_on_self(self, facts: FileFacts, cls: int, attribute: str) -> list[Binding]:
+        """The `self.<attribute> = ...` bindings in the methods of class `cls` of a file, in
+        order (grouped once per file: asking for each attribute of each class of a large
+        module must not scan the module each time)."""
+        stores = self.self_stores.get(facts.path)
+        if stores is None:
+            stores = self.self_stores[facts.path] = {}
+            for binding in facts.bindings:
+                if binding.kind == "attr" and binding.name.startswith("self."):
+                    owner = facts.scopes[binding.scope].parent
+                    stores.setdefault((owner, binding.name[5:]), []).append(binding)
+        return stores.get((cls, attribute), [])
 
     def _from_value(self, facts: FileFacts, scope_id: int, value: Value, head: str, rest: str,
                     depth: int) -> Resolved:
@@ -575,15 +594,37 @@ class ProjectIndex:
         seen = {start.path}
         queue = deque([start.path])
         while queue:
-            for imported in self.imports.get(queue.popleft(), ()):
-                facts = self.files[imported]
-                parts = facts.module.split(".")
-                for cut in range(1, len(parts) + 1):
-                    package = self.module_named(".".join(parts[:cut]), facts)
-                    if package is not None and package.path not in seen:
-                        seen.add(package.path)
-                        queue.append(package.path)
+            for path in self._run_by_imports(queue.popleft()):
+                if path not in seen:
+                    seen.add(path)
+                    queue.append(path)
         return seen
+
+    def files_reaching(self, targets: Set[str]) -> set[str]:
+        """Paths of the files whose `files_reachable` holds one of `targets` (the targets
+        too): one walk back along the imports, not one walk forward from every file."""
+        importers: dict[str, list[str]] = defaultdict(list)
+        for path in self.files:
+            for run in self._run_by_imports(path):
+                importers[run].append(path)
+        seen = set(targets)
+        queue = deque(seen)  # what is reached does not depend on the order
+        while queue:
+            for path in importers.get(queue.popleft(), ()):
+                if path not in seen:
+                    seen.add(path)
+                    queue.append(path)
+        return seen
+
+    def _run_by_imports(self, path: str) -> Iterator[str]:
+        """The project modules a file imports, each with the packages importing it runs."""
+        for imported in self.imports.get(path, ()):
+            facts = self.files[imported]
+            parts = facts.module.split(".")
+            for cut in range(1, len(parts) + 1):
+                package = self.module_named(".".join(parts[:cut]), facts)
+                if package is not None:
+                    yield package.path
 
     # ---------------------------------------------------------------- when code runs
 
@@ -599,7 +640,14 @@ class ProjectIndex:
                 if (resolved.api is None and resolved.instance_of is None
                         and resolved.function is None and resolved.instance_of_project is None
                         and call.func_call < 0):
-                    self._callback_edges(facts, call)  # most calls: outside Dara and project
+                    # Most calls are of code outside Dara and the project: their edges are
+                    # the project functions they are handed (what `_call_edges` makes of it).
+                    for value in call.args:
+                        if value.kind in _CALLABLE_KINDS:
+                            self._callback_edge(facts, call, value)
+                    for _, value in call.kwargs:
+                        if value.kind in _CALLABLE_KINDS:
+                            self._callback_edge(facts, call, value)
                 else:
                     self._call_edges(facts, call, resolved)
         for api in DECORATORS:
@@ -657,16 +705,6 @@ class ProjectIndex:
             member = self.class_member(cls, "__call__")
             if member:
                 yield member
-
-    def _callback_edges(self, facts: FileFacts, call: Call) -> None:
-        """The edges of a call to code outside Dara and the project: the project functions
-        it is handed, which run when that code runs (what `_call_edges` makes of it)."""
-        for value in call.args:
-            if value.kind in _CALLABLE_KINDS:
-                self._callback_edge(facts, call, value)
-        for _, value in call.kwargs:
-            if value.kind in _CALLABLE_KINDS:
-                self._callback_edge(facts, call, value)
 
     def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
         if value.kind == "lambda":
@@ -862,9 +900,20 @@ def source_root(facts: FileFacts) -> str:
     """The folder a file's module name is relative to (`services/a` for
     `services/a/app/main.py` imported as `app.main`)."""
     depth = facts.module.count(".") + (1 if facts.is_package else 0)
-    parents = PurePosixPath(facts.path).parents
-    folder = parents[depth].as_posix() if depth < len(parents) else ""
-    return "" if folder == "." else folder
+    # Paths are relative and normalised (`relative_to(root).as_posix()`): cut as strings.
+    parts = facts.path.split("/")
+    cut = len(parts) - 1 - depth
+    return "/".join(parts[:cut]) if cut > 0 else ""
+
+
+def _folder_importing(facts: FileFacts, name: str) -> str:
+    """The folder from which a file is importable as `name` (its `importable` entry under
+    that name), worked out from its module name rather than looked up among the entries of
+    every file of that name."""
+    parts = facts.module.split(".")
+    above = parts[:len(parts) - name.count(".") - 1]
+    root = source_root(facts)
+    return "/".join([root, *above] if root else above)
 
 
 def _makes_route(made_by: Resolved) -> bool:

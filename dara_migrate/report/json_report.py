@@ -6,6 +6,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import IO, Any
 
 from dara_migrate import __version__
@@ -107,9 +108,23 @@ def _unencoded(finding: Finding) -> Finding:
 
 
 def _encoded_finding(finding: Finding) -> str:
-    # Encoded one by one: the dicts of thousands of findings alive together cost more than
-    # the report itself.
-    return _ONE_LINE.encode(finding_json(finding))
+    """`finding_json(finding)` as `_ONE_LINE` encodes it, written directly: a dict and an
+    encoder call per finding cost more than the rest of the report."""
+    text = encode_basestring  # what the encoder writes a str with (ensure_ascii off)
+    fix = "null" if finding.fix is None else text(finding.fix)
+    url = _url(finding.rule)
+    uid = "" if finding.suggested_uid is None else (
+        f', "suggested_uid": {text(finding.suggested_uid)}')
+    related = ", ".join(
+        f'{{"path": {text(r.path)}, "line": {r.line}, "message": {text(r.message)}}}'
+        for r in finding.related)
+    return (f'{{"rule": {text(finding.rule)}, "name": {text(finding.name)}, '
+            f'"severity": {text(finding.severity)}, "fix": {fix}, '
+            f'"status": {text(finding.status)}, "path": {text(finding.path)}, '
+            f'"line": {finding.line}, "column": {finding.column}, '
+            f'"end_line": {finding.end_line}, "end_column": {finding.end_column}, '
+            f'"message": {text(finding.message)}, "url": {"null" if url is None else text(url)}, '
+            f'"fingerprint": {text(finding.fingerprint)}{uid}, "related": [{related}]}}')
 
 
 def _url(code: str) -> str | None:

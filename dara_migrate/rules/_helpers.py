@@ -298,10 +298,8 @@ def variable_constructor(index: ProjectIndex, facts: FileFacts, scope_id: int, d
     receiver = binding.kind == "param" and scope.params and scope.params[0].name == head and (
         facts.scopes[scope.parent].kind == "class")
     if receiver and rest and "." not in rest:
-        for stored in facts.bindings:
-            if stored.kind == "attr" and stored.name == f"self.{rest}" and (
-                    stored.value is not None and stored.value.kind == "call"
-                    and facts.scopes[stored.scope].parent == scope.parent):
+        for stored in index.stores_on_self(facts, scope.parent, rest):
+            if stored.value is not None and stored.value.kind == "call":
                 return facts, facts.calls[stored.value.call]
     return None
 

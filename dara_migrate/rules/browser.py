@@ -355,11 +355,11 @@ def _may_reach_websocket_state(index: ProjectIndex) -> set[str]:
               if not facts.mentions.isdisjoint(_WEBSOCKET_STATE)}
     if not naming:
         return set()
-    found = set()
+    found = index.files_reaching(naming)
     for facts in index.files.values():
-        if facts.path in naming or any(
+        if facts.path not in found and any(
                 b.kind == "import_module" and index.split_module(b.target, facts)[0] is not None
-                for b in facts.bindings) or not naming.isdisjoint(index.files_reachable(facts)):
+                for b in facts.bindings):
             found.add(facts.path)
     return found
 

@@ -357,9 +357,8 @@ class _SharedState:
 
     def _mutable_attribute(self, cls: ScopeRef, name: str) -> bool:
         facts = self.index.files[cls[0]]
-        return any(b.kind == "attr" and b.name == f"self.{name}"
-                   and facts.scopes[b.scope].parent == cls[1]
-                   and mutable(self.index, facts, b.scope, b.value) for b in facts.bindings)
+        return any(mutable(self.index, facts, b.scope, b.value)
+                   for b in self.index.stores_on_self(facts, cls[1], name))
 
     def shared(self, cls: ScopeRef) -> bool:
         """An instance built while the app is built (by the project, or by Dara for a class

@@ -381,8 +381,7 @@ class StaticnessReader:
                             depth: int) -> Kind:
         if "." in rest:
             return "unknown"
-        stored = [b for b in facts.bindings if b.kind == "attr" and b.name == f"self.{rest}"
-                  and facts.scopes[b.scope].parent == method.parent]
+        stored = self.index.stores_on_self(facts, method.parent, rest)
         if self.index.class_member((facts.path, method.parent), rest) is not None:
             return "static"
         return _combine(self.kind(facts, b.scope, b.value, depth + 1)

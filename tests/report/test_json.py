@@ -8,12 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
-from dara_migrate.models import AuditResult, Finding
+from dara_migrate.models import AuditResult, Finding, Related
 from dara_migrate.report.json_report import finding_json, render_json, write_json
+from dara_migrate.rules import BY_CODE
 from dara_migrate.rules.base import documentation_site
+from tests.helpers import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "apps"
 
@@ -96,3 +100,35 @@ def test_a_large_report_is_written_in_pieces_that_make_the_same_report() -> None
     assert len(stream.sizes) > 2 and max(stream.sizes) < len(text) / 2
     assert text == render_json(result)
     assert json.loads(text)["findings"] == [finding_json(f) for f in findings]
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_NUMBER = st.integers(min_value=0, max_value=10**6)
+
+
+@st.composite
+def _findings(draw: st.DrawFn) -> Finding:
+    return Finding(
+        rule=draw(st.sampled_from(sorted(BY_CODE))), name=draw(_TEXT),
+        severity=draw(st.sampled_from(["error", "warning", "info"])),
+        fix=draw(st.sampled_from(["safe", "unsafe", "manual", "blocker", None])),
+        path=draw(_TEXT), line=draw(_NUMBER), column=draw(_NUMBER), end_line=draw(_NUMBER),
+        end_column=draw(_NUMBER), message=draw(_TEXT),
+        status=draw(st.sampled_from(["open", "acknowledged", "suppressed", "pending"])),
+        suggested_uid=draw(st.none() | _TEXT),
+        related=draw(st.lists(st.builds(Related, _TEXT, _NUMBER, _TEXT), max_size=3)),
+        fingerprint=draw(_TEXT))
+
+
+@settings(max_examples=examples(300))
+@given(st.lists(_findings(), min_size=1, max_size=4))
+def test_each_finding_line_is_the_json_encoding_of_its_fields(findings: list[Finding]) -> None:
+    """Quotes, backslashes, control characters and non-ASCII text in any field, optional
+    fields absent or set: each line holds what `json` writes for the finding's fields."""
+    result = AuditResult(root="r", target="1.x", target_reason="", mode="enforce", files=1,
+                         findings=findings, apps=[], errors=[])
+    lines = render_json(result).split("\n")
+    start = lines.index('  "findings": [') + 1
+    written = [line.strip().removesuffix(",") for line in lines[start:start + len(findings)]]
+    assert written == [json.dumps(finding_json(f), ensure_ascii=False, separators=(", ", ": "))
+                       for f in findings]
