@@ -26,6 +26,7 @@ from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.definitions import snake
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.layout import split_lines
+from dara_migrate.tree import walk
 
 if TYPE_CHECKING:
     from dara_migrate.edits import Edit
@@ -149,7 +150,7 @@ def _names_and_calls(tree: ast.Module) -> tuple[set[str], dict[tuple[int, int], 
     is two calls at one place), in one walk."""
     names: set[str] = set()
     calls: dict[tuple[int, int], ast.Call] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.Call):
@@ -179,7 +180,7 @@ def _anchor(tree: ast.Module, names: set[str], before: int | None) -> int | None
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             targets = {statement.name}
         else:
-            targets = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
+            targets = {n.id for n in walk(statement) if isinstance(n, ast.Name)
                        and isinstance(n.ctx, ast.Store)}
         if targets & names:
             bound.append(statement)

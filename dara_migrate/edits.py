@@ -14,7 +14,7 @@ import itertools
 import re
 import sys
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import libcst.helpers
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from dara_migrate.layout import DEFAULT_LINE_LENGTH, line_length, split_lines
+from dara_migrate.tree import walk
 
 
 @dataclass(frozen=True)
@@ -732,7 +733,7 @@ def _used_names(tree: ast.Module) -> set[str]:
     for statement in tree.body:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Name):
                 names.add(node.id)
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
@@ -773,12 +774,28 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     return "".join(lines)
 
 
-def _calls_at(statements: Iterable[ast.stmt]) -> dict[tuple[int, int], list[ast.Call]]:
+def _calls_at(statements: Iterable[ast.stmt], wanted: Collection[int]
+              ) -> dict[tuple[int, int], list[ast.Call]]:
+    """The calls of the statements by start (line, byte offset), at least all those that
+    start on a `wanted` line: nested statements that span none of them are not walked (an
+    edit in a large function walks one statement of its body)."""
     calls: dict[tuple[int, int], list[ast.Call]] = {}
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.expr):  # expressions hold no statements: all of it
+            for inner in walk(node):
+                if isinstance(inner, ast.Call):
+                    calls.setdefault((inner.lineno, inner.col_offset), []).append(inner)
+            return
+        if isinstance(node, ast.stmt):
+            first, last = _first_statement_line(node), node.end_lineno or node.lineno
+            if not any(first <= line <= last for line in wanted):
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
     for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Call):
-                calls.setdefault((node.lineno, node.col_offset), []).append(node)
+        visit(statement)
     return calls
 
 
@@ -1187,8 +1204,9 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
     located = [(first, last) for (first, last), group in groups.items()
                if any(isinstance(e, (SetKeyword, ReplaceCall)) for e in group)]
-    calls = _calls_at(n for n in tree.body if any(
-        first <= _first_statement_line(n) <= last for first, last in located))
+    calls = _calls_at((n for n in tree.body if any(
+        first <= _first_statement_line(n) <= last for first, last in located)),
+        {e.line for e in edits if isinstance(e, (SetKeyword, ReplaceCall))})
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
         if replacements is not None:
