@@ -17,11 +17,11 @@ from dara_migrate.edits import (
     EditStyle,
     InsertAfter,
     apply_edits,
-    edit_style,
     quote_style,
 )
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import FoundFiles, ReadError, Source, find_files, read_source
+from dara_migrate.layout import line_length
 from dara_migrate.models import Finding
 from dara_migrate.planner import (
     DEFAULT_REASON,
@@ -94,15 +94,15 @@ class _Workspace:
         self.undone: set[str] = set()
         """Files whose last edit was undone because its output did not parse."""
         self.packages: frozenset[str] = frozenset()
-        """The project's top-level packages: first-party imports."""
+        """The project's top-level package names (no dots): first-party imports."""
         self.styles: dict[Path, EditStyle] = {}
         """By folder: the style is the nearest configuration's."""
 
     def style(self, path: str) -> EditStyle:
-        file = self.root / path
-        if file.parent not in self.styles:
-            self.styles[file.parent] = edit_style(file, self.packages)
-        return self.styles[file.parent]
+        folder = (self.root / path).parent
+        if folder not in self.styles:
+            self.styles[folder] = EditStyle(line_length(folder), self.packages)
+        return self.styles[folder]
 
     def source(self, path: str) -> Source:
         if path not in self.sources:

@@ -716,13 +716,34 @@ def _imports_module(alias: cst.ImportAlias, module: str, name: str) -> bool:
 
 def _binds(node: ast.stmt, module: str, name: str) -> bool:
     """Whether the top-level import statement binds `name` from (or to) `module`."""
+    return isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+        _alias_binds(node, alias, module, name) for alias in node.names)
+
+
+def _alias_binds(node: ast.Import | ast.ImportFrom, alias: ast.alias, module: str,
+                 name: str) -> bool:
+    """Whether one name of an import statement binds `name` from (or to) `module`: what
+    `_DropImport` removes."""
     if isinstance(node, ast.ImportFrom):
-        return not node.level and node.module == module and any(
-            (a.asname or a.name) == name for a in node.names)
-    if isinstance(node, ast.Import):
-        return any(a.name == module and a.asname == name if a.asname
-                   else a.name.split(".")[0] == module == name for a in node.names)
-    return False
+        return not node.level and node.module == module and (alias.asname or alias.name) == name
+    if alias.asname:
+        return alias.name == module and alias.asname == name
+    return alias.name.split(".")[0] == module == name
+
+
+def _dropped_whole(tree: ast.Module, position: int, unused: Sequence[tuple[str, str]]) -> bool:
+    """Whether `_DropImport` removes the whole top-level import at `position` (every name it
+    binds is unused) and it is alone on its lines: LibCST would leave nothing of them."""
+    node = tree.body[position]
+    if not isinstance(node, (ast.Import, ast.ImportFrom)) or node.col_offset:
+        return False
+    first, last = node.lineno, node.end_lineno or node.lineno
+    if position and (tree.body[position - 1].end_lineno or first) >= first:
+        return False
+    if position + 1 < len(tree.body) and tree.body[position + 1].lineno <= last:
+        return False
+    return all(any(_alias_binds(node, alias, module, name) for module, name in unused)
+               for alias in node.names)
 
 
 def _used_names(tree: ast.Module) -> set[str]:
@@ -760,15 +781,19 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     unused = [(module, name) for module, name in imports if name not in used]
     if not unused:
         return text
-    for node in reversed(tree.body):
+    for position in reversed(range(len(tree.body))):
+        node = tree.body[position]
         if not any(_binds(node, module, name) for module, name in unused):
             continue
         first, last = node.lineno, node.end_lineno or node.lineno
-        snippet = cst.parse_module("".join(lines[first - 1:last]))
-        for module, name in unused:
-            snippet = snippet.visit(_DropImport(module, name))
-        lines[first - 1:last] = [snippet.code if snippet.body else ""]
-        if (not snippet.body and first < len(lines) and not lines[first].strip()
+        kept = ""
+        if not _dropped_whole(tree, position, unused):
+            snippet = cst.parse_module("".join(lines[first - 1:last]))
+            for module, name in unused:
+                snippet = snippet.visit(_DropImport(module, name))
+            kept = snippet.code if snippet.body else ""
+        lines[first - 1:last] = [kept]
+        if (not kept and first < len(lines) and not lines[first].strip()
                 and (first == 1 or not lines[first - 2].strip())):
             lines[first] = ""
     return "".join(lines)

@@ -368,3 +368,47 @@ def test_action_rewrites_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None
         "def page():\n"
         "    return Button(onclick=update_counter(counter))  # one more\n"
     )
+
+
+DROPPED_IMPORTS = [
+    "from m import A", "from m import A  # why\n", "from m import (\n    A,  # kept?\n)",
+    "from m import A as B", "from m import A, B", "from m import (A, B)", "from m.sub import A",
+    "import m", "import m as n", "import m.sub", "import m, other", "from m import A, C",
+    "from . import A", "from .m import A", "from m import *", "from m import A; x = 1",
+    "y = 2; import m", "from m import A \\\n    , B", "import m  # noqa: F401",
+]
+DROPPED_NAMES = [("m", "A"), ("m", "B"), ("m", "n"), ("m", "m"), ("m.sub", "A"), ("m", "C")]
+
+
+@given(before=st.sampled_from(["", '"""Doc."""\n', "# header\n", "import os\n", "\n"]),
+       statement=st.sampled_from(DROPPED_IMPORTS),
+       after=st.sampled_from(["", "\n", "\nimport sys\n", "\n\nx = A\n", "print(1)\n"]),
+       unused=st.lists(st.sampled_from(DROPPED_NAMES), min_size=1, max_size=3, unique=True),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_an_import_dropped_whole_as_text_is_what_libcst_leaves(
+        before: str, statement: str, after: str, unused: list[tuple[str, str]],
+        newline: str) -> None:
+    """An import every name of which goes is removed without LibCST; the text is the one
+    the LibCST rewrite of that statement gives."""
+    source = (before + statement.rstrip("\n") + "\n" + after).replace("\n", newline)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    as_text = edits_module._drop_unused_imports(source, unused)
+    original = edits_module._dropped_whole
+    try:
+        edits_module._dropped_whole = lambda *_: False  # type: ignore[assignment]
+        by_libcst = edits_module._drop_unused_imports(source, unused)
+    finally:
+        edits_module._dropped_whole = original
+    assert as_text == by_libcst
+
+
+def test_a_whole_import_is_dropped_without_libcst() -> None:
+    source = "import os\nfrom m import A, B\n\nx = os.sep\n"
+    tree = ast.parse(source)
+    assert edits_module._dropped_whole(tree, 1, [("m", "A"), ("m", "B")])
+    assert not edits_module._dropped_whole(tree, 1, [("m", "A")])
+    assert edits_module._drop_unused_imports(source, [("m", "A"), ("m", "B")]) == (
+        "import os\n\nx = os.sep\n")
