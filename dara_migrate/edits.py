@@ -938,7 +938,7 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
 
 
 def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                 edit: SetKeyword) -> ast.Call | None:
+                 edit: SetKeyword | RemoveKeyword) -> ast.Call | None:
     """The call a keyword edit addresses (None when not exactly one is found)."""
     found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
     # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
@@ -1016,6 +1016,44 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         return [(after, 0, 0, f"{indent}{added},{_newline(lines[comma[0]])}")]
     return [(last_line, last_end, last_end, ","),
             (last_line + 1, 0, 0, f"{indent}{added}{_newline(lines[last_line])}")]
+
+
+def _keyword_removals(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                      group: Sequence[Edit]) -> list[_Replacement] | None:
+    """The group's keyword removals as text, where that is what LibCST leaves: a keyword
+    argument followed by another argument goes with everything up to that argument (its
+    comma, the comments and line breaks after it, all LibCST counts as part of it). None
+    when one is the last argument, or two removals share a line."""
+    removals = [e for e in group if isinstance(e, RemoveKeyword)]
+    if not removals or len(removals) != len(group):
+        return None
+    replacements: list[_Replacement] = []
+    spans: list[tuple[int, int]] = []
+    for edit in removals:
+        call = _edited_call(lines, calls, edit)
+        if call is None:
+            return None
+        arguments = _arguments(call)
+        position = next((n for n, a in enumerate(arguments)
+                         if isinstance(a, ast.keyword) and a.arg == edit.keyword), None)
+        if position is None or position + 1 == len(arguments):
+            return None
+        following = arguments[position + 1]
+        if not isinstance(following, (ast.keyword, ast.Starred)):
+            return None
+        start_line, start = _span(lines, arguments[position])[:2]
+        end_line, end = _span(lines, following)[:2]
+        if any(not (end_line < first or last < start_line) for first, last in spans):
+            return None
+        spans.append((start_line, end_line))
+        if start_line == end_line:
+            replacements.append((start_line, start, end, ""))
+            continue
+        replacements.append((start_line, start, len(lines[start_line]),
+                             lines[end_line][end:]))
+        replacements.extend((index, 0, len(lines[index]), "")
+                            for index in range(start_line + 1, end_line + 1))
+    return replacements
 
 
 def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
@@ -1181,6 +1219,9 @@ class EditStyle:
     first_party: frozenset[str] = frozenset()
 
 
+_CALL_TEXT_EDITS = (SetKeyword, ReplaceCall, RemoveKeyword)
+"""Edits that may be made as text, on calls found by their position."""
+
 _LINE_EDITS = (InsertAfter, RemoveStatement, AddParameter)
 """Edits that address a statement by its first line only."""
 
@@ -1228,12 +1269,14 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         groups.setdefault(span, []).append(edit)
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
     located = [(first, last) for (first, last), group in groups.items()
-               if any(isinstance(e, (SetKeyword, ReplaceCall)) for e in group)]
+               if any(isinstance(e, _CALL_TEXT_EDITS) for e in group)]
     calls = _calls_at((n for n in tree.body if any(
         first <= _first_statement_line(n) <= last for first, last in located)),
-        {e.line for e in edits if isinstance(e, (SetKeyword, ReplaceCall))})
+        {e.line for e in edits if isinstance(e, _CALL_TEXT_EDITS)})
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
+        if replacements is None:
+            replacements = _keyword_removals(lines, calls, group)
         if replacements is not None:
             _edit_text(lines, replacements)
             continue

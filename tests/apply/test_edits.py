@@ -186,7 +186,7 @@ def test_a_marker_is_written_the_same_whether_or_not_its_statement_needs_libcst(
         "\n"
         "def build():\n"
         "    # dara-migrate: local-only[DM301] old reason\n"
-        "    rows = ServerVariable(backend=MemoryBackend(), uid='x')\n"
+        "    rows = ServerVariable(uid='x', backend=MemoryBackend())\n"
         "    return rows\n"
     )
     markers: list[Edit] = [RemoveComments(7, "# dara-migrate: local-only["),
@@ -201,10 +201,11 @@ def test_a_marker_is_written_the_same_whether_or_not_its_statement_needs_libcst(
         return real_edit_module(text, edits, line_length)
 
     monkeypatch.setattr(edits_module, "_edit_module", recording)
+    # The last argument's removal takes LibCST (the one before it gives up its comma).
     both = apply_edits(source, [*markers, RemoveKeyword(7, 12, "backend")])
     # LibCST gets the statement with its marker already written, and writes none itself.
     assert seen and all("new reason" in text for text in seen)
-    assert both == marked.replace("ServerVariable(backend=MemoryBackend(), uid='x')",
+    assert both == marked.replace("ServerVariable(uid='x', backend=MemoryBackend())",
                                   "ServerVariable(uid='x')")
 
 
@@ -248,6 +249,59 @@ def test_uid_insertion_without_libcst_matches_libcst(
     if second:
         edits.append(SetKeyword(line, len(indent) + 5, "label", "'shown'"))
     assert apply_edits(source, edits) == _edit_module(source, edits, DEFAULT_LINE_LENGTH)
+
+
+_REMOVED_ARGUMENTS = st.lists(st.sampled_from([
+    "a", "*rest", "**extra", "x=1", "uid='old'", "(y)", "'é'", "g(backend=h)", "k=v  # note\n",
+    "scope = 'user'", "*(p)", "backend=MemoryBackend()", "backend = (\n    M()  # m\n)",
+    "backend=M(scope='global')", "backend=InMemoryBackend()  # local\n",
+]), min_size=1, max_size=5)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(arguments=_REMOVED_ARGUMENTS, separator=_SEPARATORS,
+       trailing=st.sampled_from(["", ",", " ", ",\n"]), indent=st.sampled_from(["", "    "]),
+       nested=st.booleans(), newline=st.sampled_from(["\n", "\r\n"]))
+def test_keyword_removal_without_libcst_matches_libcst(
+        arguments: list[str], separator: str, trailing: str, indent: str, nested: bool,
+        newline: str) -> None:
+    """DM202's `backend=` removal, made as text wherever it can be, gives LibCST's text:
+    first, middle or last argument, laid out on one line or several, with comments."""
+    call = f"SV({separator.join(arguments)}{trailing})"
+    if nested:
+        call = f"Stack(SV(a), {call}, b)  # tail"
+    body = f"{indent}x = {call}\n"
+    source = (f"def page():\n{body}    return x\n" if indent else body).replace("\n", newline)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    column = len(indent) + 5 + (len("Stack(SV(a), ") if nested else 0)
+    edits: list[Edit] = [RemoveKeyword(2 if indent else 1, column, "backend")]
+    assert apply_edits(source, edits) == _edit_module(source, edits, DEFAULT_LINE_LENGTH)
+
+
+def test_a_keyword_removal_before_another_argument_needs_no_libcst(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
+        raise AssertionError("LibCST was used")
+
+    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+    source = (
+        "notes = ServerVariable(backend=MemoryBackend(), scope='user', uid='notes')\n"
+        "drafts = ServerVariable(\n"
+        "    backend=MemoryBackend(),  # one worker only\n"
+        "    scope='user',\n"
+        ")\n"
+    )
+    result = apply_edits(source, [RemoveKeyword(1, 9, "backend"),
+                                  RemoveKeyword(2, 10, "backend")])
+    assert result == (
+        "notes = ServerVariable(scope='user', uid='notes')\n"
+        "drafts = ServerVariable(\n"
+        "    scope='user',\n"
+        ")\n"
+    )
 
 
 def test_plain_uid_insertions_and_markers_need_no_libcst(monkeypatch: pytest.MonkeyPatch
