@@ -16,6 +16,7 @@ import sys
 import tokenize
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import libcst as cst
@@ -1324,7 +1325,8 @@ def _replaced_and_inserted(lines: list[str], tree: ast.Module,
     if any(e.line != _first_statement_line(statement) for e in group
            if isinstance(e, InsertAfter)):
         return None
-    if blocks and not all(_verbatim_block(block, _first_indent(text)) for block in blocks):
+    indent = _first_indent(text) if blocks else None
+    if blocks and not all(_verbatim_block(block, indent) for block in blocks):
         return None
     found: list[tuple[int, int, int, int, str]] = []
     for edit in group:
@@ -1361,6 +1363,7 @@ def _first_indent(text: str) -> str | None:
     return "    "
 
 
+@lru_cache(maxsize=256)
 def _verbatim_block(block: str, indent: str | None) -> bool:
     """Whether LibCST inserts `block` at module level exactly as written: statements (with
     comments above them, none after them), LF line breaks, and the first indented block
