@@ -1057,6 +1057,66 @@ def _keyword_removals(lines: list[str], calls: dict[tuple[int, int], list[ast.Ca
     return replacements
 
 
+def _removed_and_set(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                     group: Sequence[Edit], line_length: int, first: int, last: int
+                     ) -> str | None:
+    """The span's text after a keyword removal and a keyword insertion on one call (DM202's
+    `backend=` removal with DM101's uid, or with the scope it carries over), made as text
+    where LibCST gives the same: in LibCST's order (the insertion sees the call with or
+    without the removed argument), the removal as `_keyword_removals` makes it, and the
+    insertion on one line where the line still fits (LibCST then splits nothing either)."""
+    if len(group) != 2:
+        return None
+    removal = next((e for e in group if isinstance(e, RemoveKeyword)), None)
+    insertion = next((e for e in group if isinstance(e, SetKeyword)), None)
+    if (removal is None or insertion is None or insertion.replace
+            or (removal.line, removal.column) != (insertion.line, insertion.column)
+            or removal.keyword == insertion.keyword):
+        return None
+    call = _edited_call(lines, calls, insertion)
+    removed = _keyword_removals(lines, calls, [removal])
+    if call is None or not removed or any(k.arg == insertion.keyword for k in call.keywords):
+        return None
+    if group[0] is insertion:
+        inserted = _keyword_insertion(lines, calls, insertion, line_length)
+        if inserted is None or not _unsplit(inserted):
+            return None
+        edited = lines[first - 1:last]
+        changes = [(index - first + 1, start, end, text)
+                   for index, start, end, text in [*removed, *inserted]]
+        spans = sorted((index, start, end) for index, start, end, _ in changes)
+        if any(line == next_line and next_start < end for (line, _, end), (next_line, next_start, _)
+               in itertools.pairwise(spans)):
+            return None
+        if len({index for index, _, _, _ in removed}) > 1 and {
+                index for index, _, _, _ in removed} & {index for index, _, _, _ in inserted}:
+            return None
+        _edit_text(edited, changes)
+        return "".join(edited)
+    edited = lines[first - 1:last]
+    _edit_text(edited, [(index - first + 1, start, end, text)
+                        for index, start, end, text in removed])
+    text = "".join(edited)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    shifted = replace(insertion, line=insertion.line - first + 1)
+    edited = split_lines(text, keepends=True)
+    own_calls = _calls_at(tree.body, {shifted.line})
+    inserted = _keyword_insertion(edited, own_calls, shifted, line_length)
+    if inserted is None or not _unsplit(inserted):
+        return None
+    _edit_text(edited, inserted)
+    return "".join(edited)
+
+
+def _unsplit(inserted: Sequence[_Replacement]) -> bool:
+    """Whether a keyword insertion went on the line of the argument before it (LibCST breaks
+    lines by other rules than the text insertion does)."""
+    return not any("\n" in text or "\r" in text for _, _, _, text in inserted)
+
+
 def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
                    group: Sequence[Edit], line_length: int) -> list[_Replacement] | None:
     """The group's keyword insertions as text, or None if one of them needs LibCST (also
@@ -1282,6 +1342,9 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
             _edit_text(lines, replacements)
             continue
         rewritten_text = _replaced_and_inserted(lines, tree, calls, group, first, last)
+        if rewritten_text is None:
+            rewritten_text = _removed_and_set(lines, calls, group, style.line_length, first,
+                                              last)
         if rewritten_text is not None:
             lines[first - 1:last] = [rewritten_text]
             continue

@@ -281,6 +281,36 @@ def test_keyword_removal_without_libcst_matches_libcst(
     assert apply_edits(source, edits) == _edit_module(source, edits, DEFAULT_LINE_LENGTH)
 
 
+_SET_KEYWORDS = st.sampled_from([("uid", "'app.state:notes'"), ("scope", "'global'"),
+                                  ("uid", "'a-much-longer-identifier.for.the.notes:variable'")])
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(arguments=_REMOVED_ARGUMENTS, separator=_SEPARATORS,
+       trailing=st.sampled_from(["", ",", " ", ",\n"]), indent=st.sampled_from(["", "    "]),
+       opening=st.sampled_from(["", "\n    ", "\n        "]), keyword=_SET_KEYWORDS,
+       set_first=st.booleans(), length=st.sampled_from([40, 60, DEFAULT_LINE_LENGTH]),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_a_keyword_removed_and_one_added_without_libcst_matches_libcst(
+        arguments: list[str], separator: str, trailing: str, indent: str, opening: str,
+        keyword: tuple[str, str], set_first: bool, length: int, newline: str) -> None:
+    """`backend=` removed and `uid=` (or `scope=`) added to the same call, in either order
+    (LibCST's insertion sees the call before or after the removal), give LibCST's text."""
+    call = f"SV({opening}{separator.join(arguments)}{trailing})"
+    body = f"{indent}x = {call}  # expect: DM202\n"
+    source = (f"def page():\n{body}    return x\n" if indent else body).replace("\n", newline)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    line, column = (2 if indent else 1), len(indent) + 5
+    removal = RemoveKeyword(line, column, "backend")
+    insertion = SetKeyword(line, column, *keyword)
+    edits: list[Edit] = [insertion, removal] if set_first else [removal, insertion]
+    style = edits_module.EditStyle(line_length=length)
+    assert apply_edits(source, edits, style) == _edit_module(source, edits, length)
+
+
 def test_a_keyword_removal_before_another_argument_needs_no_libcst(
         monkeypatch: pytest.MonkeyPatch) -> None:
     def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
@@ -301,6 +331,19 @@ def test_a_keyword_removal_before_another_argument_needs_no_libcst(
         "drafts = ServerVariable(\n"
         "    scope='user',\n"
         ")\n"
+    )
+    # DM202 with the scope it carries over, and with DM101's uid (LibCST adds it first).
+    source = (
+        "board = ServerVariable(backend=MemoryBackend(scope='global'), uid='board')\n"
+        "drafts = ServerVariable(backend=MemoryBackend(), scope='user')\n"
+    )
+    both = apply_edits(source, [RemoveKeyword(1, 9, "backend"),
+                                SetKeyword(1, 9, "scope", "'global'"),
+                                SetKeyword(2, 10, "uid", "'app:drafts'"),
+                                RemoveKeyword(2, 10, "backend")])
+    assert both == (
+        "board = ServerVariable(uid='board', scope='global')\n"
+        "drafts = ServerVariable(scope='user', uid='app:drafts')\n"
     )
 
 
