@@ -26,6 +26,7 @@ from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.definitions import snake
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.layout import split_lines
+from dara_migrate.tree import walk
 
 if TYPE_CHECKING:
     from dara_migrate.edits import Edit
@@ -149,7 +150,7 @@ def _names_and_calls(tree: ast.Module) -> tuple[set[str], dict[tuple[int, int], 
     is two calls at one place), in one walk."""
     names: set[str] = set()
     calls: dict[tuple[int, int], ast.Call] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.Call):
@@ -167,22 +168,28 @@ def _identifier(text: str) -> str:
     return name if name.isidentifier() and not keyword.iskeyword(name) else ""
 
 
-def _anchor(tree: ast.Module, names: set[str], before: int | None) -> int | None:
-    """The line of the last module-level statement that binds one of `names` (else the last
-    import), which must come before line `before` when the call runs at module level."""
-    bound: list[ast.stmt] = []
-    imports: list[ast.stmt] = []
+def _module_targets(tree: ast.Module) -> list[set[str]]:
+    """The names each module-level statement binds, in the order of `tree.body`."""
+    targets: list[set[str]] = []
     for statement in tree.body:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            imports.append(statement)
-            targets = {(a.asname or a.name).split(".")[0] for a in statement.names}
+            targets.append({(a.asname or a.name).split(".")[0] for a in statement.names})
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            targets = {statement.name}
+            targets.append({statement.name})
         else:
-            targets = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
-                       and isinstance(n.ctx, ast.Store)}
-        if targets & names:
-            bound.append(statement)
+            targets.append({n.id for n in walk(statement) if isinstance(n, ast.Name)
+                            and isinstance(n.ctx, ast.Store)})
+    return targets
+
+
+def _anchor(tree: ast.Module, targets: list[set[str]], names: set[str], before: int | None
+            ) -> int | None:
+    """The line of the last module-level statement that binds one of `names` (else the last
+    import), which must come before line `before` when the call runs at module level;
+    `targets` are the statements' bound names (`_module_targets`)."""
+    bound = [statement for statement, bound_names in zip(tree.body, targets, strict=True)
+             if bound_names & names]
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
     candidates = bound or imports
     if not candidates:
         return None
@@ -216,6 +223,8 @@ class ActionRewriter:
         names, self.calls = _names_and_calls(self.tree)
         self.taken.update(names)
         self.lines = split_lines(text, keepends=True)
+        self.targets: list[set[str]] | None = None
+        """What each module-level statement binds, once a plan needs an anchor."""
 
     def plan(self, call: Call, api: str) -> ActionRewrite | None:
         from dara_migrate.edits import InsertAfter, ReplaceCall
@@ -274,7 +283,10 @@ class ActionRewriter:
         if used & {"ctx", "old", "context", "value", "run_user_handler", *parameters}:
             return None  # the action's own names would shadow what the callable reads
         at_module_level = self.index.function_scope(self.facts, call.scope) == 0
-        anchor = _anchor(self.tree, used, call.stmt_line if at_module_level else None)
+        if self.targets is None:
+            self.targets = _module_targets(self.tree)
+        anchor = _anchor(self.tree, self.targets, used,
+                         call.stmt_line if at_module_level else None)
         if anchor is None:
             return None
         signature = ", ".join(["ctx: action.Ctx", *parameters])

@@ -6,6 +6,7 @@ so nothing is written until the whole migration is known to converge and to pars
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -17,11 +18,11 @@ from dara_migrate.edits import (
     EditStyle,
     InsertAfter,
     apply_edits,
-    edit_style,
     quote_style,
 )
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import FoundFiles, ReadError, Source, find_files, read_source
+from dara_migrate.layout import line_length
 from dara_migrate.models import Finding
 from dara_migrate.planner import (
     DEFAULT_REASON,
@@ -35,6 +36,7 @@ from dara_migrate.planner import (
     without_hatch_site,
     written_reason,
 )
+from dara_migrate.scan import default_workers, die_with_parent
 from dara_migrate.settings import Settings
 from dara_migrate.target import MODE_ATTRIBUTE
 from dara_migrate.writer import encode
@@ -94,15 +96,15 @@ class _Workspace:
         self.undone: set[str] = set()
         """Files whose last edit was undone because its output did not parse."""
         self.packages: frozenset[str] = frozenset()
-        """The project's top-level packages: first-party imports."""
+        """The project's top-level package names (no dots): first-party imports."""
         self.styles: dict[Path, EditStyle] = {}
         """By folder: the style is the nearest configuration's."""
 
     def style(self, path: str) -> EditStyle:
-        file = self.root / path
-        if file.parent not in self.styles:
-            self.styles[file.parent] = edit_style(file, self.packages)
-        return self.styles[file.parent]
+        folder = (self.root / path).parent
+        if folder not in self.styles:
+            self.styles[folder] = EditStyle(line_length(folder), self.packages)
+        return self.styles[folder]
 
     def source(self, path: str) -> Source:
         if path not in self.sources:
@@ -145,25 +147,81 @@ class _Workspace:
                 self.changed[result.path] = None
             previous = project
 
-    def edit(self, edits: dict[str, list[Edit]]) -> set[str]:
-        """Apply edits file by file; a file whose edit fails keeps its text and is reported."""
-        failed = set()
+    def edit(self, edits: dict[str, list[Edit]], workers: int = 1) -> set[str]:
+        """Apply edits file by file (shared with `workers` - 1 other processes, 0: as many
+        as there are idle cores); a file whose edit fails keeps its text and is reported."""
+        tasks: dict[str, _EditTask] = {}
+        unprepared: dict[str, str] = {}
         for path, file_edits in sorted(edits.items()):
             try:
-                old = self.text(path)
-                new = apply_edits(old, file_edits, self.style(path))
-            except (EditError, ReadError) as error:
-                self.errors.append(f"{path}: {error}")
-                failed.add(path)
-                continue
+                tasks[path] = (self.text(path), file_edits, self.style(path))
+            except ReadError as error:
+                unprepared[path] = str(error)
             except Exception as error:
-                self.errors.append(f"{path}: internal error: {type(error).__name__}: {error}")
+                unprepared[path] = f"internal error: {type(error).__name__}: {error}"
+        outcomes = dict(zip(tasks, _edit_all(list(tasks.values()), workers), strict=True))
+        failed = set()
+        for path in sorted(edits):
+            edit_failed, edited = outcomes.get(path, (True, unprepared.get(path, "")))
+            if edit_failed:
+                self.errors.append(f"{path}: {edited}")
                 failed.add(path)
                 continue
-            if new != old:
+            if edited != tasks[path][0]:
                 self.changed.setdefault(path, self.texts.get(path))
-                self.texts[path] = new
+                self.texts[path] = edited
         return failed
+
+
+_EditTask = tuple[str, list[Edit], EditStyle]
+"""A file's text, its edits and the style to write them in."""
+
+_EDITS_IN_PROCESS_BELOW = 64
+"""Fewer files than this are edited in this process: a pool costs more than it saves."""
+
+
+def _edit_one(task: _EditTask) -> tuple[bool, str]:
+    """(False, the file's new text), or (True, why its edits could not be made)."""
+    text, edits, style = task
+    try:
+        return False, apply_edits(text, edits, style)
+    except EditError as error:
+        return True, str(error)
+    except Exception as error:
+        return True, f"internal error: {type(error).__name__}: {error}"
+
+
+def _edit_chunk(tasks: list[_EditTask]) -> list[tuple[bool, str]]:
+    return [_edit_one(task) for task in tasks]
+
+
+def _edit_all(tasks: list[_EditTask], workers: int) -> list[tuple[bool, str]]:
+    """`_edit_one` of every task, in order. With more than one worker, forked processes and
+    this one share the chunks (as the analysis shares files); edits are a pure function of
+    the text, so the results are the same."""
+    workers = workers or default_workers()
+    if workers <= 1 or len(tasks) < _EDITS_IN_PROCESS_BELOW:
+        return _edit_chunk(tasks)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(4, len(tasks) // (workers * 16))
+    chunks = [tasks[start:start + size] for start in range(0, len(tasks), size)]
+    done: list[list[tuple[bool, str]] | None] = [None] * len(chunks)
+    context = multiprocessing.get_context("fork" if "fork" in
+                                          multiprocessing.get_all_start_methods() else None)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(_edit_chunk, chunk) for chunk in chunks]
+        # From the end, what no worker has started yet: nothing this process does is pickled.
+        for number in reversed(range(len(chunks))):
+            if futures[number].cancel():
+                done[number] = _edit_chunk(chunks[number])
+        for number, future in enumerate(futures):
+            if done[number] is None:
+                done[number] = future.result()
+    return [outcome for chunk_results in done if chunk_results is not None
+            for outcome in chunk_results]
 
 
 def _group(fixes: Iterable[PlannedFix]) -> dict[str, list[Edit]]:
@@ -209,7 +267,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
                                  runtime_env=fix_options.runtime_env)
         if not fixes:
             break
-        failed = workspace.edit(_group(fixes))
+        failed = workspace.edit(_group(fixes), settings.jobs)
         project = workspace.reload(settings, paths, project)
         failed |= workspace.undone
         applied.extend(f for f in fixes

@@ -14,8 +14,9 @@ import itertools
 import re
 import sys
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import libcst as cst
@@ -23,6 +24,7 @@ import libcst.helpers
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from dara_migrate.layout import DEFAULT_LINE_LENGTH, line_length, split_lines
+from dara_migrate.tree import walk
 
 
 @dataclass(frozen=True)
@@ -715,13 +717,34 @@ def _imports_module(alias: cst.ImportAlias, module: str, name: str) -> bool:
 
 def _binds(node: ast.stmt, module: str, name: str) -> bool:
     """Whether the top-level import statement binds `name` from (or to) `module`."""
+    return isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+        _alias_binds(node, alias, module, name) for alias in node.names)
+
+
+def _alias_binds(node: ast.Import | ast.ImportFrom, alias: ast.alias, module: str,
+                 name: str) -> bool:
+    """Whether one name of an import statement binds `name` from (or to) `module`: what
+    `_DropImport` removes."""
     if isinstance(node, ast.ImportFrom):
-        return not node.level and node.module == module and any(
-            (a.asname or a.name) == name for a in node.names)
-    if isinstance(node, ast.Import):
-        return any(a.name == module and a.asname == name if a.asname
-                   else a.name.split(".")[0] == module == name for a in node.names)
-    return False
+        return not node.level and node.module == module and (alias.asname or alias.name) == name
+    if alias.asname:
+        return alias.name == module and alias.asname == name
+    return alias.name.split(".")[0] == module == name
+
+
+def _dropped_whole(tree: ast.Module, position: int, unused: Sequence[tuple[str, str]]) -> bool:
+    """Whether `_DropImport` removes the whole top-level import at `position` (every name it
+    binds is unused) and it is alone on its lines: LibCST would leave nothing of them."""
+    node = tree.body[position]
+    if not isinstance(node, (ast.Import, ast.ImportFrom)) or node.col_offset:
+        return False
+    first, last = node.lineno, node.end_lineno or node.lineno
+    if position and (tree.body[position - 1].end_lineno or first) >= first:
+        return False
+    if position + 1 < len(tree.body) and tree.body[position + 1].lineno <= last:
+        return False
+    return all(any(_alias_binds(node, alias, module, name) for module, name in unused)
+               for alias in node.names)
 
 
 def _used_names(tree: ast.Module) -> set[str]:
@@ -732,7 +755,7 @@ def _used_names(tree: ast.Module) -> set[str]:
     for statement in tree.body:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             continue
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Name):
                 names.add(node.id)
             elif isinstance(node, (ast.Global, ast.Nonlocal)):
@@ -759,26 +782,46 @@ def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
     unused = [(module, name) for module, name in imports if name not in used]
     if not unused:
         return text
-    for node in reversed(tree.body):
+    for position in reversed(range(len(tree.body))):
+        node = tree.body[position]
         if not any(_binds(node, module, name) for module, name in unused):
             continue
         first, last = node.lineno, node.end_lineno or node.lineno
-        snippet = cst.parse_module("".join(lines[first - 1:last]))
-        for module, name in unused:
-            snippet = snippet.visit(_DropImport(module, name))
-        lines[first - 1:last] = [snippet.code if snippet.body else ""]
-        if (not snippet.body and first < len(lines) and not lines[first].strip()
+        kept = ""
+        if not _dropped_whole(tree, position, unused):
+            snippet = cst.parse_module("".join(lines[first - 1:last]))
+            for module, name in unused:
+                snippet = snippet.visit(_DropImport(module, name))
+            kept = snippet.code if snippet.body else ""
+        lines[first - 1:last] = [kept]
+        if (not kept and first < len(lines) and not lines[first].strip()
                 and (first == 1 or not lines[first - 2].strip())):
             lines[first] = ""
     return "".join(lines)
 
 
-def _calls_at(statements: Iterable[ast.stmt]) -> dict[tuple[int, int], list[ast.Call]]:
+def _calls_at(statements: Iterable[ast.stmt], wanted: Collection[int]
+              ) -> dict[tuple[int, int], list[ast.Call]]:
+    """The calls of the statements by start (line, byte offset), at least all those that
+    start on a `wanted` line: nested statements that span none of them are not walked (an
+    edit in a large function walks one statement of its body)."""
     calls: dict[tuple[int, int], list[ast.Call]] = {}
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.expr):  # expressions hold no statements: all of it
+            for inner in walk(node):
+                if isinstance(inner, ast.Call):
+                    calls.setdefault((inner.lineno, inner.col_offset), []).append(inner)
+            return
+        if isinstance(node, ast.stmt):
+            first, last = _first_statement_line(node), node.end_lineno or node.lineno
+            if not any(first <= line <= last for line in wanted):
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
     for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Call):
-                calls.setdefault((node.lineno, node.col_offset), []).append(node)
+        visit(statement)
     return calls
 
 
@@ -896,7 +939,7 @@ def _exploded(lines: list[str], call: ast.Call, arguments: Sequence[ast.expr | a
 
 
 def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
-                 edit: SetKeyword) -> ast.Call | None:
+                 edit: SetKeyword | RemoveKeyword) -> ast.Call | None:
     """The call a keyword edit addresses (None when not exactly one is found)."""
     found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
     # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
@@ -974,6 +1017,104 @@ def _keyword_insertion(lines: list[str], calls: dict[tuple[int, int], list[ast.C
         return [(after, 0, 0, f"{indent}{added},{_newline(lines[comma[0]])}")]
     return [(last_line, last_end, last_end, ","),
             (last_line + 1, 0, 0, f"{indent}{added}{_newline(lines[last_line])}")]
+
+
+def _keyword_removals(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                      group: Sequence[Edit]) -> list[_Replacement] | None:
+    """The group's keyword removals as text, where that is what LibCST leaves: a keyword
+    argument followed by another argument goes with everything up to that argument (its
+    comma, the comments and line breaks after it, all LibCST counts as part of it). None
+    when one is the last argument, or two removals share a line."""
+    removals = [e for e in group if isinstance(e, RemoveKeyword)]
+    if not removals or len(removals) != len(group):
+        return None
+    replacements: list[_Replacement] = []
+    spans: list[tuple[int, int]] = []
+    for edit in removals:
+        call = _edited_call(lines, calls, edit)
+        if call is None:
+            return None
+        arguments = _arguments(call)
+        position = next((n for n, a in enumerate(arguments)
+                         if isinstance(a, ast.keyword) and a.arg == edit.keyword), None)
+        if position is None or position + 1 == len(arguments):
+            return None
+        following = arguments[position + 1]
+        if not isinstance(following, (ast.keyword, ast.Starred)):
+            return None
+        start_line, start = _span(lines, arguments[position])[:2]
+        end_line, end = _span(lines, following)[:2]
+        if any(not (end_line < first or last < start_line) for first, last in spans):
+            return None
+        spans.append((start_line, end_line))
+        if start_line == end_line:
+            replacements.append((start_line, start, end, ""))
+            continue
+        replacements.append((start_line, start, len(lines[start_line]),
+                             lines[end_line][end:]))
+        replacements.extend((index, 0, len(lines[index]), "")
+                            for index in range(start_line + 1, end_line + 1))
+    return replacements
+
+
+def _removed_and_set(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                     group: Sequence[Edit], line_length: int, first: int, last: int
+                     ) -> str | None:
+    """The span's text after a keyword removal and a keyword insertion on one call (DM202's
+    `backend=` removal with DM101's uid, or with the scope it carries over), made as text
+    where LibCST gives the same: in LibCST's order (the insertion sees the call with or
+    without the removed argument), the removal as `_keyword_removals` makes it, and the
+    insertion on one line where the line still fits (LibCST then splits nothing either)."""
+    if len(group) != 2:
+        return None
+    removal = next((e for e in group if isinstance(e, RemoveKeyword)), None)
+    insertion = next((e for e in group if isinstance(e, SetKeyword)), None)
+    if (removal is None or insertion is None or insertion.replace
+            or (removal.line, removal.column) != (insertion.line, insertion.column)
+            or removal.keyword == insertion.keyword):
+        return None
+    call = _edited_call(lines, calls, insertion)
+    removed = _keyword_removals(lines, calls, [removal])
+    if call is None or not removed or any(k.arg == insertion.keyword for k in call.keywords):
+        return None
+    if group[0] is insertion:
+        inserted = _keyword_insertion(lines, calls, insertion, line_length)
+        if inserted is None or not _unsplit(inserted):
+            return None
+        edited = lines[first - 1:last]
+        changes = [(index - first + 1, start, end, text)
+                   for index, start, end, text in [*removed, *inserted]]
+        spans = sorted((index, start, end) for index, start, end, _ in changes)
+        if any(line == next_line and next_start < end for (line, _, end), (next_line, next_start, _)
+               in itertools.pairwise(spans)):
+            return None
+        if len({index for index, _, _, _ in removed}) > 1 and {
+                index for index, _, _, _ in removed} & {index for index, _, _, _ in inserted}:
+            return None
+        _edit_text(edited, changes)
+        return "".join(edited)
+    edited = lines[first - 1:last]
+    _edit_text(edited, [(index - first + 1, start, end, text)
+                        for index, start, end, text in removed])
+    text = "".join(edited)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    shifted = replace(insertion, line=insertion.line - first + 1)
+    edited = split_lines(text, keepends=True)
+    own_calls = _calls_at(tree.body, {shifted.line})
+    inserted = _keyword_insertion(edited, own_calls, shifted, line_length)
+    if inserted is None or not _unsplit(inserted):
+        return None
+    _edit_text(edited, inserted)
+    return "".join(edited)
+
+
+def _unsplit(inserted: Sequence[_Replacement]) -> bool:
+    """Whether a keyword insertion went on the line of the argument before it (LibCST breaks
+    lines by other rules than the text insertion does)."""
+    return not any("\n" in text or "\r" in text for _, _, _, text in inserted)
 
 
 def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
@@ -1139,6 +1280,9 @@ class EditStyle:
     first_party: frozenset[str] = frozenset()
 
 
+_CALL_TEXT_EDITS = (SetKeyword, ReplaceCall, RemoveKeyword)
+"""Edits that may be made as text, on calls found by their position."""
+
 _LINE_EDITS = (InsertAfter, RemoveStatement, AddParameter)
 """Edits that address a statement by its first line only."""
 
@@ -1186,15 +1330,21 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         groups.setdefault(span, []).append(edit)
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
     located = [(first, last) for (first, last), group in groups.items()
-               if any(isinstance(e, (SetKeyword, ReplaceCall)) for e in group)]
-    calls = _calls_at(n for n in tree.body if any(
-        first <= _first_statement_line(n) <= last for first, last in located))
+               if any(isinstance(e, _CALL_TEXT_EDITS) for e in group)]
+    calls = _calls_at((n for n in tree.body if any(
+        first <= _first_statement_line(n) <= last for first, last in located)),
+        {e.line for e in edits if isinstance(e, _CALL_TEXT_EDITS)})
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
+        if replacements is None:
+            replacements = _keyword_removals(lines, calls, group)
         if replacements is not None:
             _edit_text(lines, replacements)
             continue
         rewritten_text = _replaced_and_inserted(lines, tree, calls, group, first, last)
+        if rewritten_text is None:
+            rewritten_text = _removed_and_set(lines, calls, group, style.line_length, first,
+                                              last)
         if rewritten_text is not None:
             lines[first - 1:last] = [rewritten_text]
             continue
@@ -1238,7 +1388,8 @@ def _replaced_and_inserted(lines: list[str], tree: ast.Module,
     if any(e.line != _first_statement_line(statement) for e in group
            if isinstance(e, InsertAfter)):
         return None
-    if blocks and not all(_verbatim_block(block, _first_indent(text)) for block in blocks):
+    indent = _first_indent(text) if blocks else None
+    if blocks and not all(_verbatim_block(block, indent) for block in blocks):
         return None
     found: list[tuple[int, int, int, int, str]] = []
     for edit in group:
@@ -1275,6 +1426,7 @@ def _first_indent(text: str) -> str | None:
     return "    "
 
 
+@lru_cache(maxsize=256)
 def _verbatim_block(block: str, indent: str | None) -> bool:
     """Whether LibCST inserts `block` at module level exactly as written: statements (with
     comments above them, none after them), LF line breaks, and the first indented block

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dara_migrate.autofix import MARKER_PREFIX
 from dara_migrate.edits import BlankLinesAbove, Edit, InsertAfter, RemoveStatement
 from dara_migrate.layout import split_lines
+from dara_migrate.tree import walk
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # PEP 8 (pycodestyle E302/E305): two blank lines around a top-level def or class.
@@ -26,14 +27,14 @@ def _bound_names(node: ast.stmt) -> set[str]:
         return {node.name}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Store)}
 
 
 def _stored(nodes: Iterable[ast.AST]) -> set[str]:
     names: set[str] = set()
     for node in nodes:
-        for inner in ast.walk(node):
+        for inner in walk(node):
             if isinstance(inner, ast.Name) and isinstance(inner.ctx, (ast.Store, ast.Del)):
                 names.add(inner.id)
             elif isinstance(inner, ast.arg):
@@ -62,7 +63,7 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     is not a plain statement of the function body, or would shadow a module-level name."""
     module = ast.parse(text)
     found: tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.stmt] | None = None
-    for node in ast.walk(module):
+    for node in walk(module):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for statement in node.body:
                 if _first_line(statement) == line:
@@ -79,7 +80,7 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
             else statement.targets[0].id if isinstance(statement, ast.Assign)
             and isinstance(statement.targets[0], ast.Name) else "")
     local = _stored([function.args, *function.body]) - {name}
-    loads = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
+    loads = {n.id for n in walk(statement) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Load)} - _stored([statement])
     if loads & local:
         return None

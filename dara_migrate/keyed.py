@@ -31,6 +31,7 @@ from dara_migrate.index.definitions import (
     snake,
 )
 from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.tree import walk
 
 if TYPE_CHECKING:
     from dara_migrate.edits import Edit
@@ -327,7 +328,7 @@ def _quoted(value: str, quote: str) -> str:
 
 def _path_to(tree: ast.Module, line: int, column: int) -> list[ast.AST] | None:
     """The nodes from the module down to the call starting at (line, byte column)."""
-    def walk(node: ast.AST, trail: list[ast.AST]) -> list[ast.AST] | None:
+    def descend(node: ast.AST, trail: list[ast.AST]) -> list[ast.AST] | None:
         trail = [*trail, node]
         if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, column):
             return trail
@@ -336,12 +337,12 @@ def _path_to(tree: ast.Module, line: int, column: int) -> list[ast.AST] | None:
             end = getattr(child, "end_lineno", None)
             if start is not None and end is not None and not start <= line <= end:
                 continue
-            found = walk(child, trail)
+            found = descend(child, trail)
             if found is not None:
                 return found
         return None
 
-    return walk(tree, [])
+    return descend(tree, [])
 
 
 def _literal_loop(tree: ast.Module, target: ast.expr, iterable: ast.expr) -> str | None:
@@ -374,7 +375,7 @@ def _literal_loop(tree: ast.Module, target: ast.expr, iterable: ast.expr) -> str
 def _module_literal(tree: ast.Module, name: str) -> ast.expr | None:
     """The literal a module-level name is bound to once, and never changed in this module."""
     bound: list[ast.expr] = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign):
             bound.extend(node.value for t in node.targets
                          if isinstance(t, ast.Name) and t.id == name)

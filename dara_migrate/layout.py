@@ -59,17 +59,17 @@ def line_length(folder: Path) -> int:
     """The line length the project around `folder` enforces: the nearest ruff.toml /
     pyproject.toml `[tool.ruff]` or `[tool.black]` `line-length`, setup.cfg / tox.ini /
     .flake8 `max-line-length`, else 88."""
-    for directory in (folder, *folder.parents):
-        for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
-            candidate = directory / name
-            if candidate.is_file():
-                found = _toml_length(candidate)
-                if found is not None:
-                    return found
-        for name in ("setup.cfg", "tox.ini", ".flake8"):
-            candidate = directory / name
-            if candidate.is_file():
-                found = _ini_length(candidate)
-                if found is not None:
-                    return found
-    return DEFAULT_LINE_LENGTH
+    for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
+        candidate = folder / name
+        if candidate.is_file():
+            found = _toml_length(candidate)
+            if found is not None:
+                return found
+    for name in ("setup.cfg", "tox.ini", ".flake8"):
+        candidate = folder / name
+        if candidate.is_file():
+            found = _ini_length(candidate)
+            if found is not None:
+                return found
+    # Through the cache: the folders of a project share their parents.
+    return DEFAULT_LINE_LENGTH if folder.parent == folder else line_length(folder.parent)

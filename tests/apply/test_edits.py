@@ -186,7 +186,7 @@ def test_a_marker_is_written_the_same_whether_or_not_its_statement_needs_libcst(
         "\n"
         "def build():\n"
         "    # dara-migrate: local-only[DM301] old reason\n"
-        "    rows = ServerVariable(backend=MemoryBackend(), uid='x')\n"
+        "    rows = ServerVariable(uid='x', backend=MemoryBackend())\n"
         "    return rows\n"
     )
     markers: list[Edit] = [RemoveComments(7, "# dara-migrate: local-only["),
@@ -201,10 +201,11 @@ def test_a_marker_is_written_the_same_whether_or_not_its_statement_needs_libcst(
         return real_edit_module(text, edits, line_length)
 
     monkeypatch.setattr(edits_module, "_edit_module", recording)
+    # The last argument's removal takes LibCST (the one before it gives up its comma).
     both = apply_edits(source, [*markers, RemoveKeyword(7, 12, "backend")])
     # LibCST gets the statement with its marker already written, and writes none itself.
     assert seen and all("new reason" in text for text in seen)
-    assert both == marked.replace("ServerVariable(backend=MemoryBackend(), uid='x')",
+    assert both == marked.replace("ServerVariable(uid='x', backend=MemoryBackend())",
                                   "ServerVariable(uid='x')")
 
 
@@ -248,6 +249,102 @@ def test_uid_insertion_without_libcst_matches_libcst(
     if second:
         edits.append(SetKeyword(line, len(indent) + 5, "label", "'shown'"))
     assert apply_edits(source, edits) == _edit_module(source, edits, DEFAULT_LINE_LENGTH)
+
+
+_REMOVED_ARGUMENTS = st.lists(st.sampled_from([
+    "a", "*rest", "**extra", "x=1", "uid='old'", "(y)", "'é'", "g(backend=h)", "k=v  # note\n",
+    "scope = 'user'", "*(p)", "backend=MemoryBackend()", "backend = (\n    M()  # m\n)",
+    "backend=M(scope='global')", "backend=InMemoryBackend()  # local\n",
+]), min_size=1, max_size=5)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(arguments=_REMOVED_ARGUMENTS, separator=_SEPARATORS,
+       trailing=st.sampled_from(["", ",", " ", ",\n"]), indent=st.sampled_from(["", "    "]),
+       nested=st.booleans(), newline=st.sampled_from(["\n", "\r\n"]))
+def test_keyword_removal_without_libcst_matches_libcst(
+        arguments: list[str], separator: str, trailing: str, indent: str, nested: bool,
+        newline: str) -> None:
+    """DM202's `backend=` removal, made as text wherever it can be, gives LibCST's text:
+    first, middle or last argument, laid out on one line or several, with comments."""
+    call = f"SV({separator.join(arguments)}{trailing})"
+    if nested:
+        call = f"Stack(SV(a), {call}, b)  # tail"
+    body = f"{indent}x = {call}\n"
+    source = (f"def page():\n{body}    return x\n" if indent else body).replace("\n", newline)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    column = len(indent) + 5 + (len("Stack(SV(a), ") if nested else 0)
+    edits: list[Edit] = [RemoveKeyword(2 if indent else 1, column, "backend")]
+    assert apply_edits(source, edits) == _edit_module(source, edits, DEFAULT_LINE_LENGTH)
+
+
+_SET_KEYWORDS = st.sampled_from([("uid", "'app.state:notes'"), ("scope", "'global'"),
+                                  ("uid", "'a-much-longer-identifier.for.the.notes:variable'")])
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(arguments=_REMOVED_ARGUMENTS, separator=_SEPARATORS,
+       trailing=st.sampled_from(["", ",", " ", ",\n"]), indent=st.sampled_from(["", "    "]),
+       opening=st.sampled_from(["", "\n    ", "\n        "]), keyword=_SET_KEYWORDS,
+       set_first=st.booleans(), length=st.sampled_from([40, 60, DEFAULT_LINE_LENGTH]),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_a_keyword_removed_and_one_added_without_libcst_matches_libcst(
+        arguments: list[str], separator: str, trailing: str, indent: str, opening: str,
+        keyword: tuple[str, str], set_first: bool, length: int, newline: str) -> None:
+    """`backend=` removed and `uid=` (or `scope=`) added to the same call, in either order
+    (LibCST's insertion sees the call before or after the removal), give LibCST's text."""
+    call = f"SV({opening}{separator.join(arguments)}{trailing})"
+    body = f"{indent}x = {call}  # expect: DM202\n"
+    source = (f"def page():\n{body}    return x\n" if indent else body).replace("\n", newline)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    line, column = (2 if indent else 1), len(indent) + 5
+    removal = RemoveKeyword(line, column, "backend")
+    insertion = SetKeyword(line, column, *keyword)
+    edits: list[Edit] = [insertion, removal] if set_first else [removal, insertion]
+    style = edits_module.EditStyle(line_length=length)
+    assert apply_edits(source, edits, style) == _edit_module(source, edits, length)
+
+
+def test_a_keyword_removal_before_another_argument_needs_no_libcst(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
+        raise AssertionError("LibCST was used")
+
+    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+    source = (
+        "notes = ServerVariable(backend=MemoryBackend(), scope='user', uid='notes')\n"
+        "drafts = ServerVariable(\n"
+        "    backend=MemoryBackend(),  # one worker only\n"
+        "    scope='user',\n"
+        ")\n"
+    )
+    result = apply_edits(source, [RemoveKeyword(1, 9, "backend"),
+                                  RemoveKeyword(2, 10, "backend")])
+    assert result == (
+        "notes = ServerVariable(scope='user', uid='notes')\n"
+        "drafts = ServerVariable(\n"
+        "    scope='user',\n"
+        ")\n"
+    )
+    # DM202 with the scope it carries over, and with DM101's uid (LibCST adds it first).
+    source = (
+        "board = ServerVariable(backend=MemoryBackend(scope='global'), uid='board')\n"
+        "drafts = ServerVariable(backend=MemoryBackend(), scope='user')\n"
+    )
+    both = apply_edits(source, [RemoveKeyword(1, 9, "backend"),
+                                SetKeyword(1, 9, "scope", "'global'"),
+                                SetKeyword(2, 10, "uid", "'app:drafts'"),
+                                RemoveKeyword(2, 10, "backend")])
+    assert both == (
+        "board = ServerVariable(uid='board', scope='global')\n"
+        "drafts = ServerVariable(scope='user', uid='app:drafts')\n"
+    )
 
 
 def test_plain_uid_insertions_and_markers_need_no_libcst(monkeypatch: pytest.MonkeyPatch
@@ -368,3 +465,47 @@ def test_action_rewrites_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None
         "def page():\n"
         "    return Button(onclick=update_counter(counter))  # one more\n"
     )
+
+
+DROPPED_IMPORTS = [
+    "from m import A", "from m import A  # why\n", "from m import (\n    A,  # kept?\n)",
+    "from m import A as B", "from m import A, B", "from m import (A, B)", "from m.sub import A",
+    "import m", "import m as n", "import m.sub", "import m, other", "from m import A, C",
+    "from . import A", "from .m import A", "from m import *", "from m import A; x = 1",
+    "y = 2; import m", "from m import A \\\n    , B", "import m  # noqa: F401",
+]
+DROPPED_NAMES = [("m", "A"), ("m", "B"), ("m", "n"), ("m", "m"), ("m.sub", "A"), ("m", "C")]
+
+
+@given(before=st.sampled_from(["", '"""Doc."""\n', "# header\n", "import os\n", "\n"]),
+       statement=st.sampled_from(DROPPED_IMPORTS),
+       after=st.sampled_from(["", "\n", "\nimport sys\n", "\n\nx = A\n", "print(1)\n"]),
+       unused=st.lists(st.sampled_from(DROPPED_NAMES), min_size=1, max_size=3, unique=True),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_an_import_dropped_whole_as_text_is_what_libcst_leaves(
+        before: str, statement: str, after: str, unused: list[tuple[str, str]],
+        newline: str) -> None:
+    """An import every name of which goes is removed without LibCST; the text is the one
+    the LibCST rewrite of that statement gives."""
+    source = (before + statement.rstrip("\n") + "\n" + after).replace("\n", newline)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
+    as_text = edits_module._drop_unused_imports(source, unused)
+    original = edits_module._dropped_whole
+    try:
+        edits_module._dropped_whole = lambda *_: False  # type: ignore[assignment]
+        by_libcst = edits_module._drop_unused_imports(source, unused)
+    finally:
+        edits_module._dropped_whole = original
+    assert as_text == by_libcst
+
+
+def test_a_whole_import_is_dropped_without_libcst() -> None:
+    source = "import os\nfrom m import A, B\n\nx = os.sep\n"
+    tree = ast.parse(source)
+    assert edits_module._dropped_whole(tree, 1, [("m", "A"), ("m", "B")])
+    assert not edits_module._dropped_whole(tree, 1, [("m", "A")])
+    assert edits_module._drop_unused_imports(source, [("m", "A"), ("m", "B")]) == (
+        "import os\n\nx = os.sep\n")

@@ -216,6 +216,23 @@ def test_line_length_from_flake8_settings(tmp_path: Path, name: str) -> None:
     assert line_length(tmp_path) == 79
 
 
+def test_line_length_is_the_nearest_folders_that_sets_one(tmp_path: Path) -> None:
+    """A pyproject without a line length (an app's own, in a monorepo) passes the question
+    on to the folders above; folders of one project asked in any order agree."""
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    app = tmp_path / "apps" / "shop"
+    (app / "shop" / "pages").mkdir(parents=True)
+    (app / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    other = tmp_path / "apps" / "legacy"
+    (other / "legacy").mkdir(parents=True)
+    (other / "setup.cfg").write_text("[flake8]\nmax-line-length = 79\n")
+    assert line_length(app / "shop" / "pages") == 100
+    assert line_length(other / "legacy") == 79
+    assert line_length(app / "shop") == 100
+    assert line_length(tmp_path / "apps") == 100
+    assert line_length(other) == 79
+
+
 def ruff_findings(source: str, length: int) -> list[str]:
     """E/W findings of ruff on `source` (codes only: line numbers move with the edit)."""
     completed = subprocess.run(
