@@ -6,9 +6,8 @@ so nothing is written until the whole migration is known to converge and to pars
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from dara_migrate.planner import (
     without_hatch_site,
     written_reason,
 )
-from dara_migrate.scan import default_workers, die_with_parent
+from dara_migrate.scan import default_workers, share_chunks
 from dara_migrate.settings import Settings
 from dara_migrate.target import MODE_ATTRIBUTE
 from dara_migrate.writer import encode
@@ -191,7 +190,7 @@ def _edit_one(task: _EditTask) -> tuple[bool, str]:
         return True, f"internal error: {type(error).__name__}: {error}"
 
 
-def _edit_chunk(tasks: list[_EditTask]) -> list[tuple[bool, str]]:
+def _edit_chunk(tasks: Sequence[_EditTask]) -> list[tuple[bool, str]]:
     return [_edit_one(task) for task in tasks]
 
 
@@ -202,26 +201,9 @@ def _edit_all(tasks: list[_EditTask], workers: int) -> list[tuple[bool, str]]:
     workers = workers or default_workers()
     if workers <= 1 or len(tasks) < _EDITS_IN_PROCESS_BELOW:
         return _edit_chunk(tasks)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     size = max(4, len(tasks) // (workers * 16))
-    chunks = [tasks[start:start + size] for start in range(0, len(tasks), size)]
-    done: list[list[tuple[bool, str]] | None] = [None] * len(chunks)
-    context = multiprocessing.get_context("fork" if "fork" in
-                                          multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context,
-                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(_edit_chunk, chunk) for chunk in chunks]
-        # From the end, what no worker has started yet: nothing this process does is pickled.
-        for number in reversed(range(len(chunks))):
-            if futures[number].cancel():
-                done[number] = _edit_chunk(chunks[number])
-        for number, future in enumerate(futures):
-            if done[number] is None:
-                done[number] = future.result()
-    return [outcome for chunk_results in done if chunk_results is not None
-            for outcome in chunk_results]
+    return share_chunks(_edit_chunk, [tasks[start:start + size]
+                                      for start in range(0, len(tasks), size)], workers)
 
 
 def _group(fixes: Iterable[PlannedFix]) -> dict[str, list[Edit]]:

@@ -16,11 +16,15 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
 from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
 from dara_migrate.signed import read_signed, write_signed
+
+_Item = TypeVar("_Item")
+_Outcome = TypeVar("_Outcome")
 
 FACTS_VERSION = "11"
 _IN_PROCESS_BELOW = 48
@@ -326,7 +330,17 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
     # that shares its core with other work finishes a large one late.
     size = max(8, len(jobs) // (workers * 32))
     chunks = [jobs[start:start + size] for start in range(0, len(jobs), size)]
-    done: list[list[FileResult] | None] = [None] * len(chunks)
+    return share_chunks(_analyze_chunk, chunks, workers,
+                        (lambda chunk: progress(len(chunk))) if progress else None)
+
+
+def share_chunks(work: Callable[[Sequence[_Item]], list[_Outcome]],
+                 chunks: Sequence[Sequence[_Item]], workers: int,
+                 on_done: Callable[[Sequence[_Item]], None] | None = None) -> list[_Outcome]:
+    """`work` of every chunk, outcomes in chunk order: `workers - 1` forked processes and this
+    one share the chunks. Whatever the workers have not started when this process gets to it
+    (from the end), it does itself, so nothing it does is pickled."""
+    done: list[list[_Outcome] | None] = [None] * len(chunks)
     # Imported here: a run too small for a pool does not load them.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -335,16 +349,15 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
                                           multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(_analyze_chunk, chunk) for chunk in chunks]
+        futures = [pool.submit(work, chunk) for chunk in chunks]
         for number in reversed(range(len(chunks))):
             if futures[number].cancel():
-                done[number] = _analyze_chunk(chunks[number])
-                if progress:
-                    progress(len(chunks[number]))
+                done[number] = work(chunks[number])
+                if on_done:
+                    on_done(chunks[number])
         for number, future in enumerate(futures):
             if done[number] is None:
                 done[number] = future.result()
-                if progress:
-                    progress(len(chunks[number]))
-    return [result for chunk_results in done if chunk_results is not None
-            for result in chunk_results]
+                if on_done:
+                    on_done(chunks[number])
+    return [outcome for outcomes in done if outcomes is not None for outcome in outcomes]
