@@ -59,16 +59,12 @@ def line_length(folder: Path) -> int:
     """The line length the project around `folder` enforces: the nearest ruff.toml /
     pyproject.toml `[tool.ruff]` or `[tool.black]` `line-length`, setup.cfg / tox.ini /
     .flake8 `max-line-length`, else 88."""
-    for name in ("ruff.toml", ".ruff.toml", "pyproject.toml"):
-        candidate = folder / name
-        if candidate.is_file():
-            found = _toml_length(candidate)
-            if found is not None:
-                return found
-    for name in ("setup.cfg", "tox.ini", ".flake8"):
-        candidate = folder / name
-        if candidate.is_file():
-            found = _ini_length(candidate)
+    readers = ((("ruff.toml", ".ruff.toml", "pyproject.toml"), _toml_length),
+               (("setup.cfg", "tox.ini", ".flake8"), _ini_length))
+    for names, read in readers:
+        for name in names:
+            candidate = folder / name
+            found = read(candidate) if candidate.is_file() else None
             if found is not None:
                 return found
     # Through the cache: the folders of a project share their parents.
