@@ -704,6 +704,12 @@ def _extra_names(extras: Value | None) -> tuple[list[str], list[str]]:
     return params, args
 
 
+def _variable_name(call: Call) -> str:
+    """The `variable=` of an `UpdateVariable` call as written, when it is a (dotted) name."""
+    variable = call.argument(1, "variable")
+    return variable.text if variable is not None and variable.kind in ("name", "attr") else ""
+
+
 def action_equivalent(call: Call, api: str) -> str:
     """The module-level `@action` that replaces one deprecated factory call, on one line,
     named as `apply` names it."""
@@ -713,8 +719,7 @@ def action_equivalent(call: Call, api: str) -> str:
     function = call.argument(*callable_slot)
     params, args = _extra_names(call.argument(*extras_slot))
     named = function.text if function is not None and function.kind in ("name", "attr") else ""
-    variable = call.argument(1, "variable") if api == "UpdateVariable" else None
-    written = variable.text if variable is not None and variable.kind in ("name", "attr") else ""
+    written = _variable_name(call) if api == "UpdateVariable" else ""
     name = action_name(api, named, written)
     if api == "UpdateVariable":
         target = written or "<variable>"
@@ -966,10 +971,8 @@ class PerCallActionDefinition(Rule):
             prefix = (f"{api}(...) defines a new @action with a random id each time it runs, "
                       "all sharing one qualname; ")
             form = static_form(facts, call, api)
-            variable = call.argument(1, "variable")
             if form in _STATIC_FORMS and _has_static_form(ctx.index, facts, call, form):
-                target = variable.text if variable is not None and variable.kind in (
-                    "name", "attr") else "<variable>"
+                target = _variable_name(call) or "<variable>"
                 does, method = _STATIC_FORMS[form]
                 yield ctx.at_call(
                     self, facts, call, f"{prefix}it only {does.format(target)}: use the "
@@ -1005,13 +1008,12 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
     needs a variable created with a `True`/`False` default."""
     if form == "update":
         return True
-    variable = call.argument(1, "variable")
-    if variable is None or variable.kind not in ("name", "attr") or variable_kind(
-            index, facts, call.scope, variable.text) != "Variable":
+    variable = _variable_name(call)
+    if not variable or variable_kind(index, facts, call.scope, variable) != "Variable":
         return False
     if form == "sync":
         return call.target == "onchange"
-    made = variable_constructor(index, facts, call.scope, variable.text)
+    made = variable_constructor(index, facts, call.scope, variable)
     if made is None or index.resolve_call(*made).api != "Variable":
         return False
     default = made[1].argument(0, "default")
@@ -1021,13 +1023,13 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
 def _unnamed_variable_note(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> str:
     """An `UpdateVariable` on a parameter (`flag`, `self.open`): the action's `ctx.update`
     needs the variable itself, which a module-level action cannot name there."""
-    variable = call.argument(1, "variable") if api == "UpdateVariable" else None
-    if variable is None or variable.kind not in ("name", "attr"):
+    variable = _variable_name(call) if api == "UpdateVariable" else ""
+    if not variable:
         return ""
-    found = index.lookup(facts, call.scope, variable.text.split(".")[0])
+    found = index.lookup(facts, call.scope, variable.split(".")[0])
     if found is None or found[0].kind != "param":
         return ""
-    return (f"; {variable.text} comes from a parameter, which a module-level action cannot "
+    return (f"; {variable} comes from a parameter, which a module-level action cannot "
             "name: make the variable module-level, or pass the helper the action instead of "
             "the variable")
 
@@ -1035,14 +1037,13 @@ def _unnamed_variable_note(index: ProjectIndex, facts: FileFacts, call: Call, ap
 def _static_form_hint(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> str:
     """For a sync or toggle resolver on a variable not proven to have that method with that
     meaning (a parameter, a variable of unknown default): what a person can check."""
-    variable = call.argument(1, "variable")
-    if form == "update" or (form == "sync" and call.target != "onchange") or (
-            variable is None or variable.kind not in ("name", "attr")) or (
-            variable_kind(index, facts, call.scope, variable.text) not in (None, "Variable")):
+    variable = _variable_name(call)
+    if form == "update" or (form == "sync" and call.target != "onchange") or not variable or (
+            variable_kind(index, facts, call.scope, variable) not in (None, "Variable")):
         return ""
     holds = "is a plain Variable" if form == "sync" else (
         "is a Variable that only holds True or False")
-    return (f"; if {variable.text} {holds}, `{variable.text}.{form}()` does the same and "
+    return (f"; if {variable} {holds}, `{variable}.{form}()` does the same and "
             "defines nothing")
 
 
