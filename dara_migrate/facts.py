@@ -669,12 +669,12 @@ class _Extractor:
         return self.children(node, "fstring")
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
-        items = tuple(self.child(e) for e in node.elts)
+        items = self.parts(node.elts)
         return self.combine("container", items, items)
 
     def dict_(self, node: ast.Dict) -> Value:
-        values = tuple(self.child(v) for v in node.values)
-        keys = tuple(self.child(k) for k in node.keys if k is not None)
+        values = self.parts(node.values)
+        keys = self.parts([k for k in node.keys if k is not None])
         return self.combine("dict", (*keys, *values), values)
 
     def binop(self, node: ast.BinOp) -> Value:
@@ -699,12 +699,23 @@ class _Extractor:
         self.parent_call, self.target = saved
         return value
 
+    def parts(self, nodes: Iterable[ast.expr]) -> tuple[Value, ...]:
+        """The values of `nodes`, read as children: no call among them is an argument."""
+        saved = (self.parent_call, self.target)
+        # Set once for all: each handler gives these back as it found them.
+        self.parent_call, self.target = -1, ""
+        expressions = _EXPRESSIONS
+        values = []
+        for node in nodes:
+            handler = expressions.get(type(node))
+            values.append(handler(self, node) if handler else self.children(node, "other"))
+        self.parent_call, self.target = saved
+        return tuple(values)
+
     def children(self, node: ast.expr, kind: str) -> Value:
-        parts = tuple(self.child(c) for c in _child_expressions(node))
+        parts = self.parts(_child_expressions(node))
         for generator in getattr(node, "generators", ()):
-            for condition in generator.ifs:
-                parts += (self.child(condition),)
-            parts += (self.child(generator.iter),)
+            parts += self.parts([*generator.ifs, generator.iter])
         return self.combine(kind, parts)
 
     def call(self, node: ast.Call) -> Value:
@@ -858,9 +869,38 @@ _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
 }
 
 
+_EXPRESSION_FIELDS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {
+    # The fields that hold expressions (and whether as a list), in `_fields` order, of the
+    # nodes read as a whole most often; others are looked through field by field.
+    ast.FormattedValue: (("value", False), ("format_spec", False)),
+    ast.JoinedStr: (("values", True),),
+    ast.BinOp: (("left", False), ("right", False)),
+    ast.Subscript: (("value", False), ("slice", False)),
+    ast.BoolOp: (("values", True),),
+    ast.Compare: (("left", False), ("comparators", True)),
+    ast.ListComp: (("elt", False),),
+    ast.SetComp: (("elt", False),),
+    ast.GeneratorExp: (("elt", False),),
+    ast.DictComp: (("key", False), ("value", False)),
+    ast.IfExp: (("test", False), ("body", False), ("orelse", False)),
+    ast.Starred: (("value", False),),
+    ast.Slice: (("lower", False), ("upper", False), ("step", False)),
+    ast.UnaryOp: (("operand", False),),
+}
+
+
 def _child_expressions(node: ast.AST) -> list[ast.expr]:
     """The expressions directly under a node, in `ast.iter_child_nodes` order."""
-    found = []
+    found: list[ast.expr] = []
+    fields = _EXPRESSION_FIELDS.get(type(node))
+    if fields is not None:
+        for name, many in fields:
+            child = getattr(node, name)
+            if many:
+                found += child
+            elif child is not None:
+                found.append(child)
+        return found
     for name in node._fields:
         child = getattr(node, name, None)
         if isinstance(child, ast.expr):
