@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from sys import intern
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -183,6 +183,26 @@ class FileFacts:
     line_count: int = 0
     names: frozenset[str] = frozenset()
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
+
+    def __reduce__(self) -> tuple[Callable[..., FileFacts], tuple[Any, ...]]:
+        """Pickled with its scopes, calls and bindings as plain tuples, made (and made back
+        into facts, by `_file_facts`) by C loops over each list: that is most facts, and
+        pickling each through its reducer costs a Python call per fact."""
+        return _file_facts, (
+            self.path, self.module, self.is_package, list(map(tuple, self.scopes)),
+            list(map(tuple, self.calls)), list(map(tuple, self.bindings)), self.markers,
+            self.mentions, self.line_count, self.names)
+
+
+def _file_facts(path: str, module: str, is_package: bool, scopes: list[tuple[Any, ...]],
+                calls: list[tuple[Any, ...]], bindings: list[tuple[Any, ...]],
+                markers: list[Marker], mentions: frozenset[str], line_count: int,
+                names: frozenset[str]) -> FileFacts:
+    """A file's facts from their pickled form (`FileFacts.__reduce__`)."""
+    return FileFacts(path, module, is_package, list(map(_new_fact, repeat(Scope), scopes)),
+                     list(map(_new_fact, repeat(Call), calls)),
+                     list(map(_new_fact, repeat(Binding), bindings)), markers, mentions,
+                     line_count, names)
 
 
 _Part = TypeVar("_Part", Value, tuple[str, Value])

@@ -93,7 +93,12 @@ def test_facts_survive_pickling_unchanged() -> None:
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         facts = extract_facts(ast.parse(text), text, path.name, path.stem, False)
-        assert pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)) == facts
+        again = pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+        assert again == facts
+        # Equality alone would pass for plain tuples: each fact must come back as its type.
+        before = list(_facts_in([facts.scopes, facts.calls, facts.bindings, facts.markers]))
+        after = list(_facts_in([again.scopes, again.calls, again.bindings, again.markers]))
+        assert [type(f) for f in after] == [type(f) for f in before] and before
 
 
 def test_calls_with_the_same_argument_objects_share_one_tuple_and_only_those() -> None:
