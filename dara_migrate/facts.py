@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from sys import intern
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from dara_migrate.layout import split_lines
 
@@ -37,6 +37,18 @@ MARKER_RE = re.compile(
 )
 
 
+IN_LOOP = 1
+"""A bit of calls' and bindings' `packed` field: inside a loop or comprehension of the scope."""
+AWAITED = 2
+"""A bit of calls' `packed` field: the call's result is awaited."""
+MEMO = 2
+"""A bit of bindings' `packed` field: a store under `if key not in container:`."""
+STMT_COL_SHIFT = 2
+"""A `packed` field holds the statement's column above its bits. Facts are tuples, and a
+tuple's size grows in steps of two fields: one field less saves a step in every call and
+binding of a project."""
+
+
 class Span(NamedTuple):
     """A source range: 1-based lines, 1-based code-point columns, `end_col` exclusive."""
 
@@ -54,12 +66,28 @@ class Value(NamedTuple):
 
     kind: str
     text: str = ""
-    const: Const = None
-    call: int = -1
-    scope: int = -1
+    data: Const = None
+    """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
+    scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
+    hundreds of thousands of values a size step smaller)."""
     calls: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     items: tuple[Value, ...] = ()
+
+    @property
+    def const(self) -> Const:
+        """A constant's value (`str` and `const` kinds); else None."""
+        return None if self.kind == "call" or self.kind == "lambda" else self.data
+
+    @property
+    def call(self) -> int:
+        """For a call: its id among the file's calls; else -1."""
+        return cast(int, self.data) if self.kind == "call" else -1
+
+    @property
+    def scope(self) -> int:
+        """For a lambda: the id of its scope; else -1."""
+        return cast(int, self.data) if self.kind == "lambda" else -1
 
 
 class Param(NamedTuple):
@@ -103,14 +131,13 @@ class Call(NamedTuple):
     end_line: int
     end_col: int
     stmt_line: int
-    stmt_col: int
+    packed: int
+    """`stmt_col` above the `IN_LOOP` and `AWAITED` bits (see `STMT_COL_SHIFT`)."""
     stmt_hash: str
     args: tuple[Value, ...]
     kwargs: tuple[tuple[str, Value], ...]
     target: str
     parent: int
-    loop: bool
-    awaited: bool
     func_call: int = -1
     """For `make()(x)` or `make().fit(x)`: the id of the call whose result is called."""
     starred: int = -1
@@ -121,6 +148,19 @@ class Call(NamedTuple):
     def span(self) -> Span:
         """`Span(line, col, end_line, end_col)`, a new object at each use."""
         return _new_fact(Span, self[3:7])
+
+    @property
+    def stmt_col(self) -> int:
+        return self.packed >> STMT_COL_SHIFT
+
+    @property
+    def loop(self) -> bool:
+        """Called inside a loop or comprehension of its scope."""
+        return bool(self.packed & IN_LOOP)
+
+    @property
+    def awaited(self) -> bool:
+        return bool(self.packed & AWAITED)
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -155,10 +195,23 @@ class Binding(NamedTuple):
     span: Span
     target: str = ""
     value: Value | None = None
-    loop: bool = False
-    memo: bool = False
     stmt_line: int = 0
-    stmt_col: int = 0
+    packed: int = 0
+    """`stmt_col` above the `IN_LOOP` and `MEMO` bits (see `STMT_COL_SHIFT`)."""
+
+    @property
+    def stmt_col(self) -> int:
+        return self.packed >> STMT_COL_SHIFT
+
+    @property
+    def loop(self) -> bool:
+        """Bound inside a loop or comprehension of its scope."""
+        return bool(self.packed & IN_LOOP)
+
+    @property
+    def memo(self) -> bool:
+        """A subscript store under `if key not in container:`, the memo-cache idiom."""
+        return bool(self.packed & MEMO)
 
 
 class Marker(NamedTuple):
@@ -462,7 +515,7 @@ class _Extractor:
             for index in range(start, len(self.facts.bindings)):
                 binding = self.facts.bindings[index]
                 if binding.kind == "subscript" and binding.name == memo_of:
-                    self.facts.bindings[index] = binding._replace(memo=True)
+                    self.facts.bindings[index] = binding._replace(packed=binding.packed | MEMO)
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -497,8 +550,9 @@ class _Extractor:
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
         self.facts.bindings.append(_new_fact(
-            Binding, (self.scope, name, kind, span, target, value, self.loop, memo,
-                      self.stmt[0], self.stmt[1])))
+            Binding, (self.scope, name, kind, span, target, value, self.stmt[0],
+                      self.stmt[1] << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+                      | (MEMO if memo else 0))))
 
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
@@ -621,7 +675,7 @@ class _Extractor:
         body = self.expr(node.body)
         self.leave(saved)
         self.facts.scopes[scope_id] = _new_fact(Scope, (*self.facts.scopes[scope_id][:16], (body,)))
-        return _new_fact(Value, ("lambda", "", None, -1, scope_id, body.calls, body.names, ()))
+        return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
         handler = _EXPRESSIONS.get(type(node))
@@ -635,15 +689,14 @@ class _Extractor:
             found = self.strings.get(value)
             if found is None:
                 text = intern(value)
-                found = self.strings[text] = _new_fact(Value, ("str", "", text, -1, -1, (), (), ()))
+                found = self.strings[text] = _new_fact(Value, ("str", "", text, (), (), ()))
             return found
         if not isinstance(value, (int, float, bool)):
             value = None
         key = (type(value), value)
         found = self.constants.get(key)
         if found is None:
-            found = self.constants[key] = _new_fact(Value, ("const", "", value, -1, -1, (), (),
-                                                            ()))
+            found = self.constants[key] = _new_fact(Value, ("const", "", value, (), (), ()))
         return found
 
     def name(self, node: ast.Name) -> Value:
@@ -651,7 +704,7 @@ class _Extractor:
         if found is None:
             self.names.add(node.id)
             found = self.leaves[node.id] = _new_fact(
-                Value, ("name", node.id, None, -1, -1, (), self.one(node.id), ()))
+                Value, ("name", node.id, None, (), self.one(node.id), ()))
         return found
 
     def attribute(self, node: ast.Attribute) -> Value:
@@ -662,10 +715,10 @@ class _Extractor:
                 head = text.split(".")[0]
                 self.names.add(head)
                 found = self.leaves[text] = _new_fact(
-                    Value, ("attr", text, None, -1, -1, (), self.one(head), ()))
+                    Value, ("attr", text, None, (), self.one(head), ()))
             return found
         inner = self.expr(node.value)
-        return _new_fact(Value, ("other", "", None, -1, -1, inner.calls, inner.names, ()))
+        return _new_fact(Value, ("other", "", None, inner.calls, inner.names, ()))
 
     def one(self, name: str) -> tuple[str, ...]:
         """`(name,)`, one object for each name in the file."""
@@ -790,10 +843,11 @@ class _Extractor:
             line, col, end_line, end_col = self.columns.span(node)
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
-            call_id, callee, self.scope, line, col, end_line, end_col, stmt_line, stmt_col,
-            self.stmt_hash or self.statement_hash(), self.same_parts(args) if args else (),
-            self.same_parts(kwargs) if kwargs else (), target, parent, self.loop, awaited,
-            func_call, starred,
+            call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
+            stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+            | (AWAITED if awaited else 0), self.stmt_hash or self.statement_hash(),
+            self.same_parts(args) if args else (), self.same_parts(kwargs) if kwargs else (),
+            target, parent, func_call, starred,
         ))
         inner_calls, inner_names = self.gather(parts) if parts else ((), ())
         named = self.callees.get(callee)
@@ -803,7 +857,7 @@ class _Extractor:
             named = self.callees[callee] = (head, self.one(callee), self.one(head))
         head, only_callee, only_head = named
         return _new_fact(Value, (
-            "call", callee, None, call_id, -1,
+            "call", callee, call_id,
             (self.share((callee, *inner_calls)) if inner_calls else only_callee) if callee
             else inner_calls,
             (self.share((*inner_names, head)) if inner_names else only_head) if head
@@ -812,7 +866,7 @@ class _Extractor:
     def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
         """A value made of `parts`."""
         calls, names = self.gather(parts)
-        return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
+        return _new_fact(Value, (kind, "", None, calls, names, items))
 
     def gather(self, parts: Iterable[Value]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The callees and the names of `parts`, in order."""
