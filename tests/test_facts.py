@@ -4,6 +4,7 @@ from the realistic apps must still be a well-formed instance of its type."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,13 +23,14 @@ FIELD_TYPES: dict[type[Any], dict[str, type | tuple[type, ...]]] = {
     Value: {"kind": str, "text": str, "call": int, "scope": int, "calls": tuple,
             "names": tuple, "items": tuple},
     Call: {"id": int, "callee": str, "scope": int, "span": Span, "stmt_line": int,
-           "packed": int, "stmt_col": int, "stmt_hash": str, "args": tuple, "kwargs": tuple,
-           "target": str, "parent": int, "loop": bool, "awaited": bool, "func_call": int,
-           "starred": int},
+           "packed": int, "stmt_col": int, "stmt_digest": int, "stmt_hash": str,
+           "args": tuple, "kwargs": tuple, "target": str, "parent": int, "loop": bool,
+           "awaited": bool, "func_call": int, "starred": int},
     Binding: {"scope": int, "name": str, "kind": str, "span": Span, "target": str,
               "value": (Value, type(None)), "stmt_line": int, "packed": int, "loop": bool,
               "memo": bool, "stmt_col": int},
-    Scope: {"span": Span, "decorators": tuple, "params": tuple, "returned": tuple},
+    Scope: {"span": Span, "stmt_digest": int, "stmt_hash": str, "decorators": tuple,
+            "params": tuple, "returned": tuple},
     Param: {"name": str, "has_default": bool},
 }
 
@@ -151,3 +153,16 @@ def test_packed_fields_read_back_as_statement_column_loop_awaited_and_memo() -> 
     (returned,) = facts.scopes[1].returned
     assert returned.kind == "lambda" and facts.scopes[returned.scope].kind == "lambda"
     assert (returned.call, returned.const) == (-1, None)
+
+
+def test_statement_hashes_are_the_hex_digests_of_the_statements_without_whitespace() -> None:
+    source = "import x\n@deco(a)\ndef f(\n    b,\n):\n    return g(b,\n             c)\n"
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+
+    def digest(text: str) -> str:
+        return hashlib.blake2b("".join(text.split()).encode(), digest_size=6).hexdigest()
+
+    assert [c.stmt_hash for c in facts.calls] == [
+        digest("@deco(a)\ndef f(\n    b,\n):\n"), digest("    return g(b,\n             c)\n")]
+    assert [s.stmt_hash for s in facts.scopes] == ["", digest("@deco(a)\ndef f(\n    b,\n):\n")]
+    assert all(len(c.stmt_hash) == 12 for c in facts.calls)
