@@ -13,9 +13,9 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from sys import intern
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from dara_migrate.layout import split_lines
 
@@ -37,6 +37,18 @@ MARKER_RE = re.compile(
 )
 
 
+IN_LOOP = 1
+"""A bit of calls' and bindings' `packed` field: inside a loop or comprehension of the scope."""
+AWAITED = 2
+"""A bit of calls' `packed` field: the call's result is awaited."""
+MEMO = 2
+"""A bit of bindings' `packed` field: a store under `if key not in container:`."""
+STMT_COL_SHIFT = 2
+"""A `packed` field holds the statement's column above its bits. Facts are tuples, and a
+tuple's size grows in steps of two fields: one field less saves a step in every call and
+binding of a project."""
+
+
 class Span(NamedTuple):
     """A source range: 1-based lines, 1-based code-point columns, `end_col` exclusive."""
 
@@ -54,12 +66,28 @@ class Value(NamedTuple):
 
     kind: str
     text: str = ""
-    const: Const = None
-    call: int = -1
-    scope: int = -1
+    data: Const = None
+    """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
+    scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
+    hundreds of thousands of values a size step smaller)."""
     calls: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     items: tuple[Value, ...] = ()
+
+    @property
+    def const(self) -> Const:
+        """A constant's value (`str` and `const` kinds); else None."""
+        return None if self.kind == "call" or self.kind == "lambda" else self.data
+
+    @property
+    def call(self) -> int:
+        """For a call: its id among the file's calls; else -1."""
+        return cast(int, self.data) if self.kind == "call" else -1
+
+    @property
+    def scope(self) -> int:
+        """For a lambda: the id of its scope; else -1."""
+        return cast(int, self.data) if self.kind == "lambda" else -1
 
 
 class Param(NamedTuple):
@@ -80,7 +108,8 @@ class Scope(NamedTuple):
     span: Span
     stmt_line: int
     stmt_col: int
-    stmt_hash: str
+    stmt_digest: int
+    """The statement's digest (`stmt_hash`); -1 for the module."""
     decorators: tuple[Value, ...] = ()
     params: tuple[Param, ...] = ()
     bases: tuple[str, ...] = ()
@@ -91,6 +120,10 @@ class Scope(NamedTuple):
     """The return annotation as written (`Variable`, `"Panel"`); empty without one."""
     returned: tuple[Value, ...] = ()
     """What the body's `return` statements return (a lambda: its body)."""
+
+    @property
+    def stmt_hash(self) -> str:
+        return _hex_digest(self.stmt_digest)
 
 
 class Call(NamedTuple):
@@ -103,14 +136,14 @@ class Call(NamedTuple):
     end_line: int
     end_col: int
     stmt_line: int
-    stmt_col: int
-    stmt_hash: str
+    packed: int
+    """`stmt_col` above the `IN_LOOP` and `AWAITED` bits (see `STMT_COL_SHIFT`)."""
+    stmt_digest: int
+    """The statement's digest (`stmt_hash`)."""
     args: tuple[Value, ...]
     kwargs: tuple[tuple[str, Value], ...]
     target: str
     parent: int
-    loop: bool
-    awaited: bool
     func_call: int = -1
     """For `make()(x)` or `make().fit(x)`: the id of the call whose result is called."""
     starred: int = -1
@@ -121,6 +154,23 @@ class Call(NamedTuple):
     def span(self) -> Span:
         """`Span(line, col, end_line, end_col)`, a new object at each use."""
         return _new_fact(Span, self[3:7])
+
+    @property
+    def stmt_col(self) -> int:
+        return self.packed >> STMT_COL_SHIFT
+
+    @property
+    def stmt_hash(self) -> str:
+        return _hex_digest(self.stmt_digest)
+
+    @property
+    def loop(self) -> bool:
+        """Called inside a loop or comprehension of its scope."""
+        return bool(self.packed & IN_LOOP)
+
+    @property
+    def awaited(self) -> bool:
+        return bool(self.packed & AWAITED)
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -155,10 +205,23 @@ class Binding(NamedTuple):
     span: Span
     target: str = ""
     value: Value | None = None
-    loop: bool = False
-    memo: bool = False
     stmt_line: int = 0
-    stmt_col: int = 0
+    packed: int = 0
+    """`stmt_col` above the `IN_LOOP` and `MEMO` bits (see `STMT_COL_SHIFT`)."""
+
+    @property
+    def stmt_col(self) -> int:
+        return self.packed >> STMT_COL_SHIFT
+
+    @property
+    def loop(self) -> bool:
+        """Bound inside a loop or comprehension of its scope."""
+        return bool(self.packed & IN_LOOP)
+
+    @property
+    def memo(self) -> bool:
+        """A subscript store under `if key not in container:`, the memo-cache idiom."""
+        return bool(self.packed & MEMO)
 
 
 class Marker(NamedTuple):
@@ -183,6 +246,26 @@ class FileFacts:
     line_count: int = 0
     names: frozenset[str] = frozenset()
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
+
+    def __reduce__(self) -> tuple[Callable[..., FileFacts], tuple[Any, ...]]:
+        """Pickled with its scopes, calls and bindings as plain tuples, made (and made back
+        into facts, by `_file_facts`) by C loops over each list: that is most facts, and
+        pickling each through its reducer costs a Python call per fact."""
+        return _file_facts, (
+            self.path, self.module, self.is_package, list(map(tuple, self.scopes)),
+            list(map(tuple, self.calls)), list(map(tuple, self.bindings)), self.markers,
+            self.mentions, self.line_count, self.names)
+
+
+def _file_facts(path: str, module: str, is_package: bool, scopes: list[tuple[Any, ...]],
+                calls: list[tuple[Any, ...]], bindings: list[tuple[Any, ...]],
+                markers: list[Marker], mentions: frozenset[str], line_count: int,
+                names: frozenset[str]) -> FileFacts:
+    """A file's facts from their pickled form (`FileFacts.__reduce__`)."""
+    return FileFacts(path, module, is_package, list(map(_new_fact, repeat(Scope), scopes)),
+                     list(map(_new_fact, repeat(Call), calls)),
+                     list(map(_new_fact, repeat(Binding), bindings)), markers, mentions,
+                     line_count, names)
 
 
 _Part = TypeVar("_Part", Value, tuple[str, Value])
@@ -274,10 +357,18 @@ class _Columns:
         )
 
 
-def _statement_hash(lines: list[str], first: int, last: int) -> str:
+def _statement_digest(lines: list[str], first: int, last: int) -> int:
+    """The statement's text, whitespace removed, hashed into 48 bits: kept as an int, which
+    takes half the memory of its hex digits (a project has one for each statement with a
+    call or a definition)."""
     # Whitespace removed from the lines' concatenation: the same as from each line in turn.
     text = "".join((lines[first - 1] if first == last else "".join(lines[first - 1:last])).split())
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=6).digest(), "big")
+
+
+def _hex_digest(digest: int) -> str:
+    """A statement digest as reports show it: 12 hex digits; empty for none (-1)."""
+    return f"{digest:012x}" if digest >= 0 else ""
 
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -321,14 +412,15 @@ class _Extractor:
         self.stmt: tuple[int, int] = (1, 1)
         """First line and column of the statement being read."""
         self.stmt_end = 1
-        self.stmt_hash = ""
+        self.stmt_digest = -1
+        """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
         """Values of the `return` statements read so far in the current function."""
         self.parent_call = -1
         self.target = ""
         self.awaited = False
         module_span = Span(1, 1, max(len(lines), 1), 1)
-        facts.scopes.append(Scope(0, -1, "module", "", "", module_span, 1, 1, ""))
+        facts.scopes.append(Scope(0, -1, "module", "", "", module_span, 1, 1, -1))
 
     def run(self, tree: ast.Module) -> None:
         for stmt in tree.body:
@@ -346,23 +438,23 @@ class _Extractor:
             end = first
         else:
             end = node.end_lineno or first
-        saved = self.stmt, self.stmt_end, self.stmt_hash
+        saved = self.stmt, self.stmt_end, self.stmt_digest
         self.stmt = (first, node.col_offset + 1 if self.ascii_only
                      else self.columns.col(node.lineno, node.col_offset))
-        self.stmt_end, self.stmt_hash = max(end, first), ""
+        self.stmt_end, self.stmt_digest = max(end, first), -1
         try:
             if kind is ast.Expr:  # the most common statement: a bare call
                 self.expr(node.value)  # type: ignore[attr-defined]
             else:
                 _STATEMENTS.get(kind, _Extractor.other_statement)(self, node)
         finally:
-            self.stmt, self.stmt_end, self.stmt_hash = saved
+            self.stmt, self.stmt_end, self.stmt_digest = saved
 
-    def statement_hash(self) -> str:
+    def statement_digest(self) -> int:
         """Hashed when a call or scope needs it: many statements have neither."""
-        if not self.stmt_hash:
-            self.stmt_hash = _statement_hash(self.lines, self.stmt[0], self.stmt_end)
-        return self.stmt_hash
+        if self.stmt_digest < 0:
+            self.stmt_digest = _statement_digest(self.lines, self.stmt[0], self.stmt_end)
+        return self.stmt_digest
 
     def assign_statement(self, node: ast.Assign) -> None:
         self.assign(node.targets, node.value, node)
@@ -442,7 +534,7 @@ class _Extractor:
             for index in range(start, len(self.facts.bindings)):
                 binding = self.facts.bindings[index]
                 if binding.kind == "subscript" and binding.name == memo_of:
-                    self.facts.bindings[index] = binding._replace(memo=True)
+                    self.facts.bindings[index] = binding._replace(packed=binding.packed | MEMO)
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -477,8 +569,9 @@ class _Extractor:
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
         self.facts.bindings.append(_new_fact(
-            Binding, (self.scope, name, kind, span, target, value, self.loop, memo,
-                      self.stmt[0], self.stmt[1])))
+            Binding, (self.scope, name, kind, span, target, value, self.stmt[0],
+                      self.stmt[1] << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+                      | (MEMO if memo else 0))))
 
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
@@ -521,7 +614,7 @@ class _Extractor:
         qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
         self.facts.scopes.append(_new_fact(Scope, (
             scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
-            self.statement_hash(), decorators, params, bases, is_async, self.loop, (), "", ())))
+            self.statement_digest(), decorators, params, bases, is_async, self.loop, (), "", ())))
         return scope_id
 
     def enter(self, scope_id: int, qualname: str) -> tuple[int, str, bool, int, str]:
@@ -601,7 +694,7 @@ class _Extractor:
         body = self.expr(node.body)
         self.leave(saved)
         self.facts.scopes[scope_id] = _new_fact(Scope, (*self.facts.scopes[scope_id][:16], (body,)))
-        return _new_fact(Value, ("lambda", "", None, -1, scope_id, body.calls, body.names, ()))
+        return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
         handler = _EXPRESSIONS.get(type(node))
@@ -615,15 +708,14 @@ class _Extractor:
             found = self.strings.get(value)
             if found is None:
                 text = intern(value)
-                found = self.strings[text] = _new_fact(Value, ("str", "", text, -1, -1, (), (), ()))
+                found = self.strings[text] = _new_fact(Value, ("str", "", text, (), (), ()))
             return found
         if not isinstance(value, (int, float, bool)):
             value = None
         key = (type(value), value)
         found = self.constants.get(key)
         if found is None:
-            found = self.constants[key] = _new_fact(Value, ("const", "", value, -1, -1, (), (),
-                                                            ()))
+            found = self.constants[key] = _new_fact(Value, ("const", "", value, (), (), ()))
         return found
 
     def name(self, node: ast.Name) -> Value:
@@ -631,7 +723,7 @@ class _Extractor:
         if found is None:
             self.names.add(node.id)
             found = self.leaves[node.id] = _new_fact(
-                Value, ("name", node.id, None, -1, -1, (), self.one(node.id), ()))
+                Value, ("name", node.id, None, (), self.one(node.id), ()))
         return found
 
     def attribute(self, node: ast.Attribute) -> Value:
@@ -642,10 +734,10 @@ class _Extractor:
                 head = text.split(".")[0]
                 self.names.add(head)
                 found = self.leaves[text] = _new_fact(
-                    Value, ("attr", text, None, -1, -1, (), self.one(head), ()))
+                    Value, ("attr", text, None, (), self.one(head), ()))
             return found
         inner = self.expr(node.value)
-        return _new_fact(Value, ("other", "", None, -1, -1, inner.calls, inner.names, ()))
+        return _new_fact(Value, ("other", "", None, inner.calls, inner.names, ()))
 
     def one(self, name: str) -> tuple[str, ...]:
         """`(name,)`, one object for each name in the file."""
@@ -669,12 +761,12 @@ class _Extractor:
         return self.children(node, "fstring")
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
-        items = tuple(self.child(e) for e in node.elts)
+        items = self.parts(node.elts)
         return self.combine("container", items, items)
 
     def dict_(self, node: ast.Dict) -> Value:
-        values = tuple(self.child(v) for v in node.values)
-        keys = tuple(self.child(k) for k in node.keys if k is not None)
+        values = self.parts(node.values)
+        keys = self.parts([k for k in node.keys if k is not None])
         return self.combine("dict", (*keys, *values), values)
 
     def binop(self, node: ast.BinOp) -> Value:
@@ -699,12 +791,23 @@ class _Extractor:
         self.parent_call, self.target = saved
         return value
 
+    def parts(self, nodes: Iterable[ast.expr]) -> tuple[Value, ...]:
+        """The values of `nodes`, read as children: no call among them is an argument."""
+        saved = (self.parent_call, self.target)
+        # Set once for all: each handler gives these back as it found them.
+        self.parent_call, self.target = -1, ""
+        expressions = _EXPRESSIONS
+        values = []
+        for node in nodes:
+            handler = expressions.get(type(node))
+            values.append(handler(self, node) if handler else self.children(node, "other"))
+        self.parent_call, self.target = saved
+        return tuple(values)
+
     def children(self, node: ast.expr, kind: str) -> Value:
-        parts = tuple(self.child(c) for c in _child_expressions(node))
+        parts = self.parts(_child_expressions(node))
         for generator in getattr(node, "generators", ()):
-            for condition in generator.ifs:
-                parts += (self.child(condition),)
-            parts += (self.child(generator.iter),)
+            parts += self.parts([*generator.ifs, generator.iter])
         return self.combine(kind, parts)
 
     def call(self, node: ast.Call) -> Value:
@@ -759,10 +862,12 @@ class _Extractor:
             line, col, end_line, end_col = self.columns.span(node)
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
-            call_id, callee, self.scope, line, col, end_line, end_col, stmt_line, stmt_col,
-            self.stmt_hash or self.statement_hash(), self.same_parts(args) if args else (),
-            self.same_parts(kwargs) if kwargs else (), target, parent, self.loop, awaited,
-            func_call, starred,
+            call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
+            stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+            | (AWAITED if awaited else 0),
+            self.stmt_digest if self.stmt_digest >= 0 else self.statement_digest(),
+            self.same_parts(args) if args else (), self.same_parts(kwargs) if kwargs else (),
+            target, parent, func_call, starred,
         ))
         inner_calls, inner_names = self.gather(parts) if parts else ((), ())
         named = self.callees.get(callee)
@@ -772,7 +877,7 @@ class _Extractor:
             named = self.callees[callee] = (head, self.one(callee), self.one(head))
         head, only_callee, only_head = named
         return _new_fact(Value, (
-            "call", callee, None, call_id, -1,
+            "call", callee, call_id,
             (self.share((callee, *inner_calls)) if inner_calls else only_callee) if callee
             else inner_calls,
             (self.share((*inner_names, head)) if inner_names else only_head) if head
@@ -781,7 +886,7 @@ class _Extractor:
     def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
         """A value made of `parts`."""
         calls, names = self.gather(parts)
-        return _new_fact(Value, (kind, "", None, -1, -1, calls, names, items))
+        return _new_fact(Value, (kind, "", None, calls, names, items))
 
     def gather(self, parts: Iterable[Value]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The callees and the names of `parts`, in order."""
@@ -858,9 +963,38 @@ _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
 }
 
 
+_EXPRESSION_FIELDS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {
+    # The fields that hold expressions (and whether as a list), in `_fields` order, of the
+    # nodes read as a whole most often; others are looked through field by field.
+    ast.FormattedValue: (("value", False), ("format_spec", False)),
+    ast.JoinedStr: (("values", True),),
+    ast.BinOp: (("left", False), ("right", False)),
+    ast.Subscript: (("value", False), ("slice", False)),
+    ast.BoolOp: (("values", True),),
+    ast.Compare: (("left", False), ("comparators", True)),
+    ast.ListComp: (("elt", False),),
+    ast.SetComp: (("elt", False),),
+    ast.GeneratorExp: (("elt", False),),
+    ast.DictComp: (("key", False), ("value", False)),
+    ast.IfExp: (("test", False), ("body", False), ("orelse", False)),
+    ast.Starred: (("value", False),),
+    ast.Slice: (("lower", False), ("upper", False), ("step", False)),
+    ast.UnaryOp: (("operand", False),),
+}
+
+
 def _child_expressions(node: ast.AST) -> list[ast.expr]:
     """The expressions directly under a node, in `ast.iter_child_nodes` order."""
-    found = []
+    found: list[ast.expr] = []
+    fields = _EXPRESSION_FIELDS.get(type(node))
+    if fields is not None:
+        for name, many in fields:
+            child = getattr(node, name)
+            if many:
+                found += child
+            elif child is not None:
+                found.append(child)
+        return found
     for name in node._fields:
         child = getattr(node, name, None)
         if isinstance(child, ast.expr):

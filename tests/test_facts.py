@@ -4,6 +4,7 @@ from the realistic apps must still be a well-formed instance of its type."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +22,15 @@ FIELD_TYPES: dict[type[Any], dict[str, type | tuple[type, ...]]] = {
     Span: {"line": int, "col": int, "end_line": int, "end_col": int},
     Value: {"kind": str, "text": str, "call": int, "scope": int, "calls": tuple,
             "names": tuple, "items": tuple},
-    Call: {"id": int, "callee": str, "scope": int, "span": Span, "stmt_hash": str,
+    Call: {"id": int, "callee": str, "scope": int, "span": Span, "stmt_line": int,
+           "packed": int, "stmt_col": int, "stmt_digest": int, "stmt_hash": str,
            "args": tuple, "kwargs": tuple, "target": str, "parent": int, "loop": bool,
            "awaited": bool, "func_call": int, "starred": int},
     Binding: {"scope": int, "name": str, "kind": str, "span": Span, "target": str,
-              "value": (Value, type(None)), "loop": bool, "memo": bool, "stmt_line": int,
-              "stmt_col": int},
-    Scope: {"span": Span, "decorators": tuple, "params": tuple, "returned": tuple},
+              "value": (Value, type(None)), "stmt_line": int, "packed": int, "loop": bool,
+              "memo": bool, "stmt_col": int},
+    Scope: {"span": Span, "stmt_digest": int, "stmt_hash": str, "decorators": tuple,
+            "params": tuple, "returned": tuple},
     Param: {"name": str, "has_default": bool},
 }
 
@@ -85,7 +88,7 @@ def test_names_and_callees_keep_their_order_and_repeats() -> None:
     assert again.callee == "g" and again.kwargs == outer.kwargs
     assert [a for i, a in enumerate(again.args) if i != 1] == [
         a for i, a in enumerate(outer.args) if i != 1]
-    assert again.args[1]._replace(call=1) == outer.args[1]
+    assert again.args[1]._replace(data=1) == outer.args[1]
 
 
 def test_facts_survive_pickling_unchanged() -> None:
@@ -93,7 +96,12 @@ def test_facts_survive_pickling_unchanged() -> None:
     for path in SOURCES:
         text = path.read_text(encoding="utf-8")
         facts = extract_facts(ast.parse(text), text, path.name, path.stem, False)
-        assert pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)) == facts
+        again = pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+        assert again == facts
+        # Equality alone would pass for plain tuples: each fact must come back as its type.
+        before = list(_facts_in([facts.scopes, facts.calls, facts.bindings, facts.markers]))
+        after = list(_facts_in([again.scopes, again.calls, again.bindings, again.markers]))
+        assert [type(f) for f in after] == [type(f) for f in before] and before
 
 
 def test_calls_with_the_same_argument_objects_share_one_tuple_and_only_those() -> None:
@@ -114,3 +122,47 @@ def test_a_call_keeps_its_span_as_position_fields(source: str, span: Span) -> No
     call = extract_facts(ast.parse(source), source, "m.py", "m", False).calls[0]
     assert type(call.span) is Span and call.span == span
     assert (call.line, call.col, call.end_line, call.end_col) == span
+
+
+def test_packed_fields_read_back_as_statement_column_loop_awaited_and_memo() -> None:
+    source = (
+        "async def f(cache, items):\n"
+        "    for item in items:\n"
+        "        await g(item)\n"
+        "        if item not in cache:\n"
+        "            cache[item] = h(item, 'x')\n"
+        "    k = [m(x) for x in items]\n"
+        "    return lambda: n()\n"
+        "a = 1;" + " " * 80 + "b = p()\n"
+    )
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    calls = {c.callee: c for c in facts.calls}
+    assert [(c.stmt_line, c.stmt_col, c.loop, c.awaited) for c in calls.values()] == [
+        (3, 9, True, True), (5, 13, True, False), (6, 5, True, False), (7, 5, False, False),
+        (8, 87, False, False)]
+    bindings = {(b.name, b.kind): b for b in facts.bindings}
+    memo = bindings[("cache", "subscript")]
+    assert (memo.stmt_line, memo.stmt_col, memo.loop, memo.memo) == (5, 13, True, True)
+    b = bindings[("b", "assign")]
+    assert (b.stmt_line, b.stmt_col, b.loop, b.memo) == (8, 87, False, False)
+    assert not bindings[("k", "assign")].loop and not bindings[("item", "assign")].loop
+    made = memo.value
+    assert made is not None and (made.call, made.scope, made.const) == (calls["h"].id, -1, None)
+    assert [(v.kind, v.call, v.scope, v.const) for v in calls["h"].args] == [
+        ("name", -1, -1, None), ("str", -1, -1, "x")]
+    (returned,) = facts.scopes[1].returned
+    assert returned.kind == "lambda" and facts.scopes[returned.scope].kind == "lambda"
+    assert (returned.call, returned.const) == (-1, None)
+
+
+def test_statement_hashes_are_the_hex_digests_of_the_statements_without_whitespace() -> None:
+    source = "import x\n@deco(a)\ndef f(\n    b,\n):\n    return g(b,\n             c)\n"
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+
+    def digest(text: str) -> str:
+        return hashlib.blake2b("".join(text.split()).encode(), digest_size=6).hexdigest()
+
+    assert [c.stmt_hash for c in facts.calls] == [
+        digest("@deco(a)\ndef f(\n    b,\n):\n"), digest("    return g(b,\n             c)\n")]
+    assert [s.stmt_hash for s in facts.scopes] == ["", digest("@deco(a)\ndef f(\n    b,\n):\n")]
+    assert all(len(c.stmt_hash) == 12 for c in facts.calls)
