@@ -25,6 +25,8 @@ from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS
 When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
+Bindings = tuple[Binding, ...] | list[Binding]
+"""The bindings of one name in one scope, in order (a tuple while there is only one)."""
 
 _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
@@ -94,20 +96,20 @@ class ProjectIndex:
     """First parts of the `importable` names: a name starting otherwise is no project's."""
     outside_project: dict[str, Resolved] = field(default_factory=dict)
     """Qualified names no project module can be (Dara's, third-party), resolved once."""
-    module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
+    module_bindings: dict[str, dict[str, Bindings]] = field(default_factory=dict)
     """Path -> module-level bindings by name."""
-    scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
-    bound_names: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Path -> every name the file binds in any scope: `lookup` finds no other name there."""
+    scope_bindings: dict[ScopeRef, dict[str, Bindings]] = field(default_factory=dict)
     local_names: dict[str, frozenset[str]] = field(default_factory=dict)
     """Path -> the names the file binds in a function or class body: any other name means
-    the same in every scope of the file."""
+    the same in every scope of the file (and `lookup` finds it at module level or not at all)."""
     edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
         default_factory=lambda: defaultdict(list))
     roots: dict[When, set[ScopeRef]] = field(default_factory=lambda: defaultdict(set))
-    when: dict[ScopeRef, When] = field(default_factory=dict)
-    runs: dict[ScopeRef, int] = field(default_factory=dict)
+    when: dict[str, list[When]] = field(default_factory=dict)
+    """Path -> when each scope of the file runs, by scope id (see `when_of`)."""
+    runs: dict[str, list[int]] = field(default_factory=dict)
+    """Path -> how many times each scope of the file runs, by scope id (-1: not counted yet)."""
     calls_by_api: dict[str, list[tuple[FileFacts, Call]]] = field(
         default_factory=lambda: defaultdict(list))
     method_calls: dict[tuple[str, str], list[tuple[FileFacts, Call]]] = field(
@@ -145,21 +147,25 @@ class ProjectIndex:
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
             # Grouped by scope id first: one table per scope, not a key tuple per binding.
-            by_scope: dict[int, dict[str, list[Binding]]] = {0: defaultdict(list)}
+            by_scope: dict[int, dict[str, Bindings]] = {0: {}}
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
                 table = by_scope.get(binding.scope)
                 if table is None:
-                    table = by_scope[binding.scope] = defaultdict(list)
-                table[binding.name].append(binding)
-            module_table = by_scope.pop(0)
-            local = frozenset().union(*by_scope.values())
+                    table = by_scope[binding.scope] = {}
+                found = table.get(binding.name)
+                if found is None:
+                    # Most names are bound once in a scope: a one-item tuple is half a list.
+                    table[binding.name] = (binding,)
+                elif isinstance(found, list):
+                    found.append(binding)
+                else:
+                    table[binding.name] = [*found, binding]
+            index.module_bindings[facts.path] = by_scope.pop(0)
+            index.local_names[facts.path] = frozenset().union(*by_scope.values())
             for scope_id, table in by_scope.items():
                 index.scope_bindings[(facts.path, scope_id)] = table
-            index.module_bindings[facts.path] = module_table
-            index.bound_names[facts.path] = local.union(module_table)
-            index.local_names[facts.path] = local
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -175,9 +181,9 @@ class ProjectIndex:
     def lookup(self, facts: FileFacts, scope_id: int, name: str) -> tuple[Binding, int] | None:
         """The binding of a bare name seen from a scope, following Python's scoping rules."""
         current, path = scope_id, facts.path
-        bound = self.bound_names.get(path)
-        if bound is not None and name not in bound:
-            return None  # most names never bound in a file are builtins: `len`, `str`
+        local = self.local_names.get(path)
+        if local is not None and name not in local:
+            current = 0  # bound at module level or not at all (`len`, `str`): no scope to walk
         first = True
         while current > 0:
             scope = facts.scopes[current]
@@ -660,17 +666,14 @@ class ProjectIndex:
         reached: dict[When, set[ScopeRef]] = {}
         for when in ("request", "startup", "build"):
             reached[when] = self._reach(self.roots[when])
+        request, startup, build = reached["request"], reached["startup"], reached["build"]
         for facts in self.files.values():
-            for scope in facts.scopes:
-                ref = (facts.path, scope.id)
-                if ref in reached["request"]:
-                    self.when[ref] = "request"
-                elif ref in reached["startup"]:
-                    self.when[ref] = "startup"
-                elif ref in reached["build"]:
-                    self.when[ref] = "build"
-                else:
-                    self.when[ref] = "unknown"
+            path = facts.path
+            self.when[path] = [
+                "request" if (path, scope.id) in request else
+                "startup" if (path, scope.id) in startup else
+                "build" if (path, scope.id) in build else "unknown"
+                for scope in facts.scopes]
         self._count_runs()
 
     def _edge(self, source: ScopeRef, target: ScopeRef, loop: bool, via: str) -> None:
@@ -825,14 +828,18 @@ class ProjectIndex:
     def _count_runs(self) -> None:
         """How many times per process each build-time body runs (1 or REPEATED_RUNS)."""
         counting: set[ScopeRef] = set()
-        for ref in self.when:  # filled file by file in path order: already sorted
-            self._count(ref, counting)
+        for path, when in self.when.items():
+            self.runs[path] = [-1] * len(when)
+        for path, when in self.when.items():  # filled file by file in path order: sorted
+            for scope_id in range(len(when)):
+                self._count((path, scope_id), counting)
 
     def _count(self, ref: ScopeRef, counting: set[ScopeRef]) -> int:
         # A method, not a closure: a recursive closure is a reference cycle that would keep
         # the whole index alive until a full garbage collection.
-        if ref in self.runs:
-            return self.runs[ref]
+        counted = self.runs[ref[0]]
+        if counted[ref[1]] >= 0:
+            return counted[ref[1]]
         if ref in counting:
             return REPEATED_RUNS
         counting.add(ref)
@@ -841,21 +848,28 @@ class ProjectIndex:
         else:
             total = 0
             for caller, loop in self.callers.get(ref, ()):
-                runs = self._count(caller, counting) if self.when.get(caller) != "unknown" else 1
+                runs = (self._count(caller, counting)
+                        if self.when[caller[0]][caller[1]] != "unknown" else 1)
                 total += REPEATED_RUNS if loop else runs
                 if total >= REPEATED_RUNS:
                     break
             if self.scope(ref).loop:
                 total = REPEATED_RUNS
         counting.discard(ref)
-        self.runs[ref] = min(total, REPEATED_RUNS)
-        return self.runs[ref]
+        counted[ref[1]] = min(total, REPEATED_RUNS)
+        return counted[ref[1]]
 
     # ---------------------------------------------------------------- queries
 
     def when_at(self, facts: FileFacts, scope_id: int) -> When:
         """When code directly in this scope runs (class bodies run with their parent)."""
-        return self.when.get((facts.path, scope_id), "unknown")
+        when = self.when.get(facts.path)
+        return when[scope_id] if when is not None else "unknown"
+
+    def when_of(self, ref: ScopeRef) -> When:
+        """When code directly in the scope `ref` runs (as `when_at` says)."""
+        when = self.when.get(ref[0])
+        return when[ref[1]] if when is not None else "unknown"
 
     def scopes_running(self, facts: FileFacts, when: When) -> frozenset[int]:
         """The ids of the file's scopes whose code runs `when` (as `when_at` says): rules
@@ -864,12 +878,13 @@ class ProjectIndex:
         found = self.running.get(key)
         if found is None:
             found = self.running[key] = frozenset(
-                scope.id for scope in facts.scopes
-                if self.when.get((facts.path, scope.id), "unknown") == when)
+                scope_id for scope_id, scope_when in enumerate(self.when.get(facts.path, ()))
+                if scope_when == when)
         return found
 
     def runs_at(self, facts: FileFacts, scope_id: int) -> int:
-        return self.runs.get((facts.path, scope_id), 1)
+        runs = self.runs.get(facts.path)
+        return runs[scope_id] if runs is not None else 1
 
     def function_scope(self, facts: FileFacts, scope_id: int) -> int:
         """The innermost function (or module) around a scope, skipping class bodies."""

@@ -145,7 +145,7 @@ def _request_caller(index: ProjectIndex, start: ScopeRef) -> ScopeRef | None:
         if ref in roots:
             return ref
         for caller, _ in index.callers.get(ref, ()):
-            if caller not in seen and index.when.get(caller) == "request":
+            if caller not in seen and index.when_of(caller) == "request":
                 seen.add(caller)
                 queue.append(caller)
     return None
@@ -552,7 +552,7 @@ class RenderOnlyPyComponent(Rule):
             if ref in escaped or not ctx.is_selected(facts):
                 continue
             callers = {caller for caller, _ in index.callers.get(ref, ()) if caller != ref}
-            if not callers or any(index.when.get(c) != "request" or c not in renders
+            if not callers or any(index.when_of(c) != "request" or c not in renders
                                   for c in callers):
                 continue
             inside = sorted(_label(index, c, facts) for c in callers)

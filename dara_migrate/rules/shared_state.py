@@ -368,7 +368,7 @@ class _SharedState:
             return True
         for name in ("__init__", "__call__"):
             member = self.index.class_member(cls, name)
-            if member is not None and self.index.when.get(member) in ("build", "startup"):
+            if member is not None and self.index.when_of(member) in ("build", "startup"):
                 return True
         return False
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from dara_migrate.facts import Binding, Call, FileFacts, Param, Scope, Value
-from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.index.project import Bindings, ProjectIndex, ScopeRef
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
     VARIABLE_TYPES,
@@ -406,11 +406,11 @@ def _assigned_value(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
 
 
 def _bindings_in(index: ProjectIndex, facts: FileFacts, scope_id: int,
-                 name: str) -> list[Binding]:
+                 name: str) -> Bindings:
     """Every binding of a name in one scope (a name may be assigned several times)."""
     if scope_id == 0:
-        return index.module_bindings.get(facts.path, {}).get(name, [])
-    return index.scope_bindings.get((facts.path, scope_id), {}).get(name, [])
+        return index.module_bindings.get(facts.path, {}).get(name, ())
+    return index.scope_bindings.get((facts.path, scope_id), {}).get(name, ())
 
 
 def _describe(value: Value) -> str:
