@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -25,8 +25,6 @@ from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS
 When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
-Bindings = tuple[Binding, ...] | list[Binding]
-"""The bindings of one name in one scope, in order (a tuple while there is only one)."""
 
 _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
@@ -96,9 +94,13 @@ class ProjectIndex:
     """First parts of the `importable` names: a name starting otherwise is no project's."""
     outside_project: dict[str, Resolved] = field(default_factory=dict)
     """Qualified names no project module can be (Dara's, third-party), resolved once."""
-    module_bindings: dict[str, dict[str, Bindings]] = field(default_factory=dict)
-    """Path -> module-level bindings by name."""
-    scope_bindings: dict[ScopeRef, dict[str, Bindings]] = field(default_factory=dict)
+    module_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict)
+    """Path -> module-level name -> its last binding (`bindings_in` has them all)."""
+    scope_bindings: dict[str, dict[int, dict[str, Binding]]] = field(default_factory=dict)
+    """Path -> function or class scope id -> name -> its last binding there."""
+    rebound: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
+    """Path -> (scope id, name) -> every binding of a name bound more than once in a scope
+    (most names are bound once: their one binding is the table's)."""
     local_names: dict[str, frozenset[str]] = field(default_factory=dict)
     """Path -> the names the file binds in a function or class body: any other name means
     the same in every scope of the file (and `lookup` finds it at module level or not at all)."""
@@ -147,25 +149,27 @@ class ProjectIndex:
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
             # Grouped by scope id first: one table per scope, not a key tuple per binding.
-            by_scope: dict[int, dict[str, Bindings]] = {0: {}}
+            by_scope: dict[int, dict[str, Binding]] = {0: {}}
+            rebound: dict[tuple[int, str], list[Binding]] = {}
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
                 table = by_scope.get(binding.scope)
                 if table is None:
                     table = by_scope[binding.scope] = {}
-                found = table.get(binding.name)
-                if found is None:
-                    # Most names are bound once in a scope: a one-item tuple is half a list.
-                    table[binding.name] = (binding,)
-                elif isinstance(found, list):
-                    found.append(binding)
-                else:
-                    table[binding.name] = [*found, binding]
+                earlier = table.get(binding.name)
+                if earlier is not None:
+                    key = (binding.scope, binding.name)
+                    if key in rebound:
+                        rebound[key].append(binding)
+                    else:
+                        rebound[key] = [earlier, binding]
+                table[binding.name] = binding
             index.module_bindings[facts.path] = by_scope.pop(0)
             index.local_names[facts.path] = frozenset().union(*by_scope.values())
-            for scope_id, table in by_scope.items():
-                index.scope_bindings[(facts.path, scope_id)] = table
+            index.scope_bindings[facts.path] = by_scope
+            if rebound:
+                index.rebound[facts.path] = rebound
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -185,20 +189,34 @@ class ProjectIndex:
         if local is not None and name not in local:
             current = 0  # bound at module level or not at all (`len`, `str`): no scope to walk
         first = True
+        tables = self.scope_bindings.get(path, {}) if current > 0 else {}
         while current > 0:
             scope = facts.scopes[current]
             if first or scope.kind != "class":
-                table = self.scope_bindings.get((path, current))
-                bindings = table.get(name) if table is not None else None
-                if bindings and name not in scope.globals:
-                    return bindings[-1], current
+                table = tables.get(current)
+                binding = table.get(name) if table is not None else None
+                if binding is not None and name not in scope.globals:
+                    return binding, current
             first = False
             current = scope.parent
         module_table = self.module_bindings.get(path)
         module_level = module_table.get(name) if module_table is not None else None
-        if module_level:
-            return module_level[-1], 0
+        if module_level is not None:
+            return module_level, 0
         return None
+
+    def bindings_in(self, path: str, scope_id: int, name: str) -> Sequence[Binding]:
+        """Every binding of a name in one scope of a file, in order (item stores, deletions
+        and other writes through the name are not bindings)."""
+        rebound = self.rebound.get(path)
+        if rebound is not None:
+            found = rebound.get((scope_id, name))
+            if found is not None:
+                return found
+        table = (self.module_bindings.get(path) if scope_id == 0
+                 else self.scope_bindings.get(path, {}).get(scope_id))
+        last = table.get(name) if table is not None else None
+        return () if last is None else (last,)
 
     def resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int = 0) -> Resolved:
         """Resolve `dotted` as written in `scope_id` of `facts`."""
@@ -403,7 +421,7 @@ class ProjectIndex:
         return None, qualified
 
     def _unbound(self, facts: FileFacts, head: str, rest: str, depth: int) -> Resolved:
-        for star in self.module_bindings.get(facts.path, {}).get("*", []):
+        for star in self.bindings_in(facts.path, 0, "*"):
             candidate = f"{star.target}.{head}"
             resolved = self.resolve_qualified(f"{candidate}.{rest}" if rest else candidate,
                                               depth + 1, facts)

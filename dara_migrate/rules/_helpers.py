@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
-from dara_migrate.index.bindings import defining_call, lookup
+from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import calls_by_method
 from dara_migrate.models import Finding, Related
@@ -223,7 +223,7 @@ def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: V
         return None
     if value.kind != "name":
         return None
-    found_binding = lookup(index, facts, scope_id, value.text)
+    found_binding = index.lookup(facts, scope_id, value.text)
     if found_binding is None:
         return None
     binding, bound_in = found_binding
@@ -329,7 +329,7 @@ def ctx_param(scope: Scope) -> str:
 def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) -> bool:
     """Whether `name` is an action context: a parameter annotated as Dara's `ActionCtx`
     (`action.Ctx`), or the one Dara injects it into in an `@action` function."""
-    found = lookup(index, facts, scope_id, name)
+    found = index.lookup(facts, scope_id, name)
     if found is None or found[0].kind != "param":
         return False
     binding, bound_in = found
