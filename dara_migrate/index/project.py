@@ -129,8 +129,9 @@ class ProjectIndex:
     imported_heads: set[str] = field(default_factory=set)
     """The first names of the project's imports of its own modules as written (`widgets` for
     `widgets.cards` in `shared/`): the names import sorters count as first-party."""
-    memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
-    """Top-level resolutions: the same names are resolved again and again by every rule."""
+    memo: dict[str, dict[str | tuple[int, str], Resolved]] = field(default_factory=dict)
+    """Path -> top-level resolutions in the file, by name for the module scope's (most), by
+    (scope id, name) for a function's or class's: every rule resolves the same names."""
     deep_memo: dict[tuple[str, int, str, int], Resolved] = field(default_factory=dict)
     """Resolutions on the way to another (by depth): imported names, aliases, annotations."""
     query_results: dict[Callable[..., Any], Any] = field(default_factory=dict)
@@ -227,14 +228,19 @@ class ProjectIndex:
             if found is None:
                 found = self.deep_memo[deep_key] = self._resolve(facts, scope_id, dotted, depth)
             return found
+        memo = self.memo.get(facts.path)
+        if memo is None:
+            memo = self.memo[facts.path] = {}
+        key: str | tuple[int, str] = dotted
         if scope_id:
             local = self.local_names.get(facts.path)
             if local is not None and dotted.partition(".")[0] not in local:
                 scope_id = 0  # bound at module level or not at all: the module scope's answer
-        key = (facts.path, scope_id, dotted)
-        found = self.memo.get(key)
+            else:
+                key = (scope_id, dotted)
+        found = memo.get(key)
         if found is None:
-            found = self.memo[key] = self._resolve(facts, scope_id, dotted, 0)
+            found = memo[key] = self._resolve(facts, scope_id, dotted, 0)
         return found
 
     def _resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int) -> Resolved:
