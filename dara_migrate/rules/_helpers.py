@@ -10,7 +10,7 @@ from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
-from dara_migrate.index.queries import calls_by_method
+from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
 
@@ -109,7 +109,7 @@ def task_sites(index: ProjectIndex) -> list[ReportSite]:
                     passed_not_none(binding.value)) and is_builder(
                         index, facts, binding.scope, binding.name):
                 sites.append(binding_site(facts, binding, binding.name, "task"))
-    for facts, call in calls_by_method(index).get("run_task", ()):
+    for facts, call in calls_of_method(index, "run_task"):
         if is_action_ctx(index, facts, call.scope, call.callee.split(".")[0]):
             sites.append(call_site(facts, call, f"{call.callee}()", "task"))
     for api in ("DerivedVariable", "DerivedDataVariable"):

@@ -11,7 +11,7 @@ from typing import ClassVar
 from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
-from dara_migrate.index.queries import calls_by_method
+from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     IMPORT_KINDS,
@@ -64,7 +64,7 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
                 when = index.when_at(facts, call.scope)
                 writes.append(Write(facts, call, variable, call.argument(0, "value"),
                                     f".{method}()", method == "update" or when == "request"))
-    for facts, call in calls_by_method(index).get("update", ()):
+    for facts, call in calls_of_method(index, "update"):
         if call.callee.count(".") != 1 or (
                 not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
             continue
