@@ -29,6 +29,8 @@ ScopeRef = tuple[str, int]
 _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
 
+_NO_SCOPES: frozenset[int] = frozenset()
+
 REPEATED_RUNS = 2
 """Run counts saturate here: all the rules need to know is once or more than once."""
 
@@ -901,9 +903,11 @@ class ProjectIndex:
         key = (facts.path, when)
         found = self.running.get(key)
         if found is None:
-            found = self.running[key] = frozenset(
+            found = frozenset(
                 scope_id for scope_id, scope_when in enumerate(self.when.get(facts.path, ()))
                 if scope_when == when)
+            # Most files run nothing at request time: one empty set for all of them.
+            found = self.running[key] = found or _NO_SCOPES
         return found
 
     def runs_at(self, facts: FileFacts, scope_id: int) -> int:
