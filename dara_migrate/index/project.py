@@ -75,6 +75,7 @@ class Resolved:
 
 @dataclass(slots=True)
 class Edge:
+    source: ScopeRef
     target: ScopeRef
     loop: bool
     via: str
@@ -107,8 +108,8 @@ class ProjectIndex:
     """Path -> the names the file binds in a function or class body: any other name means
     the same in every scope of the file (and `lookup` finds it at module level or not at all)."""
     edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
-    callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
-        default_factory=lambda: defaultdict(list))
+    callers: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    """Target -> the edges into it (the same objects as in `edges`)."""
     roots: dict[When, set[ScopeRef]] = field(default_factory=lambda: defaultdict(set))
     when: dict[str, list[When]] = field(default_factory=dict)
     """Path -> when each scope of the file runs, by scope id (see `when_of`)."""
@@ -703,8 +704,9 @@ class ProjectIndex:
         self._count_runs()
 
     def _edge(self, source: ScopeRef, target: ScopeRef, loop: bool, via: str) -> None:
-        self.edges[source].append(Edge(target, loop, via))
-        self.callers[target].append((source, loop))
+        edge = Edge(source, target, loop, via)
+        self.edges[source].append(edge)
+        self.callers[target].append(edge)
 
     def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value
                           ) -> Iterator[tuple[ScopeRef, bool]]:
@@ -873,10 +875,11 @@ class ProjectIndex:
             total = 1
         else:
             total = 0
-            for caller, loop in self.callers.get(ref, ()):
+            for edge in self.callers.get(ref, ()):
+                caller = edge.source
                 runs = (self._count(caller, counting)
                         if self.when[caller[0]][caller[1]] != "unknown" else 1)
-                total += REPEATED_RUNS if loop else runs
+                total += REPEATED_RUNS if edge.loop else runs
                 if total >= REPEATED_RUNS:
                     break
             if self.scope(ref).loop:

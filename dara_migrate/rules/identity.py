@@ -66,7 +66,7 @@ def _repeated(index: ProjectIndex, definition: Definition) -> bool:
 def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
     """How many routes take the function around a scope as their content."""
     ref = (facts.path, index.function_scope(facts, scope_id))
-    sources = {source for source, _ in index.callers.get(ref, ())}
+    sources = {edge.source for edge in index.callers.get(ref, ())}
     return sum(1 for source in sources for edge in index.edges.get(source, ())
                if edge.target == ref and edge.via == "route content")
 
