@@ -209,7 +209,7 @@ class KeyedPlanner:
             return None
         sites: dict[tuple[str, int], str] = {}
         used: Counter[str] = Counter()
-        for source in dict.fromkeys(source for source, _ in callers):
+        for source in dict.fromkeys(edge.source for edge in callers):
             edges = [e for e in index.edges.get(source, ()) if e.target == ref]
             if any(e.via not in ("call", "instantiation") for e in edges):
                 return None  # passed as route content or a callback: no call to add to

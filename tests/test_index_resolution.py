@@ -1,6 +1,7 @@
 """The index answers a name the same whatever it was asked before, and the short cuts that
 keep it fast (module-level answers shared by every scope, arguments that cannot name a
-function, names a call cannot load) agree with the full resolution on real apps."""
+function, names a call cannot load, one binding kept where a name has one, calls of a
+method gathered once, calls DM106 skips) agree with the full computation on real apps."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.project import ProjectIndex, _folder_importing
+from dara_migrate.index.queries import METHODS_LOOKED_UP, calls_of_method
+from dara_migrate.rules.identity import _candidate_names, _listed, _may_be_listed
 from dara_migrate.rules.runtime_defs import _call_uses, _mentions
+from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
 from tests.helpers import run_audit, write_tree
 
 ROOT = Path(__file__).parent.parent
@@ -69,6 +73,42 @@ def test_a_call_mentions_exactly_the_names_it_loads(app_facts: list[FileFacts]) 
             loads = {name for _, name in _call_uses(call)}
             for name in facts.names:
                 assert _mentions(call, {name}) == (name in loads), (facts.path, call.span)
+
+
+def test_binding_tables_hold_every_binding_of_a_name_in_order(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    for facts in app_facts:
+        expected: dict[tuple[int, str], list[Binding]] = {}
+        for binding in facts.bindings:
+            if binding.kind not in ("subscript", "del", "augassign", "attr", "nonlocal"):
+                expected.setdefault((binding.scope, binding.name), []).append(binding)
+        for (scope_id, name), bindings in expected.items():
+            assert list(index.bindings_in(facts.path, scope_id, name)) == bindings
+        for scope in facts.scopes:
+            for name in facts.names:
+                if (scope.id, name) not in expected:
+                    assert not index.bindings_in(facts.path, scope.id, name)
+
+
+def test_calls_of_a_method_are_every_call_ending_in_it(app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    for method in METHODS_LOOKED_UP:
+        assert calls_of_method(index, method) == [
+            (facts, call) for facts in index.files.values() for call in facts.calls
+            if call.callee.endswith(f".{method}")]
+    with pytest.raises(ValueError, match="append"):
+        calls_of_method(index, "append")
+
+
+def test_calls_skipped_by_dm106_have_no_listed_name(app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    for facts in app_facts:
+        for call in facts.calls:
+            resolved = index.resolve_call(facts, call)
+            if not _may_be_listed(call, resolved):
+                assert _listed(_candidate_names(index, facts, call, resolved, True),
+                               LIBRARY_MADE_DEFINITIONS) is None
 
 
 def test_a_name_bound_in_a_function_is_not_the_module_one(tmp_path: Path) -> None:

@@ -177,14 +177,14 @@ def importable_as(index: ProjectIndex, app: App) -> BoundName | None:
 def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[BoundName]:
     """Every module-level name of the project that holds what `call` made when imported."""
     for facts in index.files.values():
-        for name, bindings in index.module_bindings.get(facts.path, {}).items():
-            if bindings and bindings[-1].kind == "assign" and _holds(index, facts, name, call):
-                yield BoundName(facts, name, bindings[-1].stmt_line)
+        for name, last in index.module_bindings.get(facts.path, {}).items():
+            if last.kind == "assign" and _holds(index, facts, name, call):
+                yield BoundName(facts, name, last.stmt_line)
 
 
 def _holds(index: ProjectIndex, facts: FileFacts, name: str, call: Call) -> bool:
     """Whether module-level `name` of `facts` holds what `call` made when imported."""
-    if not index.module_bindings.get(facts.path, {}).get(name):
+    if name not in index.module_bindings.get(facts.path, {}):
         return False
     made = defining_call(index, facts, 0, name)
     return made is not None and made[1] is call

@@ -1,6 +1,6 @@
-"""Where a name's value comes from: the binding a name reads, and the call that made it.
+"""Where a name's value comes from: the call that made what a name is bound to.
 
-Unlike `ProjectIndex.lookup`, item stores and deletions (`x[k] = v`, `del x[k]`) do not count
+As in `ProjectIndex.lookup`, item stores and deletions (`x[k] = v`, `del x[k]`) do not count
 as binding `x`: rules ask what object `x` is, not what was last written into it.
 """
 
@@ -10,7 +10,6 @@ from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.index.project import ProjectIndex
 
 _IMPORTS = ("import", "import_module")
-_STORES = ("subscript", "del")
 
 
 def is_receiver(facts: FileFacts, binding: Binding, scope_id: int) -> bool:
@@ -18,23 +17,6 @@ def is_receiver(facts: FileFacts, binding: Binding, scope_id: int) -> bool:
     scope = facts.scopes[scope_id]
     return (binding.kind == "param" and bool(scope.params) and scope.params[0].name ==
             binding.name and scope.parent >= 0 and facts.scopes[scope.parent].kind == "class")
-
-
-def lookup(index: ProjectIndex, facts: FileFacts, scope_id: int,
-           name: str) -> tuple[Binding, int] | None:
-    """`ProjectIndex.lookup`, except that `x[k] = v` and `del x[k]` do not bind `x`."""
-    current, first = scope_id, True
-    while current > 0:
-        scope = facts.scopes[current]
-        if first or scope.kind != "class":
-            local = [b for b in index.scope_bindings.get((facts.path, current), {}).get(name, ())
-                     if b.kind not in _STORES]
-            if local and name not in scope.globals:
-                return local[-1], current
-        first, current = False, scope.parent
-    module_level = [b for b in index.module_bindings.get(facts.path, {}).get(name, ())
-                    if b.kind not in _STORES]
-    return (module_level[-1], 0) if module_level else None
 
 
 def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: int
@@ -62,7 +44,7 @@ def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: 
     if not dotted or depth > 8:
         return None
     head, _, rest = dotted.partition(".")
-    found = lookup(index, facts, scope_id, head)
+    found = index.lookup(facts, scope_id, head)
     if found is None:
         return None
     binding, bound_in = found

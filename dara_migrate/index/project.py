@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -28,6 +28,8 @@ ScopeRef = tuple[str, int]
 
 _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
+
+_NO_SCOPES: frozenset[int] = frozenset()
 
 REPEATED_RUNS = 2
 """Run counts saturate here: all the rules need to know is once or more than once."""
@@ -73,6 +75,7 @@ class Resolved:
 
 @dataclass(slots=True)
 class Edge:
+    source: ScopeRef
     target: ScopeRef
     loop: bool
     via: str
@@ -94,20 +97,24 @@ class ProjectIndex:
     """First parts of the `importable` names: a name starting otherwise is no project's."""
     outside_project: dict[str, Resolved] = field(default_factory=dict)
     """Qualified names no project module can be (Dara's, third-party), resolved once."""
-    module_bindings: dict[str, dict[str, list[Binding]]] = field(default_factory=dict)
-    """Path -> module-level bindings by name."""
-    scope_bindings: dict[ScopeRef, dict[str, list[Binding]]] = field(default_factory=dict)
-    bound_names: dict[str, frozenset[str]] = field(default_factory=dict)
-    """Path -> every name the file binds in any scope: `lookup` finds no other name there."""
+    module_bindings: dict[str, dict[str, Binding]] = field(default_factory=dict)
+    """Path -> module-level name -> its last binding (`bindings_in` has them all)."""
+    scope_bindings: dict[str, dict[int, dict[str, Binding]]] = field(default_factory=dict)
+    """Path -> function or class scope id -> name -> its last binding there."""
+    rebound: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
+    """Path -> (scope id, name) -> every binding of a name bound more than once in a scope
+    (most names are bound once: their one binding is the table's)."""
     local_names: dict[str, frozenset[str]] = field(default_factory=dict)
     """Path -> the names the file binds in a function or class body: any other name means
-    the same in every scope of the file."""
+    the same in every scope of the file (and `lookup` finds it at module level or not at all)."""
     edges: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
-    callers: dict[ScopeRef, list[tuple[ScopeRef, bool]]] = field(
-        default_factory=lambda: defaultdict(list))
+    callers: dict[ScopeRef, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    """Target -> the edges into it (the same objects as in `edges`)."""
     roots: dict[When, set[ScopeRef]] = field(default_factory=lambda: defaultdict(set))
-    when: dict[ScopeRef, When] = field(default_factory=dict)
-    runs: dict[ScopeRef, int] = field(default_factory=dict)
+    when: dict[str, list[When]] = field(default_factory=dict)
+    """Path -> when each scope of the file runs, by scope id (see `when_of`)."""
+    runs: dict[str, list[int]] = field(default_factory=dict)
+    """Path -> how many times each scope of the file runs, by scope id (-1: not counted yet)."""
     calls_by_api: dict[str, list[tuple[FileFacts, Call]]] = field(
         default_factory=lambda: defaultdict(list))
     method_calls: dict[tuple[str, str], list[tuple[FileFacts, Call]]] = field(
@@ -125,8 +132,9 @@ class ProjectIndex:
     imported_heads: set[str] = field(default_factory=set)
     """The first names of the project's imports of its own modules as written (`widgets` for
     `widgets.cards` in `shared/`): the names import sorters count as first-party."""
-    memo: dict[tuple[str, int, str], Resolved] = field(default_factory=dict)
-    """Top-level resolutions: the same names are resolved again and again by every rule."""
+    memo: dict[str, dict[str | tuple[int, str], Resolved]] = field(default_factory=dict)
+    """Path -> top-level resolutions in the file, by name for the module scope's (most), by
+    (scope id, name) for a function's or class's: every rule resolves the same names."""
     deep_memo: dict[tuple[str, int, str, int], Resolved] = field(default_factory=dict)
     """Resolutions on the way to another (by depth): imported names, aliases, annotations."""
     query_results: dict[Callable[..., Any], Any] = field(default_factory=dict)
@@ -145,21 +153,27 @@ class ProjectIndex:
             index.modules.setdefault(facts.module, facts)
             index._index_names(facts)
             # Grouped by scope id first: one table per scope, not a key tuple per binding.
-            by_scope: dict[int, dict[str, list[Binding]]] = {0: defaultdict(list)}
+            by_scope: dict[int, dict[str, Binding]] = {0: {}}
+            rebound: dict[tuple[int, str], list[Binding]] = {}
             for binding in facts.bindings:
                 if binding.kind in _WRITES:
                     continue
                 table = by_scope.get(binding.scope)
                 if table is None:
-                    table = by_scope[binding.scope] = defaultdict(list)
-                table[binding.name].append(binding)
-            module_table = by_scope.pop(0)
-            local = frozenset().union(*by_scope.values())
-            for scope_id, table in by_scope.items():
-                index.scope_bindings[(facts.path, scope_id)] = table
-            index.module_bindings[facts.path] = module_table
-            index.bound_names[facts.path] = local.union(module_table)
-            index.local_names[facts.path] = local
+                    table = by_scope[binding.scope] = {}
+                earlier = table.get(binding.name)
+                if earlier is not None:
+                    key = (binding.scope, binding.name)
+                    if key in rebound:
+                        rebound[key].append(binding)
+                    else:
+                        rebound[key] = [earlier, binding]
+                table[binding.name] = binding
+            index.module_bindings[facts.path] = by_scope.pop(0)
+            index.local_names[facts.path] = frozenset().union(*by_scope.values())
+            index.scope_bindings[facts.path] = by_scope
+            if rebound:
+                index.rebound[facts.path] = rebound
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -175,24 +189,38 @@ class ProjectIndex:
     def lookup(self, facts: FileFacts, scope_id: int, name: str) -> tuple[Binding, int] | None:
         """The binding of a bare name seen from a scope, following Python's scoping rules."""
         current, path = scope_id, facts.path
-        bound = self.bound_names.get(path)
-        if bound is not None and name not in bound:
-            return None  # most names never bound in a file are builtins: `len`, `str`
+        local = self.local_names.get(path)
+        if local is not None and name not in local:
+            current = 0  # bound at module level or not at all (`len`, `str`): no scope to walk
         first = True
+        tables = self.scope_bindings.get(path, {}) if current > 0 else {}
         while current > 0:
             scope = facts.scopes[current]
             if first or scope.kind != "class":
-                table = self.scope_bindings.get((path, current))
-                bindings = table.get(name) if table is not None else None
-                if bindings and name not in scope.globals:
-                    return bindings[-1], current
+                table = tables.get(current)
+                binding = table.get(name) if table is not None else None
+                if binding is not None and name not in scope.globals:
+                    return binding, current
             first = False
             current = scope.parent
         module_table = self.module_bindings.get(path)
         module_level = module_table.get(name) if module_table is not None else None
-        if module_level:
-            return module_level[-1], 0
+        if module_level is not None:
+            return module_level, 0
         return None
+
+    def bindings_in(self, path: str, scope_id: int, name: str) -> Sequence[Binding]:
+        """Every binding of a name in one scope of a file, in order (item stores, deletions
+        and other writes through the name are not bindings)."""
+        rebound = self.rebound.get(path)
+        if rebound is not None:
+            found = rebound.get((scope_id, name))
+            if found is not None:
+                return found
+        table = (self.module_bindings.get(path) if scope_id == 0
+                 else self.scope_bindings.get(path, {}).get(scope_id))
+        last = table.get(name) if table is not None else None
+        return () if last is None else (last,)
 
     def resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int = 0) -> Resolved:
         """Resolve `dotted` as written in `scope_id` of `facts`."""
@@ -203,14 +231,19 @@ class ProjectIndex:
             if found is None:
                 found = self.deep_memo[deep_key] = self._resolve(facts, scope_id, dotted, depth)
             return found
+        memo = self.memo.get(facts.path)
+        if memo is None:
+            memo = self.memo[facts.path] = {}
+        key: str | tuple[int, str] = dotted
         if scope_id:
             local = self.local_names.get(facts.path)
             if local is not None and dotted.partition(".")[0] not in local:
                 scope_id = 0  # bound at module level or not at all: the module scope's answer
-        key = (facts.path, scope_id, dotted)
-        found = self.memo.get(key)
+            else:
+                key = (scope_id, dotted)
+        found = memo.get(key)
         if found is None:
-            found = self.memo[key] = self._resolve(facts, scope_id, dotted, 0)
+            found = memo[key] = self._resolve(facts, scope_id, dotted, 0)
         return found
 
     def _resolve(self, facts: FileFacts, scope_id: int, dotted: str, depth: int) -> Resolved:
@@ -397,7 +430,7 @@ class ProjectIndex:
         return None, qualified
 
     def _unbound(self, facts: FileFacts, head: str, rest: str, depth: int) -> Resolved:
-        for star in self.module_bindings.get(facts.path, {}).get("*", []):
+        for star in self.bindings_in(facts.path, 0, "*"):
             candidate = f"{star.target}.{head}"
             resolved = self.resolve_qualified(f"{candidate}.{rest}" if rest else candidate,
                                               depth + 1, facts)
@@ -660,22 +693,20 @@ class ProjectIndex:
         reached: dict[When, set[ScopeRef]] = {}
         for when in ("request", "startup", "build"):
             reached[when] = self._reach(self.roots[when])
+        request, startup, build = reached["request"], reached["startup"], reached["build"]
         for facts in self.files.values():
-            for scope in facts.scopes:
-                ref = (facts.path, scope.id)
-                if ref in reached["request"]:
-                    self.when[ref] = "request"
-                elif ref in reached["startup"]:
-                    self.when[ref] = "startup"
-                elif ref in reached["build"]:
-                    self.when[ref] = "build"
-                else:
-                    self.when[ref] = "unknown"
+            path = facts.path
+            self.when[path] = [
+                "request" if (path, scope.id) in request else
+                "startup" if (path, scope.id) in startup else
+                "build" if (path, scope.id) in build else "unknown"
+                for scope in facts.scopes]
         self._count_runs()
 
     def _edge(self, source: ScopeRef, target: ScopeRef, loop: bool, via: str) -> None:
-        self.edges[source].append(Edge(target, loop, via))
-        self.callers[target].append((source, loop))
+        edge = Edge(source, target, loop, via)
+        self.edges[source].append(edge)
+        self.callers[target].append(edge)
 
     def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value
                           ) -> Iterator[tuple[ScopeRef, bool]]:
@@ -825,14 +856,18 @@ class ProjectIndex:
     def _count_runs(self) -> None:
         """How many times per process each build-time body runs (1 or REPEATED_RUNS)."""
         counting: set[ScopeRef] = set()
-        for ref in self.when:  # filled file by file in path order: already sorted
-            self._count(ref, counting)
+        for path, when in self.when.items():
+            self.runs[path] = [-1] * len(when)
+        for path, when in self.when.items():  # filled file by file in path order: sorted
+            for scope_id in range(len(when)):
+                self._count((path, scope_id), counting)
 
     def _count(self, ref: ScopeRef, counting: set[ScopeRef]) -> int:
         # A method, not a closure: a recursive closure is a reference cycle that would keep
         # the whole index alive until a full garbage collection.
-        if ref in self.runs:
-            return self.runs[ref]
+        counted = self.runs[ref[0]]
+        if counted[ref[1]] >= 0:
+            return counted[ref[1]]
         if ref in counting:
             return REPEATED_RUNS
         counting.add(ref)
@@ -840,22 +875,30 @@ class ProjectIndex:
             total = 1
         else:
             total = 0
-            for caller, loop in self.callers.get(ref, ()):
-                runs = self._count(caller, counting) if self.when.get(caller) != "unknown" else 1
-                total += REPEATED_RUNS if loop else runs
+            for edge in self.callers.get(ref, ()):
+                caller = edge.source
+                runs = (self._count(caller, counting)
+                        if self.when[caller[0]][caller[1]] != "unknown" else 1)
+                total += REPEATED_RUNS if edge.loop else runs
                 if total >= REPEATED_RUNS:
                     break
             if self.scope(ref).loop:
                 total = REPEATED_RUNS
         counting.discard(ref)
-        self.runs[ref] = min(total, REPEATED_RUNS)
-        return self.runs[ref]
+        counted[ref[1]] = min(total, REPEATED_RUNS)
+        return counted[ref[1]]
 
     # ---------------------------------------------------------------- queries
 
     def when_at(self, facts: FileFacts, scope_id: int) -> When:
         """When code directly in this scope runs (class bodies run with their parent)."""
-        return self.when.get((facts.path, scope_id), "unknown")
+        when = self.when.get(facts.path)
+        return when[scope_id] if when is not None else "unknown"
+
+    def when_of(self, ref: ScopeRef) -> When:
+        """When code directly in the scope `ref` runs (as `when_at` says)."""
+        when = self.when.get(ref[0])
+        return when[ref[1]] if when is not None else "unknown"
 
     def scopes_running(self, facts: FileFacts, when: When) -> frozenset[int]:
         """The ids of the file's scopes whose code runs `when` (as `when_at` says): rules
@@ -863,13 +906,16 @@ class ProjectIndex:
         key = (facts.path, when)
         found = self.running.get(key)
         if found is None:
-            found = self.running[key] = frozenset(
-                scope.id for scope in facts.scopes
-                if self.when.get((facts.path, scope.id), "unknown") == when)
+            found = frozenset(
+                scope_id for scope_id, scope_when in enumerate(self.when.get(facts.path, ()))
+                if scope_when == when)
+            # Most files run nothing at request time: one empty set for all of them.
+            found = self.running[key] = found or _NO_SCOPES
         return found
 
     def runs_at(self, facts: FileFacts, scope_id: int) -> int:
-        return self.runs.get((facts.path, scope_id), 1)
+        runs = self.runs.get(facts.path)
+        return runs[scope_id] if runs is not None else 1
 
     def function_scope(self, facts: FileFacts, scope_id: int) -> int:
         """The innermost function (or module) around a scope, skipping class bodies."""

@@ -54,15 +54,26 @@ def action_factory_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str
     return found
 
 
+METHODS_LOOKED_UP = frozenset({"update", "get_current_value", "download_file", "run_task"})
+"""The methods rules look calls up by, whatever they are called on (`calls_of_method`)."""
+
+
+def calls_of_method(index: ProjectIndex, method: str) -> list[tuple[FileFacts, Call]]:
+    """The calls of a dotted callee ending in `method` (`ctx.run_task(...)` for `run_task`),
+    in path-then-call order; `method` is one of `METHODS_LOOKED_UP`."""
+    if method not in METHODS_LOOKED_UP:
+        raise ValueError(f"{method} is not among the methods calls are looked up by")
+    return _calls_by_method(index).get(method, [])
+
+
 @per_index
-def calls_by_method(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]]]:
-    """Method name -> the calls of a dotted callee ending in it (`ctx.run_task(...)` under
-    `run_task`), in path-then-call order: one pass for the rules that look for a method by
-    name, whatever it is called on."""
+def _calls_by_method(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]]]:
+    # One pass for all the methods looked up, keeping only their calls: most calls are of
+    # methods no rule asks about.
     found: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
     for facts in index.files.values():
         for call in facts.calls:
             _, dot, method = call.callee.rpartition(".")
-            if dot:
+            if dot and method in METHODS_LOOKED_UP:
                 found[method].append((facts, call))
     return found

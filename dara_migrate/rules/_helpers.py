@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
-from dara_migrate.index.bindings import defining_call, lookup
+from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
-from dara_migrate.index.queries import calls_by_method
+from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
 
@@ -109,7 +109,7 @@ def task_sites(index: ProjectIndex) -> list[ReportSite]:
                     passed_not_none(binding.value)) and is_builder(
                         index, facts, binding.scope, binding.name):
                 sites.append(binding_site(facts, binding, binding.name, "task"))
-    for facts, call in calls_by_method(index).get("run_task", ()):
+    for facts, call in calls_of_method(index, "run_task"):
         if is_action_ctx(index, facts, call.scope, call.callee.split(".")[0]):
             sites.append(call_site(facts, call, f"{call.callee}()", "task"))
     for api in ("DerivedVariable", "DerivedDataVariable"):
@@ -223,7 +223,7 @@ def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: V
         return None
     if value.kind != "name":
         return None
-    found_binding = lookup(index, facts, scope_id, value.text)
+    found_binding = index.lookup(facts, scope_id, value.text)
     if found_binding is None:
         return None
     binding, bound_in = found_binding
@@ -329,7 +329,7 @@ def ctx_param(scope: Scope) -> str:
 def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) -> bool:
     """Whether `name` is an action context: a parameter annotated as Dara's `ActionCtx`
     (`action.Ctx`), or the one Dara injects it into in an `@action` function."""
-    found = lookup(index, facts, scope_id, name)
+    found = index.lookup(facts, scope_id, name)
     if found is None or found[0].kind != "param":
         return False
     binding, bound_in = found

@@ -15,7 +15,7 @@ from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.dara_api import dara_name
 from dara_migrate.index.project import ProjectIndex
-from dara_migrate.index.queries import calls_by_method
+from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     is_action_ctx,
@@ -189,7 +189,7 @@ class BrowserRead(Rule):
                     "worker, which another worker does not have; pass the variable as an "
                     "action input instead",
                 )
-        for facts, call in calls_by_method(index).get("get_current_value", ()):
+        for facts, call in calls_of_method(index, "get_current_value"):
             receiver = call.callee.rpartition(".")[0]
             if not receiver or not ctx.is_selected(facts):
                 continue
@@ -435,7 +435,7 @@ class LocalDownload(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
-        for facts, call in calls_by_method(index).get("download_file", ()):
+        for facts, call in calls_of_method(index, "download_file"):
             receiver = call.callee.rpartition(".")[0]
             if not receiver or "." in receiver or not ctx.is_selected(facts):
                 continue

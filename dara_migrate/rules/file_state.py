@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from dara_migrate.facts import Call, FileFacts, Value
-from dara_migrate.index.bindings import lookup
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
@@ -40,7 +39,7 @@ def _path_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
         return repr(value.const)
     if value.kind not in ("name", "attr"):
         return None
-    found = lookup(index, facts, scope_id, value.text.split(".")[0])
+    found = index.lookup(facts, scope_id, value.text.split(".")[0])
     if found is None or found[0].kind not in ("assign", *IMPORT_KINDS):
         return None
     if found[0].kind in IMPORT_KINDS:

@@ -66,7 +66,7 @@ def _repeated(index: ProjectIndex, definition: Definition) -> bool:
 def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
     """How many routes take the function around a scope as their content."""
     ref = (facts.path, index.function_scope(facts, scope_id))
-    sources = {source for source, _ in index.callers.get(ref, ())}
+    sources = {edge.source for edge in index.callers.get(ref, ())}
     return sum(1 for source in sources for edge in index.edges.get(source, ())
                if edge.target == ref and edge.via == "route content")
 
@@ -1114,6 +1114,25 @@ def _listed(names: list[str], entries: dict[str, str]) -> str | None:
     return None
 
 
+_LISTED_ENDINGS = frozenset(name.rpartition(".")[2] for name in LIBRARY_MADE_DEFINITIONS)
+"""The last parts of the names Dara's libraries list: a name that ends otherwise is not
+listed, nor is any of its suffixes."""
+
+
+def _may_be_listed(call: Call, resolved: Resolved) -> bool:
+    """False where no name `_candidate_names` gives for Dara's libraries can be listed (most
+    calls): each name ends with the api, the attribute called or the method called."""
+    if resolved.function is not None:
+        return True  # a class: the names of its bases
+    if resolved.api is not None and resolved.api.rpartition(".")[2] in _LISTED_ENDINGS:
+        return True
+    if resolved.instance_of and (
+            (resolved.attribute or "__call__").rpartition(".")[2] in _LISTED_ENDINGS):
+        return True
+    return resolved.instance_of_project is not None and "." in call.callee and (
+        call.callee.rpartition(".")[2] in _LISTED_ENDINGS)
+
+
 def library_made_calls(index: ProjectIndex, extra: tuple[str, ...]
                        ) -> list[tuple[FileFacts, Call, str, str]]:
     """Calls that make Dara's libraries (or `library-components`) build uid-less definitions:
@@ -1126,7 +1145,7 @@ def library_made_calls(index: ProjectIndex, extra: tuple[str, ...]
         for facts in index.files.values() for call in facts.calls if call.callee)
     for facts, call, resolved in calls:
         entry = _listed(_candidate_names(index, facts, call, resolved, True),
-                        LIBRARY_MADE_DEFINITIONS)
+                        LIBRARY_MADE_DEFINITIONS) if _may_be_listed(call, resolved) else None
         if entry is not None:
             found.append((facts, call, entry, LIBRARY_MADE_DEFINITIONS[entry]))
         elif user:

@@ -144,8 +144,9 @@ def _request_caller(index: ProjectIndex, start: ScopeRef) -> ScopeRef | None:
         ref = queue.popleft()
         if ref in roots:
             return ref
-        for caller, _ in index.callers.get(ref, ()):
-            if caller not in seen and index.when.get(caller) == "request":
+        for edge in index.callers.get(ref, ()):
+            caller = edge.source
+            if caller not in seen and index.when_of(caller) == "request":
                 seen.add(caller)
                 queue.append(caller)
     return None
@@ -551,8 +552,8 @@ class RenderOnlyPyComponent(Rule):
         for ref, (facts, scope) in sorted(components.items()):
             if ref in escaped or not ctx.is_selected(facts):
                 continue
-            callers = {caller for caller, _ in index.callers.get(ref, ()) if caller != ref}
-            if not callers or any(index.when.get(c) != "request" or c not in renders
+            callers = {edge.source for edge in index.callers.get(ref, ()) if edge.source != ref}
+            if not callers or any(index.when_of(c) != "request" or c not in renders
                                   for c in callers):
                 continue
             inside = sorted(_label(index, c, facts) for c in callers)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
-from dara_migrate.index.bindings import defining_call, is_receiver, lookup
+from dara_migrate.index.bindings import defining_call, is_receiver
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
-from dara_migrate.index.queries import calls_by_method
+from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     IMPORT_KINDS,
@@ -64,7 +64,7 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
                 when = index.when_at(facts, call.scope)
                 writes.append(Write(facts, call, variable, call.argument(0, "value"),
                                     f".{method}()", method == "update" or when == "request"))
-    for facts, call in calls_by_method(index).get("update", ()):
+    for facts, call in calls_of_method(index, "update"):
         if call.callee.count(".") != 1 or (
                 not is_action_ctx(index, facts, call.scope, call.callee.split(".")[0])):
             continue
@@ -315,7 +315,7 @@ class _SharedState:
         if depth > 6:
             return None
         head, _, rest = dotted.partition(".")
-        found = lookup(self.index, facts, scope_id, head)
+        found = self.index.lookup(facts, scope_id, head)
         if found is None:
             return None
         binding, bound_in = found
@@ -368,7 +368,7 @@ class _SharedState:
             return True
         for name in ("__init__", "__call__"):
             member = self.index.class_member(cls, name)
-            if member is not None and self.index.when.get(member) in ("build", "startup"):
+            if member is not None and self.index.when_of(member) in ("build", "startup"):
                 return True
         return False
 
@@ -378,7 +378,7 @@ class _SharedState:
         owner, _, attribute = binding.name.rpartition(".")
         if "." in owner:
             return None
-        found = lookup(self.index, facts, binding.scope, owner)
+        found = self.index.lookup(facts, binding.scope, owner)
         if found is None:
             return None
         target, bound_in = found
@@ -395,7 +395,7 @@ class _SharedState:
                 return None
             if not remainder:
                 return f"module attribute {target.target}.{attribute}"
-            found = lookup(self.index, module, 0, remainder) if "." not in remainder else None
+            found = self.index.lookup(module, 0, remainder) if "." not in remainder else None
             if found is None:
                 return None
             facts, (target, bound_in) = module, found
@@ -410,7 +410,7 @@ class _SharedState:
 def _lazy_global(index: ProjectIndex, facts: FileFacts, binding: Binding) -> bool:
     """`global X; X = load()` where X starts as None and the value uses no parameter: a
     per-worker lazy initialisation rather than shared state."""
-    initial = index.module_bindings.get(facts.path, {}).get(binding.name, [])
+    initial = index.bindings_in(facts.path, 0, binding.name)
     if not initial or initial[0].value is None or initial[0].value.kind != "const" or (
             initial[0].value.const is not None):
         return False

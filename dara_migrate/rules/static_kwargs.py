@@ -318,7 +318,7 @@ class StaticnessReader:
             return _combine(
                 self.kind(facts, bound_in, b.value, depth + 1)
                 if b.kind == "assign" and b.value is not None else "unknown"
-                for b in _bindings_in(self.index, facts, bound_in, head))
+                for b in self.index.bindings_in(facts.path, bound_in, head))
         if binding.kind == "assign" and binding.value is not None and (
                 binding.value.kind == "call"):
             # An attribute of a library object cannot be a Dara variable; of a project one, it may.
@@ -344,7 +344,7 @@ class StaticnessReader:
             return "unknown"
         if self.index.class_member(owner, rest) is not None:
             return "static"
-        attributes = self.index.scope_bindings.get(owner, {}).get(rest, [])
+        attributes = self.index.bindings_in(owner[0], owner[1], rest)
         return _combine(self.kind(self.index.files[owner[0]], owner[1], b.value, depth + 1)
                         if b.kind == "assign" and b.value is not None else "unknown"
                         for b in attributes)
@@ -403,14 +403,6 @@ def _assigned_value(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
         if source is not None:
             return _assigned_value(index, source, 0, imported, depth + 1)
     return None
-
-
-def _bindings_in(index: ProjectIndex, facts: FileFacts, scope_id: int,
-                 name: str) -> list[Binding]:
-    """Every binding of a name in one scope (a name may be assigned several times)."""
-    if scope_id == 0:
-        return index.module_bindings.get(facts.path, {}).get(name, [])
-    return index.scope_bindings.get((facts.path, scope_id), {}).get(name, [])
 
 
 def _describe(value: Value) -> str:
