@@ -380,10 +380,14 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
         if path not in workspace.changed:
             moved[path] = file_edits
             continue
-        lines = _LineMap(workspace.source(path).text, workspace.texts[path])
+        original, fixed_text = workspace.source(path).text, workspace.texts[path]
+        lines = _LineMap(original, fixed_text)
         moved_edits = [lines.moved(e) for e in file_edits]
-        if None in moved_edits or quote_style(workspace.source(path).text) != quote_style(
-                workspace.texts[path]):
+        if None in moved_edits:
+            return False, project
+        # The hatch's literal is quoted as the file's strings are: planned on the text before.
+        if any(isinstance(e, InsertAfter) for e in file_edits) and (
+                quote_style(original) != quote_style(fixed_text)):
             return False, project
         moved[path] = [e for e in moved_edits if e is not None]
     texts, changed, errors = dict(workspace.texts), dict(workspace.changed), len(workspace.errors)
@@ -424,8 +428,23 @@ class _LineMap:
     def __init__(self, before: str, after: str) -> None:
         self.before = split_lines(before, keepends=True)
         self.after = split_lines(after, keepends=True)
-        self.blocks = SequenceMatcher(None, self.before, self.after,
-                                      autojunk=False).get_opcodes()
+        # Only the lines between the unchanged head and tail are matched (the costly part).
+        head = 0
+        while (head < min(len(self.before), len(self.after))
+               and self.before[head] == self.after[head]):
+            head += 1
+        tail = 0
+        while (tail < min(len(self.before), len(self.after)) - head
+               and self.before[-1 - tail] == self.after[-1 - tail]):
+            tail += 1
+        middle = SequenceMatcher(None, self.before[head:len(self.before) - tail],
+                                 self.after[head:len(self.after) - tail],
+                                 autojunk=False).get_opcodes()
+        self.blocks = [("equal", 0, head, 0, head),
+                       *((tag, a + head, b + head, c + head, d + head)
+                         for tag, a, b, c, d in middle),
+                       ("equal", len(self.before) - tail, len(self.before),
+                        len(self.after) - tail, len(self.after))]
 
     def line(self, line: int, unique: bool) -> int | None:
         index = line - 1
