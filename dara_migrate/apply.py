@@ -256,7 +256,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             break
         failed = workspace.edit(_group(fixes), settings.jobs)
         reason = _first_round_reason(options, project) if round_number == 0 else None
-        if reason is not None and not failed and on_round is None:
+        if reason is not None and not failed and on_round is None and not _hoists(fixes):
             settled, project = _hatch_with_fixes(
                 settings, paths, project, workspace, _fixed_by(fixes, project.findings),
                 _Hatch(reason, options.hatch),
@@ -297,6 +297,14 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             changes.append(FileChange(path, source, before, after))
     return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors,
                        without_hatch, still_refused)
+
+
+def _hoists(fixes: list[PlannedFix]) -> bool:
+    """Whether a fix moves a definition out of a function: the moved definition is most often
+    fixable in a further round (a uid at module level)."""
+    return any(isinstance(edit, InsertAfter) and edit.key.startswith("hoist-")
+               for fix in fixes for edits in [fix.edits, *fix.elsewhere.values()]
+               for edit in edits)
 
 
 def _fixed_by(fixes: list[PlannedFix], findings: list[Finding]) -> list[Finding]:
