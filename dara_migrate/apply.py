@@ -7,10 +7,10 @@ so nothing is written until the whole migration is known to converge and to pars
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from dara_migrate.edits import (
@@ -430,51 +430,43 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
 
 
 class _LineMap:
-    """Where the statements of a file's text before its fixes start in its text after them,
-    where that is certain; the hatch's place must also be a line found once in each."""
+    """Where a line of a file's text before its fixes is in its text after them, where that
+    is certain. Lines found once in each text, in the same order, anchor the others: between
+    two anchors a line keeps its place when nothing there changed, else it must be the only
+    one with its text, or its head (a statement the fixes rewrote), there in both texts. The
+    hatch's place must be an anchor."""
 
     def __init__(self, before: str, after: str) -> None:
         self.before = split_lines(before, keepends=True)
         self.after = split_lines(after, keepends=True)
-        # Only the lines between the unchanged head and tail are matched (the costly part).
-        head = 0
-        while (head < min(len(self.before), len(self.after))
-               and self.before[head] == self.after[head]):
-            head += 1
-        tail = 0
-        while (tail < min(len(self.before), len(self.after)) - head
-               and self.before[-1 - tail] == self.after[-1 - tail]):
-            tail += 1
-        middle = SequenceMatcher(None, self.before[head:len(self.before) - tail],
-                                 self.after[head:len(self.after) - tail],
-                                 autojunk=False).get_opcodes()
-        self.blocks = [("equal", 0, head, 0, head),
-                       *((tag, a + head, b + head, c + head, d + head)
-                         for tag, a, b, c, d in middle),
-                       ("equal", len(self.before) - tail, len(self.before),
-                        len(self.after) - tail, len(self.after))]
+        before_count = Counter(self.before)
+        after_at: dict[str, int] = {}
+        for number, text in enumerate(self.after):
+            after_at[text] = -1 if text in after_at else number
+        pairs = [(number, after_at[text]) for number, text in enumerate(self.before)
+                 if before_count[text] == 1 and after_at.get(text, -1) >= 0]
+        self.anchors = [(-1, -1), *_in_order(pairs), (len(self.before), len(self.after))]
+        self.starts = [number for number, _ in self.anchors]
 
     def line(self, line: int, unique: bool) -> int | None:
         index = line - 1
-        found = next((n for n, block in enumerate(self.blocks)
-                      if block[1] <= index < block[2]), None)
-        if found is None:
+        if not 0 <= index < len(self.before):
             return None
-        tag, start, _, new_start, _ = self.blocks[found]
-        if tag == "equal":
-            new = new_start + index - start
-            if unique and (self.before.count(self.before[index]) != 1
-                           or self.after.count(self.after[new]) != 1):
-                return None
-            return new + 1
-        # A statement the fixes rewrote: still at the start of the rewritten lines, and
-        # nothing was inserted above it.
-        if unique or tag != "replace" or index != start or (
-                found and self.blocks[found - 1][0] != "equal"):
+        position = bisect_right(self.starts, index) - 1
+        (first, new_first), (last, new_last) = self.anchors[position:position + 2]
+        if first == index:
+            return new_first + 1
+        if unique:
             return None
-        if _head(self.before[index]) != _head(self.after[new_start]):
-            return None
-        return new_start + 1
+        old_gap, new_gap = self.before[first + 1:last], self.after[new_first + 1:new_last]
+        if old_gap == new_gap:
+            return new_first + index - first + 1
+        for key in (str.rstrip, _head):
+            wanted = key(self.before[index])
+            found = [number for number, text in enumerate(new_gap) if key(text) == wanted]
+            if len(found) == 1 and sum(key(text) == wanted for text in old_gap) == 1:
+                return new_first + found[0] + 2
+        return None
 
     def moved(self, edit: Edit) -> Edit | None:
         """The hatch or a marker at its line after the fixes; None where that is not certain
@@ -486,6 +478,29 @@ class _LineMap:
         else:
             return None
         return None if line is None else replace(edit, line=line)
+
+
+def _in_order(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of `pairs` (in order of their first items) whose second items increase
+    too."""
+    tails: list[int] = []
+    tail_at: list[int] = []
+    previous = [-1] * len(pairs)
+    for number, (_, second) in enumerate(pairs):
+        length = bisect_left(tails, second)
+        previous[number] = tail_at[length - 1] if length else -1
+        if length == len(tails):
+            tails.append(second)
+            tail_at.append(number)
+        else:
+            tails[length] = second
+            tail_at[length] = number
+    run = []
+    number = tail_at[-1] if tail_at else -1
+    while number >= 0:
+        run.append(pairs[number])
+        number = previous[number]
+    return run[::-1]
 
 
 def _head(line: str) -> str:
