@@ -6,22 +6,26 @@ so nothing is written until the whole migration is known to converge and to pars
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+import functools
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dara_migrate.edits import (
+    AddMarker,
     Edit,
     EditError,
     EditStyle,
     InsertAfter,
+    ReplaceCall,
     apply_edits,
     quote_style,
 )
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import FoundFiles, ReadError, Source, find_files, read_source
-from dara_migrate.layout import line_length
+from dara_migrate.layout import line_length, split_lines
 from dara_migrate.models import Finding
 from dara_migrate.planner import (
     DEFAULT_REASON,
@@ -236,7 +240,8 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     workspace.packages = frozenset(facts.module.split(".")[0] for facts in
                                    project.index.files.values()) | project.index.imported_heads
     refused: dict[str, str] = {}
-    for _ in range(MAX_ROUNDS):
+    settled = False
+    for round_number in range(MAX_ROUNDS):
         if on_round:
             on_round(project)
         refused = {}
@@ -250,6 +255,15 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         if not fixes:
             break
         failed = workspace.edit(_group(fixes), settings.jobs)
+        reason = _first_round_reason(options, project) if round_number == 0 else None
+        if reason is not None and not failed and on_round is None and not _hoists(fixes):
+            settled, project = _hatch_with_fixes(
+                settings, paths, project, workspace, _fixed_by(fixes, project.findings),
+                _Hatch(reason, options.hatch),
+                functools.partial(_fixes_done, fix_options, workspace.text, offered))
+            if settled:
+                applied.extend(fixes)
+                break
         project = workspace.reload(settings, paths, project)
         failed |= workspace.undone
         applied.extend(f for f in fixes
@@ -260,12 +274,13 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     hatch_apps: list[str] = []
     without_hatch: list[str] = []
     if options.local:
-        # Without --reason, a reason written by an earlier run stays (as the interactive
-        # default keeps it).
-        reason = (options.reason if options.reason != DEFAULT_REASON
-                  else written_reason(project) or DEFAULT_REASON)
-        project = _settle_hatch(settings, paths, project, workspace, reason,
-                                options.hatch)
+        if not settled:
+            # Without --reason, a reason written by an earlier run stays (as the interactive
+            # default keeps it).
+            reason = (options.reason if options.reason != DEFAULT_REASON
+                      else written_reason(project) or DEFAULT_REASON)
+            project = _settle_hatch(settings, paths, project, workspace,
+                                    _Hatch(reason, options.hatch))
         hatch_apps = [app.key for app in project.apps if app.escape_hatch is not None]
         without_hatch = [app.key for app in without_hatch_site(project, remaining_by_app(project))]
     if options.set_mode:
@@ -284,29 +299,213 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
                        without_hatch, still_refused)
 
 
+def _hoists(fixes: list[PlannedFix]) -> bool:
+    """Whether a fix moves a definition out of a function: the moved definition is most often
+    fixable in a further round (a uid at module level)."""
+    return any(isinstance(edit, InsertAfter) and edit.key.startswith("hoist-")
+               for fix in fixes for edits in [fix.edits, *fix.elsewhere.values()]
+               for edit in edits)
+
+
+def _fixed_by(fixes: list[PlannedFix], findings: list[Finding]) -> list[Finding]:
+    """The findings `fixes` should leave behind: their own, and the others on a call one of
+    them replaces (a guess the hatch's re-check verifies)."""
+    replaced = {(fix.finding.path, edit.line, edit.column) for fix in fixes
+                for edit in fix.edits if isinstance(edit, ReplaceCall)}
+    return [*(fix.finding for fix in fixes),
+            *(f for f in findings if (f.path, f.line, f.column) in replaced)]
+
+
+def _fixes_done(options: FixOptions, text_of: Callable[[str], str],
+                offered: set[tuple[str, str, str]], project: Project) -> bool:
+    """Whether a further round would make no fix and refuse no uid."""
+    refused: dict[str, str] = {}
+    fixes = [f for f in plan_code_fixes(project, options, text_of, refused)
+             if fix_key(f) not in offered]
+    return not fixes and not refused
+
+
 def fix_key(fix: PlannedFix) -> tuple[str, str, str]:
     """What names a fix across runs of `run_apply` on the same files."""
     return fix.finding.rule, fix.finding.path, fix.description + fix.finding.message
 
 
+@dataclass(frozen=True)
+class _Hatch:
+    """What the escape hatch and markers say, and whether the hatch is set (else the errors
+    stay open, marked at their sites)."""
+
+    reason: str
+    set: bool
+
+
+def _hatch_edits(project: Project, hatch: _Hatch, text_of: Callable[[str], str],
+                 fixed: Collection[Finding] = ()) -> dict[str, list[Edit]]:
+    edits = plan_escape_hatch(project, hatch.reason, text_of, fixed)
+    if hatch.set:
+        return edits
+    return {path: [e for e in file_edits if not (isinstance(e, InsertAfter) and e.key == "hatch")]
+            for path, file_edits in edits.items()}
+
+
 def _settle_hatch(settings: Settings, paths: list[Path], project: Project,
-                  workspace: _Workspace, reason: str, hatch: bool) -> Project:
-    """Write the escape hatch (when `hatch`) and markers, then check that a second pass
+                  workspace: _Workspace, hatch: _Hatch) -> Project:
+    """Write the escape hatch (when `hatch.set`) and markers, then check that a second pass
     changes nothing."""
     for attempt in range(2):
-        edits = plan_escape_hatch(project, reason, workspace.text)
-        if not hatch:
-            edits = {path: [e for e in file_edits
-                            if not (isinstance(e, InsertAfter) and e.key == "hatch")]
-                     for path, file_edits in edits.items()}
         before = dict(workspace.texts)
-        workspace.edit(edits)
+        workspace.edit(_hatch_edits(project, hatch, workspace.text))
         if workspace.texts == before:
             return project
         project = workspace.reload(settings, paths, project)
         if attempt == 1:
             workspace.errors.append("internal error: escape hatch did not converge")
     return project
+
+
+def _first_round_reason(options: ApplyOptions, project: Project) -> str | None:
+    """The reason the escape hatch and markers get, known before the first round's fixes are
+    read again: None when a marker an earlier run wrote has one (the fixes may move it)."""
+    if not options.local or options.reason != DEFAULT_REASON:
+        return options.reason if options.local else None
+    return DEFAULT_REASON if written_reason(project) is None else None
+
+
+def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
+                      workspace: _Workspace, fixed: list[Finding], hatch: _Hatch,
+                      settles: Callable[[Project], bool]) -> tuple[bool, Project]:
+    """The escape hatch and markers for what the first round's fixes (edited in, not read
+    again yet) leave, written on top of them and read with them in one load instead of two.
+
+    (True, that project) when it is what reading the fixes, then writing the hatch gives:
+    `settles` finds no further round of fixes in it, and planning the hatch again changes
+    nothing (after one more pass where the fixes left other errors than foreseen).
+    Otherwise (False, the project to read the fixes again from) with the workspace as the
+    fixes left it, so that the rounds go on one by one."""
+    planned = _hatch_edits(project, hatch, lambda path: workspace.source(path).text, fixed)
+    moved: dict[str, list[Edit]] = {}
+    for path, file_edits in planned.items():
+        if path not in workspace.changed:
+            moved[path] = file_edits
+            continue
+        original, fixed_text = workspace.source(path).text, workspace.texts[path]
+        lines = _LineMap(original, fixed_text)
+        moved_edits = [lines.moved(e) for e in file_edits]
+        if None in moved_edits:
+            return False, project
+        # The hatch's literal is quoted as the file's strings are: planned on the text before.
+        if any(isinstance(e, InsertAfter) for e in file_edits) and (
+                quote_style(original) != quote_style(fixed_text)):
+            return False, project
+        moved[path] = [e for e in moved_edits if e is not None]
+    texts, changed, errors = dict(workspace.texts), dict(workspace.changed), len(workspace.errors)
+    workspace.edit(moved)
+    if len(workspace.errors) > errors:
+        workspace.texts, workspace.changed = texts, changed
+        del workspace.errors[errors:]
+        return False, project
+    candidate = workspace.reload(settings, paths, project)
+    # As `_settle_hatch` checks its pass: planning again changes nothing. Where the fixes
+    # left other errors than foreseen (code they write is flagged), once more.
+    for attempt in range(2):
+        if workspace.undone or not settles(candidate):
+            break
+        before = dict(workspace.texts)
+        workspace.edit(_hatch_edits(candidate, hatch, workspace.text))
+        if len(workspace.errors) > errors:
+            break
+        if workspace.texts == before:
+            return True, candidate
+        if attempt == 1:
+            break
+        candidate = workspace.reload(settings, paths, candidate)
+    # Read again from the candidate: the files it read with the hatch, as the fixes left them.
+    edited = {path for path in {*texts, *workspace.texts}
+              if texts.get(path) != workspace.texts.get(path)}
+    workspace.texts = texts
+    workspace.changed = {**{path: texts.get(path) for path in edited}, **changed}
+    workspace.undone = set()
+    del workspace.errors[errors:]
+    return False, candidate
+
+
+class _LineMap:
+    """Where a line of a file's text before its fixes is in its text after them, where that
+    is certain. Lines found once in each text, in the same order, anchor the others: between
+    two anchors a line keeps its place when nothing there changed, else it must be the only
+    one with its text, or its head (a statement the fixes rewrote), there in both texts. The
+    hatch's place must be an anchor."""
+
+    def __init__(self, before: str, after: str) -> None:
+        self.before = split_lines(before, keepends=True)
+        self.after = split_lines(after, keepends=True)
+        before_count = Counter(self.before)
+        after_at: dict[str, int] = {}
+        for number, text in enumerate(self.after):
+            after_at[text] = -1 if text in after_at else number
+        pairs = [(number, after_at[text]) for number, text in enumerate(self.before)
+                 if before_count[text] == 1 and after_at.get(text, -1) >= 0]
+        self.anchors = [(-1, -1), *_in_order(pairs), (len(self.before), len(self.after))]
+        self.starts = [number for number, _ in self.anchors]
+
+    def line(self, line: int, unique: bool) -> int | None:
+        index = line - 1
+        if not 0 <= index < len(self.before):
+            return None
+        position = bisect_right(self.starts, index) - 1
+        (first, new_first), (last, new_last) = self.anchors[position:position + 2]
+        if first == index:
+            return new_first + 1
+        if unique:
+            return None
+        old_gap, new_gap = self.before[first + 1:last], self.after[new_first + 1:new_last]
+        if old_gap == new_gap:
+            return new_first + index - first + 1
+        for key in (str.rstrip, _head):
+            wanted = key(self.before[index])
+            found = [number for number, text in enumerate(new_gap) if key(text) == wanted]
+            if len(found) == 1 and sum(key(text) == wanted for text in old_gap) == 1:
+                return new_first + found[0] + 2
+        return None
+
+    def moved(self, edit: Edit) -> Edit | None:
+        """The hatch or a marker at its line after the fixes; None where that is not certain
+        (removals of an earlier run's hatch or markers are left to the rounds)."""
+        if isinstance(edit, AddMarker):
+            line = self.line(edit.line, unique=False)
+        elif isinstance(edit, InsertAfter) and edit.key == "hatch":
+            line = self.line(edit.line, unique=True)
+        else:
+            return None
+        return None if line is None else replace(edit, line=line)
+
+
+def _in_order(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of `pairs` (in order of their first items) whose second items increase
+    too."""
+    tails: list[int] = []
+    tail_at: list[int] = []
+    previous = [-1] * len(pairs)
+    for number, (_, second) in enumerate(pairs):
+        length = bisect_left(tails, second)
+        previous[number] = tail_at[length - 1] if length else -1
+        if length == len(tails):
+            tails.append(second)
+            tail_at.append(number)
+        else:
+            tails[length] = second
+            tail_at[length] = number
+    run = []
+    number = tail_at[-1] if tail_at else -1
+    while number >= 0:
+        run.append(pairs[number])
+        number = previous[number]
+    return run[::-1]
+
+
+def _head(line: str) -> str:
+    """A line up to its first parenthesis: what a fix that adds arguments leaves as it was."""
+    return line.split("(", 1)[0].rstrip("\r\n")
 
 
 def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace: _Workspace,

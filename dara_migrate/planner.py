@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from dara_migrate.autofix import MARKER_PREFIX, FixRound
 from dara_migrate.autofix import FixOptions as FixOptions
@@ -99,17 +99,20 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
     return finding.autofix.plan(finding, planning)
 
 
-def remaining_errors(project: Project) -> list[Finding]:
-    """Errors `apply` could not fix: what needs the escape hatch."""
+def remaining_errors(project: Project, fixed: Collection[Finding] = ()) -> list[Finding]:
+    """Errors `apply` could not fix: what needs the escape hatch. `fixed`: findings whose
+    fixes are being made, counted as gone."""
+    gone = {id(finding) for finding in fixed}
     return [f for f in project.findings
             if f.severity == "error" and f.status in ("open", "acknowledged")
-            and f.rule != "DM001"]
+            and f.rule != "DM001" and id(f) not in gone]
 
 
-def remaining_by_app(project: Project) -> dict[str, list[Finding]]:
+def remaining_by_app(project: Project, fixed: Collection[Finding] = ()
+                     ) -> dict[str, list[Finding]]:
     """`remaining_errors` by app (apps x findings was seconds on monorepos)."""
     grouped: dict[str, list[Finding]] = {app.key: [] for app in project.apps}
-    for finding in remaining_errors(project):
+    for finding in remaining_errors(project, fixed):
         for key in finding.apps:
             if key in grouped:
                 grouped[key].append(finding)
@@ -139,12 +142,13 @@ def written_reason(project: Project) -> str | None:
     return None
 
 
-def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], str]
-                      ) -> dict[str, list[Edit]]:
-    """Escape hatch and `local-only` markers where errors remain; their removal where none do.
-    A hatch already written as it would be is left alone."""
+def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], str],
+                      fixed: Collection[Finding] = ()) -> dict[str, list[Edit]]:
+    """Escape hatch and `local-only` markers where errors remain (all but `fixed`, whose
+    fixes are being made); their removal where none do. A hatch already written as it would
+    be is left alone."""
     edits: dict[str, list[Edit]] = defaultdict(list)
-    by_app = remaining_by_app(project)
+    by_app = remaining_by_app(project, fixed)
     for app in project.apps:
         remaining = by_app[app.key]
         if app.bound_name is None:
@@ -167,7 +171,7 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
         if block:
             edits[path].append(InsertAfter(app.bound_name.line, block, key="hatch"))
     stranded = {app.key for app in without_hatch_site(project, by_app)}
-    markable = [f for f in remaining_errors(project)
+    markable = [f for f in remaining_errors(project, fixed)
                 if not f.apps or not stranded.issuperset(f.apps)]
     _plan_markers(project, markable, reason, edits)
     return {path: file_edits for path, file_edits in edits.items() if file_edits}
