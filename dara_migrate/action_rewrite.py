@@ -50,6 +50,9 @@ _HANDLER = ("dara.core.internal.utils", "run_user_handler")
 class ActionRewrite:
     edits: list[Edit]
     name: str
+    result_statement: str = ""
+    """The body's statement that acts on the callable's result (`await ctx.download_file(value,
+    False)`); empty where there is none."""
 
 
 def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Value) -> bool:
@@ -302,7 +305,7 @@ class ActionRewriter:
                         unused_import=self._imported_from(call.callee)),
             *set_off_what_follows(self.tree, self.lines, anchor),
         ]
-        return ActionRewrite(edits, name)
+        return ActionRewrite(edits, name, body)
 
     def plan_static(self, call: Call, form: str) -> ActionRewrite | None:
         """`UpdateVariable(<resolver>, variable=v)` -> `v.update(value=<constant>)`, `v.sync()`

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dara_migrate.autofix import Carried
 from dara_migrate.edits import (
     AddMarker,
     Edit,
@@ -34,6 +35,7 @@ from dara_migrate.planner import (
     plan_code_fixes,
     plan_escape_hatch,
     plan_mode,
+    plan_moved_markers,
     remaining_by_app,
     remaining_errors,
     without_hatch_site,
@@ -258,7 +260,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
         reason = _first_round_reason(options, project) if round_number == 0 else None
         if reason is not None and not failed and on_round is None and not _hoists(fixes):
             settled, project = _hatch_with_fixes(
-                settings, paths, project, workspace, _fixed_by(fixes, project.findings),
+                settings, paths, project, workspace, *_fixed_by(fixes, project.findings),
                 _Hatch(reason, options.hatch),
                 functools.partial(_fixes_done, fix_options, workspace.text, offered))
             if settled:
@@ -307,13 +309,26 @@ def _hoists(fixes: list[PlannedFix]) -> bool:
                for edit in edits)
 
 
-def _fixed_by(fixes: list[PlannedFix], findings: list[Finding]) -> list[Finding]:
+def _fixed_by(fixes: list[PlannedFix], findings: list[Finding]
+              ) -> tuple[list[Finding], list[tuple[Finding, Carried]]]:
     """The findings `fixes` should leave behind: their own, and the others on a call one of
-    them replaces (a guess the hatch's re-check verifies)."""
-    replaced = {(fix.finding.path, edit.line, edit.column) for fix in fixes
-                for edit in fix.edits if isinstance(edit, ReplaceCall)}
-    return [*(fix.finding for fix in fixes),
-            *(f for f in findings if (f.path, f.line, f.column) in replaced)]
+    them replaces; and those they carry into the code they write, with where to (guesses
+    the hatch's re-check verifies)."""
+    replaced: dict[tuple[str, int, int], PlannedFix] = {
+        (fix.finding.path, edit.line, edit.column): fix
+        for fix in fixes for edit in fix.edits if isinstance(edit, ReplaceCall)}
+    fixed = [fix.finding for fix in fixes]
+    moving = []
+    for finding in findings:
+        fix = replaced.get((finding.path, finding.line, finding.column))
+        if fix is None:
+            continue
+        carried = next((c for c in fix.carries if c.rule == finding.rule), None)
+        if carried is None:
+            fixed.append(finding)
+        else:
+            moving.append((finding, carried))
+    return fixed, moving
 
 
 def _fixes_done(options: FixOptions, text_of: Callable[[str], str],
@@ -340,8 +355,9 @@ class _Hatch:
 
 
 def _hatch_edits(project: Project, hatch: _Hatch, text_of: Callable[[str], str],
-                 fixed: Collection[Finding] = ()) -> dict[str, list[Edit]]:
-    edits = plan_escape_hatch(project, hatch.reason, text_of, fixed)
+                 fixed: Collection[Finding] = (), moving: Collection[Finding] = ()
+                 ) -> dict[str, list[Edit]]:
+    edits = plan_escape_hatch(project, hatch.reason, text_of, fixed, moving)
     if hatch.set:
         return edits
     return {path: [e for e in file_edits if not (isinstance(e, InsertAfter) and e.key == "hatch")]
@@ -372,7 +388,8 @@ def _first_round_reason(options: ApplyOptions, project: Project) -> str | None:
 
 
 def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
-                      workspace: _Workspace, fixed: list[Finding], hatch: _Hatch,
+                      workspace: _Workspace, fixed: list[Finding],
+                      moving: list[tuple[Finding, Carried]], hatch: _Hatch,
                       settles: Callable[[Project], bool]) -> tuple[bool, Project]:
     """The escape hatch and markers for what the first round's fixes (edited in, not read
     again yet) leave, written on top of them and read with them in one load instead of two.
@@ -382,7 +399,14 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
     nothing (after one more pass where the fixes left other errors than foreseen).
     Otherwise (False, the project to read the fixes again from) with the workspace as the
     fixes left it, so that the rounds go on one by one."""
-    planned = _hatch_edits(project, hatch, lambda path: workspace.source(path).text, fixed)
+    landed = []
+    for finding, carried in moving:
+        line = _carried_line(workspace.texts.get(finding.path, ""), carried)
+        if line is None:
+            return False, project
+        landed.append((finding, line))
+    planned = _hatch_edits(project, hatch, lambda path: workspace.source(path).text, fixed,
+                           [finding for finding, _ in moving])
     moved: dict[str, list[Edit]] = {}
     for path, file_edits in planned.items():
         if path not in workspace.changed:
@@ -398,6 +422,8 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
                 quote_style(original) != quote_style(fixed_text)):
             return False, project
         moved[path] = [e for e in moved_edits if e is not None]
+    for path, markers in plan_moved_markers(project, landed, hatch.reason, fixed).items():
+        moved.setdefault(path, []).extend(markers)
     texts, changed, errors = dict(workspace.texts), dict(workspace.changed), len(workspace.errors)
     workspace.edit(moved)
     if len(workspace.errors) > errors:
@@ -427,6 +453,23 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
     workspace.undone = set()
     del workspace.errors[errors:]
     return False, candidate
+
+
+def _carried_line(text: str, carried: Carried) -> int | None:
+    """The line of `carried.statement` in the body of the function a fix wrote, when the
+    function is there once."""
+    lines = split_lines(text)
+    header = f"async def {carried.function}("
+    starts = [n for n, line in enumerate(lines) if line.startswith(header)]
+    if len(starts) != 1:
+        return None
+    for number in range(starts[0] + 1, len(lines)):
+        line = lines[number]
+        if line.strip() == carried.statement:
+            return number + 1
+        if line and not line[0].isspace():
+            return None
+    return None
 
 
 class _LineMap:

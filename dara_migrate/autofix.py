@@ -26,6 +26,16 @@ MARKER_PREFIX = "# dara-migrate: local-only["
 """How every `local-only` marker starts (`apply` writes them; a moved statement drops its own)."""
 
 
+@dataclass(frozen=True)
+class Carried:
+    """An error on the call a fix replaces that the fix's new code still has: findings of
+    `rule` there move to the line `statement` of the function the fix defines, `function`."""
+
+    rule: str
+    function: str
+    statement: str
+
+
 @dataclass
 class PlannedFix:
     """One finding's fix: the edits for its file and a one-line description."""
@@ -39,6 +49,7 @@ class PlannedFix:
     keyed: bool = False
     elsewhere: dict[str, list[Edit]] = field(default_factory=dict)
     """Edits in other files that belong to the fix (call sites passing a uid prefix)."""
+    carries: tuple[Carried, ...] = ()
 
 
 @dataclass

@@ -143,10 +143,12 @@ def written_reason(project: Project) -> str | None:
 
 
 def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], str],
-                      fixed: Collection[Finding] = ()) -> dict[str, list[Edit]]:
+                      fixed: Collection[Finding] = (), moving: Collection[Finding] = ()
+                      ) -> dict[str, list[Edit]]:
     """Escape hatch and `local-only` markers where errors remain (all but `fixed`, whose
     fixes are being made); their removal where none do. A hatch already written as it would
-    be is left alone."""
+    be is left alone. `moving`: remaining errors that fixes move to new code, counted by the
+    hatch but marked by `plan_moved_markers`."""
     edits: dict[str, list[Edit]] = defaultdict(list)
     by_app = remaining_by_app(project, fixed)
     for app in project.apps:
@@ -170,11 +172,33 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
             edits[path].append(RemoveStatement(app.escape_hatch.stmt_line))
         if block:
             edits[path].append(InsertAfter(app.bound_name.line, block, key="hatch"))
-    stranded = {app.key for app in without_hatch_site(project, by_app)}
-    markable = [f for f in remaining_errors(project, fixed)
-                if not f.apps or not stranded.issuperset(f.apps)]
-    _plan_markers(project, markable, reason, edits)
+    markable = _markable(project, remaining_errors(project, fixed), by_app)
+    gone = {id(finding) for finding in moving}
+    _plan_markers(project, [f for f in markable if id(f) not in gone], reason, edits)
     return {path: file_edits for path, file_edits in edits.items() if file_edits}
+
+
+def _markable(project: Project, remaining: list[Finding], by_app: Mapping[str, list[Finding]]
+              ) -> list[Finding]:
+    """The remaining errors that get a marker: not those of apps with no hatch site only."""
+    stranded = {app.key for app in without_hatch_site(project, by_app)}
+    return [f for f in remaining if not f.apps or not stranded.issuperset(f.apps)]
+
+
+def plan_moved_markers(project: Project, moved: Collection[tuple[Finding, int]], reason: str,
+                       fixed: Collection[Finding] = ()) -> dict[str, list[Edit]]:
+    """The markers of errors that fixes being made move to new code (each finding with its
+    anchor line in the fixed text), for `plan_escape_hatch(..., moving=)`'s plan."""
+    line_of = {id(finding): line for finding, line in moved}
+    remaining = remaining_errors(project, fixed)
+    wanted: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for finding in _markable(project, [f for f in remaining if id(f) in line_of],
+                             remaining_by_app(project, fixed)):
+        wanted[(finding.path, line_of[id(finding)])].add(finding.rule)
+    edits: dict[str, list[Edit]] = defaultdict(list)
+    for (path, line), codes in sorted(wanted.items()):
+        edits[path].append(AddMarker(line, _marker_text(codes, reason)))
+    return dict(edits)
 
 
 def _hatch_block_ends_at(text: str, line: int, block: str) -> bool:
@@ -214,8 +238,11 @@ def _plan_markers(project: Project, remaining: list[Finding], reason: str,
     for (path, line), codes in sorted(wanted.items()):
         if existing.get((path, line), set()) == codes:
             continue
-        text = f"{MARKER_PREFIX}{', '.join(sorted(codes))}] {reason}"
-        edits[path].append(AddMarker(line, text))
+        edits[path].append(AddMarker(line, _marker_text(codes, reason)))
+
+
+def _marker_text(codes: Iterable[str], reason: str) -> str:
+    return f"{MARKER_PREFIX}{', '.join(sorted(codes))}] {reason}"
 
 
 def plan_mode(app: App, mode: str, quote: str) -> InsertAfter | None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
+from dara_migrate.autofix import Applicability, Carried, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.apps import ProjectApps
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
@@ -31,6 +31,9 @@ _UNSTABLE_CALLS = frozenset({
 })
 _UNSTABLE_MODULES = ("random.", "secrets.")
 _ROUTE_SLUG = re.compile(r"[^a-zA-Z0-9]+")
+_CARRIED = {"DownloadContent": "DM403"}
+"""Factories whose call is flagged for what their action does, which the rewritten action
+still does (`ctx.download_file`)."""
 
 
 def unstable_source(index: ProjectIndex, facts: FileFacts, scope: int, value: Value,
@@ -207,8 +210,11 @@ class DefineAction(Fix):
         rewrite = _action_rewriter(planning, finding.path).plan(self.call, self.api)
         if rewrite is None:
             return None
+        carried = _CARRIED.get(self.api)
         return PlannedFix(finding, rewrite.edits,
-                          f"{self.api}(...) -> module-level @action {rewrite.name}")
+                          f"{self.api}(...) -> module-level @action {rewrite.name}",
+                          carries=(Carried(carried, rewrite.name, rewrite.result_statement),)
+                          if carried else ())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
