@@ -213,8 +213,7 @@ class Replay:
                  login: str | None = None) -> None:
         self.workers = list(workers)
         self.findings = findings
-        self.login = login
-        """The user to log in as (`--login`); None: a basic auth config's first user."""
+        self.login = login  # the user `--login` names; None: a basic auth config's first
         self.secret_shared = secret_shared
         self.deadline = deadline
         self.result = ReplayResult(workers=len(self.workers), secret=secret,
@@ -448,7 +447,8 @@ class _CookieResponse(_Response):
 
 
 class ReplayError(Exception):
-    """The replay could not start (no session, no bootstrap data)."""
+    """The replay could not start (no session, a `--login` user the app does not have, no
+    bootstrap data)."""
 
 
 def _finding_status(findings: Sequence[SiteFinding]) -> Status:
