@@ -125,8 +125,9 @@ def test_a_factory_shared_by_services_is_listed_by_any_of_them(
     files = {**SHARED_FACTORY}
     files["pyproject.toml"] += f"\n[tool.dara-migrate]\napps = ['{listed}']\n"
     report = audit_json(write_tree(tmp_path, files))
+    # Both services import the app as `dash`; the factory's own `config` is local to it.
     assert [(a["name"], a["path"]) for a in report["apps"]] == (
-        [("config", "commons/bootstrap.py")] if kept else [])
+        [("dash", "commons/bootstrap.py")] if kept else [])
 
 
 _FACTORY = ("from dara.core import ConfigurationBuilder\n\n\n"
@@ -221,3 +222,95 @@ def test_a_method_called_on_a_new_instance_runs_when_its_caller_does(tmp_path: P
     [route] = [f for f in report["findings"] if f["rule"] == "DM108"]
     assert route["fix"] == "safe"
     assert [a["name"] for a in report["apps"]] == ["config"]
+
+
+LOCAL_BUILDER = {
+    "orders/factory.py": (
+        '"""The orders app\'s config, built the same way for every deployment."""\n'
+        "\n"
+        "import dara.core as dc\n"
+        "\n"
+        "\n"
+        "def make_config(title: str = 'Orders') -> dc.ConfigurationBuilder:\n"
+        "    builder = dc.ConfigurationBuilder()\n"
+        "    builder.title = title\n"
+        "    return builder\n"
+    ),
+    "orders/wiring.py": (
+        "from orders import factory\n"
+        "\n"
+        "\n"
+        "def configured():\n"
+        "    return factory.make_config('Orders')\n"
+    ),
+    "orders/main.py": (
+        "from dara.core import ServerVariable, Variable, action\n"
+        "from dara.components import Button, Stack\n"
+        "\n"
+        "from orders.wiring import configured\n"
+        "\n"
+        "clicks = Variable(0)\n"
+        "basket = ServerVariable(default=[], uid='orders.main:basket')\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def bump(ctx):\n"
+        "    value = await clicks.get_current_value()\n"
+        "    await ctx.update(clicks, value + 1)\n"
+        "\n"
+        "\n"
+        "def orders_page():\n"
+        "    return Stack(Button('Bump', onclick=bump()))\n"
+        "\n"
+        "\n"
+        "config = configured()\n"
+        "config.add_page('Orders', orders_page)\n"
+    ),
+    "pyproject.toml": "[project]\nname = 'orders'\ndependencies = ['dara-core>=1.30,<2']\n",
+}
+"""A namespace package whose factory binds the builder to a local `builder`, reached through
+another factory of another module; `orders/main.py` imports it as `config`."""
+
+
+def test_an_app_whose_factory_binds_a_local_name_is_named_as_dara_start_imports_it(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, LOCAL_BUILDER)
+    report = audit_json(root)
+    [verdict] = report["apps"]
+    assert (verdict["name"], verdict["path"], verdict["line"]) == (
+        "config", "orders/factory.py", 7)
+    by_rule = {f["rule"]: f for f in report["findings"]
+               if f["rule"] in ("DM201", "DM701")}
+    assert sorted(by_rule) == ["DM201", "DM701"]
+    for finding in by_rule.values():
+        named = NAMED_IN_MESSAGE.search(finding["message"])
+        assert named is not None and named["name"] == "config", finding["message"]
+    # Declarations go where the builder is bound, under the name it has there.
+    assert "declare it with builder.configure_runtime(...)" in by_rule["DM201"]["message"]
+
+    text = CliRunner().invoke(app, ["audit", str(root), "--no-cache"])
+    assert "app config (orders/factory.py:7): " in text.output
+    assert "builder (" not in text.output and "'builder'" not in text.output
+
+    # DM401 cannot be fixed: apply keeps the app process-local, in its factory.
+    applied = CliRunner().invoke(app, ["apply", str(root), "--dry-run", "--no-cache",
+                                       "--no-build-check"])
+    assert applied.exit_code == 1, applied.output
+    assert "app config (orders/factory.py:7): kept process-local" in applied.output
+    assert "\n+    builder.unsafe_runtime_mode = 'local'\n" in applied.output
+
+
+def test_verify_builds_the_app_under_the_name_audit_gives_it(tmp_path: Path) -> None:
+    from dara_migrate.engine import audit
+    from dara_migrate.files import find_root
+    from dara_migrate.settings import load_settings
+    from dara_migrate.verify.targets import app_builds
+
+    root = write_tree(tmp_path, LOCAL_BUILDER)
+    result, project = audit(load_settings(find_root([root]), {"use_cache": False}), [root])
+    [build] = app_builds(project, root, None)
+    assert build.config == "orders.main:config"
+    assert [a.name for a in result.apps] == [build.config.split(":")[1]]
+    # The name the builder has in its factory still picks the app, as before.
+    assert [b.config for b in app_builds(project, root, "orders.factory:builder")] == [
+        "orders.main:config"]

@@ -657,9 +657,14 @@ def verify_command(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=2, help="Also serve the app on N workers and replay the browser across"
         " them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the config's"
-        " first user (read in the served app, never shown).")] = None,
+        " first user, or --login's (credentials read in the served app, never shown).")
+    ] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", help="KEY=VALUE for the builds and the --workers servers (repeatable).")
+    ] = None,
+    login: Annotated[str | None, typer.Option(
+        "--login", metavar="USER", help="With --workers: the user of the app's BasicAuthConfig/"
+        "MultiBasicAuthConfig to log in as (its password comes from the app's config).")
     ] = None,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -673,10 +678,13 @@ def verify_command(
         raise _fail(err, f"{app_root}: not a folder")
     if not math.isfinite(timeout) or timeout <= 0:
         raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
+    if login is not None and workers is None:
+        raise _fail(err, "--login picks the user the --workers replay logs in as; pass "
+                    "--workers N too")
     if workers is not None:
         _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
                            output or app_root / "dara-manifest.json", output_format, no_color,
-                           err)
+                           err, login)
     from dara_migrate.verify.workers import ReplayError, parse_environment
 
     try:
@@ -733,7 +741,8 @@ def _verify_builds(project: Project, given: Path, config: str | None) -> list[Ap
 
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
                        workers: int, env: list[str], timeout: float, output: Path,
-                       output_format: TextOrJson, no_color: bool, err: Console) -> None:
+                       output_format: TextOrJson, no_color: bool, err: Console,
+                       login: str | None) -> None:
     """`verify --workers N`: the builds, then the cross-worker replay; the worse exit wins."""
     from dara_migrate.predictions import predicted_definitions, site_findings
     from dara_migrate.verify import VerifyError, render_error, render_text, run_verify
@@ -762,7 +771,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
                             environment=environment)
         replay = verify_on_workers(folder, config=build_config, python=python, count=workers,
                                    environment=environment, timeout=timeout,
-                                   findings=site_findings(project, folder))
+                                   findings=site_findings(project, folder), login=login)
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:

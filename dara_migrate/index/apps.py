@@ -44,8 +44,10 @@ class App:
     """One `ConfigurationBuilder()` call and the project files it imports."""
 
     name: str
-    """What reports and messages call the app: the name its builder is bound to where
-    declarations go (`bound_name`), else `config`."""
+    """What reports and messages call the app, as `dara start` and `verify` import it: the
+    module-level name that holds its builder (`config` for `config = make_config()`, also
+    when the factory binds the builder to a local `builder`), else the name its builder is
+    bound to (`bound_name`), else `config`."""
     facts: FileFacts
     call: Call
     files: frozenset[str]
@@ -64,6 +66,12 @@ class App:
     """The runtime scope's app id: the project's name, else the config's top package."""
     runtime: list[tuple[FileFacts, Call]] = field(default_factory=list)
     """The `configure_runtime(...)` calls declared on this app's builder."""
+
+    @property
+    def declared_as(self) -> str:
+        """The name declarations on the builder use where they go (`bound_name`: `builder`
+        inside a factory), as the fixes write them."""
+        return self.bound_name.name.rsplit(".", 1)[-1] if self.bound_name else self.name
 
     @property
     def label(self) -> str:
@@ -103,6 +111,9 @@ class ProjectApps:
             app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
             if not _wanted(index, settings, app):
                 continue
+            if call.scope != 0 and call.target:
+                holder = _holder_in_callers(index, facts, call)
+                app.name = holder.name if holder is not None else app.name
             app.files = frozenset(index.files_reachable(facts))
             app.project = roots.project_of(facts.path)
             if app.project not in profiles:
@@ -171,7 +182,36 @@ def importable_as(index: ProjectIndex, app: App) -> BoundName | None:
     if handle is not None and "." not in handle.name and _holds(
             index, handle.facts, handle.name, app.call):
         return handle
+    if app.call.scope != 0:
+        holder = _holder_in_callers(index, app.facts, app.call)
+        if holder is not None:
+            return holder
     return next(_module_names_holding(index, app.call), None)
+
+
+def _holder_in_callers(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
+    """The first module-level name (in path, then binding order) that holds what `call`, made
+    inside a function, made: looked for only in the modules that call that function, directly
+    or through other functions (a handful, where every module would cost a whole-project pass)."""
+    modules: set[str] = set()
+    seen: set[tuple[str, int]] = set()
+    scopes = [(facts.path, call.scope)]
+    while scopes:
+        scope = scopes.pop()
+        if scope in seen:
+            continue
+        seen.add(scope)
+        for edge in index.callers.get(scope, ()):
+            if edge.source[1] == 0:
+                modules.add(edge.source[0])
+            else:
+                scopes.append(edge.source)
+    for path in sorted(modules):
+        caller = index.files[path]
+        for name, last in index.module_bindings.get(path, {}).items():
+            if last.kind == "assign" and _holds(index, caller, name, call):
+                return BoundName(caller, name, last.stmt_line)
+    return None
 
 
 def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[BoundName]:

@@ -180,7 +180,7 @@ class MissingRuntimeDeclaration(Rule):
             yield ctx.at_call(
                 self, app.facts, app.call,
                 f"app '{app.name}' declares no shared runtime, so {_summary(mine)} stay in "
-                f"each worker; declare it with {app.name}.{CONFIGURE_RUNTIME}(...)",
+                f"each worker; declare it with {app.declared_as}.{CONFIGURE_RUNTIME}(...)",
                 related=[site.related() for site in mine], fix=DeclareRuntime(app.call),
             )
 

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from dara_migrate.verify.serve import Worker
+from dara_migrate.verify.serve import ServedAuth, Worker
 
 Status = Literal["failing", "acknowledged", "pending"]
 
@@ -209,9 +209,11 @@ class Replay:
     """Sends the browser's requests to the workers and collects the result."""
 
     def __init__(self, workers: Sequence[Worker], findings: Sequence[SiteFinding],
-                 secret: str, secret_shared: bool, deadline: float) -> None:
+                 secret: str, secret_shared: bool, deadline: float,
+                 login: str | None = None) -> None:
         self.workers = list(workers)
         self.findings = findings
+        self.login = login  # the user `--login` names; None: a basic auth config's first
         self.secret_shared = secret_shared
         self.deadline = deadline
         self.result = ReplayResult(workers=len(self.workers), secret=secret,
@@ -276,31 +278,45 @@ class Replay:
 
     def _create_session(self, worker: Worker) -> str:
         """Log in to ``worker`` as the browser's login form would for the app's auth config."""
-        auth = next((e for e in worker.read_journal() if e.get("event") == "auth"), {})
-        auth_config = str(auth.get("auth_config", "DefaultAuthConfig"))
+        auth = worker.auth or ServedAuth("DefaultAuthConfig", "none")
         body: dict[str, str] = {}
-        if auth.get("login") == "basic":
-            username = str(auth.get("username"))
-            body = {"username": username, "password": str(auth.get("password"))}
-            self.result.auth = f"{auth_config}, logged in as {username!r}"
+        if auth.login == "basic" and auth.users:
+            username, password = self._credentials(auth)
+            body = {"username": username, "password": password}
+            self.result.auth = f"{auth.auth_config}, logged in as {username!r}"
+        elif self.login is not None:
+            raise ReplayError(
+                f"--login {self.login!r}: the app's auth {auth.auth_config} has no users to log"
+                " in as (--login picks a user of BasicAuthConfig or MultiBasicAuthConfig)")
         else:
-            self.result.auth = f"{auth_config}, no credentials"
+            self.result.auth = f"{auth.auth_config}, no credentials"
         response = self._send(worker, "POST", "/api/auth/session", body)
         cookie = response.cookie
         if response.status == 200 and cookie is not None:
             return cookie
-        if auth.get("login") == "unsupported":
+        if auth.login == "unsupported":
             raise ReplayError(
-                f"worker {worker.number} gave no session: the app's auth {auth_config} needs a"
-                " login verify --workers cannot make (it logs in to the default auth,"
+                f"worker {worker.number} gave no session: the app's auth {auth.auth_config} needs"
+                " a login verify --workers cannot make (it logs in to the default auth,"
                 " BasicAuthConfig and MultiBasicAuthConfig)")
         # A server may echo the request body in its error; the password must not be shown.
         detail = response.detail.replace(body["password"], "***") if body.get("password") \
             else response.detail
         raise ReplayError(
             f"worker {worker.number} gave no session (HTTP {response.status}: {detail})"
-            + (f" for user {body['username']!r} of {auth_config}" if body
-               else f" with {auth_config} and no credentials"))
+            + (f" for user {body['username']!r} of {auth.auth_config}" if body
+               else f" with {auth.auth_config} and no credentials"))
+
+    def _credentials(self, auth: ServedAuth) -> tuple[str, str]:
+        """The user `--login` names (else the config's first) and its password."""
+        if self.login is None:
+            return auth.users[0]
+        for username, password in auth.users:
+            if username == self.login:
+                return username, password
+        count = len(auth.users)
+        raise ReplayError(f"--login {self.login!r}: the app's {auth.auth_config} has no such user"
+                          f" (it has {count} user{'' if count == 1 else 's'})")
 
     def _check_sessions(self) -> None:
         origin = self.workers[0]
@@ -431,7 +447,8 @@ class _CookieResponse(_Response):
 
 
 class ReplayError(Exception):
-    """The replay could not start (no session, no bootstrap data)."""
+    """The replay could not start (no session, a `--login` user the app does not have, no
+    bootstrap data)."""
 
 
 def _finding_status(findings: Sequence[SiteFinding]) -> Status:

@@ -4,9 +4,11 @@ Each worker is ``serve_launcher.py`` run by the app's interpreter with cwd = app
 mode (``DARA_DOCKER_MODE=TRUE``: no JS build, sessions signed with ``JWT_SECRET`` or a random
 secret of its own), ``DARA_DISABLE_METRICS=TRUE`` (workers would fight over the metrics port),
 its own ``PYTHONHASHSEED``, ``HOSTNAME``, scratch ``static_files_dir`` (with a stub Vite manifest
-so the HTML page renders) and a port found free, in a process group of its own. ``Workers`` is a
-context manager: leaving it, by return, exception, Ctrl-C, SIGTERM or interpreter exit, kills
-every process group it started.
+so the HTML page renders) and a port found free, in a process group of its own. Each worker
+hands its login (the app's auth config and, for basic auth, its users' credentials) back over a
+pipe, so no password is ever written to a file. ``Workers`` is a context manager: leaving it,
+by return, exception, Ctrl-C, SIGTERM or interpreter exit, kills every process group it
+started.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import atexit
 import contextlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -24,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -55,14 +58,40 @@ class ServeError(VerifyError):
         }
 
 
+@dataclass(frozen=True)
+class ServedAuth:
+    """How a served app can be logged in to, as its worker read it from the app's config."""
+
+    auth_config: str
+    """The class name of the app's auth config."""
+    login: str
+    """``none`` (dara's default auth), ``basic`` (``users`` set) or ``unsupported``."""
+    users: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """(username, password) pairs of a basic auth config, in the config's order."""
+
+    @classmethod
+    def from_line(cls, line: bytes) -> ServedAuth | None:
+        """The login a worker sent, or None when it sent none (it ended first) or garbage."""
+        try:
+            entry = json.loads(line)
+            users = tuple((str(name), str(password)) for name, password in entry.get("users", ()))
+            return cls(str(entry["auth_config"]), str(entry["login"]), users)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
 @dataclass
 class Worker:
-    """One server process: its number (1-based), port, pid and scratch folder."""
+    """One server process: its number (1-based), port, pid, scratch folder and, once it
+    serves, how to log in to it."""
 
     number: int
     port: int
     scratch: Path
     process: subprocess.Popen[bytes] | None = None
+    auth: ServedAuth | None = None
+    auth_pipe: int | None = field(default=None, repr=False)
+    """Read end of the pipe the worker sends its login on, until it is read."""
 
     @property
     def pid(self) -> int | None:
@@ -95,6 +124,30 @@ class Worker:
                 with contextlib.suppress(ValueError):
                     entries.append(json.loads(line))
         return entries
+
+    def receive_auth(self, timeout: float) -> None:
+        """Read the login the worker sent (it does before it serves) and close the pipe."""
+        if self.auth_pipe is None:
+            return
+        line = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while not line.endswith(b"\n"):
+                ready, _, _ = select.select([self.auth_pipe], [], [],
+                                            max(0.0, deadline - time.monotonic()))
+                chunk = os.read(self.auth_pipe, 65536) if ready else b""
+                if not chunk:
+                    break
+                line += chunk
+        finally:
+            self.close_auth_pipe()
+        self.auth = ServedAuth.from_line(line)
+
+    def close_auth_pipe(self) -> None:
+        if self.auth_pipe is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.auth_pipe)
+            self.auth_pipe = None
 
 
 def free_port() -> int:
@@ -160,6 +213,7 @@ class Workers:
         static = worker.scratch / "static"
         static.mkdir(parents=True)
         (static / "manifest.json").write_text(json.dumps(VITE_MANIFEST), encoding="utf-8")
+        worker.auth_pipe, sending_end = os.pipe()
         command = [
             self.python,
             serve_launcher.__file__,
@@ -168,6 +222,7 @@ class Workers:
             "--port", str(worker.port),
             "--static-dir", str(static),
             "--journal", str(worker.journal),
+            "--auth-fd", str(sending_end),
             "--hostname", _hostname(worker.number),
             "--parent", str(os.getpid()),
         ]
@@ -176,19 +231,25 @@ class Workers:
             "PYTHONHASHSEED": str(worker.number),
             "HOSTNAME": _hostname(worker.number),
         }
-        with worker.log.open("wb") as log:
-            try:
-                worker.process = subprocess.Popen(
-                    command,
-                    cwd=self.app_root,
-                    env=environment,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            except OSError as error:
-                raise VerifyError(f"cannot run {self.python}: {error.strerror or error}") from None
+        try:
+            with worker.log.open("wb") as log:
+                try:
+                    worker.process = subprocess.Popen(
+                        command,
+                        cwd=self.app_root,
+                        env=environment,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                        pass_fds=(sending_end,),
+                    )
+                except OSError as error:
+                    raise VerifyError(
+                        f"cannot run {self.python}: {error.strerror or error}") from None
+        finally:
+            # Only the worker holds the sending end: its exit is the end of the pipe.
+            os.close(sending_end)
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.timeout
@@ -201,6 +262,7 @@ class Workers:
                         f"worker {worker.number} exited with code {worker.process.returncode}"
                         " before serving", worker.log_tail())
                 if _answers(worker):
+                    worker.receive_auth(max(_POLL_SECONDS, deadline - time.monotonic()))
                     waiting.remove(worker)
             if waiting and time.monotonic() > deadline:
                 worker = waiting[0]
@@ -222,6 +284,7 @@ class Workers:
                     os.killpg(worker.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
         for worker in self.workers:
+            worker.close_auth_pipe()
             if worker.process is None:
                 continue
             with contextlib.suppress(subprocess.TimeoutExpired):

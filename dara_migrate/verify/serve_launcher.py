@@ -1,13 +1,15 @@
 """Serve a Dara app with uvicorn, as ``dara start`` in deploy mode would, recording definitions.
 
 Runs in the app's own interpreter, by path (``python serve_launcher.py pkg.main:config --port P
---static-dir DIR --journal FILE``), so it imports only the standard library at module level.
+--static-dir DIR --journal FILE --auth-fd FD``), so it imports only the standard library at
+module level.
 It builds the app like ``dara.core.main.start()`` (import the config, discovery,
 ``_to_configuration``, ``_start_application``) with ``static_files_dir`` set to a scratch folder
 outside the app tree, then serves it on 127.0.0.1. Every definition the app registers, at build
 and at request time, is appended to the journal as one JSON line with its construction site (the
-recorder of ``build_script.py``); a ``{"event": "serving"}`` line separates the two. Before it,
-an ``{"event": "auth"}`` line says how a browser logs in to the app (see ``_auth_entry``).
+recorder of ``build_script.py``); a ``{"event": "serving"}`` line separates the two. How a
+browser logs in to the app (see ``_auth_entry``), credentials included, goes to verify as one
+JSON line on the inherited pipe ``--auth-fd``, never to a file.
 """
 
 from __future__ import annotations
@@ -83,20 +85,24 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _auth_entry(auth_config: Any) -> dict[str, Any]:
-    """How the replay logs in: ``login`` is ``none`` (dara's default auth: an empty body),
-    ``basic`` (the first user of a Basic/MultiBasicAuthConfig) or ``unsupported`` (SSO, custom).
-
-    The journal lives in a private scratch folder that is removed when the workers stop.
-    """
+    """How the replay can log in: ``login`` is ``none`` (dara's default auth: an empty body),
+    ``basic`` (a Basic/MultiBasicAuthConfig: ``users`` holds its [username, password] pairs in
+    the config's order) or ``unsupported`` (SSO, an app's own auth)."""
     basic = importlib.import_module("dara.core.auth.basic")
-    entry: dict[str, Any] = {"event": "auth", "auth_config": type(auth_config).__name__,
-                             "login": "unsupported"}
+    entry: dict[str, Any] = {"auth_config": type(auth_config).__name__, "login": "unsupported"}
     if isinstance(auth_config, basic.DefaultAuthConfig):
         entry["login"] = "none"
     elif isinstance(auth_config, basic.BaseBasicAuthConfig) and auth_config.users:
-        username, password = next(iter(auth_config.users.items()))
-        entry.update(login="basic", username=username, password=password)
+        entry.update(login="basic", users=[[str(name), str(password)]
+                                           for name, password in auth_config.users.items()])
     return entry
+
+
+def _send_auth(descriptor: int, entry: dict[str, Any]) -> None:
+    """Hand the login to verify over the pipe it passed, then close this end: the
+    credentials stay in memory, out of the journal and the log."""
+    with os.fdopen(descriptor, "w", encoding="utf-8") as pipe:
+        pipe.write(json.dumps(entry) + "\n")
 
 
 def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -106,6 +112,8 @@ def _parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True, help="loopback port to serve on")
     parser.add_argument("--static-dir", required=True, help="scratch static_files_dir")
     parser.add_argument("--journal", required=True, help="JSON-lines file of definitions")
+    parser.add_argument("--auth-fd", type=int, required=True,
+                        help="inherited pipe that gets the login as one JSON line")
     parser.add_argument("--hostname", help="host name reported to the app")
     parser.add_argument("--parent", type=int, help="pid of the verify process: end with it")
     return parser.parse_args(argv)
@@ -144,7 +152,7 @@ def serve(arguments: argparse.Namespace) -> None:
     app_config = config._to_configuration()
     app = main._start_application(app_config)
     recorder.add_routes(app_config.router)
-    journal.write(_auth_entry(app_config.auth_config))
+    _send_auth(arguments.auth_fd, _auth_entry(app_config.auth_config))
     journal.write({"event": "serving"})
 
     uvicorn = importlib.import_module("uvicorn")

@@ -75,6 +75,7 @@ def verify_on_workers(
     environment: Mapping[str, str],
     findings: Sequence[SiteFinding],
     timeout: float,
+    login: str | None = None,
 ) -> ReplayResult:
     """`verify --workers`: the config (default: the one app the project's app model finds
     under ``app_root``) and interpreter found as plain verify finds them."""
@@ -94,6 +95,7 @@ def verify_on_workers(
         # DM701 is reported exactly when no project file names JWT_SECRET.
         deployment_names_secret=not any(f.rule == "DM701" for f in findings),
         timeout=timeout,
+        login=login,
     )
 
 
@@ -107,18 +109,21 @@ def run_workers(
     findings: Sequence[SiteFinding],
     deployment_names_secret: bool,
     timeout: float,
+    login: str | None = None,
 ) -> ReplayResult:
     """Serve the app on ``count`` workers, replay the browser across them, stop them all.
 
-    ``timeout`` bounds the start of the workers and, again, the replay. Raises ServeError
-    when a worker does not start and ReplayError when the replay cannot begin.
+    ``timeout`` bounds the start of the workers and, again, the replay. ``login`` is the
+    user of the app's basic auth config to log in as (default: its first). Raises ServeError
+    when a worker does not start and ReplayError when the replay cannot begin (a ``login``
+    the app's auth config does not have included).
     """
     description, injected, shared = secret_source(app_root, extra_environment, os.environ,
                                                   deployment_names_secret)
     environment = worker_environment(extra_environment, injected)
     with Workers(app_root, config, python, count, environment, timeout) as workers:
         replay = Replay(workers.workers, findings, description, shared,
-                        deadline=time.monotonic() + timeout)
+                        deadline=time.monotonic() + timeout, login=login)
         return replay.run()
 
 

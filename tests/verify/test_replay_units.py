@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dara_migrate.verify.replay import Replay, SiteFinding, _denormalize, _find_items
-from dara_migrate.verify.serve import Worker
-from dara_migrate.verify.serve_launcher import _auth_entry
+from dara_migrate.verify.serve import ServedAuth, Worker
+from dara_migrate.verify.serve_launcher import _auth_entry, _send_auth
 from dara_migrate.verify.workers import ReplayError, parse_environment, secret_source
 
 
@@ -145,23 +146,57 @@ class TicketAuthConfig(BaseAuthConfig):
 
 
 def test_the_login_follows_the_apps_auth_config() -> None:
-    assert _auth_entry(DefaultAuthConfig()) == {
-        "event": "auth", "auth_config": "DefaultAuthConfig", "login": "none"}
+    assert _auth_entry(DefaultAuthConfig()) == {"auth_config": "DefaultAuthConfig",
+                                                "login": "none"}
     assert _auth_entry(BasicAuthConfig(username="ops", password="pw")) == {
-        "event": "auth", "auth_config": "BasicAuthConfig", "login": "basic",
-        "username": "ops", "password": "pw"}
+        "auth_config": "BasicAuthConfig", "login": "basic", "users": [["ops", "pw"]]}
     multi = _auth_entry(MultiBasicAuthConfig(users={"analyst": "a1", "auditor": "b2"}))
-    assert (multi["login"], multi["username"], multi["password"]) == ("basic", "analyst", "a1")
+    assert (multi["login"], multi["users"]) == ("basic", [["analyst", "a1"], ["auditor", "b2"]])
     assert _auth_entry(MultiBasicAuthConfig(users={}))["login"] == "unsupported"
-    assert _auth_entry(TicketAuthConfig()) == {
-        "event": "auth", "auth_config": "TicketAuthConfig", "login": "unsupported"}
+    assert _auth_entry(TicketAuthConfig()) == {"auth_config": "TicketAuthConfig",
+                                               "login": "unsupported"}
 
 
-class _RejectingServer(BaseHTTPRequestHandler):
-    """Answers every login with 401 and the body it was sent, as a careless server might."""
+def test_the_login_reaches_verify_on_a_pipe_and_is_never_shown(tmp_path: Path) -> None:
+    """The launcher's end writes one line and closes; verify's end reads it into memory."""
+    receiving, sending = os.pipe()
+    _send_auth(sending, _auth_entry(MultiBasicAuthConfig(
+        users={"analyst": "pw-analyst-1", "auditor": "pw-auditor-2"})))
+    worker = Worker(1, 0, tmp_path, auth_pipe=receiving)
+    worker.receive_auth(timeout=5)
+
+    assert worker.auth == ServedAuth("MultiBasicAuthConfig", "basic", (
+        ("analyst", "pw-analyst-1"), ("auditor", "pw-auditor-2")))
+    assert worker.auth_pipe is None
+    with pytest.raises(OSError):
+        os.fstat(receiving)
+    assert "pw-" not in repr(worker) and "pw-" not in repr(worker.auth)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_that_ends_before_sending_its_login_has_none(tmp_path: Path) -> None:
+    receiving, sending = os.pipe()
+    os.close(sending)
+    worker = Worker(1, 0, tmp_path, auth_pipe=receiving)
+    worker.receive_auth(timeout=5)
+    assert worker.auth is None and worker.auth_pipe is None
+
+
+class _LoginServer(BaseHTTPRequestHandler):
+    """Answers a login with a session for the body it got, or 401 and the body echoed back,
+    as a careless server might; keeps the bodies it got."""
+
+    bodies: list[dict[str, str]] = []
+    accept = True
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+        self.bodies.append(json.loads(body) if body else {})
+        if self.accept:
+            self.send_response(200)
+            self.send_header("Set-Cookie", "dara_session_token=token-1; Path=/")
+            self.end_headers()
+            return
         self.send_response(401)
         self.end_headers()
         self.wfile.write(b'{"detail": "rejected", "input": ' + body + b"}")
@@ -170,31 +205,79 @@ class _RejectingServer(BaseHTTPRequestHandler):
         """Quiet: the test reads the answers, not the log."""
 
 
-@pytest.fixture()
-def rejecting_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectingServer)
+def _serve(handler: type[_LoginServer]) -> Iterator[tuple[int, list[dict[str, str]]]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield int(server.server_address[1])
+        yield int(server.server_address[1]), handler.bodies
     finally:
         server.shutdown()
         server.server_close()
 
 
-@pytest.mark.parametrize(("entry", "reason"), [
-    ({"auth_config": "BasicAuthConfig", "login": "basic", "username": "ops",
-      "password": "hunter2-pw"},
+@pytest.fixture()
+def accepting() -> Iterator[tuple[int, list[dict[str, str]]]]:
+    yield from _serve(type("_Accepting", (_LoginServer,), {"bodies": [], "accept": True}))
+
+
+@pytest.fixture()
+def rejecting_port() -> Iterator[int]:
+    for port, _ in _serve(type("_Rejecting", (_LoginServer,), {"bodies": [], "accept": False})):
+        yield port
+
+
+LEDGER = ServedAuth("MultiBasicAuthConfig", "basic",
+                    (("analyst", "pw-analyst-1"), ("auditor", "pw-auditor-2")))
+
+
+@pytest.mark.parametrize(("login", "user"), [(None, "analyst"), ("auditor", "auditor"),
+                                             ("analyst", "analyst")])
+def test_the_replay_logs_in_as_the_login_user_else_the_first(
+        tmp_path: Path, accepting: tuple[int, list[dict[str, str]]], login: str | None,
+        user: str) -> None:
+    port, bodies = accepting
+    worker = Worker(1, port, tmp_path, auth=LEDGER)
+    replay = Replay([worker], [], "none", secret_shared=False, deadline=0.0, login=login)
+
+    assert replay._create_session(worker) == "token-1"
+    assert bodies == [{"username": user, "password": dict(LEDGER.users)[user]}]
+    assert replay.result.auth == f"MultiBasicAuthConfig, logged in as {user!r}"
+    assert "pw-" not in json.dumps(replay.result.to_json())
+
+
+@pytest.mark.parametrize(("auth", "login", "message"), [
+    (LEDGER, "nobody",
+     "--login 'nobody': the app's MultiBasicAuthConfig has no such user (it has 2 users)"),
+    (ServedAuth("BasicAuthConfig", "basic", (("ops", "pw-ops-0"),)), "admin",
+     "--login 'admin': the app's BasicAuthConfig has no such user (it has 1 user)"),
+    (ServedAuth("DefaultAuthConfig", "none"), "analyst",
+     "--login 'analyst': the app's auth DefaultAuthConfig has no users to log in as (--login"
+     " picks a user of BasicAuthConfig or MultiBasicAuthConfig)"),
+])
+def test_a_login_the_app_does_not_have_is_one_line_without_passwords(
+        tmp_path: Path, accepting: tuple[int, list[dict[str, str]]], auth: ServedAuth,
+        login: str, message: str) -> None:
+    port, bodies = accepting
+    worker = Worker(1, port, tmp_path, auth=auth)
+    replay = Replay([worker], [], "none", secret_shared=False, deadline=0.0, login=login)
+    with pytest.raises(ReplayError) as raised:
+        replay._create_session(worker)
+    assert str(raised.value) == message
+    assert bodies == [], "no login is sent for a user the app does not have"
+
+
+@pytest.mark.parametrize(("auth", "reason"), [
+    (ServedAuth("BasicAuthConfig", "basic", (("ops", "hunter2-pw"),)),
      "gave no session (HTTP 401: {\"detail\": \"rejected\", \"input\": {\"username\": \"ops\","
      " \"password\": \"***\"}}) for user 'ops' of BasicAuthConfig"),
-    ({"auth_config": "TicketAuthConfig", "login": "unsupported"},
+    (ServedAuth("TicketAuthConfig", "unsupported"),
      "gave no session: the app's auth TicketAuthConfig needs a login verify --workers cannot"
      " make (it logs in to the default auth, BasicAuthConfig and MultiBasicAuthConfig)"),
 ])
 def test_a_refused_login_is_one_line_without_the_password(
-        tmp_path: Path, rejecting_port: int, entry: dict[str, str], reason: str) -> None:
-    worker = Worker(1, rejecting_port, tmp_path)
-    worker.journal.write_text(json.dumps({"event": "auth", **entry}) + "\n", encoding="utf-8")
+        tmp_path: Path, rejecting_port: int, auth: ServedAuth, reason: str) -> None:
+    worker = Worker(1, rejecting_port, tmp_path, auth=auth)
     replay = Replay([worker], [], "none", secret_shared=False, deadline=0.0)
     with pytest.raises(ReplayError) as raised:
         replay._create_session(worker)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple, cast
 
 import pytest
 from rich.console import Console
@@ -25,7 +26,8 @@ from dara_migrate.engine import audit
 from dara_migrate.files import find_root
 from dara_migrate.predictions import site_findings
 from dara_migrate.settings import load_settings
-from dara_migrate.verify.replay import ReplayResult
+from dara_migrate.verify import workers as workers_module
+from dara_migrate.verify.replay import Replay, ReplayError, ReplayResult
 from dara_migrate.verify.serve import ServeError
 from dara_migrate.verify.workers import render_workers_text, verify_on_workers
 
@@ -211,23 +213,112 @@ def test_a_session_is_accepted_on_another_worker_only_with_a_shared_secret(
     assert with_secret.exit_code == 0
 
 
-def test_an_app_behind_basic_auth_is_logged_in_with_its_own_credentials(
-        tmp_path: Path) -> None:
-    """The passwords exist only in the served process (read from its environment there): the
-    replay logs in as the first user of the app's MultiBasicAuthConfig and never shows them."""
-    root = tmp_path / "basic-auth"
+class Ledger(NamedTuple):
+    """What one `verify --workers 2 --login auditor` of the basic-auth ledger showed and left."""
+
+    passwords: dict[str, str]
+    exit_code: int
+    shown: str
+    """The command's output, the replay's JSON and its text report."""
+    result: ReplayResult
+    other_logins: dict[str | None, ReplayResult | str]
+    """Replays with other logins against the same workers: the result or the error."""
+    files: dict[str, bytes]
+    """Every file of the app tree, the manifest and the workers' scratch folder, read while
+    the workers served and again after the command."""
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
+    """The ledger behind MultiBasicAuthConfig, verified once through the command line. Its
+    passwords exist only in the served processes (read from their environment there). While
+    its workers serve, the replay also logs in as the first user and as one it does not have,
+    and every file on disk is read."""
+    base = tmp_path_factory.mktemp("ledger")
+    root = base / "basic-auth"
     shutil.copytree(BASIC_AUTH, root)
-    password = "s3cret-" + os.urandom(6).hex()
-    result = replay(root, env=(f"LEDGER_ANALYST_PASSWORD={password}",
-                               "LEDGER_AUDITOR_PASSWORD=other-" + os.urandom(6).hex()))
+    passwords = {"analyst": "s3cret-" + os.urandom(6).hex(),
+                 "auditor": "other-" + os.urandom(6).hex()}
+    seen: dict[str, object] = {}
+
+    class WatchedReplay(Replay):
+        def run(self) -> ReplayResult:
+            result = super().run()
+            seen["result"] = result
+            seen["scratch"] = self.workers[0].scratch.parent
+            seen["during"] = tree(self.workers[0].scratch.parent)
+            others: dict[str | None, ReplayResult | str] = {}
+            for login in (None, "nobody"):
+                try:
+                    others[login] = Replay(self.workers, self.findings, "none",
+                                           secret_shared=False, deadline=self.deadline,
+                                           login=login).run()
+                except ReplayError as error:
+                    others[login] = str(error)
+            seen["others"] = others
+            return result
+
+    manifest = base / "manifest.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(workers_module, "Replay", WatchedReplay)
+        cli = CliRunner().invoke(app, [
+            "verify", str(root), "--workers", "2", "--login", "auditor", "--output",
+            str(manifest), "--env", f"LEDGER_ANALYST_PASSWORD={passwords['analyst']}",
+            "--env", f"LEDGER_AUDITOR_PASSWORD={passwords['auditor']}"])
+    assert server_pids(root) == []
+    result = seen["result"]
+    assert isinstance(result, ReplayResult), cli.output
     console = Console(record=True, width=200)
     render_workers_text(result, console)
-    shown = console.export_text() + json.dumps(result.to_json())
+    others = seen["others"]
+    assert isinstance(others, dict)
+    files = {f"during/{k}": v for k, v in cast(dict[str, bytes], seen["during"]).items()}
+    files.update({f"app/{k}": v for k, v in tree(root).items()})
+    files["manifest.json"] = manifest.read_bytes()
+    scratch = cast(Path, seen["scratch"])
+    files.update({f"after/{k}": v for k, v in tree(scratch).items()} if scratch.exists() else {})
+    return Ledger(passwords, cli.exit_code,
+                  cli.output + json.dumps(result.to_json()) + console.export_text(),
+                  result, others, files)
 
-    assert result.auth == "MultiBasicAuthConfig, logged in as 'analyst'"
-    assert result.requests["route"] == 1 and result.requests["derived_variable"] == 1
-    assert result.errors == []
-    assert "logged in as 'analyst'" in shown and password not in shown
+
+def test_an_app_behind_basic_auth_is_logged_in_as_the_login_user(ledger: Ledger) -> None:
+    assert ledger.result.auth == "MultiBasicAuthConfig, logged in as 'auditor'"
+    assert ledger.result.requests["route"] == 1
+    assert ledger.result.requests["derived_variable"] == 1
+    assert ledger.result.errors == []
+    assert "auth: MultiBasicAuthConfig, logged in as 'auditor'" in ledger.shown
+    assert ledger.exit_code == 1  # no JWT_SECRET is shared: the session fails across workers
+
+
+def test_without_login_the_first_user_of_the_config_logs_in(ledger: Ledger) -> None:
+    first = ledger.other_logins[None]
+    assert isinstance(first, ReplayResult), first
+    assert first.auth == "MultiBasicAuthConfig, logged in as 'analyst'"
+    assert first.requests["route"] == 1 and first.errors == []
+
+
+def test_a_login_the_app_does_not_have_is_one_line_naming_the_users_count(
+        ledger: Ledger) -> None:
+    assert ledger.other_logins["nobody"] == (
+        "--login 'nobody': the app's MultiBasicAuthConfig has no such user (it has 2 users)")
+
+
+def test_the_passwords_are_never_shown_nor_written(ledger: Ledger) -> None:
+    assert any(name.startswith("during/worker-1/") for name in ledger.files)
+    for password in ledger.passwords.values():
+        assert password not in ledger.shown
+        assert password not in str(ledger.other_logins)
+        written = [name for name, data in ledger.files.items() if password.encode() in data]
+        assert written == []
+
+
+def test_login_without_workers_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["verify", str(BASIC_AUTH), "--login", "auditor",
+                                      "--output", str(tmp_path / "m.json")])
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: --login picks the user the --workers replay logs"
+                                     " in as; pass --workers N too")
 
 
 def test_a_worker_that_does_not_start_is_reported_with_its_log(tmp_path: Path) -> None:
