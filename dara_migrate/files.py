@@ -9,7 +9,7 @@ import io
 import os
 import sys
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
@@ -348,6 +348,9 @@ class FoundFiles(NamedTuple):
     """Folders that could not be walked (unreadable, symlink loops), with the reason."""
     projects: list[Path]
     """The project files (pyproject.toml, setup.cfg, setup.py) among them."""
+    content_digests: Mapping[str, bytes] | None = None
+    """The sha256 of each readable file's content, by absolute path, when the walk's files were
+    digested since (the stored report's check): the facts cache is then read without them."""
 
 
 def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:

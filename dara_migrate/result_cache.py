@@ -36,7 +36,7 @@ from dara_migrate.settings import Settings, SettingsError, load_settings
 from dara_migrate.signed import read_signed, write_signed
 
 RESULTS_FOLDER = "results"
-ENTRY_VERSION = "1"
+ENTRY_VERSION = "2"
 _RACY_SECONDS = 2.0
 """A file modified this close to the snapshot may change again within the same mtime tick:
 its stat is not trusted, its digest is checked."""
@@ -46,7 +46,10 @@ environment, so that the folder stays small whatever runs in it."""
 
 FileStamp = tuple[str, tuple[int, ...], bytes]
 """(path relative to the root, stat (size, inode, mtime, ctime; empty when a change could
-hide in the same clock tick), sha256 of the content)."""
+hide in the same clock tick), sha256 of the content, or `_UNREADABLE` and the sha256 of why
+it cannot be read)."""
+_UNREADABLE = b"!"
+"""Starts the digest of a file that cannot be read: never taken for a content digest."""
 
 _KEYED_VARIABLES = frozenset({
     "NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES", "JUPYTER_COLUMNS",
@@ -65,6 +68,10 @@ _invocation: list[str] | None = None
 _walked: dict[tuple[Path, tuple[str, ...], tuple[str, ...]], FoundFiles] = {}
 """This run's walks of the project: `replay` walks it, and when the report must be made
 again, `snapshot` and then the audit need the same walk at the start of the same run."""
+_stored_stamps: dict[str, tuple[tuple[int, ...], bytes]] = {}
+"""Absolute path -> (stat, digest) of the files of the stored report `replay` found for this
+invocation but could not use: `snapshot` takes the digest of a file whose stat is the same
+from there, as `replay` would, rather than reading the file again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +133,8 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     settings = load_settings(root, dict(entry["overrides"]))
     if repr(settings) != entry["settings"]:
         return None
+    _stored_stamps.update((os.path.join(settings.root, relative), (stat_key, digest))
+                          for relative, stat_key, digest in entry["files"] if stat_key)
     found, unwalked = _inputs(settings, paths)
     if (not _unchanged(settings.root, found, entry["files"])
             or unwalked != entry["unwalked"]):
@@ -141,6 +150,7 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         return _snapshot(settings, paths, overrides)
     finally:
         _walked.clear()  # only this snapshot and its audit share `replay`'s walk
+        _stored_stamps.clear()
 
 
 def _snapshot(settings: Settings, paths: Sequence[Path],
@@ -155,12 +165,16 @@ def _snapshot(settings: Settings, paths: Sequence[Path],
         loaded = repr(load_settings(root, overrides))
         started = time.time_ns() - int(_RACY_SECONDS * 1e9)
         found, unwalked = _inputs(settings, list(paths))
-        files = tuple(_stamp(settings.root, path, started) for path in found)
+        files = tuple(_stamp(settings.root, path, started, _stored_stamps.get(str(path)))
+                      for path in found)
     except (OSError, SettingsError):
         return None
+    digests = {str(path): digest for path, (_, _, digest) in zip(found, files, strict=True)
+               if not digest.startswith(_UNREADABLE)}
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    loaded, files, unwalked, _walk(settings, list(paths)))
+                    loaded, files, unwalked,
+                    _walk(settings, list(paths))._replace(content_digests=digests))
 
 
 def store(taken: Snapshot, code: int) -> None:
@@ -281,11 +295,15 @@ def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
     return stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns
 
 
-def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
+def _stamp(root: Path, path: Path, racy_after: int,
+           stored: tuple[tuple[int, ...], bytes] | None) -> FileStamp:
+    """The file's stamp; its digest is the `stored` one (stat, digest) if the stat is the
+    same, as `replay` trusts it."""
     stat = path.stat()
-    digest = _digest(path)
+    key = _stat_key(stat)
+    digest = stored[1] if stored is not None and stored[0] == key else _digest(path)
     recent = max(stat.st_mtime_ns, stat.st_ctime_ns) >= racy_after
-    return path.relative_to(root).as_posix(), () if recent else _stat_key(stat), digest
+    return path.relative_to(root).as_posix(), () if recent else key, digest
 
 
 def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> bool:
@@ -307,7 +325,7 @@ def _digest(path: Path) -> bytes:
     try:
         return hashlib.sha256(read_bytes(path)).digest()
     except ReadError as error:
-        return hashlib.sha256(f"unreadable\0{error}".encode()).digest()
+        return _UNREADABLE + hashlib.sha256(str(error).encode()).digest()
 
 
 def _load(path: Path) -> dict[str, Any] | None:
