@@ -206,7 +206,11 @@ class Discovery:
 
     def __init__(self, root: Path, exclude: Iterable[str] = ()) -> None:
         self.root = root
-        self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+        patterns = [*DEFAULT_EXCLUDES, *exclude]
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self._by_name = all(map(_matches_by_name, patterns))
+        """Whether the excludes match an entry by its own name alone: its folders, which
+        they would match too, are walked, so no pattern matches them."""
         self.problems: dict[Path, str] = {}
         """What could not be walked, with the reason: unreadable folders and .gitignore files,
         symlink loops, names that are not UTF-8."""
@@ -242,11 +246,17 @@ class Discovery:
 
     def _ignored(self, relative: str, name: str, is_dir: bool, specs: _Specs) -> bool:
         mark = "/" if is_dir else ""
-        if self.exclude.match_file(relative + mark):
-            return True
-        named = self._excluded_names.get(name)
-        if named is None:
-            named = self._excluded_names[name] = self.exclude.match_file(name)
+        if self._by_name:
+            # The default excludes are all names: one match per distinct name, not per path.
+            named = self._excluded_names.get(name + mark)
+            if named is None:
+                named = self._excluded_names[name + mark] = self.exclude.match_file(name + mark)
+        else:
+            if self.exclude.match_file(relative + mark):
+                return True
+            named = self._excluded_names.get(name)
+            if named is None:
+                named = self._excluded_names[name] = self.exclude.match_file(name)
         if named:
             return True
         return any(spec.match_file(relative[len(base):] + mark) for base, spec in specs)
@@ -288,6 +298,13 @@ class Discovery:
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
                 yield Path(entry.path)
+
+
+def _matches_by_name(pattern: str) -> bool:
+    """Whether a gitignore pattern matches a path exactly when it matches the path's last
+    part or one of its folders: no slash but a final one, no negation, no escapes."""
+    body = pattern[:-1] if pattern.endswith("/") else pattern
+    return bool(body) and "/" not in body and not pattern.startswith("!") and "\\" not in pattern
 
 
 def _usable_patterns(lines: list[str]) -> list[str]:

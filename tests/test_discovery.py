@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from dara_migrate.engine import discover
 from dara_migrate.files import Discovery, SourceRoots, find_root, module_name
 from dara_migrate.settings import load_settings
-from tests.helpers import write_tree
+from tests.helpers import examples, write_tree
 
 
 def relative(root: Path, paths: list[Path]) -> list[str]:
@@ -188,3 +192,32 @@ def test_paths_in_two_projects_are_audited_from_the_folder_above_both(tmp_path: 
                           "b/pyproject.toml": "", "b/app/main.py": ""})
     assert find_root([tmp_path / "a/app", tmp_path / "a"]) == tmp_path / "a"
     assert find_root([tmp_path / "a/app", tmp_path / "b/app/main.py"]) == tmp_path
+
+
+_NAMES = st.sampled_from(["app", "build", "docs", "x.py", "y.py", "gen.py", "a.egg-info",
+                          "pkg", "tmp"])
+_TREES = st.lists(st.lists(_NAMES, min_size=1, max_size=4).map("/".join), min_size=1,
+                  max_size=12)
+_PATTERNS = st.lists(st.sampled_from(["docs", "docs/", "*.py", "gen.*", "tmp/", "t?p", "[bp]kg",
+                                      "*.egg-info", "build/", "x.py/", "**", "app*/"]),
+                     max_size=3)
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paths=_TREES, patterns=_PATTERNS)
+def test_excludes_matched_by_name_leave_out_what_matching_whole_paths_does(
+        tmp_path_factory: pytest.TempPathFactory, paths: list[str], patterns: list[str]) -> None:
+    root = tmp_path_factory.mktemp("tree")
+    for path in paths:
+        file = root / path / "m.py" if (root / path).is_dir() else root / path
+        if any(parent.is_file() for parent in file.parents):
+            continue  # a file where a folder of this path would be
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if not file.is_dir():
+            file.write_text("x = 1\n")
+    by_name = Discovery(root, patterns)
+    by_path = Discovery(root, patterns)
+    assert by_name._by_name
+    by_path._by_name = False
+    assert list(by_name.walk()) == list(by_path.walk())
