@@ -147,6 +147,8 @@ def _declared_package_roots(path: Path) -> list[str]:
         return []
     if path.name == "setup.cfg":
         return _setup_cfg_roots(text)
+    if "\\" not in text and not any(tool in text for tool in _PACKAGING_TOOLS):
+        return []  # no key below can be spelt without a tool's name or an escape
     try:
         data = tomllib.loads(text) if path.name == "pyproject.toml" else {}
     except (tomllib.TOMLDecodeError, RecursionError):
@@ -167,6 +169,11 @@ def _declared_package_roots(path: Path) -> list[str]:
         if isinstance(package, str) and "/" in package.strip("/"):
             roots.append(package.strip("/").rpartition("/")[0])
     return roots
+
+
+_PACKAGING_TOOLS = ("setuptools", "poetry", "hatch")
+"""The `[tool.*]` tables that can declare package folders (parsing TOML is slow, most
+pyproject.toml files of a monorepo declare none)."""
 
 
 def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -395,12 +402,23 @@ def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
     python = sorted(found)
     considered = [*python, *discovery.problems]
     if root in wanted:
-        selected = frozenset(p.relative_to(root).as_posix() for p in considered)
+        selected = frozenset(relative_path(p, root) for p in considered)
     else:
-        selected = frozenset(p.relative_to(root).as_posix() for p in considered
+        selected = frozenset(relative_path(p, root) for p in considered
                              if any(p == w or p.is_relative_to(w) for w in wanted))
     projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
     return FoundFiles(python, selected, deployment, discovery.problems, projects)
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """`path.relative_to(root).as_posix()` (raising as it does), cut as text where it can be:
+    a run computes it for every file, several times."""
+    if os.sep == "/":
+        prefix = str(root).rstrip("/") + "/"
+        text = str(path)
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix):]
+    return path.relative_to(root).as_posix()
 
 
 def read_bytes(path: Path) -> bytes:
@@ -490,5 +508,5 @@ def secret_mentions(root: Path, paths: Iterable[Path]) -> dict[str, bool]:
             data = read_bytes(path)
         except ReadError:
             data = b""
-        found[path.relative_to(root).as_posix()] = SECRET_NAME.encode() in data
+        found[relative_path(path, root)] = SECRET_NAME.encode() in data
     return found

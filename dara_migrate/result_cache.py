@@ -31,6 +31,7 @@ from dara_migrate.files import (
     find_files,
     find_root,
     read_bytes,
+    relative_path,
 )
 from dara_migrate.settings import Settings, SettingsError, load_settings
 from dara_migrate.signed import read_signed, write_signed
@@ -303,14 +304,14 @@ def _stamp(root: Path, path: Path, racy_after: int,
     key = _stat_key(stat)
     digest = stored[1] if stored is not None and stored[0] == key else _digest(path)
     recent = max(stat.st_mtime_ns, stat.st_ctime_ns) >= racy_after
-    return path.relative_to(root).as_posix(), () if recent else key, digest
+    return relative_path(path, root), () if recent else key, digest
 
 
 def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> bool:
     if len(found) != len(files):
         return False
     for path, (relative, stat_key, digest) in zip(found, files, strict=True):
-        if path.relative_to(root).as_posix() != relative:
+        if relative_path(path, root) != relative:
             return False
         if _stat_key(path.stat()) == stat_key:
             continue

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
-from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
+from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes, relative_path
 from dara_migrate.signed import read_signed, write_signed
 
 _Item = TypeVar("_Item")
@@ -289,7 +289,7 @@ def make_jobs(roots: SourceRoots, files: Iterable[Path], cache_dir: Path | None,
     jobs = []
     overlay, known = overlay or {}, content_digests or {}
     for path in files:
-        relative = path.relative_to(roots.root).as_posix()
+        relative = relative_path(path, roots.root)
         module, is_package = roots.module_name(relative)
         absolute = str(path)
         data = overlay.get(relative)

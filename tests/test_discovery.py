@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dara_migrate.engine import discover
-from dara_migrate.files import Discovery, SourceRoots, find_root, module_name
+from dara_migrate.files import Discovery, SourceRoots, find_root, module_name, relative_path
 from dara_migrate.settings import load_settings
 from tests.helpers import examples, write_tree
 
@@ -113,10 +113,16 @@ def test_declared_package_folders_are_source_roots(tmp_path: Path) -> None:
         "cfg/source/shop/main.py": "",
         "legacy/setup.py": "",
         "legacy/src/shop/main.py": "",
+        # Keys spelt with escapes name no tool in the text: still read.
+        "escaped/pyproject.toml": '[tool."\\u0073etuptools"]\npackage-dir = {"" = "esc"}\n',
+        "escaped/esc/shop/main.py": "",
+        "plain/pyproject.toml": '[project]\nname = "plain"\n[tool.ruff]\nline-length = 99\n',
+        "plain/esc/shop/main.py": "",
     })
     roots = roots_of(tmp_path)
+    assert roots.module_name("plain/esc/shop/main.py") == ("esc.shop.main", False)
     for folder in ("setuptools/lib", "dir/code", "poetry/app", "hatch/python", "cfg/source",
-                   "legacy/src"):
+                   "legacy/src", "escaped/esc"):
         assert roots.module_name(f"{folder}/shop/main.py") == ("shop.main", False), folder
 
 
@@ -221,3 +227,21 @@ def test_excludes_matched_by_name_leave_out_what_matching_whole_paths_does(
     assert by_name._by_name
     by_path._by_name = False
     assert list(by_name.walk()) == list(by_path.walk())
+
+
+_PARTS = st.lists(st.sampled_from(["a", "b", "a.py", "..", "é", "a b", "-"]), max_size=4)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(root=_PARTS, rest=_PARTS, absolute=st.booleans())
+def test_relative_path_is_relative_to_as_posix(root: list[str], rest: list[str],
+                                               absolute: bool) -> None:
+    top = Path("/" if absolute else ".", *root)
+    for path in (top.joinpath(*rest), Path("/elsewhere", *rest), top):
+        try:
+            expected = path.relative_to(top).as_posix()
+        except ValueError:
+            with pytest.raises(ValueError):
+                relative_path(path, top)
+        else:
+            assert relative_path(path, top) == expected
