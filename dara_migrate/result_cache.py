@@ -8,7 +8,9 @@ that finds its entry and every input unchanged writes the stored report and exit
 loading the analysis, the rules or the command-line framework.
 
 Entries are signed with the same user-level key as the per-file cache (so an entry planted in
-a repository is never loaded) and live in the project's cache folder.
+a repository is never loaded) and live in the project's cache folder. The standard output
+is stored after the entry, checked by its digest, and read only once the entry holds: a run
+that must make its report again does not read the stored one.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dara_migrate.files import (
     relative_path,
 )
 from dara_migrate.settings import Settings, SettingsError, load_settings
-from dara_migrate.signed import read_signed, write_signed
+from dara_migrate.signed import read_signed_head, read_signed_tail, write_signed_with_tail
 
 RESULTS_FOLDER = "results"
 ENTRY_VERSION = "2"
@@ -125,8 +127,11 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     root = find_root(_guessed_paths(argv))
     folder = _results_folder(load_settings(root, {}))
     key = _key(argv)
-    entry = _load(folder / f"{key}.report")
-    if entry is None or entry.get("key") != key or entry.get("tool") != _tool_stamp():
+    path = folder / f"{key}.report"
+    head = read_signed_head(path)
+    entry = head.value if head is not None else None
+    if (head is None or not isinstance(entry, dict) or entry.get("key") != key
+            or entry.get("tool") != _tool_stamp()):
         return None
     paths = [Path(p) for p in entry["paths"]]
     if any(not p.exists() for p in paths) or find_root(paths) != root:
@@ -140,7 +145,11 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     if (not _unchanged(settings.root, found, entry["files"])
             or unwalked != entry["unwalked"]):
         return None
-    return str(entry["stdout"]), str(entry["stderr"]), int(entry["code"])
+    # Read only now: a run that must make its report again never reads the stored one.
+    stdout = read_signed_tail(path, head)
+    if stdout is None:
+        return None
+    return stdout.decode("utf-8", "surrogatepass"), str(entry["stderr"]), int(entry["code"])
 
 
 def snapshot(settings: Settings, paths: Sequence[Path],
@@ -185,10 +194,10 @@ def store(taken: Snapshot, code: int) -> None:
     entry = {
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
-        "unwalked": taken.unwalked, "stdout": "".join(sys.stdout.parts),
-        "stderr": "".join(sys.stderr.parts), "code": code,
+        "unwalked": taken.unwalked, "stderr": "".join(sys.stderr.parts), "code": code,
     }
-    if write_signed(taken.folder / f"{taken.key}.report", entry):
+    stdout = "".join(sys.stdout.parts).encode("utf-8", "surrogatepass")
+    if write_signed_with_tail(taken.folder / f"{taken.key}.report", entry, stdout):
         _prune(taken.folder)
 
 
@@ -327,10 +336,3 @@ def _digest(path: Path) -> bytes:
         return hashlib.sha256(read_bytes(path)).digest()
     except ReadError as error:
         return _UNREADABLE + hashlib.sha256(str(error).encode()).digest()
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    entry = read_signed(path)
-    return entry if isinstance(entry, dict) else None
-
-
