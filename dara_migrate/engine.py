@@ -109,7 +109,8 @@ def load_project(settings: Settings, paths: Iterable[Path],
     if settings.use_cache:
         cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
                                          settings.root / CACHE_FOLDER)
-    jobs = make_jobs(roots, python, cache_dir, cache_salt(settings.fact_key()), overlay)
+    jobs = make_jobs(roots, python, cache_dir, cache_salt(settings.fact_key()), overlay,
+                     found.content_digests if found else None)
     if on_total:
         on_total(len(jobs))
     with gc_paused():

@@ -9,7 +9,7 @@ import io
 import os
 import sys
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
@@ -147,6 +147,8 @@ def _declared_package_roots(path: Path) -> list[str]:
         return []
     if path.name == "setup.cfg":
         return _setup_cfg_roots(text)
+    if "\\" not in text and not any(tool in text for tool in _PACKAGING_TOOLS):
+        return []  # no key below can be spelt without a tool's name or an escape
     try:
         data = tomllib.loads(text) if path.name == "pyproject.toml" else {}
     except (tomllib.TOMLDecodeError, RecursionError):
@@ -167,6 +169,11 @@ def _declared_package_roots(path: Path) -> list[str]:
         if isinstance(package, str) and "/" in package.strip("/"):
             roots.append(package.strip("/").rpartition("/")[0])
     return roots
+
+
+_PACKAGING_TOOLS = ("setuptools", "poetry", "hatch")
+"""The `[tool.*]` tables that can declare package folders (parsing TOML is slow, most
+pyproject.toml files of a monorepo declare none)."""
 
 
 def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -206,7 +213,11 @@ class Discovery:
 
     def __init__(self, root: Path, exclude: Iterable[str] = ()) -> None:
         self.root = root
-        self.exclude = pathspec.GitIgnoreSpec.from_lines([*DEFAULT_EXCLUDES, *exclude])
+        patterns = [*DEFAULT_EXCLUDES, *exclude]
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self._by_name = all(map(_matches_by_name, patterns))
+        """Whether the excludes match an entry by its own name alone: its folders, which
+        they would match too, are walked, so no pattern matches them."""
         self.problems: dict[Path, str] = {}
         """What could not be walked, with the reason: unreadable folders and .gitignore files,
         symlink loops, names that are not UTF-8."""
@@ -242,11 +253,17 @@ class Discovery:
 
     def _ignored(self, relative: str, name: str, is_dir: bool, specs: _Specs) -> bool:
         mark = "/" if is_dir else ""
-        if self.exclude.match_file(relative + mark):
-            return True
-        named = self._excluded_names.get(name)
-        if named is None:
-            named = self._excluded_names[name] = self.exclude.match_file(name)
+        if self._by_name:
+            # The default excludes are all names: one match per distinct name, not per path.
+            named = self._excluded_names.get(name + mark)
+            if named is None:
+                named = self._excluded_names[name + mark] = self.exclude.match_file(name + mark)
+        else:
+            if self.exclude.match_file(relative + mark):
+                return True
+            named = self._excluded_names.get(name)
+            if named is None:
+                named = self._excluded_names[name] = self.exclude.match_file(name)
         if named:
             return True
         return any(spec.match_file(relative[len(base):] + mark) for base, spec in specs)
@@ -288,6 +305,13 @@ class Discovery:
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
                 yield Path(entry.path)
+
+
+def _matches_by_name(pattern: str) -> bool:
+    """Whether a gitignore pattern matches a path exactly when it matches the path's last
+    part or one of its folders: no slash but a final one, no negation, no escapes."""
+    body = pattern[:-1] if pattern.endswith("/") else pattern
+    return bool(body) and "/" not in body and not pattern.startswith("!") and "\\" not in pattern
 
 
 def _usable_patterns(lines: list[str]) -> list[str]:
@@ -348,6 +372,9 @@ class FoundFiles(NamedTuple):
     """Folders that could not be walked (unreadable, symlink loops), with the reason."""
     projects: list[Path]
     """The project files (pyproject.toml, setup.cfg, setup.py) among them."""
+    content_digests: Mapping[str, bytes] | None = None
+    """The sha256 of each readable file's content, by absolute path, when the walk's files were
+    digested since (the stored report's check): the facts cache is then read without them."""
 
 
 def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
@@ -375,12 +402,23 @@ def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
     python = sorted(found)
     considered = [*python, *discovery.problems]
     if root in wanted:
-        selected = frozenset(p.relative_to(root).as_posix() for p in considered)
+        selected = frozenset(relative_path(p, root) for p in considered)
     else:
-        selected = frozenset(p.relative_to(root).as_posix() for p in considered
+        selected = frozenset(relative_path(p, root) for p in considered
                              if any(p == w or p.is_relative_to(w) for w in wanted))
     projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
     return FoundFiles(python, selected, deployment, discovery.problems, projects)
+
+
+def relative_path(path: Path, root: Path) -> str:
+    """`path.relative_to(root).as_posix()` (raising as it does), cut as text where it can be:
+    a run computes it for every file, several times."""
+    if os.sep == "/":
+        prefix = str(root).rstrip("/") + "/"
+        text = str(path)
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix):]
+    return path.relative_to(root).as_posix()
 
 
 def read_bytes(path: Path) -> bytes:
@@ -470,5 +508,5 @@ def secret_mentions(root: Path, paths: Iterable[Path]) -> dict[str, bool]:
             data = read_bytes(path)
         except ReadError:
             data = b""
-        found[path.relative_to(root).as_posix()] = SECRET_NAME.encode() in data
+        found[relative_path(path, root)] = SECRET_NAME.encode() in data
     return found

@@ -8,7 +8,9 @@ that finds its entry and every input unchanged writes the stored report and exit
 loading the analysis, the rules or the command-line framework.
 
 Entries are signed with the same user-level key as the per-file cache (so an entry planted in
-a repository is never loaded) and live in the project's cache folder.
+a repository is never loaded) and live in the project's cache folder. The standard output
+is stored after the entry, checked by its digest, and read only once the entry holds: a run
+that must make its report again does not read the stored one.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from dara_migrate.files import (
     find_files,
     find_root,
     read_bytes,
+    relative_path,
 )
 from dara_migrate.settings import Settings, SettingsError, load_settings
-from dara_migrate.signed import read_signed, write_signed
+from dara_migrate.signed import read_signed_head, read_signed_tail, write_signed_with_tail
 
 RESULTS_FOLDER = "results"
-ENTRY_VERSION = "1"
+ENTRY_VERSION = "2"
 _RACY_SECONDS = 2.0
 """A file modified this close to the snapshot may change again within the same mtime tick:
 its stat is not trusted, its digest is checked."""
@@ -46,7 +49,10 @@ environment, so that the folder stays small whatever runs in it."""
 
 FileStamp = tuple[str, tuple[int, ...], bytes]
 """(path relative to the root, stat (size, inode, mtime, ctime; empty when a change could
-hide in the same clock tick), sha256 of the content)."""
+hide in the same clock tick), sha256 of the content, or `_UNREADABLE` and the sha256 of why
+it cannot be read)."""
+_UNREADABLE = b"!"
+"""Starts the digest of a file that cannot be read: never taken for a content digest."""
 
 _KEYED_VARIABLES = frozenset({
     "NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES", "JUPYTER_COLUMNS",
@@ -65,6 +71,10 @@ _invocation: list[str] | None = None
 _walked: dict[tuple[Path, tuple[str, ...], tuple[str, ...]], FoundFiles] = {}
 """This run's walks of the project: `replay` walks it, and when the report must be made
 again, `snapshot` and then the audit need the same walk at the start of the same run."""
+_stored_stamps: dict[str, tuple[tuple[int, ...], bytes]] = {}
+"""Absolute path -> (stat, digest) of the files of the stored report `replay` found for this
+invocation but could not use: `snapshot` takes the digest of a file whose stat is the same
+from there, as `replay` would, rather than reading the file again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +127,11 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     root = find_root(_guessed_paths(argv))
     folder = _results_folder(load_settings(root, {}))
     key = _key(argv)
-    entry = _load(folder / f"{key}.report")
-    if entry is None or entry.get("key") != key or entry.get("tool") != _tool_stamp():
+    path = folder / f"{key}.report"
+    head = read_signed_head(path)
+    entry = head.value if head is not None else None
+    if (head is None or not isinstance(entry, dict) or entry.get("key") != key
+            or entry.get("tool") != _tool_stamp()):
         return None
     paths = [Path(p) for p in entry["paths"]]
     if any(not p.exists() for p in paths) or find_root(paths) != root:
@@ -126,11 +139,17 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     settings = load_settings(root, dict(entry["overrides"]))
     if repr(settings) != entry["settings"]:
         return None
+    _stored_stamps.update((os.path.join(settings.root, relative), (stat_key, digest))
+                          for relative, stat_key, digest in entry["files"] if stat_key)
     found, unwalked = _inputs(settings, paths)
     if (not _unchanged(settings.root, found, entry["files"])
             or unwalked != entry["unwalked"]):
         return None
-    return str(entry["stdout"]), str(entry["stderr"]), int(entry["code"])
+    # Read only now: a run that must make its report again never reads the stored one.
+    stdout = read_signed_tail(path, head)
+    if stdout is None:
+        return None
+    return stdout.decode("utf-8", "surrogatepass"), str(entry["stderr"]), int(entry["code"])
 
 
 def snapshot(settings: Settings, paths: Sequence[Path],
@@ -141,6 +160,7 @@ def snapshot(settings: Settings, paths: Sequence[Path],
         return _snapshot(settings, paths, overrides)
     finally:
         _walked.clear()  # only this snapshot and its audit share `replay`'s walk
+        _stored_stamps.clear()
 
 
 def _snapshot(settings: Settings, paths: Sequence[Path],
@@ -155,12 +175,16 @@ def _snapshot(settings: Settings, paths: Sequence[Path],
         loaded = repr(load_settings(root, overrides))
         started = time.time_ns() - int(_RACY_SECONDS * 1e9)
         found, unwalked = _inputs(settings, list(paths))
-        files = tuple(_stamp(settings.root, path, started) for path in found)
+        files = tuple(_stamp(settings.root, path, started, _stored_stamps.get(str(path)))
+                      for path in found)
     except (OSError, SettingsError):
         return None
+    digests = {str(path): digest for path, (_, _, digest) in zip(found, files, strict=True)
+               if not digest.startswith(_UNREADABLE)}
     return Snapshot(_key(_invocation), _results_folder(settings),
                     tuple(str(p) for p in paths), tuple(sorted(overrides.items())),
-                    loaded, files, unwalked, _walk(settings, list(paths)))
+                    loaded, files, unwalked,
+                    _walk(settings, list(paths))._replace(content_digests=digests))
 
 
 def store(taken: Snapshot, code: int) -> None:
@@ -170,10 +194,10 @@ def store(taken: Snapshot, code: int) -> None:
     entry = {
         "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
-        "unwalked": taken.unwalked, "stdout": "".join(sys.stdout.parts),
-        "stderr": "".join(sys.stderr.parts), "code": code,
+        "unwalked": taken.unwalked, "stderr": "".join(sys.stderr.parts), "code": code,
     }
-    if write_signed(taken.folder / f"{taken.key}.report", entry):
+    stdout = "".join(sys.stdout.parts).encode("utf-8", "surrogatepass")
+    if write_signed_with_tail(taken.folder / f"{taken.key}.report", entry, stdout):
         _prune(taken.folder)
 
 
@@ -281,18 +305,22 @@ def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
     return stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns
 
 
-def _stamp(root: Path, path: Path, racy_after: int) -> FileStamp:
+def _stamp(root: Path, path: Path, racy_after: int,
+           stored: tuple[tuple[int, ...], bytes] | None) -> FileStamp:
+    """The file's stamp; its digest is the `stored` one (stat, digest) if the stat is the
+    same, as `replay` trusts it."""
     stat = path.stat()
-    digest = _digest(path)
+    key = _stat_key(stat)
+    digest = stored[1] if stored is not None and stored[0] == key else _digest(path)
     recent = max(stat.st_mtime_ns, stat.st_ctime_ns) >= racy_after
-    return path.relative_to(root).as_posix(), () if recent else _stat_key(stat), digest
+    return relative_path(path, root), () if recent else key, digest
 
 
 def _unchanged(root: Path, found: list[Path], files: Sequence[FileStamp]) -> bool:
     if len(found) != len(files):
         return False
     for path, (relative, stat_key, digest) in zip(found, files, strict=True):
-        if path.relative_to(root).as_posix() != relative:
+        if relative_path(path, root) != relative:
             return False
         if _stat_key(path.stat()) == stat_key:
             continue
@@ -307,11 +335,4 @@ def _digest(path: Path) -> bytes:
     try:
         return hashlib.sha256(read_bytes(path)).digest()
     except ReadError as error:
-        return hashlib.sha256(f"unreadable\0{error}".encode()).digest()
-
-
-def _load(path: Path) -> dict[str, Any] | None:
-    entry = read_signed(path)
-    return entry if isinstance(entry, dict) else None
-
-
+        return _UNREADABLE + hashlib.sha256(str(error).encode()).digest()

@@ -20,13 +20,13 @@ from typing import TypeVar
 
 from dara_migrate import __version__
 from dara_migrate.facts import FileFacts, extract_facts
-from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes
+from dara_migrate.files import ReadError, SourceRoots, decode_source, read_bytes, relative_path
 from dara_migrate.signed import read_signed, write_signed
 
 _Item = TypeVar("_Item")
 _Outcome = TypeVar("_Outcome")
 
-FACTS_VERSION = "12"
+FACTS_VERSION = "13"
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 _PR_SET_PDEATHSIG = 1
@@ -54,6 +54,9 @@ class FileJob:
     cache_salt: str
     data: bytes | None = None
     """Content to analyse instead of the file on disk (apply's in-memory rounds)."""
+    content_digest: bytes | None = None
+    """The sha256 of the file's content, when the caller knows it is unchanged since it was
+    digested: its cached facts are then found without reading it."""
 
 
 @dataclass(slots=True)
@@ -144,30 +147,54 @@ def _read(job: FileJob) -> tuple[bytes, str] | FileResult:
         data = job.data if job.data is not None else read_bytes(Path(job.absolute))
     except ReadError as error:
         return FileResult(job.path, None, str(error))
-    digest = hashlib.sha256(
-        b"%s\0%s\0%s\0%d\0" % (job.cache_salt.encode(), job.path.encode(), job.module.encode(),
-                               job.is_package) + data
+    return data, _facts_digest(job, hashlib.sha256(data).digest())
+
+
+def _facts_digest(job: FileJob, content_digest: bytes) -> str:
+    """The cache key of a file's facts: of its content's digest rather than of its content, so
+    that a file known to be unchanged is looked up without being read."""
+    return hashlib.sha256(
+        b"%s\0%s\0%s\0%d\0%s" % (job.cache_salt.encode(), job.path.encode(),
+                                  job.module.encode(), job.is_package, content_digest)
     ).hexdigest()
-    return data, digest
+
+
+def _known_digest(job: FileJob) -> str | None:
+    """The cache key of a file whose content digest the job carries (no need to read it)."""
+    if job.content_digest is None or job.cache_dir is None:
+        return None
+    return _facts_digest(job, job.content_digest)
 
 
 def cached_result(job: FileJob) -> FileResult | None:
     """The cached facts of a file whose content is unchanged, if the cache has them."""
     if job.cache_dir is None:
         return None
+    known = _known_digest(job)
+    if known is not None:
+        cached = _load_cached(_cache_path(job, known), known)
+        if cached is not None:
+            return cached
     read = _read(job)
-    return None if isinstance(read, FileResult) else _load_cached(_cache_path(job, read[1]),
-                                                                  read[1])
+    if isinstance(read, FileResult) or read[1] == known:
+        return None
+    return _load_cached(_cache_path(job, read[1]), read[1])
 
 
 def analyze_file(job: FileJob) -> FileResult:
     """Read, parse and summarise one file; never raises for bad input."""
+    known = _known_digest(job)
+    if known is not None:
+        cached = _load_cached(_cache_path(job, known), known)
+        if cached is not None:
+            return cached
+    # The digest of the bytes read, which may be newer than the known one, keys what is stored.
     read = _read(job)
     if isinstance(read, FileResult):
         return read
     data, digest = read
     cache_path = _cache_path(job, digest)
-    cached = _load_cached(cache_path, digest)
+    cached = _load_cached(cache_path, digest) if digest != known else None
     if cached is not None:
         return cached
     result = _analyze_bytes(job, data)
@@ -255,14 +282,20 @@ def prepare_cache_folder(root: Path, folder: Path) -> Path | None:
 
 
 def make_jobs(roots: SourceRoots, files: Iterable[Path], cache_dir: Path | None, salt: str,
-              overlay: Mapping[str, bytes] | None = None) -> list[FileJob]:
+              overlay: Mapping[str, bytes] | None = None,
+              content_digests: Mapping[str, bytes] | None = None) -> list[FileJob]:
+    """A job per file; `content_digests` (by absolute path) are those of files known to be
+    unchanged since they were digested (an overlaid file's content is the overlay's)."""
     jobs = []
+    overlay, known = overlay or {}, content_digests or {}
     for path in files:
-        relative = path.relative_to(roots.root).as_posix()
+        relative = relative_path(path, roots.root)
         module, is_package = roots.module_name(relative)
-        jobs.append(FileJob(relative, str(path), module, is_package,
-                            str(cache_dir) if cache_dir else None, salt,
-                            (overlay or {}).get(relative)))
+        absolute = str(path)
+        data = overlay.get(relative)
+        jobs.append(FileJob(relative, absolute, module, is_package,
+                            str(cache_dir) if cache_dir else None, salt, data,
+                            known.get(absolute) if data is None else None))
     return jobs
 
 

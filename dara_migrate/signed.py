@@ -11,9 +11,19 @@ import pickle
 import tempfile
 from contextlib import suppress
 from pathlib import Path
+from typing import NamedTuple
 
 _SECRET_BYTES = 32
 _SIGNATURE_BYTES = hashlib.sha256().digest_size
+_LENGTH_BYTES = 8
+
+
+class SignedHead(NamedTuple):
+    """A value read by `read_signed_head`, and where the tail stored with it is."""
+
+    value: object
+    tail_offset: int
+    tail_digest: bytes
 
 
 @functools.cache
@@ -73,6 +83,63 @@ def write_signed(path: str | Path, value: object, context: bytes = b"") -> bool:
     if secret is None:
         return False
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return _write_atomically(path, _signature(secret, context, payload) + payload)
+
+
+def write_signed_with_tail(path: str | Path, value: object, tail: bytes,
+                           context: bytes = b"") -> bool:
+    """As `write_signed`, with `tail` stored after the value: `read_signed_head` reads and
+    checks the value without reading the tail, `read_signed_tail` then reads the tail."""
+    secret = _secret()
+    if secret is None:
+        return False
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    head = len(payload).to_bytes(_LENGTH_BYTES, "big") + hashlib.sha256(tail).digest() + payload
+    return _write_atomically(path, _signature(secret, context, head) + head + tail)
+
+
+def read_signed_head(path: str | Path, context: bytes = b"") -> SignedHead | None:
+    """The value stored by `write_signed_with_tail` at `path` if its signature matches this
+    user's key and `context`, with where its tail is; None for anything else."""
+    secret = _secret()
+    if secret is None:
+        return None
+    prefix = _SIGNATURE_BYTES + _LENGTH_BYTES + _SIGNATURE_BYTES
+    try:
+        with open(path, "rb") as stream:
+            start = stream.read(prefix)
+            length = int.from_bytes(start[_SIGNATURE_BYTES:_SIGNATURE_BYTES + _LENGTH_BYTES],
+                                    "big")
+            # A length past the end is a damaged or forged entry: nothing that large is read.
+            if len(start) < prefix or not 0 < length <= os.fstat(stream.fileno()).st_size:
+                return None
+            payload = stream.read(length)
+    except OSError:
+        return None
+    if len(payload) != length:
+        return None
+    signature, head = start[:_SIGNATURE_BYTES], start[_SIGNATURE_BYTES:] + payload
+    if not hmac.compare_digest(signature, _signature(secret, context, head)):
+        return None
+    try:
+        value: object = pickle.loads(payload)
+    except Exception:
+        return None
+    return SignedHead(value, prefix + length, start[_SIGNATURE_BYTES + _LENGTH_BYTES:])
+
+
+def read_signed_tail(path: str | Path, head: SignedHead) -> bytes | None:
+    """The tail stored with `head`; None if the file no longer holds it (replaced since)."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(head.tail_offset)
+            tail = stream.read()
+    except OSError:
+        return None
+    return tail if hmac.compare_digest(hashlib.sha256(tail).digest(), head.tail_digest) else None
+
+
+def _write_atomically(path: str | Path, data: bytes) -> bool:
     try:
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
@@ -83,7 +150,7 @@ def write_signed(path: str | Path, value: object, context: bytes = b"") -> bool:
         return False
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(_signature(secret, context, payload) + payload)
+            stream.write(data)
         os.replace(temporary, path)
     except OSError:
         # E.g. a folder where the entry goes: leave no temporary file behind, run after run.

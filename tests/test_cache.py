@@ -3,6 +3,7 @@ does, and that a cached run reports exactly what a fresh one does. Never timings
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import subprocess
@@ -19,6 +20,7 @@ from dara_migrate import scan
 from dara_migrate.cli import app
 from dara_migrate.engine import CACHE_FOLDER
 from dara_migrate.facts import FileFacts, extract_facts
+from dara_migrate.files import SourceRoots
 from dara_migrate.models import AuditResult
 from dara_migrate.report.json_report import render_json
 from dara_migrate.settings import Settings
@@ -487,3 +489,33 @@ def test_default_jobs_without_a_load_average_use_every_core(
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
     monkeypatch.setattr(os, "getloadavg", unavailable)
     assert scan.default_workers() == 3
+
+
+def test_a_known_content_digest_finds_the_facts_without_reading_and_a_stale_one_reads(
+        tmp_path: Path) -> None:
+    root, cache = shop(tmp_path), tmp_path / "cache"
+    state = root / "shop/state.py"
+    roots = SourceRoots(root, [root / "pyproject.toml"])
+
+    def job(content_digest: bytes | None) -> scan.FileJob:
+        (made,) = scan.make_jobs(roots, [state], cache, "salt", None,
+                                 {str(state): content_digest} if content_digest else None)
+        return made
+
+    first = scan.analyze_file(job(None))
+    assert first.facts is not None and first.error is None
+    original = hashlib.sha256(STATE.encode()).digest()
+    state.write_text(STATE.replace("'EU'", "'US'"))
+    # A digest known for content the file no longer has: the cached facts of that content.
+    assert scan.analyze_file(job(original)) == first
+    assert scan.cached_result(job(original)) == first
+    # A stale digest with no entry: the file is read, and its facts keyed by what was read.
+    stale = scan.analyze_file(job(hashlib.sha256(b"older content").digest()))
+    fresh = scan.analyze_file(job(None))
+    assert stale == fresh != first
+    assert len(entries(cache)) == 2
+    # An overlay is analysed as given, whatever digest the file on disk had.
+    (overlaid,) = scan.make_jobs(roots, [state], cache, "salt", {"shop/state.py": b"x = 1\n"},
+                                 {str(state): original})
+    assert overlaid.content_digest is None
+    assert scan.analyze_file(overlaid) != first

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from dara_migrate.engine import discover
-from dara_migrate.files import Discovery, SourceRoots, find_root, module_name
+from dara_migrate.files import Discovery, SourceRoots, find_root, module_name, relative_path
 from dara_migrate.settings import load_settings
-from tests.helpers import write_tree
+from tests.helpers import examples, write_tree
 
 
 def relative(root: Path, paths: list[Path]) -> list[str]:
@@ -109,10 +113,16 @@ def test_declared_package_folders_are_source_roots(tmp_path: Path) -> None:
         "cfg/source/shop/main.py": "",
         "legacy/setup.py": "",
         "legacy/src/shop/main.py": "",
+        # Keys spelt with escapes name no tool in the text: still read.
+        "escaped/pyproject.toml": '[tool."\\u0073etuptools"]\npackage-dir = {"" = "esc"}\n',
+        "escaped/esc/shop/main.py": "",
+        "plain/pyproject.toml": '[project]\nname = "plain"\n[tool.ruff]\nline-length = 99\n',
+        "plain/esc/shop/main.py": "",
     })
     roots = roots_of(tmp_path)
+    assert roots.module_name("plain/esc/shop/main.py") == ("esc.shop.main", False)
     for folder in ("setuptools/lib", "dir/code", "poetry/app", "hatch/python", "cfg/source",
-                   "legacy/src"):
+                   "legacy/src", "escaped/esc"):
         assert roots.module_name(f"{folder}/shop/main.py") == ("shop.main", False), folder
 
 
@@ -188,3 +198,50 @@ def test_paths_in_two_projects_are_audited_from_the_folder_above_both(tmp_path: 
                           "b/pyproject.toml": "", "b/app/main.py": ""})
     assert find_root([tmp_path / "a/app", tmp_path / "a"]) == tmp_path / "a"
     assert find_root([tmp_path / "a/app", tmp_path / "b/app/main.py"]) == tmp_path
+
+
+_NAMES = st.sampled_from(["app", "build", "docs", "x.py", "y.py", "gen.py", "a.egg-info",
+                          "pkg", "tmp"])
+_TREES = st.lists(st.lists(_NAMES, min_size=1, max_size=4).map("/".join), min_size=1,
+                  max_size=12)
+_PATTERNS = st.lists(st.sampled_from(["docs", "docs/", "*.py", "gen.*", "tmp/", "t?p", "[bp]kg",
+                                      "*.egg-info", "build/", "x.py/", "**", "app*/"]),
+                     max_size=3)
+
+
+@settings(max_examples=examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paths=_TREES, patterns=_PATTERNS)
+def test_excludes_matched_by_name_leave_out_what_matching_whole_paths_does(
+        tmp_path_factory: pytest.TempPathFactory, paths: list[str], patterns: list[str]) -> None:
+    root = tmp_path_factory.mktemp("tree")
+    for path in paths:
+        file = root / path / "m.py" if (root / path).is_dir() else root / path
+        if any(parent.is_file() for parent in file.parents):
+            continue  # a file where a folder of this path would be
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if not file.is_dir():
+            file.write_text("x = 1\n")
+    by_name = Discovery(root, patterns)
+    by_path = Discovery(root, patterns)
+    assert by_name._by_name
+    by_path._by_name = False
+    assert list(by_name.walk()) == list(by_path.walk())
+
+
+_PARTS = st.lists(st.sampled_from(["a", "b", "a.py", "..", "é", "a b", "-"]), max_size=4)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(root=_PARTS, rest=_PARTS, absolute=st.booleans())
+def test_relative_path_is_relative_to_as_posix(root: list[str], rest: list[str],
+                                               absolute: bool) -> None:
+    top = Path("/" if absolute else ".", *root)
+    for path in (top.joinpath(*rest), Path("/elsewhere", *rest), top):
+        try:
+            expected = path.relative_to(top).as_posix()
+        except ValueError:
+            with pytest.raises(ValueError):
+                relative_path(path, top)
+        else:
+            assert relative_path(path, top) == expected

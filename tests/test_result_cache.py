@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from dara_migrate import result_cache
+from dara_migrate import files, result_cache, scan
+from dara_migrate.cli import _run
 from dara_migrate.files import CACHE_FOLDER
 from dara_migrate.result_cache import RESULTS_FOLDER, Snapshot, _tool_stamp
 from tests.helpers import write_tree
-from tests.test_cache import MAIN, SHOP, STATE
+from tests.test_cache import MAIN, PAGES, SHOP, STATE
 
 
 def run(root: Path, *args: str, env: dict[str, str] | None = None,
@@ -228,3 +229,47 @@ def test_only_a_run_that_may_store_its_report_keeps_what_it_prints(
     result_cache.begin(argv)
     print("report")
     assert (getattr(sys.stdout, "parts", None) == ["report", "\n"]) is kept
+
+
+def test_after_one_edit_the_run_reads_only_the_edited_module(
+        shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored report's check already vouches for every file whose stat is unchanged:
+    neither its stamp nor its cached facts read it again."""
+    argv = ["audit", str(shop), "--format", "json"]
+    monkeypatch.chdir(shop)
+    monkeypatch.setattr(sys, "argv", ["dara-migrate", *argv])
+    monkeypatch.setattr(result_cache, "_RACY_SECONDS", 0.0)  # the tree was written just now
+
+    def in_process() -> tuple[int, str]:
+        """The command line's run (`main` without its exit), its standard output."""
+        output = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", output)
+        monkeypatch.setattr(sys, "stderr", io.StringIO())
+        monkeypatch.setattr(result_cache, "_invocation", None)
+        return _run(argv), output.getvalue()
+
+    stored = in_process()
+    assert reports(shop) and stored == run(shop, "--no-cache", cwd=shop)
+    pages = shop / "shop/pages.py"
+    pages.write_text(PAGES.replace("p * 2", "p * 3"))
+    expected = run(shop, "--no-cache", cwd=shop)
+    read: list[Path] = []
+
+    def spy(path: Path) -> bytes:
+        read.append(Path(path))
+        return files.read_bytes(path)
+
+    monkeypatch.setattr(result_cache, "read_bytes", spy)
+    monkeypatch.setattr(scan, "read_bytes", spy)
+    assert in_process() == expected != stored
+    assert sorted({p for p in read if p.suffix == ".py"}) == [pages]
+
+
+def test_a_module_that_cannot_be_read_is_never_looked_up_by_a_digest(shop: Path) -> None:
+    os.mkfifo(shop / "shop/pipe.py")
+    run(shop)
+    (shop / "shop/pages.py").write_text(PAGES.replace("p * 2", "p * 3"))
+    edited = ran(shop)
+    assert "not a regular file" in edited[1]
+    assert edited == run(shop, "--no-cache")
+    assert replayed(shop) == edited

@@ -62,8 +62,9 @@ def audit_json(result: AuditResult,
 
 
 _ONE_LINE = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
-_PIECES_PER_WRITE = 512
-"""Pieces joined into one write: few calls on the stream, and never the whole report."""
+_ITEMS_PER_WRITE = 256
+"""Findings (apps, errors) encoded into one write: few calls on the stream, and never the
+whole report."""
 
 
 def render_json(result: AuditResult) -> str:
@@ -80,24 +81,23 @@ def write_json(result: AuditResult, stream: IO[str]) -> None:
     are written, so that neither their JSON values nor the whole report are ever in memory
     at once."""
     parts = ["{\n"]
-
-    def add(piece: str) -> None:
-        parts.append(piece)
-        if len(parts) >= _PIECES_PER_WRITE:
-            stream.write("".join(parts))
-            parts.clear()
-
+    urls: dict[str, str] = {}
     for number, (key, value) in enumerate(audit_json(result, _unencoded).items()):
-        add(f"  {json.dumps(key)}: " if not number else f",\n  {json.dumps(key)}: ")
+        parts.append(f"  {json.dumps(key)}: " if not number else f",\n  {json.dumps(key)}: ")
         if isinstance(value, list) and value:
-            add("[\n    ")
-            for position, item in enumerate(value):
-                if position:
-                    add(",\n    ")
-                add(_encoded_finding(item) if isinstance(item, Finding) else _ONE_LINE.encode(item))
-            add("\n  ]")
+            parts.append("[\n    ")
+            for start in range(0, len(value), _ITEMS_PER_WRITE):
+                if start:
+                    parts.append(",\n    ")
+                parts.append(",\n    ".join([
+                    _encoded_finding(item, urls) if isinstance(item, Finding)
+                    else _ONE_LINE.encode(item)
+                    for item in value[start:start + _ITEMS_PER_WRITE]]))
+                stream.write("".join(parts))
+                parts.clear()
+            parts.append("\n  ]")
         else:
-            add(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+            parts.append(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  "))
     parts.append("\n}\n")
     stream.write("".join(parts))
 
@@ -107,12 +107,16 @@ def _unencoded(finding: Finding) -> Finding:
     return finding
 
 
-def _encoded_finding(finding: Finding) -> str:
+def _encoded_finding(finding: Finding, urls: dict[str, str]) -> str:
     """`finding_json(finding)` as `_ONE_LINE` encodes it, written directly: a dict and an
-    encoder call per finding cost more than the rest of the report."""
+    encoder call per finding cost more than the rest of the report. `urls` keeps each
+    rule's encoded URL."""
     text = encode_basestring  # what the encoder writes a str with (ensure_ascii off)
     fix = "null" if finding.fix is None else text(finding.fix)
-    url = _url(finding.rule)
+    url = urls.get(finding.rule)
+    if url is None:
+        found = _url(finding.rule)
+        url = urls[finding.rule] = "null" if found is None else text(found)
     uid = "" if finding.suggested_uid is None else (
         f', "suggested_uid": {text(finding.suggested_uid)}')
     related = ", ".join(
@@ -123,7 +127,7 @@ def _encoded_finding(finding: Finding) -> str:
             f'"status": {text(finding.status)}, "path": {text(finding.path)}, '
             f'"line": {finding.line}, "column": {finding.column}, '
             f'"end_line": {finding.end_line}, "end_column": {finding.end_column}, '
-            f'"message": {text(finding.message)}, "url": {"null" if url is None else text(url)}, '
+            f'"message": {text(finding.message)}, "url": {url}, '
             f'"fingerprint": {text(finding.fingerprint)}{uid}, "related": [{related}]}}')
 
 
