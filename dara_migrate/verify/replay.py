@@ -327,10 +327,13 @@ class Replay:
             if response.status == 200:
                 continue
             rule = "DM201" if self.secret_shared else "DM701"
+            # The rule's finding is at the app's builder: the site to change.
+            site = next((f for f in self.findings if f.rule == rule), None)
             self.result.failures.append(Failure(
                 kind="session", id="dara_session_token", http_status=response.status,
                 origin=origin.number, target=target.number,
-                status=self._rule_status(rule), rule=rule, detail=response.detail))
+                status=self._rule_status(rule), rule=rule, detail=response.detail,
+                path=site.path if site else None, line=site.line if site else None))
 
     def _exchange(self, item: _Item, origin: int,
                   target: Worker) -> tuple[_CookieResponse, _CookieResponse | None]:

@@ -284,3 +284,19 @@ def test_a_refused_login_is_one_line_without_the_password(
     message = str(raised.value)
     assert message == f"worker 1 {reason}"
     assert "\n" not in message and "hunter2" not in message
+
+
+@pytest.mark.parametrize(("shared", "rule"), [(True, "DM201"), (False, "DM701")])
+def test_a_session_another_worker_rejects_names_the_apps_builder(
+        tmp_path: Path, rejecting_port: int, shared: bool, rule: str) -> None:
+    workers = [Worker(1, rejecting_port, tmp_path), Worker(2, rejecting_port, tmp_path)]
+    findings = [SiteFinding("DM101", "app/state.py", 3, "open"),
+                SiteFinding("DM201", "app/main.py", 7, "pending"),
+                SiteFinding("DM701", "app/main.py", 7, "open")]
+    replay = Replay(workers, findings, "none", secret_shared=shared, deadline=0.0)
+    replay._cookies[1] = "token-1"
+    replay._check_sessions()
+    [failure] = replay.result.failures
+    assert (failure.kind, failure.rule, failure.path, failure.line) == (
+        "session", rule, "app/main.py", 7)
+    assert failure.status == ("pending" if shared else "failing")
