@@ -48,11 +48,15 @@ from dara_migrate.writer import encode
 
 MAX_ROUNDS = 5
 
+FixKey = tuple[str, str, str, str]
+"""A fix's rule, path, description and finding message (`fix_key`)."""
+
 
 @dataclass
 class FileChange:
     path: str
-    source: Source
+    encoding: str
+    """What the file's text is encoded in (the diff is shown decoded with it)."""
     before: bytes
     after: bytes
 
@@ -62,6 +66,7 @@ class ApplyResult:
     project: Project
     changes: list[FileChange]
     applied: list[PlannedFix]
+    """The fixes made, their edits spent (`_spend`): `changes` holds what they wrote."""
     hatch_apps: list[str]
     remaining: list[Finding]
     errors: list[str] = field(default_factory=list)
@@ -81,7 +86,7 @@ class ApplyOptions:
     """With `local`, set the escape hatch; False leaves the errors open, marked at their sites
     (interactive "leave open with markers")."""
     set_mode: str | None = None
-    excluded: frozenset[tuple[str, str, str]] = frozenset()
+    excluded: frozenset[FixKey] = frozenset()
     """Fixes (`fix_key`) never to make: the build proof dropped them."""
 
 
@@ -226,7 +231,7 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     """Plan and apply every fix in memory; the caller decides whether to write."""
     workspace = _Workspace(settings.root, find_files(settings, paths))
     applied: list[PlannedFix] = []
-    offered: set[tuple[str, str, str]] = set(options.excluded)
+    offered: set[FixKey] = set(options.excluded)
     fix_options = options.fixes
     ask = fix_options.accept
     if ask is not None:
@@ -258,10 +263,13 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
             break
         failed = workspace.edit(_group(fixes), settings.jobs)
         reason = _first_round_reason(options, project) if round_number == 0 else None
-        if reason is not None and not failed and on_round is None and not _hoists(fixes):
+        fixed_by = (_fixed_by(fixes, project.findings) if reason is not None and not failed
+                    and on_round is None and not _hoists(fixes) else None)
+        # Before the files are read again: the project the fixes were planned on is retired then.
+        _spend(fixes)
+        if reason is not None and fixed_by is not None:
             settled, project = _hatch_with_fixes(
-                settings, paths, project, workspace, *_fixed_by(fixes, project.findings),
-                _Hatch(reason, options.hatch),
+                settings, paths, project, workspace, *fixed_by, _Hatch(reason, options.hatch),
                 functools.partial(_fixes_done, fix_options, workspace.text, offered))
             if settled:
                 applied.extend(fixes)
@@ -291,14 +299,27 @@ def run_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
     # A uid refused in one round is suggested anew in the next; what is still open was not.
     still_refused = [refused[f.fingerprint] for f in remaining if f.fingerprint in refused]
     changes = []
+    # Each file's texts go once its bytes are made: the texts and the bytes of every changed
+    # file are never alive together.
     for path in sorted(workspace.texts):
-        source = workspace.source(path)
+        source = workspace.sources.pop(path)
         before = encode(source, source.text)
-        after = encode(source, workspace.texts[path])
+        after = encode(source, workspace.texts.pop(path))
         if before != after:
-            changes.append(FileChange(path, source, before, after))
+            changes.append(FileChange(path, source.encoding, before, after))
     return ApplyResult(project, changes, applied, hatch_apps, remaining, workspace.errors,
                        without_hatch, still_refused)
+
+
+def _spend(fixes: list[PlannedFix]) -> None:
+    """Empty the edits of fixes that are made, and drop their findings' fix plans: both hold
+    facts of the files as they were, which would otherwise stay alive with the fixes to the
+    end of the run. What each fix fixed, how and in which files stays."""
+    for fix in fixes:
+        fix.edits.clear()
+        for edits in fix.elsewhere.values():
+            edits.clear()
+        fix.finding.autofix = None
 
 
 def _hoists(fixes: list[PlannedFix]) -> bool:
@@ -332,7 +353,7 @@ def _fixed_by(fixes: list[PlannedFix], findings: list[Finding]
 
 
 def _fixes_done(options: FixOptions, text_of: Callable[[str], str],
-                offered: set[tuple[str, str, str]], project: Project) -> bool:
+                offered: set[FixKey], project: Project) -> bool:
     """Whether a further round would make no fix and refuse no uid."""
     refused: dict[str, str] = {}
     fixes = [f for f in plan_code_fixes(project, options, text_of, refused)
@@ -340,9 +361,9 @@ def _fixes_done(options: FixOptions, text_of: Callable[[str], str],
     return not fixes and not refused
 
 
-def fix_key(fix: PlannedFix) -> tuple[str, str, str]:
+def fix_key(fix: PlannedFix) -> FixKey:
     """What names a fix across runs of `run_apply` on the same files."""
-    return fix.finding.rule, fix.finding.path, fix.description + fix.finding.message
+    return fix.finding.rule, fix.finding.path, fix.description, fix.finding.message
 
 
 @dataclass(frozen=True)

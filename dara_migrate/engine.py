@@ -105,21 +105,10 @@ def load_project(settings: Settings, paths: Iterable[Path],
     holds facts of files known to be unchanged since they were read; `found` is a walk of
     `paths` already made."""
     python, selected, deployment, problems, roots = discover(settings, paths, found)
-    cache_dir = None
-    if settings.use_cache:
-        cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
-                                         settings.root / CACHE_FOLDER)
-    jobs = make_jobs(roots, python, cache_dir, cache_salt(settings.fact_key()), overlay,
-                     found.content_digests if found else None)
-    if on_total:
-        on_total(len(jobs))
     with gc_paused():
-        kept = reuse or {}
-        fresh = iter(analyze_all([j for j in jobs if j.path not in kept], settings.jobs,
-                                 progress))
-        results = [kept[j.path] if j.path in kept else next(fresh) for j in jobs]
-        if cache_dir is not None and take_entries_written():
-            prune_cache(cache_dir, {r.digest for r in results if r.digest})
+        # The overlay's bytes (edited files) are dropped once read, not kept while indexing.
+        results = _analyze(settings, roots, python, overlay, reuse, found, progress, on_total)
+        overlay = None
         if problems:
             results = sorted([*results, *problems], key=lambda r: r.path)
         index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
@@ -131,6 +120,28 @@ def load_project(settings: Settings, paths: Iterable[Path],
         # rescan its millions of objects cost seconds in `apply`, and find nothing.
         gc.freeze()
     return project
+
+
+def _analyze(settings: Settings, roots: SourceRoots, python: list[Path],
+             overlay: Mapping[str, bytes] | None, reuse: Mapping[str, FileResult] | None,
+             found: FoundFiles | None, progress: Callable[[int], None] | None,
+             on_total: Callable[[int], None] | None) -> list[FileResult]:
+    """Each Python file's facts, in order: from `reuse`, else read (from `overlay` when it
+    holds the file), else from the cache (`found`: the walk, with the digests it took)."""
+    cache_dir = None
+    if settings.use_cache:
+        cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
+                                         settings.root / CACHE_FOLDER)
+    jobs = make_jobs(roots, python, cache_dir, cache_salt(settings.fact_key()), overlay,
+                     found.content_digests if found else None)
+    if on_total:
+        on_total(len(jobs))
+    kept = reuse or {}
+    fresh = iter(analyze_all([j for j in jobs if j.path not in kept], settings.jobs, progress))
+    results = [kept[j.path] if j.path in kept else next(fresh) for j in jobs]
+    if cache_dir is not None and take_entries_written():
+        prune_cache(cache_dir, {r.digest for r in results if r.digest})
+    return results
 
 
 def run_rules(project: Project) -> list[Finding]:

@@ -1035,6 +1035,9 @@ def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...
 
 def _markers(lines: list[str]) -> list[Marker]:
     markers: list[Marker] = []
+    # A migrated project has a marker on every statement it keeps process-local, most with the
+    # same codes and reason: one object for each.
+    shared_codes: dict[tuple[str, ...], tuple[str, ...]] = {}
     for number, text in enumerate(lines, 1):
         if "dara-migrate" not in text:
             continue
@@ -1046,11 +1049,12 @@ def _markers(lines: list[str]) -> list[Marker]:
             not lines[target - 1].strip() or lines[target - 1].lstrip().startswith("#")
         ):
             target += 1
-        codes = tuple(c.strip() for c in match["codes"].split(",") if c.strip())
+        codes = tuple(intern(c.strip()) for c in match["codes"].split(",") if c.strip())
         kind: Literal["ignore", "local-only"] = (
             "ignore" if match["kind"] == "ignore" else "local-only"
         )
-        markers.append(Marker(number, target, kind, codes, match["reason"].strip()))
+        markers.append(Marker(number, target, kind, shared_codes.setdefault(codes, codes),
+                              intern(match["reason"].strip())))
     return markers
 
 

@@ -456,7 +456,7 @@ class _Session:
         if self.prompts.confirm("Show the full diff?", default=False):
             for change in result.changes:
                 self.show_coloured(unified_diff(change.path, change.before, change.after),
-                                   change.source.encoding)
+                                   change.encoding)
         return self.prompts.confirm(f"Write {counted(len(result.changes), 'file')}?",
                                     default=True)
 

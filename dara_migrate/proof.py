@@ -20,7 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from dara_migrate.apply import ApplyOptions, ApplyResult, FileChange, fix_key, run_apply
+from dara_migrate.apply import (
+    ApplyOptions,
+    ApplyResult,
+    FileChange,
+    FixKey,
+    fix_key,
+    run_apply,
+)
 from dara_migrate.engine import Project
 from dara_migrate.index.apps import App, importable_as
 from dara_migrate.index.project import source_root
@@ -213,7 +220,7 @@ def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions
 
 def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
                proof: ProofOptions, builder: Builder, python: str, target: BuildTarget,
-               result: ApplyResult, excluded: set[tuple[str, str, str]],
+               result: ApplyResult, excluded: set[FixKey],
                report: ProofReport) -> ApplyResult:
     """Build one app until its migration builds with stable fixed ids; returns the apply
     result without the fixes that had to be dropped."""
@@ -254,7 +261,7 @@ def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
 
 
 def _culprit(result: ApplyResult, target: BuildTarget, failure: VerifyError,
-             excluded: set[tuple[str, str, str]], replan: Callable[[], ApplyResult],
+             excluded: set[FixKey], replan: Callable[[], ApplyResult],
              build: Callable[[ApplyResult], VerifyResult | VerifyError]) -> PlannedFix | None:
     """The first applied fix of this app without which its build no longer fails: a binary
     search over the fixes in the order they were planned; first among those whose id the
@@ -271,7 +278,7 @@ def _culprit(result: ApplyResult, target: BuildTarget, failure: VerifyError,
             continue
         keys = [fix_key(f) for f in candidates]
 
-        def fails(kept: int, keys: list[tuple[str, str, str]] = keys) -> bool:
+        def fails(kept: int, keys: list[FixKey] = keys) -> bool:
             """Whether the build fails with only the first `kept` candidates applied."""
             excluded.update(keys[kept:])
             try:
