@@ -399,8 +399,9 @@ class _Extractor:
         self.params: dict[Param, Param] = {}
         self.declarations = 0
         """`global` and `nonlocal` statements read so far: a body without one declares none."""
-        self.pairs: dict[tuple[str, Value], tuple[str, Value]] = {}
-        """One object for each distinct keyword argument whose value is a name or constant."""
+        self.pairs: dict[tuple[str, Value, type], tuple[str, Value]] = {}
+        """One object for each distinct keyword argument whose value is a name or constant, by
+        the constant's type too (`x=1` and `x=True` are equal tuples, not the same argument)."""
         self.callees: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
         """Callee -> its first name, `(callee,)` and `(first name,)`, each shared."""
         self.argument_tuples: dict[int | tuple[int, ...], tuple[Any, ...]] = {}
@@ -850,7 +851,7 @@ class _Extractor:
             value = handler(self, argument) if handler else self.children(argument, "other")
             if value.kind in _LEAVES:  # `name=x`, `name="x"`: pairs a file repeats
                 pair = (name, value)
-                kwargs.append(self.pairs.setdefault(pair, pair))
+                kwargs.append(self.pairs.setdefault((name, value, type(value.data)), pair))
             else:
                 kwargs.append((name, value))
             parts.append(value)

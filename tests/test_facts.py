@@ -76,6 +76,27 @@ def test_equal_constants_of_other_types_or_signs_stay_apart() -> None:
     assert [v.kind for v in _call_args("f(1, '1', 'x', x)")] == ["const", "str", "str", "name"]
 
 
+def test_equal_keyword_constants_of_other_types_stay_apart() -> None:
+    # Keyword arguments are shared within a file too: `k=1` must not stand for `k=True`.
+    source = "f(k=1)\nf(k=True)\nf(k=1.0)\nf(k=0)\nf(k=False)\nf(k=True)\n"
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    consts = [call.kwarg("k").const for call in facts.calls]  # type: ignore[union-attr]
+    assert [(type(c), repr(c)) for c in consts] == [
+        (int, "1"), (bool, "True"), (float, "1.0"), (int, "0"), (bool, "False"),
+        (bool, "True")]
+    assert facts.calls[1].kwargs[0] is facts.calls[5].kwargs[0]
+
+
+def test_a_run_as_task_flag_is_read_as_written_after_an_equal_number() -> None:
+    source = ("from dara.core import DerivedVariable, Variable\n"
+              "x = Variable(1)\n"
+              "a = DerivedVariable(lambda v: v, variables=[x], run_as_task=1, uid='a')\n"
+              "b = DerivedVariable(lambda v: v, variables=[x], run_as_task=True, uid='b')\n")
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    flags = [c.kwarg("run_as_task") for c in facts.calls if c.callee == "DerivedVariable"]
+    assert [flag.const is True for flag in flags if flag is not None] == [False, True]
+
+
 def test_names_and_callees_keep_their_order_and_repeats() -> None:
     source = "g(a, h(a, b), a.x, k=a, *c)\nh(b)\ng(a, h(a, b), a.x, k=a, *c)\n"
     facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
