@@ -681,6 +681,10 @@ def verify_command(
     if login is not None and workers is None:
         raise _fail(err, "--login picks the user the --workers replay logs in as; pass "
                     "--workers N too")
+    problem = config_problem(config) if config is not None else None
+    if problem is not None:
+        raise _fail(err, f"--config must be module:attribute, like app.main:config, not "
+                    f"{config!r}: {problem}")
     if workers is not None:
         _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
                            output or app_root / "dara-manifest.json", output_format, no_color,
@@ -726,6 +730,27 @@ def verify_command(
         shown: object = documents[0] if len(documents) == 1 else documents
         sys.stdout.write(json.dumps(shown, indent=2) + "\n")
     raise typer.Exit(code)
+
+
+def config_problem(config: str) -> str | None:
+    """Why `config` cannot be what `dara start --config` imports (`module:attribute`, the
+    module as `importlib` takes it): said before any build runs, in the user's terms."""
+    module, colon, attribute = config.rpartition(":")
+    if not colon:
+        return "no ':' before the attribute"
+    if "/" in module or "\\" in module or module.endswith(".py"):
+        parts = [part for part in module.removesuffix(".py").replace("\\", "/").split("/")
+                 if part]
+        if not parts or {".", ".."} & set(parts):
+            return "give the module as it is imported from the app's folder, not a path"
+        return f"give the module, not its file (e.g. {'.'.join(parts)}:{attribute or 'config'})"
+    if not module or any(not part.strip() for part in module.split(".")):
+        return "the module name is empty or has an empty part"
+    if module.startswith("-"):
+        return "the module name starts with '-'"
+    if not attribute.isidentifier():
+        return f"{attribute!r} is not a Python name"
+    return None
 
 
 def _verify_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
