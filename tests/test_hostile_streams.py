@@ -1,0 +1,126 @@
+"""Hostile surroundings rather than hostile files: standard streams closed or full, a relative
+cache home, and `verify --config` values that cannot name an app. Each ends with its
+documented exit code and one line saying why, never a traceback, and writes nothing into the
+project it was not asked to."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app
+from tests.helpers import write_tree
+
+REPO = Path(__file__).resolve().parents[1]
+PAGE = (
+    "from dara.core import DerivedVariable, Variable\n\n"
+    "count = Variable(0)\n"
+    "double = DerivedVariable(lambda c: c * 2, variables=[count])\n"
+)
+FULL = Path("/dev/full")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "project", {"app/__init__.py": "", "app/page.py": PAGE})
+
+
+def run(args: list[str], tmp_path: Path, closing: tuple[int, ...] = (), **streams: object
+        ) -> tuple[int, str, str]:
+    """The command in a process of its own, with the descriptors `closing` closed."""
+
+    def close() -> None:
+        for descriptor in closing:
+            os.close(descriptor)
+
+    prepare: Callable[[], None] | None = close if closing else None
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", *args], timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        preexec_fn=prepare, **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **streams})
+    decoded = [part.decode() if isinstance(part, bytes) else "" for part in
+               (completed.stdout, completed.stderr)]
+    return completed.returncode, decoded[0], decoded[1]
+
+
+def test_interactive_apply_with_stdin_closed_asks_for_a_terminal(
+        project: Path, tmp_path: Path) -> None:
+    code, _, stderr = run(["apply", str(project), "--interactive", "--no-build-check"],
+                          tmp_path, closing=(0,), stdin=None)
+    assert code == 2
+    assert stderr == ("error: --interactive needs a terminal on stdin and stdout; "
+                      "use --yes\n")
+
+
+def test_apply_with_stdout_closed_still_says_what_it_would_change(
+        project: Path, tmp_path: Path) -> None:
+    code, _, stderr = run(["apply", str(project), "--dry-run", "--no-build-check",
+                           "--target", "1.x"], tmp_path, closing=(1,), stdout=None)
+    assert code == 1
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    assert "1 fix; would change 1 file" in stderr
+    assert (project / "app/page.py").read_text() == PAGE
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("args", [
+    ["audit", "{root}", "--no-cache"],
+    ["audit", "{root}", "--format", "json"],
+    ["apply", "{root}", "--dry-run", "--no-build-check", "--no-cache"],
+    ["rules"],
+])
+def test_a_full_standard_output_is_one_line_and_exit_2(
+        project: Path, tmp_path: Path, args: list[str]) -> None:
+    with FULL.open("wb") as full:
+        code, _, stderr = run([a.format(root=project) for a in args], tmp_path, stdout=full)
+    assert code == 2
+    assert stderr.splitlines()[-1] == ("dara-migrate: cannot write the output: "
+                                       "No space left on device")
+    assert "Traceback" not in stderr and "internal error" not in stderr
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs Linux's /dev/full")
+def test_a_usage_error_keeps_exit_2_when_stderr_is_full(project: Path, tmp_path: Path) -> None:
+    with FULL.open("wb") as full:
+        code, _, _ = run(["audit", str(project), "--no-such-option"], tmp_path, stderr=full)
+    assert code == 2
+
+
+def test_a_relative_xdg_cache_home_puts_no_key_in_the_project(
+        project: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", "audit", ".", "--target", "1.x"],
+        cwd=project, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": "relative/cache",
+             "HOME": str(home)})
+    assert completed.returncode == 1, completed.stderr
+    assert not (project / "relative").exists()
+    assert (home / ".cache/dara-migrate/cache-key").stat().st_size == 32
+
+
+@pytest.mark.parametrize(("config", "reason"), [
+    ("", "no ':' before the attribute"),
+    ("app.page", "no ':' before the attribute"),
+    (":config", "the module name is empty or has an empty part"),
+    ("app..page:config", "the module name is empty or has an empty part"),
+    ("app.page:", "'' is not a Python name"),
+    ("app.page:config.inner", "'config.inner' is not a Python name"),
+    ("-app:config", "the module name starts with '-'"),
+    ("app/page.py:config", "give the module, not its file (e.g. app.page:config)"),
+    ("../app/page.py:config",
+     "give the module as it is imported from the app's folder, not a path"),
+])
+def test_verify_refuses_a_config_that_cannot_name_an_app_before_building(
+        project: Path, config: str, reason: str) -> None:
+    outcome = CliRunner().invoke(app, ["verify", str(project), "--config", config])
+    assert outcome.exit_code == 2
+    assert outcome.stderr == (f"error: --config must be module:attribute, like "
+                              f"app.main:config, not {config!r}: {reason}\n")
+    assert not (project / "dara-manifest.json").exists()
