@@ -214,6 +214,7 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
     if not interactive:
         result, project = audit(settings, paths, found=found)
         _FREED_AT_EXIT.append(project)
+        _warn_unmatched_apps(err, project)
         return result
     # Imported here: CI and pre-commit runs draw no progress bar and skip its import time.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -233,7 +234,18 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
     finally:
         progress.stop()
     _FREED_AT_EXIT.append(project)
+    _warn_unmatched_apps(err, project)
     return result
+
+
+def _warn_unmatched_apps(err: Console, project: Project) -> None:
+    """One line per entry of the `apps` setting that names no app: a typo would otherwise
+    leave that app out of the run without a word."""
+    for entry in project.known_apps.unmatched:
+        source = project.settings.root / "pyproject.toml"
+        err.print(escape(f"warning: {source}: [tool.dara-migrate] apps lists {entry!r}, which "
+                         "names no ConfigurationBuilder of the project (give it as module:name)"),
+                  style="yellow", highlight=False, soft_wrap=True)
 
 
 def _render(result: AuditResult, output_format: OutputFormat, console: Console, *,
@@ -401,6 +413,7 @@ def apply_command(
         except (KeyboardInterrupt, EOFError) as error:
             err.print("interrupted, nothing written", highlight=False)
             raise typer.Exit(130) from error
+        _warn_unmatched_apps(err, result.project)
         for line in _target_lines(result.project):
             err.print(escape(line), style="dim", highlight=False)
         for line in _shared_app_ids(result.project):
@@ -620,9 +633,10 @@ def report_command(
     try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
-        result = audit(settings, paths)[0]
+        result, project = audit(settings, paths)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
+    _warn_unmatched_apps(err, project)
     text = render_markdown(result, record)
     if output is not None:
         try:
@@ -696,6 +710,7 @@ def verify_command(
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
+        _warn_unmatched_apps(err, project)
         builds = _verify_builds(project, app_root, config)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
@@ -784,6 +799,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
+        _warn_unmatched_apps(err, project)
         builds = _verify_builds(project, app_root, config)
         if len(builds) > 1:
             raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "
