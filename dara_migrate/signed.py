@@ -32,7 +32,7 @@ def _secret() -> bytes | None:
     An entry is a pickle, and unpickling runs code: an entry planted in a repository or in a
     shared CI cache is never loaded, as it cannot carry a valid signature. None: no cache."""
     try:
-        folder = _key_folder()
+        folder = user_cache_folder()
         if folder is None:
             return None
         path = folder / "cache-key"
@@ -53,10 +53,12 @@ def _secret() -> bytes | None:
     return secret if len(secret) == _SECRET_BYTES else None
 
 
-def _key_folder() -> Path | None:
-    """Where the key lives: `$XDG_CACHE_HOME`, else `~/.cache`. A relative path is ignored as
-    the XDG spec asks: it would put the key in the project the run happens to be in, where it
-    could be committed. None: no absolute home folder either."""
+def user_cache_folder() -> Path | None:
+    """The tool's folder in the user's cache (`$XDG_CACHE_HOME`, else `~/.cache`), which
+    holds what belongs to the user rather than to a project: the signing key, the write
+    journals. A relative `XDG_CACHE_HOME` is ignored, as the XDG spec asks: it would put them
+    in whatever project the run happens to be in, where they could be committed. None: no
+    absolute home folder either. Raises RuntimeError when there is no home folder."""
     configured = os.environ.get("XDG_CACHE_HOME", "")
     base = Path(configured) if os.path.isabs(configured) else Path.home() / ".cache"
     return base / "dara-migrate" if base.is_absolute() else None

@@ -92,17 +92,21 @@ def test_a_usage_error_keeps_exit_2_when_stderr_is_full(project: Path, tmp_path:
     assert code == 2
 
 
-def test_a_relative_xdg_cache_home_puts_no_key_in_the_project(
-        project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("command", "code", "kept"), [
+    (["audit", "."], 1, "cache-key"),
+    (["apply", ".", "--yes", "--no-build-check"], 0, "journals"),
+])
+def test_a_relative_xdg_cache_home_puts_nothing_of_the_user_in_the_project(
+        project: Path, tmp_path: Path, command: list[str], code: int, kept: str) -> None:
     home = tmp_path / "home"
     completed = subprocess.run(
-        [sys.executable, "-m", "dara_migrate", "audit", ".", "--target", "1.x"],
+        [sys.executable, "-m", "dara_migrate", *command, "--target", "1.x"],
         cwd=project, capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": "relative/cache",
              "HOME": str(home)})
-    assert completed.returncode == 1, completed.stderr
+    assert completed.returncode == code, completed.stderr
     assert not (project / "relative").exists()
-    assert (home / ".cache/dara-migrate/cache-key").stat().st_size == 32
+    assert (home / ".cache/dara-migrate" / kept).exists()
 
 
 @pytest.mark.parametrize(("config", "reason"), [
