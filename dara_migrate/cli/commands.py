@@ -29,6 +29,7 @@ from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import write_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
+from dara_migrate.scan import holds_other_files
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
 from dara_migrate.target import AUTO, CHOICES_TEXT, DEFAULT_REASON, TARGET_CHOICES, has_runtime
 from dara_migrate.writer import (
@@ -185,6 +186,11 @@ def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
         if link is not None:
             err.print(f"note: {link} is a symlink, which the cache is never written through; "
                       "running without the cache", style="dim", highlight=False)
+            settings = replace(settings, use_cache=False)
+        elif settings.cache_dir is not None and holds_other_files(settings.cache_dir):
+            err.print(f"note: {escape(str(settings.cache_dir))} (cache-dir) holds files of "
+                      "the project; running without the cache (name a folder of its own)",
+                      style="dim", highlight=False)
             settings = replace(settings, use_cache=False)
     return settings
 

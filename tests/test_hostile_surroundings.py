@@ -1,5 +1,6 @@
 """Hostile surroundings rather than hostile files: standard streams closed or full, a relative
-cache home, and `verify --config` values that cannot name an app. Each ends with its
+cache home, a cache folder that is a source folder, and `verify --config` values that cannot
+name an app. Each ends with its
 documented exit code and one line saying why, never a traceback, and writes nothing into the
 project it was not asked to."""
 
@@ -107,6 +108,20 @@ def test_a_relative_xdg_cache_home_puts_nothing_of_the_user_in_the_project(
     assert completed.returncode == code, completed.stderr
     assert not (project / "relative").exists()
     assert (home / ".cache/dara-migrate" / kept).exists()
+
+
+def test_a_cache_dir_naming_a_source_folder_is_never_written_into(
+        project: Path, tmp_path: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.dara-migrate]\ncache-dir = "app"\n')
+    before = sorted(path.name for path in (project / "app").iterdir())
+    for _ in range(2):  # the second run would find the folder hidden by a `*` .gitignore
+        code, stdout, stderr = run(["audit", str(project), "--target", "1.x"], tmp_path)
+        assert code == 1, stderr
+        assert "app/page.py:4:10: DM101" in stdout
+        assert stderr.splitlines() == [
+            f"note: {project / 'app'} (cache-dir) holds files of the project; running without "
+            "the cache (name a folder of its own)"]
+    assert sorted(path.name for path in (project / "app").iterdir()) == before
 
 
 @pytest.mark.parametrize(("config", "reason"), [
