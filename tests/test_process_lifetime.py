@@ -118,6 +118,20 @@ def test_a_malformed_build_report_is_a_one_line_build_error(
     assert str(raised.value) == message
 
 
+def test_an_app_that_prints_megabytes_fails_its_build_in_one_short_line(tmp_path: Path) -> None:
+    printed = "x" * 5_000_000
+    with pytest.raises(VerifyError) as raised:
+        _read_build(tmp_path / "missing.json",
+                    subprocess.CompletedProcess([], 0, "", f"start\n{printed}\n"))
+    assert str(raised.value) == ("the build process exited with code 0 without a report: "
+                                 f"{'x' * 300}... (5000000 characters)")
+    report = tmp_path / "build.json"
+    report.write_text(json.dumps({"ok": False, "error": {"cause": "ValueError: " + printed}}))
+    with pytest.raises(VerifyError) as raised:
+        _read_build(report, subprocess.CompletedProcess([], 1, "", ""))
+    assert len(str(raised.value)) < 400 and "\n" not in str(raised.value)
+
+
 HANGS_ON_IMPORT = "import time\n\ntime.sleep(600)\nconfig = None\n"
 
 

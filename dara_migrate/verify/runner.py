@@ -43,6 +43,8 @@ from dara_migrate.writer import replace_text
 
 SiteKey = tuple[str, str | None, int | None, int]
 
+_SHOWN_CHARS = 300
+"""Characters of the app's own output or message that an error line shows."""
 _STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _running_groups: set[int] = set()
 """Process groups of the builds running now, for a signal to kill."""
@@ -295,7 +297,7 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         )
         raise VerifyError(
             f"the build process exited with code {completed.returncode} without a report:"
-            f" {last_line}"
+            f" {_shortened(last_line)}"
         ) from None
     if not isinstance(document, dict):
         raise VerifyError("the build report is not a JSON object")
@@ -303,7 +305,7 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         error = document.get("error")
         error = error if isinstance(error, dict) else {}
         frame = error.get("frame")
-        raise VerifyError(str(error.get("cause", "the build failed")),
+        raise VerifyError(_shortened(str(error.get("cause", "the build failed"))),
                           frame if isinstance(frame, str) else None)
     for key, kind in _BUILD_FIELDS.items():
         if not isinstance(document.get(key), kind):
@@ -320,6 +322,15 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         stand_ins=document["stand_ins"],
         runtime=document["runtime"],
     )
+
+
+def _shortened(line: str) -> str:
+    """A line of the app's output, or its exception's message, cut to fit in a one-line error:
+    an app may print megabytes on one line."""
+    line = line.strip()
+    if len(line) <= _SHOWN_CHARS:
+        return line
+    return f"{line[:_SHOWN_CHARS]}... ({len(line)} characters)"
 
 
 def _site_keys(definitions: list[dict[str, Any]]) -> dict[SiteKey, dict[str, Any]]:
