@@ -110,6 +110,26 @@ def test_a_relative_xdg_cache_home_puts_nothing_of_the_user_in_the_project(
     assert (home / ".cache/dara-migrate" / kept).exists()
 
 
+@pytest.mark.parametrize("args", [["audit", "{root}"], ["audit"], ["verify"],
+                                  ["apply", "{root}", "--dry-run", "--no-build-check"]])
+def test_a_removed_current_folder_is_one_line_and_exit_2(
+        project: Path, tmp_path: Path, args: list[str]) -> None:
+    removed = tmp_path / "removed"
+    removed.mkdir()
+
+    def enter_and_remove() -> None:
+        os.chdir(removed)
+        os.rmdir(removed)
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", *(a.format(root=project) for a in args)],
+        capture_output=True, text=True, timeout=60, check=False, preexec_fn=enter_and_remove,
+        env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert completed.returncode == 2
+    assert completed.stderr == ("dara-migrate: cannot use the current folder: No such file or "
+                                "directory (was it removed? cd into the project)\n")
+
+
 def test_a_cache_dir_naming_a_source_folder_is_never_written_into(
         project: Path, tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.dara-migrate]\ncache-dir = "app"\n')

@@ -47,6 +47,12 @@ def main() -> None:
 
 
 def _run(argv: list[str]) -> int:
+    try:
+        os.getcwd()
+    except OSError as error:  # relative paths, the cache key and the default "." all need it
+        _say(f"dara-migrate: cannot use the current folder: {error.strerror or error} "
+             "(was it removed? cd into the project)\n")
+        return 2
     from dara_migrate import result_cache
 
     replayed = result_cache.replay(argv)
