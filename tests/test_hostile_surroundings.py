@@ -163,3 +163,22 @@ def test_verify_refuses_a_config_that_cannot_name_an_app_before_building(
     assert outcome.stderr == (f"error: --config must be module:attribute, like "
                               f"app.main:config, not {config!r}: {reason}\n")
     assert not (project / "dara-manifest.json").exists()
+
+
+@pytest.mark.parametrize("reason", ["needs a redesign\nprint('written as code')", "", "   ",
+                                    "tab\there", "bell\a"])
+def test_apply_refuses_a_reason_that_is_not_one_printable_line(
+        project: Path, reason: str) -> None:
+    outcome = CliRunner().invoke(app, ["apply", str(project), "--dry-run", "--no-build-check",
+                                       "--no-cache", "--reason", reason])
+    assert outcome.exit_code == 2
+    assert outcome.stderr == (f"error: --reason must be one line of printable text, "
+                              f"not {reason!r}\n")
+    assert outcome.stdout == ""
+
+
+def test_verify_refuses_more_runs_than_it_compares_before_building(project: Path) -> None:
+    outcome = CliRunner().invoke(app, ["verify", str(project), "--runs", "9" * 20])
+    assert outcome.exit_code == 2
+    assert "--runs" in outcome.stderr and "less than or equal to 20" in outcome.stderr
+    assert len(outcome.stderr.splitlines()) == 1

@@ -65,6 +65,8 @@ _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
 MAX_LISTED = 50
 """Remaining errors `apply` prints; a monorepo can have thousands."""
+MAX_RUNS = 20
+"""Builds `verify --runs` compares at most: each is a whole build of the app."""
 MAX_APPS_LISTED = 20
 """Apps `apply` names one by one as kept process-local; a monorepo can have hundreds."""
 
@@ -384,6 +386,9 @@ def apply_command(
     err = _console(no_color, stderr=True)
     paths = paths or []
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if not reason.strip() or not reason.isprintable():
+        # Written into comments of the code: a line break would write the rest as code.
+        raise _fail(err, f"--reason must be one line of printable text, not {reason!r}")
     if interactive and (yes or dry_run):
         raise _fail(err, "--interactive cannot be combined with --yes or --dry-run")
     if interactive and not terminal:
@@ -665,7 +670,8 @@ def verify_command(
     ] = None,
     python: Annotated[str | None, typer.Option(
         "--python", help="The app's interpreter (default: this one).")] = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
+    runs: Annotated[int, typer.Option("--runs", min=2, max=MAX_RUNS,
+                                      help="Builds to compare.")] = 2,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Where the manifest is written (default: dara-manifest.json "
         "next to each app).")] = None,
