@@ -86,6 +86,22 @@ def test_a_full_standard_output_is_one_line_and_exit_2(
     assert "Traceback" not in stderr and "internal error" not in stderr
 
 
+@pytest.mark.parametrize("output_format", ["text", "json", "sarif"])
+def test_an_output_encoding_without_the_paths_characters_is_one_line_and_exit_2(
+        project: Path, tmp_path: Path, output_format: str) -> None:
+    (project / "app" / "café.py").write_text(PAGE, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "dara_migrate", "audit", str(project), "--no-cache",
+         "--format", output_format], capture_output=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "ascii",
+             "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert completed.returncode == 2
+    last = completed.stderr.decode().splitlines()[-1]
+    assert last.startswith("dara-migrate: cannot write '\\")
+    assert last.endswith("' in the output's encoding (ascii); set PYTHONIOENCODING=utf-8")
+    assert b"Traceback" not in completed.stderr
+
+
 @pytest.mark.skipif(not FULL.exists(), reason="needs Linux's /dev/full")
 def test_a_usage_error_keeps_exit_2_when_stderr_is_full(project: Path, tmp_path: Path) -> None:
     with FULL.open("wb") as full:

@@ -68,6 +68,13 @@ def _run(argv: list[str]) -> int:
         return 130
     except SystemExit as stop:
         return _exit_code(stop.code)
+    except UnicodeEncodeError as error:
+        encoding = _output_encoding(error)
+        if encoding is None:
+            return _internal_error(error)
+        _say(f"dara-migrate: cannot write {error.object[error.start:error.end]!r} in the output's "
+             f"encoding ({encoding}); set PYTHONIOENCODING=utf-8\n")
+        return 2
     except OSError as error:
         if error.filename is not None or error.errno not in _FULL_OUTPUT:
             return _internal_error(error)
@@ -78,6 +85,18 @@ def _run(argv: list[str]) -> int:
     except Exception as error:  # a bug of ours: said in one line, and never exit 1 (findings)
         return _internal_error(error)
     return 0
+
+
+def _output_encoding(error: UnicodeEncodeError) -> str | None:
+    """The encoding of the standard stream `error` came from (one that cannot hold every
+    character, as PYTHONIOENCODING=ascii asks); None when it came from elsewhere."""
+    import codecs
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(LookupError, TypeError, AttributeError):
+            if codecs.lookup(stream.encoding).name == codecs.lookup(error.encoding).name:
+                return stream.encoding
+    return None
 
 
 def _open_closed_standard_streams() -> None:
