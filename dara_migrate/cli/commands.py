@@ -670,8 +670,7 @@ def verify_command(
     ] = None,
     python: Annotated[str | None, typer.Option(
         "--python", help="The app's interpreter (default: this one).")] = None,
-    runs: Annotated[int, typer.Option("--runs", min=2, max=MAX_RUNS,
-                                      help="Builds to compare.")] = 2,
+    runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Where the manifest is written (default: dara-manifest.json "
         "next to each app).")] = None,
@@ -704,6 +703,9 @@ def verify_command(
         raise _fail(err, f"{app_root}: not a folder")
     if not math.isfinite(timeout) or timeout <= 0:
         raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
+    if runs > MAX_RUNS:
+        raise _fail(err, f"--runs must be at most {MAX_RUNS} (each run is a whole build), "
+                    f"not {runs}")
     if login is not None and workers is None:
         raise _fail(err, "--login picks the user the --workers replay logs in as; pass "
                     "--workers N too")
