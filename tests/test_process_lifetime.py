@@ -163,14 +163,15 @@ def test_a_signal_mid_verify_kills_the_builds_at_once_and_leaves_no_temporary_fo
     scratch.mkdir()
     run = subprocess.Popen(
         [sys.executable, "-m", "dara_migrate", "verify", str(app_root), "--config",
-         "hangs.main:config", "--runs", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         "hangs.main:config", "--runs", "3", "--timeout", "600"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(scratch)})
     try:
         assert wait_for(lambda: len(build_pids(app_root)) >= 1, seconds=60)
         builds = build_pids(app_root)
         run.send_signal(signum)
-        # Not waiting for the builds' own 120 s timeout.
-        _, stderr = run.communicate(timeout=20)
+        # Not waiting for the builds' own 600 s timeout (the margin is for a loaded machine).
+        _, stderr = run.communicate(timeout=90)
         assert run.returncode == code
         assert b"Traceback" not in stderr
         assert wait_for(lambda: not any(alive(pid) for pid in builds))
