@@ -137,16 +137,17 @@ def _builds_killed_on_signal() -> Iterator[None]:
     once (the threads then remove their temporary folders) and stops the run as the signal
     asks; otherwise the pool would wait for each build up to its timeout, or the builds would
     outlive a run that SIGTERM ended."""
+    received: list[int] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        # No exception from here: raised inside the pool's own locking, it could leave a
+        # lock held and the pool waiting forever. The killed builds end the pool's wait.
+        received.append(signum)
         with _groups_lock:
             _stopped.set()
             for group in _running_groups:
                 with suppress(ProcessLookupError, PermissionError):
                     os.killpg(group, signal.SIGKILL)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
 
     _stopped.clear()
     previous: dict[signal.Signals, Any] = {}
@@ -158,6 +159,10 @@ def _builds_killed_on_signal() -> Iterator[None]:
     finally:
         for stopping, handler in previous.items():
             signal.signal(stopping, handler)
+        if received:  # stops the run as the signal asks, whatever the killed builds raised
+            if received[0] == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + received[0])
 
 
 def resolve_interpreter(python: str) -> str:
