@@ -36,6 +36,8 @@ _PARENT_POLL_SECONDS = 0.5
 _IDLE_MARGIN = 0.5
 """Load below which a core counts as idle: a core is a worker's only if at most half of it is
 taken by other processes (1-minute load average)."""
+_CACHE_NAMES = frozenset({".gitignore", "results"})
+"""What a cache folder holds besides its two-character shards of entries."""
 CACHE_ENTRIES_FLOOR = 2000
 CACHE_ENTRIES_PER_FILE = 4
 """The facts cache keeps at most max(floor, per file x the files of the run) entries: room for
@@ -248,6 +250,19 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+def holds_other_files(folder: Path) -> bool:
+    """Whether `folder` holds anything a cache folder does not (a `cache-dir` naming a source
+    folder): the cache would drop its `*` `.gitignore` there and hide the folder from git
+    and from the next audit."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(not (entry.name in _CACHE_NAMES or (
+                len(entry.name) == 2 and entry.is_dir(follow_symlinks=False)))
+                for entry in entries)
+    except OSError:
+        return False
+
+
 def prepare_cache_folder(root: Path, folder: Path) -> Path | None:
     """The cache folder, created with a `.gitignore` so that it never shows up in `git status`;
     None where using it could write where it must not: the root itself or a folder above it,
@@ -271,6 +286,8 @@ def prepare_cache_folder(root: Path, folder: Path) -> Path | None:
                 os.mkdir(step)
             if os.path.islink(step) or not step.is_dir():
                 return None
+        if holds_other_files(steps[-1]):
+            return None
         with suppress(FileExistsError):
             handle = os.open(steps[-1] / ".gitignore",
                              os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)

@@ -62,11 +62,6 @@ class Settings:
     library_components: tuple[str, ...] = ()
     show_info: bool = False
 
-    def wants_app(self, module: str, path: str, name: str) -> bool:
-        """Whether `apps` (when set) lists this config, as `module:name` or, where two source
-        roots share the module name, as `path:name`."""
-        return not self.apps or f"{module}:{name}" in self.apps or f"{path}:{name}" in self.apps
-
     def target_for(self, project: Path,
                    read: Callable[[Path], dict[str, Any]] | None = None) -> tuple[Target, str]:
         """The profile for an app of the project in `project` (a folder under the root):

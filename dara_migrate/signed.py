@@ -32,7 +32,9 @@ def _secret() -> bytes | None:
     An entry is a pickle, and unpickling runs code: an entry planted in a repository or in a
     shared CI cache is never loaded, as it cannot carry a valid signature. None: no cache."""
     try:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dara-migrate"
+        folder = user_cache_folder()
+        if folder is None:
+            return None
         path = folder / "cache-key"
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,17 @@ def _secret() -> bytes | None:
     except (OSError, RuntimeError):  # RuntimeError: no home folder
         return None
     return secret if len(secret) == _SECRET_BYTES else None
+
+
+def user_cache_folder() -> Path | None:
+    """The tool's folder in the user's cache (`$XDG_CACHE_HOME`, else `~/.cache`), which
+    holds what belongs to the user rather than to a project: the signing key, the write
+    journals. A relative `XDG_CACHE_HOME` is ignored, as the XDG spec asks: it would put them
+    in whatever project the run happens to be in, where they could be committed. None: no
+    absolute home folder either. Raises RuntimeError when there is no home folder."""
+    configured = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(configured) if os.path.isabs(configured) else Path.home() / ".cache"
+    return base / "dara-migrate" if base.is_absolute() else None
 
 
 def _signature(secret: bytes, context: bytes, payload: bytes) -> bytes:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from dara_migrate.files import Source
+from dara_migrate.signed import user_cache_folder
 
 _LINES = re.compile(r"[^\n]*\n|[^\n]+$")
 """Lines as git sees them: split on LF only (str.splitlines also splits on FF, NEL, ...)."""
@@ -149,8 +150,10 @@ def journal_path(root: Path) -> Path | None:
     """Where the write journal of this project lives while files are replaced: in the user's
     cache folder, outside every project. None: no such folder (no journal is kept)."""
     try:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = folder / "dara-migrate" / "journals"
+        user = user_cache_folder()
+        if user is None:
+            return None
+        folder = user / "journals"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except (OSError, RuntimeError):  # RuntimeError: no home folder
         return None

@@ -130,6 +130,26 @@ def test_a_factory_shared_by_services_is_listed_by_any_of_them(
         [("dash", "commons/bootstrap.py")] if kept else [])
 
 
+@pytest.mark.parametrize("command", [["audit", "--no-cache"],
+                                     ["apply", "--dry-run", "--no-cache", "--no-build-check"],
+                                     ["report", "--no-cache"]])
+def test_each_listed_app_that_names_nothing_is_one_warning_and_the_others_still_run(
+        tmp_path: Path, command: list[str]) -> None:
+    files = {**SHARED_FACTORY}
+    files["pyproject.toml"] += ("\n[tool.dara-migrate]\napps = "
+                                "['orders.main:dash', 'billing.main:config', 'ordres:dash']\n")
+    root = write_tree(tmp_path, files)
+    result = CliRunner().invoke(app, [command[0], str(root), *command[1:]])
+    assert result.exit_code in (0, 1), result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {root / 'pyproject.toml'}: [tool.dara-migrate] apps lists {entry!r}, which "
+        "names no ConfigurationBuilder of the project (give it as module:name)"
+        for entry in ("billing.main:config", "ordres:dash")]
+    assert "no Dara app found" not in result.stdout
+    assert "Traceback" not in result.output
+
+
 _FACTORY = ("from dara.core import ConfigurationBuilder\n\n\n"
             "def make():\n    return ConfigurationBuilder()\n")
 

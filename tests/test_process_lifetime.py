@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -115,3 +116,69 @@ def test_a_malformed_build_report_is_a_one_line_build_error(
     with pytest.raises(VerifyError) as raised:
         _read_build(report, subprocess.CompletedProcess([], 0, "", ""))
     assert str(raised.value) == message
+
+
+def test_an_app_that_prints_megabytes_fails_its_build_in_one_short_line(tmp_path: Path) -> None:
+    printed = "x" * 5_000_000
+    with pytest.raises(VerifyError) as raised:
+        _read_build(tmp_path / "missing.json",
+                    subprocess.CompletedProcess([], 0, "", f"start\n{printed}\n"))
+    assert str(raised.value) == ("the build process exited with code 0 without a report: "
+                                 f"{'x' * 300}... (5000000 characters)")
+    report = tmp_path / "build.json"
+    report.write_text(json.dumps({"ok": False, "error": {"cause": "ValueError: " + printed}}))
+    with pytest.raises(VerifyError) as raised:
+        _read_build(report, subprocess.CompletedProcess([], 1, "", ""))
+    assert len(str(raised.value)) < 400 and "\n" not in str(raised.value)
+
+
+HANGS_ON_IMPORT = "import time\n\ntime.sleep(600)\nconfig = None\n"
+
+
+def build_pids(app_root: Path) -> list[int]:
+    """Live build processes whose command line names ``app_root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"build_script" in command and str(app_root).encode() in command and alive(
+                int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow  # starts real builds (killed as soon as they run)
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_mid_verify_kills_the_builds_at_once_and_leaves_no_temporary_folder(
+        tmp_path: Path, signum: int, code: int) -> None:
+    app_root = tmp_path / "hangs"
+    (app_root / "hangs").mkdir(parents=True)
+    (app_root / "hangs" / "__init__.py").write_text("")
+    (app_root / "hangs" / "main.py").write_text(HANGS_ON_IMPORT)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "dara_migrate", "verify", str(app_root), "--config",
+         "hangs.main:config", "--runs", "3", "--timeout", "600"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(scratch)})
+    try:
+        assert wait_for(lambda: len(build_pids(app_root)) >= 1, seconds=60)
+        builds = build_pids(app_root)
+        run.send_signal(signum)
+        # Not waiting for the builds' own 600 s timeout (the margin is for a loaded machine).
+        _, stderr = run.communicate(timeout=90)
+        assert run.returncode == code
+        assert b"Traceback" not in stderr
+        assert wait_for(lambda: not any(alive(pid) for pid in builds))
+        assert build_pids(app_root) == []
+        assert list(scratch.iterdir()) == []
+    finally:
+        run.kill()
+        run.wait()
+        for pid in build_pids(app_root):
+            os.kill(pid, signal.SIGKILL)

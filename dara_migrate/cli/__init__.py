@@ -7,6 +7,7 @@ imported only when a run has to do real work.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from typing import Any
@@ -15,7 +16,13 @@ PROFILE_VARIABLE = "DARA_MIGRATE_PROFILE"
 """Set to a file name: the run writes a cProfile of the main process there (`pstats` reads it)."""
 
 
+_FULL_OUTPUT = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Why a write to standard output or error fails when the stream itself is at fault (a full
+disk or device, a dead terminal): the run's result cannot be shown, which is not a bug."""
+
+
 def main() -> None:
+    _open_closed_standard_streams()
     profile = os.environ.get(PROFILE_VARIABLE)
     profiler = None
     if profile:
@@ -29,7 +36,7 @@ def main() -> None:
         try:
             profiler.dump_stats(profile)
         except OSError as error:
-            sys.stderr.write(f"{profile}: cannot write the profile: {error.strerror or error}\n")
+            _say(f"{profile}: cannot write the profile: {error.strerror or error}\n")
     # A project's facts and index are millions of objects; freeing them one by one at
     # interpreter exit is a visible share of a warm audit, and the OS reclaims them at once.
     # Everything is written and closed by now: only the standard streams need flushing.
@@ -40,6 +47,12 @@ def main() -> None:
 
 
 def _run(argv: list[str]) -> int:
+    try:
+        os.getcwd()
+    except OSError as error:  # relative paths, the cache key and the default "." all need it
+        _say(f"dara-migrate: cannot use the current folder: {error.strerror or error} "
+             "(was it removed? cd into the project)\n")
+        return 2
     from dara_migrate import result_cache
 
     replayed = result_cache.replay(argv)
@@ -51,13 +64,62 @@ def _run(argv: list[str]) -> int:
     try:
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        _say("interrupted\n")
         return 130
     except SystemExit as stop:
         return _exit_code(stop.code)
+    except UnicodeEncodeError as error:
+        encoding = _output_encoding(error)
+        if encoding is None:
+            return _internal_error(error)
+        _say(f"dara-migrate: cannot write {error.object[error.start:error.end]!r} in the output's "
+             f"encoding ({encoding}); set PYTHONIOENCODING=utf-8\n")
+        return 2
+    except OSError as error:
+        if error.filename is not None or error.errno not in _FULL_OUTPUT:
+            return _internal_error(error)
+        # Only writes to a standard stream fail this way unhandled: files the tool writes
+        # (the apply, the reports, the cache) say which file and why, or go without.
+        _say(f"dara-migrate: cannot write the output: {error.strerror or error}\n")
+        return 2
     except Exception as error:  # a bug of ours: said in one line, and never exit 1 (findings)
         return _internal_error(error)
     return 0
+
+
+def _output_encoding(error: UnicodeEncodeError) -> str | None:
+    """The encoding of the standard stream `error` came from (one that cannot hold every
+    character, as PYTHONIOENCODING=ascii asks); None when it came from elsewhere."""
+    import codecs
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(LookupError, TypeError, AttributeError):
+            if codecs.lookup(stream.encoding).name == codecs.lookup(error.encoding).name:
+                return stream.encoding
+    return None
+
+
+def _open_closed_standard_streams() -> None:
+    """Give a standard stream the caller closed (`<&-`, `>&-`) /dev/null: what would be read
+    from it is nothing, what would be written to it goes nowhere, and its descriptor is never
+    handed to a file the run opens, where a child process or a stray print would write."""
+    for descriptor, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != descriptor:
+                os.dup2(null, descriptor)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(descriptor, "r" if descriptor == 0 else "w",  # noqa: SIM115
+                                    encoding="utf-8", closefd=False))
+
+
+def _say(line: str) -> None:
+    """Write an error line to standard error, unless standard error cannot take it either."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(line)
 
 
 def _internal_error(error: Exception) -> int:
@@ -68,8 +130,8 @@ def _internal_error(error: Exception) -> int:
     frames = traceback.extract_tb(error.__traceback__)
     where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
     message = " ".join(str(error).split())
-    sys.stderr.write(f"dara-migrate: internal error: {type(error).__name__}: {message}{where}; "
-                     "please report it\n")
+    _say(f"dara-migrate: internal error: {type(error).__name__}: {message}{where}; "
+         "please report it\n")
     return 2
 
 
@@ -78,7 +140,7 @@ def _exit_code(code: object) -> int:
         return 0
     if isinstance(code, int):
         return code
-    sys.stderr.write(f"{code}\n")
+    _say(f"{code}\n")
     return 1
 
 

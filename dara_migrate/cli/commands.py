@@ -29,6 +29,7 @@ from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import write_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
+from dara_migrate.scan import holds_other_files
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
 from dara_migrate.target import AUTO, CHOICES_TEXT, DEFAULT_REASON, TARGET_CHOICES, has_runtime
 from dara_migrate.writer import (
@@ -64,6 +65,8 @@ _PROGRESS_ABOVE = 200
 """Trees smaller than this finish before a progress bar would be worth drawing."""
 MAX_LISTED = 50
 """Remaining errors `apply` prints; a monorepo can have thousands."""
+MAX_RUNS = 20
+"""Builds `verify --runs` compares at most: each is a whole build of the app."""
 MAX_APPS_LISTED = 20
 """Apps `apply` names one by one as kept process-local; a monorepo can have hundreds."""
 
@@ -186,6 +189,11 @@ def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
             err.print(f"note: {link} is a symlink, which the cache is never written through; "
                       "running without the cache", style="dim", highlight=False)
             settings = replace(settings, use_cache=False)
+        elif settings.cache_dir is not None and holds_other_files(settings.cache_dir):
+            err.print(f"note: {escape(str(settings.cache_dir))} (cache-dir) holds files of "
+                      "the project; running without the cache (name a folder of its own)",
+                      style="dim", highlight=False)
+            settings = replace(settings, use_cache=False)
     return settings
 
 
@@ -214,6 +222,7 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
     if not interactive:
         result, project = audit(settings, paths, found=found)
         _FREED_AT_EXIT.append(project)
+        _warn_unmatched_apps(err, project)
         return result
     # Imported here: CI and pre-commit runs draw no progress bar and skip its import time.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -233,7 +242,18 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
     finally:
         progress.stop()
     _FREED_AT_EXIT.append(project)
+    _warn_unmatched_apps(err, project)
     return result
+
+
+def _warn_unmatched_apps(err: Console, project: Project) -> None:
+    """One line per entry of the `apps` setting that names no app: a typo would otherwise
+    leave that app out of the run without a word."""
+    for entry in project.known_apps.unmatched:
+        source = project.settings.root / "pyproject.toml"
+        err.print(escape(f"warning: {source}: [tool.dara-migrate] apps lists {entry!r}, which "
+                         "names no ConfigurationBuilder of the project (give it as module:name)"),
+                  style="yellow", highlight=False, soft_wrap=True)
 
 
 def _render(result: AuditResult, output_format: OutputFormat, console: Console, *,
@@ -366,6 +386,9 @@ def apply_command(
     err = _console(no_color, stderr=True)
     paths = paths or []
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if not reason.strip() or not reason.isprintable():
+        # Written into comments of the code: a line break would write the rest as code.
+        raise _fail(err, f"--reason must be one line of printable text, not {reason!r}")
     if interactive and (yes or dry_run):
         raise _fail(err, "--interactive cannot be combined with --yes or --dry-run")
     if interactive and not terminal:
@@ -401,6 +424,7 @@ def apply_command(
         except (KeyboardInterrupt, EOFError) as error:
             err.print("interrupted, nothing written", highlight=False)
             raise typer.Exit(130) from error
+        _warn_unmatched_apps(err, result.project)
         for line in _target_lines(result.project):
             err.print(escape(line), style="dim", highlight=False)
         for line in _shared_app_ids(result.project):
@@ -620,9 +644,10 @@ def report_command(
     try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
-        result = audit(settings, paths)[0]
+        result, project = audit(settings, paths)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
+    _warn_unmatched_apps(err, project)
     text = render_markdown(result, record)
     if output is not None:
         try:
@@ -678,9 +703,16 @@ def verify_command(
         raise _fail(err, f"{app_root}: not a folder")
     if not math.isfinite(timeout) or timeout <= 0:
         raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
+    if runs > MAX_RUNS:
+        raise _fail(err, f"--runs must be at most {MAX_RUNS} (each run is a whole build), "
+                    f"not {runs}")
     if login is not None and workers is None:
         raise _fail(err, "--login picks the user the --workers replay logs in as; pass "
                     "--workers N too")
+    problem = config_problem(config) if config is not None else None
+    if problem is not None:
+        raise _fail(err, f"--config must be module:attribute, like app.main:config, not "
+                    f"{config!r}: {problem}")
     if workers is not None:
         _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
                            output or app_root / "dara-manifest.json", output_format, no_color,
@@ -692,6 +724,7 @@ def verify_command(
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
+        _warn_unmatched_apps(err, project)
         builds = _verify_builds(project, app_root, config)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
@@ -728,6 +761,27 @@ def verify_command(
     raise typer.Exit(code)
 
 
+def config_problem(config: str) -> str | None:
+    """Why `config` cannot be what `dara start --config` imports (`module:attribute`, the
+    module as `importlib` takes it): said before any build runs, in the user's terms."""
+    module, colon, attribute = config.rpartition(":")
+    if not colon:
+        return "no ':' before the attribute"
+    if "/" in module or "\\" in module or module.endswith(".py"):
+        parts = [part for part in module.removesuffix(".py").replace("\\", "/").split("/")
+                 if part]
+        if not parts or {".", ".."} & set(parts):
+            return "give the module as it is imported from the app's folder, not a path"
+        return f"give the module, not its file (e.g. {'.'.join(parts)}:{attribute or 'config'})"
+    if not module or any(not part.strip() for part in module.split(".")):
+        return "the module name is empty or has an empty part"
+    if module.startswith("-"):
+        return "the module name starts with '-'"
+    if not attribute.isidentifier():
+        return f"{attribute!r} is not a Python name"
+    return None
+
+
 def _verify_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
     """The apps `verify` builds under `given` (or the one `config` names); a usage error
     when there is none."""
@@ -759,6 +813,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         check_output_file(output, "--output")
         settings = _settings([app_root], err, use_cache=None)
         project = audit(settings, [app_root])[1]
+        _warn_unmatched_apps(err, project)
         builds = _verify_builds(project, app_root, config)
         if len(builds) > 1:
             raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "

@@ -97,6 +97,8 @@ class ProjectApps:
     roots: SourceRoots | None = None
     by_project: dict[str, list[App]] = field(default_factory=dict)
     """project folder -> the apps whose config lives under its project file."""
+    unmatched: tuple[str, ...] = ()
+    """Entries of the `apps` setting that name no app of the project (a typo, a moved app)."""
 
     @classmethod
     def build(cls, index: ProjectIndex, settings: Settings, roots: SourceRoots) -> ProjectApps:
@@ -105,12 +107,17 @@ class ProjectApps:
         apps: list[App] = []
         profiles: dict[str, tuple[Target, str, str | None]] = {}
         read = functools.cache(read_pyproject)  # a project's file gives its target and its name
+        listed = set(settings.apps)
+        answered: set[str] = set()
         for facts, call in index.calls_by_api.get(BUILDER, ()):
             bound = _bound_name(index, facts, call)
             name = bound.name.rsplit(".", 1)[-1] if bound else "config"
             app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
-            if not _wanted(index, settings, app):
-                continue
+            if listed:
+                naming = _listed_names(index, listed, app)
+                if not naming:
+                    continue
+                answered |= naming
             if call.scope != 0 and call.target:
                 holder = _holder_in_callers(index, facts, call)
                 app.name = holder.name if holder is not None else app.name
@@ -137,7 +144,8 @@ class ProjectApps:
         by_project: dict[str, list[App]] = defaultdict(list)
         for app in apps:
             by_project[app.project].append(app)
-        found = cls(apps, owners, roots, by_project)
+        found = cls(apps, owners, roots, by_project,
+                    tuple(entry for entry in settings.apps if entry not in answered))
         found._attach_runtime(index)
         return found
 
@@ -230,14 +238,14 @@ def _holds(index: ProjectIndex, facts: FileFacts, name: str, call: Call) -> bool
     return made is not None and made[1] is call
 
 
-def _wanted(index: ProjectIndex, settings: Settings, app: App) -> bool:
-    """Whether `apps` (when set) lists the app: by its key, by its path, or as `dara start`
-    imports it (`app.main:dash` for `dash = build_config()`, whichever module calls the
-    factory)."""
-    if settings.wants_app(app.facts.module, app.facts.path, app.name):
-        return True
-    return any(settings.wants_app(bound.facts.module, bound.facts.path, bound.name)
-               for bound in _module_names_holding(index, app.call))
+def _listed_names(index: ProjectIndex, listed: set[str], app: App) -> set[str]:
+    """The entries of `apps` that name the app: by its key (`module:name`), by its path
+    (`path:name`, where two source roots share the module name), or as `dara start` imports
+    it (`app.main:dash` for `dash = build_config()`, whichever module calls the factory)."""
+    holders = [(app.facts, app.name), *((bound.facts, bound.name)
+                                        for bound in _module_names_holding(index, app.call))]
+    return listed & {spelling for facts, name in holders
+                     for spelling in (f"{facts.module}:{name}", f"{facts.path}:{name}")}
 
 
 def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:

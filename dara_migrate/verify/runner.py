@@ -15,12 +15,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from dara_migrate.target import (
@@ -40,6 +42,15 @@ from dara_migrate.verify.model import (
 from dara_migrate.writer import replace_text
 
 SiteKey = tuple[str, str | None, int | None, int]
+
+_SHOWN_CHARS = 300
+"""Characters of the app's own output or message that an error line shows."""
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_running_groups: set[int] = set()
+"""Process groups of the builds running now, for a signal to kill."""
+_groups_lock = threading.Lock()
+_stopped = threading.Event()
+"""Set by a stopping signal: builds still queued are not started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +99,8 @@ def run_verify(
     config_path = config
     interpreter = resolve_interpreter(python or sys.executable)
 
-    with ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
+    with _builds_killed_on_signal(), \
+            ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
         builds = list(
             pool.map(
                 lambda index: _run_build(root, config_path, interpreter, index, timeout,
@@ -117,6 +129,40 @@ def run_verify(
     if output is not None:
         write_manifest(output, result)
     return result
+
+
+@contextmanager
+def _builds_killed_on_signal() -> Iterator[None]:
+    """While builds run in threads, Ctrl-C, SIGTERM or SIGHUP kills their process groups at
+    once (the threads then remove their temporary folders) and stops the run as the signal
+    asks; otherwise the pool would wait for each build up to its timeout, or the builds would
+    outlive a run that SIGTERM ended."""
+    received: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # No exception from here: raised inside the pool's own locking, it could leave a
+        # lock held and the pool waiting forever. The killed builds end the pool's wait.
+        received.append(signum)
+        with _groups_lock:
+            _stopped.set()
+            for group in _running_groups:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
+
+    _stopped.clear()
+    previous: dict[signal.Signals, Any] = {}
+    for stopping in _STOPPING_SIGNALS:
+        with suppress(ValueError):  # only the main thread may set handlers
+            previous[stopping] = signal.signal(stopping, stop)
+    try:
+        yield
+    finally:
+        for stopping, handler in previous.items():
+            signal.signal(stopping, handler)
+        if received:  # stops the run as the signal asks, whatever the killed builds raised
+            if received[0] == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + received[0])
 
 
 def resolve_interpreter(python: str) -> str:
@@ -219,12 +265,18 @@ def _run_in_own_group(command: list[str], cwd: Path, env: dict[str, str], log: P
     goes to a file: a pipe would stay open, and be waited on, as long as such a process
     lives."""
     with log.open("w+b") as sink:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=sink, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        with _groups_lock:
+            if _stopped.is_set():
+                raise VerifyError("the run was stopped before this build started")
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=sink, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            _running_groups.add(process.pid)
         try:
             returncode = process.wait(timeout=timeout)
         finally:
+            with _groups_lock:
+                _running_groups.discard(process.pid)
             with suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -250,7 +302,7 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         )
         raise VerifyError(
             f"the build process exited with code {completed.returncode} without a report:"
-            f" {last_line}"
+            f" {_shortened(last_line)}"
         ) from None
     if not isinstance(document, dict):
         raise VerifyError("the build report is not a JSON object")
@@ -258,7 +310,7 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         error = document.get("error")
         error = error if isinstance(error, dict) else {}
         frame = error.get("frame")
-        raise VerifyError(str(error.get("cause", "the build failed")),
+        raise VerifyError(_shortened(str(error.get("cause", "the build failed"))),
                           frame if isinstance(frame, str) else None)
     for key, kind in _BUILD_FIELDS.items():
         if not isinstance(document.get(key), kind):
@@ -275,6 +327,15 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         stand_ins=document["stand_ins"],
         runtime=document["runtime"],
     )
+
+
+def _shortened(line: str) -> str:
+    """A line of the app's output, or its exception's message, cut to fit in a one-line error:
+    an app may print megabytes on one line."""
+    line = line.strip()
+    if len(line) <= _SHOWN_CHARS:
+        return line
+    return f"{line[:_SHOWN_CHARS]}... ({len(line)} characters)"
 
 
 def _site_keys(definitions: list[dict[str, Any]]) -> dict[SiteKey, dict[str, Any]]:
