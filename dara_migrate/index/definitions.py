@@ -62,7 +62,7 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
         if _needs_uid_variable(index, facts, call):
             found.append(Definition(facts, call, VARIABLE, "variable",
                                     call.argument(UID_POSITIONS[VARIABLE], "uid")))
-    found.sort(key=lambda d: (d.facts.path, d.call.span.line, d.call.span.col))
+    found.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
     return found
 
 

@@ -17,7 +17,7 @@ import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
@@ -56,9 +56,9 @@ _BUILD_CONTENT_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
 _ROUTER_CONTENT: tuple[tuple[int, str], ...] = ((-1, "content"),)
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """What a dotted name in some scope refers to."""
+class Resolved(NamedTuple):
+    """What a dotted name in some scope refers to (a tuple: tens of thousands are made per
+    index, and a frozen dataclass sets each field through `object.__setattr__`)."""
 
     qualified: str
     api: str | None = None
@@ -588,7 +588,21 @@ class ProjectIndex:
     # ---------------------------------------------------------------- indexing
 
     def _index_calls(self, facts: FileFacts) -> None:
-        resolutions = [self._resolve_callee(facts, call) for call in facts.calls]
+        # `resolve`'s memo read inline: most callees of a file were resolved before (`df.x`,
+        # `html.Div` again and again), and two calls per call site cost more than the lookup.
+        memo = self.memo.get(facts.path)
+        if memo is None:
+            memo = self.memo[facts.path] = {}
+        local = self.local_names[facts.path]
+        resolutions: list[Resolved] = []
+        for call in facts.calls:
+            callee, scope_id = call.callee, call.scope
+            found = None
+            if callee and (call.func_call < 0 or callee[0] != "."):
+                found = memo.get(callee if not scope_id or callee.partition(".")[0] not in local
+                                 else (scope_id, callee))
+            resolutions.append(found if found is not None else
+                               self._resolve_callee(facts, call))
         self.call_resolutions[facts.path] = resolutions
         for call, resolved in zip(facts.calls, resolutions, strict=True):
             if (resolved.api is not None or resolved.instance_of is not None

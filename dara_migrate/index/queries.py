@@ -26,7 +26,7 @@ def route_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str]]:
     for cls in ROUTE_CLASSES:
         for facts, call in index.calls_by_api.get(cls, ()):
             found.append((facts, call, cls))
-    found.sort(key=lambda item: (item[0].path, item[1].span.line, item[1].span.col))
+    found.sort(key=lambda item: (item[0].path, item[1].line, item[1].col))
     return found
 
 
@@ -50,7 +50,7 @@ def action_factory_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str
                     index, facts, call.scope, call.argument(*callable_slot)):
                 continue
             found.append((facts, call, api))
-    found.sort(key=lambda item: (item[0].path, item[1].span.line, item[1].span.col))
+    found.sort(key=lambda item: (item[0].path, item[1].line, item[1].col))
     return found
 
 

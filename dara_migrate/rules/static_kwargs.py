@@ -527,7 +527,7 @@ class UntypedStaticKwarg(Rule):
                 ctx_name = ctx_param(scope) if kind == "action" else ""
                 receiver = scope.params[0].name if _has_receiver(facts, scope) else ""
                 statics: dict[str, list[tuple[CallSite, Value]]] = defaultdict(list)
-                for site in sorted(sites.get(ref, ()), key=lambda s: (s[0].path, s[1].span.line)):
+                for site in sorted(sites.get(ref, ()), key=lambda s: (s[0].path, s[1].line)):
                     if kind == "action" and self._direct_call(index, site):
                         continue
                     for param, value in map_arguments(index, ref, site, ctx_name):
