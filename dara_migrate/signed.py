@@ -80,7 +80,14 @@ def read_signed(path: str | Path, context: bytes = b"") -> object | None:
     except OSError:
         return None
     signature, payload = data[:_SIGNATURE_BYTES], data[_SIGNATURE_BYTES:]
-    if not hmac.compare_digest(signature, _signature(secret, context, payload)):
+    return _value_if_signed(secret, context, signature, payload, payload)
+
+
+def _value_if_signed(secret: bytes, context: bytes, signature: bytes, signed: bytes,
+                     payload: bytes) -> object | None:
+    """`payload` unpickled, if `signature` is this key's for `signed` (the bytes that hold
+    it) and `context`; None otherwise."""
+    if not hmac.compare_digest(signature, _signature(secret, context, signed)):
         return None
     try:
         value: object = pickle.loads(payload)
@@ -132,11 +139,8 @@ def read_signed_head(path: str | Path, context: bytes = b"") -> SignedHead | Non
     if len(payload) != length:
         return None
     signature, head = start[:_SIGNATURE_BYTES], start[_SIGNATURE_BYTES:] + payload
-    if not hmac.compare_digest(signature, _signature(secret, context, head)):
-        return None
-    try:
-        value: object = pickle.loads(payload)
-    except Exception:
+    value = _value_if_signed(secret, context, signature, head, payload)
+    if value is None:
         return None
     return SignedHead(value, prefix + length, start[_SIGNATURE_BYTES + _LENGTH_BYTES:])
 
