@@ -55,6 +55,23 @@ class ActionRewrite:
     False)`); empty where there is none."""
 
 
+def statement_line(text: str, name: str, statement: str) -> int | None:
+    """The line of `statement` in the body of the action `name` a rewrite wrote into `text`,
+    when that action is there once."""
+    lines = split_lines(text)
+    header = f"async def {name}("
+    starts = [number for number, line in enumerate(lines) if line.startswith(header)]
+    if len(starts) != 1:
+        return None
+    for number in range(starts[0] + 1, len(lines)):
+        line = lines[number]
+        if line.strip() == statement:
+            return number + 1
+        if line and not line[0].isspace():
+            return None
+    return None
+
+
 def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Value) -> bool:
     """Whether every name a value uses is a builtin, a module-level (or imported) name, or
     (in a lambda) one of its own parameters."""

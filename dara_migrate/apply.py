@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dara_migrate.action_rewrite import statement_line
 from dara_migrate.autofix import Carried
 from dara_migrate.edits import (
     AddMarker,
@@ -422,7 +423,8 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
     fixes left it, so that the rounds go on one by one."""
     landed = []
     for finding, carried in moving:
-        line = _carried_line(workspace.texts.get(finding.path, ""), carried)
+        line = statement_line(workspace.texts.get(finding.path, ""), carried.function,
+                              carried.statement)
         if line is None:
             return False, project
         landed.append((finding, line))
@@ -474,23 +476,6 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
     workspace.undone = set()
     del workspace.errors[errors:]
     return False, candidate
-
-
-def _carried_line(text: str, carried: Carried) -> int | None:
-    """The line of `carried.statement` in the body of the function a fix wrote, when the
-    function is there once."""
-    lines = split_lines(text)
-    header = f"async def {carried.function}("
-    starts = [n for n, line in enumerate(lines) if line.startswith(header)]
-    if len(starts) != 1:
-        return None
-    for number in range(starts[0] + 1, len(lines)):
-        line = lines[number]
-        if line.strip() == carried.statement:
-            return number + 1
-        if line and not line[0].isspace():
-            return None
-    return None
 
 
 class _LineMap:

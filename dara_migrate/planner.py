@@ -103,9 +103,13 @@ def remaining_errors(project: Project, fixed: Collection[Finding] = ()) -> list[
     """Errors `apply` could not fix: what needs the escape hatch. `fixed`: findings whose
     fixes are being made, counted as gone."""
     gone = {id(finding) for finding in fixed}
-    return [f for f in project.findings
-            if f.severity == "error" and f.status in ("open", "acknowledged")
-            and f.rule != "DM001" and id(f) not in gone]
+    return [f for f in project.findings if _remains(f) and id(f) not in gone]
+
+
+def _remains(finding: Finding) -> bool:
+    """Whether a finding is an error that still needs the escape hatch."""
+    return (finding.severity == "error" and finding.status in ("open", "acknowledged")
+            and finding.rule != "DM001")
 
 
 def remaining_by_app(project: Project, fixed: Collection[Finding] = ()
@@ -190,9 +194,8 @@ def plan_moved_markers(project: Project, moved: Collection[tuple[Finding, int]],
     """The markers of errors that fixes being made move to new code (each finding with its
     anchor line in the fixed text), for `plan_escape_hatch(..., moving=)`'s plan."""
     line_of = {id(finding): line for finding, line in moved}
-    remaining = remaining_errors(project, fixed)
     wanted: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for finding in _markable(project, [f for f in remaining if id(f) in line_of],
+    for finding in _markable(project, [f for f, _ in moved if _remains(f)],
                              remaining_by_app(project, fixed)):
         wanted[(finding.path, line_of[id(finding)])].add(finding.rule)
     edits: dict[str, list[Edit]] = defaultdict(list)
