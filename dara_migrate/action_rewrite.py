@@ -135,7 +135,7 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
             scope.params[0].has_default) or len(scope.returned) != 1:
         return None
     returned, context = scope.returned[0], scope.params[0].name
-    if returned.kind in ("const", "str"):
+    if _literal(returned):
         return "update"
     if returned.kind == "attr" and returned.text == f"{context}.inputs.new":
         return "sync"
@@ -143,6 +143,15 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
             returned.items[0].kind == "attr"):
         return "toggle"
     return None
+
+
+def _literal(value: Value) -> bool:
+    """A constant, or a list, tuple, set or dict of constants (`[]`, `{'open': False}`): the same
+    object every time the resolver runs, which the static `update(value=...)` sends as it would."""
+    if value.kind in ("const", "str"):
+        return True
+    return value.kind in ("container", "dict") and not value.names and not value.calls and all(
+        map(_literal, value.items))
 
 
 def action_name(api: str, function: str, variable: str) -> str:

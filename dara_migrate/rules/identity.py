@@ -930,6 +930,38 @@ class PerCallActionDefinition(Rule):
             )
         ),
         Example.module(
+            "from dara.core import UpdateVariable, Variable\n"
+            "from dara.components import Button, Stack\n\n\n"
+            "class CountryPicker:\n"
+            "    def __init__(self):\n"
+            "        self.countries = Variable(['France'])\n"
+            "        self.filters = Variable({'year': 2020})\n\n"
+            "    def __call__(self):\n"
+            "        return Stack(\n"
+            "            Button('Clear', onclick=UpdateVariable(lambda ctx: [], self.countries)),  "
+            "# expect: DM105\n"
+            "            Button('Reset', onclick=UpdateVariable(  # expect: DM105\n"
+            "                lambda ctx: {'year': 2020, 'regions': ('emea', 'apac')},\n"
+            "                self.filters)),\n"
+            "        )\n",
+            note="A resolver that returns a literal list, tuple or dict of constants returns "
+            "equal data every time: its static `update` defines nothing.",
+            fixed=(
+                "from dara.core import Variable\n"
+                "from dara.components import Button, Stack\n\n\n"
+                "class CountryPicker:\n"
+                "    def __init__(self):\n"
+                "        self.countries = Variable(['France'])\n"
+                "        self.filters = Variable({'year': 2020})\n\n"
+                "    def __call__(self):\n"
+                "        return Stack(\n"
+                "            Button('Clear', onclick=self.countries.update(value=[])),\n"
+                "            Button('Reset', onclick=self.filters.update(value={'year': 2020, "
+                "'regions': ('emea', 'apac')})),\n"
+                "        )\n"
+            )
+        ),
+        Example.module(
             "import dara.core as dc\n"
             "from dara.core import UpdateVariable\n"
             "from dara.components import Button, Select, Stack\n\n"
