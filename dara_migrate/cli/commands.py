@@ -249,8 +249,7 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
 def _warn_unmatched_apps(err: Console, project: Project) -> None:
     """One line per entry of the `apps` setting that names no app: a typo would otherwise
     leave that app out of the run without a word."""
-    for entry in project.known_apps.unmatched:
-        source = project.settings.root / "pyproject.toml"
+    for source, entry in project.known_apps.unmatched:
         err.print(escape(f"warning: {source}: [tool.dara-migrate] apps lists {entry!r}, which "
                          "names no ConfigurationBuilder of the project (give it as module:name)"),
                   style="yellow", highlight=False, soft_wrap=True)
@@ -826,7 +825,8 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
                             environment=environment)
         replay = verify_on_workers(folder, config=build_config, python=python, count=workers,
                                    environment=environment, timeout=timeout,
-                                   findings=site_findings(project, folder), login=login)
+                                   findings=site_findings(project, folder, builds[0].app),
+                                   login=login)
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:

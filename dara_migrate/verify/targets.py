@@ -28,6 +28,8 @@ class AppBuild(NamedTuple):
     """The app's modules, relative to the project root."""
     home: Path | None = None
     """The folder of its config module."""
+    app: str | None = None
+    """The app's key in the audit (`module:name`), when the audit found it."""
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """`base` with `PYTHONPATH` led by the import folder (a `src/` layout's config module
@@ -80,7 +82,8 @@ def app_builds(project: Project, given: Path, config: str | None) -> list[AppBui
         if config is None or config in (target, app.key, f"{facts.module}:{name}"):
             builds.append(AppBuild(folder, target,
                                    None if import_root == folder else import_root,
-                                   search_path, frozenset(reachable), config_file.parent))
+                                   search_path, frozenset(reachable), config_file.parent,
+                                   app.key))
     if config is not None and not builds:
         return [AppBuild(given, config, None)]
     return builds
