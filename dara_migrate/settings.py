@@ -62,8 +62,9 @@ class Settings:
     apps: tuple[str, ...] = ()
     library_components: tuple[str, ...] = ()
     show_info: bool = False
-    flags: Mapping[str, Any] = field(default_factory=dict)
-    """The command-line overrides these settings were loaded with (nested tables take them too)."""
+    flags: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The command-line overrides these settings were loaded with (nested tables take them
+    too); what they set is in the other fields already."""
     nested: Mapping[str, Settings] = field(default_factory=dict)
     """Folder (relative POSIX path) -> the settings of the `[tool.dara-migrate]` table of its
     pyproject.toml, for the projects nested under the root that have one."""

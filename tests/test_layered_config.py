@@ -4,7 +4,9 @@ from its own folder; flags still win over every table."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +144,48 @@ def test_the_session_site_of_verify_is_the_verified_apps_own(tmp_path: Path) -> 
         sites = [f for f in site_findings(project, root, keys[path])
                  if f.rule in ("DM201", "DM701")]
         assert sites and {f.path for f in sites} == {path}
+
+
+def _repository(tmp_path: Path) -> Path:
+    root = shutil.copytree(LAYERED, tmp_path / "repo")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def test_verify_reads_the_repository_when_an_app_imports_its_shared_folder(
+        tmp_path: Path) -> None:
+    from dara_migrate.verify.targets import repository_root
+
+    root = _repository(tmp_path)
+    ops, billing = root / "apps/ops", root / BILLING
+    # ops imports `charts` from the repository's shared/ folder; billing imports nothing
+    # its own project and the interpreter lack.
+    assert repository_root(audit(load_settings(ops, {"use_cache": False}), [ops])[1],
+                           ops) == root
+    assert repository_root(audit(load_settings(billing, {"use_cache": False}),
+                                 [billing])[1], billing) is None
+    shutil.rmtree(root / ".git")
+    assert repository_root(audit(load_settings(ops, {"use_cache": False}), [ops])[1],
+                           ops) is None
+
+
+@pytest.fixture(scope="module")
+def verified_ops(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any]]:
+    root = _repository(tmp_path_factory.mktemp("layered"))
+    outcome = CliRunner().invoke(cli, ["verify", str(root / "apps/ops"), "--runs", "2",
+                                       "--format", "json"])
+    return outcome.exit_code, json.loads(outcome.stdout)
+
+
+@pytest.mark.slow
+def test_verify_from_an_app_folder_builds_with_the_shared_library(
+        verified_ops: tuple[int, dict[str, Any]]) -> None:
+    code, document = verified_ops
+    assert document["config"] == "ops_console.main:config"
+    assert "error" not in document, document
+    built = {d["qualname"] for d in document["definitions"]}
+    assert any(name.startswith("charts.kpi.kpi_card") for name in built), built
+    # The page's DerivedVariable has no uid yet: the build proves it unstable.
+    assert code == 1
+    assert any(d["qualname"].startswith("ops_console.pages.health") and not d["stable"]
+               for d in document["definitions"])
