@@ -258,21 +258,22 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
 
 def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
     kept = []
-    # The per-file-ignores patterns a path matches, matched once per path, not per finding.
-    ignoring: dict[str, list[tuple[str, ...]]] = {}
+    # Per path, once: the closest [tool.dara-migrate] table's select and ignore, and the
+    # per-file-ignores patterns the path matches.
+    rules_of: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, ...]]]] = {}
     for finding in findings:
-        # Each file follows the closest [tool.dara-migrate] table above it.
-        governing = settings.governing(finding.path)
-        if governing.select and not matches(finding.rule, governing.select):
-            continue
-        if governing.ignore and matches(finding.rule, governing.ignore):
-            continue
-        ignores = ignoring.get(finding.path)
-        if ignores is None:
+        rules = rules_of.get(finding.path)
+        if rules is None:
+            governing = settings.governing(finding.path)
             seen_as = settings.relative_to_table(finding.path)
-            ignores = ignoring[finding.path] = [
+            rules = rules_of[finding.path] = (governing.select, governing.ignore, [
                 codes for pattern, codes in governing.per_file_ignores.items()
-                if fnmatch.fnmatch(seen_as, pattern)]
+                if fnmatch.fnmatch(seen_as, pattern)])
+        select, ignore, ignores = rules
+        if select and not matches(finding.rule, select):
+            continue
+        if ignore and matches(finding.rule, ignore):
+            continue
         if not any(matches(finding.rule, codes) for codes in ignores):
             kept.append(finding)
     return kept
