@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import pathspec
+
 from dara_migrate.files import (
     CACHE_FOLDER,
     FoundFiles,
     SourceRoots,
     find_files,
+    relative_path,
     secret_mentions,
 )
 from dara_migrate.index.apps import App, ProjectApps
@@ -91,8 +94,32 @@ def discover(settings: Settings, paths: Iterable[Path],
     found = found or find_files(settings, paths)
     problems = [FileResult(folder.relative_to(settings.root).as_posix() or ".", None, reason)
                 for folder, reason in sorted(found.problems.items())]
-    return Discovered(found.python, found.selected, found.deployment, problems,
+    python, selected, deployment = found.python, found.selected, found.deployment
+    if settings.nested:
+        python, selected, deployment = _without_nested_excludes(settings, found)
+    return Discovered(python, selected, deployment, problems,
                       SourceRoots(settings.root, found.projects))
+
+
+def _without_nested_excludes(settings: Settings, found: FoundFiles
+                             ) -> tuple[list[Path], frozenset[str], list[Path]]:
+    """The walk's files less those the `exclude` patterns of a nested project's table leave
+    out (matched from that project's folder, as its own runs match them)."""
+    specs: dict[str, pathspec.GitIgnoreSpec] = {
+        folder: pathspec.GitIgnoreSpec.from_lines(nested.exclude)
+        for folder, nested in settings.nested.items() if nested.exclude}
+    if not specs:
+        return found.python, found.selected, found.deployment
+
+    def excluded(path: Path) -> bool:
+        relative = relative_path(path, settings.root)
+        return any(relative.startswith(f"{folder}/") and spec.match_file(
+            relative[len(folder) + 1:]) for folder, spec in specs.items())
+
+    gone = {p for p in found.python if excluded(p)}
+    return ([p for p in found.python if p not in gone],
+            found.selected - {relative_path(p, settings.root) for p in gone},
+            [p for p in found.deployment if not excluded(p)])
 
 
 def load_project(settings: Settings, paths: Iterable[Path],
@@ -104,6 +131,8 @@ def load_project(settings: Settings, paths: Iterable[Path],
     """Read and index the project; run every rule. `overlay` replaces file contents; `reuse`
     holds facts of files known to be unchanged since they were read; `found` is a walk of
     `paths` already made."""
+    found = found or find_files(settings, paths)
+    settings = settings.with_nested_tables(found.projects)
     python, selected, deployment, problems, roots = discover(settings, paths, found)
     with gc_paused():
         # The overlay's bytes (edited files) are dropped once read, not kept while indexing.
@@ -182,7 +211,8 @@ def _mark_pending(project: Project, findings: list[Finding]) -> None:
     for finding in findings:
         needs = BY_CODE[finding.rule].fix_needs
         if not needs or any(fix_applies(targets[key], needs) for key in finding.apps) or (
-                not finding.apps and fix_applies(project.settings.target, needs)):
+                not finding.apps and fix_applies(
+                    project.settings.governing(finding.path).target, needs)):
             continue
         # The declaration itself is pending whatever a marker says; what it would cover
         # only while it is still an open error.
@@ -228,18 +258,22 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
 
 def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
     kept = []
-    # The per-file-ignores patterns a path matches, matched once per path, not per finding.
-    ignoring: dict[str, list[tuple[str, ...]]] = {}
+    # Per path, once: the closest [tool.dara-migrate] table's select and ignore, and the
+    # per-file-ignores patterns the path matches.
+    rules_of: dict[str, tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, ...]]]] = {}
     for finding in findings:
-        if settings.select and not matches(finding.rule, settings.select):
+        rules = rules_of.get(finding.path)
+        if rules is None:
+            governing = settings.governing(finding.path)
+            seen_as = settings.relative_to_table(finding.path)
+            rules = rules_of[finding.path] = (governing.select, governing.ignore, [
+                codes for pattern, codes in governing.per_file_ignores.items()
+                if fnmatch.fnmatch(seen_as, pattern)])
+        select, ignore, ignores = rules
+        if select and not matches(finding.rule, select):
             continue
-        if settings.ignore and matches(finding.rule, settings.ignore):
+        if ignore and matches(finding.rule, ignore):
             continue
-        ignores = ignoring.get(finding.path)
-        if ignores is None:
-            ignores = ignoring[finding.path] = [
-                codes for pattern, codes in settings.per_file_ignores.items()
-                if fnmatch.fnmatch(finding.path, pattern)]
         if not any(matches(finding.rule, codes) for codes in ignores):
             kept.append(finding)
     return kept

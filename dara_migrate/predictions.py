@@ -60,11 +60,16 @@ def predicted_definitions(project: Project, app_root: Path,
     return predicted
 
 
-def site_findings(project: Project, app_root: Path) -> list[SiteFinding]:
-    """Every finding inside `app_root`, path relative to it, for the cross-worker replay."""
+def site_findings(project: Project, app_root: Path, app: str | None = None
+                  ) -> list[SiteFinding]:
+    """Every finding inside `app_root`, path relative to it, for the cross-worker replay; of
+    the app whose key is `app` only, when given (other apps built from the same folder have
+    their own DM201 and DM701 at their own builders)."""
     root = project.settings.root
     found = []
     for finding in project.findings:
+        if app is not None and finding.apps and app not in finding.apps:
+            continue
         try:
             path = (root / finding.path).resolve().relative_to(app_root.resolve()).as_posix()
         except ValueError:

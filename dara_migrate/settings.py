@@ -1,11 +1,12 @@
-"""`[tool.dara-migrate]` from the nearest pyproject.toml, merged with flags into one Settings."""
+"""`[tool.dara-migrate]` from the project root's pyproject.toml and from the nested projects
+under it, merged with flags into one Settings."""
 
 from __future__ import annotations
 
 import functools
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -61,6 +62,75 @@ class Settings:
     apps: tuple[str, ...] = ()
     library_components: tuple[str, ...] = ()
     show_info: bool = False
+    flags: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The command-line overrides these settings were loaded with (nested tables take them
+    too); what they set is in the other fields already."""
+    nested: Mapping[str, Settings] = field(default_factory=dict)
+    """Folder (relative POSIX path) -> the settings of the `[tool.dara-migrate]` table of its
+    pyproject.toml, for the projects nested under the root that have one."""
+    _governing: dict[str, Settings] = field(default_factory=dict, repr=False, compare=False)
+    _pins: dict[Path, tuple[Target, str] | None] = field(
+        default_factory=dict, repr=False, compare=False)
+
+    def governing(self, path: str) -> Settings:
+        """The settings of the closest `[tool.dara-migrate]` table above a file (a path
+        relative to the root): a nested project's, else these."""
+        if not self.nested:
+            return self
+        folder = path.rpartition("/")[0]
+        found = self._governing.get(folder)
+        if found is None:
+            found = self._governing[folder] = self._closest_table(folder)
+        return found
+
+    def _closest_table(self, folder: str) -> Settings:
+        while folder:
+            if folder in self.nested:
+                return self.nested[folder]
+            folder = folder.rpartition("/")[0]
+        return self
+
+    def relative_to_table(self, path: str) -> str:
+        """A root-relative path as seen from the folder of the table that governs it: what
+        that table's `per-file-ignores` globs are matched against."""
+        if not self.nested:
+            return path
+        prefix = self.governing(path).root.relative_to(self.root).as_posix()
+        return path if prefix == "." else path[len(prefix) + 1:]
+
+    def all_library_components(self) -> tuple[str, ...]:
+        """`library-components` of the root's table and of every nested one."""
+        names = dict.fromkeys(self.library_components)
+        for settings in self.nested.values():
+            names.update(dict.fromkeys(settings.library_components))
+        return tuple(names)
+
+    def with_nested_tables(self, project_files: Iterable[Path]) -> Settings:
+        """These settings with the `[tool.dara-migrate]` tables of the pyproject.toml files
+        of nested projects (among `project_files`), each loaded with the same flags. The run
+        itself (`mode`, `jobs`, `cache-dir`, the cache) follows the root's table only."""
+        nested: dict[str, Settings] = {}
+        for path in project_files:
+            folder = path.parent
+            if path.name != "pyproject.toml" or folder == self.root or not (
+                    folder.is_relative_to(self.root)):
+                continue
+            try:
+                mentioned = b"dara-migrate" in read_bytes(path)
+            except ReadError:
+                continue
+            if not mentioned:
+                continue
+            data = read_pyproject(path)
+            if "dara-migrate" not in data.get("tool", {}):
+                continue
+            loaded = load_settings(folder, self.flags, data)
+            nested[folder.relative_to(self.root).as_posix()] = replace(
+                loaded, mode=self.mode, jobs=self.jobs, cache_dir=self.cache_dir,
+                use_cache=self.use_cache, show_info=self.show_info)
+        if not nested and not self.nested:
+            return self
+        return replace(self, nested=nested, _governing={})
 
     def target_for(self, project: Path,
                    read: Callable[[Path], dict[str, Any]] | None = None) -> tuple[Target, str]:
@@ -72,10 +142,13 @@ class Settings:
             return self.target, self.target_reason
         folder = project
         while folder != self.root and folder.is_relative_to(self.root):
-            pyproject = folder / "pyproject.toml"
-            data = (read or read_pyproject)(pyproject) if pyproject.is_file() else {}
-            where = folder.relative_to(self.root).as_posix()
-            found = _pinned(_declared_specs(folder, data), f"{where}/")
+            # Apps share their ancestors: each folder is read (pyproject, requirements) once.
+            if folder not in self._pins:
+                pyproject = folder / "pyproject.toml"
+                data = (read or read_pyproject)(pyproject) if pyproject.is_file() else {}
+                where = folder.relative_to(self.root).as_posix()
+                self._pins[folder] = _pinned(_declared_specs(folder, data), f"{where}/")
+            found = self._pins[folder]
             if found is not None:
                 return found
             folder = folder.parent
@@ -188,10 +261,14 @@ def _cache_dir(root: Path, value: Any, source: Path) -> Path:
     return root / folder
 
 
-def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
-    """Settings from `root/pyproject.toml`, then flags (`overrides`, already typed) on top."""
+def load_settings(root: Path, overrides: Mapping[str, Any],
+                  data: dict[str, Any] | None = None) -> Settings:
+    """Settings from `root/pyproject.toml` (`data`: that file, already read), then flags
+    (`overrides`, already typed) on top. Nested projects' tables are added per run, once
+    their files are found (`Settings.with_nested_tables`)."""
     pyproject = root / "pyproject.toml"
-    data = read_pyproject(pyproject) if pyproject.is_file() else {}
+    if data is None:
+        data = read_pyproject(pyproject) if pyproject.is_file() else {}
     table = data.get("tool", {}).get("dara-migrate", {})
     unknown = sorted(set(table) - set(CONFIG_KEYS))
     if unknown:
@@ -251,7 +328,7 @@ def load_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
             values["exclude"] = (*values.get("exclude", ()), *value)
         else:
             values[key] = value
-    settings = replace(Settings(root=root), **values)
+    settings = replace(Settings(root=root, flags=dict(overrides)), **values)
     target, reason = resolve_target(target_choice, root, data)
     return replace(settings, target=target, target_reason=reason, target_choice=target_choice)
 

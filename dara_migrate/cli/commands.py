@@ -249,8 +249,7 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
 def _warn_unmatched_apps(err: Console, project: Project) -> None:
     """One line per entry of the `apps` setting that names no app: a typo would otherwise
     leave that app out of the run without a word."""
-    for entry in project.known_apps.unmatched:
-        source = project.settings.root / "pyproject.toml"
+    for source, entry in project.known_apps.unmatched:
         err.print(escape(f"warning: {source}: [tool.dara-migrate] apps lists {entry!r}, which "
                          "names no ConfigurationBuilder of the project (give it as module:name)"),
                   style="yellow", highlight=False, soft_wrap=True)
@@ -722,9 +721,7 @@ def verify_command(
     try:
         environment = parse_environment(env or [])
         check_output_file(output, "--output")
-        settings = _settings([app_root], err, use_cache=None)
-        project = audit(settings, [app_root])[1]
-        _warn_unmatched_apps(err, project)
+        project = _verify_project(app_root, err)
         builds = _verify_builds(project, app_root, config)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
@@ -782,6 +779,19 @@ def config_problem(config: str) -> str | None:
     return None
 
 
+def _verify_project(app_root: Path, err: Console) -> Project:
+    """The audit of the project `verify` builds apps of: the one around `app_root`, else the
+    git work tree above it when the app imports modules only that tree holds."""
+    from dara_migrate.verify.targets import repository_root
+
+    project = audit(_settings([app_root], err, use_cache=None), [app_root])[1]
+    wider = repository_root(project, app_root)
+    if wider is not None:
+        project = audit(_settings([wider], err, use_cache=None), [app_root])[1]
+    _warn_unmatched_apps(err, project)
+    return project
+
+
 def _verify_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
     """The apps `verify` builds under `given` (or the one `config` names); a usage error
     when there is none."""
@@ -811,9 +821,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
     try:
         environment = parse_environment(env)
         check_output_file(output, "--output")
-        settings = _settings([app_root], err, use_cache=None)
-        project = audit(settings, [app_root])[1]
-        _warn_unmatched_apps(err, project)
+        project = _verify_project(app_root, err)
         builds = _verify_builds(project, app_root, config)
         if len(builds) > 1:
             raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "
@@ -826,7 +834,8 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
                             environment=environment)
         replay = verify_on_workers(folder, config=build_config, python=python, count=workers,
                                    environment=environment, timeout=timeout,
-                                   findings=site_findings(project, folder), login=login)
+                                   findings=site_findings(project, folder, builds[0].app),
+                                   login=login)
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
     except VerifyError as error:

@@ -97,8 +97,9 @@ class ProjectApps:
     roots: SourceRoots | None = None
     by_project: dict[str, list[App]] = field(default_factory=dict)
     """project folder -> the apps whose config lives under its project file."""
-    unmatched: tuple[str, ...] = ()
-    """Entries of the `apps` setting that name no app of the project (a typo, a moved app)."""
+    unmatched: tuple[tuple[Path, str], ...] = ()
+    """Entries of an `apps` setting that name no app of the project (a typo, a moved app),
+    with the pyproject.toml that lists them."""
 
     @classmethod
     def build(cls, index: ProjectIndex, settings: Settings, roots: SourceRoots) -> ProjectApps:
@@ -107,24 +108,27 @@ class ProjectApps:
         apps: list[App] = []
         profiles: dict[str, tuple[Target, str, str | None]] = {}
         read = functools.cache(read_pyproject)  # a project's file gives its target and its name
-        listed = set(settings.apps)
+        tables = [settings, *settings.nested.values()]
+        listed = {entry for table in tables for entry in table.apps}
         answered: set[str] = set()
         for facts, call in index.calls_by_api.get(BUILDER, ()):
             bound = _bound_name(index, facts, call)
             name = bound.name.rsplit(".", 1)[-1] if bound else "config"
             app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
+            governing = settings.governing(facts.path)
             if listed:
+                # Any table's entry may name the app; only the table governing it narrows.
                 naming = _listed_names(index, listed, app)
-                if not naming:
-                    continue
                 answered |= naming
+                if governing.apps and naming.isdisjoint(governing.apps):
+                    continue
             if call.scope != 0 and call.target:
                 holder = _holder_in_callers(index, facts, call)
                 app.name = holder.name if holder is not None else app.name
             app.files = frozenset(index.files_reachable(facts))
             app.project = roots.project_of(facts.path)
             if app.project not in profiles:
-                profiles[app.project] = (*settings.target_for(settings.root / app.project, read),
+                profiles[app.project] = (*governing.target_for(settings.root / app.project, read),
                                          _project_name(settings.root / app.project, read))
             app.target, app.target_reason, named = profiles[app.project]
             app.app_id = named or facts.module.split(".")[0].replace("_", "-")
@@ -145,7 +149,8 @@ class ProjectApps:
         for app in apps:
             by_project[app.project].append(app)
         found = cls(apps, owners, roots, by_project,
-                    tuple(entry for entry in settings.apps if entry not in answered))
+                    tuple((table.root / "pyproject.toml", entry) for table in tables
+                          for entry in table.apps if entry not in answered))
         found._attach_runtime(index)
         return found
 
@@ -245,7 +250,18 @@ def _listed_names(index: ProjectIndex, listed: set[str], app: App) -> set[str]:
     holders = [(app.facts, app.name), *((bound.facts, bound.name)
                                         for bound in _module_names_holding(index, app.call))]
     return listed & {spelling for facts, name in holders
-                     for spelling in (f"{facts.module}:{name}", f"{facts.path}:{name}")}
+                     for spelling in (f"{facts.module}:{name}", f"{facts.path}:{name}",
+                                      f"{_started_as(index, facts)}:{name}")}
+
+
+def _started_as(index: ProjectIndex, facts: FileFacts) -> str:
+    """The module `dara start` imports a config file as from the folder its own imports
+    resolve from (`main` for an app's `main.py` next to its `pages/` folder)."""
+    folder = index.import_root(facts)
+    if not folder or not facts.path.startswith(f"{folder}/"):
+        return facts.module
+    return facts.path[len(folder) + 1:].removesuffix(".py").removesuffix("/__init__").replace(
+        "/", ".")
 
 
 def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:

@@ -1257,8 +1257,10 @@ class LibraryMadeDefinitions(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         for facts, call, name, what in library_made_calls(
-                ctx.index, ctx.settings.library_components):
-            if not ctx.is_selected(facts):
+                ctx.index, ctx.settings.all_library_components()):
+            if not ctx.is_selected(facts) or (
+                    name not in LIBRARY_MADE_DEFINITIONS and name not in
+                    ctx.settings.governing(facts.path).library_components):
                 continue
             when = ctx.index.when_at(facts, call.scope)
             again = ", again on every request" if when == "request" else ""

@@ -28,6 +28,8 @@ class AppBuild(NamedTuple):
     """The app's modules, relative to the project root."""
     home: Path | None = None
     """The folder of its config module."""
+    app: str | None = None
+    """The app's key in the audit (`module:name`), when the audit found it."""
 
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """`base` with `PYTHONPATH` led by the import folder (a `src/` layout's config module
@@ -80,10 +82,46 @@ def app_builds(project: Project, given: Path, config: str | None) -> list[AppBui
         if config is None or config in (target, app.key, f"{facts.module}:{name}"):
             builds.append(AppBuild(folder, target,
                                    None if import_root == folder else import_root,
-                                   search_path, frozenset(reachable), config_file.parent))
+                                   search_path, frozenset(reachable), config_file.parent,
+                                   app.key))
     if config is not None and not builds:
         return [AppBuild(given, config, None)]
     return builds
+
+
+def repository_root(project: Project, app_root: Path) -> Path | None:
+    """The top of the git work tree above the project, when the modules under `app_root`
+    import a top-level module that neither the project holds nor this interpreter can import
+    (`charts` of a monorepo's shared library folder, put on `PYTHONPATH` by its deployment):
+    the app is then read, and built, from there. None when nothing is missing."""
+    root = project.settings.root
+    top = next((folder for folder in root.parents if (folder / ".git").exists()), None)
+    if top is None:
+        return None
+    import importlib.util
+    import sys
+
+    index = project.index
+    given = app_root.resolve()
+    for facts in index.files.values():
+        if not (root / facts.path).is_relative_to(given):
+            continue
+        for binding in facts.bindings:
+            if binding.kind not in ("import", "import_module"):
+                continue
+            parts = binding.target.split(".")
+            head = parts[0]
+            if (not head or head in sys.stdlib_module_names or any(
+                    index.module_named(".".join(parts[:cut]), facts) is not None
+                    for cut in range(len(parts), 0, -1))):
+                continue
+            try:
+                missing = importlib.util.find_spec(head) is None
+            except (ImportError, ValueError):
+                missing = True
+            if missing:
+                return top
+    return None
 
 
 def find_app_build(app_root: Path) -> AppBuild:
@@ -95,9 +133,13 @@ def find_app_build(app_root: Path) -> AppBuild:
 
     try:
         settings = load_settings(find_root([app_root]), {"use_cache": False})
+        project = audit(settings, [app_root])[1]
+        wider = repository_root(project, app_root)
+        if wider is not None:
+            project = audit(load_settings(wider, {"use_cache": False}), [app_root])[1]
     except SettingsError as error:
         raise VerifyError(str(error)) from error
-    builds = app_builds(audit(settings, [app_root])[1], app_root, None)
+    builds = app_builds(project, app_root, None)
     if not builds:
         raise VerifyError(f"no Dara app found under {app_root}")
     if len(builds) > 1:
