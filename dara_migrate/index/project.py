@@ -43,6 +43,8 @@ _REQUEST_CALLABLE_ARGS: dict[str, tuple[tuple[int, str], ...]] = {
     "DownloadContent": ((0, "resolver"),),
     "SideEffect": ((0, "function"),),
     "UploadDropzone": ((-1, "resolver"), (-1, "on_drop")),
+    "action": ((0, "func"),),
+    "py_component": ((0, "function"),),
 }
 _CONFIG_REQUEST_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
     "add_endpoint": ((0, "endpoint"),),
@@ -722,9 +724,10 @@ class ProjectIndex:
         self.edges[source].append(edge)
         self.callers[target].append(edge)
 
-    def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value
-                          ) -> Iterator[tuple[ScopeRef, bool]]:
-        """Project functions a value passed as an argument stands for (and if it is a class)."""
+    def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value,
+                          partials: bool = False) -> Iterator[tuple[ScopeRef, bool]]:
+        """Project functions a value passed as an argument stands for (and if it is a class);
+        with `partials`, also the function a `functools.partial(...)` wraps."""
         if value.kind == "lambda":
             yield (facts.path, value.scope), False
         elif value.kind == "attr" or (
@@ -734,7 +737,11 @@ class ProjectIndex:
                 yield resolved.function, self.scope(resolved.function).kind == "class"
         elif value.kind in ("container", "dict"):
             for item in value.items:
-                yield from self._callable_targets(facts, scope_id, item)
+                yield from self._callable_targets(facts, scope_id, item, partials)
+        elif partials and value.kind == "call":
+            wrapped = facts.calls[value.call]
+            if wrapped.args and self.resolve_call(facts, wrapped).qualified == "functools.partial":
+                yield from self._callable_targets(facts, scope_id, wrapped.args[0], partials)
 
     def _instance_targets(self, facts: FileFacts, scope_id: int, value: Value
                           ) -> Iterator[ScopeRef]:
@@ -799,11 +806,14 @@ class ProjectIndex:
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
-            if value.kind not in _CALLABLE_KINDS and not content_args:
+            if value.kind not in _CALLABLE_KINDS and not content_args and not request_args:
                 continue  # a constant or a call result: no function to reach (most arguments)
             slot_request = bool(request_args) and _matches(request_args, position, keyword)
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
-            for target, is_class in self._callable_targets(facts, call.scope, value):
+            # A request slot's `partial(f, ...)` runs `f` per request; route content is left
+            # to the callback edge `partial` already gives `f`, so that it is counted once.
+            for target, is_class in self._callable_targets(facts, call.scope, value,
+                                                           slot_request):
                 if slot_request:
                     self.roots["request"].add(target)
                 elif slot_content:
@@ -829,7 +839,7 @@ class ProjectIndex:
             root = "startup"
         if root is not None:
             for value in call.args:
-                for target, _ in self._callable_targets(facts, call.scope, value):
+                for target, _ in self._callable_targets(facts, call.scope, value, True):
                     self.roots[root].add(target)
 
     def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:

@@ -333,6 +333,38 @@ def test_live_object_kept_per_request_is_a_blocker(tmp_path: Path) -> None:
     assert [(f.line, f.fix) for f in found] == [(8, "blocker")]
 
 
+def test_functions_behind_partial_and_call_form_decorators_run_per_request(
+        tmp_path: Path) -> None:
+    files = {
+        "app/compute.py": "HITS = []\n\n"
+        "def scaled(value, factor=1):\n"
+        "    HITS.append(value)\n"
+        "    return value * factor\n\n"
+        "def render(value):\n"
+        "    HITS.append(value)\n\n"
+        "async def save(ctx, value):\n"
+        "    HITS.append(value)\n\n"
+        "def job():\n"
+        "    HITS.append(0)\n",
+        "app/main.py": "import functools\n"
+        "from functools import partial\n"
+        "import dara.core as dc\n"
+        "from dara.core import ConfigurationBuilder, ScheduledJob, Variable\n"
+        "from app import compute\n\n"
+        "config = ConfigurationBuilder()\n"
+        "base = Variable(1)\n"
+        "double = dc.DerivedVariable(functools.partial(compute.scaled, factor=2),\n"
+        "                            variables=[base], uid='double')\n"
+        "panel = dc.py_component(compute.render)\n"
+        "save = dc.action(compute.save)\n"
+        "config.scheduler(ScheduledJob.every().hours(1))(partial(compute.job))\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert [(f.path, f.line, f.severity) for f in found] == [
+        ("app/compute.py", 4, "error"), ("app/compute.py", 8, "error"),
+        ("app/compute.py", 11, "error"), ("app/compute.py", 14, "error")]
+
+
 def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> None:
     source = (
         "import redis\n"
