@@ -592,7 +592,9 @@ class MissingRouteId(Rule):
         "`/api/core/route/{id}`; another worker built different ids, so navigation 404s.",
         use_instead="`id='<slug>'` from the full path: `index` for `/`, a `layout-` prefix "
         "for layouts; unique per router and matching `^[a-zA-Z0-9-_]+$`.",
-        fix_safety="Safe: the id is only used to address the route.",
+        fix_safety="Safe: the id is only used to address the route. Manual where the call "
+        "runs more than once per process (a loop, a helper called twice): Dara keys routes by "
+        "id, so one literal would make them replace each other.",
         confidence="High: the receiver must resolve to a Dara router or route.",
     )
     VALID = [
@@ -643,6 +645,15 @@ class MissingRouteId(Rule):
                 taken.add(value.const)
         for facts, call, method in routes:
             if call.keyword("id") is not None or not ctx.is_selected(facts):
+                continue
+            if call.loop or ctx.index.runs_at(facts, call.scope) > 1:
+                # Dara keys its route map by id: routes sharing one replace each other.
+                yield ctx.at_call(
+                    self, facts, call,
+                    "route without id= gets path + uuid4 per worker and 404s elsewhere; it is "
+                    "added more than once per process, so one literal id would be shared by "
+                    "every route it adds: give each its own, e.g. an f-string over what "
+                    "tells them apart", fix="manual")
                 continue
             slug = _route_slug(ctx.index, facts, call, method)
             candidate, counter = slug, 1

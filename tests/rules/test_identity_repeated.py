@@ -45,3 +45,24 @@ def test_a_function_called_twice_gets_a_prefix(tmp_path: Path) -> None:
             "config.router.add_page(path='home', content=home, id='home')\n")
     assert repeated_advice(tmp_path, main) == (
         "safe", "key its uid by the loop variable or a uid prefix parameter")
+
+
+def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "CATEGORIES = ['books', 'games']\n\n"
+            "def add_section(router, name: str):\n"
+            "    section = config.router.add_prefix(path=name)\n"
+            "    section.add_index(content=Text(name))\n\n"
+            "for category in CATEGORIES:\n"
+            "    config.router.add_page(path=category, content=Text(category))\n"
+            "add_section(config.router, 'a')\n"
+            "add_section(config.router, 'b')\n"
+            "config.router.add_page(path='about', content=Text('About'))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    routes = [(f.line, f.fix) for f in result.findings if f.rule == "DM108"]
+    assert routes == [(8, "manual"), (9, "manual"), (12, "manual"), (15, "safe")]
+    repeated = [f.message for f in result.findings if f.rule == "DM108" and f.fix == "manual"]
+    assert all("one literal id would be shared by every route it adds" in m for m in repeated)
