@@ -396,7 +396,8 @@ class DuplicateUid(Rule):
         use_instead="Give each definition its own uid; the scheme `<module>:<scope>.<name>` "
         "is unique by construction.",
         fix_safety="Manual: which of the two keeps the id is a decision.",
-        confidence="High for literal uids; uids computed at run time are checked by `verify`.",
+        confidence="High for literal uids and module-level string constants; uids computed "
+        "at run time are checked by `verify`.",
     )
     VALID = [
         Example({
@@ -433,9 +434,10 @@ class DuplicateUid(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         groups: dict[tuple[str, str], list[Definition]] = defaultdict(list)
         for definition in collect_definitions(ctx.index):
-            uid = definition.uid
-            if uid is not None and uid.kind == "str" and isinstance(uid.const, str) and uid.const:
-                groups[(definition.registry, uid.const)].append(definition)
+            uid = _constant_uid(ctx.index, definition.facts, definition.call.scope,
+                                definition.uid)
+            if uid:
+                groups[(definition.registry, uid)].append(definition)
         apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):
             if len(sites) < 2:
@@ -459,6 +461,26 @@ class DuplicateUid(Rule):
                         self, site.facts, site.call,
                         f"uid '{shared}' is also used in another app ({registry}); fine while "
                         "the apps run in separate processes", severity="info", related=related)
+
+
+def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int,
+                  uid: Value | None) -> str | None:
+    """A uid's value when it is known: a string literal, or a name of a module-level
+    constant bound once to one (`uid=TOTAL`, `uid=ids.TOTAL`, also from another module)."""
+    if uid is None or uid.kind not in ("str", "name", "attr"):
+        return None
+    if uid.kind == "str":
+        return uid.const if isinstance(uid.const, str) else None
+    resolved = index.resolve(facts, scope, uid.text)
+    if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
+        return None
+    owner, name = index.split_module(resolved.qualified, facts)
+    if owner is None or not name or "." in name:
+        return None
+    bound = index.bindings_in(owner.path, 0, name)
+    value = bound[0].value if len(bound) == 1 and bound[0].kind == "assign" else None
+    return value.const if value is not None and value.kind == "str" and isinstance(
+        value.const, str) else None
 
 
 def _apps_by_file(apps: ProjectApps) -> dict[str, frozenset[str]]:

@@ -1,4 +1,5 @@
-"""DM104 advice: what a person can do depends on why the code runs more than once."""
+"""DM104 advice: what a person can do depends on why the code runs more than once; DM103
+and DM108 where definitions and routes repeat."""
 
 from __future__ import annotations
 
@@ -66,3 +67,27 @@ def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None
     assert routes == [(8, "manual"), (9, "manual"), (12, "manual"), (15, "safe")]
     repeated = [f.message for f in result.findings if f.rule == "DM108" and f.fix == "manual"]
     assert all("one literal id would be shared by every route it adds" in m for m in repeated)
+
+
+def test_uids_from_shared_constants_are_compared_by_value(tmp_path: Path) -> None:
+    files = {
+        "app/ids.py": "TOTAL = 'total'\nPREFIX = 'p'\nPREFIX = 'q'\n",
+        "app/a.py": "import dara.core as dc\n"
+        "from app.ids import TOTAL\n\n"
+        "v = dc.Variable(0)\n"
+        "total = dc.DerivedVariable(lambda x: x, variables=[v], uid=TOTAL)\n",
+        "app/b.py": "import dara.core as dc\n"
+        "from app import ids\n"
+        "from app.ids import PREFIX\n\n"
+        "w = dc.Variable(0)\n"
+        "again = dc.DerivedVariable(lambda x: x, variables=[w], uid=ids.TOTAL)\n"
+        "first = dc.DerivedVariable(lambda x: x, variables=[w], uid='p')\n"
+        "second = dc.DerivedVariable(lambda x: x, variables=[w], uid=PREFIX)\n\n"
+        "def make(uid: str):\n"
+        "    return dc.DerivedVariable(lambda x: x, variables=[w], uid=uid)\n\n"
+        "one = make('total-1')\n",
+    }
+    root = write_tree(tmp_path, files)
+    result, _ = run_audit(root)
+    assert [(f.path, f.line) for f in result.findings if f.rule == "DM103"] == [
+        ("app/a.py", 5), ("app/b.py", 6)]
