@@ -54,7 +54,33 @@ def unstable_source(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
             source = unstable_source(index, facts, found[1], found[0].value, depth + 1)
             if source:
                 return source
+        elif found and found[0].kind == "import":
+            imported = module_assignment(index, facts, scope, name)
+            if imported is not None:
+                source = unstable_source(index, imported[0], 0, imported[1], depth + 1)
+                if source:
+                    return source
+    if value.kind == "attr":
+        imported = module_assignment(index, facts, scope, value.text)
+        if imported is not None:
+            return unstable_source(index, imported[0], 0, imported[1], depth + 1)
     return None
+
+
+def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
+                      dotted: str) -> tuple[FileFacts, Value] | None:
+    """The value a name of a project module is bound to, as seen from `scope` (`TOTAL`,
+    `ids.TOTAL`, also imported): when the module binds it once, by assignment."""
+    resolved = index.resolve(facts, scope, dotted)
+    if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
+        return None
+    owner, name = index.split_module(resolved.qualified, facts)
+    if owner is None or not name or "." in name:
+        return None
+    bound = index.bindings_in(owner.path, 0, name)
+    if len(bound) != 1 or bound[0].kind != "assign" or bound[0].value is None:
+        return None
+    return owner, bound[0].value
 
 
 def _missing(uid: Value | None) -> bool:
@@ -471,14 +497,8 @@ def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int,
         return None
     if uid.kind == "str":
         return uid.const if isinstance(uid.const, str) else None
-    resolved = index.resolve(facts, scope, uid.text)
-    if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
-        return None
-    owner, name = index.split_module(resolved.qualified, facts)
-    if owner is None or not name or "." in name:
-        return None
-    bound = index.bindings_in(owner.path, 0, name)
-    value = bound[0].value if len(bound) == 1 and bound[0].kind == "assign" else None
+    bound = module_assignment(index, facts, scope, uid.text)
+    value = bound[1] if bound is not None else None
     return value.const if value is not None and value.kind == "str" and isinstance(
         value.const, str) else None
 

@@ -91,3 +91,22 @@ def test_uids_from_shared_constants_are_compared_by_value(tmp_path: Path) -> Non
     result, _ = run_audit(root)
     assert [(f.path, f.line) for f in result.findings if f.rule == "DM103"] == [
         ("app/a.py", 5), ("app/b.py", 6)]
+
+
+def test_unstable_uids_imported_from_another_module(tmp_path: Path) -> None:
+    files = {
+        "app/ids.py": "import uuid\n\nRUN_ID = str(uuid.uuid4())\nNAME = 'fixed'\n",
+        "app/main.py": "import dara.core as dc\n"
+        "from app import ids\n"
+        "from app.ids import NAME, RUN_ID\n\n"
+        "v = dc.Variable(0)\n"
+        "a = dc.DerivedVariable(lambda x: x, variables=[v], uid=RUN_ID)\n"
+        "b = dc.DerivedVariable(lambda x: x, variables=[v], uid=ids.RUN_ID)\n"
+        "c = dc.DerivedVariable(lambda x: x, variables=[v], uid=f'c-{RUN_ID}')\n"
+        "d = dc.DerivedVariable(lambda x: x, variables=[v], uid=NAME)\n",
+    }
+    root = write_tree(tmp_path, files)
+    result, _ = run_audit(root)
+    unstable = [f for f in result.findings if f.rule == "DM102"]
+    assert [f.line for f in unstable] == [6, 7, 8]
+    assert all("uuid.uuid4()" in f.message for f in unstable)
