@@ -806,8 +806,12 @@ class ProjectIndex:
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
-            if value.kind not in _CALLABLE_KINDS and not content_args and not request_args:
-                continue  # a constant or a call result: no function to reach (most arguments)
+            if value.kind not in _CALLABLE_KINDS and not content_args and not (
+                    value.kind == "call" and request_args
+                    and _matches(request_args, position, keyword)):
+                # A constant or a call result: no function to reach (most arguments); in a
+                # request slot, a call may be `partial(f, ...)`.
+                continue
             slot_request = bool(request_args) and _matches(request_args, position, keyword)
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
             # A request slot's `partial(f, ...)` runs `f` per request; route content is left
