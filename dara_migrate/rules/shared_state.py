@@ -317,7 +317,7 @@ class _SharedState:
         head, _, rest = dotted.partition(".")
         found = self.index.lookup(facts, scope_id, head)
         if found is None:
-            return None
+            return self._from_star_imports(facts, dotted, depth)
         binding, bound_in = found
         if binding.kind in IMPORT_KINDS:
             module, remainder = self.index.split_module(
@@ -339,6 +339,17 @@ class _SharedState:
             return None
         if mutable(self.index, facts, bound_in, binding.value):
             return f"module-level {head} ({facts.module})"
+        return None
+
+    def _from_star_imports(self, facts: FileFacts, dotted: str, depth: int) -> str | None:
+        """What a name no statement of the module binds is, when a `from m import *` of a
+        project module brings it (a package re-exporting its modules' state)."""
+        for star in self.index.bindings_in(facts.path, 0, "*"):
+            module = self.index.module_named(star.target, facts)
+            if module is not None and module is not facts:
+                described = self.container(module, 0, dotted, depth + 1)
+                if described is not None:
+                    return described
         return None
 
     def _class_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:

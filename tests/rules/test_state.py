@@ -385,6 +385,28 @@ def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> 
     assert findings(tmp_path, source, "DM205") == []
 
 
+def test_state_reached_through_star_imports_and_package_re_exports(tmp_path: Path) -> None:
+    files = {
+        "app/core/__init__.py": "from .state import *  # noqa: F403\n",
+        "app/core/state.py": "CACHE = {}\nSEEN = []\n",
+        "app/pages/__init__.py": "",
+        "app/pages/home.py": "from dara.core import action, py_component\n"
+        "from dara.components import Text\n\n"
+        "from ..core import CACHE\n"
+        "from ..core import *  # noqa: F403\n\n"
+        "@action\n"
+        "async def click(ctx: action.Ctx):\n"
+        "    CACHE['x'] = 1\n\n"
+        "@py_component\n"
+        "def summary(region: str):\n"
+        "    SEEN.append(region)\n"
+        "    return Text(region)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert [(f.path, f.line) for f in found] == [("app/pages/home.py", 9), ("app/pages/home.py", 13)]
+    assert all("(app.core.state)" in f.message for f in found)
+
+
 def test_class_module_and_page_attributes(tmp_path: Path) -> None:
     files = {
         "app/state.py": "counter = 0\n",
