@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
-from dara_migrate.index.bindings import defining_call, is_receiver
+from dara_migrate.index.bindings import defining_call, is_receiver, star_sources
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
@@ -344,12 +344,10 @@ class _SharedState:
     def _from_star_imports(self, facts: FileFacts, dotted: str, depth: int) -> str | None:
         """What a name no statement of the module binds is, when a `from m import *` of a
         project module brings it (a package re-exporting its modules' state)."""
-        for star in self.index.bindings_in(facts.path, 0, "*"):
-            module = self.index.module_named(star.target, facts)
-            if module is not None and module is not facts:
-                described = self.container(module, 0, dotted, depth + 1)
-                if described is not None:
-                    return described
+        for module in star_sources(self.index, facts):
+            described = self.container(module, 0, dotted, depth + 1)
+            if described is not None:
+                return described
         return None
 
     def _class_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:

@@ -403,8 +403,25 @@ def test_state_reached_through_star_imports_and_package_re_exports(tmp_path: Pat
         "    return Text(region)\n",
     }
     found = findings(tmp_path, files, "DM205")
-    assert [(f.path, f.line) for f in found] == [("app/pages/home.py", 9), ("app/pages/home.py", 13)]
+    assert [(f.path, f.line) for f in found] == [
+        ("app/pages/home.py", 9), ("app/pages/home.py", 13)]
     assert all("(app.core.state)" in f.message for f in found)
+
+
+def test_server_variable_star_imported_from_a_package_is_written_per_request(
+        tmp_path: Path) -> None:
+    files = {
+        "app/core/__init__.py": "from .state import *  # noqa: F403\n",
+        "app/core/state.py": "from dara.core import ServerVariable\n\n"
+        "totals = ServerVariable(default={'a': 1}, uid='totals')\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.core import *  # noqa: F403\n\n"
+        "@action\n"
+        "async def reset(ctx: action.Ctx):\n"
+        "    await ctx.update(totals, {})\n",
+    }
+    (found,) = findings(tmp_path, files, "DM204")
+    assert (found.path, found.line, found.severity) == ("app/core/state.py", 3, "warning")
 
 
 def test_class_module_and_page_attributes(tmp_path: Path) -> None:
