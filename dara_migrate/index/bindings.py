@@ -58,8 +58,8 @@ def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: 
     head, _, rest = dotted.partition(".")
     found = index.lookup(facts, scope_id, head)
     if found is None:
-        for module in star_sources(index, facts):
-            made = defining_call(index, module, 0, dotted, depth + 1)
+        for source in star_sources(index, facts):
+            made = defining_call(index, source, 0, dotted, depth + 1)
             if made is not None:
                 return made
         return None
