@@ -636,7 +636,8 @@ class MissingRouteId(Rule):
         "for layouts; unique per router and matching `^[a-zA-Z0-9-_]+$`.",
         fix_safety="Safe: the id is only used to address the route. Manual where the call "
         "runs more than once per process (a loop, a helper called twice): Dara keys routes by "
-        "id, so one literal would make them replace each other.",
+        "id, so one literal would make them replace each other. Unsafe where nothing in the "
+        "project is seen calling the code (a registering decorator).",
         confidence="High: the receiver must resolve to a Dara router or route.",
     )
     VALID = [
@@ -703,11 +704,16 @@ class MissingRouteId(Rule):
                 counter += 1
                 candidate = f"{slug}-{counter}"
             taken.add(candidate)
+            # As for DM101: where the index cannot tell how often the code runs (a
+            # registering decorator), a literal may be shared; a person decides.
+            kind: Applicability = (
+                "unsafe" if ctx.index.when_at(facts, call.scope) == "unknown" else "safe")
+            where = "" if kind == "safe" else " (nothing in the project calls this code; check it)"
             yield ctx.at_call(
                 self, facts, call,
                 f"route without id= gets path + uuid4 per worker and 404s elsewhere; "
-                f"add id='{candidate}'",
-                fix=SetId(call, "id", candidate),
+                f"add id='{candidate}'{where}",
+                fix=SetId(call, "id", candidate, kind),
             )
 
 

@@ -110,3 +110,22 @@ def test_unstable_uids_imported_from_another_module(tmp_path: Path) -> None:
     unstable = [f for f in result.findings if f.rule == "DM102"]
     assert [f.line for f in unstable] == [6, 7, 8]
     assert all("uuid.uuid4()" in f.message for f in unstable)
+
+
+def test_a_route_added_where_nothing_is_seen_calling_gets_an_unsafe_id(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n\n"
+            "def page(path: str):\n"
+            "    def register(content):\n"
+            "        config.router.add_page(path=path, content=content)\n"
+            "        return content\n"
+            "    return register\n\n"
+            "@page('home')\n"
+            "def home():\n"
+            "    return Text('home')\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    (route,) = [f for f in result.findings if f.rule == "DM108"]
+    assert (route.line, route.fix) == (8, "unsafe")
+    assert "nothing in the project calls this code; check it" in route.message
