@@ -595,17 +595,22 @@ class RepeatedFactory(Rule):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
                 continue
-            if not (_missing(definition.uid) or _is_literal(definition.uid)):
+            uid = definition.uid
+            named = uid is not None and uid.kind in ("name", "attr")
+            if not (_missing(uid) or _is_literal(uid) or named):
                 continue
             when = ctx.index.when_at(facts, call.scope)
             if when not in ("build", "startup") or not _repeated(ctx.index, definition):
                 continue
+            if named and _constant_uid(ctx.index, facts, call.scope, uid) is None:
+                continue  # a parameter or a computed name: it may differ at each run
             why = "in a loop" if call.loop or facts.scopes[call.scope].loop else (
                 "in code that runs more than once per process")
-            problem = ("a fixed uid collides on the second run" if _is_literal(definition.uid)
+            problem = ("a fixed uid collides on the second run" if not _missing(uid)
                        else "each run gets a new random id")
             planner = planner or KeyedPlanner(ctx.index)
-            keyable = planner.keyable(facts, call)
+            # A constant's name is left for a person to key: it may be used elsewhere.
+            keyable = not named and planner.keyable(facts, call)
             remedy = "key its uid by the loop variable or a uid prefix parameter"
             if not keyable:
                 routes = _content_of_routes(ctx.index, facts, call.scope)

@@ -129,3 +129,20 @@ def test_a_route_added_where_nothing_is_seen_calling_gets_an_unsafe_id(tmp_path:
     (route,) = [f for f in result.findings if f.rule == "DM108"]
     assert (route.line, route.fix) == (8, "unsafe")
     assert "nothing in the project calls this code; check it" in route.message
+
+
+def test_a_constant_uid_in_a_repeated_factory_collides(tmp_path: Path) -> None:
+    main = ("import dara.core as dc\n"
+            "from dara.components import Stack, Text\n\n"
+            "CARD_UID = 'card-total'\n"
+            "src = dc.Variable(1, uid='src')\n\n"
+            "def card(title: str, uid: str):\n"
+            "    total = dc.DerivedVariable(lambda s: s, variables=[src], uid=CARD_UID)\n"
+            "    own = dc.DerivedVariable(lambda s: s, variables=[src], uid=uid)\n"
+            "    return Stack(Text(total), Text(own))\n\n"
+            "page = Stack(card('x', 'x-own'), card('y', 'y-own'))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    (found,) = [f for f in result.findings if f.rule == "DM104"]
+    assert (found.line, found.fix) == (8, "manual")
+    assert "a fixed uid collides on the second run" in found.message
