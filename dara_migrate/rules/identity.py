@@ -460,9 +460,12 @@ class DuplicateUid(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         groups: dict[tuple[str, str], list[Definition]] = defaultdict(list)
         for definition in collect_definitions(ctx.index):
-            uid = _constant_uid(ctx.index, definition.facts, definition.call.scope,
-                                definition.uid)
-            if uid:
+            given = definition.uid
+            if given is None:
+                continue  # most definitions (and a literal's test is inline): no call
+            uid = given.const if given.kind == "str" else _constant_uid(
+                ctx.index, definition.facts, definition.call.scope, given)
+            if uid and isinstance(uid, str):
                 groups[(definition.registry, uid)].append(definition)
         apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):
