@@ -17,6 +17,7 @@ from itertools import islice, repeat
 from sys import intern
 from typing import Any, Literal, NamedTuple, TypeVar, cast
 
+from dara_migrate.index.dara_api import SECRET_NAME, names_secret
 from dara_migrate.layout import split_lines
 
 ScopeKind = Literal["module", "function", "class", "lambda"]
@@ -242,7 +243,8 @@ class FileFacts:
     bindings: list[Binding] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
     mentions: frozenset[str] = frozenset()
-    """The `WATCHED_WORDS` the source contains anywhere (code, strings or comments)."""
+    """The `WATCHED_WORDS` the source contains anywhere (code, strings or comments; for
+    `JWT_SECRET`, outside comments)."""
     line_count: int = 0
     names: frozenset[str] = frozenset()
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
@@ -1069,5 +1071,7 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     facts.names = frozenset(extractor.names)
     facts.markers = _markers(lines)
     # Most files mention no watched word: they share one empty set.
-    facts.mentions = frozenset(word for word in WATCHED_WORDS if word in text) or _NO_WORDS
+    facts.mentions = frozenset(
+        word for word in WATCHED_WORDS
+        if word in text and (word != SECRET_NAME or names_secret(text))) or _NO_WORDS
     return facts

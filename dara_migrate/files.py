@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pathspec
 
-from dara_migrate.index.dara_api import SECRET_NAME
+from dara_migrate.index.dara_api import names_secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -500,13 +500,14 @@ def _newline(text: str) -> str:
 
 
 def secret_mentions(root: Path, paths: Iterable[Path]) -> dict[str, bool]:
-    """For each deployment file (path relative to `root`): whether it names `JWT_SECRET`.
-    Only the name is looked for; no value is read out or kept. Unreadable files name nothing."""
+    """For each deployment file (path relative to `root`): whether it names `JWT_SECRET`
+    outside a comment. Only the name is looked for; no value is read out or kept.
+    Unreadable files name nothing."""
     found: dict[str, bool] = {}
     for path in paths:
         try:
             data = read_bytes(path)
         except ReadError:
             data = b""
-        found[relative_path(path, root)] = SECRET_NAME.encode() in data
+        found[relative_path(path, root)] = names_secret(data.decode("utf-8", "replace"))
     return found

@@ -214,3 +214,57 @@ def test_each_class_types_its_own_attributes(tmp_path: Path) -> None:
     assert kinds == {"Plain": "Variable", "Derived": "DerivedVariable", "Nothing": None,
                      "Stream": "StreamVariable"}
 
+
+
+def test_an_untyped_parameter_every_caller_hands_the_builder_is_the_builder(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "app/__init__.py": "",
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app.pages import Pages, register_all, register_pages, setup\n\n"
+        "config = ConfigurationBuilder()\n"
+        "register_pages(config)\n"
+        "setup(prefix='admin', cfg=config)\n"
+        "Pages().add_to(config.router)\n",
+        "app/pages.py": "from dara.components import Text\n\n"
+        "def register_pages(config):\n"
+        "    config.router.add_page(path='home', content=lambda: Text('h'))\n"
+        "    config.add_ws_handler('chat', lambda channel, data: data)\n"
+        "    config.task_module = 'app.tasks'\n\n"
+        "def setup(cfg, prefix):\n"
+        "    section = cfg.router.add_prefix(path=prefix)\n"
+        "    section.add_page(path='users', content=lambda: Text('u'))\n\n"
+        "class Pages:\n"
+        "    def add_to(self, router):\n"
+        "        router.add_page(path='about', content=lambda: Text('a'))\n\n"
+        "def register_all(config):\n"
+        "    register_pages(config)\n\n"
+        "def elsewhere(config):\n"
+        "    config.router.add_page(path='x', content=lambda: Text('x'))\n\n"
+        "class Figure:\n"
+        "    def add_page(self, path, content): ...\n\n"
+        "elsewhere(Figure())\n",
+    })
+    (root / "app/main.py").write_text((root / "app/main.py").read_text().replace(
+        "register_pages(config)", "register_all(config)"))
+    result, _ = run_audit(root)
+    found = sorted((f.line, f.rule) for f in result.findings
+                   if f.path == "app/pages.py" and f.rule in ("DM108", "DM402", "DM601"))
+    assert found == [(4, "DM108"), (5, "DM402"), (6, "DM601"), (9, "DM108"), (10, "DM108"),
+                     (14, "DM108")]
+
+
+def test_a_method_named_like_a_router_method_calling_itself_resolves(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.components import Text\n\n"
+        "class Section:\n"
+        "    def add_page(self, router, path):\n"
+        "        router.add_page(path=path, content=lambda: Text(path))\n"
+        "        if '/' in path:\n"
+        "            self.add_page(router, path.rpartition('/')[0])\n\n"
+        "config = ConfigurationBuilder()\n"
+        "Section().add_page(config.router, 'reports/sales')\n"
+    )})
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [(6, "manual")]

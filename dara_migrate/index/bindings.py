@@ -6,6 +6,8 @@ as binding `x`: rules ask what object `x` is, not what was last written into it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.index.project import ProjectIndex
 
@@ -38,14 +40,28 @@ def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: i
     return facts, call
 
 
+def star_sources(index: ProjectIndex, facts: FileFacts) -> Iterator[FileFacts]:
+    """The project modules a module star-imports (`from .state import *`), in order: where a
+    name it uses but binds nowhere comes from."""
+    for star in index.bindings_in(facts.path, 0, "*"):
+        module = index.module_named(star.target, facts)
+        if module is not None and module is not facts:
+            yield module
+
+
 def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
                   depth: int = 0) -> tuple[FileFacts, Call] | None:
-    """The call whose result `dotted` is bound to, through aliases, imports and `self.x`."""
+    """The call whose result `dotted` is bound to, through aliases, imports (star imports
+    too) and `self.x`."""
     if not dotted or depth > 8:
         return None
     head, _, rest = dotted.partition(".")
     found = index.lookup(facts, scope_id, head)
     if found is None:
+        for source in star_sources(index, facts):
+            made = defining_call(index, source, 0, dotted, depth + 1)
+            if made is not None:
+                return made
         return None
     binding, bound_in = found
     if binding.kind in _IMPORTS:

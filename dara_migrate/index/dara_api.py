@@ -63,3 +63,16 @@ def dara_name(qualified: str) -> str | None:
 
 SECRET_NAME = "JWT_SECRET"
 """The setting Dara signs session tokens with; every worker must share it."""
+
+
+def names_secret(text: str) -> bool:
+    """Whether `text` names `SECRET_NAME` on some line before any `#`: the files it is
+    looked for in (Python, `.env`, Dockerfiles, YAML) all comment with `#`, and a
+    commented-out setting sets nothing."""
+    start = text.find(SECRET_NAME)
+    while start >= 0:
+        line_start = text.rfind("\n", 0, start) + 1
+        if "#" not in text[line_start:start]:
+            return True
+        start = text.find(SECRET_NAME, start + len(SECRET_NAME))
+    return False

@@ -43,6 +43,8 @@ _REQUEST_CALLABLE_ARGS: dict[str, tuple[tuple[int, str], ...]] = {
     "DownloadContent": ((0, "resolver"),),
     "SideEffect": ((0, "function"),),
     "UploadDropzone": ((-1, "resolver"), (-1, "on_drop")),
+    "action": ((0, "func"),),
+    "py_component": ((0, "function"),),
 }
 _CONFIG_REQUEST_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
     "add_endpoint": ((0, "endpoint"),),
@@ -281,6 +283,10 @@ class ProjectIndex:
         if is_receiver:
             return self._self_member(facts, scope_id, rest, dotted)
         annotation = binding.target.split("[")[0].split("|")[0].strip()
+        if not annotation and rest.partition(".")[0] in _BUILDER_MEMBERS:
+            passed = self._passed_kind(facts, scope_id, binding.name, depth)
+            if passed is not None:
+                return Resolved(dotted, instance_of=passed, attribute=rest)
         if not annotation or annotation in ("?", "None"):
             return Resolved(dotted)
         kind = self.resolve(facts, scope.parent, annotation, depth + 1)
@@ -289,6 +295,50 @@ class ProjectIndex:
         if kind.function and self.scope(kind.function).kind == "class":
             return self._project_instance(kind.function, rest, dotted)
         return Resolved(dotted)
+
+    def _passed_kind(self, facts: FileFacts, scope_id: int, name: str, depth: int) -> str | None:
+        """The Dara builder or router every call of a function hands its unannotated
+        parameter `name` (`register_pages(config)`), when they all hand the same kind."""
+        scope = facts.scopes[scope_id]
+        if depth > 4 or scope.kind != "function":
+            return None
+        params = scope.params
+        if (params and params[0].name in ("self", "cls")
+                and facts.scopes[scope.parent].kind == "class"):
+            params = params[1:]  # called on an instance or class: the receiver is not passed
+        position = next((i for i, param in enumerate(params)
+                         if param.name == name and param.kind == "positional"), -1)
+        kinds = set()
+        for caller, call in _calls_by_name(self).get(scope.name, ()):
+            if self._callee_at(caller, call, depth + 1).function != (facts.path, scope_id):
+                continue
+            value = call.argument(position, name) if position >= 0 else call.kwarg(name)
+            if value is None or value.kind not in ("name", "attr"):
+                return None
+            found = self.lookup(caller, call.scope, value.text) if value.kind == "name" else None
+            if found is not None and found[0].kind == "param" and not found[0].target:
+                if found[1] == scope_id and caller is facts and value.text == name:
+                    continue  # handed on to itself: the other callers decide
+                kind = self._passed_kind(caller, found[1], value.text, depth + 1)
+            else:
+                passed = self.resolve(caller, call.scope, value.text, depth + 1)
+                kind = passed.instance_of
+                if passed.attribute:
+                    kind = "Router" if (kind, passed.attribute) == ("ConfigurationBuilder",
+                                                                    "router") else None
+            if kind not in ("ConfigurationBuilder", "Router"):
+                return None
+            kinds.add(kind)
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def _callee_at(self, facts: FileFacts, call: Call, depth: int) -> Resolved:
+        """`_resolve_callee` for a call met while resolving another name (depth-limited)."""
+        if not call.callee.startswith("."):
+            return self.resolve(facts, call.scope, call.callee, depth)
+        if call.func_call < 0 or depth > 8:
+            return Resolved(call.callee)
+        made_by = self._callee_at(facts, facts.calls[call.func_call], depth + 1)
+        return self._made_member(made_by, call.callee[1:], call.callee, depth)
 
     def _project_instance(self, cls: ScopeRef, rest: str, qualified: str) -> Resolved:
         """`rest` of an instance of a project class: a method, a Dara object the class
@@ -722,9 +772,10 @@ class ProjectIndex:
         self.edges[source].append(edge)
         self.callers[target].append(edge)
 
-    def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value
-                          ) -> Iterator[tuple[ScopeRef, bool]]:
-        """Project functions a value passed as an argument stands for (and if it is a class)."""
+    def _callable_targets(self, facts: FileFacts, scope_id: int, value: Value,
+                          partials: bool = False) -> Iterator[tuple[ScopeRef, bool]]:
+        """Project functions a value passed as an argument stands for (and if it is a class);
+        with `partials`, also the function a `functools.partial(...)` wraps."""
         if value.kind == "lambda":
             yield (facts.path, value.scope), False
         elif value.kind == "attr" or (
@@ -734,7 +785,11 @@ class ProjectIndex:
                 yield resolved.function, self.scope(resolved.function).kind == "class"
         elif value.kind in ("container", "dict"):
             for item in value.items:
-                yield from self._callable_targets(facts, scope_id, item)
+                yield from self._callable_targets(facts, scope_id, item, partials)
+        elif partials and value.kind == "call":
+            wrapped = facts.calls[value.call]
+            if wrapped.args and self.resolve_call(facts, wrapped).qualified == "functools.partial":
+                yield from self._callable_targets(facts, scope_id, wrapped.args[0], partials)
 
     def _instance_targets(self, facts: FileFacts, scope_id: int, value: Value
                           ) -> Iterator[ScopeRef]:
@@ -799,11 +854,18 @@ class ProjectIndex:
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
-            if value.kind not in _CALLABLE_KINDS and not content_args:
-                continue  # a constant or a call result: no function to reach (most arguments)
+            if value.kind not in _CALLABLE_KINDS and not content_args and not (
+                    value.kind == "call" and request_args
+                    and _matches(request_args, position, keyword)):
+                # A constant or a call result: no function to reach (most arguments); in a
+                # request slot, a call may be `partial(f, ...)`.
+                continue
             slot_request = bool(request_args) and _matches(request_args, position, keyword)
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
-            for target, is_class in self._callable_targets(facts, call.scope, value):
+            # A request slot's `partial(f, ...)` runs `f` per request; route content is left
+            # to the callback edge `partial` already gives `f`, so that it is counted once.
+            for target, is_class in self._callable_targets(facts, call.scope, value,
+                                                           slot_request):
                 if slot_request:
                     self.roots["request"].add(target)
                 elif slot_content:
@@ -829,7 +891,7 @@ class ProjectIndex:
             root = "startup"
         if root is not None:
             for value in call.args:
-                for target, _ in self._callable_targets(facts, call.scope, value):
+                for target, _ in self._callable_targets(facts, call.scope, value, True):
                     self.roots[root].add(target)
 
     def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
@@ -982,6 +1044,26 @@ def _makes_route(made_by: Resolved) -> bool:
     return attribute in ROUTE_METHODS and (
         made_by.instance_of == "Router"
         or (made_by.instance_of == "ConfigurationBuilder" and made_by.attribute != attribute))
+
+
+_BUILDER_MEMBERS = frozenset({
+    "router", *ROUTE_METHODS, "set_children", "add_ws_handler", "add_endpoint",
+    "add_registry_lookup", "add_template_renderer", "add_auth", "add_encoder", "on_startup",
+    "scheduler", "task_module", "auth_session_backend", "configure_runtime",
+})
+"""What Dara's builder and router have that rules ask about: an unannotated parameter used
+so is looked up among its callers' arguments (`def register_pages(config)`)."""
+
+
+@per_index
+def _calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]]]:
+    """Every call of the project by the last name of its callee (`pages.register` under
+    `register`): where a function may be called from."""
+    calls: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
+    for facts in index.files.values():
+        for call in facts.calls:
+            calls[call.callee.rpartition(".")[2]].append((facts, call))
+    return calls
 
 
 _CALLABLE_KINDS = frozenset({"lambda", "name", "attr", "container", "dict"})

@@ -326,20 +326,47 @@ def ctx_param(scope: Scope) -> str:
     return params[0].name if params else ""
 
 
-def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str) -> bool:
+def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                  depth: int = 0) -> bool:
     """Whether `name` is an action context: a parameter annotated as Dara's `ActionCtx`
-    (`action.Ctx`), or the one Dara injects it into in an `@action` function."""
+    (`action.Ctx`), the one Dara injects it into in an `@action` function, or an
+    unannotated parameter of a helper that a caller hands such a context."""
     found = index.lookup(facts, scope_id, name)
     if found is None or found[0].kind != "param":
         return False
     binding, bound_in = found
     scope = facts.scopes[bound_in]
     annotation = binding.target.split("[")[0].split("|")[0].strip()
-    if annotation and annotation != "?":
+    annotated = bool(annotation) and annotation != "?"
+    if annotated:
         qualified = index.resolve(facts, scope.parent, annotation).qualified
         if qualified.startswith("dara.") and qualified.endswith(_CTX_ANNOTATIONS):
             return True
-    return (facts.path, bound_in) in action_refs(index) and ctx_param(scope) == name
+    if (facts.path, bound_in) in action_refs(index):
+        return ctx_param(scope) == name
+    if annotated or depth > 2 or scope.kind != "function":
+        return False
+    params = scope.params
+    if params and params[0].name in ("self", "cls") and facts.scopes[scope.parent].kind == "class":
+        params = params[1:]  # called on an instance or class: the receiver is not passed
+    position = next((i for i, param in enumerate(params)
+                     if param.name == name and param.kind == "positional"), -1)
+    for caller, call in project_calls(index).get((facts.path, bound_in), ()):
+        given = call.argument(position, name) if position >= 0 else call.kwarg(name)
+        if given is not None and given.kind == "name" and is_action_ctx(
+                index, caller, call.scope, given.text, depth + 1):
+            return True
+    return False
+
+
+@per_index
+def project_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
+    """The calls of each project function, by the function."""
+    calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] = {}
+    for facts, call, resolved in index.resolved_calls:
+        if resolved.function is not None:
+            calls.setdefault(resolved.function, []).append((facts, call))
+    return calls
 
 
 # ---------------------------------------------------------------- shared: values

@@ -54,7 +54,33 @@ def unstable_source(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
             source = unstable_source(index, facts, found[1], found[0].value, depth + 1)
             if source:
                 return source
+        elif found and found[0].kind == "import":
+            imported = module_assignment(index, facts, scope, name)
+            if imported is not None:
+                source = unstable_source(index, imported[0], 0, imported[1], depth + 1)
+                if source:
+                    return source
+    if value.kind == "attr":
+        imported = module_assignment(index, facts, scope, value.text)
+        if imported is not None:
+            return unstable_source(index, imported[0], 0, imported[1], depth + 1)
     return None
+
+
+def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
+                      dotted: str) -> tuple[FileFacts, Value] | None:
+    """The value a name of a project module is bound to, as seen from `scope` (`TOTAL`,
+    `ids.TOTAL`, also imported): when the module binds it once, by assignment."""
+    resolved = index.resolve(facts, scope, dotted)
+    if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
+        return None
+    owner, name = index.split_module(resolved.qualified, facts)
+    if owner is None or not name or "." in name:
+        return None
+    bound = index.bindings_in(owner.path, 0, name)
+    if len(bound) != 1 or bound[0].kind != "assign" or bound[0].value is None:
+        return None
+    return owner, bound[0].value
 
 
 def _missing(uid: Value | None) -> bool:
@@ -396,7 +422,8 @@ class DuplicateUid(Rule):
         use_instead="Give each definition its own uid; the scheme `<module>:<scope>.<name>` "
         "is unique by construction.",
         fix_safety="Manual: which of the two keeps the id is a decision.",
-        confidence="High for literal uids; uids computed at run time are checked by `verify`.",
+        confidence="High for literal uids and module-level string constants; uids computed "
+        "at run time are checked by `verify`.",
     )
     VALID = [
         Example({
@@ -433,9 +460,13 @@ class DuplicateUid(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         groups: dict[tuple[str, str], list[Definition]] = defaultdict(list)
         for definition in collect_definitions(ctx.index):
-            uid = definition.uid
-            if uid is not None and uid.kind == "str" and isinstance(uid.const, str) and uid.const:
-                groups[(definition.registry, uid.const)].append(definition)
+            given = definition.uid
+            if given is None:
+                continue  # most definitions (and a literal's test is inline): no call
+            uid = given.const if given.kind == "str" else _constant_uid(
+                ctx.index, definition.facts, definition.call.scope, given)
+            if uid and isinstance(uid, str):
+                groups[(definition.registry, uid)].append(definition)
         apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):
             if len(sites) < 2:
@@ -459,6 +490,20 @@ class DuplicateUid(Rule):
                         self, site.facts, site.call,
                         f"uid '{shared}' is also used in another app ({registry}); fine while "
                         "the apps run in separate processes", severity="info", related=related)
+
+
+def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int,
+                  uid: Value | None) -> str | None:
+    """A uid's value when it is known: a string literal, or a name of a module-level
+    constant bound once to one (`uid=TOTAL`, `uid=ids.TOTAL`, also from another module)."""
+    if uid is None or uid.kind not in ("str", "name", "attr"):
+        return None
+    if uid.kind == "str":
+        return uid.const if isinstance(uid.const, str) else None
+    bound = module_assignment(index, facts, scope, uid.text)
+    value = bound[1] if bound is not None else None
+    return value.const if value is not None and value.kind == "str" and isinstance(
+        value.const, str) else None
 
 
 def _apps_by_file(apps: ProjectApps) -> dict[str, frozenset[str]]:
@@ -553,17 +598,22 @@ class RepeatedFactory(Rule):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
                 continue
-            if not (_missing(definition.uid) or _is_literal(definition.uid)):
+            uid = definition.uid
+            named = uid is not None and uid.kind in ("name", "attr")
+            if not (_missing(uid) or _is_literal(uid) or named):
                 continue
             when = ctx.index.when_at(facts, call.scope)
             if when not in ("build", "startup") or not _repeated(ctx.index, definition):
                 continue
+            if named and _constant_uid(ctx.index, facts, call.scope, uid) is None:
+                continue  # a parameter or a computed name: it may differ at each run
             why = "in a loop" if call.loop or facts.scopes[call.scope].loop else (
                 "in code that runs more than once per process")
-            problem = ("a fixed uid collides on the second run" if _is_literal(definition.uid)
+            problem = ("a fixed uid collides on the second run" if not _missing(uid)
                        else "each run gets a new random id")
             planner = planner or KeyedPlanner(ctx.index)
-            keyable = planner.keyable(facts, call)
+            # A constant's name is left for a person to key: it may be used elsewhere.
+            keyable = not named and planner.keyable(facts, call)
             remedy = "key its uid by the loop variable or a uid prefix parameter"
             if not keyable:
                 routes = _content_of_routes(ctx.index, facts, call.scope)
@@ -592,7 +642,10 @@ class MissingRouteId(Rule):
         "`/api/core/route/{id}`; another worker built different ids, so navigation 404s.",
         use_instead="`id='<slug>'` from the full path: `index` for `/`, a `layout-` prefix "
         "for layouts; unique per router and matching `^[a-zA-Z0-9-_]+$`.",
-        fix_safety="Safe: the id is only used to address the route.",
+        fix_safety="Safe: the id is only used to address the route. Manual where the call "
+        "runs more than once per process (a loop, a helper called twice): Dara keys routes by "
+        "id, so one literal would make them replace each other. Unsafe where nothing in the "
+        "project is seen calling the code (a registering decorator).",
         confidence="High: the receiver must resolve to a Dara router or route.",
     )
     VALID = [
@@ -644,17 +697,31 @@ class MissingRouteId(Rule):
         for facts, call, method in routes:
             if call.keyword("id") is not None or not ctx.is_selected(facts):
                 continue
+            if call.loop or ctx.index.runs_at(facts, call.scope) > 1:
+                # Dara keys its route map by id: routes sharing one replace each other.
+                yield ctx.at_call(
+                    self, facts, call,
+                    "route without id= gets path + uuid4 per worker and 404s elsewhere; it is "
+                    "added more than once per process, so one literal id would be shared by "
+                    "every route it adds: give each its own, e.g. an f-string over what "
+                    "tells them apart", fix="manual")
+                continue
             slug = _route_slug(ctx.index, facts, call, method)
             candidate, counter = slug, 1
             while candidate in taken:
                 counter += 1
                 candidate = f"{slug}-{counter}"
             taken.add(candidate)
+            # As for DM101: where the index cannot tell how often the code runs (a
+            # registering decorator), a literal may be shared; a person decides.
+            kind: Applicability = (
+                "unsafe" if ctx.index.when_at(facts, call.scope) == "unknown" else "safe")
+            where = "" if kind == "safe" else " (nothing in the project calls this code; check it)"
             yield ctx.at_call(
                 self, facts, call,
                 f"route without id= gets path + uuid4 per worker and 404s elsewhere; "
-                f"add id='{candidate}'",
-                fix=SetId(call, "id", candidate),
+                f"add id='{candidate}'{where}",
+                fix=SetId(call, "id", candidate, kind),
             )
 
 

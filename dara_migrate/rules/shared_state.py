@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
-from dara_migrate.index.bindings import defining_call, is_receiver
+from dara_migrate.index.bindings import defining_call, is_receiver, star_sources
 from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
@@ -317,7 +317,7 @@ class _SharedState:
         head, _, rest = dotted.partition(".")
         found = self.index.lookup(facts, scope_id, head)
         if found is None:
-            return None
+            return self._from_star_imports(facts, dotted, depth)
         binding, bound_in = found
         if binding.kind in IMPORT_KINDS:
             module, remainder = self.index.split_module(
@@ -339,6 +339,15 @@ class _SharedState:
             return None
         if mutable(self.index, facts, bound_in, binding.value):
             return f"module-level {head} ({facts.module})"
+        return None
+
+    def _from_star_imports(self, facts: FileFacts, dotted: str, depth: int) -> str | None:
+        """What a name no statement of the module binds is, when a `from m import *` of a
+        project module brings it (a package re-exporting its modules' state)."""
+        for module in star_sources(self.index, facts):
+            described = self.container(module, 0, dotted, depth + 1)
+            if described is not None:
+                return described
         return None
 
     def _class_named(self, facts: FileFacts, parent: int, name: str) -> ScopeRef | None:

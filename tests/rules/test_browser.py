@@ -144,6 +144,30 @@ def test_download_file_needs_an_action_context(tmp_path: Path) -> None:
     assert [f.line for f in found] == [9, 16]
 
 
+def test_helpers_given_the_action_context_use_it(tmp_path: Path) -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/exports.py": "async def export_csv(ctx, name: str) -> None:\n"
+        "    await ctx.download_file(f'/tmp/{name}.csv')\n\n"
+        "async def export_both(context, name: str) -> None:\n"
+        "    await export_csv(context, name)\n"
+        "    await export_pdf(name=name, ctx=context)\n\n"
+        "async def export_pdf(name: str, ctx) -> None:\n"
+        "    await ctx.download_file(f'/tmp/{name}.pdf')\n\n"
+        "async def fetch(client, key: str) -> None:\n"
+        "    await client.download_file(key)\n",
+        "app/main.py": "import boto3\n"
+        "from dara.core import action\n\n"
+        "from app.exports import export_both, fetch\n\n"
+        "@action\n"
+        "async def export(ctx: action.Ctx, name: str) -> None:\n"
+        "    await export_both(ctx, name)\n"
+        "    await fetch(boto3.client('s3'), name)\n",
+    }
+    found = findings(tmp_path, files, "DM403")
+    assert [(f.path, f.line) for f in found] == [("app/exports.py", 2), ("app/exports.py", 9)]
+
+
 def test_download_content_through_any_import_path(tmp_path: Path) -> None:
     source = (
         "import dara.core as dc\n"

@@ -56,6 +56,18 @@ def test_any_python_file_naming_the_secret_counts(tmp_path: Path) -> None:
     assert findings(tmp_path, files, "DM701") == []
 
 
+def test_a_commented_out_secret_does_not_count(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "app/main.py": APP + "# TODO: read JWT_SECRET from the vault\n",
+        ".env.example": "# JWT_SECRET=change-me\nDARA_ENV=prod\n",
+        "deploy/k8s.yaml": "env:\n  # - name: JWT_SECRET\n  - name: DARA_ENV  # not JWT_SECRET\n",
+        "Dockerfile": "FROM python:3.11\n    # ENV JWT_SECRET=x\n"})
+    found = unshared_secret(root)
+    assert [(f.path, f.line) for f in found] == [("app/main.py", 3)]
+    (root / "Dockerfile").write_text("FROM python:3.11\nENV JWT_SECRET=${SECRET}  # shared\n")
+    assert unshared_secret(root) == []
+
+
 def test_no_app_no_secret_warning(tmp_path: Path) -> None:
     source = "from dara.core import Variable\n\nv = Variable(0)\n"
     assert findings(tmp_path, source, "DM701") == []

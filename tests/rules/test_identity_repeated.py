@@ -1,4 +1,5 @@
-"""DM104 advice: what a person can do depends on why the code runs more than once."""
+"""DM104 advice: what a person can do depends on why the code runs more than once; DM103
+and DM108 where definitions and routes repeat."""
 
 from __future__ import annotations
 
@@ -45,3 +46,103 @@ def test_a_function_called_twice_gets_a_prefix(tmp_path: Path) -> None:
             "config.router.add_page(path='home', content=home, id='home')\n")
     assert repeated_advice(tmp_path, main) == (
         "safe", "key its uid by the loop variable or a uid prefix parameter")
+
+
+def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "CATEGORIES = ['books', 'games']\n\n"
+            "def add_section(router, name: str):\n"
+            "    section = config.router.add_prefix(path=name)\n"
+            "    section.add_index(content=Text(name))\n\n"
+            "for category in CATEGORIES:\n"
+            "    config.router.add_page(path=category, content=Text(category))\n"
+            "add_section(config.router, 'a')\n"
+            "add_section(config.router, 'b')\n"
+            "config.router.add_page(path='about', content=Text('About'))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    routes = [(f.line, f.fix) for f in result.findings if f.rule == "DM108"]
+    assert routes == [(8, "manual"), (9, "manual"), (12, "manual"), (15, "safe")]
+    repeated = [f.message for f in result.findings if f.rule == "DM108" and f.fix == "manual"]
+    assert all("one literal id would be shared by every route it adds" in m for m in repeated)
+
+
+def test_uids_from_shared_constants_are_compared_by_value(tmp_path: Path) -> None:
+    files = {
+        "app/ids.py": "TOTAL = 'total'\nPREFIX = 'p'\nPREFIX = 'q'\n",
+        "app/a.py": "import dara.core as dc\n"
+        "from app.ids import TOTAL\n\n"
+        "v = dc.Variable(0)\n"
+        "total = dc.DerivedVariable(lambda x: x, variables=[v], uid=TOTAL)\n",
+        "app/b.py": "import dara.core as dc\n"
+        "from app import ids\n"
+        "from app.ids import PREFIX\n\n"
+        "w = dc.Variable(0)\n"
+        "again = dc.DerivedVariable(lambda x: x, variables=[w], uid=ids.TOTAL)\n"
+        "first = dc.DerivedVariable(lambda x: x, variables=[w], uid='p')\n"
+        "second = dc.DerivedVariable(lambda x: x, variables=[w], uid=PREFIX)\n\n"
+        "def make(uid: str):\n"
+        "    return dc.DerivedVariable(lambda x: x, variables=[w], uid=uid)\n\n"
+        "one = make('total-1')\n",
+    }
+    root = write_tree(tmp_path, files)
+    result, _ = run_audit(root)
+    assert [(f.path, f.line) for f in result.findings if f.rule == "DM103"] == [
+        ("app/a.py", 5), ("app/b.py", 6)]
+
+
+def test_unstable_uids_imported_from_another_module(tmp_path: Path) -> None:
+    files = {
+        "app/ids.py": "import uuid\n\nRUN_ID = str(uuid.uuid4())\nNAME = 'fixed'\n",
+        "app/main.py": "import dara.core as dc\n"
+        "from app import ids\n"
+        "from app.ids import NAME, RUN_ID\n\n"
+        "v = dc.Variable(0)\n"
+        "a = dc.DerivedVariable(lambda x: x, variables=[v], uid=RUN_ID)\n"
+        "b = dc.DerivedVariable(lambda x: x, variables=[v], uid=ids.RUN_ID)\n"
+        "c = dc.DerivedVariable(lambda x: x, variables=[v], uid=f'c-{RUN_ID}')\n"
+        "d = dc.DerivedVariable(lambda x: x, variables=[v], uid=NAME)\n",
+    }
+    root = write_tree(tmp_path, files)
+    result, _ = run_audit(root)
+    unstable = [f for f in result.findings if f.rule == "DM102"]
+    assert [f.line for f in unstable] == [6, 7, 8]
+    assert all("uuid.uuid4()" in f.message for f in unstable)
+
+
+def test_a_route_added_where_nothing_is_seen_calling_gets_an_unsafe_id(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n\n"
+            "def page(path: str):\n"
+            "    def register(content):\n"
+            "        config.router.add_page(path=path, content=content)\n"
+            "        return content\n"
+            "    return register\n\n"
+            "@page('home')\n"
+            "def home():\n"
+            "    return Text('home')\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    (route,) = [f for f in result.findings if f.rule == "DM108"]
+    assert (route.line, route.fix) == (8, "unsafe")
+    assert "nothing in the project calls this code; check it" in route.message
+
+
+def test_a_constant_uid_in_a_repeated_factory_collides(tmp_path: Path) -> None:
+    main = ("import dara.core as dc\n"
+            "from dara.components import Stack, Text\n\n"
+            "CARD_UID = 'card-total'\n"
+            "src = dc.Variable(1, uid='src')\n\n"
+            "def card(title: str, uid: str):\n"
+            "    total = dc.DerivedVariable(lambda s: s, variables=[src], uid=CARD_UID)\n"
+            "    own = dc.DerivedVariable(lambda s: s, variables=[src], uid=uid)\n"
+            "    return Stack(Text(total), Text(own))\n\n"
+            "page = Stack(card('x', 'x-own'), card('y', 'y-own'))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    (found,) = [f for f in result.findings if f.rule == "DM104"]
+    assert (found.line, found.fix) == (8, "manual")
+    assert "a fixed uid collides on the second run" in found.message

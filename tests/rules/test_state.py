@@ -333,6 +333,38 @@ def test_live_object_kept_per_request_is_a_blocker(tmp_path: Path) -> None:
     assert [(f.line, f.fix) for f in found] == [(8, "blocker")]
 
 
+def test_functions_behind_partial_and_call_form_decorators_run_per_request(
+        tmp_path: Path) -> None:
+    files = {
+        "app/compute.py": "HITS = []\n\n"
+        "def scaled(value, factor=1):\n"
+        "    HITS.append(value)\n"
+        "    return value * factor\n\n"
+        "def render(value):\n"
+        "    HITS.append(value)\n\n"
+        "async def save(ctx, value):\n"
+        "    HITS.append(value)\n\n"
+        "def job():\n"
+        "    HITS.append(0)\n",
+        "app/main.py": "import functools\n"
+        "from functools import partial\n"
+        "import dara.core as dc\n"
+        "from dara.core import ConfigurationBuilder, ScheduledJob, Variable\n"
+        "from app import compute\n\n"
+        "config = ConfigurationBuilder()\n"
+        "base = Variable(1)\n"
+        "double = dc.DerivedVariable(functools.partial(compute.scaled, factor=2),\n"
+        "                            variables=[base], uid='double')\n"
+        "panel = dc.py_component(compute.render)\n"
+        "save = dc.action(compute.save)\n"
+        "config.scheduler(ScheduledJob.every().hours(1))(partial(compute.job))\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert [(f.path, f.line, f.severity) for f in found] == [
+        ("app/compute.py", 4, "error"), ("app/compute.py", 8, "error"),
+        ("app/compute.py", 11, "error"), ("app/compute.py", 14, "error")]
+
+
 def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> None:
     source = (
         "import redis\n"
@@ -351,6 +383,45 @@ def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> 
         "    CLIENTS[name] = 1\n"
     )
     assert findings(tmp_path, source, "DM205") == []
+
+
+def test_state_reached_through_star_imports_and_package_re_exports(tmp_path: Path) -> None:
+    files = {
+        "app/core/__init__.py": "from .state import *  # noqa: F403\n",
+        "app/core/state.py": "CACHE = {}\nSEEN = []\n",
+        "app/pages/__init__.py": "",
+        "app/pages/home.py": "from dara.core import action, py_component\n"
+        "from dara.components import Text\n\n"
+        "from ..core import CACHE\n"
+        "from ..core import *  # noqa: F403\n\n"
+        "@action\n"
+        "async def click(ctx: action.Ctx):\n"
+        "    CACHE['x'] = 1\n\n"
+        "@py_component\n"
+        "def summary(region: str):\n"
+        "    SEEN.append(region)\n"
+        "    return Text(region)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert [(f.path, f.line) for f in found] == [
+        ("app/pages/home.py", 9), ("app/pages/home.py", 13)]
+    assert all("(app.core.state)" in f.message for f in found)
+
+
+def test_server_variable_star_imported_from_a_package_is_written_per_request(
+        tmp_path: Path) -> None:
+    files = {
+        "app/core/__init__.py": "from .state import *  # noqa: F403\n",
+        "app/core/state.py": "from dara.core import ServerVariable\n\n"
+        "totals = ServerVariable(default={'a': 1}, uid='totals')\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.core import *  # noqa: F403\n\n"
+        "@action\n"
+        "async def reset(ctx: action.Ctx):\n"
+        "    await ctx.update(totals, {})\n",
+    }
+    (found,) = findings(tmp_path, files, "DM204")
+    assert (found.path, found.line, found.severity) == ("app/core/state.py", 3, "warning")
 
 
 def test_class_module_and_page_attributes(tmp_path: Path) -> None:

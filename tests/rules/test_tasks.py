@@ -145,3 +145,20 @@ def test_scheduler_on_a_typed_parameter_and_stacked_decorators(tmp_path: Path) -
     found = findings(tmp_path, source, "DM602")
     assert [(f.line, f.severity, f.fix) for f in found] == [(6, "error", "manual")]
     assert "scheduled job ping" in found[0].message
+
+
+def test_run_task_on_a_context_handed_to_a_helper(tmp_path: Path) -> None:
+    files = {
+        "app/jobs.py": "def fit(n: int) -> int:\n    return n\n\n"
+        "async def train(ctx, n: int) -> int:\n"
+        "    return await ctx.run_task(fit, args=[n])\n\n"
+        "async def unused(ctx, n: int) -> int:\n"
+        "    return await ctx.run_task(fit, args=[n])\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.jobs import train\n\n"
+        "@action\n"
+        "async def retrain(ctx: action.Ctx) -> None:\n"
+        "    await train(ctx, 3)\n",
+    }
+    found = findings(tmp_path, files, "DM601")
+    assert [(f.path, f.line) for f in found] == [("app/jobs.py", 5)]
