@@ -43,7 +43,9 @@ class Supervision:
     def __init__(self) -> None:
         self.token = secrets.token_hex(16)
         me = os.getpid()
-        self.earlier_children = frozenset(pid for pid, parent in _process_table().items()
+        live, zombies = _process_table()
+        self.earlier_children = frozenset(pid for pid, parent in (*live.items(),
+                                                                  *zombies.items())
                                           if parent == me)
 
     def environment(self, environment: dict[str, str]) -> dict[str, str]:
@@ -71,7 +73,7 @@ def kill_strays(supervision: Supervision) -> list[int]:
     if not sys.platform.startswith("linux"):
         return []
     me = os.getpid()
-    table = _process_table()
+    table, zombies = _process_table()
     with _lock:
         others = _active - {supervision.token}
     ours = set()
@@ -89,6 +91,10 @@ def kill_strays(supervision: Supervision) -> list[int]:
     for pid in ours:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+    if not others:
+        # Orphans that ended by themselves were reparented here: collect them too.
+        ours |= {pid for pid, parent in zombies.items()
+                 if parent == me and pid not in supervision.earlier_children}
     _reap(ours)
     return sorted(ours)
 
@@ -102,26 +108,28 @@ def _reap(killed: set[int]) -> None:
         for pid in list(waiting):
             try:
                 done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # not our child: gone once /proc says it is dead
-                done = pid if not _alive(pid) else 0
+            except ChildProcessError:  # not (yet) our child: done once it no longer exists
+                done = 0 if os.path.exists(f"/proc/{pid}") else pid
             if done:
                 waiting.discard(pid)
         if waiting:
             time.sleep(0.02)
 
 
-def _process_table() -> dict[int, int]:
-    """Every live process (not a zombie) and its parent, from /proc; empty without /proc."""
-    table: dict[int, int] = {}
+def _process_table() -> tuple[dict[int, int], dict[int, int]]:
+    """Every live process and its parent, then every zombie and its parent, from /proc;
+    empty without /proc."""
+    live: dict[int, int] = {}
+    zombies: dict[int, int] = {}
     with contextlib.suppress(OSError):
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
             with contextlib.suppress(OSError, IndexError, ValueError):
                 fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-                if fields[0] not in ("Z", "X"):
-                    table[int(entry.name)] = int(fields[1])
-    return table
+                table = zombies if fields[0] in ("Z", "X") else live
+                table[int(entry.name)] = int(fields[1])
+    return live, zombies
 
 
 def _token(pid: int) -> str | None:
@@ -136,14 +144,6 @@ def _token(pid: int) -> str | None:
         if entry.startswith(prefix):
             return entry[len(prefix):].decode("ascii", "replace")
     return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def _become_subreaper(token: str) -> None:
