@@ -253,3 +253,28 @@ def test_the_python_probe_does_not_wait_on_a_daemon_holding_its_output(
         for pid in (int(p) for p in log.read_text().split()):
             if alive(pid):
                 os.kill(pid, 9)
+
+
+@pytest.mark.slow  # starts real servers (each fails right after its import)
+def test_a_server_that_daemonises_before_it_fails_leaves_no_process_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dara_migrate.verify.workers import ServeError, verify_on_workers
+
+    fails = DAEMONISES + "\nraise RuntimeError('no database')\n"
+    root = write_tree(tmp_path / "daemon", {"daemon_app/__init__.py": "",
+                                            "daemon_app/main.py": fails})
+    log = tmp_path / "strays"
+    log.touch()
+    monkeypatch.setenv("STRAY_LOG", str(log))
+    try:
+        with pytest.raises(ServeError) as raised:
+            verify_on_workers(root, config="daemon_app.main:config", python=sys.executable,
+                              count=2, environment={}, findings=[], timeout=60)
+        assert "exited" in raised.value.message
+        strays = [int(pid) for pid in log.read_text().split()]
+        assert len(strays) >= 2  # at least the first worker's two
+        assert wait_for(lambda: not any(alive(pid) for pid in strays))
+    finally:
+        for pid in (int(p) for p in log.read_text().split()):
+            if alive(pid):
+                os.kill(pid, 9)
