@@ -278,3 +278,38 @@ def test_a_server_that_daemonises_before_it_fails_leaves_no_process_behind(
         for pid in (int(p) for p in log.read_text().split()):
             if alive(pid):
                 os.kill(pid, 9)
+
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
+ORPHANS_A_SLEEPER = ("import subprocess, sys; print(subprocess.Popen(sys.argv[1:], env={}, "
+                     "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "
+                     "start_new_session=True).pid)")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux subreaper")
+def test_a_supervised_section_kills_its_own_processes_and_nothing_else() -> None:
+    from dara_migrate.verify.reaper import supervised
+
+    earlier = subprocess.Popen(SLEEPER)  # a child from before the section: not the section's
+    started: list[int] = []
+    try:
+        with supervised() as supervision:
+            marked = subprocess.Popen(SLEEPER, env=supervision.environment(dict(os.environ)),
+                                      start_new_session=True)
+            started.append(marked.pid)
+            # Its parent exits at once: an orphan without the token, reparented here.
+            orphan = int(subprocess.run([sys.executable, "-c", ORPHANS_A_SLEEPER, *SLEEPER],
+                                        capture_output=True, text=True, check=True).stdout)
+            started.append(orphan)
+            assert alive(marked.pid) and alive(orphan)
+            assert int(Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[1]) \
+                == os.getpid()
+        assert not alive(marked.pid) and not alive(orphan)
+        assert Path(f"/proc/{orphan}").exists() is False  # reaped, not left a zombie
+        assert alive(earlier.pid)
+    finally:
+        earlier.kill()
+        earlier.wait()
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, 9)
