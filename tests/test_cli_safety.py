@@ -92,6 +92,22 @@ def test_a_python_file_outside_the_project_is_no_report_either(shop: Path,
     assert elsewhere.read_text() == "print('mine')\n"
 
 
+def test_the_guide_never_replaces_the_apply_report_it_reads(shop: Path) -> None:
+    applied = shop / "applied.json"
+    code, _ = run("apply", str(shop), "--dry-run", "--no-build-check", "--no-cache",
+                  "--report", str(applied))
+    assert code == 1
+    record = applied.read_bytes()
+    alias = shop.parent / "alias"
+    alias.symlink_to(shop)  # the same file under another name
+    code, output = run("report", str(shop), "--applied", str(applied), "--output",
+                       str(alias / "applied.json"))
+    assert code == 2
+    assert output == (f"error: {alias}/applied.json: cannot use for --output: it is the "
+                      "--applied file, which the guide would replace (name a new file)\n")
+    assert applied.read_bytes() == record
+
+
 def test_an_earlier_report_and_new_files_are_written_as_before(shop: Path) -> None:
     report = shop / "dara-migrate.json"
     for _ in range(2):  # the second run replaces the first run's report

@@ -676,6 +676,9 @@ def report_command(
         check_output_file(output, "--output")
     except UsageError as error:
         raise _fail(err, str(error)) from error
+    if output is not None and applied is not None and output.resolve() == applied.resolve():
+        raise _fail(err, f"{output}: cannot use for --output: it is the --applied file, which "
+                    "the guide would replace (name a new file)")
     try:
         record = read_applied(applied) if applied else None
     except (OSError, ValueError) as error:
