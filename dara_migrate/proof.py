@@ -11,12 +11,14 @@ root), else the one running dara-migrate.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +36,7 @@ from dara_migrate.index.project import source_root
 from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
+from dara_migrate.verify.reaper import supervised
 from dara_migrate.verify.targets import module_under, with_search_path
 from dara_migrate.writer import git_root
 
@@ -117,17 +120,35 @@ def find_python(root: Path, explicit: str | None) -> tuple[str | None, str]:
             tried.append(f"{python}: no such interpreter")
             continue
         try:
-            completed = subprocess.run(
-                [found, "-c", "import importlib.util, sys; "
-                 "sys.exit(importlib.util.find_spec('dara.core') is None)"],
-                capture_output=True, timeout=_PROBE_TIMEOUT, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            tried.append(f"{python}: {error}")
+            returncode = _probe(found)
+        except OSError as error:
+            tried.append(f"{python}: {error.strerror or error}")
             continue
-        if completed.returncode == 0:
+        except subprocess.TimeoutExpired:
+            tried.append(f"{python}: did not answer within {_PROBE_TIMEOUT:g} s")
+            continue
+        if returncode == 0:
             return found, ""
         tried.append(f"{python} cannot import dara.core")
     return None, "; ".join(tried)
+
+
+def _probe(python: str) -> int:
+    """Whether `python` can import dara-core, as its exit code. No pipe to wait on (a daemon
+    its start-up spawns may hold one open for ever), its own process group, and whatever it
+    left running is killed."""
+    with supervised() as supervision:
+        process = subprocess.Popen(
+            [python, "-c", "import importlib.util, sys; "
+             "sys.exit(importlib.util.find_spec('dara.core') is None)"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, env=supervision.environment(dict(os.environ)))
+        try:
+            return process.wait(timeout=_PROBE_TIMEOUT)
+        finally:
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def build_target(project: Project, app: App) -> BuildTarget | None:

@@ -24,7 +24,13 @@ from dara_migrate import __version__, result_cache
 from dara_migrate.cli.plain_values import PlainValuesGroup
 from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
-from dara_migrate.files import CACHE_FOLDER, FoundFiles, find_root, linked_cache_folder
+from dara_migrate.files import (
+    CACHE_FOLDER,
+    FoundFiles,
+    find_root,
+    is_deployment_file,
+    linked_cache_folder,
+)
 from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import write_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
@@ -157,6 +163,8 @@ JobsOpt = Annotated[int | None, typer.Option(
     "--jobs", "-j", min=0, help="Worker processes (0: one per core).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="Plain output (also NO_COLOR).")]
+BUILD_TIMEOUT = 120.0
+"""Seconds each build of `verify` and of `apply`'s build proof may take by default."""
 
 
 def _console(no_color: bool, stderr: bool = False, file: Any = None) -> Console:
@@ -203,6 +211,15 @@ def _common_flags(target: str | None, mode: ModeOption | None,
     """The flags every analysing command shares, as settings overrides (None: not given)."""
     if target is not None and target not in TARGET_CHOICES:
         raise UsageError(f"--target must be {CHOICES_TEXT}, not {target!r}")
+    for option, values in (("--select", select), ("--ignore", ignore)):
+        for value in values or ():
+            if not value.replace(",", "").strip():
+                # Empty, `--select ''` would select every rule: the opposite of what it says.
+                raise UsageError(f"{option} {value!r}: names no rule code (give codes or "
+                                 "prefixes such as DM1, DM201)")
+    for pattern in exclude or ():
+        if not pattern.strip():
+            raise UsageError(f"--exclude {pattern!r}: an empty pattern leaves nothing out")
     return {
         "target": target, "mode": mode.value if mode else None,
         "select": parse_rule_list(select or [], "--select"),
@@ -308,6 +325,7 @@ def audit_command(
         overrides = {**_common_flags(target, mode, select, ignore, exclude, jobs, no_cache),
                      "show_info": show_info or None}
         settings = _settings(paths, err, **overrides)
+        check_not_an_input(output, "--output", settings.root)
         inputs = None if output is not None else result_cache.snapshot(settings, paths,
                                                                           overrides)
         result = _run_audit(paths, settings, err, inputs.found if inputs else None)
@@ -366,6 +384,8 @@ def apply_command(
     python: Annotated[str | None, typer.Option(
         "--python", help="The app's interpreter for the build proof (default: the project's "
         "virtual environment, else this one).")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds per build of the build proof.")] = BUILD_TIMEOUT,
     mode: ModeOpt = None,
     target: TargetOpt = None,
     select: SelectOpt = None,
@@ -388,6 +408,9 @@ def apply_command(
     if not reason.strip() or not reason.isprintable():
         # Written into comments of the code: a line break would write the rest as code.
         raise _fail(err, f"--reason must be one line of printable text, not {reason!r}")
+    problem = _build_option_problem(timeout, python)
+    if problem is not None:
+        raise _fail(err, problem)
     if interactive and (yes or dry_run):
         raise _fail(err, "--interactive cannot be combined with --yes or --dry-run")
     if interactive and not terminal:
@@ -399,6 +422,7 @@ def apply_command(
             check_output_file(report, "--report")
             settings = _settings(paths, err, **_common_flags(target, mode, select, ignore,
                                                              exclude, jobs, no_cache))
+            check_not_an_input(report, "--report", settings.root)
             if not dry_run:
                 _hold_apply_lock(settings, held, err)
             options = ApplyOptions(FixOptions(unsafe=unsafe_fixes), reason=reason,
@@ -417,7 +441,7 @@ def apply_command(
             else:
                 result, proof = prove_and_apply(
                     settings, paths, options,
-                    ProofOptions(enabled=not no_build_check, python=python))
+                    ProofOptions(enabled=not no_build_check, python=python, timeout=timeout))
         except (SettingsError, UsageError, WriteError) as error:
             raise _fail(err, str(error)) from error
         except (KeyboardInterrupt, EOFError) as error:
@@ -541,6 +565,23 @@ def check_output_file(path: Path | None, option: str) -> None:
         raise UsageError(f"{path}: cannot use for {option}: not writable")
 
 
+def check_not_an_input(path: Path | None, option: str, root: Path) -> None:
+    """Refuse, before any work, an output that would replace a file the run reads: an
+    existing Python source anywhere (no report is Python, and apply may be about to edit it),
+    or an existing file inside the project that discovery reads (`.env*`, Dockerfile, YAML,
+    TOML such as pyproject.toml...). Any other file, a report of an earlier run included, may
+    be replaced."""
+    if path is None or not path.is_file():
+        return
+    real = path.resolve()
+    if real.suffix in (".py", ".pyi", ".pyw"):
+        raise UsageError(f"{path}: cannot use for {option}: it is Python source, which the "
+                         "report would replace (name a new file)")
+    if real.is_relative_to(root.resolve()) and is_deployment_file(real):
+        raise UsageError(f"{path}: cannot use for {option}: the run reads this file of the "
+                         "project, which the report would replace (name a new file)")
+
+
 def _target_lines(project: Project) -> list[str]:
     """Which profile `apply` used, per app where the apps' profiles differ."""
     return target_lines([(a.name, a.facts.path, a.target, a.target_reason)
@@ -635,6 +676,9 @@ def report_command(
         check_output_file(output, "--output")
     except UsageError as error:
         raise _fail(err, str(error)) from error
+    if output is not None and applied is not None and output.resolve() == applied.resolve():
+        raise _fail(err, f"{output}: cannot use for --output: it is the --applied file, which "
+                    "the guide would replace (name a new file)")
     try:
         record = read_applied(applied) if applied else None
     except (OSError, ValueError) as error:
@@ -643,6 +687,7 @@ def report_command(
     try:
         settings = _settings(paths, err, **_common_flags(target, mode, None, None, exclude,
                                                          jobs, no_cache))
+        check_not_an_input(output, "--output", settings.root)
         result, project = audit(settings, paths)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
@@ -677,7 +722,7 @@ def verify_command(
         "--format", help="Report format.")] = TextOrJson.text,
     timeout: Annotated[float, typer.Option(
         "--timeout", help="Seconds per build; with --workers also for the servers to start and"
-        " for the replay.")] = 120.0,
+        " for the replay.")] = BUILD_TIMEOUT,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=2, help="Also serve the app on N workers and replay the browser across"
         " them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the config's"
@@ -700,14 +745,17 @@ def verify_command(
     err = _console(no_color, stderr=True)
     if not app_root.is_dir():
         raise _fail(err, f"{app_root}: not a folder")
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise _fail(err, f"--timeout must be a positive number of seconds, not {timeout:g}")
+    problem = _build_option_problem(timeout, python)
+    if problem is not None:
+        raise _fail(err, problem)
     if runs > MAX_RUNS:
         raise _fail(err, f"--runs must be at most {MAX_RUNS} (each run is a whole build), "
                     f"not {runs}")
     if login is not None and workers is None:
         raise _fail(err, "--login picks the user the --workers replay logs in as; pass "
                     "--workers N too")
+    if login is not None and (not login.strip() or not login.isprintable()):
+        raise _fail(err, f"--login must name a user of the app's auth config, not {login!r}")
     problem = config_problem(config) if config is not None else None
     if problem is not None:
         raise _fail(err, f"--config must be module:attribute, like app.main:config, not "
@@ -721,6 +769,7 @@ def verify_command(
     try:
         environment = parse_environment(env or [])
         check_output_file(output, "--output")
+        check_not_an_input(output, "--output", find_root([app_root]))
         project = _verify_project(app_root, err)
         builds = _verify_builds(project, app_root, config)
         if output is not None and len(builds) > 1:
@@ -756,6 +805,15 @@ def verify_command(
         shown: object = documents[0] if len(documents) == 1 else documents
         sys.stdout.write(json.dumps(shown, indent=2) + "\n")
     raise typer.Exit(code)
+
+
+def _build_option_problem(timeout: float, python: str | None) -> str | None:
+    """Why `--timeout` or `--python` cannot drive a build, said before any work starts."""
+    if not math.isfinite(timeout) or timeout <= 0:
+        return f"--timeout must be a positive number of seconds, not {timeout:g}"
+    if python is not None and not python.strip():
+        return "--python must name an interpreter, not ''"
+    return None
 
 
 def config_problem(config: str) -> str | None:
@@ -821,6 +879,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
     try:
         environment = parse_environment(env)
         check_output_file(output, "--output")
+        check_not_an_input(output, "--output", find_root([app_root]))
         project = _verify_project(app_root, err)
         builds = _verify_builds(project, app_root, config)
         if len(builds) > 1:

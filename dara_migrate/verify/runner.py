@@ -39,6 +39,7 @@ from dara_migrate.verify.model import (
     VerifyError,
     VerifyResult,
 )
+from dara_migrate.verify.reaper import supervised
 from dara_migrate.writer import replace_text
 
 SiteKey = tuple[str, str | None, int | None, int]
@@ -99,12 +100,13 @@ def run_verify(
     config_path = config
     interpreter = resolve_interpreter(python or sys.executable)
 
-    with _builds_killed_on_signal(), \
+    with _builds_killed_on_signal(), supervised() as supervision, \
             ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
+        build_environment = supervision.environment(dict(environment or {}))
         builds = list(
             pool.map(
                 lambda index: _run_build(root, config_path, interpreter, index, timeout,
-                                         environment or {}),
+                                         build_environment),
                 range(runs),
             )
         )

@@ -34,6 +34,7 @@ from typing import Any
 
 from dara_migrate.verify import serve_launcher
 from dara_migrate.verify.model import MANIFEST_VERSION, VerifyError
+from dara_migrate.verify.reaper import supervised
 
 # Without a JS build the HTML page still needs a Vite manifest that names the entry point.
 VITE_MANIFEST = {"_entry.tsx": {"file": "assets/entry.js", "src": "_entry.tsx", "isEntry": True}}
@@ -180,9 +181,13 @@ class Workers:
             for number in range(1, count + 1)
         ]
         self._previous_handlers: dict[int, Any] = {}
+        self._supervision: contextlib.ExitStack | None = None
 
     def __enter__(self) -> Workers:
         atexit.register(self.stop)
+        self._supervision = contextlib.ExitStack()
+        self._environment = self._supervision.enter_context(supervised()).environment(
+            self._environment)
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(ValueError):  # only the main thread may set handlers
                 self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
@@ -298,6 +303,9 @@ class Workers:
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signum, handler)
         self._previous_handlers.clear()
+        if self._supervision is not None:  # what the servers started outside their groups
+            self._supervision.close()
+            self._supervision = None
         atexit.unregister(self.stop)
         shutil.rmtree(self._scratch, ignore_errors=True)
 
