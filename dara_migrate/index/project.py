@@ -56,6 +56,9 @@ _BUILD_CONTENT_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
     "add_template_renderer": ((1, "renderer"),),
 }
 _ROUTER_CONTENT: tuple[tuple[int, str], ...] = ((-1, "content"),)
+_APIS_TAKING_CALLABLES = frozenset(_REQUEST_CALLABLE_ARGS) | ROUTE_CLASSES
+"""The Dara names whose calls have request or content slots (`_request_argument_slots`,
+`_content_argument_slots`): a call of any other Dara name makes no edge and no root."""
 
 
 class Resolved(NamedTuple):
@@ -131,6 +134,9 @@ class ProjectIndex:
         default_factory=lambda: defaultdict(list))
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Path -> paths of the project modules it imports."""
+    import_bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    """Path -> the file's `import` and `import_module` bindings, in order: rules that read a
+    file's imports skip the rest of its bindings."""
     imported_heads: set[str] = field(default_factory=set)
     """The first names of the project's imports of its own modules as written (`widgets` for
     `widgets.cards` in `shared/`): the names import sorters count as first-party."""
@@ -678,12 +684,14 @@ class ProjectIndex:
                     self.decorated[f"config.{resolved.attribute}"].append((facts, scope))
 
     def _index_imports(self, facts: FileFacts) -> None:
-        for binding in facts.bindings:
-            if binding.kind in ("import", "import_module"):
-                imported, _ = self.split_module(binding.target, facts)
-                if imported is not None and imported is not facts:
-                    self.imports[facts.path].add(imported.path)
-                    self.imported_heads.add(binding.target.partition(".")[0])
+        found = self.import_bindings[facts.path] = [
+            binding for binding in facts.bindings
+            if binding.kind == "import" or binding.kind == "import_module"]
+        for binding in found:
+            imported, _ = self.split_module(binding.target, facts)
+            if imported is not None and imported is not facts:
+                self.imports[facts.path].add(imported.path)
+                self.imported_heads.add(binding.target.partition(".")[0])
 
     def files_reachable(self, start: FileFacts) -> set[str]:
         """Paths of the project modules `start` imports, directly or not, with the packages
@@ -734,7 +742,12 @@ class ProjectIndex:
                                "class body")
             for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
                                       strict=True):
-                if (resolved.api is None and resolved.instance_of is None
+                api = resolved.api
+                if (api is not None and api not in _APIS_TAKING_CALLABLES
+                        and resolved.instance_of is None and resolved.function is None
+                        and resolved.instance_of_project is None and call.func_call < 0):
+                    continue  # a component or other Dara call: no slot reaches a function
+                if (api is None and resolved.instance_of is None
                         and resolved.function is None and resolved.instance_of_project is None
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are

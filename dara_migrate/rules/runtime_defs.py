@@ -458,8 +458,8 @@ def _mentioned_outside_requests(index: ProjectIndex, wanted: dict[ScopeRef, str]
     names = set(wanted.values())
     found: set[ScopeRef] = set()
     for facts in index.files.values():
-        aliases = names | {b.name for b in facts.bindings if b.kind == "import"
-                           and b.target.rsplit(".", 1)[-1] in names}
+        aliases = names | {b.name for b in index.import_bindings.get(facts.path, ())
+                           if b.kind == "import" and b.target.rsplit(".", 1)[-1] in names}
         if facts.names.isdisjoint(aliases):
             continue
         uses: list[Use] = []
