@@ -132,6 +132,8 @@ class ProjectIndex:
     project or of Dara."""
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
+    """Dara decorator (`DECORATORS`, `track_progress`, `config.on_startup`,
+    `config.scheduler`) -> the definitions it decorates, once per decorator, in path order."""
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Path -> paths of the project modules it imports."""
     import_bindings: dict[str, list[Binding]] = field(default_factory=dict)
@@ -653,12 +655,19 @@ class ProjectIndex:
         resolutions: list[Resolved] = []
         for call in facts.calls:
             callee, scope_id = call.callee, call.scope
-            found = None
-            if callee and (call.func_call < 0 or callee[0] != "."):
-                found = memo.get(callee if not scope_id or callee.partition(".")[0] not in local
-                                 else (scope_id, callee))
-            resolutions.append(found if found is not None else
-                               self._resolve_callee(facts, call))
+            if not callee or (call.func_call >= 0 and callee[0] == "."):
+                resolutions.append(self._resolve_callee(facts, call))
+                continue
+            key: str | tuple[int, str] = callee
+            if scope_id and callee.partition(".")[0] in local:
+                key = (scope_id, callee)
+            else:
+                scope_id = 0  # bound at module level or not at all, as `resolve` keys it
+            found = memo.get(key)
+            if found is None:
+                # What `resolve` does on a miss, without working out the key again.
+                found = memo[key] = self._resolve(facts, scope_id, callee, 0)
+            resolutions.append(found)
         self.call_resolutions[facts.path] = resolutions
         for call, resolved in zip(facts.calls, resolutions, strict=True):
             if (resolved.api is not None or resolved.instance_of is not None
@@ -677,7 +686,7 @@ class ProjectIndex:
                 resolved = self.resolve(facts, scope.parent, name) if name else None
                 if resolved is None:
                     continue
-                if resolved.api in DECORATORS:
+                if resolved.api in DECORATORS or resolved.api == "track_progress":
                     self.decorated[resolved.api].append((facts, scope))
                 elif resolved.instance_of == "ConfigurationBuilder" and resolved.attribute in (
                         "on_startup", "scheduler"):
