@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
-from dara_migrate.index.project import ProjectIndex, _folder_importing
+from dara_migrate.index.project import _APIS_TAKING_CALLABLES, ProjectIndex, _folder_importing
 from dara_migrate.index.queries import METHODS_LOOKED_UP, calls_of_method
 from dara_migrate.rules.identity import _candidate_names, _listed, _may_be_listed
 from dara_migrate.rules.runtime_defs import _call_uses, _mentions
@@ -109,6 +109,53 @@ def test_calls_skipped_by_dm106_have_no_listed_name(app_facts: list[FileFacts]) 
             if not _may_be_listed(call, resolved):
                 assert _listed(_candidate_names(index, facts, call, resolved, True),
                                LIBRARY_MADE_DEFINITIONS) is None
+
+
+def test_dara_calls_skipped_for_the_call_graph_make_no_edge_or_root(
+        app_facts: list[FileFacts]) -> None:
+    """Calls of Dara names with no request or content slot are left out of the call graph:
+    making their edges in full changes neither the edges nor the roots."""
+    index = ProjectIndex.build(app_facts)
+    edges = {source: list(found) for source, found in index.edges.items()}
+    roots = {when: set(found) for when, found in index.roots.items()}
+    skipped = 0
+    for facts in app_facts:
+        for call, resolved in zip(facts.calls, index.call_resolutions[facts.path],
+                                  strict=True):
+            if (resolved.api is not None and resolved.api not in _APIS_TAKING_CALLABLES
+                    and resolved.instance_of is None and resolved.function is None
+                    and resolved.instance_of_project is None and call.func_call < 0):
+                skipped += 1
+                index._call_edges(facts, call, resolved)
+    assert skipped
+    assert {source: found for source, found in index.edges.items() if found} == edges
+    assert {when: found for when, found in index.roots.items() if found} == {
+        when: found for when, found in roots.items() if found}
+
+
+def test_resolved_callees_are_what_resolving_them_afresh_gives(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    fresh = ProjectIndex.build(app_facts)
+    fresh.memo.clear()
+    fresh.deep_memo.clear()
+    fresh.call_resolutions.clear()
+    for facts in app_facts:
+        assert index.call_resolutions[facts.path] == [
+            fresh._resolve_callee(facts, call) for call in facts.calls]
+
+
+def test_listed_imports_and_decorators_are_those_of_a_full_scan(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    for facts in app_facts:
+        assert index.import_bindings[facts.path] == [
+            b for b in facts.bindings if b.kind in ("import", "import_module")]
+    assert index.decorated.get("track_progress", []) == [
+        (facts, scope) for facts in app_facts for scope in facts.scopes
+        for decorator in scope.decorators
+        if decorator.text and index.resolve(facts, scope.parent, decorator.text).api == (
+            "track_progress")]
 
 
 def test_a_name_bound_in_a_function_is_not_the_module_one(tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ _BUILD_CONTENT_METHODS: dict[str, tuple[tuple[int, str], ...]] = {
     "add_template_renderer": ((1, "renderer"),),
 }
 _ROUTER_CONTENT: tuple[tuple[int, str], ...] = ((-1, "content"),)
+_APIS_TAKING_CALLABLES = frozenset(_REQUEST_CALLABLE_ARGS) | ROUTE_CLASSES
+"""The Dara names whose calls have request or content slots (`_request_argument_slots`,
+`_content_argument_slots`): a call of any other Dara name makes no edge and no root."""
 
 
 class Resolved(NamedTuple):
@@ -129,8 +132,13 @@ class ProjectIndex:
     project or of Dara."""
     decorated: dict[str, list[tuple[FileFacts, Scope]]] = field(
         default_factory=lambda: defaultdict(list))
+    """Dara decorator (`DECORATORS`, `track_progress`, `config.on_startup`,
+    `config.scheduler`) -> the definitions it decorates, once per decorator, in path order."""
     imports: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """Path -> paths of the project modules it imports."""
+    import_bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    """Path -> the file's `import` and `import_module` bindings, in order: rules that read a
+    file's imports skip the rest of its bindings."""
     imported_heads: set[str] = field(default_factory=set)
     """The first names of the project's imports of its own modules as written (`widgets` for
     `widgets.cards` in `shared/`): the names import sorters count as first-party."""
@@ -647,12 +655,19 @@ class ProjectIndex:
         resolutions: list[Resolved] = []
         for call in facts.calls:
             callee, scope_id = call.callee, call.scope
-            found = None
-            if callee and (call.func_call < 0 or callee[0] != "."):
-                found = memo.get(callee if not scope_id or callee.partition(".")[0] not in local
-                                 else (scope_id, callee))
-            resolutions.append(found if found is not None else
-                               self._resolve_callee(facts, call))
+            if not callee or (call.func_call >= 0 and callee[0] == "."):
+                resolutions.append(self._resolve_callee(facts, call))
+                continue
+            key: str | tuple[int, str] = callee
+            if scope_id and callee.partition(".")[0] in local:
+                key = (scope_id, callee)
+            else:
+                scope_id = 0  # bound at module level or not at all, as `resolve` keys it
+            found = memo.get(key)
+            if found is None:
+                # What `resolve` does on a miss, without working out the key again.
+                found = memo[key] = self._resolve(facts, scope_id, callee, 0)
+            resolutions.append(found)
         self.call_resolutions[facts.path] = resolutions
         for call, resolved in zip(facts.calls, resolutions, strict=True):
             if (resolved.api is not None or resolved.instance_of is not None
@@ -671,19 +686,21 @@ class ProjectIndex:
                 resolved = self.resolve(facts, scope.parent, name) if name else None
                 if resolved is None:
                     continue
-                if resolved.api in DECORATORS:
+                if resolved.api in DECORATORS or resolved.api == "track_progress":
                     self.decorated[resolved.api].append((facts, scope))
                 elif resolved.instance_of == "ConfigurationBuilder" and resolved.attribute in (
                         "on_startup", "scheduler"):
                     self.decorated[f"config.{resolved.attribute}"].append((facts, scope))
 
     def _index_imports(self, facts: FileFacts) -> None:
-        for binding in facts.bindings:
-            if binding.kind in ("import", "import_module"):
-                imported, _ = self.split_module(binding.target, facts)
-                if imported is not None and imported is not facts:
-                    self.imports[facts.path].add(imported.path)
-                    self.imported_heads.add(binding.target.partition(".")[0])
+        found = self.import_bindings[facts.path] = [
+            binding for binding in facts.bindings
+            if binding.kind == "import" or binding.kind == "import_module"]
+        for binding in found:
+            imported, _ = self.split_module(binding.target, facts)
+            if imported is not None and imported is not facts:
+                self.imports[facts.path].add(imported.path)
+                self.imported_heads.add(binding.target.partition(".")[0])
 
     def files_reachable(self, start: FileFacts) -> set[str]:
         """Paths of the project modules `start` imports, directly or not, with the packages
@@ -734,7 +751,12 @@ class ProjectIndex:
                                "class body")
             for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
                                       strict=True):
-                if (resolved.api is None and resolved.instance_of is None
+                api = resolved.api
+                if (api is not None and api not in _APIS_TAKING_CALLABLES
+                        and resolved.instance_of is None and resolved.function is None
+                        and resolved.instance_of_project is None and call.func_call < 0):
+                    continue  # a component or other Dara call: no slot reaches a function
+                if (api is None and resolved.instance_of is None
                         and resolved.function is None and resolved.instance_of_project is None
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are

@@ -117,12 +117,11 @@ def task_sites(index: ProjectIndex) -> list[ReportSite]:
             flag = call.kwarg("run_as_task")
             if flag is not None and flag.const is True:
                 sites.append(call_site(facts, call, f"{api}(run_as_task=True)", "task"))
-    for facts in index.files.values():
-        for scope in facts.scopes:
-            if scope.decorators and any(
-                    d.text and index.resolve(facts, scope.parent, d.text).api == "track_progress"
-                    for d in scope.decorators):
-                sites.append(scope_site(facts, scope, f"@track_progress {scope.name}", "task"))
+    tracked: set[ScopeRef] = set()
+    for facts, scope in index.decorated.get("track_progress", ()):
+        if (facts.path, scope.id) not in tracked:  # one site for a twice-decorated function
+            tracked.add((facts.path, scope.id))
+            sites.append(scope_site(facts, scope, f"@track_progress {scope.name}", "task"))
     return sorted(sites, key=lambda s: (s.facts.path, s.span.line, s.span.col))
 
 

@@ -324,8 +324,8 @@ class WebsocketLocal(Rule):
                     yield ctx.report(self, facts, binding.span, _use_message(found[1]),
                                      anchor=(binding.stmt_line, binding.stmt_col,
                                              f"{binding.name}={value.text}"))
-        for binding in facts.bindings:
-            if binding.kind not in ("import", "import_module") or binding.name in used:
+        for binding in index.import_bindings.get(facts.path, ()):
+            if binding.name in used:
                 continue
             state = _websocket_state(binding.target)
             if state is not None:

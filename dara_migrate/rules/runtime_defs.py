@@ -457,9 +457,11 @@ def _mentioned_outside_requests(index: ProjectIndex, wanted: dict[ScopeRef, str]
     (a reference in a dict, an argument, an alias), so they may be called from there."""
     names = set(wanted.values())
     found: set[ScopeRef] = set()
+    if not names:
+        return found  # no function to look for: no file can mention one
     for facts in index.files.values():
-        aliases = names | {b.name for b in facts.bindings if b.kind == "import"
-                           and b.target.rsplit(".", 1)[-1] in names}
+        aliases = names | {b.name for b in index.import_bindings.get(facts.path, ())
+                           if b.kind == "import" and b.target.rsplit(".", 1)[-1] in names}
         if facts.names.isdisjoint(aliases):
             continue
         uses: list[Use] = []

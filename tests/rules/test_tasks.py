@@ -162,3 +162,32 @@ def test_run_task_on_a_context_handed_to_a_helper(tmp_path: Path) -> None:
     }
     found = findings(tmp_path, files, "DM601")
     assert [(f.path, f.line) for f in found] == [("app/jobs.py", 5)]
+
+
+def test_track_progress_sites_once_per_definition(tmp_path: Path) -> None:
+    """Every `@track_progress` definition is one DM601 site, however it is spelled and
+    however often it is applied, in a class body or nested in a function too."""
+    files = {
+        "app/progress.py": "from dara.core import track_progress as tracked\n",
+        "app/work.py": "import dara.core as dc\n"
+        "from app.progress import tracked\n\n"
+        "@tracked\n"
+        "@dc.track_progress\n"
+        "def train(updater):\n"
+        "    return 1\n\n"
+        "class Jobs:\n"
+        "    @dc.track_progress\n"
+        "    def fit(self, updater):\n"
+        "        return 2\n\n"
+        "def outer():\n"
+        "    @tracked\n"
+        "    def inner(updater):\n"
+        "        return 3\n"
+        "    return inner\n\n"
+        "@dc.action\n"
+        "def untracked(ctx):\n"
+        "    return 4\n",
+    }
+    found = findings(tmp_path, files, "DM601")
+    assert [(f.path, f.line) for f in found] == [
+        ("app/work.py", 4), ("app/work.py", 10), ("app/work.py", 15)]
