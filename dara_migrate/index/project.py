@@ -937,13 +937,46 @@ class ProjectIndex:
         for path, when in self.when.items():  # filled file by file in path order: sorted
             for scope_id in range(len(when)):
                 self._count((path, scope_id), counting)
+        self._count_per_process()
 
-    def _count(self, ref: ScopeRef, counting: set[ScopeRef]) -> int:
+    def _count_per_process(self) -> None:
+        """Separate apps of a monorepo run in separate processes: a body that each of them
+        runs once runs once per process. A process is what an unimported module that builds
+        an app imports, with the modules no such process imports (tests, scripts)."""
+        repeated = [(path, scope_id) for path, runs in self.runs.items()
+                    for scope_id, count in enumerate(runs) if count >= REPEATED_RUNS
+                    and self.when[path][scope_id] in ("build", "startup")
+                    and not self.files[path].scopes[scope_id].loop]
+        if not repeated:
+            return
+        imported = set().union(*self.imports.values())
+        builders = {facts.path for facts, _ in self.calls_by_api.get("ConfigurationBuilder", ())}
+        entries = sorted(self.files_reaching(builders) - imported)
+        if len(entries) < 2:
+            return
+        reached = [self.files_reachable(self.files[path]) for path in entries]
+        shared = set(self.files).difference(*reached)
+        processes: list[tuple[frozenset[str], dict[ScopeRef, int]]] = [
+            (frozenset(files | shared), {}) for files in reached]
+        for ref in repeated:
+            most = max(self._count(ref, set(), files, memo) for files, memo in processes
+                       if ref[0] in files)
+            self.runs[ref[0]][ref[1]] = most
+
+    def _count(self, ref: ScopeRef, counting: set[ScopeRef],
+               within: frozenset[str] | None = None,
+               memo: dict[ScopeRef, int] | None = None) -> int:
+        """Runs of `ref`, by its callers in the files `within` only when given (with `memo`)."""
         # A method, not a closure: a recursive closure is a reference cycle that would keep
         # the whole index alive until a full garbage collection.
         counted = self.runs[ref[0]]
-        if counted[ref[1]] >= 0:
-            return counted[ref[1]]
+        if memo is None:
+            if counted[ref[1]] >= 0:
+                return counted[ref[1]]
+        elif ref in memo:
+            return memo[ref]
+        elif 0 <= counted[ref[1]] < REPEATED_RUNS:
+            return counted[ref[1]]  # callers in fewer files run it no more often
         if ref in counting:
             return REPEATED_RUNS
         counting.add(ref)
@@ -953,7 +986,9 @@ class ProjectIndex:
             total = 0
             for edge in self.callers.get(ref, ()):
                 caller = edge.source
-                runs = (self._count(caller, counting)
+                if within is not None and caller[0] not in within:
+                    continue
+                runs = (self._count(caller, counting, within, memo)
                         if self.when[caller[0]][caller[1]] != "unknown" else 1)
                 total += REPEATED_RUNS if edge.loop else runs
                 if total >= REPEATED_RUNS:
@@ -961,8 +996,12 @@ class ProjectIndex:
             if self.scope(ref).loop:
                 total = REPEATED_RUNS
         counting.discard(ref)
-        counted[ref[1]] = min(total, REPEATED_RUNS)
-        return counted[ref[1]]
+        total = min(total, REPEATED_RUNS)
+        if memo is None:
+            counted[ref[1]] = total
+        else:
+            memo[ref] = total
+        return total
 
     # ---------------------------------------------------------------- queries
 
