@@ -268,12 +268,23 @@ class ProjectIndex:
             function = self._scope_named(facts, bound_in, head)
             if rest:
                 return self._member(facts, function, rest, f"{base}.{head}.{rest}")
-            return Resolved(f"{base}.{head}", function=function)
+            builder = binding.kind == "class" and self._derives_builder(function, depth)
+            return Resolved(f"{base}.{head}", api="ConfigurationBuilder" if builder else None,
+                            function=function)
         if binding.kind == "assign" and binding.value is not None:
             return self._from_value(facts, bound_in, binding.value, head, rest, depth)
         if binding.kind == "param":
             return self._from_param(facts, bound_in, binding, rest, dotted, depth)
         return Resolved(dotted)
+
+    def _derives_builder(self, cls: ScopeRef | None, depth: int) -> bool:
+        """A project subclass of Dara's `ConfigurationBuilder`: its instances are apps."""
+        if cls is None:
+            return False
+        facts = self.files[cls[0]]
+        scope = facts.scopes[cls[1]]
+        return any(self.resolve(facts, scope.parent, base, depth + 1).api == "ConfigurationBuilder"
+                   for base in scope.bases)
 
     def _from_param(self, facts: FileFacts, scope_id: int, binding: Binding, rest: str,
                     dotted: str, depth: int) -> Resolved:
@@ -536,6 +547,8 @@ class ProjectIndex:
         api = self.attribute_type(owner, attribute)
         if api:
             return Resolved(dotted, instance_of=api, attribute=rest.partition(".")[2])
+        if self._derives_builder(owner, 0):
+            return Resolved(dotted, instance_of="ConfigurationBuilder", attribute=rest)
         return Resolved(f"{facts.module}.{facts.scopes[cls].qualname}.{rest}",
                         instance_of_project=owner)
 
