@@ -398,3 +398,15 @@ def test_apply_declares_the_runtime_after_a_builder_subclass_instance(tmp_path: 
     declared = main.split("config = InsightsConfig()\n", 1)[1]
     assert declared.startswith("# dara-migrate (DM201)")
     assert "config.configure_runtime(" in declared
+
+
+def test_a_method_of_a_builder_subclass_runs_when_its_instance_calls_it(tmp_path: Path) -> None:
+    app_config = BUILDER_SUBCLASS["insights/app_config.py"] + (
+        "\n"
+        "    def register_pages(self) -> None:\n"
+        "        self.router.add_page(path='team', content=Text('Team'))\n")
+    main = BUILDER_SUBCLASS["insights/main.py"] + "config.register_pages()\n"
+    files = {**BUILDER_SUBCLASS, "insights/app_config.py": app_config, "insights/main.py": main}
+    report = audit_json(write_tree(tmp_path, files))
+    [team] = [f for f in report["findings"] if f["rule"] == "DM108" and f["line"] == 22]
+    assert team["fix"] == "safe"

@@ -598,6 +598,11 @@ class ProjectIndex:
         """`rest` of what a call of `made_by` gives: a Dara object, a route, an instance of
         a project class (its class's or its factory's)."""
         if made_by.api:
+            if made_by.function is not None and rest and "." not in rest:
+                # A method of a project subclass of a Dara class (`config.register_pages()`).
+                member = self.class_member(made_by.function, rest)
+                if member:
+                    return Resolved(qualified, function=member)
             kind = "Router" if made_by.api in ROUTE_CLASSES else made_by.api
             return Resolved(qualified, instance_of=kind, attribute=rest)
         if _makes_route(made_by):
