@@ -51,7 +51,12 @@ def predicted_definitions(project: Project, app_root: Path,
             predicted.append(PredictedDefinition(kind, path, finding.line, finding.rule,
                                                  finding.message,
                                                  finding.status == "acknowledged"))
-    for facts, call, _ in route_calls(project.index):
+    # dara converts each legacy `config.add_page(name, ...)` to a route whose id is its name.
+    legacy_pages = project.index.method_calls.get(("ConfigurationBuilder", "add_page"), ())
+    routes = sorted([(facts, call) for facts, call, _ in route_calls(project.index)]
+                    + list(legacy_pages),
+                    key=lambda site: (site[0].path, site[1].line, site[1].col))
+    for facts, call in routes:
         path = relative(facts.path)
         if path is not None:
             predicted.append(PredictedDefinition(

@@ -334,3 +334,79 @@ def test_verify_builds_the_app_under_the_name_audit_gives_it(tmp_path: Path) -> 
     # The name the builder has in its factory still picks the app, as before.
     assert [b.config for b in app_builds(project, root, "orders.factory:builder")] == [
         "orders.main:config"]
+
+
+BUILDER_SUBCLASS = {
+    "pyproject.toml": "[project]\nname = \"insights\"\n\n[tool.dara-migrate]\ntarget = \"v2\"\n",
+    "insights/app_config.py": (
+        "import dara.core as dc\n"
+        "from dara.components import Text\n"
+        "\n"
+        "\n"
+        "def ping(channel, message):\n"
+        "    return message\n"
+        "\n"
+        "\n"
+        "class BaseConfig(dc.ConfigurationBuilder):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.title = 'Insights'\n"
+        "\n"
+        "\n"
+        "class InsightsConfig(BaseConfig):\n"
+        "    def __init__(self) -> None:\n"
+        "        super().__init__()\n"
+        "        self.router.add_page(path='about', content=Text('About'))\n"
+        "        self.add_ws_handler('ping', ping)\n"
+    ),
+    "insights/main.py": (
+        "from dara.core import ServerVariable\n"
+        "from dara.components import Text\n"
+        "\n"
+        "from insights.app_config import InsightsConfig\n"
+        "\n"
+        "config = InsightsConfig()\n"
+        "rows = ServerVariable(default=[], uid='insights.main:rows')\n"
+        "config.router.add_page(path='home', content=lambda: Text('hi'))\n"
+    ),
+}
+
+
+def test_an_instance_of_a_builder_subclass_is_an_app(tmp_path: Path) -> None:
+    report = audit_json(write_tree(tmp_path, BUILDER_SUBCLASS))
+    assert [(a["name"], a["path"], a["line"]) for a in report["apps"]] == [
+        ("config", "insights/main.py", 6)]
+    found = sorted((f["rule"], f["path"], f["line"]) for f in report["findings"])
+    assert found == [
+        ("DM108", "insights/app_config.py", 18),
+        ("DM108", "insights/main.py", 8),
+        ("DM201", "insights/main.py", 6),
+        ("DM204", "insights/main.py", 7),
+        ("DM402", "insights/app_config.py", 19),
+        ("DM701", "insights/main.py", 6),
+    ]
+
+
+def test_apply_declares_the_runtime_after_a_builder_subclass_instance(tmp_path: Path) -> None:
+    without_websocket = BUILDER_SUBCLASS["insights/app_config.py"].replace(
+        "        self.add_ws_handler('ping', ping)\n", "")
+    root = write_tree(tmp_path, {**BUILDER_SUBCLASS, "insights/app_config.py": without_websocket})
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--allow-dirty"])
+    assert result.exit_code == 0, result.output
+    main = (root / "insights" / "main.py").read_text(encoding="utf-8")
+    declared = main.split("config = InsightsConfig()\n", 1)[1]
+    assert declared.startswith("# dara-migrate (DM201)")
+    assert "config.configure_runtime(" in declared
+
+
+def test_a_method_of_a_builder_subclass_runs_when_its_instance_calls_it(tmp_path: Path) -> None:
+    app_config = BUILDER_SUBCLASS["insights/app_config.py"] + (
+        "\n"
+        "    def register_pages(self) -> None:\n"
+        "        self.router.add_page(path='team', content=Text('Team'))\n")
+    main = BUILDER_SUBCLASS["insights/main.py"] + "config.register_pages()\n"
+    files = {**BUILDER_SUBCLASS, "insights/app_config.py": app_config, "insights/main.py": main}
+    report = audit_json(write_tree(tmp_path, files))
+    [team] = [f for f in report["findings"] if f["rule"] == "DM108" and f["line"] == 22]
+    assert team["fix"] == "safe"

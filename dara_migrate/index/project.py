@@ -276,12 +276,23 @@ class ProjectIndex:
             function = self._scope_named(facts, bound_in, head)
             if rest:
                 return self._member(facts, function, rest, f"{base}.{head}.{rest}")
-            return Resolved(f"{base}.{head}", function=function)
+            builder = binding.kind == "class" and self._derives_builder(function, depth)
+            return Resolved(f"{base}.{head}", api="ConfigurationBuilder" if builder else None,
+                            function=function)
         if binding.kind == "assign" and binding.value is not None:
             return self._from_value(facts, bound_in, binding.value, head, rest, depth)
         if binding.kind == "param":
             return self._from_param(facts, bound_in, binding, rest, dotted, depth)
         return Resolved(dotted)
+
+    def _derives_builder(self, cls: ScopeRef | None, depth: int) -> bool:
+        """A project subclass of Dara's `ConfigurationBuilder`: its instances are apps."""
+        if cls is None:
+            return False
+        facts = self.files[cls[0]]
+        scope = facts.scopes[cls[1]]
+        return any(self.resolve(facts, scope.parent, base, depth + 1).api == "ConfigurationBuilder"
+                   for base in scope.bases)
 
     def _from_param(self, facts: FileFacts, scope_id: int, binding: Binding, rest: str,
                     dotted: str, depth: int) -> Resolved:
@@ -544,6 +555,8 @@ class ProjectIndex:
         api = self.attribute_type(owner, attribute)
         if api:
             return Resolved(dotted, instance_of=api, attribute=rest.partition(".")[2])
+        if self._derives_builder(owner, 0):
+            return Resolved(dotted, instance_of="ConfigurationBuilder", attribute=rest)
         return Resolved(f"{facts.module}.{facts.scopes[cls].qualname}.{rest}",
                         instance_of_project=owner)
 
@@ -593,6 +606,11 @@ class ProjectIndex:
         """`rest` of what a call of `made_by` gives: a Dara object, a route, an instance of
         a project class (its class's or its factory's)."""
         if made_by.api:
+            if made_by.function is not None and rest and "." not in rest:
+                # A method of a project subclass of a Dara class (`config.register_pages()`).
+                member = self.class_member(made_by.function, rest)
+                if member:
+                    return Resolved(qualified, function=member)
             kind = "Router" if made_by.api in ROUTE_CLASSES else made_by.api
             return Resolved(qualified, instance_of=kind, attribute=rest)
         if _makes_route(made_by):
@@ -959,13 +977,46 @@ class ProjectIndex:
         for path, when in self.when.items():  # filled file by file in path order: sorted
             for scope_id in range(len(when)):
                 self._count((path, scope_id), counting)
+        self._count_per_process()
 
-    def _count(self, ref: ScopeRef, counting: set[ScopeRef]) -> int:
+    def _count_per_process(self) -> None:
+        """Separate apps of a monorepo run in separate processes: a body that each of them
+        runs once runs once per process. A process is what an unimported module that builds
+        an app imports, with the modules no such process imports (tests, scripts)."""
+        repeated = [(path, scope_id) for path, runs in self.runs.items()
+                    for scope_id, count in enumerate(runs) if count >= REPEATED_RUNS
+                    and self.when[path][scope_id] in ("build", "startup")
+                    and not self.files[path].scopes[scope_id].loop]
+        if not repeated:
+            return
+        imported = set().union(*self.imports.values())
+        builders = {facts.path for facts, _ in self.calls_by_api.get("ConfigurationBuilder", ())}
+        entries = sorted(self.files_reaching(builders) - imported)
+        if len(entries) < 2:
+            return
+        reached = [self.files_reachable(self.files[path]) for path in entries]
+        shared = set(self.files).difference(*reached)
+        processes: list[tuple[frozenset[str], dict[ScopeRef, int]]] = [
+            (frozenset(files | shared), {}) for files in reached]
+        for ref in repeated:
+            most = max(self._count(ref, set(), files, memo) for files, memo in processes
+                       if ref[0] in files)
+            self.runs[ref[0]][ref[1]] = most
+
+    def _count(self, ref: ScopeRef, counting: set[ScopeRef],
+               within: frozenset[str] | None = None,
+               memo: dict[ScopeRef, int] | None = None) -> int:
+        """Runs of `ref`, by its callers in the files `within` only when given (with `memo`)."""
         # A method, not a closure: a recursive closure is a reference cycle that would keep
         # the whole index alive until a full garbage collection.
         counted = self.runs[ref[0]]
-        if counted[ref[1]] >= 0:
-            return counted[ref[1]]
+        if memo is None:
+            if counted[ref[1]] >= 0:
+                return counted[ref[1]]
+        elif ref in memo:
+            return memo[ref]
+        elif 0 <= counted[ref[1]] < REPEATED_RUNS:
+            return counted[ref[1]]  # callers in fewer files run it no more often
         if ref in counting:
             return REPEATED_RUNS
         counting.add(ref)
@@ -975,7 +1026,9 @@ class ProjectIndex:
             total = 0
             for edge in self.callers.get(ref, ()):
                 caller = edge.source
-                runs = (self._count(caller, counting)
+                if within is not None and caller[0] not in within:
+                    continue
+                runs = (self._count(caller, counting, within, memo)
                         if self.when[caller[0]][caller[1]] != "unknown" else 1)
                 total += REPEATED_RUNS if edge.loop else runs
                 if total >= REPEATED_RUNS:
@@ -983,8 +1036,12 @@ class ProjectIndex:
             if self.scope(ref).loop:
                 total = REPEATED_RUNS
         counting.discard(ref)
-        counted[ref[1]] = min(total, REPEATED_RUNS)
-        return counted[ref[1]]
+        total = min(total, REPEATED_RUNS)
+        if memo is None:
+            counted[ref[1]] = total
+        else:
+            memo[ref] = total
+        return total
 
     # ---------------------------------------------------------------- queries
 

@@ -146,3 +146,58 @@ def test_a_constant_uid_in_a_repeated_factory_collides(tmp_path: Path) -> None:
     (found,) = [f for f in result.findings if f.rule == "DM104"]
     assert (found.line, found.fix) == (8, "manual")
     assert "a fixed uid collides on the second run" in found.message
+
+
+SHARED_HOME = (
+    "from dara.core import DerivedVariable, Variable\n"
+    "from dara.components import Text\n\n\n"
+    "def home():\n"
+    "    name = Variable('x')\n"
+    "    greeting = DerivedVariable(lambda n: n, variables=[name], uid='shared.home.greeting')\n"
+    "    return Text(greeting)\n"
+)
+
+
+def app_adding(*contents: str, via: str = "") -> str:
+    lines = "".join(f"config.router.add_page(path='{c}{i}', content={c}, id='{c}{i}')\n"
+                    for i, c in enumerate(contents))
+    return ("from dara.core import ConfigurationBuilder\n\n"
+            f"from shared.pages import home\n{via}\n"
+            f"config = ConfigurationBuilder()\n{lines}")
+
+
+def repeated_lines(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, int]]:
+    result, _ = run_audit(write_tree(tmp_path, files))
+    return [(f.path, f.line) for f in result.findings if f.rule == "DM104"]
+
+
+def test_content_shared_by_two_apps_runs_once_in_each(tmp_path: Path) -> None:
+    files = {"shared/pages.py": SHARED_HOME,
+             "apps/a/main.py": app_adding("home"), "apps/b/main.py": app_adding("home")}
+    assert repeated_lines(tmp_path, files) == []
+
+
+def test_content_on_two_routes_of_one_app_of_a_monorepo_repeats(tmp_path: Path) -> None:
+    files = {"shared/pages.py": SHARED_HOME,
+             "apps/a/main.py": app_adding("home", "home"), "apps/b/main.py": app_adding("home")}
+    assert repeated_lines(tmp_path, files) == [("shared/pages.py", 7)]
+
+
+def test_a_shared_register_helper_called_by_two_apps_runs_once_in_each(tmp_path: Path) -> None:
+    register = ("from shared.pages import home\n\n\n"
+                "def register(config):\n"
+                "    config.router.add_page(path='/', content=home, id='index')\n")
+    main = ("from dara.core import ConfigurationBuilder\n\n"
+            "from shared.routes import register\n\n"
+            "config = ConfigurationBuilder()\n"
+            "register(config)\n")
+    files = {"shared/pages.py": SHARED_HOME, "shared/routes.py": register,
+             "apps/a/main.py": main, "apps/b/main.py": main}
+    assert repeated_lines(tmp_path, files) == []
+
+
+def test_a_module_importing_both_apps_builds_both_in_one_process(tmp_path: Path) -> None:
+    files = {"shared/pages.py": SHARED_HOME,
+             "apps/a/main.py": app_adding("home"), "apps/b/main.py": app_adding("home"),
+             "serve_all.py": "from apps.a import main as a\nfrom apps.b import main as b\n"}
+    assert repeated_lines(tmp_path, files) == [("shared/pages.py", 7)]
