@@ -124,8 +124,9 @@ class Settings:
             data = read_pyproject(path)
             if "dara-migrate" not in data.get("tool", {}):
                 continue
-            loaded = load_settings(folder, self.flags, data)
-            nested[folder.relative_to(self.root).as_posix()] = replace(
+            where = folder.relative_to(self.root).as_posix()
+            loaded = load_settings(folder, self.flags, data, f"{where}/pyproject.toml")
+            nested[where] = replace(
                 loaded, mode=self.mode, jobs=self.jobs, cache_dir=self.cache_dir,
                 use_cache=self.use_cache, show_info=self.show_info)
         if not nested and not self.nested:
@@ -262,10 +263,12 @@ def _cache_dir(root: Path, value: Any, source: Path) -> Path:
 
 
 def load_settings(root: Path, overrides: Mapping[str, Any],
-                  data: dict[str, Any] | None = None) -> Settings:
-    """Settings from `root/pyproject.toml` (`data`: that file, already read), then flags
-    (`overrides`, already typed) on top. Nested projects' tables are added per run, once
-    their files are found (`Settings.with_nested_tables`)."""
+                  data: dict[str, Any] | None = None,
+                  shown_as: str = "pyproject.toml") -> Settings:
+    """Settings from `root/pyproject.toml` (`data`: that file, already read; `shown_as`: its
+    path as the target's reason names it), then flags (`overrides`, already typed) on top.
+    Nested projects' tables are added per run, once their files are found
+    (`Settings.with_nested_tables`)."""
     pyproject = root / "pyproject.toml"
     if data is None:
         data = read_pyproject(pyproject) if pyproject.is_file() else {}
@@ -318,25 +321,28 @@ def load_settings(root: Path, overrides: Mapping[str, Any],
     target_choice = table.get("target", AUTO)
     if target_choice not in TARGET_CHOICES:
         raise SettingsError(f"{pyproject}: [tool.dara-migrate] target must be {CHOICES_TEXT}")
+    chosen_by = f"target = {target_choice!r} in {shown_as}"
     for key, value in overrides.items():
         if value is None or value == ():
             continue
         if key == "target":
-            target_choice = value
+            target_choice, chosen_by = value, f"--target {value}"
         elif key == "exclude":
             _check_excludes(value, "--exclude")
             values["exclude"] = (*values.get("exclude", ()), *value)
         else:
             values[key] = value
     settings = replace(Settings(root=root, flags=dict(overrides)), **values)
-    target, reason = resolve_target(target_choice, root, data)
+    target, reason = resolve_target(target_choice, root, data, chosen_by)
     return replace(settings, target=target, target_reason=reason, target_choice=target_choice)
 
 
-def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any]) -> tuple[Target, str]:
-    """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2."""
+def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any],
+                   chosen_by: str = "") -> tuple[Target, str]:
+    """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2. A
+    profile named outright is taken as it is, for the reason `chosen_by` (a flag or a table)."""
     if choice in PROFILES:
-        return as_target(choice), f"--target {choice}"
+        return as_target(choice), chosen_by
     pinned = _pinned(_declared_specs(root, pyproject))
     if pinned is not None:
         return pinned

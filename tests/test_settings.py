@@ -53,6 +53,17 @@ def test_auto_target_from_the_pin(tmp_path: Path, pyproject: str, target: str,
     assert (settings.target, settings.target_reason) == (target, reason)
 
 
+@pytest.mark.parametrize(("table", "flags", "reason"), [
+    ("[tool.dara-migrate]\ntarget = 'v2'\n", {}, "target = 'v2' in pyproject.toml"),
+    ("[tool.dara-migrate]\ntarget = 'v2'\n", {"target": "1.x"}, "--target 1.x"),
+    ("", {"target": "v2"}, "--target v2"),
+])
+def test_a_named_target_says_where_it_was_named(tmp_path: Path, table: str,
+                                                flags: dict[str, str], reason: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(table)
+    assert load_settings(tmp_path, flags).target_reason == reason
+
+
 def test_auto_target_from_requirements(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("pandas\ndara-core~=1.29.0  # pinned\n")
     assert resolve_target("auto", tmp_path, {}) == (
