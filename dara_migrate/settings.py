@@ -338,7 +338,7 @@ def load_settings(root: Path, overrides: Mapping[str, Any],
 
 
 def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any],
-                   chosen_by: str = "") -> tuple[Target, str]:
+                   chosen_by: str) -> tuple[Target, str]:
     """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2. A
     profile named outright is taken as it is, for the reason `chosen_by` (a flag or a table)."""
     if choice in PROFILES:

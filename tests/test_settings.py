@@ -66,17 +66,17 @@ def test_a_named_target_says_where_it_was_named(tmp_path: Path, table: str,
 
 def test_auto_target_from_requirements(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("pandas\ndara-core~=1.29.0  # pinned\n")
-    assert resolve_target("auto", tmp_path, {}) == (
+    assert resolve_target("auto", tmp_path, {}, "") == (
         "1.x", "dara-core~=1.29.0 in requirements.txt")
 
 
 def test_auto_target_falls_back_to_the_installed_dara(tmp_path: Path) -> None:
-    target, reason = resolve_target("auto", tmp_path, {})
+    target, reason = resolve_target("auto", tmp_path, {}, "")
     assert (target, reason) == ("1.x", "dara-core 1.30.0 installed in the active environment")
 
 
 def test_explicit_target_wins(tmp_path: Path) -> None:
-    assert resolve_target("v2", tmp_path, {})[0] == "v2"
+    assert resolve_target("v2", tmp_path, {}, "--target v2")[0] == "v2"
 
 
 def test_per_file_ignores_drop_only_the_listed_rules_in_matching_files(tmp_path: Path) -> None:

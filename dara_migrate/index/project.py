@@ -321,17 +321,11 @@ class ProjectIndex:
         scope = facts.scopes[scope_id]
         if depth > 4 or scope.kind != "function":
             return None
-        params = scope.params
-        if (params and params[0].name in ("self", "cls")
-                and facts.scopes[scope.parent].kind == "class"):
-            params = params[1:]  # called on an instance or class: the receiver is not passed
-        position = next((i for i, param in enumerate(params)
-                         if param.name == name and param.kind == "positional"), -1)
         kinds = set()
         for caller, call in _calls_by_name(self).get(scope.name, ()):
-            if self._callee_at(caller, call, depth + 1).function != (facts.path, scope_id):
+            if self._resolve_callee(caller, call, depth + 1).function != (facts.path, scope_id):
                 continue
-            value = call.argument(position, name) if position >= 0 else call.kwarg(name)
+            value = passed_argument(facts, scope, name, call)
             if value is None or value.kind not in ("name", "attr"):
                 return None
             found = self.lookup(caller, call.scope, value.text) if value.kind == "name" else None
@@ -349,15 +343,6 @@ class ProjectIndex:
                 return None
             kinds.add(kind)
         return kinds.pop() if len(kinds) == 1 else None
-
-    def _callee_at(self, facts: FileFacts, call: Call, depth: int) -> Resolved:
-        """`_resolve_callee` for a call met while resolving another name (depth-limited)."""
-        if not call.callee.startswith("."):
-            return self.resolve(facts, call.scope, call.callee, depth)
-        if call.func_call < 0 or depth > 8:
-            return Resolved(call.callee)
-        made_by = self._callee_at(facts, facts.calls[call.func_call], depth + 1)
-        return self._made_member(made_by, call.callee[1:], call.callee, depth)
 
     def _project_instance(self, cls: ScopeRef, rest: str, qualified: str) -> Resolved:
         """`rest` of an instance of a project class: a method, a Dara object the class
@@ -642,13 +627,15 @@ class ProjectIndex:
             return resolutions[call.id]
         return self._resolve_callee(facts, call)
 
-    def _resolve_callee(self, facts: FileFacts, call: Call) -> Resolved:
+    def _resolve_callee(self, facts: FileFacts, call: Call, depth: int = 0) -> Resolved:
+        """What a call calls; `depth` > 0 for a call met while resolving another name."""
         if call.func_call >= 0 and call.callee.startswith("."):
             # `InsightsApp().build()`: a method of the call's result, as if it had been bound
             # to a name first (`app = InsightsApp(); app.build()`).
-            made_by = self._resolve_callee(facts, facts.calls[call.func_call])
-            return self._made_member(made_by, call.callee[1:], call.callee, 0)
-        return self.resolve(facts, call.scope, call.callee) if call.callee else Resolved("")
+            made_by = self._resolve_callee(facts, facts.calls[call.func_call], depth)
+            return self._made_member(made_by, call.callee[1:], call.callee, depth)
+        return (self.resolve(facts, call.scope, call.callee, depth) if call.callee
+                else Resolved(""))
 
     def value_api(self, facts: FileFacts, scope_id: int, value: Value | None) -> str | None:
         """The Dara name a value is a call to, or is bound to (`store=my_store`)."""
@@ -1123,6 +1110,17 @@ def _makes_route(made_by: Resolved) -> bool:
     return attribute in ROUTE_METHODS and (
         made_by.instance_of == "Router"
         or (made_by.instance_of == "ConfigurationBuilder" and made_by.attribute != attribute))
+
+
+def passed_argument(facts: FileFacts, scope: Scope, name: str, call: Call) -> Value | None:
+    """What a call of the function `scope` gives its parameter `name`: by keyword or by
+    position (a method is called on its instance or class: the receiver is not passed)."""
+    params = scope.params
+    if params and params[0].name in ("self", "cls") and facts.scopes[scope.parent].kind == "class":
+        params = params[1:]
+    position = next((i for i, param in enumerate(params)
+                     if param.name == name and param.kind == "positional"), -1)
+    return call.argument(position, name) if position >= 0 else call.kwarg(name)
 
 
 _BUILDER_MEMBERS = frozenset({

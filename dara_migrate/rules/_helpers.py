@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
 from dara_migrate.index.bindings import defining_call
-from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.project import ProjectIndex, ScopeRef, passed_argument, per_index
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
@@ -345,13 +345,8 @@ def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: st
         return ctx_param(scope) == name
     if annotated or depth > 2 or scope.kind != "function":
         return False
-    params = scope.params
-    if params and params[0].name in ("self", "cls") and facts.scopes[scope.parent].kind == "class":
-        params = params[1:]  # called on an instance or class: the receiver is not passed
-    position = next((i for i, param in enumerate(params)
-                     if param.name == name and param.kind == "positional"), -1)
     for caller, call in project_calls(index).get((facts.path, bound_in), ()):
-        given = call.argument(position, name) if position >= 0 else call.kwarg(name)
+        given = passed_argument(facts, scope, name, call)
         if given is not None and given.kind == "name" and is_action_ctx(
                 index, caller, call.scope, given.text, depth + 1):
             return True

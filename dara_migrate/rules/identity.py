@@ -492,14 +492,12 @@ class DuplicateUid(Rule):
                         "the apps run in separate processes", severity="info", related=related)
 
 
-def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int,
-                  uid: Value | None) -> str | None:
-    """A uid's value when it is known: a string literal, or a name of a module-level
-    constant bound once to one (`uid=TOTAL`, `uid=ids.TOTAL`, also from another module)."""
-    if uid is None or uid.kind not in ("str", "name", "attr"):
+def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value) -> str | None:
+    """The value of a uid given by name, when the name is a module-level constant bound once
+    to a string (`uid=TOTAL`, `uid=ids.TOTAL`, also from another module); a literal uid is
+    read by its caller."""
+    if uid.kind not in ("name", "attr"):
         return None
-    if uid.kind == "str":
-        return uid.const if isinstance(uid.const, str) else None
     bound = module_assignment(index, facts, scope, uid.text)
     value = bound[1] if bound is not None else None
     return value.const if value is not None and value.kind == "str" and isinstance(
@@ -605,7 +603,8 @@ class RepeatedFactory(Rule):
             when = ctx.index.when_at(facts, call.scope)
             if when not in ("build", "startup") or not _repeated(ctx.index, definition):
                 continue
-            if named and _constant_uid(ctx.index, facts, call.scope, uid) is None:
+            if uid is not None and named and _constant_uid(ctx.index, facts, call.scope,
+                                                           uid) is None:
                 continue  # a parameter or a computed name: it may differ at each run
             why = "in a loop" if call.loop or facts.scopes[call.scope].loop else (
                 "in code that runs more than once per process")
