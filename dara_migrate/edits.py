@@ -55,12 +55,14 @@ class RemoveKeyword:
 
 @dataclass(frozen=True)
 class RenameCall:
-    """`x.old(...)` -> `x.new(...)` for the call at (line, column)."""
+    """`x.old(...)` -> `x.new(...)` for the call at (line, column); `new(...)` when
+    `unbound` (a method that became a module-level function)."""
 
     line: int
     column: int
     old: str
     new: str
+    unbound: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,8 +311,9 @@ class _Transformer(cst.CSTTransformer):
                 updated = _remove_keyword(updated, edit.keyword)
             elif (isinstance(edit, RenameCall) and isinstance(updated.func, cst.Attribute)
                   and updated.func.attr.value == edit.old):
-                updated = updated.with_changes(
-                    func=updated.func.with_changes(attr=cst.Name(edit.new)))
+                updated = updated.with_changes(func=cst.Name(edit.new) if edit.unbound
+                                               else updated.func.with_changes(
+                                                   attr=cst.Name(edit.new)))
             else:
                 continue
             self.state.applied.add(edit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import textwrap
 from collections.abc import Iterable
 
 from dara_migrate.autofix import MARKER_PREFIX
@@ -13,10 +12,10 @@ from dara_migrate.tree import walk
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # PEP 8 (pycodestyle E302/E305): two blank lines around a top-level def or class.
-_AROUND_DEFINITION = 2
+AROUND_DEFINITION = 2
 
 
-def _first_line(node: ast.stmt) -> int:
+def first_line(node: ast.stmt) -> int:
     decorators = getattr(node, "decorator_list", None)
     return decorators[0].lineno if decorators else node.lineno
 
@@ -66,7 +65,7 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     for node in walk(module):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for statement in node.body:
-                if _first_line(statement) == line:
+                if first_line(statement) == line:
                     found = (node, statement)
     if found is None:
         return None
@@ -99,35 +98,63 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
             break
         anchor = later
     lines = split_lines(text, keepends=True)
-    first = _first_line(statement)
-    while first > 1 and lines[first - 2].strip().startswith("#") and not lines[
-            first - 2].strip().startswith(MARKER_PREFIX):
-        first -= 1
-    body = "".join(line for line in lines[first - 1:statement.end_lineno]
-                   if not line.strip().startswith(MARKER_PREFIX))
-    source = textwrap.dedent(body)
+    source = dedent_statement(lines, statement, with_comments_above(lines, statement))
     if is_def or isinstance(anchor, _DEFINITIONS):
-        source = "\n" * _AROUND_DEFINITION + source
+        source = "\n" * AROUND_DEFINITION + source
     elif isinstance(anchor, (ast.Import, ast.ImportFrom)):
         # Set off from the imports as the module's code is (isort, PEP 8).
         source = "\n" * _blank_lines_after_imports(lines, module, anchor) + source
     edits: list[Edit] = [RemoveStatement(line),
-                         InsertAfter(_first_line(anchor), source, key=f"hoist-{name}")]
+                         InsertAfter(first_line(anchor), source, key=f"hoist-{name}")]
     if is_def:
-        edits.extend(set_off_what_follows(module, lines, _first_line(anchor)))
+        edits.extend(set_off_what_follows(module, lines, first_line(anchor)))
     return edits, f"moved `{name}` to module level"
+
+
+def with_comments_above(lines: list[str], statement: ast.stmt) -> int:
+    """The first line of a statement with the comment lines directly above it (markers are
+    the tool's and stay behind)."""
+    first = first_line(statement)
+    while first > 1 and lines[first - 2].strip().startswith("#") and not lines[
+            first - 2].strip().startswith(MARKER_PREFIX):
+        first -= 1
+    return first
+
+
+def dedent_statement(lines: list[str], statement: ast.stmt, first: int) -> str:
+    """Lines `first` to the end of `statement` as module-level code: each line loses the
+    statement's indentation, except a line inside a string literal (not a docstring), whose
+    content would change; marker comments are left out."""
+    indent = len(lines[statement.lineno - 1]) - len(lines[statement.lineno - 1].lstrip())
+    docstrings = {id(node.body[0].value) for node in walk(statement)
+                  if isinstance(node, _DEFINITIONS) and node.body
+                  and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    inside_strings = {line for node in walk(statement)
+                      if isinstance(node, (ast.Constant, ast.JoinedStr)) and id(node) not in
+                      docstrings and node.end_lineno and node.end_lineno > node.lineno
+                      for line in range(node.lineno + 1, node.end_lineno + 1)}
+    kept: list[str] = []
+    for number in range(first, (statement.end_lineno or statement.lineno) + 1):
+        line = lines[number - 1]
+        if number in inside_strings:
+            kept.append(line)
+        elif not line.strip().startswith(MARKER_PREFIX):
+            blank = len(line) - len(line.lstrip(" \t"))
+            kept.append(line[min(blank, indent):])
+    return "".join(kept)
 
 
 def set_off_what_follows(module: ast.Module, lines: list[str], anchor: int) -> list[Edit]:
     """For a def or class inserted after the module-level statement starting at line
     `anchor`: the edit that gives the statement after it the two blank lines PEP 8 wants
     after a definition, when it has fewer (none otherwise)."""
-    starts = [_first_line(statement) for statement in module.body]
+    starts = [first_line(statement) for statement in module.body]
     position = starts.index(anchor) + 1
     if position == len(starts) or _blank_lines_above(
-            lines, starts[position]) >= _AROUND_DEFINITION:
+            lines, starts[position]) >= AROUND_DEFINITION:
         return []
-    return [BlankLinesAbove(starts[position], _AROUND_DEFINITION)]
+    return [BlankLinesAbove(starts[position], AROUND_DEFINITION)]
 
 
 def _blank_lines_above(lines: list[str], line: int) -> int:

@@ -175,10 +175,32 @@ def scratch_copy(root: Path, changes: list[FileChange]) -> Iterator[Path]:
         copy = Path(temp) / root.name
         shutil.copytree(root, copy, ignore=_NOT_COPIED, symlinks=True)
         for change in changes:
-            destination = copy / change.path
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(change.after)
+            _place(copy, change.path, change.after)
         yield copy
+
+
+def _place(copy: Path, relative: str, data: bytes) -> None:
+    """Write `data` at `relative` in the copy as a file of the copy's own. Links are copied
+    as links, and one may point into the project or out of it: a linked file on the way is
+    replaced, and a linked folder becomes a real one holding links to what it held, so that
+    no write goes through a link to the file it names."""
+    current = copy
+    *folders, name = PurePosixPath(relative).parts
+    for part in folders:
+        current = current / part
+        if current.is_symlink():
+            target = current.resolve()
+            current.unlink()
+            current.mkdir()
+            if target.is_dir():
+                for entry in target.iterdir():
+                    (current / entry.name).symlink_to(entry)
+        elif not current.is_dir():
+            current.mkdir()
+    destination = current / name
+    if destination.is_symlink():
+        destination.unlink()
+    destination.write_bytes(data)
 
 
 def _build(root: Path, changes: list[FileChange], target: BuildTarget, python: str,

@@ -29,7 +29,7 @@ Use = tuple[int, str]
 """A name loaded in a scope of one file: (scope id, name)."""
 
 
-def _subtree(facts: FileFacts, root: int) -> set[int]:
+def subtree(facts: FileFacts, root: int) -> set[int]:
     """A scope and every scope nested in it."""
     inside = {root}
     for scope in facts.scopes[root + 1:]:
@@ -66,7 +66,7 @@ def _mentions(call: Call, names: Set[str]) -> bool:
     return any(not names.isdisjoint(value.names) for _, value in call.kwargs if value.names)
 
 
-def _def_uses(facts: FileFacts, scope: Scope, inside: set[int]) -> Iterator[Use]:
+def def_uses(facts: FileFacts, scope: Scope, inside: set[int]) -> Iterator[Use]:
     """Names a `def` statement loads: its decorators and defaults, and its whole body."""
     for decorator in scope.decorators:
         yield from _value_uses(scope.parent, decorator)
@@ -113,8 +113,8 @@ def def_hoist_problem(index: ProjectIndex, facts: FileFacts, scope: Scope) -> st
     """Why a nested decorated `def` cannot simply move to module level, or None if it can."""
     if facts.scopes[scope.parent].kind == "class":
         return f"it is a method of the nested class `{facts.scopes[scope.parent].qualname}`"
-    inside = _subtree(facts, scope.id)
-    captured = _captured(index, facts, _def_uses(facts, scope, inside), inside, scope)
+    inside = subtree(facts, scope.id)
+    captured = _captured(index, facts, def_uses(facts, scope, inside), inside, scope)
     captured += [b.name for b in facts.bindings if b.scope in inside and b.kind == "nonlocal"
                  and b.name not in captured]
     if captured:
@@ -128,7 +128,7 @@ def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str
     inside: set[int] = set()
     for value in (*call.args, *(v for _, v in call.kwargs)):
         if value.kind == "lambda":
-            inside |= _subtree(facts, value.scope)
+            inside |= subtree(facts, value.scope)
     captured = _captured(index, facts, _call_uses(call), inside)
     if captured:
         return f"it uses local name(s) {_names(captured)}"

@@ -11,10 +11,12 @@ import builtins
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Literal
 
+from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Binding, Call, FileFacts, Param, Scope, Value
-from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
     VARIABLE_TYPES,
@@ -24,6 +26,7 @@ from dara_migrate.rules._helpers import (
     variable_kind,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.rules.runtime_defs import def_uses, subtree
 from dara_migrate.target import ENCODER_TYPES, LIBRARY_VARIABLE_METHODS
 
 Kind = Literal["dynamic", "static", "unknown"]
@@ -563,6 +566,46 @@ class UntypedStaticKwarg(Rule):
         )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Unbind(Fix):
+    """The `@py_component` method whose statement starts at `line`, which never uses its
+    instance, becomes a module-level function (unsafe: code outside the project that calls
+    the method on an instance no longer finds it)."""
+
+    line: int
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.unbind import plan_unbind
+
+        others = (planning.text_of(path) for path in planning.index.files
+                  if path != finding.path)
+        found = plan_unbind(planning.text_of(finding.path), self.line, others)
+        return PlannedFix(finding, found[0], found[1]) if found else None
+
+
+def _unbindable(index: ProjectIndex, facts: FileFacts, scope: Scope, cls: Scope) -> bool:
+    """Whether a decorated method may move out of its class as it is: a method of a
+    module-level class nothing in the project derives from, with no other decorator, whose
+    body never names its receiver (as far as the facts show: the fix checks the source)."""
+    if cls.parent != 0 or len(scope.decorators) != 1:
+        return False
+    receiver = scope.params[0].name
+    inside = subtree(facts, scope.id)
+    if any(receiver == name for _, name in def_uses(facts, scope, inside)) or any(
+            b.scope in inside and b.kind != "param" and b.name.partition(".")[0] == receiver
+            for b in facts.bindings):
+        return False
+    return cls.name not in _base_names(index)
+
+
+@per_index
+def _base_names(index: ProjectIndex) -> frozenset[str]:
+    """The last name of every base class any class of the project names."""
+    return frozenset(base.rpartition(".")[2] for facts in index.files.values()
+                     for scope in facts.scopes if scope.kind == "class" for base in scope.bases)
+
+
 class BoundReceiver(Rule):
     code = "DM502"
     name = "bound-receiver"
@@ -580,7 +623,14 @@ class BoundReceiver(Rule):
         use_instead="A module-level function that takes the attributes it uses as typed "
         "kwargs (or as variables): `@py_component def chart(rows: list[dict], title: str)`, "
         "called as `chart(self.rows, self.title)`.",
-        fix_safety="Manual: which attributes the body needs is a design decision.",
+        fix_safety="Manual: which attributes the body needs is a design decision. A "
+        "`@py_component` method whose body never uses its instance is the exception: it moves "
+        "out of its class to a module-level function, and the class's `self.method(...)` calls "
+        "call that function (unsafe: code outside the project that calls the method on an "
+        "instance no longer finds it). `apply` makes it only where the source shows it "
+        "behaves the same: a module-level class nothing derives from, a method with no other "
+        "decorator that never names its instance, `super` or `__class__`, called only as "
+        "`self.method(...)` in the class's own methods and named nowhere else in the project.",
         confidence="High: the decorator is resolved and the function's parent is a class.",
     )
     VALID = [
@@ -617,6 +667,31 @@ class BoundReceiver(Rule):
             "    async def clear(self, ctx: dc.action.Ctx) -> None:\n"
             "        self.rows.clear()\n"
         ),
+        Example.module(
+            "from dara.core import Variable, py_component\n"
+            "from dara.components import Stack, Text\n\n"
+            "class OrdersPage:\n"
+            "    def __init__(self) -> None:\n"
+            "        self.region = Variable('EMEA')\n\n"
+            "    def __call__(self):\n"
+            "        return Stack(Text('Orders'), self.summary(self.region))\n\n"
+            "    # Rendered again whenever the region changes.\n"
+            "    @py_component  # expect: DM502\n"
+            "    def summary(self, region: str):\n"
+            "        return Text(f'Orders in {region}')\n",
+            note="a method that never uses `self` moves to module level (unsafe fix)",
+            fixed="from dara.core import Variable, py_component\n"
+            "from dara.components import Stack, Text\n\n"
+            "class OrdersPage:\n"
+            "    def __init__(self) -> None:\n"
+            "        self.region = Variable('EMEA')\n\n"
+            "    def __call__(self):\n"
+            "        return Stack(Text('Orders'), summary(self.region))\n\n\n"
+            "# Rendered again whenever the region changes.\n"
+            "@py_component\n"
+            "def summary(region: str):\n"
+            "    return Text(f'Orders in {region}')\n",
+        ),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -628,11 +703,20 @@ class BoundReceiver(Rule):
                     continue
                 if types.class_serialisable((facts.path, cls.id)):
                     continue
+                problem = (f"@{kind} on method {cls.name}.{scope.name} keeps the live "
+                           f"{cls.name} instance as a static kwarg that another worker cannot "
+                           "rebuild; ")
+                if kind == "py_component" and _unbindable(ctx.index, facts, scope, cls):
+                    yield ctx.at_scope(
+                        self, facts, scope,
+                        problem + f"it never uses `{scope.params[0].name}`, so it can move "
+                        "to a module-level function",
+                        fix=Unbind(scope.stmt_line))
+                    continue
                 yield ctx.at_scope(
                     self, facts, scope,
-                    f"@{kind} on method {cls.name}.{scope.name} keeps the live {cls.name} "
-                    "instance as a static kwarg that another worker cannot rebuild; move it "
-                    "to a module-level function taking the attributes it uses as typed kwargs",
+                    problem + "move it to a module-level function taking the attributes it "
+                    "uses as typed kwargs",
                 )
 
 

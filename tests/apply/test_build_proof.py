@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dara_migrate.apply import ApplyOptions
+from dara_migrate.apply import ApplyOptions, FileChange
 from dara_migrate.cli import app
-from dara_migrate.proof import BuildTarget, ProofOptions, prove_and_apply
+from dara_migrate.proof import BuildTarget, ProofOptions, prove_and_apply, scratch_copy
 from dara_migrate.settings import load_settings
 from dara_migrate.verify import VerifyError, VerifyResult
 from tests.helpers import write_tree
@@ -114,3 +114,39 @@ def test_the_breaking_fix_is_found_without_a_frame_to_point_at_it(tmp_path: Path
     assert BROKEN_UID not in written["report_app/main.py"]
     assert "uid='report_app.extra:b'" in written["report_app/extra.py"]
     assert 3 <= len(builds) <= 8
+
+
+def test_the_scratch_copy_never_writes_through_a_link(tmp_path: Path) -> None:
+    outside = write_tree(tmp_path / "outside", {"state.py": "x = 1\n", "lib/util.py": "y = 1\n"})
+    root = write_tree(tmp_path / "shop", {"main.py": "import state\n", "real.py": "z = 1\n"})
+    (root / "state.py").symlink_to(outside / "state.py")
+    (root / "lib").symlink_to(outside / "lib")
+    (root / "alias.py").symlink_to(root / "real.py")
+    changes = [FileChange(path, "utf-8", b"", b"changed = True\n")
+               for path in ("state.py", "lib/util.py", "alias.py")]
+    with scratch_copy(root, changes) as copy:
+        for path in ("state.py", "lib/util.py", "alias.py"):
+            assert not (copy / path).is_symlink()
+            assert (copy / path).read_bytes() == b"changed = True\n"
+        assert (copy / "lib").is_dir() and not (copy / "lib").is_symlink()
+    assert (outside / "state.py").read_text() == "x = 1\n"
+    assert (outside / "lib/util.py").read_text() == "y = 1\n"
+    assert (root / "real.py").read_text() == "z = 1\n"
+
+
+@pytest.mark.slow
+def test_a_dry_run_leaves_a_linked_file_outside_the_project_as_it_was(tmp_path: Path) -> None:
+    outside = write_tree(tmp_path / "outside", {"state.py": (
+        "from dara.core import DerivedVariable, Variable\n\n"
+        "x = Variable(1)\n"
+        "total = DerivedVariable(lambda v: v, variables=[x])\n")})
+    root = write_tree(tmp_path / "shop", {"main.py": (
+        "from dara.core import ConfigurationBuilder\n\n"
+        "from state import total\n\n"
+        "config = ConfigurationBuilder()\n")})
+    (root / "state.py").symlink_to(outside / "state.py")
+    before = (outside / "state.py").read_bytes()
+    _, out, err = apply(root, "--dry-run")
+    assert "would not write state.py: links to" in out + err
+    assert "build proof: 1 app built twice" in out + err
+    assert (outside / "state.py").read_bytes() == before
