@@ -31,6 +31,11 @@ _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 
 _NO_SCOPES: frozenset[int] = frozenset()
 
+_NAMING_KINDS = frozenset({"import", "import_module", "def", "class"})
+_ALIAS_KINDS = frozenset({"name", "attr", "lambda"})
+"""Binding kinds, and kinds of an assigned value, that may name a function (see
+`_may_name_function`)."""
+
 REPEATED_RUNS = 2
 """Run counts saturate here: all the rules need to know is once or more than once."""
 
@@ -109,6 +114,9 @@ class ProjectIndex:
     rebound: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
     """Path -> (scope id, name) -> every binding of a name bound more than once in a scope
     (most names are bound once: their one binding is the table's)."""
+    function_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> the names the file binds to something that may be a project function or
+    class (`_may_name_function`) in some scope: any other bound name is not one."""
     local_names: dict[str, frozenset[str]] = field(default_factory=dict)
     """Path -> the names the file binds in a function or class body: any other name means
     the same in every scope of the file (and `lookup` finds it at module level or not at all)."""
@@ -165,9 +173,14 @@ class ProjectIndex:
             # Grouped by scope id first: one table per scope, not a key tuple per binding.
             by_scope: dict[int, dict[str, Binding]] = {0: {}}
             rebound: dict[tuple[int, str], list[Binding]] = {}
+            functions: set[str] = set()
             for binding in facts.bindings:
-                if binding.kind in _WRITES:
+                kind = binding.kind
+                if kind in _WRITES:
                     continue
+                if kind in _NAMING_KINDS or (kind == "assign" and binding.value is not None
+                                             and binding.value.kind in _ALIAS_KINDS):
+                    functions.add(binding.name)
                 table = by_scope.get(binding.scope)
                 if table is None:
                     table = by_scope[binding.scope] = {}
@@ -179,6 +192,7 @@ class ProjectIndex:
                     else:
                         rebound[key] = [earlier, binding]
                 table[binding.name] = binding
+            index.function_names[facts.path] = frozenset(functions)
             index.module_bindings[facts.path] = by_scope.pop(0)
             index.local_names[facts.path] = frozenset().union(*by_scope.values())
             index.scope_bindings[facts.path] = by_scope
@@ -754,6 +768,9 @@ class ProjectIndex:
                 if scope.kind == "class":
                     self._edge((facts.path, scope.parent), (facts.path, scope.id), scope.loop,
                                "class body")
+            # None where a star import may bind any name to a function.
+            naming = None if "*" in self.module_bindings[facts.path] else (
+                self.function_names[facts.path])
             for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
                                       strict=True):
                 api = resolved.api
@@ -766,12 +783,9 @@ class ProjectIndex:
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are
                     # the project functions they are handed (what `_call_edges` makes of it).
-                    for value in call.args:
-                        if value.kind in _CALLABLE_KINDS:
-                            self._callback_edge(facts, call, value)
-                    for _, value in call.kwargs:
-                        if value.kind in _CALLABLE_KINDS:
-                            self._callback_edge(facts, call, value)
+                    self._callback_edges(facts, call, naming)
+                elif api is None and resolved.instance_of is None:
+                    self._project_call_edges(facts, call, resolved, naming)
                 else:
                     self._call_edges(facts, call, resolved)
         for api in DECORATORS:
@@ -833,6 +847,46 @@ class ProjectIndex:
             if member:
                 yield member
 
+    def _callback_edges(self, facts: FileFacts, call: Call,
+                        naming: frozenset[str] | None) -> None:
+        """The callback edges of the project functions a call is handed. A bare name outside
+        `naming` (the file's `function_names`; None: any name) is no function (most are)."""
+        for value in call.args:
+            kind = value.kind
+            if kind in _CALLABLE_KINDS and (
+                    kind != "name" or naming is None or value.text in naming):
+                self._callback_edge(facts, call, value)
+        for _, value in call.kwargs:
+            kind = value.kind
+            if kind in _CALLABLE_KINDS and (
+                    kind != "name" or naming is None or value.text in naming):
+                self._callback_edge(facts, call, value)
+
+    def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
+                            naming: frozenset[str] | None) -> None:
+        """`_call_edges` of a call that is neither of a Dara name nor of a method of a Dara
+        object: it has no request or content slots."""
+        source = (facts.path, call.scope)
+        if resolved.function:
+            target = resolved.function
+            if self.scope(target).kind == "class":
+                init = self.class_member(target, "__init__")
+                if init:
+                    self._edge(source, init, call.loop, "instantiation")
+            else:
+                self._edge(source, target, call.loop, "call")
+        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
+            member = self.class_member(resolved.instance_of_project, "__call__")
+            if member:
+                self._edge(source, member, call.loop, "call")
+        self._callback_edges(facts, call, naming)
+        if call.func_call >= 0:
+            maker = self.resolve_call(facts, facts.calls[call.func_call])
+            if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
+                for value in call.args:  # `config.scheduler(job)(fn)`: a job every worker runs
+                    for target, _ in self._callable_targets(facts, call.scope, value, True):
+                        self.roots["request"].add(target)
+
     def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
         if value.kind == "lambda":
             self._edge((facts.path, call.scope), (facts.path, value.scope), call.loop,
@@ -855,8 +909,8 @@ class ProjectIndex:
             return True  # a star import may provide it
         binding = found[0]
         if binding.kind == "assign":
-            return binding.value is not None and binding.value.kind in ("name", "attr", "lambda")
-        return binding.kind in ("import", "import_module", "def", "class")
+            return binding.value is not None and binding.value.kind in _ALIAS_KINDS
+        return binding.kind in _NAMING_KINDS
 
     def _call_edges(self, facts: FileFacts, call: Call, resolved: Resolved) -> None:
         source = (facts.path, call.scope)
