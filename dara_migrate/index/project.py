@@ -163,6 +163,13 @@ class ProjectIndex:
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
     self_stores: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
     """Path -> (class scope id, attribute) -> `stores_on_self`."""
+    packages_run: dict[str, list[str]] = field(default_factory=dict)
+    """Path -> the file and the packages above it that importing it runs."""
+    run_by_imports: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> what the file's imports of project modules run (`_run_by_imports`): every
+    app's walk of its files, and every walk back to its importers, reads them."""
+    importers: dict[str, list[str]] = field(default_factory=dict)
+    """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -736,10 +743,11 @@ class ProjectIndex:
     def files_reaching(self, targets: Set[str]) -> set[str]:
         """Paths of the files whose `files_reachable` holds one of `targets` (the targets
         too): one walk back along the imports, not one walk forward from every file."""
-        importers: dict[str, list[str]] = defaultdict(list)
-        for path in self.files:
-            for run in self._run_by_imports(path):
-                importers[run].append(path)
+        importers = self.importers
+        if not importers and self.imports:
+            for path in self.files:
+                for run in self._run_by_imports(path):
+                    importers.setdefault(run, []).append(path)
         seen = set(targets)
         queue = deque(seen)  # what is reached does not depend on the order
         while queue:
@@ -749,15 +757,23 @@ class ProjectIndex:
                     queue.append(path)
         return seen
 
-    def _run_by_imports(self, path: str) -> Iterator[str]:
+    def _run_by_imports(self, path: str) -> frozenset[str]:
         """The project modules a file imports, each with the packages importing it runs."""
-        for imported in self.imports.get(path, ()):
-            facts = self.files[imported]
-            parts = facts.module.split(".")
-            for cut in range(1, len(parts) + 1):
-                package = self.module_named(".".join(parts[:cut]), facts)
-                if package is not None:
-                    yield package.path
+        found = self.run_by_imports.get(path)
+        if found is None:
+            run: set[str] = set()
+            for imported in self.imports.get(path, ()):
+                packages = self.packages_run.get(imported)
+                if packages is None:
+                    facts = self.files[imported]
+                    parts = facts.module.split(".")
+                    packages = self.packages_run[imported] = [
+                        package.path for package in (
+                            self.module_named(".".join(parts[:cut]), facts)
+                            for cut in range(1, len(parts) + 1)) if package is not None]
+                run.update(packages)
+            found = self.run_by_imports[path] = frozenset(run)
+        return found
 
     # ---------------------------------------------------------------- when code runs
 
@@ -1015,8 +1031,17 @@ class ProjectIndex:
         counting: set[ScopeRef] = set()
         for path, when in self.when.items():
             self.runs[path] = [-1] * len(when)
+        callers = self.callers
         for path, when in self.when.items():  # filled file by file in path order: sorted
-            for scope_id in range(len(when)):
+            runs, scopes = self.runs[path], self.files[path].scopes
+            runs[0] = 1
+            for scope_id in range(1, len(when)):
+                if runs[scope_id] >= 0:
+                    continue
+                if (path, scope_id) not in callers:
+                    # What `_count` answers for a body nothing calls (most), without the call.
+                    runs[scope_id] = REPEATED_RUNS if scopes[scope_id].loop else 0
+                    continue
                 self._count((path, scope_id), counting)
         self._count_per_process()
 
