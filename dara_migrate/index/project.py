@@ -281,13 +281,19 @@ class ProjectIndex:
         if not dotted or depth > 8:
             return Resolved(dotted)
         head, _, rest = dotted.partition(".")
-        found = self.lookup(facts, scope_id, head)
-        if scope_id and not depth and (found is None or found[1] == 0):
-            # Bound at module level: the answer is the module scope's, resolved once there.
-            return self.resolve(facts, 0, dotted)
-        if found is None:
+        binding: Binding | None
+        if scope_id:
+            found = self.lookup(facts, scope_id, head)
+            if not depth and (found is None or found[1] == 0):
+                # Bound at module level: the answer is the module scope's, resolved once there.
+                return self.resolve(facts, 0, dotted)
+            binding, bound_in = found if found is not None else (None, 0)
+        else:
+            # `lookup` from the module scope (most resolutions), read directly.
+            table = self.module_bindings.get(facts.path)
+            binding, bound_in = table.get(head) if table is not None else None, 0
+        if binding is None:
             return self._unbound(facts, head, rest, depth)
-        binding, bound_in = found
         if binding.kind in ("import", "import_module"):
             qualified = f"{binding.target}.{rest}" if rest else binding.target
             return self.resolve_qualified(qualified, depth + 1, facts)
@@ -679,31 +685,33 @@ class ProjectIndex:
             memo = self.memo[facts.path] = {}
         local = self.local_names[facts.path]
         resolutions: list[Resolved] = []
+        resolved_calls, calls_by_api = self.resolved_calls, self.calls_by_api
         for call in facts.calls:
-            callee, scope_id = call.callee, call.scope
-            if not callee or (call.func_call >= 0 and callee[0] == "."):
-                resolutions.append(self._resolve_callee(facts, call))
-                continue
-            key: str | tuple[int, str] = callee
-            if scope_id and callee.partition(".")[0] in local:
-                key = (scope_id, callee)
+            callee = call.callee
+            if not callee or (callee[0] == "." and call.func_call >= 0):
+                found = self._resolve_callee(facts, call)
             else:
-                scope_id = 0  # bound at module level or not at all, as `resolve` keys it
-            found = memo.get(key)
-            if found is None:
-                # What `resolve` does on a miss, without working out the key again.
-                found = memo[key] = self._resolve(facts, scope_id, callee, 0)
+                scope_id = call.scope
+                key: str | tuple[int, str] = callee
+                if scope_id and callee.partition(".")[0] in local:
+                    key = (scope_id, callee)
+                else:
+                    scope_id = 0  # bound at module level or not at all, as `resolve` keys it
+                known = memo.get(key)
+                if known is None:
+                    # What `resolve` does on a miss, without working out the key again.
+                    known = memo[key] = self._resolve(facts, scope_id, callee, 0)
+                found = known
             resolutions.append(found)
+            api, instance_of = found.api, found.instance_of
+            if (api is not None or instance_of is not None or found.function is not None
+                    or found.instance_of_project is not None):
+                resolved_calls.append((facts, call, found))
+                if api:
+                    calls_by_api[api].append((facts, call))
+                elif instance_of:
+                    self.method_calls[(instance_of, found.attribute)].append((facts, call))
         self.call_resolutions[facts.path] = resolutions
-        for call, resolved in zip(facts.calls, resolutions, strict=True):
-            if (resolved.api is not None or resolved.instance_of is not None
-                    or resolved.function is not None or resolved.instance_of_project is not None):
-                self.resolved_calls.append((facts, call, resolved))
-            if resolved.api:
-                self.calls_by_api[resolved.api].append((facts, call))
-            elif resolved.instance_of:
-                self.method_calls[(resolved.instance_of, resolved.attribute)].append(
-                    (facts, call))
 
     def _index_decorators(self, facts: FileFacts) -> None:
         for scope in facts.scopes:
