@@ -17,6 +17,7 @@ import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
@@ -823,13 +824,17 @@ class ProjectIndex:
         for when in ("request", "startup", "build"):
             reached[when] = self._reach(self.roots[when])
         request, startup, build = reached["request"], reached["startup"], reached["build"]
+        by_path = self.when
         for facts in self.files.values():
             path = facts.path
-            self.when[path] = [
-                "request" if (path, scope.id) in request else
-                "startup" if (path, scope.id) in startup else
-                "build" if (path, scope.id) in build else "unknown"
-                for scope in facts.scopes]
+            by_path[path] = ["build" if ref in build else "unknown"
+                             for ref in zip(repeat(path), range(len(facts.scopes)))]
+        # Few bodies run at startup or per request: set over the build answer, request last
+        # (it wins).
+        for path, scope_id in startup:
+            by_path[path][scope_id] = "startup"
+        for path, scope_id in request:
+            by_path[path][scope_id] = "request"
         self._count_runs()
 
     def _edge(self, source: ScopeRef, target: ScopeRef, loop: bool, via: str) -> None:
