@@ -182,12 +182,17 @@ class ProjectIndex:
             by_scope: dict[int, dict[str, Binding]] = {0: {}}
             rebound: dict[tuple[int, str], list[Binding]] = {}
             functions: set[str] = set()
+            imported: list[Binding] = []
             for binding in facts.bindings:
                 kind = binding.kind
                 if kind in _WRITES:
                     continue
-                if kind in _NAMING_KINDS or (kind == "assign" and binding.value is not None
-                                             and binding.value.kind in _ALIAS_KINDS):
+                if kind in _NAMING_KINDS:
+                    functions.add(binding.name)
+                    if kind == "import" or kind == "import_module":
+                        imported.append(binding)
+                elif (kind == "assign" and binding.value is not None
+                      and binding.value.kind in _ALIAS_KINDS):
                     functions.add(binding.name)
                 table = by_scope.get(binding.scope)
                 if table is None:
@@ -201,6 +206,7 @@ class ProjectIndex:
                         rebound[key] = [earlier, binding]
                 table[binding.name] = binding
             index.function_names[facts.path] = frozenset(functions)
+            index.import_bindings[facts.path] = imported
             index.module_bindings[facts.path] = by_scope.pop(0)
             index.local_names[facts.path] = frozenset().union(*by_scope.values())
             index.scope_bindings[facts.path] = by_scope
@@ -728,10 +734,7 @@ class ProjectIndex:
                     self.decorated[f"config.{resolved.attribute}"].append((facts, scope))
 
     def _index_imports(self, facts: FileFacts) -> None:
-        found = self.import_bindings[facts.path] = [
-            binding for binding in facts.bindings
-            if binding.kind == "import" or binding.kind == "import_module"]
-        for binding in found:
+        for binding in self.import_bindings[facts.path]:
             imported, _ = self.split_module(binding.target, facts)
             if imported is not None and imported is not facts:
                 self.imports[facts.path].add(imported.path)
