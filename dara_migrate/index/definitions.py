@@ -54,10 +54,13 @@ def _needs_uid_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> bo
 def collect_definitions(index: ProjectIndex) -> list[Definition]:
     """Every definition site in the project, in path-then-position order."""
     found: list[Definition] = []
+    # Made as plain tuples of all fields: a named tuple's constructor is a Python function.
+    new = tuple.__new__
     for api, registry in DEFINITION_KINDS.items():
+        position = UID_POSITIONS[api]
         for facts, call in index.calls_by_api.get(api, ()):
-            found.append(Definition(facts, call, api, registry,
-                                    call.argument(UID_POSITIONS[api], "uid")))
+            found.append(new(Definition, (facts, call, api, registry,
+                                          call.argument(position, "uid"))))
     for facts, call in index.calls_by_api.get(VARIABLE, ()):
         if _needs_uid_variable(index, facts, call):
             found.append(Definition(facts, call, VARIABLE, "variable",

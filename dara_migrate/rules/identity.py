@@ -140,13 +140,20 @@ def unstable_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
 
 
 @per_index
+def uid_fix_kinds(index: ProjectIndex) -> dict[tuple[str, int], Applicability | None]:
+    """`_uid_fix_kind` of every definition, by its key (DM101 and its suggestions ask)."""
+    return {d.key: _uid_fix_kind(index, d) for d in collect_definitions(index)}
+
+
+@per_index
 def suggested_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
     """The uid DM101 and DM102 propose for each definition they can fix: one scheme, unique
     across the project and between the two rules (each rule asking on its own once gave a
     missing uid and an unstable one the same suggestion)."""
     unstable = unstable_uids(index)
+    kinds = uid_fix_kinds(index)
     wanted = {d.key for d in collect_definitions(index)
-              if (_uid_fix_kind(index, d) if d.key not in unstable
+              if (kinds[d.key] if d.key not in unstable
                   else _replacement_kind(index, d)) is not None}
     return suggest_uids(index, wanted)
 
@@ -322,11 +329,12 @@ class MissingStableUid(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         suggestions = suggested_uids(ctx.index)
+        kinds = uid_fix_kinds(ctx.index)
         for definition in collect_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
                 continue
-            kind = _uid_fix_kind(ctx.index, definition)
+            kind = kinds[definition.key]
             if kind is None:
                 continue
             uid = suggestions[definition.key]
