@@ -34,10 +34,9 @@ class Definition(NamedTuple):
     api: str
     registry: str
     uid: Value | None
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return self.facts.path, self.call.id
+    key: tuple[str, int]
+    """(path, call id): how rules and suggestions look a definition up (made once: they
+    ask tens of thousands of times per audit)."""
 
 
 def _needs_uid_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> bool:
@@ -60,11 +59,12 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
         position = UID_POSITIONS[api]
         for facts, call in index.calls_by_api.get(api, ()):
             found.append(new(Definition, (facts, call, api, registry,
-                                          call.argument(position, "uid"))))
+                                          call.argument(position, "uid"), (facts.path, call.id))))
     for facts, call in index.calls_by_api.get(VARIABLE, ()):
         if _needs_uid_variable(index, facts, call):
             found.append(Definition(facts, call, VARIABLE, "variable",
-                                    call.argument(UID_POSITIONS[VARIABLE], "uid")))
+                                    call.argument(UID_POSITIONS[VARIABLE], "uid"),
+                                    (facts.path, call.id)))
     found.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
     return found
 
