@@ -109,6 +109,8 @@ def test_calls_skipped_by_dm106_have_no_listed_name(app_facts: list[FileFacts]) 
             if not _may_be_listed(call, resolved):
                 assert _listed(_candidate_names(index, facts, call, resolved, True),
                                LIBRARY_MADE_DEFINITIONS) is None
+            if resolved.function is not None and index.scope(resolved.function).kind != "class":
+                assert _candidate_names(index, facts, call, resolved, True) == []
 
 
 def test_dara_calls_skipped_for_the_call_graph_make_no_edge_or_root(

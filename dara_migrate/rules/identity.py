@@ -1255,9 +1255,18 @@ def library_made_calls(index: ProjectIndex, extra: tuple[str, ...]
     calls = index.resolved_calls if not user else (
         (facts, call, index.resolve_call(facts, call))
         for facts in index.files.values() for call in facts.calls if call.callee)
+    classes: dict[ScopeRef, bool] = {}
     for facts, call, resolved in calls:
+        function = resolved.function
+        if function is not None:
+            # A class has the names of its bases; a function, none.
+            listed = classes.get(function)
+            if listed is None:
+                listed = classes[function] = index.scope(function).kind == "class"
+        else:
+            listed = _may_be_listed(call, resolved)
         entry = _listed(_candidate_names(index, facts, call, resolved, True),
-                        LIBRARY_MADE_DEFINITIONS) if _may_be_listed(call, resolved) else None
+                        LIBRARY_MADE_DEFINITIONS) if listed else None
         if entry is not None:
             found.append((facts, call, entry, LIBRARY_MADE_DEFINITIONS[entry]))
         elif user:
