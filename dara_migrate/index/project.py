@@ -169,6 +169,9 @@ class ProjectIndex:
     run_by_imports: dict[str, frozenset[str]] = field(default_factory=dict)
     """Path -> what the file's imports of project modules run (`_run_by_imports`): every
     app's walk of its files, and every walk back to its importers, reads them."""
+    split_modules: dict[tuple[str, str | None], tuple[FileFacts | None, str]] = field(
+        default_factory=dict)
+    """(qualified name, folder of the file it is read from) -> `split_module`'s answer."""
     importers: dict[str, list[str]] = field(default_factory=dict)
     """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
 
@@ -508,9 +511,18 @@ class ProjectIndex:
     def split_module(self, qualified: str, near: FileFacts | None = None
                      ) -> tuple[FileFacts | None, str]:
         """The longest project module `qualified` starts with, and the rest of the name."""
-        parts = qualified.split(".")
-        if parts[0] not in self.importable_heads:
+        if qualified.partition(".")[0] not in self.importable_heads:
             return None, qualified
+        # `module_named` reads only the folders above `near`: files side by side share answers.
+        key = (qualified, near.path.rpartition("/")[0] if near is not None else None)
+        found = self.split_modules.get(key)
+        if found is None:
+            found = self.split_modules[key] = self._split_module(qualified, near)
+        return found
+
+    def _split_module(self, qualified: str, near: FileFacts | None
+                      ) -> tuple[FileFacts | None, str]:
+        parts = qualified.split(".")
         for cut in range(len(parts), 0, -1):
             facts = self.module_named(".".join(parts[:cut]), near)
             if facts is not None:
@@ -967,13 +979,13 @@ class ProjectIndex:
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
-            if value.kind not in _CALLABLE_KINDS and not content_args and not (
-                    value.kind == "call" and request_args
-                    and _matches(request_args, position, keyword)):
-                # A constant or a call result: no function to reach (most arguments); in a
-                # request slot, a call may be `partial(f, ...)`.
-                continue
+            callable_kind = value.kind in _CALLABLE_KINDS
+            if not callable_kind and not content_args and not (
+                    request_args and value.kind == "call"):
+                continue  # a constant or a call result: no function to reach (most arguments)
             slot_request = bool(request_args) and _matches(request_args, position, keyword)
+            if not callable_kind and not content_args and not slot_request:
+                continue  # a call outside a request slot, where it may be `partial(f, ...)`
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
             # A request slot's `partial(f, ...)` runs `f` per request; route content is left
             # to the callback edge `partial` already gives `f`, so that it is counted once.
