@@ -1092,9 +1092,14 @@ class ProjectIndex:
         shared = set(self.files).difference(*reached)
         processes: list[tuple[frozenset[str], dict[ScopeRef, int]]] = [
             (frozenset(files | shared), {}) for files in reached]
+        # The processes that run each file, in order: all of them for a file none imports.
+        running: dict[str, list[tuple[frozenset[str], dict[ScopeRef, int]]]] = defaultdict(list)
+        for files, process in zip(reached, processes, strict=True):
+            for path in files:
+                running[path].append(process)
         for ref in repeated:
-            most = max(self._count(ref, set(), files, memo) for files, memo in processes
-                       if ref[0] in files)
+            most = max(self._count(ref, set(), files, memo)
+                       for files, memo in (processes if ref[0] in shared else running[ref[0]]))
             self.runs[ref[0]][ref[1]] = most
 
     def _count(self, ref: ScopeRef, counting: set[ScopeRef],
