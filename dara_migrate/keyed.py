@@ -179,7 +179,10 @@ class KeyedPlanner:
         self._taken.add(uid)
         if self._starts is not None:
             self._starts.add(uid)
-            self._starts.update(uid[:index] for index, char in enumerate(uid) if char == ".")
+            dot = uid.find(".")
+            while dot >= 0:
+                self._starts.add(uid[:dot])
+                dot = uid.find(".", dot + 1)
 
     def _factory_sites(self, facts: FileFacts, function: int
                        ) -> dict[tuple[str, int], str] | None:

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
-from dara_migrate.index.project import _APIS_TAKING_CALLABLES, ProjectIndex, _folder_importing
+from dara_migrate.index.project import (
+    _APIS_TAKING_CALLABLES,
+    _CALLABLE_KINDS,
+    ProjectIndex,
+    _folder_importing,
+)
 from dara_migrate.index.queries import METHODS_LOOKED_UP, calls_of_method
 from dara_migrate.rules.identity import _candidate_names, _listed, _may_be_listed
 from dara_migrate.rules.runtime_defs import _call_uses, _mentions
@@ -67,6 +72,72 @@ def test_arguments_left_unresolved_never_name_a_function(app_facts: list[FileFac
                     assert index.resolve(facts, call.scope, value.text).function is None
 
 
+def test_arguments_outside_the_function_names_never_name_a_function(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    skipped = 0
+    for facts in app_facts:
+        if "*" in index.module_bindings[facts.path]:
+            continue  # a star import may bind any name to a function
+        for call in facts.calls:
+            for value in _values(call):
+                if value.kind == "name" and value.text not in index.function_names[facts.path]:
+                    skipped += 1
+                    assert not index._may_name_function(facts, call.scope, value.text) or (
+                        index.resolve(facts, call.scope, value.text).function is None)
+    assert skipped
+
+
+def test_the_call_graph_is_what_the_general_edge_path_makes(
+        app_facts: list[FileFacts]) -> None:
+    """Every call through `_call_edges`, every callable argument of other calls through
+    `_callback_edge`: the edges and roots are those of the index's short cuts (names that
+    cannot be functions skipped, calls of project functions without slots)."""
+    index = ProjectIndex.build(app_facts)
+    full = ProjectIndex.build(app_facts)
+    full.edges.clear()
+    full.callers.clear()
+    full.roots.clear()
+    for facts in app_facts:
+        for scope in facts.scopes[1:]:
+            if scope.kind == "class":
+                full._edge((facts.path, scope.parent), (facts.path, scope.id), scope.loop,
+                           "class body")
+        for call, resolved in zip(facts.calls, full.call_resolutions[facts.path],
+                                  strict=True):
+            if (resolved.api is None and resolved.instance_of is None
+                    and resolved.function is None and resolved.instance_of_project is None
+                    and call.func_call < 0):
+                for value in _values(call):
+                    if value.kind in _CALLABLE_KINDS:
+                        full._callback_edge(facts, call, value)
+            else:
+                full._call_edges(facts, call, resolved)
+
+    def plain(index: ProjectIndex) -> dict[tuple[str, int], list[tuple[object, ...]]]:
+        return {source: [(e.target, e.loop, e.via) for e in found]
+                for source, found in index.edges.items() if found}
+
+    assert plain(full) == plain(index)
+    decorated = {(facts.path, scope.id) for found in index.decorated.values()
+                 for facts, scope in found}
+    for when in ("request", "startup"):
+        assert full.roots[when] <= index.roots[when]
+        assert index.roots[when] - full.roots[when] <= decorated
+
+
+def test_modules_split_from_a_name_are_those_a_fresh_split_gives(
+        app_facts: list[FileFacts]) -> None:
+    index = ProjectIndex.build(app_facts)
+    for facts in app_facts:
+        for binding in index.import_bindings[facts.path]:
+            parts = binding.target.split(".")
+            for cut in range(1, len(parts) + 1):
+                name = ".".join(parts[:cut])
+                for near in (facts, None):
+                    assert index.split_module(name, near) == index._split_module(name, near)
+
+
 def test_a_call_mentions_exactly_the_names_it_loads(app_facts: list[FileFacts]) -> None:
     for facts in app_facts:
         for call in facts.calls:
@@ -109,6 +180,8 @@ def test_calls_skipped_by_dm106_have_no_listed_name(app_facts: list[FileFacts]) 
             if not _may_be_listed(call, resolved):
                 assert _listed(_candidate_names(index, facts, call, resolved, True),
                                LIBRARY_MADE_DEFINITIONS) is None
+            if resolved.function is not None and index.scope(resolved.function).kind != "class":
+                assert _candidate_names(index, facts, call, resolved, True) == []
 
 
 def test_dara_calls_skipped_for_the_call_graph_make_no_edge_or_root(

@@ -17,6 +17,7 @@ import functools
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
@@ -30,6 +31,11 @@ _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
 """Binding kinds that write through or to a name without rebinding what it refers to."""
 
 _NO_SCOPES: frozenset[int] = frozenset()
+
+_NAMING_KINDS = frozenset({"import", "import_module", "def", "class"})
+_ALIAS_KINDS = frozenset({"name", "attr", "lambda"})
+"""Binding kinds, and kinds of an assigned value, that may name a function (see
+`_may_name_function`)."""
 
 REPEATED_RUNS = 2
 """Run counts saturate here: all the rules need to know is once or more than once."""
@@ -109,6 +115,9 @@ class ProjectIndex:
     rebound: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
     """Path -> (scope id, name) -> every binding of a name bound more than once in a scope
     (most names are bound once: their one binding is the table's)."""
+    function_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> the names the file binds to something that may be a project function or
+    class (`_may_name_function`) in some scope: any other bound name is not one."""
     local_names: dict[str, frozenset[str]] = field(default_factory=dict)
     """Path -> the names the file binds in a function or class body: any other name means
     the same in every scope of the file (and `lookup` finds it at module level or not at all)."""
@@ -155,6 +164,16 @@ class ProjectIndex:
     """(path, when) -> the ids of the file's scopes that run then (see `scopes_running`)."""
     self_stores: dict[str, dict[tuple[int, str], list[Binding]]] = field(default_factory=dict)
     """Path -> (class scope id, attribute) -> `stores_on_self`."""
+    packages_run: dict[str, list[str]] = field(default_factory=dict)
+    """Path -> the file and the packages above it that importing it runs."""
+    run_by_imports: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> what the file's imports of project modules run (`_run_by_imports`): every
+    app's walk of its files, and every walk back to its importers, reads them."""
+    split_modules: dict[tuple[str, str | None], tuple[FileFacts | None, str]] = field(
+        default_factory=dict)
+    """(qualified name, folder of the file it is read from) -> `split_module`'s answer."""
+    importers: dict[str, list[str]] = field(default_factory=dict)
+    """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -165,9 +184,19 @@ class ProjectIndex:
             # Grouped by scope id first: one table per scope, not a key tuple per binding.
             by_scope: dict[int, dict[str, Binding]] = {0: {}}
             rebound: dict[tuple[int, str], list[Binding]] = {}
+            functions: set[str] = set()
+            imported: list[Binding] = []
             for binding in facts.bindings:
-                if binding.kind in _WRITES:
+                kind = binding.kind
+                if kind in _WRITES:
                     continue
+                if kind in _NAMING_KINDS:
+                    functions.add(binding.name)
+                    if kind == "import" or kind == "import_module":
+                        imported.append(binding)
+                elif (kind == "assign" and binding.value is not None
+                      and binding.value.kind in _ALIAS_KINDS):
+                    functions.add(binding.name)
                 table = by_scope.get(binding.scope)
                 if table is None:
                     table = by_scope[binding.scope] = {}
@@ -179,6 +208,8 @@ class ProjectIndex:
                     else:
                         rebound[key] = [earlier, binding]
                 table[binding.name] = binding
+            index.function_names[facts.path] = frozenset(functions)
+            index.import_bindings[facts.path] = imported
             index.module_bindings[facts.path] = by_scope.pop(0)
             index.local_names[facts.path] = frozenset().union(*by_scope.values())
             index.scope_bindings[facts.path] = by_scope
@@ -260,13 +291,19 @@ class ProjectIndex:
         if not dotted or depth > 8:
             return Resolved(dotted)
         head, _, rest = dotted.partition(".")
-        found = self.lookup(facts, scope_id, head)
-        if scope_id and not depth and (found is None or found[1] == 0):
-            # Bound at module level: the answer is the module scope's, resolved once there.
-            return self.resolve(facts, 0, dotted)
-        if found is None:
+        binding: Binding | None
+        if scope_id:
+            found = self.lookup(facts, scope_id, head)
+            if not depth and (found is None or found[1] == 0):
+                # Bound at module level: the answer is the module scope's, resolved once there.
+                return self.resolve(facts, 0, dotted)
+            binding, bound_in = found if found is not None else (None, 0)
+        else:
+            # `lookup` from the module scope (most resolutions), read directly.
+            table = self.module_bindings.get(facts.path)
+            binding, bound_in = table.get(head) if table is not None else None, 0
+        if binding is None:
             return self._unbound(facts, head, rest, depth)
-        binding, bound_in = found
         if binding.kind in ("import", "import_module"):
             qualified = f"{binding.target}.{rest}" if rest else binding.target
             return self.resolve_qualified(qualified, depth + 1, facts)
@@ -474,9 +511,18 @@ class ProjectIndex:
     def split_module(self, qualified: str, near: FileFacts | None = None
                      ) -> tuple[FileFacts | None, str]:
         """The longest project module `qualified` starts with, and the rest of the name."""
-        parts = qualified.split(".")
-        if parts[0] not in self.importable_heads:
+        if qualified.partition(".")[0] not in self.importable_heads:
             return None, qualified
+        # `module_named` reads only the folders above `near`: files side by side share answers.
+        key = (qualified, near.path.rpartition("/")[0] if near is not None else None)
+        found = self.split_modules.get(key)
+        if found is None:
+            found = self.split_modules[key] = self._split_module(qualified, near)
+        return found
+
+    def _split_module(self, qualified: str, near: FileFacts | None
+                      ) -> tuple[FileFacts | None, str]:
+        parts = qualified.split(".")
         for cut in range(len(parts), 0, -1):
             facts = self.module_named(".".join(parts[:cut]), near)
             if facts is not None:
@@ -658,31 +704,33 @@ class ProjectIndex:
             memo = self.memo[facts.path] = {}
         local = self.local_names[facts.path]
         resolutions: list[Resolved] = []
+        resolved_calls, calls_by_api = self.resolved_calls, self.calls_by_api
         for call in facts.calls:
-            callee, scope_id = call.callee, call.scope
-            if not callee or (call.func_call >= 0 and callee[0] == "."):
-                resolutions.append(self._resolve_callee(facts, call))
-                continue
-            key: str | tuple[int, str] = callee
-            if scope_id and callee.partition(".")[0] in local:
-                key = (scope_id, callee)
+            callee = call.callee
+            if not callee or (callee[0] == "." and call.func_call >= 0):
+                found = self._resolve_callee(facts, call)
             else:
-                scope_id = 0  # bound at module level or not at all, as `resolve` keys it
-            found = memo.get(key)
-            if found is None:
-                # What `resolve` does on a miss, without working out the key again.
-                found = memo[key] = self._resolve(facts, scope_id, callee, 0)
+                scope_id = call.scope
+                key: str | tuple[int, str] = callee
+                if scope_id and callee.partition(".")[0] in local:
+                    key = (scope_id, callee)
+                else:
+                    scope_id = 0  # bound at module level or not at all, as `resolve` keys it
+                known = memo.get(key)
+                if known is None:
+                    # What `resolve` does on a miss, without working out the key again.
+                    known = memo[key] = self._resolve(facts, scope_id, callee, 0)
+                found = known
             resolutions.append(found)
+            api, instance_of = found.api, found.instance_of
+            if (api is not None or instance_of is not None or found.function is not None
+                    or found.instance_of_project is not None):
+                resolved_calls.append((facts, call, found))
+                if api:
+                    calls_by_api[api].append((facts, call))
+                elif instance_of:
+                    self.method_calls[(instance_of, found.attribute)].append((facts, call))
         self.call_resolutions[facts.path] = resolutions
-        for call, resolved in zip(facts.calls, resolutions, strict=True):
-            if (resolved.api is not None or resolved.instance_of is not None
-                    or resolved.function is not None or resolved.instance_of_project is not None):
-                self.resolved_calls.append((facts, call, resolved))
-            if resolved.api:
-                self.calls_by_api[resolved.api].append((facts, call))
-            elif resolved.instance_of:
-                self.method_calls[(resolved.instance_of, resolved.attribute)].append(
-                    (facts, call))
 
     def _index_decorators(self, facts: FileFacts) -> None:
         for scope in facts.scopes:
@@ -698,10 +746,7 @@ class ProjectIndex:
                     self.decorated[f"config.{resolved.attribute}"].append((facts, scope))
 
     def _index_imports(self, facts: FileFacts) -> None:
-        found = self.import_bindings[facts.path] = [
-            binding for binding in facts.bindings
-            if binding.kind == "import" or binding.kind == "import_module"]
-        for binding in found:
+        for binding in self.import_bindings[facts.path]:
             imported, _ = self.split_module(binding.target, facts)
             if imported is not None and imported is not facts:
                 self.imports[facts.path].add(imported.path)
@@ -722,10 +767,11 @@ class ProjectIndex:
     def files_reaching(self, targets: Set[str]) -> set[str]:
         """Paths of the files whose `files_reachable` holds one of `targets` (the targets
         too): one walk back along the imports, not one walk forward from every file."""
-        importers: dict[str, list[str]] = defaultdict(list)
-        for path in self.files:
-            for run in self._run_by_imports(path):
-                importers[run].append(path)
+        importers = self.importers
+        if not importers and self.imports:
+            for path in self.files:
+                for run in self._run_by_imports(path):
+                    importers.setdefault(run, []).append(path)
         seen = set(targets)
         queue = deque(seen)  # what is reached does not depend on the order
         while queue:
@@ -735,15 +781,23 @@ class ProjectIndex:
                     queue.append(path)
         return seen
 
-    def _run_by_imports(self, path: str) -> Iterator[str]:
+    def _run_by_imports(self, path: str) -> frozenset[str]:
         """The project modules a file imports, each with the packages importing it runs."""
-        for imported in self.imports.get(path, ()):
-            facts = self.files[imported]
-            parts = facts.module.split(".")
-            for cut in range(1, len(parts) + 1):
-                package = self.module_named(".".join(parts[:cut]), facts)
-                if package is not None:
-                    yield package.path
+        found = self.run_by_imports.get(path)
+        if found is None:
+            run: set[str] = set()
+            for imported in self.imports.get(path, ()):
+                packages = self.packages_run.get(imported)
+                if packages is None:
+                    facts = self.files[imported]
+                    parts = facts.module.split(".")
+                    packages = self.packages_run[imported] = [
+                        package.path for package in (
+                            self.module_named(".".join(parts[:cut]), facts)
+                            for cut in range(1, len(parts) + 1)) if package is not None]
+                run.update(packages)
+            found = self.run_by_imports[path] = frozenset(run)
+        return found
 
     # ---------------------------------------------------------------- when code runs
 
@@ -754,6 +808,9 @@ class ProjectIndex:
                 if scope.kind == "class":
                     self._edge((facts.path, scope.parent), (facts.path, scope.id), scope.loop,
                                "class body")
+            # None where a star import may bind any name to a function.
+            naming = None if "*" in self.module_bindings[facts.path] else (
+                self.function_names[facts.path])
             for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
                                       strict=True):
                 api = resolved.api
@@ -766,12 +823,9 @@ class ProjectIndex:
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are
                     # the project functions they are handed (what `_call_edges` makes of it).
-                    for value in call.args:
-                        if value.kind in _CALLABLE_KINDS:
-                            self._callback_edge(facts, call, value)
-                    for _, value in call.kwargs:
-                        if value.kind in _CALLABLE_KINDS:
-                            self._callback_edge(facts, call, value)
+                    self._callback_edges(facts, call, naming)
+                elif api is None and resolved.instance_of is None:
+                    self._project_call_edges(facts, call, resolved, naming)
                 else:
                     self._call_edges(facts, call, resolved)
         for api in DECORATORS:
@@ -785,13 +839,17 @@ class ProjectIndex:
         for when in ("request", "startup", "build"):
             reached[when] = self._reach(self.roots[when])
         request, startup, build = reached["request"], reached["startup"], reached["build"]
+        by_path = self.when
         for facts in self.files.values():
             path = facts.path
-            self.when[path] = [
-                "request" if (path, scope.id) in request else
-                "startup" if (path, scope.id) in startup else
-                "build" if (path, scope.id) in build else "unknown"
-                for scope in facts.scopes]
+            by_path[path] = ["build" if ref in build else "unknown"
+                             for ref in zip(repeat(path), range(len(facts.scopes)))]
+        # Few bodies run at startup or per request: set over the build answer, request last
+        # (it wins).
+        for path, scope_id in startup:
+            by_path[path][scope_id] = "startup"
+        for path, scope_id in request:
+            by_path[path][scope_id] = "request"
         self._count_runs()
 
     def _edge(self, source: ScopeRef, target: ScopeRef, loop: bool, via: str) -> None:
@@ -833,6 +891,46 @@ class ProjectIndex:
             if member:
                 yield member
 
+    def _callback_edges(self, facts: FileFacts, call: Call,
+                        naming: frozenset[str] | None) -> None:
+        """The callback edges of the project functions a call is handed. A bare name outside
+        `naming` (the file's `function_names`; None: any name) is no function (most are)."""
+        for value in call.args:
+            kind = value.kind
+            if kind in _CALLABLE_KINDS and (
+                    kind != "name" or naming is None or value.text in naming):
+                self._callback_edge(facts, call, value)
+        for _, value in call.kwargs:
+            kind = value.kind
+            if kind in _CALLABLE_KINDS and (
+                    kind != "name" or naming is None or value.text in naming):
+                self._callback_edge(facts, call, value)
+
+    def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
+                            naming: frozenset[str] | None) -> None:
+        """`_call_edges` of a call that is neither of a Dara name nor of a method of a Dara
+        object: it has no request or content slots."""
+        source = (facts.path, call.scope)
+        if resolved.function:
+            target = resolved.function
+            if self.scope(target).kind == "class":
+                init = self.class_member(target, "__init__")
+                if init:
+                    self._edge(source, init, call.loop, "instantiation")
+            else:
+                self._edge(source, target, call.loop, "call")
+        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
+            member = self.class_member(resolved.instance_of_project, "__call__")
+            if member:
+                self._edge(source, member, call.loop, "call")
+        self._callback_edges(facts, call, naming)
+        if call.func_call >= 0:
+            maker = self.resolve_call(facts, facts.calls[call.func_call])
+            if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
+                for value in call.args:  # `config.scheduler(job)(fn)`: a job every worker runs
+                    for target, _ in self._callable_targets(facts, call.scope, value, True):
+                        self.roots["request"].add(target)
+
     def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
         if value.kind == "lambda":
             self._edge((facts.path, call.scope), (facts.path, value.scope), call.loop,
@@ -855,8 +953,8 @@ class ProjectIndex:
             return True  # a star import may provide it
         binding = found[0]
         if binding.kind == "assign":
-            return binding.value is not None and binding.value.kind in ("name", "attr", "lambda")
-        return binding.kind in ("import", "import_module", "def", "class")
+            return binding.value is not None and binding.value.kind in _ALIAS_KINDS
+        return binding.kind in _NAMING_KINDS
 
     def _call_edges(self, facts: FileFacts, call: Call, resolved: Resolved) -> None:
         source = (facts.path, call.scope)
@@ -881,13 +979,13 @@ class ProjectIndex:
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
-            if value.kind not in _CALLABLE_KINDS and not content_args and not (
-                    value.kind == "call" and request_args
-                    and _matches(request_args, position, keyword)):
-                # A constant or a call result: no function to reach (most arguments); in a
-                # request slot, a call may be `partial(f, ...)`.
-                continue
+            callable_kind = value.kind in _CALLABLE_KINDS
+            if not callable_kind and not content_args and not (
+                    request_args and value.kind == "call"):
+                continue  # a constant or a call result: no function to reach (most arguments)
             slot_request = bool(request_args) and _matches(request_args, position, keyword)
+            if not callable_kind and not content_args and not slot_request:
+                continue  # a call outside a request slot, where it may be `partial(f, ...)`
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
             # A request slot's `partial(f, ...)` runs `f` per request; route content is left
             # to the callback edge `partial` already gives `f`, so that it is counted once.
@@ -961,8 +1059,17 @@ class ProjectIndex:
         counting: set[ScopeRef] = set()
         for path, when in self.when.items():
             self.runs[path] = [-1] * len(when)
+        callers = self.callers
         for path, when in self.when.items():  # filled file by file in path order: sorted
-            for scope_id in range(len(when)):
+            runs, scopes = self.runs[path], self.files[path].scopes
+            runs[0] = 1
+            for scope_id in range(1, len(when)):
+                if runs[scope_id] >= 0:
+                    continue
+                if (path, scope_id) not in callers:
+                    # What `_count` answers for a body nothing calls (most), without the call.
+                    runs[scope_id] = REPEATED_RUNS if scopes[scope_id].loop else 0
+                    continue
                 self._count((path, scope_id), counting)
         self._count_per_process()
 
@@ -985,9 +1092,14 @@ class ProjectIndex:
         shared = set(self.files).difference(*reached)
         processes: list[tuple[frozenset[str], dict[ScopeRef, int]]] = [
             (frozenset(files | shared), {}) for files in reached]
+        # The processes that run each file, in order: all of them for a file none imports.
+        running: dict[str, list[tuple[frozenset[str], dict[ScopeRef, int]]]] = defaultdict(list)
+        for files, process in zip(reached, processes, strict=True):
+            for path in files:
+                running[path].append(process)
         for ref in repeated:
-            most = max(self._count(ref, set(), files, memo) for files, memo in processes
-                       if ref[0] in files)
+            most = max(self._count(ref, set(), files, memo)
+                       for files, memo in (processes if ref[0] in shared else running[ref[0]]))
             self.runs[ref[0]][ref[1]] = most
 
     def _count(self, ref: ScopeRef, counting: set[ScopeRef],

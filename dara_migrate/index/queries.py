@@ -73,7 +73,10 @@ def _calls_by_method(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Cal
     found: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
     for facts in index.files.values():
         for call in facts.calls:
-            _, dot, method = call.callee.rpartition(".")
-            if dot and method in METHODS_LOOKED_UP:
-                found[method].append((facts, call))
+            if call.callee.endswith(_METHOD_ENDINGS):
+                found[call.callee.rpartition(".")[2]].append((facts, call))
     return found
+
+
+_METHOD_ENDINGS = tuple(f".{method}" for method in sorted(METHODS_LOOKED_UP))
+"""`.update` and the like: a callee ending so is a call of one of `METHODS_LOOKED_UP`."""

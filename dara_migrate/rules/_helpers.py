@@ -98,17 +98,30 @@ def builder_of(index: ProjectIndex, facts: FileFacts, scope_id: int,
 
 
 @per_index
+def attribute_stores(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Binding]]]:
+    """The `<object>.<attribute> = ...` bindings of the project by the attribute's name
+    (`task_module` for `config.task_module = ...`), in path-then-binding order: rules that
+    look for one attribute read its list, not every binding of every file."""
+    stores: dict[str, list[tuple[FileFacts, Binding]]] = {}
+    for facts in index.files.values():
+        for binding in facts.bindings:
+            if binding.kind == "attr":
+                _, dot, attribute = binding.name.rpartition(".")
+                if dot:
+                    stores.setdefault(attribute, []).append((facts, binding))
+    return stores
+
+
+@per_index
 def task_sites(index: ProjectIndex) -> list[ReportSite]:
     """Work that runs in this process's task pool: `config.task_module = ...`,
     `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201).
     A site's `what` names the task use."""
     sites: list[ReportSite] = []
-    for facts in index.files.values():
-        for binding in facts.bindings:
-            if binding.kind == "attr" and binding.name.endswith(".task_module") and (
-                    passed_not_none(binding.value)) and is_builder(
-                        index, facts, binding.scope, binding.name):
-                sites.append(binding_site(facts, binding, binding.name, "task"))
+    for facts, binding in attribute_stores(index).get("task_module", ()):
+        if passed_not_none(binding.value) and is_builder(index, facts, binding.scope,
+                                                         binding.name):
+            sites.append(binding_site(facts, binding, binding.name, "task"))
     for facts, call in calls_of_method(index, "run_task"):
         if is_action_ctx(index, facts, call.scope, call.callee.split(".")[0]):
             sites.append(call_site(facts, call, f"{call.callee}()", "task"))

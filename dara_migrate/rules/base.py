@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -79,14 +81,13 @@ class Context:
         line, column, statement = anchor or (span.line, span.col, "")
         autofix = fix if isinstance(fix, Fix) else None
         kind = autofix.applicability if autofix else rule.fix if fix == "default" else fix
+        # All fields in order, by position: thousands of findings are made per audit.
         return Finding(
-            rule=rule.code, name=rule.name, severity=severity or rule.severity,
-            fix=kind,  # type: ignore[arg-type]
-            path=facts.path, line=span.line, column=span.col, end_line=span.end_line,
-            end_column=span.end_col, message=message,
-            suggested_uid=autofix.proposed_id if autofix else None,
-            related=related or [], anchor_line=line, anchor_column=column,
-            statement_hash=statement, autofix=autofix,
+            rule.code, rule.name, severity or rule.severity,
+            kind,  # type: ignore[arg-type]
+            facts.path, span.line, span.col, span.end_line, span.end_col, message, "open",
+            autofix.proposed_id if autofix else None, related or [], "", line, column,
+            statement, (), autofix,
         )
 
     def at_call(self, rule: Rule, facts: FileFacts, call: Call, message: str,
@@ -135,17 +136,64 @@ class Rule:
 @functools.cache
 def documentation_site() -> str | None:
     """`[project.urls] Documentation` of the installed dara-migrate, without a final `/`."""
-    from importlib.metadata import PackageNotFoundError, metadata
-
-    try:
-        entries: list[str] = metadata("dara-migrate").get_all("Project-URL") or []
-    except PackageNotFoundError:
-        return None
-    for entry in entries:
+    for entry in installed_metadata("dara-migrate", "Project-URL"):
         label, _, address = entry.partition(",")
         if label.strip().lower() == "documentation" and address.strip():
             return address.strip().rstrip("/")
     return None
+
+
+def installed_metadata(distribution: str, field_name: str) -> list[str]:
+    """Every value of a field of an installed distribution's core metadata, from the first
+    `.dist-info` (or `.egg-info`) folder of that name on `sys.path`, as `importlib.metadata`
+    finds it; empty when none is installed. Read directly: importing `importlib.metadata`
+    (and the email parser it reads metadata with) costs more than writing a whole report."""
+    wanted = _distribution_key(distribution)
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue  # a missing folder or a zip archive: nothing installed there as a folder
+        for name in names:
+            stem, _, suffix = name.rpartition(".")
+            if suffix not in ("dist-info", "egg-info") or (
+                    _distribution_key(stem.partition("-")[0]) != wanted):
+                continue
+            metadata = os.path.join(folder, name,
+                                    "METADATA" if suffix == "dist-info" else "PKG-INFO")
+            try:
+                with open(metadata, encoding="utf-8", errors="surrogateescape") as handle:
+                    return _header_values(handle, field_name)
+            except OSError:
+                continue
+    return []
+
+
+def _distribution_key(name: str) -> str:
+    """A distribution name as installers write it in folder names (`dara_migrate`)."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _header_values(lines: Iterable[str], field_name: str) -> list[str]:
+    """The values of one field of an RFC 822 header block (core metadata before its body);
+    a folded value keeps its continuation lines."""
+    values: list[str] = []
+    wanted = field_name.lower()
+    taking = False
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if not line:
+            break
+        if line[0] in " \t":
+            if taking:
+                values[-1] += "\n" + line
+            continue
+        key, _, value = line.partition(":")
+        taking = key.lower() == wanted
+        if taking:
+            values.append(value.strip())
+    return values
 
 
 def fingerprint(finding: Finding, ordinal: int) -> str:

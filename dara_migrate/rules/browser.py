@@ -359,7 +359,7 @@ def _may_reach_websocket_state(index: ProjectIndex) -> set[str]:
     for facts in index.files.values():
         if facts.path not in found and any(
                 b.kind == "import_module" and index.split_module(b.target, facts)[0] is not None
-                for b in facts.bindings):
+                for b in index.import_bindings.get(facts.path, ())):
             found.add(facts.path)
     return found
 

@@ -140,13 +140,20 @@ def unstable_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
 
 
 @per_index
+def uid_fix_kinds(index: ProjectIndex) -> dict[tuple[str, int], Applicability | None]:
+    """`_uid_fix_kind` of every definition, by its key (DM101 and its suggestions ask)."""
+    return {d.key: _uid_fix_kind(index, d) for d in collect_definitions(index)}
+
+
+@per_index
 def suggested_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
     """The uid DM101 and DM102 propose for each definition they can fix: one scheme, unique
     across the project and between the two rules (each rule asking on its own once gave a
     missing uid and an unstable one the same suggestion)."""
     unstable = unstable_uids(index)
+    kinds = uid_fix_kinds(index)
     wanted = {d.key for d in collect_definitions(index)
-              if (_uid_fix_kind(index, d) if d.key not in unstable
+              if (kinds[d.key] if d.key not in unstable
                   else _replacement_kind(index, d)) is not None}
     return suggest_uids(index, wanted)
 
@@ -322,11 +329,12 @@ class MissingStableUid(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         suggestions = suggested_uids(ctx.index)
+        kinds = uid_fix_kinds(ctx.index)
         for definition in collect_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
                 continue
-            kind = _uid_fix_kind(ctx.index, definition)
+            kind = kinds[definition.key]
             if kind is None:
                 continue
             uid = suggestions[definition.key]
@@ -1247,9 +1255,18 @@ def library_made_calls(index: ProjectIndex, extra: tuple[str, ...]
     calls = index.resolved_calls if not user else (
         (facts, call, index.resolve_call(facts, call))
         for facts in index.files.values() for call in facts.calls if call.callee)
+    classes: dict[ScopeRef, bool] = {}
     for facts, call, resolved in calls:
+        function = resolved.function
+        if function is not None:
+            # A class has the names of its bases; a function, none.
+            listed = classes.get(function)
+            if listed is None:
+                listed = classes[function] = index.scope(function).kind == "class"
+        else:
+            listed = _may_be_listed(call, resolved)
         entry = _listed(_candidate_names(index, facts, call, resolved, True),
-                        LIBRARY_MADE_DEFINITIONS) if _may_be_listed(call, resolved) else None
+                        LIBRARY_MADE_DEFINITIONS) if listed else None
         if entry is not None:
             found.append((facts, call, entry, LIBRARY_MADE_DEFINITIONS[entry]))
         elif user:

@@ -15,6 +15,7 @@ from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     BUILDER,
     ReportSite,
+    attribute_stores,
     binding_site,
     builder_of,
     call_site,
@@ -67,14 +68,12 @@ def _local_default_sites(index: ProjectIndex) -> list[ReportSite]:
 def _custom_session_builders(index: ProjectIndex) -> set[tuple[str, int]]:
     """Builders given an auth session backend of the app's own (not a local one)."""
     found: set[tuple[str, int]] = set()
-    for facts in index.files.values():
-        for binding in facts.bindings:
-            if (binding.kind == "attr" and binding.name.endswith(".auth_session_backend")
-                    and passed_not_none(binding.value) and index.value_api(
-                        facts, binding.scope, binding.value) not in AUTH_SESSION_BACKENDS):
-                builder = builder_of(index, facts, binding.scope, binding.name)
-                if builder is not None:
-                    found.add(builder)
+    for facts, binding in attribute_stores(index).get("auth_session_backend", ()):
+        if passed_not_none(binding.value) and index.value_api(
+                facts, binding.scope, binding.value) not in AUTH_SESSION_BACKENDS:
+            builder = builder_of(index, facts, binding.scope, binding.name)
+            if builder is not None:
+                found.add(builder)
     return found
 
 
@@ -332,27 +331,24 @@ class LocalBackend(Rule):
             for facts, call in index.calls_by_api.get(api, ()):
                 if ctx.is_selected(facts):
                     yield self._backend(ctx, facts, call, api)
-        for facts in index.files.values():
+        for facts, binding in attribute_stores(index).get("auth_session_backend", ()):
             if not ctx.is_selected(facts):
                 continue
-            for binding in facts.bindings:
-                if binding.kind != "attr" or not binding.name.endswith(".auth_session_backend"):
-                    continue
-                session = index.value_api(facts, binding.scope, binding.value)
-                if session not in AUTH_SESSION_BACKENDS or binding.value is None or not (
-                        is_builder(index, facts, binding.scope, binding.name)):
-                    continue
-                where = ("this process's memory" if session.startswith("InMemory")
-                         else "a file on this box")
-                message = (f"{session} keeps auth sessions in {where}, so a login is unknown "
-                           "to other workers; remove it and let the shared runtime hold "
-                           "sessions")
-                if binding.value.kind == "call":
-                    yield ctx.at_call(self, facts, facts.calls[binding.value.call], message,
-                                      fix="manual")
-                else:
-                    yield report_at(ctx, self, binding_site(facts, binding, session), message,
-                                    fix="manual")
+            session = index.value_api(facts, binding.scope, binding.value)
+            if session not in AUTH_SESSION_BACKENDS or binding.value is None or not (
+                    is_builder(index, facts, binding.scope, binding.name)):
+                continue
+            where = ("this process's memory" if session.startswith("InMemory")
+                     else "a file on this box")
+            message = (f"{session} keeps auth sessions in {where}, so a login is unknown "
+                       "to other workers; remove it and let the shared runtime hold "
+                       "sessions")
+            if binding.value.kind == "call":
+                yield ctx.at_call(self, facts, facts.calls[binding.value.call], message,
+                                  fix="manual")
+            else:
+                yield report_at(ctx, self, binding_site(facts, binding, session), message,
+                                fix="manual")
 
     def _backend(self, ctx: Context, facts: FileFacts, call: Call, api: str) -> Finding:
         parent = facts.calls[call.parent] if call.parent >= 0 else None

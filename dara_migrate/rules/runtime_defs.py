@@ -460,10 +460,11 @@ def _mentioned_outside_requests(index: ProjectIndex, wanted: dict[ScopeRef, str]
     if not names:
         return found  # no function to look for: no file can mention one
     for facts in index.files.values():
-        aliases = names | {b.name for b in index.import_bindings.get(facts.path, ())
-                           if b.kind == "import" and b.target.rsplit(".", 1)[-1] in names}
-        if facts.names.isdisjoint(aliases):
+        renamed = {b.name for b in index.import_bindings.get(facts.path, ())
+                   if b.kind == "import" and b.target.rsplit(".", 1)[-1] in names}
+        if facts.names.isdisjoint(names) and facts.names.isdisjoint(renamed):
             continue
+        aliases = names | renamed if renamed else names
         uses: list[Use] = []
         for call in facts.calls:
             if _mentions(call, aliases):

@@ -24,6 +24,7 @@ from dara_migrate.rules._helpers import (
     live_resource,
     mutable,
     passed_not_none,
+    project_calls,
     receiver_of,
     related_lines,
     report_at,
@@ -295,11 +296,9 @@ _MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 
 
 def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
-    made: dict[ScopeRef, list[tuple[FileFacts, Call]]] = defaultdict(list)
-    for facts, call, resolved in index.resolved_calls:
-        if resolved.function is not None and index.scope(resolved.function).kind == "class":
-            made[resolved.function].append((facts, call))
-    return made
+    """The calls of each project class (shared with `project_calls`: read only)."""
+    return {function: calls for function, calls in project_calls(index).items()
+            if index.scope(function).kind == "class"}
 
 
 class _SharedState:

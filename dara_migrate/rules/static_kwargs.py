@@ -23,6 +23,7 @@ from dara_migrate.rules._helpers import (
     ctx_param,
     is_action_ctx,
     nested_variable,
+    project_calls,
     variable_kind,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
@@ -178,16 +179,17 @@ class SerialisableTypes:
 
 def call_sites(index: ProjectIndex) -> dict[ScopeRef, list[CallSite]]:
     """Calls of every project function, and of every `__init__` through its class."""
-    sites: dict[ScopeRef, list[CallSite]] = defaultdict(list)
-    for facts, call, resolved in index.resolved_calls:
-        function = resolved.function
-        if function is None:
-            continue
-        sites[function].append((facts, call))
+    sites = dict(project_calls(index))
+    through_classes: dict[ScopeRef, list[CallSite]] = defaultdict(list)
+    for function, calls in sites.items():
         if index.scope(function).kind == "class":
             init = index.class_member(function, "__init__")
             if init is not None:
-                sites[init].append((facts, call))
+                through_classes[init] += calls
+    for init, calls in through_classes.items():
+        # In path-then-call order, as `project_calls` lists each function's calls.
+        sites[init] = sorted([*sites.get(init, ()), *calls],
+                             key=lambda site: (site[0].path, site[1].id))
     return sites
 
 

@@ -16,7 +16,7 @@ from dara_migrate.cli import app
 from dara_migrate.models import AuditResult, Finding, Related
 from dara_migrate.report.json_report import finding_json, render_json, write_json
 from dara_migrate.rules import BY_CODE
-from dara_migrate.rules.base import documentation_site
+from dara_migrate.rules.base import documentation_site, installed_metadata
 from tests.helpers import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "apps"
@@ -46,28 +46,54 @@ def test_empty_lists_and_nested_objects_keep_their_indented_form(tmp_path: Path)
     assert json.loads(result.stdout)["summary"]["by_rule"] == {}
 
 
-class _Metadata:
-    def __init__(self, urls: list[str]) -> None:
-        self.urls = urls
-
-    def get_all(self, key: str) -> list[str] | None:
-        return self.urls if key == "Project-URL" else None
+def _install(site: Path, name: str, metadata: str, kind: str = "dist-info") -> None:
+    """A distribution installed in `site` as pip leaves it (only its metadata)."""
+    folder = site / f"{name}-0.1.0.{kind}"
+    folder.mkdir(parents=True)
+    (folder / ("METADATA" if kind == "dist-info" else "PKG-INFO")).write_text(metadata)
 
 
 @pytest.mark.parametrize("urls, expected", [
     (["Documentation, https://example.org/dara-migrate/"],
      "https://example.org/dara-migrate/rules/DM101.md"),
+    (["Homepage, https://example.org", "documentation ,  https://docs.example.org/dm"],
+     "https://docs.example.org/dm/rules/DM101.md"),
     (["Source, https://example.org/src"], None),
     ([], None),
 ])
 def test_url_is_the_documentation_site_of_the_installed_package(
-        monkeypatch: pytest.MonkeyPatch, urls: list[str], expected: str | None) -> None:
-    monkeypatch.setattr(importlib.metadata, "metadata", lambda name: _Metadata(urls))
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, urls: list[str],
+        expected: str | None) -> None:
+    headers = "".join(f"Project-URL: {url}\n" for url in urls)
+    _install(tmp_path, "dara_migrate", "Metadata-Version: 2.1\nName: dara-migrate\n"
+             f"Version: 0.1.0\n{headers}\nProject-URL: Documentation, https://body.example\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     documentation_site.cache_clear()
     try:
         assert finding_json(FINDING)["url"] == expected
+        assert installed_metadata("dara-migrate", "Project-URL") == (
+            importlib.metadata.distribution("dara-migrate").metadata.get_all("Project-URL")
+            or [])
     finally:
         documentation_site.cache_clear()
+
+
+def test_installed_metadata_reads_what_importlib_metadata_reads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _install(tmp_path, "Acme.Widgets", "Metadata-Version: 2.1\nName: acme-widgets\n"
+             "Version: 0.1.0\nProject-URL: Docs, https://a.example\n"
+             "Summary: folded\n  over two lines\nProject-URL: Source, https://b.example\n",
+             kind="egg-info")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("acme-widgets", "ACME_widgets", "dara-core", "typer", "not-installed-here"):
+        try:
+            expected = importlib.metadata.metadata(name)
+        except importlib.metadata.PackageNotFoundError:
+            assert installed_metadata(name, "Project-URL") == []
+            continue
+        for field_name in ("Project-URL", "Name"):
+            assert installed_metadata(name, field_name) == (
+                expected.get_all(field_name) or []), (name, field_name)
 
 
 FINDING = Finding(rule="DM101", name="missing-stable-uid", severity="error", fix="safe",
