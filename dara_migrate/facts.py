@@ -224,6 +224,13 @@ class Binding(NamedTuple):
         """A subscript store under `if key not in container:`, the memo-cache idiom."""
         return bool(self.packed & MEMO)
 
+    @property
+    def imported_module(self) -> str:
+        """For an import: the module it loads, in full (`import a.b.c` binds `a`, its target,
+        and loads `a.b.c`, kept as its value)."""
+        return self.value.text if self.value is not None and self.value.kind == "module" else (
+            self.target)
+
 
 class Marker(NamedTuple):
     line: int
@@ -547,8 +554,9 @@ class _Extractor:
                 if alias.asname:
                     self.bind(alias.asname, "import_module", span, target=alias.name)
                 else:
-                    top = alias.name.split(".")[0]
-                    self.bind(top, "import_module", span, target=top)
+                    top = alias.name.partition(".")[0]
+                    loaded = _new_fact(Value, ("module", alias.name)) if top != alias.name else None
+                    self.bind(top, "import_module", span, target=top, value=loaded)
             return
         base = self.absolute_module(node.module or "", node.level)
         for alias in node.names:

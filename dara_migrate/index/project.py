@@ -472,7 +472,7 @@ class ProjectIndex:
         for binding in facts.bindings:
             if binding.kind not in ("import", "import_module"):
                 continue
-            parts = binding.target.split(".")
+            parts = binding.imported_module.split(".")
             for cut in range(len(parts), 0, -1):
                 name = ".".join(parts[:cut])
                 imported = self.module_named(name, facts)
@@ -747,7 +747,7 @@ class ProjectIndex:
 
     def _index_imports(self, facts: FileFacts) -> None:
         for binding in self.import_bindings[facts.path]:
-            imported, _ = self.split_module(binding.target, facts)
+            imported, _ = self.split_module(binding.imported_module, facts)
             if imported is not None and imported is not facts:
                 self.imports[facts.path].add(imported.path)
                 self.imported_heads.add(binding.target.partition(".")[0])
