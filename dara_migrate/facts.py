@@ -23,7 +23,7 @@ from dara_migrate.layout import split_lines
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
     "import", "import_module", "assign", "def", "class", "global", "subscript", "attr",
-    "augassign", "del", "param", "nonlocal",
+    "augassign", "del", "param", "nonlocal", "field",
 ]
 Const = str | int | float | bool | None
 
@@ -472,6 +472,10 @@ class _Extractor:
     def annotated_assign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.assign([node.target], node.value, node, annotation_text(node.annotation))
+        elif type(node.target) is ast.Name and self.facts.scopes[self.scope].kind == "class":
+            # A dataclass or NamedTuple field: its place gives a constructor's argument.
+            self.bind(node.target.id, "field", self.columns.span(node),
+                      target=annotation_text(node.annotation) or "")
 
     def augmented_assign(self, node: ast.AugAssign) -> None:
         value = self.expr(node.value)
@@ -488,8 +492,23 @@ class _Extractor:
             self.store(target, "del", None, node)
 
     def for_(self, node: ast.For | ast.AsyncFor) -> None:
-        self.expr(node.iter)
-        self.store(node.target, "assign", None, node)
+        iterable = self.expr(node.iter)
+        target = node.target
+        if (type(node) is ast.For and type(node.iter) in _UNROLLABLE
+                and (type(target) is ast.Name or type(target) is ast.Tuple and all(
+                    type(element) is ast.Name for element in target.elts))
+                and not _has_inner_loop(node.body)):
+            # Each element of a literal (or a named) collection is one pass, as if unrolled.
+            source = node.iter.id if type(node.iter) is ast.Name else ""
+            items = () if source else (iterable,)
+            span = self.columns.span(node)
+            names = [target] if type(target) is ast.Name else target.elts  # type: ignore[attr-defined]
+            for position, name in enumerate(names):
+                self.bind(name.id, "assign", span, value=_new_fact(Value, (
+                    "each", source, -1 if type(target) is ast.Name else position, (), (),
+                    items)))
+        else:
+            self.store(target, "assign", None, node)
         self.block(node.body, loop=True)
         self.block(node.orelse)
 
@@ -992,6 +1011,18 @@ _EXPRESSION_FIELDS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {
     ast.Slice: (("lower", False), ("upper", False), ("step", False)),
     ast.UnaryOp: (("operand", False),),
 }
+
+
+_UNROLLABLE = (ast.List, ast.Tuple, ast.Name)
+"""Iterables whose loops are read element by element: literal collections, and names that
+may be bound to one."""
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
+
+
+def _has_inner_loop(body: list[ast.stmt]) -> bool:
+    """A loop or comprehension anywhere in a loop's body (its passes are no longer one per
+    element)."""
+    return any(isinstance(node, _LOOPS) for stmt in body for node in ast.walk(stmt))
 
 
 def _child_expressions(node: ast.AST) -> list[ast.expr]:

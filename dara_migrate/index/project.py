@@ -22,13 +22,15 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
+from dara_migrate.index.unrolled import is_record, loop_passes
 
 When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
 
-_WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
-"""Binding kinds that write through or to a name without rebinding what it refers to."""
+_WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal", "field"})
+"""Binding kinds that write through or to a name without rebinding what it refers to (or,
+for a class's bare annotation, without binding it at all)."""
 
 _NO_SCOPES: frozenset[int] = frozenset()
 
@@ -975,6 +977,9 @@ class ProjectIndex:
         if resolved.api is not None or resolved.instance_of is not None:
             request_args = self._request_argument_slots(resolved)
             content_args = self._content_argument_slots(resolved)
+        # A record (`PageSpec("Home", home)`) keeps the functions it is given: calls none.
+        stores_only = resolved.function is not None and self._is_class(
+            resolved.function) and is_record(self, resolved.function)
         # A Dara call reaches the functions it is given only through these slots.
         arguments = _arguments(call) if (
             resolved.api is None or request_args or content_args) else ()
@@ -987,6 +992,13 @@ class ProjectIndex:
             if not callable_kind and not content_args and not slot_request:
                 continue  # a call outside a request slot, where it may be `partial(f, ...)`
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
+            if slot_content and call.loop and value.kind in ("name", "attr"):
+                passes = loop_passes(self, facts, call.scope, value.text)
+                if passes is not None:
+                    # One route per element of a literal collection, as if unrolled.
+                    for owner, owner_scope, element in passes:
+                        self._route_content_edges(source, owner, owner_scope, element)
+                    continue
             # A request slot's `partial(f, ...)` runs `f` per request; route content is left
             # to the callback edge `partial` already gives `f`, so that it is counted once.
             for target, is_class in self._callable_targets(facts, call.scope, value,
@@ -1001,7 +1013,7 @@ class ProjectIndex:
                         member = self.class_member(target, "__call__")
                         if member:
                             self._edge(source, member, call.loop, "route content")
-                elif resolved.api is None and not is_class:
+                elif resolved.api is None and not is_class and not stores_only:
                     # A function handed to code outside Dara runs when that code runs.
                     self._edge(source, target, call.loop, "callback")
             if slot_content:
@@ -1018,6 +1030,21 @@ class ProjectIndex:
             for value in call.args:
                 for target, _ in self._callable_targets(facts, call.scope, value, True):
                     self.roots[root].add(target)
+
+    def _route_content_edges(self, source: ScopeRef, facts: FileFacts, scope_id: int,
+                             value: Value) -> None:
+        """Edges from `source` to what one route's content runs (a function, a page class's
+        `__init__` and `__call__`, a page instance's `__call__`), for one route."""
+        for target, is_class in self._callable_targets(facts, scope_id, value):
+            entry = self.class_member(target, "__init__") if is_class else target
+            if entry:
+                self._edge(source, entry, False, "route content")
+            if is_class:
+                member = self.class_member(target, "__call__")
+                if member:
+                    self._edge(source, member, False, "route content")
+        for member in self._instance_targets(facts, scope_id, value):
+            self._edge(source, member, False, "route content")
 
     def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
         if resolved.api in _REQUEST_CALLABLE_ARGS:
