@@ -100,3 +100,177 @@ def test_a_helper_each_app_process_calls_once_gets_a_literal_uid(
     assert findings(result) == {("shared/metrics.py", 5, "DM101", "safe")}
     shared = next(f for f in result.findings if f.rule == "DM101")
     assert shared.apps == ("apps.billing.main:config", "apps.sales.main:config")
+
+
+SHOP_PAGES = (
+    "from dara.components import Stack, Text\n"
+    "from dara.core import DerivedVariable, Variable\n"
+    "\n"
+    "visits = Variable(0)\n"
+    "\n"
+    "\n"
+    "def home():\n"
+    "    doubled = DerivedVariable(lambda v: v * 2, variables=[visits])\n"
+    "    return Stack(Text(doubled))\n"
+    "\n"
+    "\n"
+    "def sales():\n"
+    "    total = DerivedVariable(lambda v: v + 1, variables=[visits])\n"
+    "    return Stack(Text(total))\n"
+    "\n"
+    "\n"
+    "def about():\n"
+    "    shown = DerivedVariable(lambda v: -v, variables=[visits])\n"
+    "    return Stack(Text(shown))\n"
+)
+"""Three page functions, each making one DerivedVariable (lines 8, 13 and 18)."""
+
+PAGE_LINES = {"home": 8, "sales": 13, "about": 18}
+
+
+def shop(root: Path, registration: str) -> Path:
+    return write_tree(root, {
+        "shop/pages.py": SHOP_PAGES,
+        "shop/main.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "\n"
+            "from shop.pages import about, home, sales\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            f"{registration}"
+        ),
+    })
+
+
+def page_answers(result: AuditResult) -> dict[str, tuple[str, str | None]]:
+    """Page function -> (rule, fix) of the finding on the definition it makes."""
+    by_line = {line: page for page, line in PAGE_LINES.items()}
+    return {by_line[f.line]: (f.rule, f.fix) for f in result.findings
+            if f.path == "shop/pages.py" and f.line in by_line}
+
+
+@pytest.mark.parametrize("registration", [
+    "for path, page in [('/', home), ('/sales', sales)]:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "ROUTES = (('/', home), ('/sales', sales))\n"
+    "\n"
+    "\n"
+    "def register(config: ConfigurationBuilder) -> None:\n"
+    "    for path, content in ROUTES:\n"
+    "        config.router.add_page(path=path, content=content)\n"
+    "\n"
+    "\n"
+    "register(config)\n",
+], ids=["literal-pairs", "module-level-constant"])
+def test_each_element_of_a_literal_route_loop_is_one_build_time_route(
+        tmp_path: Path, registration: str) -> None:
+    result, _ = run_audit(shop(tmp_path, registration))
+    assert page_answers(result) == {
+        "home": ("DM101", "safe"), "sales": ("DM101", "safe"), "about": ("DM101", "unsafe")}
+
+
+def test_a_page_on_two_elements_of_a_literal_route_loop_runs_twice(tmp_path: Path) -> None:
+    result, _ = run_audit(shop(tmp_path, (
+        "for path, page in [('/', home), ('/home', home), ('/sales', sales)]:\n"
+        "    config.router.add_page(path=path, content=page)\n")))
+    assert page_answers(result) == {
+        "home": ("DM104", "manual"), "sales": ("DM101", "safe"), "about": ("DM101", "unsafe")}
+
+
+@pytest.mark.parametrize("registration", [
+    "def load_routes():\n"
+    "    return [('/', home), ('/sales', sales)]\n"
+    "\n"
+    "\n"
+    "for path, page in load_routes():\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "ROUTES = [('/', home), ('/about', about)]\n"
+    "ROUTES[1] = ('/sales', sales)\n"
+    "for path, page in ROUTES:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "ROUTES = [('/', home), ('/sales', sales)]\n"
+    "ROUTES.sort()\n"
+    "for path, page in ROUTES:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "for path, page in [('/', home), ('/sales', sales)]:\n"
+    "    for suffix in ('', '/all'):\n"
+    "        config.router.add_page(path=path + suffix, content=page)\n",
+], ids=["computed", "item-replaced", "sorted-in-place", "inner-loop"])
+def test_a_route_loop_over_anything_else_keeps_the_unknown_answer(
+        tmp_path: Path, registration: str) -> None:
+    result, _ = run_audit(shop(tmp_path, registration))
+    assert page_answers(result) == {
+        "home": ("DM101", "unsafe"), "sales": ("DM101", "unsafe"), "about": ("DM101", "unsafe")}
+
+
+PORTAL = {
+    "portal/pages/catalog.py": (
+        "from dataclasses import dataclass\n"
+        "from typing import Callable, NamedTuple\n"
+        "\n"
+        "from dara.components import Stack, Text\n"
+        "from dara.core import DerivedVariable, Variable\n"
+        "from dara.core.definitions import ComponentInstance\n"
+        "\n"
+        "clicks = Variable(0, uid='clicks')\n"
+        "\n"
+        "\n"
+        "def overview() -> ComponentInstance:\n"
+        "    return Stack(Text(DerivedVariable(lambda c: c, variables=[clicks])))\n"
+        "\n"
+        "\n"
+        "def forecast() -> ComponentInstance:\n"
+        "    return Stack(Text(DerivedVariable(lambda c: c * 3, variables=[clicks])))\n"
+        "\n"
+        "\n"
+        "def archive() -> ComponentInstance:\n"
+        "    return Stack(Text(DerivedVariable(lambda c: c - 1, variables=[clicks])))\n"
+        "\n"
+        "\n"
+        "@dataclass(frozen=True)\n"
+        "class PageSpec:\n"
+        "    name: str\n"
+        "    content: Callable[[], ComponentInstance]\n"
+        "\n"
+        "\n"
+        "class Shortcut(NamedTuple):\n"
+        "    title: str\n"
+        "    content: Callable[[], ComponentInstance]\n"
+        "\n"
+        "\n"
+        "PAGES = [PageSpec('Overview', overview), PageSpec(name='Forecast', content=overview)]\n"
+        "SHORTCUTS = (Shortcut('Archive', archive), Shortcut('Forecast', forecast))\n"
+    ),
+    "portal/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from portal.pages.catalog import PAGES, SHORTCUTS\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "\n"
+        "\n"
+        "def register(config: ConfigurationBuilder) -> None:\n"
+        "    for page in PAGES:\n"
+        "        config.add_page(name=page.name, content=page.content)\n"
+        "    for shortcut in SHORTCUTS:\n"
+        "        config.add_page(shortcut.title, shortcut.content)\n"
+        "\n"
+        "\n"
+        "register(config)\n"
+    ),
+}
+"""Pages registered from module-level lists of records: `overview` is on two routes."""
+
+
+def test_records_in_a_module_level_list_are_routes_by_their_fields(tmp_path: Path) -> None:
+    result, project = run_audit(write_tree(tmp_path, PORTAL))
+    answers = {(f.line, f.rule, f.fix) for f in result.findings
+               if f.path == "portal/pages/catalog.py"}
+    assert answers == {(12, "DM104", "manual"), (16, "DM101", "safe"), (20, "DM101", "safe")}
+    index = project.index
+    callers = {index.scope(ref).name: sorted(edge.via for edge in edges)
+               for ref, edges in index.callers.items() if ref[0] == "portal/pages/catalog.py"
+               and index.scope(ref).name in ("overview", "forecast", "archive")}
+    # Making a record stores the function: only the routes run it.
+    assert callers == {"overview": ["route content", "route content"],
+                       "forecast": ["route content"], "archive": ["route content"]}
