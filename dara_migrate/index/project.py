@@ -176,6 +176,8 @@ class ProjectIndex:
     """(qualified name, folder of the file it is read from) -> `split_module`'s answer."""
     importers: dict[str, list[str]] = field(default_factory=dict)
     """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
+    default_factories: dict[ScopeRef, list[tuple[str, ScopeRef]]] = field(default_factory=dict)
+    """Project class -> `_default_factories`."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -825,7 +827,8 @@ class ProjectIndex:
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are
                     # the project functions they are handed (what `_call_edges` makes of it).
-                    self._callback_edges(facts, call, naming)
+                    self._callback_edges(facts, call, naming,
+                                         resolved.qualified == "dataclasses.field")
                 elif api is None and resolved.instance_of is None:
                     self._project_call_edges(facts, call, resolved, naming)
                 else:
@@ -894,18 +897,20 @@ class ProjectIndex:
                 yield member
 
     def _callback_edges(self, facts: FileFacts, call: Call,
-                        naming: frozenset[str] | None) -> None:
+                        naming: frozenset[str] | None, declares_field: bool = False) -> None:
         """The callback edges of the project functions a call is handed. A bare name outside
-        `naming` (the file's `function_names`; None: any name) is no function (most are)."""
+        `naming` (the file's `function_names`; None: any name) is no function (most are).
+        A dataclass field's `default_factory` runs where its dataclass is made, not here."""
         for value in call.args:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming):
                 self._callback_edge(facts, call, value)
-        for _, value in call.kwargs:
+        for keyword, value in call.kwargs:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
-                    kind != "name" or naming is None or value.text in naming):
+                    kind != "name" or naming is None or value.text in naming) and not (
+                    declares_field and keyword == "default_factory"):
                 self._callback_edge(facts, call, value)
 
     def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
@@ -913,19 +918,26 @@ class ProjectIndex:
         """`_call_edges` of a call that is neither of a Dara name nor of a method of a Dara
         object: it has no request or content slots."""
         source = (facts.path, call.scope)
+        stores_only = False
         if resolved.function:
             target = resolved.function
             if self.scope(target).kind == "class":
                 init = self.class_member(target, "__init__")
                 if init:
                     self._edge(source, init, call.loop, "instantiation")
+                for field_name, factory in self._default_factories(target):
+                    if call.kwarg(field_name) is None:
+                        self._edge(source, factory, call.loop, "default factory")
+                # A record (`PageSpec("Home", home)`) keeps the functions it is given.
+                stores_only = is_record(self, target)
             else:
                 self._edge(source, target, call.loop, "call")
         if resolved.instance_of_project and not resolved.function and not resolved.attribute:
             member = self.class_member(resolved.instance_of_project, "__call__")
             if member:
                 self._edge(source, member, call.loop, "call")
-        self._callback_edges(facts, call, naming)
+        if not stores_only:
+            self._callback_edges(facts, call, naming)
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
             if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
@@ -966,6 +978,9 @@ class ProjectIndex:
                 init = self.class_member(target, "__init__")
                 if init:
                     self._edge(source, init, call.loop, "instantiation")
+                for field_name, factory in self._default_factories(target):
+                    if call.kwarg(field_name) is None:
+                        self._edge(source, factory, call.loop, "default factory")
             else:
                 self._edge(source, target, call.loop, "call")
         if resolved.instance_of_project and not resolved.function and not resolved.attribute:
@@ -1030,6 +1045,34 @@ class ProjectIndex:
             for value in call.args:
                 for target, _ in self._callable_targets(facts, call.scope, value, True):
                     self.roots[root].add(target)
+
+    def _default_factories(self, cls: ScopeRef) -> list[tuple[str, ScopeRef]]:
+        """(field, function) for each `field(default_factory=...)` of a project dataclass and
+        of its project bases: what making an instance calls for each field it is not given."""
+        found = self.default_factories.get(cls)
+        if found is not None:
+            return found
+        self.default_factories[cls] = []  # a class that names itself as a base ends here
+        facts = self.files[cls[0]]
+        scope = facts.scopes[cls[1]]
+        found = []
+        for base in scope.bases:
+            parent = self.resolve(facts, scope.parent, base).function
+            if parent is not None and parent != cls and self._is_class(parent):
+                found += self._default_factories(parent)
+        if any(d.text.rpartition(".")[2] == "dataclass" for d in scope.decorators):
+            for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
+                                      strict=True):
+                value = call.kwarg("default_factory")
+                if (call.scope != cls[1] or value is None
+                        or resolved.qualified != "dataclasses.field"):
+                    continue
+                for target, is_class in self._callable_targets(facts, cls[1], value):
+                    entry = self.class_member(target, "__init__") if is_class else target
+                    if entry:
+                        found.append((call.target, entry))
+        self.default_factories[cls] = found
+        return found
 
     def _route_content_edges(self, source: ScopeRef, facts: FileFacts, scope_id: int,
                              value: Value) -> None:
