@@ -274,3 +274,96 @@ def test_records_in_a_module_level_list_are_routes_by_their_fields(tmp_path: Pat
     # Making a record stores the function: only the routes run it.
     assert callers == {"overview": ["route content", "route content"],
                        "forecast": ["route content"], "archive": ["route content"]}
+
+
+BOARD_STATE = (
+    "from dataclasses import dataclass, field\n"
+    "from typing import ClassVar\n"
+    "\n"
+    "from dara.core import DerivedVariable, Variable\n"
+    "\n"
+    "regions = Variable(['EU'], uid='regions')\n"
+    "\n"
+    "\n"
+    "def count(items: list[str]) -> int:\n"
+    "    return len(items)\n"
+    "\n"
+    "\n"
+    "def make_total() -> DerivedVariable:\n"
+    "    return DerivedVariable(count, variables=[regions])\n"
+    "\n"
+    "\n"
+    "@dataclass\n"
+    "class BoardState:\n"
+    "    total: DerivedVariable = field(\n"
+    "        default_factory=lambda: DerivedVariable(count, variables=[regions]))\n"
+    "    notes: list[str] = field(default_factory=list)\n"
+    "\n"
+    "\n"
+    "@dataclass\n"
+    "class PanelState:\n"
+    "    total: DerivedVariable = field(default_factory=make_total)\n"
+    "    shared: ClassVar[DerivedVariable] = DerivedVariable(count, variables=[regions])\n"
+)
+"""Definitions made per dataclass instance (lines 14 and 20), and one class attribute that
+is not a field and is made once, when the class is (line 27)."""
+
+BOARD_LINES = {14: "make_total", 20: "BoardState", 27: "ClassVar"}
+
+
+def board(root: Path, main: str) -> dict[str, tuple[str, str | None]]:
+    """Where each definition of `BOARD_STATE` is made -> (rule, fix) of its finding."""
+    result, _ = run_audit(write_tree(root, {
+        "board/state.py": BOARD_STATE,
+        "board/main.py": (
+            "from dara.components import Stack, Text\n"
+            "from dara.core import ConfigurationBuilder, py_component\n"
+            "\n"
+            "from board.state import BoardState, PanelState\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            f"{main}"
+        ),
+    }))
+    return {BOARD_LINES[f.line]: (f.rule, f.fix) for f in result.findings
+            if f.path == "board/state.py" and f.line in BOARD_LINES}
+
+
+def test_a_default_factory_run_once_at_build_time_takes_a_literal_uid(tmp_path: Path) -> None:
+    assert board(tmp_path, "STATE = BoardState()\nPANEL = PanelState()\n") == {
+        "BoardState": ("DM101", "safe"), "make_total": ("DM101", "safe"),
+        "ClassVar": ("DM101", "safe")}
+
+
+def test_a_default_factory_runs_once_per_instance(tmp_path: Path) -> None:
+    # Two panels made with their default, one given its own: the factory runs twice.
+    assert board(tmp_path, (
+        "LEFT = PanelState()\n"
+        "RIGHT = PanelState()\n"
+        "FIXED = PanelState(total=PanelState.shared)\n"
+        "STATE = BoardState()\n"
+    )) == {"BoardState": ("DM101", "safe"), "make_total": ("DM104", "manual"),
+           "ClassVar": ("DM101", "safe")}
+
+
+def test_a_field_given_at_every_instantiation_never_runs_its_factory(tmp_path: Path) -> None:
+    answers = board(tmp_path, (
+        "LEFT = PanelState(total=PanelState.shared)\n"
+        "RIGHT = PanelState(total=PanelState.shared)\n"
+    ))
+    assert answers["make_total"] == ("DM101", "unsafe")
+
+
+def test_a_dataclass_made_while_rendering_makes_its_defaults_at_request_time(
+        tmp_path: Path) -> None:
+    answers = board(tmp_path, (
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def live_panel():\n"
+        "    return Text(BoardState().total)\n"
+        "\n"
+        "\n"
+        "config.router.add_page(path='/', content=Stack(live_panel()), id='index')\n"
+    ))
+    assert answers["BoardState"][0] == "DM301"
