@@ -67,6 +67,8 @@ class Value(NamedTuple):
 
     kind: str
     text: str = ""
+    """A name or a callee as written; a dict literal's keys, comma-separated, when each is an
+    identifier string."""
     data: Const = None
     """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
     scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
@@ -797,7 +799,12 @@ class _Extractor:
     def dict_(self, node: ast.Dict) -> Value:
         values = self.parts(node.values)
         keys = self.parts([k for k in node.keys if k is not None])
-        return self.combine("dict", (*keys, *values), values)
+        calls, names = self.gather((*keys, *values))
+        spelled = [key.data for key in keys if key.kind == "str"]
+        # Keys that could be keywords are kept (`**{"func": f}` passes `func=f`).
+        text = ",".join(cast(list[str], spelled)) if len(spelled) == len(values) and all(
+            cast(str, key).isidentifier() for key in spelled) else ""
+        return _new_fact(Value, ("dict", text, None, calls, names, values))
 
     def binop(self, node: ast.BinOp) -> Value:
         return self.children(node, "binop")

@@ -367,3 +367,87 @@ def test_a_dataclass_made_while_rendering_makes_its_defaults_at_request_time(
         "config.router.add_page(path='/', content=Stack(live_panel()), id='index')\n"
     ))
     assert answers["BoardState"][0] == "DM301"
+
+
+METRICS_HEAD = (
+    "import uuid\n"
+    "\n"
+    "from dara.components import Stack, Text\n"
+    "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+    "\n"
+    "config = ConfigurationBuilder()\n"
+    "sales = Variable([1, 2, 3], uid='sales')\n"
+    "\n"
+    "\n"
+    "def total(values: list[int]) -> int:\n"
+    "    return sum(values)\n"
+    "\n"
+    "\n"
+)
+
+
+def metrics(root: Path, body: str) -> tuple[AuditResult, Project]:
+    return run_audit(write_tree(root, {"metrics/main.py": METRICS_HEAD + body + (
+        "config.router.add_page(path='/', content=Stack(Text(totals)), id='index')\n")}))
+
+
+@pytest.mark.parametrize("options", [
+    "dict(func=total, variables=[sales])",
+    "{'func': total, 'variables': [sales]}",
+])
+def test_keywords_of_a_literal_mapping_are_read_as_written(tmp_path: Path, options: str) -> None:
+    result, project = metrics(tmp_path, (
+        f"options = {options}\n"
+        "totals = DerivedVariable(**options)\n"
+    ))
+    assert findings(result) == {("metrics/main.py", 15, "DM101", "safe")}
+    index = project.index
+    facts = index.files["metrics/main.py"]
+    total = next(s.id for s in facts.scopes if s.name == "total")
+    assert index.when_of((facts.path, total)) == "request"
+
+
+def test_a_uid_added_next_to_a_literal_mapping_keeps_the_mapping(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    metrics(root, "options = dict(func=total, variables=[sales])\n"
+                  "totals = DerivedVariable(**options)\n")
+    outcome = CliRunner().invoke(cli, ["apply", str(root), "--no-cache", "--no-build-check",
+                                       "--target", "1.x", "--select", "DM101"])
+    assert outcome.exit_code == 0, outcome.output
+    source = (root / "metrics/main.py").read_text(encoding="utf-8")
+    assert "totals = DerivedVariable(**options, uid='metrics.main:totals')\n" in source
+    compile(source, "main.py", "exec")
+
+
+def test_a_literal_mapping_with_an_unstable_uid_is_left_to_a_person(tmp_path: Path) -> None:
+    result, _ = metrics(tmp_path, (
+        "options = {'func': total, 'variables': [sales], 'uid': str(uuid.uuid4())}\n"
+        "totals = DerivedVariable(**options)\n"
+    ))
+    assert findings(result) == {("metrics/main.py", 15, "DM102", "manual")}
+
+
+@pytest.mark.parametrize("body", [
+    "options = dict(func=total, variables=[sales])\n"
+    "options['uid'] = 'metrics-total'\n"
+    "totals = DerivedVariable(**options)\n",
+    "options = dict(func=total, variables=[sales])\n"
+    "options.update(uid='metrics-total')\n"
+    "totals = DerivedVariable(**options)\n",
+    "def load_options() -> dict[str, object]:\n"
+    "    return dict(func=total, variables=[sales], uid='metrics-total')\n"
+    "\n"
+    "\n"
+    "totals = DerivedVariable(**load_options())\n",
+    "options = dict(func=total, variables=[sales])\n"
+    "\n"
+    "\n"
+    "def build_totals() -> DerivedVariable:\n"
+    "    return DerivedVariable(**options)\n"
+    "\n"
+    "\n"
+    "totals = build_totals()\n",
+], ids=["item-set", "updated", "computed", "other-scope"])
+def test_any_other_mapping_may_carry_a_uid(tmp_path: Path, body: str) -> None:
+    result, _ = metrics(tmp_path, body)
+    assert not {f for f in findings(result) if f[2] == "DM101"}

@@ -22,6 +22,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
+from dara_migrate.index.mappings import with_spelled_keywords
 from dara_migrate.index.unrolled import is_record, loop_passes
 
 When = Literal["build", "startup", "request", "unknown"]
@@ -996,7 +997,7 @@ class ProjectIndex:
         stores_only = resolved.function is not None and self._is_class(
             resolved.function) and is_record(self, resolved.function)
         # A Dara call reaches the functions it is given only through these slots.
-        arguments = _arguments(call) if (
+        arguments = _arguments(with_spelled_keywords(self, facts, call)) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
             callable_kind = value.kind in _CALLABLE_KINDS

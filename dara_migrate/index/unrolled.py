@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from dara_migrate.index.project import ProjectIndex
 
 _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "sort",
-                       "reverse", "add", "update", "discard"})
+                       "reverse", "add", "update", "discard", "setdefault", "popitem"})
 """Methods that change a collection in place: a collection changed so is no constant."""
 _RECORD_BASES = frozenset({"NamedTuple", "typing.NamedTuple"})
 
@@ -69,14 +69,14 @@ def _named_collection(index: ProjectIndex, facts: FileFacts, scope_id: int, name
         return _named_collection(index, module, 0, remainder, depth + 1)
     value = binding.value
     if (binding.kind != "assign" or value is None or value.kind != "container"
-            or len(index.bindings_in(facts.path, 0, name)) != 1 or _changed(facts, name)):
+            or len(index.bindings_in(facts.path, 0, name)) != 1 or changed_in_place(facts, name)):
         return None
     return facts, 0, value
 
 
-def _changed(facts: FileFacts, name: str) -> bool:
-    """Whether a file writes into `name` (`PAGES[0] = ...`, `PAGES += [...]`,
-    `PAGES.append(...)`)."""
+def changed_in_place(facts: FileFacts, name: str) -> bool:
+    """Whether a file writes into what `name` holds (`PAGES[0] = ...`, `PAGES += [...]`,
+    `PAGES.append(...)`, `del options["uid"]`)."""
     prefix = f"{name}."
     return any(b.name == name and b.kind in ("subscript", "augassign", "del")
                for b in facts.bindings) or any(
