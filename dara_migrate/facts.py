@@ -496,19 +496,17 @@ class _Extractor:
     def for_(self, node: ast.For | ast.AsyncFor) -> None:
         iterable = self.expr(node.iter)
         target = node.target
-        if (type(node) is ast.For and type(node.iter) in _UNROLLABLE
-                and (type(target) is ast.Name or type(target) is ast.Tuple and all(
-                    type(element) is ast.Name for element in target.elts))
+        names = _loop_names(target)
+        if (names and type(node) is ast.For and type(node.iter) in _UNROLLABLE
                 and not _has_inner_loop(node.body)):
             # Each element of a literal (or a named) collection is one pass, as if unrolled.
             source = node.iter.id if type(node.iter) is ast.Name else ""
             items = () if source else (iterable,)
             span = self.columns.span(node)
-            names = [target] if type(target) is ast.Name else target.elts  # type: ignore[attr-defined]
+            whole = type(target) is ast.Name
             for position, name in enumerate(names):
-                self.bind(name.id, "assign", span, value=_new_fact(Value, (
-                    "each", source, -1 if type(target) is ast.Name else position, (), (),
-                    items)))
+                self.bind(name, "assign", span, value=_new_fact(Value, (
+                    "each", source, -1 if whole else position, (), (), items)))
         else:
             self.store(target, "assign", None, node)
         self.block(node.body, loop=True)
@@ -1024,6 +1022,16 @@ _UNROLLABLE = (ast.List, ast.Tuple, ast.Name)
 """Iterables whose loops are read element by element: literal collections, and names that
 may be bound to one."""
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
+
+
+def _loop_names(target: ast.expr) -> list[str]:
+    """The names a loop binds: `page`, or each of `path, page`; none for other targets."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if not isinstance(target, ast.Tuple):
+        return []
+    names = [element.id for element in target.elts if isinstance(element, ast.Name)]
+    return names if len(names) == len(target.elts) else []
 
 
 def _has_inner_loop(body: list[ast.stmt]) -> bool:

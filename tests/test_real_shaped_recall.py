@@ -4,13 +4,19 @@ arguments given as a `**mapping` the same scope spells out."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from dara_migrate.cli import app as cli
 from dara_migrate.engine import Project
+from dara_migrate.facts import extract_facts
 from dara_migrate.models import AuditResult
-from tests.helpers import run_audit, write_tree
+from tests.helpers import examples, run_audit, write_tree
 
 
 def findings(result: AuditResult) -> set[tuple[str, int, str, str | None]]:
@@ -451,3 +457,33 @@ def test_a_literal_mapping_with_an_unstable_uid_is_left_to_a_person(tmp_path: Pa
 def test_any_other_mapping_may_carry_a_uid(tmp_path: Path, body: str) -> None:
     result, _ = metrics(tmp_path, body)
     assert not {f for f in findings(result) if f[2] == "DM101"}
+
+
+@settings(max_examples=examples(15), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(sorted(PAGE_LINES)), max_size=4))
+def test_a_page_runs_as_often_as_a_literal_route_loop_lists_it(
+        tmp_path_factory: pytest.TempPathFactory, listed: list[str]) -> None:
+    routes = ", ".join(f"('/{position}', {page})" for position, page in enumerate(listed))
+    result, _ = run_audit(shop(tmp_path_factory.mktemp("shop"), (
+        f"for path, page in [{routes}]:\n"
+        "    config.router.add_page(path=path, content=page)\n")))
+    expected = {page: ("DM101", "unsafe") if listed.count(page) == 0 else
+                ("DM101", "safe") if listed.count(page) == 1 else ("DM104", "manual")
+                for page in PAGE_LINES}
+    assert page_answers(result) == expected
+
+
+@pytest.mark.parametrize(("source", "keys"), [
+    ("{'func': f, 'uid': 'x'}", "func,uid"),
+    ("{'func': f, **more}", ""),
+    ("{1: f}", ""),
+    ("{'not a keyword': f}", ""),
+    ("{}", ""),
+])
+def test_a_dict_literal_keeps_its_keys_when_each_could_be_a_keyword(
+        source: str, keys: str) -> None:
+    facts = extract_facts(ast.parse(f"options = {source}\n"), f"options = {source}\n",
+                          "m.py", "m", False)
+    value = facts.bindings[-1].value
+    assert value is not None and (value.kind, value.text) == ("dict", keys)

@@ -19,11 +19,11 @@ def spelled_keywords(index: ProjectIndex, facts: FileFacts, call: Call
     in the call's own scope and before it, to a dict literal with identifier keys or to a
     `dict(key=...)` call, and never changed in place; None otherwise."""
     mapping: Value | None = None
-    for keyword, value in call.kwargs:
+    for keyword, given in call.kwargs:
         if keyword == "**":
             if mapping is not None:
                 return None
-            mapping = value
+            mapping = given
     if mapping is None or mapping.kind != "name":
         return None
     found = index.lookup(facts, call.scope, mapping.text)
