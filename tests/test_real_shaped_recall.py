@@ -16,6 +16,7 @@ from dara_migrate.cli import app as cli
 from dara_migrate.engine import Project
 from dara_migrate.facts import extract_facts
 from dara_migrate.models import AuditResult
+from dara_migrate.verify.targets import repository_root
 from tests.helpers import examples, run_audit, write_tree
 
 
@@ -487,3 +488,12 @@ def test_a_dict_literal_keeps_its_keys_when_each_could_be_a_keyword(
                           "m.py", "m", False)
     value = facts.bindings[-1].value
     assert value is not None and (value.kind, value.text) == ("dict", keys)
+
+
+def test_a_dotted_import_of_a_namespace_package_is_not_a_missing_module(
+        tmp_path: Path) -> None:
+    # Nothing is missing, so `verify` builds the app from its own project, not the repository.
+    (tmp_path / ".git").mkdir()
+    root = write_tree(tmp_path / "finance", FINANCE_SUITE)
+    _, project = run_audit(root)
+    assert repository_root(project, root) is None
