@@ -23,7 +23,7 @@ from dara_migrate.layout import split_lines
 ScopeKind = Literal["module", "function", "class", "lambda"]
 BindingKind = Literal[
     "import", "import_module", "assign", "def", "class", "global", "subscript", "attr",
-    "augassign", "del", "param", "nonlocal",
+    "augassign", "del", "param", "nonlocal", "field",
 ]
 Const = str | int | float | bool | None
 
@@ -67,6 +67,8 @@ class Value(NamedTuple):
 
     kind: str
     text: str = ""
+    """A name or a callee as written; a dict literal's keys, comma-separated, when each is an
+    identifier string."""
     data: Const = None
     """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
     scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
@@ -223,6 +225,13 @@ class Binding(NamedTuple):
     def memo(self) -> bool:
         """A subscript store under `if key not in container:`, the memo-cache idiom."""
         return bool(self.packed & MEMO)
+
+    @property
+    def imported_module(self) -> str:
+        """For an import: the module it loads, in full (`import a.b.c` binds `a`, its target,
+        and loads `a.b.c`, kept as its value)."""
+        return self.value.text if self.value is not None and self.value.kind == "module" else (
+            self.target)
 
 
 class Marker(NamedTuple):
@@ -465,6 +474,10 @@ class _Extractor:
     def annotated_assign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.assign([node.target], node.value, node, annotation_text(node.annotation))
+        elif type(node.target) is ast.Name and self.facts.scopes[self.scope].kind == "class":
+            # A dataclass or NamedTuple field: its place gives a constructor's argument.
+            self.bind(node.target.id, "field", self.columns.span(node),
+                      target=annotation_text(node.annotation) or "")
 
     def augmented_assign(self, node: ast.AugAssign) -> None:
         value = self.expr(node.value)
@@ -481,8 +494,21 @@ class _Extractor:
             self.store(target, "del", None, node)
 
     def for_(self, node: ast.For | ast.AsyncFor) -> None:
-        self.expr(node.iter)
-        self.store(node.target, "assign", None, node)
+        iterable = self.expr(node.iter)
+        target = node.target
+        names = _loop_names(target)
+        if (names and type(node) is ast.For and type(node.iter) in _UNROLLABLE
+                and not _has_inner_loop(node.body)):
+            # Each element of a literal (or a named) collection is one pass, as if unrolled.
+            source = node.iter.id if type(node.iter) is ast.Name else ""
+            items = () if source else (iterable,)
+            span = self.columns.span(node)
+            whole = type(target) is ast.Name
+            for position, name in enumerate(names):
+                self.bind(name, "assign", span, value=_new_fact(Value, (
+                    "each", source, -1 if whole else position, (), (), items)))
+        else:
+            self.store(target, "assign", None, node)
         self.block(node.body, loop=True)
         self.block(node.orelse)
 
@@ -547,8 +573,9 @@ class _Extractor:
                 if alias.asname:
                     self.bind(alias.asname, "import_module", span, target=alias.name)
                 else:
-                    top = alias.name.split(".")[0]
-                    self.bind(top, "import_module", span, target=top)
+                    top = alias.name.partition(".")[0]
+                    loaded = _new_fact(Value, ("module", alias.name)) if top != alias.name else None
+                    self.bind(top, "import_module", span, target=top, value=loaded)
             return
         base = self.absolute_module(node.module or "", node.level)
         for alias in node.names:
@@ -770,7 +797,12 @@ class _Extractor:
     def dict_(self, node: ast.Dict) -> Value:
         values = self.parts(node.values)
         keys = self.parts([k for k in node.keys if k is not None])
-        return self.combine("dict", (*keys, *values), values)
+        calls, names = self.gather((*keys, *values))
+        spelled = [key.data for key in keys if key.kind == "str"]
+        # Keys that could be keywords are kept (`**{"func": f}` passes `func=f`).
+        text = ",".join(cast(list[str], spelled)) if len(spelled) == len(values) and all(
+            cast(str, key).isidentifier() for key in spelled) else ""
+        return _new_fact(Value, ("dict", text, None, calls, names, values))
 
     def binop(self, node: ast.BinOp) -> Value:
         return self.children(node, "binop")
@@ -984,6 +1016,28 @@ _EXPRESSION_FIELDS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {
     ast.Slice: (("lower", False), ("upper", False), ("step", False)),
     ast.UnaryOp: (("operand", False),),
 }
+
+
+_UNROLLABLE = (ast.List, ast.Tuple, ast.Name)
+"""Iterables whose loops are read element by element: literal collections, and names that
+may be bound to one."""
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
+
+
+def _loop_names(target: ast.expr) -> list[str]:
+    """The names a loop binds: `page`, or each of `path, page`; none for other targets."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if not isinstance(target, ast.Tuple):
+        return []
+    names = [element.id for element in target.elts if isinstance(element, ast.Name)]
+    return names if len(names) == len(target.elts) else []
+
+
+def _has_inner_loop(body: list[ast.stmt]) -> bool:
+    """A loop or comprehension anywhere in a loop's body (its passes are no longer one per
+    element)."""
+    return any(isinstance(node, _LOOPS) for stmt in body for node in ast.walk(stmt))
 
 
 def _child_expressions(node: ast.AST) -> list[ast.expr]:

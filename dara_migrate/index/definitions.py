@@ -19,6 +19,7 @@ from dara_migrate.index.dara_api import (
     UID_POSITIONS,
     VARIABLE,
 )
+from dara_migrate.index.mappings import with_spelled_keywords
 from dara_migrate.index.project import ProjectIndex, per_index
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -58,12 +59,15 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
     for api, registry in DEFINITION_KINDS.items():
         position = UID_POSITIONS[api]
         for facts, call in index.calls_by_api.get(api, ()):
-            found.append(new(Definition, (facts, call, api, registry,
-                                          call.argument(position, "uid"), (facts.path, call.id))))
+            found.append(new(Definition, (
+                facts, call, api, registry,
+                with_spelled_keywords(index, facts, call).argument(position, "uid"),
+                (facts.path, call.id))))
     for facts, call in index.calls_by_api.get(VARIABLE, ()):
-        if _needs_uid_variable(index, facts, call):
+        read = with_spelled_keywords(index, facts, call)
+        if _needs_uid_variable(index, facts, read):
             found.append(Definition(facts, call, VARIABLE, "variable",
-                                    call.argument(UID_POSITIONS[VARIABLE], "uid"),
+                                    read.argument(UID_POSITIONS[VARIABLE], "uid"),
                                     (facts.path, call.id)))
     found.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
     return found

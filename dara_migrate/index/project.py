@@ -22,13 +22,16 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
+from dara_migrate.index.mappings import with_spelled_keywords
+from dara_migrate.index.unrolled import is_record, loop_passes
 
 When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
 
-_WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal"})
-"""Binding kinds that write through or to a name without rebinding what it refers to."""
+_WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal", "field"})
+"""Binding kinds that write through or to a name without rebinding what it refers to (or,
+for a class's bare annotation, without binding it at all)."""
 
 _NO_SCOPES: frozenset[int] = frozenset()
 
@@ -174,6 +177,8 @@ class ProjectIndex:
     """(qualified name, folder of the file it is read from) -> `split_module`'s answer."""
     importers: dict[str, list[str]] = field(default_factory=dict)
     """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
+    default_factories: dict[ScopeRef, list[tuple[str, ScopeRef]]] = field(default_factory=dict)
+    """Project class -> `_default_factories`."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
@@ -472,7 +477,7 @@ class ProjectIndex:
         for binding in facts.bindings:
             if binding.kind not in ("import", "import_module"):
                 continue
-            parts = binding.target.split(".")
+            parts = binding.imported_module.split(".")
             for cut in range(len(parts), 0, -1):
                 name = ".".join(parts[:cut])
                 imported = self.module_named(name, facts)
@@ -747,7 +752,7 @@ class ProjectIndex:
 
     def _index_imports(self, facts: FileFacts) -> None:
         for binding in self.import_bindings[facts.path]:
-            imported, _ = self.split_module(binding.target, facts)
+            imported, _ = self.split_module(binding.imported_module, facts)
             if imported is not None and imported is not facts:
                 self.imports[facts.path].add(imported.path)
                 self.imported_heads.add(binding.target.partition(".")[0])
@@ -823,7 +828,8 @@ class ProjectIndex:
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are
                     # the project functions they are handed (what `_call_edges` makes of it).
-                    self._callback_edges(facts, call, naming)
+                    self._callback_edges(facts, call, naming,
+                                         resolved.qualified == "dataclasses.field")
                 elif api is None and resolved.instance_of is None:
                     self._project_call_edges(facts, call, resolved, naming)
                 else:
@@ -892,18 +898,20 @@ class ProjectIndex:
                 yield member
 
     def _callback_edges(self, facts: FileFacts, call: Call,
-                        naming: frozenset[str] | None) -> None:
+                        naming: frozenset[str] | None, declares_field: bool = False) -> None:
         """The callback edges of the project functions a call is handed. A bare name outside
-        `naming` (the file's `function_names`; None: any name) is no function (most are)."""
+        `naming` (the file's `function_names`; None: any name) is no function (most are).
+        A dataclass field's `default_factory` runs where its dataclass is made, not here."""
         for value in call.args:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming):
                 self._callback_edge(facts, call, value)
-        for _, value in call.kwargs:
+        for keyword, value in call.kwargs:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
-                    kind != "name" or naming is None or value.text in naming):
+                    kind != "name" or naming is None or value.text in naming) and not (
+                    declares_field and keyword == "default_factory"):
                 self._callback_edge(facts, call, value)
 
     def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
@@ -911,19 +919,26 @@ class ProjectIndex:
         """`_call_edges` of a call that is neither of a Dara name nor of a method of a Dara
         object: it has no request or content slots."""
         source = (facts.path, call.scope)
+        stores_only = False
         if resolved.function:
             target = resolved.function
             if self.scope(target).kind == "class":
                 init = self.class_member(target, "__init__")
                 if init:
                     self._edge(source, init, call.loop, "instantiation")
+                for field_name, factory in self._default_factories(target):
+                    if call.kwarg(field_name) is None:
+                        self._edge(source, factory, call.loop, "default factory")
+                # A record (`PageSpec("Home", home)`) keeps the functions it is given.
+                stores_only = is_record(self, target)
             else:
                 self._edge(source, target, call.loop, "call")
         if resolved.instance_of_project and not resolved.function and not resolved.attribute:
             member = self.class_member(resolved.instance_of_project, "__call__")
             if member:
                 self._edge(source, member, call.loop, "call")
-        self._callback_edges(facts, call, naming)
+        if not stores_only:
+            self._callback_edges(facts, call, naming)
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
             if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
@@ -964,6 +979,9 @@ class ProjectIndex:
                 init = self.class_member(target, "__init__")
                 if init:
                     self._edge(source, init, call.loop, "instantiation")
+                for field_name, factory in self._default_factories(target):
+                    if call.kwarg(field_name) is None:
+                        self._edge(source, factory, call.loop, "default factory")
             else:
                 self._edge(source, target, call.loop, "call")
         if resolved.instance_of_project and not resolved.function and not resolved.attribute:
@@ -975,8 +993,11 @@ class ProjectIndex:
         if resolved.api is not None or resolved.instance_of is not None:
             request_args = self._request_argument_slots(resolved)
             content_args = self._content_argument_slots(resolved)
+        # A record (`PageSpec("Home", home)`) keeps the functions it is given: calls none.
+        stores_only = resolved.function is not None and self._is_class(
+            resolved.function) and is_record(self, resolved.function)
         # A Dara call reaches the functions it is given only through these slots.
-        arguments = _arguments(call) if (
+        arguments = _arguments(with_spelled_keywords(self, facts, call)) if (
             resolved.api is None or request_args or content_args) else ()
         for position, keyword, value in arguments:
             callable_kind = value.kind in _CALLABLE_KINDS
@@ -987,6 +1008,13 @@ class ProjectIndex:
             if not callable_kind and not content_args and not slot_request:
                 continue  # a call outside a request slot, where it may be `partial(f, ...)`
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
+            if slot_content and call.loop and value.kind in ("name", "attr"):
+                passes = loop_passes(self, facts, call.scope, value.text)
+                if passes is not None:
+                    # One route per element of a literal collection, as if unrolled.
+                    for owner, owner_scope, element in passes:
+                        self._route_content_edges(source, owner, owner_scope, element)
+                    continue
             # A request slot's `partial(f, ...)` runs `f` per request; route content is left
             # to the callback edge `partial` already gives `f`, so that it is counted once.
             for target, is_class in self._callable_targets(facts, call.scope, value,
@@ -1001,7 +1029,7 @@ class ProjectIndex:
                         member = self.class_member(target, "__call__")
                         if member:
                             self._edge(source, member, call.loop, "route content")
-                elif resolved.api is None and not is_class:
+                elif resolved.api is None and not is_class and not stores_only:
                     # A function handed to code outside Dara runs when that code runs.
                     self._edge(source, target, call.loop, "callback")
             if slot_content:
@@ -1018,6 +1046,49 @@ class ProjectIndex:
             for value in call.args:
                 for target, _ in self._callable_targets(facts, call.scope, value, True):
                     self.roots[root].add(target)
+
+    def _default_factories(self, cls: ScopeRef) -> list[tuple[str, ScopeRef]]:
+        """(field, function) for each `field(default_factory=...)` of a project dataclass and
+        of its project bases: what making an instance calls for each field it is not given."""
+        found = self.default_factories.get(cls)
+        if found is not None:
+            return found
+        self.default_factories[cls] = []  # a class that names itself as a base ends here
+        facts = self.files[cls[0]]
+        scope = facts.scopes[cls[1]]
+        found = []
+        for base in scope.bases:
+            parent = self.resolve(facts, scope.parent, base).function
+            if parent is not None and parent != cls and self._is_class(parent):
+                found += self._default_factories(parent)
+        if any(d.text.rpartition(".")[2] == "dataclass" for d in scope.decorators):
+            for call, resolved in zip(facts.calls, self.call_resolutions[facts.path],
+                                      strict=True):
+                value = call.kwarg("default_factory")
+                if (call.scope != cls[1] or value is None
+                        or resolved.qualified != "dataclasses.field"):
+                    continue
+                for target, is_class in self._callable_targets(facts, cls[1], value):
+                    entry = self.class_member(target, "__init__") if is_class else target
+                    if entry:
+                        found.append((call.target, entry))
+        self.default_factories[cls] = found
+        return found
+
+    def _route_content_edges(self, source: ScopeRef, facts: FileFacts, scope_id: int,
+                             value: Value) -> None:
+        """Edges from `source` to what one route's content runs (a function, a page class's
+        `__init__` and `__call__`, a page instance's `__call__`), for one route."""
+        for target, is_class in self._callable_targets(facts, scope_id, value):
+            entry = self.class_member(target, "__init__") if is_class else target
+            if entry:
+                self._edge(source, entry, False, "route content")
+            if is_class:
+                member = self.class_member(target, "__call__")
+                if member:
+                    self._edge(source, member, False, "route content")
+        for member in self._instance_targets(facts, scope_id, value):
+            self._edge(source, member, False, "route content")
 
     def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
         if resolved.api in _REQUEST_CALLABLE_ARGS:

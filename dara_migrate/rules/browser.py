@@ -358,7 +358,8 @@ def _may_reach_websocket_state(index: ProjectIndex) -> set[str]:
     found = index.files_reaching(naming)
     for facts in index.files.values():
         if facts.path not in found and any(
-                b.kind == "import_module" and index.split_module(b.target, facts)[0] is not None
+                b.kind == "import_module"
+                and index.split_module(b.imported_module, facts)[0] is not None
                 for b in index.import_bindings.get(facts.path, ())):
             found.add(facts.path)
     return found

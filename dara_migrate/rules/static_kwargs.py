@@ -249,6 +249,8 @@ class StaticnessReader:
             return self._call(facts, scope_id, facts.calls[value.call])
         if value.kind in ("name", "attr"):
             return self.name_kind(facts, scope_id, value.text, depth)
+        if value.kind == "each":
+            return "unknown"  # a loop variable: one of several values, not traced here
         # Subscripts, conditionals, operators: static only when every name in them is, and
         # no container they index holds a variable (`FILTERS['region']`).
         kinds = [self._element_kind(facts, scope_id, n, depth + 1)

@@ -109,7 +109,7 @@ def repository_root(project: Project, app_root: Path) -> Path | None:
         for binding in facts.bindings:
             if binding.kind not in ("import", "import_module"):
                 continue
-            parts = binding.target.split(".")
+            parts = binding.imported_module.split(".")
             head = parts[0]
             if (not head or head in sys.stdlib_module_names or any(
                     index.module_named(".".join(parts[:cut]), facts) is not None

@@ -1,0 +1,499 @@
+"""Recall on real-shaped apps: plain dotted imports of project modules, pages registered from
+a loop over a literal collection, definitions made per dataclass instance and keyword
+arguments given as a `**mapping` the same scope spells out."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app as cli
+from dara_migrate.engine import Project
+from dara_migrate.facts import extract_facts
+from dara_migrate.models import AuditResult
+from dara_migrate.verify.targets import repository_root
+from tests.helpers import examples, run_audit, write_tree
+
+
+def findings(result: AuditResult) -> set[tuple[str, int, str, str | None]]:
+    return {(f.path, f.line, f.rule, f.fix) for f in result.findings
+            if f.rule not in ("DM201", "DM701")}
+
+
+def _pages(app: str) -> str:
+    return (
+        "from dara.components import Stack, Text\n"
+        "from dara.core import ConfigurationBuilder, Variable\n"
+        "\n"
+        "from shared.metrics import totals_variable\n"
+        "\n"
+        "\n"
+        "def register(config: ConfigurationBuilder) -> None:\n"
+        f"    rows = Variable([1, 2, 3], uid='{app}-rows')\n"
+        "    totals = totals_variable(rows)\n"
+        f"    config.router.add_page(path='{app}', content=Stack(Text(totals)), id='{app}')\n"
+    )
+
+
+def _main(app: str) -> str:
+    return (
+        f"import apps.{app}.pages\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        f"apps.{app}.pages.register(config)\n"
+    )
+
+
+FINANCE_SUITE = {
+    # `apps/` and `shared/` are namespace packages: no `__init__.py` anywhere.
+    "shared/metrics.py": (
+        "from dara.core import DerivedVariable, Variable\n"
+        "\n"
+        "\n"
+        "def totals_variable(rows: Variable) -> DerivedVariable:\n"
+        "    return DerivedVariable(lambda r: sum(r or []), variables=[rows])\n"
+    ),
+    "apps/billing/pages.py": _pages("billing"),
+    "apps/billing/main.py": _main("billing"),
+    "apps/sales/pages.py": _pages("sales"),
+    "apps/sales/main.py": _main("sales"),
+    "tests/test_billing.py": (
+        "import apps.billing.main\n"
+        "\n"
+        "\n"
+        "def test_billing_has_a_router() -> None:\n"
+        "    assert apps.billing.main.config.router is not None\n"
+    ),
+}
+"""Two apps, each started on its own, whose entry modules reach their pages through a plain
+`import apps.<app>.pages`; both pages call one shared helper once."""
+
+
+@pytest.fixture(scope="module")
+def finance_suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditResult, Project]:
+    return run_audit(write_tree(tmp_path_factory.mktemp("finance"), FINANCE_SUITE))
+
+
+def test_a_plain_dotted_import_is_an_edge_to_the_full_module(
+        finance_suite: tuple[AuditResult, Project]) -> None:
+    index = finance_suite[1].index
+    assert index.imports["apps/billing/main.py"] == {"apps/billing/pages.py"}
+    assert index.imports["tests/test_billing.py"] == {"apps/billing/main.py"}
+    binding = index.module_bindings["tests/test_billing.py"]["apps"]
+    assert (binding.target, binding.imported_module) == ("apps", "apps.billing.main")
+    resolved = index.resolve(index.files["tests/test_billing.py"], 0, "apps.billing.main.config")
+    assert resolved.instance_of == "ConfigurationBuilder"
+
+
+def test_an_app_owns_the_modules_it_imports_by_a_dotted_name(
+        finance_suite: tuple[AuditResult, Project]) -> None:
+    files = {app.facts.path: sorted(app.files) for app in finance_suite[1].apps}
+    assert files == {
+        "apps/billing/main.py": ["apps/billing/main.py", "apps/billing/pages.py",
+                                 "shared/metrics.py"],
+        "apps/sales/main.py": ["apps/sales/main.py", "apps/sales/pages.py", "shared/metrics.py"],
+    }
+
+
+def test_a_helper_each_app_process_calls_once_gets_a_literal_uid(
+        finance_suite: tuple[AuditResult, Project]) -> None:
+    result = finance_suite[0]
+    assert findings(result) == {("shared/metrics.py", 5, "DM101", "safe")}
+    shared = next(f for f in result.findings if f.rule == "DM101")
+    assert shared.apps == ("apps.billing.main:config", "apps.sales.main:config")
+
+
+SHOP_PAGES = (
+    "from dara.components import Stack, Text\n"
+    "from dara.core import DerivedVariable, Variable\n"
+    "\n"
+    "visits = Variable(0)\n"
+    "\n"
+    "\n"
+    "def home():\n"
+    "    doubled = DerivedVariable(lambda v: v * 2, variables=[visits])\n"
+    "    return Stack(Text(doubled))\n"
+    "\n"
+    "\n"
+    "def sales():\n"
+    "    total = DerivedVariable(lambda v: v + 1, variables=[visits])\n"
+    "    return Stack(Text(total))\n"
+    "\n"
+    "\n"
+    "def about():\n"
+    "    shown = DerivedVariable(lambda v: -v, variables=[visits])\n"
+    "    return Stack(Text(shown))\n"
+)
+"""Three page functions, each making one DerivedVariable (lines 8, 13 and 18)."""
+
+PAGE_LINES = {"home": 8, "sales": 13, "about": 18}
+
+
+def shop(root: Path, registration: str) -> Path:
+    return write_tree(root, {
+        "shop/pages.py": SHOP_PAGES,
+        "shop/main.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "\n"
+            "from shop.pages import about, home, sales\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            f"{registration}"
+        ),
+    })
+
+
+def page_answers(result: AuditResult) -> dict[str, tuple[str, str | None]]:
+    """Page function -> (rule, fix) of the finding on the definition it makes."""
+    by_line = {line: page for page, line in PAGE_LINES.items()}
+    return {by_line[f.line]: (f.rule, f.fix) for f in result.findings
+            if f.path == "shop/pages.py" and f.line in by_line}
+
+
+@pytest.mark.parametrize("registration", [
+    "for path, page in [('/', home), ('/sales', sales)]:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "ROUTES = (('/', home), ('/sales', sales))\n"
+    "\n"
+    "\n"
+    "def register(config: ConfigurationBuilder) -> None:\n"
+    "    for path, content in ROUTES:\n"
+    "        config.router.add_page(path=path, content=content)\n"
+    "\n"
+    "\n"
+    "register(config)\n",
+], ids=["literal-pairs", "module-level-constant"])
+def test_each_element_of_a_literal_route_loop_is_one_build_time_route(
+        tmp_path: Path, registration: str) -> None:
+    result, _ = run_audit(shop(tmp_path, registration))
+    assert page_answers(result) == {
+        "home": ("DM101", "safe"), "sales": ("DM101", "safe"), "about": ("DM101", "unsafe")}
+
+
+def test_a_page_on_two_elements_of_a_literal_route_loop_runs_twice(tmp_path: Path) -> None:
+    result, _ = run_audit(shop(tmp_path, (
+        "for path, page in [('/', home), ('/home', home), ('/sales', sales)]:\n"
+        "    config.router.add_page(path=path, content=page)\n")))
+    assert page_answers(result) == {
+        "home": ("DM104", "manual"), "sales": ("DM101", "safe"), "about": ("DM101", "unsafe")}
+
+
+@pytest.mark.parametrize("registration", [
+    "def load_routes():\n"
+    "    return [('/', home), ('/sales', sales)]\n"
+    "\n"
+    "\n"
+    "for path, page in load_routes():\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "ROUTES = [('/', home), ('/about', about)]\n"
+    "ROUTES[1] = ('/sales', sales)\n"
+    "for path, page in ROUTES:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "ROUTES = [('/', home), ('/sales', sales)]\n"
+    "ROUTES.sort()\n"
+    "for path, page in ROUTES:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+    "for path, page in [('/', home), ('/sales', sales)]:\n"
+    "    for suffix in ('', '/all'):\n"
+    "        config.router.add_page(path=path + suffix, content=page)\n",
+], ids=["computed", "item-replaced", "sorted-in-place", "inner-loop"])
+def test_a_route_loop_over_anything_else_keeps_the_unknown_answer(
+        tmp_path: Path, registration: str) -> None:
+    result, _ = run_audit(shop(tmp_path, registration))
+    assert page_answers(result) == {
+        "home": ("DM101", "unsafe"), "sales": ("DM101", "unsafe"), "about": ("DM101", "unsafe")}
+
+
+PORTAL = {
+    "portal/pages/catalog.py": (
+        "from dataclasses import dataclass\n"
+        "from typing import Callable, NamedTuple\n"
+        "\n"
+        "from dara.components import Stack, Text\n"
+        "from dara.core import DerivedVariable, Variable\n"
+        "from dara.core.definitions import ComponentInstance\n"
+        "\n"
+        "clicks = Variable(0, uid='clicks')\n"
+        "\n"
+        "\n"
+        "def overview() -> ComponentInstance:\n"
+        "    return Stack(Text(DerivedVariable(lambda c: c, variables=[clicks])))\n"
+        "\n"
+        "\n"
+        "def forecast() -> ComponentInstance:\n"
+        "    return Stack(Text(DerivedVariable(lambda c: c * 3, variables=[clicks])))\n"
+        "\n"
+        "\n"
+        "def archive() -> ComponentInstance:\n"
+        "    return Stack(Text(DerivedVariable(lambda c: c - 1, variables=[clicks])))\n"
+        "\n"
+        "\n"
+        "@dataclass(frozen=True)\n"
+        "class PageSpec:\n"
+        "    name: str\n"
+        "    content: Callable[[], ComponentInstance]\n"
+        "\n"
+        "\n"
+        "class Shortcut(NamedTuple):\n"
+        "    title: str\n"
+        "    content: Callable[[], ComponentInstance]\n"
+        "\n"
+        "\n"
+        "PAGES = [PageSpec('Overview', overview), PageSpec(name='Forecast', content=overview)]\n"
+        "SHORTCUTS = (Shortcut('Archive', archive), Shortcut('Forecast', forecast))\n"
+    ),
+    "portal/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from portal.pages.catalog import PAGES, SHORTCUTS\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "\n"
+        "\n"
+        "def register(config: ConfigurationBuilder) -> None:\n"
+        "    for page in PAGES:\n"
+        "        config.add_page(name=page.name, content=page.content)\n"
+        "    for shortcut in SHORTCUTS:\n"
+        "        config.add_page(shortcut.title, shortcut.content)\n"
+        "\n"
+        "\n"
+        "register(config)\n"
+    ),
+}
+"""Pages registered from module-level lists of records: `overview` is on two routes."""
+
+
+def test_records_in_a_module_level_list_are_routes_by_their_fields(tmp_path: Path) -> None:
+    result, project = run_audit(write_tree(tmp_path, PORTAL))
+    answers = {(f.line, f.rule, f.fix) for f in result.findings
+               if f.path == "portal/pages/catalog.py"}
+    assert answers == {(12, "DM104", "manual"), (16, "DM101", "safe"), (20, "DM101", "safe")}
+    index = project.index
+    callers = {index.scope(ref).name: sorted(edge.via for edge in edges)
+               for ref, edges in index.callers.items() if ref[0] == "portal/pages/catalog.py"
+               and index.scope(ref).name in ("overview", "forecast", "archive")}
+    # Making a record stores the function: only the routes run it.
+    assert callers == {"overview": ["route content", "route content"],
+                       "forecast": ["route content"], "archive": ["route content"]}
+
+
+BOARD_STATE = (
+    "from dataclasses import dataclass, field\n"
+    "from typing import ClassVar\n"
+    "\n"
+    "from dara.core import DerivedVariable, Variable\n"
+    "\n"
+    "regions = Variable(['EU'], uid='regions')\n"
+    "\n"
+    "\n"
+    "def count(items: list[str]) -> int:\n"
+    "    return len(items)\n"
+    "\n"
+    "\n"
+    "def make_total() -> DerivedVariable:\n"
+    "    return DerivedVariable(count, variables=[regions])\n"
+    "\n"
+    "\n"
+    "@dataclass\n"
+    "class BoardState:\n"
+    "    total: DerivedVariable = field(\n"
+    "        default_factory=lambda: DerivedVariable(count, variables=[regions]))\n"
+    "    notes: list[str] = field(default_factory=list)\n"
+    "\n"
+    "\n"
+    "@dataclass\n"
+    "class PanelState:\n"
+    "    total: DerivedVariable = field(default_factory=make_total)\n"
+    "    shared: ClassVar[DerivedVariable] = DerivedVariable(count, variables=[regions])\n"
+)
+"""Definitions made per dataclass instance (lines 14 and 20), and one class attribute that
+is not a field and is made once, when the class is (line 27)."""
+
+BOARD_LINES = {14: "make_total", 20: "BoardState", 27: "ClassVar"}
+
+
+def board(root: Path, main: str) -> dict[str, tuple[str, str | None]]:
+    """Where each definition of `BOARD_STATE` is made -> (rule, fix) of its finding."""
+    result, _ = run_audit(write_tree(root, {
+        "board/state.py": BOARD_STATE,
+        "board/main.py": (
+            "from dara.components import Stack, Text\n"
+            "from dara.core import ConfigurationBuilder, py_component\n"
+            "\n"
+            "from board.state import BoardState, PanelState\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            f"{main}"
+        ),
+    }))
+    return {BOARD_LINES[f.line]: (f.rule, f.fix) for f in result.findings
+            if f.path == "board/state.py" and f.line in BOARD_LINES}
+
+
+def test_a_default_factory_run_once_at_build_time_takes_a_literal_uid(tmp_path: Path) -> None:
+    assert board(tmp_path, "STATE = BoardState()\nPANEL = PanelState()\n") == {
+        "BoardState": ("DM101", "safe"), "make_total": ("DM101", "safe"),
+        "ClassVar": ("DM101", "safe")}
+
+
+def test_a_default_factory_runs_once_per_instance(tmp_path: Path) -> None:
+    # Two panels made with their default, one given its own: the factory runs twice.
+    assert board(tmp_path, (
+        "LEFT = PanelState()\n"
+        "RIGHT = PanelState()\n"
+        "FIXED = PanelState(total=PanelState.shared)\n"
+        "STATE = BoardState()\n"
+    )) == {"BoardState": ("DM101", "safe"), "make_total": ("DM104", "manual"),
+           "ClassVar": ("DM101", "safe")}
+
+
+def test_a_field_given_at_every_instantiation_never_runs_its_factory(tmp_path: Path) -> None:
+    answers = board(tmp_path, (
+        "LEFT = PanelState(total=PanelState.shared)\n"
+        "RIGHT = PanelState(total=PanelState.shared)\n"
+    ))
+    assert answers["make_total"] == ("DM101", "unsafe")
+
+
+def test_a_dataclass_made_while_rendering_makes_its_defaults_at_request_time(
+        tmp_path: Path) -> None:
+    answers = board(tmp_path, (
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def live_panel():\n"
+        "    return Text(BoardState().total)\n"
+        "\n"
+        "\n"
+        "config.router.add_page(path='/', content=Stack(live_panel()), id='index')\n"
+    ))
+    assert answers["BoardState"][0] == "DM301"
+
+
+METRICS_HEAD = (
+    "import uuid\n"
+    "\n"
+    "from dara.components import Stack, Text\n"
+    "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+    "\n"
+    "config = ConfigurationBuilder()\n"
+    "sales = Variable([1, 2, 3], uid='sales')\n"
+    "\n"
+    "\n"
+    "def total(values: list[int]) -> int:\n"
+    "    return sum(values)\n"
+    "\n"
+    "\n"
+)
+
+
+def metrics(root: Path, body: str) -> tuple[AuditResult, Project]:
+    return run_audit(write_tree(root, {"metrics/main.py": METRICS_HEAD + body + (
+        "config.router.add_page(path='/', content=Stack(Text(totals)), id='index')\n")}))
+
+
+@pytest.mark.parametrize("options", [
+    "dict(func=total, variables=[sales])",
+    "{'func': total, 'variables': [sales]}",
+])
+def test_keywords_of_a_literal_mapping_are_read_as_written(tmp_path: Path, options: str) -> None:
+    result, project = metrics(tmp_path, (
+        f"options = {options}\n"
+        "totals = DerivedVariable(**options)\n"
+    ))
+    assert findings(result) == {("metrics/main.py", 15, "DM101", "safe")}
+    index = project.index
+    facts = index.files["metrics/main.py"]
+    total = next(s.id for s in facts.scopes if s.name == "total")
+    assert index.when_of((facts.path, total)) == "request"
+
+
+def test_a_uid_added_next_to_a_literal_mapping_keeps_the_mapping(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    metrics(root, "options = dict(func=total, variables=[sales])\n"
+                  "totals = DerivedVariable(**options)\n")
+    outcome = CliRunner().invoke(cli, ["apply", str(root), "--no-cache", "--no-build-check",
+                                       "--target", "1.x", "--select", "DM101"])
+    assert outcome.exit_code == 0, outcome.output
+    source = (root / "metrics/main.py").read_text(encoding="utf-8")
+    assert "totals = DerivedVariable(**options, uid='metrics.main:totals')\n" in source
+    compile(source, "main.py", "exec")
+
+
+def test_a_literal_mapping_with_an_unstable_uid_is_left_to_a_person(tmp_path: Path) -> None:
+    result, _ = metrics(tmp_path, (
+        "options = {'func': total, 'variables': [sales], 'uid': str(uuid.uuid4())}\n"
+        "totals = DerivedVariable(**options)\n"
+    ))
+    assert findings(result) == {("metrics/main.py", 15, "DM102", "manual")}
+
+
+@pytest.mark.parametrize("body", [
+    "options = dict(func=total, variables=[sales])\n"
+    "options['uid'] = 'metrics-total'\n"
+    "totals = DerivedVariable(**options)\n",
+    "options = dict(func=total, variables=[sales])\n"
+    "options.update(uid='metrics-total')\n"
+    "totals = DerivedVariable(**options)\n",
+    "def load_options() -> dict[str, object]:\n"
+    "    return dict(func=total, variables=[sales], uid='metrics-total')\n"
+    "\n"
+    "\n"
+    "totals = DerivedVariable(**load_options())\n",
+    "options = dict(func=total, variables=[sales])\n"
+    "\n"
+    "\n"
+    "def build_totals() -> DerivedVariable:\n"
+    "    return DerivedVariable(**options)\n"
+    "\n"
+    "\n"
+    "totals = build_totals()\n",
+], ids=["item-set", "updated", "computed", "other-scope"])
+def test_any_other_mapping_may_carry_a_uid(tmp_path: Path, body: str) -> None:
+    result, _ = metrics(tmp_path, body)
+    assert not {f for f in findings(result) if f[2] == "DM101"}
+
+
+@settings(max_examples=examples(15), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(sorted(PAGE_LINES)), max_size=4))
+def test_a_page_runs_as_often_as_a_literal_route_loop_lists_it(
+        tmp_path_factory: pytest.TempPathFactory, listed: list[str]) -> None:
+    routes = ", ".join(f"('/{position}', {page})" for position, page in enumerate(listed))
+    result, _ = run_audit(shop(tmp_path_factory.mktemp("shop"), (
+        f"for path, page in [{routes}]:\n"
+        "    config.router.add_page(path=path, content=page)\n")))
+    expected = {page: ("DM101", "unsafe") if listed.count(page) == 0 else
+                ("DM101", "safe") if listed.count(page) == 1 else ("DM104", "manual")
+                for page in PAGE_LINES}
+    assert page_answers(result) == expected
+
+
+@pytest.mark.parametrize(("source", "keys"), [
+    ("{'func': f, 'uid': 'x'}", "func,uid"),
+    ("{'func': f, **more}", ""),
+    ("{1: f}", ""),
+    ("{'not a keyword': f}", ""),
+    ("{}", ""),
+])
+def test_a_dict_literal_keeps_its_keys_when_each_could_be_a_keyword(
+        source: str, keys: str) -> None:
+    facts = extract_facts(ast.parse(f"options = {source}\n"), f"options = {source}\n",
+                          "m.py", "m", False)
+    value = facts.bindings[-1].value
+    assert value is not None and (value.kind, value.text) == ("dict", keys)
+
+
+def test_a_dotted_import_of_a_namespace_package_is_not_a_missing_module(
+        tmp_path: Path) -> None:
+    # Nothing is missing, so `verify` builds the app from its own project, not the repository.
+    (tmp_path / ".git").mkdir()
+    root = write_tree(tmp_path / "finance", FINANCE_SUITE)
+    _, project = run_audit(root)
+    assert repository_root(project, root) is None
