@@ -373,6 +373,9 @@ def _hex_digest(digest: int) -> str:
     return f"{digest:012x}" if digest >= 0 else ""
 
 
+_Name, _Constant, _Starred = ast.Name, ast.Constant, ast.Starred
+_ALL_EXPRESSION_TYPES = tuple(kind for kind in vars(ast).values()
+                              if isinstance(kind, type) and issubclass(kind, ast.expr))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _DEFINITIONS = frozenset((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
 _HEADED = frozenset((ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
@@ -700,10 +703,7 @@ class _Extractor:
         return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
-        handler = _EXPRESSIONS.get(type(node))
-        if handler is None:
-            return self.children(node, "other")
-        return handler(self, node)
+        return _EXPRESSIONS[type(node)](self, node)
 
     def constant(self, node: ast.Constant) -> Value:
         value = node.value
@@ -753,10 +753,15 @@ class _Extractor:
         self.awaited = saved
         return inner
 
-    def comprehension(self, node: ast.expr) -> Value:
+    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp
+                      | ast.GeneratorExp) -> Value:
         saved_loop = self.loop
         self.loop = True
-        value = self.children(node, "comprehension")
+        nodes = _child_expressions(node)
+        for generator in node.generators:
+            nodes += generator.ifs
+            nodes.append(generator.iter)
+        value = self.children(node, "comprehension", nodes)
         self.loop = saved_loop
         return value
 
@@ -802,61 +807,100 @@ class _Extractor:
         expressions = _EXPRESSIONS
         values = []
         for node in nodes:
-            handler = expressions.get(type(node))
-            values.append(handler(self, node) if handler else self.children(node, "other"))
+            values.append(expressions[type(node)](self, node))
         self.parent_call, self.target = saved
         return tuple(values)
 
-    def children(self, node: ast.expr, kind: str) -> Value:
-        parts = self.parts(_child_expressions(node))
-        for generator in getattr(node, "generators", ()):
-            parts += self.parts([*generator.ifs, generator.iter])
-        return self.combine(kind, parts)
+    def children(self, node: ast.expr, kind: str = "other",
+                 nodes: list[ast.expr] | None = None) -> Value:
+        """A value made of the node's child expressions (else of `nodes`), read as children."""
+        saved = (self.parent_call, self.target)
+        self.parent_call, self.target = -1, ""
+        expressions = _EXPRESSIONS
+        # What `combine` would gather, joined as the values come: their tuple is not kept.
+        calls: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
+        for child in _child_expressions(node) if nodes is None else nodes:
+            value = expressions[type(child)](self, child)
+            if value.calls:
+                joined_calls = joined_calls or bool(calls)
+                calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(names)
+                names += value.names
+        self.parent_call, self.target = saved
+        tuples = self.tuples
+        return _new_fact(Value, (kind, "", None,
+                                 tuples.setdefault(calls, calls) if joined_calls else calls,
+                                 tuples.setdefault(names, names) if joined_names else names,
+                                 ()))
 
     def call(self, node: ast.Call) -> Value:
         calls = self.facts.calls
         call_id = len(calls)
         calls.append(None)  # type: ignore[arg-type]  # reserve the id; parents first
         func = node.func
-        callee = dotted_name(func)
+        callee = func.id if type(func) is _Name else dotted_name(func)
         target, parent, awaited = self.target, self.parent_call, self.awaited
         self.awaited = False
         func_call = -1
-        parts: list[Value] = []
-        """The function's value when not a name, then the arguments' values."""
+        # The callees and names of the function's value (when not a name) and of the
+        # arguments, in order, as `gather` would join them (inlined: calls are most nodes).
+        inner_calls: tuple[str, ...] = ()
+        inner_names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
         if not callee:
-            parts.append(self.child(func))
+            function = self.child(func)
+            inner_calls, inner_names = function.calls, function.names
             method = type(func) is ast.Attribute
             if type(func.value if method else func) is ast.Call:  # type: ignore[attr-defined]
                 func_call = call_id + 1
             if method:
                 # A method on an expression (`Model().fit(x)`): callee `.fit`, head unresolvable.
                 callee = intern(f".{func.attr}")  # type: ignore[attr-defined]
-        expressions = _EXPRESSIONS
+        expressions, leaves, strings = _EXPRESSIONS, self.leaves, self.strings
         args: list[Value] = []
         starred = -1
         # Each handler gives these back as it found them: set once for all the arguments.
         self.parent_call, self.target = call_id, ""
         for arg in node.args:
-            if type(arg) is ast.Starred:
-                starred = len(args) if starred < 0 else starred
-                arg = arg.value
-            handler = expressions.get(type(arg))
-            args.append(handler(self, arg) if handler else self.children(arg, "other"))
-        parts += args
+            kind = type(arg)
+            # Names and strings, half the arguments, straight from the file's shared values.
+            if kind is _Name:
+                value = leaves.get(arg.id) or self.name(arg)  # type: ignore[attr-defined]
+            elif kind is _Constant and type(arg.value) is str:  # type: ignore[attr-defined]
+                value = strings.get(arg.value) or self.constant(arg)  # type: ignore
+            else:
+                if kind is _Starred:
+                    starred = len(args) if starred < 0 else starred
+                    arg = arg.value  # type: ignore[attr-defined]
+                value = expressions[type(arg)](self, arg)
+            args.append(value)
+            if value.calls:
+                joined_calls = joined_calls or bool(inner_calls)
+                inner_calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(inner_names)
+                inner_names += value.names
         kwargs: list[tuple[str, Value]] = []
+        pairs = self.pairs
         for keyword in node.keywords:
             name = keyword.arg or "**"
             self.parent_call, self.target = call_id, name
             argument = keyword.value
-            handler = expressions.get(type(argument))
-            value = handler(self, argument) if handler else self.children(argument, "other")
+            value = expressions[type(argument)](self, argument)
             if value.kind in _LEAVES:  # `name=x`, `name="x"`: pairs a file repeats
                 pair = (name, value)
-                kwargs.append(self.pairs.setdefault((name, value, type(value.data)), pair))
+                kwargs.append(pairs.setdefault((name, value, type(value.data)), pair))
             else:
                 kwargs.append((name, value))
-            parts.append(value)
+            if value.calls:
+                joined_calls = joined_calls or bool(inner_calls)
+                inner_calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(inner_names)
+                inner_names += value.names
         self.parent_call, self.target = parent, target
         if self.ascii_only:
             line, col = node.lineno, node.col_offset + 1
@@ -872,19 +916,31 @@ class _Extractor:
             self.same_parts(args) if args else (), self.same_parts(kwargs) if kwargs else (),
             target, parent, func_call, starred,
         ))
-        inner_calls, inner_names = self.gather(parts) if parts else ((), ())
         named = self.callees.get(callee)
         if named is None:
             head = callee.split(".")[0]
             self.names.add(head)
             named = self.callees[callee] = (head, self.one(callee), self.one(head))
         head, only_callee, only_head = named
-        return _new_fact(Value, (
-            "call", callee, call_id,
-            (self.share((callee, *inner_calls)) if inner_calls else only_callee) if callee
-            else inner_calls,
-            (self.share((*inner_names, head)) if inner_names else only_head) if head
-            else inner_names, ()))
+        tuples = self.tuples
+        # A joined tuple is a new object: the file may have its equal already.
+        if callee:
+            if inner_calls:
+                inner_calls = (callee, *inner_calls)
+                inner_calls = tuples.setdefault(inner_calls, inner_calls)
+            else:
+                inner_calls = only_callee
+        elif joined_calls:
+            inner_calls = tuples.setdefault(inner_calls, inner_calls)
+        if head:
+            if inner_names:
+                inner_names = (*inner_names, head)
+                inner_names = tuples.setdefault(inner_names, inner_names)
+            else:
+                inner_names = only_head
+        elif joined_names:
+            inner_names = tuples.setdefault(inner_names, inner_names)
+        return _new_fact(Value, ("call", callee, call_id, inner_calls, inner_names, ()))
 
     def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
         """A value made of `parts`."""
@@ -947,7 +1003,9 @@ _STATEMENTS: dict[type[ast.stmt], Callable[[_Extractor, Any], None]] = {
 }
 _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
     # By exact type: ast node classes are never subclassed, and one dict lookup is cheaper
-    # than a chain of isinstance tests on hundreds of thousands of nodes.
+    # than a chain of isinstance tests on hundreds of thousands of nodes. Every expression
+    # type has an entry: the others are read through their children.
+    **dict.fromkeys(_ALL_EXPRESSION_TYPES, _Extractor.children),
     ast.Call: _Extractor.call,
     ast.Constant: _Extractor.constant,
     ast.Name: _Extractor.name,
