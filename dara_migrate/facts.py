@@ -868,9 +868,9 @@ class _Extractor:
             kind = type(arg)
             # Names and strings, half the arguments, straight from the file's shared values.
             if kind is _Name:
-                value = leaves.get(arg.id) or self.name(arg)  # type: ignore[attr-defined]
+                value = leaves.get(arg.id) or self.name(arg)  # type: ignore[attr-defined,arg-type]
             elif kind is _Constant and type(arg.value) is str:  # type: ignore[attr-defined]
-                value = strings.get(arg.value) or self.constant(arg)  # type: ignore
+                value = strings.get(arg.value) or self.constant(arg)  # type: ignore[attr-defined,arg-type]
             else:
                 if kind is _Starred:
                     starred = len(args) if starred < 0 else starred
