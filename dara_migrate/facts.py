@@ -373,9 +373,11 @@ def _hex_digest(digest: int) -> str:
     return f"{digest:012x}" if digest >= 0 else ""
 
 
-_Name, _Constant, _Starred = ast.Name, ast.Constant, ast.Starred
+_Name, _Constant, _Starred, _Expr = ast.Name, ast.Constant, ast.Starred, ast.Expr
 _ALL_EXPRESSION_TYPES = tuple(kind for kind in vars(ast).values()
                               if isinstance(kind, type) and issubclass(kind, ast.expr))
+_ALL_STATEMENT_TYPES = tuple(kind for kind in vars(ast).values()
+                             if isinstance(kind, type) and issubclass(kind, ast.stmt))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _DEFINITIONS = frozenset((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
 _HEADED = frozenset((ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
@@ -417,7 +419,7 @@ class _Extractor:
         self.loop = False
         self.stmt: tuple[int, int] = (1, 1)
         """First line and column of the statement being read."""
-        self.stmt_end = 1
+        self.stmt_node: ast.stmt | None = None
         self.stmt_digest = -1
         """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
@@ -433,33 +435,31 @@ class _Extractor:
             self.statement(stmt)
 
     def statement(self, node: ast.stmt) -> None:
-        kind = type(node)
-        first = node.lineno
-        if kind in _DEFINITIONS:
-            if node.decorator_list:  # type: ignore[attr-defined]
-                first = node.decorator_list[0].lineno  # type: ignore[attr-defined]
-            body_line = node.body[0].lineno  # type: ignore[attr-defined]
-            end = body_line - 1 if body_line > first else first
-        elif kind in _HEADED:
-            end = first
-        else:
-            end = node.end_lineno or first
-        saved = self.stmt, self.stmt_end, self.stmt_digest
-        self.stmt = (first, node.col_offset + 1 if self.ascii_only
+        # Not given back: the next statement sets them again, and a block gives back those
+        # of the statement that holds it (`block`).
+        self.stmt = (node.lineno, node.col_offset + 1 if self.ascii_only
                      else self.columns.col(node.lineno, node.col_offset))
-        self.stmt_end, self.stmt_digest = max(end, first), -1
-        try:
-            if kind is ast.Expr:  # the most common statement: a bare call
-                self.expr(node.value)  # type: ignore[attr-defined]
-            else:
-                _STATEMENTS.get(kind, _Extractor.other_statement)(self, node)
-        finally:
-            self.stmt, self.stmt_end, self.stmt_digest = saved
+        self.stmt_node, self.stmt_digest = node, -1
+        if type(node) is _Expr:  # the most common statement after assignments: a bare call
+            value = node.value  # type: ignore[attr-defined]
+            _EXPRESSIONS[type(value)](self, value)
+        else:
+            _STATEMENTS[type(node)](self, node)
 
     def statement_digest(self) -> int:
         """Hashed when a call or scope needs it: many statements have neither."""
         if self.stmt_digest < 0:
-            self.stmt_digest = _statement_digest(self.lines, self.stmt[0], self.stmt_end)
+            node = self.stmt_node
+            assert node is not None
+            kind, first = type(node), self.stmt[0]
+            if kind in _DEFINITIONS:
+                body_line = node.body[0].lineno  # type: ignore[attr-defined]
+                end = body_line - 1 if body_line > first else first
+            elif kind in _HEADED:
+                end = first
+            else:
+                end = max(node.end_lineno or first, first)
+            self.stmt_digest = _statement_digest(self.lines, first, end)
         return self.stmt_digest
 
     def assign_statement(self, node: ast.Assign) -> None:
@@ -518,11 +518,13 @@ class _Extractor:
                 self.expr(child)
 
     def block(self, body: list[ast.stmt], loop: bool = False) -> None:
-        saved = self.loop
+        """The statements of a compound statement's block; then that statement is the one
+        being read again (a `case` guard after a block is read as part of the `match`)."""
+        saved = self.loop, self.stmt, self.stmt_node, self.stmt_digest
         self.loop = self.loop or loop
         for stmt in body:
             self.statement(stmt)
-        self.loop = saved
+        self.loop, self.stmt, self.stmt_node, self.stmt_digest = saved
 
     def try_(self, node: ast.stmt) -> None:
         self.block(getattr(node, "body", []))
@@ -633,6 +635,8 @@ class _Extractor:
         self.scope, self.qualname, self.loop, self.parent_call, self.target = saved
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if node.decorator_list:  # the statement starts at its first decorator
+            self.stmt = (node.decorator_list[0].lineno, self.stmt[1])
         decorators = tuple(self.expr(d) for d in node.decorator_list)
         self.arguments_defaults(node.args)
         params = _params(node.args, self.params)
@@ -674,6 +678,8 @@ class _Extractor:
                 self.expr(default)
 
     def class_def(self, node: ast.ClassDef) -> None:
+        if node.decorator_list:  # the statement starts at its first decorator
+            self.stmt = (node.decorator_list[0].lineno, self.stmt[1])
         decorators = tuple(self.expr(d) for d in node.decorator_list)
         bases = tuple(dotted_name(b) for b in node.bases)
         for base in node.bases:
@@ -979,6 +985,7 @@ class _Extractor:
 
 _STATEMENTS: dict[type[ast.stmt], Callable[[_Extractor, Any], None]] = {
     # By exact type, as `_EXPRESSIONS`; a bare expression is handled before this lookup.
+    **dict.fromkeys(_ALL_STATEMENT_TYPES, _Extractor.other_statement),
     ast.FunctionDef: _Extractor.function,
     ast.AsyncFunctionDef: _Extractor.function,
     ast.ClassDef: _Extractor.class_def,
