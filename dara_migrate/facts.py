@@ -441,7 +441,7 @@ class _Extractor:
                      else self.columns.col(node.lineno, node.col_offset))
         self.stmt_node, self.stmt_digest = node, -1
         if type(node) is _Expr:  # the most common statement after assignments: a bare call
-            value = node.value  # type: ignore[attr-defined]
+            value = node.value
             _EXPRESSIONS[type(value)](self, value)
         else:
             _STATEMENTS[type(node)](self, node)
