@@ -301,12 +301,13 @@ def dotted_name(node: ast.expr) -> str:
         return intern(f"{node.value.id}.{node.attr}")
     parts: list[str] = []
     while True:
-        if isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        elif isinstance(node, ast.Subscript):
-            node = node.value
-        elif isinstance(node, ast.Name):
+        kind = type(node)
+        if kind is ast.Attribute:
+            parts.append(node.attr)  # type: ignore[attr-defined]
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Subscript:
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Name:
             parts.append(node.id)
             return parts[0] if len(parts) == 1 else intern(".".join(reversed(parts)))
         else:
@@ -316,10 +317,12 @@ def dotted_name(node: ast.expr) -> str:
 def annotation_text(node: ast.expr | None) -> str | None:
     if node is None:
         return None
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.Constant) and node.value is None:
-        return "None"
+    kind = type(node)
+    if kind is ast.Name:  # the common case first
+        return node.id  # type: ignore[attr-defined]
+    if kind is ast.Constant:
+        value = node.value  # type: ignore[attr-defined]
+        return value if isinstance(value, str) else "None" if value is None else "?"
     if isinstance(node, ast.Subscript):
         inner = node.slice
         elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
@@ -392,6 +395,9 @@ class _Extractor:
         self.facts = facts
         self.lines = lines
         self.columns = _Columns(lines, ascii_only)
+        self.span = self.columns.span
+        self.bindings = facts.bindings
+        self.scopes = facts.scopes
         self.ascii_only = ascii_only
         self.names: set[str] = set()
         self.leaves: dict[str, Value] = {}
@@ -477,7 +483,7 @@ class _Extractor:
         self.declarations += 1
         kind: BindingKind = "global" if isinstance(node, ast.Global) else "nonlocal"
         for name in node.names:
-            self.bind(name, kind, self.columns.span(node))
+            self.bind(name, kind, self.span(node))
 
     def delete(self, node: ast.Delete) -> None:
         for target in node.targets:
@@ -536,17 +542,17 @@ class _Extractor:
     def if_(self, node: ast.If) -> None:
         self.expr(node.test)
         memo_of = _memo_guard(node.test)
-        start = len(self.facts.bindings)
+        start = len(self.bindings)
         self.block(node.body)
         if memo_of:
-            for index in range(start, len(self.facts.bindings)):
-                binding = self.facts.bindings[index]
+            for index in range(start, len(self.bindings)):
+                binding = self.bindings[index]
                 if binding.kind == "subscript" and binding.name == memo_of:
-                    self.facts.bindings[index] = binding._replace(packed=binding.packed | MEMO)
+                    self.bindings[index] = binding._replace(packed=binding.packed | MEMO)
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
-        span = self.columns.span(node)
+        span = self.span(node)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -576,31 +582,37 @@ class _Extractor:
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
-        self.facts.bindings.append(_new_fact(
-            Binding, (self.scope, name, kind, span, target, value, self.stmt[0],
-                      self.stmt[1] << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+        stmt_line, stmt_col = self.stmt
+        self.bindings.append(_new_fact(
+            Binding, (self.scope, name, kind, span, target, value, stmt_line,
+                      stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
                       | (MEMO if memo else 0))))
 
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
-        names = [dotted_name(t) for t in targets]
         saved = self.target
-        self.target = names[-1] if len(names) == 1 and names[-1] else ""
-        value = self.expr(value_node)
+        self.target = dotted_name(targets[0]) if len(targets) == 1 else ""
+        value = _EXPRESSIONS[type(value_node)](self, value_node)
         self.target = saved
+        if len(targets) == 1 and type(targets[0]) is _Name:  # most assignments
+            self.bind(targets[0].id, "assign", self.span(node),  # type: ignore[attr-defined]
+                      annotation or "", value)
+            return
         for target in targets:
             self.store(target, "assign", value, node, annotation or "")
 
     def store(self, target: ast.expr, kind: BindingKind, value: Value | None,
               node: ast.stmt, annotation: str = "") -> None:
-        span = self.columns.span(node)
-        if isinstance(target, ast.Name):
-            self.bind(target.id, kind, span, target=annotation, value=value)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
+        span = self.span(node)
+        form = type(target)
+        if form is _Name:
+            self.bind(target.id, kind, span, target=annotation,  # type: ignore[attr-defined]
+                      value=value)
+        elif form is ast.Tuple or form is ast.List:
+            for element in target.elts:  # type: ignore[attr-defined]
                 self.store(element, kind, None, node)
-        elif isinstance(target, ast.Starred):
-            self.store(target.value, kind, None, node)
+        elif form is _Starred:
+            self.store(target.value, kind, None, node)  # type: ignore[attr-defined]
         elif isinstance(target, ast.Attribute):
             base = dotted_name(target.value)
             self.expr(target.value)
@@ -618,9 +630,9 @@ class _Extractor:
     def new_scope(self, kind: ScopeKind, name: str, span: Span,
                   decorators: tuple[Value, ...] = (), params: tuple[Param, ...] = (),
                   bases: tuple[str, ...] = (), is_async: bool = False) -> int:
-        scope_id = len(self.facts.scopes)
+        scope_id = len(self.scopes)
         qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
-        self.facts.scopes.append(_new_fact(Scope, (
+        self.scopes.append(_new_fact(Scope, (
             scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
             self.statement_digest(), decorators, params, bases, is_async, self.loop, (), "", ())))
         return scope_id
@@ -635,12 +647,16 @@ class _Extractor:
         self.scope, self.qualname, self.loop, self.parent_call, self.target = saved
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        decorators: tuple[Value, ...] = ()
         if node.decorator_list:  # the statement starts at its first decorator
             self.stmt = (node.decorator_list[0].lineno, self.stmt[1])
-        decorators = tuple(self.expr(d) for d in node.decorator_list)
-        self.arguments_defaults(node.args)
-        params = _params(node.args, self.params)
-        for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
+            decorators = tuple(map(self.expr, node.decorator_list))
+        args = node.args
+        if args.defaults or args.kw_defaults:
+            self.arguments_defaults(args)
+        params = _params(args, self.params)
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs) if (
+                args.posonlyargs or args.kwonlyargs) else args.args:
             if arg.annotation is not None:
                 self.expr(arg.annotation)
         column = self.columns.col(node.lineno, node.col_offset)
@@ -650,23 +666,23 @@ class _Extractor:
             "function", node.name, span, decorators=decorators, params=params,
             is_async=isinstance(node, ast.AsyncFunctionDef),
         )
-        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        saved = self.enter(scope_id, self.scopes[scope_id].qualname)
         saved_returned, self.returned = self.returned, []
         self.bind_params(params, span)
-        first_binding, declarations = len(self.facts.bindings), self.declarations
+        first_binding, declarations = len(self.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
         returned, self.returned = tuple(self.returned), saved_returned
-        declared = tuple(b.name for b in islice(self.facts.bindings, first_binding, None)
+        declared = tuple(b.name for b in islice(self.bindings, first_binding, None)
                          if b.kind == "global" and b.scope == scope_id
                          ) if self.declarations > declarations else ()
         returns = annotation_text(node.returns) or ""
         if declared or returned or returns:
             # Built from the fields in order (globals, returns, returned come last): a named
             # tuple's `_replace` is several times slower.
-            self.facts.scopes[scope_id] = _new_fact(
-                Scope, (*self.facts.scopes[scope_id][:14], declared, returns, returned))
+            self.scopes[scope_id] = _new_fact(
+                Scope, (*self.scopes[scope_id][:14], declared, returns, returned))
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
@@ -691,21 +707,21 @@ class _Extractor:
         self.bind(node.name, "class", span)
         scope_id = self.new_scope("class", node.name, span, decorators=decorators,
                                   bases=bases)
-        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        saved = self.enter(scope_id, self.scopes[scope_id].qualname)
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
 
     def lambda_(self, node: ast.Lambda) -> Value:
         self.arguments_defaults(node.args)
-        span = self.columns.span(node)
+        span = self.span(node)
         params = _params(node.args, self.params)
         scope_id = self.new_scope("lambda", "<lambda>", span, params=params)
-        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        saved = self.enter(scope_id, self.scopes[scope_id].qualname)
         self.bind_params(params, span)
         body = self.expr(node.body)
         self.leave(saved)
-        self.facts.scopes[scope_id] = _new_fact(Scope, (*self.facts.scopes[scope_id][:16], (body,)))
+        self.scopes[scope_id] = _new_fact(Scope, (*self.scopes[scope_id][:16], (body,)))
         return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
@@ -795,7 +811,7 @@ class _Extractor:
 
     def named_expr(self, node: ast.NamedExpr) -> Value:
         value = self.expr(node.value)
-        self.bind(node.target.id, "assign", self.columns.span(node), value=value)
+        self.bind(node.target.id, "assign", self.span(node), value=value)
         return value
 
     def child(self, node: ast.expr) -> Value:
@@ -912,7 +928,7 @@ class _Extractor:
             line, col = node.lineno, node.col_offset + 1
             end_line, end_col = node.end_lineno or line, (node.end_col_offset or 0) + 1
         else:
-            line, col, end_line, end_col = self.columns.span(node)
+            line, col, end_line, end_col = self.span(node)
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
@@ -1082,23 +1098,26 @@ def _memo_guard(test: ast.expr) -> str:
 
 def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...]:
     """The parameters, each one object for all its equals in the file (`shared`)."""
-    positional = [*args.posonlyargs, *args.args]
+    positional = [*args.posonlyargs, *args.args] if args.posonlyargs else args.args
     first_default = len(positional) - len(args.defaults)
-    params = [
-        _new_fact(Param, (a.arg, annotation_text(a.annotation), "positional", i >= first_default))
-        for i, a in enumerate(positional)
-    ]
+    params = []
+    for index, arg in enumerate(positional):
+        param = _new_fact(Param, (arg.arg, annotation_text(arg.annotation), "positional",
+                                  index >= first_default))
+        params.append(shared.setdefault(param, param))
     if args.vararg:
-        params.append(_new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
-                                        "vararg", False)))
-    params.extend(
-        _new_fact(Param, (a.arg, annotation_text(a.annotation), "keyword", d is not None))
-        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
-    )
+        param = _new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
+                                  "vararg", False))
+        params.append(shared.setdefault(param, param))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        param = _new_fact(Param, (arg.arg, annotation_text(arg.annotation), "keyword",
+                                  default is not None))
+        params.append(shared.setdefault(param, param))
     if args.kwarg:
-        params.append(_new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
-                                        "kwarg", False)))
-    return tuple(shared.setdefault(param, param) for param in params)
+        param = _new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
+                                  "kwarg", False))
+        params.append(shared.setdefault(param, param))
+    return tuple(params)
 
 
 def _markers(lines: list[str]) -> list[Marker]:
