@@ -308,7 +308,7 @@ def dotted_name(node: ast.expr) -> str:
         elif kind is ast.Subscript:
             node = node.value  # type: ignore[attr-defined]
         elif kind is ast.Name:
-            parts.append(node.id)
+            parts.append(node.id)  # type: ignore[attr-defined]
             return parts[0] if len(parts) == 1 else intern(".".join(reversed(parts)))
         else:
             return ""
@@ -317,11 +317,10 @@ def dotted_name(node: ast.expr) -> str:
 def annotation_text(node: ast.expr | None) -> str | None:
     if node is None:
         return None
-    kind = type(node)
-    if kind is ast.Name:  # the common case first
-        return node.id  # type: ignore[attr-defined]
-    if kind is ast.Constant:
-        value = node.value  # type: ignore[attr-defined]
+    if type(node) is ast.Name:  # the common case first
+        return node.id
+    if type(node) is ast.Constant:
+        value = node.value
         return value if isinstance(value, str) else "None" if value is None else "?"
     if isinstance(node, ast.Subscript):
         inner = node.slice
@@ -595,8 +594,7 @@ class _Extractor:
         value = _EXPRESSIONS[type(value_node)](self, value_node)
         self.target = saved
         if len(targets) == 1 and type(targets[0]) is _Name:  # most assignments
-            self.bind(targets[0].id, "assign", self.span(node),  # type: ignore[attr-defined]
-                      annotation or "", value)
+            self.bind(targets[0].id, "assign", self.span(node), annotation or "", value)
             return
         for target in targets:
             self.store(target, "assign", value, node, annotation or "")
