@@ -270,8 +270,6 @@ def _file_facts(path: str, module: str, is_package: bool, scopes: list[tuple[Any
                      line_count, names)
 
 
-_Part = TypeVar("_Part", Value, tuple[str, Value])
-"""A positional or a keyword argument of a call."""
 _NO_WORDS: frozenset[str] = frozenset()
 
 _new_fact = tuple.__new__
@@ -418,7 +416,8 @@ class _Extractor:
         """Callee -> its first name, `(callee,)` and `(first name,)`, each shared."""
         self.argument_tuples: dict[int | tuple[int, ...], tuple[Any, ...]] = {}
         """Calls' argument tuples by the identities of their items (not by equality, which
-        takes `1` for `True`); each tuple keeps its items alive, so no id is reused."""
+        takes `1` for `True`): calls repeat their arguments (`Text("x")`, `uid=name`), whose
+        values are shared. Each tuple keeps its items alive, so no id is reused."""
         self.scope = 0
         self.qualname = ""
         self.loop = False
@@ -590,12 +589,16 @@ class _Extractor:
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
         saved = self.target
-        self.target = dotted_name(targets[0]) if len(targets) == 1 else ""
+        first = targets[0]
+        if len(targets) == 1 and type(first) is _Name:  # most assignments
+            self.target = first.id
+            value = _EXPRESSIONS[type(value_node)](self, value_node)
+            self.target = saved
+            self.bind(first.id, "assign", self.span(node), annotation or "", value)
+            return
+        self.target = dotted_name(first) if len(targets) == 1 else ""
         value = _EXPRESSIONS[type(value_node)](self, value_node)
         self.target = saved
-        if len(targets) == 1 and type(targets[0]) is _Name:  # most assignments
-            self.bind(targets[0].id, "assign", self.span(node), annotation or "", value)
-            return
         for target in targets:
             self.store(target, "assign", value, node, annotation or "")
 
@@ -764,7 +767,8 @@ class _Extractor:
 
     def one(self, name: str) -> tuple[str, ...]:
         """`(name,)`, one object for each name in the file."""
-        return self.share((name,))
+        only = (name,)
+        return self.tuples.setdefault(only, only)
 
     def await_(self, node: ast.Await) -> Value:
         saved = self.awaited
@@ -879,23 +883,16 @@ class _Extractor:
             if method:
                 # A method on an expression (`Model().fit(x)`): callee `.fit`, head unresolvable.
                 callee = intern(f".{func.attr}")  # type: ignore[attr-defined]
-        expressions, leaves, strings = _EXPRESSIONS, self.leaves, self.strings
+        expressions = _EXPRESSIONS
         args: list[Value] = []
         starred = -1
         # Each handler gives these back as it found them: set once for all the arguments.
         self.parent_call, self.target = call_id, ""
         for arg in node.args:
-            kind = type(arg)
-            # Names and strings, half the arguments, straight from the file's shared values.
-            if kind is _Name:
-                value = leaves.get(arg.id) or self.name(arg)  # type: ignore[attr-defined,arg-type]
-            elif kind is _Constant and type(arg.value) is str:  # type: ignore[attr-defined]
-                value = strings.get(arg.value) or self.constant(arg)  # type: ignore[attr-defined,arg-type]
-            else:
-                if kind is _Starred:
-                    starred = len(args) if starred < 0 else starred
-                    arg = arg.value  # type: ignore[attr-defined]
-                value = expressions[type(arg)](self, arg)
+            if type(arg) is _Starred:
+                starred = len(args) if starred < 0 else starred
+                arg = arg.value  # type: ignore[attr-defined]
+            value = expressions[type(arg)](self, arg)
             args.append(value)
             if value.calls:
                 joined_calls = joined_calls or bool(inner_calls)
@@ -927,14 +924,27 @@ class _Extractor:
             end_line, end_col = node.end_lineno or line, (node.end_col_offset or 0) + 1
         else:
             line, col, end_line, end_col = self.span(node)
+        # One tuple for all those of the same objects in the file (`argument_tuples`).
+        argument_tuples = self.argument_tuples
+        shared_args: tuple[Value, ...] = ()
+        if args:
+            key = id(args[0]) if len(args) == 1 else tuple(map(id, args))
+            shared_args = argument_tuples.get(key)  # type: ignore[assignment]
+            if shared_args is None:
+                shared_args = argument_tuples[key] = tuple(args)
+        shared_kwargs: tuple[tuple[str, Value], ...] = ()
+        if kwargs:
+            key = id(kwargs[0]) if len(kwargs) == 1 else tuple(map(id, kwargs))
+            shared_kwargs = argument_tuples.get(key)  # type: ignore[assignment]
+            if shared_kwargs is None:
+                shared_kwargs = argument_tuples[key] = tuple(kwargs)
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
             stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
             | (AWAITED if awaited else 0),
             self.stmt_digest if self.stmt_digest >= 0 else self.statement_digest(),
-            self.same_parts(args) if args else (), self.same_parts(kwargs) if kwargs else (),
-            target, parent, func_call, starred,
+            shared_args, shared_kwargs, target, parent, func_call, starred,
         ))
         named = self.callees.get(callee)
         if named is None:
@@ -982,15 +992,6 @@ class _Extractor:
         # Joined tuples are new objects: the file may have their equals already.
         return (self.share(calls) if joined_calls else calls,
                 self.share(names) if joined_names else names)
-
-    def same_parts(self, parts: list[_Part]) -> tuple[_Part, ...]:
-        """`parts` as a tuple, one object for all the tuples of the same objects in the file:
-        calls repeat their arguments (`Text("x")`, `uid=name`), whose values are shared."""
-        key: int | tuple[int, ...] = id(parts[0]) if len(parts) == 1 else tuple(map(id, parts))
-        found = self.argument_tuples.get(key)
-        if found is None:
-            found = self.argument_tuples[key] = tuple(parts)
-        return found
 
     def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """One object for each distinct tuple of names or callees in the file."""
