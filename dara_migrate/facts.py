@@ -648,9 +648,11 @@ class _Extractor:
         self.scope, self.qualname, self.loop, self.parent_call, self.target = saved
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        stmt_line, stmt_col = self.stmt
         decorators: tuple[Value, ...] = ()
         if node.decorator_list:  # the statement starts at its first decorator
-            self.stmt = (node.decorator_list[0].lineno, self.stmt[1])
+            stmt_line = node.decorator_list[0].lineno
+            self.stmt = (stmt_line, stmt_col)
             decorators = tuple(map(self.expr, node.decorator_list))
         args = node.args
         if args.defaults or args.kw_defaults:
@@ -660,30 +662,39 @@ class _Extractor:
                 args.posonlyargs or args.kwonlyargs) else args.args:
             if arg.annotation is not None:
                 self.expr(arg.annotation)
-        column = self.columns.col(node.lineno, node.col_offset)
-        span = _new_fact(Span, (node.lineno, column, node.lineno, column + 3))
-        self.bind(node.name, "def", span)
-        scope_id = self.new_scope(
-            "function", node.name, span, decorators=decorators, params=params,
-            is_async=isinstance(node, ast.AsyncFunctionDef),
-        )
-        saved = self.enter(scope_id, self.scopes[scope_id].qualname)
-        saved_returned, self.returned = self.returned, []
-        self.bind_params(params, span)
+        line = node.lineno
+        column = node.col_offset + 1 if self.ascii_only else self.columns.col(
+            line, node.col_offset)
+        span = _new_fact(Span, (line, column, line, column + 3))
+        name = node.name
+        self.bind(name, "def", span)
+        # The scope is made once its body is read (what it returns and declares come last);
+        # its id is taken first, so that the scopes inside it come after it.
+        scopes = self.scopes
+        scope_id = len(scopes)
+        scopes.append(None)  # type: ignore[arg-type]
+        outer_qualname, loop = self.qualname, self.loop
+        qualname = intern(f"{outer_qualname}.{name}") if outer_qualname else name
+        digest = self.statement_digest()
+        saved = (self.scope, outer_qualname, loop, self.parent_call, self.target, self.returned)
+        self.scope, self.qualname, self.loop, self.parent_call, self.target = (
+            scope_id, qualname, False, -1, "")
+        self.returned = []
+        for param in params:
+            self.bind(param.name, "param", span, param.annotation or "")
         first_binding, declarations = len(self.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)
-        self.leave(saved)
-        returned, self.returned = tuple(self.returned), saved_returned
+        returned = tuple(self.returned)
+        (self.scope, self.qualname, self.loop, self.parent_call, self.target,
+         self.returned) = saved
         declared = tuple(b.name for b in islice(self.bindings, first_binding, None)
                          if b.kind == "global" and b.scope == scope_id
                          ) if self.declarations > declarations else ()
-        returns = annotation_text(node.returns) or ""
-        if declared or returned or returns:
-            # Built from the fields in order (globals, returns, returned come last): a named
-            # tuple's `_replace` is several times slower.
-            self.scopes[scope_id] = _new_fact(
-                Scope, (*self.scopes[scope_id][:14], declared, returns, returned))
+        scopes[scope_id] = _new_fact(Scope, (
+            scope_id, saved[0], "function", name, qualname, span, stmt_line, stmt_col, digest,
+            decorators, params, (), type(node) is ast.AsyncFunctionDef, loop, declared,
+            annotation_text(node.returns) or "" if node.returns is not None else "", returned))
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
