@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import ast
 import copyreg
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from itertools import islice, repeat
 from sys import intern
 from typing import Any, Literal, NamedTuple, cast
@@ -359,15 +359,6 @@ class _Columns:
         )
 
 
-def _statement_digest(lines: list[str], first: int, last: int) -> int:
-    """The statement's text, whitespace removed, hashed into 48 bits: kept as an int, which
-    takes half the memory of its hex digits (a project has one for each statement with a
-    call or a definition)."""
-    # Whitespace removed from the lines' concatenation: the same as from each line in turn.
-    text = "".join((lines[first - 1] if first == last else "".join(lines[first - 1:last])).split())
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=6).digest(), "big")
-
-
 def _hex_digest(digest: int) -> str:
     """A statement digest as reports show it: 12 hex digits; empty for none (-1)."""
     return f"{digest:012x}" if digest >= 0 else ""
@@ -451,19 +442,27 @@ class _Extractor:
             _STATEMENTS[type(node)](self, node)
 
     def statement_digest(self) -> int:
-        """Hashed when a call or scope needs it: many statements have neither."""
+        """The statement's text, whitespace removed, hashed into 48 bits: kept as an int,
+        which takes half the memory of its hex digits (a project has one for each statement
+        with a call or a definition). Hashed when a call or scope needs it: many statements
+        have neither."""
         if self.stmt_digest < 0:
             node = self.stmt_node
             assert node is not None
             kind, first = type(node), self.stmt[0]
             if kind in _DEFINITIONS:
                 body_line = node.body[0].lineno  # type: ignore[attr-defined]
-                end = body_line - 1 if body_line > first else first
+                last = body_line - 1 if body_line > first else first
             elif kind in _HEADED:
-                end = first
+                last = first
             else:
-                end = max(node.end_lineno or first, first)
-            self.stmt_digest = _statement_digest(self.lines, first, end)
+                last = max(node.end_lineno or first, first)
+            lines = self.lines
+            # Whitespace removed from the lines' concatenation: the same as from each line.
+            text = "".join((lines[first - 1] if first == last
+                            else "".join(lines[first - 1:last])).split())
+            self.stmt_digest = int.from_bytes(
+                blake2b(text.encode(), digest_size=6).digest(), "big")
         return self.stmt_digest
 
     def assign_statement(self, node: ast.Assign) -> None:
@@ -804,13 +803,27 @@ class _Extractor:
         return self.children(node, "fstring")
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
-        items = self.parts(node.elts)
-        return self.combine("container", items, items)
+        items, calls, names = self.parts(node.elts)
+        return _new_fact(Value, ("container", "", None, calls, names, items))
 
     def dict_(self, node: ast.Dict) -> Value:
-        values = self.parts(node.values)
-        keys = self.parts([k for k in node.keys if k is not None])
-        return self.combine("dict", (*keys, *values), values)
+        values, value_calls, value_names = self.parts(node.values)
+        _, calls, names = self.parts([k for k in node.keys if k is not None])
+        # The keys' callees and names, then the values'.
+        tuples = self.tuples
+        if value_calls:
+            if calls:
+                calls += value_calls
+                calls = tuples.setdefault(calls, calls)
+            else:
+                calls = value_calls
+        if value_names:
+            if names:
+                names += value_names
+                names = tuples.setdefault(names, names)
+            else:
+                names = value_names
+        return _new_fact(Value, ("dict", "", None, calls, names, values))
 
     def binop(self, node: ast.BinOp) -> Value:
         return self.children(node, "binop")
@@ -820,7 +833,7 @@ class _Extractor:
         if type(node.op) is not ast.Not:
             return self.children(node, "other")
         operand = self.child(node.operand)
-        return self.combine("not", (operand,), (operand,))
+        return _new_fact(Value, ("not", "", None, operand.calls, operand.names, (operand,)))
 
     def named_expr(self, node: ast.NamedExpr) -> Value:
         value = self.expr(node.value)
@@ -834,17 +847,32 @@ class _Extractor:
         self.parent_call, self.target = saved
         return value
 
-    def parts(self, nodes: Iterable[ast.expr]) -> tuple[Value, ...]:
-        """The values of `nodes`, read as children: no call among them is an argument."""
+    def parts(self, nodes: Iterable[ast.expr]
+              ) -> tuple[tuple[Value, ...], tuple[str, ...], tuple[str, ...]]:
+        """The values of `nodes`, read as children (no call among them is an argument), and
+        their callees and names, in order."""
         saved = (self.parent_call, self.target)
         # Set once for all: each handler gives these back as it found them.
         self.parent_call, self.target = -1, ""
         expressions = _EXPRESSIONS
         values = []
+        calls: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
         for node in nodes:
-            values.append(expressions[type(node)](self, node))
+            value = expressions[type(node)](self, node)
+            values.append(value)
+            if value.calls:
+                joined_calls = joined_calls or bool(calls)
+                calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(names)
+                names += value.names
         self.parent_call, self.target = saved
-        return tuple(values)
+        # Joined tuples are new objects: the file may have their equals already.
+        tuples = self.tuples
+        return (tuple(values), tuples.setdefault(calls, calls) if joined_calls else calls,
+                tuples.setdefault(names, names) if joined_names else names)
 
     def children(self, node: ast.expr, kind: str = "other",
                  nodes: list[ast.expr] | None = None) -> Value:
@@ -902,7 +930,7 @@ class _Extractor:
         for arg in node.args:
             if type(arg) is _Starred:
                 starred = len(args) if starred < 0 else starred
-                arg = arg.value  # type: ignore[attr-defined]
+                arg = arg.value
             value = expressions[type(arg)](self, arg)
             args.append(value)
             if value.calls:
@@ -982,31 +1010,6 @@ class _Extractor:
         elif joined_names:
             inner_names = tuples.setdefault(inner_names, inner_names)
         return _new_fact(Value, ("call", callee, call_id, inner_calls, inner_names, ()))
-
-    def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
-        """A value made of `parts`."""
-        calls, names = self.gather(parts)
-        return _new_fact(Value, (kind, "", None, calls, names, items))
-
-    def gather(self, parts: Iterable[Value]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The callees and the names of `parts`, in order."""
-        calls: tuple[str, ...] = ()
-        names: tuple[str, ...] = ()
-        joined_calls = joined_names = False
-        for part in parts:
-            if part.calls:
-                joined_calls = joined_calls or bool(calls)
-                calls += part.calls
-            if part.names:
-                joined_names = joined_names or bool(names)
-                names += part.names
-        # Joined tuples are new objects: the file may have their equals already.
-        return (self.share(calls) if joined_calls else calls,
-                self.share(names) if joined_names else names)
-
-    def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        """One object for each distinct tuple of names or callees in the file."""
-        return self.tuples.setdefault(names, names)
 
 
 _STATEMENTS: dict[type[ast.stmt], Callable[[_Extractor, Any], None]] = {
@@ -1163,7 +1166,8 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     extractor = _Extractor(facts, lines, text.isascii())
     extractor.run(tree)
     facts.names = frozenset(extractor.names)
-    facts.markers = _markers(lines)
+    if "dara-migrate" in text:  # most files have no marker: no line needs looking at
+        facts.markers = _markers(lines)
     # Most files mention no watched word: they share one empty set.
     facts.mentions = frozenset(
         word for word in WATCHED_WORDS
