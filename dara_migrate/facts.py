@@ -365,6 +365,8 @@ def _hex_digest(digest: int) -> str:
 
 
 _Name, _Constant, _Starred, _Expr = ast.Name, ast.Constant, ast.Starred, ast.Expr
+_STATEMENT_HASHER = blake2b(digest_size=6)
+"""Copied for each statement hash: cheaper than making a hasher with its options each time."""
 _ALL_EXPRESSION_TYPES = tuple(kind for kind in vars(ast).values()
                               if isinstance(kind, type) and issubclass(kind, ast.expr))
 _ALL_STATEMENT_TYPES = tuple(kind for kind in vars(ast).values()
@@ -461,8 +463,9 @@ class _Extractor:
             # Whitespace removed from the lines' concatenation: the same as from each line.
             text = "".join((lines[first - 1] if first == last
                             else "".join(lines[first - 1:last])).split())
-            self.stmt_digest = int.from_bytes(
-                blake2b(text.encode(), digest_size=6).digest(), "big")
+            hasher = _STATEMENT_HASHER.copy()
+            hasher.update(text.encode())
+            self.stmt_digest = int.from_bytes(hasher.digest(), "big")
         return self.stmt_digest
 
     def assign_statement(self, node: ast.Assign) -> None:
@@ -593,7 +596,10 @@ class _Extractor:
             self.target = first.id
             value = _EXPRESSIONS[type(value_node)](self, value_node)
             self.target = saved
-            self.bind(first.id, "assign", self.span(node), annotation or "", value)
+            stmt_line, stmt_col = self.stmt
+            self.bindings.append(_new_fact(Binding, (
+                self.scope, first.id, "assign", self.span(node), annotation or "", value,
+                stmt_line, stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0))))
             return
         self.target = dotted_name(first) if len(targets) == 1 else ""
         value = _EXPRESSIONS[type(value_node)](self, value_node)
