@@ -662,11 +662,7 @@ class _Extractor:
         args = node.args
         if args.defaults or args.kw_defaults:
             self.arguments_defaults(args)
-        params = _params(args, self.params)
-        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs) if (
-                args.posonlyargs or args.kwonlyargs) else args.args:
-            if arg.annotation is not None:
-                self.expr(arg.annotation)
+        params = _params(args, self.params, self.expr)
         line = node.lineno
         column = node.col_offset + 1 if self.ascii_only else self.columns.col(
             line, node.col_offset)
@@ -1115,20 +1111,30 @@ def _memo_guard(test: ast.expr) -> str:
     return ""
 
 
-def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...]:
-    """The parameters, each one object for all its equals in the file (`shared`)."""
+def _params(args: ast.arguments, shared: dict[Param, Param],
+            read: Callable[[ast.expr], object] | None = None) -> tuple[Param, ...]:
+    """The parameters, each one object for all its equals in the file (`shared`); `read`
+    is given the annotation of each positional and keyword-only one, in order."""
     positional = [*args.posonlyargs, *args.args] if args.posonlyargs else args.args
     first_default = len(positional) - len(args.defaults)
     params = []
     for index, arg in enumerate(positional):
-        param = _new_fact(Param, (arg.arg, annotation_text(arg.annotation), "positional",
-                                  index >= first_default))
+        annotation = arg.annotation
+        if annotation is None:
+            param = _new_fact(Param, (arg.arg, None, "positional", index >= first_default))
+        else:
+            if read is not None:
+                read(annotation)
+            param = _new_fact(Param, (arg.arg, annotation_text(annotation), "positional",
+                                      index >= first_default))
         params.append(shared.setdefault(param, param))
     if args.vararg:
         param = _new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
                                   "vararg", False))
         params.append(shared.setdefault(param, param))
     for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if arg.annotation is not None and read is not None:
+            read(arg.annotation)
         param = _new_fact(Param, (arg.arg, annotation_text(arg.annotation), "keyword",
                                   default is not None))
         params.append(shared.setdefault(param, param))
