@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ast
 import copyreg
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from itertools import islice, repeat
 from sys import intern
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from dara_migrate.index.dara_api import SECRET_NAME, names_secret
 from dara_migrate.layout import split_lines
@@ -279,8 +279,6 @@ def _file_facts(path: str, module: str, is_package: bool, scopes: list[tuple[Any
                      line_count, names)
 
 
-_Part = TypeVar("_Part", Value, tuple[str, Value])
-"""A positional or a keyword argument of a call."""
 _NO_WORDS: frozenset[str] = frozenset()
 
 _new_fact = tuple.__new__
@@ -310,13 +308,14 @@ def dotted_name(node: ast.expr) -> str:
         return intern(f"{node.value.id}.{node.attr}")
     parts: list[str] = []
     while True:
-        if isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        elif isinstance(node, ast.Subscript):
-            node = node.value
-        elif isinstance(node, ast.Name):
-            parts.append(node.id)
+        kind = type(node)
+        if kind is ast.Attribute:
+            parts.append(node.attr)  # type: ignore[attr-defined]
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Subscript:
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Name:
+            parts.append(node.id)  # type: ignore[attr-defined]
             return parts[0] if len(parts) == 1 else intern(".".join(reversed(parts)))
         else:
             return ""
@@ -325,10 +324,11 @@ def dotted_name(node: ast.expr) -> str:
 def annotation_text(node: ast.expr | None) -> str | None:
     if node is None:
         return None
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.Constant) and node.value is None:
-        return "None"
+    if type(node) is ast.Name:  # the common case first
+        return node.id
+    if type(node) is ast.Constant:
+        value = node.value
+        return value if isinstance(value, str) else "None" if value is None else "?"
     if isinstance(node, ast.Subscript):
         inner = node.slice
         elements = inner.elts if isinstance(inner, ast.Tuple) else [inner]
@@ -368,20 +368,18 @@ class _Columns:
         )
 
 
-def _statement_digest(lines: list[str], first: int, last: int) -> int:
-    """The statement's text, whitespace removed, hashed into 48 bits: kept as an int, which
-    takes half the memory of its hex digits (a project has one for each statement with a
-    call or a definition)."""
-    # Whitespace removed from the lines' concatenation: the same as from each line in turn.
-    text = "".join((lines[first - 1] if first == last else "".join(lines[first - 1:last])).split())
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=6).digest(), "big")
-
-
 def _hex_digest(digest: int) -> str:
     """A statement digest as reports show it: 12 hex digits; empty for none (-1)."""
     return f"{digest:012x}" if digest >= 0 else ""
 
 
+_Name, _Constant, _Starred, _Expr = ast.Name, ast.Constant, ast.Starred, ast.Expr
+_STATEMENT_HASHER = blake2b(digest_size=6)
+"""Copied for each statement hash: cheaper than making a hasher with its options each time."""
+_ALL_EXPRESSION_TYPES = tuple(kind for kind in vars(ast).values()
+                              if isinstance(kind, type) and issubclass(kind, ast.expr))
+_ALL_STATEMENT_TYPES = tuple(kind for kind in vars(ast).values()
+                             if isinstance(kind, type) and issubclass(kind, ast.stmt))
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _DEFINITIONS = frozenset((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
 _HEADED = frozenset((ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
@@ -396,6 +394,9 @@ class _Extractor:
         self.facts = facts
         self.lines = lines
         self.columns = _Columns(lines, ascii_only)
+        self.span = self.columns.span
+        self.bindings = facts.bindings
+        self.scopes = facts.scopes
         self.ascii_only = ascii_only
         self.names: set[str] = set()
         self.leaves: dict[str, Value] = {}
@@ -417,13 +418,14 @@ class _Extractor:
         """Callee -> its first name, `(callee,)` and `(first name,)`, each shared."""
         self.argument_tuples: dict[int | tuple[int, ...], tuple[Any, ...]] = {}
         """Calls' argument tuples by the identities of their items (not by equality, which
-        takes `1` for `True`); each tuple keeps its items alive, so no id is reused."""
+        takes `1` for `True`): calls repeat their arguments (`Text("x")`, `uid=name`), whose
+        values are shared. Each tuple keeps its items alive, so no id is reused."""
         self.scope = 0
         self.qualname = ""
         self.loop = False
         self.stmt: tuple[int, int] = (1, 1)
         """First line and column of the statement being read."""
-        self.stmt_end = 1
+        self.stmt_node: ast.stmt | None = None
         self.stmt_digest = -1
         """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
@@ -439,33 +441,40 @@ class _Extractor:
             self.statement(stmt)
 
     def statement(self, node: ast.stmt) -> None:
-        kind = type(node)
-        first = node.lineno
-        if kind in _DEFINITIONS:
-            if node.decorator_list:  # type: ignore[attr-defined]
-                first = node.decorator_list[0].lineno  # type: ignore[attr-defined]
-            body_line = node.body[0].lineno  # type: ignore[attr-defined]
-            end = body_line - 1 if body_line > first else first
-        elif kind in _HEADED:
-            end = first
-        else:
-            end = node.end_lineno or first
-        saved = self.stmt, self.stmt_end, self.stmt_digest
-        self.stmt = (first, node.col_offset + 1 if self.ascii_only
+        # Not given back: the next statement sets them again, and a block gives back those
+        # of the statement that holds it (`block`).
+        self.stmt = (node.lineno, node.col_offset + 1 if self.ascii_only
                      else self.columns.col(node.lineno, node.col_offset))
-        self.stmt_end, self.stmt_digest = max(end, first), -1
-        try:
-            if kind is ast.Expr:  # the most common statement: a bare call
-                self.expr(node.value)  # type: ignore[attr-defined]
-            else:
-                _STATEMENTS.get(kind, _Extractor.other_statement)(self, node)
-        finally:
-            self.stmt, self.stmt_end, self.stmt_digest = saved
+        self.stmt_node, self.stmt_digest = node, -1
+        if type(node) is _Expr:  # the most common statement after assignments: a bare call
+            value = node.value
+            _EXPRESSIONS[type(value)](self, value)
+        else:
+            _STATEMENTS[type(node)](self, node)
 
     def statement_digest(self) -> int:
-        """Hashed when a call or scope needs it: many statements have neither."""
+        """The statement's text, whitespace removed, hashed into 48 bits: kept as an int,
+        which takes half the memory of its hex digits (a project has one for each statement
+        with a call or a definition). Hashed when a call or scope needs it: many statements
+        have neither."""
         if self.stmt_digest < 0:
-            self.stmt_digest = _statement_digest(self.lines, self.stmt[0], self.stmt_end)
+            node = self.stmt_node
+            assert node is not None
+            kind, first = type(node), self.stmt[0]
+            if kind in _DEFINITIONS:
+                body_line = node.body[0].lineno  # type: ignore[attr-defined]
+                last = body_line - 1 if body_line > first else first
+            elif kind in _HEADED:
+                last = first
+            else:
+                last = max(node.end_lineno or first, first)
+            lines = self.lines
+            # Whitespace removed from the lines' concatenation: the same as from each line.
+            text = "".join((lines[first - 1] if first == last
+                            else "".join(lines[first - 1:last])).split())
+            hasher = _STATEMENT_HASHER.copy()
+            hasher.update(text.encode())
+            self.stmt_digest = int.from_bytes(hasher.digest(), "big")
         return self.stmt_digest
 
     def assign_statement(self, node: ast.Assign) -> None:
@@ -487,7 +496,7 @@ class _Extractor:
         self.declarations += 1
         kind: BindingKind = "global" if isinstance(node, ast.Global) else "nonlocal"
         for name in node.names:
-            self.bind(name, kind, self.columns.span(node))
+            self.bind(name, kind, self.span(node))
 
     def delete(self, node: ast.Delete) -> None:
         for target in node.targets:
@@ -541,11 +550,13 @@ class _Extractor:
                 self.expr(child)
 
     def block(self, body: list[ast.stmt], loop: bool = False) -> None:
-        saved = self.loop
+        """The statements of a compound statement's block; then that statement is the one
+        being read again (a `case` guard after a block is read as part of the `match`)."""
+        saved = self.loop, self.stmt, self.stmt_node, self.stmt_digest
         self.loop = self.loop or loop
         for stmt in body:
             self.statement(stmt)
-        self.loop = saved
+        self.loop, self.stmt, self.stmt_node, self.stmt_digest = saved
 
     def try_(self, node: ast.stmt) -> None:
         self.block(getattr(node, "body", []))
@@ -557,17 +568,17 @@ class _Extractor:
     def if_(self, node: ast.If) -> None:
         self.expr(node.test)
         memo_of = _memo_guard(node.test)
-        start = len(self.facts.bindings)
+        start = len(self.bindings)
         self.block(node.body)
         if memo_of:
-            for index in range(start, len(self.facts.bindings)):
-                binding = self.facts.bindings[index]
+            for index in range(start, len(self.bindings)):
+                binding = self.bindings[index]
                 if binding.kind == "subscript" and binding.name == memo_of:
-                    self.facts.bindings[index] = binding._replace(packed=binding.packed | MEMO)
+                    self.bindings[index] = binding._replace(packed=binding.packed | MEMO)
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
-        span = self.columns.span(node)
+        span = self.span(node)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -598,31 +609,43 @@ class _Extractor:
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
-        self.facts.bindings.append(_new_fact(
-            Binding, (self.scope, name, kind, span, target, value, self.stmt[0],
-                      self.stmt[1] << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+        stmt_line, stmt_col = self.stmt
+        self.bindings.append(_new_fact(
+            Binding, (self.scope, name, kind, span, target, value, stmt_line,
+                      stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
                       | (MEMO if memo else 0))))
 
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
-        names = [dotted_name(t) for t in targets]
         saved = self.target
-        self.target = names[-1] if len(names) == 1 and names[-1] else ""
-        value = self.expr(value_node)
+        first = targets[0]
+        if len(targets) == 1 and type(first) is _Name:  # most assignments
+            self.target = first.id
+            value = _EXPRESSIONS[type(value_node)](self, value_node)
+            self.target = saved
+            stmt_line, stmt_col = self.stmt
+            self.bindings.append(_new_fact(Binding, (
+                self.scope, first.id, "assign", self.span(node), annotation or "", value,
+                stmt_line, stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0))))
+            return
+        self.target = dotted_name(first) if len(targets) == 1 else ""
+        value = _EXPRESSIONS[type(value_node)](self, value_node)
         self.target = saved
         for target in targets:
             self.store(target, "assign", value, node, annotation or "")
 
     def store(self, target: ast.expr, kind: BindingKind, value: Value | None,
               node: ast.stmt, annotation: str = "") -> None:
-        span = self.columns.span(node)
-        if isinstance(target, ast.Name):
-            self.bind(target.id, kind, span, target=annotation, value=value)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for element in target.elts:
+        span = self.span(node)
+        form = type(target)
+        if form is _Name:
+            self.bind(target.id, kind, span, target=annotation,  # type: ignore[attr-defined]
+                      value=value)
+        elif form is ast.Tuple or form is ast.List:
+            for element in target.elts:  # type: ignore[attr-defined]
                 self.store(element, kind, None, node)
-        elif isinstance(target, ast.Starred):
-            self.store(target.value, kind, None, node)
+        elif form is _Starred:
+            self.store(target.value, kind, None, node)  # type: ignore[attr-defined]
         elif isinstance(target, ast.Attribute):
             base = dotted_name(target.value)
             self.expr(target.value)
@@ -640,9 +663,9 @@ class _Extractor:
     def new_scope(self, kind: ScopeKind, name: str, span: Span,
                   decorators: tuple[Value, ...] = (), params: tuple[Param, ...] = (),
                   bases: tuple[str, ...] = (), is_async: bool = False) -> int:
-        scope_id = len(self.facts.scopes)
+        scope_id = len(self.scopes)
         qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
-        self.facts.scopes.append(_new_fact(Scope, (
+        self.scopes.append(_new_fact(Scope, (
             scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
             self.statement_digest(), decorators, params, bases, is_async, self.loop, (), "", ())))
         return scope_id
@@ -657,36 +680,49 @@ class _Extractor:
         self.scope, self.qualname, self.loop, self.parent_call, self.target = saved
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        decorators = tuple(self.expr(d) for d in node.decorator_list)
-        self.arguments_defaults(node.args)
-        params = _params(node.args, self.params)
-        for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs):
-            if arg.annotation is not None:
-                self.expr(arg.annotation)
-        column = self.columns.col(node.lineno, node.col_offset)
-        span = _new_fact(Span, (node.lineno, column, node.lineno, column + 3))
-        self.bind(node.name, "def", span)
-        scope_id = self.new_scope(
-            "function", node.name, span, decorators=decorators, params=params,
-            is_async=isinstance(node, ast.AsyncFunctionDef),
-        )
-        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
-        saved_returned, self.returned = self.returned, []
-        self.bind_params(params, span)
-        first_binding, declarations = len(self.facts.bindings), self.declarations
+        stmt_line, stmt_col = self.stmt
+        decorators: tuple[Value, ...] = ()
+        if node.decorator_list:  # the statement starts at its first decorator
+            stmt_line = node.decorator_list[0].lineno
+            self.stmt = (stmt_line, stmt_col)
+            decorators = tuple(map(self.expr, node.decorator_list))
+        args = node.args
+        if args.defaults or args.kw_defaults:
+            self.arguments_defaults(args)
+        params = _params(args, self.params, self.expr)
+        line = node.lineno
+        column = node.col_offset + 1 if self.ascii_only else self.columns.col(
+            line, node.col_offset)
+        span = _new_fact(Span, (line, column, line, column + 3))
+        name = node.name
+        self.bind(name, "def", span)
+        # The scope is made once its body is read (what it returns and declares come last);
+        # its id is taken first, so that the scopes inside it come after it.
+        scopes = self.scopes
+        scope_id = len(scopes)
+        scopes.append(None)  # type: ignore[arg-type]
+        outer_qualname, loop = self.qualname, self.loop
+        qualname = intern(f"{outer_qualname}.{name}") if outer_qualname else name
+        digest = self.statement_digest()
+        saved = (self.scope, outer_qualname, loop, self.parent_call, self.target, self.returned)
+        self.scope, self.qualname, self.loop, self.parent_call, self.target = (
+            scope_id, qualname, False, -1, "")
+        self.returned = []
+        for param in params:
+            self.bind(param.name, "param", span, param.annotation or "")
+        first_binding, declarations = len(self.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)
-        self.leave(saved)
-        returned, self.returned = tuple(self.returned), saved_returned
-        declared = tuple(b.name for b in islice(self.facts.bindings, first_binding, None)
+        returned = tuple(self.returned)
+        (self.scope, self.qualname, self.loop, self.parent_call, self.target,
+         self.returned) = saved
+        declared = tuple(b.name for b in islice(self.bindings, first_binding, None)
                          if b.kind == "global" and b.scope == scope_id
                          ) if self.declarations > declarations else ()
-        returns = annotation_text(node.returns) or ""
-        if declared or returned or returns:
-            # Built from the fields in order (globals, returns, returned come last): a named
-            # tuple's `_replace` is several times slower.
-            self.facts.scopes[scope_id] = _new_fact(
-                Scope, (*self.facts.scopes[scope_id][:14], declared, returns, returned))
+        scopes[scope_id] = _new_fact(Scope, (
+            scope_id, saved[0], "function", name, qualname, span, stmt_line, stmt_col, digest,
+            decorators, params, (), type(node) is ast.AsyncFunctionDef, loop, declared,
+            annotation_text(node.returns) or "" if node.returns is not None else "", returned))
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
         for param in params:
@@ -698,6 +734,8 @@ class _Extractor:
                 self.expr(default)
 
     def class_def(self, node: ast.ClassDef) -> None:
+        if node.decorator_list:  # the statement starts at its first decorator
+            self.stmt = (node.decorator_list[0].lineno, self.stmt[1])
         decorators = tuple(self.expr(d) for d in node.decorator_list)
         bases = tuple(dotted_name(b) for b in node.bases)
         for base in node.bases:
@@ -709,28 +747,25 @@ class _Extractor:
         self.bind(node.name, "class", span)
         scope_id = self.new_scope("class", node.name, span, decorators=decorators,
                                   bases=bases)
-        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        saved = self.enter(scope_id, self.scopes[scope_id].qualname)
         for stmt in node.body:
             self.statement(stmt)
         self.leave(saved)
 
     def lambda_(self, node: ast.Lambda) -> Value:
         self.arguments_defaults(node.args)
-        span = self.columns.span(node)
+        span = self.span(node)
         params = _params(node.args, self.params)
         scope_id = self.new_scope("lambda", "<lambda>", span, params=params)
-        saved = self.enter(scope_id, self.facts.scopes[scope_id].qualname)
+        saved = self.enter(scope_id, self.scopes[scope_id].qualname)
         self.bind_params(params, span)
         body = self.expr(node.body)
         self.leave(saved)
-        self.facts.scopes[scope_id] = _new_fact(Scope, (*self.facts.scopes[scope_id][:16], (body,)))
+        self.scopes[scope_id] = _new_fact(Scope, (*self.scopes[scope_id][:16], (body,)))
         return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, ()))
 
     def expr(self, node: ast.expr) -> Value:
-        handler = _EXPRESSIONS.get(type(node))
-        if handler is None:
-            return self.children(node, "other")
-        return handler(self, node)
+        return _EXPRESSIONS[type(node)](self, node)
 
     def constant(self, node: ast.Constant) -> Value:
         value = node.value
@@ -771,7 +806,8 @@ class _Extractor:
 
     def one(self, name: str) -> tuple[str, ...]:
         """`(name,)`, one object for each name in the file."""
-        return self.share((name,))
+        only = (name,)
+        return self.tuples.setdefault(only, only)
 
     def await_(self, node: ast.Await) -> Value:
         saved = self.awaited
@@ -780,10 +816,15 @@ class _Extractor:
         self.awaited = saved
         return inner
 
-    def comprehension(self, node: ast.expr) -> Value:
+    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp
+                      | ast.GeneratorExp) -> Value:
         saved_loop = self.loop
         self.loop = True
-        value = self.children(node, "comprehension")
+        nodes = _child_expressions(node)
+        for generator in node.generators:
+            nodes += generator.ifs
+            nodes.append(generator.iter)
+        value = self.children(node, "comprehension", nodes)
         self.loop = saved_loop
         return value
 
@@ -791,13 +832,26 @@ class _Extractor:
         return self.children(node, "fstring")
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
-        items = self.parts(node.elts)
-        return self.combine("container", items, items)
+        items, calls, names = self.parts(node.elts)
+        return _new_fact(Value, ("container", "", None, calls, names, items))
 
     def dict_(self, node: ast.Dict) -> Value:
-        values = self.parts(node.values)
-        keys = self.parts([k for k in node.keys if k is not None])
-        calls, names = self.gather((*keys, *values))
+        values, value_calls, value_names = self.parts(node.values)
+        keys, calls, names = self.parts([k for k in node.keys if k is not None])
+        # The keys' callees and names, then the values'.
+        tuples = self.tuples
+        if value_calls:
+            if calls:
+                calls += value_calls
+                calls = tuples.setdefault(calls, calls)
+            else:
+                calls = value_calls
+        if value_names:
+            if names:
+                names += value_names
+                names = tuples.setdefault(names, names)
+            else:
+                names = value_names
         spelled = [key.data for key in keys if key.kind == "str"]
         # Keys that could be keywords are kept (`**{"func": f}` passes `func=f`).
         text = ",".join(cast(list[str], spelled)) if len(spelled) == len(values) and all(
@@ -812,11 +866,11 @@ class _Extractor:
         if type(node.op) is not ast.Not:
             return self.children(node, "other")
         operand = self.child(node.operand)
-        return self.combine("not", (operand,), (operand,))
+        return _new_fact(Value, ("not", "", None, operand.calls, operand.names, (operand,)))
 
     def named_expr(self, node: ast.NamedExpr) -> Value:
         value = self.expr(node.value)
-        self.bind(node.target.id, "assign", self.columns.span(node), value=value)
+        self.bind(node.target.id, "assign", self.span(node), value=value)
         return value
 
     def child(self, node: ast.expr) -> Value:
@@ -826,38 +880,75 @@ class _Extractor:
         self.parent_call, self.target = saved
         return value
 
-    def parts(self, nodes: Iterable[ast.expr]) -> tuple[Value, ...]:
-        """The values of `nodes`, read as children: no call among them is an argument."""
+    def parts(self, nodes: Iterable[ast.expr]
+              ) -> tuple[tuple[Value, ...], tuple[str, ...], tuple[str, ...]]:
+        """The values of `nodes`, read as children (no call among them is an argument), and
+        their callees and names, in order."""
         saved = (self.parent_call, self.target)
         # Set once for all: each handler gives these back as it found them.
         self.parent_call, self.target = -1, ""
         expressions = _EXPRESSIONS
         values = []
+        calls: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
         for node in nodes:
-            handler = expressions.get(type(node))
-            values.append(handler(self, node) if handler else self.children(node, "other"))
+            value = expressions[type(node)](self, node)
+            values.append(value)
+            if value.calls:
+                joined_calls = joined_calls or bool(calls)
+                calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(names)
+                names += value.names
         self.parent_call, self.target = saved
-        return tuple(values)
+        # Joined tuples are new objects: the file may have their equals already.
+        tuples = self.tuples
+        return (tuple(values), tuples.setdefault(calls, calls) if joined_calls else calls,
+                tuples.setdefault(names, names) if joined_names else names)
 
-    def children(self, node: ast.expr, kind: str) -> Value:
-        parts = self.parts(_child_expressions(node))
-        for generator in getattr(node, "generators", ()):
-            parts += self.parts([*generator.ifs, generator.iter])
-        return self.combine(kind, parts)
+    def children(self, node: ast.expr, kind: str = "other",
+                 nodes: list[ast.expr] | None = None) -> Value:
+        """A value made of the node's child expressions (else of `nodes`), read as children."""
+        saved = (self.parent_call, self.target)
+        self.parent_call, self.target = -1, ""
+        expressions = _EXPRESSIONS
+        # What `combine` would gather, joined as the values come: their tuple is not kept.
+        calls: tuple[str, ...] = ()
+        names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
+        for child in _child_expressions(node) if nodes is None else nodes:
+            value = expressions[type(child)](self, child)
+            if value.calls:
+                joined_calls = joined_calls or bool(calls)
+                calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(names)
+                names += value.names
+        self.parent_call, self.target = saved
+        tuples = self.tuples
+        return _new_fact(Value, (kind, "", None,
+                                 tuples.setdefault(calls, calls) if joined_calls else calls,
+                                 tuples.setdefault(names, names) if joined_names else names,
+                                 ()))
 
     def call(self, node: ast.Call) -> Value:
         calls = self.facts.calls
         call_id = len(calls)
         calls.append(None)  # type: ignore[arg-type]  # reserve the id; parents first
         func = node.func
-        callee = dotted_name(func)
+        callee = func.id if type(func) is _Name else dotted_name(func)
         target, parent, awaited = self.target, self.parent_call, self.awaited
         self.awaited = False
         func_call = -1
-        parts: list[Value] = []
-        """The function's value when not a name, then the arguments' values."""
+        # The callees and names of the function's value (when not a name) and of the
+        # arguments, in order, as `gather` would join them (inlined: calls are most nodes).
+        inner_calls: tuple[str, ...] = ()
+        inner_names: tuple[str, ...] = ()
+        joined_calls = joined_names = False
         if not callee:
-            parts.append(self.child(func))
+            function = self.child(func)
+            inner_calls, inner_names = function.calls, function.names
             method = type(func) is ast.Attribute
             if type(func.value if method else func) is ast.Call:  # type: ignore[attr-defined]
                 func_call = call_id + 1
@@ -870,91 +961,93 @@ class _Extractor:
         # Each handler gives these back as it found them: set once for all the arguments.
         self.parent_call, self.target = call_id, ""
         for arg in node.args:
-            if type(arg) is ast.Starred:
+            if type(arg) is _Starred:
                 starred = len(args) if starred < 0 else starred
                 arg = arg.value
-            handler = expressions.get(type(arg))
-            args.append(handler(self, arg) if handler else self.children(arg, "other"))
-        parts += args
+            value = expressions[type(arg)](self, arg)
+            args.append(value)
+            if value.calls:
+                joined_calls = joined_calls or bool(inner_calls)
+                inner_calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(inner_names)
+                inner_names += value.names
         kwargs: list[tuple[str, Value]] = []
+        pairs = self.pairs
         for keyword in node.keywords:
             name = keyword.arg or "**"
             self.parent_call, self.target = call_id, name
             argument = keyword.value
-            handler = expressions.get(type(argument))
-            value = handler(self, argument) if handler else self.children(argument, "other")
+            value = expressions[type(argument)](self, argument)
             if value.kind in _LEAVES:  # `name=x`, `name="x"`: pairs a file repeats
                 pair = (name, value)
-                kwargs.append(self.pairs.setdefault((name, value, type(value.data)), pair))
+                kwargs.append(pairs.setdefault((name, value, type(value.data)), pair))
             else:
                 kwargs.append((name, value))
-            parts.append(value)
+            if value.calls:
+                joined_calls = joined_calls or bool(inner_calls)
+                inner_calls += value.calls
+            if value.names:
+                joined_names = joined_names or bool(inner_names)
+                inner_names += value.names
         self.parent_call, self.target = parent, target
         if self.ascii_only:
             line, col = node.lineno, node.col_offset + 1
             end_line, end_col = node.end_lineno or line, (node.end_col_offset or 0) + 1
         else:
-            line, col, end_line, end_col = self.columns.span(node)
+            line, col, end_line, end_col = self.span(node)
+        # One tuple for all those of the same objects in the file (`argument_tuples`).
+        argument_tuples = self.argument_tuples
+        shared_args: tuple[Value, ...] = ()
+        if args:
+            key = id(args[0]) if len(args) == 1 else tuple(map(id, args))
+            shared_args = argument_tuples.get(key)  # type: ignore[assignment]
+            if shared_args is None:
+                shared_args = argument_tuples[key] = tuple(args)
+        shared_kwargs: tuple[tuple[str, Value], ...] = ()
+        if kwargs:
+            key = id(kwargs[0]) if len(kwargs) == 1 else tuple(map(id, kwargs))
+            shared_kwargs = argument_tuples.get(key)  # type: ignore[assignment]
+            if shared_kwargs is None:
+                shared_kwargs = argument_tuples[key] = tuple(kwargs)
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
             stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
             | (AWAITED if awaited else 0),
             self.stmt_digest if self.stmt_digest >= 0 else self.statement_digest(),
-            self.same_parts(args) if args else (), self.same_parts(kwargs) if kwargs else (),
-            target, parent, func_call, starred,
+            shared_args, shared_kwargs, target, parent, func_call, starred,
         ))
-        inner_calls, inner_names = self.gather(parts) if parts else ((), ())
         named = self.callees.get(callee)
         if named is None:
             head = callee.split(".")[0]
             self.names.add(head)
             named = self.callees[callee] = (head, self.one(callee), self.one(head))
         head, only_callee, only_head = named
-        return _new_fact(Value, (
-            "call", callee, call_id,
-            (self.share((callee, *inner_calls)) if inner_calls else only_callee) if callee
-            else inner_calls,
-            (self.share((*inner_names, head)) if inner_names else only_head) if head
-            else inner_names, ()))
-
-    def combine(self, kind: str, parts: tuple[Value, ...], items: tuple[Value, ...] = ()) -> Value:
-        """A value made of `parts`."""
-        calls, names = self.gather(parts)
-        return _new_fact(Value, (kind, "", None, calls, names, items))
-
-    def gather(self, parts: Iterable[Value]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The callees and the names of `parts`, in order."""
-        calls: tuple[str, ...] = ()
-        names: tuple[str, ...] = ()
-        joined_calls = joined_names = False
-        for part in parts:
-            if part.calls:
-                joined_calls = joined_calls or bool(calls)
-                calls += part.calls
-            if part.names:
-                joined_names = joined_names or bool(names)
-                names += part.names
-        # Joined tuples are new objects: the file may have their equals already.
-        return (self.share(calls) if joined_calls else calls,
-                self.share(names) if joined_names else names)
-
-    def same_parts(self, parts: list[_Part]) -> tuple[_Part, ...]:
-        """`parts` as a tuple, one object for all the tuples of the same objects in the file:
-        calls repeat their arguments (`Text("x")`, `uid=name`), whose values are shared."""
-        key: int | tuple[int, ...] = id(parts[0]) if len(parts) == 1 else tuple(map(id, parts))
-        found = self.argument_tuples.get(key)
-        if found is None:
-            found = self.argument_tuples[key] = tuple(parts)
-        return found
-
-    def share(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        """One object for each distinct tuple of names or callees in the file."""
-        return self.tuples.setdefault(names, names)
+        tuples = self.tuples
+        # A joined tuple is a new object: the file may have its equal already.
+        if callee:
+            if inner_calls:
+                inner_calls = (callee, *inner_calls)
+                inner_calls = tuples.setdefault(inner_calls, inner_calls)
+            else:
+                inner_calls = only_callee
+        elif joined_calls:
+            inner_calls = tuples.setdefault(inner_calls, inner_calls)
+        if head:
+            if inner_names:
+                inner_names = (*inner_names, head)
+                inner_names = tuples.setdefault(inner_names, inner_names)
+            else:
+                inner_names = only_head
+        elif joined_names:
+            inner_names = tuples.setdefault(inner_names, inner_names)
+        return _new_fact(Value, ("call", callee, call_id, inner_calls, inner_names, ()))
 
 
 _STATEMENTS: dict[type[ast.stmt], Callable[[_Extractor, Any], None]] = {
     # By exact type, as `_EXPRESSIONS`; a bare expression is handled before this lookup.
+    **dict.fromkeys(_ALL_STATEMENT_TYPES, _Extractor.other_statement),
     ast.FunctionDef: _Extractor.function,
     ast.AsyncFunctionDef: _Extractor.function,
     ast.ClassDef: _Extractor.class_def,
@@ -979,7 +1072,9 @@ _STATEMENTS: dict[type[ast.stmt], Callable[[_Extractor, Any], None]] = {
 }
 _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
     # By exact type: ast node classes are never subclassed, and one dict lookup is cheaper
-    # than a chain of isinstance tests on hundreds of thousands of nodes.
+    # than a chain of isinstance tests on hundreds of thousands of nodes. Every expression
+    # type has an entry: the others are read through their children.
+    **dict.fromkeys(_ALL_EXPRESSION_TYPES, _Extractor.children),
     ast.Call: _Extractor.call,
     ast.Constant: _Extractor.constant,
     ast.Name: _Extractor.name,
@@ -1069,25 +1164,38 @@ def _memo_guard(test: ast.expr) -> str:
     return ""
 
 
-def _params(args: ast.arguments, shared: dict[Param, Param]) -> tuple[Param, ...]:
-    """The parameters, each one object for all its equals in the file (`shared`)."""
-    positional = [*args.posonlyargs, *args.args]
+def _params(args: ast.arguments, shared: dict[Param, Param],
+            read: Callable[[ast.expr], object] | None = None) -> tuple[Param, ...]:
+    """The parameters, each one object for all its equals in the file (`shared`); `read`
+    is given the annotation of each positional and keyword-only one, in order."""
+    positional = [*args.posonlyargs, *args.args] if args.posonlyargs else args.args
     first_default = len(positional) - len(args.defaults)
-    params = [
-        _new_fact(Param, (a.arg, annotation_text(a.annotation), "positional", i >= first_default))
-        for i, a in enumerate(positional)
-    ]
+    params = []
+    for index, arg in enumerate(positional):
+        annotation = arg.annotation
+        if annotation is None:
+            param = _new_fact(Param, (arg.arg, None, "positional", index >= first_default))
+        else:
+            if read is not None:
+                read(annotation)
+            param = _new_fact(Param, (arg.arg, annotation_text(annotation), "positional",
+                                      index >= first_default))
+        params.append(shared.setdefault(param, param))
     if args.vararg:
-        params.append(_new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
-                                        "vararg", False)))
-    params.extend(
-        _new_fact(Param, (a.arg, annotation_text(a.annotation), "keyword", d is not None))
-        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
-    )
+        param = _new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
+                                  "vararg", False))
+        params.append(shared.setdefault(param, param))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if arg.annotation is not None and read is not None:
+            read(arg.annotation)
+        param = _new_fact(Param, (arg.arg, annotation_text(arg.annotation), "keyword",
+                                  default is not None))
+        params.append(shared.setdefault(param, param))
     if args.kwarg:
-        params.append(_new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
-                                        "kwarg", False)))
-    return tuple(shared.setdefault(param, param) for param in params)
+        param = _new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
+                                  "kwarg", False))
+        params.append(shared.setdefault(param, param))
+    return tuple(params)
 
 
 def _markers(lines: list[str]) -> list[Marker]:
@@ -1123,7 +1231,8 @@ def extract_facts(tree: ast.Module, text: str, path: str, module: str,
     extractor = _Extractor(facts, lines, text.isascii())
     extractor.run(tree)
     facts.names = frozenset(extractor.names)
-    facts.markers = _markers(lines)
+    if "dara-migrate" in text:  # most files have no marker: no line needs looking at
+        facts.markers = _markers(lines)
     # Most files mention no watched word: they share one empty set.
     facts.mentions = frozenset(
         word for word in WATCHED_WORDS
