@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
-from dara_migrate.edits import EditError, apply_edits, edit_style, quote_style
+from dara_migrate.edits import EditError, QuoteStyles, apply_edits, edit_style
 from dara_migrate.engine import Project, audit
 from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.index.apps import App
@@ -315,7 +315,8 @@ class _Session:
         self.uid_overrides[finding.fingerprint] = self.prompts.text(
             f"New {_keyword(finding)}", current, valid)
         facts = project.index.files[finding.path]
-        replanned = plan_fix(project, facts, finding, quote_style(self.text_of(finding.path)),
+        quote = QuoteStyles(project.index.files, self.text_of)(finding.path)
+        replanned = plan_fix(project, facts, finding, quote,
                              FixOptions(uid_overrides=self.uid_overrides))
         return replanned or fix
 

@@ -16,8 +16,8 @@ from dara_migrate.edits import (
     InsertAfter,
     RemoveComments,
     RemoveStatement,
+    QuoteStyles,
     literal,
-    quote_style,
 )
 from dara_migrate.engine import Project
 from dara_migrate.facts import FileFacts
@@ -44,10 +44,11 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
     that is already taken anywhere in the project, or that another fix writes, is never
     written: the fix is left out and `refused` says why (by finding fingerprint)."""
     quotes: dict[str, str] = {}
+    styles = QuoteStyles(project.index.files, overlay_text)
 
     def quote(path: str) -> str:
         if path not in quotes:
-            quotes[path] = quote_style(overlay_text(path))
+            quotes[path] = styles(path)
         return quotes[path]
 
     planning = FixRound(project.index, project.apps, overlay_text, quote, options)
@@ -92,8 +93,10 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
             return text
         return read_source(project.settings.root / path).text
 
+    styles = QuoteStyles(project.index.files, text_of)
+
     def quote_of(path: str) -> str:
-        return quote if path == facts.path else quote_style(text_of(path))
+        return quote if path == facts.path else styles(path)
 
     planning = FixRound(project.index, project.apps, text_of, quote_of, options)
     return finding.autofix.plan(finding, planning)
@@ -155,6 +158,7 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
     hatch but marked by `plan_moved_markers`."""
     edits: dict[str, list[Edit]] = defaultdict(list)
     by_app = remaining_by_app(project, fixed)
+    styles = QuoteStyles(project.index.files, text_of)
     for app in project.apps:
         remaining = by_app[app.key]
         if app.bound_name is None:
@@ -164,7 +168,7 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
         block = ""
         if remaining:
             statement = (f"{app.bound_name.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
-                         f"{literal(ESCAPE_HATCH_VALUE, quote_style(text))}\n")
+                         f"{literal(ESCAPE_HATCH_VALUE, styles(path, text))}\n")
             # Inside a factory the block is indented: it must fit the line length there.
             bound_line = split_lines(text)[app.bound_name.line - 1]
             indent = len(bound_line) - len(bound_line.lstrip())
