@@ -14,9 +14,9 @@ from dara_migrate.edits import (
     AddMarker,
     Edit,
     InsertAfter,
+    QuoteStyles,
     RemoveComments,
     RemoveStatement,
-    QuoteStyles,
     literal,
 )
 from dara_migrate.engine import Project
