@@ -133,6 +133,10 @@ class TextOrJson(str, Enum):
     json = "json"
 
 
+class MarkdownOnly(str, Enum):
+    markdown = "markdown"
+
+
 class ModeOption(str, Enum):
     warn = "warn"
     enforce = "enforce"
@@ -651,6 +655,9 @@ def report_command(
     paths: PathsArg = None,
     applied: Annotated[Path | None, typer.Option(
         "--applied", help="An `apply --report` file: adds what apply changed.")] = None,
+    _output_format: Annotated[MarkdownOnly, typer.Option(
+        "--format", help="The guide is Markdown; other formats come from `audit --format`.")
+    ] = MarkdownOnly.markdown,
     output: OutputOpt = None,
     target: TargetOpt = None,
     mode: ModeOpt = None,
