@@ -33,6 +33,7 @@ from dara_migrate.planner import (
     DEFAULT_REASON,
     FixOptions,
     PlannedFix,
+    comment_width,
     plan_code_fixes,
     plan_escape_hatch,
     plan_mode,
@@ -568,7 +569,8 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
         if by_app[app.key] or app.bound_name is None or app.declares(MODE_ATTRIBUTE):
             continue
         path = app.bound_name.facts.path
-        edit = plan_mode(app, mode, quotes(path))
+        width = comment_width(settings.root / path, workspace.text(path), app.bound_name.line)
+        edit = plan_mode(app, mode, quotes(path), width)
         if edit is not None:
             edits.setdefault(path, []).append(edit)
     if not edits:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
 
 from dara_migrate.autofix import MARKER_PREFIX, FixRound
 from dara_migrate.autofix import FixOptions as FixOptions
@@ -130,6 +131,14 @@ _HATCH_WIDTH = 86
 """The widest the escape hatch's comment lines are, indentation included."""
 
 
+def comment_width(file: Path, text: str, line: int) -> int:
+    """How wide the comment lines of a block inserted after `line` of `file` (whose text is
+    `text`) may be: inside a factory the block is indented, and must fit the line length."""
+    bound_line = split_lines(text)[line - 1]
+    indent = len(bound_line) - len(bound_line.lstrip())
+    return max(min(_HATCH_WIDTH, line_length(file.parent) - indent), 40)
+
+
 def hatch_comment(findings: Iterable[Finding], reason: str, width: int = _HATCH_WIDTH) -> str:
     """The comment above the escape hatch, in lines of at most `width` characters."""
     counts = Counter(f.rule for f in findings)
@@ -169,11 +178,8 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
         if remaining:
             statement = (f"{app.bound_name.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
                          f"{literal(ESCAPE_HATCH_VALUE, styles(path, text))}\n")
-            # Inside a factory the block is indented: it must fit the line length there.
-            bound_line = split_lines(text)[app.bound_name.line - 1]
-            indent = len(bound_line) - len(bound_line.lstrip())
-            width = min(_HATCH_WIDTH, line_length((project.settings.root / path).parent) - indent)
-            block = hatch_comment(remaining, reason, max(width, 40)) + statement
+            width = comment_width(project.settings.root / path, text, app.bound_name.line)
+            block = hatch_comment(remaining, reason, width) + statement
         if app.escape_hatch is not None:
             if block and _hatch_block_ends_at(text, app.escape_hatch.stmt_line, block):
                 continue
@@ -252,14 +258,17 @@ def _marker_text(codes: Iterable[str], reason: str) -> str:
     return f"{MARKER_PREFIX}{', '.join(sorted(codes))}] {reason}"
 
 
-def plan_mode(app: App, mode: str, quote: str) -> InsertAfter | None:
-    """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot."""
+def plan_mode(app: App, mode: str, quote: str, width: int) -> InsertAfter | None:
+    """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot;
+    its comment in lines of at most `width` characters."""
     if app.bound_name is None:
         return None
     what = ("report violations while the app runs" if mode == "warn"
             else "refuse to start on a violation")
+    comment = textwrap.wrap(f"dara-migrate: no error left; the runtime checks what static "
+                            f"analysis cannot ({mode}: {what}).", width=width,
+                            initial_indent="# ", subsequent_indent="# ")
     return InsertAfter(app.bound_name.line,
-                       f"# dara-migrate: no error left; the runtime checks what static analysis "
-                       f"cannot ({mode}: {what}).\n"
+                       "\n".join(comment) + "\n"
                        f"{app.bound_name.name}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n",
                        key="mode")

@@ -392,7 +392,7 @@ def test_a_clean_app_is_offered_the_warn_mode(tmp_path: Path) -> None:
     assert "app config: config.distributed_mode = 'warn'" in shown
     main = afters(outcome[1])["orders/main.py"].decode()
     assert ("# dara-migrate: no error left; the runtime checks what static analysis cannot "
-            "(warn: report violations while the app runs).\n"
+            "(warn:\n# report violations while the app runs).\n"
             "config.distributed_mode = 'warn'\n") in main
 
 

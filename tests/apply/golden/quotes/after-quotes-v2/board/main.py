@@ -8,7 +8,8 @@ from board.pages.orders import orders_page
 from board.pages.summary import summary_page
 
 config = ConfigurationBuilder()
-# dara-migrate: no error left; the runtime checks what static analysis cannot (warn: report violations while the app runs).
+# dara-migrate: no error left; the runtime checks what static analysis cannot (warn:
+# report violations while the app runs).
 config.distributed_mode = "warn"
 # dara-migrate (DM201): shared runtime for multi-worker deployments.
 # Without DARA_VALKEY_URL the app keeps single-process behaviour (dev, tests).
