@@ -21,9 +21,9 @@ from dara_migrate.edits import (
     EditError,
     EditStyle,
     InsertAfter,
+    QuoteStyles,
     ReplaceCall,
     apply_edits,
-    quote_style,
 )
 from dara_migrate.engine import Project, load_project
 from dara_migrate.files import FoundFiles, ReadError, Source, find_files, read_source
@@ -33,6 +33,7 @@ from dara_migrate.planner import (
     DEFAULT_REASON,
     FixOptions,
     PlannedFix,
+    comment_width,
     plan_code_fixes,
     plan_escape_hatch,
     plan_mode,
@@ -431,6 +432,8 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
     planned = _hatch_edits(project, hatch, lambda path: workspace.source(path).text, fixed,
                            [finding for finding, _ in moving])
     moved: dict[str, list[Edit]] = {}
+    quotes_before = QuoteStyles(project.index.files, lambda path: workspace.source(path).text)
+    quotes_after = QuoteStyles(project.index.files, workspace.text)
     for path, file_edits in planned.items():
         if path not in workspace.changed:
             moved[path] = file_edits
@@ -442,7 +445,7 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
             return False, project
         # The hatch's literal is quoted as the file's strings are: planned on the text before.
         if any(isinstance(e, InsertAfter) for e in file_edits) and (
-                quote_style(original) != quote_style(fixed_text)):
+                quotes_before(path) != quotes_after(path)):
             return False, project
         moved[path] = [e for e in moved_edits if e is not None]
     for path, markers in plan_moved_markers(project, landed, hatch.reason, fixed).items():
@@ -561,11 +564,13 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
               mode: str) -> Project:
     edits: dict[str, list[Edit]] = {}
     by_app = remaining_by_app(project)
+    quotes = QuoteStyles(project.index.files, workspace.text)
     for app in project.apps:
         if by_app[app.key] or app.bound_name is None or app.declares(MODE_ATTRIBUTE):
             continue
         path = app.bound_name.facts.path
-        edit = plan_mode(app, mode, quote_style(workspace.text(path)))
+        width = comment_width(settings.root / path, workspace.text(path), app.bound_name.line)
+        edit = plan_mode(app, mode, quotes(path), width)
         if edit is not None:
             edits.setdefault(path, []).append(edit)
     if not edits:

@@ -14,7 +14,7 @@ import itertools
 import re
 import sys
 import tokenize
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -142,11 +142,50 @@ class EditError(Exception):
 
 def quote_style(text: str) -> str:
     """The file's prevailing quote for plain strings; ties go to single quotes."""
-    counts = _plain_string_quotes(text)
-    if counts is None:
-        counts = _tokenized_string_quotes(text)
-    single, double = counts
+    single, double = string_quotes(text)
     return '"' if double > single else "'"
+
+
+def string_quotes(text: str) -> tuple[int, int]:
+    """How many plain strings of the text are single- and double-quoted."""
+    counts = _plain_string_quotes(text)
+    return _tokenized_string_quotes(text) if counts is None else counts
+
+
+class QuoteStyles:
+    """The quote literals inserted into each file of a project use: the file's prevailing
+    quote for plain strings; where its strings do not decide (a file of names and numbers),
+    that of the project's files nearest to it (its folder's, then each enclosing folder's up
+    to the root); ties there go to single quotes. `paths`: the project's Python files, relative
+    to its root with POSIX separators; `text_of` reads one."""
+
+    def __init__(self, paths: Iterable[str], text_of: Callable[[str], str]) -> None:
+        self._paths = sorted(paths)
+        self._text_of = text_of
+        self._counts: dict[str, tuple[int, int]] = {}
+        self._folders: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, path: str, text: str | None = None) -> str:
+        """The quote for `path`, whose text is `text` when given (else `text_of` reads it)."""
+        single, double = string_quotes(self._text_of(path) if text is None else text)
+        folder = path
+        while single == double and folder:
+            folder = folder.rpartition("/")[0]
+            single, double = self._folder_quotes(folder)
+        return '"' if double > single else "'"
+
+    def _folder_quotes(self, folder: str) -> tuple[int, int]:
+        if folder not in self._folders:
+            prefix = f"{folder}/" if folder else ""
+            single = double = 0
+            for path in self._paths:
+                if path.startswith(prefix):
+                    if path not in self._counts:
+                        self._counts[path] = string_quotes(self._text_of(path))
+                    single += self._counts[path][0]
+                    double += self._counts[path][1]
+            self._folders[folder] = single, double
+        return self._folders[folder]
 
 
 def _tokenized_string_quotes(text: str) -> tuple[int, int]:

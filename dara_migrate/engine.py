@@ -330,9 +330,10 @@ def verdicts(project: Project) -> list[AppVerdict]:
             verdict = "fixable"
         else:
             verdict = "blocked"
+        unsafe = sum(f.fix == "unsafe" for f in live)
         result.append(AppVerdict(app.name, app.facts.path, app.call.span.line, verdict,
                                  len(live), len(blockers), app.target, app.target_reason,
-                                 app.app_id))
+                                 app.app_id, unsafe))
     return result
 
 

@@ -363,6 +363,21 @@ def is_deployment_file(path: Path) -> bool:
     )
 
 
+def why_not_an_output(path: Path, root: Path) -> str | None:
+    """Why an output the run writes must not replace the existing file at `path` (None when
+    it may): a Python source anywhere (the run may be about to read or edit it), or a file
+    inside the project at `root` that discovery reads (`.env*`, Dockerfile, YAML, TOML such
+    as pyproject.toml...). Any other file, an earlier run's output included, may be replaced."""
+    if not path.is_file():
+        return None
+    real = path.resolve()
+    if real.suffix in (".py", ".pyi", ".pyw"):
+        return "it is Python source"
+    if real.is_relative_to(root.resolve()) and is_deployment_file(real):
+        return "the run reads this file of the project"
+    return None
+
+
 class FoundFiles(NamedTuple):
     python: list[Path]
     selected: frozenset[str]

@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
-from dara_migrate.edits import EditError, apply_edits, edit_style, quote_style
+from dara_migrate.edits import EditError, QuoteStyles, apply_edits, edit_style
 from dara_migrate.engine import Project, audit
 from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.index.apps import App
@@ -56,6 +56,8 @@ from dara_migrate.target import (
 from dara_migrate.writer import WriteError, colour_diff, dirty_paths, encode, unified_diff
 
 UID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_AS_DETECTED = "detected"
+"""The target answer that keeps each app's own profile."""
 ROUTE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 """Dara's own check for route ids (`^[a-zA-Z0-9-_]+$`), stricter than the uid pattern."""
 _ALLOWED = {UID_PATTERN: "letters, digits and _ . : -",
@@ -186,17 +188,30 @@ class _Session:
     # (2) target profile and runtime details
 
     def choose_target(self, project: Project) -> Project:
+        """A profile chosen here applies to every app, as `--target` does (over every
+        `[tool.dara-migrate]` table); where the apps' projects detect different profiles, the
+        default keeps each app's own."""
         current = self.settings.target
         choices = [Choice(f"{profile.name}: {profile.offer}", profile.name)
                    for profile in PROFILES.values()]
-        target = as_target(self.prompts.select(
-            f"Target profile (detected {current}: {self.settings.target_reason})",
-            choices, current))
-        if target != current:
+        detected = sorted({(app.target, app.label) for app in project.apps})
+        if len({target for target, _ in detected}) > 1:
+            each = ", ".join(f"{label} {target}" for target, label in detected)
+            choices.insert(0, Choice(f"as detected for each app: {each}", _AS_DETECTED))
+            question, default = "Target profile (the apps' projects differ)", _AS_DETECTED
+        else:
+            question = f"Target profile (detected {current}: {self.settings.target_reason})"
+            default = current
+        answer = self.prompts.select(question, choices, default)
+        if answer != default:
+            target = as_target(answer)
+            flags = {**self.settings.flags, "target": target}
+            # Nested projects' tables are read again with the choice among the flags.
             self.settings = replace(self.settings, target=target, target_choice=target,
-                                    target_reason="chosen in the interactive session")
+                                    target_reason="chosen in the interactive session",
+                                    flags=flags, nested={}, _governing={})
             project = audit(self.settings, self.paths)[1]
-        if not has_runtime(target):
+        if not any(has_runtime(app.target) for app in project.apps):
             return project
         needing = [app for app in project.apps if any(
             f.rule == "DM201" and f.status == "open" and app.key in f.apps
@@ -315,7 +330,8 @@ class _Session:
         self.uid_overrides[finding.fingerprint] = self.prompts.text(
             f"New {_keyword(finding)}", current, valid)
         facts = project.index.files[finding.path]
-        replanned = plan_fix(project, facts, finding, quote_style(self.text_of(finding.path)),
+        quote = QuoteStyles(project.index.files, self.text_of)(finding.path)
+        replanned = plan_fix(project, facts, finding, quote,
                              FixOptions(uid_overrides=self.uid_overrides))
         return replanned or fix
 

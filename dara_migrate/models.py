@@ -83,6 +83,8 @@ class AppVerdict:
     target: str = LATEST
     target_reason: str = ""
     app_id: str = ""
+    unsafe: int = 0
+    """Errors that `apply --unsafe-fixes` fixes (not counted among `blockers`)."""
 
 
 @dataclass(slots=True)

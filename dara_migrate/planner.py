@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
 
 from dara_migrate.autofix import MARKER_PREFIX, FixRound
 from dara_migrate.autofix import FixOptions as FixOptions
@@ -14,10 +15,10 @@ from dara_migrate.edits import (
     AddMarker,
     Edit,
     InsertAfter,
+    QuoteStyles,
     RemoveComments,
     RemoveStatement,
     literal,
-    quote_style,
 )
 from dara_migrate.engine import Project
 from dara_migrate.facts import FileFacts
@@ -44,10 +45,11 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
     that is already taken anywhere in the project, or that another fix writes, is never
     written: the fix is left out and `refused` says why (by finding fingerprint)."""
     quotes: dict[str, str] = {}
+    styles = QuoteStyles(project.index.files, overlay_text)
 
     def quote(path: str) -> str:
         if path not in quotes:
-            quotes[path] = quote_style(overlay_text(path))
+            quotes[path] = styles(path)
         return quotes[path]
 
     planning = FixRound(project.index, project.apps, overlay_text, quote, options)
@@ -92,8 +94,10 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
             return text
         return read_source(project.settings.root / path).text
 
+    styles = QuoteStyles(project.index.files, text_of)
+
     def quote_of(path: str) -> str:
-        return quote if path == facts.path else quote_style(text_of(path))
+        return quote if path == facts.path else styles(path)
 
     planning = FixRound(project.index, project.apps, text_of, quote_of, options)
     return finding.autofix.plan(finding, planning)
@@ -127,6 +131,14 @@ _HATCH_WIDTH = 86
 """The widest the escape hatch's comment lines are, indentation included."""
 
 
+def comment_width(file: Path, text: str, line: int) -> int:
+    """How wide the comment lines of a block inserted after `line` of `file` (whose text is
+    `text`) may be: inside a factory the block is indented, and must fit the line length."""
+    bound_line = split_lines(text)[line - 1]
+    indent = len(bound_line) - len(bound_line.lstrip())
+    return max(min(_HATCH_WIDTH, line_length(file.parent) - indent), 40)
+
+
 def hatch_comment(findings: Iterable[Finding], reason: str, width: int = _HATCH_WIDTH) -> str:
     """The comment above the escape hatch, in lines of at most `width` characters."""
     counts = Counter(f.rule for f in findings)
@@ -155,6 +167,7 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
     hatch but marked by `plan_moved_markers`."""
     edits: dict[str, list[Edit]] = defaultdict(list)
     by_app = remaining_by_app(project, fixed)
+    styles = QuoteStyles(project.index.files, text_of)
     for app in project.apps:
         remaining = by_app[app.key]
         if app.bound_name is None:
@@ -164,12 +177,9 @@ def plan_escape_hatch(project: Project, reason: str, text_of: Callable[[str], st
         block = ""
         if remaining:
             statement = (f"{app.bound_name.name}.{ESCAPE_HATCH_ATTRIBUTE} = "
-                         f"{literal(ESCAPE_HATCH_VALUE, quote_style(text))}\n")
-            # Inside a factory the block is indented: it must fit the line length there.
-            bound_line = split_lines(text)[app.bound_name.line - 1]
-            indent = len(bound_line) - len(bound_line.lstrip())
-            width = min(_HATCH_WIDTH, line_length((project.settings.root / path).parent) - indent)
-            block = hatch_comment(remaining, reason, max(width, 40)) + statement
+                         f"{literal(ESCAPE_HATCH_VALUE, styles(path, text))}\n")
+            width = comment_width(project.settings.root / path, text, app.bound_name.line)
+            block = hatch_comment(remaining, reason, width) + statement
         if app.escape_hatch is not None:
             if block and _hatch_block_ends_at(text, app.escape_hatch.stmt_line, block):
                 continue
@@ -248,14 +258,17 @@ def _marker_text(codes: Iterable[str], reason: str) -> str:
     return f"{MARKER_PREFIX}{', '.join(sorted(codes))}] {reason}"
 
 
-def plan_mode(app: App, mode: str, quote: str) -> InsertAfter | None:
-    """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot."""
+def plan_mode(app: App, mode: str, quote: str, width: int) -> InsertAfter | None:
+    """`config.distributed_mode = 'warn'`: the runtime keeps checking what analysis cannot;
+    its comment in lines of at most `width` characters."""
     if app.bound_name is None:
         return None
     what = ("report violations while the app runs" if mode == "warn"
             else "refuse to start on a violation")
+    comment = textwrap.wrap(f"dara-migrate: no error left; the runtime checks what static "
+                            f"analysis cannot ({mode}: {what}).", width=width,
+                            initial_indent="# ", subsequent_indent="# ")
     return InsertAfter(app.bound_name.line,
-                       f"# dara-migrate: no error left; the runtime checks what static analysis "
-                       f"cannot ({mode}: {what}).\n"
+                       "\n".join(comment) + "\n"
                        f"{app.bound_name.name}.{MODE_ATTRIBUTE} = {literal(mode, quote)}\n",
                        key="mode")

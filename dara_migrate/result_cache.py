@@ -124,7 +124,7 @@ def replay(argv: Sequence[str]) -> int | None:
 def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     """What the run printed (standard output, standard error) and its exit code, stored for
     this invocation, if still true."""
-    root = find_root(_guessed_paths(argv))
+    root = find_root(guessed_paths(argv))
     folder = _results_folder(load_settings(root, {}))
     key = _key(argv)
     path = folder / f"{key}.report"
@@ -168,7 +168,7 @@ def _snapshot(settings: Settings, paths: Sequence[Path],
     if _invocation is None or not settings.use_cache or _terminal():
         return None
     try:
-        root = find_root(_guessed_paths(_invocation))
+        root = find_root(guessed_paths(_invocation))
         if root != settings.root:
             return None
         # As `replay` will load them: the command may adjust them after (`jobs` to the cores).
@@ -242,7 +242,7 @@ def _terminal() -> bool:
     return any(stream is None or stream.isatty() for stream in (sys.stdout, sys.stderr))
 
 
-def _guessed_paths(argv: Sequence[str]) -> list[Path]:
+def guessed_paths(argv: Sequence[str]) -> list[Path]:
     """The first argument naming an existing file or folder: where the command line will look
     for the project root. Options' values may be taken for it; the entry is then looked up in
     the wrong place, and not found."""

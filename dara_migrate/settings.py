@@ -126,6 +126,9 @@ class Settings:
                 continue
             where = folder.relative_to(self.root).as_posix()
             loaded = load_settings(folder, self.flags, data, f"{where}/pyproject.toml")
+            if self.flags.get("target") is not None:
+                # A profile chosen for the run wins over the table, for the run's reason.
+                loaded = replace(loaded, target_reason=self.target_reason)
             nested[where] = replace(
                 loaded, mode=self.mode, jobs=self.jobs, cache_dir=self.cache_dir,
                 use_cache=self.use_cache, show_info=self.show_info)

@@ -250,3 +250,17 @@ def test_apply_summary_stays_short_on_a_monorepo(tmp_path: Path) -> None:
     assert "23 errors remain:" in lines
     assert all("config.unsafe_runtime_mode = 'local'" in
                (tmp_path / f"service_{n:02d}/main.py").read_text() for n in range(23))
+
+
+def test_report_takes_format_markdown_as_audit_does(tmp_path: Path) -> None:
+    root = shop(tmp_path / "project", pages=1)
+    runner = CliRunner()
+    guide = runner.invoke(app, ["report", str(root), "--no-cache"])
+    same = runner.invoke(app, ["report", str(root), "--no-cache", "--format", "markdown"])
+    audited = runner.invoke(app, ["audit", str(root), "--no-cache", "--format", "markdown"])
+    assert guide.exit_code == same.exit_code == 0
+    assert same.stdout == guide.stdout == audited.stdout
+    assert guide.stdout.startswith("# Distributed-safe upgrade guide\n")
+    other = runner.invoke(app, ["report", str(root), "--no-cache", "--format", "json"])
+    assert other.exit_code == 2
+    assert "'json' is not one of 'markdown'" in other.stderr

@@ -329,3 +329,24 @@ def test_a_supervised_section_kills_its_own_processes_and_nothing_else() -> None
         for pid in started:
             if alive(pid):
                 os.kill(pid, 9)
+
+
+@pytest.mark.parametrize(("target", "reason"), [
+    ("shop/state.py", "it is Python source"),
+    ("pyproject.toml", "the run reads this file of the project"),
+    ("shop", "it is a folder"),
+])
+def test_the_profile_switch_never_replaces_a_file_the_run_reads(
+        shop: Path, target: str, reason: str) -> None:
+    (shop / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    before = snapshot(shop)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DARA_MIGRATE_PROFILE": str(shop / target)}
+    done = subprocess.run([sys.executable, "-m", "dara_migrate", "apply", str(shop), "--yes",
+                           "--no-build-check", "--allow-dirty"], capture_output=True,
+                          text=True, env=env, cwd=shop, timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"DARA_MIGRATE_PROFILE={shop / target}: cannot write the "
+                                  f"profile there: {reason}")
+    assert done.stderr.count("\n") == 1
+    assert snapshot(shop) == before

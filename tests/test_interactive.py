@@ -392,7 +392,7 @@ def test_a_clean_app_is_offered_the_warn_mode(tmp_path: Path) -> None:
     assert "app config: config.distributed_mode = 'warn'" in shown
     main = afters(outcome[1])["orders/main.py"].decode()
     assert ("# dara-migrate: no error left; the runtime checks what static analysis cannot "
-            "(warn: report violations while the app runs).\n"
+            "(warn:\n# report violations while the app runs).\n"
             "config.distributed_mode = 'warn'\n") in main
 
 
@@ -423,3 +423,71 @@ def test_without_a_terminal_it_never_prompts(orders_app: Path) -> None:
     both = CliRunner().invoke(app, ["apply", str(orders_app), "--interactive", "--yes"])
     assert both.exit_code == 2
     assert "cannot be combined" in both.output
+
+
+MONOREPO = {
+    "pyproject.toml": (
+        "[project]\n"
+        'name = "acme-dashboards"\n'
+        'dependencies = ["dara-core>=1.30,<2"]\n'
+    ),
+    "apps/billing/pyproject.toml": (
+        "[project]\n"
+        'name = "billing"\n'
+        "\n"
+        "[tool.dara-migrate]\n"
+        'target = "v2"\n'
+    ),
+    "apps/billing/billing/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from billing.state import invoices\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='invoices', content=invoices, id='invoices')\n"
+    ),
+    "apps/billing/billing/state.py": (
+        "from dara.components import Text\n"
+        "from dara.core import DerivedVariable, ServerVariable\n"
+        "\n"
+        "ledger = ServerVariable(default=[], scope='global')\n"
+        "total = DerivedVariable(lambda rows: len(rows), variables=[ledger])\n"
+        "\n"
+        "\n"
+        "def invoices():\n"
+        "    return Text(total)\n"
+    ),
+    "apps/ops/ops/main.py": ORDERS_APP["orders/main.py"].replace("orders.", "ops."),
+    "apps/ops/ops/state.py": ORDERS_APP["orders/state.py"],
+    "apps/ops/ops/pages/overview.py": ORDERS_APP["orders/pages/overview.py"].replace(
+        "orders.", "ops."),
+    "apps/ops/ops/pages/customers.py": ORDERS_APP["orders/pages/customers.py"].replace(
+        "orders.", "ops."),
+}
+
+
+@pytest.fixture
+def monorepo(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "acme", MONOREPO)
+
+
+def test_a_profile_chosen_for_a_monorepo_wins_over_nested_tables(monorepo: Path) -> None:
+    settings = settings_for(monorepo)
+    # The default keeps each project's own profile: billing's table says v2.
+    # Target, runtime app id and env var names, fixes, review, remaining, reason, mode,
+    # diff, write.
+    outcome, _ = scripted(settings, monorepo, ENTER * 12)
+    assert outcome is not None
+    assert afters(outcome[1]) == afters(run_apply(settings, [monorepo], ApplyOptions()))
+    assert b"configure_runtime" in afters(outcome[1])["apps/billing/billing/main.py"]
+    # Choosing 1.x plans what `--target 1.x` plans: billing's table no longer decides.
+    outcome, _ = scripted(settings, monorepo, DOWN + ENTER + ENTER * 7)
+    assert outcome is not None
+    chosen, result = outcome
+    assert chosen.target == "1.x"
+    flagged = settings_for(monorepo, target="1.x")
+    assert afters(result) == afters(run_apply(flagged, [monorepo], ApplyOptions()))
+    assert b"configure_runtime" not in afters(result).get("apps/billing/billing/main.py", b"")
+    assert {app.target for app in result.project.apps} == {"1.x"}
+    assert {app.target_reason for app in result.project.apps} == {
+        "chosen in the interactive session"}

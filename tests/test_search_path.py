@@ -112,7 +112,8 @@ def test_apply_proves_both_apps(repo: Path, tmp_path: Path) -> None:
     assert result.exit_code in (0, 1), result.output
     assert "build proof: 2 apps built twice with the migration" in result.stderr
     assert "not proven" not in result.stderr
-    assert "uid='shared.widgets.cards:kpi_card.total'" in (
+    # cards.py has no plain string: the project's double-quoted strings decide.
+    assert 'uid="shared.widgets.cards:kpi_card.total"' in (
         copy / "shared" / "widgets" / "cards.py").read_text()
 
 

@@ -24,6 +24,10 @@ disk or device, a dead terminal): the run's result cannot be shown, which is not
 def main() -> None:
     _open_closed_standard_streams()
     profile = os.environ.get(PROFILE_VARIABLE)
+    refused = _refused_profile(profile, sys.argv[1:]) if profile else None
+    if refused is not None:
+        _say(f"{refused}\n")
+        os._exit(2)
     profiler = None
     if profile:
         import cProfile
@@ -44,6 +48,27 @@ def main() -> None:
         with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`)
             stream.flush()
     os._exit(code)
+
+
+def _refused_profile(profile: str, argv: list[str]) -> str | None:
+    """Why the profile must not be written to `profile` (None when it may), as `--output`
+    is refused: it would replace a Python source or a file of the project the run reads."""
+    from pathlib import Path
+
+    from dara_migrate.files import find_root, why_not_an_output
+    from dara_migrate.result_cache import guessed_paths
+
+    path = Path(profile)
+    if path.is_dir():
+        return f"{PROFILE_VARIABLE}={profile}: cannot write the profile there: it is a folder"
+    try:
+        reason = why_not_an_output(path, find_root(guessed_paths(argv)))
+    except OSError:  # the folder cannot be read: the run says so itself
+        return None
+    if reason is None:
+        return None
+    return (f"{PROFILE_VARIABLE}={profile}: cannot write the profile there: {reason}, which "
+            "the profile would replace (name a new file)")
 
 
 def _run(argv: list[str]) -> int:

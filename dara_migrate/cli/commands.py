@@ -28,8 +28,8 @@ from dara_migrate.files import (
     CACHE_FOLDER,
     FoundFiles,
     find_root,
-    is_deployment_file,
     linked_cache_folder,
+    why_not_an_output,
 )
 from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import write_json
@@ -131,6 +131,10 @@ class OutputFormat(str, Enum):
 class TextOrJson(str, Enum):
     text = "text"
     json = "json"
+
+
+class MarkdownOnly(str, Enum):
+    markdown = "markdown"
 
 
 class ModeOption(str, Enum):
@@ -566,20 +570,12 @@ def check_output_file(path: Path | None, option: str) -> None:
 
 
 def check_not_an_input(path: Path | None, option: str, root: Path) -> None:
-    """Refuse, before any work, an output that would replace a file the run reads: an
-    existing Python source anywhere (no report is Python, and apply may be about to edit it),
-    or an existing file inside the project that discovery reads (`.env*`, Dockerfile, YAML,
-    TOML such as pyproject.toml...). Any other file, a report of an earlier run included, may
-    be replaced."""
-    if path is None or not path.is_file():
-        return
-    real = path.resolve()
-    if real.suffix in (".py", ".pyi", ".pyw"):
-        raise UsageError(f"{path}: cannot use for {option}: it is Python source, which the "
-                         "report would replace (name a new file)")
-    if real.is_relative_to(root.resolve()) and is_deployment_file(real):
-        raise UsageError(f"{path}: cannot use for {option}: the run reads this file of the "
-                         "project, which the report would replace (name a new file)")
+    """Refuse, before any work, an output that would replace a file the run reads (as
+    `why_not_an_output` says: no report is Python, and apply may be about to edit it)."""
+    reason = None if path is None else why_not_an_output(path, root)
+    if reason is not None:
+        raise UsageError(f"{path}: cannot use for {option}: {reason}, which the report would "
+                         "replace (name a new file)")
 
 
 def _target_lines(project: Project) -> list[str]:
@@ -659,6 +655,9 @@ def report_command(
     paths: PathsArg = None,
     applied: Annotated[Path | None, typer.Option(
         "--applied", help="An `apply --report` file: adds what apply changed.")] = None,
+    _output_format: Annotated[MarkdownOnly, typer.Option(
+        "--format", help="The guide is Markdown; other formats come from `audit --format`.")
+    ] = MarkdownOnly.markdown,
     output: OutputOpt = None,
     target: TargetOpt = None,
     mode: ModeOpt = None,

@@ -132,6 +132,9 @@ class ProjectIndex:
     """Path -> when each scope of the file runs, by scope id (see `when_of`)."""
     runs: dict[str, list[int]] = field(default_factory=dict)
     """Path -> how many times each scope of the file runs, by scope id (-1: not counted yet)."""
+    processes: list[frozenset[str]] = field(default_factory=list)
+    """The files of each app's process, where apps of a monorepo build in separate processes
+    and some build-time body runs more than once (empty otherwise: one process)."""
     calls_by_api: dict[str, list[tuple[FileFacts, Call]]] = field(
         default_factory=lambda: defaultdict(list))
     method_calls: dict[tuple[str, str], list[tuple[FileFacts, Call]]] = field(
@@ -1163,6 +1166,7 @@ class ProjectIndex:
         shared = set(self.files).difference(*reached)
         processes: list[tuple[frozenset[str], dict[ScopeRef, int]]] = [
             (frozenset(files | shared), {}) for files in reached]
+        self.processes = [files for files, _ in processes]
         # The processes that run each file, in order: all of them for a file none imports.
         running: dict[str, list[tuple[frozenset[str], dict[ScopeRef, int]]]] = defaultdict(list)
         for files, process in zip(reached, processes, strict=True):

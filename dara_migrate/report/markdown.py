@@ -21,6 +21,8 @@ _VERDICT_TEXT = {
     "prepared": "prepared: everything dara-core 1.x allows is done",
 }
 
+_UNSAFE_ONLY = "blocked: the fixes left may change behaviour (`apply --unsafe-fixes`)"
+"""A blocked app whose errors all have fixes, some of them unsafe: no person is needed."""
 
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 # Punctuation that can start markup inside a line; `_` only where it can open emphasis.
@@ -87,8 +89,11 @@ def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = Non
     lines.append("")
     for app in result.apps:
         where = _code(f"{app.path}:{app.line}")
+        verdict = (_UNSAFE_ONLY if app.verdict == "blocked" and not app.blockers
+                   else _VERDICT_TEXT[app.verdict])
+        unsafe = f"{app.unsafe} fixable with `--unsafe-fixes`, " if app.unsafe else ""
         lines += [f"## App {_code(app.name)} ({where})", "",
-                  f"Verdict: **{_VERDICT_TEXT[app.verdict]}** ({counted(app.errors, 'error')}, "
+                  f"Verdict: **{verdict}** ({counted(app.errors, 'error')}, {unsafe}"
                   f"{app.blockers} {'needs' if app.blockers == 1 else 'need'} a person).", ""]
     if applied is not None:
         lines += _applied_section(applied)

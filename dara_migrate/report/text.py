@@ -82,9 +82,14 @@ def unsafe_hint(count: int) -> str:
 def app_line(app: AppVerdict) -> str:
     """One app's verdict with its counts (markup)."""
     return (f"app {escape(app_label(app.name, app.path, app.line))}: "
-            f"[{_VERDICT_STYLE[app.verdict]}]{app.verdict}[/] "
-            f"({counted(app.errors, 'error')}, {app.blockers} "
-            f"{'needs' if app.blockers == 1 else 'need'} a person)")
+            f"[{_VERDICT_STYLE[app.verdict]}]{app.verdict}[/] ({verdict_counts(app)})")
+
+
+def verdict_counts(app: AppVerdict) -> str:
+    """An app's errors, those only `--unsafe-fixes` fixes, and those that need a person."""
+    unsafe = f"{app.unsafe} fixable with --unsafe-fixes, " if app.unsafe else ""
+    return (f"{counted(app.errors, 'error')}, {unsafe}{app.blockers} "
+            f"{'needs' if app.blockers == 1 else 'need'} a person")
 
 
 def _finding_lines(finding: Finding, colour: bool) -> str:

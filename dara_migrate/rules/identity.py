@@ -93,11 +93,14 @@ def _repeated(index: ProjectIndex, definition: Definition) -> bool:
 
 
 def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
-    """How many routes take the function around a scope as their content."""
+    """How many routes take the function around a scope as their content, in the app
+    process that adds the most of them (apps of a monorepo build in separate processes)."""
     ref = (facts.path, index.function_scope(facts, scope_id))
     sources = {edge.source for edge in index.callers.get(ref, ())}
-    return sum(1 for source in sources for edge in index.edges.get(source, ())
-               if edge.target == ref and edge.via == "route content")
+    adding = [source[0] for source in sources for edge in index.edges.get(source, ())
+              if edge.target == ref and edge.via == "route content"]
+    return max((sum(path in files for path in adding) for files in index.processes
+                if facts.path in files), default=len(adding))
 
 
 def _is_literal(uid: Value | None) -> bool:

@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dara_migrate.edits import _plain_string_quotes, _tokenized_string_quotes, quote_style
+from dara_migrate.edits import (
+    QuoteStyles,
+    _plain_string_quotes,
+    _tokenized_string_quotes,
+    quote_style,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +79,28 @@ def test_real_files_are_read_without_the_tokenizer() -> None:
             continue  # from 3.12 the tokenizer reads inside f-strings: it decides
         assert _plain_string_quotes(text) is not None, file
         assert quote_style(text) == tokenized_quote_style(text), file
+
+
+def test_a_file_whose_strings_do_not_decide_takes_its_nearest_folders_quote() -> None:
+    texts = {
+        "app/pages/home.py": 'title = "Home"\n',
+        "app/pages/state.py": "size = 3\n",
+        "app/pages/tied.py": "a = 'x'\nb = \"y\"\n",
+        "app/main.py": "name = 'a'\nother = 'b'\n",
+        "app/lone/numbers.py": "count = 1\n",
+        "tools/empty.py": "",
+    }
+    read: list[str] = []
+
+    def text_of(path: str) -> str:
+        read.append(path)
+        return texts[path]
+
+    styles = QuoteStyles(texts, text_of)
+    assert styles("app/pages/state.py") == '"'  # its folder: one double-quoted string
+    assert styles("app/pages/tied.py") == '"'
+    assert styles("app/main.py") == "'"  # its own strings decide
+    assert styles("app/lone/numbers.py") == "'"  # app/ as a whole: 3 single, 2 double
+    assert styles("app/pages/state.py", 'x = "a"\ny = \'b\'\nz = \'c\'\n') == "'"
+    assert "tools/empty.py" not in read  # no folder outside app/ was read
+    assert QuoteStyles(["tools/empty.py"], text_of)("tools/empty.py") == "'"

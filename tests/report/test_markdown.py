@@ -95,3 +95,30 @@ def test_odd_names_stay_literal_in_the_guide(tmp_path: Path) -> None:
     assert rendered.startswith("<code>app/we`ird_*[x](y)&lt;b&gt;\\n.py:8</code>: "
                                "module-level _SEEN (app.we`ird_*[x](y)&lt;b&gt;\\n) is written")
     assert "<em>" not in rendered and "<a " not in rendered
+
+
+def test_an_app_blocked_only_by_unsafe_fixes_is_not_said_to_need_a_person(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "forecast/main.py": (
+            "from dara.core import ConfigurationBuilder, ServerVariable, action\n"
+            "\n"
+            "history = ServerVariable(default=[], uid='forecast.main:history')\n"
+            "\n"
+            "\n"
+            "@action\n"
+            "async def save(ctx, rows):\n"
+            "    old = await history.get_current_value()\n"
+            "    return old + [rows]\n"
+            "\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+        ),
+    })
+    runner = CliRunner()
+    guide = runner.invoke(app, ["report", str(root), "--no-cache", "--target", "1.x"]).stdout
+    assert ("Verdict: **blocked: the fixes left may change behaviour (`apply --unsafe-fixes`)** "
+            "(1 error, 1 fixable with `--unsafe-fixes`, 0 need a person).") in guide
+    text = runner.invoke(app, ["audit", str(root), "--no-cache", "--target", "1.x"]).stdout
+    assert ("app config (forecast/main.py:12): blocked (1 error, 1 fixable with "
+            "--unsafe-fixes, 0 need a person)") in text

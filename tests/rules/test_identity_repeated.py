@@ -201,3 +201,12 @@ def test_a_module_importing_both_apps_builds_both_in_one_process(tmp_path: Path)
              "apps/a/main.py": app_adding("home"), "apps/b/main.py": app_adding("home"),
              "serve_all.py": "from apps.a import main as a\nfrom apps.b import main as b\n"}
     assert repeated_lines(tmp_path, files) == [("shared/pages.py", 7)]
+
+
+def test_routes_are_counted_within_the_app_process_that_repeats(tmp_path: Path) -> None:
+    shared = SHARED_HOME.replace(", uid='shared.home.greeting'", "")
+    files = {"shared/pages.py": shared, "apps/a/main.py": app_adding("home", "home"),
+             "apps/b/main.py": app_adding("home"), "apps/c/main.py": app_adding("home")}
+    result, _ = run_audit(write_tree(tmp_path, files))
+    (found,) = [f for f in result.findings if f.rule == "DM104"]
+    assert "it is the content of 2 routes" in found.message

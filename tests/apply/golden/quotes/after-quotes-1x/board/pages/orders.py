@@ -1,0 +1,15 @@
+from dara.components import Button, Stack, Text
+from dara.core import ServerVariable, action
+
+orders = ServerVariable(default=[], uid="board.pages.orders:orders")
+
+
+@action
+async def refresh(ctx):
+    # dara-migrate: local-only[DM401] automatic migration not possible
+    current = await orders.get_current_value()
+    await ctx.update(orders, current + [len(current)])
+
+
+def orders_page():
+    return Stack(Text(orders), Button("Refresh", onclick=refresh()))

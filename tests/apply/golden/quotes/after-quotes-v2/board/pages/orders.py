@@ -1,0 +1,14 @@
+from dara.components import Button, Stack, Text
+from dara.core import ServerVariable, action
+
+orders = ServerVariable(default=[], uid="board.pages.orders:orders")
+
+
+@action
+async def refresh(ctx):
+    current = await orders.read()
+    await ctx.update(orders, current + [len(current)])
+
+
+def orders_page():
+    return Stack(Text(orders), Button("Refresh", onclick=refresh()))
