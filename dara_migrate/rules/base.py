@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from typing import ClassVar
 
 from dara_migrate.autofix import Fix
@@ -83,7 +84,8 @@ class Context:
             rule=rule.code, name=rule.name, severity=severity or rule.severity,
             fix=kind,  # type: ignore[arg-type]
             path=facts.path, line=span.line, column=span.col, end_line=span.end_line,
-            end_column=span.end_col, message=message,
+            # Interned: many findings say the same thing, word for word, in a large project.
+            end_column=span.end_col, message=intern(message),
             suggested_uid=autofix.proposed_id if autofix else None,
             related=related or [], anchor_line=line, anchor_column=column,
             statement_hash=statement, autofix=autofix,
