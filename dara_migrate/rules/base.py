@@ -85,7 +85,9 @@ class Context:
         return Finding(
             rule.code, rule.name, severity or rule.severity,
             kind,  # type: ignore[arg-type]
-            facts.path, span.line, span.col, span.end_line, span.end_col, message, "open",
+            # Interned: many findings say the same thing, word for word, in a large project.
+            facts.path, span.line, span.col, span.end_line, span.end_col, sys.intern(message),
+            "open",
             autofix.proposed_id if autofix else None, related or [], "", line, column,
             statement, (), autofix,
         )
