@@ -926,12 +926,7 @@ class ProjectIndex:
         if resolved.function:
             target = resolved.function
             if self.scope(target).kind == "class":
-                init = self.class_member(target, "__init__")
-                if init:
-                    self._edge(source, init, call.loop, "instantiation")
-                for field_name, factory in self._default_factories(target):
-                    if call.kwarg(field_name) is None:
-                        self._edge(source, factory, call.loop, "default factory")
+                self._instantiation_edges(source, target, call)
                 # A record (`PageSpec("Home", home)`) keeps the functions it is given.
                 stores_only = is_record(self, target)
             else:
@@ -948,6 +943,16 @@ class ProjectIndex:
                 for value in call.args:  # `config.scheduler(job)(fn)`: a job every worker runs
                     for target, _ in self._callable_targets(facts, call.scope, value, True):
                         self.roots["request"].add(target)
+
+    def _instantiation_edges(self, source: ScopeRef, cls: ScopeRef, call: Call) -> None:
+        """A call that makes an instance of a project class runs its `__init__`, and the
+        default factory of every dataclass field the call does not give."""
+        init = self.class_member(cls, "__init__")
+        if init:
+            self._edge(source, init, call.loop, "instantiation")
+        for field_name, factory in self._default_factories(cls):
+            if call.kwarg(field_name) is None:
+                self._edge(source, factory, call.loop, "default factory")
 
     def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
         if value.kind == "lambda":
@@ -979,12 +984,7 @@ class ProjectIndex:
         if resolved.function:
             target = resolved.function
             if self.scope(target).kind == "class":
-                init = self.class_member(target, "__init__")
-                if init:
-                    self._edge(source, init, call.loop, "instantiation")
-                for field_name, factory in self._default_factories(target):
-                    if call.kwarg(field_name) is None:
-                        self._edge(source, factory, call.loop, "default factory")
+                self._instantiation_edges(source, target, call)
             else:
                 self._edge(source, target, call.loop, "call")
         if resolved.instance_of_project and not resolved.function and not resolved.attribute:
