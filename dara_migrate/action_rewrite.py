@@ -240,13 +240,12 @@ def _anchor(tree: ast.Module, targets: list[set[str]], names: set[str], before: 
 class ActionRewriter:
     """Plans DM105 rewrites for one file's text (names chosen stay unique within it)."""
 
-    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str, quote: str,
+    def __init__(self, index: ProjectIndex, facts: FileFacts, text: str,
                  taken: set[str] | None = None) -> None:
         """`taken`: names already chosen in this file (updated with the file's own and
         with every name this rewriter chooses)."""
         self.index = index
         self.facts = facts
-        self.quote = quote
         self.tree = ast.parse(text)
         self.taken = set() if taken is None else taken
         names, self.calls = _names_and_calls(self.tree)

@@ -229,7 +229,6 @@ def _action_rewriter(planning: FixRound, path: str) -> ActionRewriter:
     facts = planning.index.files[path]
     if planning.action is None or planning.action.facts is not facts:
         planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
-                                         planning.quote_of(path),
                                          planning.action_names.setdefault(path, set()))
     return planning.action
 
