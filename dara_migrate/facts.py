@@ -483,10 +483,16 @@ class _Extractor:
     def annotated_assign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.assign([node.target], node.value, node, annotation_text(node.annotation))
-        elif type(node.target) is ast.Name and self.facts.scopes[self.scope].kind == "class":
+        elif type(node.target) is ast.Name and self._in_class():
             # A dataclass or NamedTuple field: its place gives a constructor's argument.
             self.bind(node.target.id, "field", self.columns.span(node),
                       target=annotation_text(node.annotation) or "")
+
+    def _in_class(self) -> bool:
+        """Whether the statement being read is in a class body. A function's scope is made
+        after its body (its entry is None until then), a class's before."""
+        scope = self.facts.scopes[self.scope]
+        return scope is not None and scope.kind == "class"
 
     def augmented_assign(self, node: ast.AugAssign) -> None:
         value = self.expr(node.value)

@@ -187,3 +187,17 @@ def test_statement_hashes_are_the_hex_digests_of_the_statements_without_whitespa
         digest("@deco(a)\ndef f(\n    b,\n):\n"), digest("    return g(b,\n             c)\n")]
     assert [s.stmt_hash for s in facts.scopes] == ["", digest("@deco(a)\ndef f(\n    b,\n):\n")]
     assert all(len(c.stmt_hash) == 12 for c in facts.calls)
+
+
+def test_a_bare_annotation_is_a_field_in_a_class_body_only() -> None:
+    source = ("from dataclasses import dataclass\n\n"
+              "def build(flag):\n"
+              "    if flag:\n"
+              "        total: int\n"
+              "    @dataclass\n"
+              "    class Row:\n"
+              "        name: str\n"
+              "    return Row\n")
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    assert [(b.name, facts.scopes[b.scope].name) for b in facts.bindings
+            if b.kind == "field"] == [("name", "Row")]
