@@ -228,6 +228,9 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
         # Python parses deeper expressions (`a + b + ...` of a thousand terms) than a
         # recursive walk of their tree can follow.
         return FileResult(job.path, None, "cannot analyse: an expression nested too deeply")
+    except Exception as error:  # a bug of the analysis must cost this file only, not the run
+        return FileResult(job.path, None, f"cannot analyse (a dara-migrate bug, please report "
+                          f"it): {type(error).__name__}: {error}")
     return FileResult(job.path, facts, None)
 
 

@@ -21,11 +21,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from dara_migrate import signed
+from dara_migrate import scan, signed
 from dara_migrate.cli import app
 from dara_migrate.files import MAX_FILE_BYTES
 from dara_migrate.writer import git_quoted
-from tests.helpers import write_tree
+from tests.helpers import run_audit, write_tree
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (
@@ -535,3 +535,25 @@ def test_a_report_that_cannot_be_written_leaves_the_old_one_whole(
     assert "Traceback" not in completed.stderr
     assert report.read_text() == "the previous report\n"
     assert sorted(p.name for p in outside.iterdir()) == ["report.txt", "shared.py"]
+
+
+def test_a_bug_of_the_analysis_in_one_file_costs_that_file_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = scan.extract_facts
+
+    def failing_on_odd(tree: Any, text: str, path: str, *rest: Any) -> Any:
+        if path.endswith("odd.py"):
+            raise KeyError("unexpected node")
+        return real(tree, text, path, *rest)
+
+    monkeypatch.setattr(scan, "extract_facts", failing_on_odd)
+    root = write_tree(tmp_path / "shop", {"app/odd.py": "x = 1\n", "app/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+        "config = ConfigurationBuilder()\n"
+        "x = Variable(1)\n"
+        "total = DerivedVariable(lambda v: v, variables=[x])\n")})
+    result, _ = run_audit(root, jobs=1)
+    errors = [(f.path, f.rule, f.message) for f in result.findings if f.rule == "DM001"]
+    assert errors == [("app/odd.py", "DM001", "cannot analyse (a dara-migrate bug, please "
+                       "report it): KeyError: 'unexpected node'")]
+    assert ("app/main.py", "DM101") in {(f.path, f.rule) for f in result.findings}
