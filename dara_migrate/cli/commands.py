@@ -724,8 +724,8 @@ def verify_command(
         " for the replay.")] = BUILD_TIMEOUT,
     workers: Annotated[int | None, typer.Option(
         "--workers", min=2, help="Also serve each app on N workers and replay the browser "
-        "across them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the config's"
-        " first user, or --login's (credentials read in the served app, never shown).")
+        "across them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the "
+        "config's first user, or --login's (credentials read in the served app, never shown).")
     ] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", help="KEY=VALUE for the builds and the --workers servers (repeatable).")
