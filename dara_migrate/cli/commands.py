@@ -723,9 +723,9 @@ def verify_command(
         "--timeout", help="Seconds per build; with --workers also for the servers to start and"
         " for the replay.")] = BUILD_TIMEOUT,
     workers: Annotated[int | None, typer.Option(
-        "--workers", min=2, help="Also serve the app on N workers and replay the browser across"
-        " them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the config's"
-        " first user, or --login's (credentials read in the served app, never shown).")
+        "--workers", min=2, help="Also serve each app on N workers and replay the browser "
+        "across them; apps behind BasicAuthConfig/MultiBasicAuthConfig are logged in as the "
+        "config's first user, or --login's (credentials read in the served app, never shown).")
     ] = None,
     env: Annotated[list[str] | None, typer.Option(
         "--env", help="KEY=VALUE for the builds and the --workers servers (repeatable).")
@@ -761,8 +761,7 @@ def verify_command(
                     f"{config!r}: {problem}")
     if workers is not None:
         _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
-                           output or app_root / "dara-manifest.json", output_format, no_color,
-                           err, login)
+                           output, output_format, no_color, err, login)
     from dara_migrate.verify.workers import ReplayError, parse_environment
 
     try:
@@ -778,13 +777,9 @@ def verify_command(
         raise _fail(err, str(error)) from error
     documents: list[dict[str, Any]] = []
     code = 0
-    sharing = Counter(build.folder for build in builds)
-    for build in builds:
+    for build, home in zip(builds, _manifest_homes(builds), strict=True):
         folder = build.folder
-        # Apps built from one folder (a monorepo whose apps have no project file of their
-        # own): each keeps its manifest next to its config module and its own predictions.
-        home = folder if sharing[folder] == 1 or build.home is None else build.home
-        alone = home == folder
+        alone = home == folder  # else its own predictions: those of its config's modules
         try:
             result = run_verify(folder, config=build.config, python=python, runs=runs,
                                 timeout=timeout, environment=build.environment(environment),
@@ -861,10 +856,11 @@ def _verify_builds(project: Project, given: Path, config: str | None) -> list[Ap
 
 
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
-                       workers: int, env: list[str], timeout: float, output: Path,
+                       workers: int, env: list[str], timeout: float, output: Path | None,
                        output_format: TextOrJson, no_color: bool, err: Console,
                        login: str | None) -> None:
-    """`verify --workers N`: the builds, then the cross-worker replay; the worse exit wins."""
+    """`verify --workers N`: for each app, the builds, then the cross-worker replay; the
+    worst exit wins. Several apps (a monorepo) are served one after the other."""
     from dara_migrate.predictions import predicted_definitions, site_findings
     from dara_migrate.verify import VerifyError, render_error, render_text, run_verify
     from dara_migrate.verify.workers import (
@@ -881,39 +877,59 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         check_not_an_input(output, "--output", find_root([app_root]))
         project = _verify_project(app_root, err)
         builds = _verify_builds(project, app_root, config)
-        if len(builds) > 1:
-            raise UsageError(f"--workers serves one app, but {len(builds)} apps were found "
-                             f"under {app_root}; pass --config to pick one")
-        [(folder, build_config, *_)] = builds
-        environment = builds[0].environment(environment)
-        result = run_verify(folder, config=build_config, python=python, runs=runs,
-                            timeout=timeout, output=output,
-                            predicted=predicted_definitions(project, folder),
-                            environment=environment)
-        replay = verify_on_workers(folder, config=build_config, python=python, count=workers,
-                                   environment=environment, timeout=timeout,
-                                   findings=site_findings(project, folder, builds[0].app),
-                                   login=login)
+        if output is not None and len(builds) > 1:
+            raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
+                             f"under {app_root}; pass --config to serve one")
     except (SettingsError, UsageError, ReplayError) as error:
         raise _fail(err, str(error)) from error
-    except VerifyError as error:
-        if output_format is TextOrJson.json:
-            sys.stdout.write(json.dumps(error.to_json(), indent=2) + "\n")
-        if isinstance(error, ServeError):
-            err.print(escape(f"serve failed: {error.message}"), style="bold red")
-            for line in error.log_tail:
-                err.print(escape(f"  | {line}"), highlight=False)
-        else:
-            render_error(error, err)
-        raise typer.Exit(error.exit_code) from error
+    documents: list[dict[str, Any]] = []
+    code = 0
+    homes = _manifest_homes(builds)
+    for build, home in zip(builds, homes, strict=True):
+        try:
+            build_environment = build.environment(environment)
+            result = run_verify(build.folder, config=build.config, python=python, runs=runs,
+                                timeout=timeout, output=output or home / "dara-manifest.json",
+                                predicted=predicted_definitions(
+                                    project, build.folder,
+                                    () if home == build.folder else build.files),
+                                environment=build_environment)
+            replay = verify_on_workers(build.folder, config=build.config, python=python,
+                                       count=workers, environment=build_environment,
+                                       timeout=timeout,
+                                       findings=site_findings(project, build.folder, build.app),
+                                       login=login)
+        except ReplayError as error:
+            raise _fail(err, str(error)) from error
+        except VerifyError as error:
+            documents.append(error.to_json())
+            if isinstance(error, ServeError):
+                err.print(escape(f"serve failed: {error.message}"), style="bold red")
+                for line in error.log_tail:
+                    err.print(escape(f"  | {line}"), highlight=False)
+            else:
+                render_error(error, err)
+            code = max(code, error.exit_code)
+            continue
+        documents.append({**result.to_json(), "workers": replay.to_json()})
+        if output_format is not TextOrJson.json:
+            console = _console(no_color)
+            render_text(result, console)
+            render_workers_text(replay, console)
+        code = max(code, result.exit_code, replay.exit_code)
     if output_format is TextOrJson.json:
-        document = {**result.to_json(), "workers": replay.to_json()}
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
-    else:
-        console = _console(no_color)
-        render_text(result, console)
-        render_workers_text(replay, console)
-    raise typer.Exit(max(result.exit_code, replay.exit_code))
+        shown: object = documents[0] if len(documents) == 1 else documents
+        sys.stdout.write(json.dumps(shown, indent=2) + "\n")
+    raise typer.Exit(code)
+
+
+def _manifest_homes(builds: list[AppBuild]) -> list[Path]:
+    """The folder each app's manifest is written to: its build folder, or the folder of its
+    config module where several apps build from one folder (a monorepo whose apps have no
+    project file of their own), so that each keeps its own."""
+    sharing = Counter(build.folder for build in builds)
+    return [build.folder if sharing[build.folder] == 1 or build.home is None else build.home
+            for build in builds]
 
 
 @app.command("rules")

@@ -425,10 +425,28 @@ def test_a_factory_built_config_in_a_namespace_package_is_served(tmp_path: Path)
         ("session", "DM701")]
 
 
-def test_workers_on_a_folder_of_several_apps_ask_which(tmp_path: Path) -> None:
+def test_one_output_for_a_folder_of_several_apps_asks_which(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["verify", str(REPO / "tests" / "fixtures" / "monorepo"),
                                       "--workers", "2", "--output",
                                       str(tmp_path / "m.json")])
     assert result.exit_code == 2
-    assert "--workers serves one app, but 2 apps were found under" in result.output
-    assert "pass --config to pick one" in result.output
+    assert "--output names one manifest, but 2 apps were found under" in result.output
+    assert "pass --config to serve one" in result.output
+
+
+def test_every_app_of_a_monorepo_is_served_in_turn(tmp_path: Path) -> None:
+    """Like the builds, the servers: each app of the folder on its own two workers, one
+    after the other, each manifest next to its app, none of their processes left."""
+    root = tmp_path / "monorepo"
+    shutil.copytree(REPO / "tests" / "fixtures" / "monorepo", root)
+    result = CliRunner().invoke(app, ["verify", str(root), "--workers", "2", "--format",
+                                      "json"])
+    assert server_pids(root) == []
+    documents = json.loads(result.stdout)
+    assert [d["config"] for d in documents] == ["reports.main:config", "ops.main:config"]
+    for document in documents:
+        assert document["workers"]["workers"] == 2
+        assert document["workers"]["kinds"]["route"]["requests"] >= 1
+    assert result.exit_code == 1  # DM701 and DM101 requests fail across the workers
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("dara-manifest.json")) == [
+        "legacy/dara-manifest.json", "nextgen/dara-manifest.json"]
