@@ -922,20 +922,8 @@ class ProjectIndex:
         """`_call_edges` of a call that is neither of a Dara name nor of a method of a Dara
         object: it has no request or content slots."""
         source = (facts.path, call.scope)
-        stores_only = False
-        if resolved.function:
-            target = resolved.function
-            if self.scope(target).kind == "class":
-                self._instantiation_edges(source, target, call)
-                # A record (`PageSpec("Home", home)`) keeps the functions it is given.
-                stores_only = is_record(self, target)
-            else:
-                self._edge(source, target, call.loop, "call")
-        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
-            member = self.class_member(resolved.instance_of_project, "__call__")
-            if member:
-                self._edge(source, member, call.loop, "call")
-        if not stores_only:
+        # A record (`PageSpec("Home", home)`) keeps the functions it is given.
+        if not self._callee_edges(source, call, resolved):
             self._callback_edges(facts, call, naming)
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
@@ -943,6 +931,24 @@ class ProjectIndex:
                 for value in call.args:  # `config.scheduler(job)(fn)`: a job every worker runs
                     for target, _ in self._callable_targets(facts, call.scope, value, True):
                         self.roots["request"].add(target)
+
+    def _callee_edges(self, source: ScopeRef, call: Call, resolved: Resolved) -> bool:
+        """The edges to the project code a call runs: a function, a class's `__init__` and
+        default factories, an instance's `__call__`. Whether the callee is a record class
+        (it keeps the functions it is given and calls none)."""
+        record = False
+        if resolved.function:
+            target = resolved.function
+            if self.scope(target).kind == "class":
+                self._instantiation_edges(source, target, call)
+                record = is_record(self, target)
+            else:
+                self._edge(source, target, call.loop, "call")
+        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
+            member = self.class_member(resolved.instance_of_project, "__call__")
+            if member:
+                self._edge(source, member, call.loop, "call")
+        return record
 
     def _instantiation_edges(self, source: ScopeRef, cls: ScopeRef, call: Call) -> None:
         """A call that makes an instance of a project class runs its `__init__`, and the
@@ -981,16 +987,7 @@ class ProjectIndex:
 
     def _call_edges(self, facts: FileFacts, call: Call, resolved: Resolved) -> None:
         source = (facts.path, call.scope)
-        if resolved.function:
-            target = resolved.function
-            if self.scope(target).kind == "class":
-                self._instantiation_edges(source, target, call)
-            else:
-                self._edge(source, target, call.loop, "call")
-        if resolved.instance_of_project and not resolved.function and not resolved.attribute:
-            member = self.class_member(resolved.instance_of_project, "__call__")
-            if member:
-                self._edge(source, member, call.loop, "call")
+        self._callee_edges(source, call, resolved)
         request_args: tuple[tuple[int, str], ...] = ()
         content_args: tuple[tuple[int, str], ...] = ()
         if resolved.api is not None or resolved.instance_of is not None:
