@@ -491,10 +491,15 @@ class DuplicateUid(Rule):
                 related = [Related(o.facts.path, o.call.span.line, f"also uid '{shared}'")
                            for o in others]
                 if clashing:
+                    # Dara's BackendStore swallows the registry's error: the server looks
+                    # the uid up and finds the first store, whatever backend the second has.
+                    outcome = ("the second store is silently never registered and the server "
+                               "serves the first one for both" if registry == "backend_store"
+                               else "the second registration fails")
                     yield ctx.at_call(
                         self, site.facts, site.call,
                         f"uid '{shared}' is also used by {len(others)} other {registry} "
-                        "definition(s); the second registration fails", related=related)
+                        f"definition(s); {outcome}", related=related)
                 else:
                     yield ctx.at_call(
                         self, site.facts, site.call,
@@ -743,6 +748,8 @@ def _route_path(index: ProjectIndex, facts: FileFacts, call: Call, depth: int = 
     parent: Call | None = None
     if call.parent >= 0:
         parent = facts.calls[call.parent]
+    elif (holder := _children_holder(facts, call)) is not None:
+        parent = holder
     elif "." in call.callee:
         receiver = call.callee.rsplit(".", 1)[0]
         found = index.lookup(facts, call.scope, receiver.split(".")[0])
@@ -750,9 +757,26 @@ def _route_path(index: ProjectIndex, facts: FileFacts, call: Call, depth: int = 
             parent = facts.calls[found[0].value.call]
     if (parent is not None and parent.kwarg("path") is not None) or (
             parent is not None and parent.callee.rsplit(".", 1)[-1] in
-            (*ROUTE_CLASSES, *ROUTE_METHODS)):
+            (*ROUTE_CLASSES, *ROUTE_METHODS, "set_children")):
         return [*_route_path(index, facts, parent, depth + 1), *segments]
     return segments
+
+
+def _children_holder(facts: FileFacts, call: Call) -> Call | None:
+    """The route whose list of children holds `call` as written (`PrefixRoute(path='docs',
+    children=[...])`, `route.set_children([...])`): an element of a list is no argument of
+    the call, so `call.parent` does not say. A call's parents come before it in the file."""
+    for holder in reversed(facts.calls[:call.id]):
+        method = holder.callee.rsplit(".", 1)[-1]
+        if method == "set_children":
+            children = holder.argument(0, "children")
+        elif method in ROUTE_CLASSES:
+            children = holder.kwarg("children")
+        else:
+            continue
+        if children is not None and any(item.call == call.id for item in children.items):
+            return holder
+    return None
 
 
 def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) -> str:

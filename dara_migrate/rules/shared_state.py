@@ -292,6 +292,9 @@ _MUTATORS = frozenset({
     "discard", "appendleft", "extendleft", "popleft", "sort", "reverse", "__setitem__",
     "__delitem__",
 })
+_REMOVERS = frozenset({"remove", "pop", "popitem", "clear", "discard", "popleft",
+                       "__delitem__"})
+"""Mutators whose argument is taken out, not kept: never the live object the state holds."""
 _MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
 
 
@@ -552,7 +555,7 @@ class ProcessLocalMutation(Rule):
             what = shared.container(facts, call.scope, receiver)
             if what is None:
                 continue
-            value = call.args[-1] if call.args else None
+            value = call.args[-1] if call.args and method not in _REMOVERS else None
             yield self._finding(ctx, call_site(facts, call, what), what, f".{method}()",
                                 method == "setdefault", value, call.scope)
 
