@@ -44,7 +44,10 @@ AWAITED = 2
 """A bit of calls' `packed` field: the call's result is awaited."""
 MEMO = 2
 """A bit of bindings' `packed` field: a store under `if key not in container:`."""
-STMT_COL_SHIFT = 2
+SUBSCRIPTED = 4
+"""A bit of calls' `packed` field: what is called is an item (`VIEWS[kind]()`, and
+`DerivedVariable[str](...)`, which the callee looks through)."""
+STMT_COL_SHIFT = 3
 """A `packed` field holds the statement's column above its bits. Facts are tuples, and a
 tuple's size grows in steps of two fields: one field less saves a step in every call and
 binding of a project."""
@@ -140,7 +143,7 @@ class Call(NamedTuple):
     end_col: int
     stmt_line: int
     packed: int
-    """`stmt_col` above the `IN_LOOP` and `AWAITED` bits (see `STMT_COL_SHIFT`)."""
+    """`stmt_col` above the `IN_LOOP`, `AWAITED` and `SUBSCRIPTED` bits (`STMT_COL_SHIFT`)."""
     stmt_digest: int
     """The statement's digest (`stmt_hash`)."""
     args: tuple[Value, ...]
@@ -374,8 +377,11 @@ def _hex_digest(digest: int) -> str:
 
 
 _Name, _Constant, _Starred, _Expr = ast.Name, ast.Constant, ast.Starred, ast.Expr
+_Subscript = ast.Subscript
 _STATEMENT_HASHER = blake2b(digest_size=6)
 """Copied for each statement hash: cheaper than making a hasher with its options each time."""
+_ASCII_WHITESPACE = bytes(c for c in range(128) if chr(c).isspace())
+"""The ASCII characters `str.split()` splits on (the four separators `\x1c`-`\x1f` too)."""
 _ALL_EXPRESSION_TYPES = tuple(kind for kind in vars(ast).values()
                               if isinstance(kind, type) and issubclass(kind, ast.expr))
 _ALL_STATEMENT_TYPES = tuple(kind for kind in vars(ast).values()
@@ -387,6 +393,14 @@ _HEADED = frozenset((ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.Asy
 """Compound statements whose statement (for hashes and anchors) is their first line."""
 _LEAVES = frozenset(("name", "attr", "str", "const"))
 """Kinds of values that nothing but their text or constant tells apart."""
+
+
+def squeezed(text: str) -> bytes:
+    """`text` without its whitespace, UTF-8 encoded: `"".join(text.split()).encode()`. ASCII
+    text (most statements) drops its whitespace bytes in one C loop, several times faster."""
+    if text.isascii():
+        return text.encode().translate(None, _ASCII_WHITESPACE)
+    return "".join(text.split()).encode()
 
 
 class _Extractor:
@@ -470,10 +484,9 @@ class _Extractor:
                 last = max(node.end_lineno or first, first)
             lines = self.lines
             # Whitespace removed from the lines' concatenation: the same as from each line.
-            text = "".join((lines[first - 1] if first == last
-                            else "".join(lines[first - 1:last])).split())
+            text = lines[first - 1] if first == last else "".join(lines[first - 1:last])
             hasher = _STATEMENT_HASHER.copy()
-            hasher.update(text.encode())
+            hasher.update(squeezed(text))
             self.stmt_digest = int.from_bytes(hasher.digest(), "big")
         return self.stmt_digest
 
@@ -943,7 +956,13 @@ class _Extractor:
         call_id = len(calls)
         calls.append(None)  # type: ignore[arg-type]  # reserve the id; parents first
         func = node.func
-        callee = func.id if type(func) is _Name else dotted_name(func)
+        subscripted = 0
+        if type(func) is _Name:
+            callee = func.id
+        else:
+            callee = dotted_name(func)
+            if type(func) is _Subscript:
+                subscripted = SUBSCRIPTED
         target, parent, awaited = self.target, self.parent_call, self.awaited
         self.awaited = False
         func_call = -1
@@ -1020,7 +1039,7 @@ class _Extractor:
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
             stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
-            | (AWAITED if awaited else 0),
+            | (AWAITED if awaited else 0) | subscripted,
             self.stmt_digest if self.stmt_digest >= 0 else self.statement_digest(),
             shared_args, shared_kwargs, target, parent, func_call, starred,
         ))

@@ -11,8 +11,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dara_migrate.facts import Binding, Call, Param, Scope, Span, Value, extract_facts
+from dara_migrate.facts import (
+    Binding,
+    Call,
+    Param,
+    Scope,
+    Span,
+    Value,
+    extract_facts,
+    squeezed,
+)
 
 APPS = Path(__file__).parent / "fixtures" / "apps"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "sales_dashboard"
@@ -201,3 +212,10 @@ def test_a_bare_annotation_is_a_field_in_a_class_body_only() -> None:
     facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
     assert [(b.name, facts.scopes[b.scope].name) for b in facts.bindings
             if b.kind == "field"] == [("name", "Row")]
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u2028\u3000x=(")))
+def test_a_statement_is_hashed_without_exactly_the_whitespace_split_drops(text: str) -> None:
+    # Statement hashes key findings' fingerprints: the fast path must give the same bytes.
+    assert squeezed(text) == "".join(text.split()).encode()

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.models import AuditResult
+from dara_migrate.planner import FixOptions
+from dara_migrate.settings import load_settings
 from tests.helpers import run_audit, write_tree
 
 OBJECT_ROUTER = {"site/main.py": (
@@ -116,3 +121,211 @@ def test_taking_a_live_object_out_of_shared_state_is_no_blocker(tmp_path: Path) 
     assert "is given a Queue" in found[12].message
     assert found[16].fix == "manual"
     assert "written at request time (.discard())" in found[16].message
+
+
+def _dispatching_app(caller: str) -> dict[str, str]:
+    """Dara's app template's shape: views picked from a literal dict by name, in another
+    module (no `__init__.py`: a namespace package)."""
+    return {
+        "shop/views.py": (
+            "from dara.components import Stack, Text\n"
+            "from dara.core import DerivedVariable, Variable\n"
+            "\n"
+            "rows = Variable([1, 2, 3], uid='rows')\n"
+            "\n"
+            "\n"
+            "def totals_view():\n"
+            "    total = DerivedVariable(lambda r: sum(r), variables=[rows])\n"
+            "    return Text(total)\n"
+            "\n"
+            "\n"
+            "class CountsView:\n"
+            "    def __init__(self) -> None:\n"
+            "        self.count = DerivedVariable(lambda r: len(r), variables=[rows])\n"
+            "\n"
+            "\n"
+            "VIEWS = {'totals': totals_view, 'counts': CountsView}\n"
+            "STEPS = [totals_view]\n"
+        ),
+        "shop/main.py": (
+            "from dara.components import Stack\n"
+            "from dara.core import ConfigurationBuilder, py_component\n"
+            "\n"
+            "from shop.views import STEPS, VIEWS\n"
+            "\n"
+            f"{caller}"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            "config.add_page(name='Home', content=page('totals'))\n"
+        ),
+    }
+
+
+def definitions(result: AuditResult) -> dict[int, tuple[str, str | None]]:
+    return {f.line: (f.rule, f.fix) for f in result.findings if f.path == "shop/views.py"}
+
+
+def test_a_view_picked_from_a_literal_dict_while_rendering_runs_per_request(
+        tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _dispatching_app(
+        "@py_component\n"
+        "def page(kind: str):\n"
+        "    return Stack(VIEWS[kind]())\n")))
+    assert definitions(result) == {8: ("DM301", "unsafe"), 14: ("DM301", "unsafe")}
+
+
+def test_a_view_picked_from_a_literal_dict_at_build_time_runs_once(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _dispatching_app(
+        "def page(kind: str):\n"
+        "    return Stack(VIEWS[kind](), STEPS[0]())\n")))
+    # Two build-time call sites of `totals_view` (through the dict and the list).
+    assert definitions(result) == {8: ("DM104", "manual"), 14: ("DM101", "safe")}
+
+
+def test_a_view_no_code_picks_stays_unknown(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _dispatching_app(
+        "def page(kind: str):\n"
+        "    return Stack()\n")))
+    assert definitions(result) == {8: ("DM101", "unsafe"), 14: ("DM101", "unsafe")}
+
+
+def _legacy_button(variable: str, resolver: str) -> dict[str, str]:
+    """The legacy `UpdateVariable` of Dara's action docs and the gallery's pages."""
+    return {"shop/main.py": (
+        "from dara.components import Button, Stack, Text\n"
+        "from dara.core import ConfigurationBuilder, UpdateVariable, Variable\n"
+        "\n"
+        "\n"
+        "def pick(ctx):\n"
+        "    return ctx.inputs.new['id']\n"
+        "\n"
+        "\n"
+        "def page():\n"
+        f"    {variable} = Variable(None)\n"
+        f"    return Stack(Text({variable}), Button('Go', onclick=UpdateVariable({resolver}, "
+        f"variable={variable})))\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_page('Home', page())\n"
+    )}
+
+
+def factory_message(result: AuditResult) -> str:
+    (message,) = [f.message for f in result.findings if f.rule == "DM105"]
+    return message
+
+
+def test_an_update_of_a_local_variable_says_a_module_level_action_cannot_name_it(
+        tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _legacy_button("chosen", "pick")))
+    assert factory_message(result).endswith(
+        "; chosen is local to page, which a module-level action cannot name: make the "
+        "variable module-level")
+
+
+def test_an_update_to_a_constant_shows_the_constant(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _legacy_button("label", "lambda ctx: 'sent'")))
+    assert factory_message(result).endswith("`label.update(value='sent')`")
+
+
+@pytest.mark.parametrize("given", ["uid=None", "uid=''"])
+def test_a_uid_written_as_none_is_replaced_by_the_literal(tmp_path: Path, given: str) -> None:
+    root = write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "rows = Variable([1, 2], uid='rows')\n"
+        f"total = DerivedVariable(lambda r: sum(r), variables=[rows], {given})\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    audited, _ = run_audit(root)
+    assert [(f.rule, f.fix) for f in audited.findings if f.rule == "DM101"] == [
+        ("DM101", "safe")]
+    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
+                       ApplyOptions())
+    (change,) = result.changes
+    assert (b"total = DerivedVariable(lambda r: sum(r), variables=[rows], "
+            b"uid='shop.main:total')\n") in change.after
+    assert not result.hatch_apps and not result.remaining
+
+
+def test_a_missing_uid_given_by_position_is_left_to_a_person(tmp_path: Path) -> None:
+    # `BackendStore(backend, uid)`: a keyword `uid=` as well would be given twice.
+    result, _ = run_audit(write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder, Variable\n"
+        "from dara.core.persistence import BackendStore, FileBackend\n"
+        "\n"
+        "store = BackendStore(FileBackend('/data/cart.json'), None)\n"
+        "cart = Variable([], store=store, uid='cart')\n"
+        "config = ConfigurationBuilder()\n"
+    )}))
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM101"] == [(4, "manual")]
+
+
+def test_a_route_path_named_by_a_constant_gives_its_id_and_a_computed_one_none(
+        tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"site/main.py": (
+        "import os\n"
+        "\n"
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "SETTINGS_PATH = 'settings'\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path=SETTINGS_PATH, content=Text('s'))\n"
+        "config.router.add_index(content=Text('home'))\n"
+        "config.router.add_page(path=os.environ.get('EXTRA', 'extra'), content=Text('x'))\n"
+    )}))
+    assert route_ids(result) == {9: "settings", 10: "index", 11: None}
+    assert [f.fix for f in result.findings if f.rule == "DM108" and f.line == 11] == ["manual"]
+
+
+def test_a_model_loaded_in_another_module_is_a_live_object(tmp_path: Path) -> None:
+    # The usual data-science layout: the model is loaded once in `models.py` (no
+    # `__init__.py`: a namespace package) and handed to the variables elsewhere.
+    result, _ = run_audit(write_tree(tmp_path, {
+        "churn/models.py": "import joblib\n\nmodel = joblib.load('churn.pkl')\n",
+        "churn/main.py": (
+            "from dara.core import ConfigurationBuilder, DataVariable, ServerVariable\n"
+            "\n"
+            "from churn import models\n"
+            "from churn.models import model\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            "scores = DataVariable(model, uid='scores')\n"
+            "latest = ServerVariable(default=models.model, uid='latest')\n"
+        ),
+    }))
+    assert {(f.line, f.fix) for f in result.findings if f.rule == "DM203"} == {
+        (7, "manual"), (8, "manual")}
+
+
+def test_a_definition_whose_name_the_module_binds_is_not_offered_a_hoist(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"live/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, py_component\n"
+        "\n"
+        "level = Variable(1, uid='level')\n"
+        "echo = 'module echo'\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def live(value: int):\n"
+        "    echo = DerivedVariable(lambda x: x, variables=[level])\n"
+        "    return Text(echo)\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='live', content=lambda: live(level), id='live')\n"
+    )})
+    audited, _ = run_audit(root)
+    (finding,) = [f for f in audited.findings if f.rule == "DM301"]
+    assert finding.fix == "blocker"
+    assert "the module already binds `echo`: rename one of them" in finding.message
+    # What apply does agrees: nothing is offered that it then leaves undone.
+    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
+                       ApplyOptions(fixes=FixOptions(unsafe=True)))
+    assert [f.rule for f in result.remaining] == ["DM301"]
+    assert all(f.fix == "blocker" for f in result.remaining)

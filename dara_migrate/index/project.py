@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from dara_migrate.facts import Binding, Call, FileFacts, Scope, Value
+from dara_migrate.facts import SUBSCRIPTED, Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
 from dara_migrate.index.mappings import with_spelled_keywords
 from dara_migrate.index.unrolled import is_record, loop_passes
@@ -833,6 +833,8 @@ class ProjectIndex:
                     # the project functions they are handed (what `_call_edges` makes of it).
                     self._callback_edges(facts, call, naming,
                                          resolved.qualified == "dataclasses.field")
+                    if call.packed & SUBSCRIPTED:
+                        self._dispatch_edges(facts, call)
                 elif api is None and resolved.instance_of is None:
                     self._project_call_edges(facts, call, resolved, naming)
                 else:
@@ -973,6 +975,34 @@ class ProjectIndex:
             for target, is_class in self._callable_targets(facts, call.scope, value):
                 if not is_class:
                     self._edge((facts.path, call.scope), target, call.loop, "callback")
+
+    def _dispatch_edges(self, facts: FileFacts, call: Call) -> None:
+        """`VIEWS[kind]()` runs one of the callables held by the literal dict, list or tuple
+        bound to the name (in the call's scopes, or imported from a project module): an edge
+        to each, as for a call of it. What is put into it later is not seen."""
+        if not call.callee or "." in call.callee:
+            return
+        found = self.lookup(facts, call.scope, call.callee)
+        if found is None:
+            return
+        binding, bound_in = found
+        owner = facts
+        if binding.kind == "import":
+            module, rest = self.split_module(binding.target, facts)
+            imported = self.module_bindings[module.path].get(rest) if (
+                module is not None and rest and "." not in rest) else None
+            if module is None or imported is None:
+                return
+            owner, binding, bound_in = module, imported, 0
+        held = binding.value
+        if binding.kind != "assign" or held is None or held.kind not in ("dict", "container"):
+            return
+        source = (facts.path, call.scope)
+        for target, is_class in self._callable_targets(owner, bound_in, held):
+            if is_class:
+                self._instantiation_edges(source, target, call)
+            else:
+                self._edge(source, target, call.loop, "dispatch")
 
     def _may_name_function(self, facts: FileFacts, scope_id: int, name: str) -> bool:
         """False where a bare name cannot resolve to a project function or class (a

@@ -210,10 +210,27 @@ def live_type(index: ProjectIndex, facts: FileFacts, scope_id: int, annotation: 
     return None
 
 
+def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
+                      dotted: str) -> tuple[FileFacts, Value] | None:
+    """The value a name of a project module is bound to, as seen from `scope` (`TOTAL`,
+    `ids.TOTAL`, also imported): when the module binds it once, by assignment."""
+    resolved = index.resolve(facts, scope, dotted)
+    if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
+        return None
+    owner, name = index.split_module(resolved.qualified, facts)
+    if owner is None or not name or "." in name:
+        return None
+    bound = index.bindings_in(owner.path, 0, name)
+    if len(bound) != 1 or bound[0].kind != "assign" or bound[0].value is None:
+        return None
+    return owner, bound[0].value
+
+
 def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None,
                   depth: int = 0) -> str | None:
     """What live object (connection, file, lock, client, model) a value is, if it is one:
-    a call that makes one, a name bound to such a call, or a parameter annotated with one."""
+    a call that makes one, a name bound to such a call (here, or in the project module it is
+    imported from), or a parameter annotated with one."""
     if value is None or depth > 3:
         return None
     if value.kind == "call":
@@ -233,12 +250,19 @@ def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: V
         if _model_class(resolved.qualified):
             return f"a model ({callee}())"
         return None
-    if value.kind != "name":
+    if value.kind != "name" and value.kind != "attr":
         return None
-    found_binding = index.lookup(facts, scope_id, value.text)
+    found_binding = index.lookup(facts, scope_id, value.text.partition(".")[0])
     if found_binding is None:
         return None
     binding, bound_in = found_binding
+    if binding.kind == "import" or binding.kind == "import_module":
+        # `from app.models import model`, `models.model`: the project module's binding.
+        bound = module_assignment(index, facts, scope_id, value.text)
+        return None if bound is None else live_resource(index, bound[0], 0, bound[1],
+                                                        depth + 1)
+    if value.kind == "attr":
+        return None
     if binding.kind == "param":
         return live_type(index, facts, bound_in, binding.target) if binding.target else None
     if binding.kind == "assign" and binding.target:

@@ -16,7 +16,7 @@ from dara_migrate.index.definitions import Definition, collect_definitions, snak
 from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.models import Finding, Related
-from dara_migrate.rules._helpers import variable_constructor, variable_kind
+from dara_migrate.rules._helpers import module_assignment, variable_constructor, variable_kind
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
 
@@ -65,22 +65,6 @@ def unstable_source(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
         if imported is not None:
             return unstable_source(index, imported[0], 0, imported[1], depth + 1)
     return None
-
-
-def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
-                      dotted: str) -> tuple[FileFacts, Value] | None:
-    """The value a name of a project module is bound to, as seen from `scope` (`TOTAL`,
-    `ids.TOTAL`, also imported): when the module binds it once, by assignment."""
-    resolved = index.resolve(facts, scope, dotted)
-    if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
-        return None
-    owner, name = index.split_module(resolved.qualified, facts)
-    if owner is None or not name or "." in name:
-        return None
-    bound = index.bindings_in(owner.path, 0, name)
-    if len(bound) != 1 or bound[0].kind != "assign" or bound[0].value is None:
-        return None
-    return owner, bound[0].value
 
 
 def _missing(uid: Value | None) -> bool:
@@ -341,11 +325,16 @@ class MissingStableUid(Rule):
                 continue
             uid = suggestions[definition.key]
             where = "" if kind == "safe" else " (nothing in the project calls this code; check it)"
+            given = definition.uid
+            # `uid=None` (or `''`) written out is replaced; given by position, it cannot also
+            # be given as a keyword, and a person moves it.
+            fix: Fix | str = SetId(call, "uid", uid, kind, replace=given is not None) if (
+                given is None or call.kwarg("uid") is given) else "manual"
             yield ctx.at_call(
                 self, facts, call,
                 f"{definition.api} without uid= gets a random id per worker; "
                 f"add uid='{uid}'{where}",
-                fix=SetId(call, "uid", uid, kind),
+                fix=fix,
             )
 
 
@@ -721,6 +710,12 @@ class MissingRouteId(Rule):
                     "tells them apart", fix="manual")
                 continue
             slug = _route_slug(ctx.index, facts, call, method)
+            if slug is None:
+                yield ctx.at_call(
+                    self, facts, call,
+                    "route without id= gets path + uuid4 per worker and 404s elsewhere; its "
+                    "path is computed, so give it an id= that names the page", fix="manual")
+                continue
             candidate, counter = slug, 1
             while candidate in taken:
                 counter += 1
@@ -739,17 +734,24 @@ class MissingRouteId(Rule):
             )
 
 
-def _route_path(index: ProjectIndex, facts: FileFacts, call: Call, depth: int = 0) -> list[str]:
-    """Path segments from the router root down to this route."""
+def _route_path(index: ProjectIndex, facts: FileFacts, call: Call,
+                depth: int = 0) -> list[str] | None:
+    """Path segments from the router root down to this route; None where a path on the way
+    is computed (not a literal, nor a module-level constant)."""
     own = call.kwarg("path")
-    segments = [own.const.strip("/")] if own is not None and isinstance(own.const, str) else []
+    written = own.const if own is not None and own.kind == "str" else (
+        _constant_uid(index, facts, call.scope, own) if own is not None else "")
+    if not isinstance(written, str):
+        return None
+    segments = [written.strip("/")] if own is not None else []
     if depth > 8:
         return segments
     parent: Call | None = None
     if call.parent >= 0:
         parent = facts.calls[call.parent]
-    elif (holder := _children_holder(facts, call)) is not None:
-        parent = holder
+    elif call.callee.rsplit(".", 1)[-1] in ROUTE_CLASSES and (
+            holder := _children_holder(facts, call)) is not None:
+        parent = holder  # only a route object can be one of a route's children
     elif "." in call.callee:
         receiver = call.callee.rsplit(".", 1)[0]
         found = index.lookup(facts, call.scope, receiver.split(".")[0])
@@ -758,7 +760,8 @@ def _route_path(index: ProjectIndex, facts: FileFacts, call: Call, depth: int = 
     if (parent is not None and parent.kwarg("path") is not None) or (
             parent is not None and parent.callee.rsplit(".", 1)[-1] in
             (*ROUTE_CLASSES, *ROUTE_METHODS, "set_children")):
-        return [*_route_path(index, facts, parent, depth + 1), *segments]
+        above = _route_path(index, facts, parent, depth + 1)
+        return None if above is None else [*above, *segments]
     return segments
 
 
@@ -779,8 +782,12 @@ def _children_holder(facts: FileFacts, call: Call) -> Call | None:
     return None
 
 
-def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) -> str:
-    segments = [s for s in _route_path(index, facts, call) if s]
+def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) -> str | None:
+    """The id the route's full path gives it; None where the path is computed."""
+    path = _route_path(index, facts, call)
+    if path is None:
+        return None
+    segments = [s for s in path if s]
     slug = _ROUTE_SLUG.sub("-", "-".join(segments)).strip("-") or "index"
     if method in ("add_layout", "LayoutRoute"):
         return f"layout-{slug}" if segments else "layout"
@@ -1112,6 +1119,8 @@ class PerCallActionDefinition(Rule):
             if form in _STATIC_FORMS and _has_static_form(ctx.index, facts, call, form):
                 target = _variable_name(call) or "<variable>"
                 does, method = _STATIC_FORMS[form]
+                if form == "update":
+                    method = f"update(value={_constant_text(facts, call)})"
                 yield ctx.at_call(
                     self, facts, call, f"{prefix}it only {does.format(target)}: use the "
                     f"static form, which defines nothing: `{target}.{method}`",
@@ -1133,6 +1142,16 @@ _STATIC_FORMS = {
     "toggle": ("negates {}", "toggle()"),
 }
 """Per static form: what the resolver does, and the variable method that does the same."""
+
+
+def _constant_text(facts: FileFacts, call: Call) -> str:
+    """What an `UpdateVariable` resolver of the `update` form returns, as Python writes it
+    when it is a plain constant (`True`, `0`, `'all'`); `...` for a literal collection."""
+    resolver = call.argument(0, "resolver")
+    returned = facts.scopes[resolver.scope].returned[0] if resolver is not None else None
+    if returned is None or returned.kind not in ("const", "str"):
+        return "..."
+    return repr(returned.const)
 
 
 def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> bool:
@@ -1159,17 +1178,21 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
 
 
 def _unnamed_variable_note(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> str:
-    """An `UpdateVariable` on a parameter (`flag`, `self.open`): the action's `ctx.update`
-    needs the variable itself, which a module-level action cannot name there."""
+    """An `UpdateVariable` on a parameter (`flag`, `self.open`) or a function's local: the
+    action's `ctx.update` needs the variable itself, which a module-level action cannot name
+    there."""
     variable = _variable_name(call) if api == "UpdateVariable" else ""
     if not variable:
         return ""
     found = index.lookup(facts, call.scope, variable.split(".")[0])
-    if found is None or found[0].kind != "param":
+    if found is None or found[1] == 0 or found[0].kind not in ("param", "assign"):
         return ""
-    return (f"; {variable} comes from a parameter, which a module-level action cannot "
-            "name: make the variable module-level, or pass the helper the action instead of "
-            "the variable")
+    if found[0].kind == "param":
+        return (f"; {variable} comes from a parameter, which a module-level action cannot "
+                "name: make the variable module-level, or pass the helper the action instead "
+                "of the variable")
+    return (f"; {variable} is local to {facts.scopes[found[1]].qualname}, which a "
+            "module-level action cannot name: make the variable module-level")
 
 
 def _static_form_hint(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> str:

@@ -120,7 +120,7 @@ def def_hoist_problem(index: ProjectIndex, facts: FileFacts, scope: Scope) -> st
     if captured:
         outer = facts.scopes[scope.parent].qualname
         return f"it uses local name(s) {_names(captured)} of `{outer}`"
-    return None
+    return _name_taken(index, facts, scope.name)
 
 
 def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
@@ -132,7 +132,19 @@ def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str
     captured = _captured(index, facts, _call_uses(call), inside)
     if captured:
         return f"it uses local name(s) {_names(captured)}"
+    # A call given as another call's argument has that keyword as its target, not a name.
+    return _name_taken(index, facts, call.target) if call.target and call.parent < 0 else None
+
+
+def _name_taken(index: ProjectIndex, facts: FileFacts, name: str) -> str | None:
+    """Moved to module level, the definition would rebind a name the module binds already
+    (what `apply` refuses to do)."""
+    if name in index.module_bindings.get(facts.path, {}):
+        return f"{_TAKEN}`{name}`"
     return None
+
+
+_TAKEN = "it uses no local name, but the module already binds "
 
 
 def _request_caller(index: ProjectIndex, start: ScopeRef) -> ScopeRef | None:
@@ -172,6 +184,8 @@ def where_at_request(index: ProjectIndex, facts: FileFacts, scope_id: int) -> st
 def _hoist_advice(problem: str | None, what: str) -> str:
     if problem is None:
         return f"it uses no local name, so it can move to module level as a {what}"
+    if problem.startswith(_TAKEN):
+        return f"{problem}: rename one of them, then it can move to module level as a {what}"
     return f"{problem}, so it needs a redesign: a module-level {what} that takes them as inputs"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import run_audit, write_tree
 
 PAGES = (
@@ -112,13 +114,17 @@ def test_unstable_uids_imported_from_another_module(tmp_path: Path) -> None:
     assert all("uuid.uuid4()" in f.message for f in unstable)
 
 
-def test_a_route_added_where_nothing_is_seen_calling_gets_an_unsafe_id(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("path", "fix"), [("'home'", "unsafe"), ("path", "manual")])
+def test_a_route_added_where_nothing_is_seen_calling_gets_an_unsafe_id(
+        tmp_path: Path, path: str, fix: str) -> None:
+    # With the registering decorator's own path, every page it registers would get the one
+    # literal: the id is the page's to choose.
     main = ("from dara.core import ConfigurationBuilder\n"
             "from dara.components import Text\n\n"
             "config = ConfigurationBuilder()\n\n"
             "def page(path: str):\n"
             "    def register(content):\n"
-            "        config.router.add_page(path=path, content=content)\n"
+            f"        config.router.add_page(path={path}, content=content)\n"
             "        return content\n"
             "    return register\n\n"
             "@page('home')\n"
@@ -127,8 +133,9 @@ def test_a_route_added_where_nothing_is_seen_calling_gets_an_unsafe_id(tmp_path:
     root = write_tree(tmp_path, {"app/main.py": main})
     result, _ = run_audit(root)
     (route,) = [f for f in result.findings if f.rule == "DM108"]
-    assert (route.line, route.fix) == (8, "unsafe")
-    assert "nothing in the project calls this code; check it" in route.message
+    assert (route.line, route.fix) == (8, fix)
+    assert ("nothing in the project calls this code; check it" if fix == "unsafe"
+            else "its path is computed") in route.message
 
 
 def test_a_constant_uid_in_a_repeated_factory_collides(tmp_path: Path) -> None:
