@@ -349,13 +349,33 @@ def _path_to(tree: ast.Module, line: int, column: int) -> list[ast.AST] | None:
 
 
 def _literal_loop(tree: ast.Module, target: ast.expr, iterable: ast.expr) -> str | None:
-    """The loop variable when the loop runs over distinct keys every worker agrees on."""
+    """The loop variable when the loop runs over distinct keys every worker agrees on: the
+    elements of a literal list, tuple or set, the keys of a literal dict (`for k in D`,
+    `D.keys()`, and `for k, v in D.items()`, keyed by `k`), or `range(<int>)`; a module-level
+    name bound once to such a literal stands for it."""
+    if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr in ("items", "keys") and not iterable.args
+            and not iterable.keywords):
+        method = iterable.func.attr
+        if method == "items":
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                return None
+            target = target.elts[0]
+        iterable = iterable.func.value
+        if isinstance(iterable, ast.Name):
+            iterable = _module_literal(tree, iterable.id)  # type: ignore[assignment]
+        if not isinstance(iterable, ast.Dict):
+            return None
     if not isinstance(target, ast.Name):
         return None
     if isinstance(iterable, ast.Name):
         iterable = _module_literal(tree, iterable.id)  # type: ignore[assignment]
         if iterable is None:
             return None
+    if isinstance(iterable, ast.Dict):
+        if any(key is None for key in iterable.keys):
+            return None  # `**other` adds keys not written here
+        iterable = ast.Tuple(elts=list(iterable.keys))  # type: ignore[arg-type]
     if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
             and iterable.func.id == "range" and len(iterable.args) == 1
             and not iterable.keywords and isinstance(iterable.args[0], ast.Constant)

@@ -329,3 +329,47 @@ def test_a_definition_whose_name_the_module_binds_is_not_offered_a_hoist(
                        ApplyOptions(fixes=FixOptions(unsafe=True)))
     assert [f.rule for f in result.remaining] == ["DM301"]
     assert all(f.fix == "blocker" for f in result.remaining)
+
+
+def _regions_page(regions: str, loop: str) -> dict[str, str]:
+    return {"sales/main.py": (
+        "from dara.components import Stack, Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "base = Variable(1, uid='base')\n"
+        f"{regions}\n"
+        "\n"
+        "\n"
+        "def page():\n"
+        "    cards = []\n"
+        f"    {loop}\n"
+        "        cards.append(DerivedVariable(lambda v: v, variables=[base]))\n"
+        "    return Stack(*[Text(card) for card in cards])\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='sales', content=page, id='sales')\n"
+    )}
+
+
+@pytest.mark.parametrize("loop", ["for region, weight in REGIONS.items():",
+                                  "for region in REGIONS:", "for region in REGIONS.keys():"])
+def test_a_loop_over_a_literal_dicts_keys_gets_uids_keyed_by_them(tmp_path: Path,
+                                                                  loop: str) -> None:
+    root = write_tree(tmp_path, _regions_page("REGIONS = {'eu': 1, 'us': 2}", loop))
+    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
+                       ApplyOptions())
+    (change,) = result.changes
+    assert b"uid=f'sales.main:page.cards.{region}'" in change.after
+    assert not result.remaining and not result.hatch_apps
+
+
+@pytest.mark.parametrize("regions", [
+    "REGIONS = {'eu': 1, **{'us': 2}}",
+    "REGIONS = {'eu': 1, 'us': 2}\nREGIONS['apac'] = 3",
+])
+def test_a_dict_with_keys_not_written_out_gives_no_key(tmp_path: Path, regions: str) -> None:
+    root = write_tree(tmp_path, _regions_page(regions, "for region in REGIONS:"))
+    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
+                       ApplyOptions())
+    assert [f.rule for f in result.remaining] == ["DM104"]

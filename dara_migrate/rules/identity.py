@@ -540,8 +540,9 @@ class RepeatedFactory(Rule):
         "`uid=f'{uid_prefix}.total'`, with a distinct literal at each call site.",
         fix_safety="Safe where a distinct stable key exists (behaviour on one worker is "
         "unchanged: the same definitions are built, with ids every worker agrees on): a loop "
-        "or comprehension over a literal collection, a module-level name bound to one, or "
-        "`range(<int>)` gets an f-string uid over its loop variable; a function or class "
+        "or comprehension over a literal collection or a literal dict's keys (`.items()` "
+        "too), a module-level name bound to one, or `range(<int>)` gets an f-string uid over "
+        "its loop variable; a function or class "
         "`__init__` called directly from build-time sites that each run once (or in such a "
         "loop, or in a function that takes a `uid_prefix` itself) gets a keyword-only "
         "`uid_prefix: str | None = None` (callers outside the project keep random ids), "
