@@ -1,14 +1,19 @@
-"""Patterns of public Dara apps and of Dara's own documentation: routes given as a list of
-children (the object router API), two BackendStores sharing a uid, and a shared set a
-request-time handler takes a live object out of."""
+"""Patterns of public Dara apps, of Dara's own documentation and app template, and of
+realistic apps written in their shapes: routes in a list of children (the object router
+API) or with a constant path, BackendStores sharing a uid, live objects taken out of shared
+state or imported from another module, views picked from a literal dict, legacy
+`UpdateVariable`s, `uid=None`, loops over a literal dict's keys, hoists onto a taken name,
+and a package given with nothing marking its project."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from dara_migrate.apply import ApplyOptions, run_apply
+from dara_migrate.cli import app
 from dara_migrate.models import AuditResult
 from dara_migrate.planner import FixOptions
 from dara_migrate.settings import load_settings
@@ -373,3 +378,18 @@ def test_a_dict_with_keys_not_written_out_gives_no_key(tmp_path: Path, regions: 
     result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
                        ApplyOptions())
     assert [f.rule for f in result.remaining] == ["DM104"]
+
+
+def test_a_package_given_with_nothing_marking_its_project_is_said_to_be_the_root(
+        tmp_path: Path) -> None:
+    package = tmp_path / "work" / "shop"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text(
+        "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n")
+    result = CliRunner().invoke(app, ["audit", str(package), "--no-cache"])
+    assert "is a package with no pyproject.toml or .git above it" in result.stderr
+    assert "give the folder above it" in result.stderr
+    (tmp_path / "work" / "pyproject.toml").write_text('[project]\nname = "shop"\n')
+    marked = CliRunner().invoke(app, ["audit", str(package), "--no-cache"])
+    assert "is a package with no pyproject.toml" not in marked.stderr

@@ -26,6 +26,7 @@ from dara_migrate.docs import rule_markdown
 from dara_migrate.engine import audit, failing
 from dara_migrate.files import (
     CACHE_FOLDER,
+    ROOT_MARKERS,
     FoundFiles,
     find_root,
     linked_cache_folder,
@@ -189,6 +190,15 @@ def _settings(paths: list[Path], err: Console, **flags: Any) -> Settings:
         raise UsageError(f"{given}: the only folder that holds "
                          f"{'them all' if len(paths) > 1 else 'it'} is the file system root; "
                          "give a project folder (one at a time for separate projects)")
+    if (root / "__init__.py").is_file() and not any(
+            (root / marker).exists() for marker in ROOT_MARKERS):
+        # Nothing marks the project: the folder given is its root, though Python imports
+        # its modules as `<folder>.<module>` from the folder above.
+        err.print(f"note: {escape(str(root))} is a package with no pyproject.toml or .git "
+                  f"above it, taken as the project root: its modules are read as `main`, not "
+                  f"`{escape(root.name)}.main`, and imports of `{escape(root.name)}.…` are not "
+                  "followed; give the folder above it, or add a pyproject.toml there",
+                  style="yellow", highlight=False)
     settings = load_settings(root, flags)
     cores = os.cpu_count() or 1
     if settings.jobs > cores:
