@@ -604,7 +604,8 @@ class _Extractor:
                     self.bind(alias.asname, "import_module", span, target=alias.name)
                 else:
                     top = alias.name.partition(".")[0]
-                    loaded = _new_fact(Value, ("module", alias.name)) if top != alias.name else None
+                    loaded = _new_fact(Value, ("module", alias.name, None, (), (), ())) if (
+                        top != alias.name) else None
                     self.bind(top, "import_module", span, target=top, value=loaded)
             return
         base = self.absolute_module(node.module or "", node.level)

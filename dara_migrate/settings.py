@@ -38,7 +38,11 @@ CONFIG_KEYS = (
     "target", "mode", "select", "ignore", "exclude", "extend-exclude", "per-file-ignores",
     "jobs", "cache-dir", "apps", "library-components",
 )
-_REQUIREMENT_RE = re.compile(r"^\s*dara[-_]core\s*(?P<spec>[^;#]*)", re.IGNORECASE | re.MULTILINE)
+_REQUIREMENT_RE = re.compile(
+    r"^[ \t]*dara[-_]core(?![\w.-])[ \t]*(?:\[[^\]\r\n]*\][ \t]*)?(?P<spec>[^;#\r\n]*)",
+    re.IGNORECASE | re.MULTILINE)
+"""A `dara-core` requirement (extras left out) and its version spec, on one line: not
+`dara-core-extras`, nor the next line's requirement."""
 
 
 class SettingsError(Exception):

@@ -393,3 +393,106 @@ def test_a_package_given_with_nothing_marking_its_project_is_said_to_be_the_root
     (tmp_path / "work" / "pyproject.toml").write_text('[project]\nname = "shop"\n')
     marked = CliRunner().invoke(app, ["audit", str(package), "--no-cache"])
     assert "is a package with no pyproject.toml" not in marked.stderr
+
+
+def test_a_dotted_import_does_not_crash_the_rules_that_read_bindings(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"app/main.py": (
+        "import os.path\n"
+        "\n"
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder, py_component\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def inner(label: str):\n"
+        "    return Text(label)\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def outer(label: str):\n"
+        "    return inner(os.path.basename(label))\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='home', content=lambda: outer('a'), id='home')\n"
+    )}))
+    assert not result.errors
+    assert [(f.rule, f.line) for f in result.findings if f.rule == "DM303"] == [("DM303", 7)]
+
+
+def test_route_ids_are_made_and_compared_as_dara_holds_them(tmp_path: Path) -> None:
+    # Dara lowercases a route id: `Reports` and `reports` would be one key of its route map.
+    result, _ = run_audit(write_tree(tmp_path, {"site/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='Reports', content=Text('r'))\n"
+        "archive = config.router.add_prefix(path='reports')\n"
+        "config.router.add_page(path='Sales Report', content=Text('s'))\n"
+        "config.router.add_page(path='sales', content=Text('t'), id='Sales-Report')\n"
+    )}))
+    assert route_ids(result) == {5: "reports", 6: "reports-2", 7: "sales-report-2"}
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("HISTORY.setdefault(user, []).append(item)", ("error", ".setdefault(...).append()")),
+    ("HISTORY.setdefault(user, [])", ("info", "memo cache")),
+])
+def test_appending_to_what_setdefault_gives_back_is_a_write(tmp_path: Path, body: str,
+                                                            expected: tuple[str, str]) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"notes/main.py": (
+        "from dara.core import ConfigurationBuilder, action\n"
+        "\n"
+        "HISTORY: dict[str, list[str]] = {}\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def add(ctx: action.Ctx, user: str, item: str) -> None:\n"
+        f"    {body}\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+    )}), show_info=True)
+    (finding,) = [f for f in result.findings if f.rule == "DM205"]
+    severity, said = expected
+    assert finding.severity == severity and said in finding.message
+
+
+def _task_app(config: str) -> dict[str, str]:
+    return {"jobs/run.py": (
+        "from dara.core import action\n"
+        "\n"
+        "\n"
+        "def train(rows: list) -> float:\n"
+        "    return sum(rows) / len(rows)\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def refit(ctx: action.Ctx, rows: list) -> None:\n"
+        "    await ctx.run_task(train, args=[rows])\n"
+    ), "jobs/main.py": config}
+
+
+def test_task_use_with_no_app_to_declare_a_runtime_on_is_left_to_a_person(
+        tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _task_app("import jobs.run\n")))
+    assert {(f.rule, f.fix) for f in result.findings} == {("DM201", "manual"),
+                                                          ("DM601", "manual")}
+
+
+def test_task_use_the_runtime_covers_has_nothing_to_fix(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, _task_app(
+        "import os\n"
+        "\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.core.runtime import ValkeyDistributedBackend\n"
+        "\n"
+        "import jobs.run\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.configure_runtime(scope=None,\n"
+        "                         backend=ValkeyDistributedBackend(url=os.environ['URL']))\n"
+    )), show_info=True, target="v2")
+    assert [(f.rule, f.severity, f.fix) for f in result.findings if f.rule == "DM601"] == [
+        ("DM601", "info", None)]

@@ -70,6 +70,20 @@ def test_auto_target_from_requirements(tmp_path: Path) -> None:
         "1.x", "dara-core~=1.29.0 in requirements.txt")
 
 
+@pytest.mark.parametrize(("requirements", "expected"), [
+    # A requirement ends with its line: the next line's is not dara-core's version spec.
+    ("dara-core\nnumpy<2\nredis\n",
+     ("1.x", "dara-core 1.30.0 installed in the active environment")),
+    ("dara-core==1.30.0\r\npandas>=2\r\n", ("1.x", "dara-core==1.30.0 in requirements.txt")),
+    ("dara-core[all] >=1.29,<2\n", ("1.x", "dara-core>=1.29,<2 in requirements.txt")),
+    ("dara-core-extras>=3\n", ("1.x", "dara-core 1.30.0 installed in the active environment")),
+])
+def test_a_requirement_is_read_from_its_own_line(tmp_path: Path, requirements: str,
+                                                 expected: tuple[str, str]) -> None:
+    (tmp_path / "requirements.txt").write_text(requirements, newline="")
+    assert resolve_target("auto", tmp_path, {}, "") == expected
+
+
 def test_auto_target_falls_back_to_the_installed_dara(tmp_path: Path) -> None:
     target, reason = resolve_target("auto", tmp_path, {}, "")
     assert (target, reason) == ("1.x", "dara-core 1.30.0 installed in the active environment")

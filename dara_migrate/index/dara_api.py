@@ -7,6 +7,8 @@ its last segment once its prefix is a `dara` module (dara-api.md §7).
 
 from __future__ import annotations
 
+import re
+
 DEFINITION_KINDS = {
     "DerivedVariable": "derived_variable",
     "DerivedDataVariable": "derived_variable",
@@ -65,14 +67,17 @@ SECRET_NAME = "JWT_SECRET"
 """The setting Dara signs session tokens with; every worker must share it."""
 
 
+_SECRET_WORD = re.compile(rf"(?<![A-Za-z0-9_]){SECRET_NAME}(?![A-Za-z0-9_])", re.IGNORECASE)
+"""`SECRET_NAME` as a whole name, in any case: Dara's settings read the environment without
+regard to case, and `JWT_SECRET_KEY` or `OLD_JWT_SECRET` is another setting."""
+
+
 def names_secret(text: str) -> bool:
     """Whether `text` names `SECRET_NAME` on some line before any `#`: the files it is
     looked for in (Python, `.env`, Dockerfiles, YAML) all comment with `#`, and a
     commented-out setting sets nothing."""
-    start = text.find(SECRET_NAME)
-    while start >= 0:
-        line_start = text.rfind("\n", 0, start) + 1
-        if "#" not in text[line_start:start]:
+    for match in _SECRET_WORD.finditer(text):
+        start = match.start()
+        if "#" not in text[text.rfind("\n", 0, start) + 1:start]:
             return True
-        start = text.find(SECRET_NAME, start + len(SECRET_NAME))
     return False

@@ -693,11 +693,13 @@ class MissingRouteId(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         routes = route_calls(ctx.index)
+        # Dara lowercases route ids (`BaseRoute.convert_id`) and keys its route map by them:
+        # ids are compared, and made, as Dara will hold them.
         taken: set[str] = set()
         for _, call, _ in routes:
             value = call.kwarg("id")
             if value is not None and isinstance(value.const, str):
-                taken.add(value.const)
+                taken.add(value.const.lower().strip().replace(" ", "-"))
         for facts, call, method in routes:
             if call.keyword("id") is not None or not ctx.is_selected(facts):
                 continue
@@ -789,7 +791,7 @@ def _route_slug(index: ProjectIndex, facts: FileFacts, call: Call, method: str) 
     if path is None:
         return None
     segments = [s for s in path if s]
-    slug = _ROUTE_SLUG.sub("-", "-".join(segments)).strip("-") or "index"
+    slug = _ROUTE_SLUG.sub("-", "-".join(segments)).strip("-").lower() or "index"
     if method in ("add_layout", "LayoutRoute"):
         return f"layout-{slug}" if segments else "layout"
     if method in ("add_index", "IndexRoute") and segments:

@@ -545,18 +545,29 @@ class ProcessLocalMutation(Rule):
 
     def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
         request = ctx.index.scopes_running(facts, "request")
-        for call in facts.calls:
+        calls = facts.calls
+        for call in calls:
             if call.scope not in request:
                 continue
-            method = call.callee.rsplit(".", 1)[-1]
-            if (method not in _MUTATORS and method != "setdefault") or "." not in call.callee:
+            callee = call.callee
+            method = callee.rsplit(".", 1)[-1]
+            if (method not in _MUTATORS and method != "setdefault") or "." not in callee:
                 continue
-            receiver = receiver_of(call.callee)
-            what = shared.container(facts, call.scope, receiver)
+            how = f".{method}()"
+            if callee[0] == ".":
+                # `HISTORY.setdefault(user, []).append(item)`: what `setdefault` gives back is
+                # the container's own item, written here; no memo (`_SETDEFAULT_WRITES`).
+                inner = calls[call.func_call] if call.func_call >= 0 else None
+                if inner is None or inner.callee.rsplit(".", 1)[-1] != "setdefault":
+                    continue
+                callee, how = inner.callee, f".setdefault(...){how}"
+            elif method == "setdefault" and _written_through(calls, call):
+                continue  # reported at the write, above
+            what = shared.container(facts, call.scope, receiver_of(callee))
             if what is None:
                 continue
             value = call.args[-1] if call.args and method not in _REMOVERS else None
-            yield self._finding(ctx, call_site(facts, call, what), what, f".{method}()",
+            yield self._finding(ctx, call_site(facts, call, what), what, how,
                                 method == "setdefault", value, call.scope)
 
     def _memo_decorators(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
@@ -597,6 +608,18 @@ class ProcessLocalMutation(Rule):
             ctx, self, site,
             f"{what} is written at request time ({how}) and each worker keeps its own copy; "
             "move it to a ServerVariable or BackendStore on the shared backend")
+
+
+def _written_through(calls: list[Call], setdefault: Call) -> bool:
+    """Whether a mutator is called on what a `setdefault` call gives back: a call of its
+    statement, which comes before the call it holds."""
+    for outer in reversed(calls[:setdefault.id]):
+        if outer.stmt_line != setdefault.stmt_line:
+            return False
+        if (outer.func_call == setdefault.id and outer.callee[:1] == "."
+                and outer.callee[1:] in _MUTATORS):
+            return True
+    return False
 
 
 RULES: list[type[Rule]] = [LiveObjectState, StartupSeededSharedState, ProcessLocalMutation]

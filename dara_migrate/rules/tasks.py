@@ -105,18 +105,21 @@ class LocalTaskExecution(Rule):
             if not ctx.is_selected(site.facts):
                 continue
             what = site.what
-            if _covered(ctx.apps.owning(site.facts.path)):
+            owners = ctx.apps.owning(site.facts.path)
+            if _covered(owners):
                 yield report_at(
                     ctx, self, site,
                     f"{what} runs through the shared runtime's task queue: task workers run "
                     "the same image, and arguments and results must pickle",
-                    severity="info")
+                    severity="info", fix=None)
                 continue
-            # Pending under profile 1.x: the engine knows each app's profile.
+            # Pending under profile 1.x: the engine knows each app's profile. DM201's
+            # declaration, made at an app's builder, is the fix: none without an app.
             yield report_at(
                 ctx, self, site,
                 f"{what} runs in this worker's local task pool, and its result and progress "
-                "stay on this worker; declare the shared runtime with a task queue (DM201)")
+                "stay on this worker; declare the shared runtime with a task queue (DM201)",
+                fix="default" if owners else "manual")
 
 
 class ScheduledJobPerWorker(Rule):

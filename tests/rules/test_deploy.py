@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dara_migrate.files import secret_mentions
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context
@@ -151,3 +153,21 @@ def test_rule_runs_without_deployment_files(tmp_path: Path) -> None:
     ctx = Context(project.index, project.settings, project.selected, project.known_apps)
     assert list(StartupSharedWrites().check(ctx)) == []
     assert len(list(UnsharedSecret().check(ctx))) == 1
+
+
+@pytest.mark.parametrize(("env", "shared"), [
+    ("jwt_secret=abc\n", True),  # Dara compares the names without regard to case
+    ("export JWT_SECRET='abc'\n", True),
+    ("JWT_SECRET_KEY=abc\n", False),  # another setting
+    ("OLD_JWT_SECRET=abc\nDARA_JWT_SECRETS=x\n", False),
+])
+def test_the_secret_is_named_as_a_whole_name_in_any_case(tmp_path: Path, env: str,
+                                                         shared: bool) -> None:
+    root = write_tree(tmp_path, {"app/main.py": APP, ".env": env})
+    assert (unshared_secret(root) == []) is shared
+
+
+def test_a_python_name_that_only_contains_the_secrets_name_does_not_count(
+        tmp_path: Path) -> None:
+    found = findings(tmp_path, APP + "DARA_JWT_SECRET = 'x'\n", "DM701")
+    assert [f.line for f in found] == [3]
