@@ -176,7 +176,7 @@ def test_a_view_picked_from_a_literal_dict_while_rendering_runs_per_request(
         "@py_component\n"
         "def page(kind: str):\n"
         "    return Stack(VIEWS[kind]())\n")))
-    assert definitions(result) == {8: ("DM301", "unsafe"), 14: ("DM301", "unsafe")}
+    assert definitions(result) == {8: ("DM301", "unsafe"), 14: ("DM301", "blocker")}
 
 
 def test_a_view_picked_from_a_literal_dict_at_build_time_runs_once(tmp_path: Path) -> None:
@@ -496,3 +496,30 @@ def test_task_use_the_runtime_covers_has_nothing_to_fix(tmp_path: Path) -> None:
     )), show_info=True, target="v2")
     assert [(f.rule, f.severity, f.fix) for f in result.findings if f.rule == "DM601"] == [
         ("DM601", "info", None)]
+
+
+def test_a_definition_returned_while_handling_a_request_is_not_offered_a_hoist(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, action\n"
+        "\n"
+        "counter = Variable(1, uid='counter')\n"
+        "\n"
+        "\n"
+        "def make_double():\n"
+        "    return DerivedVariable(lambda c: c * 2, variables=[counter])\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def refresh(ctx: action.Ctx) -> None:\n"
+        "    make_double()\n"
+        "    await ctx.update(counter, 3)\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='a', content=lambda: 'a', id='a', on_load=refresh())\n"
+    )})
+    audited, _ = run_audit(root)
+    (finding,) = [f for f in audited.findings if f.rule == "DM301"]
+    assert finding.fix == "blocker"
+    assert "it is not assigned to a name of its own: assign it to one, then" in finding.message

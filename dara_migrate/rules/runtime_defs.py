@@ -132,19 +132,24 @@ def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str
     captured = _captured(index, facts, _call_uses(call), inside)
     if captured:
         return f"it uses local name(s) {_names(captured)}"
-    # A call given as another call's argument has that keyword as its target, not a name.
-    return _name_taken(index, facts, call.target) if call.target and call.parent < 0 else None
+    # `apply` moves a statement `name = <definition>`: what a `return`, an attribute or a
+    # container holds has no name of its own to keep at module level (a call given as
+    # another call's argument has that keyword as its target).
+    if not call.target or "." in call.target or call.parent >= 0:
+        return f"{_FIRST}it is not assigned to a name of its own: assign it to one"
+    return _name_taken(index, facts, call.target)
 
 
 def _name_taken(index: ProjectIndex, facts: FileFacts, name: str) -> str | None:
     """Moved to module level, the definition would rebind a name the module binds already
     (what `apply` refuses to do)."""
     if name in index.module_bindings.get(facts.path, {}):
-        return f"{_TAKEN}`{name}`"
+        return f"{_FIRST}the module already binds `{name}`: rename one of them"
     return None
 
 
-_TAKEN = "it uses no local name, but the module already binds "
+_FIRST = "it uses no local name, but "
+"""Starts a hoist problem that a small change settles (the rest need a redesign)."""
 
 
 def _request_caller(index: ProjectIndex, start: ScopeRef) -> ScopeRef | None:
@@ -184,8 +189,8 @@ def where_at_request(index: ProjectIndex, facts: FileFacts, scope_id: int) -> st
 def _hoist_advice(problem: str | None, what: str) -> str:
     if problem is None:
         return f"it uses no local name, so it can move to module level as a {what}"
-    if problem.startswith(_TAKEN):
-        return f"{problem}: rename one of them, then it can move to module level as a {what}"
+    if problem.startswith(_FIRST):
+        return f"{problem}, then it can move to module level as a {what}"
     return f"{problem}, so it needs a redesign: a module-level {what} that takes them as inputs"
 
 
