@@ -395,6 +395,31 @@ _LEAVES = frozenset(("name", "attr", "str", "const"))
 """Kinds of values that nothing but their text or constant tells apart."""
 
 
+def _plain_name(node: ast.expr) -> bool:
+    """`NAME` or `module.NAME`: names and attributes only (no call, no subscript)."""
+    while type(node) is ast.Attribute:
+        node = node.value
+    return type(node) is _Name
+
+
+def _concatenation(node: ast.expr) -> bool:
+    """Whether an expression joins text and plain names with `+` only (`'a-' + B + '-c'`),
+    a string among them."""
+    if type(node) is not ast.BinOp or type(node.op) is not ast.Add:
+        return False
+    text = False
+    for side in (node.left, node.right):
+        if type(side) is _Constant and type(side.value) is str:
+            text = True
+        elif type(side) is ast.BinOp:
+            if not _concatenation(side):
+                return False
+            text = True
+        elif not _plain_name(side):
+            return False
+    return text
+
+
 def squeezed(text: str) -> bytes:
     """`text` without its whitespace, UTF-8 encoded: `"".join(text.split()).encode()`. ASCII
     text (most statements) drops its whitespace bytes in one C loop, several times faster."""
@@ -849,7 +874,20 @@ class _Extractor:
         return value
 
     def fstring(self, node: ast.JoinedStr) -> Value:
-        return self.children(node, "fstring")
+        value = self.children(node, "fstring")
+        # Text and plain names (`f'{REGION}-total'`) are kept, in order: a uid written so over
+        # constants is worked out as a constant one is.
+        parts: list[Value] = []
+        for part in node.values:
+            if type(part) is _Constant:
+                parts.append(self.constant(part))
+            elif (type(part) is ast.FormattedValue and part.conversion == -1
+                  and part.format_spec is None and _plain_name(part.value)):
+                # A leaf's value: its text, nothing inside read again.
+                parts.append(self.expr(part.value))
+            else:
+                return value
+        return _new_fact(Value, ("fstring", "", None, value.calls, value.names, tuple(parts)))
 
     def container(self, node: ast.List | ast.Tuple | ast.Set) -> Value:
         items, calls, names = self.parts(node.elts)
@@ -879,7 +917,14 @@ class _Extractor:
         return _new_fact(Value, ("dict", text, None, calls, names, values))
 
     def binop(self, node: ast.BinOp) -> Value:
-        return self.children(node, "binop")
+        if not _concatenation(node):
+            return self.children(node, "binop")
+        # `'sales-' + REGION`: both sides kept, as an f-string's parts are (they hold no call,
+        # so nothing is read twice).
+        left, right = self.child(node.left), self.child(node.right)
+        names = left.names + right.names
+        return _new_fact(Value, ("binop", "", None, (), self.tuples.setdefault(names, names),
+                                 (left, right)))
 
     def unary(self, node: ast.UnaryOp) -> Value:
         # `not x` is told apart: DM105 recognises the toggle resolver `lambda ctx: not ...`.

@@ -231,3 +231,17 @@ def test_a_bare_annotation_is_a_field_in_a_class_body_only() -> None:
 def test_a_statement_is_hashed_without_exactly_the_whitespace_split_drops(text: str) -> None:
     # Statement hashes key findings' fingerprints: the fast path must give the same bytes.
     assert squeezed(text) == "".join(text.split()).encode()
+
+
+def test_text_joined_with_names_keeps_its_parts_and_reads_each_call_once() -> None:
+    source = ("a = f'{REGION}-{ids.KIND}'\nb = 'x-' + REGION + '-y'\nc = 'x' + str(n)\n"
+              "d = f'{load()}-total'\n")
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    values = {b.name: b.value for b in facts.bindings}
+    assert [(p.kind, p.text or p.data) for p in values["a"].items] == [
+        ("name", "REGION"), ("str", "-"), ("attr", "ids.KIND")]
+    inner, last = values["b"].items
+    assert [(p.kind, p.text or p.data) for p in inner.items] == [("str", "x-"), ("name", "REGION")]
+    assert (last.kind, last.data) == ("str", "-y")
+    assert values["c"].items == () and values["d"].items == ()
+    assert [call.callee for call in facts.calls] == ["str", "load"]

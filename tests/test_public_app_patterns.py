@@ -523,3 +523,44 @@ def test_a_definition_returned_while_handling_a_request_is_not_offered_a_hoist(
     (finding,) = [f for f in audited.findings if f.rule == "DM301"]
     assert finding.fix == "blocker"
     assert "it is not assigned to a name of its own: assign it to one, then" in finding.message
+
+
+@pytest.mark.parametrize("written", [
+    "f'{SALES}-total'", "SALES + '-total'", "'sales' + '-' + 'total'", "f'{ids.SALES}-total'",
+    "ids.TOTAL",
+])
+def test_a_uid_written_of_constants_and_text_is_worked_out(tmp_path: Path,
+                                                          written: str) -> None:
+    # Dara raises `ValueError: Invalid uid value: sales-total, is already taken` at the build.
+    result, _ = run_audit(write_tree(tmp_path, {
+        "shop/ids.py": "SALES = 'sales'\nTOTAL = f'{SALES}-total'\n",
+        "shop/main.py": (
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+            "\n"
+            "from shop import ids\n"
+            "from shop.ids import SALES\n"
+            "\n"
+            "rows = Variable([1], uid='rows')\n"
+            "total = DerivedVariable(lambda r: sum(r), variables=[rows], uid='sales-total')\n"
+            f"again = DerivedVariable(lambda r: len(r), variables=[rows], uid={written})\n"
+            "config = ConfigurationBuilder()\n"
+        ),
+    }))
+    assert {f.line for f in result.findings if f.rule == "DM103"} == {7, 8}
+
+
+def test_a_uid_written_over_a_parameter_is_no_constant(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "rows = Variable([1], uid='rows')\n"
+        "\n"
+        "\n"
+        "def total(region: str) -> DerivedVariable:\n"
+        "    return DerivedVariable(lambda r: sum(r), variables=[rows], uid=f'{region}-total')\n"
+        "\n"
+        "\n"
+        "north, south = total('north'), total('south')\n"
+        "config = ConfigurationBuilder()\n"
+    )}))
+    assert not [f for f in result.findings if f.rule == "DM103"]

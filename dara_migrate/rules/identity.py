@@ -496,16 +496,31 @@ class DuplicateUid(Rule):
                         "the apps run in separate processes", severity="info", related=related)
 
 
-def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value) -> str | None:
+def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value,
+                  depth: int = 0) -> str | None:
     """The value of a uid given by name, when the name is a module-level constant bound once
-    to a string (`uid=TOTAL`, `uid=ids.TOTAL`, also from another module); a literal uid is
-    read by its caller."""
+    to a string (`uid=TOTAL`, `uid=ids.TOTAL`, also from another module), or written of
+    such names and text (`f'{REGION}-total'`, `'sales-' + REGION`); a literal uid is read by
+    its caller."""
+    if uid.kind in ("fstring", "binop") and uid.items and depth < 8:
+        parts = []
+        for part in uid.items:
+            text = part.const if part.kind == "str" else _constant_uid(index, facts, scope,
+                                                                       part, depth + 1)
+            if not isinstance(text, str):
+                return None
+            parts.append(text)
+        return "".join(parts)
     if uid.kind not in ("name", "attr"):
         return None
     bound = module_assignment(index, facts, scope, uid.text)
-    value = bound[1] if bound is not None else None
-    return value.const if value is not None and value.kind == "str" and isinstance(
-        value.const, str) else None
+    if bound is None:
+        return None
+    owner, value = bound
+    if value.kind == "str" and isinstance(value.const, str):
+        return value.const
+    return _constant_uid(index, owner, 0, value, depth + 1) if value.kind in (
+        "fstring", "binop") and depth < 8 else None
 
 
 def _apps_by_file(apps: ProjectApps) -> dict[str, frozenset[str]]:
