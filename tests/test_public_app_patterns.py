@@ -564,3 +564,33 @@ def test_a_uid_written_over_a_parameter_is_no_constant(tmp_path: Path) -> None:
         "config = ConfigurationBuilder()\n"
     )}))
     assert not [f for f in result.findings if f.rule == "DM103"]
+
+
+@pytest.mark.parametrize(("stored", "severity"), [
+    ("token", "error"),  # the first request's argument wins, in its worker only
+    ("True", "error"),
+    ("load(user)", "info"),  # worked out from the key: a memo
+    ("found", "info"),
+])
+def test_only_a_value_worked_out_makes_a_first_write_a_memo(tmp_path: Path, stored: str,
+                                                            severity: str) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"auth/main.py": (
+        "from dara.core import ConfigurationBuilder, action\n"
+        "\n"
+        "TOKENS: dict[str, object] = {}\n"
+        "\n"
+        "\n"
+        "def load(user: str) -> str:\n"
+        "    return user.upper()\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def login(ctx: action.Ctx, user: str, token: str) -> None:\n"
+        "    found = load(user)\n"
+        "    if user not in TOKENS:\n"
+        f"        TOKENS[user] = {stored}\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+    )}), show_info=True)
+    assert [f.severity for f in result.findings if f.rule == "DM205"] == [severity]

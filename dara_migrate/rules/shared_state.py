@@ -531,6 +531,7 @@ class ProcessLocalMutation(Rule):
             if binding.kind in ("subscript", "del") and binding.name not in scope.globals:
                 what = shared.container(facts, binding.scope, binding.name)
                 how = "item assignment" if binding.kind == "subscript" else "del"
+                memo = memo and _computed(index, facts, binding.scope, binding.value)
             elif binding.kind in ("attr", "augassign") and "." in binding.name:
                 what = shared.object_attribute(facts, binding)
                 how = "attribute assignment"
@@ -556,7 +557,7 @@ class ProcessLocalMutation(Rule):
             how = f".{method}()"
             if callee[0] == ".":
                 # `HISTORY.setdefault(user, []).append(item)`: what `setdefault` gives back is
-                # the container's own item, written here; no memo (`_SETDEFAULT_WRITES`).
+                # the container's own item, written here: no memo.
                 inner = calls[call.func_call] if call.func_call >= 0 else None
                 if inner is None or inner.callee.rsplit(".", 1)[-1] != "setdefault":
                     continue
@@ -608,6 +609,28 @@ class ProcessLocalMutation(Rule):
             ctx, self, site,
             f"{what} is written at request time ({how}) and each worker keeps its own copy; "
             "move it to a ServerVariable or BackendStore on the shared backend")
+
+
+def _computed(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None,
+              depth: int = 0) -> bool:
+    """Whether what `if key not in cache: cache[key] = value` stores may be worked out
+    (`load(key)`, a name bound to such a value): a memo. A caller's argument (`token`,
+    `request.body`) or a constant is given, not worked out: the first request's value wins
+    in its worker, and every other worker keeps another."""
+    if value is None or depth > 2:
+        return True
+    if value.kind in ("const", "str"):
+        return False
+    if value.kind not in ("name", "attr"):
+        return True
+    found = index.lookup(facts, scope_id, value.text.partition(".")[0])
+    if found is None:
+        return True
+    binding, bound_in = found
+    if binding.kind == "param":
+        return False
+    return not (value.kind == "name" and binding.kind == "assign") or _computed(
+        index, facts, bound_in, binding.value, depth + 1)
 
 
 def _written_through(calls: list[Call], setdefault: Call) -> bool:
