@@ -875,6 +875,12 @@ class _Extractor:
 
     def fstring(self, node: ast.JoinedStr) -> Value:
         value = self.children(node, "fstring")
+        # Parts are kept only where the text may be a uid: given as `uid=`, or bound to a name
+        # at module level (a constant another module's uid may be written of). Text joined
+        # elsewhere (messages, paths) is far more common.
+        target = self.target
+        if target != "uid" and (self.scope or not target):
+            return value
         # Text and plain names (`f'{REGION}-total'`) are kept, in order: a uid written so over
         # constants is worked out as a constant one is.
         parts: list[Value] = []
@@ -917,14 +923,21 @@ class _Extractor:
         return _new_fact(Value, ("dict", text, None, calls, names, values))
 
     def binop(self, node: ast.BinOp) -> Value:
-        if not _concatenation(node):
-            return self.children(node, "binop")
-        # `'sales-' + REGION`: both sides kept, as an f-string's parts are (they hold no call,
-        # so nothing is read twice).
-        left, right = self.child(node.left), self.child(node.right)
+        target = self.target
+        # As an f-string's parts, where the text may be a uid.
+        if (target == "uid" or (target and not self.scope)) and _concatenation(node):
+            return self._concatenated(node)
+        return self.children(node, "binop")
+
+    def _concatenated(self, node: ast.BinOp) -> Value:
+        """`'sales-' + REGION`: both sides kept, as an f-string's parts are (they hold no
+        call: nothing is read twice)."""
+        left, right = (self._concatenated(side) if type(side) is ast.BinOp
+                       else self.child(side) for side in (node.left, node.right))
         names = left.names + right.names
         return _new_fact(Value, ("binop", "", None, (), self.tuples.setdefault(names, names),
                                  (left, right)))
+
 
     def unary(self, node: ast.UnaryOp) -> Value:
         # `not x` is told apart: DM105 recognises the toggle resolver `lambda ctx: not ...`.

@@ -211,9 +211,7 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
     except ReadError as error:
         return FileResult(job.path, None, str(error))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source.text, filename=job.path)
+        tree = ast.parse(source.text, filename=job.path)
     except SyntaxError as error:
         message = error.msg
         if "print" in message and "parentheses" in message:
@@ -320,7 +318,18 @@ def make_jobs(roots: SourceRoots, files: Iterable[Path], cache_dir: Path | None,
 
 
 def _analyze_chunk(jobs: Sequence[FileJob]) -> list[FileResult]:
-    return [analyze_file(job) for job in jobs]
+    with _quiet():
+        return [analyze_file(job) for job in jobs]
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No warning of the parser's (an invalid escape such as `"\\d"` in a plain string)
+    printed while files are parsed: the project's code is read, not run. Once around many
+    files: setting filters per file costs more than a small file's facts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def default_workers() -> int:
@@ -374,10 +383,11 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
     does is pickled, and a slow core costs only its own share."""
     if workers <= 1 or len(jobs) < _IN_PROCESS_BELOW:
         results = []
-        for job in jobs:
-            results.append(analyze_file(job))
-            if progress:
-                progress(1)
+        with _quiet():
+            for job in jobs:
+                results.append(analyze_file(job))
+                if progress:
+                    progress(1)
         return results
     # Small chunks: at the end this process waits for the chunks a worker holds, and a worker
     # that shares its core with other work finishes a large one late.
