@@ -301,6 +301,13 @@ class KeyedPlanner:
         if tree is None or path is None:
             return None
         variables: list[str] = []
+
+        def literal(name: str) -> ast.expr | None:
+            found = _module_literal(tree, name)
+            if found is not None or any(_changes(node, name) for node in walk(tree)):
+                return found
+            return self._imported_literal(facts, name)
+
         for parent, child in itertools.pairwise(path):
             if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                                    ast.ClassDef)):
@@ -308,7 +315,7 @@ class KeyedPlanner:
             elif isinstance(parent, (ast.While, ast.AsyncFor)) and child in parent.body:
                 return None
             elif isinstance(parent, ast.For) and child in parent.body:
-                var = _literal_loop(tree, parent.target, parent.iter)
+                var = _literal_loop(literal, parent.target, parent.iter)
                 if var is None:
                     return None
                 variables.append(var)
@@ -317,11 +324,24 @@ class KeyedPlanner:
                 if any(child is g for g in parent.generators):
                     return None
                 for generator in parent.generators:
-                    var = _literal_loop(tree, generator.target, generator.iter)
+                    var = _literal_loop(literal, generator.target, generator.iter)
                     if var is None or generator.is_async:
                         return None
                     variables.append(var)
         return variables or None
+
+
+    def _imported_literal(self, facts: FileFacts, name: str) -> ast.expr | None:
+        """The literal a name imported from a project module (`from app.regions import
+        REGIONS`) is bound to there, once and never changed."""
+        found = self.index.lookup(facts, 0, name)
+        if found is None or found[0].kind != "import":
+            return None
+        module, rest = self.index.split_module(found[0].target, facts)
+        if module is None or not rest or "." in rest:
+            return None
+        tree = self.tree(module.path)
+        return _module_literal(tree, rest) if tree is not None else None
 
 
 def _quoted(value: str, quote: str) -> str:
@@ -348,11 +368,12 @@ def _path_to(tree: ast.Module, line: int, column: int) -> list[ast.AST] | None:
     return descend(tree, [])
 
 
-def _literal_loop(tree: ast.Module, target: ast.expr, iterable: ast.expr) -> str | None:
+def _literal_loop(literal: Callable[[str], ast.expr | None], target: ast.expr,
+                  iterable: ast.expr) -> str | None:
     """The loop variable when the loop runs over distinct keys every worker agrees on: the
     elements of a literal list, tuple or set, the keys of a literal dict (`for k in D`,
     `D.keys()`, and `for k, v in D.items()`, keyed by `k`), or `range(<int>)`; a module-level
-    name bound once to such a literal stands for it."""
+    name bound once to such a literal (`literal` gives it, or None) stands for it."""
     if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute)
             and iterable.func.attr in ("items", "keys") and not iterable.args
             and not iterable.keywords):
@@ -363,13 +384,13 @@ def _literal_loop(tree: ast.Module, target: ast.expr, iterable: ast.expr) -> str
             target = target.elts[0]
         iterable = iterable.func.value
         if isinstance(iterable, ast.Name):
-            iterable = _module_literal(tree, iterable.id)  # type: ignore[assignment]
+            iterable = literal(iterable.id)  # type: ignore[assignment]
         if not isinstance(iterable, ast.Dict):
             return None
     if not isinstance(target, ast.Name):
         return None
     if isinstance(iterable, ast.Name):
-        iterable = _module_literal(tree, iterable.id)  # type: ignore[assignment]
+        iterable = literal(iterable.id)  # type: ignore[assignment]
         if iterable is None:
             return None
     if isinstance(iterable, ast.Dict):

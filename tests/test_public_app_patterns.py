@@ -594,3 +594,27 @@ def test_only_a_value_worked_out_makes_a_first_write_a_memo(tmp_path: Path, stor
         "config = ConfigurationBuilder()\n"
     )}), show_info=True)
     assert [f.severity for f in result.findings if f.rule == "DM205"] == [severity]
+
+
+@pytest.mark.parametrize(("changed", "keyed"), [("", True), ("REGIONS.append('apac')\n", False)])
+def test_a_loop_over_a_collection_imported_from_the_project_keys_its_uids(
+        tmp_path: Path, changed: str, keyed: bool) -> None:
+    root = write_tree(tmp_path, {
+        "sales/regions.py": "REGIONS = ('eu', 'us')\n",
+        "sales/main.py": (
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+            "\n"
+            "from sales.regions import REGIONS\n"
+            "\n"
+            f"{changed}"
+            "base = Variable(1, uid='base')\n"
+            "totals = {}\n"
+            "for region in REGIONS:\n"
+            "    totals[region] = DerivedVariable(lambda b: b, variables=[base])\n"
+            "config = ConfigurationBuilder()\n"
+        ),
+    })
+    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
+                       ApplyOptions())
+    written = b"".join(change.after for change in result.changes)
+    assert (b"uid=f'sales.main:totals.{region}'" in written) is keyed
