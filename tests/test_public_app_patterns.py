@@ -618,3 +618,17 @@ def test_a_loop_over_a_collection_imported_from_the_project_keys_its_uids(
                        ApplyOptions())
     written = b"".join(change.after for change in result.changes)
     assert (b"uid=f'sales.main:totals.{region}'" in written) is keyed
+
+
+def test_a_backend_made_apart_is_not_said_to_hold_a_variable(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder, ServerVariable\n"
+        "from dara.core.interactivity.server_variable import MemoryBackend\n"
+        "\n"
+        "spare = MemoryBackend()\n"
+        "rows = ServerVariable(backend=MemoryBackend(scope='global'), uid='rows')\n"
+        "config = ConfigurationBuilder()\n"
+    )}))
+    said = {f.line: f.message for f in result.findings if f.rule == "DM202"}
+    assert said[4].startswith("MemoryBackend keeps its values in one worker's memory")
+    assert said[5].startswith("MemoryBackend keeps this ServerVariable in one worker's memory")

@@ -362,10 +362,11 @@ class LocalBackend(Rule):
         # Only a backend written as the `backend=` keyword of its owner can be removed.
         direct = parent is not None and call.target == "backend"
         if api == "InMemoryBackend":
+            held = "this BackendStore" if owner == "BackendStore" else "its values"
             return ctx.at_call(
                 self, facts, call,
-                "InMemoryBackend keeps this BackendStore in one worker's memory; remove it so "
-                "the store uses the shared runtime's backend",
+                f"InMemoryBackend keeps {held} in one worker's memory; remove it so the store "
+                "uses the shared runtime's backend",
                 fix=DropLocalBackend(parent, call, api) if parent is not None and direct
                 and owner == "BackendStore" else "manual")
         scope_value = call.argument(0, "scope")
@@ -385,9 +386,11 @@ class LocalBackend(Rule):
         unseed = (" and default= (the server reads each user's key, so the default is never "
                   "served, and a user-scoped ServerVariable takes none)"
                   if seeded and backend_scope == "user" else "")
+        # Made apart (`spare = MemoryBackend()`) and handed on, it is no ServerVariable's yet.
+        held = "this ServerVariable" if owner == "ServerVariable" else "its values"
         return ctx.at_call(
             self, facts, call,
-            f"MemoryBackend keeps this ServerVariable in one worker's memory; remove backend="
+            f"MemoryBackend keeps {held} in one worker's memory; remove backend="
             f"{unseed} and pass scope={scope}{default_note} to the ServerVariable {keep}",
             fix=DropLocalBackend(parent, call, api, carried)
             if safe and parent is not None else "manual")
