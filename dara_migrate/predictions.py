@@ -59,9 +59,11 @@ def predicted_definitions(project: Project, app_root: Path,
     for facts, call in routes:
         path = relative(facts.path)
         if path is not None:
+            site = (facts.path, call.span.line)
             predicted.append(PredictedDefinition(
-                "route", path, call.span.line, rules.get((facts.path, call.span.line)),
-                f"{facts.module}.{facts.scopes[call.scope].qualname or call.target}"))
+                "route", path, call.span.line, rules.get(site),
+                f"{facts.module}.{facts.scopes[call.scope].qualname or call.target}",
+                site in acknowledged))
     return predicted
 
 

@@ -16,6 +16,7 @@ from dara_migrate.apply import ApplyOptions, run_apply
 from dara_migrate.cli import app
 from dara_migrate.models import AuditResult
 from dara_migrate.planner import FixOptions
+from dara_migrate.predictions import predicted_definitions
 from dara_migrate.settings import load_settings
 from tests.helpers import run_audit, write_tree
 
@@ -632,3 +633,32 @@ def test_a_backend_made_apart_is_not_said_to_hold_a_variable(tmp_path: Path) -> 
     said = {f.line: f.message for f in result.findings if f.rule == "DM202"}
     assert said[4].startswith("MemoryBackend keeps its values in one worker's memory")
     assert said[5].startswith("MemoryBackend keeps this ServerVariable in one worker's memory")
+
+
+def test_verify_expects_a_route_kept_process_local_to_change(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"site/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.unsafe_runtime_mode = 'local'\n"
+        "for name in ['a', 'b']:\n"
+        "    # dara-migrate: local-only[DM108] added in a loop\n"
+        "    config.router.add_page(path=name, content=Text(name))\n"
+    )})
+    _, project = run_audit(root)
+    routes = [p for p in predicted_definitions(project, root) if p.kind == "route"]
+    assert [(p.line, p.rule, p.acknowledged) for p in routes] == [(8, "DM108", True)]
+
+
+def test_route_ids_are_unique_within_each_apps_router(tmp_path: Path) -> None:
+    page = ("from dara.components import Text\n"
+            "from dara.core import ConfigurationBuilder\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_page(path='/', content=Text('home'))\n"
+            "config.router.add_page(path='index', content=Text('index'))\n")
+    result, _ = run_audit(write_tree(tmp_path, {"sales/main.py": page, "ops/main.py": page}))
+    ids = {(f.path, f.line): f.suggested_uid for f in result.findings if f.rule == "DM108"}
+    assert ids == {("ops/main.py", 5): "index", ("ops/main.py", 6): "index-2",
+                   ("sales/main.py", 5): "index", ("sales/main.py", 6): "index-2"}

@@ -708,13 +708,24 @@ class MissingRouteId(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         routes = route_calls(ctx.index)
-        # Dara lowercases route ids (`BaseRoute.convert_id`) and keys its route map by them:
-        # ids are compared, and made, as Dara will hold them.
-        taken: set[str] = set()
-        for _, call, _ in routes:
+        # Ids must differ within each app's router; apps build in separate processes. Dara
+        # lowercases route ids (`BaseRoute.convert_id`) and keys its route map by them: ids
+        # are compared, and made, as Dara will hold them.
+        taken: dict[str, set[str]] = defaultdict(set)
+        routers: dict[str, list[set[str]]] = {}
+
+        def routers_of(path: str) -> list[set[str]]:
+            found = routers.get(path)
+            if found is None:
+                found = routers[path] = [
+                    taken[app.key] for app in ctx.apps.owning(path)] or [taken[""]]
+            return found
+
+        for facts, call, _ in routes:
             value = call.kwarg("id")
             if value is not None and isinstance(value.const, str):
-                taken.add(value.const.lower().strip().replace(" ", "-"))
+                for ids in routers_of(facts.path):
+                    ids.add(value.const.lower().strip().replace(" ", "-"))
         for facts, call, method in routes:
             if call.keyword("id") is not None or not ctx.is_selected(facts):
                 continue
@@ -734,11 +745,12 @@ class MissingRouteId(Rule):
                     "route without id= gets path + uuid4 per worker and 404s elsewhere; its "
                     "path is computed, so give it an id= that names the page", fix="manual")
                 continue
-            candidate, counter = slug, 1
-            while candidate in taken:
+            candidate, counter, mine = slug, 1, routers_of(facts.path)
+            while any(candidate in ids for ids in mine):
                 counter += 1
                 candidate = f"{slug}-{counter}"
-            taken.add(candidate)
+            for ids in mine:
+                ids.add(candidate)
             # As for DM101: where the index cannot tell how often the code runs (a
             # registering decorator), a literal may be shared; a person decides.
             kind: Applicability = (
