@@ -43,6 +43,10 @@ _REQUIREMENT_RE = re.compile(
     re.IGNORECASE | re.MULTILINE)
 """A `dara-core` requirement (extras left out) and its version spec, on one line: not
 `dara-core-extras`, nor the next line's requirement."""
+_INCLUDE_RE = re.compile(
+    r"^[ \t]*(?:-r|--requirement|-c|--constraint)(?:[ \t]+|[ \t]*=[ \t]*)(?P<file>[^#\r\n]+)",
+    re.MULTILINE)
+"""A line of a requirements file that includes another (`-r base.txt`)."""
 
 
 class SettingsError(Exception):
@@ -398,13 +402,32 @@ def _declared_specs(root: Path, pyproject: Mapping[str, Any]) -> list[tuple[str,
                 raise SettingsError(f"{root / 'pyproject.toml'}: [tool.poetry.dependencies] "
                                     "dara-core must be a version string or a table with one")
             specs.append((_poetry_spec(version), "pyproject.toml"))
+    read: set[Path] = set()
     for requirements in sorted(root.glob("requirements*.txt")):
-        try:
-            text = read_bytes(requirements).decode("utf-8", errors="replace")
-        except ReadError:
-            continue
-        for match in _REQUIREMENT_RE.finditer(text):
-            specs.append((match["spec"].strip().replace(" ", ""), requirements.name))
+        specs.extend(_requirement_specs(root, requirements, read))
+    return specs
+
+
+def _requirement_specs(root: Path, requirements: Path, read: set[Path]
+                       ) -> list[tuple[str, str]]:
+    """The dara-core specs of a requirements file and of the files it includes
+    (`-r base.txt`, `--requirement=...`, `-c constraints.txt`), each read once, inside the
+    project only."""
+    try:
+        resolved = requirements.resolve()
+        text = read_bytes(requirements).decode("utf-8", errors="replace")
+    except (OSError, ReadError):
+        return []
+    if resolved in read or not resolved.is_relative_to(root.resolve()):
+        return []
+    read.add(resolved)
+    where = requirements.relative_to(root).as_posix() if requirements.is_relative_to(
+        root) else requirements.name
+    specs = [(match["spec"].strip().replace(" ", ""), where)
+             for match in _REQUIREMENT_RE.finditer(text)]
+    for match in _INCLUDE_RE.finditer(text):
+        specs.extend(_requirement_specs(root, requirements.parent / match["file"].strip(),
+                                        read))
     return specs
 
 

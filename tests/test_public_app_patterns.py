@@ -662,3 +662,49 @@ def test_route_ids_are_unique_within_each_apps_router(tmp_path: Path) -> None:
     ids = {(f.path, f.line): f.suggested_uid for f in result.findings if f.rule == "DM108"}
     assert ids == {("ops/main.py", 5): "index", ("ops/main.py", 6): "index-2",
                    ("sales/main.py", 5): "index", ("sales/main.py", 6): "index-2"}
+
+
+@pytest.mark.parametrize(("consts", "imported", "written"), [
+    ("A = 'alpha'\nB = 'beta'\n", "from shop.consts import *", "f'{A}-{B}'"),
+    ("N = 7\n", "from shop.consts import N", "f'{N}'"),
+])
+def test_equal_uids_through_a_star_import_or_a_number_are_duplicates(
+        tmp_path: Path, consts: str, imported: str, written: str) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {
+        "shop/consts.py": consts,
+        "shop/main.py": (
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+            f"{imported}\n"
+            "\n"
+            "rows = Variable([1], uid='rows')\n"
+            f"first = DerivedVariable(lambda r: r, variables=[rows], uid={written})\n"
+            f"second = DerivedVariable(lambda r: r, variables=[rows], uid={written})\n"
+            "config = ConfigurationBuilder()\n"
+        ),
+    }))
+    assert {f.line for f in result.findings if f.rule == "DM103"} == {5, 6}
+
+
+@pytest.mark.parametrize("extended", [
+    "VIEWS = dict(VIEWS, extra=make_view)", "VIEWS['extra'] = make_view",
+])
+def test_a_dict_of_views_extended_after_it_is_written_still_reaches_them(
+        tmp_path: Path, extended: str) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "rows = Variable([1], uid='rows')\n"
+        "\n"
+        "\n"
+        "def make_view():\n"
+        "    return DerivedVariable(lambda r: r, variables=[rows])\n"
+        "\n"
+        "\n"
+        "VIEWS = {'main': make_view}\n"
+        f"{extended}\n"
+        "for name in VIEWS:\n"
+        "    VIEWS[name]()\n"
+        "config = ConfigurationBuilder()\n"
+    )}))
+    assert [(f.rule, f.line) for f in result.findings if f.rule.startswith("DM10")] == [
+        ("DM104", 7)]

@@ -84,6 +84,15 @@ def test_a_requirement_is_read_from_its_own_line(tmp_path: Path, requirements: s
     assert resolve_target("auto", tmp_path, {}, "") == expected
 
 
+def test_requirements_included_by_another_file_are_read(tmp_path: Path) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("pandas\ndara-core>=2.1\n")
+    (tmp_path / "requirements.txt").write_text("-r requirements/base.txt  # shared\n"
+                                               "--requirement=requirements.txt\n")
+    assert resolve_target("auto", tmp_path, {}, "") == (
+        "v2", "dara-core>=2.1 in requirements/base.txt allows 2.x")
+
+
 def test_auto_target_falls_back_to_the_installed_dara(tmp_path: Path) -> None:
     target, reason = resolve_target("auto", tmp_path, {}, "")
     assert (target, reason) == ("1.x", "dara-core 1.30.0 installed in the active environment")

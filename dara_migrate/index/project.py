@@ -994,15 +994,33 @@ class ProjectIndex:
             if module is None or imported is None:
                 return
             owner, binding, bound_in = module, imported, 0
-        held = binding.value
-        if binding.kind != "assign" or held is None or held.kind not in ("dict", "container"):
-            return
         source = (facts.path, call.scope)
-        for target, is_class in self._callable_targets(owner, bound_in, held):
-            if is_class:
-                self._instantiation_edges(source, target, call)
-            else:
-                self._edge(source, target, call.loop, "dispatch")
+        for held in self._held_values(owner, bound_in, binding.name):
+            for target, is_class in self._callable_targets(owner, bound_in, held):
+                if is_class:
+                    self._instantiation_edges(source, target, call)
+                else:
+                    self._edge(source, target, call.loop, "dispatch")
+
+    def _held_values(self, facts: FileFacts, scope_id: int, name: str) -> Iterator[Value]:
+        """What a name's bindings in one scope put into what it holds: literal dicts, lists
+        and tuples, the arguments of `dict(...)` (`VIEWS = dict(VIEWS, extra=view)`), and
+        items stored into it (`VIEWS['extra'] = view`)."""
+        for binding in self.bindings_in(facts.path, scope_id, name):
+            value = binding.value
+            if binding.kind != "assign" or value is None:
+                continue
+            if value.kind in ("dict", "container"):
+                yield value
+            elif value.kind == "call":
+                made = facts.calls[value.call]
+                if self.resolve_call(facts, made).qualified == "dict":
+                    yield from made.args
+                    yield from (given for _, given in made.kwargs)
+        for binding in facts.bindings:
+            if (binding.kind == "subscript" and binding.name == name
+                    and binding.scope == scope_id and binding.value is not None):
+                yield binding.value
 
     def _may_name_function(self, facts: FileFacts, scope_id: int, name: str) -> bool:
         """False where a bare name cannot resolve to a project function or class (a

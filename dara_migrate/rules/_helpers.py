@@ -218,6 +218,13 @@ def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
     if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
         return None
     owner, name = index.split_module(resolved.qualified, facts)
+    if owner is None and "." not in dotted and index.lookup(facts, scope, dotted) is None:
+        # Bound by no statement of the file: a star import's (`from app.ids import *`).
+        for star in index.bindings_in(facts.path, 0, "*"):
+            module, _ = index.split_module(star.target, facts)
+            if module is not None and index.bindings_in(module.path, 0, dotted):
+                owner, name = module, dotted
+                break
     if owner is None or not name or "." in name:
         return None
     bound = index.bindings_in(owner.path, 0, name)

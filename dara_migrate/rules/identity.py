@@ -519,6 +519,8 @@ def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value,
     owner, value = bound
     if value.kind == "str" and isinstance(value.const, str):
         return value.const
+    if depth and value.kind == "const" and type(value.const) is int:
+        return str(value.const)  # a number written into a uid (`f'{YEAR}-sales'`)
     return _constant_uid(index, owner, 0, value, depth + 1) if value.kind in (
         "fstring", "binop") and depth < 8 else None
 
