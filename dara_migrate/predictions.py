@@ -6,7 +6,9 @@ from collections.abc import Collection
 from pathlib import Path
 
 from dara_migrate.engine import Project
+from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.definitions import collect_definitions
+from dara_migrate.index.project import ProjectIndex
 from dara_migrate.index.queries import route_calls
 from dara_migrate.verify import PredictedDefinition
 from dara_migrate.verify.replay import SiteFinding
@@ -40,8 +42,13 @@ def predicted_definitions(project: Project, app_root: Path,
             continue
         qualname = facts.scopes[call.scope].qualname or call.target
         site = (facts.path, call.span.line)
+        built_at = (path, call.span.line)
+        if definition.registry == "backend_store":
+            registered = _store_registered_at(project.index, facts, call)
+            built_at = (relative(registered[0]) or path, registered[1]) if registered else (
+                built_at)
         predicted.append(PredictedDefinition(
-            definition.registry, path, call.span.line, rules.get(site),
+            definition.registry, *built_at, rules.get(site),
             f"{facts.module}.{qualname}", site in acknowledged))
     for finding in project.findings:
         # Factories and library components build definitions on the app's behalf.
@@ -83,3 +90,20 @@ def site_findings(project: Project, app_root: Path, app: str | None = None
             continue
         found.append(SiteFinding(finding.rule, path, finding.line, finding.status))
     return found
+
+
+def _store_registered_at(index: ProjectIndex, facts: FileFacts, store: Call
+                         ) -> tuple[str, int] | None:
+    """Where dara registers a BackendStore bound to a module-level name: at the first
+    `Variable(store=<name>)` (`BackendStore.init` runs when the Variable is made), in the
+    store's own file first; None for a store made in its Variable's call."""
+    if store.parent >= 0 or store.scope or not store.target or "." in store.target:
+        return None
+    qualified = f"{facts.module}.{store.target}"
+    uses = []
+    for user, call in index.calls_by_api.get("Variable", ()):
+        given = call.argument(3, "store")
+        if given is not None and given.kind in ("name", "attr") and index.resolve(
+                user, call.scope, given.text).qualified == qualified:
+            uses.append((user.path != facts.path, user.path, call.span.line))
+    return min(uses)[1:] if uses else None

@@ -708,3 +708,28 @@ def test_a_dict_of_views_extended_after_it_is_written_still_reaches_them(
     )}))
     assert [(f.rule, f.line) for f in result.findings if f.rule.startswith("DM10")] == [
         ("DM104", 7)]
+
+
+def test_verify_expects_a_named_store_where_its_first_variable_registers_it(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "shop/state.py": (
+            "from dara.core.persistence import BackendStore\n"
+            "\n"
+            "store = BackendStore(uid='shop-store')\n"
+        ),
+        "shop/main.py": (
+            "from dara.core import ConfigurationBuilder, Variable\n"
+            "from dara.core.persistence import BackendStore\n"
+            "\n"
+            "from shop.state import store\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            "cart = Variable([], store=store, uid='cart')\n"
+            "prefs = Variable({}, store=BackendStore(uid='prefs-store'), uid='prefs')\n"
+        ),
+    })
+    _, project = run_audit(root)
+    stores = sorted((p.path, p.line) for p in predicted_definitions(project, root)
+                    if p.kind == "backend_store")
+    assert stores == [("shop/main.py", 7), ("shop/main.py", 8)]
