@@ -1,9 +1,11 @@
-"""Patterns of public Dara apps, of Dara's own documentation and app template, and of
-realistic apps written in their shapes: routes in a list of children (the object router
-API) or with a constant path, BackendStores sharing a uid, live objects taken out of shared
-state or imported from another module, views picked from a literal dict, legacy
-`UpdateVariable`s, `uid=None`, loops over a literal dict's keys, hoists onto a taken name,
-and a package given with nothing marking its project."""
+"""Patterns of public Dara apps (the gallery, Dara's app template and documentation) and of
+realistic apps written in their shapes, each once missed, misread or left by `apply` after
+the audit offered a fix: routes in a list of children or with a constant path, route ids
+as Dara holds them, shared stores and state, live objects imported from another module,
+views picked from a literal dict, uids written of constants, `uid=None`, loops over a
+literal dict's keys or an imported collection, hoists onto a taken name, task use with no
+app, `verify`'s expectations for routes and named stores, and a package given with nothing
+marking its project."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dara_migrate.apply import ApplyOptions, run_apply
+from dara_migrate.apply import ApplyOptions, ApplyResult, run_apply
 from dara_migrate.cli import app
 from dara_migrate.models import AuditResult
 from dara_migrate.planner import FixOptions
@@ -38,6 +40,13 @@ OBJECT_ROUTER = {"site/main.py": (
     "    docs,\n"
     "])\n"
 )}
+
+
+def migrate(root: Path, unsafe: bool = False) -> ApplyResult:
+    """`apply` of the project at `root`, in memory (no build proof: these apps are checked
+    for what the rewrite says, and the verify tests build real ones)."""
+    return run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
+                     ApplyOptions(fixes=FixOptions(unsafe=unsafe)))
 
 
 def route_ids(result: AuditResult) -> dict[int, str | None]:
@@ -247,8 +256,7 @@ def test_a_uid_written_as_none_is_replaced_by_the_literal(tmp_path: Path, given:
     audited, _ = run_audit(root)
     assert [(f.rule, f.fix) for f in audited.findings if f.rule == "DM101"] == [
         ("DM101", "safe")]
-    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
-                       ApplyOptions())
+    result = migrate(root)
     (change,) = result.changes
     assert (b"total = DerivedVariable(lambda r: sum(r), variables=[rows], "
             b"uid='shop.main:total')\n") in change.after
@@ -331,8 +339,7 @@ def test_a_definition_whose_name_the_module_binds_is_not_offered_a_hoist(
     assert finding.fix == "blocker"
     assert "the module already binds `echo`: rename one of them" in finding.message
     # What apply does agrees: nothing is offered that it then leaves undone.
-    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
-                       ApplyOptions(fixes=FixOptions(unsafe=True)))
+    result = migrate(root, unsafe=True)
     assert [f.rule for f in result.remaining] == ["DM301"]
     assert all(f.fix == "blocker" for f in result.remaining)
 
@@ -363,8 +370,7 @@ def _regions_page(regions: str, loop: str) -> dict[str, str]:
 def test_a_loop_over_a_literal_dicts_keys_gets_uids_keyed_by_them(tmp_path: Path,
                                                                   loop: str) -> None:
     root = write_tree(tmp_path, _regions_page("REGIONS = {'eu': 1, 'us': 2}", loop))
-    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
-                       ApplyOptions())
+    result = migrate(root)
     (change,) = result.changes
     assert b"uid=f'sales.main:page.cards.{region}'" in change.after
     assert not result.remaining and not result.hatch_apps
@@ -376,8 +382,7 @@ def test_a_loop_over_a_literal_dicts_keys_gets_uids_keyed_by_them(tmp_path: Path
 ])
 def test_a_dict_with_keys_not_written_out_gives_no_key(tmp_path: Path, regions: str) -> None:
     root = write_tree(tmp_path, _regions_page(regions, "for region in REGIONS:"))
-    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
-                       ApplyOptions())
+    result = migrate(root)
     assert [f.rule for f in result.remaining] == ["DM104"]
 
 
@@ -615,8 +620,7 @@ def test_a_loop_over_a_collection_imported_from_the_project_keys_its_uids(
             "config = ConfigurationBuilder()\n"
         ),
     })
-    result = run_apply(load_settings(root, {"use_cache": False, "target": "1.x"}), [root],
-                       ApplyOptions())
+    result = migrate(root)
     written = b"".join(change.after for change in result.changes)
     assert (b"uid=f'sales.main:totals.{region}'" in written) is keyed
 
