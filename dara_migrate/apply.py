@@ -43,7 +43,7 @@ from dara_migrate.planner import (
     without_hatch_site,
     written_reason,
 )
-from dara_migrate.scan import default_workers, share_chunks
+from dara_migrate.scan import shared_map
 from dara_migrate.settings import Settings
 from dara_migrate.target import MODE_ATTRIBUTE
 from dara_migrate.writer import encode
@@ -188,10 +188,6 @@ class _Workspace:
 _EditTask = tuple[str, list[Edit], EditStyle]
 """A file's text, its edits and the style to write them in."""
 
-_EDITS_IN_PROCESS_BELOW = 64
-"""Fewer files than this are edited in this process: a pool costs more than it saves."""
-
-
 def _edit_one(task: _EditTask) -> tuple[bool, str]:
     """(False, the file's new text), or (True, why its edits could not be made)."""
     text, edits, style = task
@@ -208,15 +204,9 @@ def _edit_chunk(tasks: Sequence[_EditTask]) -> list[tuple[bool, str]]:
 
 
 def _edit_all(tasks: list[_EditTask], workers: int) -> list[tuple[bool, str]]:
-    """`_edit_one` of every task, in order. With more than one worker, forked processes and
-    this one share the chunks (as the analysis shares files); edits are a pure function of
-    the text, so the results are the same."""
-    workers = workers or default_workers()
-    if workers <= 1 or len(tasks) < _EDITS_IN_PROCESS_BELOW:
-        return _edit_chunk(tasks)
-    size = max(4, len(tasks) // (workers * 16))
-    return share_chunks(_edit_chunk, [tasks[start:start + size]
-                                      for start in range(0, len(tasks), size)], workers)
+    """`_edit_one` of every task, in order, shared with other processes as the analysis
+    shares files (edits are a pure function of the text)."""
+    return shared_map(_edit_chunk, tasks, workers)
 
 
 def _group(fixes: Iterable[PlannedFix]) -> dict[str, list[Edit]]:

@@ -397,6 +397,24 @@ def _analyze(jobs: Sequence[FileJob], workers: int,
                         (lambda chunk: progress(len(chunk))) if progress else None)
 
 
+SHARED_BELOW = 64
+"""Fewer items than this (files to edit or diff) are handled in this process: a pool costs
+more than it saves."""
+
+
+def shared_map(work: Callable[[Sequence[_Item]], list[_Outcome]], items: Sequence[_Item],
+               workers: int) -> list[_Outcome]:
+    """`work` of every item, in order: in this process, or with more than one worker (0: as
+    many as there are idle cores) in small chunks that forked processes and this one share.
+    `work` must be a pure function of the items, so the results are the same either way."""
+    workers = workers or default_workers()
+    if workers <= 1 or len(items) < SHARED_BELOW:
+        return work(items)
+    size = max(4, len(items) // (workers * 16))
+    return share_chunks(work, [items[start:start + size]
+                               for start in range(0, len(items), size)], workers)
+
+
 def share_chunks(work: Callable[[Sequence[_Item]], list[_Outcome]],
                  chunks: Sequence[Sequence[_Item]], workers: int,
                  on_done: Callable[[Sequence[_Item]], None] | None = None) -> list[_Outcome]:

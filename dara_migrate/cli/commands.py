@@ -36,7 +36,7 @@ from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import write_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
-from dara_migrate.scan import default_workers, holds_other_files, share_chunks
+from dara_migrate.scan import holds_other_files, shared_map
 from dara_migrate.settings import Settings, SettingsError, load_settings, parse_rule_list
 from dara_migrate.target import AUTO, CHOICES_TEXT, DEFAULT_REASON, TARGET_CHOICES, has_runtime
 from dara_migrate.writer import (
@@ -511,10 +511,6 @@ def _hold_apply_lock(settings: Settings, held: contextlib.ExitStack, err: Consol
         err.print(escape(note), style="yellow", highlight=False)
 
 
-_DIFFS_IN_PROCESS_BELOW = 64
-"""Fewer files than this are diffed in this process: a pool costs more than it saves."""
-
-
 def _print_diff(plan: WritePlan, root: Path, no_color: bool, jobs: int) -> None:
     diff_root = (git_root(root) or root).resolve()
     colour = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
@@ -522,20 +518,10 @@ def _print_diff(plan: WritePlan, root: Path, no_color: bool, jobs: int) -> None:
     files = [((target.real.relative_to(diff_root).as_posix()
                if target.real.is_relative_to(diff_root) else target.path),
               target.before, target.after) for target in plan.targets]
-    for diff in _diffs(files, jobs or default_workers()):
+    # difflib is pure Python, and a large project's apply changes hundreds of files.
+    for diff in shared_map(_diff_chunk, files, jobs):
         out.write(colour_diff(diff, colour))
     out.flush()
-
-
-def _diffs(files: list[tuple[str, bytes, bytes]], workers: int) -> list[bytes]:
-    """`unified_diff` of each (path, before, after), in order. difflib is pure Python and a
-    large project's apply changes hundreds of files: with more than one worker, forked
-    processes and this one share them, as they share the analysis."""
-    if workers <= 1 or len(files) < _DIFFS_IN_PROCESS_BELOW:
-        return _diff_chunk(files)
-    size = max(4, len(files) // (workers * 16))
-    return share_chunks(_diff_chunk, [files[start:start + size]
-                                      for start in range(0, len(files), size)], workers)
 
 
 def _diff_chunk(files: Sequence[tuple[str, bytes, bytes]]) -> list[bytes]:

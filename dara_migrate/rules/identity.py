@@ -1179,7 +1179,7 @@ _STATIC_FORMS = {
 def _constant_text(facts: FileFacts, call: Call) -> str:
     """What an `UpdateVariable` resolver of the `update` form returns, as Python writes it
     when it is a plain constant (`True`, `0`, `'all'`); `...` for a literal collection."""
-    resolver = call.argument(0, "resolver")
+    resolver = call.argument(*FACTORY_SLOTS["UpdateVariable"][0])
     returned = facts.scopes[resolver.scope].returned[0] if resolver is not None else None
     if returned is None or returned.kind not in ("const", "str"):
         return "..."

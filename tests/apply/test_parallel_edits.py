@@ -16,7 +16,7 @@ from dara_migrate.edits import EditStyle, RemoveKeyword, SetKeyword
 from dara_migrate.settings import load_settings
 from tests.helpers import write_tree
 
-PAGES = 70  # more than `_EDITS_IN_PROCESS_BELOW`
+PAGES = 70  # more than `scan.SHARED_BELOW`
 
 PAGE = (
     "from dara.core import DerivedVariable, ServerVariable, Variable\n"
@@ -59,8 +59,11 @@ def test_two_processes_write_what_one_writes(project: Path,
     real_pool = concurrent.futures.ProcessPoolExecutor
 
     def counted(*args: Any, **kwargs: Any) -> concurrent.futures.ProcessPoolExecutor:
-        # Who asked `share_chunks` for the pool: the analysis has one too.
-        pools.append(sys._getframe(2).f_code.co_name)
+        # Who asked `share_chunks` for the pool (directly or through `shared_map`): the
+        # analysis has one too.
+        caller = sys._getframe(2)
+        above = caller.f_back
+        pools.extend((caller.f_code.co_name, above.f_code.co_name if above else ""))
         return real_pool(*args, **kwargs)
 
     alone = _outcome(project, 1)
