@@ -330,7 +330,6 @@ class KeyedPlanner:
                     variables.append(var)
         return variables or None
 
-
     def _imported_literal(self, facts: FileFacts, name: str) -> ast.expr | None:
         """The literal a name imported from a project module (`from app.regions import
         REGIONS`) is bound to there, once and never changed."""

@@ -415,12 +415,12 @@ def _requirement_specs(root: Path, requirements: Path, read: set[Path]
     project only."""
     try:
         resolved = requirements.resolve()
+        if resolved in read or not resolved.is_relative_to(root.resolve()):
+            return []
+        read.add(resolved)
         text = read_bytes(requirements).decode("utf-8", errors="replace")
     except (OSError, ReadError):
         return []
-    if resolved in read or not resolved.is_relative_to(root.resolve()):
-        return []
-    read.add(resolved)
     where = requirements.relative_to(root).as_posix() if requirements.is_relative_to(
         root) else requirements.name
     specs = [(match["spec"].strip().replace(" ", ""), where)

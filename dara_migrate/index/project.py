@@ -977,9 +977,9 @@ class ProjectIndex:
                     self._edge((facts.path, call.scope), target, call.loop, "callback")
 
     def _dispatch_edges(self, facts: FileFacts, call: Call) -> None:
-        """`VIEWS[kind]()` runs one of the callables held by the literal dict, list or tuple
-        bound to the name (in the call's scopes, or imported from a project module): an edge
-        to each, as for a call of it. What is put into it later is not seen."""
+        """`VIEWS[kind]()` runs one of the callables the name holds (`_held_values`; the name
+        bound in the call's scopes, or imported from a project module): an edge to each, as
+        for a call of it."""
         if not call.callee or "." in call.callee:
             return
         found = self.lookup(facts, call.scope, call.callee)
@@ -1005,7 +1005,7 @@ class ProjectIndex:
     def _held_values(self, facts: FileFacts, scope_id: int, name: str) -> Iterator[Value]:
         """What a name's bindings in one scope put into what it holds: literal dicts, lists
         and tuples, the arguments of `dict(...)` (`VIEWS = dict(VIEWS, extra=view)`), and
-        items stored into it (`VIEWS['extra'] = view`)."""
+        items stored into it there (`VIEWS['extra'] = view`); not what other code adds."""
         for binding in self.bindings_in(facts.path, scope_id, name):
             value = binding.value
             if binding.kind != "assign" or value is None:

@@ -1151,8 +1151,7 @@ class PerCallActionDefinition(Rule):
             if form in _STATIC_FORMS and _has_static_form(ctx.index, facts, call, form):
                 target = _variable_name(call) or "<variable>"
                 does, method = _STATIC_FORMS[form]
-                if form == "update":
-                    method = f"update(value={_constant_text(facts, call)})"
+                method = method.format(_constant_text(facts, call))
                 yield ctx.at_call(
                     self, facts, call, f"{prefix}it only {does.format(target)}: use the "
                     f"static form, which defines nothing: `{target}.{method}`",
@@ -1169,11 +1168,12 @@ class PerCallActionDefinition(Rule):
 
 
 _STATIC_FORMS = {
-    "update": ("sets {} to a constant", "update(value=...)"),
+    "update": ("sets {} to a constant", "update(value={})"),
     "sync": ("sets {} to the component's value", "sync()"),
     "toggle": ("negates {}", "toggle()"),
 }
-"""Per static form: what the resolver does, and the variable method that does the same."""
+"""Per static form: what the resolver does, and the variable method that does the same (with
+the constant, for `update`)."""
 
 
 def _constant_text(facts: FileFacts, call: Call) -> str:
