@@ -428,7 +428,10 @@ class _Transformer(cst.CSTTransformer):
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock,
                             updated: cst.IndentedBlock) -> cst.IndentedBlock:
-        return updated.with_changes(body=self._rewrite_body(original.body, updated.body))
+        # A block whose only statement moved away (a hoist) keeps a `pass`.
+        body = self._rewrite_body(original.body, updated.body) or [
+            cst.SimpleStatementLine([cst.Pass()])]
+        return updated.with_changes(body=body)
 
 
 def _deeper(whitespace: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:

@@ -73,7 +73,7 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
     is_def = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
     is_assign = (isinstance(statement, ast.Assign) and len(statement.targets) == 1
                  and isinstance(statement.targets[0], ast.Name))
-    if not (is_def or is_assign) or len(function.body) < 2:
+    if not (is_def or is_assign):
         return None
     name = (statement.name if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
             else statement.targets[0].id if isinstance(statement, ast.Assign)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dara_migrate.facts import Call, FileFacts
+from dara_migrate.facts import Binding, Call, FileFacts
 from dara_migrate.index.definitions import (
     Definition,
     collect_definitions,
@@ -31,13 +31,13 @@ from dara_migrate.index.definitions import (
     snake,
 )
 from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.loop_keys import KEY_ALPHABET, distinct_keys, loop_key
 from dara_migrate.tree import walk
 
 if TYPE_CHECKING:
     from dara_migrate.edits import Edit
 
 PREFIX = "uid_prefix"
-_ALPHABET = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
 _PARSED_KEPT = 8
 """Files whose trees a planner keeps: a file's findings come together, and a factory's call
@@ -101,6 +101,10 @@ class KeyedPlanner:
     def keyable(self, facts: FileFacts, call: Call) -> bool:
         """Whether the definition made by `call` may get a keyed uid."""
         return self._shape(facts, call) is not None
+
+    def loop_keyed(self, facts: FileFacts, call: Call) -> bool:
+        """Whether every loop around `call` in its scope runs over distinct literal keys."""
+        return self._loop_keys(facts, call) is not None
 
     def _shape(self, facts: FileFacts, call: Call
                ) -> tuple[Definition, list[str], dict[tuple[str, int], str] | None] | None:
@@ -257,7 +261,7 @@ class KeyedPlanner:
             base = f"{base}.{slug}"
         used[base] += 1
         base = self._unique(base)
-        if not _ALPHABET.match(base):
+        if not KEY_ALPHABET.match(base):
             return None
         return f"f{_quoted(base + keys, quote)}" if keys else _quoted(base, quote)
 
@@ -295,6 +299,10 @@ class KeyedPlanner:
         """Loop variables of the loops and comprehensions around a call, when every one
         iterates over distinct literal keys; None otherwise."""
         if self.text_of is None:
+            if call.unkeyed or not all(
+                    self._named_keys(facts, loop.name, loop.dict_only) for loop in facts.loops
+                    if loop.scope == call.scope and loop.line <= call.line <= loop.end_line):
+                return None
             return ["key"]
         tree = self.tree(facts.path)
         path = self._call_path(facts, call)
@@ -329,6 +337,20 @@ class KeyedPlanner:
                         return None
                     variables.append(var)
         return variables or None
+
+    def _named_keys(self, facts: FileFacts, name: str, dict_only: bool) -> bool:
+        """From the facts (the audit reads no source), what `_loop_keys` finds in it: whether
+        the literal a loop's name stands for (bound in this module, else imported from a
+        project module) has distinct keys."""
+        keys = _facts_literal_keys(facts, name, dict_only)
+        if keys is not None:
+            return keys
+        found = self.index.lookup(facts, 0, name)
+        if found is None or found[0].kind != "import":
+            return False
+        module, rest = self.index.split_module(found[0].target, facts)
+        return (module is not None and bool(rest) and "." not in rest
+                and bool(_facts_literal_keys(module, rest, dict_only)))
 
     def _imported_literal(self, facts: FileFacts, name: str) -> ast.expr | None:
         """The literal a name imported from a project module (`from app.regions import
@@ -369,50 +391,15 @@ def _path_to(tree: ast.Module, line: int, column: int) -> list[ast.AST] | None:
 
 def _literal_loop(literal: Callable[[str], ast.expr | None], target: ast.expr,
                   iterable: ast.expr) -> str | None:
-    """The loop variable when the loop runs over distinct keys every worker agrees on: the
-    elements of a literal list, tuple or set, the keys of a literal dict (`for k in D`,
-    `D.keys()`, and `for k, v in D.items()`, keyed by `k`), or `range(<int>)`; a module-level
-    name bound once to such a literal (`literal` gives it, or None) stands for it."""
-    if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute)
-            and iterable.func.attr in ("items", "keys") and not iterable.args
-            and not iterable.keywords):
-        method = iterable.func.attr
-        if method == "items":
-            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
-                return None
-            target = target.elts[0]
-        iterable = iterable.func.value
-        if isinstance(iterable, ast.Name):
-            iterable = literal(iterable.id)  # type: ignore[assignment]
-        if not isinstance(iterable, ast.Dict):
-            return None
-    if not isinstance(target, ast.Name):
+    """The loop variable when the loop runs over distinct keys every worker agrees on
+    (`loop_key`, `distinct_keys`); a module-level name bound once to such a literal
+    (`literal` gives it, or None) stands for it."""
+    shape = loop_key(target, iterable)
+    if shape is None:
         return None
-    if isinstance(iterable, ast.Name):
-        iterable = literal(iterable.id)  # type: ignore[assignment]
-        if iterable is None:
-            return None
-    if isinstance(iterable, ast.Dict):
-        if any(key is None for key in iterable.keys):
-            return None  # `**other` adds keys not written here
-        iterable = ast.Tuple(elts=list(iterable.keys))  # type: ignore[arg-type]
-    if (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
-            and iterable.func.id == "range" and len(iterable.args) == 1
-            and not iterable.keywords and isinstance(iterable.args[0], ast.Constant)
-            and type(iterable.args[0].value) is int):
-        return target.id
-    if not isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
-        return None
-    keys: list[object] = []
-    for element in iterable.elts:
-        if not isinstance(element, ast.Constant) or type(element.value) not in (str, int):
-            return None
-        if not _ALPHABET.match(str(element.value)):
-            return None
-        keys.append(element.value)
-    if not keys or len({str(k) for k in keys}) != len(keys):
-        return None
-    return target.id
+    variable, source, dict_only = shape
+    keys = literal(source) if isinstance(source, str) else source
+    return variable if keys is not None and distinct_keys(keys, dict_only) else None
 
 
 def _module_literal(tree: ast.Module, name: str) -> ast.expr | None:
@@ -428,6 +415,56 @@ def _module_literal(tree: ast.Module, name: str) -> ast.expr | None:
             isinstance(s, ast.Assign) and s.value is bound[0] for s in tree.body):
         return None
     return bound[0]
+
+
+def _facts_literal_keys(facts: FileFacts, name: str, dict_only: bool) -> bool | None:
+    """`_module_literal` and `distinct_keys` read from a module's facts: whether the literal
+    a module-level name is bound to once, at the top, and never changed has distinct keys;
+    None when the module neither binds nor changes the name (it may be imported)."""
+    bound: list[Binding] = []
+    dotted = f"{name}."
+    for binding in facts.bindings:
+        if binding.name == name:
+            if binding.kind == "assign" and not binding.target:
+                bound.append(binding)
+            elif binding.kind in _CHANGING:
+                return False
+        elif binding.kind == "attr" and binding.name.startswith(dotted):
+            return False
+    if any(call.callee.startswith(dotted) and call.callee[len(dotted):] in _MUTATORS
+           for call in facts.calls):
+        return False
+    if not bound:
+        return None
+    value = bound[0].value
+    if len(bound) != 1 or bound[0].scope != 0 or bound[0].stmt_col != 1 or value is None:
+        return False
+    if value.kind == "call":
+        call = facts.calls[value.call]
+        return (not dict_only and call.callee == "range" and len(call.args) == 1
+                and not call.kwargs and call.args[0].kind == "const"
+                and type(call.args[0].data) is int)
+    if value.kind == "dict":
+        # Keys are kept when each is a name-like string; others (`'us-east'`) may be keys.
+        elements = value.text.split(",") if value.text else None
+        return elements is None or _distinct(elements)
+    if value.kind != "container" or dict_only:
+        return False
+    elements = []
+    for item in value.items:
+        if item.kind != "str" and not (item.kind == "const" and type(item.data) is int):
+            return False
+        elements.append(str(item.data))
+    return _distinct(elements)
+
+
+def _distinct(keys: list[str]) -> bool:
+    return bool(keys) and len(set(keys)) == len(keys) and all(
+        KEY_ALPHABET.match(key) for key in keys)
+
+
+_CHANGING = frozenset({"augassign", "subscript", "del", "global", "nonlocal"})
+"""Binding kinds that change what a name holds other than by a plain assignment."""
 
 
 def _changes(node: ast.AST, name: str) -> bool:

@@ -26,7 +26,8 @@ from dara_migrate.signed import read_signed, write_signed
 _Item = TypeVar("_Item")
 _Outcome = TypeVar("_Outcome")
 
-FACTS_VERSION = "19"
+FACTS_VERSION = "20"
+
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
 _PR_SET_PDEATHSIG = 1
@@ -86,8 +87,12 @@ def gc_paused() -> Iterator[None]:
 
 def cache_salt(settings_key: str) -> str:
     """What besides file bytes decides the facts: tool, Python and relevant settings."""
-    python = ".".join(map(str, sys.version_info[:2]))
-    return f"{__version__}|{FACTS_VERSION}|{python}|{settings_key}"
+    return f"{__version__}|{FACTS_VERSION}|{_python()}|{settings_key}"
+
+
+def _python() -> str:
+    """The interpreter's version: the grammar files are read with (a syntax error says so)."""
+    return ".".join(map(str, sys.version_info[:2]))
 
 
 def _cache_path(job: FileJob, digest: str) -> str | None:
@@ -216,8 +221,11 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
         message = error.msg
         if "print" in message and "parentheses" in message:
             message += " (Python 2 code?)"
-        return FileResult(job.path, None, f"syntax error: {message}", error.lineno or 1,
-                          error.offset or 1)
+        elif message.startswith("f-string") and sys.version_info < (3, 12):
+            message += (" (f-strings with nested quotes need Python 3.12: run dara-migrate "
+                        "with the project's Python)")
+        return FileResult(job.path, None, f"syntax error (read as Python {_python()}): {message}",
+                          error.lineno or 1, error.offset or 1)
     except (ValueError, RecursionError, MemoryError) as error:
         return FileResult(job.path, None, f"cannot parse: {type(error).__name__}: {error}")
     try:

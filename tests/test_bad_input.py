@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -48,6 +49,20 @@ def test_each_broken_file_is_reported_with_its_reason(tmp_path: Path) -> None:
     assert "unreadable" in reasons["app/dangling.py"]
     syntax = next(f for f in result.findings if f.path == "app/syntax.py")
     assert (syntax.line, syntax.column) == (1, 12)
+
+
+def test_a_syntax_error_says_which_python_read_the_file(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {
+        "app/report.py": "row = {'total': 1}\nlabel = f'{row['total']}'\n"}))
+    errors = [f.message for f in result.findings if f.rule == "DM001"]
+    if sys.version_info >= (3, 12):  # nested quotes parse from 3.12 on
+        assert errors == []
+        return
+    (message,) = errors
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert message.startswith(f"syntax error (read as Python {version}): f-string")
+    assert message.endswith("(f-strings with nested quotes need Python 3.12: run dara-migrate "
+                            "with the project's Python)")
 
 
 def test_good_files_are_still_audited_next_to_broken_ones(tmp_path: Path) -> None:

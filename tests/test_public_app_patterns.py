@@ -737,3 +737,59 @@ def test_verify_expects_a_named_store_where_its_first_variable_registers_it(
     stores = sorted((p.path, p.line) for p in predicted_definitions(project, root)
                     if p.kind == "backend_store")
     assert stores == [("shop/main.py", 7), ("shop/main.py", 8)]
+
+
+_LOOPS = [
+    # (the module's constants, the loop, whether its passes have literal keys)
+    ("", "for region in ['eu', 'us']:", True),
+    ("REGIONS = ('eu', 'us')", "for region in REGIONS:", True),
+    ("REGIONS = {'eu': 1, 'us': 2}", "for region, weight in REGIONS.items():", True),
+    ("REGIONS = {'eu-west': 1, 'us-east': 2}", "for region in REGIONS.keys():", True),
+    ("COUNT = range(3)", "for region in COUNT:", True),
+    ("REGIONS = ['eu', 'us']", "for region in sorted(REGIONS):", False),
+    ("REGIONS = ['eu', 'us']\nREGIONS.append('apac')", "for region in REGIONS:", False),
+    ("REGIONS = ['eu', 'us']\nREGIONS += ['apac']", "for region in REGIONS:", False),
+    ("REGIONS = ['eu', 'eu']", "for region in REGIONS:", False),
+    ("REGIONS = ['eu', 'us']", "for region in REGIONS.items():", False),
+    ("REGIONS: list[str] = ['eu', 'us']", "for region in REGIONS:", False),
+    ("if True:\n    REGIONS = ['eu', 'us']", "for region in REGIONS:", False),
+    ("", "for region in os.listdir('.'):", False),
+    ("", "for region in base.columns:", False),
+    ("", "for i, region in enumerate(['eu', 'us']):", False),
+    ("", "for region in PARAMS:", False),
+    ("", "while len(totals) < 2:", False),
+]
+
+
+@pytest.mark.parametrize(("constants", "loop", "keyed"), _LOOPS)
+def test_a_loop_the_audit_offers_to_key_is_one_apply_keys(
+        tmp_path: Path, constants: str, loop: str, keyed: bool) -> None:
+    """The audit reads no source: what it says of a loop's keys comes from the facts, and
+    must be what `apply` finds in the source."""
+    root = write_tree(tmp_path, {"sales/main.py": (
+        "import os\n"
+        "\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        f"{constants}\n"
+        "base = Variable(1, uid='base')\n"
+        "totals = {}\n"
+        "\n"
+        "\n"
+        "def build(PARAMS=('eu',)):\n"
+        f"    {loop}\n"
+        "        totals[len(totals)] = DerivedVariable(lambda b: b, variables=[base])\n"
+        "\n"
+        "\n"
+        "build()\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    result, _ = run_audit(root)
+    (finding,) = [f for f in result.findings if f.rule == "DM104"]
+    assert finding.fix == ("safe" if keyed else "manual")
+    if not keyed:
+        assert "its loop does not run over keys written in the code" in finding.message
+    applied = migrate(root)
+    assert [f.rule for f in applied.remaining] == ([] if keyed else ["DM104"])
+    written = b"".join(change.after for change in applied.changes)
+    assert (b"uid=f'sales.main:build.totals.{region}'" in written) is keyed

@@ -115,7 +115,8 @@ def attribute_stores(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Bin
 @per_index
 def task_sites(index: ProjectIndex) -> list[ReportSite]:
     """Work that runs in this process's task pool: `config.task_module = ...`,
-    `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` (DM601, listed by DM201).
+    `run_as_task=True`, `ctx.run_task(...)`, `@track_progress` or `track_progress(fn)`
+    (DM601, listed by DM201).
     A site's `what` names the task use."""
     sites: list[ReportSite] = []
     for facts, binding in attribute_stores(index).get("task_module", ()):
@@ -135,6 +136,12 @@ def task_sites(index: ProjectIndex) -> list[ReportSite]:
         if (facts.path, scope.id) not in tracked:  # one site for a twice-decorated function
             tracked.add((facts.path, scope.id))
             sites.append(scope_site(facts, scope, f"@track_progress {scope.name}", "task"))
+    for facts, call in index.calls_by_api.get("track_progress", ()):
+        # `train = track_progress(_train)`; a decorator, `@track_progress()`, has no argument
+        # and is listed above.
+        if call.args:
+            name = call.args[0].text if call.args[0].kind in ("name", "attr") else "..."
+            sites.append(call_site(facts, call, f"track_progress({name})", "task"))
     return sorted(sites, key=lambda s: (s.facts.path, s.span.line, s.span.col))
 
 

@@ -636,7 +636,10 @@ class RepeatedFactory(Rule):
             # A constant's name is left for a person to key: it may be used elsewhere.
             keyable = not named and planner.keyable(facts, call)
             remedy = "key its uid by the loop variable or a uid prefix parameter"
-            if not keyable:
+            if not keyable and call.loop and not planner.loop_keyed(facts, call):
+                remedy = ("its loop does not run over keys written in the code: give it a uid "
+                          "keyed by a value each pass has, the same on every worker")
+            elif not keyable:
                 routes = _content_of_routes(ctx.index, facts, call.scope)
                 remedy = (f"it is the content of {routes} routes, which call it without "
                           "arguments: create it once at module level if it uses no local name, "

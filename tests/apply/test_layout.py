@@ -171,6 +171,26 @@ def test_a_hoisted_definition_goes_after_the_import_block() -> None:
                              "import json\n\n\n@py_component\ndef card(value):\n")
 
 
+@pytest.mark.parametrize("docstring", ["", '    """The panel."""\n'])
+def test_a_function_whose_only_statement_is_hoisted_keeps_a_pass(docstring: str) -> None:
+    source = ("from dara.core import DerivedVariable, py_component\n\n\n"
+              "@py_component\n"
+              "def panel():\n"
+              f"{docstring}"
+              "    # the total\n"
+              "    total = DerivedVariable(lambda: 42, variables=[])\n")
+    planned = plan_hoist(source, 7 + bool(docstring))
+    assert planned is not None
+    result = apply_edits(source, planned[0])
+    assert result == ("from dara.core import DerivedVariable, py_component\n\n"
+                      "# the total\n"
+                      "total = DerivedVariable(lambda: 42, variables=[])\n\n\n"
+                      "@py_component\n"
+                      "def panel():\n"
+                      f"{docstring or '    pass' + chr(10)}")
+    compile(result, "panel.py", "exec")
+
+
 @pytest.mark.parametrize("blank", ["\n", "\n\n"])
 def test_a_hoisted_assignment_is_set_off_from_the_imports_as_the_code_is(blank: str) -> None:
     # isort's `lines_after_imports`: 1 by default, 2 where a project configures it.

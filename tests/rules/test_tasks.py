@@ -191,3 +191,23 @@ def test_track_progress_sites_once_per_definition(tmp_path: Path) -> None:
     found = findings(tmp_path, files, "DM601")
     assert [(f.path, f.line) for f in found] == [
         ("app/work.py", 4), ("app/work.py", 10), ("app/work.py", 15)]
+
+
+def test_track_progress_called_on_a_function_is_a_task_site(tmp_path: Path) -> None:
+    """`train = track_progress(_train)` makes a task function as the decorator does; a
+    decorator written as a call (`@track_progress()`) stays one site."""
+    files = {
+        "app/work.py": "import dara.core as dc\n"
+        "from dara.core import track_progress\n\n"
+        "def _train(updater):\n"
+        "    return 1\n\n"
+        "train = track_progress(_train)\n"
+        "fit = dc.track_progress(_train)\n\n"
+        "@track_progress()\n"
+        "def score(updater):\n"
+        "    return 2\n",
+    }
+    found = findings(tmp_path, files, "DM601")
+    assert [(f.line, f.message.split(" runs ")[0]) for f in found] == [
+        (7, "track_progress(_train)"), (8, "track_progress(_train)"),
+        (10, "@track_progress score")]
