@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import copyreg
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from itertools import islice, repeat
@@ -48,11 +48,7 @@ MEMO = 2
 SUBSCRIPTED = 4
 """A bit of calls' `packed` field: what is called is an item (`VIEWS[kind]()`, and
 `DerivedVariable[str](...)`, which the callee looks through)."""
-UNKEYED = 8
-"""A bit of calls' and bindings' `packed` field: inside a loop of the scope whose passes have
-no literal key (`loop_keys`): a `while`, an `async for`, a loop over what is not written as
-a literal or a name. Loops over a name are listed in `FileFacts.loops`."""
-STMT_COL_SHIFT = 4
+STMT_COL_SHIFT = 3
 """A `packed` field holds the statement's column above its bits. Facts are tuples, and a
 tuple's size grows in steps of two fields: one field less saves a step in every call and
 binding of a project."""
@@ -148,8 +144,7 @@ class Call(NamedTuple):
     end_col: int
     stmt_line: int
     packed: int
-    """`stmt_col` above the `IN_LOOP`, `AWAITED`, `SUBSCRIPTED` and `UNKEYED` bits
-    (`STMT_COL_SHIFT`)."""
+    """`stmt_col` above the `IN_LOOP`, `AWAITED` and `SUBSCRIPTED` bits (`STMT_COL_SHIFT`)."""
     stmt_digest: int
     """The statement's digest (`stmt_hash`)."""
     args: tuple[Value, ...]
@@ -183,11 +178,6 @@ class Call(NamedTuple):
     @property
     def awaited(self) -> bool:
         return bool(self.packed & AWAITED)
-
-    @property
-    def unkeyed(self) -> bool:
-        """Called inside a loop of its scope whose passes have no literal key."""
-        return bool(self.packed & UNKEYED)
 
     def kwarg(self, name: str) -> Value | None:
         for key, value in self.kwargs:
@@ -224,7 +214,7 @@ class Binding(NamedTuple):
     value: Value | None = None
     stmt_line: int = 0
     packed: int = 0
-    """`stmt_col` above the `IN_LOOP`, `MEMO` and `UNKEYED` bits (see `STMT_COL_SHIFT`)."""
+    """`stmt_col` above the `IN_LOOP` and `MEMO` bits (see `STMT_COL_SHIFT`)."""
 
     @property
     def stmt_col(self) -> int:
@@ -256,15 +246,25 @@ class Marker(NamedTuple):
     reason: str
 
 
-class NamedLoop(NamedTuple):
-    """A loop or comprehension of a scope over a name (or its `.items()`, `.keys()`)."""
+class Loop(NamedTuple):
+    """Where in a scope definitions are made on each pass of a loop with no literal keys (a
+    `while`, an `async for`, a loop over what is not a literal, a comprehension's conditions
+    and iterables), or of a loop over a name (`for region in REGIONS`), whose keys are that
+    name's literal, if it is bound to one."""
 
     scope: int
     line: int
+    col: int
     end_line: int
+    end_col: int
     name: str
+    """The name looped over (or over its `.items()`, `.keys()`); empty: no keys."""
     dict_only: bool
     """Over `.items()` or `.keys()`: the name's literal must be a dict."""
+
+    def holds(self, call: Call) -> bool:
+        return self.scope == call.scope and (self.line, self.col) <= (call.line, call.col) < (
+            self.end_line, self.end_col)
 
 
 @dataclass(slots=True)
@@ -282,9 +282,8 @@ class FileFacts:
     line_count: int = 0
     names: frozenset[str] = frozenset()
     """Every name the module loads anywhere (a cheap "can this file mention X" test)."""
-    loops: tuple[NamedLoop, ...] = ()
-    """The loops and comprehensions over a name (`for region in REGIONS`), whose keys are
-    that name's literal, if it is bound to one."""
+    loops: tuple[Loop, ...] = ()
+    """Loops without literal keys, and loops over names (most loops run over a literal)."""
 
     def __reduce__(self) -> tuple[Callable[..., FileFacts], tuple[Any, ...]]:
         """Pickled with its scopes, calls and bindings as plain tuples, made (and made back
@@ -299,7 +298,7 @@ class FileFacts:
 def _file_facts(path: str, module: str, is_package: bool, scopes: list[tuple[Any, ...]],
                 calls: list[tuple[Any, ...]], bindings: list[tuple[Any, ...]],
                 markers: list[Marker], mentions: frozenset[str], line_count: int,
-                names: frozenset[str], loops: tuple[NamedLoop, ...]) -> FileFacts:
+                names: frozenset[str], loops: tuple[Loop, ...]) -> FileFacts:
     """A file's facts from their pickled form (`FileFacts.__reduce__`)."""
     return FileFacts(path, module, is_package, list(map(_new_fact, repeat(Scope), scopes)),
                      list(map(_new_fact, repeat(Call), calls)),
@@ -486,9 +485,8 @@ class _Extractor:
         values are shared. Each tuple keeps its items alive, so no id is reused."""
         self.scope = 0
         self.qualname = ""
-        self.loop = 0
-        """`IN_LOOP`, and `UNKEYED`, when the statement being read is in such a loop."""
-        self.loops: list[NamedLoop] = []
+        self.loop = False
+        self.loops: list[Loop] = []
         self.stmt: tuple[int, int] = (1, 1)
         """First line and column of the statement being read."""
         self.stmt_node: ast.stmt | None = None
@@ -589,27 +587,36 @@ class _Extractor:
                     "each", source, -1 if whole else position, (), (), items)))
         else:
             self.store(target, "assign", None, node)
-        keyed = type(node) is ast.For and self.keyed_loop(node, target, node.iter)
-        self.block(node.body, IN_LOOP if keyed else IN_LOOP | UNKEYED)
+        if type(node) is not ast.For or not self.keyed_loop(node, target, node.iter):
+            self.no_keys(self.columns.span(node))
+        self.block(node.body, loop=True)
         self.block(node.orelse)
 
     def keyed_loop(self, node: ast.For | ast.ListComp | ast.SetComp | ast.DictComp
                    | ast.GeneratorExp, target: ast.expr, iterable: ast.expr) -> bool:
         """Whether a loop's passes may have literal keys (`loop_key`); a loop over a name is
         listed, for the name's literal to be looked up."""
+        if type(iterable) is _Name and type(target) is _Name:  # the most common loop
+            self.loops.append(_new_fact(Loop, (self.scope, *self.columns.span(node),
+                                               iterable.id, False)))
+            return True
         shape = loop_key(target, iterable)
         if shape is None:
             return False
         source, dict_only = shape[1:]
         if not isinstance(source, str):
             return distinct_keys(source, dict_only)
-        self.loops.append(_new_fact(NamedLoop, (
-            self.scope, node.lineno, node.end_lineno, source, dict_only)))
+        self.loops.append(_new_fact(Loop, (self.scope, *self.columns.span(node), source,
+                                           dict_only)))
         return True
+
+    def no_keys(self, span: Span) -> None:
+        self.loops.append(_new_fact(Loop, (self.scope, *span, "", False)))
 
     def while_(self, node: ast.While) -> None:
         self.expr(node.test)
-        self.block(node.body, IN_LOOP | UNKEYED)
+        self.no_keys(self.columns.span(node))
+        self.block(node.body, loop=True)
         self.block(node.orelse)
 
     def with_(self, node: ast.With | ast.AsyncWith) -> None:
@@ -635,11 +642,11 @@ class _Extractor:
             if isinstance(child, ast.expr):
                 self.expr(child)
 
-    def block(self, body: list[ast.stmt], loop: int = 0) -> None:
+    def block(self, body: list[ast.stmt], loop: bool = False) -> None:
         """The statements of a compound statement's block; then that statement is the one
         being read again (a `case` guard after a block is read as part of the `match`)."""
         saved = self.loop, self.stmt, self.stmt_node, self.stmt_digest
-        self.loop |= loop
+        self.loop = self.loop or loop
         for stmt in body:
             self.statement(stmt)
         self.loop, self.stmt, self.stmt_node, self.stmt_digest = saved
@@ -699,7 +706,8 @@ class _Extractor:
         stmt_line, stmt_col = self.stmt
         self.bindings.append(_new_fact(
             Binding, (self.scope, name, kind, span, target, value, stmt_line,
-                      stmt_col << STMT_COL_SHIFT | self.loop | (MEMO if memo else 0))))
+                      stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+                      | (MEMO if memo else 0))))
 
     def assign(self, targets: list[ast.expr], value_node: ast.expr, node: ast.stmt,
                annotation: str | None = None) -> None:
@@ -712,7 +720,7 @@ class _Extractor:
             stmt_line, stmt_col = self.stmt
             self.bindings.append(_new_fact(Binding, (
                 self.scope, first.id, "assign", self.span(node), annotation or "", value,
-                stmt_line, stmt_col << STMT_COL_SHIFT | self.loop)))
+                stmt_line, stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0))))
             return
         self.target = dotted_name(first) if len(targets) == 1 else ""
         value = _EXPRESSIONS[type(value_node)](self, value_node)
@@ -753,17 +761,16 @@ class _Extractor:
         qualname = intern(f"{self.qualname}.{name}") if self.qualname else name
         self.scopes.append(_new_fact(Scope, (
             scope_id, self.scope, kind, name, qualname, span, self.stmt[0], self.stmt[1],
-            self.statement_digest(), decorators, params, bases, is_async, self.loop > 0, (), "",
-            ())))
+            self.statement_digest(), decorators, params, bases, is_async, self.loop, (), "", ())))
         return scope_id
 
-    def enter(self, scope_id: int, qualname: str) -> tuple[int, str, int, int, str]:
+    def enter(self, scope_id: int, qualname: str) -> tuple[int, str, bool, int, str]:
         saved = (self.scope, self.qualname, self.loop, self.parent_call, self.target)
-        self.scope, self.qualname, self.loop = scope_id, qualname, 0
+        self.scope, self.qualname, self.loop = scope_id, qualname, False
         self.parent_call, self.target = -1, ""
         return saved
 
-    def leave(self, saved: tuple[int, str, int, int, str]) -> None:
+    def leave(self, saved: tuple[int, str, bool, int, str]) -> None:
         self.scope, self.qualname, self.loop, self.parent_call, self.target = saved
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -793,7 +800,7 @@ class _Extractor:
         digest = self.statement_digest()
         saved = (self.scope, outer_qualname, loop, self.parent_call, self.target, self.returned)
         self.scope, self.qualname, self.loop, self.parent_call, self.target = (
-            scope_id, qualname, 0, -1, "")
+            scope_id, qualname, False, -1, "")
         self.returned = []
         for param in params:
             self.bind(param.name, "param", span, param.annotation or "")
@@ -808,7 +815,7 @@ class _Extractor:
                          ) if self.declarations > declarations else ()
         scopes[scope_id] = _new_fact(Scope, (
             scope_id, saved[0], "function", name, qualname, span, stmt_line, stmt_col, digest,
-            decorators, params, (), type(node) is ast.AsyncFunctionDef, loop > 0, declared,
+            decorators, params, (), type(node) is ast.AsyncFunctionDef, loop, declared,
             annotation_text(node.returns) or "" if node.returns is not None else "", returned))
 
     def bind_params(self, params: tuple[Param, ...], span: Span) -> None:
@@ -905,23 +912,27 @@ class _Extractor:
 
     def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp
                       | ast.GeneratorExp) -> Value:
+        generators = node.generators
+        for generator in generators:
+            if generator.is_async or not self.keyed_loop(node, generator.target,
+                                                         generator.iter):
+                self.no_keys(self.columns.span(node))
+                break
+        else:
+            if any(generator.ifs or type(generator.iter) is not _Name
+                   for generator in generators):
+                # A definition in a condition or an iterable has no key of its own.
+                start, end = self.columns.span(generators[0].target), self.columns.span(node)
+                self.no_keys(Span(start.line, start.col, end.end_line, end.end_col))
         saved_loop = self.loop
-        keyed = all(not generator.is_async and self.keyed_loop(
-            node, generator.target, generator.iter) for generator in node.generators)
-        self.loop = saved_loop | (IN_LOOP if keyed else IN_LOOP | UNKEYED)
-        value = self.children(node, "comprehension", self.comprehension_parts(node))
+        self.loop = True
+        nodes = _child_expressions(node)
+        for generator in node.generators:
+            nodes += generator.ifs
+            nodes.append(generator.iter)
+        value = self.children(node, "comprehension", nodes)
         self.loop = saved_loop
         return value
-
-    def comprehension_parts(self, node: ast.ListComp | ast.SetComp | ast.DictComp
-                            | ast.GeneratorExp) -> Iterator[ast.expr]:
-        """A comprehension's element, then its generators' conditions and iterables: read as
-        they come, the latter in a loop without keys (a definition made there has none)."""
-        yield from _child_expressions(node)
-        self.loop |= UNKEYED
-        for generator in node.generators:
-            yield from generator.ifs
-            yield generator.iter
 
     def fstring(self, node: ast.JoinedStr) -> Value:
         value = self.children(node, "fstring")
@@ -1036,7 +1047,7 @@ class _Extractor:
                 tuples.setdefault(names, names) if joined_names else names)
 
     def children(self, node: ast.expr, kind: str = "other",
-                 nodes: Iterable[ast.expr] | None = None) -> Value:
+                 nodes: list[ast.expr] | None = None) -> Value:
         """A value made of the node's child expressions (else of `nodes`), read as children."""
         saved = (self.parent_call, self.target)
         self.parent_call, self.target = -1, ""
@@ -1147,7 +1158,8 @@ class _Extractor:
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,
-            stmt_col << STMT_COL_SHIFT | self.loop | (AWAITED if awaited else 0) | subscripted,
+            stmt_col << STMT_COL_SHIFT | (IN_LOOP if self.loop else 0)
+            | (AWAITED if awaited else 0) | subscripted,
             self.stmt_digest if self.stmt_digest >= 0 else self.statement_digest(),
             shared_args, shared_kwargs, target, parent, func_call, starred,
         ))

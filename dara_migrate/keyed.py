@@ -74,6 +74,8 @@ class KeyedPlanner:
     """`_taken` and every dotted start of a taken uid (`a.b` for `a.b.c`: keyed ids extend
     a base), made when the first base is chosen (the audit chooses none)."""
     _definitions: dict[tuple[str, int], Definition] = field(default_factory=dict)
+    _writes: dict[str, _Writes] = field(default_factory=dict)
+    """By path: what the audit reads of a module's names to judge loops over them."""
 
     def __post_init__(self) -> None:
         self._definitions = {d.key: d for d in collect_definitions(self.index)}
@@ -299,9 +301,8 @@ class KeyedPlanner:
         """Loop variables of the loops and comprehensions around a call, when every one
         iterates over distinct literal keys; None otherwise."""
         if self.text_of is None:
-            if call.unkeyed or not all(
-                    self._named_keys(facts, loop.name, loop.dict_only) for loop in facts.loops
-                    if loop.scope == call.scope and loop.line <= call.line <= loop.end_line):
+            if not all(loop.name and self._named_keys(facts, loop.name, loop.dict_only)
+                       for loop in facts.loops if loop.holds(call)):
                 return None
             return ["key"]
         tree = self.tree(facts.path)
@@ -342,7 +343,7 @@ class KeyedPlanner:
         """From the facts (the audit reads no source), what `_loop_keys` finds in it: whether
         the literal a loop's name stands for (bound in this module, else imported from a
         project module) has distinct keys."""
-        keys = _facts_literal_keys(facts, name, dict_only)
+        keys = self._literal_keys(facts, name, dict_only)
         if keys is not None:
             return keys
         found = self.index.lookup(facts, 0, name)
@@ -350,7 +351,13 @@ class KeyedPlanner:
             return False
         module, rest = self.index.split_module(found[0].target, facts)
         return (module is not None and bool(rest) and "." not in rest
-                and bool(_facts_literal_keys(module, rest, dict_only)))
+                and bool(self._literal_keys(module, rest, dict_only)))
+
+    def _literal_keys(self, facts: FileFacts, name: str, dict_only: bool) -> bool | None:
+        writes = self._writes.get(facts.path)
+        if writes is None:
+            writes = self._writes[facts.path] = _Writes.of(facts)
+        return writes.literal_keys(facts, name, dict_only)
 
     def _imported_literal(self, facts: FileFacts, name: str) -> ast.expr | None:
         """The literal a name imported from a project module (`from app.regions import
@@ -417,45 +424,57 @@ def _module_literal(tree: ast.Module, name: str) -> ast.expr | None:
     return bound[0]
 
 
-def _facts_literal_keys(facts: FileFacts, name: str, dict_only: bool) -> bool | None:
-    """`_module_literal` and `distinct_keys` read from a module's facts: whether the literal
-    a module-level name is bound to once, at the top, and never changed has distinct keys;
-    None when the module neither binds nor changes the name (it may be imported)."""
-    bound: list[Binding] = []
-    dotted = f"{name}."
-    for binding in facts.bindings:
-        if binding.name == name:
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """A module's plain assignments of each name and the names it changes otherwise (an item
+    or attribute store, `+=`, `del`, `global`, a mutating method call), from its facts."""
+
+    assigned: dict[str, list[Binding]]
+    changed: frozenset[str]
+
+    @classmethod
+    def of(cls, facts: FileFacts) -> _Writes:
+        assigned: dict[str, list[Binding]] = {}
+        changed = {call.callee.rpartition(".")[0] for call in facts.calls
+                   if call.callee.rpartition(".")[2] in _MUTATORS}
+        for binding in facts.bindings:
             if binding.kind == "assign" and not binding.target:
-                bound.append(binding)
-            elif binding.kind in _CHANGING:
+                assigned.setdefault(binding.name, []).append(binding)
+            elif binding.kind in _CHANGING or binding.kind == "assign":
+                changed.add(binding.name)
+            elif binding.kind == "attr":
+                changed.add(binding.name.partition(".")[0])
+        return cls(assigned, frozenset(changed))
+
+    def literal_keys(self, facts: FileFacts, name: str, dict_only: bool) -> bool | None:
+        """`_module_literal` and `distinct_keys` from the facts: whether the literal a
+        module-level name is bound to once, at the top, and never changed has distinct
+        keys; None when the module neither binds nor changes the name (it may be
+        imported)."""
+        if name in self.changed:
+            return False
+        bound = self.assigned.get(name)
+        if bound is None:
+            return None
+        value = bound[0].value
+        if len(bound) != 1 or bound[0].scope != 0 or bound[0].stmt_col != 1 or value is None:
+            return False
+        if value.kind == "call":
+            call = facts.calls[value.call]
+            return (not dict_only and call.callee == "range" and len(call.args) == 1
+                    and not call.kwargs and call.args[0].kind == "const"
+                    and type(call.args[0].data) is int)
+        if value.kind == "dict":
+            # Keys are kept when each is a name-like string; others (`'us-east'`) may be keys.
+            return not value.text or _distinct(value.text.split(","))
+        if value.kind != "container" or dict_only:
+            return False
+        elements = []
+        for item in value.items:
+            if item.kind != "str" and not (item.kind == "const" and type(item.data) is int):
                 return False
-        elif binding.kind == "attr" and binding.name.startswith(dotted):
-            return False
-    if any(call.callee.startswith(dotted) and call.callee[len(dotted):] in _MUTATORS
-           for call in facts.calls):
-        return False
-    if not bound:
-        return None
-    value = bound[0].value
-    if len(bound) != 1 or bound[0].scope != 0 or bound[0].stmt_col != 1 or value is None:
-        return False
-    if value.kind == "call":
-        call = facts.calls[value.call]
-        return (not dict_only and call.callee == "range" and len(call.args) == 1
-                and not call.kwargs and call.args[0].kind == "const"
-                and type(call.args[0].data) is int)
-    if value.kind == "dict":
-        # Keys are kept when each is a name-like string; others (`'us-east'`) may be keys.
-        elements = value.text.split(",") if value.text else None
-        return elements is None or _distinct(elements)
-    if value.kind != "container" or dict_only:
-        return False
-    elements = []
-    for item in value.items:
-        if item.kind != "str" and not (item.kind == "const" and type(item.data) is int):
-            return False
-        elements.append(str(item.data))
-    return _distinct(elements)
+            elements.append(str(item.data))
+        return _distinct(elements)
 
 
 def _distinct(keys: list[str]) -> bool:

@@ -9,6 +9,8 @@ import re
 
 KEY_ALPHABET = re.compile(r"^[A-Za-z0-9_.:-]+$")
 """What a key may hold to become part of a uid."""
+_KEYS = re.compile(r"[A-Za-z0-9_.:-]+(?:\n[A-Za-z0-9_.:-]+)*")
+"""Keys joined by line breaks (which no key holds), each of `KEY_ALPHABET`."""
 
 
 def loop_key(target: ast.expr, iterable: ast.expr) -> tuple[str, ast.expr | str, bool] | None:
@@ -52,12 +54,13 @@ def distinct_keys(iterable: ast.expr, dict_only: bool) -> bool:
         elements = list(iterable.elts)  # type: ignore[attr-defined]
     else:
         return False
-    keys: set[str] = set()
-    for element in elements:
-        if type(element) is not ast.Constant or type(element.value) not in (str, int):
-            return False
-        key = str(element.value)
-        if not KEY_ALPHABET.match(key) or key in keys:
-            return False
-        keys.add(key)
-    return bool(keys)
+    # Checked a list at a time, not key by key: facts check every literal loop of a project.
+    if not elements or any(type(element) is not ast.Constant for element in elements):
+        return False
+    values = [element.value for element in elements]  # type: ignore[union-attr]
+    if any(type(value) is not str and type(value) is not int for value in values):
+        return False
+    keys = [value if type(value) is str else str(value) for value in values]
+    joined = "\n".join(keys)
+    return (len(set(keys)) == len(keys) and joined.count("\n") == len(keys) - 1
+            and _KEYS.fullmatch(joined) is not None)

@@ -793,3 +793,32 @@ def test_a_loop_the_audit_offers_to_key_is_one_apply_keys(
     assert [f.rule for f in applied.remaining] == ([] if keyed else ["DM104"])
     written = b"".join(change.after for change in applied.changes)
     assert (b"uid=f'sales.main:build.totals.{region}'" in written) is keyed
+
+
+@pytest.mark.parametrize(("comprehension", "keyed"), [
+    ("[DerivedVariable(lambda b: b, variables=[base]) for region in REGIONS]", True),
+    ("{region: DerivedVariable(lambda b: b, variables=[base]) for region in ('eu', 'us')}",
+     True),
+    ("[DerivedVariable(lambda b: b, variables=[base]) for region in sorted(REGIONS)]", False),
+    ("[DerivedVariable(lambda b: b, variables=[base]) for region in REGIONS for _ in 'ab']",
+     False),
+    ("[region for region in REGIONS if DerivedVariable(lambda b: b, variables=[base])]",
+     False),
+])
+def test_a_comprehension_the_audit_offers_to_key_is_one_apply_keys(
+        tmp_path: Path, comprehension: str, keyed: bool) -> None:
+    root = write_tree(tmp_path, {"sales/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "REGIONS = ['eu', 'us']\n"
+        "base = Variable(1, uid='base')\n"
+        f"totals = {comprehension}\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    result, _ = run_audit(root)
+    (finding,) = [f for f in result.findings if f.rule == "DM104"]
+    assert finding.fix == ("safe" if keyed else "manual")
+    applied = migrate(root)
+    assert [f.rule for f in applied.remaining] == ([] if keyed else ["DM104"])
+    written = b"".join(change.after for change in applied.changes)
+    assert (b"uid=f'sales.main:totals.{region}'" in written) is keyed
