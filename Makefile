@@ -14,8 +14,10 @@ $(BIN)/dara-migrate: pyproject.toml
 demo: $(BIN)/dara-migrate
 	$(BIN)/dara-migrate audit examples/sales_dashboard --statistics || [ $$? -eq 1 ]
 
+# Each test file runs whole on one process (`loadfile`): real-build and real-server tests share
+# one built or served app per module.
 test: $(BIN)/dara-migrate
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-fast: $(BIN)/dara-migrate
 	$(BIN)/python -m pytest -q -m 'not slow' --hypothesis-profile fast -n auto
