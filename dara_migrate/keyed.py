@@ -31,7 +31,7 @@ from dara_migrate.index.definitions import (
     snake,
 )
 from dara_migrate.index.project import ProjectIndex, ScopeRef
-from dara_migrate.loop_keys import KEY_ALPHABET, distinct_keys, loop_key
+from dara_migrate.loop_keys import KEY_ALPHABET, distinct, distinct_keys, loop_key
 from dara_migrate.tree import walk
 
 if TYPE_CHECKING:
@@ -466,7 +466,7 @@ class _Writes:
                     and type(call.args[0].data) is int)
         if value.kind == "dict":
             # Keys are kept when each is a name-like string; others (`'us-east'`) may be keys.
-            return not value.text or _distinct(value.text.split(","))
+            return not value.text or distinct(value.text.split(","))
         if value.kind != "container" or dict_only:
             return False
         elements = []
@@ -474,12 +474,7 @@ class _Writes:
             if item.kind != "str" and not (item.kind == "const" and type(item.data) is int):
                 return False
             elements.append(str(item.data))
-        return _distinct(elements)
-
-
-def _distinct(keys: list[str]) -> bool:
-    return bool(keys) and len(set(keys)) == len(keys) and all(
-        KEY_ALPHABET.match(key) for key in keys)
+        return distinct(elements)
 
 
 _CHANGING = frozenset({"augassign", "subscript", "del", "global", "nonlocal"})

@@ -60,7 +60,11 @@ def distinct_keys(iterable: ast.expr, dict_only: bool) -> bool:
     values = [element.value for element in elements]  # type: ignore[union-attr]
     if any(type(value) is not str and type(value) is not int for value in values):
         return False
-    keys = [value if type(value) is str else str(value) for value in values]
+    return distinct([value if type(value) is str else str(value) for value in values])
+
+
+def distinct(keys: list[str]) -> bool:
+    """Whether `keys` are at least one, each different and each of `KEY_ALPHABET`."""
     joined = "\n".join(keys)
-    return (len(set(keys)) == len(keys) and joined.count("\n") == len(keys) - 1
+    return (bool(keys) and len(set(keys)) == len(keys) and joined.count("\n") == len(keys) - 1
             and _KEYS.fullmatch(joined) is not None)
