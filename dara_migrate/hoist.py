@@ -112,11 +112,11 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
 
 
 def with_comments_above(lines: list[str], statement: ast.stmt) -> int:
-    """The first line of a statement with the comment lines directly above it (markers are
-    the tool's and stay behind)."""
+    """The first line of a statement with the comment lines directly above it, the tool's
+    markers among them too: the statement's removal takes them all, and `dedent_statement`
+    leaves the markers out of what moves."""
     first = first_line(statement)
-    while first > 1 and lines[first - 2].strip().startswith("#") and not lines[
-            first - 2].strip().startswith(MARKER_PREFIX):
+    while first > 1 and lines[first - 2].strip().startswith("#"):
         first -= 1
     return first
 

@@ -191,6 +191,25 @@ def test_a_function_whose_only_statement_is_hoisted_keeps_a_pass(docstring: str)
     compile(result, "panel.py", "exec")
 
 
+def test_a_hoist_keeps_the_users_comment_above_a_marker() -> None:
+    source = ("from dara.core import DerivedVariable, py_component\n\n\n"
+              "@py_component\n"
+              "def panel():\n"
+              "    # the total, made while rendering\n"
+              "    # dara-migrate: local-only[DM301] automatic migration not possible\n"
+              "    total = DerivedVariable(lambda: 42, variables=[])\n"
+              "    return total\n")
+    planned = plan_hoist(source, 8)
+    assert planned is not None
+    assert apply_edits(source, planned[0]) == (
+        "from dara.core import DerivedVariable, py_component\n\n"
+        "# the total, made while rendering\n"
+        "total = DerivedVariable(lambda: 42, variables=[])\n\n\n"
+        "@py_component\n"
+        "def panel():\n"
+        "    return total\n")
+
+
 @pytest.mark.parametrize("blank", ["\n", "\n\n"])
 def test_a_hoisted_assignment_is_set_off_from_the_imports_as_the_code_is(blank: str) -> None:
     # isort's `lines_after_imports`: 1 by default, 2 where a project configures it.
