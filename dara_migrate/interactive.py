@@ -43,6 +43,7 @@ from dara_migrate.planner import (
     remaining_by_app,
     written_reason,
 )
+from dara_migrate.proof import ProofOptions, ProofReport, prove
 from dara_migrate.report.text import app_line, counted, summary_line, visible
 from dara_migrate.settings import Settings
 from dara_migrate.target import (
@@ -116,14 +117,17 @@ class Prompts:
 
 def run_interactive(settings: Settings, paths: list[Path], options: ApplyOptions, *,
                     console: Console, prompts: Prompts | None = None,
-                    allow_dirty: bool = False) -> tuple[Settings, ApplyResult] | None:
-    """Ask, then plan the migration in memory. Returns the (possibly re-targeted) settings and
-    the result to write, or None when the user declines at the final confirm. Ctrl-C raises
-    KeyboardInterrupt before anything is written."""
+                    allow_dirty: bool = False, proof: ProofOptions | None = None,
+                    ) -> tuple[Settings, ApplyResult, ProofReport] | None:
+    """Ask, then plan the migration in memory and prove it builds (`proof`, when given)
+    before the final confirm. Returns the (possibly re-targeted) settings, the result to
+    write and the proof's report, or None when the user declines at the final confirm.
+    Ctrl-C raises KeyboardInterrupt before anything is written."""
     prompts = prompts or Prompts()
     previous = signal.signal(signal.SIGINT, prompts.on_sigint)
     try:
-        outcome = _Session(settings, paths, options, console, prompts, allow_dirty).run()
+        outcome = _Session(settings, paths, options, console, prompts, allow_dirty,
+                           proof).run()
         prompts.check_interrupt()
         return outcome
     finally:
@@ -134,8 +138,10 @@ class _Session:
     """One run of the flow: the answers so far and the settings they apply to."""
 
     def __init__(self, settings: Settings, paths: list[Path], options: ApplyOptions,
-                 console: Console, prompts: Prompts, allow_dirty: bool) -> None:
+                 console: Console, prompts: Prompts, allow_dirty: bool,
+                 proof: ProofOptions | None) -> None:
         self.settings = settings
+        self.proof = proof
         self.paths = paths
         self.options = options
         self.console = console
@@ -148,15 +154,25 @@ class _Session:
         self.mode_line = ""
         self.sources: dict[str, Source] = {}
 
-    def run(self) -> tuple[Settings, ApplyResult] | None:
+    def run(self) -> tuple[Settings, ApplyResult, ProofReport] | None:
         project = self.show_verdicts()
         project = self.choose_target(project)
         fixes = self.choose_fixes(project)
         self.review(project, fixes)
-        final = self.decide_remaining()
+        options, final = self.decide_remaining()
+        report = ProofReport()
+        if self.proof is not None and self.proof.enabled:
+            # Before the confirm: what is confirmed is what builds.
+            self.say("building the migrated apps twice...", style="dim")
+            final, report = prove(self.settings, self.paths, options, self.proof, final)
+            for dropped in report.dropped:
+                finding = dropped.fix.finding
+                self.say(f"{escape(finding.path)}:{finding.line}: {finding.rule} fix dropped "
+                         f"({escape(dropped.fix.description)}): {escape(dropped.reason)}",
+                         style="yellow")
         if not self.confirm(final):
             return None
-        return self.settings, final
+        return self.settings, final, report
 
     def say(self, markup: str, style: str | None = None) -> None:
         self.console.print(markup, style=style, highlight=False, soft_wrap=True)
@@ -369,7 +385,7 @@ class _Session:
 
     # (5) the errors that remain, and the positive end state
 
-    def decide_remaining(self) -> ApplyResult:
+    def decide_remaining(self) -> tuple[ApplyOptions, ApplyResult]:
         self.say("planning the migration...", style="dim")
         preview = run_apply(self.settings, self.paths,
                             ApplyOptions(self.fix_options(), reason=self.options.reason,
@@ -384,7 +400,7 @@ class _Session:
                 self.say("--no-local: they stay open and block the migration", style="yellow")
         if options.set_mode is None:
             options = replace(options, set_mode=self.ask_mode(preview.project))
-        return run_apply(self.settings, self.paths, options)
+        return options, run_apply(self.settings, self.paths, options)
 
     def list_remaining(self, remaining: list[Finding]) -> None:
         counts = Counter(f.rule for f in remaining)

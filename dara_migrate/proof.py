@@ -234,10 +234,17 @@ def _unstable_fixes(result: ApplyResult, target: BuildTarget,
 def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
                     proof: ProofOptions, builder: Builder = build_twice,
                     ) -> tuple[ApplyResult, ProofReport]:
-    """`run_apply`, then the build proof of every app it changes; fixes that break a build
-    or leave their id unstable are dropped and the migration is planned again without them.
-    Nothing is written here."""
-    result = run_apply(settings, paths, options)
+    """`run_apply`, then the build proof of every app it changes (`prove`). Nothing is written
+    here."""
+    return prove(settings, paths, options, proof, run_apply(settings, paths, options), builder)
+
+
+def prove(settings: Settings, paths: list[Path], options: ApplyOptions, proof: ProofOptions,
+          result: ApplyResult, builder: Builder = build_twice,
+          ) -> tuple[ApplyResult, ProofReport]:
+    """The build proof of every app `result` (planned with `options`) changes; fixes that
+    break a build or leave their id unstable are dropped and the migration is planned again
+    without them."""
     report = ProofReport()
     if not proof.enabled or not result.changes:
         return result, report

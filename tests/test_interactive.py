@@ -141,8 +141,10 @@ def comment_text(source: str) -> str:
 class Terminal:
     """`python -m dara_migrate apply ROOT` in a pseudo-terminal, answered prompt by prompt."""
 
-    def __init__(self, root: Path, *args: str) -> None:
+    def __init__(self, root: Path, *args: str, proof: bool = False) -> None:
+        """`proof`: with the build proof (real builds); the flow is tested without it."""
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CI")}
+        args = args if proof else (*args, "--no-build-check")
         # No cursor-position requests: a pty answers none, and prompt_toolkit would wait.
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
         self.child = pexpect.spawn(
@@ -171,6 +173,21 @@ class Terminal:
 
     def output(self) -> str:
         return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.transcript.getvalue())
+
+
+@pytest.mark.slow
+def test_the_build_proof_runs_before_the_final_confirm(orders_app: Path) -> None:
+    terminal = Terminal(orders_app, proof=True)
+    for prompt in ("Target profile", "Fixes to make", "one by one?",
+                   "What should happen to them?", "Reason, one line"):
+        terminal.answer(prompt)
+    terminal.wait("building the migrated apps twice...")
+    terminal.answer("Show the full diff?")
+    terminal.answer("Write ")
+    assert terminal.exit_code() == 1, terminal.output()
+    assert "build proof: 1 app built twice with the migration, fixed ids stable" in (
+        terminal.output())
+    assert "build proof skipped" not in terminal.output()
 
 
 def test_accepting_every_default_migrates_and_keeps_the_blocker_local(orders_app: Path) -> None:
@@ -345,7 +362,7 @@ def test_v2_asks_for_the_app_id_and_declares_the_runtime(orders_app: Path) -> No
     keys = DOWN + ENTER + CLEAR_LINE + "orders" + ENTER + ENTER * 3 + ENTER * 6
     outcome, shown = scripted(settings, orders_app, keys)
     assert outcome is not None
-    chosen, result = outcome
+    chosen, result, _ = outcome
     assert chosen.target == "v2"
     assert "DARA_NAMESPACE" in shown
     main = afters(result)["orders/main.py"]
@@ -483,7 +500,7 @@ def test_a_profile_chosen_for_a_monorepo_wins_over_nested_tables(monorepo: Path)
     # Choosing 1.x plans what `--target 1.x` plans: billing's table no longer decides.
     outcome, _ = scripted(settings, monorepo, DOWN + ENTER + ENTER * 7)
     assert outcome is not None
-    chosen, result = outcome
+    chosen, result, _ = outcome
     assert chosen.target == "1.x"
     flagged = settings_for(monorepo, target="1.x")
     assert afters(result) == afters(run_apply(flagged, [monorepo], ApplyOptions()))

@@ -414,7 +414,7 @@ def apply_command(
     from dara_migrate.applied import write_report
     from dara_migrate.apply import ApplyOptions
     from dara_migrate.planner import FixOptions
-    from dara_migrate.proof import ProofOptions, ProofReport, prove_and_apply
+    from dara_migrate.proof import ProofOptions, prove_and_apply
 
     err = _console(no_color, stderr=True)
     paths = paths or []
@@ -445,13 +445,15 @@ def apply_command(
             if interactive:
                 from dara_migrate.interactive import run_interactive
 
-                session = run_interactive(settings, paths, options, console=_console(no_color),
-                                          allow_dirty=allow_dirty)
+                session = run_interactive(
+                    settings, paths, options, console=_console(no_color),
+                    allow_dirty=allow_dirty,
+                    proof=ProofOptions(enabled=not no_build_check, python=python,
+                                       timeout=timeout))
                 if session is None:
                     err.print("nothing written")
                     raise typer.Exit(1)
-                settings, result = session
-                proof = ProofReport(skipped="build proof skipped: not run in interactive mode")
+                settings, result, proof = session
             else:
                 result, proof = prove_and_apply(
                     settings, paths, options,
