@@ -214,6 +214,18 @@ def test_machine_formats_render(tmp_path: Path, output_format: str) -> None:
     assert "DM101" in out
 
 
+def test_github_annotations_name_files_from_the_repositorys_top(tmp_path: Path) -> None:
+    """An app of a monorepo is its own project (its pyproject.toml), but the runner checks
+    out the whole repository: annotations must name files from its top."""
+    shop(tmp_path / "apps", pages=1)
+    (tmp_path / "apps" / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    code, out = invoke("audit", str(tmp_path / "apps"), "--format", "github", "--no-cache")
+    assert code == 1
+    files = {line.split("file=", 1)[1].split(",", 1)[0] for line in out.splitlines()}
+    assert files and all(path.startswith("apps/") for path in files), files
+
+
 def test_python_dash_m_works(tmp_path: Path) -> None:
     root = shop(tmp_path, pages=1)
     completed = subprocess.run(

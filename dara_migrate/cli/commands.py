@@ -300,8 +300,14 @@ def _render(result: AuditResult, output_format: OutputFormat, console: Console, 
         text = render_sarif(result, ALL_RULES)
     elif output_format is OutputFormat.github:
         from dara_migrate.report.github import render_github
+        from dara_migrate.writer import git_root
 
-        text = render_github(result)
+        # Annotations name files from the repository's top, as the runner checks them out.
+        root = Path(result.root).resolve()
+        top = git_root(root)
+        top = top.resolve() if top is not None else None
+        text = render_github(result, root.relative_to(top).as_posix() if top is not None
+                             and root.is_relative_to(top) else ".")
     else:
         from dara_migrate.report.markdown import render_markdown
 

@@ -13,26 +13,31 @@ from dara_migrate.models import AuditResult, FileError, Finding
 COMMANDS: dict[str, str] = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def render_github(result: AuditResult) -> str:
-    """Workflow command lines, findings in the audit's order, then the tool's own errors."""
-    lines = [finding_command(f) for f in result.findings if f.status != "suppressed"]
-    lines.extend(error_command(error) for error in result.errors)
+def render_github(result: AuditResult, folder: str = ".") -> str:
+    """Workflow command lines, findings in the audit's order, then the tool's own errors;
+    file paths start with `folder`, the audited root's path from the repository's top."""
+    lines = [finding_command(f, folder) for f in result.findings if f.status != "suppressed"]
+    lines.extend(error_command(error, folder) for error in result.errors)
     return "".join(line + "\n" for line in lines)
 
 
-def finding_command(finding: Finding) -> str:
+def _in(folder: str, path: str) -> str:
+    return path if folder == "." else f"{folder}/{path}"
+
+
+def finding_command(finding: Finding, folder: str = ".") -> str:
     command = ("notice" if finding.status in ("acknowledged", "pending")
                else COMMANDS[finding.severity])
     properties = {
-        "file": finding.path, "line": str(finding.line), "col": str(finding.column),
+        "file": _in(folder, finding.path), "line": str(finding.line), "col": str(finding.column),
         "endLine": str(finding.end_line), "endColumn": str(finding.end_column),
         "title": f"{finding.rule} {finding.name}",
     }
     return workflow_command(command, properties, finding.message)
 
 
-def error_command(error: FileError) -> str:
-    properties = {"file": error.path} if error.path else {}
+def error_command(error: FileError, folder: str = ".") -> str:
+    properties = {"file": _in(folder, error.path)} if error.path else {}
     properties["title"] = "dara-migrate internal error"
     return workflow_command("error", properties, error.message)
 

@@ -103,3 +103,10 @@ def test_tool_errors_are_reported() -> None:
 
 def test_clean_audit_prints_nothing() -> None:
     assert render_github(audit([])) == ""
+
+
+def test_paths_start_from_the_repositorys_top() -> None:
+    output = render_github(audit([finding("DM101", "missing-stable-uid", "error", "no uid")],
+                                 [FileError("shop/main.py", "cannot read")]), "apps/shop")
+    assert output.splitlines()[0].startswith("::error file=apps/shop/shop/pages/home.py,")
+    assert output.splitlines()[1].startswith("::error file=apps/shop/shop/main.py,")
