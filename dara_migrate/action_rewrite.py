@@ -74,10 +74,13 @@ def statement_line(text: str, name: str, statement: str) -> int | None:
 
 def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Value) -> bool:
     """Whether every name a value uses is a builtin, a module-level (or imported) name, or
-    (in a lambda) one of its own parameters."""
+    (in a lambda) one of its own parameters; a lambda with a default (`lambda ctx, r=r: r`)
+    holds a value from where it was made, which one shared action cannot."""
     if value.kind not in ("lambda", "name", "attr"):
         return False
     own = value.scope if value.kind == "lambda" else -1
+    if own >= 0 and any(param.has_default for param in facts.scopes[own].params):
+        return False
     for name in value.names:
         head = name.split(".")[0]
         found = index.lookup(facts, own if own >= 0 else scope, head)

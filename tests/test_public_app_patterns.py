@@ -822,3 +822,33 @@ def test_a_comprehension_the_audit_offers_to_key_is_one_apply_keys(
     assert [f.rule for f in applied.remaining] == ([] if keyed else ["DM104"])
     written = b"".join(change.after for change in applied.changes)
     assert (b"uid=f'sales.main:totals.{region}'" in written) is keyed
+
+
+@pytest.mark.parametrize("where", ["page", "module"])
+def test_a_resolver_holding_a_loop_value_in_a_default_is_not_one_shared_action(
+        tmp_path: Path, where: str) -> None:
+    """`lambda ctx, r=r: r` keeps each button's own `r`: one module-level action would
+    raise NameError (in a page) or set the loop's last value (at module level)."""
+    loop = ("for r in REGIONS:\n"
+            "    BUTTONS.append(Button(r, onclick=UpdateVariable(lambda ctx, r=r: r,\n"
+            "                                                    variable=selected)))\n")
+    body = ("def page():\n    BUTTONS = []\n" + "".join(f"    {line}\n" for line in
+                                                         loop.splitlines())
+            + "    return Stack(*BUTTONS)\n") if where == "page" else (
+        "BUTTONS = []\n" + loop + "\n\ndef page():\n    return Stack(*BUTTONS)\n")
+    root = write_tree(tmp_path, {"sales/main.py": (
+        "from dara.components import Button, Stack\n"
+        "from dara.core import ConfigurationBuilder, UpdateVariable, Variable\n"
+        "\n"
+        "REGIONS = ['emea', 'amer']\n"
+        "selected = Variable('emea', uid='selected')\n"
+        f"{body}\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='regions', content=page, id='regions')\n"
+    )})
+    result, _ = run_audit(root)
+    assert [f.fix for f in result.findings if f.rule == "DM105"] == ["manual"]
+    applied = migrate(root, unsafe=True)
+    written = b"".join(change.after for change in applied.changes)
+    assert b"async def update_selected" not in written
+    assert [f.rule for f in applied.remaining] == ["DM105"]
