@@ -852,3 +852,59 @@ def test_a_resolver_holding_a_loop_value_in_a_default_is_not_one_shared_action(
     written = b"".join(change.after for change in applied.changes)
     assert b"async def update_selected" not in written
     assert [f.rule for f in applied.remaining] == ["DM105"]
+
+
+def test_two_definitions_of_one_name_in_a_modules_functions_are_not_hoisted(
+        tmp_path: Path) -> None:
+    """Both moved to module level, the second would replace the first: each component and
+    each page's button would then use the other's."""
+    root = write_tree(tmp_path, {"crm/main.py": (
+        "from dara.components import Button, Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, action,"
+        " py_component\n"
+        "\n"
+        "search = Variable('', uid='search')\n"
+        "size = Variable(10, uid='size')\n"
+        "\n"
+        "\n"
+        "def accounts_page():\n"
+        "    @action\n"
+        "    async def refresh(ctx: action.Ctx):\n"
+        "        await ctx.update(search, '')\n"
+        "    return Button('Refresh', onclick=refresh())\n"
+        "\n"
+        "\n"
+        "def contacts_page():\n"
+        "    @action\n"
+        "    async def refresh(ctx: action.Ctx):\n"
+        "        await ctx.update(size, 10)\n"
+        "    return Button('Refresh', onclick=refresh())\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def accounts(query: str):\n"
+        "    total = DerivedVariable(lambda q: len(q), variables=[search])\n"
+        "    return Text(total)\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def contacts(count: int):\n"
+        "    total = DerivedVariable(lambda s: s * 2, variables=[size])\n"
+        "    return Text(total)\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='a', content=accounts_page, id='a')\n"
+        "config.router.add_page(path='c', content=contacts_page, id='c')\n"
+        "config.router.add_page(path='s', content=lambda: accounts(search), id='s')\n"
+        "config.router.add_page(path='t', content=lambda: contacts(size), id='t')\n"
+    )})
+    result, _ = run_audit(root)
+    hoists = [f for f in result.findings if f.rule in ("DM301", "DM302")]
+    assert [(f.rule, f.fix) for f in hoists] == [
+        ("DM302", "manual"), ("DM302", "manual"), ("DM301", "blocker"), ("DM301", "blocker")]
+    assert all("another definition in this module's functions is also named" in f.message
+               for f in hoists)
+    applied = migrate(root, unsafe=True)
+    written = b"".join(change.after for change in applied.changes)
+    assert b"\nasync def refresh" not in written and b"\ntotal = " not in written

@@ -8,7 +8,7 @@ register lazily on their first render.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from typing import ClassVar
@@ -17,7 +17,7 @@ from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS
 from dara_migrate.index.definitions import collect_definitions
-from dara_migrate.index.project import ProjectIndex, ScopeRef
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import action_factory_calls
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
@@ -142,10 +142,32 @@ def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str
 
 def _name_taken(index: ProjectIndex, facts: FileFacts, name: str) -> str | None:
     """Moved to module level, the definition would rebind a name the module binds already
-    (what `apply` refuses to do)."""
+    (what `apply` refuses to do), or one another definition of the module would move to."""
     if name in index.module_bindings.get(facts.path, {}):
         return f"{_FIRST}the module already binds `{name}`: rename one of them"
+    if _movable_names(index)[(facts.path, name)] > 1:
+        return (f"{_FIRST}another definition in this module's functions is also named "
+                f"`{name}`: rename one of them")
     return None
+
+
+@per_index
+def _movable_names(index: ProjectIndex) -> Counter[tuple[str, str]]:
+    """(path, name) of each definition made in a function under a name of its own (a
+    definition assigned to a local name, a decorated nested `def`): the names hoists would
+    give them at module level, where two of one name would be one."""
+    names: Counter[tuple[str, str]] = Counter()
+    for definition in collect_definitions(index):
+        facts, call = definition.facts, definition.call
+        if (facts.scopes[call.scope].kind == "function" and call.target
+                and "." not in call.target and call.parent < 0):
+            names[(facts.path, call.target)] += 1
+    for facts in index.files.values():
+        for scope in facts.scopes:
+            if (scope.kind == "function" and scope.decorators and scope.parent > 0
+                    and facts.scopes[scope.parent].kind == "function"):
+                names[(facts.path, scope.name)] += 1
+    return names
 
 
 _FIRST = "it uses no local name, but "
