@@ -80,6 +80,7 @@ class Value(NamedTuple):
     calls: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     items: tuple[Value, ...] = ()
+    """A container's or dict's values; a lambda's defaults (its `names` are its body's)."""
 
     @property
     def const(self) -> Const:
@@ -847,7 +848,10 @@ class _Extractor:
         self.leave(saved)
 
     def lambda_(self, node: ast.Lambda) -> Value:
-        self.arguments_defaults(node.args)
+        args = node.args
+        # The defaults are read where the lambda is made: kept as its items.
+        defaults = tuple(self.expr(default) for default in (*args.defaults, *args.kw_defaults)
+                         if default is not None) if args.defaults or args.kw_defaults else ()
         span = self.span(node)
         params = _params(node.args, self.params)
         scope_id = self.new_scope("lambda", "<lambda>", span, params=params)
@@ -856,7 +860,7 @@ class _Extractor:
         body = self.expr(node.body)
         self.leave(saved)
         self.scopes[scope_id] = _new_fact(Scope, (*self.scopes[scope_id][:16], (body,)))
-        return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, ()))
+        return _new_fact(Value, ("lambda", "", scope_id, body.calls, body.names, defaults))
 
     def expr(self, node: ast.expr) -> Value:
         return _EXPRESSIONS[type(node)](self, node)

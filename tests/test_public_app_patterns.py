@@ -908,3 +908,42 @@ def test_two_definitions_of_one_name_in_a_modules_functions_are_not_hoisted(
     applied = migrate(root, unsafe=True)
     written = b"".join(change.after for change in applied.changes)
     assert b"\nasync def refresh" not in written and b"\ntotal = " not in written
+
+
+@pytest.mark.parametrize(("body", "local"), [
+    ("    names = [n.upper() for n in NAMES]\n"
+     "\n"
+     "    @action\n"
+     "    async def go(ctx: action.Ctx):\n"
+     "        for n in names:\n"
+     "            await ctx.notify(n, 'n', 'SUCCESS')\n"
+     "\n"
+     "    return Button('go', onclick=go())\n", "names"),
+    ("    scale = v * 2\n"
+     "    doubled = DerivedVariable(lambda c, scale=scale: c * scale, variables=[counter])\n"
+     "    return Text(doubled)\n", "scale"),
+])
+def test_a_local_read_as_a_loops_iterable_or_a_lambdas_default_is_a_local_name(
+        tmp_path: Path, body: str, local: str) -> None:
+    """What `apply` refuses to move, the audit offers no hoist for."""
+    root = write_tree(tmp_path, {"ops/main.py": (
+        "from dara.components import Button, Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, action,"
+        " py_component\n"
+        "\n"
+        "counter = Variable(0, uid='counter')\n"
+        "NAMES = ['x', 'y']\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def panel(v: int):\n"
+        f"{body}"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='p', content=lambda: panel(counter), id='p')\n"
+    )})
+    result, _ = run_audit(root)
+    (finding,) = [f for f in result.findings if f.rule == "DM301"]
+    assert finding.fix == "blocker"
+    assert f"it uses local name(s) `{local}`" in finding.message

@@ -39,9 +39,12 @@ def subtree(facts: FileFacts, root: int) -> set[int]:
 
 
 def _value_uses(scope: int, value: Value) -> Iterator[Use]:
-    """Names a value loads, each with the scope it is looked up from (lambdas use their own)."""
+    """Names a value loads, each with the scope it is looked up from (a lambda's body uses
+    its own, its defaults the scope it is made in)."""
     if value.kind == "lambda":
         yield from ((value.scope, name) for name in value.names)
+        for default in value.items:
+            yield from _value_uses(scope, default)
     elif value.kind in ("container", "dict") and value.items:
         for item in value.items:
             yield from _value_uses(scope, item)
@@ -78,6 +81,9 @@ def def_uses(facts: FileFacts, scope: Scope, inside: set[int]) -> Iterator[Use]:
         if nested.id in inside and nested.id != scope.id:
             for decorator in nested.decorators:
                 yield from _value_uses(nested.parent, decorator)
+    for loop in facts.loops:  # `for n in names`: the loop's name is loaded
+        if loop.name and loop.scope in inside:
+            yield loop.scope, loop.name
     for binding in facts.bindings:
         if binding.scope not in inside:
             continue
@@ -129,7 +135,9 @@ def call_hoist_problem(index: ProjectIndex, facts: FileFacts, call: Call) -> str
     for value in (*call.args, *(v for _, v in call.kwargs)):
         if value.kind == "lambda":
             inside |= subtree(facts, value.scope)
-    captured = _captured(index, facts, _call_uses(call), inside)
+    loops = [(loop.scope, loop.name) for loop in facts.loops if loop.name and (
+        loop.scope in inside or loop.holds(call))]
+    captured = _captured(index, facts, [*_call_uses(call), *loops], inside)
     if captured:
         return f"it uses local name(s) {_names(captured)}"
     # `apply` moves a statement `name = <definition>`: what a `return`, an attribute or a
