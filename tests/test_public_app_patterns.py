@@ -947,3 +947,87 @@ def test_a_local_read_as_a_loops_iterable_or_a_lambdas_default_is_a_local_name(
     (finding,) = [f for f in result.findings if f.rule == "DM301"]
     assert finding.fix == "blocker"
     assert f"it uses local name(s) `{local}`" in finding.message
+
+
+
+_NAMED_ELSEWHERE = (
+    'from dara.components import Stack, Text\n'
+    'from dara.core import ConfigurationBuilder, Variable, py_component\n'
+    '\n'
+    "sales = Variable(1, uid='sales')\n"
+    "costs = Variable(2, uid='costs')\n"
+    '\n'
+    '\n'
+    'def header(title: str):\n'
+    '    return Text(title.upper())\n'
+    '\n'
+    '\n'
+    'class SalesPage:\n'
+    '    @py_component\n'
+    '    def header(self, value: int):\n'
+    "        return Text(f'Sales {value}')\n"
+    '\n'
+    '    @py_component\n'
+    '    def badge(self, value: int):\n'
+    "        return Text(f'S{value}')\n"
+    '\n'
+    '    def render(self):\n'
+    '        return Stack(self.header(sales), self.badge(sales))\n'
+    '\n'
+    '\n'
+    'class CostsPage:\n'
+    '    @py_component\n'
+    '    def badge(self, value: int):\n'
+    "        return Text(f'C{value}')\n"
+    '\n'
+    '    def render(self):\n'
+    "        return Stack(header('costs'), self.badge(costs))\n"
+    '\n'
+    '\n'
+    'class TagsPage:\n'
+    '    @py_component\n'
+    '    def chip(self, value: int):\n'
+    "        return Text(f'T{value}')\n"
+    '\n'
+    '    def render(self):\n'
+    '        return Stack(*map(self.chip, [sales, costs]))\n'
+    '\n'
+    '\n'
+    'class FooterPage:\n'
+    '    @py_component\n'
+    '    def note(self, value: int):\n'
+    "        return Text(f'N{value}')\n"
+    '\n'
+    '    def render(self):\n'
+    '        return Stack(self.note(sales))\n'
+    '\n'
+    '\n'
+    'footer = FooterPage()\n'
+    '\n'
+    '\n'
+    'def footer_page():\n'
+    '    return Stack(footer.render(), footer.note(costs))\n'
+    '\n'
+    '\n'
+    'def create_app():\n'
+    '    config = ConfigurationBuilder()\n'
+    "    config.router.add_page(path='sales', content=SalesPage().render, id='sales')\n"
+    "    config.router.add_page(path='costs', content=CostsPage().render, id='costs')\n"
+    "    config.router.add_page(path='tags', content=TagsPage().render, id='tags')\n"
+    "    config.router.add_page(path='footer', content=footer_page, id='footer')\n"
+    '    return config\n'
+    '\n'
+    '\n'
+    'config = create_app()\n'
+)
+
+
+def test_a_method_named_elsewhere_is_not_offered_the_move_apply_refuses(tmp_path: Path) -> None:
+    """A module-level `header` too, `badge` in two classes, `map(self.chip, ...)`,
+    `footer.note(...)` from outside the class: `apply` keeps each method where it is."""
+    root = write_tree(tmp_path, {"app/main.py": _NAMED_ELSEWHERE})
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM502"] == [
+        (13, "manual"), (17, "manual"), (26, "manual"), (35, "manual"), (44, "manual")]
+    applied = migrate(root, unsafe=True)
+    assert [f.rule for f in applied.remaining] == ["DM502"] * 5

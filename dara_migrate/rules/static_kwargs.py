@@ -600,7 +600,44 @@ def _unbindable(index: ProjectIndex, facts: FileFacts, scope: Scope, cls: Scope)
             b.scope in inside and b.kind != "param" and b.name.partition(".")[0] == receiver
             for b in facts.bindings):
         return False
-    return cls.name not in _base_names(index)
+    return cls.name not in _base_names(index) and not _named_elsewhere(index, facts, scope, cls)
+
+
+def _named_elsewhere(index: ProjectIndex, facts: FileFacts, scope: Scope, cls: Scope) -> bool:
+    """Whether the project names the method other than as `self.<name>(...)` in its class's
+    own methods (as far as the facts show: the fix checks the source and every file's text):
+    a name the module binds, another definition of that name, a call or a reference
+    (`map(self.chip, ...)`, `footer.note(...)`) anywhere else."""
+    name = scope.name
+    if name in index.module_bindings.get(facts.path, {}):
+        return True
+    own: dict[str, set[int]] = {}
+    for method in facts.scopes:
+        if method.parent == cls.id and method.kind == "function" and method.params:
+            own.setdefault(f"{method.params[0].name}.{name}", set()).add(method.id)
+    for other in index.files.values():
+        if other is not facts and name in other.names:
+            return True
+        if any(named.name == name for named in other.scopes if named is not scope):
+            return True
+        for call in other.calls:
+            last = call.callee.rpartition(".")[2]
+            if last == name and not (other is facts and call.scope in own.get(call.callee, ())):
+                return True
+            if any(_names(value, name) for value in call.args) or any(
+                    _names(value, name) for _, value in call.kwargs):
+                return True
+        if any(binding.value is not None and _names(binding.value, name)
+               for binding in other.bindings):
+            return True
+    return False
+
+
+def _names(value: Value, name: str) -> bool:
+    """Whether a value is, or holds, a name or attribute whose last part is `name`."""
+    if value.kind in ("name", "attr"):
+        return value.text.rpartition(".")[2] == name
+    return any(_names(item, name) for item in value.items)
 
 
 @per_index
