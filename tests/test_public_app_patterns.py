@@ -1031,3 +1031,38 @@ def test_a_method_named_elsewhere_is_not_offered_the_move_apply_refuses(tmp_path
         (13, "manual"), (17, "manual"), (26, "manual"), (35, "manual"), (44, "manual")]
     applied = migrate(root, unsafe=True)
     assert [f.rule for f in applied.remaining] == ["DM502"] * 5
+
+
+@pytest.mark.parametrize("call", ["super().__init__('costs')",
+                                  "super(CostPage, self).__init__('costs')"])
+def test_a_base_initialiser_run_through_super_runs_once_per_subclass_instance(
+        tmp_path: Path, call: str) -> None:
+    """`BasePage('sales')` and `CostPage()` both run `BasePage.__init__`: one literal uid
+    would be taken twice (dara raises at the build)."""
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "counter = Variable(0, uid='counter')\n"
+        "\n"
+        "\n"
+        "class BasePage:\n"
+        "    def __init__(self, title: str):\n"
+        "        self.summary = DerivedVariable(lambda c: f'{title}{c}', variables=[counter])\n"
+        "\n"
+        "    def render(self):\n"
+        "        return Text(self.summary)\n"
+        "\n"
+        "\n"
+        "class CostPage(BasePage):\n"
+        "    def __init__(self):\n"
+        f"        {call}\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='s', content=BasePage('sales').render, id='s')\n"
+        "config.router.add_page(path='c', content=CostPage().render, id='c')\n"
+    )})
+    result, _ = run_audit(root)
+    assert [(f.rule, f.fix) for f in result.findings if f.rule in ("DM101", "DM104")] == [
+        ("DM104", "manual")]

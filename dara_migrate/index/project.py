@@ -684,12 +684,28 @@ class ProjectIndex:
     def _resolve_callee(self, facts: FileFacts, call: Call, depth: int = 0) -> Resolved:
         """What a call calls; `depth` > 0 for a call met while resolving another name."""
         if call.func_call >= 0 and call.callee.startswith("."):
+            if facts.calls[call.func_call].callee == "super":
+                return self._super_member(facts, call)
             # `InsightsApp().build()`: a method of the call's result, as if it had been bound
             # to a name first (`app = InsightsApp(); app.build()`).
             made_by = self._resolve_callee(facts, facts.calls[call.func_call], depth)
             return self._made_member(made_by, call.callee[1:], call.callee, depth)
         return (self.resolve(facts, call.scope, call.callee, depth) if call.callee
                 else Resolved(""))
+
+    def _super_member(self, facts: FileFacts, call: Call) -> Resolved:
+        """`super().__init__(...)` in a method: that method of the class's project bases."""
+        method = facts.scopes[call.scope]
+        cls = facts.scopes[method.parent] if method.kind == "function" else None
+        if cls is None or cls.kind != "class" or "." in call.callee[1:]:
+            return Resolved(call.callee)
+        for base in cls.bases:
+            resolved = self.resolve(facts, cls.parent, base)
+            member = self.class_member(resolved.function, call.callee[1:]) if (
+                resolved.function) else None
+            if member:
+                return Resolved(call.callee, function=member)
+        return Resolved(call.callee)
 
     def value_api(self, facts: FileFacts, scope_id: int, value: Value | None) -> str | None:
         """The Dara name a value is a call to, or is bound to (`store=my_store`)."""
