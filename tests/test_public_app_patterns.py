@@ -1066,3 +1066,31 @@ def test_a_base_initialiser_run_through_super_runs_once_per_subclass_instance(
     result, _ = run_audit(root)
     assert [(f.rule, f.fix) for f in result.findings if f.rule in ("DM101", "DM104")] == [
         ("DM104", "manual")]
+
+
+def test_an_app_run_alone_says_which_imports_the_repository_around_it_holds(
+        tmp_path: Path) -> None:
+    """`cd apps/a && dara-migrate audit`: the shared `libs/common` is not read, and its
+    findings are missed; the run says so rather than giving another verdict in silence."""
+    write_tree(tmp_path, {
+        "apps/a/pyproject.toml": "[project]\nname = 'alpha'\n",
+        "apps/a/alpha/main.py": (
+            "from common.widgets import total\n"
+            "from dara.core import ConfigurationBuilder\n"
+            "import pandas\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+        ),
+        "libs/common/widgets.py": (
+            "from dara.core import DerivedVariable, Variable\n"
+            "\n"
+            "total = DerivedVariable(lambda x: x, variables=[Variable(1)])\n"
+        ),
+    })
+    (tmp_path / ".git").mkdir()
+    alone = CliRunner().invoke(app, ["audit", str(tmp_path / "apps" / "a"), "--no-cache"])
+    assert alone.stderr.count("warning:") == 1
+    assert ("warning: alpha/main.py imports common, which is not in the project but in the "
+            "repository around it (libs/common): its code is not read") in alone.stderr
+    whole = CliRunner().invoke(app, ["audit", str(tmp_path), "--no-cache"])
+    assert "warning:" not in whole.stderr

@@ -279,10 +279,18 @@ def _run_audit(paths: list[Path], settings: Settings, err: Console,
 
 def _warn_unmatched_apps(err: Console, project: Project) -> None:
     """One line per entry of the `apps` setting that names no app: a typo would otherwise
-    leave that app out of the run without a word."""
+    leave that app out of the run without a word; and one per import whose code lies in the
+    repository around the project, which the run does not read."""
     for source, entry in project.known_apps.unmatched:
         err.print(escape(f"warning: {source}: [tool.dara-migrate] apps lists {entry!r}, which "
                          "names no ConfigurationBuilder of the project (give it as module:name)"),
+                  style="yellow", highlight=False, soft_wrap=True)
+    from dara_migrate.outside import outside_imports
+
+    for name, importer, there in outside_imports(project.index, project.settings.root):
+        err.print(escape(f"warning: {importer} imports {name}, which is not in the project "
+                         f"but in the repository around it ({there}): its code is not read "
+                         "and its findings are missed; run from a folder that holds both"),
                   style="yellow", highlight=False, soft_wrap=True)
 
 

@@ -154,6 +154,8 @@ class ProjectIndex:
     import_bindings: dict[str, list[Binding]] = field(default_factory=dict)
     """Path -> the file's `import` and `import_module` bindings, in order: rules that read a
     file's imports skip the rest of its bindings."""
+    outside_heads: set[str] = field(default_factory=set)
+    """First parts of the modules imports load that are no project module's (`pandas`)."""
     imported_heads: set[str] = field(default_factory=set)
     """The first names of the project's imports of its own modules as written (`widgets` for
     `widgets.cards` in `shared/`): the names import sorters count as first-party."""
@@ -775,6 +777,8 @@ class ProjectIndex:
             if imported is not None and imported is not facts:
                 self.imports[facts.path].add(imported.path)
                 self.imported_heads.add(binding.target.partition(".")[0])
+            elif imported is None:
+                self.outside_heads.add(binding.target.partition(".")[0])
 
     def files_reachable(self, start: FileFacts) -> set[str]:
         """Paths of the project modules `start` imports, directly or not, with the packages
