@@ -1094,3 +1094,40 @@ def test_an_app_run_alone_says_which_imports_the_repository_around_it_holds(
             "repository around it (libs/common): its code is not read") in alone.stderr
     whole = CliRunner().invoke(app, ["audit", str(tmp_path), "--no-cache"])
     assert "warning:" not in whole.stderr
+
+
+def test_a_dry_run_lists_the_errors_left_at_the_lines_the_files_have(tmp_path: Path) -> None:
+    """Nothing was written: the lines are the files' as they are, not the migrated ones
+    (a marker above the first site moves the second down in the migrated file)."""
+    root = write_tree(tmp_path, {"shop/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, py_component\n"
+        "\n"
+        "CACHE = {}\n"
+        "count = Variable(1, uid='count')\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def first(value: int):\n"
+        "    CACHE['first'] = value\n"
+        "    return Text('first')\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def second(value: int):\n"
+        "    CACHE['second'] = value\n"
+        "    return Text('second')\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='a', content=lambda: first(count), id='a')\n"
+        "config.router.add_page(path='b', content=lambda: second(count), id='b')\n"
+    )})
+    audited, _ = run_audit(root)
+    expected = [f"shop/main.py:{f.line}: DM205" for f in audited.findings if f.rule == "DM205"]
+    assert len(expected) == 2
+    result = CliRunner().invoke(app, ["apply", str(root), "--dry-run", "--no-cache",
+                                      "--no-build-check", "--target", "1.x"])
+    listed = [line.strip()[:len(expected[0])] for line in result.stderr.splitlines()
+              if "DM205" in line]
+    assert listed == expected
