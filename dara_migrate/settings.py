@@ -353,6 +353,11 @@ def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any],
     """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2. A
     profile named outright is taken as it is, for the reason `chosen_by` (a flag or a table)."""
     if choice in PROFILES:
+        # A profile the project's own pin does not run is said: with `v2` on a 1.x pin, the
+        # migrated app imports what its dara-core does not have.
+        pinned = _pinned(_declared_specs(root, pyproject))
+        if pinned is not None and pinned[0] != as_target(choice):
+            return as_target(choice), f"{chosen_by}, while {pinned[1]} asks for {pinned[0]}"
         return as_target(choice), chosen_by
     pinned = _pinned(_declared_specs(root, pyproject))
     if pinned is not None:

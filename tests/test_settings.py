@@ -102,6 +102,18 @@ def test_explicit_target_wins(tmp_path: Path) -> None:
     assert resolve_target("v2", tmp_path, {}, "--target v2")[0] == "v2"
 
 
+@pytest.mark.parametrize(("flag", "reason"), [
+    ("v2", "--target v2, while dara-core==1.30.0 in pyproject.toml asks for 1.x"),
+    ("1.x", "--target 1.x"),
+])
+def test_a_named_target_the_pin_does_not_run_says_so(tmp_path: Path, flag: str,
+                                                      reason: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'shop'\ndependencies = ['dara-core==1.30.0']\n")
+    settings = load_settings(tmp_path, {"target": flag})
+    assert (settings.target, settings.target_reason) == (flag, reason)
+
+
 def test_per_file_ignores_drop_only_the_listed_rules_in_matching_files(tmp_path: Path) -> None:
     page = ("from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
             "config = ConfigurationBuilder()\ncount = Variable(0)\n"
