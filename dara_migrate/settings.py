@@ -344,18 +344,20 @@ def load_settings(root: Path, overrides: Mapping[str, Any],
         else:
             values[key] = value
     settings = replace(Settings(root=root, flags=dict(overrides)), **values)
-    target, reason = resolve_target(target_choice, root, data, chosen_by)
+    target, reason = resolve_target(target_choice, root, data, chosen_by,
+                                    shown_as.removesuffix("pyproject.toml"))
     return replace(settings, target=target, target_reason=reason, target_choice=target_choice)
 
 
 def resolve_target(choice: str, root: Path, pyproject: Mapping[str, Any],
-                   chosen_by: str) -> tuple[Target, str]:
+                   chosen_by: str, folder: str = "") -> tuple[Target, str]:
     """CONTRACT.md's `auto`: 1.x when the project pins or runs dara-core < 2, else v2. A
-    profile named outright is taken as it is, for the reason `chosen_by` (a flag or a table)."""
+    profile named outright is taken as it is, for the reason `chosen_by` (a flag or a table).
+    `folder`: the project's folder as reasons show it (`apps/billing/`)."""
     if choice in PROFILES:
         # A profile the project's own pin does not run is said: with `v2` on a 1.x pin, the
         # migrated app imports what its dara-core does not have.
-        pinned = _pinned(_declared_specs(root, pyproject))
+        pinned = _pinned(_declared_specs(root, pyproject), folder)
         if pinned is not None and pinned[0] != as_target(choice):
             return as_target(choice), f"{chosen_by}, while {pinned[1]} asks for {pinned[0]}"
         return as_target(choice), chosen_by

@@ -53,7 +53,8 @@ def test_a_nested_table_governs_the_files_of_its_project_from_the_root() -> None
                          "apps/portal/main.py"}
     assert apps["apps/billing/billing/factory.py"].target == "v2"
     assert apps["apps/billing/billing/factory.py"].target_reason == (
-        "target = 'v2' in apps/billing/pyproject.toml")
+        "target = 'v2' in apps/billing/pyproject.toml, while dara-core>=1.30,<2 in "
+        "apps/billing/pyproject.toml asks for 1.x")
     assert apps["apps/ops/src/ops_console/main.py"].target == "1.x"
     statuses = {f.path: f.status for f in result.findings if f.rule == "DM201"}
     assert statuses["apps/billing/billing/factory.py"] == "open"
