@@ -162,18 +162,17 @@ def _name_taken(index: ProjectIndex, facts: FileFacts, name: str) -> str | None:
 @per_index
 def _movable_names(index: ProjectIndex) -> Counter[tuple[str, str]]:
     """(path, name) of each definition made in a function under a name of its own (a
-    definition assigned to a local name, a decorated nested `def`): the names hoists would
-    give them at module level, where two of one name would be one."""
+    definition assigned to a local name, a nested `def` with a Dara decorator): the names
+    hoists would give them at module level, where two of one name would be one."""
     names: Counter[tuple[str, str]] = Counter()
     for definition in collect_definitions(index):
         facts, call = definition.facts, definition.call
         if (facts.scopes[call.scope].kind == "function" and call.target
                 and "." not in call.target and call.parent < 0):
             names[(facts.path, call.target)] += 1
-    for facts in index.files.values():
-        for scope in facts.scopes:
-            if (scope.kind == "function" and scope.decorators and scope.parent > 0
-                    and facts.scopes[scope.parent].kind == "function"):
+    for kind in DECORATORS:
+        for facts, scope in index.decorated.get(kind, ()):
+            if scope.parent > 0 and facts.scopes[scope.parent].kind == "function":
                 names[(facts.path, scope.name)] += 1
     return names
 

@@ -606,31 +606,30 @@ def _unbindable(index: ProjectIndex, facts: FileFacts, scope: Scope, cls: Scope)
 def _named_elsewhere(index: ProjectIndex, facts: FileFacts, scope: Scope, cls: Scope) -> bool:
     """Whether the project names the method other than as `self.<name>(...)` in its class's
     own methods (as far as the facts show: the fix checks the source and every file's text):
-    a name the module binds, another definition of that name, a call or a reference
-    (`map(self.chip, ...)`, `footer.note(...)`) anywhere else."""
+    in its module, a name bound at module level, another definition of that name, a call or
+    a reference (`map(self.chip, ...)`, `footer.note(...)`); elsewhere, a call resolved to
+    it. Only the method's own file is read: checking every file for every method would cost
+    the audit a pass over the project per method."""
     name = scope.name
-    if name in index.module_bindings.get(facts.path, {}):
+    if name in index.module_bindings.get(facts.path, {}) or any(
+            named.name == name for named in facts.scopes if named is not scope):
         return True
     own: dict[str, set[int]] = {}
     for method in facts.scopes:
         if method.parent == cls.id and method.kind == "function" and method.params:
             own.setdefault(f"{method.params[0].name}.{name}", set()).add(method.id)
-    for other in index.files.values():
-        if other is not facts and name in other.names:
+    for call in facts.calls:
+        if call.callee.rpartition(".")[2] == name and call.scope not in own.get(call.callee,
+                                                                                  ()):
             return True
-        if any(named.name == name for named in other.scopes if named is not scope):
+        if any(_names(value, name) for value in call.args) or any(
+                _names(value, name) for _, value in call.kwargs):
             return True
-        for call in other.calls:
-            last = call.callee.rpartition(".")[2]
-            if last == name and not (other is facts and call.scope in own.get(call.callee, ())):
-                return True
-            if any(_names(value, name) for value in call.args) or any(
-                    _names(value, name) for _, value in call.kwargs):
-                return True
-        if any(binding.value is not None and _names(binding.value, name)
-               for binding in other.bindings):
-            return True
-    return False
+    if any(binding.value is not None and _names(binding.value, name)
+           for binding in facts.bindings):
+        return True
+    return any(edge.source[0] != facts.path for edge in index.callers.get(
+        (facts.path, scope.id), ()))
 
 
 def _names(value: Value, name: str) -> bool:
