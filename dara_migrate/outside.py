@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections import deque
 from pathlib import Path
 
 from dara_migrate.index.project import ProjectIndex
@@ -63,10 +64,10 @@ def _modules_around(top: Path, root: Path, names: set[str]) -> dict[str, str]:
     """Of `names`, those a folder (a package) or a `.py` file of the repository below `top`,
     outside `root`, is named: name -> its path from `top`."""
     found: dict[str, str] = {}
-    queue = [(top, 0)]
+    queue = deque([(top, 0)])
     seen = 0
     while queue and seen < _FOLDERS_SEEN:
-        folder, depth = queue.pop(0)
+        folder, depth = queue.popleft()
         seen += 1
         try:
             entries = list(os.scandir(folder))
