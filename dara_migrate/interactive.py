@@ -166,10 +166,7 @@ class _Session:
             self.say("building the migrated apps twice...", style="dim")
             final, report = prove(self.settings, self.paths, options, self.proof, final)
             for dropped in report.dropped:
-                finding = dropped.fix.finding
-                self.say(f"{escape(finding.path)}:{finding.line}: {finding.rule} fix dropped "
-                         f"({escape(dropped.fix.description)}): {escape(dropped.reason)}",
-                         style="yellow")
+                self.say(escape(dropped.line("dropped")), style="yellow")
         if not self.confirm(final):
             return None
         return self.settings, final, report

@@ -33,6 +33,7 @@ from dara_migrate.apply import (
 from dara_migrate.engine import Project
 from dara_migrate.index.apps import App, importable_as
 from dara_migrate.index.project import source_root
+from dara_migrate.models import shown_path
 from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
@@ -86,6 +87,12 @@ def build_twice(folder: Path, target: BuildTarget, python: str, timeout: float) 
 class DroppedFix:
     fix: PlannedFix
     reason: str
+
+    def line(self, verb: str) -> str:
+        """`path:line: CODE fix <verb> (what it does): why`, one line."""
+        finding = self.fix.finding
+        return (f"{shown_path(finding.path)}:{finding.line}: {finding.rule} fix {verb} "
+                f"({self.fix.description}): {self.reason}")
 
 
 @dataclass

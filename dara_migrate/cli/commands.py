@@ -632,10 +632,7 @@ def _summarise_proof(err: Console, proof: ProofReport, dry_run: bool) -> None:
     if proof.skipped:
         err.print(escape(proof.skipped), style="yellow", highlight=False)
     for dropped in proof.dropped:
-        finding = dropped.fix.finding
-        verb = "would not be made" if dry_run else "not made"
-        err.print(f"{escape(shown_path(finding.path))}:{finding.line}: {finding.rule} fix {verb} "
-                  f"({escape(dropped.fix.description)}): {escape(dropped.reason)}",
+        err.print(escape(dropped.line("would not be made" if dry_run else "not made")),
                   style="yellow", highlight=False, soft_wrap=True)
     for note in proof.notes:
         err.print(escape(note), style="yellow", highlight=False, soft_wrap=True)
