@@ -782,8 +782,7 @@ class _Extractor:
             self.stmt = (stmt_line, stmt_col)
             decorators = tuple(map(self.expr, node.decorator_list))
         args = node.args
-        if args.defaults or args.kw_defaults:
-            self.arguments_defaults(args)
+        defaults = self.arguments_defaults(args) if args.defaults or args.kw_defaults else {}
         params = _params(args, self.params, self.expr)
         line = node.lineno
         column = node.col_offset + 1 if self.ascii_only else self.columns.col(
@@ -804,7 +803,7 @@ class _Extractor:
             scope_id, qualname, False, -1, "")
         self.returned = []
         for param in params:
-            self.bind(param.name, "param", span, param.annotation or "")
+            self.bind(param.name, "param", span, param.annotation or "", defaults.get(param.name))
         first_binding, declarations = len(self.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)
@@ -823,10 +822,13 @@ class _Extractor:
         for param in params:
             self.bind(param.name, "param", span, target=param.annotation or "")
 
-    def arguments_defaults(self, args: ast.arguments) -> None:
-        for default in (*args.defaults, *args.kw_defaults):
-            if default is not None:
-                self.expr(default)
+    def arguments_defaults(self, args: ast.arguments) -> dict[str, Value]:
+        """Each defaulted parameter's default, read in the enclosing scope: a parameter's
+        binding holds it (`uid=None` in a helper that makes a definition)."""
+        positional = [*args.posonlyargs, *args.args]
+        named = [*positional[len(positional) - len(args.defaults):], *args.kwonlyargs]
+        return {arg.arg: self.expr(default) for arg, default in zip(
+            named, (*args.defaults, *args.kw_defaults), strict=True) if default is not None}
 
     def class_def(self, node: ast.ClassDef) -> None:
         if node.decorator_list:  # the statement starts at its first decorator

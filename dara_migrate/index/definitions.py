@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from typing import NamedTuple
 
-from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.facts import Call, FileFacts, Param, Value
 from dara_migrate.index.dara_api import (
     BROWSER_STORES,
     DEFINITION_KINDS,
@@ -20,7 +20,7 @@ from dara_migrate.index.dara_api import (
     VARIABLE,
 )
 from dara_migrate.index.mappings import with_spelled_keywords
-from dara_migrate.index.project import ProjectIndex, per_index
+from dara_migrate.index.project import ProjectIndex, ScopeRef, passed_argument, per_index
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -38,6 +38,11 @@ class Definition(NamedTuple):
     key: tuple[str, int]
     """(path, call id): how rules and suggestions look a definition up (made once: they
     ask tens of thousands of times per audit)."""
+    through: str = ""
+    """For a call of a project function that makes the definition with the uid it is passed
+    (`derived(fn, [x])` of `def derived(fn, deps, **kwargs): return DerivedVariable(fn,
+    deps, **kwargs)`): the keyword that carries the uid to it. Empty for the constructor
+    call itself."""
 
 
 def _needs_uid_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> bool:
@@ -62,7 +67,7 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
             found.append(new(Definition, (
                 facts, call, api, registry,
                 with_spelled_keywords(index, facts, call).argument(position, "uid"),
-                (facts.path, call.id))))
+                (facts.path, call.id), "")))
     for facts, call in index.calls_by_api.get(VARIABLE, ()):
         read = with_spelled_keywords(index, facts, call)
         if _needs_uid_variable(index, facts, read):
@@ -71,6 +76,97 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
                                     (facts.path, call.id)))
     found.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
     return found
+
+
+_WRAPPING_DEPTH = 3
+"""Helpers calling helpers that pass a uid on: how many levels are followed."""
+
+
+@per_index
+def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
+    """The calls of project functions that make a definition with the uid they are given,
+    each as the definition it makes (`through`), with the uid it passes: None where it
+    passes none and the parameter's default is None (the definition then gets a random id),
+    the default where that is a literal; in path-then-position order. A helper that passes
+    its own parameter on is followed up to `_WRAPPING_DEPTH` levels."""
+    made: list[Definition] = []
+    level = collect_definitions(index)
+    calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] | None = None
+    seen: set[tuple[str, int]] = set()
+    for _ in range(_WRAPPING_DEPTH):
+        carried = [(definition, found) for definition in level
+                   if (found := _uid_parameter(index, definition)) is not None]
+        if not carried:
+            break
+        if calls is None:
+            calls = defaultdict(list)
+            for facts, call, resolved in index.resolved_calls:
+                if resolved.function is not None:
+                    calls[resolved.function].append((facts, call))
+        level = []
+        for definition, (function, param, keyword) in carried:
+            scope = index.scope(function)
+            sites = calls.get(function, [])
+            if scope.name == "__init__":  # a class is called to run its initialiser
+                sites = [*sites, *calls.get((function[0], scope.parent), ())]
+            for facts, call in sites:
+                if (facts.path, call.id) in seen:
+                    continue
+                given = _passed_uid(index, function, param, keyword, facts, call)
+                if given is False:
+                    continue
+                seen.add((facts.path, call.id))
+                level.append(tuple.__new__(Definition, (
+                    facts, call, definition.api, definition.registry, given,
+                    (facts.path, call.id), keyword)))
+        made += level
+    made.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
+    return made
+
+
+def _uid_parameter(index: ProjectIndex, definition: Definition
+                   ) -> tuple[ScopeRef, Param, str] | None:
+    """The function whose parameter gives the definition its uid, that parameter, and the
+    keyword its callers pass the uid as: `uid=uid` (any name), or the function's
+    `**kwargs` passed on whole, which carries `uid=` then."""
+    uid, facts, call = definition.uid, definition.facts, definition.call
+    if uid is None or uid.kind != "name" or call.starred >= 0:
+        return None
+    found = index.lookup(facts, call.scope, uid.text)
+    if found is None or found[0].kind != "param" or len(
+            index.bindings_in(facts.path, found[1], uid.text)) != 1:
+        return None
+    scope = facts.scopes[found[1]]
+    param = next((p for p in scope.params if p.name == uid.text), None)
+    if scope.kind != "function" or param is None:
+        return None
+    if param.kind == "kwarg":
+        # Passed on whole, and no parameter of the helper's own takes `uid=` first.
+        if call.kwarg("**") is not uid or any(p.name == "uid" and p.kind != "vararg"
+                                              for p in scope.params):
+            return None
+        return (facts.path, scope.id), param, "uid"
+    return ((facts.path, scope.id), param, param.name) if param.kind != "vararg" else None
+
+
+def _passed_uid(index: ProjectIndex, function: ScopeRef, param: Param, keyword: str,
+                facts: FileFacts, call: Call) -> Value | bool | None:
+    """What a call of `function` gives the definition it makes as its uid: the value, None
+    when nothing (no argument, a None default), False when it cannot be told."""
+    read = with_spelled_keywords(index, facts, call)
+    if param.kind == "kwarg":
+        return read.kwarg(keyword) or read.kwarg("**")
+    given = passed_argument(index.files[function[0]], index.scope(function), param.name, read)
+    if given is not None:
+        return given
+    if not param.has_default:
+        return False  # a TypeError, or passed in a way not seen here
+    default = index.bindings_in(function[0], function[1], param.name)[0].value
+    if default is None:
+        return False
+    if default.kind == "const" and default.const is None:
+        return None
+    return default if default.kind == "str" else False
 
 
 def snake(name: str) -> str:
@@ -110,6 +206,13 @@ def literal_uids(index: ProjectIndex) -> dict[str, tuple[str, int]]:
     return taken
 
 
+@per_index
+def all_definitions(index: ProjectIndex) -> list[Definition]:
+    """`collect_definitions` and `wrapped_definitions`, in path-then-position order."""
+    return sorted([*collect_definitions(index), *wrapped_definitions(index)],
+                  key=lambda d: (d.facts.path, d.call.line, d.call.col))
+
+
 def suggest_uids(index: ProjectIndex, wanted: set[tuple[str, int]]) -> dict[
         tuple[str, int], str]:
     """Suggested uids for the `wanted` definitions, unique across the whole project and
@@ -117,7 +220,7 @@ def suggest_uids(index: ProjectIndex, wanted: set[tuple[str, int]]) -> dict[
     taken = set(defined_uids(index))
     ordinals: dict[tuple[str, int, str], int] = defaultdict(int)
     suggestions: dict[tuple[str, int], str] = {}
-    for definition in collect_definitions(index):
+    for definition in all_definitions(index):
         call = definition.call
         if call.target and call.target != "**":
             ordinal = 0

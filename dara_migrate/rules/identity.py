@@ -12,7 +12,13 @@ from dara_migrate.autofix import Applicability, Carried, Fix, FixRound, PlannedF
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.apps import ProjectApps
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
-from dara_migrate.index.definitions import Definition, collect_definitions, snake, suggest_uids
+from dara_migrate.index.definitions import (
+    Definition,
+    all_definitions,
+    collect_definitions,
+    snake,
+    suggest_uids,
+)
 from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.models import Finding, Related
@@ -65,6 +71,13 @@ def unstable_source(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
         if imported is not None:
             return unstable_source(index, imported[0], 0, imported[1], depth + 1)
     return None
+
+
+def made_by(definition: Definition) -> str:
+    """What messages call a definition: its constructor, or the helper call that makes it."""
+    if not definition.through:
+        return definition.api
+    return f"{definition.api} made by {definition.call.callee.rpartition('.')[2]}()"
 
 
 def _missing(uid: Value | None) -> bool:
@@ -129,7 +142,7 @@ def unstable_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
 @per_index
 def uid_fix_kinds(index: ProjectIndex) -> dict[tuple[str, int], Applicability | None]:
     """`_uid_fix_kind` of every definition, by its key (DM101 and its suggestions ask)."""
-    return {d.key: _uid_fix_kind(index, d) for d in collect_definitions(index)}
+    return {d.key: _uid_fix_kind(index, d) for d in all_definitions(index)}
 
 
 @per_index
@@ -139,7 +152,7 @@ def suggested_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
     missing uid and an unstable one the same suggestion)."""
     unstable = unstable_uids(index)
     kinds = uid_fix_kinds(index)
-    wanted = {d.key for d in collect_definitions(index)
+    wanted = {d.key for d in all_definitions(index)
               if (kinds[d.key] if d.key not in unstable
                   else _replacement_kind(index, d)) is not None}
     return suggest_uids(index, wanted)
@@ -263,7 +276,9 @@ class MissingStableUid(Rule):
         "StreamVariable or BackendStore created while the app is built, without `uid=`; "
         "and a `Variable` with `store=BackendStore(...)`, `store=BrowserStore()` or "
         "`persist_value=True` without `uid=`. Every spelling is found: aliases, `dc.X`, "
-        "deep module paths, `DerivedVariable[str](...)`, re-exports.",
+        "deep module paths, `DerivedVariable[str](...)`, re-exports. A project helper that "
+        "passes its `uid=None` parameter or its `**kwargs` on to the constructor is reported "
+        "where it is called without one, and `apply` passes the uid there.",
         why="Dara gives such a definition `str(uuid4())` when no uid is passed. Each worker "
         "builds the app with different random ids, so a request that lands on another worker "
         "asks for an id that worker never registered and fails. A browser-persisted Variable "
@@ -316,7 +331,7 @@ class MissingStableUid(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         suggestions = suggested_uids(ctx.index)
         kinds = uid_fix_kinds(ctx.index)
-        for definition in collect_definitions(ctx.index):
+        for definition in all_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
                 continue
@@ -326,14 +341,15 @@ class MissingStableUid(Rule):
             uid = suggestions[definition.key]
             where = "" if kind == "safe" else " (nothing in the project calls this code; check it)"
             given = definition.uid
+            keyword = definition.through or "uid"
             # `uid=None` (or `''`) written out is replaced; given by position, it cannot also
             # be given as a keyword, and a person moves it.
-            fix: Fix | str = SetId(call, "uid", uid, kind, replace=given is not None) if (
-                given is None or call.kwarg("uid") is given) else "manual"
+            fix: Fix | str = SetId(call, keyword, uid, kind, replace=given is not None) if (
+                given is None or call.kwarg(keyword) is given) else "manual"
             yield ctx.at_call(
                 self, facts, call,
-                f"{definition.api} without uid= gets a random id per worker; "
-                f"add uid='{uid}'{where}",
+                f"{made_by(definition)} without {keyword}= gets a random id per worker; "
+                f"add {keyword}='{uid}'{where}",
                 fix=fix,
             )
 
@@ -458,7 +474,7 @@ class DuplicateUid(Rule):
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         groups: dict[tuple[str, str], list[Definition]] = defaultdict(list)
-        for definition in collect_definitions(ctx.index):
+        for definition in all_definitions(ctx.index):
             given = definition.uid
             if given is None:
                 continue  # most definitions (and a literal's test is inline): no call
@@ -614,7 +630,7 @@ class RepeatedFactory(Rule):
         from dara_migrate.keyed import KeyedPlanner
 
         planner: KeyedPlanner | None = None
-        for definition in collect_definitions(ctx.index):
+        for definition in all_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
                 continue
@@ -632,10 +648,17 @@ class RepeatedFactory(Rule):
                 "in code that runs more than once per process")
             problem = ("a fixed uid collides on the second run" if not _missing(uid)
                        else "each run gets a new random id")
+            remedy = "key its uid by the loop variable or a uid prefix parameter"
+            if definition.through:
+                # The keyed fixes rewrite the constructor call; a helper's is not theirs.
+                yield ctx.at_call(
+                    self, facts, call, f"{made_by(definition)} {why}: {problem}; pass each "
+                    f"call its own {definition.through}=, keyed by the loop variable or a uid "
+                    "prefix parameter", fix="manual")
+                continue
             planner = planner or KeyedPlanner(ctx.index)
             # A constant's name is left for a person to key: it may be used elsewhere.
             keyable = not named and planner.keyable(facts, call)
-            remedy = "key its uid by the loop variable or a uid prefix parameter"
             if not keyable and call.loop and not planner.loop_keyed(facts, call):
                 remedy = ("its loop does not run over keys written in the code: give it a uid "
                           "keyed by a value each pass has, the same on every worker")

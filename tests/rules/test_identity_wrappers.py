@@ -1,0 +1,172 @@
+"""Definitions made by the project's own helpers: `derived(fn, deps)` of a helper that passes
+its `**kwargs` or its `uid=None` parameter on to the constructor. The uid is decided where the
+helper is called, so that call is where DM101, DM103 and DM104 report, and where `apply`
+writes it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app as cli
+from dara_migrate.models import AuditResult
+from tests.helpers import run_audit, write_tree
+
+HELPERS = (
+    "from dara.core import DerivedVariable as DV\n"
+    "import dara.core as dc\n"
+    "\n"
+    "\n"
+    "def derived(func, variables, **kwargs):\n"
+    "    return DV(func, variables=variables, **kwargs)\n"
+    "\n"
+    "\n"
+    "def cached(func, variables, uid=None, cache='global'):\n"
+    "    return dc.DerivedVariable(func, variables=variables, uid=uid, cache=cache)\n"
+    "\n"
+    "\n"
+    "def keyed(func, variables, key='shared-total'):\n"
+    "    return DV(func, variables=variables, uid=key)\n"
+    "\n"
+    "\n"
+    "def ratio(func, variables, **options):\n"
+    "    return derived(func, variables, **options)\n"
+    "\n"
+    "\n"
+    "class Metric:\n"
+    "    def __init__(self, func, variables, uid=None):\n"
+    "        self.variable = DV(func, variables=variables, uid=uid)\n"
+)
+
+PAGES = (
+    "from dara.components import Stack, Text\n"
+    "from dara.core import Variable\n"
+    "\n"
+    "from lib.helpers import Metric, cached, derived, keyed, ratio\n"
+    "\n"
+    "name = Variable('x', uid='name')\n"
+    "upper = derived(lambda n: n.upper(), [name])\n"
+    "lower = derived(lambda n: n.lower(), [name], uid='lower-name')\n"
+    "length = cached(lambda n: len(n), [name])\n"
+    "width = cached(lambda n: len(n) * 2, [name], uid='name-width')\n"
+    "first = keyed(lambda n: n[:1], [name])\n"
+    "last = keyed(lambda n: n[-1:], [name])\n"
+    "share = ratio(lambda n: 1 / len(n), [name])\n"
+    "count = Metric(lambda n: n.count('a'), [name])\n"
+    "columns = [derived(lambda n, c=c: n + c, [name]) for c in ('a', 'b')]\n"
+    "\n"
+    "\n"
+    "def page():\n"
+    "    return Stack(Text(upper), Text(length))\n"
+)
+
+APP = {
+    # Namespace packages, as most public apps are: no `__init__.py`.
+    "lib/helpers.py": HELPERS,
+    "dash/pages.py": PAGES,
+    "dash/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from dash.pages import page\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='home', content=page, id='home')\n"
+    ),
+}
+
+
+def by_site(result: AuditResult) -> dict[tuple[str, int, str], tuple[str | None, str]]:
+    return {(f.path, f.line, f.rule): (f.fix, f.message) for f in result.findings
+            if f.rule.startswith("DM10")}
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
+    return run_audit(write_tree(tmp_path_factory.mktemp("wrappers"), APP))[0]
+
+
+def test_a_helper_call_without_a_uid_is_the_finding_and_its_fix(audited: AuditResult) -> None:
+    found = by_site(audited)
+    assert found[("dash/pages.py", 7, "DM101")] == (
+        "safe", "DerivedVariable made by derived() without uid= gets a random id per worker; "
+        "add uid='dash.pages:upper'")
+    assert found[("dash/pages.py", 9, "DM101")][0] == "safe"
+    assert "made by cached()" in found[("dash/pages.py", 9, "DM101")][1]
+
+
+def test_helpers_of_helpers_and_classes_are_followed(audited: AuditResult) -> None:
+    found = by_site(audited)
+    assert found[("dash/pages.py", 13, "DM101")] == (
+        "safe", "DerivedVariable made by ratio() without uid= gets a random id per worker; "
+        "add uid='dash.pages:share'")
+    assert "made by Metric()" in found[("dash/pages.py", 14, "DM101")][1]
+
+
+def test_calls_that_pass_a_uid_and_the_helpers_themselves_are_not_reported(
+        audited: AuditResult) -> None:
+    lines = {(path, line) for path, line, _ in by_site(audited)}
+    assert ("dash/pages.py", 8) not in lines
+    assert ("dash/pages.py", 10) not in lines
+    assert not {line for path, line in lines if path == "lib/helpers.py"}
+
+
+def test_a_literal_default_shared_by_two_calls_is_a_duplicate(audited: AuditResult) -> None:
+    found = by_site(audited)
+    for line in (11, 12):
+        fix, message = found[("dash/pages.py", line, "DM103")]
+        assert fix == "manual"
+        assert message.startswith("uid 'shared-total' is also used by 1 other derived_variable")
+
+
+def test_a_helper_called_in_a_loop_is_keyed_by_a_person(audited: AuditResult) -> None:
+    fix, message = by_site(audited)[("dash/pages.py", 15, "DM104")]
+    assert fix == "manual"
+    assert message.startswith("DerivedVariable made by derived() in a loop: each run gets a "
+                              "new random id; pass each call its own uid=")
+    assert ("dash/pages.py", 15, "DM101") not in by_site(audited)
+
+
+def test_apply_passes_the_uid_to_the_helper_call(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, APP)
+    applied = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
+                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    assert applied.exit_code in (0, 1), applied.output
+    written = (root / "dash" / "pages.py").read_text(encoding="utf-8").splitlines()
+    assert written[6:10] == [
+        "upper = derived(lambda n: n.upper(), [name], uid='dash.pages:upper')",
+        "lower = derived(lambda n: n.lower(), [name], uid='lower-name')",
+        "length = cached(lambda n: len(n), [name], uid='dash.pages:length')",
+        "width = cached(lambda n: len(n) * 2, [name], uid='name-width')",
+    ]
+    assert "share = ratio(lambda n: 1 / len(n), [name], uid='dash.pages:share')" in written
+    assert "count = Metric(lambda n: n.count('a'), [name], uid='dash.pages:count')" in written
+    # The duplicate default and the loop are a person's: marked, not rewritten.
+    assert written[written.index("first = keyed(lambda n: n[:1], [name])") - 1] == (
+        "# dara-migrate: local-only[DM103] automatic migration not possible")
+    assert (root / "lib" / "helpers.py").read_text(encoding="utf-8") == HELPERS
+    again = CliRunner().invoke(cli, ["audit", str(root), "--format", "json", "--no-cache",
+                                     "--target", "1.x"])
+    rules = {(f["line"], f["rule"]) for f in json.loads(again.stdout)["findings"]
+             if f["path"] == "dash/pages.py"}
+    assert not {line for line, rule in rules if rule == "DM101"}
+
+
+@pytest.mark.slow
+def test_the_migrated_helper_calls_build_with_stable_ids(tmp_path: Path) -> None:
+    pages = "".join(line + "\n" for line in PAGES.splitlines()
+                    if not line.startswith(("first =", "last =", "columns =")))
+    root = write_tree(tmp_path, {**APP, "dash/pages.py": pages})
+    applied = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
+                                       "--allow-dirty", "--target", "1.x"])
+    assert applied.exit_code in (0, 1), applied.output
+    assert "fixed ids stable" in applied.stderr
+    verified = CliRunner().invoke(cli, ["verify", str(root), "--format", "json",
+                                        "--output", str(tmp_path / "manifest.json")])
+    assert verified.exit_code == 0, verified.output
+    manifest = json.loads(verified.stdout)
+    assert manifest["unstable"] == {}
+    assert {"dash.pages:upper", "dash.pages:share", "dash.pages:count"} <= {
+        entry["id"] for entry in manifest["definitions"]}
