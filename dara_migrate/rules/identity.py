@@ -110,7 +110,8 @@ def _uid_fix_kind(index: ProjectIndex, definition: Definition) -> Applicability 
     if not _missing(definition.uid):
         return None
     when = index.when_at(definition.facts, definition.call.scope)
-    if when == "request" or (when != "unknown" and _repeated(index, definition)):
+    # Code no app runs may still run repeatedly (a loop, several calls from tests): DM104's.
+    if when == "request" or _repeated(index, definition):
         return None
     return "safe" if when != "unknown" else "unsafe"
 
@@ -121,9 +122,11 @@ def _replacement_kind(index: ProjectIndex, definition: Definition) -> Applicabil
     if definition.call.kwarg("uid") is not definition.uid:
         return None
     when = index.when_at(definition.facts, definition.call.scope)
+    if _repeated(index, definition):
+        return None
     if when == "unknown":
         return "unsafe"
-    return "safe" if when == "build" and not _repeated(index, definition) else None
+    return "safe" if when == "build" else None
 
 
 @per_index
@@ -639,7 +642,7 @@ class RepeatedFactory(Rule):
             if not (_missing(uid) or _is_literal(uid) or named):
                 continue
             when = ctx.index.when_at(facts, call.scope)
-            if when not in ("build", "startup") or not _repeated(ctx.index, definition):
+            if when == "request" or not _repeated(ctx.index, definition):
                 continue
             if uid is not None and named and _constant_uid(ctx.index, facts, call.scope,
                                                            uid) is None:
@@ -662,7 +665,7 @@ class RepeatedFactory(Rule):
             if not keyable and call.loop and not planner.loop_keyed(facts, call):
                 remedy = ("its loop does not run over keys written in the code: give it a uid "
                           "keyed by a value each pass has, the same on every worker")
-            elif not keyable:
+            elif not keyable and not (call.loop and when == "unknown"):
                 routes = _content_of_routes(ctx.index, facts, call.scope)
                 remedy = (f"it is the content of {routes} routes, which call it without "
                           "arguments: create it once at module level if it uses no local name, "

@@ -217,3 +217,42 @@ def test_routes_are_counted_within_the_app_process_that_repeats(tmp_path: Path) 
     result, _ = run_audit(write_tree(tmp_path, files))
     (found,) = [f for f in result.findings if f.rule == "DM104"]
     assert "it is the content of 2 routes" in found.message
+
+
+TESTED_ONLY = {
+    "app/cards.py": (
+        "from dara.components import Stack, Text\n"
+        "from dara.core import DerivedVariable, Variable\n\n"
+        "counter = Variable(0, uid='counter')\n\n\n"
+        "def summary_card(title: str):\n"
+        "    value = DerivedVariable(lambda c: f'{title}: {c}', variables=[counter])\n"
+        "    return Stack(Text(value))\n\n\n"
+        "class Breakdown:\n"
+        "    def __init__(self):\n"
+        "        self.totals = {c: DerivedVariable(lambda: c, variables=[]) for c in ('a', 'b')}\n"
+    ),
+    "app/main.py": (
+        "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n"
+    ),
+    "tests/test_cards.py": (
+        "from app.cards import summary_card\n\n\n"
+        "def test_one():\n"
+        "    assert summary_card('a') is not None\n\n\n"
+        "def test_two():\n"
+        "    assert summary_card('b') is not None\n"
+    ),
+}
+"""Code no app runs that still runs more than once: a helper two tests call (one pytest
+process), and a class nothing instantiates whose definitions are made in a loop."""
+
+
+def test_code_no_app_runs_but_that_repeats_gets_no_literal_uid(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, TESTED_ONLY))
+    found = {(f.line, f.rule): (f.fix, f.message.split("; ", 1)[1]) for f in result.findings
+             if f.path == "app/cards.py"}
+    # A literal would raise "is already taken" at the second test, or the loop's second pass.
+    assert found == {
+        (8, "DM104"): ("manual", "take a uid prefix parameter"),
+        (14, "DM104"): ("manual", "key its uid by the loop variable or a uid prefix parameter"),
+    }
