@@ -1169,31 +1169,54 @@ class PerCallActionDefinition(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        from dara_migrate.action_rewrite import convertible, static_form
+        from dara_migrate.action_rewrite import static_form
 
         for facts, call, api in action_factory_calls(ctx.index):
             if not ctx.is_selected(facts):
                 continue
             prefix = (f"{api}(...) defines a new @action with a random id each time it runs, "
                       "all sharing one qualname; ")
-            form = static_form(facts, call, api)
-            if form in _STATIC_FORMS and _has_static_form(ctx.index, facts, call, form):
+            fix = factory_fix(ctx.index, facts, call, api)
+            if isinstance(fix, StaticUpdate):
                 target = _variable_name(call) or "<variable>"
-                does, method = _STATIC_FORMS[form]
+                does, method = _STATIC_FORMS[fix.form]
                 method = method.format(_constant_text(facts, call))
                 yield ctx.at_call(
                     self, facts, call, f"{prefix}it only {does.format(target)}: use the "
-                    f"static form, which defines nothing: `{target}.{method}`",
-                    fix=StaticUpdate(call, form))
+                    f"static form, which defines nothing: `{target}.{method}`", fix=fix)
                 continue
+            form = static_form(facts, call, api)
             hint = _static_form_hint(ctx.index, facts, call, form) if form else ""
             hint = _unnamed_variable_note(ctx.index, facts, call, api) + hint
             yield ctx.at_call(
                 self, facts, call,
                 f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
-                fix=DefineAction(call, api) if convertible(ctx.index, facts, call, api)
-                else "manual",
+                fix=fix or "manual",
             )
+
+
+def factory_fix(index: ProjectIndex, facts: FileFacts, call: Call, api: str
+                ) -> StaticUpdate | DefineAction | None:
+    """DM105's fix of a factory call: the static form it amounts to, else one module-level
+    `@action` where the rewriter can make it; None where a person must."""
+    from dara_migrate.action_rewrite import convertible, static_form
+
+    form = static_form(facts, call, api)
+    if form in _STATIC_FORMS and _has_static_form(index, facts, call, form):
+        return StaticUpdate(call, form)
+    return DefineAction(call, api) if convertible(index, facts, call, api) else None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RewrittenByDM105(Fix):
+    """DM301 on a factory call that DM105's fix rewrites: the rewritten code defines its
+    action once at module level, or nothing, so the per-request definition goes with that
+    fix. It makes no edit of its own."""
+
+    applicability: Applicability
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        return None
 
 
 _STATIC_FORMS = {

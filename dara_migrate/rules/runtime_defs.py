@@ -21,6 +21,7 @@ from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import action_factory_calls
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.rules.identity import RewrittenByDM105, factory_fix
 
 _RAISING_REGISTRIES = frozenset({"derived_variable", "server_variable", "stream_variable"})
 """Registries that raise `ValueError` when a uid is registered twice."""
@@ -263,7 +264,8 @@ class RuntimeDefinition(Rule):
         fix_safety="Blocker: moving a definition out of a request changes when it runs. When "
         "it uses no local name of the code around it, the message says so and hoisting it to "
         "module level (after the last module-level binding it references) is offered as an "
-        "unsafe fix.",
+        "unsafe fix. A factory call DM105 rewrites (a static form, or one module-level "
+        "`@action`) has that fix's safety: the rewrite removes the per-request definition.",
         confidence="High for when code runs: request roots are followed through project "
         "calls across modules. Whether a definition uses a local name is judged from the "
         "names the analysis records (call arguments, assignments, decorators, stores); a name "
@@ -352,11 +354,14 @@ class RuntimeDefinition(Rule):
             )
         for facts, call, api in action_factory_calls(index):
             if ctx.is_selected(facts) and index.when_at(facts, call.scope) == "request":
+                rewrite = factory_fix(index, facts, call, api)
                 yield ctx.at_call(
                     self, facts, call,
                     f"{api}(...) defines a new @action on every request "
                     f"({where_at_request(index, facts, call.scope)}), known only to this "
-                    "worker; define one module-level @action instead (see DM105)",
+                    "worker; define one module-level @action instead (see DM105"
+                    + (", whose fix does it)" if rewrite else ")"),
+                    fix=RewrittenByDM105(rewrite.applicability) if rewrite else "default",
                 )
         for api in sorted(DECORATORS):
             for facts, call in index.calls_by_api.get(api, ()):

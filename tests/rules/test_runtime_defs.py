@@ -61,7 +61,25 @@ def test_factory_in_py_component_is_runtime_too(tmp_path: Path) -> None:
     )
     found = findings(tmp_path, source, "DM105", "DM301")
     assert summary(found) == [(10, "DM105"), (10, "DM301")]
-    assert "in `panel`" in found[1].message and found[1].fix == "blocker"
+    # DM105's rewrite defines the action once at module level: the audit says so, as `apply`
+    # does it (it used to call the site a blocker and then fix it).
+    assert [f.fix for f in found] == ["safe", "safe"]
+    assert found[1].message.endswith("(see DM105, whose fix does it)")
+    assert "in `panel`" in found[1].message
+
+
+def test_factory_using_the_components_own_values_stays_a_blocker(tmp_path: Path) -> None:
+    source = HEADER + (
+        "\n"
+        "@py_component\n"
+        "def panel(value: int):\n"
+        "    return Button('+', onclick=UpdateVariable(lambda ctx: ctx.inputs.old + value,\n"
+        "                                              count))\n"
+    )
+    found = findings(tmp_path, source, "DM105", "DM301")
+    assert [(f.line, f.rule, f.fix) for f in found] == [
+        (10, "DM105", "manual"), (10, "DM301", "blocker")]  # the lambda reads `value`
+    assert found[1].message.endswith("(see DM105)")
 
 
 def test_static_actions_in_py_component_define_nothing(tmp_path: Path) -> None:
