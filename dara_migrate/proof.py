@@ -238,14 +238,6 @@ def _unstable_fixes(result: ApplyResult, target: BuildTarget,
     return dropped
 
 
-def prove_and_apply(settings: Settings, paths: list[Path], options: ApplyOptions,
-                    proof: ProofOptions, builder: Builder = build_twice,
-                    ) -> tuple[ApplyResult, ProofReport]:
-    """`run_apply`, then the build proof of every app it changes (`prove`). Nothing is written
-    here."""
-    return prove(settings, paths, options, proof, run_apply(settings, paths, options), builder)
-
-
 def prove(settings: Settings, paths: list[Path], options: ApplyOptions, proof: ProofOptions,
           result: ApplyResult, builder: Builder = build_twice,
           ) -> tuple[ApplyResult, ProofReport]:

@@ -426,9 +426,9 @@ def apply_command(
     """Rewrite what can be rewritten; mark and opt out of what cannot."""
     # Imported here: the apply side loads LibCST, ~0.45 s that `audit` never needs.
     from dara_migrate.applied import write_report
-    from dara_migrate.apply import ApplyOptions
+    from dara_migrate.apply import ApplyOptions, run_apply
     from dara_migrate.planner import FixOptions
-    from dara_migrate.proof import ProofOptions, prove_and_apply
+    from dara_migrate.proof import ProofOptions, prove
 
     err = _console(no_color, stderr=True)
     paths = paths or []
@@ -469,9 +469,14 @@ def apply_command(
                     raise typer.Exit(1)
                 settings, result, proof = session
             else:
-                result, proof = prove_and_apply(
+                result = run_apply(settings, paths, options)
+                if not dry_run and not allow_dirty:
+                    # Before the build proof, which takes seconds per app: it would be lost.
+                    _refuse_dirty(err, settings, [settings.root / c.path for c in result.changes])
+                result, proof = prove(
                     settings, paths, options,
-                    ProofOptions(enabled=not no_build_check, python=python, timeout=timeout))
+                    ProofOptions(enabled=not no_build_check, python=python, timeout=timeout),
+                    result)
         except (SettingsError, UsageError, WriteError) as error:
             raise _fail(err, str(error)) from error
         except (KeyboardInterrupt, EOFError) as error:
@@ -544,6 +549,24 @@ def _diff_chunk(files: Sequence[tuple[str, bytes, bytes]]) -> list[bytes]:
     return [unified_diff(path, before, after) for path, before, after in files]
 
 
+def _refuse_dirty(err: Console, settings: Settings, files: list[Path],
+                  say_untracked: bool = False) -> None:
+    """Stop when one of the files apply would write has uncommitted changes (`say_untracked`:
+    say so when the project is in no git work tree, where that cannot be checked)."""
+    if not files:
+        return
+    try:
+        dirty = dirty_paths(files, settings.root)
+    except WriteError as error:
+        raise _fail(err, str(error)) from error
+    if dirty is None and say_untracked:
+        err.print("not in a git work tree: uncommitted changes cannot be checked",
+                  style="dim", highlight=False)
+    elif dirty:
+        raise _fail(err, "uncommitted changes in files apply would write: "
+                    f"{', '.join(dirty)} (commit them, or pass --allow-dirty)")
+
+
 def _write_planned(err: Console, settings: Settings, plan: WritePlan,
                    allow_dirty: bool) -> None:
     """All planned files or none: refused when one cannot be written safely or has
@@ -554,16 +577,7 @@ def _write_planned(err: Console, settings: Settings, plan: WritePlan,
     if not plan.targets:
         return
     if not allow_dirty:
-        try:
-            dirty = dirty_paths([t.real for t in plan.targets], settings.root)
-        except WriteError as error:
-            raise _fail(err, str(error)) from error
-        if dirty is None:
-            err.print("not in a git work tree: uncommitted changes cannot be checked",
-                      style="dim", highlight=False)
-        elif dirty:
-            raise _fail(err, "uncommitted changes in files apply would write: "
-                        f"{', '.join(dirty)} (commit them, or pass --allow-dirty)")
+        _refuse_dirty(err, settings, [t.real for t in plan.targets], say_untracked=True)
 
     def say(line: str) -> None:
         err.print(escape(line), style="yellow", highlight=False)

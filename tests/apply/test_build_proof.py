@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dara_migrate.apply import ApplyOptions, FileChange
+from dara_migrate.apply import ApplyOptions, FileChange, run_apply
 from dara_migrate.cli import app
-from dara_migrate.proof import BuildTarget, ProofOptions, prove_and_apply, scratch_copy
+from dara_migrate.proof import BuildTarget, ProofOptions, prove, scratch_copy
 from dara_migrate.settings import load_settings
 from dara_migrate.verify import VerifyError, VerifyResult
 from tests.helpers import write_tree
@@ -105,8 +105,8 @@ def test_the_breaking_fix_is_found_without_a_frame_to_point_at_it(tmp_path: Path
                             definitions=())
 
     settings = load_settings(root, {"target": "1.x", "use_cache": False})
-    result, report = prove_and_apply(settings, [root], ApplyOptions(), ProofOptions(),
-                                     builder=build)
+    result, report = prove(settings, [root], ApplyOptions(), ProofOptions(),
+                           run_apply(settings, [root], ApplyOptions()), builder=build)
     assert [d.fix.finding.line for d in report.dropped] == [14]
     assert report.dropped[0].reason == "the build fails: the build failed"
     assert report.proven == ["report_app.main:config"]

@@ -94,3 +94,17 @@ def test_dry_run_never_consults_git(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PATH", str(tmp_path / "no-binaries"))
     code, stderr = apply(root, "--dry-run")
     assert code == 1 and "uncommitted" not in stderr and "git" not in stderr
+
+
+def test_a_dirty_file_is_refused_before_the_build_proof(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def built(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the build proof ran before the dirty files were refused")
+
+    monkeypatch.setattr("dara_migrate.proof.prove", built)
+    root = committed(tmp_path)
+    (root / "app/page.py").write_text(PAGE + "\n")
+    outcome = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                       "--target", "1.x"])
+    assert outcome.exit_code == 2, outcome.output
+    assert "uncommitted changes in files apply would write: app/page.py" in outcome.stderr
