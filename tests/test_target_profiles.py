@@ -52,6 +52,20 @@ def test_rules_that_need_the_runtime_are_pending_without_it(tmp_path: Path) -> N
                         "v2": {("DM201", "open"), ("DM601", "open")}}
 
 
+def test_the_runtime_declaration_is_named_for_later_where_the_target_lacks_it(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, APP)
+    endings = {}
+    for profile in ("1.x", "v2"):
+        result, _ = run_audit(root, target=profile)
+        [declare] = [f for f in result.findings if f.rule == "DM201"]
+        endings[profile] = declare.message.split("; ", 1)[1]
+    assert endings == {
+        "1.x": "declare it with config.configure_runtime(...) once the app's Dara has it "
+               "(its target 1.x does not)",
+        "v2": "declare it with config.configure_runtime(...)"}
+
+
 def test_a_new_release_is_one_entry_in_profiles(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(PROFILES, "3.x", Profile(

@@ -34,6 +34,7 @@ from dara_migrate.target import (
     RUNTIME_SCOPE,
     RuntimeEnv,
     fix_applies,
+    has_runtime,
 )
 
 # ---------------------------------------------------------------- DM201
@@ -176,10 +177,15 @@ class MissingRuntimeDeclaration(Rule):
             if app.runtime or not ctx.is_selected(app.facts):
                 continue
             mine = by_app.get(id(app), [])
+            # Under a profile without the runtime the finding is pending: the call it names
+            # would raise AttributeError there.
+            later = "" if has_runtime(app.target) else (
+                f" once the app's Dara has it (its target {app.target} does not)")
             yield ctx.at_call(
                 self, app.facts, app.call,
                 f"app '{app.name}' declares no shared runtime, so {_summary(mine)} stay in "
-                f"each worker; declare it with {app.declared_as}.{CONFIGURE_RUNTIME}(...)",
+                f"each worker; declare it with {app.declared_as}.{CONFIGURE_RUNTIME}(...)"
+                + later,
                 related=[site.related() for site in mine], fix=DeclareRuntime(app.call),
             )
 
