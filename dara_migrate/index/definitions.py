@@ -95,7 +95,8 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
     seen: set[tuple[str, int]] = set()
     for _ in range(_WRAPPING_DEPTH):
         carried = [(definition, found) for definition in level
-                   if (found := _uid_parameter(index, definition)) is not None]
+                   if (found := _uid_parameter(index, definition)
+                       or _uid_template(index, definition)) is not None]
         if not carried:
             break
         if calls is None:
@@ -104,7 +105,7 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
                 if resolved.function is not None:
                     calls[resolved.function].append((facts, call))
         level = []
-        for definition, (function, param, keyword) in carried:
+        for definition, (function, carrier, keyword) in carried:
             scope = index.scope(function)
             sites = calls.get(function, [])
             if scope.name == "__init__":  # a class is called to run its initialiser
@@ -112,7 +113,9 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
             for facts, call in sites:
                 if (facts.path, call.id) in seen:
                     continue
-                given = _passed_uid(index, function, param, keyword, facts, call)
+                given = (_passed_uid(index, function, carrier, keyword, facts, call)
+                         if isinstance(carrier, Param)
+                         else _filled(index, function, carrier, facts, call))
                 if given is False:
                     continue
                 seen.add((facts.path, call.id))
@@ -147,6 +150,55 @@ def _uid_parameter(index: ProjectIndex, definition: Definition
             return None
         return (facts.path, scope.id), param, "uid"
     return ((facts.path, scope.id), param, param.name) if param.kind != "vararg" else None
+
+
+def _uid_template(index: ProjectIndex, definition: Definition
+                  ) -> tuple[ScopeRef, tuple[str | Param, ...], str] | None:
+    """For a uid written as an f-string of text and parameters of the function around the
+    definition (`uid=f'{prefix}-total'`): that function, the f-string's parts (text, or the
+    parameter), and the first parameter's name (what each call may pass to differ)."""
+    uid, facts, call = definition.uid, definition.facts, definition.call
+    if uid is None or uid.kind != "fstring" or not uid.items:
+        return None
+    function = index.function_scope(facts, call.scope)
+    scope = facts.scopes[function]
+    if scope.kind != "function":
+        return None
+    params = {p.name: p for p in scope.params if p.kind in ("positional", "keyword")}
+    parts: list[str | Param] = []
+    for part in uid.items:
+        if part.kind == "str" and isinstance(part.const, str):
+            parts.append(part.const)
+            continue
+        param = params.get(part.text) if part.kind == "name" else None
+        found = index.lookup(facts, call.scope, part.text) if param is not None else None
+        if found is None or found[1] != function or len(
+                index.bindings_in(facts.path, function, part.text)) != 1:
+            return None  # not the parameter itself: rebound, or another name
+        parts.append(param)  # type: ignore[arg-type]
+    first = next((p for p in parts if isinstance(p, Param)), None)
+    return ((facts.path, function), tuple(parts), first.name) if first is not None else None
+
+
+def _filled(index: ProjectIndex, function: ScopeRef, parts: tuple[str | Param, ...],
+            facts: FileFacts, call: Call) -> Value | bool:
+    """The uid a call of `function` makes of the template `parts`, as a literal, when each
+    parameter in it is given a literal (or left to a literal or None default); else False."""
+    read = with_spelled_keywords(index, facts, call)
+    text = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        given = _passed_uid(index, function, part, part.name, facts, read)
+        if given is None:
+            text.append("None")  # f'{None}': a default of None is written out so
+        elif isinstance(given, Value) and given.kind in ("str", "const") and isinstance(
+                given.const, (str, int)) and not isinstance(given.const, bool):
+            text.append(str(given.const))
+        else:
+            return False
+    return Value("str", "", "".join(text))
 
 
 def _passed_uid(index: ProjectIndex, function: ScopeRef, param: Param, keyword: str,

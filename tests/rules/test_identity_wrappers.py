@@ -170,3 +170,51 @@ def test_the_migrated_helper_calls_build_with_stable_ids(tmp_path: Path) -> None
     assert manifest["unstable"] == {}
     assert {"dash.pages:upper", "dash.pages:share", "dash.pages:count"} <= {
         entry["id"] for entry in manifest["definitions"]}
+
+
+TEMPLATED = {
+    "shop/cards.py": (
+        "from dara.components import Card, Text\n"
+        "from dara.core import DerivedVariable, Variable\n"
+        "\n"
+        "sales = Variable(0, uid='sales')\n"
+        "\n"
+        "\n"
+        "def kpi(title: str, prefix: str = 'sales'):\n"
+        "    total = DerivedVariable(lambda s: s * 2, variables=[sales], uid=f'{prefix}-total')\n"
+        "    return Card(Text(total), title=title)\n"
+        "\n"
+        "\n"
+        "def metric(title: str, *, uid_prefix: str | None = None):\n"
+        "    made = DerivedVariable(lambda s: s + 1, variables=[sales], uid=f'{uid_prefix}-m')\n"
+        "    return Card(Text(made), title=title)\n"
+    ),
+    "shop/main.py": (
+        "from dara.components import Stack\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from shop.cards import kpi, metric\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "\n"
+        "\n"
+        "def home():\n"
+        "    return Stack(kpi('North'), kpi('South'), kpi('East', prefix='east'),\n"
+        "                 metric('A', uid_prefix='a'), metric('B'), metric('C', uid_prefix='c'))\n"
+        "\n"
+        "\n"
+        "config.router.add_page(path='home', content=home, id='home')\n"
+    ),
+}
+"""A uid written over a defaulted parameter: two calls that leave it out register one uid
+twice, and the build fails (`sales-total ... is already taken`)."""
+
+
+def test_calls_that_leave_a_uid_template_to_its_default_collide(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, TEMPLATED))
+    found = [(f.path, f.line, f.column, f.rule, f.fix) for f in result.findings
+             if f.rule.startswith("DM10")]
+    assert found == [("shop/main.py", 10, 18, "DM103", "manual"),
+                     ("shop/main.py", 10, 32, "DM103", "manual")]
+    [first, _] = [f for f in result.findings if f.rule == "DM103"]
+    assert first.message.startswith("uid 'sales-total' is also used by 1 other")
