@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from typing import ClassVar
@@ -20,19 +21,21 @@ class UnsharedSecret(Rule):
     name = "unshared-secret"
     severity = "warning"
     fix = "manual"
-    summary = "no JWT_SECRET configured anywhere in the project"
+    summary = "no JWT_SECRET configured for the app"
     docs = RuleDocs(
-        what="An app (a `ConfigurationBuilder()` binding) in a project where no file names "
-        "`JWT_SECRET`: no Python file, `.env*` file, Dockerfile, compose file or k8s/helm "
-        "YAML. Only the name is looked for, never a value.",
+        what="An app (a `ConfigurationBuilder()` binding) where no file of its own names "
+        "`JWT_SECRET`: no module it imports, and no Python file, `.env*` file, Dockerfile, "
+        "compose file or k8s/helm YAML in its project folder, below it or above it. Only "
+        "the name is looked for, never a value.",
         why="Dara signs session tokens with `JWT_SECRET`. When it is not set, every process "
         "in production or docker mode makes up its own random secret, so a token issued by "
         "one worker is rejected by the next and users are logged out at random.",
         use_instead="Set `JWT_SECRET` from one secret store for every worker of a deployment "
         "(an env var in the compose file or the k8s Deployment, from a Secret).",
         fix_safety="Manual: the secret must come from your secret management.",
-        confidence="Medium: a name seen anywhere counts as configured; a secret injected by "
-        "a platform outside the repository is not seen.",
+        confidence="Medium: a name seen in the app's modules, its project folder, a folder "
+        "below it or one above it counts as configured (another app's `.env` does not); a "
+        "secret injected by a platform outside the repository is not seen.",
     )
     VALID: ClassVar[list[Example]] = [
         Example({
@@ -57,17 +60,33 @@ class UnsharedSecret(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        if any("JWT_SECRET" in facts.mentions for facts in ctx.index.files.values()) or any(
-                ctx.deployment_secrets.values()):
-            return
+        naming = sorted({path for path, facts in ctx.index.files.items()
+                         if SECRET_NAME in facts.mentions}
+                        | {path for path, named in ctx.deployment_secrets.items() if named})
         for app in ctx.apps.apps:
-            if ctx.is_selected(app.facts):
-                yield ctx.at_call(
-                    self, app.facts, app.call,
-                    f"no file in the project names {SECRET_NAME}, so each worker of app "
-                    f"'{app.name}' signs sessions with its own random secret and rejects the "
-                    f"others' tokens; set {SECRET_NAME} from one shared secret in the "
-                    "deployment")
+            if not ctx.is_selected(app.facts):
+                continue
+            # Another app's deployment (`apps/admin/.env`) does not configure this one: what
+            # counts is the modules it imports and the files of its project folder, of the
+            # folders below it and of those above it (a compose file at the top).
+            if any(path in app.files or _along(posixpath.dirname(path), app.project)
+                   for path in naming):
+                continue
+            where = (f"no file of app '{app.name}' names {SECRET_NAME} ({naming[0]} is no "
+                     "module of it and lies outside its project folder)"
+                     if naming else f"no file in the project names {SECRET_NAME}")
+            yield ctx.at_call(
+                self, app.facts, app.call,
+                f"{where}, so each worker of app '{app.name}' signs sessions with its own "
+                f"random secret and rejects the others' tokens; set {SECRET_NAME} from one "
+                "shared secret in the deployment")
+
+
+def _along(folder: str, project: str) -> bool:
+    """Whether a folder (relative to the root; "" for the root) is the project's folder, one
+    above it or one below it."""
+    return (folder == project or not folder or not project
+            or folder.startswith(f"{project}/") or project.startswith(f"{folder}/"))
 
 
 _STORED_VARIABLES = ("ServerVariable", "DataVariable", "Variable", "BackendStore")

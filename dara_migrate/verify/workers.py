@@ -92,7 +92,7 @@ def verify_on_workers(
         count=count,
         extra_environment=environment,
         findings=findings,
-        # DM701 is reported exactly when no project file names JWT_SECRET.
+        # DM701 is reported exactly when no file of the app names JWT_SECRET.
         deployment_names_secret=not any(f.rule == "DM701" for f in findings),
         timeout=timeout,
         login=login,

@@ -171,3 +171,34 @@ def test_a_python_name_that_only_contains_the_secrets_name_does_not_count(
         tmp_path: Path) -> None:
     found = findings(tmp_path, APP + "DARA_JWT_SECRET = 'x'\n", "DM701")
     assert [f.line for f in found] == [3]
+
+
+def _two_apps(extra: dict[str, str]) -> dict[str, str]:
+    app = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"
+    return {
+        "apps/dash/pyproject.toml": '[project]\nname = "dash"\n',
+        "apps/dash/dash/main.py": app,
+        "apps/admin/pyproject.toml": '[project]\nname = "admin"\n',
+        "apps/admin/admin/main.py": "import auth\n\n" + app,
+        "apps/admin/.env": "JWT_SECRET=from-the-vault\n",
+        **extra,
+    }
+
+
+def test_another_apps_deployment_does_not_configure_this_one(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, _two_apps({}))
+    [found] = unshared_secret(root)
+    assert found.path == "apps/dash/dash/main.py"
+    assert found.message.startswith(
+        "no file of app 'config' names JWT_SECRET (apps/admin/.env is no module of it and lies "
+        "outside its project folder), so each worker of app 'config' signs sessions")
+
+
+def test_a_file_above_the_apps_or_a_module_they_import_configures_them(tmp_path: Path) -> None:
+    compose = {"docker-compose.yml": "services:\n  dash:\n    environment:\n"
+               "      - JWT_SECRET=${JWT_SECRET}\n"}
+    assert unshared_secret(write_tree(tmp_path / "compose", _two_apps(compose))) == []
+    shared = {"apps/dash/dash/main.py": "import common.auth\n" + _two_apps({})[
+        "apps/dash/dash/main.py"], "libs/common/auth.py": "import os\n\n"
+        "SECRET = os.environ['JWT_SECRET']\n", "pyproject.toml": '[project]\nname = "acme"\n'}
+    assert unshared_secret(write_tree(tmp_path / "shared", _two_apps(shared))) == []
