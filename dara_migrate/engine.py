@@ -33,6 +33,7 @@ from dara_migrate.models import (
 )
 from dara_migrate.rules import ALL_RULES, BY_CODE, matches
 from dara_migrate.rules.base import Context, fingerprint
+from dara_migrate.rules.identity import RewrittenByDM105
 from dara_migrate.scan import (
     FileResult,
     analyze_all,
@@ -198,9 +199,23 @@ def run_rules(project: Project) -> list[Finding]:
     _assign_apps(project, findings)
     _apply_markers(project, findings)
     findings = _filter(findings, settings)
+    _unpair_rewrites(findings)
     _mark_pending(project, findings)
     _fingerprint(findings)
     return findings
+
+
+def _unpair_rewrites(findings: list[Finding]) -> None:
+    """A DM301 that DM105's rewrite of the same call removes is fixed only while that DM105
+    is reported and open: where it is left out (`--select`, `--ignore`) or suppressed, no
+    fix comes, and the DM301 is the blocker it is without one."""
+    rewritten = {(f.path, f.line, f.column) for f in findings
+                 if f.rule == "DM105" and f.status == "open" and f.autofix is not None}
+    for finding in findings:
+        if isinstance(finding.autofix, RewrittenByDM105) and (
+                finding.path, finding.line, finding.column) not in rewritten:
+            finding.autofix = None
+            finding.fix = BY_CODE["DM301"].fix
 
 
 def _mark_pending(project: Project, findings: list[Finding]) -> None:

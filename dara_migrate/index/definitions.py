@@ -9,7 +9,7 @@ the project root.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import NamedTuple
 
 from dara_migrate.facts import Call, FileFacts, Param, Value
@@ -21,6 +21,7 @@ from dara_migrate.index.dara_api import (
 )
 from dara_migrate.index.mappings import with_spelled_keywords
 from dara_migrate.index.project import ProjectIndex, ScopeRef, passed_argument, per_index
+from dara_migrate.index.unrolled import changed_in_place
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -96,7 +97,13 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
     for _ in range(_WRAPPING_DEPTH):
         carried = [(definition, found) for definition in level
                    if (found := _uid_parameter(index, definition)
-                       or _uid_template(index, definition)) is not None]
+                       or _uid_template(index, definition)) is not None
+                   and _passes_on(index, definition, found[0])]
+        # One uid given to two definitions of one registry collides whatever it is: a
+        # person splits it (`uid=` and `filter_uid=`).
+        shared = Counter((found[0], found[2], d.registry) for d, found in carried)
+        carried = [(d, found) for d, found in carried
+                   if shared[(found[0], found[2], d.registry)] == 1]
         if not carried:
             break
         if calls is None:
@@ -127,6 +134,32 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
     return made
 
 
+_PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
+
+
+def _passes_on(index: ProjectIndex, definition: Definition, function: ScopeRef) -> bool:
+    """Whether each call of `function` makes the definition once, with what the call gives:
+    not in a loop, not under a decorator that may call it otherwise (`@named('metric')`
+    passing its own uid), not where `**kwargs` is changed first (`kwargs.pop('uid')`)."""
+    call, facts = definition.call, definition.facts
+    scope = facts.scopes[function[1]]
+    if call.loop or any(facts.scopes[s].loop for s in _scopes_between(facts, call.scope,
+                                                                       function[1])):
+        return False
+    if any(d.text not in _PLAIN_DECORATORS for d in scope.decorators):
+        return False
+    return not any(p.kind == "kwarg" and changed_in_place(facts, p.name) for p in scope.params)
+
+
+def _scopes_between(facts: FileFacts, inner: int, outer: int) -> list[int]:
+    """The scopes from `inner` up to and without `outer` (lambdas, comprehensions' bodies)."""
+    found = []
+    while inner != outer and inner > 0:
+        found.append(inner)
+        inner = facts.scopes[inner].parent
+    return found
+
+
 def _uid_parameter(index: ProjectIndex, definition: Definition
                    ) -> tuple[ScopeRef, Param, str] | None:
     """The function whose parameter gives the definition its uid, that parameter, and the
@@ -144,11 +177,13 @@ def _uid_parameter(index: ProjectIndex, definition: Definition
     if scope.kind != "function" or param is None:
         return None
     if param.kind == "kwarg":
-        # Passed on whole, and no parameter of the helper's own takes `uid=` first.
-        if call.kwarg("**") is not uid or any(p.name == "uid" and p.kind != "vararg"
+        # Passed on whole, and no parameter of the helper's own takes the keyword first: the
+        # constructor's `uid=`, or the keyword of the helper it calls (`key=`).
+        keyword = definition.through or "uid"
+        if call.kwarg("**") is not uid or any(p.name == keyword and p.kind != "vararg"
                                               for p in scope.params):
             return None
-        return (facts.path, scope.id), param, "uid"
+        return (facts.path, scope.id), param, keyword
     return ((facts.path, scope.id), param, param.name) if param.kind != "vararg" else None
 
 
@@ -237,7 +272,7 @@ def uid_base(facts: FileFacts, call: Call, api: str, ordinal: int) -> str:
 @per_index
 def defined_uids(index: ProjectIndex) -> frozenset[str]:
     """The literal uids definitions already have: suggested and keyed uids avoid them."""
-    return frozenset(d.uid.const for d in collect_definitions(index)
+    return frozenset(d.uid.const for d in all_definitions(index)
                      if d.uid is not None and d.uid.kind == "str" and isinstance(d.uid.const, str))
 
 

@@ -73,11 +73,15 @@ def unstable_source(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
     return None
 
 
-def made_by(definition: Definition) -> str:
-    """What messages call a definition: its constructor, or the helper call that makes it."""
+def made_by(index: ProjectIndex, definition: Definition) -> str:
+    """What messages call a definition: its constructor, or the helper that makes it (by its
+    own name, not an alias it is imported as)."""
     if not definition.through:
         return definition.api
-    return f"{definition.api} made by {definition.call.callee.rpartition('.')[2]}()"
+    helper = index.resolve_call(definition.facts, definition.call).function
+    name = index.scope(helper).name if helper is not None else (
+        definition.call.callee.rpartition(".")[2])
+    return f"{definition.api} made by {name}()"
 
 
 def _missing(uid: Value | None) -> bool:
@@ -351,7 +355,7 @@ class MissingStableUid(Rule):
                 given is None or call.kwarg(keyword) is given) else "manual"
             yield ctx.at_call(
                 self, facts, call,
-                f"{made_by(definition)} without {keyword}= gets a random id per worker; "
+                f"{made_by(ctx.index, definition)} without {keyword}= gets a random id per worker; "
                 f"add {keyword}='{uid}'{where}",
                 fix=fix,
             )
@@ -654,10 +658,10 @@ class RepeatedFactory(Rule):
             remedy = "key its uid by the loop variable or a uid prefix parameter"
             if definition.through:
                 # The keyed fixes rewrite the constructor call; a helper's is not theirs.
+                keyed = ", keyed by the loop variable" if call.loop else ""
                 yield ctx.at_call(
-                    self, facts, call, f"{made_by(definition)} {why}: {problem}; pass each "
-                    f"call its own {definition.through}=, keyed by the loop variable or a uid "
-                    "prefix parameter", fix="manual")
+                    self, facts, call, f"{made_by(ctx.index, definition)} {why}: {problem}; "
+                    f"pass each call its own {definition.through}={keyed}", fix="manual")
                 continue
             planner = planner or KeyedPlanner(ctx.index)
             # A constant's name is left for a person to key: it may be used elsewhere.

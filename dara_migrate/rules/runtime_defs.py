@@ -359,8 +359,7 @@ class RuntimeDefinition(Rule):
                     self, facts, call,
                     f"{api}(...) defines a new @action on every request "
                     f"({where_at_request(index, facts, call.scope)}), known only to this "
-                    "worker; define one module-level @action instead (see DM105"
-                    + (", whose fix does it)" if rewrite else ")"),
+                    "worker; define one module-level @action instead (see DM105)",
                     fix=RewrittenByDM105(rewrite.applicability) if rewrite else "default",
                 )
         for api in sorted(DECORATORS):

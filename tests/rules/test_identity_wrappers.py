@@ -124,8 +124,8 @@ def test_a_literal_default_shared_by_two_calls_is_a_duplicate(audited: AuditResu
 def test_a_helper_called_in_a_loop_is_keyed_by_a_person(audited: AuditResult) -> None:
     fix, message = by_site(audited)[("dash/pages.py", 15, "DM104")]
     assert fix == "manual"
-    assert message.startswith("DerivedVariable made by derived() in a loop: each run gets a "
-                              "new random id; pass each call its own uid=")
+    assert message == ("DerivedVariable made by derived() in a loop: each run gets a new random "
+                       "id; pass each call its own uid=, keyed by the loop variable")
     assert ("dash/pages.py", 15, "DM101") not in by_site(audited)
 
 
@@ -218,3 +218,70 @@ def test_calls_that_leave_a_uid_template_to_its_default_collide(tmp_path: Path) 
                      ("shop/main.py", 10, 32, "DM103", "manual")]
     [first, _] = [f for f in result.findings if f.rule == "DM103"]
     assert first.message.startswith("uid 'sales-total' is also used by 1 other")
+
+
+UNSURE = (
+    "import functools\n"
+    "\n"
+    "from dara.core import DerivedVariable as DV\n"
+    "\n"
+    "\n"
+    "def pair(func, variables, uid=None):\n"
+    "    return DV(func, variables=variables, uid=uid), DV(func, variables=variables, uid=uid)\n"
+    "\n"
+    "\n"
+    "def per_column(func, columns, uid=None):\n"
+    "    return {c: DV(func, variables=[], uid=uid) for c in columns}\n"
+    "\n"
+    "\n"
+    "def named(prefix):\n"
+    "    def wrap(fn):\n"
+    "        @functools.wraps(fn)\n"
+    "        def inner(*args, **kw):\n"
+    "            return fn(*args, uid=f'{prefix}-{fn.__name__}', **kw)\n"
+    "        return inner\n"
+    "    return wrap\n"
+    "\n"
+    "\n"
+    "@named('metric')\n"
+    "def decorated(func, variables, uid=None):\n"
+    "    return DV(func, variables=variables, uid=uid)\n"
+    "\n"
+    "\n"
+    "def popped(func, variables, **kwargs):\n"
+    "    kwargs.pop('uid', None)\n"
+    "    return DV(func, variables=variables, **kwargs)\n"
+    "\n"
+    "\n"
+    "def assigned(func, variables, **kwargs):\n"
+    "    kwargs['uid'] = f'{func.__module__}.{func.__name__}'\n"
+    "    return DV(func, variables=variables, **kwargs)\n"
+    "\n"
+    "\n"
+    "def keyed(func, variables, key=None):\n"
+    "    return DV(func, variables=variables, uid=key)\n"
+    "\n"
+    "\n"
+    "def share(func, variables, **options):\n"
+    "    return keyed(func, variables, **options)\n"
+)
+
+
+def test_helpers_that_do_not_pass_one_uid_on_to_one_definition_are_left_alone(
+        tmp_path: Path) -> None:
+    calls = "".join(f"{name}_made = {name}(lambda: 1, [])\n" for name in (
+        "pair", "per_column", "decorated", "popped", "assigned"))
+    root = write_tree(tmp_path, {
+        "lib/helpers.py": UNSURE,
+        "dash/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from lib.helpers import assigned, decorated, keyed, pair, per_column, popped, share\n\n"
+        "config = ConfigurationBuilder()\n" + calls
+        + "ratio = share(lambda: 2, [])\nfixed = keyed(lambda: 3, [], key='dash.main:ratio')\n",
+    })
+    result, _ = run_audit(root)
+    found = {(f.line, f.rule): f.message for f in result.findings if f.rule.startswith("DM10")}
+    # The keyword is the one the inner helper takes, and the suggestion avoids the literal
+    # another call passes.
+    assert found == {(11, "DM101"): (
+        "DerivedVariable made by share() without key= gets a random id per worker; "
+        "add key='dash.main:ratio-2'")}

@@ -64,7 +64,7 @@ def test_factory_in_py_component_is_runtime_too(tmp_path: Path) -> None:
     # DM105's rewrite defines the action once at module level: the audit says so, as `apply`
     # does it (it used to call the site a blocker and then fix it).
     assert [f.fix for f in found] == ["safe", "safe"]
-    assert found[1].message.endswith("(see DM105, whose fix does it)")
+    assert found[1].message.endswith("(see DM105)")
     assert "in `panel`" in found[1].message
 
 
@@ -266,3 +266,21 @@ def test_py_component_called_only_from_an_action_is_not_render_only(tmp_path: Pa
         "    await ctx.update(count, badge(1))\n"
     )
     assert findings(tmp_path, source, "DM303") == []
+
+
+def test_a_rewrite_left_out_or_suppressed_fixes_nothing(tmp_path: Path) -> None:
+    source = HEADER + (
+        "\n"
+        "@py_component\n"
+        "def panel(value: int):\n"
+        "    return Button('+', onclick=UpdateVariable(lambda ctx: ctx.inputs.old + 1, count))\n"
+    )
+    root = write_tree(tmp_path / "selected", {"app/main.py": source})
+    selected, _ = run_audit(root, select=("DM301",))
+    assert [(f.rule, f.fix, f.autofix) for f in selected.findings] == [("DM301", "blocker", None)]
+    ignored = source.replace("    return Button(", "    # dara-migrate: ignore[DM105] reviewed\n"
+                             "    return Button(")
+    root = write_tree(tmp_path / "ignored", {"app/main.py": ignored})
+    result, _ = run_audit(root)
+    assert [(f.rule, f.status, f.fix) for f in result.findings if f.rule in ("DM105", "DM301")
+            ] == [("DM105", "suppressed", "safe"), ("DM301", "open", "blocker")]
