@@ -851,8 +851,9 @@ class ProjectIndex:
                         and call.func_call < 0):
                     # Most calls are of code outside Dara and the project: their edges are
                     # the project functions they are handed (what `_call_edges` makes of it).
-                    self._callback_edges(facts, call, naming,
-                                         resolved.qualified == "dataclasses.field")
+                    qualified = resolved.qualified
+                    self._callback_edges(facts, call, naming, qualified == "dataclasses.field",
+                                         qualified in _CALLING_PER_ITEM)
                     if call.packed & SUBSCRIPTED:
                         self._dispatch_edges(facts, call)
                 elif api is None and resolved.instance_of is None:
@@ -923,21 +924,24 @@ class ProjectIndex:
                 yield member
 
     def _callback_edges(self, facts: FileFacts, call: Call,
-                        naming: frozenset[str] | None, declares_field: bool = False) -> None:
+                        naming: frozenset[str] | None, declares_field: bool = False,
+                        per_item: bool = False) -> None:
         """The callback edges of the project functions a call is handed. A bare name outside
         `naming` (the file's `function_names`; None: any name) is no function (most are).
-        A dataclass field's `default_factory` runs where its dataclass is made, not here."""
+        A dataclass field's `default_factory` runs where its dataclass is made, not here.
+        `per_item`: the callee calls what it is handed once per item (`map`), as a loop."""
+        loop = call.loop or per_item
         for value in call.args:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming):
-                self._callback_edge(facts, call, value)
+                self._callback_edge(facts, call, value, loop)
         for keyword, value in call.kwargs:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming) and not (
                     declares_field and keyword == "default_factory"):
-                self._callback_edge(facts, call, value)
+                self._callback_edge(facts, call, value, loop)
 
     def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
                             naming: frozenset[str] | None) -> None:
@@ -946,7 +950,8 @@ class ProjectIndex:
         source = (facts.path, call.scope)
         # A record (`PageSpec("Home", home)`) keeps the functions it is given.
         if not self._callee_edges(source, call, resolved):
-            self._callback_edges(facts, call, naming)
+            self._callback_edges(facts, call, naming, per_item=resolved.qualified in
+                                 _CALLING_PER_ITEM)
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
             if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
@@ -982,19 +987,18 @@ class ProjectIndex:
             if call.kwarg(field_name) is None:
                 self._edge(source, factory, call.loop, "default factory")
 
-    def _callback_edge(self, facts: FileFacts, call: Call, value: Value) -> None:
+    def _callback_edge(self, facts: FileFacts, call: Call, value: Value, loop: bool) -> None:
         if value.kind == "lambda":
-            self._edge((facts.path, call.scope), (facts.path, value.scope), call.loop,
-                       "callback")
+            self._edge((facts.path, call.scope), (facts.path, value.scope), loop, "callback")
         elif value.kind == "attr" or (
                 value.kind == "name" and self._may_name_function(facts, call.scope, value.text)):
             target = self.resolve(facts, call.scope, value.text).function
             if target is not None and self.files[target[0]].scopes[target[1]].kind != "class":
-                self._edge((facts.path, call.scope), target, call.loop, "callback")
+                self._edge((facts.path, call.scope), target, loop, "callback")
         else:
             for target, is_class in self._callable_targets(facts, call.scope, value):
                 if not is_class:
-                    self._edge((facts.path, call.scope), target, call.loop, "callback")
+                    self._edge((facts.path, call.scope), target, loop, "callback")
 
     def _dispatch_edges(self, facts: FileFacts, call: Call) -> None:
         """`VIEWS[kind]()` runs one of the callables the name holds (`_held_values`; the name
@@ -1394,6 +1398,13 @@ def _calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]
             calls[call.callee.rpartition(".")[2]].append((facts, call))
     return calls
 
+
+_CALLING_PER_ITEM = frozenset({
+    "map", "filter", "sorted", "min", "max", "functools.reduce", "itertools.starmap",
+    "itertools.filterfalse", "itertools.takewhile", "itertools.dropwhile",
+    "itertools.groupby", "itertools.accumulate",
+})
+"""Callables that call the function they are handed once per item of an iterable."""
 
 _CALLABLE_KINDS = frozenset({"lambda", "name", "attr", "container", "dict"})
 """Value kinds `_callable_targets` can find a function in."""

@@ -762,7 +762,10 @@ class MissingRouteId(Rule):
                 for ids in routers_of(facts.path):
                     ids.add(value.const.lower().strip().replace(" ", "-"))
         for facts, call, method in routes:
-            if call.keyword("id") is not None or not ctx.is_selected(facts):
+            given = call.keyword("id")
+            # `id=None` written out is no id: Dara makes path + uuid4 then too.
+            if ((given is not None and not (given.kind == "const" and given.const is None))
+                    or not ctx.is_selected(facts)):
                 continue
             if call.loop or ctx.index.runs_at(facts, call.scope) > 1:
                 # Dara keys its route map by id: routes sharing one replace each other.
@@ -795,7 +798,7 @@ class MissingRouteId(Rule):
                 self, facts, call,
                 f"route without id= gets path + uuid4 per worker and 404s elsewhere; "
                 f"add id='{candidate}'{where}",
-                fix=SetId(call, "id", candidate, kind),
+                fix=SetId(call, "id", candidate, kind, replace=given is not None),
             )
 
 

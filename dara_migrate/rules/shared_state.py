@@ -427,7 +427,12 @@ def _lazy_global(index: ProjectIndex, facts: FileFacts, binding: Binding) -> boo
         return False
     params = {p.name for p in facts.scopes[binding.scope].params}
     value = binding.value
-    return value is not None and not params.intersection(value.names)
+    if value is None or params.intersection(value.names):
+        return False
+    # A local set from a parameter first (`value = fmt; X = value`) carries it too.
+    return not any(
+        local.value is not None and params.intersection(local.value.names)
+        for name in value.names for local in index.bindings_in(facts.path, binding.scope, name))
 
 
 class ProcessLocalMutation(Rule):

@@ -256,3 +256,31 @@ def test_code_no_app_runs_but_that_repeats_gets_no_literal_uid(tmp_path: Path) -
         (8, "DM104"): ("manual", "take a uid prefix parameter"),
         (14, "DM104"): ("manual", "key its uid by the loop variable or a uid prefix parameter"),
     }
+
+
+def test_a_definition_in_a_lambda_that_map_calls_per_item_repeats(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+        "config = ConfigurationBuilder()\n"
+        "v = Variable(0, uid='v')\n\n\n"
+        "def page():\n"
+        "    made = list(map(lambda s: DerivedVariable(lambda x: f'{s}{x}', variables=[v]),\n"
+        "                    ['a', 'b']))\n"
+        "    return made\n\n\n"
+        "config.router.add_page(path='p', content=page, id='p')\n")})
+    result, _ = run_audit(root)
+    # A literal uid would be taken by the first item and raise at the second.
+    assert [(f.line, f.rule, f.fix) for f in result.findings if f.rule.startswith("DM10")] == [
+        (8, "DM104", "manual")]
+
+
+def test_a_route_given_id_none_has_no_id(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='/', content=lambda: Text('x'), id=None)\n")})
+    result, _ = run_audit(root)
+    [route] = [f for f in result.findings if f.rule == "DM108"]
+    assert (route.line, route.fix, route.suggested_uid) == (5, "safe", "index")
+    assert route.autofix is not None and route.autofix.replace  # type: ignore[attr-defined]

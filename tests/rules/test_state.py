@@ -542,3 +542,23 @@ def test_file_state_needs_a_request_time_reader_elsewhere(tmp_path: Path) -> Non
                                                            (13, "info", "manual")]
     assert "local file REPORT" in found[0].message
     assert [r.line for r in found[0].related] == [21]
+
+
+def test_a_global_rebound_from_a_local_set_from_a_parameter_is_shared_state(
+        tmp_path: Path) -> None:
+    source = (
+        "from dara.core import ConfigurationBuilder, action\n\n"
+        "_last = None\n"
+        "_model = None\n\n\n"
+        "@action\n"
+        "async def remember(ctx: action.Ctx, fmt: str):\n"
+        "    global _last, _model\n"
+        "    value = fmt\n"
+        "    _last = value\n"
+        "    loaded = open('model.bin').read()\n"
+        "    _model = loaded\n\n\n"
+        "config = ConfigurationBuilder()\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    # What the request passed is shared state; a load that uses none is a per-worker cache.
+    assert [(f.line, f.severity) for f in found] == [(11, "error"), (13, "info")]
