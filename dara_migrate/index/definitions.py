@@ -20,7 +20,13 @@ from dara_migrate.index.dara_api import (
     VARIABLE,
 )
 from dara_migrate.index.mappings import with_spelled_keywords
-from dara_migrate.index.project import ProjectIndex, ScopeRef, passed_argument, per_index
+from dara_migrate.index.project import (
+    ProjectIndex,
+    ScopeRef,
+    passed_argument,
+    per_index,
+    project_calls,
+)
 from dara_migrate.index.unrolled import changed_in_place
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -92,7 +98,6 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
     its own parameter on is followed up to `_WRAPPING_DEPTH` levels."""
     made: list[Definition] = []
     level = collect_definitions(index)
-    calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] | None = None
     seen: set[tuple[str, int]] = set()
     for _ in range(_WRAPPING_DEPTH):
         carried = [(definition, found) for definition in level
@@ -106,11 +111,7 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
                    if shared[(found[0], found[2], d.registry)] == 1]
         if not carried:
             break
-        if calls is None:
-            calls = defaultdict(list)
-            for facts, call, resolved in index.resolved_calls:
-                if resolved.function is not None:
-                    calls[resolved.function].append((facts, call))
+        calls = project_calls(index)
         level = []
         for definition, (function, carrier, keyword) in carried:
             scope = index.scope(function)
@@ -296,7 +297,10 @@ def literal_uids(index: ProjectIndex) -> dict[str, tuple[str, int]]:
 @per_index
 def all_definitions(index: ProjectIndex) -> list[Definition]:
     """`collect_definitions` and `wrapped_definitions`, in path-then-position order."""
-    return sorted([*collect_definitions(index), *wrapped_definitions(index)],
+    wrapped = wrapped_definitions(index)
+    if not wrapped:
+        return collect_definitions(index)
+    return sorted([*collect_definitions(index), *wrapped],
                   key=lambda d: (d.facts.path, d.call.line, d.call.col))
 
 

@@ -1389,6 +1389,16 @@ so is looked up among its callers' arguments (`def register_pages(config)`)."""
 
 
 @per_index
+def project_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
+    """The calls of each project function, by the function."""
+    calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] = {}
+    for facts, call, resolved in index.resolved_calls:
+        if resolved.function is not None:
+            calls.setdefault(resolved.function, []).append((facts, call))
+    return calls
+
+
+@per_index
 def _calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]]]:
     """Every call of the project by the last name of its callee (`pages.register` under
     `register`): where a function may be called from."""

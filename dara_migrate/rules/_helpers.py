@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
 from dara_migrate.index.bindings import defining_call
-from dara_migrate.index.project import ProjectIndex, ScopeRef, passed_argument, per_index
+from dara_migrate.index.project import (
+    ProjectIndex,
+    ScopeRef,
+    passed_argument,
+    per_index,
+    project_calls,
+)
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
@@ -402,16 +408,6 @@ def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: st
                 index, caller, call.scope, given.text, depth + 1):
             return True
     return False
-
-
-@per_index
-def project_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
-    """The calls of each project function, by the function."""
-    calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] = {}
-    for facts, call, resolved in index.resolved_calls:
-        if resolved.function is not None:
-            calls.setdefault(resolved.function, []).append((facts, call))
-    return calls
 
 
 # ---------------------------------------------------------------- shared: values

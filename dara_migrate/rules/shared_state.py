@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver, star_sources
-from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index, project_calls
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
@@ -24,7 +24,6 @@ from dara_migrate.rules._helpers import (
     live_resource,
     mutable,
     passed_not_none,
-    project_calls,
     receiver_of,
     related_lines,
     report_at,

@@ -16,14 +16,13 @@ from typing import Literal
 
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Binding, Call, FileFacts, Param, Scope, Value
-from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index, project_calls
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
     VARIABLE_TYPES,
     ctx_param,
     is_action_ctx,
     nested_variable,
-    project_calls,
     variable_kind,
 )
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
