@@ -209,11 +209,13 @@ def _unpair_rewrites(findings: list[Finding]) -> None:
     """A DM301 that DM105's rewrite of the same call removes is fixed only while that DM105
     is reported and open: where it is left out (`--select`, `--ignore`) or suppressed, no
     fix comes, and the DM301 is the blocker it is without one."""
+    paired = [f for f in findings if f.rule == "DM301" and isinstance(f.autofix, RewrittenByDM105)]
+    if not paired:
+        return
     rewritten = {(f.path, f.line, f.column) for f in findings
                  if f.rule == "DM105" and f.status == "open" and f.autofix is not None}
-    for finding in findings:
-        if isinstance(finding.autofix, RewrittenByDM105) and (
-                finding.path, finding.line, finding.column) not in rewritten:
+    for finding in paired:
+        if (finding.path, finding.line, finding.column) not in rewritten:
             finding.autofix = None
             finding.fix = BY_CODE["DM301"].fix
 

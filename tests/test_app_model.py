@@ -331,7 +331,9 @@ def test_verify_builds_the_app_under_the_name_audit_gives_it(tmp_path: Path) -> 
     [build] = app_builds(project, root, None)
     assert build.config == "orders.main:config"
     assert [a.name for a in result.apps] == [build.config.split(":")[1]]
-    # The name the builder has in its factory still picks the app, as before.
+    # Keyed as it is imported (reports, `apply --report`'s escape hatch list), not by the
+    # name the builder has in its factory; that name still picks the app.
+    assert [app.key for app in project.apps] == ["orders.main:config"]
     assert [b.config for b in app_builds(project, root, "orders.factory:builder")] == [
         "orders.main:config"]
 

@@ -124,7 +124,9 @@ class ProjectApps:
                     continue
             if call.scope != 0 and call.target:
                 holder = _holder_in_callers(index, facts, call)
-                app.name = holder.name if holder is not None else app.name
+                if holder is not None:
+                    # Keyed as `dara start` imports it: the module-level name that holds it.
+                    app.name, app.key = holder.name, f"{holder.facts.module}:{holder.name}"
             app.files = frozenset(index.files_reachable(facts))
             app.project = roots.project_of(facts.path)
             if app.project not in profiles:

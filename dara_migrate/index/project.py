@@ -930,18 +930,17 @@ class ProjectIndex:
         `naming` (the file's `function_names`; None: any name) is no function (most are).
         A dataclass field's `default_factory` runs where its dataclass is made, not here.
         `per_item`: the callee calls what it is handed once per item (`map`), as a loop."""
-        loop = call.loop or per_item
         for value in call.args:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming):
-                self._callback_edge(facts, call, value, loop)
+                self._callback_edge(facts, call, value, per_item or call.loop)
         for keyword, value in call.kwargs:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming) and not (
                     declares_field and keyword == "default_factory"):
-                self._callback_edge(facts, call, value, loop)
+                self._callback_edge(facts, call, value, per_item or call.loop)
 
     def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
                             naming: frozenset[str] | None) -> None:

@@ -63,14 +63,18 @@ class UnsharedSecret(Rule):
         naming = sorted({path for path, facts in ctx.index.files.items()
                          if SECRET_NAME in facts.mentions}
                         | {path for path, named in ctx.deployment_secrets.items() if named})
+        folders = {posixpath.dirname(path) for path in naming}
+        # Every folder that holds such a file or is above one: a project folder among them
+        # has one at or below it.
+        holding = {above for folder in folders for above in _folders_up(folder)}
         for app in ctx.apps.apps:
             if not ctx.is_selected(app.facts):
                 continue
             # Another app's deployment (`apps/admin/.env`) does not configure this one: what
             # counts is the modules it imports and the files of its project folder, of the
             # folders below it and of those above it (a compose file at the top).
-            if any(path in app.files or _along(posixpath.dirname(path), app.project)
-                   for path in naming):
+            if app.project in holding or not folders.isdisjoint(_folders_up(app.project)) or (
+                    not app.files.isdisjoint(naming)):
                 continue
             where = (f"no file of app '{app.name}' names {SECRET_NAME} ({naming[0]} is no "
                      "module of it and lies outside its project folder)"
@@ -82,11 +86,13 @@ class UnsharedSecret(Rule):
                 "shared secret in the deployment")
 
 
-def _along(folder: str, project: str) -> bool:
-    """Whether a folder (relative to the root; "" for the root) is the project's folder, one
-    above it or one below it."""
-    return (folder == project or not folder or not project
-            or folder.startswith(f"{project}/") or project.startswith(f"{folder}/"))
+def _folders_up(folder: str) -> list[str]:
+    """A folder relative to the root and every folder above it, the root ("") last."""
+    found = [folder]
+    while folder:
+        folder = posixpath.dirname(folder)
+        found.append(folder)
+    return found
 
 
 _STORED_VARIABLES = ("ServerVariable", "DataVariable", "Variable", "BackendStore")

@@ -79,7 +79,10 @@ def app_builds(project: Project, given: Path, config: str | None) -> list[AppBui
         reachable = app.files | project.index.files_reachable(facts)
         search_path = tuple(root / other for other in project.index.search_path(reachable)
                             if root / other not in (folder, import_root))
-        if config is None or config in (target, app.key, f"{facts.module}:{name}"):
+        # Also the name the builder has where it is made (`orders.factory:builder`).
+        made_as = (f"{app.facts.module}:{app.bound_name.name}" if app.bound_name is not None
+                   else app.key)
+        if config is None or config in (target, app.key, f"{facts.module}:{name}", made_as):
             builds.append(AppBuild(folder, target,
                                    None if import_root == folder else import_root,
                                    search_path, frozenset(reachable), config_file.parent,
