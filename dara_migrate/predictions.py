@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from dara_migrate.engine import Project
 from dara_migrate.facts import Call, FileFacts
 from dara_migrate.index.definitions import collect_definitions
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, project_calls
 from dara_migrate.index.queries import route_calls
 from dara_migrate.verify import PredictedDefinition
 from dara_migrate.verify.replay import SiteFinding
@@ -25,31 +25,42 @@ def predicted_definitions(project: Project, app_root: Path,
     acknowledged = {(f.path, f.line) for f in project.findings if f.status == "acknowledged"}
     predicted = []
 
+    app_folder = app_root.resolve()
+
     def relative(path: str) -> str | None:
         if files and path not in files:
             return None
         try:
-            return (root / path).resolve().relative_to(app_root.resolve()).as_posix()
+            return (root / path).resolve().relative_to(app_folder).as_posix()
         except ValueError:
             return None
+
+    def outside(path: str) -> bool:
+        """A file of the app outside its folder: a shared library the build imports."""
+        return (not files or path in files) and not (root / path).resolve().is_relative_to(
+            app_folder)
 
     for definition in collect_definitions(project.index):
         facts, call = definition.facts, definition.call
         path = relative(facts.path)
-        if path is None or definition.registry == "variable":
+        if definition.registry == "variable" or (path is None and not outside(facts.path)):
             continue
         if project.index.when_at(facts, call.scope) in ("request", "unknown"):
             continue
         qualname = facts.scopes[call.scope].qualname or call.target
         site = (facts.path, call.span.line)
-        built_at = (path, call.span.line)
-        if definition.registry == "backend_store":
-            registered = _store_registered_at(project.index, facts, call)
-            built_at = (relative(registered[0]) or path, registered[1]) if registered else (
-                built_at)
-        predicted.append(PredictedDefinition(
-            definition.registry, *built_at, rules.get(site),
-            f"{facts.module}.{qualname}", site in acknowledged))
+        # A build names a definition by its innermost frame in the app's folder: for one a
+        # library makes, the app's calls into that library.
+        built_sites = ([(path, call.span.line)] if path is not None
+                       else _app_calls(project.index, facts, call.scope, relative, outside))
+        for built_at in built_sites:
+            if definition.registry == "backend_store" and path is not None:
+                registered = _store_registered_at(project.index, facts, call)
+                built_at = (relative(registered[0]) or path, registered[1]) if registered else (
+                    built_at)
+            predicted.append(PredictedDefinition(
+                definition.registry, *built_at, rules.get(site),
+                f"{facts.module}.{qualname}", site in acknowledged))
     for finding in project.findings:
         # Factories and library components build definitions on the app's behalf.
         path = relative(finding.path)
@@ -72,6 +83,28 @@ def predicted_definitions(project: Project, app_root: Path,
                 f"{facts.module}.{facts.scopes[call.scope].qualname or call.target}",
                 site in acknowledged))
     return predicted
+
+
+_LIBRARY_DEPTH = 3
+"""Library functions calling library functions: how many are followed out to the app."""
+
+
+def _app_calls(index: ProjectIndex, facts: FileFacts, scope: int,
+               relative: Callable[[str], str | None], outside: Callable[[str], bool],
+               depth: int = 0) -> list[tuple[str, int]]:
+    """The app's calls (path relative to its folder, line) of the library function around
+    `scope`, through other library functions."""
+    function = index.function_scope(facts, scope)
+    if function == 0 or depth >= _LIBRARY_DEPTH:
+        return []
+    sites: list[tuple[str, int]] = []
+    for caller, call in project_calls(index).get((facts.path, function), ()):
+        path = relative(caller.path)
+        if path is not None:
+            sites.append((path, call.span.line))
+        elif outside(caller.path):
+            sites += _app_calls(index, caller, call.scope, relative, outside, depth + 1)
+    return sites
 
 
 def site_findings(project: Project, app_root: Path, app: str | None = None

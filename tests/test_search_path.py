@@ -134,3 +134,43 @@ def test_imports_of_the_apps_own_folders_count_as_first_party(repo: Path,
         "from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend\n"
         "\n"
         "from forecast.pages.overview import overview\n")
+
+
+LIBRARY_OUTSIDE_THE_APP = {
+    # Each app and the library a project of its own; the library lies outside the app's
+    # folder, so a build names what the library makes by the app's call into it.
+    "pyproject.toml": '[project]\nname = "acme"\n',
+    "libs/common/pyproject.toml": '[project]\nname = "acme-common"\n',
+    "libs/common/acme_common/widgets.py": (
+        "from dara.core import DerivedVariable, Variable\n"
+        "\n"
+        "\n"
+        "def make_counter(label: str):\n"
+        "    count = Variable(0)\n"
+        "    return DerivedVariable(lambda c: f'{label}: {c}', variables=[count])\n"
+    ),
+    "apps/dash/pyproject.toml": '[project]\nname = "dash"\n',
+    "apps/dash/acme_dash/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from acme_common.widgets import make_counter\n"
+        "\n"
+        "clicks = make_counter('Clicks')\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='home', content=lambda: Text(clicks), id='home')\n"
+    ),
+}
+
+
+@pytest.mark.slow
+def test_what_a_library_outside_the_app_makes_is_predicted_at_the_apps_call(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, LIBRARY_OUTSIDE_THE_APP)
+    result = CliRunner().invoke(cli, ["verify", str(root), "--format", "json"])
+    document = json.loads(result.stdout)  # one app: one document
+    assert document["build"] == "ok", result.output
+    made = [(d["path"], d["line"], d["rule"]) for d in document["definitions"]
+            if d["kind"] == "derived_variable"]
+    assert made == [("acme_dash/main.py", 6, "DM101")]
+    assert document["unseen_by_audit"] == []
