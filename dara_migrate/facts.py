@@ -803,7 +803,8 @@ class _Extractor:
             scope_id, qualname, False, -1, "")
         self.returned = []
         for param in params:
-            self.bind(param.name, "param", span, param.annotation or "", defaults.get(param.name))
+            self.bind(param.name, "param", span, param.annotation or "",
+                      defaults.get(param.name) if defaults else None)
         first_binding, declarations = len(self.bindings), self.declarations
         for stmt in node.body:
             self.statement(stmt)

@@ -109,10 +109,10 @@ def test_the_call_graph_is_what_the_general_edge_path_makes(
             if (resolved.api is None and resolved.instance_of is None
                     and resolved.function is None and resolved.instance_of_project is None
                     and call.func_call < 0):
-                loop = call.loop or resolved.qualified in _CALLING_PER_ITEM
+                per_item = resolved.qualified in _CALLING_PER_ITEM
                 for value in _values(call):
                     if value.kind in _CALLABLE_KINDS:
-                        full._callback_edge(facts, call, value, loop)
+                        full._callback_edge(facts, call, value, per_item)
             else:
                 full._call_edges(facts, call, resolved)
 

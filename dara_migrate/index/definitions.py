@@ -8,6 +8,7 @@ the project root.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter, defaultdict
 from typing import NamedTuple
@@ -81,7 +82,7 @@ def collect_definitions(index: ProjectIndex) -> list[Definition]:
             found.append(Definition(facts, call, VARIABLE, "variable",
                                     read.argument(UID_POSITIONS[VARIABLE], "uid"),
                                     (facts.path, call.id)))
-    found.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
+    found.sort(key=_position)
     return found
 
 
@@ -101,8 +102,9 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
     seen: set[tuple[str, int]] = set()
     for _ in range(_WRAPPING_DEPTH):
         carried = [(definition, found) for definition in level
-                   if (found := _uid_parameter(index, definition)
-                       or _uid_template(index, definition)) is not None
+                   if definition.uid is not None and definition.uid.kind in _CARRIED_KINDS
+                   and (found := _uid_parameter(index, definition)
+                        or _uid_template(index, definition)) is not None
                    and _passes_on(index, definition, found[0])]
         # One uid given to two definitions of one registry collides whatever it is: a
         # person splits it (`uid=` and `filter_uid=`).
@@ -131,10 +133,12 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
                     facts, call, definition.api, definition.registry, given,
                     (facts.path, call.id), keyword)))
         made += level
-    made.sort(key=lambda d: (d.facts.path, d.call.line, d.call.col))
+    made.sort(key=_position)
     return made
 
 
+_CARRIED_KINDS = frozenset({"name", "fstring"})
+"""The kinds of uid a helper's caller may decide: a parameter, or an f-string over them."""
 _PLAIN_DECORATORS = frozenset({"staticmethod", "classmethod"})
 
 
@@ -297,11 +301,18 @@ def literal_uids(index: ProjectIndex) -> dict[str, tuple[str, int]]:
 @per_index
 def all_definitions(index: ProjectIndex) -> list[Definition]:
     """`collect_definitions` and `wrapped_definitions`, in path-then-position order."""
+    merged = collect_definitions(index)
     wrapped = wrapped_definitions(index)
-    if not wrapped:
-        return collect_definitions(index)
-    return sorted([*collect_definitions(index), *wrapped],
-                  key=lambda d: (d.facts.path, d.call.line, d.call.col))
+    if wrapped:
+        merged = list(merged)
+        for definition in wrapped:  # a few among thousands: each put in its place
+            merged.insert(bisect.bisect_right(merged, _position(definition), key=_position),
+                          definition)
+    return merged
+
+
+def _position(definition: Definition) -> tuple[str, int, int]:
+    return definition.facts.path, definition.call.line, definition.call.col
 
 
 def suggest_uids(index: ProjectIndex, wanted: set[tuple[str, int]]) -> dict[

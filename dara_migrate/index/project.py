@@ -934,13 +934,13 @@ class ProjectIndex:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming):
-                self._callback_edge(facts, call, value, per_item or call.loop)
+                self._callback_edge(facts, call, value, per_item)
         for keyword, value in call.kwargs:
             kind = value.kind
             if kind in _CALLABLE_KINDS and (
                     kind != "name" or naming is None or value.text in naming) and not (
                     declares_field and keyword == "default_factory"):
-                self._callback_edge(facts, call, value, per_item or call.loop)
+                self._callback_edge(facts, call, value, per_item)
 
     def _project_call_edges(self, facts: FileFacts, call: Call, resolved: Resolved,
                             naming: frozenset[str] | None) -> None:
@@ -986,18 +986,21 @@ class ProjectIndex:
             if call.kwarg(field_name) is None:
                 self._edge(source, factory, call.loop, "default factory")
 
-    def _callback_edge(self, facts: FileFacts, call: Call, value: Value, loop: bool) -> None:
+    def _callback_edge(self, facts: FileFacts, call: Call, value: Value,
+                       per_item: bool) -> None:
         if value.kind == "lambda":
-            self._edge((facts.path, call.scope), (facts.path, value.scope), loop, "callback")
+            self._edge((facts.path, call.scope), (facts.path, value.scope),
+                       per_item or call.loop, "callback")
         elif value.kind == "attr" or (
                 value.kind == "name" and self._may_name_function(facts, call.scope, value.text)):
             target = self.resolve(facts, call.scope, value.text).function
             if target is not None and self.files[target[0]].scopes[target[1]].kind != "class":
-                self._edge((facts.path, call.scope), target, loop, "callback")
+                self._edge((facts.path, call.scope), target, per_item or call.loop, "callback")
         else:
             for target, is_class in self._callable_targets(facts, call.scope, value):
                 if not is_class:
-                    self._edge((facts.path, call.scope), target, loop, "callback")
+                    self._edge((facts.path, call.scope), target, per_item or call.loop,
+                               "callback")
 
     def _dispatch_edges(self, facts: FileFacts, call: Call) -> None:
         """`VIEWS[kind]()` runs one of the callables the name holds (`_held_values`; the name
