@@ -1090,8 +1090,10 @@ def test_an_app_run_alone_says_which_imports_the_repository_around_it_holds(
     (tmp_path / ".git").mkdir()
     alone = CliRunner().invoke(app, ["audit", str(tmp_path / "apps" / "a"), "--no-cache"])
     assert alone.stderr.count("warning:") == 1
-    assert ("warning: alpha/main.py imports common, which is not in the project but in the "
-            "repository around it (libs/common): its code is not read") in alone.stderr
+    assert ("warning: alpha/main.py imports common, which is not in the project "
+            f"({tmp_path / 'apps' / 'a'}) but in the repository around it (libs/common): its "
+            "code is not read and its findings are missed; give the repository's folder as "
+            "the path to read both") in alone.stderr.replace("\n", " ")
     whole = CliRunner().invoke(app, ["audit", str(tmp_path), "--no-cache"])
     assert "warning:" not in whole.stderr
 

@@ -287,10 +287,16 @@ def _warn_unmatched_apps(err: Console, project: Project) -> None:
                   style="yellow", highlight=False, soft_wrap=True)
     from dara_migrate.outside import outside_imports
 
-    for name, importer, there in outside_imports(project.index, project.settings.root):
+    root = project.settings.root
+    here = Path.cwd()
+    shown = shown_path(str(root.relative_to(here) if root.is_relative_to(here) else root))
+    for name, importer, there in outside_imports(project.index, root):
+        # The project is the nearest folder with a project file above the paths given, not
+        # the folder the command runs in: the path to give is the repository's.
         err.print(escape(f"warning: {importer} imports {name}, which is not in the project "
-                         f"but in the repository around it ({there}): its code is not read "
-                         "and its findings are missed; run from a folder that holds both"),
+                         f"({shown}) but in the repository around it ({there}): "
+                         "its code is not read and its findings are missed; give the "
+                         "repository's folder as the path to read both"),
                   style="yellow", highlight=False, soft_wrap=True)
 
 
