@@ -6,6 +6,7 @@ so nothing is written until the whole migration is known to converge and to pars
 
 from __future__ import annotations
 
+import difflib
 import functools
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
@@ -567,3 +568,28 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
         return project
     workspace.edit(edits)
     return workspace.reload(settings, paths, project)
+
+
+def lines_before(result: ApplyResult) -> Callable[[Finding], int]:
+    """A finding's line in its file before the migration (the line a change starts at, for
+    a line the change made): where nothing is written yet, the line a person can open."""
+
+    changes = {change.path: change for change in result.changes}
+    blocks: dict[str, Sequence[tuple[str, int, int, int, int]]] = {}
+
+    def line_of(finding: Finding) -> int:
+        change = changes.get(finding.path)
+        if change is None:
+            return finding.line
+        if finding.path not in blocks:
+            blocks[finding.path] = difflib.SequenceMatcher(
+                None, change.before.splitlines(), change.after.splitlines(),
+                autojunk=False).get_opcodes()
+        opcodes = blocks[finding.path]
+        index = finding.line - 1
+        for tag, first, _, after_first, after_last in opcodes:
+            if after_first <= index < after_last:
+                return first + (index - after_first if tag == "equal" else 0) + 1
+        return finding.line
+
+    return line_of

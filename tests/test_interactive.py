@@ -215,6 +215,23 @@ def test_accepting_every_default_migrates_and_keeps_the_blocker_local(orders_app
     assert [a.verdict for a in result.apps] == ["local"]
 
 
+def test_the_errors_left_are_listed_at_the_lines_the_files_have(tmp_path: Path) -> None:
+    overview = ORDERS_APP["orders/pages/overview.py"]
+    refresh = overview[overview.index("@action"):overview.index("@py_component")]
+    # The browser read below a definition whose uid fix rewraps it onto more lines.
+    root = write_tree(tmp_path / "orders", {
+        **ORDERS_APP, "orders/pages/overview.py": overview.replace(refresh, "") + refresh})
+    before = read(root, "orders/pages/overview.py").splitlines()
+    browser_read = before.index("    rows = await ledger.get_current_value()") + 1
+    terminal = Terminal(root)
+    for question in ("Target profile", "Fixes to make", "one by one?"):
+        terminal.answer(question)
+    terminal.answer("What should happen to them?", CTRL_C)
+    assert terminal.exit_code() == 130
+    # Nothing is written yet when they are listed: the lines a person can open now.
+    assert f"orders/pages/overview.py:{browser_read}: DM401" in terminal.output()
+
+
 def test_review_one_by_one_with_one_rejection(orders_app: Path) -> None:
     terminal = Terminal(orders_app)
     terminal.answer("Target profile")

@@ -10,7 +10,7 @@ import os
 import stat
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -32,7 +32,7 @@ from dara_migrate.files import (
     linked_cache_folder,
     why_not_an_output,
 )
-from dara_migrate.models import AuditResult, Finding, shown_path, target_lines
+from dara_migrate.models import AuditResult, shown_path, target_lines
 from dara_migrate.report.json_report import write_json
 from dara_migrate.report.text import counted, render_text, unsafe_hint
 from dara_migrate.rules import ALL_RULES, BY_CODE
@@ -693,7 +693,9 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
         err.print(f"{count} error{'s' if plural else ''} {heading}:", highlight=False)
         # The findings are of the migrated sources: a dry run wrote none, so its lines are
         # the files' as they are.
-        line_of = _lines_before(result) if dry_run else (lambda finding: finding.line)
+        from dara_migrate.apply import lines_before
+
+        line_of = lines_before(result) if dry_run else (lambda finding: finding.line)
         for finding in result.remaining[:MAX_LISTED]:
             err.print(f"  {escape(shown_path(finding.path))}:{line_of(finding)}: "
                       f"{finding.rule} {escape(finding.message)}", highlight=False,
@@ -701,32 +703,6 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
         if count > MAX_LISTED:
             err.print(f"  ... and {count - MAX_LISTED} more; `dara-migrate audit` lists them all",
                       highlight=False)
-
-
-def _lines_before(result: ApplyResult) -> Callable[[Finding], int]:
-    """A finding's line in its file before the migration (the line a change starts at, for
-    a line the change made)."""
-    import difflib
-
-    changes = {change.path: change for change in result.changes}
-    blocks: dict[str, Sequence[tuple[str, int, int, int, int]]] = {}
-
-    def line_of(finding: Finding) -> int:
-        change = changes.get(finding.path)
-        if change is None:
-            return finding.line
-        if finding.path not in blocks:
-            blocks[finding.path] = difflib.SequenceMatcher(
-                None, change.before.splitlines(), change.after.splitlines(),
-                autojunk=False).get_opcodes()
-        opcodes = blocks[finding.path]
-        index = finding.line - 1
-        for tag, first, _, after_first, after_last in opcodes:
-            if after_first <= index < after_last:
-                return first + (index - after_first if tag == "equal" else 0) + 1
-        return finding.line
-
-    return line_of
 
 
 @app.command("report")
