@@ -114,12 +114,14 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
         if not carried:
             break
         calls = project_calls(index)
+        made_by = _classes_by_initialiser(index) if any(
+            index.scope(found[0]).name == "__init__" for _, found in carried) else {}
         level = []
         for definition, (function, carrier, keyword) in carried:
-            scope = index.scope(function)
             sites = calls.get(function, [])
-            if scope.name == "__init__":  # a class is called to run its initialiser
-                sites = [*sites, *calls.get((function[0], scope.parent), ())]
+            # A class is called to run its initialiser, also one a subclass inherits.
+            for cls in made_by.get(function, ()):
+                sites = [*sites, *calls.get(cls, ())]
             for facts, call in sites:
                 if (facts.path, call.id) in seen:
                     continue
@@ -135,6 +137,17 @@ def wrapped_definitions(index: ProjectIndex) -> list[Definition]:
         made += level
     made.sort(key=_position)
     return made
+
+
+def _classes_by_initialiser(index: ProjectIndex) -> dict[ScopeRef, list[ScopeRef]]:
+    """Each project `__init__` -> the called classes it initialises (its own, subclasses')."""
+    found: dict[ScopeRef, list[ScopeRef]] = defaultdict(list)
+    for called in project_calls(index):
+        if index.scope(called).kind == "class":
+            init = index.class_member(called, "__init__")
+            if init is not None:
+                found[init].append(called)
+    return found
 
 
 _CARRIED_KINDS = frozenset({"name", "fstring"})

@@ -285,3 +285,25 @@ def test_helpers_that_do_not_pass_one_uid_on_to_one_definition_are_left_alone(
     assert found == {(11, "DM101"): (
         "DerivedVariable made by share() without key= gets a random id per worker; "
         "add key='dash.main:ratio-2'")}
+
+
+def test_a_subclass_that_inherits_the_initialiser_is_followed(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        **APP,
+        "dash/extra.py": (
+            "from dara.core import Variable\n"
+            "\n"
+            "from lib.helpers import Metric\n"
+            "\n"
+            "\n"
+            "class Percent(Metric):\n"
+            "    pass\n"
+            "\n"
+            "\n"
+            "share = Percent(lambda n: n, [Variable(1, uid='one')])\n"
+        ),
+    })
+    result, _ = run_audit(root)
+    found = [(f.line, f.rule, f.message) for f in result.findings if f.path == "dash/extra.py"]
+    assert found == [(10, "DM101", "DerivedVariable made by Percent() without uid= gets a random "
+                      "id per worker; add uid='dash.extra:share'")]
