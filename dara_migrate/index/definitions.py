@@ -267,6 +267,10 @@ def _passed_uid(index: ProjectIndex, function: ScopeRef, param: Param, keyword: 
     if not param.has_default:
         return False  # a TypeError, or passed in a way not seen here
     default = index.bindings_in(function[0], function[1], param.name)[0].value
+    if default is not None and default.kind == "name":
+        # A module-level constant of the helper's module bound once (`uid=DEFAULT_KEY`).
+        bound = index.bindings_in(function[0], 0, default.text)
+        default = bound[0].value if len(bound) == 1 and bound[0].kind == "assign" else None
     if default is None:
         return False
     if default.kind == "const" and default.const is None:

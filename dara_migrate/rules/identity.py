@@ -85,7 +85,9 @@ def made_by(index: ProjectIndex, definition: Definition) -> str:
 
 
 def _missing(uid: Value | None) -> bool:
-    return uid is None or (uid.kind in ("const", "str") and not uid.const)
+    """No uid, or `uid=None`: Dara makes a random one. `uid=''` is a uid like any literal
+    (AnyVariable keeps it), and two of them collide."""
+    return uid is None or (uid.kind == "const" and uid.const is None)
 
 
 def _repeated(index: ProjectIndex, definition: Definition) -> bool:
@@ -349,7 +351,7 @@ class MissingStableUid(Rule):
             where = "" if kind == "safe" else " (nothing in the project calls this code; check it)"
             given = definition.uid
             keyword = definition.through or "uid"
-            # `uid=None` (or `''`) written out is replaced; given by position, it cannot also
+            # `uid=None` written out is replaced; given by position, it cannot also
             # be given as a keyword, and a person moves it.
             fix: Fix | str = SetId(call, keyword, uid, kind, replace=given is not None) if (
                 given is None or call.kwarg(keyword) is given) else "manual"
@@ -487,7 +489,7 @@ class DuplicateUid(Rule):
                 continue  # most definitions (and a literal's test is inline): no call
             uid = given.const if given.kind == "str" else _constant_uid(
                 ctx.index, definition.facts, definition.call.scope, given)
-            if uid and isinstance(uid, str):
+            if isinstance(uid, str):  # `''` too: Dara keeps it, and a second one collides
                 groups[(definition.registry, uid)].append(definition)
         apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):

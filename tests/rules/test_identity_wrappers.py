@@ -307,3 +307,34 @@ def test_a_subclass_that_inherits_the_initialiser_is_followed(tmp_path: Path) ->
     found = [(f.line, f.rule, f.message) for f in result.findings if f.path == "dash/extra.py"]
     assert found == [(10, "DM101", "DerivedVariable made by Percent() without uid= gets a random "
                       "id per worker; add uid='dash.extra:share'")]
+
+
+def test_an_empty_uid_and_a_constant_default_are_uids_dara_keeps(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "lib/keys.py": (
+            "from dara.core import DerivedVariable\n"
+            "\n"
+            "DEFAULT_KEY = 'shared-key'\n"
+            "\n"
+            "\n"
+            "def cached(func, variables, uid=DEFAULT_KEY):\n"
+            "    return DerivedVariable(func, variables=variables, uid=uid)\n"
+        ),
+        "dash/main.py": (
+            "from dara.core import ConfigurationBuilder, DerivedVariable\n"
+            "\n"
+            "from lib.keys import cached\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+            "a = cached(lambda: 1, [])\n"
+            "b = cached(lambda: 2, [])\n"
+            "c = DerivedVariable(lambda: 3, variables=[], uid='')\n"
+            "d = DerivedVariable(lambda: 4, variables=[], uid='')\n"
+        ),
+    })
+    result, _ = run_audit(root)
+    found = [(f.line, f.rule, f.message.split(" is also")[0]) for f in result.findings
+             if f.rule.startswith("DM10")]
+    # AnyVariable replaces only None with uuid4: these are two pairs of one uid each.
+    assert found == [(6, "DM103", "uid 'shared-key'"), (7, "DM103", "uid 'shared-key'"),
+                     (8, "DM103", "uid ''"), (9, "DM103", "uid ''")]
