@@ -244,13 +244,12 @@ def test_an_update_to_a_constant_shows_the_constant(tmp_path: Path) -> None:
     assert factory_message(result).endswith("`label.update(value='sent')`")
 
 
-@pytest.mark.parametrize("given", ["uid=None", "uid=''"])
-def test_a_uid_written_as_none_is_replaced_by_the_literal(tmp_path: Path, given: str) -> None:
+def test_a_uid_written_as_none_is_replaced_by_the_literal(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"shop/main.py": (
         "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
         "\n"
         "rows = Variable([1, 2], uid='rows')\n"
-        f"total = DerivedVariable(lambda r: sum(r), variables=[rows], {given})\n"
+        "total = DerivedVariable(lambda r: sum(r), variables=[rows], uid=None)\n"
         "config = ConfigurationBuilder()\n"
     )})
     audited, _ = run_audit(root)
@@ -261,6 +260,23 @@ def test_a_uid_written_as_none_is_replaced_by_the_literal(tmp_path: Path, given:
     assert (b"total = DerivedVariable(lambda r: sum(r), variables=[rows], "
             b"uid='shop.main:total')\n") in change.after
     assert not result.hatch_apps and not result.remaining
+
+
+def test_an_empty_uid_is_random_for_a_store_and_kept_by_a_variable(tmp_path: Path) -> None:
+    # BackendStore passes its uid on only `if uid:`; AnyVariable replaces only None.
+    root = write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "from dara.core.persistence import BackendStore\n"
+        "\n"
+        "rows = Variable([1, 2], uid='rows', store=BackendStore(uid=''))\n"
+        "total = DerivedVariable(lambda r: sum(r), variables=[rows], uid='')\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    audited, _ = run_audit(root)
+    assert [(f.rule, f.line, f.column, f.fix) for f in audited.findings
+            if f.rule.startswith("DM10")] == [("DM101", 4, 43, "safe")]
+    (change,) = migrate(root).changes
+    assert b"store=BackendStore(uid='shop.main:store')" in change.after
 
 
 def test_a_missing_uid_given_by_position_is_left_to_a_person(tmp_path: Path) -> None:

@@ -84,10 +84,12 @@ def made_by(index: ProjectIndex, definition: Definition) -> str:
     return f"{definition.api} made by {name}()"
 
 
-def _missing(uid: Value | None) -> bool:
-    """No uid, or `uid=None`: Dara makes a random one. `uid=''` is a uid like any literal
-    (AnyVariable keeps it), and two of them collide."""
-    return uid is None or (uid.kind == "const" and uid.const is None)
+def _missing(uid: Value | None, registry: str) -> bool:
+    """No uid, or `uid=None`: Dara makes a random one; `uid=''` too for a BackendStore (`if
+    uid:`). A variable keeps `''` (AnyVariable replaces only None): a uid like any literal,
+    and two of them collide."""
+    return uid is None or (uid.kind == "const" and uid.const is None) or (
+        registry == "backend_store" and uid.kind == "str" and uid.const == "")
 
 
 def _repeated(index: ProjectIndex, definition: Definition) -> bool:
@@ -113,7 +115,7 @@ def _is_literal(uid: Value | None) -> bool:
 def _uid_fix_kind(index: ProjectIndex, definition: Definition) -> Applicability | None:
     """How DM101 writes a missing uid: safe where the index knows the site runs once at
     build time, unsafe where it cannot tell; None where a literal would be wrong."""
-    if not _missing(definition.uid):
+    if not _missing(definition.uid, definition.registry):
         return None
     when = index.when_at(definition.facts, definition.call.scope)
     # Code no app runs may still run repeatedly (a loop, several calls from tests): DM104's.
@@ -489,7 +491,8 @@ class DuplicateUid(Rule):
                 continue  # most definitions (and a literal's test is inline): no call
             uid = given.const if given.kind == "str" else _constant_uid(
                 ctx.index, definition.facts, definition.call.scope, given)
-            if isinstance(uid, str):  # `''` too: Dara keeps it, and a second one collides
+            # `''` too, where Dara keeps it (`_missing`): a second one collides.
+            if isinstance(uid, str) and not _missing(given, definition.registry):
                 groups[(definition.registry, uid)].append(definition)
         apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):
@@ -645,7 +648,8 @@ class RepeatedFactory(Rule):
                 continue
             uid = definition.uid
             named = uid is not None and uid.kind in ("name", "attr")
-            if not (_missing(uid) or _is_literal(uid) or named):
+            missing = _missing(uid, definition.registry)
+            if not (missing or _is_literal(uid) or named):
                 continue
             when = ctx.index.when_at(facts, call.scope)
             if when == "request" or not _repeated(ctx.index, definition):
@@ -655,7 +659,7 @@ class RepeatedFactory(Rule):
                 continue  # a parameter or a computed name: it may differ at each run
             why = "in a loop" if call.loop or facts.scopes[call.scope].loop else (
                 "in code that runs more than once per process")
-            problem = ("a fixed uid collides on the second run" if not _missing(uid)
+            problem = ("a fixed uid collides on the second run" if not missing
                        else "each run gets a new random id")
             remedy = "key its uid by the loop variable or a uid prefix parameter"
             if definition.through:
