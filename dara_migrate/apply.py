@@ -573,7 +573,6 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
 def lines_before(result: ApplyResult) -> Callable[[Finding], int]:
     """A finding's line in its file before the migration (the line a change starts at, for
     a line the change made): where nothing is written yet, the line a person can open."""
-
     changes = {change.path: change for change in result.changes}
     blocks: dict[str, Sequence[tuple[str, int, int, int, int]]] = {}
 

@@ -237,13 +237,12 @@ def _filled(index: ProjectIndex, function: ScopeRef, parts: tuple[str | Param, .
             facts: FileFacts, call: Call) -> Value | bool:
     """The uid a call of `function` makes of the template `parts`, as a literal, when each
     parameter in it is given a literal (or left to a literal or None default); else False."""
-    read = with_spelled_keywords(index, facts, call)
     text = []
     for part in parts:
         if isinstance(part, str):
             text.append(part)
             continue
-        given = _passed_uid(index, function, part, part.name, facts, read)
+        given = _passed_uid(index, function, part, part.name, facts, call)
         if given is None:
             text.append("None")  # f'{None}': a default of None is written out so
         elif isinstance(given, Value) and given.kind in ("str", "const") and isinstance(

@@ -949,8 +949,7 @@ class ProjectIndex:
         source = (facts.path, call.scope)
         # A record (`PageSpec("Home", home)`) keeps the functions it is given.
         if not self._callee_edges(source, call, resolved):
-            self._callback_edges(facts, call, naming, per_item=resolved.qualified in
-                                 _CALLING_PER_ITEM)
+            self._callback_edges(facts, call, naming)
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
             if (maker.instance_of, maker.attribute) == ("ConfigurationBuilder", "scheduler"):
