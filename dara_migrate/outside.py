@@ -43,13 +43,15 @@ def outside_imports(index: ProjectIndex, root: Path) -> list[tuple[str, str, str
     missing = {head for head in index.outside_heads - index.importable_heads
                - sys.stdlib_module_names
                if head and not _installed(head)}
-    found = _modules_around(top, root, missing) if missing else {}
-    if not found:
-        return []
+    imported: dict[str, set[str]] = {}
     importers: dict[str, str] = {}
     for path, bindings in sorted(index.import_bindings.items()):
         for binding in bindings:
-            importers.setdefault(binding.target.partition(".")[0], path)
+            head, _, rest = binding.imported_module.partition(".")
+            if head in missing:
+                importers.setdefault(head, path)
+                imported.setdefault(head, set()).add(rest)
+    found = _modules_around(top, root, imported) if imported else {}
     return [(name, importers[name], found[name]) for name in sorted(found)]
 
 
@@ -60,13 +62,17 @@ def _installed(name: str) -> bool:
         return False
 
 
-def _modules_around(top: Path, root: Path, names: set[str]) -> dict[str, str]:
-    """Of `names`, those a folder (a package) or a `.py` file of the repository below `top`,
-    outside `root`, is named: name -> its path from `top`."""
+def _modules_around(top: Path, root: Path, imported: dict[str, set[str]]) -> dict[str, str]:
+    """Of the names `imported` has (a head -> the rest of each module imported under it),
+    those a folder (a package) or a `.py` file of the repository below `top`, outside `root`,
+    is named: name -> its path from `top`. Of several folders of one name (a library's
+    `libs/widgets/` holding its package `widgets/`), the first holding the modules imported
+    under the name."""
     found: dict[str, str] = {}
+    first: dict[str, str] = {}
     queue = deque([(top, 0)])
     seen = 0
-    while queue and seen < _FOLDERS_SEEN:
+    while queue and seen < _FOLDERS_SEEN and len(found) < len(imported):
         folder, depth = queue.popleft()
         seen += 1
         try:
@@ -81,10 +87,22 @@ def _modules_around(top: Path, root: Path, names: set[str]) -> dict[str, str]:
             if entry.is_dir(follow_symlinks=False):
                 if path == root:
                     continue
-                if name in names and name not in found:
-                    found[name] = path.relative_to(top).as_posix()
+                if name in imported and name not in found:
+                    first.setdefault(name, path.relative_to(top).as_posix())
+                    if all(_holds(path, rest) for rest in imported[name]):
+                        found[name] = path.relative_to(top).as_posix()
                 if depth + 1 < _DEPTH:
                     queue.append((path, depth + 1))
-            elif name.endswith(".py") and name[:-3] in names and name[:-3] not in found:
+            elif name.endswith(".py") and name[:-3] in imported and name[:-3] not in found:
                 found[name[:-3]] = path.relative_to(top).as_posix()
-    return found
+    return {**first, **found}
+
+
+def _holds(package: Path, rest: str) -> bool:
+    """Whether the first module of `rest` (the dotted rest of an imported name, '' for the
+    package itself) is in `package`: `filters` of `widgets.filters.make_filter`, whose last
+    part may be a name the module binds."""
+    if not rest:
+        return True
+    module = package / rest.partition(".")[0]
+    return module.is_dir() or module.with_suffix(".py").is_file()

@@ -111,17 +111,38 @@ def site_findings(project: Project, app_root: Path, app: str | None = None
                   ) -> list[SiteFinding]:
     """Every finding inside `app_root`, path relative to it, for the cross-worker replay; of
     the app whose key is `app` only, when given (other apps built from the same folder have
-    their own DM201 and DM701 at their own builders)."""
+    their own DM201 and DM701 at their own builders). A finding on a definition a library
+    outside `app_root` makes is also at each of the app's calls into that library: the
+    build names the definition there (as `predicted_definitions` does)."""
     root = project.settings.root
+    app_folder = app_root.resolve()
+
+    def relative(path: str) -> str | None:
+        try:
+            return (root / path).resolve().relative_to(app_folder).as_posix()
+        except ValueError:
+            return None
+
+    def outside(path: str) -> bool:
+        return relative(path) is None
+
+    made_outside: dict[tuple[str, int], tuple[FileFacts, int]] | None = None
     found = []
     for finding in project.findings:
         if app is not None and finding.apps and app not in finding.apps:
             continue
-        try:
-            path = (root / finding.path).resolve().relative_to(app_root.resolve()).as_posix()
-        except ValueError:
+        path = relative(finding.path)
+        if path is not None:
+            found.append(SiteFinding(finding.rule, path, finding.line, finding.status))
             continue
-        found.append(SiteFinding(finding.rule, path, finding.line, finding.status))
+        if made_outside is None:
+            made_outside = {(d.facts.path, d.call.span.line): (d.facts, d.call.scope)
+                            for d in collect_definitions(project.index)
+                            if outside(d.facts.path)}
+        made = made_outside.get((finding.path, finding.line))
+        if made is not None:
+            found += [SiteFinding(finding.rule, *site, finding.status)
+                      for site in _app_calls(project.index, *made, relative, outside)]
     return found
 
 

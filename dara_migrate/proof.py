@@ -34,6 +34,7 @@ from dara_migrate.engine import Project
 from dara_migrate.index.apps import App, importable_as
 from dara_migrate.index.project import source_root
 from dara_migrate.models import shown_path
+from dara_migrate.outside import outside_imports, repository_top
 from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
@@ -71,6 +72,9 @@ class BuildTarget:
     """How notes name the app, as the audit's verdict line does."""
     search_path: tuple[str, ...]
     """Other folders (relative to the project root) the app's modules import from."""
+    around: tuple[Path, ...] = ()
+    """Folders of the repository around the project that the app imports from (a monorepo's
+    shared library, which a project of one app does not hold), as they are: never copied."""
 
 
 Builder = Callable[[Path, BuildTarget, str, float], VerifyResult]
@@ -80,7 +84,8 @@ Builder = Callable[[Path, BuildTarget, str, float], VerifyResult]
 def build_twice(folder: Path, target: BuildTarget, python: str, timeout: float) -> VerifyResult:
     return run_verify(folder / target.root, config=target.config, python=python, runs=2,
                       timeout=timeout, environment=with_search_path(
-                          {}, [folder / other for other in target.search_path]))
+                          {}, [*(folder / other for other in target.search_path),
+                               *target.around]))
 
 
 @dataclass
@@ -172,7 +177,14 @@ def build_target(project: Project, app: App) -> BuildTarget | None:
     # A factory-built config (`config = build_config()`): the app is what its module imports.
     files = frozenset(app.files | index.files_reachable(facts))
     search_path = tuple(folder for folder in index.search_path(files) if folder != root)
-    return BuildTarget(app.key, root, f"{module}:{name}", files, app.label, search_path)
+    project_root = project.settings.root
+    top = repository_top(project_root)
+    # The folder a library's package or module is imported from: the one holding it.
+    around = tuple(dict.fromkeys(
+        (top / there).parent for _, importer, there in outside_imports(index, project_root)
+        if top is not None and importer in files))
+    return BuildTarget(app.key, root, f"{module}:{name}", files, app.label, search_path,
+                       around)
 
 
 @contextmanager

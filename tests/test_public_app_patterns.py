@@ -1114,6 +1114,26 @@ def test_an_app_run_alone_says_which_imports_the_repository_around_it_holds(
     assert "warning:" not in whole.stderr
 
 
+def test_a_library_folder_is_named_by_the_package_its_imports_are_in(tmp_path: Path) -> None:
+    """A library kept as a project of its own (`libs/widgets/` holding the package
+    `widgets/`): the folder named is the package, from which `widgets.filters` imports."""
+    write_tree(tmp_path, {
+        "apps/a/pyproject.toml": "[project]\nname = 'alpha'\n",
+        "apps/a/alpha/main.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "from widgets.filters import make_filter\n"
+            "\n"
+            "config = ConfigurationBuilder()\n"
+        ),
+        "libs/widgets/pyproject.toml": "[project]\nname = 'widgets'\n",
+        "libs/widgets/widgets/filters.py": "def make_filter():\n    return None\n",
+    })
+    (tmp_path / ".git").mkdir()
+    alone = CliRunner().invoke(app, ["audit", str(tmp_path / "apps" / "a"), "--no-cache"])
+    assert "in the repository around it (libs/widgets/widgets)" in alone.stderr.replace(
+        "\n", " ")
+
+
 def test_a_dry_run_lists_the_errors_left_at_the_lines_the_files_have(tmp_path: Path) -> None:
     """Nothing was written: the lines are the files' as they are, not the migrated ones
     (a marker above the first site moves the second down in the migrated file)."""

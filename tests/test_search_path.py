@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app as cli
+from dara_migrate.engine import audit
+from dara_migrate.predictions import site_findings
 from dara_migrate.proof import build_target
+from dara_migrate.settings import load_settings
+from dara_migrate.verify.replay import SiteFinding
 from dara_migrate.verify.targets import app_builds
 from tests.helpers import run_audit, write_tree
 
@@ -174,3 +179,42 @@ def test_what_a_library_outside_the_app_makes_is_predicted_at_the_apps_call(
             if d["kind"] == "derived_variable"]
     assert made == [("acme_dash/main.py", 6, "DM101")]
     assert document["unseen_by_audit"] == []
+
+
+def test_a_librarys_findings_are_at_the_apps_calls_for_the_worker_replay(
+        tmp_path: Path) -> None:
+    # The replay names what a library makes by the app's call into it, as a build does: a
+    # finding (and its marker) on the library's definition must be found there.
+    root = write_tree(tmp_path, LIBRARY_OUTSIDE_THE_APP)
+    settings = load_settings(root, {"use_cache": False})
+    project = audit(settings, [root])[1]
+    [dash] = project.apps
+    found = site_findings(project, root / "apps" / "dash", dash.key)
+    assert SiteFinding("DM101", "acme_dash/main.py", 6, "open") in found
+    assert all(not f.path.startswith("..") for f in found)
+
+
+@pytest.mark.slow
+def test_verify_given_the_apps_folder_checks_the_librarys_findings(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, LIBRARY_OUTSIDE_THE_APP)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    result = CliRunner().invoke(cli, ["verify", str(root / "apps" / "dash"), "--format", "json"])
+    document = json.loads(result.stdout)
+    assert document["build"] == "ok", result.output
+    made = [(d["path"], d["line"], d["rule"]) for d in document["definitions"]
+            if d["kind"] == "derived_variable"]
+    assert made == [("acme_dash/main.py", 6, "DM101")]
+
+
+@pytest.mark.slow
+def test_apply_in_the_apps_folder_builds_it_with_the_library_around_it(tmp_path: Path) -> None:
+    # The app is a project of its own; the library is not read, but the app needs it to build.
+    main = "apps/dash/acme_dash/main.py"
+    source = LIBRARY_OUTSIDE_THE_APP[main].replace(
+        "import ConfigurationBuilder", "import ConfigurationBuilder, DerivedVariable").replace(
+        "config = ", "picked = DerivedVariable(lambda c: c, variables=[clicks])\nconfig = ")
+    root = write_tree(tmp_path, {**LIBRARY_OUTSIDE_THE_APP, main: source})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    result = CliRunner().invoke(cli, ["apply", str(root / "apps" / "dash"), "--dry-run",
+                                      "--no-cache", "--target", "1.x"])
+    assert "build proof: 1 app built twice with the migration" in result.stderr, result.output

@@ -823,8 +823,7 @@ def verify_command(
         environment = parse_environment(env or [])
         check_output_file(output, "--output")
         check_not_an_input(output, "--output", find_root([app_root]))
-        project = _verify_project(app_root, err)
-        builds = _verify_builds(project, app_root, config)
+        project, builds = _verify_targets(app_root, config, err)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
                              f"under {app_root}; pass --config to build one")
@@ -886,28 +885,28 @@ def config_problem(config: str) -> str | None:
     return None
 
 
-def _verify_project(app_root: Path, err: Console) -> Project:
-    """The audit of the project `verify` builds apps of: the one around `app_root`, else the
-    git work tree above it when the app imports modules only that tree holds."""
-    from dara_migrate.verify.targets import repository_root
+def _verify_targets(app_root: Path, config: str | None, err: Console
+                    ) -> tuple[Project, list[AppBuild]]:
+    """The apps `verify` builds under `app_root` (or the one `config` names), and the audit
+    they are checked against. That audit reports on every file the apps run: a shared
+    library outside `app_root` makes definitions on their behalf, and its findings (and
+    `local-only` markers) are theirs too. A usage error when there is no app."""
+    from dara_migrate.verify.targets import app_builds, repository_root
 
     project = audit(_settings([app_root], err, use_cache=None), [app_root])[1]
     wider = repository_root(project, app_root)
     if wider is not None:
         project = audit(_settings([wider], err, use_cache=None), [app_root])[1]
     _warn_unmatched_apps(err, project)
-    return project
-
-
-def _verify_builds(project: Project, given: Path, config: str | None) -> list[AppBuild]:
-    """The apps `verify` builds under `given` (or the one `config` names); a usage error
-    when there is none."""
-    from dara_migrate.verify.targets import app_builds
-
-    builds = app_builds(project, given, config)
+    builds = app_builds(project, app_root, config)
     if not builds:
-        raise UsageError(f"no Dara app found under {given.resolve()}")
-    return builds
+        raise UsageError(f"no Dara app found under {app_root.resolve()}")
+    root = project.settings.root
+    unselected = sorted({path for build in builds for path in build.files} - project.selected)
+    if unselected:
+        project = audit(_settings([root], err, use_cache=None),
+                        [app_root, *(root / path for path in unselected)])[1]
+    return project, builds
 
 
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
@@ -930,8 +929,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         environment = parse_environment(env)
         check_output_file(output, "--output")
         check_not_an_input(output, "--output", find_root([app_root]))
-        project = _verify_project(app_root, err)
-        builds = _verify_builds(project, app_root, config)
+        project, builds = _verify_targets(app_root, config, err)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
                              f"under {app_root}; pass --config to serve one")
