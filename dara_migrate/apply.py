@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -570,25 +571,56 @@ def _set_mode(settings: Settings, paths: list[Path], project: Project, workspace
     return workspace.reload(settings, paths, project)
 
 
-def lines_before(result: ApplyResult) -> Callable[[Finding], int]:
-    """A finding's line in its file before the migration (the line a change starts at, for
-    a line the change made): where nothing is written yet, the line a person can open."""
-    changes = {change.path: change for change in result.changes}
-    blocks: dict[str, Sequence[tuple[str, int, int, int, int]]] = {}
+class BeforeMigration:
+    """Findings of the migrated sources as of the files before the migration: where nothing
+    is written yet (a dry run, the interactive review), the lines a person can open."""
 
-    def line_of(finding: Finding) -> int:
-        change = changes.get(finding.path)
-        if change is None:
-            return finding.line
-        if finding.path not in blocks:
-            blocks[finding.path] = difflib.SequenceMatcher(
-                None, change.before.splitlines(), change.after.splitlines(),
-                autojunk=False).get_opcodes()
-        opcodes = blocks[finding.path]
-        index = finding.line - 1
-        for tag, first, _, after_first, after_last in opcodes:
+    _SITE = re.compile(r"([\w./-]+\.py):(\d+)")
+    """A site a message names (`pages/scenarios.py:65`)."""
+
+    def __init__(self, result: ApplyResult) -> None:
+        self.changes = {change.path: change for change in result.changes}
+        self.maps: dict[str, tuple[_LineMap, Sequence[tuple[str, int, int, int, int]]]] = {}
+
+    def line(self, finding: Finding) -> int:
+        """A line inside a statement the fixes split over lines (`store=BackendStore(...)`)
+        is, if not found itself, that statement's first line."""
+        if finding.anchor_line != finding.line and self._found(finding.path,
+                                                               finding.line) is None:
+            anchored = self._found(finding.path, finding.anchor_line)
+            if anchored is not None:
+                return anchored
+        return self.line_in(finding.path, finding.line)
+
+    def message(self, finding: Finding) -> str:
+        """The message, with the lines of the sites it names (`... but x.py:65 passes it`)
+        as of the files before the migration too."""
+        return self._SITE.sub(lambda site: f"{site[1]}:{self.line_in(site[1], int(site[2]))}",
+                              finding.message)
+
+    def line_in(self, path: str, line: int) -> int:
+        """A line the migration rewrote is found by its statement's head (`audit_conn =
+        ServerVariable(`), where that is certain, else the rewritten block's first line."""
+        found = self._found(path, line)
+        if found is not None:
+            return found
+        index = line - 1
+        for tag, first, _, after_first, after_last in self._maps(path)[1]:
             if after_first <= index < after_last:
                 return first + (index - after_first if tag == "equal" else 0) + 1
-        return finding.line
+        return line
 
-    return line_of
+    def _found(self, path: str, line: int) -> int | None:
+        """The line where it is certain (a file the migration does not change: the same)."""
+        if path not in self.changes:
+            return line
+        return self._maps(path)[0].line(line, unique=False)
+
+    def _maps(self, path: str) -> tuple[_LineMap, Sequence[tuple[str, int, int, int, int]]]:
+        if path not in self.maps:
+            change = self.changes[path]
+            before = change.before.decode(change.encoding, "surrogateescape")
+            after = change.after.decode(change.encoding, "surrogateescape")
+            self.maps[path] = (_LineMap(after, before), difflib.SequenceMatcher(
+                None, before.splitlines(), after.splitlines(), autojunk=False).get_opcodes())
+        return self.maps[path]

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from dara_migrate.apply import ApplyOptions, ApplyResult, lines_before, run_apply
+from dara_migrate.apply import ApplyOptions, ApplyResult, BeforeMigration, run_apply
 from dara_migrate.edits import EditError, QuoteStyles, apply_edits, edit_style
 from dara_migrate.engine import Project, audit
 from dara_migrate.files import ReadError, Source, read_source
@@ -391,7 +391,7 @@ class _Session:
         options = replace(self.options, fixes=self.fix_options())
         if remaining:
             # Nothing is written yet: the lines are those of the files as they are.
-            self.list_remaining(remaining, lines_before(preview))
+            self.list_remaining(remaining, BeforeMigration(preview))
             if options.local:
                 options = self.ask_local(options, preview.project)
             else:
@@ -400,14 +400,14 @@ class _Session:
             options = replace(options, set_mode=self.ask_mode(preview.project))
         return options, run_apply(self.settings, self.paths, options)
 
-    def list_remaining(self, remaining: list[Finding], line_of: Callable[[Finding], int]) -> None:
+    def list_remaining(self, remaining: list[Finding], before: BeforeMigration) -> None:
         counts = Counter(f.rule for f in remaining)
         verb = "needs" if len(remaining) == 1 else "need"
         self.say(f"\n[bold]{counted(len(remaining), 'error')} {verb} a person[/] ("
                  + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())) + "):")
         for finding in remaining[:_LISTED]:
-            self.say(f"  {escape(finding.path)}:{line_of(finding)}: {finding.rule} "
-                     f"{escape(finding.message)}")
+            self.say(f"  {escape(finding.path)}:{before.line(finding)}: {finding.rule} "
+                     f"{escape(before.message(finding))}")
         if len(remaining) > _LISTED:
             self.say(f"  ... and {len(remaining) - _LISTED} more")
 

@@ -1169,3 +1169,42 @@ def test_a_dry_run_lists_the_errors_left_at_the_lines_the_files_have(tmp_path: P
     listed = [line.strip()[:len(expected[0])] for line in result.stderr.splitlines()
               if "DM205" in line]
     assert listed == expected
+
+
+def test_a_dry_run_finds_the_lines_of_rewritten_statements_and_of_sites_messages_name(
+        tmp_path: Path) -> None:
+    """Statements the fixes rewrote (a uid added, the call split over lines) keep their own
+    lines in the list, not the first line of the block; a site a message names too."""
+    root = write_tree(tmp_path, {"ops/main.py": (
+        "import sqlite3\n"
+        "\n"
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder, ServerVariable, Variable, py_component\n"
+        "from dara.core.persistence import BackendStore\n"
+        "\n"
+        "board = ServerVariable(default={'service': ['api', 'db'], 'status': ['ok', 'ok']})\n"
+        "conn = ServerVariable(default=sqlite3.connect(':memory:', check_same_thread=False))\n"
+        "notes = Variable('', store=BackendStore(uid='ops-notes'))\n"
+        "team_notes = Variable('', store=BackendStore(uid='ops-notes'))\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def summary(settings):\n"
+        "    return Text(str(settings))\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='a', content=lambda: summary({'a': 1}), id='a')\n"
+    )})
+    audited, _ = run_audit(root)
+    expected = {(f.rule, f.line) for f in audited.findings
+                if f.rule in ("DM103", "DM203", "DM501")}
+    assert expected == {("DM203", 8), ("DM103", 9), ("DM103", 10), ("DM501", 13)}
+    result = CliRunner().invoke(app, ["apply", str(root), "--dry-run", "--no-cache",
+                                      "--no-build-check", "--target", "1.x", "--diff"])
+    assert "+    uid='ops.main:board',\n" in result.stdout  # the block is rewritten
+    listed = {(line.split(": ")[1].split()[0], int(line.split(":")[1]))
+              for line in result.stderr.splitlines() if line.startswith("  ops/main.py:")}
+    assert listed == expected
+    [dm501] = [line for line in result.stderr.splitlines() if "DM501" in line]
+    assert "ops/main.py:19 passes it a dict" in dm501

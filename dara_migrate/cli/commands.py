@@ -693,13 +693,14 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
         err.print(f"{count} error{'s' if plural else ''} {heading}:", highlight=False)
         # The findings are of the migrated sources: a dry run wrote none, so its lines are
         # the files' as they are.
-        from dara_migrate.apply import lines_before
+        from dara_migrate.apply import BeforeMigration
 
-        line_of = lines_before(result) if dry_run else (lambda finding: finding.line)
+        before = BeforeMigration(result) if dry_run else None
         for finding in result.remaining[:MAX_LISTED]:
-            err.print(f"  {escape(shown_path(finding.path))}:{line_of(finding)}: "
-                      f"{finding.rule} {escape(finding.message)}", highlight=False,
-                      soft_wrap=True)
+            line, message = ((before.line(finding), before.message(finding)) if before
+                             else (finding.line, finding.message))
+            err.print(f"  {escape(shown_path(finding.path))}:{line}: "
+                      f"{finding.rule} {escape(message)}", highlight=False, soft_wrap=True)
         if count > MAX_LISTED:
             err.print(f"  ... and {count - MAX_LISTED} more; `dara-migrate audit` lists them all",
                       highlight=False)
