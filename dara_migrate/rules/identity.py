@@ -19,10 +19,15 @@ from dara_migrate.index.definitions import (
     snake,
     suggest_uids,
 )
-from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index
+from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index, project_calls
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.models import Finding, Related
-from dara_migrate.rules._helpers import module_assignment, variable_constructor, variable_kind
+from dara_migrate.rules._helpers import (
+    module_assignment,
+    related_lines,
+    variable_constructor,
+    variable_kind,
+)
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 from dara_migrate.target import LIBRARY_MADE_DEFINITIONS
 
@@ -95,6 +100,20 @@ def _missing(uid: Value | None, registry: str) -> bool:
 def _repeated(index: ProjectIndex, definition: Definition) -> bool:
     call = definition.call
     return call.loop or index.runs_at(definition.facts, call.scope) > 1
+
+
+def _run_from(index: ProjectIndex, calls: dict[ScopeRef, list[tuple[FileFacts, Call]]],
+              facts: FileFacts, call: Call) -> list[Related]:
+    """The calls of the function a definition is made in (of its class, for `__init__`):
+    why it runs more than once (a test's call, a call in a loop, a route's content besides)."""
+    function = index.function_scope(facts, call.scope)
+    if function == 0:
+        return []
+    scope = facts.scopes[function]
+    target = (facts.path, function)
+    if scope.name == "__init__" and facts.scopes[scope.parent].kind == "class":
+        target = (facts.path, scope.parent)
+    return related_lines((caller, site, "runs it") for caller, site in calls.get(target, ()))
 
 
 def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
@@ -642,6 +661,7 @@ class RepeatedFactory(Rule):
         from dara_migrate.keyed import KeyedPlanner
 
         planner: KeyedPlanner | None = None
+        calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] | None = None
         for definition in all_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
@@ -661,7 +681,8 @@ class RepeatedFactory(Rule):
                 "in code that runs more than once per process")
             problem = ("a fixed uid collides on the second run" if not missing
                        else "each run gets a new random id")
-            remedy = "key its uid by the loop variable or a uid prefix parameter"
+            remedy = ("key its uid by the loop variable or a uid prefix parameter"
+                      if why == "in a loop" else "take a uid prefix parameter")
             if definition.through:
                 # The keyed fixes rewrite the constructor call; a helper's is not theirs.
                 keyed = ", keyed by the loop variable" if call.loop else ""
@@ -681,9 +702,12 @@ class RepeatedFactory(Rule):
                           "arguments: create it once at module level if it uses no local name, "
                           "else give each route its own content function passing a distinct "
                           "uid prefix" if routes > 1 else "take a uid prefix parameter")
+            if why != "in a loop" and calls is None:
+                calls = project_calls(ctx.index)
             yield ctx.at_call(
                 self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
                 fix=KeyUid(call) if keyable else "manual",
+                related=_run_from(ctx.index, calls, facts, call) if calls is not None else [],
             )
 
 

@@ -46,8 +46,24 @@ def test_a_function_called_twice_gets_a_prefix(tmp_path: Path) -> None:
             "def home(kind: str):\n"
             "    return Stack(report(), report())\n\n\n"
             "config.router.add_page(path='home', content=home, id='home')\n")
-    assert repeated_advice(tmp_path, main) == (
-        "safe", "key its uid by the loop variable or a uid prefix parameter")
+    assert repeated_advice(tmp_path, main) == ("safe", "take a uid prefix parameter")
+
+
+def test_the_calls_that_run_a_definition_more_than_once_are_shown(tmp_path: Path) -> None:
+    # Called once by the app, once by a test: the test's call is why it is DM104.
+    main = ("from dara.core import ConfigurationBuilder\n\n"
+            "from app.pages import report\n\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_page(path='home', content=report(), id='home')\n")
+    root = write_tree(tmp_path, {"app/pages.py": PAGES, "app/main.py": main,
+                                 "tests/test_pages.py": ("from app.pages import report\n\n\n"
+                                                         "def test_report():\n"
+                                                         "    assert report()\n")})
+    result, _ = run_audit(root)
+    (found,) = [f for f in result.findings if f.rule == "DM104"]
+    assert [(r.path, r.line, r.message) for r in found.related] == [
+        ("app/main.py", 6, "runs it"), ("tests/test_pages.py", 5, "runs it")]
+    assert "loop" not in found.message
 
 
 def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None:
