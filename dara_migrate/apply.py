@@ -431,7 +431,7 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
             moved[path] = file_edits
             continue
         original, fixed_text = workspace.source(path).text, workspace.texts[path]
-        lines = _LineMap(original, fixed_text)
+        lines = LineMap(original, fixed_text)
         moved_edits = [lines.moved(e) for e in file_edits]
         if None in moved_edits:
             return False, project
@@ -473,7 +473,7 @@ def _hatch_with_fixes(settings: Settings, paths: list[Path], project: Project,
     return False, candidate
 
 
-class _LineMap:
+class LineMap:
     """Where a line of a file's text before its fixes is in its text after them, where that
     is certain. Lines found once in each text, in the same order, anchor the others: between
     two anchors a line keeps its place when nothing there changed, else it must be the only
@@ -492,7 +492,10 @@ class _LineMap:
         self.anchors = [(-1, -1), *_in_order(pairs), (len(self.before), len(self.after))]
         self.starts = [number for number, _ in self.anchors]
 
-    def line(self, line: int, unique: bool) -> int | None:
+    def line(self, line: int, unique: bool, ranked: bool = False) -> int | None:
+        """With `ranked`, a line whose text (or head) both gaps have as often is the one of
+        the same rank (the second `app.add_page(` is the second), for what only shows a
+        line; the fixes' own moves stay with lines found once."""
         index = line - 1
         if not 0 <= index < len(self.before):
             return None
@@ -508,8 +511,10 @@ class _LineMap:
         for key in (str.rstrip, _head):
             wanted = key(self.before[index])
             found = [number for number, text in enumerate(new_gap) if key(text) == wanted]
-            if len(found) == 1 and sum(key(text) == wanted for text in old_gap) == 1:
-                return new_first + found[0] + 2
+            had = [number for number, text in enumerate(old_gap, first + 1)
+                   if key(text) == wanted]
+            if len(found) == len(had) == 1 or (ranked and found and len(found) == len(had)):
+                return new_first + found[had.index(index)] + 2
         return None
 
     def moved(self, edit: Edit) -> Edit | None:
@@ -580,7 +585,7 @@ class BeforeMigration:
 
     def __init__(self, result: ApplyResult) -> None:
         self.changes = {change.path: change for change in result.changes}
-        self.maps: dict[str, tuple[_LineMap, Sequence[tuple[str, int, int, int, int]]]] = {}
+        self.maps: dict[str, tuple[LineMap, Sequence[tuple[str, int, int, int, int]]]] = {}
 
     def line(self, finding: Finding) -> int:
         """A line inside a statement the fixes split over lines (`store=BackendStore(...)`)
@@ -614,13 +619,13 @@ class BeforeMigration:
         """The line where it is certain (a file the migration does not change: the same)."""
         if path not in self.changes:
             return line
-        return self._maps(path)[0].line(line, unique=False)
+        return self._maps(path)[0].line(line, unique=False, ranked=True)
 
-    def _maps(self, path: str) -> tuple[_LineMap, Sequence[tuple[str, int, int, int, int]]]:
+    def _maps(self, path: str) -> tuple[LineMap, Sequence[tuple[str, int, int, int, int]]]:
         if path not in self.maps:
             change = self.changes[path]
             before = change.before.decode(change.encoding, "surrogateescape")
             after = change.after.decode(change.encoding, "surrogateescape")
-            self.maps[path] = (_LineMap(after, before), difflib.SequenceMatcher(
+            self.maps[path] = (LineMap(after, before), difflib.SequenceMatcher(
                 None, before.splitlines(), after.splitlines(), autojunk=False).get_opcodes())
         return self.maps[path]

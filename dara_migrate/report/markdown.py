@@ -73,7 +73,9 @@ def _applied_section(applied: Mapping[str, Any]) -> list[str]:
         return [*lines, "Nothing.", ""]
     for change in changes:
         where = _code(f"{change['path']}:{change['line']}")
-        lines.append(f"- {_plain(change['rule'])} {where}: {_plain(change['after'])}")
+        # `fix` says what was done; files written before it was recorded have it in `after`.
+        done = change.get("fix", change["after"])
+        lines.append(f"- {_plain(change['rule'])} {where}: {_plain(str(done))}")
     hatch = applied.get("escape_hatch", [])
     if hatch:
         lines += ["", f"Kept process-local (escape hatch): "

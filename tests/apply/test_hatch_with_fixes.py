@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dara_migrate.apply as apply_module
-from dara_migrate.apply import ApplyOptions, ApplyResult, _LineMap, run_apply
+from dara_migrate.apply import ApplyOptions, ApplyResult, LineMap, run_apply
 from dara_migrate.edits import AddMarker, InsertAfter
 from dara_migrate.planner import FixOptions
 from dara_migrate.rules import identity
@@ -198,7 +198,7 @@ def test_lines_map_through_inserted_lines(lines: list[str], data: st.DataObject)
         if index < len(lines):
             where[index + 1] = len(after) + 1
             after.append(lines[index])
-    line_map = _LineMap("".join(lines), "".join(after))
+    line_map = LineMap("".join(lines), "".join(after))
     for line in where:
         moved = line_map.moved(AddMarker(line, "# m"))
         # Where a line maps, it is the same line; with the same text once in each, surely.

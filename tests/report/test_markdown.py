@@ -7,6 +7,7 @@ tests/report/test_markdown.py` and review the diff.
 from __future__ import annotations
 
 import html
+import json
 import os
 import shutil
 from pathlib import Path
@@ -61,6 +62,41 @@ def test_guide_with_what_apply_changed(tmp_path: Path) -> None:
                                       "--applied", str(record)])
     assert result.exit_code == 0
     check_golden("identity_app-applied.md", result.stdout)
+
+
+def test_the_apply_record_holds_each_statement_before_and_after(tmp_path: Path) -> None:
+    # Three routes of one head in a row: each change shows its own statement, also where
+    # the fix splits the call over lines.
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "count = Variable(1, uid='count')\n"
+        "doubled = DerivedVariable(lambda c: c * 2, variables=[count], cache='global', "
+        "polling_interval=30)\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='a', content=lambda: None)\n"
+        "config.router.add_page(path='b', content=lambda: None)\n"
+        "config.router.add_page(path='c', content=lambda: None)\n"
+    )})
+    record = tmp_path / "applied.json"
+    applied = CliRunner().invoke(app, ["apply", str(root), "--dry-run", "--no-cache",
+                                       "--no-build-check", "--target", "1.x",
+                                       "--report", str(record)])
+    assert applied.exit_code == 1, applied.stderr
+    changes = {(c["rule"], c["line"]): c for c in json.loads(record.read_text())["changes"]}
+    assert changes[("DM108", 7)]["before"] == (
+        "config.router.add_page(path='b', content=lambda: None)\n")
+    assert changes[("DM108", 7)]["after"] == (
+        "config.router.add_page(path='b', content=lambda: None, id='b')\n")
+    assert changes[("DM108", 7)]["fix"] == "id='b'"
+    assert changes[("DM101", 4)]["after"] == (
+        "doubled = DerivedVariable(\n"
+        "    lambda c: c * 2,\n"
+        "    variables=[count],\n"
+        "    cache='global',\n"
+        "    polling_interval=30,\n"
+        "    uid='app.main:doubled',\n"
+        ")\n")
 
 
 # Text as the project can spell it: file names, uids and names with Markdown punctuation,
