@@ -20,8 +20,9 @@ def predicted_definitions(project: Project, app_root: Path,
     at `files` only (relative to the project root), when given: the modules of one app of
     several built from the same folder."""
     root = project.settings.root
-    rules = {(f.path, f.line): f.rule for f in project.findings
-             if f.rule in ("DM101", "DM102", "DM104", "DM108")}
+    # By the call's column too: a Variable's DM101 and its store's DM103 share a line.
+    rules = {(f.path, f.line, f.column): f.rule for f in project.findings
+             if f.rule in ("DM101", "DM102", "DM103", "DM104", "DM108")}
     acknowledged = {(f.path, f.line) for f in project.findings if f.status == "acknowledged"}
     predicted = []
 
@@ -59,7 +60,7 @@ def predicted_definitions(project: Project, app_root: Path,
                 built_at = (relative(registered[0]) or path, registered[1]) if registered else (
                     built_at)
             predicted.append(PredictedDefinition(
-                definition.registry, *built_at, rules.get(site),
+                definition.registry, *built_at, rules.get((*site, call.col)),
                 f"{facts.module}.{qualname}", site in acknowledged))
     for finding in project.findings:
         # Factories and library components build definitions on the app's behalf.
@@ -79,7 +80,7 @@ def predicted_definitions(project: Project, app_root: Path,
         if path is not None:
             site = (facts.path, call.span.line)
             predicted.append(PredictedDefinition(
-                "route", path, call.span.line, rules.get(site),
+                "route", path, call.span.line, rules.get((*site, call.col)),
                 f"{facts.module}.{facts.scopes[call.scope].qualname or call.target}",
                 site in acknowledged))
     return predicted

@@ -49,16 +49,14 @@ def render_text(result: VerifyResult, console: Console) -> None:
             console.print(Text(f"{title} ({len(definitions)}):", style="bold"))
             _print_sites(console, definitions)
     if result.not_built:
-        console.print(
-            Text(
-                f"Predicted but not built: request-time or dead code ({len(result.not_built)}):",
-                style="bold",
-            )
-        )
+        console.print(Text(f"Predicted but not built ({len(result.not_built)}):", style="bold"))
         for prediction in result.not_built:
             site = f"{prediction.path}:{prediction.line}"
             rule = f" {prediction.rule}" if prediction.rule else ""
-            console.print(Text(f"  {site}{rule} {prediction.kind} {prediction.qualname}"))
+            # Dara keeps the first of two stores of one uid and skips the other.
+            why = ("its uid is another's, so only the first is registered"
+                   if prediction.rule == "DM103" else "request-time or dead code")
+            console.print(Text(f"  {site}{rule} {prediction.kind} {prediction.qualname}: {why}"))
 
     stable = sum(1 for d in result.definitions if d.owner == "app" and d.stable)
     verdict = (

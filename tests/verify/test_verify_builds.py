@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from dara_migrate.cli import app
 from dara_migrate.target import CONFIGURE_RUNTIME, RUNTIME_MODULE, RUNTIME_SCOPE
 from dara_migrate.verify import (
     PredictedDefinition,
@@ -21,6 +23,7 @@ from dara_migrate.verify import (
     VerifyResult,
     run_verify,
 )
+from tests.helpers import write_tree
 
 # Builds or serves real apps with dara-core: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -280,3 +283,23 @@ def test_sys_exit_in_a_page_fails_the_build() -> None:
     assert caught.value.message == "the app called sys.exit('SHOP_WAREHOUSE_DSN is not set')"
     assert caught.value.frame == f"exits_early/pages.py:{line_of(pages, 'sys.exit(')}"
     assert "\n" not in caught.value.message
+
+
+def test_a_store_skipped_for_a_duplicate_uid_is_said_to_be(tmp_path: Path) -> None:
+    # The Variable's DM101 and its store's DM103 share a line: the store's rule is DM103,
+    # and Dara skipping the second store is not dead code.
+    root = write_tree(tmp_path, {"notes/main.py": (
+        "from dara.core import ConfigurationBuilder, Variable\n"
+        "from dara.core.persistence import BackendStore\n"
+        "\n"
+        "notes = Variable('', store=BackendStore(uid='notes'))\n"
+        "team_notes = Variable('', store=BackendStore(uid='notes'))\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    result = CliRunner().invoke(app, ["verify", str(root), "--format", "json"])
+    document = json.loads(result.stdout)
+    assert document["build"] == "ok", result.output
+    assert [(p["line"], p["rule"]) for p in document["not_built"]] == [(5, "DM103")]
+    text = CliRunner().invoke(app, ["verify", str(root)])
+    assert ("notes/main.py:5 DM103 backend_store notes.main.store: its uid is another's, so "
+            "only the first is registered") in text.stdout
