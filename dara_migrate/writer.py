@@ -257,8 +257,9 @@ def commit(root: Path, targets: Sequence[Target], say: Callable[[str], None]) ->
     token = secrets.token_hex(4)
     entries = [(t, _sibling(t.real, token, TEMP_SUFFIX), _sibling(t.real, token, BACKUP_SUFFIX))
                for t in targets]
-    journal = {"version": 1, "root": str(root.resolve()), "state": "writing",
-               "files": [{"path": str(t.real), "temp": str(temp), "backup": str(backup)}
+    journal = {"version": 2, "root": str(root.resolve()), "state": "writing",
+               "files": [{"path": str(t.real), "temp": str(temp), "backup": str(backup),
+                          "written": hashlib.sha256(t.after).hexdigest()}
                          for t, temp, backup in entries]}
     renamed: list[tuple[Target, Path, Path]] = []
     current = ""
@@ -335,7 +336,8 @@ def _roll_back(state: Path | None, entries: Sequence[tuple[Target, Path, Path]],
 def recover(root: Path) -> list[str]:
     """Finish what an `apply` killed outright left: restore the originals it had replaced (or
     drop its backups when it had written everything), remove its temp files. One line per
-    file touched."""
+    file touched. A file changed since that apply wrote it (someone went on editing) is left
+    as it is, and its original kept beside it: nothing anyone wrote is lost."""
     path = journal_path(root)
     if path is None:
         return []
@@ -343,7 +345,8 @@ def recover(root: Path) -> list[str]:
         document = json.loads(path.read_text(encoding="utf-8"))
         files = document["files"]
         written = document["state"] == "written"
-        entries = [(Path(f["path"]), Path(f["temp"]), Path(f["backup"])) for f in files]
+        entries = [(Path(f["path"]), Path(f["temp"]), Path(f["backup"]), f.get("written"))
+                   for f in files]
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError) as error:
@@ -351,17 +354,25 @@ def recover(root: Path) -> list[str]:
                          "check the files it names, then delete it") from error
     top = root.resolve()
     notes = []
-    for real, temp, backup in entries:
+    for real, temp, backup, digest in entries:
         if not (real.is_relative_to(top) and temp.parent == real.parent == backup.parent
                 and temp.name.endswith(TEMP_SUFFIX) and backup.name.endswith(BACKUP_SUFFIX)):
             raise WriteError(f"{path}: names {real}, which this project does not hold; "
                              "delete the journal")
         relative = real.relative_to(top).as_posix()
         try:
+            leftovers = [temp, backup]
             if backup.exists() and not written and not os.path.samefile(backup, real):
-                os.replace(backup, real)
-                notes.append(f"{relative}: restored from an interrupted apply")
-            for leftover in (temp, backup):
+                # A journal of an older apply has no digest: it restores as it always did.
+                if digest is None or _digest_of(real) == digest:
+                    os.replace(backup, real)
+                    notes.append(f"{relative}: restored from an interrupted apply")
+                else:
+                    leftovers.remove(backup)
+                    notes.append(f"{relative}: changed since an interrupted apply wrote it, so "
+                                 f"left as it is; its version from before that apply is "
+                                 f"{backup.name}, beside it")
+            for leftover in leftovers:
                 if leftover.exists():
                     os.unlink(leftover)
                     notes.append(f"{relative}: removed {leftover.name}, left by an "
@@ -371,6 +382,13 @@ def recover(root: Path) -> list[str]:
                              f"apply ({_reason(error)}); its journal is {path}") from error
     os.unlink(path)
     return notes
+
+
+def _digest_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def git_root(folder: Path) -> Path | None:

@@ -306,6 +306,24 @@ def test_after_a_kill_mid_write_the_next_apply_restores_then_migrates(shop: Path
     assert tree(shop) == MIGRATED and leftovers(shop) == []
 
 
+def test_a_file_edited_after_a_kill_keeps_the_edit_and_its_original_beside_it(
+        shop: Path) -> None:
+    # The journal is saved at call 1, each file renamed by the next ones: killed as the
+    # journal was to record "written", every file is the new one.
+    completed = run_cli_with_fault(shop, signal.SIGKILL, 2 + len(CHANGED))
+    assert completed.returncode == -signal.SIGKILL
+    assert set(states(shop).values()) == {"after"}
+    edited, untouched = shop / CHANGED[0], CHANGED[1:]
+    edited.write_bytes(MIGRATED[CHANGED[0]] + b"# my work\n")
+    notes = recover(shop)
+    assert edited.read_bytes() == MIGRATED[CHANGED[0]] + b"# my work\n"
+    assert any(note.startswith(f"{CHANGED[0]}: changed since an interrupted apply wrote it")
+               for note in notes)
+    [kept] = [p for p in edited.parent.iterdir() if p.name.endswith(writer.BACKUP_SUFFIX)]
+    assert kept.read_bytes() == ORIGINAL[CHANGED[0]]
+    assert all((shop / path).read_bytes() == ORIGINAL[path] for path in untouched)
+
+
 def test_a_tampered_journal_cannot_move_files_outside_the_project(
         shop: Path, tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
