@@ -433,13 +433,13 @@ def _concatenation(node: ast.expr) -> bool:
     if type(node) is not ast.BinOp or type(node.op) is not ast.Add:
         return False
     text = False
-    for side in (node.left, node.right):
+    pending: list[ast.expr] = [node.left, node.right]
+    while pending:
+        side = pending.pop()
         if type(side) is _Constant and type(side.value) is str:
             text = True
-        elif type(side) is ast.BinOp:
-            if not _concatenation(side):
-                return False
-            text = True
+        elif type(side) is ast.BinOp and type(side.op) is ast.Add:
+            pending += (side.left, side.right)
         elif not _plain_name(side):
             return False
     return text
@@ -998,13 +998,20 @@ class _Extractor:
         return self.children(node, "binop")
 
     def _concatenated(self, node: ast.BinOp) -> Value:
-        """`'sales-' + REGION`: both sides kept, as an f-string's parts are (they hold no
-        call: nothing is read twice)."""
-        left, right = (self._concatenated(side) if type(side) is ast.BinOp
-                       else self.child(side) for side in (node.left, node.right))
-        names = left.names + right.names
+        """`'sales-' + REGION + '-total'`: the parts in order, as an f-string's are (they
+        hold no call: nothing is read twice). One flat tuple however long the chain: a nested
+        value per `+` would be too deep to pickle for a generated module's long one."""
+        parts: list[Value] = []
+        pending: list[ast.expr] = [node]
+        while pending:
+            side = pending.pop()
+            if type(side) is ast.BinOp:
+                pending += (side.right, side.left)
+            else:
+                parts.append(self.child(side))
+        names = tuple(name for part in parts for name in part.names)
         return _new_fact(Value, ("binop", "", None, (), self.tuples.setdefault(names, names),
-                                 (left, right)))
+                                 tuple(parts)))
 
 
     def unary(self, node: ast.UnaryOp) -> Value:

@@ -98,12 +98,23 @@ def _value_if_signed(secret: bytes, context: bytes, signature: bytes, signed: by
 
 def write_signed(path: str | Path, value: object, context: bytes = b"") -> bool:
     """Store `value` at `path` atomically, signed with `context`; False when it was not
-    stored (no key, a folder that cannot be written, a symlinked folder)."""
+    stored (no key, a folder that cannot be written, a symlinked folder, a value too deep
+    to pickle)."""
     secret = _secret()
     if secret is None:
         return False
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = _pickled(value)
+    if payload is None:
+        return False
     return _write_atomically(path, _signature(secret, context, payload) + payload)
+
+
+def _pickled(value: object) -> bytes | None:
+    """The value pickled; None when it cannot be (the cache does without it)."""
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (RecursionError, pickle.PicklingError):
+        return None
 
 
 def write_signed_with_tail(path: str | Path, value: object, tail: bytes,
@@ -113,7 +124,9 @@ def write_signed_with_tail(path: str | Path, value: object, tail: bytes,
     secret = _secret()
     if secret is None:
         return False
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = _pickled(value)
+    if payload is None:
+        return False
     head = len(payload).to_bytes(_LENGTH_BYTES, "big") + hashlib.sha256(tail).digest() + payload
     return _write_atomically(path, _signature(secret, context, head) + head + tail)
 

@@ -4,6 +4,7 @@ nothing outside the project changes."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pickle
@@ -557,3 +558,25 @@ def test_a_bug_of_the_analysis_in_one_file_costs_that_file_only(
     assert errors == [("app/odd.py", "DM001", "cannot analyse (a dara-migrate bug, please "
                        "report it): KeyError: 'unexpected node'")]
     assert ("app/main.py", "DM101") in {(f.path, f.rule) for f in result.findings}
+
+
+def test_a_long_concatenation_is_cached_and_read_as_a_uid(tmp_path: Path) -> None:
+    # A generated module's 600-term `'a' + 'a' + ...` was a value one level deeper per `+`:
+    # too deep to pickle, it crashed every cached run. A uid written so is read whole.
+    long_uid = " + ".join(["'part'"] * 40)
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n"
+        "\n"
+        "TABLE = " + " + ".join(["'a'"] * 600) + "\n"
+        "count = Variable(1, uid='count')\n"
+        f"first = DerivedVariable(lambda c: c, variables=[count], uid={long_uid})\n"
+        f"second = DerivedVariable(lambda c: c, variables=[count], uid={long_uid})\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    for _ in range(2):  # filling the cache, then reading it
+        result = CliRunner().invoke(app, ["audit", str(root), "--target", "1.x"])
+        assert result.exit_code == 1, result.output
+        assert "internal error" not in result.stderr
+        assert f"uid '{'part' * 40}' is also used" in result.stdout
+    assert not signed.write_signed(tmp_path / "deep.pickle", functools.reduce(
+        lambda inner, _: [inner], range(5000), []))
