@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ _NOT_COPIED = shutil.ignore_patterns(
     ".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".dara-migrate-cache",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox")
 _PROBE_TIMEOUT = 30.0
+_PROOF_PREFIX = "dara-migrate-proof-"
 
 
 @dataclass(frozen=True)
@@ -189,13 +191,52 @@ def build_target(project: Project, app: App) -> BuildTarget | None:
 
 @contextmanager
 def scratch_copy(root: Path, changes: list[FileChange]) -> Iterator[Path]:
-    """A throwaway copy of the project with the migrated files in it."""
-    with tempfile.TemporaryDirectory(prefix="dara-migrate-proof-") as temp:
+    """A throwaway copy of the project with the migrated files in it. Its folder names this
+    process, so that the next proof removes the copies of one killed outright."""
+    _remove_stale_copies()
+    with tempfile.TemporaryDirectory(prefix=f"{_PROOF_PREFIX}{os.getpid()}-") as temp:
         copy = Path(temp) / root.name
-        shutil.copytree(root, copy, ignore=_NOT_COPIED, symlinks=True)
+        shutil.copytree(root, copy, ignore=_not_copied, symlinks=True)
         for change in changes:
             _place(copy, change.path, change.after)
         yield copy
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """Tool and version-control folders, and what is neither a file, a folder nor a link (a
+    named pipe or a socket in the project is no part of a build, and cannot be copied)."""
+    ignored = set(_NOT_COPIED(folder, names))
+    for name in names:
+        if name in ignored:
+            continue
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            continue  # gone since listed: copytree says so, as for any file it cannot read
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            ignored.add(name)
+    return ignored
+
+
+def _remove_stale_copies() -> None:
+    """Remove the scratch copies of proofs whose process is gone."""
+    for entry in Path(tempfile.gettempdir()).glob(f"{_PROOF_PREFIX}*"):
+        pid = entry.name.removeprefix(_PROOF_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue
+        with suppress(OSError):
+            if entry.stat().st_uid == os.getuid():
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def _place(copy: Path, relative: str, data: bytes) -> None:

@@ -3,7 +3,12 @@ that breaks the build is dropped and reported, the rest is written."""
 
 from __future__ import annotations
 
+import os
+import socket
 import stat
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -132,6 +137,27 @@ def test_the_scratch_copy_never_writes_through_a_link(tmp_path: Path) -> None:
     assert (outside / "state.py").read_text() == "x = 1\n"
     assert (outside / "lib/util.py").read_text() == "y = 1\n"
     assert (root / "real.py").read_text() == "z = 1\n"
+
+
+def test_the_scratch_copy_leaves_out_pipes_and_sockets(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "shop", {"main.py": "x = 1\n"})
+    os.mkfifo(root / "data.pipe")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(root / "app.sock"))
+        with scratch_copy(root, [FileChange("main.py", "utf-8", b"", b"x = 2\n")]) as copy:
+            assert sorted(p.name for p in copy.iterdir()) == ["main.py", "pyproject.toml"]
+            assert (copy / "main.py").read_bytes() == b"x = 2\n"
+
+
+def test_the_copies_of_a_proof_killed_outright_are_removed_by_the_next(tmp_path: Path) -> None:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    stale = Path(tempfile.gettempdir()) / f"dara-migrate-proof-{finished.stdout.strip()}-x1"
+    (stale / "shop").mkdir(parents=True)
+    root = write_tree(tmp_path / "shop", {"main.py": "x = 1\n"})
+    with scratch_copy(root, []) as copy:
+        assert not stale.exists()
+        assert copy.parent.name.startswith(f"dara-migrate-proof-{os.getpid()}-")
 
 
 @pytest.mark.slow
