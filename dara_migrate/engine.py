@@ -273,6 +273,10 @@ def _apply_markers(project: Project, findings: list[Finding]) -> None:
         findings.sort(key=Finding.sort_key)
 
 
+_UNREAD = "DM001"
+"""The rule of files the audit could not read (`_filter`)."""
+
+
 def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
     kept = []
     # Per path, once: the closest [tool.dara-migrate] table's select and ignore, and the
@@ -287,6 +291,12 @@ def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
                 codes for pattern, codes in governing.per_file_ignores.items()
                 if fnmatch.fnmatch(seen_as, pattern)])
         select, ignore, ignores = rules
+        if finding.rule == _UNREAD:
+            # A file the audit cannot read hides all its findings: `--select DM1` or
+            # `--ignore DM` must not turn that into a clean verdict. Only its code drops it.
+            if _UNREAD not in ignore and not any(_UNREAD in codes for codes in ignores):
+                kept.append(finding)
+            continue
         if select and not matches(finding.rule, select):
             continue
         if ignore and matches(finding.rule, ignore):
@@ -294,6 +304,7 @@ def _filter(findings: list[Finding], settings: Settings) -> list[Finding]:
         if not any(matches(finding.rule, codes) for codes in ignores):
             kept.append(finding)
     return kept
+
 
 
 def _assign_apps(project: Project, findings: list[Finding]) -> None:

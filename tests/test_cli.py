@@ -115,6 +115,16 @@ def test_select_and_ignore(tmp_path: Path) -> None:
     assert invoke("audit", str(root), "--ignore", "DM101", "--no-cache")[0] == 0
 
 
+def test_a_file_that_does_not_parse_is_reported_whatever_is_selected(tmp_path: Path) -> None:
+    # Its findings are unknown: a narrowed run must not call the app ready.
+    root = shop(tmp_path, pages=1)
+    (root / "shop" / "broken.py").write_text("def page(:\n    pass\n")
+    for narrowed in (["--select", "DM1"], ["--ignore", "DM"], ["--select", "DM4"]):
+        code, out = invoke("audit", str(root), *narrowed, "--no-cache")
+        assert code == 1 and "DM001" in out, narrowed
+    assert "DM001" not in invoke("audit", str(root), "--ignore", "DM001,DM1", "--no-cache")[1]
+
+
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["audit", str(tmp_path / "nope")])
     assert result.exit_code == 2
