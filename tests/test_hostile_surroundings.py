@@ -86,6 +86,19 @@ def test_a_full_standard_output_is_one_line_and_exit_2(
     assert "Traceback" not in stderr and "internal error" not in stderr
 
 
+@pytest.mark.skipif(not FULL.exists(), reason="needs Linux's /dev/full")
+def test_a_stored_report_replayed_to_a_full_output_is_one_line_and_exit_2(
+        project: Path, tmp_path: Path) -> None:
+    with open(os.devnull, "wb") as null:
+        assert run(["audit", str(project)], tmp_path, stdout=null)[0] == 1  # stores it
+    with FULL.open("wb") as full:
+        code, _, stderr = run(["audit", str(project)], tmp_path, stdout=full)
+    assert code == 2
+    assert stderr.splitlines()[-1] == ("dara-migrate: cannot write the output: "
+                                       "No space left on device")
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("output_format", ["text", "json", "sarif"])
 def test_an_output_encoding_without_the_paths_characters_is_one_line_and_exit_2(
         project: Path, tmp_path: Path, output_format: str) -> None:

@@ -80,9 +80,15 @@ def _run(argv: list[str]) -> int:
         return 2
     from dara_migrate import result_cache
 
-    replayed = result_cache.replay(argv)
-    if replayed is not None:
-        return replayed
+    try:
+        replayed = result_cache.replay(argv)
+        if replayed is not None:
+            # Flushed here: a full disk or device must be said, as a run that made the
+            # report says it, not lost in the flush at exit.
+            sys.stdout.flush()
+            return replayed
+    except OSError as error:
+        return _output_failed(error)
     result_cache.begin(argv)
     from dara_migrate.cli.commands import app
 
@@ -101,15 +107,19 @@ def _run(argv: list[str]) -> int:
              f"encoding ({encoding}); set PYTHONIOENCODING=utf-8\n")
         return 2
     except OSError as error:
-        if error.filename is not None or error.errno not in _FULL_OUTPUT:
-            return _internal_error(error)
-        # Only writes to a standard stream fail this way unhandled: files the tool writes
-        # (the apply, the reports, the cache) say which file and why, or go without.
-        _say(f"dara-migrate: cannot write the output: {error.strerror or error}\n")
-        return 2
+        return _output_failed(error)
     except Exception as error:  # a bug of ours: said in one line, and never exit 1 (findings)
         return _internal_error(error)
     return 0
+
+
+def _output_failed(error: OSError) -> int:
+    if error.filename is not None or error.errno not in _FULL_OUTPUT:
+        return _internal_error(error)
+    # Only writes to a standard stream fail this way unhandled: files the tool writes (the
+    # apply, the reports, the cache) say which file and why, or go without.
+    _say(f"dara-migrate: cannot write the output: {error.strerror or error}\n")
+    return 2
 
 
 def _output_encoding(error: UnicodeEncodeError) -> str | None:
