@@ -365,17 +365,27 @@ def is_deployment_file(path: Path) -> bool:
 
 def why_not_an_output(path: Path, root: Path) -> str | None:
     """Why an output the run writes must not replace the existing file at `path` (None when
-    it may): a Python source anywhere (the run may be about to read or edit it), or a file
-    inside the project at `root` that discovery reads (`.env*`, Dockerfile, YAML, TOML such
-    as pyproject.toml...). Any other file, an earlier run's output included, may be replaced."""
+    it may): a Python source anywhere (the run may be about to read or edit it), a file of a
+    repository's version control (`.git/HEAD`: the repository would be broken), or a file
+    inside the project at `root` that discovery reads (`.gitignore`, `.env*`, Dockerfile,
+    YAML, TOML such as pyproject.toml...). Any other file, an earlier run's output included,
+    may be replaced."""
     if not path.is_file():
         return None
     real = path.resolve()
     if real.suffix in (".py", ".pyi", ".pyw"):
         return "it is Python source"
-    if real.is_relative_to(root.resolve()) and is_deployment_file(real):
+    if any(part in _VERSION_CONTROL for part in real.parts[:-1]) or real.name in (
+            ".gitattributes", ".gitmodules"):
+        return "it is version control's"
+    if real.is_relative_to(root.resolve()) and (is_deployment_file(real)
+                                                or real.name == ".gitignore"):
         return "the run reads this file of the project"
     return None
+
+
+_VERSION_CONTROL = frozenset({".git", ".hg", ".svn"})
+"""Folders of version-control data: no output replaces a file in them."""
 
 
 class FoundFiles(NamedTuple):

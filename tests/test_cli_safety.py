@@ -69,9 +69,16 @@ def snapshot(root: Path) -> dict[str, bytes]:
     (["verify", "{root}", "--output", "{target}"], "shop/__init__.py", "it is Python source"),
     (["verify", "{root}", "--workers", "2", "--output", "{target}"], "shop/state.py",
      "it is Python source"),
+    (["audit", "{root}", "--format", "json", "--output", "{target}"], ".git/HEAD",
+     "it is version control's"),
+    (["report", "{root}", "--output", "{target}"], ".gitignore",
+     "the run reads this file"),
 ])
 def test_an_output_that_names_a_file_the_run_reads_is_refused_before_any_work(
         shop: Path, argv: list[str], target: str, reason: str) -> None:
+    if not (shop / target).exists():
+        (shop / target).parent.mkdir(exist_ok=True)
+        (shop / target).write_text("ref: refs/heads/main\n" if "HEAD" in target else "*.log\n")
     before = snapshot(shop)
     option = next(a for a in argv if a in ("--output", "-o", "--report"))
     code, output = run(*(a.format(root=shop, target=shop / target) for a in argv))
