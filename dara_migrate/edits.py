@@ -622,7 +622,10 @@ def _edit_module(text: str, edits: Sequence[Edit], line_length: int) -> str:
     missing = [e for e in edits if e not in transformer.state.applied]
     if missing:
         raise EditError(f"no node for {type(missing[0]).__name__} at line {missing[0].line}")
-    return result.code
+    code = result.code
+    if text.endswith("\r") and not code.endswith(("\r", "\n")):
+        code += "\r"  # LibCST drops the last line break of text whose lines end in CR alone
+    return code
 
 
 def _shifted(edit: Edit, offset: int) -> Edit:

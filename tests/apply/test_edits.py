@@ -509,3 +509,16 @@ def test_a_whole_import_is_dropped_without_libcst() -> None:
     assert not edits_module._dropped_whole(tree, 1, [("m", "A")])
     assert edits_module._drop_unused_imports(source, [("m", "A"), ("m", "B")]) == (
         "import os\n\nx = os.sep\n")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_keyword_removed_and_one_set_on_a_call_keep_the_lines_around_it(
+        newline: str) -> None:
+    # LibCST lays this call out, and drops the last line break of text whose lines end in a
+    # lone CR: the blank line after the call went with it.
+    text = newline.join(["b = ServerVariable(", "    backend=MemoryBackend(),",
+                         "    scope='user',", ")", "", "# c", "c = 1", ""])
+    edited = apply_edits(text, [RemoveKeyword(1, 5, "backend"),
+                                SetKeyword(1, 5, "uid", "'app.main:b'")])
+    assert edited == newline.join(["b = ServerVariable(", "    scope='user',",
+                                   "    uid='app.main:b',", ")", "", "# c", "c = 1", ""])
