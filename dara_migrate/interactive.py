@@ -33,7 +33,7 @@ from dara_migrate.files import ReadError, Source, read_source
 from dara_migrate.index.apps import App
 from dara_migrate.index.definitions import literal_uids
 from dara_migrate.index.queries import route_calls
-from dara_migrate.models import Finding
+from dara_migrate.models import Finding, shown_path
 from dara_migrate.planner import (
     DEFAULT_REASON,
     FixOptions,
@@ -307,7 +307,7 @@ class _Session:
         while True:
             self.say(f"\n[bold][{position}] {finding.rule}[/] ({finding.fix}) "
                      f"{escape(finding.path)}:{finding.line}: {escape(fix.description)}")
-            self.say(escape(finding.message), style="dim")
+            self.say(escape(shown_path(finding.message)), style="dim")
             self.show_diff(project, fix)
             choices = [
                 Choice("yes: make this fix", "yes", shortcut_key="y"),
@@ -406,8 +406,8 @@ class _Session:
         self.say(f"\n[bold]{counted(len(remaining), 'error')} {verb} a person[/] ("
                  + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())) + "):")
         for finding in remaining[:_LISTED]:
-            self.say(f"  {escape(finding.path)}:{before.line(finding)}: {finding.rule} "
-                     f"{escape(before.message(finding))}")
+            self.say(f"  {escape(shown_path(finding.path))}:{before.line(finding)}: "
+                     f"{finding.rule} {escape(shown_path(before.message(finding)))}")
         if len(remaining) > _LISTED:
             self.say(f"  ... and {len(remaining) - _LISTED} more")
 

@@ -580,3 +580,21 @@ def test_a_long_concatenation_is_cached_and_read_as_a_uid(tmp_path: Path) -> Non
         assert f"uid '{'part' * 40}' is also used" in result.stdout
     assert not signed.write_signed(tmp_path / "deep.pickle", functools.reduce(
         lambda inner, _: [inner], range(5000), []))
+
+
+@pytest.mark.parametrize("output_format", ["text", "github"])
+def test_a_terminal_escape_in_a_uid_is_shown_escaped(tmp_path: Path, output_format: str) -> None:
+    # Messages quote the project's text (a uid): a terminal escape in it must not reach the
+    # terminal or the Actions log as one.
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ConfigurationBuilder, ServerVariable\n"
+        "\n"
+        "first = ServerVariable(uid='\\x1b[31mRED\\x1b[0m')\n"
+        "second = ServerVariable(uid='\\x1b[31mRED\\x1b[0m')\n"
+        "config = ConfigurationBuilder()\n"
+    )})
+    result = CliRunner().invoke(app, ["audit", str(root), "--no-cache", "--target", "1.x",
+                                      "--format", output_format])
+    assert "DM103" in result.stdout
+    assert "\x1b" not in result.stdout
+    assert "uid '\\x1b[31mRED\\x1b[0m' is also used" in result.stdout

@@ -700,7 +700,8 @@ def _summarise_apply(err: Console, result: ApplyResult, dry_run: bool, no_local:
             line, message = ((before.line(finding), before.message(finding)) if before
                              else (finding.line, finding.message))
             err.print(f"  {escape(shown_path(finding.path))}:{line}: "
-                      f"{finding.rule} {escape(message)}", highlight=False, soft_wrap=True)
+                      f"{finding.rule} {escape(shown_path(message))}", highlight=False,
+                      soft_wrap=True)
         if count > MAX_LISTED:
             err.print(f"  ... and {count - MAX_LISTED} more; `dara-migrate audit` lists them all",
                       highlight=False)

@@ -8,7 +8,7 @@ property values, where they would end the value.
 
 from __future__ import annotations
 
-from dara_migrate.models import AuditResult, FileError, Finding
+from dara_migrate.models import AuditResult, FileError, Finding, shown_path
 
 COMMANDS: dict[str, str] = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -43,8 +43,11 @@ def error_command(error: FileError, folder: str = ".") -> str:
 
 
 def workflow_command(command: str, properties: dict[str, str], message: str) -> str:
-    rendered = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    return f"::{command} {rendered}::{escape_data(message)}"
+    # Control characters from the project (a uid holding a terminal escape) are shown
+    # escaped, as in the text output: the log renders them otherwise.
+    rendered = ",".join(f"{key}={escape_property(shown_path(value))}"
+                        for key, value in properties.items())
+    return f"::{command} {rendered}::{escape_data(shown_path(message))}"
 
 
 def escape_data(text: str) -> str:

@@ -99,10 +99,11 @@ def _finding_lines(finding: Finding, colour: bool) -> str:
     lines = [
         f"{style['bold']}{shown_path(finding.path)}:{finding.line}:{finding.column}"
         f"{style['reset']}: "
-        f"{style[finding.severity]}{finding.rule}{style['reset']} {finding.message}"
+        f"{style[finding.severity]}{finding.rule}{style['reset']} {shown_path(finding.message)}"
         f"{style['dim']}{fix}{status}{style['reset']}\n"
     ]
-    lines.extend(f"    {style['dim']}{shown_path(related.path)}:{related.line}: {related.message}"
+    lines.extend(f"    {style['dim']}{shown_path(related.path)}:{related.line}: "
+                 f"{shown_path(related.message)}"
                  f"{style['reset']}\n" for related in finding.related)
     return "".join(lines)
 
