@@ -8,6 +8,8 @@ property values, where they would end the value.
 
 from __future__ import annotations
 
+import re
+
 from dara_migrate.models import AuditResult, FileError, Finding, shown_path
 
 COMMANDS: dict[str, str] = {"error": "error", "warning": "warning", "info": "notice"}
@@ -43,11 +45,21 @@ def error_command(error: FileError, folder: str = ".") -> str:
 
 
 def workflow_command(command: str, properties: dict[str, str], message: str) -> str:
-    # Control characters from the project (a uid holding a terminal escape) are shown
-    # escaped, as in the text output: the log renders them otherwise.
-    rendered = ",".join(f"{key}={escape_property(shown_path(value))}"
+    rendered = ",".join(f"{key}={escape_property(_visible(value))}"
                         for key, value in properties.items())
-    return f"::{command} {rendered}::{escape_data(shown_path(message))}"
+    return f"::{command} {rendered}::{escape_data(_visible(message))}"
+
+
+def _visible(text: str) -> str:
+    """Control characters from the project (a uid holding a terminal escape) shown escaped,
+    as in the text output (the log renders them otherwise); line breaks are the message's."""
+    if text.isprintable():
+        return text
+    return "".join(part if part in ("\r", "\n") else shown_path(part)
+                   for part in _LINE_BREAKS.split(text))
+
+
+_LINE_BREAKS = re.compile(r"(\r|\n)")
 
 
 def escape_data(text: str) -> str:
