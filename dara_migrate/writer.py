@@ -391,11 +391,19 @@ def _digest_of(path: Path) -> str | None:
         return None
 
 
+_GIT_TIMEOUT = 60.0
+"""Seconds git may take to answer (a hook such as `core.fsmonitor` can hang it)."""
+
+
+def _git(arguments: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *arguments], cwd=folder, capture_output=True, text=True,
+                          check=False, timeout=_GIT_TIMEOUT)
+
+
 def git_root(folder: Path) -> Path | None:
     try:
-        completed = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder,
-                                   capture_output=True, text=True, check=False)
-    except OSError:
+        completed = _git(["rev-parse", "--show-toplevel"], folder)
+    except (OSError, subprocess.TimeoutExpired):
         return None
     if completed.returncode != 0:
         return None
@@ -407,8 +415,9 @@ def dirty_paths(paths: Iterable[Path], folder: Path) -> list[str] | None:
     tree (relative to its top); None outside any work tree. Raises WriteError when git cannot
     answer: not installed, or it refuses the repository (e.g. dubious ownership)."""
     try:
-        found = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder,
-                               capture_output=True, text=True, check=False)
+        found = _git(["rev-parse", "--show-toplevel"], folder)
+    except subprocess.TimeoutExpired as error:
+        raise _no_answer(folder) from error
     except OSError as error:
         if any((parent / ".git").exists() for parent in (folder, *folder.parents)):
             raise WriteError(f"{folder}: cannot check for uncommitted changes: git cannot run "
@@ -420,14 +429,21 @@ def dirty_paths(paths: Iterable[Path], folder: Path) -> list[str] | None:
         raise WriteError(f"{folder}: cannot check for uncommitted changes: "
                          f"{_git_says(found.stderr)}; pass --allow-dirty to write anyway")
     top = Path(found.stdout.strip())
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--",
-         *(str(p.resolve()) for p in paths)],
-        cwd=top, capture_output=True, text=True, check=False)
+    try:
+        status = _git(["status", "--porcelain", "-z", "--untracked-files=all", "--",
+                       *(str(p.resolve()) for p in paths)], top)
+    except subprocess.TimeoutExpired as error:
+        raise _no_answer(top) from error
     if status.returncode != 0:
         raise WriteError(f"{top}: cannot check for uncommitted changes: "
                          f"{_git_says(status.stderr)}; pass --allow-dirty to write anyway")
     return sorted(entry[3:] for entry in status.stdout.split("\0") if entry[2:3] == " ")
+
+
+def _no_answer(folder: Path) -> WriteError:
+    return WriteError(f"{folder}: cannot check for uncommitted changes: git did not answer "
+                      f"within {_GIT_TIMEOUT:g} s (a hook that hangs?); pass --allow-dirty to "
+                      "write anyway")
 
 
 def _git_says(text: str) -> str:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dara_migrate import writer
 from dara_migrate.cli import app
+from dara_migrate.writer import WriteError
 from tests.helpers import write_tree
 
 PAGE = (
@@ -108,3 +110,17 @@ def test_a_dirty_file_is_refused_before_the_build_proof(tmp_path: Path,
                                        "--target", "1.x"])
     assert outcome.exit_code == 2, outcome.output
     assert "uncommitted changes in files apply would write: app/page.py" in outcome.stderr
+
+
+def test_a_git_that_hangs_is_given_up_on_with_a_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hook such as core.fsmonitor can hang git: apply must say so, not wait for ever.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "git").write_text("#!/bin/sh\nexec sleep 30\n")
+    (tools / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(writer, "_GIT_TIMEOUT", 0.5)
+    with pytest.raises(WriteError, match=r"git did not answer within 0\.5 s"):
+        writer.dirty_paths([tmp_path / "main.py"], tmp_path)
+    assert writer.git_root(tmp_path) is None
