@@ -46,7 +46,9 @@ def test_rules_and_verdict_name_a_factory_built_app_by_its_binding() -> None:
     assert sorted(f["rule"] for f in app_findings) == ["DM201", "DM701"]
     for finding in app_findings:
         named = NAMED_IN_MESSAGE.search(finding["message"])
-        assert named is not None and named["name"] == verdict["name"], finding["message"]
+        # By its key: the module holding the name `dara start --config` imports, and the name.
+        assert named is not None and named["name"] == f"storefront.bootstrap:{verdict['name']}", (
+            finding["message"])
     [runtime] = [f for f in app_findings if f["rule"] == "DM201"]
     assert "declare it with dash.configure_runtime(...)" in runtime["message"]
     assert runtime["fix"] == "safe"
@@ -93,7 +95,7 @@ def test_a_listed_factory_built_app_is_fixed_under_its_own_name(tmp_path: Path) 
     assert [(a["name"], a["verdict"]) for a in report["apps"]] == [("dash", "fixable")]
     [runtime] = [f for f in report["findings"] if f["rule"] == "DM201"]
     assert (runtime["path"], runtime["line"], runtime["fix"]) == ("shop/main.py", 7, "safe")
-    assert "app 'dash'" in runtime["message"]
+    assert "app 'shop.main:dash'" in runtime["message"]
     result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
                                       "--no-build-check", "--allow-dirty"])
     assert result.exit_code == 0, result.output
@@ -304,7 +306,7 @@ def test_an_app_whose_factory_binds_a_local_name_is_named_as_dara_start_imports_
     assert sorted(by_rule) == ["DM201", "DM701"]
     for finding in by_rule.values():
         named = NAMED_IN_MESSAGE.search(finding["message"])
-        assert named is not None and named["name"] == "config", finding["message"]
+        assert named is not None and named["name"] == "orders.main:config", finding["message"]
     # Declarations go where the builder is bound, under the name it has there.
     assert "declare it with builder.configure_runtime(...)" in by_rule["DM201"]["message"]
 

@@ -102,17 +102,17 @@ def render_markdown(result: AuditResult, applied: Mapping[str, Any] | None = Non
     live = [f for f in result.findings if f.status in ("open", "acknowledged", "pending")]
     automatic = [f for f in live if f.fix == "safe" and f.status == "open"]
     manual = [f for f in live if f not in automatic and f.severity != "info"]
-    unsafe = sum(f.fix == "unsafe" and f.status == "open" for f in live)
+    unsafe_fixes = sum(f.fix == "unsafe" and f.status == "open" for f in live)
     lines += ["## What `dara-migrate apply` does for you", ""]
     if not automatic:
-        lines.append("Nothing is left for it to do." if not unsafe else
+        lines.append("Nothing is left for it to do." if not unsafe_fixes else
                      "No safe fix is left for it to do.")
     for rule, findings in _group(automatic).items():
         lines.append(f"- **{rule} {BY_CODE[rule].name}** ({len(findings)}): "
                      + ", ".join(_location(f) for f in findings))
-    if unsafe:
-        lines += ["", f"With `--unsafe-fixes` it also makes {unsafe} more "
-                      f"{'fix' if unsafe == 1 else 'fixes'} (in the checklist below)."]
+    if unsafe_fixes:
+        lines += ["", f"With `--unsafe-fixes` it also makes {unsafe_fixes} more "
+                      f"{'fix' if unsafe_fixes == 1 else 'fixes'} (in the checklist below)."]
     lines += ["", "## Checklist for a person", ""]
     if not manual:
         lines += ["Nothing.", ""]

@@ -76,12 +76,13 @@ class UnsharedSecret(Rule):
             if app.project in holding or not folders.isdisjoint(_folders_up(app.project)) or (
                     not app.files.isdisjoint(naming)):
                 continue
-            where = (f"no file of app '{app.name}' names {SECRET_NAME} ({naming[0]} is no "
+            called = ctx.apps.called(app)
+            where = (f"no file of app '{called}' names {SECRET_NAME} ({naming[0]} is no "
                      "module of it and lies outside its project folder)"
                      if naming else f"no file in the project names {SECRET_NAME}")
             yield ctx.at_call(
                 self, app.facts, app.call,
-                f"{where}, so each worker of app '{app.name}' signs sessions with its own "
+                f"{where}, so each worker of app '{called}' signs sessions with its own "
                 f"random secret and rejects the others' tokens; set {SECRET_NAME} from one "
                 "shared secret in the deployment")
 

@@ -190,8 +190,9 @@ def test_another_apps_deployment_does_not_configure_this_one(tmp_path: Path) -> 
     [found] = unshared_secret(root)
     assert found.path == "apps/dash/dash/main.py"
     assert found.message.startswith(
-        "no file of app 'config' names JWT_SECRET (apps/admin/.env is no module of it and lies "
-        "outside its project folder), so each worker of app 'config' signs sessions")
+        "no file of app 'dash.main:config' names JWT_SECRET (apps/admin/.env is no module of it "
+        "and lies outside its project folder), so each worker of app 'dash.main:config' signs "
+        "sessions")
 
 
 def test_a_file_above_the_apps_or_a_module_they_import_configures_them(tmp_path: Path) -> None:

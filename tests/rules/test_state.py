@@ -39,7 +39,8 @@ def test_runtime_declared_in_another_module_covers_only_its_app(tmp_path: Path) 
     found = findings(tmp_path, files, "DM201")
     assert summary(found) == [("app/admin.py", 3, "DM201", "error")]
     assert [(r.path, r.line) for r in found[0].related] == [("app/admin.py", 4)]
-    assert "app 'admin'" in found[0].message and "admin.configure_runtime" in found[0].message
+    assert "app 'app.admin:admin'" in found[0].message
+    assert "admin.configure_runtime" in found[0].message
 
 
 def test_related_lists_every_local_default(tmp_path: Path) -> None:
