@@ -216,8 +216,7 @@ class KeyedPlanner:
         callers = index.callers.get(ref, [])
         if not callers:
             return None
-        sites: dict[tuple[str, int], str] = {}
-        used: Counter[str] = Counter()
+        found: list[tuple[FileFacts, Call]] = []
         for source in dict.fromkeys(edge.source for edge in callers):
             edges = [e for e in index.edges.get(source, ()) if e.target == ref]
             if any(e.via not in ("call", "instantiation") for e in edges):
@@ -228,16 +227,28 @@ class KeyedPlanner:
                      and c.callee and index.resolve_call(caller, c).function == made]
             if len(calls) != len(edges):
                 return None
-            for site in calls:
-                if site.keyword(PREFIX) is not None or site.starred >= 0:
-                    return None
-                prefix = self._site_prefix(caller, site, used)
-                if prefix is None:
-                    return None
-                sites[(caller.path, site.id)] = prefix
+            if any(c.keyword(PREFIX) is not None or c.starred >= 0 for c in calls):
+                return None
+            found += [(caller, site) for site in calls]
+        # Sites of one name in one scope (`content=Page('sre')`, `content=Page('oncall')`)
+        # are all told apart by their literal argument, not the first left without it.
+        shared = Counter(self._site_base(caller, site) for caller, site in found)
+        sites: dict[tuple[str, int], str] = {}
+        used: Counter[str] = Counter()
+        for caller, site in found:
+            prefix = self._site_prefix(caller, site, used, shared)
+            if prefix is None:
+                return None
+            sites[(caller.path, site.id)] = prefix
         return sites or None
 
-    def _site_prefix(self, caller: FileFacts, site: Call, used: Counter[str]) -> str | None:
+    def _site_base(self, caller: FileFacts, site: Call) -> str:
+        """A site's prefix before it is told apart: its scope's qualname and its name."""
+        scope = caller.scopes[self.index.function_scope(caller, site.scope)].qualname
+        return f"{caller.module}:{scope + '.' if scope else ''}{_site_name(site)}"
+
+    def _site_prefix(self, caller: FileFacts, site: Call, used: Counter[str],
+                     shared: Counter[str]) -> str | None:
         index = self.index
         if index.when_at(caller, site.scope) not in ("build", "startup"):
             return None
@@ -256,10 +267,9 @@ class KeyedPlanner:
                 return None
             return (f"f{_quoted('{' + PREFIX + '}.' + name + keys, quote)} "
                     f"if {PREFIX} else None")
-        scope = caller.scopes[function].qualname
-        base = f"{caller.module}:{scope + '.' if scope else ''}{name}"
+        base = self._site_base(caller, site)
         slug = _literal_slug(site)
-        if used[base] and slug:
+        if (used[base] or shared[base] > 1) and slug:
             base = f"{base}.{slug}"
         used[base] += 1
         base = self._unique(base)

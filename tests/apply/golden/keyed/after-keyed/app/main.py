@@ -77,7 +77,7 @@ def home():
     for region in ('north', 'south'):
         regions.append(regional(region, uid_prefix=f'app.main:home.regional.{region}'))
     return Stack(
-        card('Revenue', uid_prefix='app.main:home.card'),
+        card('Revenue', uid_prefix='app.main:home.card.revenue'),
         card('Orders', size=2, uid_prefix='app.main:home.card.orders'),
         *regions,
         sales_panel(),
