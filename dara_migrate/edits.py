@@ -1206,15 +1206,19 @@ def _split_until_lines_fit(lines: list[str], calls: dict[tuple[int, int], list[a
             continue
         limit = max(line_length, _width(lines[line]))
         for position in sorted(positions, key=lambda p: planned[p][0].column):
-            if _fits(lines[line], [r for p in positions for r in planned[p][1]
-                                   if r[0] == line], limit):
-                break
             edit, insertion = planned[position]
             call = _edited_call(lines, calls, edit)
+            inside = [] if call is None else [
+                other for other in positions if other != position
+                and _nested_in(lines, calls, planned[other][0], call)]
+            # A call inside this one that its own insertion split: split this one first
+            # (as black does), where the inner one may then fit on its line.
+            if not any(not _unsplit(planned[other][1]) for other in inside) and _fits(
+                    lines[line], [r for p in positions for r in planned[p][1] if r[0] == line],
+                    limit):
+                break
             if not insertion or call is None or call.lineno != call.end_lineno:
                 continue
-            inside = [other for other in positions if other != position
-                      and _nested_in(lines, calls, planned[other][0], call)]
             split = _split_with_nested(lines, calls, edit,
                                        [planned[other][0] for other in inside], line_length)
             inner = any(planned[other][1] for other in inside)

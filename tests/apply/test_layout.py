@@ -77,6 +77,26 @@ def test_a_call_that_no_longer_fits_is_split_one_argument_per_line() -> None:
         "    )  # note\n")
 
 
+def test_the_outer_call_is_split_first_where_only_an_inner_insertion_overflows() -> None:
+    # The route's `id=` fits the line; the page's `uid_prefix=` does not. Splitting the route
+    # call lets the page call keep its line, as black lays it out; splitting only the page
+    # call left `), name='Incidents', id='incidents')` behind it.
+    line = "    config.router.add_page(path='incidents', content=Page('sre'), name='Incidents')\n"
+    route, page = line.index("config") + 1, line.index("Page(") + 1
+    result = apply_edits(f"def build():\n{line}", [
+        SetKeyword(2, route, "id", "'incidents'"),
+        SetKeyword(2, page, "uid_prefix", "'ops.main:build.content.sre'")],
+        EditStyle(line_length=100))
+    assert result == (
+        "def build():\n"
+        "    config.router.add_page(\n"
+        "        path='incidents',\n"
+        "        content=Page('sre', uid_prefix='ops.main:build.content.sre'),\n"
+        "        name='Incidents',\n"
+        "        id='incidents',\n"
+        "    )\n")
+
+
 def test_a_call_that_still_fits_stays_on_one_line() -> None:
     source = "total = DerivedVariable(compute, variables=[a, b])\n"
     assert added(source, SetKeyword(1, 9, "uid", "'m:total'"), 100) == (
