@@ -1390,8 +1390,9 @@ so is looked up among its callers' arguments (`def register_pages(config)`)."""
 
 
 @per_index
+@per_index
 def project_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
-    """The calls of each project function, by the function."""
+    """The calls of each project function, by the function (shared: read only)."""
     calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] = {}
     for facts, call, resolved in index.resolved_calls:
         if resolved.function is not None:
