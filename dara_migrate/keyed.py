@@ -227,7 +227,8 @@ class KeyedPlanner:
                      and c.callee and index.resolve_call(caller, c).function == made]
             if len(calls) != len(edges):
                 return None
-            if any(c.keyword(PREFIX) is not None or c.starred >= 0 for c in calls):
+            if any(c.keyword(PREFIX) is not None or c.starred >= 0
+                   or not self._keyable_site(caller, c) for c in calls):
                 return None
             found += [(caller, site) for site in calls]
         # Sites of one name in one scope (`content=Page('sre')`, `content=Page('oncall')`)
@@ -247,14 +248,18 @@ class KeyedPlanner:
         scope = caller.scopes[self.index.function_scope(caller, site.scope)].qualname
         return f"{caller.module}:{scope + '.' if scope else ''}{_site_name(site)}"
 
+    def _keyable_site(self, caller: FileFacts, site: Call) -> bool:
+        """Whether a call site can pass a prefix: made once at build time in its function."""
+        index = self.index
+        return (index.when_at(caller, site.scope) in ("build", "startup")
+                and index.function_scope(caller, site.scope) == site.scope
+                and not caller.scopes[site.scope].loop)
+
     def _site_prefix(self, caller: FileFacts, site: Call, used: Counter[str],
                      shared: Counter[str]) -> str | None:
+        """The prefix a `_keyable_site` passes; None where it has no distinct stable one."""
         index = self.index
-        if index.when_at(caller, site.scope) not in ("build", "startup"):
-            return None
-        function = index.function_scope(caller, site.scope)
-        if function != site.scope or caller.scopes[function].loop:
-            return None
+        function = site.scope
         loops = self._loop_keys(caller, site) if site.loop else []
         if loops is None:
             return None
