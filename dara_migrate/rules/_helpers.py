@@ -415,10 +415,18 @@ def is_action_ctx(index: ProjectIndex, facts: FileFacts, scope_id: int, name: st
 MUTABLE_CALLS = frozenset({
     "dict", "list", "set", "bytearray", "collections.defaultdict", "collections.OrderedDict",
     "collections.Counter", "collections.deque",
+    # The tables and arrays of a data app, changed in place by item assignment, `.loc[...] =`
+    # and `inplace=True` as often as containers are.
+    "pandas.DataFrame", "pandas.Series", "pandas.read_csv", "pandas.read_parquet",
+    "pandas.read_excel", "pandas.read_json", "pandas.read_sql", "pandas.read_table",
+    "pandas.read_feather", "pandas.read_pickle", "pandas.concat", "pandas.merge",
+    "numpy.array", "numpy.asarray", "numpy.zeros", "numpy.ones", "numpy.empty", "numpy.full",
+    "numpy.arange", "numpy.linspace", "numpy.zeros_like", "numpy.ones_like", "numpy.eye",
 })
 
 def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None) -> bool:
-    """A display or comprehension, or a call of a mutable container type."""
+    """A display or comprehension, or a call of a mutable container type (a data frame or
+    an array too)."""
     if value is None:
         return False
     if value.kind in ("dict", "container", "comprehension"):

@@ -291,6 +291,8 @@ _MUTATORS = frozenset({
     "discard", "appendleft", "extendleft", "popleft", "sort", "reverse", "__setitem__",
     "__delitem__",
 })
+_INDEXERS = frozenset({"loc", "iloc", "at", "iat"})
+"""A data frame's indexers: `SALES.loc[k, 'c'] = v` writes `SALES`."""
 _REMOVERS = frozenset({"remove", "pop", "popitem", "clear", "discard", "popleft",
                        "__delitem__"})
 """Mutators whose argument is taken out, not kept: never the live object the state holds."""
@@ -441,9 +443,11 @@ class ProcessLocalMutation(Rule):
     fix = "manual"
     summary = "module- or class-level state written while serving requests"
     docs = RuleDocs(
-        what="Module-level and class-level mutable objects (dicts, lists, sets, counters), "
+        what="Module-level and class-level mutable objects (dicts, lists, sets, counters, pandas "
+        "data frames, numpy arrays), "
         "attributes of page-class instances and module-level objects, written from "
-        "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, "
+        "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, a data "
+        "frame's `.loc[...] = v` and `inplace=True`, "
         "`global x; x = ...`, `self.x = ...` in a py_component method. Memo-only patterns "
         "(`if k not in d: d[k] = f(k)`, `setdefault`, `functools.cache`, a global that starts "
         "as None and is set once from no parameter) are reported as info.",
@@ -533,7 +537,9 @@ class ProcessLocalMutation(Rule):
             how = ""
             memo = binding.memo
             if binding.kind in ("subscript", "del") and binding.name not in scope.globals:
-                what = shared.container(facts, binding.scope, binding.name)
+                written, _, indexer = binding.name.rpartition(".")
+                what = shared.container(facts, binding.scope, written if written and (
+                    indexer in _INDEXERS) else binding.name)
                 how = "item assignment" if binding.kind == "subscript" else "del"
                 memo = memo and _computed(index, facts, binding.scope, binding.value)
             elif binding.kind in ("attr", "augassign") and "." in binding.name:
@@ -556,9 +562,11 @@ class ProcessLocalMutation(Rule):
                 continue
             callee = call.callee
             method = callee.rsplit(".", 1)[-1]
-            if (method not in _MUTATORS and method != "setdefault") or "." not in callee:
+            in_place = _in_place(call)
+            if (method not in _MUTATORS and method != "setdefault" and not in_place) or (
+                    "." not in callee):
                 continue
-            how = f".{method}()"
+            how = f".{method}(inplace=True)" if in_place else f".{method}()"
             if callee[0] == ".":
                 # `HISTORY.setdefault(user, []).append(item)`: what `setdefault` gives back is
                 # the container's own item, written here: no memo.
@@ -635,6 +643,12 @@ def _computed(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value
         return False
     return not (value.kind == "name" and binding.kind == "assign") or _computed(
         index, facts, bound_in, binding.value, depth + 1)
+
+
+def _in_place(call: Call) -> bool:
+    """`SALES.drop(columns=['x'], inplace=True)`: a data frame changed where it is."""
+    given = call.kwarg("inplace")
+    return given is not None and given.kind == "const" and given.const is True
 
 
 def _written_through(calls: list[Call], setdefault: Call) -> bool:

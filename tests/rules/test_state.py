@@ -290,6 +290,46 @@ def test_seed_built_per_request_is_left_to_dm301(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- DM205
 
 
+def test_a_module_level_data_frame_or_array_changed_per_request(tmp_path: Path) -> None:
+    # Common in data apps: the table loaded at import, changed in place by a DerivedVariable
+    # or an action (item assignment, `.loc[...] =`, `inplace=True`); reading it is fine.
+    source = (
+        "import numpy as np\n"
+        "import pandas as pd\n"
+        "from dara.core import ConfigurationBuilder, DerivedVariable, Variable, action\n"
+        "\n"
+        "SALES = pd.read_csv('sales.csv')\n"
+        "COUNTS = np.zeros(10)\n"
+        "region = Variable('north', uid='region')\n"
+        "\n"
+        "\n"
+        "def by_region(r: str):\n"
+        "    SALES['selected'] = SALES['region'] == r\n"
+        "    SALES.loc[0, 'seen'] = True\n"
+        "    SALES.drop(columns=['seen'], inplace=True)\n"
+        "    kept = SALES.copy()\n"
+        "    kept['x'] = 1\n"
+        "    return SALES[SALES['region'] == r].to_dict()\n"
+        "\n"
+        "\n"
+        "view = DerivedVariable(by_region, variables=[region], uid='view')\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def hit(ctx: action.Ctx, k: int):\n"
+        "    COUNTS[k] += 1\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert summary(found) == [
+        ("app/main.py", 11, "DM205", "error"), ("app/main.py", 12, "DM205", "error"),
+        ("app/main.py", 13, "DM205", "error"), ("app/main.py", 24, "DM205", "error")]
+    assert found[2].message.startswith(
+        "module-level SALES (app.main) is written at request time (.drop(inplace=True))")
+
+
 def test_memo_patterns_are_info(tmp_path: Path) -> None:
     source = (
         "import functools\n"
