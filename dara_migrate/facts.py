@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import copyreg
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from itertools import islice, repeat
@@ -494,6 +494,10 @@ class _Extractor:
         self.stmt_digest = -1
         """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
+        self.fetched: dict[tuple[int, str], str] = {}
+        """(scope, name) -> the container `name = container.get(key)` read it from."""
+        self.memo_after: set[tuple[int, str]] = set()
+        """(scope, container) whose stores follow `if key in container: return ...`."""
         """Values of the `return` statements read so far in the current function."""
         self.parent_call = -1
         self.target = ""
@@ -661,14 +665,17 @@ class _Extractor:
 
     def if_(self, node: ast.If) -> None:
         self.expr(node.test)
-        memo_of = _memo_guard(node.test)
+        missing, present = _memo_guard(node.test, self.scope, self.fetched)
         start = len(self.bindings)
         self.block(node.body)
-        if memo_of:
+        if missing:
             for index in range(start, len(self.bindings)):
                 binding = self.bindings[index]
-                if binding.kind == "subscript" and binding.name == memo_of:
+                if binding.kind == "subscript" and binding.name == missing:
                     self.bindings[index] = binding._replace(packed=binding.packed | MEMO)
+        if present and node.body and type(node.body[-1]) is ast.Return:
+            # `if key in cache: return cache[key]`: what the function stores after is a memo.
+            self.memo_after.add((self.scope, present))
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -704,6 +711,7 @@ class _Extractor:
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
+        memo = memo or (kind == "subscript" and (self.scope, name) in self.memo_after)
         stmt_line, stmt_col = self.stmt
         self.bindings.append(_new_fact(
             Binding, (self.scope, name, kind, span, target, value, stmt_line,
@@ -718,6 +726,8 @@ class _Extractor:
             self.target = first.id
             value = _EXPRESSIONS[type(value_node)](self, value_node)
             self.target = saved
+            if value.kind == "call" and value.text.endswith(".get") and self.scope:
+                self.fetched[(self.scope, first.id)] = value.text[:-4]
             stmt_line, stmt_col = self.stmt
             self.bindings.append(_new_fact(Binding, (
                 self.scope, first.id, "assign", self.span(node), annotation or "", value,
@@ -1315,12 +1325,27 @@ def _child_expressions(node: ast.AST) -> list[ast.expr]:
     return found
 
 
-def _memo_guard(test: ast.expr) -> str:
-    """The container name in `if key not in container:`, the memo-cache idiom."""
-    if (isinstance(test, ast.Compare) and len(test.ops) == 1
-            and isinstance(test.ops[0], ast.NotIn)):
-        return dotted_name(test.comparators[0])
-    return ""
+def _memo_guard(test: ast.expr, scope: int, fetched: Mapping[tuple[int, str], str]
+                ) -> tuple[str, str]:
+    """The memo-cache idiom's container, for a test that holds when the key is missing
+    (`key not in cache`, `cached is None` or `not cached` after `cached = cache.get(key)`),
+    or when it is there (`key in cache`, `cached is not None`, `cached`): (missing, present),
+    one of them empty."""
+    if type(test) is ast.UnaryOp and type(test.op) is ast.Not:
+        return _memo_guard(test.operand, scope, fetched)[::-1]
+    if type(test) is _Name:
+        return "", fetched.get((scope, test.id), "")
+    if not (type(test) is ast.Compare and len(test.ops) == 1):
+        return "", ""
+    operator, left, right = type(test.ops[0]), test.left, test.comparators[0]
+    if operator is ast.NotIn or operator is ast.In:
+        container = dotted_name(right)
+        return (container, "") if operator is ast.NotIn else ("", container)
+    if (operator is ast.Is or operator is ast.IsNot) and type(left) is _Name and (
+            type(right) is _Constant and right.value is None):
+        container = fetched.get((scope, left.id), "")
+        return (container, "") if operator is ast.Is else ("", container)
+    return "", ""
 
 
 def _params(args: ast.arguments, shared: dict[Param, Param],

@@ -449,7 +449,8 @@ class ProcessLocalMutation(Rule):
         "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, a data "
         "frame's `.loc[...] = v` and `inplace=True`, "
         "`global x; x = ...`, `self.x = ...` in a py_component method. Memo-only patterns "
-        "(`if k not in d: d[k] = f(k)`, `setdefault`, `functools.cache`, a global that starts "
+        "(`if k not in d: d[k] = f(k)`, a store after `if k in d: return d[k]` or under `if v is "
+        "None:` after `v = d.get(k)`, `setdefault`, `functools.cache`, a global that starts "
         "as None and is set once from no parameter) are reported as info.",
         why="Each worker has its own copy of module and class state. A request that changes it "
         "on one worker is invisible to requests served by the others, so users see values "

@@ -290,6 +290,49 @@ def test_seed_built_per_request_is_left_to_dm301(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- DM205
 
 
+def test_the_memo_idioms_with_an_early_return_or_a_get_are_info(tmp_path: Path) -> None:
+    # `if key in cache: return cache[key]` before the store, or `hit = cache.get(key)` and a
+    # store under `if hit is None:`, fill a cache keyed by the argument as `if key not in
+    # cache:` does. A plain write is not a memo.
+    source = (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder, Variable, py_component\n"
+        "\n"
+        "_SEEN = {}\n"
+        "_SIZES = {}\n"
+        "_LAST = {}\n"
+        "name = Variable('x', uid='name')\n"
+        "\n"
+        "\n"
+        "def lookup(key):\n"
+        "    if key in _SEEN:\n"
+        "        return _SEEN[key]\n"
+        "    _SEEN[key] = len(key)\n"
+        "    return _SEEN[key]\n"
+        "\n"
+        "\n"
+        "def size(key):\n"
+        "    found = _SIZES.get(key)\n"
+        "    if found is None:\n"
+        "        _SIZES[key] = found = len(key) * 2\n"
+        "    _LAST['key'] = key\n"
+        "    return found\n"
+        "\n"
+        "\n"
+        "@py_component\n"
+        "def show(value: str):\n"
+        "    return Text(str(lookup(value) + size(value)))\n"
+        "\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='a', content=lambda: show(name), id='a')\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert summary(found) == [
+        ("app/main.py", 13, "DM205", "info"), ("app/main.py", 20, "DM205", "info"),
+        ("app/main.py", 21, "DM205", "error")]
+
+
 def test_a_module_level_data_frame_or_array_changed_per_request(tmp_path: Path) -> None:
     # Common in data apps: the table loaded at import, changed in place by a DerivedVariable
     # or an action (item assignment, `.loc[...] =`, `inplace=True`); reading it is fine.
