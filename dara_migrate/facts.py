@@ -494,10 +494,11 @@ class _Extractor:
         self.stmt_digest = -1
         """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
-        self.fetched: dict[tuple[int, str], str] = {}
-        """(scope, name) -> the container `name = container.get(key)` read it from."""
-        self.memo_after: set[tuple[int, str]] = set()
-        """(scope, container) whose stores follow `if key in container: return ...`."""
+        self.memos: tuple[dict[tuple[int, str], str], set[tuple[int, str]]] = ({}, set())
+        """(scope, name) -> the container `name = container.get(key)` read it from; and the
+        (scope, container) pairs whose stores follow `if key in container: return ...`. One
+        attribute for the two: an instance with more than 30 loses CPython's fast attribute
+        reads, and every handler here reads attributes of `self`."""
         """Values of the `return` statements read so far in the current function."""
         self.parent_call = -1
         self.target = ""
@@ -665,7 +666,8 @@ class _Extractor:
 
     def if_(self, node: ast.If) -> None:
         self.expr(node.test)
-        missing, present = _memo_guard(node.test, self.scope, self.fetched)
+        fetched, memo_after = self.memos
+        missing, present = _memo_guard(node.test, self.scope, fetched)
         start = len(self.bindings)
         self.block(node.body)
         if missing:
@@ -675,7 +677,7 @@ class _Extractor:
                     self.bindings[index] = binding._replace(packed=binding.packed | MEMO)
         if present and node.body and type(node.body[-1]) is ast.Return:
             # `if key in cache: return cache[key]`: what the function stores after is a memo.
-            self.memo_after.add((self.scope, present))
+            memo_after.add((self.scope, present))
         self.block(node.orelse)
 
     def import_(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -711,7 +713,7 @@ class _Extractor:
 
     def bind(self, name: str, kind: BindingKind, span: Span, target: str = "",
              value: Value | None = None, memo: bool = False) -> None:
-        memo = memo or (kind == "subscript" and (self.scope, name) in self.memo_after)
+        memo = memo or (kind == "subscript" and (self.scope, name) in self.memos[1])
         stmt_line, stmt_col = self.stmt
         self.bindings.append(_new_fact(
             Binding, (self.scope, name, kind, span, target, value, stmt_line,
@@ -727,7 +729,7 @@ class _Extractor:
             value = _EXPRESSIONS[type(value_node)](self, value_node)
             self.target = saved
             if value.kind == "call" and value.text.endswith(".get") and self.scope:
-                self.fetched[(self.scope, first.id)] = value.text[:-4]
+                self.memos[0][(self.scope, first.id)] = value.text[:-4]
             stmt_line, stmt_col = self.stmt
             self.bindings.append(_new_fact(Binding, (
                 self.scope, first.id, "assign", self.span(node), annotation or "", value,
