@@ -82,8 +82,8 @@ class _Site:
         if start is not None and end is not None:
             return "".join(self.before[first - 1:last]), "".join(self.after[start - 1:end])
         touching = [h for h in self.hunks if h[1] <= last and h[2] >= first - 1]
-        if not touching:
-            return "".join(self.before[first - 1:last]), ""
+        if not touching:  # the fix changed lines away from its site (an import)
+            return "".join(self.before[first - 1:last]), "".join(self.before[first - 1:last])
         begin, stop = min(first - 1, touching[0][1]), max(last, touching[-1][2])
         # Unchanged lines keep the shift of the change next to them.
         return ("".join(self.before[begin:stop]),

@@ -100,8 +100,6 @@ class ProjectApps:
     unmatched: tuple[tuple[Path, str], ...] = ()
     """Entries of an `apps` setting that name no app of the project (a typo, a moved app),
     with the pyproject.toml that lists them."""
-    name_counts: dict[str, int] = field(default_factory=dict)
-    """How many apps have each name (`called`), counted on first use."""
 
     @classmethod
     def build(cls, index: ProjectIndex, settings: Settings, roots: SourceRoots) -> ProjectApps:
@@ -157,12 +155,6 @@ class ProjectApps:
                           for entry in table.apps if entry not in answered))
         found._attach_runtime(index)
         return found
-
-    def called(self, app: App) -> str:
-        """How a message names an app: by its key (`billing.main:config`), as `dara start
-        --config` does. Its name alone (most are all called `config`) would say nothing in a
-        monorepo, and the key is the same whichever folder the run starts from."""
-        return app.key
 
     def owning(self, path: str) -> list[App]:
         """The apps that import a module; one that no app imports belongs to the only app

@@ -76,7 +76,7 @@ class UnsharedSecret(Rule):
             if app.project in holding or not folders.isdisjoint(_folders_up(app.project)) or (
                     not app.files.isdisjoint(naming)):
                 continue
-            called = ctx.apps.called(app)
+            called = app.key  # as `dara start --config` names it: most apps are `config`
             where = (f"no file of app '{called}' names {SECRET_NAME} ({naming[0]} is no "
                      "module of it and lies outside its project folder)"
                      if naming else f"no file in the project names {SECRET_NAME}")

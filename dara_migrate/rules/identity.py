@@ -102,8 +102,7 @@ def _repeated(index: ProjectIndex, definition: Definition) -> bool:
     return call.loop or index.runs_at(definition.facts, call.scope) > 1
 
 
-def _run_from(index: ProjectIndex, calls: dict[ScopeRef, list[tuple[FileFacts, Call]]],
-              facts: FileFacts, call: Call) -> list[Related]:
+def _run_from(index: ProjectIndex, facts: FileFacts, call: Call) -> list[Related]:
     """The calls of the function a definition is made in (of its class, for `__init__`):
     why it runs more than once (a test's call, a call in a loop, a route's content besides)."""
     function = index.function_scope(facts, call.scope)
@@ -113,7 +112,8 @@ def _run_from(index: ProjectIndex, calls: dict[ScopeRef, list[tuple[FileFacts, C
     target = (facts.path, function)
     if scope.name == "__init__" and facts.scopes[scope.parent].kind == "class":
         target = (facts.path, scope.parent)
-    return related_lines((caller, site, "runs it") for caller, site in calls.get(target, ()))
+    return related_lines((caller, site, "runs it")
+                         for caller, site in project_calls(index).get(target, ()))
 
 
 def _content_of_routes(index: ProjectIndex, facts: FileFacts, scope_id: int) -> int:
@@ -661,7 +661,6 @@ class RepeatedFactory(Rule):
         from dara_migrate.keyed import KeyedPlanner
 
         planner: KeyedPlanner | None = None
-        calls: dict[ScopeRef, list[tuple[FileFacts, Call]]] | None = None
         for definition in all_definitions(ctx.index):
             facts, call = definition.facts, definition.call
             if not ctx.is_selected(facts):
@@ -702,12 +701,10 @@ class RepeatedFactory(Rule):
                           "arguments: create it once at module level if it uses no local name, "
                           "else give each route its own content function passing a distinct "
                           "uid prefix" if routes > 1 else "take a uid prefix parameter")
-            if why != "in a loop" and calls is None:
-                calls = project_calls(ctx.index)
             yield ctx.at_call(
                 self, facts, call, f"{definition.api} created {why}: {problem}; {remedy}",
                 fix=KeyUid(call) if keyable else "manual",
-                related=_run_from(ctx.index, calls, facts, call) if calls is not None else [],
+                related=_run_from(ctx.index, facts, call) if why != "in a loop" else [],
             )
 
 

@@ -183,7 +183,8 @@ class MissingRuntimeDeclaration(Rule):
                 f" once the app's Dara has it (its target {app.target} does not)")
             yield ctx.at_call(
                 self, app.facts, app.call,
-                f"app '{ctx.apps.called(app)}' declares no shared runtime, so "
+                # By its key, as `dara start --config` names it: most apps are `config`.
+                f"app '{app.key}' declares no shared runtime, so "
                 f"{_summary(mine)} stay in each worker; declare it with "
                 f"{app.declared_as}.{CONFIGURE_RUNTIME}(...){later}",
                 related=[site.related() for site in mine], fix=DeclareRuntime(app.call),
