@@ -26,20 +26,7 @@ def predicted_definitions(project: Project, app_root: Path,
     acknowledged = {(f.path, f.line) for f in project.findings if f.status == "acknowledged"}
     predicted = []
 
-    app_folder = app_root.resolve()
-
-    def relative(path: str) -> str | None:
-        if files and path not in files:
-            return None
-        try:
-            return (root / path).resolve().relative_to(app_folder).as_posix()
-        except ValueError:
-            return None
-
-    def outside(path: str) -> bool:
-        """A file of the app outside its folder: a shared library the build imports."""
-        return (not files or path in files) and not (root / path).resolve().is_relative_to(
-            app_folder)
+    relative, outside = _app_paths(root, app_root, files)
 
     for definition in collect_definitions(project.index):
         facts, call = definition.facts, definition.call
@@ -86,6 +73,28 @@ def predicted_definitions(project: Project, app_root: Path,
     return predicted
 
 
+def _app_paths(root: Path, app_root: Path, files: Collection[str] = ()
+               ) -> tuple[Callable[[str], str | None], Callable[[str], bool]]:
+    """For a project path: where it is from `app_root` (None outside it), and whether it is a
+    file of the app outside that folder (a shared library the build imports); of the files
+    at `files` only, when given."""
+    app_folder = app_root.resolve()
+
+    def relative(path: str) -> str | None:
+        if files and path not in files:
+            return None
+        try:
+            return (root / path).resolve().relative_to(app_folder).as_posix()
+        except ValueError:
+            return None
+
+    def outside(path: str) -> bool:
+        return (not files or path in files) and not (root / path).resolve().is_relative_to(
+            app_folder)
+
+    return relative, outside
+
+
 _LIBRARY_DEPTH = 3
 """Library functions calling library functions: how many are followed out to the app."""
 
@@ -115,18 +124,7 @@ def site_findings(project: Project, app_root: Path, app: str | None = None
     their own DM201 and DM701 at their own builders). A finding on a definition a library
     outside `app_root` makes is also at each of the app's calls into that library: the
     build names the definition there (as `predicted_definitions` does)."""
-    root = project.settings.root
-    app_folder = app_root.resolve()
-
-    def relative(path: str) -> str | None:
-        try:
-            return (root / path).resolve().relative_to(app_folder).as_posix()
-        except ValueError:
-            return None
-
-    def outside(path: str) -> bool:
-        return relative(path) is None
-
+    relative, outside = _app_paths(project.settings.root, app_root)
     made_outside: dict[tuple[str, int], tuple[FileFacts, int]] | None = None
     found = []
     for finding in project.findings:
