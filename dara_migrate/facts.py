@@ -427,6 +427,14 @@ def _plain_name(node: ast.expr) -> bool:
     return type(node) is _Name
 
 
+def _path_like(node: ast.JoinedStr) -> bool:
+    """An f-string whose text has no whitespace and which holds a name: a path or a key,
+    not a message."""
+    texts = [part.value for part in node.values if type(part) is _Constant]
+    return len(texts) < len(node.values) and all(
+        type(text) is str and not any(c.isspace() for c in text) for text in texts)
+
+
 def _concatenation(node: ast.expr) -> bool:
     """Whether an expression joins text and plain names with `+` only (`'a-' + B + '-c'`),
     a string among them."""
@@ -956,10 +964,13 @@ class _Extractor:
     def fstring(self, node: ast.JoinedStr) -> Value:
         value = self.children(node, "fstring")
         # Parts are kept only where the text may be a uid: given as `uid=`, or bound to a name
-        # at module level (a constant another module's uid may be written of). Text joined
-        # elsewhere (messages, paths) is far more common.
+        # at module level (a constant another module's uid may be written of); or where it
+        # may be a path another request reads: given first to a call, with no space in its
+        # text (`open(f'{DATA}/{user}.csv')`). Text joined elsewhere (messages) is far more
+        # common.
         target = self.target
-        if target != "uid" and (self.scope or not target):
+        if target != "uid" and (self.scope or not target) and not (
+                not target and self.parent_call >= 0 and _path_like(node)):
             return value
         # Text and plain names (`f'{REGION}-total'`) are kept, in order: a uid written so over
         # constants is worked out as a constant one is.

@@ -7,6 +7,7 @@ import ast
 import gc
 import hashlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -26,7 +27,7 @@ from dara_migrate.signed import read_signed, write_signed
 _Item = TypeVar("_Item")
 _Outcome = TypeVar("_Outcome")
 
-FACTS_VERSION = "24"
+FACTS_VERSION = "25"
 
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""
@@ -221,9 +222,8 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
         message = error.msg
         if "print" in message and "parentheses" in message:
             message += " (Python 2 code?)"
-        elif message.startswith("f-string") and sys.version_info < (3, 12):
-            message += (" (f-strings with nested quotes need Python 3.12: run dara-migrate "
-                        "with the project's Python)")
+        else:
+            message += _newer_syntax(message, error.text or "")
         return FileResult(job.path, None, f"syntax error (read as Python {_python()}): {message}",
                           error.lineno or 1, error.offset or 1)
     except (ValueError, RecursionError, MemoryError) as error:
@@ -238,6 +238,28 @@ def _analyze_bytes(job: FileJob, data: bytes) -> FileResult:
         return FileResult(job.path, None, f"cannot analyse (a dara-migrate bug, please report "
                           f"it): {type(error).__name__}: {error}")
     return FileResult(job.path, facts, None)
+
+
+_NEWER_SYNTAX = (
+    ((3, 12), re.compile(r"\s*(type\s+\w+\s*(\[.*\])?\s*=|(async\s+)?def\s+\w+\s*\[|"
+                         r"class\s+\w+\s*\[)"), "type parameters and `type` statements"),
+    ((3, 14), re.compile(r"\s*except\s*\*?\s*[\w.]+\s*,"), "`except` of several types "
+     "without brackets"),
+)
+"""Statements a newer Python added, by the line they start: a file of a project on that
+Python, read by an older one."""
+
+
+def _newer_syntax(message: str, line: str) -> str:
+    """What to add to a syntax error a newer Python would not raise: which Python it needs."""
+    if message.startswith("f-string") and sys.version_info < (3, 12):
+        return (" (f-strings with nested quotes need Python 3.12: run dara-migrate with the "
+                "project's Python)")
+    for version, pattern, what in _NEWER_SYNTAX:
+        if sys.version_info < version and pattern.match(line):
+            return (f" ({what} need Python {version[0]}.{version[1]}: run dara-migrate with "
+                    "the project's Python)")
+    return ""
 
 
 def die_with_parent(parent: int) -> None:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
@@ -63,6 +64,32 @@ def test_a_syntax_error_says_which_python_read_the_file(tmp_path: Path) -> None:
     assert message.startswith(f"syntax error (read as Python {version}): f-string")
     assert message.endswith("(f-strings with nested quotes need Python 3.12: run dara-migrate "
                             "with the project's Python)")
+
+
+@pytest.mark.parametrize(("source", "needs", "what"), [
+    ("type Rows = list[dict[str, int]]\n", (3, 12), "type parameters and `type` statements"),
+    ("def first[T](items: list[T]) -> T:\n    return items[0]\n", (3, 12),
+     "type parameters and `type` statements"),
+    ("class Box[T]:\n    item: T\n", (3, 12), "type parameters and `type` statements"),
+    ("try:\n    pass\nexcept ValueError, KeyError:\n    pass\n", (3, 14),
+     "`except` of several types without brackets"),
+])
+def test_syntax_of_a_newer_python_names_the_python_it_needs(
+        tmp_path: Path, source: str, needs: tuple[int, int], what: str) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"app/models.py": source}))
+    errors = [f.message for f in result.findings if f.rule == "DM001"]
+    if sys.version_info >= needs:
+        assert errors == []
+        return
+    (message,) = errors
+    assert message.endswith(f"({what} need Python {needs[0]}.{needs[1]}: run dara-migrate "
+                            "with the project's Python)")
+
+
+def test_a_plain_syntax_error_gets_no_python_hint(tmp_path: Path) -> None:
+    result, _ = run_audit(write_tree(tmp_path, {"app/broken.py": "rows = (\ntype = 1\n"}))
+    (message,) = [f.message for f in result.findings if f.rule == "DM001"]
+    assert "need Python" not in message
 
 
 def test_good_files_are_still_audited_next_to_broken_ones(tmp_path: Path) -> None:

@@ -193,6 +193,19 @@ def test_a_folder_without_an_app_says_so(tmp_path: Path) -> None:
     assert f"no Dara app found under {root / 'tools'}" in verified.stderr
 
 
+def test_a_folder_whose_files_are_all_excluded_says_so(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    root = write_tree(tmp_path, {**APP, "pyproject.toml": "[tool.dara-migrate]\nexclude = ['*']\n"})
+    audited = CliRunner().invoke(app, ["audit", str(root), "--no-cache"])
+    assert audited.exit_code == 0
+    assert audited.stdout.splitlines()[-1] == (
+        f"no Python files to audit under {root} (after `exclude`, `extend-exclude` and "
+        ".gitignore)")
+
+
 def test_paths_in_two_projects_are_audited_from_the_folder_above_both(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a/pyproject.toml": "", "a/app/main.py": "",
                           "b/pyproject.toml": "", "b/app/main.py": ""})

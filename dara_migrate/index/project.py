@@ -632,6 +632,11 @@ class ProjectIndex:
         qualified = f"{base}.{head}.{rest}" if rest else f"{base}.{head}"
         if value.kind == "call" and value.text:
             made_by = self.resolve(facts, scope_id, value.text, depth + 1)
+            if made_by.qualified == "functools.partial" and not rest:
+                # `make = partial(DerivedVariable, ...)`: a call of `make` calls what it wraps.
+                wrapped = facts.calls[value.call].argument(0, "func")
+                if wrapped is not None and wrapped.kind in ("name", "attr"):
+                    return self.resolve(facts, scope_id, wrapped.text, depth + 1)
             return self._made_member(made_by, rest, qualified, depth)
         if value.kind in ("name", "attr") and value.text != head:
             aliased = self.resolve(facts, scope_id, value.text, depth + 1)
@@ -1389,7 +1394,6 @@ _BUILDER_MEMBERS = frozenset({
 so is looked up among its callers' arguments (`def register_pages(config)`)."""
 
 
-@per_index
 @per_index
 def project_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
     """The calls of each project function, by the function (shared: read only)."""

@@ -42,7 +42,10 @@ def render_text(result: AuditResult, console: Console, *, show_info: bool = Fals
     if quiet:
         return
     if not result.apps:
-        console.print(f"no Dara app found under {escape(result.scope or result.root)}",
+        # As ruff does, no files is not an error, but it is said (an `exclude` of `*`).
+        console.print(f"no Python files to audit under {escape(result.scope or result.root)} "
+                      "(after `exclude`, `extend-exclude` and .gitignore)" if not result.files
+                      else f"no Dara app found under {escape(result.scope or result.root)}",
                       highlight=False, soft_wrap=True)
         if not findings:
             return

@@ -424,6 +424,7 @@ MUTABLE_CALLS = frozenset({
     "numpy.arange", "numpy.linspace", "numpy.zeros_like", "numpy.ones_like", "numpy.eye",
 })
 
+
 def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None) -> bool:
     """A display or comprehension, or a call of a mutable container type (a data frame or
     an array too)."""
@@ -433,6 +434,18 @@ def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value |
         return True
     return value.kind == "call" and bool(value.text) and (
         index.resolve(facts, scope_id, value.text).qualified in MUTABLE_CALLS)
+
+
+def mutable_field(index: ProjectIndex, facts: FileFacts, scope_id: int,
+                  value: Value | None) -> bool:
+    """A dataclass field each instance gets a new mutable container for
+    (`field(default_factory=list)`)."""
+    if value is None or value.kind != "call" or not value.text or (
+            index.resolve(facts, scope_id, value.text).qualified != "dataclasses.field"):
+        return False
+    factory = facts.calls[value.call].kwarg("default_factory")
+    return factory is not None and factory.kind in ("name", "attr") and (
+        index.resolve(facts, scope_id, factory.text).qualified in MUTABLE_CALLS)
 
 
 def related_lines(sites: Iterable[tuple[FileFacts, Call, str]]) -> list[Related]:

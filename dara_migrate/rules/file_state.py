@@ -29,14 +29,25 @@ _FILE_METHODS = _FILE_WRITERS | _PATH_WRITERS | _PATH_READERS | {
 """Methods `_file_write` and `_file_reads` look at (with any `read*`): other calls skip both."""
 
 
+_JOINS = frozenset({"os.path.join", "posixpath.join"})
+
+
 def _path_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
               value: Value | None) -> str | None:
-    """A name for a path that other code can share: a literal, or a name bound in the project
-    (not a parameter, not a library module like `os.path`)."""
+    """A name for a path that other code can share: a literal, a name bound in the project
+    (not a parameter, not a library module like `os.path`), or text joined of those
+    (`f'{DATA}/notes.csv'` and `os.path.join(DATA, 'notes.csv')` alike)."""
     if value is None:
         return None
     if value.kind == "str" and isinstance(value.const, str) and value.const:
         return repr(value.const)
+    if value.kind == "fstring" and value.items:
+        return _joined_key(index, facts, scope_id, value.items, "")
+    if value.kind == "call" and value.text and (
+            index.resolve(facts, scope_id, value.text).qualified in _JOINS):
+        call = facts.calls[value.call]
+        return None if call.kwargs or call.starred >= 0 else _joined_key(
+            index, facts, scope_id, call.args, "/")
     if value.kind not in ("name", "attr"):
         return None
     found = index.lookup(facts, scope_id, value.text.split(".")[0])
@@ -51,7 +62,31 @@ def _path_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
     return index.resolve(facts, scope_id, value.text).qualified
 
 
+def _joined_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
+                parts: tuple[Value, ...], separator: str) -> str | None:
+    """`f'{qualified.NAME}/text'` for text joined of literals and bound names; the literal's
+    key when no name is among them."""
+    texts = []
+    named = False
+    for part in parts:
+        if part.kind == "str" and isinstance(part.const, str):
+            texts.append(part.const)
+            continue
+        key = _path_key(index, facts, scope_id, part) if part.kind in ("name", "attr") else None
+        if key is None:
+            return None
+        texts.append(f"{{{key}}}")
+        named = True
+    joined = separator.join(texts)
+    return f"f{joined!r}" if named else repr(joined)
+
+
+_QUALIFIED_PART = re.compile(r"\{[\w.]*?(\w+)\}")
+
+
 def _path_label(key: str) -> str:
+    if key.startswith("f'"):
+        return _QUALIFIED_PART.sub(r"{\1}", key)
     return key if key.startswith(("'", '"')) else key.rsplit(".", 1)[-1]
 
 
@@ -108,14 +143,17 @@ class LocalFileState(Rule):
     docs = RuleDocs(
         what="A write to a local path while serving a request (`open(..., 'w')`, `to_csv`, "
         "`to_parquet` and the other pandas writers, `Path.write_text/write_bytes`) when other "
-        "request-time code reads the same path (the same literal or the same bound name).",
+        "request-time code reads the same path (the same literal or the same bound name, or "
+        "text joined of those: `f'{UPLOAD_DIR}/latest.csv'` and "
+        "`os.path.join(UPLOAD_DIR, 'latest.csv')` are one path).",
         why="Each worker, and usually each box, has its own disk. A file written by one "
         "worker's request is missing or stale for requests that land on another.",
         use_instead="Keep the data in shared storage: a ServerVariable or BackendStore on the "
         "shared backend, object storage, or a database.",
         fix_safety="Manual.",
         confidence="Medium: paths are matched by literal or by the name they are bound to; "
-        "paths computed inside a function are not matched.",
+        "paths with a parameter in them, or computed in steps inside a function, are not "
+        "matched.",
     )
     VALID: ClassVar[list[Example]] = [
         Example.module(

@@ -23,6 +23,7 @@ from dara_migrate.rules._helpers import (
     is_action_ctx,
     live_resource,
     mutable,
+    mutable_field,
     passed_not_none,
     receiver_of,
     related_lines,
@@ -297,6 +298,16 @@ _REMOVERS = frozenset({"remove", "pop", "popitem", "clear", "discard", "popleft"
                        "__delitem__"})
 """Mutators whose argument is taken out, not kept: never the live object the state holds."""
 _MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
+_MUTATING_FUNCTIONS = frozenset({
+    "heapq.heappush", "heapq.heappop", "heapq.heapify", "heapq.heappushpop",
+    "heapq.heapreplace", "bisect.insort", "bisect.insort_left", "bisect.insort_right",
+    "random.shuffle",
+})
+"""Functions that change the container given as their first argument (`bisect`'s is `a=`,
+`random.shuffle`'s `x=`; `heapq`'s take positions only)."""
+_MUTATING_FUNCTION_NAMES = frozenset(name.rpartition(".")[2] for name in _MUTATING_FUNCTIONS)
+_TAKING_OUT = frozenset({"heapq.heappop", "heapq.heapify", "random.shuffle"})
+"""Of those, the ones whose second argument (if any) is not kept in the container."""
 
 
 def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
@@ -338,11 +349,31 @@ class _SharedState:
                     self._mutable_attribute(cls, rest) and self.shared(cls)):
                 return f"attribute self.{rest} of the shared {facts.scopes[cls[1]].name} instance"
             return described
-        if rest or binding.kind != "assign" or bound_in != 0:
+        if binding.kind != "assign" or bound_in != 0:
             return None
+        if rest:
+            return self._instance_attribute(facts, binding, head, rest) if (
+                "." not in rest) else None
         if mutable(self.index, facts, bound_in, binding.value):
             return f"module-level {head} ({facts.module})"
         return None
+
+    def _instance_attribute(self, facts: FileFacts, binding: Binding, owner: str,
+                            attribute: str) -> str | None:
+        """`STATS.items` of a module-level `STATS = Stats()` whose class holds a mutable
+        `items` (a class attribute, or set on `self` in a method)."""
+        value = binding.value
+        if value is None or value.kind != "call" or not value.text:
+            return None
+        cls = self.index.resolve(facts, 0, value.text).function
+        if cls is None or self.index.scope(cls).kind != "class":
+            return None
+        described = self._class_attribute(cls, attribute)
+        if described is None and (self._mutable_attribute(cls, attribute)
+                                  or self._mutable_field(cls, attribute)):
+            described = (f"attribute {owner}.{attribute} of the module-level "
+                         f"{self.index.scope(cls).name}")
+        return described
 
     def _from_star_imports(self, facts: FileFacts, dotted: str, depth: int) -> str | None:
         """What a name no statement of the module binds is, when a `from m import *` of a
@@ -371,6 +402,11 @@ class _SharedState:
         facts = self.index.files[cls[0]]
         return any(mutable(self.index, facts, b.scope, b.value)
                    for b in self.index.stores_on_self(facts, cls[1], name))
+
+    def _mutable_field(self, cls: ScopeRef, name: str) -> bool:
+        facts = self.index.files[cls[0]]
+        return any(mutable_field(self.index, facts, cls[1], binding.value)
+                   for binding in self.index.bindings_in(facts.path, cls[1], name))
 
     def shared(self, cls: ScopeRef) -> bool:
         """An instance built while the app is built (by the project, or by Dara for a class
@@ -445,8 +481,10 @@ class ProcessLocalMutation(Rule):
     docs = RuleDocs(
         what="Module-level and class-level mutable objects (dicts, lists, sets, counters, pandas "
         "data frames, numpy arrays), "
-        "attributes of page-class instances and module-level objects, written from "
-        "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, a data "
+        "attributes of page-class instances and module-level objects (and the containers "
+        "those hold: `STATS.items.append(x)`), written from "
+        "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, "
+        "`heapq.heappush(x, ...)`, `bisect.insort(x, ...)`, a data "
         "frame's `.loc[...] = v` and `inplace=True`, "
         "`global x; x = ...`, `self.x = ...` in a py_component method. Memo-only patterns "
         "(`if k not in d: d[k] = f(k)`, a store after `if k in d: return d[k]` or under `if v is "
@@ -558,11 +596,18 @@ class ProcessLocalMutation(Rule):
     def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
         request = ctx.index.scopes_running(facts, "request")
         calls = facts.calls
+        # The names these functions go by in the module, imported under another one too.
+        functions = _MUTATING_FUNCTION_NAMES.union(
+            name for name, binding in ctx.index.module_bindings.get(facts.path, {}).items()
+            if binding.kind == "import" and binding.target in _MUTATING_FUNCTIONS)
         for call in calls:
             if call.scope not in request:
                 continue
             callee = call.callee
             method = callee.rsplit(".", 1)[-1]
+            if method in functions:
+                yield from self._function_call(ctx, shared, facts, call)
+                continue
             in_place = _in_place(call)
             if (method not in _MUTATORS and method != "setdefault" and not in_place) or (
                     "." not in callee):
@@ -583,6 +628,21 @@ class ProcessLocalMutation(Rule):
             value = call.args[-1] if call.args and method not in _REMOVERS else None
             yield self._finding(ctx, call_site(facts, call, what), what, how,
                                 method == "setdefault", value, call.scope)
+
+    def _function_call(self, ctx: Context, shared: _SharedState, facts: FileFacts,
+                       call: Call) -> Iterator[Finding]:
+        """`heapq.heappush(QUEUE, item)`, `bisect.insort(SEEN, x)`: a function changing the
+        container it is given first."""
+        qualified = ctx.index.resolve_call(facts, call).qualified
+        container = call.args[0] if call.args else call.kwarg("a") or call.kwarg("x")
+        if qualified not in _MUTATING_FUNCTIONS or container is None or (
+                container.kind not in ("name", "attr")):
+            return
+        what = shared.container(facts, call.scope, container.text)
+        if what is not None:
+            value = call.args[1] if len(call.args) > 1 and qualified not in _TAKING_OUT else None
+            yield self._finding(ctx, call_site(facts, call, what), what, f"{qualified}()",
+                                False, value, call.scope)
 
     def _memo_decorators(self, ctx: Context, facts: FileFacts) -> Iterator[Finding]:
         request = ctx.index.scopes_running(facts, "request")

@@ -338,3 +338,36 @@ def test_an_empty_uid_and_a_constant_default_are_uids_dara_keeps(tmp_path: Path)
     # AnyVariable replaces only None with uuid4: these are two pairs of one uid each.
     assert found == [(6, "DM103", "uid 'shared-key'"), (7, "DM103", "uid 'shared-key'"),
                      (8, "DM103", "uid ''"), (9, "DM103", "uid ''")]
+
+
+def test_constructors_preset_with_partial_are_definitions(tmp_path: Path) -> None:
+    # `functools.partial` presets a constructor's options once for a module's definitions,
+    # also from another module; each call of the preset is a definition, fixed where it is.
+    root = write_tree(tmp_path, {
+        "lib/presets.py": "import functools\n"
+        "from functools import partial\n"
+        "\n"
+        "import dara.core as dc\n"
+        "from dara.core import DerivedVariable\n"
+        "\n"
+        "global_dv = partial(DerivedVariable, cache='global')\n"
+        "session_dv = functools.partial(dc.DerivedVariable, cache='session')\n",
+        "dash/pages.py": "from dara.core import ConfigurationBuilder, Variable\n"
+        "\n"
+        "from lib.presets import global_dv, session_dv\n"
+        "\n"
+        "name = Variable('x', uid='name')\n"
+        "upper = global_dv(lambda n: n.upper(), variables=[name])\n"
+        "lower = session_dv(lambda n: n.lower(), variables=[name], uid='lower-name')\n"
+        "\n"
+        "config = ConfigurationBuilder()\n",
+    })
+    found = [(f.path, f.line, f.rule) for f in run_audit(root)[0].findings
+             if f.rule.startswith("DM10")]
+    assert found == [("dash/pages.py", 6, "DM101")]
+    applied = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
+                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    assert applied.exit_code in (0, 1), applied.output
+    written = (root / "dash" / "pages.py").read_text(encoding="utf-8").splitlines()
+    assert written[5] == "upper = global_dv(lambda n: n.upper(), variables=[name], " \
+        "uid='dash.pages:upper')"

@@ -373,6 +373,59 @@ def test_a_module_level_data_frame_or_array_changed_per_request(tmp_path: Path) 
         "module-level SALES (app.main) is written at request time (.drop(inplace=True))")
 
 
+def test_heaps_sorted_lists_and_a_module_level_object_s_containers(tmp_path: Path) -> None:
+    # A job queue kept as a heap, a sorted list kept by `bisect`, and a module-level stats
+    # object whose list (made in `__init__` or as a dataclass field) grows per request.
+    source = (
+        "import bisect\n"
+        "import heapq\n"
+        "from dataclasses import dataclass, field\n"
+        "from heapq import heappush as push\n"
+        "from dara.core import action\n"
+        "\n"
+        "_QUEUE: list[tuple[int, str]] = []\n"
+        "_SORTED: list[int] = []\n"
+        "\n"
+        "\n"
+        "class Stats:\n"
+        "    def __init__(self) -> None:\n"
+        "        self.items: list[str] = []\n"
+        "        self.total = 0\n"
+        "\n"
+        "\n"
+        "@dataclass\n"
+        "class Seen:\n"
+        "    names: set[str] = field(default_factory=set)\n"
+        "    label: str = ''\n"
+        "\n"
+        "\n"
+        "STATS = Stats()\n"
+        "SEEN = Seen()\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def enqueue(ctx: action.Ctx, value: int):\n"
+        "    heapq.heappush(_QUEUE, (value, 'job'))\n"
+        "    push(_QUEUE, (value, 'again'))\n"
+        "    bisect.insort(_SORTED, value)\n"
+        "    STATS.items.append(str(value))\n"
+        "    SEEN.names.add(str(value))\n"
+        "    local: list[int] = []\n"
+        "    heapq.heappush(local, value)\n"
+        "    heapq.heappop(_QUEUE)\n"
+        "    return STATS.total + len(SEEN.label)\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert summary(found) == [
+        ("app/main.py", line, "DM205", "error") for line in (29, 30, 31, 32, 33, 36)]
+    assert found[0].message.startswith(
+        "module-level _QUEUE (app.main) is written at request time (heapq.heappush())")
+    assert found[3].message.startswith(
+        "attribute STATS.items of the module-level Stats is written at request time (.append())")
+    assert found[4].message.startswith(
+        "attribute SEEN.names of the module-level Seen is written")
+
+
 def test_memo_patterns_are_info(tmp_path: Path) -> None:
     source = (
         "import functools\n"
@@ -626,6 +679,35 @@ def test_file_state_needs_a_request_time_reader_elsewhere(tmp_path: Path) -> Non
                                                            (13, "info", "manual")]
     assert "local file REPORT" in found[0].message
     assert [r.line for r in found[0].related] == [21]
+
+
+def test_file_paths_joined_of_a_constant_match_across_spellings(tmp_path: Path) -> None:
+    # Uploads kept under a folder constant: written with an f-string or os.path.join, read
+    # back with the other spelling; a path with a parameter in it is each user's own.
+    files = {
+        "app/settings.py": "UPLOAD_DIR = '/srv/uploads'\n",
+        "app/main.py": "import os\n"
+        "from dara.core import action\n\n"
+        "from app import settings\n"
+        "from app.settings import UPLOAD_DIR\n\n"
+        "@action\n"
+        "async def save(ctx: action.Ctx, text: str, user: str):\n"
+        "    with open(f'{UPLOAD_DIR}/latest.csv', 'w') as out:\n"
+        "        out.write(text)\n"
+        "    with open(os.path.join(settings.UPLOAD_DIR, 'index.csv'), 'w') as out:\n"
+        "        out.write(text)\n"
+        "    with open(f'{UPLOAD_DIR}/{user}.csv', 'w') as out:\n"
+        "        out.write(text)\n"
+        "    print(f'saved {UPLOAD_DIR}/latest.csv')\n\n"
+        "@action\n"
+        "async def load(ctx: action.Ctx, user: str):\n"
+        "    latest = open(os.path.join(UPLOAD_DIR, 'latest.csv')).read()\n"
+        "    index = open(f'{settings.UPLOAD_DIR}/index.csv').read()\n"
+        "    return latest + index + open(f'{UPLOAD_DIR}/{user}.csv').read()\n",
+    }
+    found = findings(tmp_path, files, "DM207")
+    assert [(f.line, [r.line for r in f.related]) for f in found] == [(9, [19]), (11, [20])]
+    assert "local file f'{UPLOAD_DIR}/latest.csv'" in found[0].message
 
 
 def test_a_global_rebound_from_a_local_set_from_a_parameter_is_shared_state(
