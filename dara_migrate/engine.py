@@ -141,7 +141,8 @@ def load_project(settings: Settings, paths: Iterable[Path],
         overlay = None
         if problems:
             results = sorted([*results, *problems], key=lambda r: r.path)
-        index = ProjectIndex.build(r.facts for r in results if r.facts is not None)
+        index = ProjectIndex.build((r.facts for r in results if r.facts is not None),
+                                   _alias_names(roots, found.aliases))
         known = ProjectApps.build(index, settings, roots)
         project = Project(settings, index, roots, results, selected, deployment, known,
                           known.owning_selected(selected), [], [])
@@ -150,6 +151,13 @@ def load_project(settings: Settings, paths: Iterable[Path],
         # rescan its millions of objects cost seconds in `apply`, and find nothing.
         gc.freeze()
     return project
+
+
+def _alias_names(roots: SourceRoots, aliases: Mapping[str, str] | None
+                 ) -> list[tuple[str, str, bool, str]]:
+    """Each symlink to a project file as the index takes it: (its path, its module, whether
+    it is a package `__init__`, the path of the file it links to)."""
+    return [(path, *roots.module_name(path), real) for path, real in (aliases or {}).items()]
 
 
 def _analyze(settings: Settings, roots: SourceRoots, python: list[Path],

@@ -223,6 +223,8 @@ class Discovery:
         symlink loops, names that are not UTF-8."""
         self._excluded_names: dict[str, bool] = {}
         """Whether the excludes match a bare file or folder name (names repeat a lot)."""
+        self.linked_files: list[str] = []
+        """The files walked that are symlinks (their paths as walked)."""
 
     def walk(self) -> Iterator[Path]:
         """Every file under the root that is not ignored, in sorted order: anything but a
@@ -304,6 +306,8 @@ class Discovery:
                     yield from self._walk(entry.path, f"{relative}{entry.name}/", specs, seen,
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
+                if entry.is_symlink():
+                    self.linked_files.append(entry.path)
                 yield Path(entry.path)
 
 
@@ -400,6 +404,9 @@ class FoundFiles(NamedTuple):
     content_digests: Mapping[str, bytes] | None = None
     """The sha256 of each readable file's content, by absolute path, when the walk's files were
     digested since (the stored report's check): the facts cache is then read without them."""
+    aliases: Mapping[str, str] | None = None
+    """Relative path of a symlink to another Python file of the project -> that file's: one
+    file under a second module name, read (and edited) once, as the file it links to."""
 
 
 def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
@@ -424,15 +431,37 @@ def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
                 found.add(given)
         elif given != root and not any(p.is_relative_to(given) for p in found):
             found.update(p for p in Discovery(given, settings.exclude).walk() if is_python(p))
-    python = sorted(found)
+    aliases = _aliases(root, found, discovery.linked_files)
+    python = sorted(found.difference(aliases)) if aliases else sorted(found)
     considered = [*python, *discovery.problems]
     if root in wanted:
         selected = frozenset(relative_path(p, root) for p in considered)
     else:
-        selected = frozenset(relative_path(p, root) for p in considered
+        selected = frozenset(relative_path(p, root) for p in (*considered, *aliases)
                              if any(p == w or p.is_relative_to(w) for w in wanted))
+        # A link given is the file it links to.
+        selected = selected.union(aliases[p] for p in aliases
+                                  if relative_path(p, root) in selected)
+        selected = selected.difference(relative_path(p, root) for p in aliases)
     projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
-    return FoundFiles(python, selected, deployment, discovery.problems, projects)
+    return FoundFiles(python, selected, deployment, discovery.problems, projects,
+                      aliases={relative_path(p, root): real for p, real in aliases.items()})
+
+
+def _aliases(root: Path, found: set[Path], links: list[str]) -> dict[Path, str]:
+    """The Python files that are symlinks to another one found (`state_alias.py ->
+    state.py`), with the relative path of the file each links to. Read as files of their
+    own, one file would be reported, and edited, twice."""
+    aliases: dict[Path, str] = {}
+    for link in links:
+        path = Path(link)
+        if path in found:
+            # `realpath`, unlike `resolve`, does not raise on a loop: such a link is left
+            # in, for reading to refuse it with its reason.
+            real = Path(os.path.realpath(link))
+            if real != path and real in found:
+                aliases[path] = relative_path(real, root)
+    return aliases
 
 
 def relative_path(path: Path, root: Path) -> str:

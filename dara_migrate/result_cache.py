@@ -286,11 +286,15 @@ def _tool_stamp(package: Path = Path(__file__).parent) -> str:
 
 def _inputs(settings: Settings, paths: list[Path]
             ) -> tuple[list[Path], tuple[tuple[str, str], ...]]:
-    """Every file the audit reads (Python files, then deployment files), and the folders it
-    could not walk, with the reason (reported as DM001)."""
+    """Every file the audit reads (Python files, then deployment files), and what else the
+    walk found: the folders it could not walk, with the reason (reported as DM001), and the
+    symlinks to project files, with the file each links to (a link moved elsewhere changes
+    what the audit reads)."""
     found = _walk(settings, paths)
-    unwalked = tuple(sorted((folder.relative_to(settings.root).as_posix(), reason)
-                            for folder, reason in found.problems.items()))
+    unwalked = tuple(sorted([*((folder.relative_to(settings.root).as_posix(), reason)
+                               for folder, reason in found.problems.items()),
+                             *((link, f"links to {real}")
+                               for link, real in (found.aliases or {}).items())]))
     return [*found.python, *found.deployment], unwalked
 
 

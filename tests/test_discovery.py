@@ -258,3 +258,38 @@ def test_relative_path_is_relative_to_as_posix(root: list[str], rest: list[str],
                 relative_path(path, top)
         else:
             assert relative_path(path, top) == expected
+
+
+def test_a_symlink_to_a_project_file_is_that_file_under_a_second_name(tmp_path: Path) -> None:
+    # `state_alias.py -> state.py`, kept for old imports: the app imports the link's name.
+    # One file: reported and edited once, where it is, and the link stays a link.
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+    from tests.helpers import run_audit
+
+    root = write_tree(tmp_path, {
+        "shop/state.py": "from dara.core import DerivedVariable, Variable\n\n"
+        "count = Variable(0, uid='count')\n"
+        "double = DerivedVariable(lambda c: c * 2, variables=[count])\n",
+        "shop/main.py": "from dara.core import ConfigurationBuilder\n"
+        "from dara.components import Text\n\n"
+        "from shop.state_alias import double\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_page('Home', content=Text('x'))\n",
+    })
+    (root / "shop" / "state_alias.py").symlink_to("state.py")
+    result, project = run_audit(root)
+    assert [(f.path, f.line, f.apps) for f in result.findings if f.rule == "DM101"] == [
+        ("shop/state.py", 4, ("shop.main:config",))]
+    assert project.index.module_named("shop.state_alias") is project.index.files["shop/state.py"]
+    given, _ = run_audit(root, [root / "shop" / "state_alias.py"])
+    assert [(f.path, f.rule) for f in given.findings] == [("shop/state.py", "DM101")]
+    for _ in range(2):
+        applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                           "--no-build-check", "--allow-dirty", "--target", "1.x"])
+        assert applied.exit_code in (0, 1), applied.output
+    assert (root / "shop" / "state_alias.py").is_symlink()
+    assert (root / "shop" / "state.py").read_text(encoding="utf-8").splitlines()[3] == (
+        "double = DerivedVariable(lambda c: c * 2, variables=[count], uid='shop.state:double')")
+    assert "0 fixes; changed 0 files" in applied.output

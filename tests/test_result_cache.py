@@ -125,6 +125,25 @@ def test_every_input_of_the_report_invalidates_it(shop: Path, change: str) -> No
         assert after != before
 
 
+def test_a_symlink_moved_to_another_module_invalidates_the_report(shop: Path) -> None:
+    # The app imports `shop.linked`, a symlink: moving it to another file changes what the
+    # app runs, though no file's content changes.
+    (shop / "shop/extra.py").write_text(
+        "from dara.core import DerivedVariable\n\n\n"
+        "def page():\n"
+        "    return DerivedVariable(lambda: 1, variables=[])\n")
+    (shop / "shop/linked.py").symlink_to("state.py")
+    (shop / "shop/main.py").write_text(
+        MAIN + "\nfrom shop import linked\n\n"
+        "config.router.add_page(path='extra', content=linked.page, id='extra')\n")
+    before = run(shop)
+    (shop / "shop/linked.py").unlink()
+    (shop / "shop/linked.py").symlink_to("extra.py")
+    after = ran(shop)
+    assert after == run(shop, "--no-cache")
+    assert after != before
+
+
 def test_each_invocation_has_its_own_report(shop: Path) -> None:
     json_output = run(shop)
     ignoring = run(shop, "--ignore", "DM101")

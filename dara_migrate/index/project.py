@@ -186,11 +186,14 @@ class ProjectIndex:
     """Project class -> `_default_factories`."""
 
     @classmethod
-    def build(cls, files: Iterable[FileFacts]) -> ProjectIndex:
+    def build(cls, files: Iterable[FileFacts],
+              aliases: Iterable[tuple[str, str, bool, str]] = ()) -> ProjectIndex:
+        """The index of `files`; `aliases` (path, module, is package, path linked to) are
+        symlinks to some of them: the file they link to is imported under their name too."""
         index = cls({f.path: f for f in sorted(files, key=lambda f: f.path)})
         for facts in index.files.values():
             index.modules.setdefault(facts.module, facts)
-            index._index_names(facts)
+            index._index_names(facts, facts.path, facts.module, facts.is_package)
             # Grouped by scope id first: one table per scope, not a key tuple per binding.
             by_scope: dict[int, dict[str, Binding]] = {0: {}}
             rebound: dict[tuple[int, str], list[Binding]] = {}
@@ -225,6 +228,11 @@ class ProjectIndex:
             index.scope_bindings[facts.path] = by_scope
             if rebound:
                 index.rebound[facts.path] = rebound
+        for path, module, is_package, real in aliases:
+            linked = index.files.get(real)
+            if linked is not None:
+                index.modules.setdefault(module, linked)
+                index._index_names(linked, path, module, is_package)
         for facts in index.files.values():
             index._index_calls(facts)
             index._index_decorators(facts)
@@ -506,9 +514,10 @@ class ProjectIndex:
         return sorted({folder for path in paths if path in self.files
                        for folder in self.import_folders(self.files[path])})
 
-    def _index_names(self, facts: FileFacts) -> None:
-        folder = source_root(facts)
-        name = facts.module
+    def _index_names(self, facts: FileFacts, path: str, module: str, is_package: bool) -> None:
+        """`facts` importable as `module`, as the file at `path` is (its own, or a link's)."""
+        folder = _source_root(path, module, is_package)
+        name = module
         parts = name.split(".")
         self.importable_heads.update(parts)
         for cut in range(len(parts)):
@@ -1349,9 +1358,13 @@ def per_index(query: Callable[[ProjectIndex], _T]) -> Callable[[ProjectIndex], _
 def source_root(facts: FileFacts) -> str:
     """The folder a file's module name is relative to (`services/a` for
     `services/a/app/main.py` imported as `app.main`)."""
-    depth = facts.module.count(".") + (1 if facts.is_package else 0)
+    return _source_root(facts.path, facts.module, facts.is_package)
+
+
+def _source_root(path: str, module: str, is_package: bool) -> str:
+    depth = module.count(".") + (1 if is_package else 0)
     # Paths are relative and normalised (`relative_to(root).as_posix()`): cut as strings.
-    parts = facts.path.split("/")
+    parts = path.split("/")
     cut = len(parts) - 1 - depth
     return "/".join(parts[:cut]) if cut > 0 else ""
 
