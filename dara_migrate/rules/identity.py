@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -246,6 +247,89 @@ class KeyUid(Fix):
         edits = dict(plan.edits)
         return PlannedFix(finding, edits.pop(finding.path, []), plan.description,
                           ids=plan.prefixes, keyed=True, elsewhere=edits)
+
+
+_ROUTE_ID = re.compile(r"^[a-zA-Z0-9-_]+$")
+"""Dara's pattern for a route id (after `BaseRoute.convert_id`)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class KeyRouteId(Fix):
+    """DM108 in a loop over literal keys: `id=` written of the loop variable, as the route's
+    path is (`id=name`, `id=f'reports-{name}'`), when every pass's id is valid and new."""
+
+    call: Call
+    above: tuple[str, ...]
+    """The literal path segments of the routes above this one."""
+    prefix: str
+    routers: tuple[set[str], ...]
+    """The ids of the routers of the apps the route is in: those the rule has found or
+    proposed, then those planned (a later route's literal id, another loop's keys)."""
+    applicability: Applicability = "safe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        found = planning.keyed.loop_values(planning.index.files[finding.path], self.call)
+        if found is None:
+            return None
+        node, variable, keys = found
+        path = next((k.value for k in node.keywords if k.arg == "path"), None)
+        own = _path_pieces(path, variable) if path is not None else None
+        if own is None:
+            return None
+        # Literal text slugged as the path's is, the loop variable's value kept as it is.
+        pieces: list[str | None] = [self.prefix]
+        pieces.extend(_ROUTE_SLUG.sub("-", segment.strip("/")) + "-"
+                      for segment in self.above if segment.strip("/"))
+        pieces.extend(_ROUTE_SLUG.sub("-", piece) if piece is not None else None
+                      for piece in own)
+        ids = [_converted("".join(p if p is not None else str(key) for p in pieces))
+               for key in keys]
+        if len(set(ids)) != len(ids) or any(
+                not _ROUTE_ID.match(i) or any(i in taken for taken in self.routers)
+                for i in ids):
+            return None
+        for taken in self.routers:
+            taken.update(ids)
+        quote = planning.quote_of(finding.path)
+        if pieces == ["", None] and all(isinstance(key, str) for key in keys):
+            value = variable
+        else:
+            body = "".join(p.replace("{", "{{").replace("}", "}}") if p is not None
+                           else f"{{{variable}}}" for p in pieces)
+            value = f"f{quote}{body}{quote}"
+        from dara_migrate.edits import SetKeyword
+
+        edit = SetKeyword(self.call.span.line, self.call.span.col, "id", value)
+        return PlannedFix(finding, [edit], f"id={value}", ids=tuple(ids))
+
+
+def _path_pieces(path: ast.expr, variable: str) -> list[str | None] | None:
+    """A route path written of a loop variable and text: its pieces, the variable as None
+    (`f'/reports/{name}'` -> `['reports/', None]`); None for any other path."""
+    if isinstance(path, ast.Name):
+        return [None] if path.id == variable else None
+    if not isinstance(path, ast.JoinedStr):
+        return None
+    pieces: list[str | None] = []
+    for part in path.values:
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            pieces.append(part.value)
+        elif (isinstance(part, ast.FormattedValue) and part.conversion == -1
+              and part.format_spec is None and isinstance(part.value, ast.Name)
+              and part.value.id == variable):
+            pieces.append(None)
+        else:
+            return None
+    if pieces and pieces[0] is not None:
+        pieces[0] = pieces[0].lstrip("/")
+    if pieces and pieces[-1] is not None:
+        pieces[-1] = pieces[-1].rstrip("/")
+    return pieces if None in pieces else None
+
+
+def _converted(route_id: str) -> str:
+    """`BaseRoute.convert_id`: how Dara holds a route id."""
+    return route_id.lower().strip().replace(" ", "-")
 
 
 def _action_rewriter(planning: FixRound, path: str) -> ActionRewriter:
@@ -723,10 +807,14 @@ class MissingRouteId(Rule):
         "`/api/core/route/{id}`; another worker built different ids, so navigation 404s.",
         use_instead="`id='<slug>'` from the full path: `index` for `/`, a `layout-` prefix "
         "for layouts; unique per router and matching `^[a-zA-Z0-9-_]+$`.",
-        fix_safety="Safe: the id is only used to address the route. Manual where the call "
-        "runs more than once per process (a loop, a helper called twice): Dara keys routes by "
-        "id, so one literal would make them replace each other. Unsafe where nothing in the "
-        "project is seen calling the code (a registering decorator).",
+        fix_safety="Safe: the id is only used to address the route. In a loop over keys "
+        "written in the code (a page registry: `for name, page in PAGES.items(): "
+        "router.add_page(path=name, content=page)`), safe too: the id is written of the loop "
+        "variable as the path is (`id=name`, `id=f'reports-{name}'`) where every key makes "
+        "a valid id no other route has. Manual where the call otherwise runs more than once "
+        "per process (a helper called twice): Dara keys routes by id, so one literal would "
+        "make them replace each other. Unsafe where nothing in the project is seen calling "
+        "the code (a registering decorator).",
         confidence="High: the receiver must resolve to a Dara router or route.",
     )
     VALID = [
@@ -795,6 +883,14 @@ class MissingRouteId(Rule):
                     or not ctx.is_selected(facts)):
                 continue
             if call.loop or ctx.index.runs_at(facts, call.scope) > 1:
+                keyed = self._keyed(ctx, facts, call, method, routers_of(facts.path))
+                if keyed is not None:
+                    yield ctx.at_call(
+                        self, facts, call,
+                        "route without id= gets path + uuid4 per worker and 404s elsewhere; "
+                        "it is added once per pass of its loop over keys written in the code: "
+                        "add an id= keyed by the loop variable", fix=keyed)
+                    continue
                 # Dara keys its route map by id: routes sharing one replace each other.
                 yield ctx.at_call(
                     self, facts, call,
@@ -829,6 +925,27 @@ class MissingRouteId(Rule):
             )
 
 
+    @staticmethod
+    def _keyed(ctx: Context, facts: FileFacts, call: Call, method: str,
+               routers: list[set[str]]) -> KeyRouteId | None:
+        """A page registry's loop (`for name, page in PAGES.items(): router.add_page(
+        path=name, content=page)`): one pass per literal key, each route's path written
+        of the loop variable, code that runs once per process."""
+        from dara_migrate.keyed import KeyedPlanner
+
+        own = call.kwarg("path")
+        if own is None or own.kind not in ("name", "fstring") or (
+                ctx.index.runs_at(facts, call.scope) > 1) or method not in (
+                    "add_page", "add_layout", "add_prefix", "PageRoute", "LayoutRoute",
+                    "PrefixRoute"):
+            return None
+        above = _parent_path(ctx.index, facts, call)
+        if above is None or not KeyedPlanner(ctx.index).loop_keyed(facts, call):
+            return None
+        return KeyRouteId(call, tuple(above), "layout-" if "ayout" in method else "",
+                          tuple(routers))
+
+
 def _route_path(index: ProjectIndex, facts: FileFacts, call: Call,
                 depth: int = 0) -> list[str] | None:
     """Path segments from the router root down to this route; None where a path on the way
@@ -839,8 +956,15 @@ def _route_path(index: ProjectIndex, facts: FileFacts, call: Call,
     if not isinstance(written, str):
         return None
     segments = [written.strip("/")] if own is not None else []
+    above = _parent_path(index, facts, call, depth)
+    return None if above is None else [*above, *segments]
+
+
+def _parent_path(index: ProjectIndex, facts: FileFacts, call: Call,
+                 depth: int = 0) -> list[str] | None:
+    """`_route_path` of the route a route is added to (none: the router root)."""
     if depth > 8:
-        return segments
+        return []
     parent: Call | None = None
     if call.parent >= 0:
         parent = facts.calls[call.parent]
@@ -855,9 +979,8 @@ def _route_path(index: ProjectIndex, facts: FileFacts, call: Call,
     if (parent is not None and parent.kwarg("path") is not None) or (
             parent is not None and parent.callee.rsplit(".", 1)[-1] in
             (*ROUTE_CLASSES, *ROUTE_METHODS, "set_children")):
-        above = _route_path(index, facts, parent, depth + 1)
-        return None if above is None else [*above, *segments]
-    return segments
+        return _route_path(index, facts, parent, depth + 1)
+    return []
 
 
 def _children_holder(facts: FileFacts, call: Call) -> Call | None:

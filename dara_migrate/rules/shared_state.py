@@ -597,9 +597,10 @@ class ProcessLocalMutation(Rule):
         request = ctx.index.scopes_running(facts, "request")
         calls = facts.calls
         # The names these functions go by in the module, imported under another one too.
-        functions = _MUTATING_FUNCTION_NAMES.union(
-            name for name, binding in ctx.index.module_bindings.get(facts.path, {}).items()
-            if binding.kind == "import" and binding.target in _MUTATING_FUNCTIONS)
+        aliases = [binding.name for binding in ctx.index.import_bindings.get(facts.path, ())
+                   if binding.target in _MUTATING_FUNCTIONS]
+        functions = _MUTATING_FUNCTION_NAMES.union(aliases) if aliases else (
+            _MUTATING_FUNCTION_NAMES)
         for call in calls:
             if call.scope not in request:
                 continue

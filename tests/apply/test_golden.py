@@ -26,6 +26,8 @@ CASES = {
     "keyed": ("keyed", ["--target", "1.x"]),
     "ledger": ("ledger", ["--target", "1.x", "--unsafe-fixes"]),
     "fleet": ("fleet", ["--target", "1.x", "--unsafe-fixes"]),
+    # A namespace package whose pages come from a registry, added in loops over its keys.
+    "registry": ("registry", ["--target", "1.x"]),
     # Double-quoted strings; state.py has none, so its folder's files decide.
     "quotes-1x": ("quotes", ["--target", "1.x"]),
     "quotes-v2": ("quotes", ["--target", "v2", "--unsafe-fixes", "--set-mode", "warn"]),

@@ -82,9 +82,53 @@ def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None
     root = write_tree(tmp_path, {"app/main.py": main})
     result, _ = run_audit(root)
     routes = [(f.line, f.fix) for f in result.findings if f.rule == "DM108"]
-    assert routes == [(8, "manual"), (9, "manual"), (12, "manual"), (15, "safe")]
+    # The loop over literal keys is keyed by its variable (below); a helper called twice
+    # has nothing to key by.
+    assert routes == [(8, "manual"), (9, "manual"), (12, "safe"), (15, "safe")]
     repeated = [f.message for f in result.findings if f.rule == "DM108" and f.fix == "manual"]
+    assert len(repeated) == 2
     assert all("one literal id would be shared by every route it adds" in m for m in repeated)
+
+
+def test_routes_added_in_a_loop_over_literal_keys_get_ids_keyed_by_it(tmp_path: Path) -> None:
+    # Keys that make no valid route id (a dot), an id another route has, and two loops
+    # whose ids would meet: each stays with a person; the rest are keyed.
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "TABS = {'summary': 1, 'detail': 2}\n"
+            "VERSIONS = ['v1.0', 'v2.0']\n"
+            "REGIONS = ('north', 'south')\n\n"
+            "for tab in TABS:\n"
+            "    config.router.add_page(path=f'tabs/{tab}', content=Text(tab))\n"
+            "for version in VERSIONS:\n"
+            "    config.router.add_page(path=version, content=Text(version))\n"
+            "for region in REGIONS:\n"
+            "    config.router.add_page(path=region, content=Text(region))\n"
+            "for region in REGIONS:\n"
+            "    config.router.add_page(path=f'{region}', content=Text(region))\n"
+            "config.router.add_page(path='tabs/summary', content=Text('s'), id='tabs-summary')\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    assert applied.exit_code == 1, applied.output  # three are left, under the hatch
+    lines = (root / "app" / "main.py").read_text(encoding="utf-8").splitlines()
+    assert lines[11:20] == [
+        "for tab in TABS:",
+        "    # dara-migrate: local-only[DM108] automatic migration not possible",
+        "    config.router.add_page(path=f'tabs/{tab}', content=Text(tab))",
+        "for version in VERSIONS:",
+        "    # dara-migrate: local-only[DM108] automatic migration not possible",
+        "    config.router.add_page(path=version, content=Text(version))",
+        "for region in REGIONS:",
+        "    config.router.add_page(path=region, content=Text(region), id=region)",
+        "for region in REGIONS:",
+    ]
+    assert lines[20] == "    # dara-migrate: local-only[DM108] automatic migration not possible"
 
 
 def test_uids_from_shared_constants_are_compared_by_value(tmp_path: Path) -> None:
