@@ -133,7 +133,7 @@ def load_project(settings: Settings, paths: Iterable[Path],
     holds facts of files known to be unchanged since they were read; `found` is a walk of
     `paths` already made."""
     found = found or find_files(settings, paths)
-    settings = settings.with_nested_tables(found.projects)
+    settings = settings.with_nested_tables(found.projects, found.selected)
     python, selected, deployment, problems, roots = discover(settings, paths, found)
     with gc_paused():
         # The overlay's bytes (edited files) are dropped once read, not kept while indexing.

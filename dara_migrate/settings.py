@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -113,10 +113,14 @@ class Settings:
             names.update(dict.fromkeys(settings.library_components))
         return tuple(names)
 
-    def with_nested_tables(self, project_files: Iterable[Path]) -> Settings:
+    def with_nested_tables(self, project_files: Iterable[Path],
+                           selected: Collection[str] = ()) -> Settings:
         """These settings with the `[tool.dara-migrate]` tables of the pyproject.toml files
         of nested projects (among `project_files`), each loaded with the same flags. The run
-        itself (`mode`, `jobs`, `cache-dir`, the cache) follows the root's table only."""
+        itself (`mode`, `jobs`, `cache-dir`, the cache) follows the root's table only. A
+        table that cannot be loaded stops the run only when it governs a `selected` file
+        (relative paths; none given: every file): a project beside the ones asked for is
+        read for its code, not audited."""
         nested: dict[str, Settings] = {}
         for path in project_files:
             folder = path.parent
@@ -129,11 +133,16 @@ class Settings:
                 continue
             if not mentioned:
                 continue
-            data = read_pyproject(path)
-            if "dara-migrate" not in data.get("tool", {}):
-                continue
             where = folder.relative_to(self.root).as_posix()
-            loaded = load_settings(folder, self.flags, data, f"{where}/pyproject.toml")
+            try:
+                data = read_pyproject(path)
+                if "dara-migrate" not in data.get("tool", {}):
+                    continue
+                loaded = load_settings(folder, self.flags, data, f"{where}/pyproject.toml")
+            except SettingsError:
+                if not selected or any(p.startswith(f"{where}/") for p in selected):
+                    raise
+                continue
             if self.flags.get("target") is not None:
                 # A profile chosen for the run wins over the table, for the run's reason.
                 loaded = replace(loaded, target_reason=self.target_reason)

@@ -246,3 +246,29 @@ def test_a_module_no_app_imports_belongs_to_the_only_app_of_its_project(
     result, _ = run_audit(root)
     assert [f.status for f in result.findings if f.path == draft and f.rule == "DM101"] == [
         "acknowledged"]
+
+
+def test_a_broken_table_of_a_project_not_asked_for_does_not_stop_the_run(
+        tmp_path: Path) -> None:
+    # `audit apps/a apps/b` reads the repository around them for its code; apps/c's table
+    # (an unknown key) governs none of the files asked for.
+    main = ("from dara.core import ConfigurationBuilder, DerivedVariable\n\n"
+            "config = ConfigurationBuilder()\n"
+            "total = DerivedVariable(lambda: 1, variables=[])\n")
+    root = write_tree(tmp_path, {
+        "apps/a/pyproject.toml": "[project]\nname = 'a'\n",
+        "apps/a/app/main.py": main,
+        "apps/b/pyproject.toml": "[project]\nname = 'b'\n",
+        "apps/b/app/main.py": main,
+        "apps/c/pyproject.toml": "[project]\nname = 'c'\n[tool.dara-migrate]\nbogus = 1\n",
+        "apps/c/app/main.py": main,
+    })
+    apps = root / "apps"
+    asked = CliRunner().invoke(cli, ["audit", str(apps / "a"), str(apps / "b"), "--no-cache",
+                                     "--format", "json"])
+    assert asked.exit_code == 1, asked.output
+    assert {f["path"].rpartition("apps/")[2] for f in json.loads(asked.stdout)["findings"]} == {
+        "a/app/main.py", "b/app/main.py"}
+    governed = CliRunner().invoke(cli, ["audit", str(apps), "--no-cache"])
+    assert governed.exit_code == 2
+    assert "apps/c/pyproject.toml: unknown key 'bogus'" in governed.stderr
