@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -240,12 +241,22 @@ def _run_build(root: Path, config: str, python: str, run_index: int, timeout: fl
         try:
             return _read_build(output, completed)
         except VerifyError as error:
-            if "No module named" not in error.message:
+            missing = _MISSING_MODULE.search(error.message)
+            if missing is None:
                 raise
+            module = config.partition(":")[0]
+            if module == missing[1] or module.startswith(f"{missing[1]}."):
+                # The config's own module: a name mistyped, not a dependency missing.
+                raise VerifyError(f"{config}: no module {module!r} under {root} (nor "
+                                  "installed); name it as the app imports it "
+                                  "(`package.module:config`)") from None
             raise VerifyError(error.message + _interpreter_hint(root, python),
                               error.frame) from None
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+_MISSING_MODULE = re.compile(r"No module named '([^']+)'")
 
 
 def _interpreter_hint(root: Path, python: str) -> str:

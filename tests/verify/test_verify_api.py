@@ -59,3 +59,12 @@ def test_the_api_says_when_no_app_is_found(tmp_path: Path) -> None:
     (tmp_path / "tools.py").write_text("def main() -> None:\n    pass\n", encoding="utf-8")
     with pytest.raises(VerifyError, match="no Dara app found under"):
         run_verify(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_config_naming_no_module_says_so(factory_app: Path) -> None:
+    # A mistyped module is the config's fault, not a missing dependency of the app.
+    with pytest.raises(VerifyError, match=(
+            r"^storefront\.nope:dash: no module 'storefront\.nope' under .*factory_app "
+            r"\(nor installed\)")):
+        run_verify(factory_app, config="storefront.nope:dash")
