@@ -71,8 +71,8 @@ class Value(NamedTuple):
 
     kind: str
     text: str = ""
-    """A name or a callee as written; a dict literal's keys, comma-separated, when each is an
-    identifier string."""
+    """A name or a callee as written; a dict literal's keys, comma-separated, when each is a
+    string holding no comma."""
     data: Const = None
     """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
     scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
@@ -432,7 +432,10 @@ def _path_like(node: ast.JoinedStr) -> bool:
     not a message."""
     texts = [part.value for part in node.values if type(part) is _Constant]
     return len(texts) < len(node.values) and all(
-        type(text) is str and not any(c.isspace() for c in text) for text in texts)
+        type(text) is str and _WHITESPACE(text) is None for text in texts)
+
+
+_WHITESPACE = re.compile(r"\s").search
 
 
 def _concatenation(node: ast.expr) -> bool:
@@ -589,16 +592,21 @@ class _Extractor:
         iterable = self.expr(node.iter)
         target = node.target
         names = _loop_names(target)
-        if (names and type(node) is ast.For and type(node.iter) in _UNROLLABLE
+        collection, method = _dict_view(node.iter)
+        if method == "items" and len(names) != 2:
+            collection = None
+        if (names and type(node) is ast.For and type(collection) in _UNROLLABLE
                 and not _has_inner_loop(node.body)):
-            # Each element of a literal (or a named) collection is one pass, as if unrolled.
-            source = node.iter.id if type(node.iter) is ast.Name else ""
+            # Each element of a literal (or a named) collection is one pass, as if unrolled;
+            # also each item or value of a dict (`for name, page in PAGES.items()`).
+            source = collection.id if type(collection) is ast.Name else ""
             items = () if source else (iterable,)
+            view = (method,) if method else ()
             span = self.columns.span(node)
             whole = type(target) is ast.Name
             for position, name in enumerate(names):
                 self.bind(name, "assign", span, value=_new_fact(Value, (
-                    "each", source, -1 if whole else position, (), (), items)))
+                    "each", source, -1 if whole else position, view, (), items)))
         else:
             self.store(target, "assign", None, node)
         if type(node) is not ast.For or not self.keyed_loop(node, target, node.iter):
@@ -964,12 +972,12 @@ class _Extractor:
     def fstring(self, node: ast.JoinedStr) -> Value:
         value = self.children(node, "fstring")
         # Parts are kept only where the text may be a uid: given as `uid=`, or bound to a name
-        # at module level (a constant another module's uid may be written of); or where it
-        # may be a path another request reads: given first to a call, with no space in its
-        # text (`open(f'{DATA}/{user}.csv')`). Text joined elsewhere (messages) is far more
-        # common.
+        # at module level (a constant another module's uid may be written of); where it is a
+        # route's `path=` (its id may be written the same way); or where it may be a path
+        # another request reads: given to a call, with no space in its text
+        # (`open(f'{DATA}/{user}.csv')`). Text joined elsewhere (messages) is far more common.
         target = self.target
-        if target != "uid" and (self.scope or not target) and not (
+        if target != "uid" and target != "path" and (self.scope or not target) and not (
                 not target and self.parent_call >= 0 and _path_like(node)):
             return value
         # Text and plain names (`f'{REGION}-total'`) are kept, in order: a uid written so over
@@ -1008,9 +1016,10 @@ class _Extractor:
             else:
                 names = value_names
         spelled = [key.data for key in keys if key.kind == "str"]
-        # Keys that could be keywords are kept (`**{"func": f}` passes `func=f`).
-        text = ",".join(cast(list[str], spelled)) if len(spelled) == len(values) and all(
-            cast(str, key).isidentifier() for key in spelled) else ""
+        # String keys are kept: they may be keywords (`**{"func": f}` passes `func=f`) or a
+        # registry's keys (`{"churn-report": churn}`), read where a loop runs over them.
+        text = ",".join(cast(list[str], spelled)) if len(spelled) == len(values) and not any(
+            "," in cast(str, key) for key in spelled) else ""
         return _new_fact(Value, ("dict", text, None, calls, names, values))
 
     def binop(self, node: ast.BinOp) -> Value:
@@ -1295,10 +1304,22 @@ _EXPRESSION_FIELDS: dict[type[ast.AST], tuple[tuple[str, bool], ...]] = {
 }
 
 
-_UNROLLABLE = (ast.List, ast.Tuple, ast.Name)
+_UNROLLABLE = (ast.List, ast.Tuple, ast.Name, ast.Dict)
 """Iterables whose loops are read element by element: literal collections, and names that
 may be bound to one."""
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, *_COMPREHENSIONS)
+
+
+def _dict_view(iterable: ast.expr) -> tuple[ast.expr | None, str]:
+    """What a loop iterates, and how: `(PAGES, 'items')` for `PAGES.items()` (`values`,
+    `keys` alike) of a name, `(literal, 'keys')` for a dict literal itself; `(iterable, '')`
+    otherwise."""
+    if (type(iterable) is ast.Call and type(iterable.func) is ast.Attribute
+            and iterable.func.attr in ("items", "values", "keys") and not iterable.args
+            and not iterable.keywords):
+        receiver = iterable.func.value
+        return (receiver, iterable.func.attr) if type(receiver) is ast.Name else (None, "")
+    return iterable, "keys" if type(iterable) is ast.Dict else ""
 
 
 def _loop_names(target: ast.expr) -> list[str]:

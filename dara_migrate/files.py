@@ -443,9 +443,21 @@ def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
         selected = selected.union(aliases[p] for p in aliases
                                   if relative_path(p, root) in selected)
         selected = selected.difference(relative_path(p, root) for p in aliases)
-    projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES]
+    projects = [p for p in (*deployment, *python) if p.name in PROJECT_FILES and (
+        p.name != "setup.py" or _packages_a_project(p))]
     return FoundFiles(python, selected, deployment, discovery.problems, projects,
                       aliases={relative_path(p, root): real for p, real in aliases.items()})
+
+
+def _packages_a_project(path: Path) -> bool:
+    """Whether a `setup.py` is a project's (it calls setuptools' or distutils' `setup`), not
+    a module of a package that happens to be named so (`shop/setup.py`): a project file
+    makes its folder a source root."""
+    try:
+        data = read_bytes(path)
+    except ReadError:
+        return False
+    return b"setup(" in data and (b"setuptools" in data or b"distutils" in data)
 
 
 def _aliases(root: Path, found: set[Path], links: list[str]) -> dict[Path, str]:

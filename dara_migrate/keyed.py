@@ -31,13 +31,7 @@ from dara_migrate.index.definitions import (
     snake,
 )
 from dara_migrate.index.project import ProjectIndex, ScopeRef
-from dara_migrate.loop_keys import (
-    KEY_ALPHABET,
-    distinct,
-    distinct_keys,
-    literal_keys,
-    loop_key,
-)
+from dara_migrate.loop_keys import KEY_ALPHABET, distinct, distinct_keys, loop_key
 from dara_migrate.tree import walk
 
 if TYPE_CHECKING:
@@ -360,43 +354,6 @@ class KeyedPlanner:
                     variables.append(var)
         return variables or None
 
-    def loop_values(self, facts: FileFacts, call: Call
-                    ) -> tuple[ast.Call, str, list[object]] | None:
-        """For a call in one loop (or comprehension) of its scope over distinct literal keys:
-        the call's node, the loop variable, and the keys, read from the source (`apply`)."""
-        tree = self.tree(facts.path)
-        path = self._call_path(facts, call)
-        if tree is None or path is None or not isinstance(path[-1], ast.Call):
-            return None
-        loops: list[tuple[ast.expr, ast.expr]] = []
-        for parent, child in itertools.pairwise(path):
-            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                   ast.ClassDef)):
-                loops = []
-            elif isinstance(parent, (ast.While, ast.AsyncFor)) and child in parent.body:
-                return None
-            elif isinstance(parent, ast.For) and child in parent.body:
-                loops.append((parent.target, parent.iter))
-            elif isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp,
-                                     ast.DictComp)):
-                if any(child is g for g in parent.generators) or any(
-                        g.is_async for g in parent.generators):
-                    return None
-                loops.extend((g.target, g.iter) for g in parent.generators)
-        if len(loops) != 1:
-            return None
-        shape = loop_key(*loops[0])
-        if shape is None:
-            return None
-        variable, source, dict_only = shape
-        keys = source if not isinstance(source, str) else _module_literal(tree, source)
-        if keys is None and isinstance(source, str) and not any(
-                _changes(node, source) for node in walk(tree)):
-            keys = self._imported_literal(facts, source)
-        if keys is None or not distinct_keys(keys, dict_only):
-            return None
-        return path[-1], variable, literal_keys(keys)
-
     def _named_keys(self, facts: FileFacts, name: str, dict_only: bool) -> bool:
         """From the facts (the audit reads no source), what `_loop_keys` finds in it: whether
         the literal a loop's name stands for (bound in this module, else imported from a
@@ -523,7 +480,7 @@ class _Writes:
                     and not call.kwargs and call.args[0].kind == "const"
                     and type(call.args[0].data) is int)
         if value.kind == "dict":
-            # Keys are kept when each is a name-like string; others (`'us-east'`) may be keys.
+            # String keys are kept; others (numbers, names) may be keys too.
             return not value.text or distinct(value.text.split(","))
         if value.kind != "container" or dict_only:
             return False

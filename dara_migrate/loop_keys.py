@@ -68,14 +68,3 @@ def distinct(keys: list[str]) -> bool:
     joined = "\n".join(keys)
     return (bool(keys) and len(set(keys)) == len(keys) and joined.count("\n") == len(keys) - 1
             and _KEYS.fullmatch(joined) is not None)
-
-
-def literal_keys(iterable: ast.expr) -> list[object]:
-    """The keys of a literal `distinct_keys` accepts, in order: a dict's keys, the elements
-    of a list, tuple or set, `range(n)`'s numbers."""
-    if isinstance(iterable, ast.Call):
-        bound = iterable.args[0]
-        count = bound.value if isinstance(bound, ast.Constant) else 0
-        return list(range(count)) if isinstance(count, int) else []
-    elements = iterable.keys if isinstance(iterable, ast.Dict) else getattr(iterable, "elts", [])
-    return [element.value for element in elements if isinstance(element, ast.Constant)]

@@ -293,3 +293,32 @@ def test_a_symlink_to_a_project_file_is_that_file_under_a_second_name(tmp_path: 
     assert (root / "shop" / "state.py").read_text(encoding="utf-8").splitlines()[3] == (
         "double = DerivedVariable(lambda c: c * 2, variables=[count], uid='shop.state:double')")
     assert "0 fixes; changed 0 files" in applied.output
+
+
+def test_a_module_named_setup_is_no_project_file(tmp_path: Path) -> None:
+    # `shop/setup.py` holds the shop's set-up helpers; only a setup.py calling setuptools'
+    # `setup()` makes its folder a project whose modules are named from there.
+    from tests.helpers import run_audit
+
+    root = write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'shop'\n",
+        "shop/__init__.py": "",
+        "shop/setup.py": "from dara.core import DerivedVariable, Variable\n\n"
+        "HISTORY: list[str] = []\n"
+        "count = Variable(0, uid='count')\n\n\n"
+        "def remember(item: str) -> None:\n"
+        "    HISTORY.append(item)\n",
+        "shop/main.py": "from dara.core import ConfigurationBuilder, action\n\n"
+        "from shop.setup import remember\n\n"
+        "config = ConfigurationBuilder()\n\n\n"
+        "@action\n"
+        "async def save(ctx: action.Ctx, item: str):\n"
+        "    remember(item)\n",
+        "tools/setup.py": "from setuptools import setup\n\nsetup(name='tools')\n",
+        "tools/tools/cli.py": "",
+    })
+    result, project = run_audit(root)
+    assert [(f.path, f.line, f.rule) for f in result.findings if f.rule == "DM205"] == [
+        ("shop/setup.py", 8, "DM205")]
+    assert [app.key for app in project.apps] == ["shop.main:config"]
+    assert project.index.files["tools/tools/cli.py"].module == "tools.cli"

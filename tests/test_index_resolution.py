@@ -391,3 +391,23 @@ def test_a_method_named_like_a_router_method_calling_itself_resolves(tmp_path: P
     )})
     result, _ = run_audit(root)
     assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [(6, "manual")]
+
+
+@pytest.mark.parametrize(("options", "spelled"), [
+    ("{'variables': [count], 'uid': 'total'}", ["variables", "uid"]),
+    ("{'variables': [count], 'data-key': 1}", None),
+])
+def test_a_mapping_is_spelled_as_keywords_only_where_its_keys_could_be(
+        tmp_path: Path, options: str, spelled: list[str] | None) -> None:
+    from dara_migrate.index.mappings import spelled_keywords
+
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import DerivedVariable, Variable\n\n"
+        "count = Variable(0, uid='count')\n"
+        f"options = {options}\n"
+        "total = DerivedVariable(lambda c: c, **options)\n")})
+    _, project = run_audit(root)
+    facts = project.index.files["app/main.py"]
+    call = next(c for c in facts.calls if c.callee == "DerivedVariable")
+    found = spelled_keywords(project.index, facts, call)
+    assert (None if found is None else [keyword for keyword, _ in found]) == spelled

@@ -37,8 +37,10 @@ def spelled_keywords(index: ProjectIndex, facts: FileFacts, call: Call
         return None
     spelled: tuple[tuple[str, Value], ...] | None = None
     if value.kind == "dict" and (value.text or not value.items):
-        spelled = tuple(zip(value.text.split(",") if value.text else (), value.items,
-                            strict=True))
+        keys = value.text.split(",") if value.text else []
+        if not all(key.isidentifier() for key in keys):
+            return None  # not keywords a call could spell
+        spelled = tuple(zip(keys, value.items, strict=True))
     elif value.kind == "call":
         made = facts.calls[value.call]
         if (not made.args and made.kwarg("**") is None

@@ -1096,7 +1096,7 @@ class ProjectIndex:
                 continue  # a call outside a request slot, where it may be `partial(f, ...)`
             slot_content = bool(content_args) and _matches(content_args, position, keyword)
             if slot_content and call.loop and value.kind in ("name", "attr"):
-                passes = loop_passes(self, facts, call.scope, value.text)
+                passes = loop_passes(self, facts, call.scope, value.text, call.line)
                 if passes is not None:
                     # One route per element of a literal collection, as if unrolled.
                     for owner, owner_scope, element in passes:

@@ -17,17 +17,25 @@ _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "
 _RECORD_BASES = frozenset({"NamedTuple", "typing.NamedTuple"})
 
 
-def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str
-                ) -> list[tuple[FileFacts, int, Value]] | None:
+def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: str,
+                line: int = 0) -> list[tuple[FileFacts, int, Value]] | None:
     """What `dotted` (`page`, `page.content`) stands for in each pass of the loop that binds
     its head, with the file and scope each value is written in, when that loop iterates once
     over a literal collection (or a module-level name bound once to one) with one pass per
-    element; None otherwise."""
+    element, or over such a dict's `.items()`, `.values()` or keys; None otherwise. `line`:
+    where the name is read, inside the loop that binds it there (two loops may bind one
+    name: the last binding is the later loop's)."""
     head, _, rest = dotted.partition(".")
     found = index.lookup(facts, scope_id, head)
     if found is None:
         return None
     binding, bound_in = found
+    if line and not binding.span.line <= line <= binding.span.end_line:
+        enclosing = [b for b in index.bindings_in(facts.path, bound_in, head)
+                     if b.span.line <= line <= b.span.end_line]
+        if not enclosing:
+            return None  # read after its loop: the last element only
+        binding = enclosing[-1]
     each = binding.value
     if binding.kind != "assign" or each is None or each.kind != "each" or binding.loop:
         return None
@@ -37,8 +45,11 @@ def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: st
         return None
     owner, owner_scope, literal = collection
     position = each.const
+    elements = _elements(literal, each.calls[0] if each.calls else "")
+    if elements is None:
+        return None
     passes: list[tuple[FileFacts, int, Value]] = []
-    for element in literal.items:
+    for element in elements:
         if isinstance(position, int) and position >= 0:
             if element.kind != "container" or len(element.items) <= position:
                 return None
@@ -52,6 +63,25 @@ def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: st
             return None  # `*more`, a subscript, a conditional: not one known value
         passes.append((owner, owner_scope, element))
     return passes
+
+
+def _elements(literal: Value, view: str) -> tuple[Value, ...] | None:
+    """What a loop over a literal collection gets on each pass: a list's or tuple's elements;
+    a dict's keys (those written as name-like strings), values, or (key, value) pairs."""
+    if literal.kind == "container":
+        return literal.items if not view else None
+    if literal.kind != "dict":
+        return None
+    if view == "values":
+        return literal.items
+    keys = tuple(Value("str", data=key) for key in literal.text.split(",")) if (
+        literal.text) else ()
+    if len(keys) != len(literal.items):
+        return None  # keys other than name-like strings are not kept
+    if view == "items":
+        return tuple(Value("container", items=pair) for pair in zip(
+            keys, literal.items, strict=True))
+    return keys
 
 
 def _named_collection(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
@@ -68,7 +98,7 @@ def _named_collection(index: ProjectIndex, facts: FileFacts, scope_id: int, name
             return None
         return _named_collection(index, module, 0, remainder, depth + 1)
     value = binding.value
-    if (binding.kind != "assign" or value is None or value.kind != "container"
+    if (binding.kind != "assign" or value is None or value.kind not in ("container", "dict")
             or len(index.bindings_in(facts.path, 0, name)) != 1 or changed_in_place(facts, name)):
         return None
     return facts, 0, value

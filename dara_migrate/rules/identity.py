@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from dara_migrate.autofix import Applicability, Carried, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
@@ -22,6 +21,7 @@ from dara_migrate.index.definitions import (
 )
 from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index, project_calls
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
+from dara_migrate.index.unrolled import loop_passes
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
     module_assignment,
@@ -252,79 +252,100 @@ class KeyUid(Fix):
 _ROUTE_ID = re.compile(r"^[a-zA-Z0-9-_]+$")
 """Dara's pattern for a route id (after `BaseRoute.convert_id`)."""
 
+Piece = tuple[bool, str]
+"""Part of an id written of a loop variable: (True, `name` or `spec.path`) or (False,
+text)."""
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class KeyRouteId(Fix):
-    """DM108 in a loop over literal keys: `id=` written of the loop variable, as the route's
-    path is (`id=name`, `id=f'reports-{name}'`), when every pass's id is valid and new."""
+    """DM108 in a loop over a literal collection: `id=` written of the loop variable as the
+    route's path is (`id=name`, `id=f'regions-{region}-summary'`)."""
 
     call: Call
-    above: tuple[str, ...]
-    """The literal path segments of the routes above this one."""
-    prefix: str
-    routers: tuple[set[str], ...]
-    """The ids of the routers of the apps the route is in: those the rule has found or
-    proposed, then those planned (a later route's literal id, another loop's keys)."""
+    pieces: tuple[Piece, ...]
+    ids: tuple[str, ...]
+    """The id of each pass, as Dara will hold it."""
     applicability: Applicability = "safe"
 
-    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        found = planning.keyed.loop_values(planning.index.files[finding.path], self.call)
-        if found is None:
-            return None
-        node, variable, keys = found
-        path = next((k.value for k in node.keywords if k.arg == "path"), None)
-        own = _path_pieces(path, variable) if path is not None else None
-        if own is None:
-            return None
-        # Literal text slugged as the path's is, the loop variable's value kept as it is.
-        pieces: list[str | None] = [self.prefix]
-        pieces.extend(_ROUTE_SLUG.sub("-", segment.strip("/")) + "-"
-                      for segment in self.above if segment.strip("/"))
-        pieces.extend(_ROUTE_SLUG.sub("-", piece) if piece is not None else None
-                      for piece in own)
-        ids = [_converted("".join(p if p is not None else str(key) for p in pieces))
-               for key in keys]
-        if len(set(ids)) != len(ids) or any(
-                not _ROUTE_ID.match(i) or any(i in taken for taken in self.routers)
-                for i in ids):
-            return None
-        for taken in self.routers:
-            taken.update(ids)
-        quote = planning.quote_of(finding.path)
-        if pieces == ["", None] and all(isinstance(key, str) for key in keys):
-            value = variable
-        else:
-            body = "".join(p.replace("{", "{{").replace("}", "}}") if p is not None
-                           else f"{{{variable}}}" for p in pieces)
-            value = f"f{quote}{body}{quote}"
+    def expression(self, quote: str = "'") -> str:
+        if len(self.pieces) == 1 and self.pieces[0][0]:
+            return self.pieces[0][1]
+        body = "".join(f"{{{text}}}" if named else text.replace("{", "{{").replace("}", "}}")
+                       for named, text in self.pieces)
+        return f"f{quote}{body}{quote}"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix:
         from dara_migrate.edits import SetKeyword
 
+        value = self.expression(planning.quote_of(finding.path))
         edit = SetKeyword(self.call.span.line, self.call.span.col, "id", value)
-        return PlannedFix(finding, [edit], f"id={value}", ids=tuple(ids))
+        return PlannedFix(finding, [edit], f"id={value}", ids=self.ids)
 
 
-def _path_pieces(path: ast.expr, variable: str) -> list[str | None] | None:
-    """A route path written of a loop variable and text: its pieces, the variable as None
-    (`f'/reports/{name}'` -> `['reports/', None]`); None for any other path."""
-    if isinstance(path, ast.Name):
-        return [None] if path.id == variable else None
-    if not isinstance(path, ast.JoinedStr):
+def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: str,
+                    routers: list[set[str]]) -> KeyRouteId | None:
+    """For a route added in one loop over a literal collection (a page registry: `for name,
+    page in PAGES.items(): router.add_page(path=name, content=page)`, a list of `(path,
+    page)` tuples, records' `spec.path`), whose path is written of the loop variable: the
+    id written the same way, when every pass's is a valid id no other route has."""
+    own = call.kwarg("path")
+    if own is None or method not in _KEYED_ROUTES or index.runs_at(facts, call.scope) > 1 or (
+            sum(loop.holds(call) for loop in facts.loops) != 1):
         return None
-    pieces: list[str | None] = []
-    for part in path.values:
-        if isinstance(part, ast.Constant) and isinstance(part.value, str):
-            pieces.append(part.value)
-        elif (isinstance(part, ast.FormattedValue) and part.conversion == -1
-              and part.format_spec is None and isinstance(part.value, ast.Name)
-              and part.value.id == variable):
-            pieces.append(None)
-        else:
+    written: list[Piece]
+    if own.kind in ("name", "attr"):
+        written = [(True, own.text)]
+    elif own.kind == "fstring" and own.items and all(
+            part.kind in ("name", "attr") or (part.kind == "str" and isinstance(part.data, str))
+            for part in own.items):
+        written = [(True, part.text) if part.kind != "str" else (False, cast(str, part.data))
+                   for part in own.items]
+    else:
+        return None
+    above = _parent_path(index, facts, call)
+    if above is None:
+        return None
+    lead = "layout-" if method in ("add_layout", "LayoutRoute") else ""
+    lead += "".join(_ROUTE_SLUG.sub("-", segment.strip("/")) + "-"
+                    for segment in above if segment.strip("/"))
+    pieces: list[Piece] = [(False, lead)] if lead else []
+    passes: dict[str, list[str]] = {}
+    numbers = False
+    for index_of, (named, text) in enumerate(written):
+        if not named:
+            if index_of == 0:
+                text = text.lstrip("/")
+            if index_of == len(written) - 1:
+                text = text.rstrip("/")
+            if text:
+                pieces.append((False, _ROUTE_SLUG.sub("-", text)))
+            continue
+        values = loop_passes(index, facts, call.scope, text, call.line)
+        if values is None or any(not isinstance(v.const, (str, int)) or isinstance(
+                v.const, bool) for _, _, v in values):
             return None
-    if pieces and pieces[0] is not None:
-        pieces[0] = pieces[0].lstrip("/")
-    if pieces and pieces[-1] is not None:
-        pieces[-1] = pieces[-1].rstrip("/")
-    return pieces if None in pieces else None
+        passes[text] = [str(v.const) for _, _, v in values]
+        numbers = numbers or any(isinstance(v.const, int) for _, _, v in values)
+        pieces.append((True, text))
+    counts = {len(values) for values in passes.values()}
+    if len(counts) != 1:
+        return None
+    (count,) = counts
+    ids = tuple(_converted("".join(passes[text][i] if named else text for named, text in pieces))
+                for i in range(count))
+    if len(set(ids)) != len(ids) or any(
+            not _ROUTE_ID.match(i) or any(i in taken for taken in routers) for i in ids):
+        return None
+    if numbers and len(pieces) == 1:
+        pieces = [(False, ""), *pieces]  # Dara takes text only: `id=f'{n}'`, not `id=n`
+    for taken in routers:
+        taken.update(ids)
+    return KeyRouteId(call, tuple(pieces), ids)
+
+
+_KEYED_ROUTES = frozenset({"add_page", "add_layout", "add_prefix", "PageRoute", "LayoutRoute",
+                           "PrefixRoute"})
 
 
 def _converted(route_id: str) -> str:
@@ -883,13 +904,13 @@ class MissingRouteId(Rule):
                     or not ctx.is_selected(facts)):
                 continue
             if call.loop or ctx.index.runs_at(facts, call.scope) > 1:
-                keyed = self._keyed(ctx, facts, call, method, routers_of(facts.path))
+                keyed = _keyed_route_id(ctx.index, facts, call, method, routers_of(facts.path))
                 if keyed is not None:
                     yield ctx.at_call(
                         self, facts, call,
                         "route without id= gets path + uuid4 per worker and 404s elsewhere; "
-                        "it is added once per pass of its loop over keys written in the code: "
-                        "add an id= keyed by the loop variable", fix=keyed)
+                        "it is added once per element of a collection written in the code: "
+                        f"add id={keyed.expression()}", fix=keyed)
                     continue
                 # Dara keys its route map by id: routes sharing one replace each other.
                 yield ctx.at_call(
@@ -923,27 +944,6 @@ class MissingRouteId(Rule):
                 f"add id='{candidate}'{where}",
                 fix=SetId(call, "id", candidate, kind, replace=given is not None),
             )
-
-
-    @staticmethod
-    def _keyed(ctx: Context, facts: FileFacts, call: Call, method: str,
-               routers: list[set[str]]) -> KeyRouteId | None:
-        """A page registry's loop (`for name, page in PAGES.items(): router.add_page(
-        path=name, content=page)`): one pass per literal key, each route's path written
-        of the loop variable, code that runs once per process."""
-        from dara_migrate.keyed import KeyedPlanner
-
-        own = call.kwarg("path")
-        if own is None or own.kind not in ("name", "fstring") or (
-                ctx.index.runs_at(facts, call.scope) > 1) or method not in (
-                    "add_page", "add_layout", "add_prefix", "PageRoute", "LayoutRoute",
-                    "PrefixRoute"):
-            return None
-        above = _parent_path(ctx.index, facts, call)
-        if above is None or not KeyedPlanner(ctx.index).loop_keyed(facts, call):
-            return None
-        return KeyRouteId(call, tuple(above), "layout-" if "ayout" in method else "",
-                          tuple(routers))
 
 
 def _route_path(index: ProjectIndex, facts: FileFacts, call: Call,

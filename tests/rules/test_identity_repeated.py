@@ -344,3 +344,76 @@ def test_a_route_given_id_none_has_no_id(tmp_path: Path) -> None:
     [route] = [f for f in result.findings if f.rule == "DM108"]
     assert (route.line, route.fix, route.suggested_uid) == (5, "safe", "index")
     assert route.autofix is not None and route.autofix.replace  # type: ignore[attr-defined]
+
+
+REGISTRY_PAGES = (
+    "from dara.core import DerivedVariable, Variable\n"
+    "from dara.components import Text\n\n"
+    "count = Variable(1, uid='count')\n\n\n"
+    "def overview_page():\n"
+    "    doubled = DerivedVariable(lambda c: c * 2, variables=[count])\n"
+    "    return Text(doubled)\n\n\n"
+    "def admin_page():\n"
+    "    tripled = DerivedVariable(lambda c: c * 3, variables=[count])\n"
+    "    return Text(tripled)\n"
+)
+
+
+@pytest.mark.parametrize("main", [
+    # A dict registry, its items looped over.
+    "PAGES = {'overview': overview_page, 'admin-area': admin_page}\n"
+    "for name, builder in PAGES.items():\n"
+    "    config.router.add_page(path=name, content=builder)\n",
+    # Two loops binding the same names: each route's content is its own loop's.
+    "PUBLIC = [('overview', overview_page)]\n"
+    "ADMIN = [('admin-area', admin_page)]\n"
+    "for path, page in PUBLIC:\n"
+    "    config.router.add_page(path=path, content=page)\n"
+    "for path, page in ADMIN:\n"
+    "    config.router.add_page(path=path, content=page)\n",
+])
+def test_pages_added_from_a_registry_run_once_at_build(tmp_path: Path, main: str) -> None:
+    root = write_tree(tmp_path, {
+        "app/pages.py": REGISTRY_PAGES,
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app.pages import admin_page, overview_page\n\n"
+        "config = ConfigurationBuilder()\n" + main,
+    })
+    result, _ = run_audit(root)
+    found = [(f.path, f.line, f.rule, f.fix) for f in result.findings
+             if f.rule in ("DM101", "DM104", "DM108")]
+    routes = [f for f in found if f[2] == "DM108"]
+    assert [f for f in found if f[2] != "DM108"] == [
+        ("app/pages.py", 8, "DM101", "safe"), ("app/pages.py", 13, "DM101", "safe")]
+    assert all(fix == "safe" for *_, fix in routes)
+    messages = {f.message.rpartition("add ")[2] for f in result.findings if f.rule == "DM108"}
+    assert messages == ({"id=name"} if "items()" in main else {"id=path"})
+
+
+def test_records_and_tuples_of_a_registry_key_their_route_ids(tmp_path: Path) -> None:
+    main = ("from dataclasses import dataclass\n"
+            "from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "@dataclass\n"
+            "class PageSpec:\n"
+            "    path: str\n"
+            "    title: str\n\n"
+            "SPECS = [PageSpec('sales', 'Sales'), PageSpec('ops', 'Operations')]\n"
+            "TABS = [(1, 'One'), (2, 'Two')]\n"
+            "config = ConfigurationBuilder()\n"
+            "docs = config.router.add_prefix(path='/docs/', id='docs')\n"
+            "for spec in SPECS:\n"
+            "    config.router.add_page(path=spec.path, content=Text(spec.title))\n"
+            "for number, title in TABS:\n"
+            "    docs.add_page(path=f'tab-{number}/', content=Text(title))\n"
+            "for number, title in TABS:\n"
+            "    config.router.add_page(path=number, content=Text(title))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    routes = [(f.line, f.fix, f.message.rpartition(": ")[2]) for f in result.findings
+              if f.rule == "DM108"]
+    assert routes == [
+        (15, "safe", "add id=spec.path"),
+        (17, "safe", "add id=f'docs-tab-{number}'"),
+        (19, "safe", "add id=f'{number}'"),
+    ]
