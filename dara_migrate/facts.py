@@ -438,6 +438,24 @@ def _path_like(node: ast.JoinedStr) -> bool:
 _WHITESPACE = re.compile(r"\s").search
 
 
+def _path_division(node: ast.BinOp) -> bool:
+    """Whether an expression joins plain names and text with `/` only (`DATA / 'a.csv'`,
+    pathlib's join), a name first."""
+    leaves: list[ast.expr] = []
+    pending: list[ast.expr] = [node]
+    while pending:
+        side = pending.pop()
+        if type(side) is ast.BinOp:
+            if type(side.op) is not ast.Div:
+                return False
+            pending += (side.right, side.left)
+        else:
+            leaves.append(side)
+    return _plain_name(leaves[0]) and all(
+        _plain_name(leaf) or (type(leaf) is _Constant and type(leaf.value) is str)
+        for leaf in leaves[1:])
+
+
 def _concatenation(node: ast.expr) -> bool:
     """Whether an expression joins text and plain names with `+` only (`'a-' + B + '-c'`),
     a string among them."""
@@ -1027,12 +1045,16 @@ class _Extractor:
         # As an f-string's parts, where the text may be a uid.
         if (target == "uid" or (target and not self.scope)) and _concatenation(node):
             return self._concatenated(node)
+        if self.parent_call >= 0 and _path_division(node):
+            # `UPLOAD_DIR / 'latest.csv'` given to a call: a path other requests may read.
+            return self._concatenated(node)._replace(text="/")
         return self.children(node, "binop")
 
     def _concatenated(self, node: ast.BinOp) -> Value:
-        """`'sales-' + REGION + '-total'`: the parts in order, as an f-string's are (they
-        hold no call: nothing is read twice). One flat tuple however long the chain: a nested
-        value per `+` would be too deep to pickle for a generated module's long one."""
+        """`'sales-' + REGION + '-total'` (or `DATA / 'a.csv'`): the parts in order, as an
+        f-string's are (they hold no call: nothing is read twice). One flat tuple however
+        long the chain: a nested value per `+` would be too deep to pickle for a generated
+        module's long one."""
         parts: list[Value] = []
         pending: list[ast.expr] = [node]
         while pending:

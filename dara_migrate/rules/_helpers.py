@@ -3,6 +3,7 @@ and the Dara variables and actions a name stands for."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -422,18 +423,53 @@ MUTABLE_CALLS = frozenset({
     "pandas.read_feather", "pandas.read_pickle", "pandas.concat", "pandas.merge",
     "numpy.array", "numpy.asarray", "numpy.zeros", "numpy.ones", "numpy.empty", "numpy.full",
     "numpy.arange", "numpy.linspace", "numpy.zeros_like", "numpy.ones_like", "numpy.eye",
+    "pandas.DataFrame.from_records", "pandas.DataFrame.from_dict",
+    # What loading, copying and sorting give: new containers of the module's own.
+    "json.load", "json.loads", "yaml.safe_load", "yaml.load", "tomllib.load",
+    "tomllib.loads", "copy.copy", "copy.deepcopy", "sorted",
+    "queue.Queue", "queue.SimpleQueue", "queue.LifoQueue", "queue.PriorityQueue",
+    "weakref.WeakValueDictionary", "weakref.WeakKeyDictionary", "weakref.WeakSet",
+    "cachetools.TTLCache", "cachetools.LRUCache", "cachetools.LFUCache", "cachetools.Cache",
+    "collections.ChainMap", "array.array",
 })
+_MUTABLE_ANNOTATION = re.compile(
+    r"(typing\.|t\.|collections\.)?(dict|list|set|bytearray|defaultdict|OrderedDict|Counter|"
+    r"deque|Dict|List|Set|DefaultDict|Deque|MutableMapping|MutableSequence|MutableSet)\b"
+    r"|(pd|pandas)\.DataFrame\b|(np|numpy)\.ndarray\b")
+"""Annotations of mutable containers (`dict[str, int]`, `pd.DataFrame`)."""
 
 
-def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None) -> bool:
-    """A display or comprehension, or a call of a mutable container type (a data frame or
-    an array too)."""
-    if value is None:
+def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None,
+            annotation: str = "", depth: int = 0) -> bool:
+    """A display or comprehension, a name annotated as a mutable container, or a call that
+    makes one: of a container type (a data frame or an array too), of a loader or copier
+    (`json.load`, `copy.deepcopy`, `frame.copy()`), of a project function annotated to
+    return one or returning one."""
+    if annotation and _MUTABLE_ANNOTATION.match(annotation):
+        return True
+    if value is None or depth > 3:
         return False
     if value.kind in ("dict", "container", "comprehension"):
         return True
-    return value.kind == "call" and bool(value.text) and (
-        index.resolve(facts, scope_id, value.text).qualified in MUTABLE_CALLS)
+    if value.kind != "call" or not value.text:
+        return False
+    resolved = index.resolve(facts, scope_id, value.text)
+    if resolved.qualified in MUTABLE_CALLS:
+        return True
+    receiver, _, method = value.text.rpartition(".")
+    if method == "copy" and receiver and "." not in receiver:
+        # `WORKING = RAW.copy()`: a copy of a module's container is one too.
+        found = index.lookup(facts, scope_id, receiver)
+        return found is not None and found[0].kind == "assign" and mutable(
+            index, facts, found[1], found[0].value, found[0].target, depth + 1)
+    function = resolved.function
+    if function is None or index.scope(function).kind != "function":
+        return False
+    owner = index.files[function[0]]
+    scope = owner.scopes[function[1]]
+    return bool(scope.returns and _MUTABLE_ANNOTATION.match(scope.returns)) or any(
+        mutable(index, owner, function[1], returned, "", depth + 1)
+        for returned in scope.returned)
 
 
 def mutable_field(index: ProjectIndex, facts: FileFacts, scope_id: int,

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from dara_migrate.facts import Call, FileFacts
+from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.dara_api import SECRET_NAME
 from dara_migrate.index.project import ProjectIndex
@@ -117,6 +117,29 @@ def _client(index: ProjectIndex, facts: FileFacts, call: Call) -> bool:
     return qualified.split(".")[0] in _CLIENT_ROOTS
 
 
+def _sql(index: ProjectIndex, facts: FileFacts, scope_id: int, statement: Value | None,
+         depth: int = 0) -> str | None:
+    """The SQL a statement argument holds: a literal, SQLAlchemy's `text('...')` of one, or
+    a name bound to either (`sql = 'INSERT ...'`)."""
+    if statement is None or depth > 2:
+        return None
+    if isinstance(statement.const, str):
+        return statement.const
+    if statement.kind == "call" and statement.text:
+        made = facts.calls[statement.call]
+        if made.args and index.resolve_call(facts, made).qualified in _SQL_TEXT:
+            return _sql(index, facts, scope_id, made.args[0], depth + 1)
+        return None
+    if statement.kind == "name":
+        found = index.lookup(facts, scope_id, statement.text)
+        if found is not None and found[0].kind == "assign":
+            return _sql(index, facts, found[1], found[0].value, depth + 1)
+    return None
+
+
+_SQL_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+
+
 def _external_write(index: ProjectIndex, facts: FileFacts, call: Call) -> str | None:
     """What an external-store write looks like, if the call is one."""
     if "." not in call.callee:
@@ -124,10 +147,10 @@ def _external_write(index: ProjectIndex, facts: FileFacts, call: Call) -> str | 
     method = call.callee.rsplit(".", 1)[-1]
     if method in _EXTERNAL_WRITES:
         return f"an external store (.{method}())"
-    statement = call.argument(0, "statement")
-    if method == "execute" and statement is not None and isinstance(statement.const, str) and (
-            _WRITING_SQL.match(statement.const)):
-        return "a database (a writing execute())"
+    if method in ("execute", "exec_driver_sql"):
+        sql = _sql(index, facts, call.scope, call.argument(0, "statement"))
+        if sql is not None and _WRITING_SQL.match(sql):
+            return f"a database (a writing {method}())"
     if method == "set" and len(call.args) >= 2 and _client(index, facts, call):
         return "an external store (.set())"
     return None

@@ -36,13 +36,16 @@ def _path_key(index: ProjectIndex, facts: FileFacts, scope_id: int,
               value: Value | None) -> str | None:
     """A name for a path that other code can share: a literal, a name bound in the project
     (not a parameter, not a library module like `os.path`), or text joined of those
-    (`f'{DATA}/notes.csv'` and `os.path.join(DATA, 'notes.csv')` alike)."""
+    (`f'{DATA}/notes.csv'`, `os.path.join(DATA, 'notes.csv')` and `DATA / 'notes.csv'`
+    alike)."""
     if value is None:
         return None
     if value.kind == "str" and isinstance(value.const, str) and value.const:
         return repr(value.const)
     if value.kind == "fstring" and value.items:
         return _joined_key(index, facts, scope_id, value.items, "")
+    if value.kind == "binop" and value.text == "/" and value.items:
+        return _joined_key(index, facts, scope_id, value.items, "/")
     if value.kind == "call" and value.text and (
             index.resolve(facts, scope_id, value.text).qualified in _JOINS):
         call = facts.calls[value.call]
@@ -144,8 +147,9 @@ class LocalFileState(Rule):
         what="A write to a local path while serving a request (`open(..., 'w')`, `to_csv`, "
         "`to_parquet` and the other pandas writers, `Path.write_text/write_bytes`) when other "
         "request-time code reads the same path (the same literal or the same bound name, or "
-        "text joined of those: `f'{UPLOAD_DIR}/latest.csv'` and "
-        "`os.path.join(UPLOAD_DIR, 'latest.csv')` are one path).",
+        "text joined of those: `f'{UPLOAD_DIR}/latest.csv'`, "
+        "`os.path.join(UPLOAD_DIR, 'latest.csv')` and `UPLOAD_DIR / 'latest.csv'` are one "
+        "path).",
         why="Each worker, and usually each box, has its own disk. A file written by one "
         "worker's request is missing or stale for requests that land on another.",
         use_instead="Keep the data in shared storage: a ServerVariable or BackendStore on the "

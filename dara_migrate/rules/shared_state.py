@@ -10,7 +10,13 @@ from typing import ClassVar
 
 from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver, star_sources
-from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index, project_calls
+from dara_migrate.index.project import (
+    ProjectIndex,
+    ScopeRef,
+    passed_argument,
+    per_index,
+    project_calls,
+)
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
@@ -95,8 +101,25 @@ def _seed_argument(api: str | None) -> str:
 
 
 def _seed(index: ProjectIndex, facts: FileFacts, call: Call) -> Value | None:
+    """The seed a constructor call gives. In a helper (`def user_store(**kwargs): return
+    ServerVariable(scope='user', **kwargs)`, `default=default` of a parameter), a seed only
+    where its callers pass one."""
     value = call.argument(0, _seed_argument(index.resolve_call(facts, call).api))
-    return value if passed_not_none(value) else None
+    if value is None or not passed_not_none(value) or value is call.kwarg("**"):
+        return None
+    found = index.lookup(facts, call.scope, value.text) if value.kind == "name" else None
+    if found is None or found[0].kind != "param":
+        return value
+    function = facts.scopes[found[1]]
+    param = next((p for p in function.params if p.name == value.text), None)
+    if param is None or param.kind in ("vararg", "kwarg"):
+        return value
+    callers = project_calls(index).get((facts.path, found[1]), [])
+    if not callers:
+        return None if param.has_default else value
+    passed = any(passed_not_none(passed_argument(facts, function, param.name, caller))
+                 for _, caller in callers)
+    return value if passed else None
 
 
 # ---------------------------------------------------------------- DM203
@@ -290,7 +313,7 @@ class StartupSeededSharedState(Rule):
 _MUTATORS = frozenset({
     "append", "extend", "insert", "remove", "pop", "popitem", "clear", "update", "add",
     "discard", "appendleft", "extendleft", "popleft", "sort", "reverse", "__setitem__",
-    "__delitem__",
+    "__delitem__", "put", "put_nowait",
 })
 _INDEXERS = frozenset({"loc", "iloc", "at", "iat"})
 """A data frame's indexers: `SALES.loc[k, 'c'] = v` writes `SALES`."""
@@ -298,6 +321,7 @@ _REMOVERS = frozenset({"remove", "pop", "popitem", "clear", "discard", "popleft"
                        "__delitem__"})
 """Mutators whose argument is taken out, not kept: never the live object the state holds."""
 _MEMO_DECORATORS = frozenset({"functools.cache", "functools.lru_cache"})
+_NAMESPACE = "types.SimpleNamespace"
 _MUTATING_FUNCTIONS = frozenset({
     "heapq.heappush", "heapq.heappop", "heapq.heapify", "heapq.heappushpop",
     "heapq.heapreplace", "bisect.insort", "bisect.insort_left", "bisect.insort_right",
@@ -354,7 +378,7 @@ class _SharedState:
         if rest:
             return self._instance_attribute(facts, binding, head, rest) if (
                 "." not in rest) else None
-        if mutable(self.index, facts, bound_in, binding.value):
+        if mutable(self.index, facts, bound_in, binding.value, binding.target):
             return f"module-level {head} ({facts.module})"
         return None
 
@@ -365,8 +389,13 @@ class _SharedState:
         value = binding.value
         if value is None or value.kind != "call" or not value.text:
             return None
-        cls = self.index.resolve(facts, 0, value.text).function
-        if cls is None or self.index.scope(cls).kind != "class":
+        if self.index.resolve(facts, 0, value.text).qualified == _NAMESPACE:
+            # `STATE = SimpleNamespace(cache={}, hits=0)`: its attributes are its keywords.
+            given = facts.calls[value.call].kwarg(attribute)
+            return (f"attribute {owner}.{attribute} of the module-level SimpleNamespace"
+                    if mutable(self.index, facts, 0, given) else None)
+        cls = self._made_class(facts, value.text)
+        if cls is None:
             return None
         described = self._class_attribute(cls, attribute)
         if described is None and (self._mutable_attribute(cls, attribute)
@@ -400,7 +429,7 @@ class _SharedState:
 
     def _mutable_attribute(self, cls: ScopeRef, name: str) -> bool:
         facts = self.index.files[cls[0]]
-        return any(mutable(self.index, facts, b.scope, b.value)
+        return any(mutable(self.index, facts, b.scope, b.value, b.target)
                    for b in self.index.stores_on_self(facts, cls[1], name))
 
     def _mutable_field(self, cls: ScopeRef, name: str) -> bool:
@@ -431,12 +460,13 @@ class _SharedState:
             return None
         target, bound_in = found
         if is_receiver(facts, target, bound_in):
-            cls = (facts.path, facts.scopes[bound_in].parent)
-            if facts.scopes[bound_in].name == "__init__" or not self.shared(cls):
+            method = facts.scopes[bound_in]
+            cls = (facts.path, method.parent)
+            if any(d.text.rpartition(".")[2] == "classmethod" for d in method.decorators):
+                return f"class attribute {facts.scopes[cls[1]].name}.{attribute}"
+            if method.name == "__init__" or not self.shared(cls):
                 return None
             return f"attribute self.{attribute} of the shared {facts.scopes[cls[1]].name} instance"
-        if target.kind == "class":
-            return f"class attribute {owner}.{attribute}"
         if target.kind in IMPORT_KINDS:
             module, remainder = self.index.split_module(target.target, facts)
             if module is None:
@@ -447,12 +477,27 @@ class _SharedState:
             if found is None:
                 return None
             facts, (target, bound_in) = module, found
+        if target.kind == "class":
+            return f"class attribute {owner}.{attribute}"
         if target.kind == "assign" and bound_in == 0 and target.value is not None and (
                 target.value.kind == "call" and target.value.text):
-            made = self.index.resolve(facts, 0, target.value.text).function
-            if made is not None and self.index.scope(made).kind == "class":
+            made = self._made_class(facts, target.value.text)
+            if made is not None:
+                return f"attribute {attribute} of the module-level {owner}"
+            if self.index.resolve(facts, 0, target.value.text).qualified == _NAMESPACE:
                 return f"attribute {attribute} of the module-level {owner}"
         return None
+
+    def _made_class(self, facts: FileFacts, callee: str) -> ScopeRef | None:
+        """The project class a module-level call makes an instance of: the class called, or
+        the one a project factory returns an instance of (`BOOK = make_book()`)."""
+        made = self.index.resolve(facts, 0, callee).function
+        if made is None:
+            return None
+        if self.index.scope(made).kind == "function":
+            returned = self.index.returned_kind(made)
+            made = returned.function if returned is not None else None
+        return made if made is not None and self.index.scope(made).kind == "class" else None
 
 
 def _lazy_global(index: ProjectIndex, facts: FileFacts, binding: Binding) -> bool:
@@ -479,8 +524,10 @@ class ProcessLocalMutation(Rule):
     fix = "manual"
     summary = "module- or class-level state written while serving requests"
     docs = RuleDocs(
-        what="Module-level and class-level mutable objects (dicts, lists, sets, counters, pandas "
-        "data frames, numpy arrays), "
+        what="Module-level and class-level mutable objects (dicts, lists, sets, counters, queues, "
+        "pandas data frames, numpy arrays; made by a display, by loading or copying "
+        "(`json.load`, `copy.deepcopy`, `frame.copy()`), by a project function returning one, "
+        "or annotated so: `DEFAULTS: dict[str, int] = load()`), "
         "attributes of page-class instances and module-level objects (and the containers "
         "those hold: `STATS.items.append(x)`), written from "
         "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, "

@@ -120,6 +120,28 @@ def test_external_store_writes_at_startup(tmp_path: Path) -> None:
     assert "a database (a writing execute())" in found[3].message
 
 
+def test_sql_written_through_text_a_name_or_the_driver_is_a_startup_write(
+        tmp_path: Path) -> None:
+    # SQLAlchemy 2 takes `text(...)` only; a plain string is SQLAlchemy 1's or a driver's.
+    source = APP + (
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy import create_engine, text\n\n"
+        "engine = create_engine('postgresql://db/sales')\n\n"
+        "async def seed() -> None:\n"
+        "    sql = 'DELETE FROM audit'\n"
+        "    with engine.begin() as conn:\n"
+        "        conn.execute(text(\"INSERT INTO audit(event) VALUES ('start')\"))\n"
+        "        conn.execute(sa.text('UPDATE audit SET n = 0'))\n"
+        "        conn.exec_driver_sql('TRUNCATE audit')\n"
+        "        conn.execute(text(sql))\n"
+        "        conn.execute(text('SELECT 1'))\n\n"
+        "config.on_startup(seed)\n"
+    )
+    found = findings(tmp_path, source, "DM702")
+    assert [f.line for f in found] == [12, 13, 14, 15]
+    assert "a database (a writing exec_driver_sql())" in found[2].message
+
+
 def test_helper_also_used_by_requests_is_not_startup(tmp_path: Path) -> None:
     source = APP + (
         "from dara.core import ServerVariable, action\n\n"

@@ -275,6 +275,29 @@ def test_message_names_the_argument_that_seeds_the_variable(tmp_path: Path) -> N
         "seed it once instead of with data=", "seed it once instead of with default="]
 
 
+def test_a_helper_seeds_a_variable_only_where_its_callers_pass_a_seed(tmp_path: Path) -> None:
+    # `**kwargs` and a `default=None` parameter no caller fills give Dara no seed to write.
+    source = (
+        "from dara.core import ServerVariable, action\n\n"
+        "def user_store(**kwargs):\n"
+        "    return ServerVariable(scope='user', **kwargs)\n\n"
+        "def make_store(uid=None, default=None):\n"
+        "    return ServerVariable(default=default, uid=uid)\n\n"
+        "def seeded_store(uid, default):\n"
+        "    return ServerVariable(default=default, uid=uid)\n\n"
+        "drafts = user_store(uid='drafts')\n"
+        "notes = make_store(uid='notes')\n"
+        "limits = seeded_store('limits', {'max': 10})\n\n"
+        "@action\n"
+        "async def save(ctx: action.Ctx, text: str):\n"
+        "    await drafts.write(text)\n"
+        "    await notes.write(text)\n"
+        "    await limits.write({'max': 1})\n"
+    )
+    found = findings(tmp_path, source, "DM204")
+    assert summary(found) == [("app/main.py", 10, "DM204", "warning")]
+
+
 def test_seed_built_per_request_is_left_to_dm301(tmp_path: Path) -> None:
     source = (
         "from dara.core import ServerVariable, py_component\n"
@@ -424,6 +447,64 @@ def test_heaps_sorted_lists_and_a_module_level_object_s_containers(tmp_path: Pat
         "attribute STATS.items of the module-level Stats is written at request time (.append())")
     assert found[4].message.startswith(
         "attribute SEEN.names of the module-level Seen is written")
+
+
+def test_module_state_made_by_loaders_copies_factories_and_namespaces(tmp_path: Path) -> None:
+    # What a module loads, copies or builds is its own container as much as a literal is;
+    # a client object made by a library call is not (`SESSION.add(row)` is no write here).
+    files = {
+        "app/book.py": "class Book:\n"
+        "    opened = 0\n\n"
+        "    def __init__(self) -> None:\n"
+        "        self.trades: list[str] = []\n\n"
+        "    @classmethod\n"
+        "    def open(cls) -> None:\n"
+        "        cls.opened += 1\n\n\n"
+        "def make_book() -> Book:\n"
+        "    return Book()\n",
+        "app/main.py": "import copy\n"
+        "import json\n"
+        "import queue\n"
+        "from types import SimpleNamespace\n\n"
+        "import pandas as pd\n"
+        "import sqlalchemy.orm\n"
+        "from dara.core import action\n\n"
+        "from app.book import Book, make_book\n\n\n"
+        "def load_defaults() -> dict:\n"
+        "    return {'max': 10}\n\n\n"
+        "DEFAULTS: dict[str, int] = load_defaults()\n"
+        "SETTINGS = json.load(open('settings.json'))\n"
+        "BACKUP = copy.deepcopy(SETTINGS)\n"
+        "RAW = pd.DataFrame({'a': [1]})\n"
+        "WORKING = RAW.copy()\n"
+        "JOBS = queue.Queue()\n"
+        "STATE = SimpleNamespace(cache={}, hits=0, name='x')\n"
+        "BOOK = make_book()\n"
+        "SESSION = sqlalchemy.orm.Session()\n"
+        "LIMIT = load_defaults\n\n\n"
+        "@action\n"
+        "async def override(ctx: action.Ctx, key: str, value: int):\n"
+        "    DEFAULTS[key] = value\n"
+        "    SETTINGS.update({key: value})\n"
+        "    BACKUP.pop(key)\n"
+        "    WORKING.loc[0, 'a'] = value\n"
+        "    JOBS.put(key)\n"
+        "    STATE.cache[key] = value\n"
+        "    STATE.hits += 1\n"
+        "    BOOK.trades.append(key)\n"
+        "    Book.opened += 1\n"
+        "    Book.open()\n"
+        "    SESSION.add(key)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert summary(found) == [
+        ("app/book.py", 9, "DM205", "error"),
+        *(("app/main.py", line, "DM205", "error") for line in range(31, 40))]
+    assert found[0].message.startswith("class attribute Book.opened is written")
+    assert found[6].message.startswith(
+        "attribute STATE.cache of the module-level SimpleNamespace is written")
+    assert found[7].message.startswith("attribute hits of the module-level STATE is written")
+    assert "BOOK.trades of the module-level Book" in found[8].message
 
 
 def test_memo_patterns_are_info(tmp_path: Path) -> None:
@@ -685,11 +766,14 @@ def test_file_paths_joined_of_a_constant_match_across_spellings(tmp_path: Path) 
     # Uploads kept under a folder constant: written with an f-string or os.path.join, read
     # back with the other spelling; a path with a parameter in it is each user's own.
     files = {
-        "app/settings.py": "UPLOAD_DIR = '/srv/uploads'\n",
+        "app/settings.py": "from pathlib import Path\n\n"
+        "UPLOAD_DIR = '/srv/uploads'\n"
+        "ARCHIVE = Path('/srv/archive')\n",
         "app/main.py": "import os\n"
+        "import pandas as pd\n"
         "from dara.core import action\n\n"
         "from app import settings\n"
-        "from app.settings import UPLOAD_DIR\n\n"
+        "from app.settings import ARCHIVE, UPLOAD_DIR\n\n"
         "@action\n"
         "async def save(ctx: action.Ctx, text: str, user: str):\n"
         "    with open(f'{UPLOAD_DIR}/latest.csv', 'w') as out:\n"
@@ -698,15 +782,18 @@ def test_file_paths_joined_of_a_constant_match_across_spellings(tmp_path: Path) 
         "        out.write(text)\n"
         "    with open(f'{UPLOAD_DIR}/{user}.csv', 'w') as out:\n"
         "        out.write(text)\n"
-        "    print(f'saved {UPLOAD_DIR}/latest.csv')\n\n"
+        "    print(f'saved {UPLOAD_DIR}/latest.csv')\n"
+        "    pd.DataFrame([text]).to_csv(ARCHIVE / 'all.csv')\n\n"
         "@action\n"
         "async def load(ctx: action.Ctx, user: str):\n"
         "    latest = open(os.path.join(UPLOAD_DIR, 'latest.csv')).read()\n"
         "    index = open(f'{settings.UPLOAD_DIR}/index.csv').read()\n"
-        "    return latest + index + open(f'{UPLOAD_DIR}/{user}.csv').read()\n",
+        "    archived = pd.read_csv(f'{settings.ARCHIVE}/all.csv')\n"
+        "    return latest + index + open(f'{UPLOAD_DIR}/{user}.csv').read() + str(archived)\n",
     }
     found = findings(tmp_path, files, "DM207")
-    assert [(f.line, [r.line for r in f.related]) for f in found] == [(9, [19]), (11, [20])]
+    assert [(f.line, [r.line for r in f.related]) for f in found] == [
+        (10, [21]), (12, [22]), (17, [23])]
     assert "local file f'{UPLOAD_DIR}/latest.csv'" in found[0].message
 
 
