@@ -38,17 +38,22 @@ def predicted_definitions(project: Project, app_root: Path,
         qualname = facts.scopes[call.scope].qualname or call.target
         site = (facts.path, call.span.line)
         # A build names a definition by its innermost frame in the app's folder: for one a
-        # library makes, the app's calls into that library.
-        built_sites = ([(path, call.span.line)] if path is not None
+        # library makes, the app's calls into that library (or its imports of it).
+        built_sites = ([((path, call.span.line),)] if path is not None
                        else _app_calls(project.index, facts, call.scope, relative, outside))
-        for built_at in built_sites:
+        if definition.registry == "backend_store" and path is None and call.parent < 0:
+            # A library's store bound to a name is registered by the Variable that uses it.
+            registered = _store_registered_at(project.index, facts, call)
+            at = relative(registered[0]) if registered is not None else None
+            built_sites = [((at, registered[1]),)] if at is not None and registered else []
+        for built_at, *also in built_sites:
             if definition.registry == "backend_store" and path is not None:
                 registered = _store_registered_at(project.index, facts, call)
                 built_at = (relative(registered[0]) or path, registered[1]) if registered else (
                     built_at)
             predicted.append(PredictedDefinition(
                 definition.registry, *built_at, rules.get((*site, call.col)),
-                f"{facts.module}.{qualname}", site in acknowledged))
+                f"{facts.module}.{qualname}", site in acknowledged, tuple(also)))
     for finding in project.findings:
         # Factories and library components build definitions on the app's behalf.
         path = relative(finding.path)
@@ -99,21 +104,53 @@ _LIBRARY_DEPTH = 3
 """Library functions calling library functions: how many are followed out to the app."""
 
 
+Site = tuple[str, int]
+"""A path relative to the app's folder, and a line."""
+
+
 def _app_calls(index: ProjectIndex, facts: FileFacts, scope: int,
                relative: Callable[[str], str | None], outside: Callable[[str], bool],
-               depth: int = 0) -> list[tuple[str, int]]:
-    """The app's calls (path relative to its folder, line) of the library function around
-    `scope`, through other library functions."""
-    function = index.function_scope(facts, scope)
-    if function == 0 or depth >= _LIBRARY_DEPTH:
+               depth: int = 0) -> list[tuple[Site, ...]]:
+    """Where the build names what the library code around `scope` makes, once per time it
+    runs: each of the app's calls of the library function around it, through other library
+    functions; for library code at module level, one of the app's imports of its module
+    (the first one run, which the audit does not know: all are given, as one)."""
+    if depth >= _LIBRARY_DEPTH:
         return []
-    sites: list[tuple[str, int]] = []
+    function = index.function_scope(facts, scope)
+    if function == 0:
+        imports = tuple(_app_imports(index, facts, relative, outside, depth))
+        return [imports] if imports else []
+    sites: list[tuple[Site, ...]] = []
     for caller, call in project_calls(index).get((facts.path, function), ()):
         path = relative(caller.path)
         if path is not None:
-            sites.append((path, call.span.line))
+            sites.append(((path, call.span.line),))
         elif outside(caller.path):
             sites += _app_calls(index, caller, call.scope, relative, outside, depth + 1)
+    return sites
+
+
+def _app_imports(index: ProjectIndex, module: FileFacts,
+                 relative: Callable[[str], str | None], outside: Callable[[str], bool],
+                 depth: int) -> list[Site]:
+    """The app's imports of a library module, also through other library modules."""
+    sites: list[Site] = []
+    for importer in index.files.values():
+        if importer is module:
+            continue
+        for binding in index.import_bindings.get(importer.path, ()):
+            loaded = binding.imported_module
+            if index.module_named(loaded, importer) is not module and index.module_named(
+                    loaded.rpartition(".")[0], importer) is not module:
+                continue
+            path = relative(importer.path)
+            if path is not None:
+                sites.append((path, binding.span.line))
+            elif outside(importer.path):
+                sites += _app_imports(index, importer, relative, outside, depth + 1) if (
+                    depth + 1 < _LIBRARY_DEPTH) else []
+            break
     return sites
 
 
@@ -141,7 +178,8 @@ def site_findings(project: Project, app_root: Path, app: str | None = None
         made = made_outside.get((finding.path, finding.line))
         if made is not None:
             found += [SiteFinding(finding.rule, *site, finding.status)
-                      for site in _app_calls(project.index, *made, relative, outside)]
+                      for sites in _app_calls(project.index, *made, relative, outside)
+                      for site in sites]
     return found
 
 

@@ -218,3 +218,44 @@ def test_apply_in_the_apps_folder_builds_it_with_the_library_around_it(tmp_path:
     result = CliRunner().invoke(cli, ["apply", str(root / "apps" / "dash"), "--dry-run",
                                       "--no-cache", "--target", "1.x"])
     assert "build proof: 1 app built twice with the migration" in result.stderr, result.output
+
+
+LIBRARY_MODULE_STATE = {
+    **LIBRARY_OUTSIDE_THE_APP,
+    "libs/common/acme_common/layout.py": (
+        "from dara.core import DerivedVariable, Variable\n"
+        "from dara.core.persistence import BackendStore\n"
+        "\n"
+        "user = Variable('anonymous', uid='acme_common.layout:user')\n"
+        "greeting = DerivedVariable(lambda u: f'Hello, {u}', variables=[user])\n"
+        "audit_store = BackendStore(uid='acme_common.layout:audit_store')\n"
+    ),
+    "apps/dash/acme_dash/pages.py": (
+        "from dara.components import Text\n"
+        "\n"
+        "from acme_common.layout import greeting\n"
+        "\n"
+        "\n"
+        "def home():\n"
+        "    return Text(greeting)\n"
+    ),
+    "apps/dash/acme_dash/main.py": LIBRARY_OUTSIDE_THE_APP["apps/dash/acme_dash/main.py"]
+    .replace("from acme_common.widgets", "from acme_dash.pages import home\n"
+             "from acme_common.layout import user\nfrom acme_common.widgets"),
+}
+
+
+@pytest.mark.slow
+def test_what_a_library_module_makes_is_predicted_at_the_apps_imports(tmp_path: Path) -> None:
+    # A library's module-level definition is built, and named, at the app's first import of
+    # that module (either import may be the first); a store no Variable uses is never built.
+    root = write_tree(tmp_path, LIBRARY_MODULE_STATE)
+    result = CliRunner().invoke(cli, ["verify", str(root), "--format", "json"])
+    document = json.loads(result.stdout)
+    assert document["build"] == "ok", result.output
+    made = sorted((d["path"], d["line"], d["rule"]) for d in document["definitions"]
+                  if d["kind"] == "derived_variable")
+    # `main.py` imports `acme_dash.pages` first, whose line 3 imports the library module.
+    assert made == [("acme_dash/main.py", 8, "DM101"), ("acme_dash/pages.py", 3, "DM101")]
+    assert document["unseen_by_audit"] == []
+    assert document["not_built"] == []

@@ -34,6 +34,12 @@ class PredictedDefinition:
     rule: str | None
     qualname: str
     acknowledged: bool = False
+    also: tuple[tuple[str, int], ...] = ()
+    """Other sites the build may name it at: a library module's definition is named at the
+    app's first import of that module, which the audit does not know."""
+
+    def sites(self) -> tuple[tuple[str, int], ...]:
+        return ((self.path, self.line), *self.also)
 
 
 @dataclass(frozen=True, slots=True)

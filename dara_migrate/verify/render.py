@@ -63,6 +63,10 @@ def render_text(result: VerifyResult, console: Console) -> None:
         Text(f"{len(unstable)} app-owned ids change between builds", style="bold red")
         if unstable
         else Text(f"all {stable} app-owned ids are stable", style="bold green")
+        if not acknowledged
+        # Said as it is: the table counts those as unstable too.
+        else Text(f"{stable} app-owned ids are stable; {len(acknowledged)} more change "
+                  "between builds, kept process-local on purpose", style="bold green")
     )
     console.print(verdict)
     console.print(Text(f"fingerprint {result.fingerprint}"))

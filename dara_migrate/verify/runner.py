@@ -404,7 +404,8 @@ def _attach_rules(
     """Give each built definition the rule of the audit finding on its construction site."""
     attached = []
     for definition in definitions:
-        matches = [p for p in predicted if p.rule is not None and definition.covers(p.path, p.line)]
+        matches = [p for p in predicted if p.rule is not None and any(
+            definition.covers(*site) for site in p.sites())]
         # Prefer a prediction of the same kind when several findings sit on one site.
         matches.sort(key=lambda p: p.kind != definition.kind)
         acknowledged = any(p.acknowledged for p in matches)
@@ -422,14 +423,15 @@ def _unseen_by_audit(
         # ws_handler ids are the app's own strings: there is nothing for the audit to predict.
         if d.owner == "app"
         and d.kind != "ws_handler"
-        and not any(d.covers(p.path, p.line) for p in predicted)
+        and not any(d.covers(*site) for p in predicted for site in p.sites())
     )
 
 
 def _not_built(
     definitions: tuple[VerifiedDefinition, ...], predicted: Sequence[PredictedDefinition]
 ) -> tuple[PredictedDefinition, ...]:
-    return tuple(p for p in predicted if not any(d.covers(p.path, p.line) for d in definitions))
+    return tuple(p for p in predicted
+                 if not any(d.covers(*site) for d in definitions for site in p.sites()))
 
 
 def write_manifest(output: Path, result: VerifyResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import stat
@@ -228,6 +229,20 @@ def test_text_summary() -> None:
     assert "Runtime declared: scope=RuntimeScope(app_id='shop')" in text
     assert "1 app-owned ids change between builds" in text
     assert result.fingerprint in text
+
+
+def test_the_summary_counts_ids_kept_process_local_apart() -> None:
+    # The table counts an id kept local on purpose as unstable: the last line says so too.
+    kept = dataclasses.replace(definition("derived_variable", "kept-uid", stable=False),
+                               acknowledged=True)
+    result = VerifyResult(config="pkg.main:config", python="/usr/bin/python3",
+                          dara_core="1.30.0", runs=2,
+                          definitions=(kept, definition("route", "home")))
+    console = Console(record=True, width=200, color_system=None)
+    render_text(result, console)
+    assert console.export_text().splitlines()[-2] == (
+        "1 app-owned ids are stable; 1 more change between builds, kept process-local on "
+        "purpose")
 
 
 def test_error_summary_puts_the_frame_first() -> None:
