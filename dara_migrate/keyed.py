@@ -244,8 +244,11 @@ class KeyedPlanner:
         return sites or None
 
     def _site_base(self, caller: FileFacts, site: Call) -> str:
-        """A site's prefix before it is told apart: its scope's qualname and its name."""
-        scope = caller.scopes[self.index.function_scope(caller, site.scope)].qualname
+        """A site's prefix before it is told apart: its scope's qualname and its name (a
+        lambda's, `content=lambda: make_page('orders')`, is its named scope's)."""
+        scope = ".".join(part for part in caller.scopes[
+            self.index.function_scope(caller, site.scope)].qualname.split(".")
+            if part != "<lambda>")
         return f"{caller.module}:{scope + '.' if scope else ''}{_site_name(site)}"
 
     def _keyable_site(self, caller: FileFacts, site: Call) -> bool:

@@ -312,7 +312,10 @@ class StaticnessReader:
         head, _, rest = dotted.partition(".")
         found = self.index.lookup(facts, scope_id, head)
         if found is None:
-            return "unknown"
+            # `str.title`, `len`: a builtin is a plain value, never a Dara variable (unless
+            # a star import may bring a name that shadows it).
+            return "static" if head in _BUILTINS and not self.index.bindings_in(
+                facts.path, 0, "*") else "unknown"
         binding, bound_in = found
         if binding.kind in ("import", "import_module"):
             return self._imported(facts, binding, rest, depth)

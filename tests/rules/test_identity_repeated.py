@@ -417,3 +417,33 @@ def test_records_and_tuples_of_a_registry_key_their_route_ids(tmp_path: Path) ->
         (17, "safe", "add id=f'docs-tab-{number}'"),
         (19, "safe", "add id=f'{number}'"),
     ]
+
+
+def test_a_factory_called_by_route_content_lambdas_takes_a_uid_prefix(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    root = write_tree(tmp_path, {
+        "app/pages.py": "from dara.components import Stack, Text\n"
+        "from dara.core import DerivedVariable, Variable\n\n\n"
+        "def make_table_page(dataset: str):\n"
+        "    selected = Variable(None, uid=f'{dataset}-selected')\n"
+        "    rows = DerivedVariable(lambda s: [dataset, s], variables=[selected])\n"
+        "    return Stack(Text(dataset), Text(rows))\n",
+        "app/main.py": "from dara.core import ConfigurationBuilder\n\n"
+        "from app.pages import make_table_page\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.router.add_page(path='orders', content=lambda: make_table_page('orders'),"
+        " id='orders')\n"
+        "config.router.add_page(path='customers', content=lambda: make_table_page('customers'),"
+        " id='customers')\n",
+    })
+    result, _ = run_audit(root)
+    assert [(f.rule, f.fix) for f in result.findings if f.rule == "DM104"] == [("DM104", "safe")]
+    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    assert applied.exit_code == 0, applied.output
+    main = (root / "app" / "main.py").read_text(encoding="utf-8")
+    assert "uid_prefix='app.main:make_table_page.orders'" in main
+    assert "uid_prefix='app.main:make_table_page.customers'" in main

@@ -42,6 +42,21 @@ def test_literal_for_an_unannotated_parameter_is_reported_at_the_decorator(
                                                            ("app/main.py", 12)]
 
 
+def test_a_builtin_given_as_a_value_is_static(tmp_path: Path) -> None:
+    # `str.title` is a function like a project's `fmt.currency`: no variable, and Dara
+    # cannot serialise it.
+    found = dm501(tmp_path, (
+        "from typing import Callable\n\n"
+        "@py_component\n"
+        "def label(value: str, formatter: Callable[[str], str]):\n"
+        "    return Text(formatter(value))\n\n"
+        "name = Variable('ann')\n"
+        "shown = label(name, str.title)\n"
+    ))
+    assert [(f.line, "`formatter`" in f.message) for f in found] == [(8, True)]
+    assert "app/main.py:13 passes it `str.title`" in found[0].message
+
+
 def test_parameter_that_only_receives_variables_is_not_reported(tmp_path: Path) -> None:
     assert dm501(tmp_path, (
         "class Page:\n"
