@@ -123,21 +123,27 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
     (`lambda ctx: not ctx.inputs.old`); None for anything else. Whether the variable has that
     method with that meaning is the caller's to check (`update` exists on every variable
     `UpdateVariable` accepts)."""
-    if api != "UpdateVariable" or call.starred >= 0 or call.kwarg("**") is not None:
+    if api not in ("UpdateVariable", "NavigateTo") or call.starred >= 0 or call.kwarg(
+            "**") is not None:
         return None
     slots = SLOTS[api]
     known = {keyword for _, keyword in slots.values()}
     if any(name not in known for name, _ in call.kwargs) or len(call.args) > len(slots):
         return None
     resolver = call.argument(*slots["callable"])
-    if resolver is None or resolver.kind != "lambda" or call.argument(
-            *slots["variable"]) is None:
+    if resolver is None or resolver.kind != "lambda" or (
+            api == "UpdateVariable" and call.argument(*slots["variable"]) is None):
         return None
     scope = facts.scopes[resolver.scope]
     if len(scope.params) != 1 or scope.params[0].kind != "positional" or (
             scope.params[0].has_default) or len(scope.returned) != 1:
         return None
     returned, context = scope.returned[0], scope.params[0].name
+    if api == "NavigateTo":
+        # `NavigateTo(lambda ctx: '/incidents')`: the static url does the same (the extras
+        # only fed the resolver; with some given, a person drops them).
+        return "url" if returned.kind == "str" and isinstance(returned.const, str) and (
+            call.argument(*slots["extras"]) is None) else None
     if _literal(returned):
         return "update"
     if returned.kind == "attr" and returned.text == f"{context}.inputs.new":
@@ -337,11 +343,13 @@ class ActionRewriter:
 
     def plan_static(self, call: Call, form: str) -> ActionRewrite | None:
         """`UpdateVariable(<resolver>, variable=v)` -> `v.update(value=<constant>)`, `v.sync()`
-        or `v.toggle()` (`form`, from `static_form`); the extras only fed the resolver, which
-        ignores them."""
+        or `v.toggle()`, and `NavigateTo(lambda ctx: '/x')` -> `NavigateTo('/x')` (`form`,
+        from `static_form`); the extras only fed the resolver, which ignores them."""
         from dara_migrate.edits import ReplaceCall
 
         node = self._call_node(call)
+        if form == "url":
+            return self._static_url(call, node)
         slots = SLOTS["UpdateVariable"]
         resolver = _argument(node, *slots["callable"]) if node is not None else None
         target = _argument(node, *slots["variable"]) if node is not None else None
@@ -360,6 +368,21 @@ class ActionRewriter:
         return ActionRewrite([ReplaceCall(call.span.line, call.span.col, source,
                                           unused_import=self._imported_from(call.callee))],
                              source)
+
+    def _static_url(self, call: Call, node: ast.Call | None) -> ActionRewrite | None:
+        """`NavigateTo(lambda ctx: '/x', new_tab)` -> `NavigateTo('/x', new_tab)`: dara makes a
+        static `NavigateToImpl` for a url, defining nothing."""
+        from dara_migrate.edits import ReplaceCall
+
+        resolver = _argument(node, *SLOTS["NavigateTo"]["callable"]) if node else None
+        source = self._segment(node) if node is not None else ""
+        written = self._segment(resolver) if isinstance(resolver, ast.Lambda) else ""
+        url = self._segment(resolver.body) if isinstance(resolver, ast.Lambda) else ""
+        if not source or not written or not url or "\n" in url or source.count(written) != 1:
+            return None
+        rewritten = source.replace(written, url, 1)
+        return ActionRewrite([ReplaceCall(call.span.line, call.span.col, rewritten)],
+                             rewritten)
 
     def _imported_from(self, callee: str) -> tuple[str, str] | None:
         """(module, name) of a `from module import name [as alias]` the factory was called

@@ -387,7 +387,8 @@ class DefineAction(Fix):
 @dataclass(frozen=True, slots=True, eq=False)
 class StaticUpdate(Fix):
     """DM105: `UpdateVariable(<resolver>, variable=v)` becomes the static action it amounts to,
-    which defines nothing: `v.update(value=<constant>)`, `v.sync()` or `v.toggle()`."""
+    which defines nothing: `v.update(value=<constant>)`, `v.sync()` or `v.toggle()`; so does
+    `NavigateTo(lambda ctx: '/x')`: `NavigateTo('/x')`."""
 
     call: Call
     form: str
@@ -397,7 +398,8 @@ class StaticUpdate(Fix):
         rewrite = _action_rewriter(planning, finding.path).plan_static(self.call, self.form)
         if rewrite is None:
             return None
-        return PlannedFix(finding, rewrite.edits, f"UpdateVariable(...) -> {rewrite.name}")
+        api = "NavigateTo" if self.form == "url" else "UpdateVariable"
+        return PlannedFix(finding, rewrite.edits, f"{api}(...) -> {rewrite.name}")
 
 
 class MissingStableUid(Rule):
@@ -1099,7 +1101,10 @@ class PerCallActionDefinition(Rule):
         "browser sets the component's value, which the resolver got and returned as JSON; "
         "an `onclick` sends a click event instead), and `lambda ctx: not ctx.inputs.old` becomes "
         "`v.toggle()` when `v` was created with a `True`/`False` default (the browser's `!` "
-        "and Python's `not` differ only on an empty list or dict). A `ServerVariable` has "
+        "and Python's `not` differ only on an empty list or dict). "
+        "`NavigateTo(lambda ctx: '/incidents')` becomes `NavigateTo('/incidents')`, for which "
+        "dara makes a static action (with extras, which only the resolver read, the `@action` "
+        "rewrite is kept). A `ServerVariable` has "
         "neither method, and a variable the analysis cannot trace keeps the `@action` "
         "rewrite. Otherwise: "
         "safe when the callable and the variable are module-level (or imported) "
@@ -1334,10 +1339,16 @@ class PerCallActionDefinition(Rule):
             prefix = (f"{api}(...) defines a new @action with a random id each time it runs, "
                       "all sharing one qualname; ")
             fix = factory_fix(ctx.index, facts, call, api)
+            if isinstance(fix, StaticUpdate) and fix.form == "url":
+                url = _constant_text(facts, call, api)
+                yield ctx.at_call(
+                    self, facts, call, f"{prefix}it only navigates to {url}: use the static "
+                    f"form, which defines nothing: `NavigateTo({url})`", fix=fix)
+                continue
             if isinstance(fix, StaticUpdate):
                 target = _variable_name(call) or "<variable>"
                 does, method = _STATIC_FORMS[fix.form]
-                method = method.format(_constant_text(facts, call))
+                method = method.format(_constant_text(facts, call, api))
                 yield ctx.at_call(
                     self, facts, call, f"{prefix}it only {does.format(target)}: use the "
                     f"static form, which defines nothing: `{target}.{method}`", fix=fix)
@@ -1380,15 +1391,17 @@ _STATIC_FORMS = {
     "update": ("sets {} to a constant", "update(value={})"),
     "sync": ("sets {} to the component's value", "sync()"),
     "toggle": ("negates {}", "toggle()"),
+    "url": ("navigates to {}", ""),
 }
 """Per static form: what the resolver does, and the variable method that does the same (with
 the constant, for `update`)."""
 
 
-def _constant_text(facts: FileFacts, call: Call) -> str:
-    """What an `UpdateVariable` resolver of the `update` form returns, as Python writes it
-    when it is a plain constant (`True`, `0`, `'all'`); `...` for a literal collection."""
-    resolver = call.argument(*FACTORY_SLOTS["UpdateVariable"][0])
+def _constant_text(facts: FileFacts, call: Call, api: str) -> str:
+    """What an `UpdateVariable` resolver of the `update` form (or a `NavigateTo` one of the
+    `url` form) returns, as Python writes it when it is a plain constant (`True`, `0`,
+    `'all'`); `...` for a literal collection."""
+    resolver = call.argument(*FACTORY_SLOTS[api][0])
     returned = facts.scopes[resolver.scope].returned[0] if resolver is not None else None
     if returned is None or returned.kind not in ("const", "str"):
         return "..."
@@ -1404,7 +1417,7 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
     `onclick` sends its click event), so `sync` needs the call given as an `onchange`.
     JavaScript's `!` and Python's `not` disagree only on an empty list or dict, so `toggle`
     needs a variable created with a `True`/`False` default."""
-    if form == "update":
+    if form in ("update", "url"):
         return True
     variable = _variable_name(call)
     if not variable or variable_kind(index, facts, call.scope, variable) != "Variable":

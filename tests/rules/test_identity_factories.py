@@ -309,6 +309,33 @@ def test_sync_and_toggle_resolvers_are_the_variable_methods(tmp_path: Path, call
     assert f"use the static form, which defines nothing: `{static}`" in found.message
 
 
+def test_a_navigation_to_a_constant_url_is_the_static_navigate_to(tmp_path: Path) -> None:
+    # dara makes a static `NavigateToImpl` for a url: nothing is defined. With extras, which
+    # the resolver alone read, the action stays (a person drops them).
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    files = {"app/panel.py": HEADER + (
+        "from app.state import flag\n\n"
+        "def page():\n"
+        "    return Stack(\n"
+        "        Button('Incidents', onclick=NavigateTo(lambda ctx: '/incidents')),\n"
+        "        Button('Docs', onclick=NavigateTo(lambda _: 'https://docs.example.com', True)),\n"
+        "        Button('Flag', onclick=NavigateTo(lambda ctx: '/flag', extras=[flag])),\n"
+        "    )\n"), "app/state.py": STATE}
+    found = findings(tmp_path, files, "DM105")
+    assert [f.message.rpartition(": ")[2] for f in found[:2]] == [
+        "`NavigateTo('/incidents')`", "`NavigateTo('https://docs.example.com')`"]
+    assert "static form" not in found[2].message
+    applied = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache",
+                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    assert applied.exit_code in (0, 1), applied.output
+    written = (tmp_path / "app" / "panel.py").read_text(encoding="utf-8")
+    assert "onclick=NavigateTo('/incidents')" in written
+    assert "onclick=NavigateTo('https://docs.example.com', True)" in written
+
+
 @pytest.mark.parametrize("call", [
     # A ServerVariable has no sync() or toggle().
     "UpdateVariable(lambda ctx: ctx.inputs.new, shared)",
