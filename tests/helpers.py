@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from click.testing import Result
 from hypothesis import settings
 
 from dara_migrate.engine import Project, audit
@@ -29,6 +30,17 @@ def run_audit(root: Path, paths: list[Path] | None = None,
     overrides.setdefault("target", "1.x")
     settings = load_settings(root, overrides)
     return audit(settings, paths or [root])
+
+
+def apply_fixes(root: Path) -> Result:
+    """`dara-migrate apply --yes` on `root` as a user runs it, without the build proof (the
+    tests that build say so) and with the 1.x profile, whatever is installed."""
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    return CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                    "--no-build-check", "--allow-dirty", "--target", "1.x"])
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

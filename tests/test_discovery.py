@@ -263,10 +263,7 @@ def test_relative_path_is_relative_to_as_posix(root: list[str], rest: list[str],
 def test_a_symlink_to_a_project_file_is_that_file_under_a_second_name(tmp_path: Path) -> None:
     # `state_alias.py -> state.py`, kept for old imports: the app imports the link's name.
     # One file: reported and edited once, where it is, and the link stays a link.
-    from typer.testing import CliRunner
-
-    from dara_migrate.cli import app
-    from tests.helpers import run_audit
+    from tests.helpers import apply_fixes, run_audit
 
     root = write_tree(tmp_path, {
         "shop/state.py": "from dara.core import DerivedVariable, Variable\n\n"
@@ -286,8 +283,7 @@ def test_a_symlink_to_a_project_file_is_that_file_under_a_second_name(tmp_path: 
     given, _ = run_audit(root, [root / "shop" / "state_alias.py"])
     assert [(f.path, f.rule) for f in given.findings] == [("shop/state.py", "DM101")]
     for _ in range(2):
-        applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
-                                           "--no-build-check", "--allow-dirty", "--target", "1.x"])
+        applied = apply_fixes(root)
         assert applied.exit_code in (0, 1), applied.output
     assert (root / "shop" / "state_alias.py").is_symlink()
     assert (root / "shop" / "state.py").read_text(encoding="utf-8").splitlines()[3] == (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dara_migrate.models import Finding
-from tests.helpers import run_audit, write_tree
+from tests.helpers import apply_fixes, run_audit, write_tree
 
 HEADER = (
     "import dara.core as dc\n"
@@ -312,10 +312,6 @@ def test_sync_and_toggle_resolvers_are_the_variable_methods(tmp_path: Path, call
 def test_a_navigation_to_a_constant_url_is_the_static_navigate_to(tmp_path: Path) -> None:
     # dara makes a static `NavigateToImpl` for a url: nothing is defined. With extras, which
     # the resolver alone read, the action stays (a person drops them).
-    from typer.testing import CliRunner
-
-    from dara_migrate.cli import app
-
     files = {"app/panel.py": HEADER + (
         "from app.state import flag\n\n"
         "def page():\n"
@@ -328,8 +324,7 @@ def test_a_navigation_to_a_constant_url_is_the_static_navigate_to(tmp_path: Path
     assert [f.message.rpartition(": ")[2] for f in found[:2]] == [
         "`NavigateTo('/incidents')`", "`NavigateTo('https://docs.example.com')`"]
     assert "static form" not in found[2].message
-    applied = CliRunner().invoke(app, ["apply", str(tmp_path), "--yes", "--no-cache",
-                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    applied = apply_fixes(tmp_path)
     assert applied.exit_code in (0, 1), applied.output
     written = (tmp_path / "app" / "panel.py").read_text(encoding="utf-8")
     assert "onclick=NavigateTo('/incidents')" in written

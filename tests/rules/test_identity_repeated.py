@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_audit, write_tree
+from tests.helpers import apply_fixes, run_audit, write_tree
 
 PAGES = (
     "import dara.core as dc\n"
@@ -93,10 +93,6 @@ def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None
 def test_routes_added_in_a_loop_over_literal_keys_get_ids_keyed_by_it(tmp_path: Path) -> None:
     # Keys that make no valid route id (a dot), an id another route has, and two loops
     # whose ids would meet: each stays with a person; the rest are keyed.
-    from typer.testing import CliRunner
-
-    from dara_migrate.cli import app
-
     main = ("from dara.core import ConfigurationBuilder\n"
             "from dara.components import Text\n\n"
             "config = ConfigurationBuilder()\n"
@@ -113,8 +109,7 @@ def test_routes_added_in_a_loop_over_literal_keys_get_ids_keyed_by_it(tmp_path: 
             "    config.router.add_page(path=f'{region}', content=Text(region))\n"
             "config.router.add_page(path='tabs/summary', content=Text('s'), id='tabs-summary')\n")
     root = write_tree(tmp_path, {"app/main.py": main})
-    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
-                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    applied = apply_fixes(root)
     assert applied.exit_code == 1, applied.output  # three are left, under the hatch
     lines = (root / "app" / "main.py").read_text(encoding="utf-8").splitlines()
     assert lines[11:20] == [
@@ -420,10 +415,6 @@ def test_records_and_tuples_of_a_registry_key_their_route_ids(tmp_path: Path) ->
 
 
 def test_a_factory_called_by_route_content_lambdas_takes_a_uid_prefix(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from dara_migrate.cli import app
-
     root = write_tree(tmp_path, {
         "app/pages.py": "from dara.components import Stack, Text\n"
         "from dara.core import DerivedVariable, Variable\n\n\n"
@@ -441,8 +432,7 @@ def test_a_factory_called_by_route_content_lambdas_takes_a_uid_prefix(tmp_path: 
     })
     result, _ = run_audit(root)
     assert [(f.rule, f.fix) for f in result.findings if f.rule == "DM104"] == [("DM104", "safe")]
-    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
-                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    applied = apply_fixes(root)
     assert applied.exit_code == 0, applied.output
     main = (root / "app" / "main.py").read_text(encoding="utf-8")
     assert "uid_prefix='app.main:make_table_page.orders'" in main

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from dara_migrate.cli import app as cli
 from dara_migrate.models import AuditResult
-from tests.helpers import run_audit, write_tree
+from tests.helpers import apply_fixes, run_audit, write_tree
 
 HELPERS = (
     "from dara.core import DerivedVariable as DV\n"
@@ -131,8 +131,7 @@ def test_a_helper_called_in_a_loop_is_keyed_by_a_person(audited: AuditResult) ->
 
 def test_apply_passes_the_uid_to_the_helper_call(tmp_path: Path) -> None:
     root = write_tree(tmp_path, APP)
-    applied = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
-                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    applied = apply_fixes(root)
     assert applied.exit_code in (0, 1), applied.output
     written = (root / "dash" / "pages.py").read_text(encoding="utf-8").splitlines()
     assert written[6:10] == [
@@ -365,8 +364,7 @@ def test_constructors_preset_with_partial_are_definitions(tmp_path: Path) -> Non
     found = [(f.path, f.line, f.rule) for f in run_audit(root)[0].findings
              if f.rule.startswith("DM10")]
     assert found == [("dash/pages.py", 6, "DM101")]
-    applied = CliRunner().invoke(cli, ["apply", str(root), "--yes", "--no-cache",
-                                       "--no-build-check", "--allow-dirty", "--target", "1.x"])
+    applied = apply_fixes(root)
     assert applied.exit_code in (0, 1), applied.output
     written = (root / "dash" / "pages.py").read_text(encoding="utf-8").splitlines()
     assert written[5] == "upper = global_dv(lambda n: n.upper(), variables=[name], " \
