@@ -39,6 +39,7 @@ from dara_migrate.outside import outside_imports, repository_top
 from dara_migrate.planner import PlannedFix
 from dara_migrate.settings import Settings
 from dara_migrate.verify import VerifyError, VerifyResult, run_verify
+from dara_migrate.verify.model import BuildTimeout
 from dara_migrate.verify.reaper import supervised
 from dara_migrate.verify.targets import module_under, with_search_path
 from dara_migrate.writer import git_root
@@ -343,11 +344,16 @@ def _prove_app(settings: Settings, paths: list[Path], options: ApplyOptions,
                 report.dropped.append(dropped)
             result = replan()
             continue
-        culprit = _culprit(result, target, built, excluded, replan,
-                           lambda candidate: _build(root, candidate.changes, target, python,
-                                                    proof.timeout, builder))
+        # A build that hangs without the migration too would make every build of the search
+        # for the fix to blame wait out its time limit: the unmigrated build goes first.
+        baseline = _build(root, [], target, python, proof.timeout, builder) if isinstance(
+            built, BuildTimeout) else None
+        culprit = None if isinstance(baseline, VerifyError) else _culprit(
+            result, target, built, excluded, replan,
+            lambda candidate: _build(root, candidate.changes, target, python, proof.timeout,
+                                     builder))
         if culprit is None:
-            baseline = _build(root, [], target, python, proof.timeout, builder)
+            baseline = baseline or _build(root, [], target, python, proof.timeout, builder)
             if isinstance(baseline, VerifyError):
                 report.notes.append(f"app {target.label}: not proven, it does not build before "
                                     f"the migration either ({baseline.message})")

@@ -111,6 +111,10 @@ class VerifyError(Exception):
         }
 
 
+class BuildTimeout(VerifyError):
+    """A build that did not finish within its time limit."""
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     """The outcome of building an app several times in fresh processes."""

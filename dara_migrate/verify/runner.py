@@ -35,6 +35,7 @@ from dara_migrate.target import (
 )
 from dara_migrate.verify import build_script
 from dara_migrate.verify.model import (
+    BuildTimeout,
     PredictedDefinition,
     VerifiedDefinition,
     VerifyError,
@@ -235,7 +236,7 @@ def _run_build(root: Path, config: str, python: str, run_index: int, timeout: fl
                 command, root, _build_environment(run_index, temp_dir, extra_environment),
                 log, timeout)
         except subprocess.TimeoutExpired:
-            raise VerifyError(f"the build did not finish within {timeout:g} s") from None
+            raise BuildTimeout(f"the build did not finish within {timeout:g} s") from None
         except OSError as error:
             raise VerifyError(f"cannot run {python}: {error.strerror or error}") from None
         try:

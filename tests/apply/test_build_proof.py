@@ -19,6 +19,7 @@ from dara_migrate.cli import app
 from dara_migrate.proof import BuildTarget, ProofOptions, prove, scratch_copy
 from dara_migrate.settings import load_settings
 from dara_migrate.verify import VerifyError, VerifyResult
+from dara_migrate.verify.model import BuildTimeout
 from tests.helpers import write_tree
 
 # `summary_page` is also route content through a lookup table the analysis cannot follow, so
@@ -119,6 +120,27 @@ def test_the_breaking_fix_is_found_without_a_frame_to_point_at_it(tmp_path: Path
     assert BROKEN_UID not in written["report_app/main.py"]
     assert "uid='report_app.extra:b'" in written["report_app/extra.py"]
     assert 3 <= len(builds) <= 8
+
+
+def test_an_app_that_hangs_unmigrated_too_is_built_twice_not_searched(tmp_path: Path) -> None:
+    # Every build of the search for a fix to blame would wait out the time limit: one build
+    # of the unmigrated app says the migration is not the cause.
+    root = write_tree(tmp_path / "reports", REPORT_APP)
+    builds: list[Path] = []
+
+    def build(folder: Path, target: BuildTarget, python: str, timeout: float) -> VerifyResult:
+        builds.append(folder)
+        raise BuildTimeout("the build did not finish within 120 s")
+
+    settings = load_settings(root, {"target": "1.x", "use_cache": False})
+    planned = run_apply(settings, [root], ApplyOptions())
+    result, report = prove(settings, [root], ApplyOptions(), ProofOptions(), planned,
+                           builder=build)
+    assert len(builds) == 2
+    assert report.notes == ["app config (report_app/main.py:6): not proven, it does not build "
+                            "before the migration either (the build did not finish within "
+                            "120 s)"]
+    assert result.changes == planned.changes
 
 
 def test_the_scratch_copy_never_writes_through_a_link(tmp_path: Path) -> None:
