@@ -427,6 +427,10 @@ def _plain_name(node: ast.expr) -> bool:
     return type(node) is _Name
 
 
+_TEXT_TARGETS = frozenset({"uid", "path", "id"})
+"""Keywords whose f-string parts are kept wherever they are given."""
+
+
 def _path_like(node: ast.JoinedStr) -> bool:
     """An f-string whose text has no whitespace and which holds a name: a path or a key,
     not a message."""
@@ -991,11 +995,11 @@ class _Extractor:
         value = self.children(node, "fstring")
         # Parts are kept only where the text may be a uid: given as `uid=`, or bound to a name
         # at module level (a constant another module's uid may be written of); where it is a
-        # route's `path=` (its id may be written the same way); or where it may be a path
+        # route's `path=` or `id=` (ids are written of loop variables); or where it may be a path
         # another request reads: given to a call, with no space in its text
         # (`open(f'{DATA}/{user}.csv')`). Text joined elsewhere (messages) is far more common.
         target = self.target
-        if target != "uid" and target != "path" and (self.scope or not target) and not (
+        if target not in _TEXT_TARGETS and (self.scope or not target) and not (
                 not target and self.parent_call >= 0 and _path_like(node)):
             return value
         # Text and plain names (`f'{REGION}-total'`) are kept, in order: a uid written so over

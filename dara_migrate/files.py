@@ -7,6 +7,7 @@ import configparser
 import errno
 import io
 import os
+import re
 import sys
 import tokenize
 from collections.abc import Iterable, Iterator, Mapping
@@ -457,7 +458,11 @@ def _packages_a_project(path: Path) -> bool:
         data = read_bytes(path)
     except ReadError:
         return False
-    return b"setup(" in data and (b"setuptools" in data or b"distutils" in data)
+    return b"setup(" in data and _SETUP_IMPORT.search(data) is not None
+
+
+_SETUP_IMPORT = re.compile(rb"^\s*(from|import)\s+(setuptools|distutils)\b", re.MULTILINE)
+"""An import of setuptools or distutils as a statement (not a word in a docstring)."""
 
 
 def _aliases(root: Path, found: set[Path], links: list[str]) -> dict[Path, str]:

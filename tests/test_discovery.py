@@ -299,7 +299,8 @@ def test_a_module_named_setup_is_no_project_file(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {
         "pyproject.toml": "[project]\nname = 'shop'\n",
         "shop/__init__.py": "",
-        "shop/setup.py": "from dara.core import DerivedVariable, Variable\n\n"
+        "shop/setup.py": "\"\"\"The shop's set-up, as setuptools' setup() is a package's.\"\"\"\n\n"
+        "from dara.core import DerivedVariable, Variable\n\n"
         "HISTORY: list[str] = []\n"
         "count = Variable(0, uid='count')\n\n\n"
         "def remember(item: str) -> None:\n"
@@ -315,6 +316,6 @@ def test_a_module_named_setup_is_no_project_file(tmp_path: Path) -> None:
     })
     result, project = run_audit(root)
     assert [(f.path, f.line, f.rule) for f in result.findings if f.rule == "DM205"] == [
-        ("shop/setup.py", 8, "DM205")]
+        ("shop/setup.py", 10, "DM205")]
     assert [app.key for app in project.apps] == ["shop.main:config"]
     assert project.index.files["tools/tools/cli.py"].module == "tools.cli"

@@ -641,9 +641,13 @@ class ProjectIndex:
         qualified = f"{base}.{head}.{rest}" if rest else f"{base}.{head}"
         if value.kind == "call" and value.text:
             made_by = self.resolve(facts, scope_id, value.text, depth + 1)
-            if made_by.qualified == "functools.partial" and not rest:
+            preset = facts.calls[value.call]
+            if made_by.qualified == "functools.partial" and not rest and (
+                    preset.kwarg("uid") is None and preset.kwarg("**") is None):
                 # `make = partial(DerivedVariable, ...)`: a call of `make` calls what it wraps.
-                wrapped = facts.calls[value.call].argument(0, "func")
+                # One presetting the uid (or maybe: `**options`) is left unresolved: its calls
+                # have a uid no call shows, which a fix must never write over.
+                wrapped = preset.argument(0, "func")
                 if wrapped is not None and wrapped.kind in ("name", "attr"):
                     return self.resolve(facts, scope_id, wrapped.text, depth + 1)
             return self._made_member(made_by, rest, qualified, depth)

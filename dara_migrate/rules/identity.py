@@ -321,20 +321,14 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
             if text:
                 pieces.append((False, _ROUTE_SLUG.sub("-", text)))
             continue
-        values = loop_passes(index, facts, call.scope, text, call.line)
-        if values is None or any(not isinstance(v.const, (str, int)) or isinstance(
-                v.const, bool) for _, _, v in values):
+        values = _pass_values(index, facts, call, text)
+        if values is None:
             return None
-        passes[text] = [str(v.const) for _, _, v in values]
-        numbers = numbers or any(isinstance(v.const, int) for _, _, v in values)
+        passes[text] = [str(value) for value in values]
+        numbers = numbers or any(isinstance(value, int) for value in values)
         pieces.append((True, text))
-    counts = {len(values) for values in passes.values()}
-    if len(counts) != 1:
-        return None
-    (count,) = counts
-    ids = tuple(_converted("".join(passes[text][i] if named else text for named, text in pieces))
-                for i in range(count))
-    if len(set(ids)) != len(ids) or any(
+    ids = _pass_ids(pieces, passes)
+    if ids is None or len(set(ids)) != len(ids) or any(
             not _ROUTE_ID.match(i) or any(i in taken for taken in routers) for i in ids):
         return None
     if numbers and len(pieces) == 1:
@@ -342,6 +336,54 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     for taken in routers:
         taken.update(ids)
     return KeyRouteId(call, tuple(pieces), ids)
+
+
+def _pass_values(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str
+                 ) -> list[str | int] | None:
+    """What `dotted` holds on each pass of the one loop around `call`, when each is text or a
+    number and nothing in the loop rebinds or changes it before the call."""
+    values = loop_passes(index, facts, call.scope, dotted, call.line)
+    if values is None or any(not isinstance(v.const, (str, int)) or isinstance(
+            v.const, bool) for _, _, v in values):
+        return None
+    head = dotted.partition(".")[0]
+    loop = next(loop for loop in facts.loops if loop.holds(call))
+    # `if name == 'index': name = 'about'`, `spec.path = ...`: a pass's value is not its key.
+    if any(b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
+           and loop.line < b.span.line <= call.line for b in facts.bindings):
+        return None
+    return [cast(str | int, v.const) for _, _, v in values]
+
+
+def _pass_ids(pieces: list[Piece], passes: dict[str, list[str]]) -> tuple[str, ...] | None:
+    """The id each pass makes of `pieces`, as Dara holds it."""
+    counts = {len(values) for values in passes.values()}
+    if len(counts) != 1:
+        return None
+    (count,) = counts
+    return tuple(_converted("".join(passes[text][i] if named else text
+                                    for named, text in pieces)) for i in range(count))
+
+
+def _given_pass_ids(index: ProjectIndex, facts: FileFacts, call: Call,
+                    given: Value) -> tuple[str, ...]:
+    """The ids an `id=` written of a loop variable gives (`id=name`, a fix's of an earlier
+    run): taken like literal ones, so that no route gets one of them again."""
+    if given.kind in ("name", "attr"):
+        written: list[Piece] = [(True, given.text)]
+    elif given.kind == "fstring" and given.items:
+        written = [(True, part.text) if part.kind != "str" else (False, str(part.data))
+                   for part in given.items]
+    else:
+        return ()
+    passes: dict[str, list[str]] = {}
+    for named, text in written:
+        if named:
+            values = _pass_values(index, facts, call, text)
+            if values is None:
+                return ()
+            passes[text] = [str(value) for value in values]
+    return _pass_ids(written, passes) or ()
 
 
 _KEYED_ROUTES = frozenset({"add_page", "add_layout", "add_prefix", "PageRoute", "LayoutRoute",
@@ -899,6 +941,9 @@ class MissingRouteId(Rule):
             if value is not None and isinstance(value.const, str):
                 for ids in routers_of(facts.path):
                     ids.add(value.const.lower().strip().replace(" ", "-"))
+            elif value is not None and call.loop:
+                for ids in routers_of(facts.path):
+                    ids.update(_given_pass_ids(ctx.index, facts, call, value))
         for facts, call, method in routes:
             given = call.keyword("id")
             # `id=None` written out is no id: Dara makes path + uuid4 then too.

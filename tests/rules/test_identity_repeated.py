@@ -437,3 +437,32 @@ def test_a_factory_called_by_route_content_lambdas_takes_a_uid_prefix(tmp_path: 
     main = (root / "app" / "main.py").read_text(encoding="utf-8")
     assert "uid_prefix='app.main:make_table_page.orders'" in main
     assert "uid_prefix='app.main:make_table_page.customers'" in main
+
+
+def test_keyed_route_ids_never_meet_and_a_second_apply_changes_nothing(tmp_path: Path) -> None:
+    # One registry looped twice, a prefix whose ids would meet the root's, and a loop that
+    # rebinds its variable: only the first loop is keyed, the rest stay with a person, and
+    # the ids written as `id=name` count as taken on the next run.
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "PAGES = {'x-home': Text('a'), 'about': Text('b')}\n"
+            "HOMES = {'home': Text('c')}\n"
+            "for name, page in PAGES.items():\n"
+            "    config.router.add_page(path=name, content=page)\n"
+            "x = config.router.add_prefix(path='x', id='x')\n"
+            "for name, page in HOMES.items():\n"
+            "    x.add_page(path=name, content=page)\n"
+            "for name, page in PAGES.items():\n"
+            "    if name == 'about':\n"
+            "        name = 'team'\n"
+            "    config.router.add_page(path=f'old-{name}', content=page)\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    first = apply_fixes(root)
+    assert first.exit_code == 1, first.output
+    written = (root / "app" / "main.py").read_text(encoding="utf-8")
+    assert written.count("id=name") == 1
+    assert written.count("local-only[DM108]") == 2
+    second = apply_fixes(root)
+    assert "0 fixes; changed 0 files" in second.output
+    assert (root / "app" / "main.py").read_text(encoding="utf-8") == written

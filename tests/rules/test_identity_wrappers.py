@@ -350,14 +350,17 @@ def test_constructors_preset_with_partial_are_definitions(tmp_path: Path) -> Non
         "from dara.core import DerivedVariable\n"
         "\n"
         "global_dv = partial(DerivedVariable, cache='global')\n"
-        "session_dv = functools.partial(dc.DerivedVariable, cache='session')\n",
+        "session_dv = functools.partial(dc.DerivedVariable, cache='session')\n"
+        "# A preset uid: stored data is keyed by it, no fix may write another.\n"
+        "orders_dv = partial(DerivedVariable, uid='orders')\n",
         "dash/pages.py": "from dara.core import ConfigurationBuilder, Variable\n"
         "\n"
-        "from lib.presets import global_dv, session_dv\n"
+        "from lib.presets import global_dv, orders_dv, session_dv\n"
         "\n"
         "name = Variable('x', uid='name')\n"
         "upper = global_dv(lambda n: n.upper(), variables=[name])\n"
         "lower = session_dv(lambda n: n.lower(), variables=[name], uid='lower-name')\n"
+        "orders = orders_dv(lambda n: n, variables=[name])\n"
         "\n"
         "config = ConfigurationBuilder()\n",
     })
@@ -369,3 +372,4 @@ def test_constructors_preset_with_partial_are_definitions(tmp_path: Path) -> Non
     written = (root / "dash" / "pages.py").read_text(encoding="utf-8").splitlines()
     assert written[5] == "upper = global_dv(lambda n: n.upper(), variables=[name], " \
         "uid='dash.pages:upper')"
+    assert written[7] == "orders = orders_dv(lambda n: n, variables=[name])"
