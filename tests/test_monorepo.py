@@ -272,3 +272,25 @@ def test_a_broken_table_of_a_project_not_asked_for_does_not_stop_the_run(
     governed = CliRunner().invoke(cli, ["audit", str(apps), "--no-cache"])
     assert governed.exit_code == 2
     assert "apps/c/pyproject.toml: unknown key 'bogus'" in governed.stderr
+
+
+
+def test_a_project_file_that_is_not_toml_stops_only_a_run_over_its_apps(tmp_path: Path) -> None:
+    # Its apps' target is read from it: a run over the other apps has no use for it.
+    main = ("from dara.core import ConfigurationBuilder, DerivedVariable\n\n"
+            "config = ConfigurationBuilder()\n"
+            "total = DerivedVariable(lambda: 1, variables=[])\n")
+    root = write_tree(tmp_path, {
+        "apps/a/pyproject.toml": "[project]\nname = 'a'\n",
+        "apps/a/app_a/main.py": main,
+        "apps/b/pyproject.toml": "[project\nname = 'b'\n",
+        "apps/b/app_b/main.py": main,
+        "apps/c/pyproject.toml": "[project]\nname = 'c'\n",
+        "apps/c/app_c/main.py": main,
+    })
+    apps = root / "apps"
+    other = CliRunner().invoke(cli, ["audit", str(apps / "a"), str(apps / "c"), "--no-cache"])
+    assert other.exit_code == 1, other.output
+    broken = CliRunner().invoke(cli, ["audit", str(apps), "--no-cache"])
+    assert broken.exit_code == 2
+    assert "apps/b/pyproject.toml: cannot read pyproject.toml" in broken.stderr

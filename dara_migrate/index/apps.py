@@ -18,7 +18,7 @@ from dara_migrate.files import SourceRoots
 from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.project import ProjectIndex, per_index
 from dara_migrate.models import app_label
-from dara_migrate.settings import Settings, read_pyproject
+from dara_migrate.settings import Settings, SettingsError, read_pyproject
 from dara_migrate.target import (
     CONFIGURE_RUNTIME,
     ESCAPE_HATCH_ATTRIBUTE,
@@ -100,12 +100,16 @@ class ProjectApps:
     unmatched: tuple[tuple[Path, str], ...] = ()
     """Entries of an `apps` setting that name no app of the project (a typo, a moved app),
     with the pyproject.toml that lists them."""
+    unreadable: dict[str, SettingsError] = field(default_factory=dict)
+    """Project folder -> why its project file could not be read for its apps' target: an
+    error only for a run that reports on one of those apps (`owning_selected`)."""
 
     @classmethod
     def build(cls, index: ProjectIndex, settings: Settings, roots: SourceRoots) -> ProjectApps:
         """The apps, each with the target profile and app id of its nearest project and the
         runtime declared on it; one pass over the builders and the runtime declarations."""
         apps: list[App] = []
+        unreadable: dict[str, SettingsError] = {}
         profiles: dict[str, tuple[Target, str, str | None]] = {}
         read = functools.cache(read_pyproject)  # a project's file gives its target and its name
         tables = [settings, *settings.nested.values()]
@@ -130,8 +134,13 @@ class ProjectApps:
             app.files = frozenset(index.files_reachable(facts))
             app.project = roots.project_of(facts.path)
             if app.project not in profiles:
-                profiles[app.project] = (*governing.target_for(settings.root / app.project, read),
-                                         _project_name(settings.root / app.project, read))
+                try:
+                    profiles[app.project] = (
+                        *governing.target_for(settings.root / app.project, read),
+                        _project_name(settings.root / app.project, read))
+                except SettingsError as error:
+                    unreadable[app.project] = error
+                    profiles[app.project] = (settings.target, settings.target_reason, None)
             app.target, app.target_reason, named = profiles[app.project]
             app.app_id = named or facts.module.split(".")[0].replace("_", "-")
             hatch = app.declares(ESCAPE_HATCH_ATTRIBUTE)
@@ -152,7 +161,7 @@ class ProjectApps:
             by_project[app.project].append(app)
         found = cls(apps, owners, roots, by_project,
                     tuple((table.root / "pyproject.toml", entry) for table in tables
-                          for entry in table.apps if entry not in answered))
+                          for entry in table.apps if entry not in answered), unreadable)
         found._attach_runtime(index)
         return found
 
@@ -172,8 +181,13 @@ class ProjectApps:
         return apps if len(apps) == 1 else []
 
     def owning_selected(self, selected: frozenset[str]) -> list[App]:
-        """The apps that own a selected file (those a run over `selected` reports on)."""
-        return [app for app in self.apps if not selected.isdisjoint(app.files)]
+        """The apps that own a selected file (those a run over `selected` reports on); an
+        error when the project file of one of them cannot be read."""
+        owning = [app for app in self.apps if not selected.isdisjoint(app.files)]
+        for app in owning:
+            if app.project in self.unreadable:
+                raise self.unreadable[app.project]
+        return owning
 
     def _attach_runtime(self, index: ProjectIndex) -> None:
         """Each `configure_runtime` call to the app whose builder it is called on; one whose
