@@ -67,7 +67,7 @@ def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: st
 
 def _elements(literal: Value, view: str) -> tuple[Value, ...] | None:
     """What a loop over a literal collection gets on each pass: a list's or tuple's elements;
-    a dict's keys (those written as name-like strings), values, or (key, value) pairs."""
+    a dict's keys (when each is written as a string), values, or (key, value) pairs."""
     if literal.kind == "container":
         return literal.items if not view else None
     if literal.kind != "dict":
@@ -77,7 +77,7 @@ def _elements(literal: Value, view: str) -> tuple[Value, ...] | None:
     keys = tuple(Value("str", data=key) for key in literal.text.split(",")) if (
         literal.text) else ()
     if len(keys) != len(literal.items):
-        return None  # keys other than name-like strings are not kept
+        return None  # keys other than strings (or holding a comma) are not kept
     if view == "items":
         return tuple(Value("container", items=pair) for pair in zip(
             keys, literal.items, strict=True))
@@ -86,8 +86,8 @@ def _elements(literal: Value, view: str) -> tuple[Value, ...] | None:
 
 def _named_collection(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
                       depth: int) -> tuple[FileFacts, int, Value] | None:
-    """The literal list or tuple a module-level name is bound to once and never changed, in
-    its own module or imported from a project module."""
+    """The literal list, tuple or dict a module-level name is bound to once and never
+    changed, in its own module or imported from a project module."""
     found = index.lookup(facts, scope_id, name)
     if found is None or found[1] != 0 or depth > 4:
         return None
