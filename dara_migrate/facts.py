@@ -527,12 +527,12 @@ class _Extractor:
         self.stmt_digest = -1
         """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
+        """Values of the `return` statements read so far in the current function."""
         self.memos: tuple[dict[tuple[int, str], str], set[tuple[int, str]]] = ({}, set())
         """(scope, name) -> the container `name = container.get(key)` read it from; and the
         (scope, container) pairs whose stores follow `if key in container: return ...`. One
         attribute for the two: an instance with more than 30 loses CPython's fast attribute
         reads, and every handler here reads attributes of `self`."""
-        """Values of the `return` statements read so far in the current function."""
         self.parent_call = -1
         self.target = ""
         self.awaited = False
@@ -999,8 +999,9 @@ class _Extractor:
         # another request reads: given to a call, with no space in its text
         # (`open(f'{DATA}/{user}.csv')`). Text joined elsewhere (messages) is far more common.
         target = self.target
-        if target not in _TEXT_TARGETS and (self.scope or not target) and not (
-                not target and self.parent_call >= 0 and _path_like(node)):
+        kept = target in _TEXT_TARGETS or (bool(target) and not self.scope) or (
+            not target and self.parent_call >= 0 and _path_like(node))
+        if not kept:
             return value
         # Text and plain names (`f'{REGION}-total'`) are kept, in order: a uid written so over
         # constants is worked out as a constant one is.

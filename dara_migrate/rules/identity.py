@@ -347,7 +347,9 @@ def _pass_values(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str
             v.const, bool) for _, _, v in values):
         return None
     head = dotted.partition(".")[0]
-    loop = next(loop for loop in facts.loops if loop.holds(call))
+    loop = next((loop for loop in facts.loops if loop.holds(call)), None)
+    if loop is None:
+        return None
     # `if name == 'index': name = 'about'`, `spec.path = ...`: a pass's value is not its key.
     if any(b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
            and loop.line < b.span.line <= call.line for b in facts.bindings):

@@ -479,13 +479,12 @@ class _SharedState:
             facts, (target, bound_in) = module, found
         if target.kind == "class":
             return f"class attribute {owner}.{attribute}"
-        if target.kind == "assign" and bound_in == 0 and target.value is not None and (
-                target.value.kind == "call" and target.value.text):
-            made = self._made_class(facts, target.value.text)
-            if made is not None:
-                return f"attribute {attribute} of the module-level {owner}"
-            if self.index.resolve(facts, 0, target.value.text).qualified == _NAMESPACE:
-                return f"attribute {attribute} of the module-level {owner}"
+        made_by = target.value.text if (
+            target.kind == "assign" and bound_in == 0 and target.value is not None
+            and target.value.kind == "call") else ""
+        if made_by and (self._made_class(facts, made_by) is not None or (
+                self.index.resolve(facts, 0, made_by).qualified == _NAMESPACE)):
+            return f"attribute {attribute} of the module-level {owner}"
         return None
 
     def _made_class(self, facts: FileFacts, callee: str) -> ScopeRef | None:
