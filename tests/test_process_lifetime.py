@@ -182,3 +182,54 @@ def test_a_signal_mid_verify_kills_the_builds_at_once_and_leaves_no_temporary_fo
         run.wait()
         for pid in build_pids(app_root):
             os.kill(pid, signal.SIGKILL)
+
+
+SIGNALS_ANOTHER_THREAD = textwrap.dedent("""
+    import os, signal, sys, threading, time
+    from pathlib import Path
+    from dara_migrate.verify.runner import run_verify
+
+    app_root = Path(sys.argv[1])
+
+    def a_build_runs():
+        for entry in Path("/proc").iterdir():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ours = entry.name != str(os.getpid())  # this script's own text names both
+            if ours and b"build_script" in command and str(app_root).encode() in command:
+                return True
+        return False
+
+    def signal_this_thread_once_a_build_runs():
+        while not a_build_runs():
+            time.sleep(0.05)
+        time.sleep(1)  # the main thread is waiting for the builds by now
+        # The kernel may deliver a process's signal to any of its threads: here, not the main.
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    threading.Thread(target=signal_this_thread_once_a_build_runs, daemon=True).start()
+    run_verify(app_root, config="hangs.main:config", runs=3, timeout=600)
+""")
+
+
+@pytest.mark.slow  # starts real builds (killed as soon as they run)
+def test_a_signal_delivered_to_another_thread_than_the_main_one_still_stops_verify_at_once(
+        tmp_path: Path) -> None:
+    app_root = tmp_path / "hangs"
+    (app_root / "hangs").mkdir(parents=True)
+    (app_root / "hangs" / "__init__.py").write_text("")
+    (app_root / "hangs" / "main.py").write_text(HANGS_ON_IMPORT)
+    run = subprocess.Popen([sys.executable, "-c", SIGNALS_ANOTHER_THREAD, str(app_root)],
+                           env={**os.environ, "PYTHONPATH": str(REPO)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _, stderr = run.communicate(timeout=90)
+        assert run.returncode == 143, stderr.decode()
+        assert build_pids(app_root) == []
+    finally:
+        run.kill()
+        run.wait()
+        for pid in build_pids(app_root):
+            os.kill(pid, signal.SIGKILL)

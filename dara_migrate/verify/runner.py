@@ -19,7 +19,8 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +50,8 @@ SiteKey = tuple[str, str | None, int | None, int]
 _SHOWN_CHARS = 300
 """Characters of the app's own output or message that an error line shows."""
 _STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_SIGNAL_POLL_SECONDS = 0.1
+"""How often the main thread wakes while builds run, to run a signal's handler."""
 _running_groups: set[int] = set()
 """Process groups of the builds running now, for a signal to kill."""
 _groups_lock = threading.Lock()
@@ -105,13 +108,11 @@ def run_verify(
     with _builds_killed_on_signal(), supervised() as supervision, \
             ThreadPoolExecutor(max_workers=min(runs, os.cpu_count() or 1)) as pool:
         build_environment = supervision.environment(dict(environment or {}))
-        builds = list(
-            pool.map(
-                lambda index: _run_build(root, config_path, interpreter, index, timeout,
-                                         build_environment),
-                range(runs),
-            )
-        )
+        builds = _results([
+            pool.submit(_run_build, root, config_path, interpreter, index, timeout,
+                        build_environment)
+            for index in range(runs)
+        ])
 
     definitions = _pair_definitions([b.definitions for b in builds])
     if predicted is not None:
@@ -133,6 +134,28 @@ def run_verify(
     if output is not None:
         write_manifest(output, result)
     return result
+
+
+def _results(futures: list[Future[_Build]]) -> list[_Build]:
+    """The builds' results in order; on the first error the builds not yet started are
+    cancelled. The wait wakes every `_SIGNAL_POLL_SECONDS`: Python runs a signal's handler in
+    the main thread only, so a signal the kernel delivers to a build's thread waits for the main
+    thread to run again, which a wait without a timeout would put off until a build ends (its
+    timeout, for an app that hangs)."""
+    try:
+        return [_result(future) for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _result(future: Future[_Build]) -> _Build:
+    while True:
+        try:
+            return future.result(timeout=_SIGNAL_POLL_SECONDS)
+        except FutureTimeout:  # not the builtin TimeoutError before Python 3.11
+            continue
 
 
 @contextmanager
