@@ -197,8 +197,8 @@ SIGNALS_ANOTHER_THREAD = textwrap.dedent("""
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            ours = entry.name != str(os.getpid())  # this script's own text names both
-            if ours and b"build_script" in command and str(app_root).encode() in command:
+            other = entry.name != str(os.getpid())  # this script's own text names both
+            if other and b"build_script" in command and str(app_root).encode() in command:
                 return True
         return False
 
