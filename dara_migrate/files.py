@@ -226,15 +226,23 @@ class Discovery:
         """Whether the excludes match a bare file or folder name (names repeat a lot)."""
         self.linked_files: list[str] = []
         """The files walked that are symlinks (their paths as walked)."""
+        self.linked_folders: dict[str, str] = {}
+        """Symlinked folders not walked, as the walk reached their folder by another path:
+        link path -> the path it was walked by."""
+        self._walked: dict[tuple[int, int], str] = {}
+        self._links: list[tuple[str, str, _Specs, frozenset[tuple[int, int]]]] = []
 
     def walk(self) -> Iterator[Path]:
-        """Every file under the root that is not ignored, in sorted order: anything but a
-        folder (a FIFO or device too, which reading refuses with its reason). Folders that
-        cannot be walked end up in `problems`; a folder reached twice through symlinks (not a
-        loop) is walked once."""
+        """Every file under the root that is not ignored: anything but a folder (a FIFO or
+        device too, which reading refuses with its reason), in sorted order, then what is
+        reached only through symlinked folders. Folders that cannot be walked end up in
+        `problems`; a folder reached twice is walked once, by its real path where the project
+        holds it, as a linked folder is walked last."""
         # Relative paths are kept as strings: pathlib operations per file cost more than the
         # matching itself on a large tree.
-        yield from self._walk(str(self.root), "", [], set(), frozenset())
+        yield from self._walk(str(self.root), "", [], frozenset())
+        while self._links:
+            yield from self._walk(*self._links.pop(0))
 
     def _ignore_specs(self, folder: str, relative: str, inherited: _Specs) -> _Specs:
         gitignore = os.path.join(folder, ".gitignore")
@@ -271,7 +279,7 @@ class Discovery:
             return True
         return any(spec.match_file(relative[len(base):] + mark) for base, spec in specs)
 
-    def _walk(self, folder: str, relative: str, inherited: _Specs, seen: set[tuple[int, int]],
+    def _walk(self, folder: str, relative: str, inherited: _Specs,
               ancestors: frozenset[tuple[int, int]]) -> Iterator[Path]:
         try:
             stat = os.stat(folder)
@@ -281,13 +289,15 @@ class Discovery:
                     f"symlink loop: links to {Path(folder).resolve()}, a folder that holds it; "
                     "not followed")
                 return
-            if identity in seen:
+            walked = self._walked.get(identity)
+            if walked is not None:
+                self.linked_folders[folder] = walked
                 return
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
             self.problems[Path(folder)] = f"unreadable folder: {error.strerror or error}"
             return
-        seen.add(identity)
+        self._walked[identity] = folder
         ancestors |= {identity}
         specs = self._ignore_specs(folder, relative, inherited)
         for entry in entries:
@@ -303,8 +313,13 @@ class Discovery:
                 self.problems[Path(folder, shown)] = "name is not valid UTF-8; not read"
                 continue
             if is_dir:
-                if not os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):  # a virtualenv
-                    yield from self._walk(entry.path, f"{relative}{entry.name}/", specs, seen,
+                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):  # a virtualenv
+                    continue
+                if entry.is_symlink():
+                    self._links.append((entry.path, f"{relative}{entry.name}/", specs,
+                                        ancestors))
+                else:
+                    yield from self._walk(entry.path, f"{relative}{entry.name}/", specs,
                                           ancestors)
             else:  # FIFOs and devices too: reading refuses them with a reason
                 if entry.is_symlink():
@@ -432,7 +447,7 @@ def find_files(settings: Settings, paths: Iterable[Path]) -> FoundFiles:
                 found.add(given)
         elif given != root and not any(p.is_relative_to(given) for p in found):
             found.update(p for p in Discovery(given, settings.exclude).walk() if is_python(p))
-    aliases = _aliases(root, found, discovery.linked_files)
+    aliases = _aliases(root, found, discovery.linked_files, discovery.linked_folders)
     python = sorted(found.difference(aliases)) if aliases else sorted(found)
     considered = [*python, *discovery.problems]
     if root in wanted:
@@ -465,9 +480,11 @@ _SETUP_IMPORT = re.compile(rb"^\s*(from|import)\s+(setuptools|distutils)\b", re.
 """An import of setuptools or distutils as a statement (not a word in a docstring)."""
 
 
-def _aliases(root: Path, found: set[Path], links: list[str]) -> dict[Path, str]:
+def _aliases(root: Path, found: set[Path], links: list[str],
+             folders: Mapping[str, str]) -> dict[Path, str]:
     """The Python files that are symlinks to another one found (`state_alias.py ->
-    state.py`), with the relative path of the file each links to. Read as files of their
+    state.py`), or found under a symlinked folder (`legacy -> pages`: `legacy/home.py` is
+    `pages/home.py`), with the relative path of the file each is. Read as files of their
     own, one file would be reported, and edited, twice."""
     aliases: dict[Path, str] = {}
     for link in links:
@@ -478,6 +495,13 @@ def _aliases(root: Path, found: set[Path], links: list[str]) -> dict[Path, str]:
             real = Path(os.path.realpath(link))
             if real != path and real in found:
                 aliases[path] = relative_path(real, root)
+    if folders:
+        for path in list(found):
+            text = str(path)
+            for link, walked in folders.items():
+                if text.startswith(walked + os.sep):
+                    aliases[Path(link + text[len(walked):])] = aliases.get(
+                        path, relative_path(path, root))
     return aliases
 
 

@@ -198,9 +198,33 @@ def scratch_copy(root: Path, changes: list[FileChange]) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=f"{_PROOF_PREFIX}{os.getpid()}-") as temp:
         copy = Path(temp) / root.name
         shutil.copytree(root, copy, ignore=_not_copied, symlinks=True)
+        _relink(root, copy)
         for change in changes:
             _place(copy, change.path, change.after)
         yield copy
+
+
+def _relink(root: Path, copy: Path) -> None:
+    """Point the copy's links where the project's point: into the copy for a target in the
+    project, so that the copy is the same program (a folder linked under a second package
+    name imports the migrated files there too), else to the target itself. As copied, a link
+    written as an absolute path would read the unmigrated project, and a relative one that
+    leaves the project would lead nowhere."""
+    real_root = root.resolve()
+    for folder, folders, files in os.walk(copy):
+        for name in (*folders, *files):
+            link = os.path.join(folder, name)
+            if not os.path.islink(link):
+                continue
+            original = root / os.path.relpath(link, copy)
+            target = Path(os.path.realpath(original))
+            if target.is_relative_to(real_root):
+                wanted = os.path.relpath(copy / target.relative_to(real_root), folder)
+            else:
+                wanted = str(target)
+            if os.readlink(link) != wanted:
+                os.unlink(link)
+                os.symlink(wanted, link)
 
 
 def _not_copied(folder: str, names: list[str]) -> set[str]:

@@ -291,6 +291,35 @@ def test_a_symlink_to_a_project_file_is_that_file_under_a_second_name(tmp_path: 
     assert "0 fixes; changed 0 files" in applied.output
 
 
+def test_a_folder_linked_under_a_second_name_is_read_where_it_is(tmp_path: Path) -> None:
+    # `legacy -> pages` sorts first, yet the files are the folder's own: reported and edited
+    # at `pages/`, and known under both module names.
+    from tests.helpers import run_audit
+
+    root = write_tree(tmp_path, {
+        "shop/__init__.py": "",
+        "shop/pages/__init__.py": "",
+        "shop/pages/home.py": "from dara.core import DerivedVariable, Variable\n\n"
+        "count = Variable(0, uid='count')\n"
+        "double = DerivedVariable(lambda c: c * 2, variables=[count])\n",
+        "shop/main.py": "from dara.core import ConfigurationBuilder\n"
+        "from dara.components import Text\n\n"
+        "from shop.legacy.home import double\n\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_page('Home', content=Text('x'))\n",
+    })
+    (root / "shop" / "legacy").symlink_to("pages")
+    result, project = run_audit(root)
+    assert sorted(project.index.files) == [
+        "shop/__init__.py", "shop/main.py", "shop/pages/__init__.py", "shop/pages/home.py"]
+    assert [(f.path, f.line, f.apps) for f in result.findings if f.rule == "DM101"] == [
+        ("shop/pages/home.py", 4, ("shop.main:config",))]
+    assert project.index.module_named("shop.legacy.home") is project.index.files[
+        "shop/pages/home.py"]
+    given, _ = run_audit(root, [root / "shop" / "legacy" / "home.py"])
+    assert [(f.path, f.rule) for f in given.findings] == [("shop/pages/home.py", "DM101")]
+
+
 def test_a_module_named_setup_is_no_project_file(tmp_path: Path) -> None:
     # `shop/setup.py` holds the shop's set-up helpers; only a setup.py calling setuptools'
     # `setup()` makes its folder a project whose modules are named from there.

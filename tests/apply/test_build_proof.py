@@ -161,6 +161,50 @@ def test_the_scratch_copy_never_writes_through_a_link(tmp_path: Path) -> None:
     assert (root / "real.py").read_text() == "z = 1\n"
 
 
+def test_the_scratch_copy_is_the_program_the_project_would_be(tmp_path: Path) -> None:
+    # An absolute link into the project leads into the copy (the migrated files), and a
+    # relative one out of it still leads to what it names.
+    outside = write_tree(tmp_path / "shared", {"util.py": "y = 1\n"})
+    root = write_tree(tmp_path / "shop", {"app/pages/home.py": "x = 1\n", "main.py": "x = 1\n"})
+    (root / "app" / "legacy").symlink_to(root / "app" / "pages")
+    (root / "common").symlink_to(Path("..") / "shared")
+    with scratch_copy(root, [FileChange("app/pages/home.py", "utf-8", b"", b"x = 2\n")]) as copy:
+        assert (copy / "app/legacy/home.py").read_bytes() == b"x = 2\n"
+        assert (copy / "app/legacy").resolve() == (copy / "app/pages").resolve()
+        assert (copy / "common/util.py").resolve() == (outside / "util.py").resolve()
+    assert (root / "app/pages/home.py").read_bytes() == b"x = 1\n"
+
+
+@pytest.mark.slow
+def test_a_package_linked_under_a_second_name_gets_no_uid_its_second_import_takes(
+        tmp_path: Path) -> None:
+    # `app/legacy -> pages` (an absolute link) keeps old imports working: the module is run
+    # once per name, so one literal uid is taken twice.
+    root = write_tree(tmp_path / "shop", {
+        "app/__init__.py": "",
+        "app/pages/__init__.py": "",
+        "app/pages/home.py": (
+            "from dara.core import DerivedVariable, Variable\n\n"
+            "x = Variable(1)\n"
+            "doubled = DerivedVariable(lambda v: v * 2, variables=[x])\n"),
+        "app/main.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "from app.pages.home import doubled\n"
+            "from app.legacy.home import doubled as old_doubled\n\n"
+            "config = ConfigurationBuilder()\n"
+            "config.add_page('Home', content=Text('x'))\n"),
+    })
+    (root / "app" / "legacy").symlink_to(root / "app" / "pages")
+    code, _, stderr = apply(root, "--yes")
+    home = (root / "app/pages/home.py").read_text()
+    assert "app/pages/home.py:4: DM101 fix not made" in stderr
+    assert "is already taken" in stderr
+    assert "uid=" not in home and "# dara-migrate: local-only[DM101]" in home
+    assert (root / "app" / "legacy").is_symlink()
+    assert code == 1
+
+
 def test_the_scratch_copy_leaves_out_pipes_and_sockets(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "shop", {"main.py": "x = 1\n"})
     os.mkfifo(root / "data.pipe")
