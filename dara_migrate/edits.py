@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import libcst as cst
 import libcst.helpers
@@ -68,7 +69,8 @@ class RenameCall:
 @dataclass(frozen=True)
 class ReplaceCall:
     """Replace the call at (line, column) by the expression `source`; `unused_import` is then
-    removed from `module` if nothing else uses it."""
+    removed from `module` if nothing else uses it. The lines of a `source` over several lines
+    after its first are indented as they are to stand in the file (as the call's own are)."""
 
     line: int
     column: int
@@ -342,7 +344,8 @@ class _Transformer(cst.CSTTransformer):
                 continue  # `Page('x')()`: the innermost call at this position took it
             if isinstance(edit, ReplaceCall):
                 self.state.applied.add(edit)
-                return cst.parse_expression(edit.source, self.module.config_for_parsing)
+                return _verbatim(cst.parse_expression(edit.source,
+                                                      self.module.config_for_parsing))
             if isinstance(edit, SetKeyword):
                 updated = _set_keyword(updated, edit, self.module)
                 added += len(f"{edit.keyword}={edit.value}, ")
@@ -432,6 +435,19 @@ class _Transformer(cst.CSTTransformer):
         body = self._rewrite_body(original.body, updated.body) or [
             cst.SimpleStatementLine([cst.Pass()])]
         return updated.with_changes(body=body)
+
+
+class _Verbatim(cst.CSTTransformer):
+    def leave_ParenthesizedWhitespace(
+            self, original: cst.ParenthesizedWhitespace,
+            updated: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
+        return updated.with_changes(indent=False)
+
+
+def _verbatim(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """`expression` (parsed alone) with its lines in brackets indented as written: the code
+    generated for an expression in a block would add the block's indentation to them."""
+    return cast(cst.BaseExpression, expression.visit(_Verbatim()))
 
 
 def _deeper(whitespace: cst.ParenthesizedWhitespace) -> cst.ParenthesizedWhitespace:
@@ -1424,7 +1440,7 @@ def _replaced_and_inserted(lines: list[str], tree: ast.Module,
                            calls: dict[tuple[int, int], list[ast.Call]], group: Sequence[Edit],
                            first: int, last: int) -> str | None:
     """The span's text after call replacements and insertions after its one top-level
-    statement, made as text where LibCST would give exactly this text (one-line replacements
+    statement, made as text where LibCST would give exactly this text (replacements
     of calls without parentheses of their own; blocks LibCST reproduces verbatim at module
     level: LF line breaks, indented as the span is); None where LibCST must make the edits."""
     if not all(isinstance(e, (ReplaceCall, InsertAfter)) for e in group):
@@ -1496,9 +1512,9 @@ def _verbatim_block(block: str, indent: str | None) -> bool:
 def _replaceable_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
                       edit: ReplaceCall, first: int) -> tuple[int, int, int, int] | None:
     """The span (0-based lines, code-point columns) of the call a ReplaceCall replaces, when
-    text replacement gives what LibCST would: a one-line replacement, and a call that is not
-    wrapped in parentheses of its own (LibCST replaces those with it)."""
-    if "\n" in edit.source or "\r" in edit.source:
+    text replacement gives what LibCST would: LF line breaks in the replacement, and a call
+    that is not wrapped in parentheses of its own (LibCST replaces those with it)."""
+    if "\r" in edit.source:
         return None
     found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
     found = [c for c in found if not any(c.func is o for o in found)]

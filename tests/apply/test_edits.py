@@ -522,3 +522,26 @@ def test_a_keyword_removed_and_one_set_on_a_call_keep_the_lines_around_it(
                                 SetKeyword(1, 5, "uid", "'app.main:b'")])
     assert edited == newline.join(["b = ServerVariable(", "    scope='user',",
                                    "    uid='app.main:b',", ")", "", "# c", "c = 1", ""])
+
+
+SPLIT_NAVIGATION = (
+    "def page():\n"
+    "    return Stack(\n"
+    "        Button(\n"
+    "            'Go',\n"
+    "            onclick=NavigateTo(\n"
+    "                lambda ctx: '/incidents'\n"
+    "            ),\n"
+    "        ),\n"
+    "    )\n"
+)
+
+
+@pytest.mark.parametrize("made_by", ["text", "libcst"])
+def test_a_replacement_over_several_lines_keeps_their_indentation(made_by: str) -> None:
+    # DM105's `NavigateTo(lambda ctx: '/x')` -> `NavigateTo('/x')` over the call's own lines.
+    source = "NavigateTo(\n                '/incidents'\n            )"
+    edit = ReplaceCall(5, 21, source)
+    edited = (apply_edits(SPLIT_NAVIGATION, [edit]) if made_by == "text"
+              else _edit_module(SPLIT_NAVIGATION, [edit], DEFAULT_LINE_LENGTH))
+    assert edited == SPLIT_NAVIGATION.replace("lambda ctx: '/incidents'", "'/incidents'")
