@@ -336,7 +336,7 @@ class ActionRewriter:
         edits: list[Edit] = [
             InsertAfter(anchor, block, imports=tuple(imports), key=f"action-{name}"),
             ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})",
-                        unused_import=self._imported_from(call.callee)),
+                        unused_import=self.index.removable_import(self.facts, call.callee)),
             *set_off_what_follows(self.tree, self.lines, anchor),
         ]
         return ActionRewrite(edits, name, body)
@@ -365,9 +365,9 @@ class ActionRewriter:
         if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)):
             variable = f"({variable})"
         source = f"{variable}.{method}"
+        unused = self.index.removable_import(self.facts, call.callee)
         return ActionRewrite([ReplaceCall(call.span.line, call.span.col, source,
-                                          unused_import=self._imported_from(call.callee))],
-                             source)
+                                          unused_import=unused)], source)
 
     def _static_url(self, call: Call, node: ast.Call | None) -> ActionRewrite | None:
         """`NavigateTo(lambda ctx: '/x', new_tab)` -> `NavigateTo('/x', new_tab)`: dara makes a
@@ -383,16 +383,6 @@ class ActionRewriter:
         rewritten = source.replace(written, url, 1)
         return ActionRewrite([ReplaceCall(call.span.line, call.span.col, rewritten)],
                              rewritten)
-
-    def _imported_from(self, callee: str) -> tuple[str, str] | None:
-        """(module, name) of a `from module import name [as alias]` the factory was called
-        through."""
-        if "." in callee:
-            return None
-        found = self.index.lookup(self.facts, 0, callee)
-        if found is None or found[0].kind != "import" or "." not in found[0].target:
-            return None
-        return found[0].target.rsplit(".", 1)[0], callee
 
     def _own_parameter(self, value: Value, name: str) -> bool:
         if value.kind != "lambda":

@@ -798,6 +798,30 @@ class ProjectIndex:
             elif imported is None:
                 self.outside_heads.add(binding.target.partition(".")[0])
 
+    def removable_import(self, facts: FileFacts, written: str) -> tuple[str, str] | None:
+        """(module, name) of the module-level `from module import name [as written]` a call
+        was written through (`MemoryBackend(...)`), for an edit that removes the call to drop
+        when nothing else uses it; None for another name, or one another module imports from
+        this one."""
+        found = self.lookup(facts, 0, written) if "." not in written else None
+        if found is None or found[0].kind != "import" or "." not in found[0].target or (
+                self.imported_from(facts, written)):
+            return None
+        return found[0].target.rsplit(".", 1)[0], written
+
+    def imported_from(self, facts: FileFacts, name: str) -> bool:
+        """Whether another project module imports `name` from the module of `facts`: an
+        import an edit leaves unused there is still another module's."""
+        for path, imported in self.imports.items():
+            if facts.path not in imported or path == facts.path:
+                continue
+            importer = self.files[path]
+            for binding in self.import_bindings[path]:
+                found, rest = self.split_module(binding.imported_module, importer)
+                if found is facts and rest.partition(".")[0] == name:
+                    return True
+        return False
+
     def files_reachable(self, start: FileFacts) -> set[str]:
         """Paths of the project modules `start` imports, directly or not, with the packages
         that importing them runs (and `start` itself)."""

@@ -219,11 +219,12 @@ class SetId(Fix):
 def _module_imports(index: ProjectIndex, facts: FileFacts, scope: int, value: Value
                     ) -> tuple[tuple[str, str], ...]:
     """(module, name) of the module-level imports `value` reads names through: a replaced
-    `uid=str(uuid4())` may leave `from uuid import uuid4` (or `import uuid`) unused."""
+    `uid=str(uuid4())` may leave `from uuid import uuid4` (or `import uuid`) unused; not
+    those another module imports from this one."""
     found: list[tuple[str, str]] = []
     for name in value.names:
         bound = index.lookup(facts, scope, name)
-        if bound is None or bound[1] != 0:
+        if bound is None or bound[1] != 0 or index.imported_from(facts, name):
             continue
         binding = bound[0]
         if binding.kind == "import" and "." in binding.target:

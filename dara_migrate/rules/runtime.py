@@ -421,8 +421,8 @@ class DropLocalBackend(Fix):
 
         line, column = self.owner.span.line, self.owner.span.col
         # The name the backend was imported as goes when nothing else uses it.
-        written = self.backend.callee
-        unused = (_BACKEND_MODULES[self.api], written) if "." not in written else None
+        unused = planning.index.removable_import(planning.index.files[finding.path],
+                                                 self.backend.callee)
         edits: list[Edit] = [RemoveKeyword(line, column, "backend", unused)]
         description = f"removed backend={self.api}(...)"
         if self.carried_scope is not None:
@@ -430,13 +430,6 @@ class DropLocalBackend(Fix):
             edits.append(SetKeyword(line, column, "scope", scope))
             description += f", kept scope={scope}"
         return PlannedFix(finding, edits, description)
-
-
-_BACKEND_MODULES = {
-    "MemoryBackend": "dara.core.interactivity.server_variable",
-    "InMemoryBackend": "dara.core.persistence",
-}
-"""Where the local backends `apply` removes are imported from."""
 
 
 RULES: list[type[Rule]] = [MissingRuntimeDeclaration, LocalBackend]

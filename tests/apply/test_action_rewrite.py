@@ -140,3 +140,36 @@ def test_sync_and_toggle_do_in_the_browser_what_the_resolvers_did() -> None:
     assert ('else if (actionImpl.value === "__dara_toggle__") newValue = '
             '!await ctx.snapshot.getLoadable(varAtom).toPromise();') in handler
     assert "else newValue = actionImpl.value;" in handler
+
+
+def test_an_import_other_modules_take_from_the_rewritten_one_stays(tmp_path: Path) -> None:
+    # `app/common.py` is where the app's pages import dara's names from: its own last uses
+    # rewritten, its imports still serve them.
+    from tests.helpers import apply_fixes
+
+    root = write_tree(tmp_path, {
+        "app/common.py": (
+            "from dara.core import MemoryBackend, ServerVariable, UpdateVariable, Variable\n\n"
+            "count = Variable(0, uid='count')\n"
+            "rows = ServerVariable(backend=MemoryBackend(), uid='rows')\n"
+            "reset = UpdateVariable(lambda ctx: 0, variable=count)\n"),
+        "app/pages.py": (
+            "from dara.components import Button, Stack\n\n"
+            "from app.common import MemoryBackend, UpdateVariable, count\n\n"
+            "spare = MemoryBackend\n\n\n"
+            "def page():\n"
+            "    add = UpdateVariable(lambda ctx: 1, variable=count)\n"
+            "    return Stack(Button('+', onclick=add))\n"),
+        "app/main.py": (
+            "from dara.core import ConfigurationBuilder\n\n"
+            "from app.pages import page\n\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_page(path='home', content=page, id='home')\n"),
+    })
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    common = (root / "app/common.py").read_text()
+    assert "reset = count.update(value=0)" in common
+    assert "rows = ServerVariable(uid='rows', scope='user')" in common
+    assert common.startswith(
+        "from dara.core import MemoryBackend, ServerVariable, UpdateVariable, Variable\n")

@@ -143,3 +143,19 @@ def test_a_local_backend_imported_under_an_alias_is_removed_with_its_import(
         "\n"
         "notes = ServerVariable(uid='shop.state:notes', scope='user')\n"
     )
+
+
+def test_a_removed_backend_takes_its_import_from_dara_core_along(tmp_path: Path) -> None:
+    from tests.helpers import apply_fixes
+
+    root = write_tree(tmp_path, {
+        "app/main.py": (
+            "from dara.core import ConfigurationBuilder, MemoryBackend, ServerVariable\n\n"
+            "rows = ServerVariable(backend=MemoryBackend(), uid='rows')\n\n"
+            "config = ConfigurationBuilder()\n"),
+    })
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    assert (root / "app/main.py").read_text().splitlines()[:3] == [
+        "from dara.core import ConfigurationBuilder, ServerVariable", "",
+        "rows = ServerVariable(uid='rows', scope='user')"]
