@@ -1150,6 +1150,8 @@ class ProjectIndex:
             if slot_content:
                 for member in self._instance_targets(facts, call.scope, value):
                     self._edge(source, member, call.loop, "route content")
+                for target in self._returned_functions(facts, value):
+                    self._edge(source, target, call.loop, "route content")
         root: When | None = None
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
@@ -1204,6 +1206,23 @@ class ProjectIndex:
                     self._edge(source, member, False, "route content")
         for member in self._instance_targets(facts, scope_id, value):
             self._edge(source, member, False, "route content")
+        for target in self._returned_functions(facts, value):
+            self._edge(source, target, False, "route content")
+
+    def _returned_functions(self, facts: FileFacts, value: Value) -> Iterator[ScopeRef]:
+        """The project functions a call's result stands for, given as route content: those
+        its project function returns (`content=make_page('orders')`, where `make_page` returns
+        the page function it defines), which Dara calls for the route."""
+        if value.kind != "call":
+            return
+        maker = self.resolve_call(facts, facts.calls[value.call]).function
+        if maker is None or self.scope(maker).kind != "function":
+            return
+        made_in = self.files[maker[0]]
+        for returned in self.scope(maker).returned:
+            for target, is_class in self._callable_targets(made_in, maker[1], returned):
+                if not is_class:
+                    yield target
 
     def _request_argument_slots(self, resolved: Resolved) -> tuple[tuple[int, str], ...]:
         if resolved.api in _REQUEST_CALLABLE_ARGS:

@@ -284,6 +284,38 @@ class KeyRouteId(Fix):
         return PlannedFix(finding, [edit], f"id={value}", ids=self.ids)
 
 
+_ROUTER_MAKERS = frozenset({"ConfigurationBuilder", "Router"})
+
+
+def _router_made_per_run(index: ProjectIndex, facts: FileFacts, call: Call) -> bool:
+    """Whether a route call adds to a router its own scope makes on each run: an app factory's
+    `cfg = ConfigurationBuilder()` (`cfg.router.add_page(...)`), a `Router()`, or a prefix or
+    layout added to one. A factory that runs twice (the app, then its tests) adds each route
+    once to each router it makes, so one literal id serves every run."""
+    name = call.callee.partition(".")[0]
+    for _ in range(_MAX_ROUTER_DEPTH):
+        found = index.lookup(facts, call.scope, name)
+        if found is None or found[1] != call.scope:
+            return False
+        value = found[0].value
+        if found[0].kind != "assign" or value is None or value.kind != "call":
+            return False
+        made = facts.calls[value.call]
+        resolved = index.resolve_call(facts, made)
+        if resolved.api in _ROUTER_MAKERS:
+            return True
+        route_method = resolved.attribute.rpartition(".")[2] in ROUTE_METHODS and (
+            resolved.instance_of in _ROUTER_MAKERS)
+        if not route_method:
+            return False
+        name = made.callee.partition(".")[0]
+    return False
+
+
+_MAX_ROUTER_DEPTH = 8
+"""Prefixes nested in prefixes followed back to the router that holds them."""
+
+
 def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: str,
                     routers: list[set[str]]) -> KeyRouteId | None:
     """For a route added in one loop over a literal collection (a page registry: `for name,
@@ -291,7 +323,9 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     page)` tuples, records' `spec.path`), whose path is written of the loop variable: the
     id written the same way, when every pass's is a valid id no other route has."""
     own = call.kwarg("path")
-    if own is None or method not in _KEYED_ROUTES or index.runs_at(facts, call.scope) > 1 or (
+    if own is None or method not in _KEYED_ROUTES or (
+            index.runs_at(facts, call.scope) > 1
+            and not _router_made_per_run(index, facts, call)) or (
             sum(loop.holds(call) for loop in facts.loops) != 1):
         return None
     written: list[Piece]
@@ -953,7 +987,8 @@ class MissingRouteId(Rule):
             if ((given is not None and not (given.kind == "const" and given.const is None))
                     or not ctx.is_selected(facts)):
                 continue
-            if call.loop or ctx.index.runs_at(facts, call.scope) > 1:
+            if call.loop or (ctx.index.runs_at(facts, call.scope) > 1
+                             and not _router_made_per_run(ctx.index, facts, call)):
                 keyed = _keyed_route_id(ctx.index, facts, call, method, routers_of(facts.path))
                 if keyed is not None:
                     yield ctx.at_call(

@@ -466,3 +466,58 @@ def test_keyed_route_ids_never_meet_and_a_second_apply_changes_nothing(tmp_path:
     second = apply_fixes(root)
     assert "0 fixes; changed 0 files" in second.output
     assert (root / "app" / "main.py").read_text(encoding="utf-8") == written
+
+
+def test_an_app_factory_that_makes_its_own_router_gives_its_routes_literal_ids(
+        tmp_path: Path) -> None:
+    # `create_app()` runs for the app and again in its tests: each run adds every route once
+    # to the router it makes, so the ids a single run would get serve every run.
+    root = write_tree(tmp_path, {
+        "portal/app.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "STATIC = {'about': Text('About'), 'help': Text('Help')}\n\n\n"
+            "def create_app():\n"
+            "    cfg = ConfigurationBuilder()\n"
+            "    cfg.router.add_index(content=Text('home'))\n"
+            "    reports = cfg.router.add_prefix(path='reports')\n"
+            "    reports.add_page(path='sales', content=Text('sales'))\n"
+            "    for slug, page in STATIC.items():\n"
+            "        cfg.router.add_page(path=slug, content=page)\n"
+            "    return cfg\n"),
+        "portal/main.py": "from portal.app import create_app\n\nconfig = create_app()\n",
+        "tests/test_app.py": (
+            "from portal.app import create_app\n\n\n"
+            "def test_builds():\n"
+            "    assert create_app() is not create_app()\n"),
+    })
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    lines = (root / "portal/app.py").read_text().splitlines()
+    assert lines[8:13] == [
+        "    cfg.router.add_index(content=Text('home'), id='index')",
+        "    reports = cfg.router.add_prefix(path='reports', id='reports')",
+        "    reports.add_page(path='sales', content=Text('sales'), id='reports-sales')",
+        "    for slug, page in STATIC.items():",
+        "        cfg.router.add_page(path=slug, content=page, id=slug)",
+    ]
+
+
+def test_a_page_function_a_factory_returns_runs_for_each_route_given_it(
+        tmp_path: Path) -> None:
+    main = ("from dara.components import Text\n"
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+            "config = ConfigurationBuilder()\n\n\n"
+            "def make_page(section: str):\n"
+            "    def page():\n"
+            "        v = Variable(section)\n"
+            "        label = DerivedVariable(lambda s: s.upper(), variables=[v])\n"
+            "        return Text(label)\n\n"
+            "    return page\n\n\n"
+            "for s in ('a', 'b'):\n"
+            "    config.router.add_page(path=s, content=make_page(s), id=s)\n"
+            "config.router.add_page(path='c', content=make_page('c'), id='c')\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    (found,) = [f for f in result.findings if f.rule in ("DM101", "DM104")]
+    assert (found.rule, found.line, found.fix) == ("DM104", 10, "manual")
