@@ -294,3 +294,17 @@ def test_a_project_file_that_is_not_toml_stops_only_a_run_over_its_apps(tmp_path
     broken = CliRunner().invoke(cli, ["audit", str(apps), "--no-cache"])
     assert broken.exit_code == 2
     assert "apps/b/pyproject.toml: cannot read pyproject.toml" in broken.stderr
+
+
+def test_a_build_error_of_an_app_in_the_monorepo_names_its_file_from_the_root(
+        tmp_path: Path) -> None:
+    shutil.copytree(TWO_MAJORS / "legacy", tmp_path / "legacy")
+    (tmp_path / "legacy" / "reports" / "main.py").write_text(
+        "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n"
+        "raise ValueError('no reports database configured')\n", encoding="utf-8")
+    outcome = CliRunner().invoke(cli, ["verify", str(tmp_path), "--format", "json"])
+    assert outcome.exit_code == 2, outcome.output
+    assert ("legacy/reports/main.py:4: build failed: ValueError: no reports database "
+            "configured") in outcome.stderr
+    assert json.loads(outcome.stdout)["error"]["frame"] == "legacy/reports/main.py:4"

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from dara_migrate.apply import ApplyResult
     from dara_migrate.engine import Project
     from dara_migrate.proof import ProofReport
+    from dara_migrate.verify import VerifyError
     from dara_migrate.verify.targets import AppBuild
 
 _PROGRESS_ABOVE = 200
@@ -843,6 +844,7 @@ def verify_command(
                                 predicted=predicted_definitions(
                                     project, folder, () if alone else build.files))
         except VerifyError as error:
+            _frame_from(error, folder, app_root)
             documents.append(error.to_json())
             render_error(error, err)
             code = max(code, error.exit_code)
@@ -957,6 +959,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         except ReplayError as error:
             raise _fail(err, str(error)) from error
         except VerifyError as error:
+            _frame_from(error, build.folder, app_root)
             documents.append(error.to_json())
             if isinstance(error, ServeError):
                 err.print(escape(f"serve failed: {error.message}"), style="bold red")
@@ -976,6 +979,15 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         shown: object = documents[0] if len(documents) == 1 else documents
         sys.stdout.write(json.dumps(shown, indent=2) + "\n")
     raise typer.Exit(code)
+
+
+def _frame_from(error: VerifyError, folder: Path, app_root: Path) -> None:
+    """Give the frame of a build's error (a path in the folder the app builds in) from the
+    folder `verify` was given, as every other path it prints: in a monorepo,
+    `apps/b/ledger/backends.py:5`, not `ledger/backends.py:5`."""
+    given = app_root.resolve()
+    if error.frame and folder != given and folder.is_relative_to(given):
+        error.frame = f"{folder.relative_to(given).as_posix()}/{error.frame}"
 
 
 def _manifest_homes(builds: list[AppBuild]) -> list[Path]:
