@@ -411,3 +411,23 @@ def test_a_mapping_is_spelled_as_keywords_only_where_its_keys_could_be(
     call = next(c for c in facts.calls if c.callee == "DerivedVariable")
     found = spelled_keywords(project.index, facts, call)
     assert (None if found is None else [keyword for keyword, _ in found]) == spelled
+
+
+def test_an_attribute_made_from_itself_is_resolved_without_end(tmp_path: Path) -> None:
+    # `self.df = self.df.dropna()`: the attribute's type is asked while its value is resolved.
+    root = write_tree(tmp_path, {
+        "app/frame.py": (
+            "class Frame:\n"
+            "    def clean(self):\n"
+            "        self.df = self.df.dropna()\n"
+            "        self.a = self.b.scaled()\n"
+            "        self.b = self.a.shifted()\n"),
+        "app/main.py": (
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n"
+            "x = Variable(1)\n"
+            "doubled = DerivedVariable(lambda v: v * 2, variables=[x])\n"
+            "config = ConfigurationBuilder()\n"),
+    })
+    result, _ = run_audit(root)
+    assert [(f.path, f.rule) for f in result.findings if f.rule == "DM101"] == [
+        ("app/main.py", "DM101")]

@@ -184,6 +184,8 @@ class ProjectIndex:
     """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
     default_factories: dict[ScopeRef, list[tuple[str, ScopeRef]]] = field(default_factory=dict)
     """Project class -> `_default_factories`."""
+    typing_attributes: set[tuple[ScopeRef, str]] = field(default_factory=set)
+    """The (class, attribute) pairs `attribute_type` is answering now."""
 
     @classmethod
     def build(cls, files: Iterable[FileFacts],
@@ -613,12 +615,19 @@ class ProjectIndex:
     def attribute_type(self, cls: ScopeRef, attribute: str) -> str | None:
         """The Dara class assigned to `self.<attribute>` anywhere in a project class."""
         facts = self.files[cls[0]]
-        for binding in self.stores_on_self(facts, cls[1], attribute):
-            if binding.value is not None and binding.value.kind == "call":
-                resolved = self.resolve(facts, binding.scope, binding.value.text)
-                if resolved.api:
-                    return resolved.api
-        return None
+        asked = (cls, attribute)
+        if asked in self.typing_attributes:
+            return None  # `self.im = self.im.crop()`: its type is asked while it is made
+        self.typing_attributes.add(asked)
+        try:
+            for binding in self.stores_on_self(facts, cls[1], attribute):
+                if binding.value is not None and binding.value.kind == "call":
+                    resolved = self.resolve(facts, binding.scope, binding.value.text)
+                    if resolved.api:
+                        return resolved.api
+            return None
+        finally:
+            self.typing_attributes.discard(asked)
 
     def stores_on_self(self, facts: FileFacts, cls: int, attribute: str) -> list[Binding]:
         """The `self.<attribute> = ...` bindings in the methods of class `cls` of a file, in
