@@ -227,22 +227,31 @@ class Discovery:
         self.linked_files: list[str] = []
         """The files walked that are symlinks (their paths as walked)."""
         self.linked_folders: dict[str, str] = {}
-        """Symlinked folders not walked, as the walk reached their folder by another path:
-        link path -> the path it was walked by."""
+        """Symlinked folders to a folder the walk holds: link path -> the folder's path."""
         self._walked: dict[tuple[int, int], str] = {}
-        self._links: list[tuple[str, str, _Specs, frozenset[tuple[int, int]]]] = []
+        self._links: list[tuple[str, frozenset[tuple[int, int]]]] = []
 
     def walk(self) -> Iterator[Path]:
-        """Every file under the root that is not ignored: anything but a folder (a FIFO or
-        device too, which reading refuses with its reason), in sorted order, then what is
-        reached only through symlinked folders. Folders that cannot be walked end up in
-        `problems`; a folder reached twice is walked once, by its real path where the project
-        holds it, as a linked folder is walked last."""
+        """Every file under the root that is not ignored, in sorted order: anything but a
+        folder (a FIFO or device too, which reading refuses with its reason). Folders that
+        cannot be walked end up in `problems`. A symlinked folder is not walked: one to a
+        folder of the project is that folder under a second name (`linked_folders`), and one
+        to a folder the walk leaves out (excluded, git-ignored, or outside the project) is
+        left out too, as git leaves it."""
         # Relative paths are kept as strings: pathlib operations per file cost more than the
         # matching itself on a large tree.
         yield from self._walk(str(self.root), "", [], frozenset())
-        while self._links:
-            yield from self._walk(*self._links.pop(0))
+        for folder, ancestors in self._links:
+            try:
+                stat = os.stat(folder)
+            except OSError as error:
+                self.problems[Path(folder)] = f"unreadable folder: {error.strerror or error}"
+                continue
+            identity = (stat.st_dev, stat.st_ino)
+            if identity in ancestors:
+                self.problems[Path(folder)] = _loop(folder)
+            elif identity in self._walked:
+                self.linked_folders[folder] = self._walked[identity]
 
     def _ignore_specs(self, folder: str, relative: str, inherited: _Specs) -> _Specs:
         gitignore = os.path.join(folder, ".gitignore")
@@ -284,15 +293,8 @@ class Discovery:
         try:
             stat = os.stat(folder)
             identity = (stat.st_dev, stat.st_ino)
-            if identity in ancestors:
-                self.problems[Path(folder)] = (
-                    f"symlink loop: links to {Path(folder).resolve()}, a folder that holds it; "
-                    "not followed")
-                return
-            walked = self._walked.get(identity)
-            if walked is not None:
-                self.linked_folders[folder] = walked
-                return
+            if identity in self._walked:
+                return  # a bind mount of a folder walked already
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
             self.problems[Path(folder)] = f"unreadable folder: {error.strerror or error}"
@@ -316,8 +318,7 @@ class Discovery:
                 if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):  # a virtualenv
                     continue
                 if entry.is_symlink():
-                    self._links.append((entry.path, f"{relative}{entry.name}/", specs,
-                                        ancestors))
+                    self._links.append((entry.path, ancestors))
                 else:
                     yield from self._walk(entry.path, f"{relative}{entry.name}/", specs,
                                           ancestors)
@@ -325,6 +326,11 @@ class Discovery:
                 if entry.is_symlink():
                     self.linked_files.append(entry.path)
                 yield Path(entry.path)
+
+
+def _loop(folder: str) -> str:
+    return (f"symlink loop: links to {Path(folder).resolve()}, a folder that holds it; "
+            "not followed")
 
 
 def _matches_by_name(pattern: str) -> bool:

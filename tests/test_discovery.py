@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dara_migrate.engine import discover
-from dara_migrate.files import Discovery, SourceRoots, find_root, module_name, relative_path
+from dara_migrate.files import (
+    Discovery,
+    SourceRoots,
+    find_files,
+    find_root,
+    module_name,
+    relative_path,
+)
 from dara_migrate.settings import load_settings
 from tests.helpers import examples, write_tree
 
@@ -318,6 +325,23 @@ def test_a_folder_linked_under_a_second_name_is_read_where_it_is(tmp_path: Path)
         "shop/pages/home.py"]
     given, _ = run_audit(root, [root / "shop" / "legacy" / "home.py"])
     assert [(f.path, f.rule) for f in given.findings] == [("shop/pages/home.py", "DM101")]
+
+
+def test_a_link_does_not_lead_to_what_the_walk_leaves_out(tmp_path: Path) -> None:
+    # A git-ignored or excluded folder, one outside the project, and a folder above it (`/`
+    # would be the whole disk) are not read through a link to them either.
+    root = write_tree(tmp_path / "project", {
+        ".gitignore": "vendor/\n",
+        "pyproject.toml": '[tool.dara-migrate]\nextend-exclude = ["legacy/"]\n',
+        "app/main.py": "x = 1\n", "vendor/ext.py": "x = 1\n", "legacy/old.py": "x = 1\n",
+    })
+    write_tree(tmp_path / "outside", {"lib.py": "x = 1\n"})
+    for name, target in (("vendored", "../vendor"), ("old", "../legacy"),
+                         ("shared", "../../outside"), ("everything", "../..")):
+        (root / "app" / name).symlink_to(target)
+    found = find_files(load_settings(root, {}), [root])
+    assert relative(root, found.python) == ["app/main.py"]
+    assert not found.aliases and not found.problems
 
 
 def test_a_module_named_setup_is_no_project_file(tmp_path: Path) -> None:

@@ -227,10 +227,12 @@ CASES = {
     "apply with unreadable files": Case(write("app/blob.py", b"\x00"), APPLY, 1,
                                         "could not be read or parsed and was not migrated "
                                         "(DM001): app/blob.py", unchanged=[]),
+    # A linked folder outside the project is no part of it, as for git: only the project's
+    # own file is fixed, and the outside one is left as it is (`snapshot`).
     "apply through a folder symlink to outside": Case(
-        outside_folder, APPLY, 2, "nothing written: app/ext/shared.py: links to"),
+        outside_folder, APPLY, 0, "1 fix; changed 1 file", unchanged=[]),
     "dry-run through a folder symlink to outside": Case(
-        outside_folder, DRY_RUN, 1, "would not write app/ext/shared.py: links to"),
+        outside_folder, DRY_RUN, 1, "1 fix; would change 1 file"),
     "read-only file": Case(read_only, APPLY, 2,
                            "nothing written: app/page.py: read-only (mode 0444; "
                            "--allow-read-only rewrites it)"),
@@ -467,10 +469,10 @@ def test_odd_file_names_are_quoted_in_the_diff_so_git_applies_it(
 
 def test_apply_diff_prints_only_what_was_written(tmp_path: Path) -> None:
     root, outside = make_project(tmp_path)
-    outside_folder(root, outside)
+    (root / "app/ext.py").symlink_to(outside / "shared.py")
     code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
     assert code == 2 and "nothing written" in stderr and diff == ""
-    (root / "app/ext").unlink()
+    (root / "app/ext.py").unlink()
     code, diff, stderr = run([*on(root, APPLY), "--diff"], False)
     assert code == 0, stderr
     assert diff.startswith("--- a/app/page.py\n+++ b/app/page.py\n") and FIXED in diff
