@@ -118,6 +118,14 @@ def test_a_malformed_build_report_is_a_one_line_build_error(
     assert str(raised.value) == message
 
 
+def test_a_build_that_ends_without_a_word_says_so(tmp_path: Path) -> None:
+    with pytest.raises(VerifyError) as raised:
+        _read_build(tmp_path / "missing.json", subprocess.CompletedProcess([], 0, "", "\n"))
+    assert str(raised.value) == (
+        "the build process exited with code 0 without a report and printed nothing (does the "
+        "app end the process itself, as os._exit does?)")
+
+
 def test_an_app_that_prints_megabytes_fails_its_build_in_one_short_line(tmp_path: Path) -> None:
     printed = "x" * 5_000_000
     with pytest.raises(VerifyError) as raised:

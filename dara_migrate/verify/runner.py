@@ -337,9 +337,10 @@ def _read_build(output: Path, completed: subprocess.CompletedProcess[str]) -> _B
         last_line = next(
             (line for line in reversed(completed.stderr.splitlines()) if line.strip()), ""
         )
+        said = f": {_shortened(last_line)}" if last_line else (
+            " and printed nothing (does the app end the process itself, as os._exit does?)")
         raise VerifyError(
-            f"the build process exited with code {completed.returncode} without a report:"
-            f" {_shortened(last_line)}"
+            f"the build process exited with code {completed.returncode} without a report{said}"
         ) from None
     if not isinstance(document, dict):
         raise VerifyError("the build report is not a JSON object")
