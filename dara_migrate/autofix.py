@@ -70,6 +70,7 @@ class FixRound:
 
     index: ProjectIndex
     apps: Sequence[App]
+    """Every app of the project, selected or not."""
     text_of: Callable[[str], str]
     quote_of: Callable[[str], str]
     options: FixOptions
@@ -86,7 +87,8 @@ class FixRound:
         if self._keyed is None:
             from dara_migrate.keyed import KeyedPlanner
 
-            self._keyed = KeyedPlanner(self.index, self.text_of, self.quote_of)
+            self._keyed = KeyedPlanner(self.index, self.text_of, self.quote_of,
+                                       frozenset().union(*(app.files for app in self.apps)))
         return self._keyed
 
     def chosen_id(self, finding: Finding, proposed: str) -> str:

@@ -52,7 +52,7 @@ def plan_code_fixes(project: Project, options: FixOptions, overlay_text: Callabl
             quotes[path] = styles(path)
         return quotes[path]
 
-    planning = FixRound(project.index, project.apps, overlay_text, quote, options)
+    planning = FixRound(project.index, project.known_apps.apps, overlay_text, quote, options)
     taken: dict[str, tuple[str, int]] | None = None
     planned: list[PlannedFix] = []
     for finding in project.findings:
@@ -99,7 +99,7 @@ def plan_fix(project: Project, facts: FileFacts, finding: Finding, quote: str,
     def quote_of(path: str) -> str:
         return quote if path == facts.path else styles(path)
 
-    planning = FixRound(project.index, project.apps, text_of, quote_of, options)
+    planning = FixRound(project.index, project.known_apps.apps, text_of, quote_of, options)
     return finding.autofix.plan(finding, planning)
 
 

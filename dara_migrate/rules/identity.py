@@ -875,7 +875,8 @@ class RepeatedFactory(Rule):
                     self, facts, call, f"{made_by(ctx.index, definition)} {why}: {problem}; "
                     f"pass each call its own {definition.through}={keyed}", fix="manual")
                 continue
-            planner = planner or KeyedPlanner(ctx.index)
+            planner = planner or KeyedPlanner(ctx.index, app_files=frozenset().union(
+                *(app.files for app in ctx.apps.apps)))
             # A constant's name is left for a person to key: it may be used elsewhere.
             keyable = not named and planner.keyable(facts, call)
             if not keyable and call.loop and not planner.loop_keyed(facts, call):

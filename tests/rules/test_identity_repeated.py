@@ -521,3 +521,35 @@ def test_a_page_function_a_factory_returns_runs_for_each_route_given_it(
     result, _ = run_audit(root)
     (found,) = [f for f in result.findings if f.rule in ("DM101", "DM104")]
     assert (found.rule, found.line, found.fix) == ("DM104", 10, "manual")
+
+
+def test_an_app_factory_its_tests_call_too_takes_a_prefix_from_the_app_alone(
+        tmp_path: Path) -> None:
+    # The tests' calls run for no app: they pass no prefix, and their definitions keep the
+    # random ids they had.
+    tests = ("from portal.app import create_app\n\n\n"
+             "def test_builds():\n"
+             "    assert create_app() is not create_app()\n")
+    root = write_tree(tmp_path, {
+        "portal/app.py": (
+            "from dara.core import ConfigurationBuilder, DerivedVariable, Variable\n\n\n"
+            "def create_app():\n"
+            "    cfg = ConfigurationBuilder()\n"
+            "    theme = Variable('light', persist_value=True)\n"
+            "    label = DerivedVariable(lambda t: t.title(), variables=[theme])\n"
+            "    cfg.theme_label = label\n"
+            "    return cfg\n"),
+        "portal/main.py": "from portal.app import create_app\n\nconfig = create_app()\n",
+        "tests/test_app.py": tests,
+    })
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM104"] == [
+        (6, "safe"), (7, "safe")]
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    assert (root / "portal/main.py").read_text().splitlines()[2] == (
+        "config = create_app(uid_prefix='portal.main:config')")
+    assert (root / "tests/test_app.py").read_text() == tests
+    factory = (root / "portal/app.py").read_text()
+    assert "def create_app(*, uid_prefix: str | None = None):" in factory
+    assert "uid=f'{uid_prefix}.theme' if uid_prefix else None" in factory
