@@ -298,11 +298,14 @@ class StartupSeededSharedState(Rule):
                         "start; nothing writes it later, so each start rewrites the same value",
                         severity="info")
                     continue
-                hows = sorted({w.how for w in writes})
+                hows = ", ".join(sorted({w.how for w in writes}))
+                problem = (f"is also written at request time ({hows}): a new worker reverts "
+                           "what users wrote" if any(w.request for w in writes) else
+                           f"its on_startup code writes it again ({hows}): each start writes "
+                           "it twice")
                 yield ctx.at_call(
                     self, facts, call,
-                    f"{api} rewrites its seed on every worker start but is also written at "
-                    f"request time ({', '.join(hows)}): a new worker reverts what users wrote; "
+                    f"{api} rewrites its seed on every worker start but {problem}; "
                     f"seed it once instead of with {_seed_argument(api)}=",
                     related=related_lines((w.facts, w.call, f"written by {w.how}")
                                            for w in writes))
