@@ -261,8 +261,7 @@ def test_startup_write_and_update_variable_count_as_writes(tmp_path: Path) -> No
     assert [f.message.split(" but ", 1)[1].split(";")[0] for f in found] == [
         "its on_startup code writes it again (.write()): each start writes it twice",
         "is also written at request time (UpdateVariable(variable=...)): a new worker "
-        "reverts what users "
-        "wrote"]
+        "reverts what users wrote"]
 
 
 def test_message_names_the_argument_that_seeds_the_variable(tmp_path: Path) -> None:
