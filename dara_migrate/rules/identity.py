@@ -346,7 +346,7 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
                     for segment in above if segment.strip("/"))
     pieces: list[Piece] = [(False, lead)] if lead else []
     passes: dict[str, list[str]] = {}
-    numbers = False
+    numbers = unknown = False
     for index_of, (named, text) in enumerate(written):
         if not named:
             if index_of == 0:
@@ -358,10 +358,17 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
             continue
         values = _pass_values(index, facts, call, text)
         if values is None:
-            return None
-        passes[text] = [str(value) for value in values]
-        numbers = numbers or any(isinstance(value, int) for value in values)
+            if not _set_by_loop(index, facts, call, text):
+                return None
+            unknown = True
+        else:
+            passes[text] = [str(value) for value in values]
+            numbers = numbers or any(isinstance(value, int) for value in values)
         pieces.append((True, text))
+    if unknown:
+        # A loop over what the code does not spell (`settings.sections`): each pass's id is
+        # its path, unique as the paths are; whether each is a valid id, the build tells.
+        return KeyRouteId(call, tuple(pieces), (), "unsafe")
     ids = _pass_ids(pieces, passes)
     if ids is None or len(set(ids)) != len(ids) or any(
             not _ROUTE_ID.match(i) or any(i in taken for taken in routers) for i in ids):
@@ -379,17 +386,34 @@ def _pass_values(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str
     number and nothing in the loop rebinds or changes it before the call."""
     values = loop_passes(index, facts, call.scope, dotted, call.line)
     if values is None or any(not isinstance(v.const, (str, int)) or isinstance(
-            v.const, bool) for _, _, v in values):
-        return None
-    head = dotted.partition(".")[0]
-    loop = next((loop for loop in facts.loops if loop.holds(call)), None)
-    if loop is None:
-        return None
-    # `if name == 'index': name = 'about'`, `spec.path = ...`: a pass's value is not its key.
-    if any(b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
-           and loop.line < b.span.line <= call.line for b in facts.bindings):
+            v.const, bool) for _, _, v in values) or _changed_in_loop(facts, call, dotted):
         return None
     return [cast(str | int, v.const) for _, _, v in values]
+
+
+def _set_by_loop(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str) -> bool:
+    """Whether `dotted` (`section`, `spec.path`) is read from the variable the one loop around
+    `call` binds, unchanged before the call."""
+    head = dotted.partition(".")[0]
+    loop = next((loop for loop in facts.loops if loop.holds(call)), None)
+    if loop is None or _changed_in_loop(facts, call, dotted):
+        return False
+    looped = [b for b in index.bindings_in(facts.path, call.scope, head)
+              if b.span.line <= call.line <= b.span.end_line]
+    # The loop's own target: bound where the loop statement starts.
+    return bool(looped) and looped[-1].kind == "assign" and (
+        looped[-1].span.line, looped[-1].span.col) == (loop.line, loop.col)
+
+
+def _changed_in_loop(facts: FileFacts, call: Call, dotted: str) -> bool:
+    """Whether the loop around `call` rebinds or changes `dotted`'s variable before the call
+    (`if name == 'index': name = 'about'`, `spec.path = ...`): a pass's value is not its
+    key then. True without a loop around the call."""
+    head = dotted.partition(".")[0]
+    loop = next((loop for loop in facts.loops if loop.holds(call)), None)
+    return loop is None or any(
+        b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
+        and loop.line < b.span.line <= call.line for b in facts.bindings)
 
 
 def _pass_ids(pieces: list[Piece], passes: dict[str, list[str]]) -> tuple[str, ...] | None:
@@ -992,11 +1016,15 @@ class MissingRouteId(Rule):
                              and not _router_made_per_run(ctx.index, facts, call)):
                 keyed = _keyed_route_id(ctx.index, facts, call, method, routers_of(facts.path))
                 if keyed is not None:
+                    each = ("once per element of a collection written in the code: add "
+                            f"id={keyed.expression()}" if keyed.ids else
+                            f"once per pass of a loop over values the code does not spell: add "
+                            f"id={keyed.expression()}, its path's, if each is a valid id "
+                            "(letters, digits, - and _)")
                     yield ctx.at_call(
                         self, facts, call,
                         "route without id= gets path + uuid4 per worker and 404s elsewhere; "
-                        "it is added once per element of a collection written in the code: "
-                        f"add id={keyed.expression()}", fix=keyed)
+                        f"it is added {each}", fix=keyed)
                     continue
                 # Dara keys its route map by id: routes sharing one replace each other.
                 yield ctx.at_call(

@@ -553,3 +553,35 @@ def test_an_app_factory_its_tests_call_too_takes_a_prefix_from_the_app_alone(
     factory = (root / "portal/app.py").read_text()
     assert "def create_app(*, uid_prefix: str | None = None):" in factory
     assert "uid=f'{uid_prefix}.theme' if uid_prefix else None" in factory
+
+
+def test_routes_added_in_a_loop_over_settings_get_their_path_as_id_as_an_unsafe_fix(
+        tmp_path: Path) -> None:
+    # The sections come from the deployment's settings: each pass's path is its id, as unique
+    # as the paths are; whether each is a valid id, only the build can tell.
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n\n"
+            "def create_app(sections: list[str]):\n"
+            "    cfg = ConfigurationBuilder()\n"
+            "    reports = cfg.router.add_prefix(path='reports', id='reports')\n"
+            "    for section in sections:\n"
+            "        reports.add_page(path=section, content=Text(section))\n"
+            "    for section in sections:\n"
+            "        section = section.lower()\n"
+            "        cfg.router.add_page(path=section, content=Text(section))\n"
+            "    return cfg\n\n\n"
+            "config = create_app(['north', 'south'])\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
+        (9, "unsafe"), (12, "manual")]
+    outcome = CliRunner().invoke(app, ["apply", str(root), "--yes", "--unsafe-fixes",
+                                       "--no-cache", "--no-build-check", "--allow-dirty",
+                                       "--target", "1.x"])
+    assert outcome.exit_code in (0, 1), outcome.output
+    assert ("        reports.add_page(path=section, content=Text(section), "
+            "id=f'reports-{section}')") in (root / "app/main.py").read_text().splitlines()
