@@ -236,6 +236,9 @@ CASES = {
     "read-only file": Case(read_only, APPLY, 2,
                            "nothing written: app/page.py: read-only (mode 0444; "
                            "--allow-read-only rewrites it)"),
+    # `--dry-run` ends as `--yes` would: all files or none are written.
+    "dry-run of a read-only file": Case(read_only, DRY_RUN, 2,
+                                        "apply would write nothing: app/page.py: read-only"),
     "hard-linked file": Case(hard_link, APPLY, 2,
                              "nothing written: app/page.py: has 2 hard links"),
     "[tool] not a table": Case(pyproject("tool = 1\n"), AUDIT, 2,

@@ -499,13 +499,14 @@ def apply_command(
         _summarise_proof(err, proof, dry_run)
         plan = plan_writes(settings.root, [PlannedWrite(c.path, c.before, c.after)
                                            for c in result.changes], allow_read_only)
+        if dry_run and plan.refused:
+            # As `--yes` would: it writes all files or none.
+            raise _fail(err, f"apply would write nothing: {'; '.join(plan.refused)} (leave "
+                        "such files out with --exclude)")
         if not dry_run:
             _write_planned(err, settings, plan, allow_dirty)
         if dry_run or diff:
             _print_diff(plan, settings.root, no_color, settings.jobs)
-        if dry_run:
-            for refused in plan.refused:
-                err.print(f"would not write {escape(refused)}", style="yellow", highlight=False)
         if report is not None:
             try:
                 write_report(report, result, settings.root, proof.dropped)
@@ -525,7 +526,7 @@ def apply_command(
     if result.errors:
         raise typer.Exit(2)
     if dry_run:
-        raise typer.Exit(1 if plan.targets or plan.refused or unreadable else 0)
+        raise typer.Exit(1 if plan.targets or unreadable else 0)
     threshold = [f for f in result.remaining if settings.mode == "enforce"
                  or f.status == "open"]
     raise typer.Exit(1 if threshold or unreadable else 0)

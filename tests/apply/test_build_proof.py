@@ -238,7 +238,7 @@ def test_a_dry_run_leaves_a_linked_file_outside_the_project_as_it_was(tmp_path: 
         "config = ConfigurationBuilder()\n")})
     (root / "state.py").symlink_to(outside / "state.py")
     before = (outside / "state.py").read_bytes()
-    _, out, err = apply(root, "--dry-run")
-    assert "would not write state.py: links to" in out + err
+    code, out, err = apply(root, "--dry-run")
+    assert code == 2 and "apply would write nothing: state.py: links to" in out + err
     assert "build proof: 1 app built twice" in out + err
     assert (outside / "state.py").read_bytes() == before
