@@ -431,3 +431,16 @@ def test_an_attribute_made_from_itself_is_resolved_without_end(tmp_path: Path) -
     result, _ = run_audit(root)
     assert [(f.path, f.rule) for f in result.findings if f.rule == "DM101"] == [
         ("app/main.py", "DM101")]
+
+
+def test_suggested_uids_of_names_outside_ascii_stay_readable_and_apart(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import DerivedVariable, Variable\n\n"
+        "x = Variable(1)\n"
+        "数据 = DerivedVariable(lambda v: v * 2, variables=[x])\n"
+        "表格 = DerivedVariable(lambda v: v * 3, variables=[x])\n"
+        "données = DerivedVariable(lambda v: v * 4, variables=[x])\n")})
+    result, _ = run_audit(root)
+    assert [f.message.rsplit("add uid=", 1)[1] for f in result.findings
+            if f.rule == "DM101"] == [
+        "'app.main:u6570u636e'", "'app.main:u8868u683c'", "'app.main:donnees'"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from typing import NamedTuple
 
@@ -287,7 +288,18 @@ def uid_base(facts: FileFacts, call: Call, api: str, ordinal: int) -> str:
     if not target:
         target = f"{snake(api)}_{ordinal}"
     local = f"{scope}.{target}" if scope else target
-    return _UNSAFE_CHARS.sub("_", f"{facts.module}:{local}")
+    return _uid_text(f"{facts.module}:{local}")
+
+
+def _uid_text(text: str) -> str:
+    """`text` in the uid alphabet: accents dropped (`données` -> `donnees`), other letters
+    outside ASCII spelled by their code point (`数据` -> `u6570u636e`), so that names that
+    differ stay apart; other characters become `_`."""
+    if not text.isascii():
+        text = "".join(
+            char if char.isascii() else f"u{ord(char):04x}" if char.isalnum() else "_"
+            for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+    return _UNSAFE_CHARS.sub("_", text)
 
 
 @per_index
