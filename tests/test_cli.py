@@ -286,3 +286,16 @@ def test_report_takes_format_markdown_as_audit_does(tmp_path: Path) -> None:
     other = runner.invoke(app, ["report", str(root), "--no-cache", "--format", "json"])
     assert other.exit_code == 2
     assert "'json' is not one of 'markdown'" in other.stderr
+
+
+@pytest.mark.parametrize("no_cache", [True, False])
+def test_verify_no_cache_leaves_no_cache_folder(tmp_path: Path, no_cache: bool) -> None:
+    # The audit that predicts the ids reads and writes the cache as `audit` does, unless told.
+    root = write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": (
+        "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n"
+        "raise RuntimeError('no database configured')\n")})
+    outcome = CliRunner().invoke(app, ["verify", str(root), *(["--no-cache"] * no_cache)])
+    assert outcome.exit_code == 2, outcome.output
+    assert "RuntimeError: no database configured" in outcome.stderr
+    assert (root / ".dara-migrate-cache").exists() is not no_cache

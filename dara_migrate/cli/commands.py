@@ -793,6 +793,7 @@ def verify_command(
         "--login", metavar="USER", help="With --workers: the user of the app's BasicAuthConfig/"
         "MultiBasicAuthConfig to log in as (its password comes from the app's config).")
     ] = None,
+    no_cache: NoCacheOpt = False,
     no_color: NoColorOpt = False,
 ) -> None:
     """Build the real app twice and prove which ids are stable; write the manifest."""
@@ -820,14 +821,14 @@ def verify_command(
                     f"{config!r}: {problem}")
     if workers is not None:
         _verify_on_workers(app_root, config, python, runs, workers, env or [], timeout,
-                           output, output_format, no_color, err, login)
+                           output, output_format, no_color, err, login, no_cache)
     from dara_migrate.verify.workers import ReplayError, parse_environment
 
     try:
         environment = parse_environment(env or [])
         check_output_file(output, "--output")
         check_not_an_input(output, "--output", find_root([app_root]))
-        project, builds = _verify_targets(app_root, config, err)
+        project, builds = _verify_targets(app_root, config, err, no_cache)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
                              f"under {app_root}; pass --config to build one")
@@ -890,7 +891,7 @@ def config_problem(config: str) -> str | None:
     return None
 
 
-def _verify_targets(app_root: Path, config: str | None, err: Console
+def _verify_targets(app_root: Path, config: str | None, err: Console, no_cache: bool
                     ) -> tuple[Project, list[AppBuild]]:
     """The apps `verify` builds under `app_root` (or the one `config` names), and the audit
     they are checked against. That audit reports on every file the apps run: a shared
@@ -898,10 +899,11 @@ def _verify_targets(app_root: Path, config: str | None, err: Console
     `local-only` markers) are theirs too. A usage error when there is no app."""
     from dara_migrate.verify.targets import app_builds, repository_root
 
-    project = audit(_settings([app_root], err, use_cache=None), [app_root])[1]
+    use_cache = False if no_cache else None
+    project = audit(_settings([app_root], err, use_cache=use_cache), [app_root])[1]
     wider = repository_root(project, app_root)
     if wider is not None:
-        project = audit(_settings([wider], err, use_cache=None), [app_root])[1]
+        project = audit(_settings([wider], err, use_cache=use_cache), [app_root])[1]
     _warn_unmatched_apps(err, project)
     builds = app_builds(project, app_root, config)
     if not builds:
@@ -909,7 +911,7 @@ def _verify_targets(app_root: Path, config: str | None, err: Console
     root = project.settings.root
     unselected = sorted({path for build in builds for path in build.files} - project.selected)
     if unselected:
-        project = audit(_settings([root], err, use_cache=None),
+        project = audit(_settings([root], err, use_cache=use_cache),
                         [app_root, *(root / path for path in unselected)])[1]
     return project, builds
 
@@ -917,7 +919,7 @@ def _verify_targets(app_root: Path, config: str | None, err: Console
 def _verify_on_workers(app_root: Path, config: str | None, python: str | None, runs: int,
                        workers: int, env: list[str], timeout: float, output: Path | None,
                        output_format: TextOrJson, no_color: bool, err: Console,
-                       login: str | None) -> None:
+                       login: str | None, no_cache: bool) -> None:
     """`verify --workers N`: for each app, the builds, then the cross-worker replay; the
     worst exit wins. Several apps (a monorepo) are served one after the other."""
     from dara_migrate.predictions import predicted_definitions, site_findings
@@ -934,7 +936,7 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
         environment = parse_environment(env)
         check_output_file(output, "--output")
         check_not_an_input(output, "--output", find_root([app_root]))
-        project, builds = _verify_targets(app_root, config, err)
+        project, builds = _verify_targets(app_root, config, err, no_cache)
         if output is not None and len(builds) > 1:
             raise UsageError(f"--output names one manifest, but {len(builds)} apps were found "
                              f"under {app_root}; pass --config to serve one")
