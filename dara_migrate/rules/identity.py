@@ -886,12 +886,14 @@ class RepeatedFactory(Rule):
             if uid is not None and named and _constant_uid(ctx.index, facts, call.scope,
                                                            uid) is None:
                 continue  # a parameter or a computed name: it may differ at each run
-            why = "in a loop" if call.loop or facts.scopes[call.scope].loop else (
-                "in code that runs more than once per process")
+            looped = call.loop or facts.scopes[call.scope].loop
+            repeated = "in code that runs more than once per process"
+            why = repeated if not looped else "in a loop" if ctx.index.runs_at(
+                facts, call.scope) <= 1 else f"in a loop {repeated}"
             problem = ("a fixed uid collides on the second run" if not missing
                        else "each run gets a new random id")
             remedy = ("key its uid by the loop variable or a uid prefix parameter"
-                      if why == "in a loop" else "take a uid prefix parameter")
+                      if looped else "take a uid prefix parameter")
             if definition.through:
                 # The keyed fixes rewrite the constructor call; a helper's is not theirs.
                 keyed = ", keyed by the loop variable" if call.loop else ""
