@@ -452,6 +452,40 @@ class _SharedState:
                 return True
         return False
 
+    def fresh_receivers_only(self, cls: ScopeRef, method: ScopeRef) -> bool:
+        """Whether every call of `method` made while serving requests is made on an instance
+        of `cls` its caller has just made (`local = Model(); local.fit(v)`, `Model().fit(v)`):
+        requests then never write the shared instance's attributes through it."""
+        index = self.index
+        edges = [edge for edge in index.callers.get(method, [])
+                 if index.when_of(edge.source) not in ("build", "startup")]
+        if not edges or any(edge.via != "call" for edge in edges):
+            return False
+        for source in dict.fromkeys(edge.source for edge in edges):
+            caller = index.files[source[0]]
+            calls = [c for c in caller.calls if c.scope == source[1]
+                     and index.resolve_call(caller, c).function == method]
+            if not calls or not all(self._fresh_receiver(caller, c, cls) for c in calls):
+                return False
+        return True
+
+    def _fresh_receiver(self, caller: FileFacts, call: Call, cls: ScopeRef) -> bool:
+        index = self.index
+        if call.func_call >= 0:
+            made = caller.calls[call.func_call]
+            return call.callee.count(".") == 1 and index.resolve_call(caller, made).function == cls
+        head, _, rest = call.callee.partition(".")
+        if not rest or "." in rest:
+            return False
+        found = index.lookup(caller, call.scope, head)
+        if found is None or found[1] != call.scope or call.scope == 0:
+            return False
+        bindings = index.bindings_in(caller.path, call.scope, head)
+        return bool(bindings) and all(
+            b.kind == "assign" and b.value is not None and b.value.kind == "call"
+            and index.resolve_call(caller, caller.calls[b.value.call]).function == cls
+            for b in bindings)
+
     def object_attribute(self, facts: FileFacts, binding: Binding) -> str | None:
         """`self.x = v` on a shared instance, `obj.x = v` on a module-level project object,
         `module.x = v`, or `Cls.x = v`."""
@@ -467,7 +501,8 @@ class _SharedState:
             cls = (facts.path, method.parent)
             if any(d.text.rpartition(".")[2] == "classmethod" for d in method.decorators):
                 return f"class attribute {facts.scopes[cls[1]].name}.{attribute}"
-            if method.name == "__init__" or not self.shared(cls):
+            if method.name == "__init__" or not self.shared(cls) or self.fresh_receivers_only(
+                    cls, (facts.path, bound_in)):
                 return None
             return f"attribute self.{attribute} of the shared {facts.scopes[cls[1]].name} instance"
         if target.kind in IMPORT_KINDS:

@@ -820,3 +820,31 @@ def test_a_global_rebound_from_a_local_set_from_a_parameter_is_shared_state(
     found = findings(tmp_path, source, "DM205")
     # What the request passed is shared state; a load that uses none is a per-worker cache.
     assert [(f.line, f.severity) for f in found] == [(11, "error"), (13, "info")]
+
+
+def test_a_method_called_only_on_instances_its_callers_make_writes_no_shared_one(
+        tmp_path: Path) -> None:
+    # `BASELINE` is shared, but each request fits a model of its own; only `refit` writes
+    # the shared one.
+    source = (
+        "from dara.core import ActionCtx, action\n\n\n"
+        "class Model:\n"
+        "    def fit(self, x: int) -> 'Model':\n"
+        "        self.k = x\n"
+        "        return self\n\n"
+        "    def shift(self, x: int) -> None:\n"
+        "        self.offset = x\n\n\n"
+        "BASELINE = Model()\n"
+        "BASELINE.fit(0)\n\n\n"
+        "@action\n"
+        "async def train(ctx: ActionCtx, v: int):\n"
+        "    local = Model()\n"
+        "    local.fit(v)\n"
+        "    Model().fit(v)\n\n\n"
+        "@action\n"
+        "async def refit(ctx: ActionCtx, v: int):\n"
+        "    BASELINE.shift(v)\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert [(f.line, f.message.split(" is ")[0]) for f in found] == [
+        (10, "attribute self.offset of the shared Model instance")]
