@@ -308,3 +308,25 @@ def test_a_build_error_of_an_app_in_the_monorepo_names_its_file_from_the_root(
     assert ("legacy/reports/main.py:4: build failed: ValueError: no reports database "
             "configured") in outcome.stderr
     assert json.loads(outcome.stdout)["error"]["frame"] == "legacy/reports/main.py:4"
+
+
+def test_an_app_importing_a_shared_folder_through_a_link_builds_from_its_own_folder(
+        tmp_path: Path) -> None:
+    # `alpha/shared -> ../../../libs/shared`: the library is read at its own path, but the
+    # app imports it as `alpha.shared`, so it still builds from `apps/alpha`.
+    from dara_migrate.verify.targets import app_builds
+
+    root = write_tree(tmp_path, {
+        "libs/shared/__init__.py": "",
+        "libs/shared/widgets.py": "from dara.core import Variable\n\nbase = Variable(1)\n",
+        "apps/alpha/pyproject.toml": "[project]\nname = 'alpha'\n",
+        "apps/alpha/alpha/__init__.py": "",
+        "apps/alpha/alpha/main.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "from alpha.shared.widgets import base\n\n"
+            "config = ConfigurationBuilder()\n"),
+    })
+    (root / "apps/alpha/alpha/shared").symlink_to(Path("../../../libs/shared"))
+    _, project = run_audit(root)
+    (build,) = app_builds(project, root, None)
+    assert (build.folder, build.config) == (root / "apps/alpha", "alpha.main:config")

@@ -498,6 +498,13 @@ class ProjectIndex:
                 imported = self.module_named(name, facts)
                 if imported is not None and imported is not facts:
                     folder = _folder_importing(imported, name)
+                    linked = [f for f, found in self.importable_from.get(name, {}).items()
+                              if found is imported]
+                    if linked and folder not in linked:
+                        # Imported under a symlink's name (`alpha/shared -> libs/shared`):
+                        # from the folder holding the link, not the one holding the file.
+                        folder = max(linked, key=lambda f: len(f) if facts.path.startswith(
+                            f + "/") else -1)
                     if folder not in folders:
                         folders.append(folder)
                     break
