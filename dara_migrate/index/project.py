@@ -1305,11 +1305,20 @@ class ProjectIndex:
         if not repeated:
             return
         imported = set().union(*self.imports.values())
-        builders = {facts.path for facts, _ in self.calls_by_api.get("ConfigurationBuilder", ())}
+        made = self.calls_by_api.get("ConfigurationBuilder", ())
+        builders = {facts.path for facts, _ in made}
         entries = sorted(self.files_reaching(builders) - imported)
         if len(entries) < 2:
             return
         reached = [self.files_reachable(self.files[path]) for path in entries]
+        # Only an entry whose import builds an app is a process of its own; one that makes
+        # apps only in its functions (tests calling `create_app()`, one pytest process for
+        # all of them) runs in every process, as modules no process imports do.
+        builds = [self._builds_an_app(files, made) for files in reached]
+        entries = [path for path, app in zip(entries, builds, strict=True) if app]
+        reached = [files for files, app in zip(reached, builds, strict=True) if app]
+        if len(entries) < 2:
+            return
         shared = set(self.files).difference(*reached)
         processes: list[tuple[frozenset[str], dict[ScopeRef, int]]] = [
             (frozenset(files | shared), {}) for files in reached]
@@ -1323,6 +1332,14 @@ class ProjectIndex:
             most = max(self._count(ref, set(), files, memo)
                        for files, memo in (processes if ref[0] in shared else running[ref[0]]))
             self.runs[ref[0]][ref[1]] = most
+
+    def _builds_an_app(self, files: set[str], made: Sequence[tuple[FileFacts, Call]]) -> bool:
+        """Whether importing `files` (what an entry module imports) makes a builder: one made
+        at module level, or in code their module-level code calls."""
+        sites = {(facts.path, call.scope) for facts, call in made if facts.path in files}
+        if any(scope == 0 for _, scope in sites):
+            return True
+        return bool(sites) and not sites.isdisjoint(self._reach({(path, 0) for path in files}))
 
     def _count(self, ref: ScopeRef, counting: set[ScopeRef],
                within: frozenset[str] | None = None,

@@ -585,3 +585,25 @@ def test_routes_added_in_a_loop_over_settings_get_their_path_as_id_as_an_unsafe_
     assert outcome.exit_code in (0, 1), outcome.output
     assert ("        reports.add_page(path=section, content=Text(section), "
             "id=f'reports-{section}')") in (root / "app/main.py").read_text().splitlines()
+
+
+def test_test_modules_calling_an_app_factory_once_each_run_it_in_one_process(
+        tmp_path: Path) -> None:
+    # pytest runs `test_a.py` and `test_b.py` in one process: `create_app` runs twice there,
+    # and a literal uid would be taken twice.
+    root = write_tree(tmp_path, {
+        "portal/app.py": (
+            "from dara.core import ConfigurationBuilder, Variable\n\n\n"
+            "def create_app():\n"
+            "    cfg = ConfigurationBuilder()\n"
+            "    cfg.theme = Variable('light', persist_value=True)\n"
+            "    return cfg\n"),
+        "portal/main.py": "from portal.app import create_app\n\nconfig = create_app()\n",
+        "tests/test_a.py": ("from portal.app import create_app\n\n\n"
+                            "def test_a():\n    assert create_app()\n"),
+        "tests/test_b.py": ("from portal.app import create_app\n\n\n"
+                            "def test_b():\n    assert create_app()\n"),
+    })
+    result, _ = run_audit(root)
+    assert [(f.rule, f.line, f.fix) for f in result.findings if f.rule in ("DM101", "DM104")] == [
+        ("DM104", 6, "safe")]
