@@ -834,7 +834,13 @@ class ProjectIndex:
             importer = self.files[path]
             for binding in self.import_bindings[path]:
                 found, rest = self.split_module(binding.imported_module, importer)
-                if found is facts and rest.partition(".")[0] == name:
+                if found is not facts:
+                    continue
+                if rest.partition(".")[0] == name:
+                    return True
+                # The module itself (`from app import common`): `common.UpdateVariable`.
+                if not rest and _reads_attribute(importer, {
+                        f"{binding.name}.{name}", f"{binding.imported_module}.{name}"}):
                     return True
         return False
 
@@ -1447,6 +1453,27 @@ def _source_root(path: str, module: str, is_package: bool) -> str:
     parts = path.split("/")
     cut = len(parts) - 1 - depth
     return "/".join(parts[:cut]) if cut > 0 else ""
+
+
+def _reads_attribute(facts: FileFacts, spellings: set[str]) -> bool:
+    """Whether the file reads one of the dotted names `spellings` (or an attribute of one) in
+    a call or a value its facts hold."""
+    def read(text: str) -> bool:
+        return any(text == spelled or text.startswith(spelled + ".") for spelled in spellings)
+
+    pending: list[Value] = []
+    for call in facts.calls:
+        if read(call.callee):
+            return True
+        pending += call.args
+        pending += (value for _, value in call.kwargs)
+    pending += (binding.value for binding in facts.bindings if binding.value is not None)
+    while pending:
+        value = pending.pop()
+        if (value.kind == "attr" and read(value.text)) or any(map(read, value.calls)):
+            return True
+        pending += value.items
+    return False
 
 
 def _folder_importing(facts: FileFacts, name: str) -> str:

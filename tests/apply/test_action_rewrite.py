@@ -173,3 +173,23 @@ def test_an_import_other_modules_take_from_the_rewritten_one_stays(tmp_path: Pat
     assert "rows = ServerVariable(uid='rows', scope='user')" in common
     assert common.startswith(
         "from dara.core import MemoryBackend, ServerVariable, UpdateVariable, Variable\n")
+
+
+def test_an_import_another_module_reads_through_the_module_object_stays(
+        tmp_path: Path) -> None:
+    from tests.helpers import apply_fixes
+
+    common = ("from dara.core import UpdateVariable, Variable\n\n"
+              "count = Variable(0, uid='count')\n"
+              "reset = UpdateVariable(lambda ctx: 0, variable=count)\n")
+    root = write_tree(tmp_path, {
+        "app/common.py": common,
+        "app/pages.py": ("from app import common\n\n\n"
+                         "def bump():\n"
+                         "    made = common.UpdateVariable\n"
+                         "    return made(lambda ctx: 1, variable=common.count)\n"),
+    })
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    assert (root / "app/common.py").read_text() == common.replace(
+        "UpdateVariable(lambda ctx: 0, variable=count)", "count.update(value=0)")
