@@ -40,6 +40,9 @@ class SetKeyword:
     value: str
     replace: bool = False
     unused_imports: tuple[tuple[str, str], ...] = ()
+    depth: int = 0
+    """Of the calls chained from that position (`router.add_layout(...).add_page(...)`), the
+    one addressed: 0 the innermost (`add_layout`), 1 the call on its result, ..."""
 
 
 @dataclass(frozen=True)
@@ -323,6 +326,8 @@ class _Transformer(cst.CSTTransformer):
         self.line_length = line_length
         self.state = _State()
         self.call_edits: dict[tuple[int, int], list[Edit]] = {}
+        self.left_at: dict[tuple[int, int], int] = {}
+        """How many calls starting at each position were left so far (innermost first)."""
         self.statement_edits: dict[int, list[Edit]] = {}
         for edit in edits:
             if isinstance(edit, (SetKeyword, RemoveKeyword, RenameCall, ReplaceCall)):
@@ -335,12 +340,16 @@ class _Transformer(cst.CSTTransformer):
         return position.line, position.column
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        edits = self.call_edits.get(self._start(original))
+        start = self._start(original)
+        edits = self.call_edits.get(start)
         if not edits:
             return updated
+        depth = self.left_at.get(start, 0)
+        self.left_at[start] = depth + 1
         added = 0
         for edit in edits:
-            if edit in self.state.applied:
+            if edit in self.state.applied or (isinstance(edit, SetKeyword)
+                                              and edit.depth != depth):
                 continue  # `Page('x')()`: the innermost call at this position took it
             if isinstance(edit, ReplaceCall):
                 self.state.applied.add(edit)
@@ -1006,6 +1015,10 @@ def _edited_call(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
                  edit: SetKeyword | RemoveKeyword) -> ast.Call | None:
     """The call a keyword edit addresses (None when not exactly one is found)."""
     found = calls.get((edit.line, _offset(lines[edit.line - 1], edit.column - 1)), [])
+    if isinstance(edit, SetKeyword) and edit.depth:
+        # `router.add_layout(...).add_page(...)`: the calls there, innermost first.
+        chained = sorted(found, key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0))
+        return chained[edit.depth] if edit.depth < len(chained) else None
     # `Page('x')()`: the call at this position is the innermost, as for the LibCST edit.
     found = [c for c in found if not any(c.func is o for o in found)]
     return found[0] if len(found) == 1 else None
@@ -1187,14 +1200,14 @@ def _as_text_edits(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]
     when one call gets two keywords, or a split call would overlap another edit: each
     insertion is planned on the original text)."""
     planned: list[tuple[SetKeyword, list[_Replacement]]] = []
-    edited: set[tuple[int, int]] = set()
+    edited: set[tuple[int, int, int]] = set()
     for edit in group:
-        if not isinstance(edit, SetKeyword) or (edit.line, edit.column) in edited:
+        if not isinstance(edit, SetKeyword) or (edit.line, edit.column, edit.depth) in edited:
             return None
         insertion = _keyword_insertion(lines, calls, edit, line_length)
         if insertion is None:
             return None
-        edited.add((edit.line, edit.column))
+        edited.add((edit.line, edit.column, edit.depth))
         planned.append((edit, insertion))
     if len(planned) > 1:
         _split_until_lines_fit(lines, calls, planned, line_length)

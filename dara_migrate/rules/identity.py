@@ -212,7 +212,8 @@ class SetId(Fix):
         unused = () if replaced is None else _module_imports(
             planning.index, planning.index.files[finding.path], self.call.scope, replaced)
         edit = SetKeyword(self.call.span.line, self.call.span.col, self.keyword, written,
-                          replace=self.replace, unused_imports=unused)
+                          replace=self.replace, unused_imports=unused,
+                          depth=chain_depth(planning.index.files[finding.path], self.call))
         return PlannedFix(finding, [edit], f"{self.keyword}={written}", ids=(value,))
 
 
@@ -280,8 +281,21 @@ class KeyRouteId(Fix):
         from dara_migrate.edits import SetKeyword
 
         value = self.expression(planning.quote_of(finding.path))
-        edit = SetKeyword(self.call.span.line, self.call.span.col, "id", value)
+        edit = SetKeyword(self.call.span.line, self.call.span.col, "id", value,
+                          depth=chain_depth(planning.index.files[finding.path], self.call))
         return PlannedFix(finding, [edit], f"id={value}", ids=self.ids)
+
+
+def chain_depth(facts: FileFacts, call: Call) -> int:
+    """How many calls `call` is chained on that start where it does (`add_page` in
+    `router.add_layout(...).add_page(...)` is 1): the `depth` its keyword edit gives."""
+    depth, inner = 0, call
+    while inner.func_call >= 0:
+        inner = facts.calls[inner.func_call]
+        if (inner.span.line, inner.span.col) != (call.span.line, call.span.col):
+            break
+        depth += 1
+    return depth
 
 
 _ROUTER_MAKERS = frozenset({"ConfigurationBuilder", "Router"})

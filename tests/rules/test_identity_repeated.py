@@ -607,3 +607,17 @@ def test_test_modules_calling_an_app_factory_once_each_run_it_in_one_process(
     result, _ = run_audit(root)
     assert [(f.rule, f.line, f.fix) for f in result.findings if f.rule in ("DM101", "DM104")] == [
         ("DM104", 6, "safe")]
+
+
+def test_chained_routes_each_get_their_id(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_layout(content=Text('s')).add_page(path='c', content=Text('c'))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    for _ in range(2):
+        applied = apply_fixes(root)
+        assert applied.exit_code in (0, 1), applied.output
+    written = (root / "app/main.py").read_text()
+    assert "id='layout'" in written and "id='c'" in written and "local" not in written
+    assert "0 fixes; changed 0 files" in applied.output
