@@ -207,8 +207,9 @@ class KeyedPlanner:
         index = self.index
         scope = facts.scopes[function]
         parent = facts.scopes[scope.parent]
-        if scope.kind != "function":
-            return None
+        if scope.kind != "function" or any(
+                p.name == PREFIX and p.kind != "keyword" for p in scope.params):
+            return None  # the factory's own `uid_prefix`, which its callers pass by position
         if parent.kind == "class":
             if scope.name != "__init__":
                 return None

@@ -1020,6 +1020,9 @@ class ProjectIndex:
                 for value in call.args:  # `config.scheduler(job)(fn)`: a job every worker runs
                     for target, _ in self._callable_targets(facts, call.scope, value, True):
                         self.roots["request"].add(target)
+            elif not call.callee:  # `make_page('orders')()`: runs the function returned
+                for target in self._returned_functions(facts, facts.calls[call.func_call]):
+                    self._edge(source, target, call.loop, "call")
 
     def _callee_edges(self, source: ScopeRef, call: Call, resolved: Resolved) -> bool:
         """The edges to the project code a call runs: a function, a class's `__init__` and
@@ -1172,8 +1175,9 @@ class ProjectIndex:
             if slot_content:
                 for member in self._instance_targets(facts, call.scope, value):
                     self._edge(source, member, call.loop, "route content")
-                for target in self._returned_functions(facts, value):
-                    self._edge(source, target, call.loop, "route content")
+                if value.kind == "call":
+                    for target in self._returned_functions(facts, facts.calls[value.call]):
+                        self._edge(source, target, call.loop, "route content")
         root: When | None = None
         if call.func_call >= 0:
             maker = self.resolve_call(facts, facts.calls[call.func_call])
@@ -1228,16 +1232,15 @@ class ProjectIndex:
                     self._edge(source, member, False, "route content")
         for member in self._instance_targets(facts, scope_id, value):
             self._edge(source, member, False, "route content")
-        for target in self._returned_functions(facts, value):
-            self._edge(source, target, False, "route content")
+        if value.kind == "call":
+            for target in self._returned_functions(facts, facts.calls[value.call]):
+                self._edge(source, target, False, "route content")
 
-    def _returned_functions(self, facts: FileFacts, value: Value) -> Iterator[ScopeRef]:
-        """The project functions a call's result stands for, given as route content: those
-        its project function returns (`content=make_page('orders')`, where `make_page` returns
-        the page function it defines), which Dara calls for the route."""
-        if value.kind != "call":
-            return
-        maker = self.resolve_call(facts, facts.calls[value.call]).function
+    def _returned_functions(self, facts: FileFacts, made: Call) -> Iterator[ScopeRef]:
+        """The project functions a call's result stands for: those its project function
+        returns (`make_page('orders')`, where `make_page` returns the page function it
+        defines), which route content or a call of the result runs."""
+        maker = self.resolve_call(facts, made).function
         if maker is None or self.scope(maker).kind != "function":
             return
         made_in = self.files[maker[0]]

@@ -621,3 +621,42 @@ def test_chained_routes_each_get_their_id(tmp_path: Path) -> None:
     written = (root / "app/main.py").read_text()
     assert "id='layout'" in written and "id='c'" in written and "local" not in written
     assert "0 fixes; changed 0 files" in applied.output
+
+
+def test_a_factory_with_a_uid_prefix_of_its_own_is_left_to_a_person(tmp_path: Path) -> None:
+    # Its callers pass their `uid_prefix` by position: one added by keyword would be twice.
+    main = ("from dara.core import ConfigurationBuilder, DerivedVariable\n\n\n"
+            "def make(uid_prefix, title='x'):\n"
+            "    return DerivedVariable(lambda: title + uid_prefix, variables=[])\n\n\n"
+            "a = make('a')\n"
+            "b = make('b')\n"
+            "config = ConfigurationBuilder()\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    assert [(f.rule, f.line, f.fix) for f in result.findings if f.rule == "DM104"] == [
+        ("DM104", 5, "manual")]
+
+
+def test_a_page_function_a_factory_returns_runs_where_its_result_is_called(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "app/pages.py": (
+            "from dara.components import Text\n"
+            "from dara.core import DerivedVariable\n\n\n"
+            "def make_page(section: str):\n"
+            "    def page():\n"
+            "        return Text(DerivedVariable(lambda: section, variables=[]))\n\n"
+            "    return page\n"),
+        "app/main.py": (
+            "from dara.core import ConfigurationBuilder\n\n"
+            "from app.pages import make_page\n\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_page(path='a', content=make_page('a'), id='a')\n"),
+        "tests/test_pages.py": (
+            "from app.pages import make_page\n\n\n"
+            "def test_pages():\n"
+            "    assert make_page('q')() and make_page('r')()\n"),
+    })
+    result, _ = run_audit(root)
+    assert [(f.rule, f.line) for f in result.findings if f.rule in ("DM101", "DM104")] == [
+        ("DM104", 7)]
