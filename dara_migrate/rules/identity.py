@@ -382,6 +382,11 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     if unknown:
         # A loop over what the code does not spell (`settings.sections`): each pass's id is
         # its path, unique as the paths are; whether each is a valid id, the build tells.
+        # Not where an id of another route starts as these do (`reports-north`, beside
+        # `f'reports-{section}'`): a pass could take it.
+        start = pieces[0][1] if pieces and not pieces[0][0] else ""
+        if start and any(i.startswith(start) for taken in routers for i in taken):
+            return None
         return KeyRouteId(call, tuple(pieces), (), "unsafe")
     ids = _pass_ids(pieces, passes)
     if ids is None or len(set(ids)) != len(ids) or any(

@@ -660,3 +660,18 @@ def test_a_page_function_a_factory_returns_runs_where_its_result_is_called(
     result, _ = run_audit(root)
     assert [(f.rule, f.line) for f in result.findings if f.rule in ("DM101", "DM104")] == [
         ("DM104", 7)]
+
+
+def test_no_unsafe_loop_id_where_another_route_has_an_id_of_its_shape(tmp_path: Path) -> None:
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "SECTIONS = load_sections()\n"
+            "config = ConfigurationBuilder()\n"
+            "config.router.add_page(path='reports-north', content=Text('n'))\n"
+            "reports = config.router.add_prefix(path='reports', id='reports')\n"
+            "for section in SECTIONS:\n"
+            "    reports.add_page(path=section, content=Text(section))\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
+        (6, "safe"), (9, "manual")]
