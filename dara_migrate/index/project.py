@@ -184,6 +184,10 @@ class ProjectIndex:
     """Path -> the files whose imports run it (`files_reaching`), filled on first use."""
     default_factories: dict[ScopeRef, list[tuple[str, ScopeRef]]] = field(default_factory=dict)
     """Project class -> `_default_factories`."""
+    imported_by: dict[str, list[str]] = field(default_factory=dict)
+    """Path -> the files that import it directly (`imported_from`), filled on first use."""
+    dotted_reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Path -> `_dotted_reads` of the file, for the files `imported_from` asks about."""
     typing_attributes: set[tuple[ScopeRef, str]] = field(default_factory=set)
     """The (class, attribute) pairs `attribute_type` is answering now."""
 
@@ -828,8 +832,12 @@ class ProjectIndex:
     def imported_from(self, facts: FileFacts, name: str) -> bool:
         """Whether another project module imports `name` from the module of `facts`: an
         import an edit leaves unused there is still another module's."""
-        for path, imported in self.imports.items():
-            if facts.path not in imported or path == facts.path:
+        if not self.imported_by:
+            for path, imported in self.imports.items():
+                for target in imported:
+                    self.imported_by.setdefault(target, []).append(path)
+        for path in self.imported_by.get(facts.path, ()):
+            if path == facts.path:
                 continue
             importer = self.files[path]
             for binding in self.import_bindings[path]:
@@ -839,9 +847,13 @@ class ProjectIndex:
                 if rest.partition(".")[0] == name:
                     return True
                 # The module itself (`from app import common`): `common.UpdateVariable`.
-                if not rest and _reads_attribute(importer, {
-                        f"{binding.name}.{name}", f"{binding.imported_module}.{name}"}):
-                    return True
+                if not rest:
+                    read = self.dotted_reads.get(path)
+                    if read is None:
+                        read = self.dotted_reads[path] = _dotted_reads(importer)
+                    if (f"{binding.name}.{name}" in read
+                            or f"{binding.imported_module}.{name}" in read):
+                        return True
         return False
 
     def files_reachable(self, start: FileFacts) -> set[str]:
@@ -1458,25 +1470,28 @@ def _source_root(path: str, module: str, is_package: bool) -> str:
     return "/".join(parts[:cut]) if cut > 0 else ""
 
 
-def _reads_attribute(facts: FileFacts, spellings: set[str]) -> bool:
-    """Whether the file reads one of the dotted names `spellings` (or an attribute of one) in
-    a call or a value its facts hold."""
-    def read(text: str) -> bool:
-        return any(text == spelled or text.startswith(spelled + ".") for spelled in spellings)
-
+def _dotted_reads(facts: FileFacts) -> frozenset[str]:
+    """Every dotted name the file reads in a call or a value its facts hold, with each of its
+    leading parts (`common.UpdateVariable` for `common.UpdateVariable.x`)."""
+    texts: set[str] = set()
     pending: list[Value] = []
     for call in facts.calls:
-        if read(call.callee):
-            return True
+        texts.add(call.callee)
         pending += call.args
         pending += (value for _, value in call.kwargs)
     pending += (binding.value for binding in facts.bindings if binding.value is not None)
     while pending:
         value = pending.pop()
-        if (value.kind == "attr" and read(value.text)) or any(map(read, value.calls)):
-            return True
+        if value.kind == "attr":
+            texts.add(value.text)
+        texts.update(value.calls)
         pending += value.items
-    return False
+    read: set[str] = set()
+    for text in texts:
+        while "." in text:
+            read.add(text)
+            text = text.rpartition(".")[0]
+    return frozenset(read)
 
 
 def _folder_importing(facts: FileFacts, name: str) -> str:

@@ -24,6 +24,7 @@ from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, rout
 from dara_migrate.index.unrolled import loop_passes
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
+    IMPORT_KINDS,
     module_assignment,
     related_lines,
     variable_constructor,
@@ -225,7 +226,8 @@ def _module_imports(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
     found: list[tuple[str, str]] = []
     for name in value.names:
         bound = index.lookup(facts, scope, name)
-        if bound is None or bound[1] != 0 or index.imported_from(facts, name):
+        if bound is None or bound[1] != 0 or bound[0].kind not in IMPORT_KINDS or (
+                index.imported_from(facts, name)):
             continue
         binding = bound[0]
         if binding.kind == "import" and "." in binding.target:
