@@ -908,9 +908,10 @@ class RepeatedFactory(Rule):
                                                            uid) is None:
                 continue  # a parameter or a computed name: it may differ at each run
             looped = call.loop or facts.scopes[call.scope].loop
-            repeated = "in code that runs more than once per process"
-            why = repeated if not looped else "in a loop" if ctx.index.runs_at(
-                facts, call.scope) <= 1 else f"in a loop {repeated}"
+            why = "in code that runs more than once per process"
+            if looped:
+                why = f"in a loop {why}" if ctx.index.runs_at(facts, call.scope) > 1 else (
+                    "in a loop")
             problem = ("a fixed uid collides on the second run" if not missing
                        else "each run gets a new random id")
             remedy = ("key its uid by the loop variable or a uid prefix parameter"
@@ -1041,9 +1042,9 @@ class MissingRouteId(Rule):
                 if keyed is not None:
                     each = ("once per element of a collection written in the code: add "
                             f"id={keyed.expression()}" if keyed.ids else
-                            f"once per pass of a loop over values the code does not spell: add "
-                            f"id={keyed.expression()}, its path's, if each is a valid id "
-                            "(letters, digits, - and _)")
+                            "once per pass of a loop over values the code does not spell: add "
+                            f"id={keyed.expression()} (each pass's path) if every such path is "
+                            "a valid id (letters, digits, - and _)")
                     yield ctx.at_call(
                         self, facts, call,
                         "route without id= gets path + uuid4 per worker and 404s elsewhere; "
