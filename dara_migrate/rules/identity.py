@@ -24,7 +24,6 @@ from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, rout
 from dara_migrate.index.unrolled import loop_passes
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
-    IMPORT_KINDS,
     module_assignment,
     related_lines,
     variable_constructor,
@@ -226,14 +225,14 @@ def _module_imports(index: ProjectIndex, facts: FileFacts, scope: int, value: Va
     found: list[tuple[str, str]] = []
     for name in value.names:
         bound = index.lookup(facts, scope, name)
-        if bound is None or bound[1] != 0 or bound[0].kind not in IMPORT_KINDS or (
-                index.imported_from(facts, name)):
+        if bound is None or bound[1] != 0:
             continue
-        binding = bound[0]
-        if binding.kind == "import" and "." in binding.target:
-            found.append((binding.target.rsplit(".", 1)[0], name))
-        elif binding.kind == "import_module":
-            found.append((binding.target, name))
+        if bound[0].kind == "import":
+            removable = index.removable_import(facts, name)
+            if removable is not None:
+                found.append(removable)
+        elif bound[0].kind == "import_module" and not index.imported_from(facts, name):
+            found.append((bound[0].target, name))
     return tuple(found)
 
 
@@ -344,15 +343,8 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
             and not _router_made_per_run(index, facts, call)) or (
             sum(loop.holds(call) for loop in facts.loops) != 1):
         return None
-    written: list[Piece]
-    if own.kind in ("name", "attr"):
-        written = [(True, own.text)]
-    elif own.kind == "fstring" and own.items and all(
-            part.kind in ("name", "attr") or (part.kind == "str" and isinstance(part.data, str))
-            for part in own.items):
-        written = [(True, part.text) if part.kind != "str" else (False, cast(str, part.data))
-                   for part in own.items]
-    else:
+    written = _written_pieces(own)
+    if written is None:
         return None
     above = _parent_path(index, facts, call)
     if above is None:
@@ -447,16 +439,25 @@ def _pass_ids(pieces: list[Piece], passes: dict[str, list[str]]) -> tuple[str, .
                                     for named, text in pieces)) for i in range(count))
 
 
+def _written_pieces(value: Value) -> list[Piece] | None:
+    """A path or id written of names (`name`, `spec.path`, `f'regions/{region}'`) as its
+    pieces: (True, the name) or (False, the text); None for anything else."""
+    if value.kind in ("name", "attr"):
+        return [(True, value.text)]
+    if value.kind == "fstring" and value.items and all(
+            part.kind in ("name", "attr") or (part.kind == "str" and isinstance(part.data, str))
+            for part in value.items):
+        return [(True, part.text) if part.kind != "str" else (False, cast(str, part.data))
+                for part in value.items]
+    return None
+
+
 def _given_pass_ids(index: ProjectIndex, facts: FileFacts, call: Call,
                     given: Value) -> tuple[str, ...]:
     """The ids an `id=` written of a loop variable gives (`id=name`, a fix's of an earlier
     run): taken like literal ones, so that no route gets one of them again."""
-    if given.kind in ("name", "attr"):
-        written: list[Piece] = [(True, given.text)]
-    elif given.kind == "fstring" and given.items:
-        written = [(True, part.text) if part.kind != "str" else (False, str(part.data))
-                   for part in given.items]
-    else:
+    written = _written_pieces(given)
+    if written is None:
         return ()
     passes: dict[str, list[str]] = {}
     for named, text in written:
