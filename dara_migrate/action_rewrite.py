@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -141,8 +142,10 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
     returned, context = scope.returned[0], scope.params[0].name
     if api == "NavigateTo":
         # `NavigateTo(lambda ctx: '/incidents')`: the static url does the same (the extras
-        # only fed the resolver; with some given, a person drops them).
-        return "url" if returned.kind == "str" and isinstance(returned.const, str) and (
+        # only fed the resolver; with some given, a person drops them). A bare name
+        # (`lambda ctx: HOME`) does where it always holds one string: the caller checks.
+        return "url" if ((returned.kind == "str" and isinstance(returned.const, str)) or (
+            returned.kind == "name" and "." not in returned.text)) and (
             call.argument(*slots["extras"]) is None) else None
     if _literal(returned):
         return "update"
@@ -152,6 +155,10 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
             returned.items[0].kind == "attr"):
         return "toggle"
     return None
+
+
+_LAMBDA_HEADER = re.compile(r"lambda\s+\w+\s*:[ \t]*")
+"""`lambda ctx: ` before a one-parameter lambda's body (`static_form`'s resolvers)."""
 
 
 def _literal(value: Value) -> bool:
@@ -377,10 +384,12 @@ class ActionRewriter:
         resolver = _argument(node, *SLOTS["NavigateTo"]["callable"]) if node else None
         source = self._segment(node) if node is not None else ""
         written = self._segment(resolver) if isinstance(resolver, ast.Lambda) else ""
-        url = self._segment(resolver.body) if isinstance(resolver, ast.Lambda) else ""
-        if not source or not written or not url or "\n" in url or source.count(written) != 1:
+        # Only the `lambda ctx:` goes: the url stays as written, with the brackets and
+        # comments around it (`lambda ctx: (  # why\n '/m')`).
+        header = _LAMBDA_HEADER.match(written)
+        if not source or header is None or source.count(written) != 1:
             return None
-        rewritten = source.replace(written, url, 1)
+        rewritten = source.replace(written, written[header.end():], 1)
         return ActionRewrite([ReplaceCall(call.span.line, call.span.col, rewritten)],
                              rewritten)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
-from dara_migrate.index.bindings import defining_call
+from dara_migrate.index.bindings import defining_call, is_receiver
 from dara_migrate.index.project import (
     ProjectIndex,
     ScopeRef,
@@ -117,6 +117,28 @@ def attribute_stores(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Bin
                 if dot:
                     stores.setdefault(attribute, []).append((facts, binding))
     return stores
+
+
+def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                    depth: int = 0) -> str | None:
+    """The string a bare name always holds, seen from `scope_id`: a module-level name bound
+    once, to a string literal (`HOME = '/home'`), in its module or one it is imported from,
+    which no function rebinds through `global` and no code sets as a module attribute."""
+    found = index.lookup(facts, scope_id, name)
+    if found is None or found[1] != 0 or depth > 8 or len(index.bindings_in(
+            facts.path, 0, name)) != 1 or any(name in s.globals for s in facts.scopes):
+        return None
+    binding = found[0]
+    if binding.kind == "import":
+        module, remainder = index.split_module(binding.target, facts)
+        if module is None or not remainder or "." in remainder:
+            return None
+        return constant_string(index, module, 0, remainder, depth + 1)
+    value = binding.value
+    if (binding.kind != "assign" or value is None or value.kind != "str"
+            or not isinstance(value.const, str) or name in attribute_stores(index)):
+        return None
+    return value.const
 
 
 @per_index
@@ -457,11 +479,8 @@ def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value |
     if resolved.qualified in MUTABLE_CALLS:
         return True
     receiver, _, method = value.text.rpartition(".")
-    if method == "copy" and receiver and "." not in receiver:
-        # `WORKING = RAW.copy()`: a copy of a module's container is one too.
-        found = index.lookup(facts, scope_id, receiver)
-        return found is not None and found[0].kind == "assign" and mutable(
-            index, facts, found[1], found[0].value, found[0].target, depth + 1)
+    if method == "copy" and receiver:
+        return _copy_of_mutable(index, facts, scope_id, receiver, depth)
     function = resolved.function
     if function is None or index.scope(function).kind != "function":
         return False
@@ -470,6 +489,25 @@ def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value |
     return bool(scope.returns and _MUTABLE_ANNOTATION.match(scope.returns)) or any(
         mutable(index, owner, function[1], returned, "", depth + 1)
         for returned in scope.returned)
+
+
+def _copy_of_mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, receiver: str,
+                     depth: int) -> bool:
+    """`RAW.copy()` of a container a name holds (`WORKING = RAW.copy()`), or `self.items.copy()`
+    of one the instance holds (set on `self` in a method): a container too."""
+    head, _, attribute = receiver.partition(".")
+    found = index.lookup(facts, scope_id, head)
+    if found is None:
+        return False
+    binding, bound_in = found
+    if not attribute:
+        return binding.kind == "assign" and mutable(
+            index, facts, bound_in, binding.value, binding.target, depth + 1)
+    if "." in attribute or not is_receiver(facts, binding, bound_in):
+        return False
+    return any(mutable(index, facts, store.scope, store.value, store.target, depth + 1)
+               for store in index.stores_on_self(facts, facts.scopes[bound_in].parent,
+                                                 attribute))
 
 
 def mutable_field(index: ProjectIndex, facts: FileFacts, scope_id: int,

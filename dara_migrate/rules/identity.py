@@ -19,11 +19,19 @@ from dara_migrate.index.definitions import (
     snake,
     suggest_uids,
 )
-from dara_migrate.index.project import ProjectIndex, Resolved, ScopeRef, per_index, project_calls
+from dara_migrate.index.project import (
+    ProjectIndex,
+    Resolved,
+    ScopeRef,
+    passed_argument,
+    per_index,
+    project_calls,
+)
 from dara_migrate.index.queries import FACTORY_SLOTS, action_factory_calls, route_calls
 from dara_migrate.index.unrolled import loop_passes
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules._helpers import (
+    constant_string,
     module_assignment,
     related_lines,
     variable_constructor,
@@ -305,13 +313,22 @@ _ROUTER_MAKERS = frozenset({"ConfigurationBuilder", "Router"})
 def _router_made_per_run(index: ProjectIndex, facts: FileFacts, call: Call) -> bool:
     """Whether a route call adds to a router its own scope makes on each run: an app factory's
     `cfg = ConfigurationBuilder()` (`cfg.router.add_page(...)`), a `Router()`, or a prefix or
-    layout added to one. A factory that runs twice (the app, then its tests) adds each route
-    once to each router it makes, so one literal id serves every run."""
-    name = call.callee.partition(".")[0]
-    for _ in range(_MAX_ROUTER_DEPTH):
-        found = index.lookup(facts, call.scope, name)
-        if found is None or found[1] != call.scope:
+    layout added to one; or one every caller hands it so made (`add_admin(cfg.router)`). A
+    factory that runs twice (the app, then its tests) adds each route once to each router it
+    makes, so one literal id serves every run."""
+    return _made_per_run(index, facts, call.scope, call.callee.partition(".")[0], 0)
+
+
+def _made_per_run(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                  depth: int) -> bool:
+    """`_router_made_per_run` of the router `name` holds in `scope_id`."""
+    while depth < _MAX_ROUTER_DEPTH:
+        depth += 1
+        found = index.lookup(facts, scope_id, name)
+        if found is None or found[1] != scope_id:
             return False
+        if found[0].kind == "param":
+            return _handed_per_run(index, facts, scope_id, name, depth)
         value = found[0].value
         if found[0].kind != "assign" or value is None or value.kind != "call":
             return False
@@ -325,6 +342,33 @@ def _router_made_per_run(index: ProjectIndex, facts: FileFacts, call: Call) -> b
             return False
         name = made.callee.partition(".")[0]
     return False
+
+
+def _handed_per_run(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                    depth: int) -> bool:
+    """Whether every call of the function `scope_id` hands its parameter `name` a router the
+    caller makes on each run (`add_admin(cfg.router)`, `add_admin(Router())` in a test), once
+    per run of the caller (one call in its scope, outside a loop: two would add each route
+    twice to one router tree), and nothing else runs the function (a reference handed
+    elsewhere may call it anyhow)."""
+    ref = (facts.path, scope_id)
+    scope = facts.scopes[scope_id]
+    calls = project_calls(index).get(ref, ())
+    callers = [(caller.path, site.scope) for caller, site in calls]
+    if not calls or scope.kind != "function" or len(set(callers)) != len(callers) or any(
+            edge.via != "call" for edge in index.callers.get(ref, ())):
+        return False
+    for caller, site in calls:
+        given = passed_argument(facts, scope, name, site)
+        if site.loop or given is None:
+            return False
+        if given.kind == "call":
+            if index.resolve_call(caller, caller.calls[given.call]).api not in _ROUTER_MAKERS:
+                return False
+        elif given.kind not in ("name", "attr") or not _made_per_run(
+                index, caller, site.scope, given.text.partition(".")[0], depth):
+            return False
+    return True
 
 
 _MAX_ROUTER_DEPTH = 8
@@ -1241,7 +1285,10 @@ class PerCallActionDefinition(Rule):
         "and Python's `not` differ only on an empty list or dict). "
         "`NavigateTo(lambda ctx: '/incidents')` becomes `NavigateTo('/incidents')`, for which "
         "dara makes a static action (with extras, which only the resolver read, the `@action` "
-        "rewrite is kept). A `ServerVariable` has "
+        "rewrite is kept); so does `lambda ctx: HOME` where `HOME` is a module-level name "
+        "bound once to a string (here or where it is imported from) that nothing rebinds. "
+        "Only `lambda ctx:` is removed: the url keeps its brackets and comments. "
+        "A `ServerVariable` has "
         "neither method, and a variable the analysis cannot trace keeps the `@action` "
         "rewrite. Otherwise: "
         "safe when the callable and the variable are module-level (or imported) "
@@ -1538,11 +1585,18 @@ def _constant_text(facts: FileFacts, call: Call, api: str) -> str:
     """What an `UpdateVariable` resolver of the `update` form (or a `NavigateTo` one of the
     `url` form) returns, as Python writes it when it is a plain constant (`True`, `0`,
     `'all'`); `...` for a literal collection."""
-    resolver = call.argument(*FACTORY_SLOTS[api][0])
-    returned = facts.scopes[resolver.scope].returned[0] if resolver is not None else None
+    returned = _returned(facts, call, api)
+    if returned is not None and returned.kind == "name":
+        return returned.text  # a constant's name (`NavigateTo(HOME)`): `_has_static_form`
     if returned is None or returned.kind not in ("const", "str"):
         return "..."
     return repr(returned.const)
+
+
+def _returned(facts: FileFacts, call: Call, api: str) -> Value | None:
+    """What the lambda resolver of a static-form factory call returns (`static_form`)."""
+    resolver = call.argument(*FACTORY_SLOTS[api][0])
+    return facts.scopes[resolver.scope].returned[0] if resolver is not None else None
 
 
 def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: str) -> bool:
@@ -1554,8 +1608,14 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
     `onclick` sends its click event), so `sync` needs the call given as an `onchange`.
     JavaScript's `!` and Python's `not` disagree only on an empty list or dict, so `toggle`
     needs a variable created with a `True`/`False` default."""
-    if form in ("update", "url"):
+    if form == "update":
         return True
+    if form == "url":
+        resolver = call.argument(*FACTORY_SLOTS["NavigateTo"][0])
+        returned = _returned(facts, call, "NavigateTo")
+        return resolver is not None and returned is not None and (
+            returned.kind == "str" or constant_string(
+                index, facts, resolver.scope, returned.text) is not None)
     variable = _variable_name(call)
     if not variable or variable_kind(index, facts, call.scope, variable) != "Variable":
         return False

@@ -331,6 +331,50 @@ def test_a_navigation_to_a_constant_url_is_the_static_navigate_to(tmp_path: Path
     assert "onclick=NavigateTo('https://docs.example.com', True)" in written
 
 
+def test_a_navigation_to_a_constant_s_name_is_the_static_navigate_to(tmp_path: Path) -> None:
+    # `lambda ctx: HOME` returns what `HOME` holds when clicked: the static url is the same
+    # only for a module-level name bound once to a string, here or where it is imported from.
+    files = {"app/routes.py": "DOCS = 'https://docs.example.com'\nSTEP = '/a'\n",
+             "app/admin.py": "import app.routes as routes\n\nroutes.STEP = '/b'\n",
+             "app/panel.py": HEADER + (
+        "from app.routes import DOCS, STEP\n\n"
+        "HOME = '/home'\nLAST = '/one'\nLAST = '/two'\nSEEN = '/seen'\n\n"
+        "def visit():\n"
+        "    global SEEN\n"
+        "    SEEN = '/again'\n\n"
+        "def page(section: str):\n"
+        "    here = '/here'\n"
+        "    return Stack(\n"
+        "        Button('home', onclick=NavigateTo(lambda ctx: HOME)),\n"
+        "        Button('docs', onclick=NavigateTo(lambda ctx: DOCS, True)),\n"
+        "        Button('last', onclick=NavigateTo(lambda ctx: LAST)),\n"
+        "        Button('seen', onclick=NavigateTo(lambda ctx: SEEN)),\n"
+        "        Button('step', onclick=NavigateTo(lambda ctx: STEP)),\n"
+        "        Button('here', onclick=NavigateTo(lambda ctx: here)),\n"
+        "        Button('section', onclick=NavigateTo(lambda ctx: section)),\n"
+        "        Button('metrics', onclick=NavigateTo(lambda ctx: (  # the metrics page\n"
+        "            '/metrics'))),\n"
+        "    )\n")}
+    found = findings(tmp_path, files, "DM105")
+    assert [f.message.rpartition(": ")[2] for f in found if "static form" in f.message] == [
+        "`NavigateTo(HOME)`", "`NavigateTo(DOCS)`", "`NavigateTo('/metrics')`"]
+    assert len(found) == 8
+    applied = apply_fixes(tmp_path)
+    assert applied.exit_code in (0, 1), applied.output
+    written = (tmp_path / "app" / "panel.py").read_text(encoding="utf-8")
+    assert "onclick=NavigateTo(HOME))" in written
+    assert "onclick=NavigateTo(DOCS, True))" in written
+    # Only `lambda ctx:` goes: the url keeps its brackets and the comment beside it.
+    assert ("onclick=NavigateTo((  # the metrics page\n            '/metrics'))),\n"
+            in written)
+    for name in ("LAST", "SEEN", "STEP", "here", "section"):
+        assert f"NavigateTo({name})" not in written
+    # Module-level names may change: one module-level @action each reads them when clicked;
+    # a function's locals are left to a person.
+    assert written.count("@action") == 3
+    assert "NavigateTo(lambda ctx: here)" in written
+
+
 @pytest.mark.parametrize("call", [
     # A ServerVariable has no sync() or toggle().
     "UpdateVariable(lambda ctx: ctx.inputs.new, shared)",

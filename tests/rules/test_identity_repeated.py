@@ -503,6 +503,44 @@ def test_an_app_factory_that_makes_its_own_router_gives_its_routes_literal_ids(
     ]
 
 
+def test_a_helper_handed_the_factory_s_router_gives_its_routes_literal_ids(
+        tmp_path: Path) -> None:
+    # `add_admin(cfg.router)` once per run of `create_app()` (and `add_admin(Router())` in a
+    # test): each router gets the route once, so one literal id serves every run. A helper
+    # called twice in one run adds its route twice to one router: left to a person.
+    root = write_tree(tmp_path, {
+        "portal/app.py": (
+            "from dara.core import ConfigurationBuilder\n"
+            "from dara.core.router import Router\n"
+            "from dara.components import Text\n\n\n"
+            "def add_admin(router: Router) -> None:\n"
+            "    router.add_page(path='admin', content=Text('admin'))\n\n\n"
+            "def add_help(router):\n"
+            "    router.add_page(path='help', content=Text('help'))\n\n\n"
+            "def create_app():\n"
+            "    cfg = ConfigurationBuilder()\n"
+            "    add_admin(cfg.router)\n"
+            "    add_help(cfg.router)\n"
+            "    add_help(cfg.router)\n"
+            "    return cfg\n"),
+        "portal/main.py": "from portal.app import create_app\n\nconfig = create_app()\n",
+        "tests/test_app.py": (
+            "from dara.core.router import Router\n\n"
+            "from portal.app import add_admin, create_app\n\n\n"
+            "def test_builds():\n"
+            "    assert create_app() is not create_app()\n\n\n"
+            "def test_admin():\n"
+            "    add_admin(Router())\n"),
+    })
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
+        (7, "safe"), (11, "manual")]
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    lines = (root / "portal/app.py").read_text().splitlines()
+    assert lines[6] == "    router.add_page(path='admin', content=Text('admin'), id='admin')"
+
+
 def test_a_page_function_a_factory_returns_runs_for_each_route_given_it(
         tmp_path: Path) -> None:
     main = ("from dara.components import Text\n"
