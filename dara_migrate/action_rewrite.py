@@ -157,8 +157,9 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
     return None
 
 
-_LAMBDA_HEADER = re.compile(r"lambda\s+\w+\s*:[ \t]*")
-"""`lambda ctx: ` before a one-parameter lambda's body (`static_form`'s resolvers)."""
+_LAMBDA_HEADER = re.compile(r"lambda\s+\w+\s*:(?:[ \t]*\\\n)*[ \t]*")
+"""`lambda ctx: ` before a one-parameter lambda's body (`static_form`'s resolvers), with the
+backslash line breaks after it: the body then starts where the lambda did."""
 
 
 def _literal(value: Value) -> bool:

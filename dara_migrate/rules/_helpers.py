@@ -123,10 +123,14 @@ def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
                     depth: int = 0) -> str | None:
     """The string a bare name always holds, seen from `scope_id`: a module-level name bound
     once, to a string literal (`HOME = '/home'`), in its module or one it is imported from,
-    which no function rebinds through `global` and no code sets as a module attribute."""
+    which nothing rebinds: no other statement of the module (`HOME += '/x'`, `global HOME` in
+    a function), no `globals()` there, no `setattr(module, 'HOME', ...)` nor `routes.HOME =`
+    anywhere."""
     found = index.lookup(facts, scope_id, name)
-    if found is None or found[1] != 0 or depth > 8 or len(index.bindings_in(
-            facts.path, 0, name)) != 1 or any(name in s.globals for s in facts.scopes):
+    if found is None or found[1] != 0 or depth > 8 or sum(
+            b.name == name and b.scope == 0 for b in facts.bindings) != 1 or any(
+            name in s.globals for s in facts.scopes) or any(
+            c.callee == "globals" for c in facts.calls) or name in _set_by_name(index):
         return None
     binding = found[0]
     if binding.kind == "import":
@@ -139,6 +143,14 @@ def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
             or not isinstance(value.const, str) or name in attribute_stores(index)):
         return None
     return value.const
+
+
+@per_index
+def _set_by_name(index: ProjectIndex) -> frozenset[str]:
+    """The attribute names `setattr(obj, 'name', ...)` calls of the project spell."""
+    return frozenset(
+        call.args[1].const for facts in index.files.values() for call in facts.calls
+        if call.callee == "setattr" and len(call.args) > 1 and isinstance(call.args[1].const, str))
 
 
 @per_index

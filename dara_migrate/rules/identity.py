@@ -330,7 +330,12 @@ def _made_per_run(index: ProjectIndex, facts: FileFacts, scope_id: int, name: st
         if found[0].kind == "param":
             return _handed_per_run(index, facts, scope_id, name, depth)
         value = found[0].value
-        if found[0].kind != "assign" or value is None or value.kind != "call":
+        if found[0].kind != "assign" or value is None:
+            return False
+        if value.kind in ("name", "attr"):
+            name = value.text.partition(".")[0]  # `router = cfg.router`: what `cfg` is
+            continue
+        if value.kind != "call":
             return False
         made = facts.calls[value.call]
         resolved = index.resolve_call(facts, made)
@@ -1613,9 +1618,15 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
     if form == "url":
         resolver = call.argument(*FACTORY_SLOTS["NavigateTo"][0])
         returned = _returned(facts, call, "NavigateTo")
-        return resolver is not None and returned is not None and (
-            returned.kind == "str" or constant_string(
-                index, facts, resolver.scope, returned.text) is not None)
+        if resolver is None or returned is None or returned.kind == "str":
+            return returned is not None
+        # `NavigateTo(HOME)` reads the name where the call is, when it runs: the lambda's
+        # binding must be the one seen there (a class body's own `HOME` is not), bound on
+        # an earlier line.
+        seen = index.lookup(facts, call.scope, returned.text)
+        read = index.lookup(facts, resolver.scope, returned.text)
+        return seen is not None and seen == read and seen[0].stmt_line < call.span.line and (
+            constant_string(index, facts, resolver.scope, returned.text) is not None)
     variable = _variable_name(call)
     if not variable or variable_kind(index, facts, call.scope, variable) != "Variable":
         return False

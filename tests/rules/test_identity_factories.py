@@ -375,6 +375,46 @@ def test_a_navigation_to_a_constant_s_name_is_the_static_navigate_to(tmp_path: P
     assert "NavigateTo(lambda ctx: here)" in written
 
 
+def test_a_name_navigate_to_would_read_otherwise_keeps_the_action(tmp_path: Path) -> None:
+    # The static form reads the name where the call is, when it runs; the lambda, where it
+    # was written, when clicked. A class body's own name, one bound further down, or one
+    # rebound (`+=`, `globals()`, `setattr`) would send the browser elsewhere.
+    files = {"app/admin.py": "from app import panel\n\n\n"
+             "def retarget():\n"
+             "    setattr(panel, 'MOVED', '/elsewhere')\n",
+             "app/state.py": "STATE = '/state'\n\n\n"
+             "def bump():\n"
+             "    globals()['STATE'] = '/state2'\n",
+             "app/panel.py": HEADER + (
+        "from app.state import STATE\n\n"
+        "SHADOW = '/module'\nGROWN = '/a'\nGROWN += '/b'\nMOVED = '/moved'\n\n\n"
+        "class Section:\n"
+        "    SHADOW = '/class'\n"
+        "    button = Button('s', onclick=NavigateTo(lambda ctx: SHADOW))\n\n\n"
+        "TOP = Button('t', onclick=NavigateTo(lambda ctx: LATER))\n"
+        "LATER = '/later'\n\n\n"
+        "def page():\n"
+        "    return Stack(\n"
+        "        Button('g', onclick=NavigateTo(lambda ctx: GROWN)),\n"
+        "        Button('m', onclick=NavigateTo(lambda ctx: MOVED)),\n"
+        "        Button('x', onclick=NavigateTo(lambda ctx: STATE)),\n"
+        "        Button('y', onclick=NavigateTo(lambda ctx: \\\n"
+        "            SHADOW)),\n"
+        "    )\n")}
+    found = findings(tmp_path, files, "DM105")
+    source = files["app/panel.py"].splitlines()
+    assert [source[f.line - 1].split("'")[1] for f in found if "static form" in f.message] == [
+        "y"]
+    assert len(found) == 6
+    applied = apply_fixes(tmp_path)
+    assert applied.exit_code in (0, 1), applied.output
+    written = (tmp_path / "app" / "panel.py").read_text(encoding="utf-8")
+    # A backslash line break after `lambda ctx:` goes with it.
+    assert "        Button('y', onclick=NavigateTo(SHADOW)),\n" in written
+    for name in ("SHADOW))\n\n", "LATER", "GROWN", "MOVED", "STATE"):
+        assert f"NavigateTo({name}" not in written
+
+
 @pytest.mark.parametrize("call", [
     # A ServerVariable has no sync() or toggle().
     "UpdateVariable(lambda ctx: ctx.inputs.new, shared)",

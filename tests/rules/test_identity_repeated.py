@@ -505,8 +505,8 @@ def test_an_app_factory_that_makes_its_own_router_gives_its_routes_literal_ids(
 
 def test_a_helper_handed_the_factory_s_router_gives_its_routes_literal_ids(
         tmp_path: Path) -> None:
-    # `add_admin(cfg.router)` once per run of `create_app()` (and `add_admin(Router())` in a
-    # test): each router gets the route once, so one literal id serves every run. A helper
+    # `add_admin(cfg.router)` (through a local) once per run of `create_app()` (and
+    # `add_admin(Router())` in a test): each router gets the route once, so one literal id serves every run. A helper
     # called twice in one run adds its route twice to one router: left to a person.
     root = write_tree(tmp_path, {
         "portal/app.py": (
@@ -519,7 +519,8 @@ def test_a_helper_handed_the_factory_s_router_gives_its_routes_literal_ids(
             "    router.add_page(path='help', content=Text('help'))\n\n\n"
             "def create_app():\n"
             "    cfg = ConfigurationBuilder()\n"
-            "    add_admin(cfg.router)\n"
+            "    router = cfg.router\n"
+            "    add_admin(router)\n"
             "    add_help(cfg.router)\n"
             "    add_help(cfg.router)\n"
             "    return cfg\n"),
