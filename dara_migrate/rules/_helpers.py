@@ -18,6 +18,7 @@ from dara_migrate.index.project import (
     project_calls,
 )
 from dara_migrate.index.queries import calls_of_method
+from dara_migrate.index.unrolled import module_binding
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
 
@@ -119,30 +120,30 @@ def attribute_stores(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Bin
     return stores
 
 
-def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
-                    depth: int = 0) -> str | None:
+def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str
+                    ) -> str | None:
     """The string a bare name always holds, seen from `scope_id`: a module-level name bound
     once, to a string literal (`HOME = '/home'`), in its module or one it is imported from,
-    which nothing rebinds: no other statement of the module (`HOME += '/x'`, `global HOME` in
-    a function), no `globals()` there, no `setattr(module, 'HOME', ...)` nor `routes.HOME =`
-    anywhere."""
-    found = index.lookup(facts, scope_id, name)
-    if found is None or found[1] != 0 or depth > 8 or sum(
-            b.name == name and b.scope == 0 for b in facts.bindings) != 1 or any(
-            name in s.globals for s in facts.scopes) or any(
-            c.callee == "globals" for c in facts.calls) or name in _set_by_name(index):
+    which nothing rebinds: no other statement of either module (`HOME += '/x'`, `global
+    HOME` in a function), no `globals()` there, no `setattr(module, 'HOME', ...)` nor
+    `routes.HOME =` anywhere."""
+    found = module_binding(index, facts, scope_id, name)
+    if found is None or _rebound(index, facts, name):
         return None
-    binding = found[0]
-    if binding.kind == "import":
-        module, remainder = index.split_module(binding.target, facts)
-        if module is None or not remainder or "." in remainder:
-            return None
-        return constant_string(index, module, 0, remainder, depth + 1)
+    module, binding = found
     value = binding.value
     if (binding.kind != "assign" or value is None or value.kind != "str"
-            or not isinstance(value.const, str) or name in attribute_stores(index)):
+            or not isinstance(value.const, str) or _rebound(index, module, binding.name)):
         return None
     return value.const
+
+
+def _rebound(index: ProjectIndex, facts: FileFacts, name: str) -> bool:
+    """Whether a module-level name may be bound other than by its one statement."""
+    return sum(b.name == name and b.scope == 0 for b in facts.bindings) != 1 or any(
+        name in s.globals for s in facts.scopes) or any(
+        c.callee == "globals" for c in facts.calls) or name in _set_by_name(index) or (
+        name in attribute_stores(index))
 
 
 @per_index
