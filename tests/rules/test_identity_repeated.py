@@ -506,8 +506,9 @@ def test_an_app_factory_that_makes_its_own_router_gives_its_routes_literal_ids(
 def test_a_helper_handed_the_factory_s_router_gives_its_routes_literal_ids(
         tmp_path: Path) -> None:
     # `add_admin(cfg.router)` (through a local) once per run of `create_app()` (and
-    # `add_admin(Router())` in a test): each router gets the route once, so one literal id serves every run. A helper
-    # called twice in one run adds its route twice to one router: left to a person.
+    # `add_admin(Router())` in a test): each router gets the route once, so one literal id
+    # serves every run. A helper called twice in one run adds its route twice to one
+    # router: left to a person.
     root = write_tree(tmp_path, {
         "portal/app.py": (
             "from dara.core import ConfigurationBuilder\n"
