@@ -137,12 +137,12 @@ def load_project(settings: Settings, paths: Iterable[Path],
     python, selected, deployment, problems, roots = discover(settings, paths, found)
     with gc_paused():
         # The overlay's bytes (edited files) are dropped once read, not kept while indexing.
-        results = _analyze(settings, roots, python, overlay, reuse, found, progress, on_total)
+        results = read_facts(settings, roots, python, overlay, reuse, found, progress, on_total)
         overlay = None
         if problems:
             results = sorted([*results, *problems], key=lambda r: r.path)
         index = ProjectIndex.build((r.facts for r in results if r.facts is not None),
-                                   _alias_names(roots, found.aliases))
+                                   alias_names(roots, found.aliases))
         known = ProjectApps.build(index, settings, roots)
         project = Project(settings, index, roots, results, selected, deployment, known,
                           known.owning_selected(selected), [], [])
@@ -153,19 +153,20 @@ def load_project(settings: Settings, paths: Iterable[Path],
     return project
 
 
-def _alias_names(roots: SourceRoots, aliases: Mapping[str, str] | None
+def alias_names(roots: SourceRoots, aliases: Mapping[str, str] | None
                  ) -> list[tuple[str, str, bool, str]]:
     """Each symlink to a project file as the index takes it: (its path, its module, whether
     it is a package `__init__`, the path of the file it links to)."""
     return [(path, *roots.module_name(path), real) for path, real in (aliases or {}).items()]
 
 
-def _analyze(settings: Settings, roots: SourceRoots, python: list[Path],
+def read_facts(settings: Settings, roots: SourceRoots, python: list[Path],
              overlay: Mapping[str, bytes] | None, reuse: Mapping[str, FileResult] | None,
              found: FoundFiles | None, progress: Callable[[int], None] | None,
-             on_total: Callable[[int], None] | None) -> list[FileResult]:
+             on_total: Callable[[int], None] | None, prune: bool = True) -> list[FileResult]:
     """Each Python file's facts, in order: from `reuse`, else read (from `overlay` when it
-    holds the file), else from the cache (`found`: the walk, with the digests it took)."""
+    holds the file), else from the cache (`found`: the walk, with the digests it took).
+    `prune`: `python` is every file of the project, so cache entries of no file can go."""
     cache_dir = None
     if settings.use_cache:
         cache_dir = prepare_cache_folder(settings.root, settings.cache_dir or
@@ -177,15 +178,19 @@ def _analyze(settings: Settings, roots: SourceRoots, python: list[Path],
     kept = reuse or {}
     fresh = iter(analyze_all([j for j in jobs if j.path not in kept], settings.jobs, progress))
     results = [kept[j.path] if j.path in kept else next(fresh) for j in jobs]
-    if cache_dir is not None and take_entries_written():
+    if cache_dir is not None and take_entries_written() and prune:
         prune_cache(cache_dir, {r.digest for r in results if r.digest})
     return results
 
 
-def run_rules(project: Project) -> list[Finding]:
+def run_rules(project: Project, unread_secrets: Mapping[str, bool] | None = None
+              ) -> list[Finding]:
+    """Every rule's findings, markers applied; `unread_secrets`: project files not indexed
+    here (the other parts of `parts.audit_changed`) that name the deployment's secret."""
     settings = project.settings
+    secrets = secret_mentions(settings.root, project.deployment_files)
     ctx = Context(project.index, settings, project.selected, project.known_apps,
-                  deployment_secrets=secret_mentions(settings.root, project.deployment_files))
+                  deployment_secrets={**secrets, **unread_secrets} if unread_secrets else secrets)
     findings: list[Finding] = []
     for result in project.results:
         if result.error is not None and result.path in project.selected:
@@ -343,15 +348,36 @@ def _fingerprint(findings: list[Finding]) -> None:
         finding.fingerprint = fingerprint(finding, ordinals[key])
 
 
-def verdicts(project: Project) -> list[AppVerdict]:
-    """CONTRACT.md's verdict for each app."""
+class AppSummary(NamedTuple):
+    """What the report says of an app besides its findings (kept between runs by `parts`)."""
+
+    key: str
+    name: str
+    path: str
+    line: int
+    escape_hatch: bool
+    target: str
+    target_reason: str
+    app_id: str
+    project: str
+    """Its project folder (`unimported_owner`)."""
+
+    @classmethod
+    def of(cls, app: App) -> AppSummary:
+        return cls(app.key, app.name, app.facts.path, app.call.span.line,
+                   app.escape_hatch is not None, app.target, app.target_reason, app.app_id,
+                   app.project)
+
+
+def app_verdicts(apps: list[AppSummary], findings: list[Finding]) -> list[AppVerdict]:
+    """CONTRACT.md's verdict for each app, from the findings of the whole project."""
     errors: dict[str, list[Finding]] = defaultdict(list)
-    for finding in project.findings:
+    for finding in findings:
         if finding.severity == "error":
             for key in finding.apps:
                 errors[key].append(finding)
     result = []
-    for app in project.apps:
+    for app in apps:
         mine = errors[app.key]
         live = [f for f in mine if f.status in ("open", "acknowledged")]
         open_ = [f for f in mine if f.status == "open"]
@@ -367,27 +393,40 @@ def verdicts(project: Project) -> list[AppVerdict]:
         else:
             verdict = "blocked"
         unsafe = sum(f.fix == "unsafe" for f in live)
-        result.append(AppVerdict(app.name, app.facts.path, app.call.span.line, verdict,
-                                 len(live), len(blockers), app.target, app.target_reason,
-                                 app.app_id, unsafe))
+        result.append(AppVerdict(app.name, app.path, app.line, verdict, len(live),
+                                 len(blockers), app.target, app.target_reason, app.app_id,
+                                 unsafe))
     return result
 
 
 def audit(settings: Settings, paths: Iterable[Path],
           progress: Callable[[int], None] | None = None,
           on_total: Callable[[int], None] | None = None,
-          found: FoundFiles | None = None) -> tuple[AuditResult, Project]:
+          found: FoundFiles | None = None, kept: Path | None = None
+          ) -> tuple[AuditResult, Project]:
     """Audit the project around `paths` (walked as `found`, when given); findings, file count
-    and apps cover the paths."""
+    and apps cover the paths. `kept`: where the project's parts are kept between runs, for a
+    walk that took every file's digest: only the parts of changed files are analysed again
+    (the returned project is then those parts alone)."""
     paths = list(paths)
-    project = load_project(settings, paths, progress, on_total, found=found)
-    apps = verdicts(project)
+    # Imported here: `parts` reads the engine, and only stored runs keep parts.
+    from dara_migrate import parts
+
+    changed = parts.audit_changed(kept, settings, paths, found) if kept and found else None
+    if changed is not None:
+        project, findings, summaries, files = changed
+    else:
+        project = load_project(settings, paths, progress, on_total, found=found)
+        findings, files = project.findings, len(project.selected)
+        summaries = [AppSummary.of(app) for app in project.apps]
+        if kept and found:
+            parts.store(kept, settings, paths, found, project)
+    apps = app_verdicts(summaries, findings)
     target, reason = common_target([(a.name, a.path, a.target, a.target_reason)
                                     for a in apps]) or (settings.target, settings.target_reason)
     result = AuditResult(
         root=str(settings.root), target=target, target_reason=reason,
-        mode=settings.mode, files=len(project.selected), findings=project.findings,
-        apps=apps, errors=project.errors,
+        mode=settings.mode, files=files, findings=findings, apps=apps, errors=project.errors,
         scope=", ".join(str(p) for p in paths) or str(settings.root),
     )
     return result, project

@@ -131,7 +131,7 @@ def _stored_report(argv: list[str]) -> tuple[str, str, int] | None:
     head = read_signed_head(path)
     entry = head.value if head is not None else None
     if (head is None or not isinstance(entry, dict) or entry.get("key") != key
-            or entry.get("tool") != _tool_stamp()):
+            or entry.get("tool") != tool_stamp()):
         return None
     paths = [Path(p) for p in entry["paths"]]
     if any(not p.exists() for p in paths) or find_root(paths) != root:
@@ -192,13 +192,18 @@ def store(taken: Snapshot, code: int) -> None:
     if not isinstance(sys.stdout, _Tee) or not isinstance(sys.stderr, _Tee):
         return
     entry = {
-        "key": taken.key, "tool": _tool_stamp(), "paths": taken.paths,
+        "key": taken.key, "tool": tool_stamp(), "paths": taken.paths,
         "overrides": taken.overrides, "settings": taken.settings, "files": taken.files,
         "unwalked": taken.unwalked, "stderr": "".join(sys.stderr.parts), "code": code,
     }
     stdout = "".join(sys.stdout.parts).encode("utf-8", "surrogatepass")
     if write_signed_with_tail(taken.folder / f"{taken.key}.report", entry, stdout):
         _prune(taken.folder)
+
+
+def parts_path(taken: Snapshot) -> Path:
+    """Where the run whose inputs `taken` holds keeps the project's parts (`parts`)."""
+    return taken.folder / f"{taken.key}.parts"
 
 
 def _prune(folder: Path) -> None:
@@ -209,6 +214,11 @@ def _prune(folder: Path) -> None:
     for _, _, report in sorted(dated)[:-MAX_REPORTS]:
         with suppress(OSError):
             report.unlink()
+    # A run's parts go with its report (one that failed before storing it left them).
+    for parts in folder.glob("*.parts"):
+        if not parts.with_suffix(".report").exists():
+            with suppress(OSError):
+                parts.unlink()
 
 
 class _Tee(io.TextIOBase):
@@ -272,7 +282,7 @@ def _keyed(variable: str) -> bool:
         variable in _KEYED_VARIABLES or variable.startswith(_KEYED_PREFIXES))
 
 
-def _tool_stamp(package: Path = Path(__file__).parent) -> str:
+def tool_stamp(package: Path = Path(__file__).parent) -> str:
     """The Python version and the tool's source files' stats: an edited install (or an
     upgrade) is a different tool."""
     digest = hashlib.sha256(f"{sys.version}|{ENTRY_VERSION}".encode())

@@ -142,10 +142,10 @@ def test_an_unexpected_error_is_one_line_and_exit_2(tmp_path: Path,
     import dara_migrate.engine as engine
     from dara_migrate.cli import _run
 
-    def broken(project: object) -> None:
+    def broken(apps: object, findings: object) -> None:
         raise RuntimeError("the verdicts\nbroke")
 
-    monkeypatch.setattr(engine, "verdicts", broken)
+    monkeypatch.setattr(engine, "app_verdicts", broken)
     root = shop(tmp_path, pages=1)
     monkeypatch.setattr(sys, "argv", ["dara-migrate", "audit", str(root), "--no-cache"])
     assert _run(sys.argv[1:]) == 2
@@ -160,7 +160,7 @@ def test_report_blames_the_applied_file_only_when_it_is_the_cause(
     import dara_migrate.engine as engine
     from dara_migrate.cli import _run
 
-    def broken(project: object) -> None:
+    def broken(apps: object, findings: object) -> None:
         raise ValueError("verdict out of range")
 
     root = shop(tmp_path / "project", pages=1)
@@ -169,7 +169,7 @@ def test_report_blames_the_applied_file_only_when_it_is_the_cause(
     argv = ["dara-migrate", "report", str(root), "--applied", str(record), "--no-cache"]
     monkeypatch.setattr(sys, "argv", argv)
     with monkeypatch.context() as patched:
-        patched.setattr(engine, "verdicts", broken)
+        patched.setattr(engine, "app_verdicts", broken)
         assert _run(argv[1:]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert "cannot read the apply report" not in line

@@ -17,7 +17,7 @@ import pytest
 from dara_migrate import files, result_cache, scan
 from dara_migrate.cli import _run
 from dara_migrate.files import CACHE_FOLDER
-from dara_migrate.result_cache import RESULTS_FOLDER, Snapshot, _tool_stamp
+from dara_migrate.result_cache import RESULTS_FOLDER, Snapshot, tool_stamp
 from tests.helpers import write_tree
 from tests.test_cache import MAIN, PAGES, SHOP, STATE
 
@@ -193,10 +193,10 @@ def test_a_forged_report_is_never_used(shop: Path) -> None:
 
 def test_an_edited_or_upgraded_tool_is_a_different_tool(tmp_path: Path) -> None:
     package = write_tree(tmp_path / "tool", {"dara_migrate/rules/a.py": "A = 1\n"}) / "dara_migrate"
-    first = _tool_stamp(package)
-    assert _tool_stamp(package) == first
+    first = tool_stamp(package)
+    assert tool_stamp(package) == first
     (package / "rules/a.py").write_text("A = 22\n")
-    assert _tool_stamp(package) != first
+    assert tool_stamp(package) != first
 
 
 def test_profile_switch_writes_a_readable_profile(shop: Path, tmp_path: Path) -> None:

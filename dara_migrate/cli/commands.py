@@ -27,7 +27,6 @@ from dara_migrate.engine import audit, failing
 from dara_migrate.files import (
     CACHE_FOLDER,
     ROOT_MARKERS,
-    FoundFiles,
     find_root,
     linked_cache_folder,
     why_not_an_output,
@@ -249,10 +248,12 @@ its objects down one by one."""
 
 
 def _run_audit(paths: list[Path], settings: Settings, err: Console,
-               found: FoundFiles | None) -> AuditResult:
+               inputs: result_cache.Snapshot | None) -> AuditResult:
+    found = inputs.found if inputs else None
     interactive = err.is_terminal and not os.environ.get("CI")
     if not interactive:
-        result, project = audit(settings, paths, found=found)
+        result, project = audit(settings, paths, found=found,
+                                kept=result_cache.parts_path(inputs) if inputs else None)
         _FREED_AT_EXIT.append(project)
         _warn_unmatched_apps(err, project)
         return result
@@ -363,7 +364,7 @@ def audit_command(
         check_not_an_input(output, "--output", settings.root)
         inputs = None if output is not None else result_cache.snapshot(settings, paths,
                                                                           overrides)
-        result = _run_audit(paths, settings, err, inputs.found if inputs else None)
+        result = _run_audit(paths, settings, err, inputs)
     except (SettingsError, UsageError) as error:
         raise _fail(err, str(error)) from error
     if output is not None:

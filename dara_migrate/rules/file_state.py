@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from dara_migrate.facts import Call, FileFacts, Value
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, per_index
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     IMPORT_KINDS,
@@ -195,25 +195,7 @@ class LocalFileState(Rule):
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
-        index = ctx.index
-        writes: list[tuple[FileFacts, Call, str]] = []
-        reads: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
-        for facts in index.files.values():
-            request = index.scopes_running(facts, "request")
-            if not request:
-                continue
-            for call in facts.calls:
-                if call.scope not in request:
-                    continue
-                method = call.callee.rsplit(".", 1)[-1]
-                if method not in _FILE_METHODS and not method.startswith("read"):
-                    continue
-                key = _file_write(index, facts, call)
-                if key is not None:
-                    writes.append((facts, call, key))
-                    continue
-                for read in _file_reads(index, facts, call):
-                    reads[read].append((facts, call))
+        writes, reads = file_accesses(ctx.index)
         for facts, call, key in writes:
             if not ctx.is_selected(facts):
                 continue
@@ -227,6 +209,32 @@ class LocalFileState(Rule):
                 "requests read: another worker has its own disk; keep the data in shared "
                 "storage",
                 related=related_lines((f, c, "read here") for f, c in readers))
+
+
+@per_index
+def file_accesses(index: ProjectIndex) -> tuple[list[tuple[FileFacts, Call, str]],
+                                                dict[str, list[tuple[FileFacts, Call]]]]:
+    """The local files request-time code writes (each call with the file's key) and reads
+    (by key): a write is a finding where another request reads the same file."""
+    writes: list[tuple[FileFacts, Call, str]] = []
+    reads: dict[str, list[tuple[FileFacts, Call]]] = defaultdict(list)
+    for facts in index.files.values():
+        request = index.scopes_running(facts, "request")
+        if not request:
+            continue
+        for call in facts.calls:
+            if call.scope not in request:
+                continue
+            method = call.callee.rsplit(".", 1)[-1]
+            if method not in _FILE_METHODS and not method.startswith("read"):
+                continue
+            key = _file_write(index, facts, call)
+            if key is not None:
+                writes.append((facts, call, key))
+                continue
+            for read in _file_reads(index, facts, call):
+                reads[read].append((facts, call))
+    return writes, reads
 
 
 RULES: list[type[Rule]] = [LocalFileState]

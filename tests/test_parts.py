@@ -1,0 +1,284 @@
+"""A stored audit after some files changed analyses only their parts, and reports exactly what
+the whole run reports; where parts meet (a uid, a base class, a new import, the secret, a new
+app), the whole project is analysed again."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dara_migrate import engine, result_cache
+from dara_migrate.cli import _run
+from dara_migrate.files import CACHE_FOLDER
+from dara_migrate.models import Finding, Related
+from dara_migrate.parts import Couplings, _pickled
+from dara_migrate.result_cache import RESULTS_FOLDER
+from tests.helpers import write_tree
+
+REPO = Path(__file__).resolve().parents[1]
+TREES = [REPO / "examples" / "sales_dashboard", REPO / "tests" / "fixtures" / "factory_app",
+         REPO / "tests" / "fixtures" / "monorepo",
+         *sorted(p for p in (REPO / "tests" / "fixtures" / "apps").iterdir() if p.is_dir())]
+
+
+class Runs:
+    """`dara-migrate audit TREE --format json` as the command line runs it, in this process:
+    a stored run keeps its report and the project's parts."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.given = root
+        """The path the command is given (a folder of the project: only its files are
+        reported)."""
+        self.monkeypatch = monkeypatch
+        self.whole = 0
+        monkeypatch.chdir(root)
+        monkeypatch.setattr(result_cache, "_RACY_SECONDS", 0.0)  # files are written just now
+        load = engine.load_project
+
+        def counted(*args: object, **kwargs: object) -> engine.Project:
+            self.whole += 1
+            return load(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine, "load_project", counted)
+
+    def audit(self, *extra: str) -> str:
+        argv = ["audit", str(self.given), "--format", "json", *extra]
+        output = io.StringIO()
+        self.monkeypatch.setattr(sys, "argv", ["dara-migrate", *argv])
+        self.monkeypatch.setattr(sys, "stdout", output)
+        self.monkeypatch.setattr(sys, "stderr", io.StringIO())
+        self.monkeypatch.setattr(result_cache, "_invocation", None)
+        assert _run(argv) in (0, 1)
+        return output.getvalue()
+
+    def stored(self, *extra: str) -> tuple[str, bool]:
+        """A run that may store its report: its output, and whether it analysed only parts."""
+        before = self.whole
+        output = self.audit(*extra)
+        return output, self.whole == before
+
+    def cold(self, *extra: str) -> str:
+        return self.audit(*extra, "--no-cache")
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every fixture app and the example, side by side in one project."""
+    root = tmp_path_factory.mktemp("tree")
+    for source in TREES:
+        shutil.copytree(source, root / "apps" / source.name,
+                        ignore=shutil.ignore_patterns(CACHE_FOLDER, "__pycache__"))
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "tree"\ndependencies = ["dara-core>=1.30,<2"]\n')
+    return root
+
+
+@pytest.fixture
+def runs(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runs:
+    root = tmp_path / "tree"
+    shutil.copytree(tree, root)
+    found = Runs(root, monkeypatch)
+    found.stored()
+    return found
+
+
+def edit(root: Path, path: str, change: Callable[[str], str]) -> None:
+    file = root / path
+    text = file.read_text(encoding="utf-8")
+    changed = change(text)
+    assert changed != text, path
+    file.write_text(changed, encoding="utf-8")
+
+
+def after_imports(line: str) -> Callable[[str], str]:
+    """A statement after a module's imports: its facts change, every later line moves."""
+    def change(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        last = max(i for i, row in enumerate(lines) if row.startswith(("import ", "from ")))
+        while lines[last].rstrip().endswith(("(", ",")):  # a parenthesised import
+            last += 1
+        return "".join([*lines[:last + 1], line, *lines[last + 1:]])
+    return change
+
+
+PART_EDITS = [
+    ("apps/sales_dashboard/sales_dashboard/main.py", after_imports("EDITED = 'x'\n")),
+    ("apps/identity_app/identity_app/catalog.py", after_imports("EDITED = 'x'\n")),
+    ("apps/keyed_app/keyed_app/state.py",
+     lambda text: text.replace("uid=str(uuid4()))", "uid='session-totals')")),
+    ("apps/state_app/state_app/pages.py", lambda text: text +
+     "\nfrom dara.core import DerivedVariable as _DV\n\nEXTRA = _DV(lambda: 1, variables=[])\n"),
+    ("apps/monorepo/nextgen/ops/main.py", after_imports("EDITED = 'x'\n")),
+]
+
+
+@pytest.mark.parametrize(("path", "change"), PART_EDITS, ids=[p for p, _ in PART_EDITS])
+def test_after_an_edit_only_its_part_is_analysed_and_the_report_is_the_whole_run_s(
+        runs: Runs, path: str, change: Callable[[str], str]) -> None:
+    before = runs.cold()
+    edit(runs.root, path, change)
+    output, parts_only = runs.stored()
+    assert parts_only
+    assert output == runs.cold() != before
+    # The parts stored anew serve the next edit as well.
+    edit(runs.root, "apps/tasks_app/tasks_app/main.py", after_imports("AGAIN = 1\n"))
+    output, parts_only = runs.stored()
+    assert parts_only
+    assert output == runs.cold()
+
+
+def test_a_run_over_one_folder_of_the_project_reports_it_as_the_whole_run_does(
+        runs: Runs) -> None:
+    runs.given = runs.root / "apps" / "state_app"
+    runs.stored()
+    for path in ("apps/state_app/state_app/pages.py", "apps/clean_app/clean_app/pages.py"):
+        edit(runs.root, path, after_imports("EDITED = 1\n"))
+        output, parts_only = runs.stored()
+        assert parts_only
+        assert output == runs.cold()
+
+
+def test_an_import_that_splits_a_part_is_kept_apart_afterwards(runs: Runs) -> None:
+    # `main` stops importing the pages: the app's part splits; the next edit of the pages
+    # analyses their part alone, and both reports are the whole run's.
+    main = "apps/clean_app/clean_app/main.py"
+    edit(runs.root, main, lambda text: re.sub(
+        r"from clean_app\.pages import [^\n]+\n", "activity_page = board_page = shell = None\n",
+        text, count=1))
+    output, _ = runs.stored()
+    assert output == runs.cold()
+    edit(runs.root, "apps/clean_app/clean_app/pages.py", after_imports("EDITED = 1\n"))
+    output, parts_only = runs.stored()
+    assert parts_only
+    assert output == runs.cold()
+
+
+def uid_suggested(output: str, app: str) -> str:
+    """A uid DM101 suggests in `app` (from its message: "add uid='...'")."""
+    for finding in json.loads(output)["findings"]:
+        if finding["rule"] == "DM101" and f"/{app}/" in finding["path"]:
+            found = re.search(r"uid='([^']+)'", finding["message"])
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no DM101 suggestion in {app}")
+
+
+MEETING_EDITS: list[tuple[str, Callable[[Runs], None]]] = [
+    # A literal uid another part's suggestion had: that suggestion becomes `-2`.
+    ("uid", lambda runs: edit(
+        runs.root, "apps/state_app/state_app/variables.py", lambda text: text +
+        "\nfrom dara.core import DerivedVariable as _DV\n\n"
+        f"taken = _DV(lambda: 0, variables=[], uid={uid_suggested(runs.cold(), 'identity_app')!r})"
+        "\n")),
+    # A class named as another part's base.
+    ("base", lambda runs: edit(
+        runs.root, "apps/clean_app/clean_app/state.py",
+        lambda text: text + "\n\nclass ServerBackend:\n    pass\n")),
+    # An import of another app's module: the two parts become one.
+    ("import", lambda runs: edit(
+        runs.root, "apps/clean_app/clean_app/pages.py",
+        after_imports("import state_app.pages\n"))),
+    # The secret named in one app's file: no DM701 there.
+    ("secret", lambda runs: edit(
+        runs.root, "apps/tasks_app/tasks_app/main.py",
+        after_imports("import os\n\nSECRET = os.environ['JWT_SECRET']\n"))),
+    # A file that stops parsing: others' imports of it no longer resolve.
+    ("broken", lambda runs: edit(
+        runs.root, "apps/clean_app/clean_app/pages.py", lambda text: text + "\nbroken(\n")),
+    # A second app in a part: every app's verdict and ownership may move.
+    ("app", lambda runs: edit(
+        runs.root, "apps/clean_app/clean_app/main.py",
+        lambda text: text + "\nadmin = ConfigurationBuilder()\n")),
+]
+
+
+@pytest.mark.parametrize("change", [c for _, c in MEETING_EDITS],
+                         ids=[name for name, _ in MEETING_EDITS])
+def test_an_edit_where_parts_meet_analyses_the_whole_project(
+        runs: Runs, change: Callable[[Runs], None]) -> None:
+    change(runs)
+    output, parts_only = runs.stored()
+    assert not parts_only
+    assert output == runs.cold()
+
+
+APP = ("from dara.core import ConfigurationBuilder, action\n"
+       "from dara.components import Button\n\n\n"
+       "@action\n"
+       "async def {name}(ctx: action.Ctx, value: str):\n"
+       "    {body}\n\n\n"
+       "config = ConfigurationBuilder()\n"
+       "config.add_page('Home', content=Button('go', onclick={name}()))\n")
+
+
+def test_a_local_file_one_app_writes_and_another_reads_analyses_the_whole_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two apps that import nothing of each other: one writes `shared.json` at request time;
+    # once the other reads it, the writer's finding appears (DM207, info).
+    root = write_tree(tmp_path / "two", {
+        "pyproject.toml": '[project]\nname = "two"\ndependencies = ["dara-core>=1.30,<2"]\n',
+        "writer/main.py": APP.format(
+            name="save", body="with open('shared.json', 'w') as out:\n        out.write(value)"),
+        "reader/main.py": APP.format(name="load", body="return value"),
+        # A project where one change is a small share of the files (`_MOST_CHANGED`).
+        **{f"scripts/step_{n}.py": f"STEP = {n}\n" for n in range(6)},
+    })
+    runs = Runs(root, monkeypatch)
+    runs.stored("--show-info")
+    edit(root, "reader/main.py", lambda text: text.replace(
+        "return value", "with open('shared.json') as stream:\n        return stream.read()"))
+    output, parts_only = runs.stored("--show-info")
+    assert not parts_only
+    assert output == runs.cold("--show-info")
+    assert "request-time write to the local file 'shared.json'" in output
+
+
+def test_the_parts_go_with_their_report(runs: Runs) -> None:
+    results = runs.root / CACHE_FOLDER / RESULTS_FOLDER
+    assert [p.suffix for p in sorted(results.iterdir())] == [".parts", ".report"]
+    next(results.glob("*.report")).unlink()
+    result_cache._prune(results)
+    assert list(results.iterdir()) == []
+
+
+def test_a_forged_or_stale_parts_file_is_never_used(runs: Runs) -> None:
+    parts = next((runs.root / CACHE_FOLDER / RESULTS_FOLDER).glob("*.parts"))
+    parts.write_bytes(parts.read_bytes()[:-1] + b"!")
+    edit(runs.root, "apps/state_app/state_app/pages.py", after_imports("EDITED = 1\n"))
+    output, parts_only = runs.stored()
+    assert not parts_only
+    assert output == runs.cold()
+
+
+@pytest.mark.parametrize(("one", "other", "meet"), [
+    (Couplings(uids=frozenset({"a"})), Couplings(uids=frozenset({"a"})), True),
+    (Couplings(classes=frozenset({"Base"})), Couplings(bases=frozenset({"Base"})), True),
+    (Couplings(bases=frozenset({"Base"})), Couplings(classes=frozenset({"Base"})), True),
+    (Couplings(classes=frozenset({"Base"})), Couplings(classes=frozenset({"Base"})), False),
+    (Couplings(app_modules=frozenset({"app.main"})),
+     Couplings(app_modules=frozenset({"app.main"})), True),
+    (Couplings(local_files=frozenset({"data.json"})),
+     Couplings(local_files=frozenset({"data.json"})), True),
+    (Couplings(uids=frozenset({"a"})), Couplings(uids=frozenset({"b"})), False),
+])
+def test_couplings_meet_where_one_part_s_findings_read_the_other(
+        one: Couplings, other: Couplings, meet: bool) -> None:
+    assert one.meets(other) is meet
+    assert other.meets(one) is meet
+
+
+def test_stored_findings_are_the_reported_ones_without_their_fix_plans() -> None:
+    finding = Finding("DM101", "missing-uid", "error", "safe", "app/main.py", 3, 5, 3, 9,
+                      "add uid='x'", "open", "x", [Related("app/a.py", 2, "runs it")], "f0",
+                      3, 1, "h", ("app.main:config",), autofix=object())  # type: ignore[arg-type]
+    (again,) = pickle.loads(_pickled([finding]))
+    assert again == finding and again.autofix is None and finding.autofix is not None
