@@ -1,7 +1,8 @@
 """A project's parts, and an audit that analyses again only the parts whose files changed.
 
 A part is a set of files that import one another, directly or not, with the packages their
-modules are in: what one file's analysis can read of another goes through such imports. An
+modules are in and the apps that own them (also through their project folder; the files of
+no app make one part): what one file's analysis reads of another goes through these. An
 `audit` whose report is stored also keeps, for each part, the findings of its files and what
 couples it to the other parts (`Couplings`). When only the contents of some Python files have
 changed since (the same files, settings, deployment files and tool), `audit_changed` analyses
@@ -38,6 +39,7 @@ from dara_migrate.models import Finding, Related
 from dara_migrate.outside import outside_imports
 from dara_migrate.result_cache import tool_stamp
 from dara_migrate.rules.file_state import file_accesses
+from dara_migrate.rules.identity import constant_uid, suggested_uids
 from dara_migrate.scan import gc_paused
 from dara_migrate.settings import Settings, SettingsError
 from dara_migrate.signed import read_signed, write_signed
@@ -47,9 +49,6 @@ _MOST_CHANGED = 0.25
 """Above this share of changed files, analysing their parts alone saves little: the whole
 project is analysed."""
 _NUMBERED = re.compile(r"-\d+$")
-_SUGGESTING_UIDS = frozenset({"DM101", "DM102"})
-"""The rules whose suggested uids are unique across the project (`suggested_uids`); route
-ids (DM108) are unique per router, which is one app's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +56,9 @@ class Couplings:
     """What a part shares with others by name, which its findings or theirs depend on."""
 
     uids: frozenset[str] = frozenset()
-    """Its definitions' literal uids and the uids suggested for them, without a `-2` suffix
-    (suggestions are numbered where one is taken anywhere in the project)."""
+    """Its definitions' constant uids and the uids suggested for them, without a `-2` suffix
+    (suggestions are numbered where one is taken anywhere in the project; DM103 compares
+    every definition's)."""
     classes: frozenset[str] = frozenset()
     bases: frozenset[str] = frozenset()
     """The last name of every base class named (a class named as a base anywhere keeps its
@@ -229,6 +229,8 @@ def _audit_parts(path: Path, state: State, loaded: _Loaded, found: FoundFiles,
             or sorted(a.key for p in fresh for a in p.apps)
             != sorted(a.key for p in before for a in p.apps)
             or not _same_owners(state, project, files)
+            # Rules that read every app (DM201) would answer for a project without apps.
+            or (state.known and not known.apps)
             or outside_imports(index, settings.root)):
         return None
     kept = [f for part in clean for f in pickle.loads(part.findings)]
@@ -251,8 +253,10 @@ def _update(path: Path, state: State, loaded: _Loaded, dirty: list[int],
         path.unlink(missing_ok=True)
 
 
-def _import_parts(index: ProjectIndex) -> list[tuple[str, ...]]:
-    """The files that import one another, directly or not, with their modules' packages."""
+def _import_parts(index: ProjectIndex, apps: ProjectApps) -> list[tuple[str, ...]]:
+    """The files that import one another, directly or not, with their modules' packages and
+    the apps that own them (`ProjectApps.owning`: also through the project folder, and the
+    files of no app together: each such group is one router, one runtime's findings)."""
     parent = {name: name for name in index.files}
 
     def root(name: str) -> str:
@@ -267,12 +271,20 @@ def _import_parts(index: ProjectIndex) -> list[tuple[str, ...]]:
     for name, imported in index.imports.items():
         for other in imported:
             join(name, other)
+    unowned = ""
     for facts in index.files.values():
         pieces = facts.module.split(".")
         for cut in range(1, len(pieces)):
             package = index.module_named(".".join(pieces[:cut]), facts)
             if package is not None:
                 join(facts.path, package.path)
+        owners = apps.owning(facts.path)
+        for app in owners:
+            join(facts.path, app.facts.path)
+        if not owners:
+            if unowned:
+                join(facts.path, unowned)
+            unowned = facts.path
     grouped: dict[str, list[str]] = defaultdict(list)
     for name in index.files:
         grouped[root(name)].append(name)
@@ -295,11 +307,14 @@ def _file_couplings(index: ProjectIndex) -> dict[str, _FileCouplings]:
             if scope.kind == "class":
                 mine.classes.add(scope.name)
                 mine.bases.update(base.rpartition(".")[2] for base in scope.bases)
-    # The uids suggestions avoid (`suggest_uids`): the definitions' literal ones.
+    # The uids other definitions may share (DM103) and suggestions avoid (`suggest_uids`):
+    # the constant ones, and every suggestion, also of findings the report leaves out.
     for definition in all_definitions(index):
-        uid = definition.uid
-        if uid is not None and isinstance(uid.const, str):
-            found[definition.facts.path].uids.add(_stem(uid.const))
+        uid = constant_uid(index, definition)
+        if uid is not None:
+            found[definition.facts.path].uids.add(_stem(uid))
+    for (name, _), suggested in suggested_uids(index).items():
+        found[name].uids.add(_stem(suggested))
     writes, reads = file_accesses(index)
     for facts, _, key in writes:
         found[facts.path].local_files.add(key)
@@ -321,7 +336,7 @@ def _parts(project: Project) -> list[Part]:
         apps_in[app.facts.path].append(app)
     reported = {app.key for app in project.apps}
     parts = []
-    for files in _import_parts(index):
+    for files in _import_parts(index, project.known_apps):
         findings = [f for name in files for f in by_path.get(name, ())]
         apps = [app for name in files for app in apps_in.get(name, ())]
         mine = [couplings[name] for name in files]
@@ -330,9 +345,7 @@ def _parts(project: Project) -> list[Part]:
             tuple(app.key for app in apps),
             [AppSummary.of(app) for app in apps if app.key in reported],
             Couplings(
-                frozenset({_stem(f.suggested_uid) for f in findings
-                           if f.suggested_uid and f.rule in _SUGGESTING_UIDS}
-                          ).union(*(c.uids for c in mine)),
+                frozenset().union(*(c.uids for c in mine)),
                 frozenset().union(*(c.classes for c in mine)),
                 frozenset().union(*(c.bases for c in mine)),
                 frozenset(app.facts.module for app in apps),

@@ -242,6 +242,66 @@ def test_a_local_file_one_app_writes_and_another_reads_analyses_the_whole_projec
     assert "request-time write to the local file 'shared.json'" in output
 
 
+PROJECT = '[project]\nname = "{}"\ndependencies = ["dara-core>=1.30,<2"]\n'
+BUILDER = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"
+STORE = ("from dara.core import ServerVariable\n\n"
+         "rows = ServerVariable(default=0, uid='store:rows')\n")
+TOTALS = ("from dara.core import DerivedVariable\n\n"
+          "totals = DerivedVariable(lambda: 1, variables=[])\n")
+ROUTE = ("from dara.core import PageRoute\nfrom dara.components import Text\n\n"
+         "route = PageRoute(path='reports', content=lambda: Text('r'){})\n")
+FILLER = {f"scripts/step_{n}.py": f"STEP = {n}\n" for n in range(6)}
+"""Files of no app that import nothing: one edit stays a small share of the files."""
+
+APART = [
+    # A part with no app in a project with apps: DM201 reads every app of the project.
+    ("no app in the part", {"pyproject.toml": PROJECT.format("tree"),
+                            "a/pyproject.toml": PROJECT.format("a"), "a/a_main.py": BUILDER,
+                            "b/pyproject.toml": PROJECT.format("b"), "b/b_main.py": BUILDER,
+                            "lib/store.py": STORE}, "lib/store.py"),
+    # A suggestion the settings leave out of the report still takes its uid.
+    ("ignored suggestion", {"pyproject.toml": PROJECT.format("tree"),
+                            "alpha/pyproject.toml": PROJECT.format("alpha")
+                            + "\n[tool.dara-migrate]\nignore = ['DM101']\n",
+                            "alpha/helpers.py": TOTALS,
+                            "beta/pyproject.toml": PROJECT.format("beta"),
+                            "beta/helpers.py": TOTALS}, "beta/helpers.py"),
+    # A uid given by a constant's name that another app's definition also has (DM103).
+    ("uid by a constant's name", {
+        "pyproject.toml": PROJECT.format("tree"),
+        "a/pyproject.toml": PROJECT.format("a"),
+        "a/a_main.py": BUILDER + TOTALS.replace("variables=[]", "variables=[], uid='shared'"),
+        "b/pyproject.toml": PROJECT.format("b"),
+        "b/b_main.py": BUILDER + "\nSHARED = 'shared'\n"
+        + TOTALS.replace("variables=[]", "variables=[], uid=SHARED")}, "b/b_main.py"),
+    # Routes of files no app owns share one router.
+    ("routes of no app", {"pyproject.toml": PROJECT.format("tree"),
+                          "lib/routes1.py": ROUTE.format(""), "lib/routes2.py": ROUTE.format("")},
+     "lib/routes2.py"),
+    # A file nothing imports belongs to the app of its project folder: its router and its
+    # runtime's findings.
+    ("route of the app's folder", {
+        "pyproject.toml": PROJECT.format("tree"),
+        "dash/main.py": BUILDER + "config.router.add_page(path='reports', content=main)\n",
+        "dash/extra.py": ROUTE.format(", id='reports'")}, "dash/main.py"),
+    ("store of the app's folder", {"pyproject.toml": PROJECT.format("tree"),
+                                   "dash/main.py": BUILDER, "dash/store.py": STORE},
+     "dash/main.py"),
+]
+
+
+@pytest.mark.parametrize(("files", "edited"), [(f, e) for _, f, e in APART],
+                         ids=[name for name, _, _ in APART])
+def test_files_that_import_nothing_of_each_other_may_still_be_one_part(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str],
+        edited: str) -> None:
+    runs = Runs(write_tree(tmp_path / "project", {**files, **FILLER}), monkeypatch)
+    runs.stored("--show-info")
+    edit(runs.root, edited, lambda text: text + "# edited\n")
+    output, _ = runs.stored("--show-info")
+    assert output == runs.cold("--show-info")
+
+
 def test_the_parts_go_with_their_report(runs: Runs) -> None:
     results = runs.root / CACHE_FOLDER / RESULTS_FOLDER
     assert [p.suffix for p in sorted(results.iterdir())] == [".parts", ".report"]

@@ -786,13 +786,9 @@ class DuplicateUid(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         groups: dict[tuple[str, str], list[Definition]] = defaultdict(list)
         for definition in all_definitions(ctx.index):
-            given = definition.uid
-            if given is None:
-                continue  # most definitions (and a literal's test is inline): no call
-            uid = given.const if given.kind == "str" else _constant_uid(
-                ctx.index, definition.facts, definition.call.scope, given)
+            uid = constant_uid(ctx.index, definition)
             # `''` too, where Dara keeps it (`_missing`): a second one collides.
-            if isinstance(uid, str) and not _missing(given, definition.registry):
+            if uid is not None and not _missing(definition.uid, definition.registry):
                 groups[(definition.registry, uid)].append(definition)
         apps = _apps_by_file(ctx.apps)
         for (registry, shared), sites in sorted(groups.items()):
@@ -822,6 +818,16 @@ class DuplicateUid(Rule):
                         self, site.facts, site.call,
                         f"uid '{shared}' is also used in another app ({registry}); fine while "
                         "the apps run in separate processes", severity="info", related=related)
+
+
+def constant_uid(index: ProjectIndex, definition: Definition) -> str | None:
+    """A definition's uid where it is a constant string: a literal, or a constant's name."""
+    given = definition.uid
+    if given is None:
+        return None  # most definitions (and a literal's test is inline): no call
+    uid = given.const if given.kind == "str" else _constant_uid(
+        index, definition.facts, definition.call.scope, given)
+    return uid if isinstance(uid, str) else None
 
 
 def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value,
