@@ -48,6 +48,8 @@ _STATE_VERSION = 1
 _MOST_CHANGED = 0.25
 """Above this share of changed files, analysing their parts alone saves little: the whole
 project is analysed."""
+_MOST_ANALYSED = 0.5
+"""Nor where their parts hold more than this share of the files."""
 _NUMBERED = re.compile(r"-\d+$")
 
 
@@ -198,6 +200,8 @@ def audit_changed(path: Path, settings: Settings, paths: list[Path],
         return None  # a file that could not be read or parsed before
     dirty = sorted({state.part_of[name] for name in changed})
     files = frozenset(name for number in dirty for name in state.parts[number].files)
+    if len(files) > _MOST_ANALYSED * len(loaded.relative):
+        return None  # most of the project (an app and its tests, say): the whole run
     try:
         with gc_paused():
             return _audit_parts(path, state, loaded, found, dirty, files)

@@ -79,6 +79,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         ignore=shutil.ignore_patterns(CACHE_FOLDER, "__pycache__"))
     (root / "pyproject.toml").write_text(
         '[project]\nname = "tree"\ndependencies = ["dara-core>=1.30,<2"]\n')
+    for number in range(3):  # scripts of no app, outside `apps/`
+        (root / "tools").mkdir(exist_ok=True)
+        (root / "tools" / f"report_{number}.py").write_text(f"REPORT = {number}\n")
     return root
 
 
@@ -138,12 +141,14 @@ def test_after_an_edit_only_its_part_is_analysed_and_the_report_is_the_whole_run
 
 def test_a_run_over_one_folder_of_the_project_reports_it_as_the_whole_run_does(
         runs: Runs) -> None:
-    runs.given = runs.root / "apps" / "state_app"
+    runs.given = runs.root / "apps"  # every app; the project is the tree around it
     runs.stored()
-    for path in ("apps/state_app/state_app/pages.py", "apps/clean_app/clean_app/pages.py"):
-        edit(runs.root, path, after_imports("EDITED = 1\n"))
+    # Files of no app, in a project with apps: a part with no app is analysed whole (DM201
+    # reads every app).
+    for path, alone in (("apps/state_app/state_app/pages.py", True), ("tools/report_1.py", False)):
+        edit(runs.root, path, lambda text: text + "EDITED = 1\n")
         output, parts_only = runs.stored()
-        assert parts_only
+        assert parts_only is alone
         assert output == runs.cold()
 
 
