@@ -507,7 +507,8 @@ def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value |
 def _copy_of_mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, receiver: str,
                      depth: int) -> bool:
     """`RAW.copy()` of a container a name holds (`WORKING = RAW.copy()`), or `self.items.copy()`
-    of one the instance holds (set on `self` in a method): a container too."""
+    of one the instance holds (set on `self` in a method, or a class attribute): a container
+    too."""
     head, _, attribute = receiver.partition(".")
     found = index.lookup(facts, scope_id, head)
     if found is None:
@@ -518,9 +519,10 @@ def _copy_of_mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, recei
             index, facts, bound_in, binding.value, binding.target, depth + 1)
     if "." in attribute or not is_receiver(facts, binding, bound_in):
         return False
-    return any(mutable(index, facts, store.scope, store.value, store.target, depth + 1)
-               for store in index.stores_on_self(facts, facts.scopes[bound_in].parent,
-                                                 attribute))
+    cls = facts.scopes[bound_in].parent
+    return any(mutable(index, facts, held.scope, held.value, held.target, depth + 1)
+               for held in (*index.stores_on_self(facts, cls, attribute),
+                            *index.bindings_in(facts.path, cls, attribute)))
 
 
 def mutable_field(index: ProjectIndex, facts: FileFacts, scope_id: int,

@@ -514,24 +514,29 @@ def test_module_state_made_by_loaders_copies_factories_and_namespaces(tmp_path: 
 
 def test_a_copy_of_a_container_the_instance_holds_is_one_too(tmp_path: Path) -> None:
     # `self.view = self.items.copy()` makes a list the module-level instance keeps: appending
-    # to it at request time writes this worker's copy only. A copy of a string is no container.
+    # to it at request time writes this worker's copy only; so does a copy of a class
+    # attribute's dict. A copy of a string is no container.
     files = {
         "app/stats.py": "class Stats:\n"
+        "    shared = {}\n\n"
         "    def __init__(self):\n"
         "        self.items = []\n"
         "        self.name = 'totals'\n"
         "        self.view = self.items.copy()\n"
-        "        self.title = self.name.copy()\n\n"
+        "        self.title = self.name.copy()\n"
+        "        self.mine = self.shared.copy()\n\n"
         "STATS = Stats()\n",
         "app/main.py": "from dara.core import action\n\n"
         "from app.stats import STATS\n\n"
         "@action\n"
         "async def record(ctx: action.Ctx, value: int):\n"
         "    STATS.view.append(value)\n"
-        "    STATS.title.append(value)\n",
+        "    STATS.title.append(value)\n"
+        "    STATS.mine[value] = 1\n",
     }
     found = findings(tmp_path, files, "DM205")
-    assert summary(found) == [("app/main.py", 7, "DM205", "error")]
+    assert summary(found) == [("app/main.py", 7, "DM205", "error"),
+                              ("app/main.py", 9, "DM205", "error")]
     assert "STATS.view of the module-level Stats" in found[0].message
 
 
