@@ -279,6 +279,17 @@ APART = [
         "b/pyproject.toml": PROJECT.format("b"),
         "b/b_main.py": BUILDER + "\nSHARED = 'shared'\n"
         + TOTALS.replace("variables=[]", "variables=[], uid=SHARED")}, "b/b_main.py"),
+    # A name set on some object in another app (`panel.HOME = ...`) is not this app's
+    # constant: only modules that import it can rebind it (DM105's static NavigateTo).
+    ("attribute of the same name", {
+        "pyproject.toml": PROJECT.format("tree"),
+        "a/pyproject.toml": PROJECT.format("a"),
+        "a/a_main.py": BUILDER + "from dara.core import NavigateTo\n"
+        "from dara.components import Button\n\nHOME = '/home'\n\n"
+        "config.add_page('Home', content=Button('go', onclick=NavigateTo(lambda ctx: HOME)))\n",
+        "b/pyproject.toml": PROJECT.format("b"),
+        "b/b_main.py": BUILDER + "\nclass Panel:\n    HOME = ''\n\n\npanel = Panel()\n"
+        "panel.HOME = '/b'\n"}, "a/a_main.py"),
     # Routes of files no app owns share one router.
     ("routes of no app", {"pyproject.toml": PROJECT.format("tree"),
                           "lib/routes1.py": ROUTE.format(""), "lib/routes2.py": ROUTE.format("")},

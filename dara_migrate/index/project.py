@@ -829,14 +829,18 @@ class ProjectIndex:
             return None
         return found[0].target.rsplit(".", 1)[0], written
 
+    def direct_importers(self, path: str) -> Sequence[str]:
+        """The files that import the module at `path` themselves."""
+        if not self.imported_by:
+            for importer, imported in self.imports.items():
+                for target in imported:
+                    self.imported_by.setdefault(target, []).append(importer)
+        return self.imported_by.get(path, ())
+
     def imported_from(self, facts: FileFacts, name: str) -> bool:
         """Whether another project module imports `name` from the module of `facts`: an
         import an edit leaves unused there is still another module's."""
-        if not self.imported_by:
-            for path, imported in self.imports.items():
-                for target in imported:
-                    self.imported_by.setdefault(target, []).append(path)
-        for path in self.imported_by.get(facts.path, ()):
+        for path in self.direct_importers(facts.path):
             if path == facts.path:
                 continue
             importer = self.files[path]

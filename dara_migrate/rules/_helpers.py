@@ -139,19 +139,17 @@ def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
 
 
 def _rebound(index: ProjectIndex, facts: FileFacts, name: str) -> bool:
-    """Whether a module-level name may be bound other than by its one statement."""
-    return sum(b.name == name and b.scope == 0 for b in facts.bindings) != 1 or any(
-        name in s.globals for s in facts.scopes) or any(
-        c.callee == "globals" for c in facts.calls) or name in _set_by_name(index) or (
-        name in attribute_stores(index))
-
-
-@per_index
-def _set_by_name(index: ProjectIndex) -> frozenset[str]:
-    """The attribute names `setattr(obj, 'name', ...)` calls of the project spell."""
-    return frozenset(
-        call.args[1].const for facts in index.files.values() for call in facts.calls
-        if call.callee == "setattr" and len(call.args) > 1 and isinstance(call.args[1].const, str))
+    """Whether a module-level name may be bound other than by its one statement: in its
+    module, or through the module by the modules that import it (`routes.HOME = ...`,
+    `setattr(routes, 'HOME', ...)`; no other module can name it)."""
+    if sum(b.name == name and b.scope == 0 for b in facts.bindings) != 1 or any(
+            name in s.globals for s in facts.scopes) or any(
+            c.callee == "globals" for c in facts.calls):
+        return True
+    near = {facts.path, *index.direct_importers(facts.path)}
+    return any(store.path in near for store, _ in attribute_stores(index).get(name, ())) or any(
+        call.callee == "setattr" and len(call.args) > 1 and call.args[1].const == name
+        for path in near for call in index.files[path].calls)
 
 
 @per_index
