@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import configparser
+import contextlib
 import errno
 import io
 import os
@@ -379,6 +380,25 @@ def linked_cache_folder(root: Path, folder: Path) -> Path | None:
 
 def is_python(path: Path) -> bool:
     return path.suffix == ".py"
+
+
+def pin_files(root: Path, projects: Iterable[Path]) -> list[Path]:
+    """The requirements files an app's target may come from (`Settings.target_for`): those of
+    every project folder under the root and of the folders between it and the root, with the
+    other `.txt` and `.in` files beside them, which they may include. (The root's, and the
+    project files, are read with the settings.)"""
+    folders: set[Path] = set()
+    for project in projects:
+        folder = project.parent
+        while folder != root and folder.is_relative_to(root) and folder not in folders:
+            folders.add(folder)
+            folder = folder.parent
+    found: list[Path] = []
+    for folder in sorted(folders):
+        with contextlib.suppress(OSError):
+            found.extend(sorted(p for p in folder.iterdir()
+                                if p.suffix in (".txt", ".in") and p.is_file()))
+    return found
 
 
 def is_deployment_file(path: Path) -> bool:

@@ -24,13 +24,13 @@ import operator
 import pickle
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
 
 from dara_migrate.engine import AppSummary, Project, alias_names, discover, read_facts, run_rules
-from dara_migrate.files import FoundFiles, SourceRoots, relative_path
+from dara_migrate.files import FoundFiles, SourceRoots, pin_files, relative_path
 from dara_migrate.index.apps import App, ProjectApps
 from dara_migrate.index.dara_api import SECRET_NAME
 from dara_migrate.index.definitions import all_definitions
@@ -51,6 +51,7 @@ project is analysed."""
 _MOST_ANALYSED = 0.5
 """Nor where their parts hold more than this share of the files."""
 _NUMBERED = re.compile(r"-\d+$")
+_NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +70,25 @@ class Couplings:
     """The modules of its apps (two apps of one module are keyed by path)."""
     local_files: frozenset[str] = frozenset()
     """The local files its request-time code reads or writes (DM207)."""
+    encoders: frozenset[str] = frozenset()
+    """The last names of the types its apps give `add_encoder` (DM501 takes every app's)."""
+    annotations: frozenset[str] = frozenset()
+    """The names in its parameters' annotations, which DM501 looks up among the encoders
+    (and the base names above, for classes)."""
 
     def meets(self, other: Couplings) -> bool:
         return not (self.uids.isdisjoint(other.uids) and self.classes.isdisjoint(other.bases)
                     and self.bases.isdisjoint(other.classes)
                     and self.app_modules.isdisjoint(other.app_modules)
-                    and self.local_files.isdisjoint(other.local_files))
+                    and self.local_files.isdisjoint(other.local_files)
+                    and self.encoders.isdisjoint(other.annotations | other.bases)
+                    and other.encoders.isdisjoint(self.annotations | self.bases))
 
     def __or__(self, other: Couplings) -> Couplings:
         return Couplings(self.uids | other.uids, self.classes | other.classes,
                          self.bases | other.bases, self.app_modules | other.app_modules,
-                         self.local_files | other.local_files)
+                         self.local_files | other.local_files, self.encoders | other.encoders,
+                         self.annotations | other.annotations)
 
 
 @dataclass(slots=True)
@@ -154,7 +163,7 @@ def _load(settings: Settings, paths: list[Path], found: FoundFiles) -> _Loaded |
                                                                      strict=True)}
     walk = (tuple(sorted(selected)),
             tuple((relative_path(path, settings.root), known.get(str(path), b""))
-                  for path in deployment),
+                  for path in [*deployment, *pin_files(settings.root, found.projects)]),
             tuple(result.path for result in problems),
             tuple(sorted((found.aliases or {}).items())))
     return _Loaded(settings, python, relative, selected, deployment, roots, walk, digests)
@@ -300,17 +309,26 @@ class _FileCouplings(NamedTuple):
     classes: set[str]
     bases: set[str]
     local_files: set[str]
+    encoders: set[str]
+    annotations: set[str]
 
 
 def _file_couplings(index: ProjectIndex) -> dict[str, _FileCouplings]:
     """Each file's share of its part's `Couplings`, read once for all parts."""
-    found = {name: _FileCouplings(set(), set(), set(), set()) for name in index.files}
+    found = {name: _FileCouplings(set(), set(), set(), set(), set(), set())
+             for name in index.files}
     for facts in index.files.values():
         mine = found[facts.path]
         for scope in facts.scopes:
             if scope.kind == "class":
                 mine.classes.add(scope.name)
                 mine.bases.update(base.rpartition(".")[2] for base in scope.bases)
+            for param in scope.params:
+                if param.annotation:
+                    mine.annotations.update(_NAME.findall(param.annotation))
+    for facts, call in index.method_calls.get(("ConfigurationBuilder", "add_encoder"), ()):
+        typ = call.argument(0, "typ")
+        found[facts.path].encoders.add(typ.text.rpartition(".")[2] if typ is not None else "")
     # The uids other definitions may share (DM103) and suggestions avoid (`suggest_uids`):
     # the constant ones, and every suggestion, also of findings the report leaves out.
     for definition in all_definitions(index):
@@ -353,7 +371,9 @@ def _parts(project: Project) -> list[Part]:
                 frozenset().union(*(c.classes for c in mine)),
                 frozenset().union(*(c.bases for c in mine)),
                 frozenset(app.facts.module for app in apps),
-                frozenset().union(*(c.local_files for c in mine))),
+                frozenset().union(*(c.local_files for c in mine)),
+                frozenset().union(*(c.encoders for c in mine)),
+                frozenset().union(*(c.annotations for c in mine))),
             frozenset(name for name in files if SECRET_NAME in index.files[name].mentions)))
     return parts
 
@@ -404,15 +424,23 @@ def _modules(index: ProjectIndex) -> dict[str, tuple[str, ...]]:
 
 
 def _closed(state: State, index: ProjectIndex, files: frozenset[str]) -> bool:
-    """Whether no import of the changed parts can reach a project file outside them."""
-    for bindings in index.import_bindings.values():
-        for binding in bindings:
-            for dotted in (binding.imported_module, binding.target):
-                pieces = dotted.split(".")
-                for cut in range(1, len(pieces) + 1):
-                    if not files.issuperset(state.modules.get(".".join(pieces[:cut]), ())):
-                        return False
-    return True
+    """Whether no import of the changed parts can reach a project file outside them: no
+    module it names, nor one below it (`import ns.mod` reads `ns.state` too, in a namespace
+    package), is a module of another part."""
+    outside = {prefix for module, paths in state.modules.items()
+               if not files.issuperset(paths) for prefix in _prefixes(module)}
+    return not any(prefix in outside for bindings in index.import_bindings.values()
+                   for binding in bindings for dotted in (binding.imported_module, binding.target)
+                   for prefix in _prefixes(dotted))
+
+
+def _prefixes(dotted: str) -> Iterator[str]:
+    """`a`, `a.b`, `a.b.c` for `a.b.c`."""
+    cut = dotted.find(".")
+    while cut > 0:
+        yield dotted[:cut]
+        cut = dotted.find(".", cut + 1)
+    yield dotted
 
 
 def _same_owners(state: State, project: Project, files: frozenset[str]) -> bool:

@@ -32,6 +32,7 @@ from dara_migrate.files import (
     ReadError,
     find_files,
     find_root,
+    pin_files,
     read_bytes,
     relative_path,
 )
@@ -296,16 +297,16 @@ def tool_stamp(package: Path = Path(__file__).parent) -> str:
 
 def _inputs(settings: Settings, paths: list[Path]
             ) -> tuple[list[Path], tuple[tuple[str, str], ...]]:
-    """Every file the audit reads (Python files, then deployment files), and what else the
-    walk found: the folders it could not walk, with the reason (reported as DM001), and the
-    symlinks to project files, with the file each links to (a link moved elsewhere changes
-    what the audit reads)."""
+    """Every file the audit reads (Python files, deployment files, then the requirements
+    files of nested projects, `pin_files`), and what else the walk found: the folders it
+    could not walk, with the reason (reported as DM001), and the symlinks to project files,
+    with the file each links to (a link moved elsewhere changes what the audit reads)."""
     found = _walk(settings, paths)
     unwalked = tuple(sorted([*((folder.relative_to(settings.root).as_posix(), reason)
                                for folder, reason in found.problems.items()),
                              *((link, f"links to {real}")
                                for link, real in (found.aliases or {}).items())]))
-    return [*found.python, *found.deployment], unwalked
+    return [*found.python, *found.deployment, *pin_files(settings.root, found.projects)], unwalked
 
 
 def _walk(settings: Settings, paths: list[Path]) -> FoundFiles:

@@ -318,6 +318,61 @@ def test_files_that_import_nothing_of_each_other_may_still_be_one_part(
     assert output == runs.cold("--show-info")
 
 
+PAD = {"pad/pyproject.toml": PROJECT.format("pad"), "pad/pad_main.py": BUILDER,
+       **{f"pad/page_{n}.py": f"PAGE = {n}\n" for n in range(8)}}
+"""A third app, apart: no changed part holds half the project (`_MOST_ANALYSED`)."""
+CARD = ("from fractions import Fraction\n\n"
+        "from dara.core import ConfigurationBuilder, py_component\n"
+        "from dara.components import Text\n\n"
+        "config = ConfigurationBuilder()\n\n\n"
+        "@py_component\n"
+        "def card(amount: Fraction):\n"
+        "    return Text(str(amount))\n\n\n"
+        "config.add_page('Home', content=card(Fraction(1, 2)))\n")
+ENCODER = "config.add_encoder(typ=Fraction, serialize=str, deserialize=Fraction)\n"
+FRACTIONS = "from fractions import Fraction\n\n" + BUILDER
+ACTION = ("import ns.mod\n"
+          "from dara.core import ConfigurationBuilder, action\n"
+          "from dara.components import Button\n\n"
+          "config = ConfigurationBuilder()\n\n\n"
+          "@action\n"
+          "async def bump(ctx):\n"
+          "    return ns.mod.x\n\n\n"
+          "config.add_page('Home', content=Button('go', onclick=bump()))\n")
+ACROSS = [
+    # An encoder one app registers counts for every app's py_components (DM501).
+    ("encoder added", {"dash/pyproject.toml": PROJECT.format("dash"), "dash/main.py": CARD,
+                       "b/pyproject.toml": PROJECT.format("b"), "b/b_main.py": FRACTIONS},
+     "b/b_main.py", lambda text: text + ENCODER),
+    ("encoder elsewhere", {"dash/pyproject.toml": PROJECT.format("dash"), "dash/main.py": CARD,
+                           "b/pyproject.toml": PROJECT.format("b"),
+                           "b/b_main.py": FRACTIONS + ENCODER},
+     "dash/main.py", lambda text: text + "# edited\n"),
+    # `import ns.mod` reads `ns.state` too, in a namespace package, in another part.
+    ("namespace package", {"a/pyproject.toml": PROJECT.format("a"), "a/a_main.py": ACTION,
+                           "ns/mod.py": "x = 1\n",
+                           "ns/state.py": STORE.replace("store:rows", "ns:store")},
+     "a/a_main.py", lambda text: text.replace("return ns.mod.x", "ns.state.rows.update(1)")),
+    # A nested project's requirements give its apps their target.
+    ("requirements", {"a/pyproject.toml": '[project]\nname = "a"\n',
+                      "a/requirements.txt": "dara-core>=1.30,<2\n", "a/a_main.py": BUILDER},
+     "a/requirements.txt", lambda text: "dara-core>=2.0\n"),
+]
+
+
+@pytest.mark.parametrize(("files", "edited", "change"), [(f, e, c) for _, f, e, c in ACROSS],
+                         ids=[name for name, _, _, _ in ACROSS])
+def test_what_one_app_reads_of_another_s_files_is_analysed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str], edited: str,
+        change: Callable[[str], str]) -> None:
+    runs = Runs(write_tree(tmp_path / "project", {
+        "pyproject.toml": PROJECT.format("tree"), **files, **PAD}), monkeypatch)
+    runs.stored("--show-info")
+    edit(runs.root, edited, change)
+    output, _ = runs.stored("--show-info")
+    assert output == runs.cold("--show-info")
+
+
 def test_the_parts_go_with_their_report(runs: Runs) -> None:
     results = runs.root / CACHE_FOLDER / RESULTS_FOLDER
     assert [p.suffix for p in sorted(results.iterdir())] == [".parts", ".report"]
