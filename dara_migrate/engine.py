@@ -154,16 +154,17 @@ def load_project(settings: Settings, paths: Iterable[Path],
 
 
 def alias_names(roots: SourceRoots, aliases: Mapping[str, str] | None
-                 ) -> list[tuple[str, str, bool, str]]:
+                ) -> list[tuple[str, str, bool, str]]:
     """Each symlink to a project file as the index takes it: (its path, its module, whether
     it is a package `__init__`, the path of the file it links to)."""
     return [(path, *roots.module_name(path), real) for path, real in (aliases or {}).items()]
 
 
 def read_facts(settings: Settings, roots: SourceRoots, python: list[Path],
-             overlay: Mapping[str, bytes] | None, reuse: Mapping[str, FileResult] | None,
-             found: FoundFiles | None, progress: Callable[[int], None] | None,
-             on_total: Callable[[int], None] | None, prune: bool = True) -> list[FileResult]:
+               overlay: Mapping[str, bytes] | None, reuse: Mapping[str, FileResult] | None,
+               found: FoundFiles | None, progress: Callable[[int], None] | None,
+               on_total: Callable[[int], None] | None, prune: bool = True
+               ) -> list[FileResult]:
     """Each Python file's facts, in order: from `reuse`, else read (from `overlay` when it
     holds the file), else from the cache (`found`: the walk, with the digests it took).
     `prune`: `python` is every file of the project, so cache entries of no file can go."""
@@ -359,14 +360,11 @@ class AppSummary(NamedTuple):
     target: str
     target_reason: str
     app_id: str
-    project: str
-    """Its project folder (`unimported_owner`)."""
 
     @classmethod
     def of(cls, app: App) -> AppSummary:
         return cls(app.key, app.name, app.facts.path, app.call.span.line,
-                   app.escape_hatch is not None, app.target, app.target_reason, app.app_id,
-                   app.project)
+                   app.escape_hatch is not None, app.target, app.target_reason, app.app_id)
 
 
 def app_verdicts(apps: list[AppSummary], findings: list[Finding]) -> list[AppVerdict]:
