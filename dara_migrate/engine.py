@@ -360,11 +360,14 @@ class AppSummary(NamedTuple):
     target: str
     target_reason: str
     app_id: str
+    call: int
+    """The builder call's id in its file: apps are found in path, then call order."""
 
     @classmethod
     def of(cls, app: App) -> AppSummary:
         return cls(app.key, app.name, app.facts.path, app.call.span.line,
-                   app.escape_hatch is not None, app.target, app.target_reason, app.app_id)
+                   app.escape_hatch is not None, app.target, app.target_reason, app.app_id,
+                   app.call.id)
 
 
 def app_verdicts(apps: list[AppSummary], findings: list[Finding]) -> list[AppVerdict]:

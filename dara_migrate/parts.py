@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dara_migrate.engine import AppSummary, Project, alias_names, discover, read_facts, run_rules
+from dara_migrate.facts import FileFacts
 from dara_migrate.files import FoundFiles, SourceRoots, pin_files, relative_path
 from dara_migrate.index.apps import App, ProjectApps
 from dara_migrate.index.dara_api import SECRET_NAME
@@ -249,17 +250,19 @@ def _audit_parts(path: Path, state: State, loaded: _Loaded, found: FoundFiles,
     kept = [f for part in clean for f in pickle.loads(part.findings)]
     findings = sorted([*kept, *pickle.loads(state.loose), *project.findings],
                       key=Finding.sort_key)
-    summaries = {app.key: app for part in [*clean, *fresh] for app in part.apps}
-    _update(path, state, loaded, dirty, fresh)
-    return Changed(project, findings, [summaries[key] for key in state.apps],
-                   len(loaded.selected))
+    # In the order the whole run finds them: by path, then by call (an edit may move them).
+    apps = sorted((app for part in [*clean, *fresh] for app in part.apps),
+                  key=lambda app: (app.path, app.call))
+    _update(path, state, loaded, dirty, fresh, tuple(app.key for app in apps))
+    return Changed(project, findings, apps, len(loaded.selected))
 
 
 def _update(path: Path, state: State, loaded: _Loaded, dirty: list[int],
-            fresh: list[Part]) -> None:
+            fresh: list[Part], apps: tuple[str, ...]) -> None:
     """Store the state with the changed parts' new analysis (they may have split)."""
     parts = [part for number, part in enumerate(state.parts) if number not in dirty] + fresh
     state.parts = parts
+    state.apps = apps
     state.part_of = {name: number for number, part in enumerate(parts) for name in part.files}
     state.digests = loaded.digests
     if not write_signed(path, state):
@@ -319,16 +322,20 @@ def _file_couplings(index: ProjectIndex) -> dict[str, _FileCouplings]:
              for name in index.files}
     for facts in index.files.values():
         mine = found[facts.path]
+        # Names as written and as the rules resolve them (`Fraction as F`, `Amount = F`).
         for scope in facts.scopes:
             if scope.kind == "class":
                 mine.classes.add(scope.name)
-                mine.bases.update(base.rpartition(".")[2] for base in scope.bases)
-            for param in scope.params:
-                if param.annotation:
-                    mine.annotations.update(_NAME.findall(param.annotation))
+                for base in scope.bases:
+                    mine.bases.update(_names(index, facts, scope.parent, base))
+            if scope.decorators:  # DM501 reads actions' and py_components' annotations
+                for param in scope.params:
+                    for name in _NAME.findall(param.annotation or ""):
+                        mine.annotations.update(_names(index, facts, scope.parent, name))
     for facts, call in index.method_calls.get(("ConfigurationBuilder", "add_encoder"), ()):
         typ = call.argument(0, "typ")
-        found[facts.path].encoders.add(typ.text.rpartition(".")[2] if typ is not None else "")
+        if typ is not None:
+            found[facts.path].encoders.update(_names(index, facts, call.scope, typ.text))
     # The uids other definitions may share (DM103) and suggestions avoid (`suggest_uids`):
     # the constant ones, and every suggestion, also of findings the report leaves out.
     for definition in all_definitions(index):
@@ -399,6 +406,12 @@ def _finding_args(finding: Finding) -> tuple[type[Finding], tuple[object, ...]]:
 
 def _related_args(related: Related) -> tuple[type[Related], tuple[str, int, str]]:
     return Related, (related.path, related.line, related.message)
+
+
+def _names(index: ProjectIndex, facts: FileFacts, scope: int, dotted: str) -> tuple[str, str]:
+    """The last name of `dotted` as written, and of what it resolves to."""
+    return (dotted.rpartition(".")[2],
+            index.resolve(facts, scope, dotted).qualified.rpartition(".")[2])
 
 
 def _stem(uid: str) -> str:

@@ -348,6 +348,26 @@ ACROSS = [
                            "b/pyproject.toml": PROJECT.format("b"),
                            "b/b_main.py": FRACTIONS + ENCODER},
      "dash/main.py", lambda text: text + "# edited\n"),
+    # The rule compares names as they resolve: an encoder or annotation under an alias.
+    ("encoder by an alias", {"dash/pyproject.toml": PROJECT.format("dash"), "dash/main.py": CARD,
+                             "b/pyproject.toml": PROJECT.format("b"),
+                             "b/b_main.py": FRACTIONS.replace("Fraction\n", "Fraction as F\n")},
+     "b/b_main.py", lambda text: text + ENCODER.replace("Fraction", "F")),
+    ("annotation by a type alias", {
+        "dash/pyproject.toml": PROJECT.format("dash"),
+        "dash/main.py": CARD.replace("def card(amount: Fraction)", "def card(amount: Amount)")
+        .replace("config = ConfigurationBuilder()\n", "config = ConfigurationBuilder()\n"
+                 "Amount = Fraction\n"),
+        "b/pyproject.toml": PROJECT.format("b"), "b/b_main.py": FRACTIONS},
+     "b/b_main.py", lambda text: text + ENCODER),
+    ("base by an alias", {
+        "dash/pyproject.toml": PROJECT.format("dash"),
+        "dash/main.py": CARD.replace("from fractions import Fraction\n",
+                                     "from fractions import Fraction as F\n")
+        .replace("@py_component", "class Money(F):\n    pass\n\n\n@py_component")
+        .replace("amount: Fraction", "amount: Money").replace("card(Fraction(", "card(Money("),
+        "b/pyproject.toml": PROJECT.format("b"), "b/b_main.py": FRACTIONS},
+     "b/b_main.py", lambda text: text + ENCODER),
     # `import ns.mod` reads `ns.state` too, in a namespace package, in another part.
     ("namespace package", {"a/pyproject.toml": PROJECT.format("a"), "a/a_main.py": ACTION,
                            "ns/mod.py": "x = 1\n",
@@ -371,6 +391,22 @@ def test_what_one_app_reads_of_another_s_files_is_analysed_again(
     edit(runs.root, edited, change)
     output, _ = runs.stored("--show-info")
     assert output == runs.cold("--show-info")
+
+
+def test_apps_are_reported_in_the_order_the_whole_run_finds_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    two = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"
+    runs = Runs(write_tree(tmp_path / "project", {
+        "pyproject.toml": PROJECT.format("tree"), "a/pyproject.toml": PROJECT.format("a"),
+        "a/a_main.py": two + "admin = ConfigurationBuilder()\n", **PAD}), monkeypatch)
+    runs.stored()
+    edit(runs.root, "a/a_main.py", lambda text: text.replace(
+        "config = ConfigurationBuilder()\nadmin = ConfigurationBuilder()\n",
+        "admin = ConfigurationBuilder()\nconfig = ConfigurationBuilder()\n"))
+    output, parts_only = runs.stored()
+    assert parts_only
+    assert output == runs.cold()
+    assert [app["name"] for app in json.loads(output)["apps"]][:2] == ["admin", "config"]
 
 
 def test_the_parts_go_with_their_report(runs: Runs) -> None:
