@@ -105,6 +105,8 @@ class Part:
     couplings: Couplings
     secret: frozenset[str]
     """Its files that name the deployment's secret (DM701 reads every part's)."""
+    unowned: bool
+    """Whether it holds files of no app: all of them are one part (one router, DM108)."""
 
 
 @dataclass(slots=True)
@@ -238,6 +240,8 @@ def _audit_parts(path: Path, state: State, loaded: _Loaded, found: FoundFiles,
             or not _closed(state, index, files)
             or _union(fresh).meets(_union(clean)) or _union(before).meets(_union(clean))
             or _secrets(fresh) != _secrets(before)
+            # A file no app imports any longer joins the files of no app elsewhere.
+            or (any(part.unowned for part in fresh) and any(part.unowned for part in clean))
             or sorted(k for p in fresh for k in p.known_apps)
             != sorted(k for p in before for k in p.known_apps)
             or sorted(a.key for p in fresh for a in p.apps)
@@ -381,7 +385,8 @@ def _parts(project: Project) -> list[Part]:
                 frozenset().union(*(c.local_files for c in mine)),
                 frozenset().union(*(c.encoders for c in mine)),
                 frozenset().union(*(c.annotations for c in mine))),
-            frozenset(name for name in files if SECRET_NAME in index.files[name].mentions)))
+            frozenset(name for name in files if SECRET_NAME in index.files[name].mentions),
+            not all(project.known_apps.owning(name) for name in files)))
     return parts
 
 

@@ -393,6 +393,25 @@ def test_what_one_app_reads_of_another_s_files_is_analysed_again(
     assert output == runs.cold("--show-info")
 
 
+def test_a_file_no_app_imports_any_longer_joins_the_files_of_no_app(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `common/routes1.py` leaves app a; with `lib/routes2.py` it is then one router of no
+    # app, where the two routes' ids must differ.
+    share = "import common.share\n" + BUILDER
+    runs = Runs(write_tree(tmp_path / "project", {
+        "pyproject.toml": PROJECT.format("tree"),
+        "a/pyproject.toml": PROJECT.format("a"), "a/a_main.py": "import common.routes1\n" + share,
+        "b/pyproject.toml": PROJECT.format("b"), "b/b_main.py": share,
+        "common/__init__.py": "", "common/share.py": "x = 1\n",
+        "common/routes1.py": ROUTE.format(""), "lib/routes2.py": ROUTE.format(""), **PAD,
+        **{f"pad/more_{n}.py": f"MORE = {n}\n" for n in range(6)}}), monkeypatch)
+    runs.stored()
+    edit(runs.root, "a/a_main.py", lambda text: text.replace("import common.routes1\n", ""))
+    output, _ = runs.stored()
+    assert output == runs.cold()
+    assert "add id='reports-2'" in output
+
+
 def test_apps_are_reported_in_the_order_the_whole_run_finds_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     two = "from dara.core import ConfigurationBuilder\n\nconfig = ConfigurationBuilder()\n"
