@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dara_migrate.facts import Binding, Call, FileFacts, Value
+from dara_migrate.facts import Call, FileFacts, Value
 
 if TYPE_CHECKING:
     from dara_migrate.index.project import ProjectIndex
@@ -39,7 +39,7 @@ def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: st
     each = binding.value
     if binding.kind != "assign" or each is None or each.kind != "each" or binding.loop:
         return None
-    collection = (_named_collection(index, facts, bound_in, each.text) if each.text
+    collection = (_named_collection(index, facts, bound_in, each.text, 0) if each.text
                   else (facts, bound_in, each.items[0]))
     if collection is None:
         return None
@@ -84,11 +84,10 @@ def _elements(literal: Value, view: str) -> tuple[Value, ...] | None:
     return keys
 
 
-def module_binding(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
-                   depth: int = 0) -> tuple[FileFacts, Binding] | None:
-    """The module-level binding a bare name read in `scope_id` comes from: in its own module,
-    or, through `from module import name`, in the project module it is imported from (each
-    module on the way is the caller's to check)."""
+def _named_collection(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                      depth: int) -> tuple[FileFacts, int, Value] | None:
+    """The literal list, tuple or dict a module-level name is bound to once and never
+    changed, in its own module or imported from a project module."""
     found = index.lookup(facts, scope_id, name)
     if found is None or found[1] != 0 or depth > 4:
         return None
@@ -97,24 +96,12 @@ def module_binding(index: ProjectIndex, facts: FileFacts, scope_id: int, name: s
         module, remainder = index.split_module(binding.target, facts)
         if module is None or not remainder or "." in remainder:
             return None
-        return module_binding(index, module, 0, remainder, depth + 1)
-    return facts, binding
-
-
-def _named_collection(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str
-                      ) -> tuple[FileFacts, int, Value] | None:
-    """The literal list, tuple or dict a module-level name is bound to once and never
-    changed, in its own module or imported from a project module."""
-    found = module_binding(index, facts, scope_id, name)
-    if found is None:
-        return None
-    module, binding = found
+        return _named_collection(index, module, 0, remainder, depth + 1)
     value = binding.value
     if (binding.kind != "assign" or value is None or value.kind not in ("container", "dict")
-            or len(index.bindings_in(module.path, 0, binding.name)) != 1
-            or changed_in_place(module, binding.name)):
+            or len(index.bindings_in(facts.path, 0, name)) != 1 or changed_in_place(facts, name)):
         return None
-    return module, 0, value
+    return facts, 0, value
 
 
 def changed_in_place(facts: FileFacts, name: str) -> bool:

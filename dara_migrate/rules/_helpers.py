@@ -18,7 +18,6 @@ from dara_migrate.index.project import (
     project_calls,
 )
 from dara_migrate.index.queries import calls_of_method
-from dara_migrate.index.unrolled import module_binding
 from dara_migrate.models import Finding, Related
 from dara_migrate.rules.base import Context, Rule
 
@@ -124,16 +123,13 @@ def constant_string(index: ProjectIndex, facts: FileFacts, scope_id: int, name: 
                     ) -> str | None:
     """The string a bare name always holds, seen from `scope_id`: a module-level name bound
     once, to a string literal (`HOME = '/home'`), in its module or one it is imported from,
-    which nothing rebinds: no other statement of either module (`HOME += '/x'`, `global
-    HOME` in a function), no `globals()` there, no `setattr(module, 'HOME', ...)` nor
-    `routes.HOME =` anywhere."""
-    found = module_binding(index, facts, scope_id, name)
-    if found is None or _rebound(index, facts, name):
+    which nothing rebinds (`_rebound`, in either module)."""
+    bound = module_assignment(index, facts, scope_id, name)
+    if bound is None or _rebound(index, facts, name):
         return None
-    module, binding = found
-    value = binding.value
-    if (binding.kind != "assign" or value is None or value.kind != "str"
-            or not isinstance(value.const, str) or _rebound(index, module, binding.name)):
+    owner, value, owned = bound
+    if (value.kind != "str" or not isinstance(value.const, str)
+            or _rebound(index, owner, owned)):
         return None
     return value.const
 
@@ -258,9 +254,10 @@ def live_type(index: ProjectIndex, facts: FileFacts, scope_id: int, annotation: 
 
 
 def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
-                      dotted: str) -> tuple[FileFacts, Value] | None:
+                      dotted: str) -> tuple[FileFacts, Value, str] | None:
     """The value a name of a project module is bound to, as seen from `scope` (`TOTAL`,
-    `ids.TOTAL`, also imported): when the module binds it once, by assignment."""
+    `ids.TOTAL`, also imported), and the name in that module: when the module binds it
+    once, by assignment."""
     resolved = index.resolve(facts, scope, dotted)
     if resolved.api or resolved.function or resolved.instance_of or resolved.instance_of_project:
         return None
@@ -277,7 +274,7 @@ def module_assignment(index: ProjectIndex, facts: FileFacts, scope: int,
     bound = index.bindings_in(owner.path, 0, name)
     if len(bound) != 1 or bound[0].kind != "assign" or bound[0].value is None:
         return None
-    return owner, bound[0].value
+    return owner, bound[0].value, name
 
 
 def live_resource(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None,

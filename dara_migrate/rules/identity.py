@@ -850,7 +850,7 @@ def _constant_uid(index: ProjectIndex, facts: FileFacts, scope: int, uid: Value,
     bound = module_assignment(index, facts, scope, uid.text)
     if bound is None:
         return None
-    owner, value = bound
+    owner, value, _ = bound
     if value.kind == "str" and isinstance(value.const, str):
         return value.const
     if depth and value.kind == "const" and type(value.const) is int:
