@@ -1,11 +1,16 @@
-# Set-up is part of each target: a fresh machine needs only python3 (>= 3.10) and make.
+# Set-up is part of each target: a fresh machine needs only python3 (>= 3.10) and make (and a C
+# compiler, which it has in most images, to compile the modules setup.py names).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo test test-fast lint bench
 
-$(BIN)/dara-migrate: pyproject.toml
+# setup.py compiles some modules (mypyc), and Python imports them before their sources: an edit
+# to one builds them again.
+COMPILED := $(shell sed -n 's/^    "\(dara_migrate\/.*\.py\)",$$/\1/p' setup.py)
+
+$(BIN)/dara-migrate: pyproject.toml setup.py $(COMPILED)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'

@@ -508,9 +508,12 @@ class _Extractor:
         self.params: dict[Param, Param] = {}
         self.declarations = 0
         """`global` and `nonlocal` statements read so far: a body without one declares none."""
-        self.pairs: dict[tuple[str, Value, type], tuple[str, Value]] = {}
+        self.pairs: dict[tuple[str, Value, type], Any] = {}
         """One object for each distinct keyword argument whose value is a name or constant, by
-        the constant's type too (`x=1` and `x=True` are equal tuples, not the same argument)."""
+        the constant's type too (`x=1` and `x=True` are equal tuples, not the same argument).
+        Its pairs, and `call`'s list of them, are `Any` rather than `tuple[str, Value]`: compiled
+        (mypyc), a typed pair is unboxed when read and a copy boxed when stored, so it would be
+        neither shared nor kept alive for `argument_tuples`."""
         self.callees: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
         """Callee -> its first name, `(callee,)` and `(first name,)`, each shared."""
         self.argument_tuples: dict[int | tuple[int, ...], tuple[Any, ...]] = {}
@@ -521,10 +524,12 @@ class _Extractor:
         self.qualname = ""
         self.loop = False
         self.loops: list[Loop] = []
-        self.stmt: tuple[int, int] = (1, 1)
-        """First line and column of the statement being read."""
+        self.stmt: tuple[Any, Any] = (1, 1)
+        """First line and column of the statement being read. `Any`, as `stmt_digest` is:
+        compiled (mypyc), an `int` is kept unboxed, and each fact of the statement would box
+        a copy of its own rather than share one object."""
         self.stmt_node: ast.stmt | None = None
-        self.stmt_digest = -1
+        self.stmt_digest: Any = -1
         """The statement's digest, once a call or scope needs it (-1 before)."""
         self.returned: list[Value] = []
         """Values of the `return` statements read so far in the current function."""
@@ -555,7 +560,7 @@ class _Extractor:
         else:
             _STATEMENTS[type(node)](self, node)
 
-    def statement_digest(self) -> int:
+    def statement_digest(self) -> Any:
         """The statement's text, whitespace removed, hashed into 48 bits: kept as an int,
         which takes half the memory of its hex digits (a project has one for each statement
         with a call or a definition). Hashed when a call or scope needs it: many statements
@@ -593,7 +598,9 @@ class _Extractor:
     def _in_class(self) -> bool:
         """Whether the statement being read is in a class body. A function's scope is made
         after its body (its entry is None until then), a class's before."""
-        scope = self.facts.scopes[self.scope]
+        # Read as what the list holds while extracting: compiled (mypyc), an item read as a
+        # `Scope` is checked to be one.
+        scope = cast("list[Scope | None]", self.facts.scopes)[self.scope]
         return scope is not None and scope.kind == "class"
 
     def augmented_assign(self, node: ast.AugAssign) -> None:
@@ -1190,7 +1197,7 @@ class _Extractor:
             if value.names:
                 joined_names = joined_names or bool(inner_names)
                 inner_names += value.names
-        kwargs: list[tuple[str, Value]] = []
+        kwargs: list[Any] = []
         pairs = self.pairs
         for keyword in node.keywords:
             name = keyword.arg or "**"
@@ -1219,15 +1226,17 @@ class _Extractor:
         shared_args: tuple[Value, ...] = ()
         if args:
             key = id(args[0]) if len(args) == 1 else tuple(map(id, args))
-            shared_args = argument_tuples.get(key)  # type: ignore[assignment]
-            if shared_args is None:
-                shared_args = argument_tuples[key] = tuple(args)
+            shared = argument_tuples.get(key)
+            if shared is None:
+                shared = argument_tuples[key] = tuple(args)
+            shared_args = shared
         shared_kwargs: tuple[tuple[str, Value], ...] = ()
         if kwargs:
             key = id(kwargs[0]) if len(kwargs) == 1 else tuple(map(id, kwargs))
-            shared_kwargs = argument_tuples.get(key)  # type: ignore[assignment]
-            if shared_kwargs is None:
-                shared_kwargs = argument_tuples[key] = tuple(kwargs)
+            shared = argument_tuples.get(key)
+            if shared is None:
+                shared = argument_tuples[key] = tuple(kwargs)
+            shared_kwargs = shared
         stmt_line, stmt_col = self.stmt
         calls[call_id] = _new_fact(Call, (
             call_id, callee, self.scope, line, col, end_line, end_col, stmt_line,

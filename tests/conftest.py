@@ -4,7 +4,25 @@ per-example deadline: tests assert behaviour, never timing, and a busy machine i
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
+
+PACKAGE = Path(__file__).parent.parent / "dara_migrate"
 
 settings.register_profile("default", deadline=None)
 settings.register_profile("fast", max_examples=10, deadline=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Python imports a compiled module (setup.py) before its source: one built before its
+    source's last edit would be tested in the source's place."""
+    stale = [source.relative_to(PACKAGE.parent).as_posix()
+             for built in (*PACKAGE.rglob("*.so"), *PACKAGE.rglob("*.pyd"))
+             if (source := built.with_name(built.name.split(".")[0] + ".py")).exists()
+             and source.stat().st_mtime > built.stat().st_mtime]
+    if stale:
+        raise pytest.UsageError(
+            f"{', '.join(sorted(stale))} changed after it was compiled: run `make` (or "
+            "`pip install -e .`) to compile it again")
