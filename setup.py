@@ -12,6 +12,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 COMPILED = [
     "dara_migrate/facts.py",
@@ -55,4 +56,18 @@ def _extensions() -> list[Extension]:
     return extensions
 
 
-setup(ext_modules=_extensions())
+class _AllOrNone(build_ext):
+    """The compiled modules share one library (`dara_migrate__mypyc`) and each needs it: where
+    one part fails to build (say, a compiler killed for memory on the large shared file), no
+    part is kept, so that the sources are used rather than a module that cannot import."""
+
+    def run(self) -> None:
+        super().run()
+        built = [Path(self.get_ext_fullpath(extension.name)) for extension in self.extensions]
+        if not all(path.exists() for path in built):
+            for path in built:
+                path.unlink(missing_ok=True)
+            _remove_earlier_builds()
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": _AllOrNone})

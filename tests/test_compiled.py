@@ -137,3 +137,48 @@ def test_audit_and_apply_give_the_same_output_from_the_compiled_modules_and_the_
             assert compiled.returncode in (0, 1), compiled.stderr
             assert (source.returncode, source.stdout) == (compiled.returncode, compiled.stdout)
             assert compiled.stdout.count("\n") > 50
+
+
+# Builds the copy's extensions in place, with the library the compiled modules share made to
+# fail as a compiler that runs out of memory on it would.
+FAILING_SHARED_BUILD = """import runpy, sys
+import mypyc.build
+
+real = mypyc.build.mypycify
+
+
+def mypycify(*args, **kwargs):
+    extensions = real(*args, **kwargs)
+    for extension in extensions:
+        if extension.name.endswith("__mypyc"):
+            extension.extra_compile_args = [*extension.extra_compile_args, "-include",
+                                            "/nonexistent/header.h"]
+    return extensions
+
+
+mypyc.build.mypycify = mypycify
+sys.argv = ["setup.py", "build_ext", "--inplace"]
+runpy.run_path("setup.py", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_compile(), reason="no C compiler or Python headers here")
+def test_a_build_whose_shared_library_fails_keeps_no_module_and_the_sources_run(
+        tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    _pure_copy(copy)
+    shutil.copy(REPO / "setup.py", copy)
+    shutil.copy(REPO / "pyproject.toml", copy)
+    shutil.copy(REPO / "README.md", copy)
+    env = {**os.environ, "DARA_MIGRATE_COMPILE": "1"}
+    build = subprocess.run([sys.executable, "-c", FAILING_SHARED_BUILD], cwd=copy, env=env,
+                           capture_output=True, text=True, timeout=600, check=False)
+    assert build.returncode == 0, build.stderr
+    assert "nonexistent/header.h" in build.stdout + build.stderr  # it did fail
+    # What is importable from the copy (build/ holds the build's own intermediate files).
+    kept = [path for pattern in ("*.so", "*.pyd")
+            for path in (*(copy / "dara_migrate").rglob(pattern), *copy.glob(pattern))]
+    assert not kept
+    (copy / "where.py").write_text("import dara_migrate.facts as f\nprint(f.__file__)\n")
+    assert _run(copy, "where").stdout.strip() == str(copy / "dara_migrate" / "facts.py")
