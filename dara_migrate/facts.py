@@ -1126,6 +1126,20 @@ class _Extractor:
         return (tuple(values), tuples.setdefault(calls, calls) if joined_calls else calls,
                 tuples.setdefault(names, names) if joined_names else names)
 
+    def subscript(self, node: ast.Subscript) -> Value:
+        """`items[:]`, `self.rows[1:]`: a `slice` of the dotted name as its text (a slice of a
+        list is a new list, of a frame a view of it); any other subscript as its children."""
+        value = self.children(node)
+        if type(node.slice) is not ast.Slice:
+            return value
+        receiver = node.value
+        while type(receiver) is ast.Attribute:
+            receiver = receiver.value
+        if type(receiver) is not _Name:
+            return value
+        return _new_fact(Value, ("slice", dotted_name(node.value), None, value.calls,
+                                 value.names, ()))
+
     def children(self, node: ast.expr, kind: str = "other",
                  nodes: list[ast.expr] | None = None) -> Value:
         """A value made of the node's child expressions (else of `nodes`), read as children."""
@@ -1317,6 +1331,7 @@ _EXPRESSIONS: dict[type[ast.expr], Callable[[_Extractor, Any], Value]] = {
     ast.BinOp: _Extractor.binop,
     ast.UnaryOp: _Extractor.unary,
     ast.NamedExpr: _Extractor.named_expr,
+    ast.Subscript: _Extractor.subscript,
 }
 
 

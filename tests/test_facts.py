@@ -212,6 +212,22 @@ def test_statement_hashes_are_the_hex_digests_of_the_statements_without_whitespa
     assert all(len(c.stmt_hash) == 12 for c in facts.calls)
 
 
+def test_a_slice_of_a_dotted_name_names_it_and_other_subscripts_are_their_children() -> None:
+    source = ("a = self.rows[1:]\n"
+              "b = rows[::2]\n"
+              "c = rows[i]\n"
+              "d = load()[:]\n"
+              "e = rows[0].cells[:n]\n")
+    facts = extract_facts(ast.parse(source), source, "m.py", "m", False)
+    values = {b.name: b.value for b in facts.bindings}
+    assert values["a"] == Value("slice", "self.rows", names=("self",))
+    assert values["b"] == Value("slice", "rows", names=("rows",))
+    assert values["c"] == Value("other", names=("rows", "i"))
+    assert values["d"] is not None and (values["d"].kind, values["d"].calls) == ("other",
+                                                                                 ("load",))
+    assert values["e"] is not None and values["e"].kind == "other"
+
+
 def test_a_bare_annotation_is_a_field_in_a_class_body_only() -> None:
     source = ("from dataclasses import dataclass\n\n"
               "def build(flag):\n"

@@ -59,7 +59,7 @@ def loop_passes(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: st
             if field is None:
                 return None
             element = field
-        if element.kind == "other":
+        if element.kind == "other" or element.kind == "slice":
             return None  # `*more`, a subscript, a conditional: not one known value
         passes.append((owner, owner_scope, element))
     return passes

@@ -471,16 +471,18 @@ _MUTABLE_ANNOTATION = re.compile(
 
 def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value | None,
             annotation: str = "", depth: int = 0) -> bool:
-    """A display or comprehension, a name annotated as a mutable container, or a call that
-    makes one: of a container type (a data frame or an array too), of a loader or copier
-    (`json.load`, `copy.deepcopy`, `frame.copy()`), of a project function annotated to
-    return one or returning one."""
+    """A display or comprehension, a name annotated as a mutable container, a slice of one,
+    or a call that makes one: of a container type (a data frame or an array too), of a loader
+    or copier (`json.load`, `copy.deepcopy`, `frame.copy()`), of a project function annotated
+    to return one or returning one."""
     if annotation and _MUTABLE_ANNOTATION.match(annotation):
         return True
     if value is None or depth > 3:
         return False
     if value.kind in ("dict", "container", "comprehension"):
         return True
+    if value.kind == "slice":  # `RAW[:]`, `self.items[1:]`: a copy, or a view, of the holder
+        return _copy_of_mutable(index, facts, scope_id, value.text, depth)
     if value.kind != "call" or not value.text:
         return False
     resolved = index.resolve(facts, scope_id, value.text)
@@ -501,9 +503,9 @@ def mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, value: Value |
 
 def _copy_of_mutable(index: ProjectIndex, facts: FileFacts, scope_id: int, receiver: str,
                      depth: int) -> bool:
-    """`RAW.copy()` of a container a name holds (`WORKING = RAW.copy()`), or `self.items.copy()`
-    of one the instance holds (set on `self` in a method, or a class attribute): a container
-    too."""
+    """`RAW.copy()` or `RAW[:]` of a container a name holds (`WORKING = RAW.copy()`), or
+    `self.items.copy()` of one the instance holds (set on `self` in a method, or a class
+    attribute): a container too."""
     head, _, attribute = receiver.partition(".")
     found = index.lookup(facts, scope_id, head)
     if found is None:

@@ -540,6 +540,36 @@ def test_a_copy_of_a_container_the_instance_holds_is_one_too(tmp_path: Path) -> 
     assert "STATS.view of the module-level Stats" in found[0].message
 
 
+def test_a_slice_of_a_container_is_one_too(tmp_path: Path) -> None:
+    # `self.view = self.items[:]` and `RECENT = HISTORY[-10:]` are new lists the module
+    # keeps: appending to them at request time writes this worker's copy only. A slice of a
+    # string is no container, nor is an item.
+    files = {
+        "app/stats.py": "class Stats:\n"
+        "    def __init__(self):\n"
+        "        self.items = []\n"
+        "        self.name = 'totals'\n"
+        "        self.view = self.items[:]\n"
+        "        self.short = self.name[:3]\n\n"
+        "STATS = Stats()\n"
+        "HISTORY = [[1], [2]]\n"
+        "RECENT = HISTORY[-10:]\n"
+        "FIRST = HISTORY[0]\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.stats import FIRST, RECENT, STATS\n\n"
+        "@action\n"
+        "async def record(ctx: action.Ctx, value: int):\n"
+        "    STATS.view.append(value)\n"
+        "    STATS.short.append(value)\n"
+        "    RECENT.append(value)\n"
+        "    FIRST.append(value)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert summary(found) == [("app/main.py", 7, "DM205", "error"),
+                              ("app/main.py", 9, "DM205", "error")]
+    assert "STATS.view of the module-level Stats" in found[0].message
+
+
 def test_memo_patterns_are_info(tmp_path: Path) -> None:
     source = (
         "import functools\n"
