@@ -71,8 +71,8 @@ class Value(NamedTuple):
 
     kind: str
     text: str = ""
-    """A name or a callee as written; a dict literal's keys, comma-separated, when each is a
-    string holding no comma."""
+    """A name or a callee as written; what a `slice` slices (`rows` of `rows[1:]`); a dict
+    literal's keys, comma-separated, when each is a string holding no comma."""
     data: Const = None
     """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
     scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
