@@ -8,6 +8,7 @@ the same, only slower.
 from __future__ import annotations
 
 import os
+import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -32,6 +33,12 @@ GROUP = "dara_migrate"
 """The name of the library the compiled modules share (`dara_migrate__mypyc`)."""
 
 
+IN_PLACE = bool({"editable_wheel", "--inplace", "-i"} & set(sys.argv))
+"""Whether this build puts the compiled modules in the source folder (an editable install,
+`build_ext --inplace`), where they replace earlier ones. A wheel built from the folder (`pip
+install .`) leaves the folder's own alone."""
+
+
 def _remove_earlier_builds() -> None:
     """Python imports a compiled module before its source, so an editable install's earlier
     build must not outlive an edit to the source, a module no longer compiled, nor a build that
@@ -42,7 +49,8 @@ def _remove_earlier_builds() -> None:
 
 
 def _extensions() -> list[Extension]:
-    _remove_earlier_builds()
+    if IN_PLACE:
+        _remove_earlier_builds()
     if os.environ.get("DARA_MIGRATE_COMPILE", "1") == "0":
         return []
     from mypyc.build import mypycify
@@ -70,7 +78,8 @@ class _AllOrNone(build_ext):
         if not all(path.exists() for path in built):
             for path in built:
                 path.unlink(missing_ok=True)
-            _remove_earlier_builds()
+            if IN_PLACE:
+                _remove_earlier_builds()
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": _AllOrNone})
