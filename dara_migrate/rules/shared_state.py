@@ -335,6 +335,9 @@ _MUTATING_FUNCTIONS = frozenset({
 _MUTATING_FUNCTION_NAMES = frozenset(name.rpartition(".")[2] for name in _MUTATING_FUNCTIONS)
 _TAKING_OUT = frozenset({"heapq.heappop", "heapq.heapify", "random.shuffle"})
 """Of those, the ones whose second argument (if any) is not kept in the container."""
+_MAX_LINEAGE = 8
+"""Classes looked through for an instance attribute: the class and its nearest bases (a
+deeper hierarchy of project classes holding module-level state is not worth the walk)."""
 
 
 def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
@@ -397,15 +400,35 @@ class _SharedState:
             given = facts.calls[value.call].kwarg(attribute)
             return (f"attribute {owner}.{attribute} of the module-level SimpleNamespace"
                     if mutable(self.index, facts, 0, given) else None)
-        cls = self._made_class(facts, value.text)
-        if cls is None:
+        made = self._made_class(facts, value.text)
+        if made is None:
             return None
-        described = self._class_attribute(cls, attribute)
-        if described is None and (self._mutable_attribute(cls, attribute)
-                                  or self._mutable_field(cls, attribute)):
-            described = (f"attribute {owner}.{attribute} of the module-level "
-                         f"{self.index.scope(cls).name}")
-        return described
+        for cls in self._lineage(made):
+            described = self._class_attribute(cls, attribute)
+            if described is not None:
+                return described
+            if self._mutable_attribute(cls, attribute) or self._mutable_field(cls, attribute):
+                return (f"attribute {owner}.{attribute} of the module-level "
+                        f"{self.index.scope(made).name}")
+        return None
+
+    def _lineage(self, cls: ScopeRef) -> list[ScopeRef]:
+        """The class, then its project base classes, nearest first (as `class_member` looks
+        for methods): an instance holds what its bases' `__init__` set on it."""
+        lineage: list[ScopeRef] = []
+        pending = [cls]
+        while pending and len(lineage) < _MAX_LINEAGE:
+            current = pending.pop(0)
+            if current in lineage:
+                continue
+            lineage.append(current)
+            facts = self.index.files[current[0]]
+            scope = facts.scopes[current[1]]
+            for base in scope.bases:
+                found = self.index.resolve(facts, scope.parent, base).function
+                if found is not None and self.index.scope(found).kind == "class":
+                    pending.append(found)
+        return lineage
 
     def _from_star_imports(self, facts: FileFacts, dotted: str, depth: int) -> str | None:
         """What a name no statement of the module binds is, when a `from m import *` of a

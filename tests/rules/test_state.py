@@ -570,6 +570,36 @@ def test_a_slice_of_a_container_is_one_too(tmp_path: Path) -> None:
     assert "STATS.view of the module-level Stats" in found[0].message
 
 
+def test_an_instance_holds_what_its_base_classes_set_on_it(tmp_path: Path) -> None:
+    # `Orders` inherits `items` from `Tracker.__init__` (in another module) and `seen` from a
+    # class attribute of `Tracker`: both are written at request time through the module-level
+    # instance. `label`, a string its base sets, is no container.
+    files = {
+        "app/base.py": "class Tracker:\n"
+        "    seen = set()\n\n"
+        "    def __init__(self):\n"
+        "        self.items = []\n"
+        "        self.label = 'orders'\n",
+        "app/orders.py": "from app.base import Tracker\n\n"
+        "class Orders(Tracker):\n"
+        "    def total(self):\n"
+        "        return len(self.items)\n\n"
+        "ORDERS = Orders()\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.orders import ORDERS\n\n"
+        "@action\n"
+        "async def record(ctx: action.Ctx, value: int):\n"
+        "    ORDERS.items.append(value)\n"
+        "    ORDERS.seen.add(value)\n"
+        "    ORDERS.label.append(value)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert summary(found) == [("app/main.py", 7, "DM205", "error"),
+                              ("app/main.py", 8, "DM205", "error")]
+    assert "ORDERS.items of the module-level Orders" in found[0].message
+    assert found[1].message.startswith("class attribute Tracker.seen is written")
+
+
 def test_memo_patterns_are_info(tmp_path: Path) -> None:
     source = (
         "import functools\n"
