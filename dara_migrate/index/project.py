@@ -29,6 +29,8 @@ When = Literal["build", "startup", "request", "unknown"]
 ScopeRef = tuple[str, int]
 """A scope in the project: (file path, scope id)."""
 
+_MAX_BASE_DEPTH = 5
+"""How many levels of project base classes `class_lineage` looks through."""
 _WRITES = frozenset({"subscript", "del", "augassign", "attr", "nonlocal", "field"})
 """Binding kinds that write through or to a name without rebinding what it refers to (or,
 for a class's bare annotation, without binding it at all)."""
@@ -587,21 +589,29 @@ class ProjectIndex:
         member = self.class_member(owner, rest.split(".")[0])
         return Resolved(qualified, function=member if "." not in rest else None)
 
-    def class_member(self, cls: ScopeRef, name: str, depth: int = 0) -> ScopeRef | None:
+    def class_member(self, cls: ScopeRef, name: str) -> ScopeRef | None:
         """A method of a project class, looking through project base classes."""
-        facts = self.files[cls[0]]
-        if facts.scopes[cls[1]].kind != "class" or depth > 5:
-            return None
-        found = self._scope_named(facts, cls[1], name)
-        if found:
-            return found
-        for base in facts.scopes[cls[1]].bases:
-            resolved = self.resolve(facts, facts.scopes[cls[1]].parent, base)
-            if resolved.function and resolved.function != cls:
-                found = self.class_member(resolved.function, name, depth + 1)
-                if found:
-                    return found
+        for owner in self.class_lineage(cls):
+            found = self._scope_named(self.files[owner[0]], owner[1], name)
+            if found:
+                return found
         return None
+
+    def class_lineage(self, cls: ScopeRef) -> Iterator[ScopeRef]:
+        """A project class, then its project base classes, depth first and each once, down to
+        `_MAX_BASE_DEPTH`: where what its instances hold is looked up."""
+        seen: set[ScopeRef] = set()
+        pending = [(cls, 0)]
+        while pending:
+            current, depth = pending.pop()
+            facts = self.files[current[0]]
+            scope = facts.scopes[current[1]]
+            if scope.kind != "class" or depth > _MAX_BASE_DEPTH or current in seen:
+                continue
+            seen.add(current)
+            yield current
+            bases = [self.resolve(facts, scope.parent, base).function for base in scope.bases]
+            pending += [(base, depth + 1) for base in reversed(bases) if base is not None]
 
     def _self_member(self, facts: FileFacts, method_scope: int, rest: str,
                      dotted: str) -> Resolved:

@@ -335,9 +335,6 @@ _MUTATING_FUNCTIONS = frozenset({
 _MUTATING_FUNCTION_NAMES = frozenset(name.rpartition(".")[2] for name in _MUTATING_FUNCTIONS)
 _TAKING_OUT = frozenset({"heapq.heappop", "heapq.heapify", "random.shuffle"})
 """Of those, the ones whose second argument (if any) is not kept in the container."""
-_MAX_LINEAGE = 8
-"""Classes looked through for an instance attribute: the class and its nearest bases (a
-deeper hierarchy of project classes holding module-level state is not worth the walk)."""
 
 
 def _instantiations(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
@@ -403,7 +400,7 @@ class _SharedState:
         made = self._made_class(facts, value.text)
         if made is None:
             return None
-        for cls in self._lineage(made):
+        for cls in self.index.class_lineage(made):
             described = self._class_attribute(cls, attribute)
             if described is not None:
                 return described
@@ -411,24 +408,6 @@ class _SharedState:
                 return (f"attribute {owner}.{attribute} of the module-level "
                         f"{self.index.scope(made).name}")
         return None
-
-    def _lineage(self, cls: ScopeRef) -> list[ScopeRef]:
-        """The class, then its project base classes, nearest first (as `class_member` looks
-        for methods): an instance holds what its bases' `__init__` set on it."""
-        lineage: list[ScopeRef] = []
-        pending = [cls]
-        while pending and len(lineage) < _MAX_LINEAGE:
-            current = pending.pop(0)
-            if current in lineage:
-                continue
-            lineage.append(current)
-            facts = self.index.files[current[0]]
-            scope = facts.scopes[current[1]]
-            for base in scope.bases:
-                found = self.index.resolve(facts, scope.parent, base).function
-                if found is not None and self.index.scope(found).kind == "class":
-                    pending.append(found)
-        return lineage
 
     def _from_star_imports(self, facts: FileFacts, dotted: str, depth: int) -> str | None:
         """What a name no statement of the module binds is, when a `from m import *` of a
