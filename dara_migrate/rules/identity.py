@@ -389,8 +389,8 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     own = call.kwarg("path")
     if own is None or method not in _KEYED_ROUTES or (
             index.runs_at(facts, call.scope) > 1
-            and not _router_made_per_run(index, facts, call)) or (
-            sum(loop.holds(call) for loop in facts.loops) != 1):
+            and not _router_made_per_run(index, facts, call)) or len(
+            _loops_around(facts, call)) != 1:
         return None
     written = _written_pieces(own)
     if written is None:
@@ -457,14 +457,14 @@ def _set_by_loop(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str)
     """Whether `dotted` (`section`, `spec.path`) is read from the variable the one loop around
     `call` binds, unchanged before the call."""
     head = dotted.partition(".")[0]
-    loop = next((loop for loop in facts.loops if loop.holds(call)), None)
-    if loop is None or _changed_in_loop(facts, call, dotted):
+    loops = _loops_around(facts, call)
+    if not loops or _changed_in_loop(facts, call, dotted):
         return False
     looped = [b for b in index.bindings_in(facts.path, call.scope, head)
               if b.span.line <= call.line <= b.span.end_line]
     # The loop's own target: bound where the loop statement starts.
     return bool(looped) and looped[-1].kind == "assign" and (
-        looped[-1].span.line, looped[-1].span.col) == (loop.line, loop.col)
+        looped[-1].span.line, looped[-1].span.col) == loops[0]
 
 
 def _changed_in_loop(facts: FileFacts, call: Call, dotted: str) -> bool:
@@ -472,10 +472,23 @@ def _changed_in_loop(facts: FileFacts, call: Call, dotted: str) -> bool:
     (`if name == 'index': name = 'about'`, `spec.path = ...`): a pass's value is not its
     key then. True without a loop around the call."""
     head = dotted.partition(".")[0]
-    loop = next((loop for loop in facts.loops if loop.holds(call)), None)
-    return loop is None or any(
+    loops = _loops_around(facts, call)
+    return not loops or any(
         b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
-        and loop.line < b.span.line <= call.line for b in facts.bindings)
+        and loops[0][0] < b.span.line <= call.line for b in facts.bindings)
+
+
+def _loops_around(facts: FileFacts, call: Call) -> list[tuple[int, int]]:
+    """Where the loops around `call` in its scope start, outermost first: those the facts
+    list (over a name, or without literal keys), and those over a collection written in
+    place (`for section in ['sales', 'costs']:`), which only their variables' `each`
+    bindings record."""
+    at = (call.line, call.col)
+    starts = {(loop.line, loop.col) for loop in facts.loops if loop.holds(call)}
+    starts.update((b.span.line, b.span.col) for b in facts.bindings
+                  if b.scope == call.scope and b.value is not None and b.value.kind == "each"
+                  and (b.span.line, b.span.col) <= at < (b.span.end_line, b.span.end_col))
+    return sorted(starts)
 
 
 def _pass_ids(pieces: list[Piece], passes: dict[str, list[str]]) -> tuple[str, ...] | None:

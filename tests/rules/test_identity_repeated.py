@@ -126,6 +126,39 @@ def test_routes_added_in_a_loop_over_literal_keys_get_ids_keyed_by_it(tmp_path: 
     assert lines[20] == "    # dara-migrate: local-only[DM108] automatic migration not possible"
 
 
+def test_routes_added_in_a_loop_over_a_list_written_in_place_get_ids_keyed_by_it(
+        tmp_path: Path) -> None:
+    # The loop over a list written in the `for` statement itself, in a helper the app calls
+    # once; loops nested in another loop stay with a person (each outer pass would repeat
+    # the ids).
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.core.router import Router\n"
+            "from dara.components import Text\n\n"
+            "config = ConfigurationBuilder()\n"
+            "GROUPS = ['eu', 'us']\n\n\n"
+            "def build(router):\n"
+            "    for section in ['sales', 'costs']:\n"
+            "        router.add_page(path=section, content=Text(section))\n"
+            "    for group in ['north', 'south']:\n"
+            "        for tab in ['a', 'b']:\n"
+            "            router.add_page(path=f'{group}-{tab}', content=Text(tab))\n"
+            "    for group in GROUPS:\n"
+            "        for tab in ['c', 'd']:\n"
+            "            router.add_page(path=tab, content=Text(tab))\n\n\n"
+            "router = Router()\n"
+            "build(router)\n"
+            "config.router = router\n")
+    root = write_tree(tmp_path, {"app/main.py": main})
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
+        (11, "safe"), (14, "manual"), (17, "manual")]
+    applied = apply_fixes(root)
+    assert applied.exit_code == 1, applied.output  # the nested two are left, under the hatch
+    lines = (root / "app" / "main.py").read_text(encoding="utf-8").splitlines()
+    assert "        router.add_page(path=section, content=Text(section), id=section)" in lines
+    assert sum("local-only[DM108]" in line for line in lines) == 2
+
+
 def test_uids_from_shared_constants_are_compared_by_value(tmp_path: Path) -> None:
     files = {
         "app/ids.py": "TOTAL = 'total'\nPREFIX = 'p'\nPREFIX = 'q'\n",
