@@ -498,3 +498,43 @@ def test_a_dotted_import_of_a_namespace_package_is_not_a_missing_module(
     root = write_tree(tmp_path / "finance", FINANCE_SUITE)
     _, project = run_audit(root)
     assert repository_root(project, root) is None
+
+
+def test_what_a_factory_returns_by_name_is_what_it_made(tmp_path: Path) -> None:
+    # `config = ConfigurationBuilder()`, then `return config`: the app's module calls the
+    # factory and uses the config (and an instance another factory returns) as its own.
+    root = write_tree(tmp_path, {
+        "portal/bootstrap.py": (
+            "from dara.core import ConfigurationBuilder\n\n\n"
+            "def build_config(title: str):\n"
+            "    config = ConfigurationBuilder()\n"
+            "    config.title = title\n"
+            "    return config\n\n\n"
+            "class Ledger:\n"
+            "    def __init__(self):\n"
+            "        self.rows = []\n\n\n"
+            "def make_ledger():\n"
+            "    ledger = Ledger()\n"
+            "    return ledger\n"),
+        "portal/main.py": (
+            "from dara.core import action\n"
+            "from dara.components import Text\n\n"
+            "from portal.bootstrap import build_config, make_ledger\n\n"
+            "config = build_config('Portal')\n"
+            "config.task_module = 'portal.tasks'\n"
+            "config.router.add_page(path='home', content=Text('home'))\n"
+            "LEDGER = make_ledger()\n\n\n"
+            "def on_message(channel, message):\n"
+            "    print(message)\n\n\n"
+            "config.add_ws_handler('chat', on_message)\n\n\n"
+            "@action\n"
+            "async def record(ctx, value):\n"
+            "    LEDGER.rows.append(value)\n"),
+    })
+    result, _ = run_audit(root)
+    assert findings(result) == {
+        ("portal/main.py", 7, "DM601", "safe"),
+        ("portal/main.py", 8, "DM108", "safe"),
+        ("portal/main.py", 16, "DM402", "manual"),
+        ("portal/main.py", 21, "DM205", "manual"),
+    }

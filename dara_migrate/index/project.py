@@ -423,7 +423,8 @@ class ProjectIndex:
 
     def returned_kind(self, function: ScopeRef, depth: int = 0) -> Resolved | None:
         """What calling a project function gives, when it says or shows it: its return
-        annotation, else a Dara or project-class constructor that every `return` calls."""
+        annotation, else a Dara or project-class instance that every `return` makes or
+        returns by name (`config = ConfigurationBuilder()`, ..., `return config`)."""
         facts = self.files[function[0]]
         scope = facts.scopes[function[1]]
         if scope.kind == "class" or depth > 4:
@@ -434,6 +435,12 @@ class ProjectIndex:
             return kind if kind.api or self._is_class(kind.function) else None
         kinds = set()
         for value in scope.returned:
+            if value.kind == "name":
+                held = self.resolve(facts, function[1], value.text, depth + 1)
+                if held.attribute or not (held.instance_of or held.instance_of_project):
+                    return None
+                kinds.add((held.instance_of, held.instance_of_project))
+                continue
             if value.kind != "call":
                 return None
             made = self.resolve_call(facts, facts.calls[value.call])

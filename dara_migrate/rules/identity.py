@@ -382,51 +382,44 @@ _MAX_ROUTER_DEPTH = 8
 
 def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: str,
                     routers: list[set[str]]) -> KeyRouteId | None:
-    """For a route added in one loop over a literal collection (a page registry: `for name,
-    page in PAGES.items(): router.add_page(path=name, content=page)`, a list of `(path,
-    page)` tuples, records' `spec.path`), whose path is written of the loop variable: the
-    id written the same way, when every pass's is a valid id no other route has."""
-    own = call.kwarg("path")
-    if own is None or method not in _KEYED_ROUTES or (
+    """For a route added in a loop (a page registry: `for name, page in PAGES.items():
+    router.add_page(path=name, content=page)`, a list of `(path, page)` tuples, records'
+    `spec.path`, the pages of a prefix each pass adds), whose path, with the paths of the
+    routes it is added to, is written of the loops' variables: the id written the same way,
+    when every pass's is a valid id no other route has."""
+    loops = _loops_around(facts, call)
+    if not loops or method not in _KEYED_ROUTES or (
             index.runs_at(facts, call.scope) > 1
-            and not _router_made_per_run(index, facts, call)) or len(
-            _loops_around(facts, call)) != 1:
+            and not _router_made_per_run(index, facts, call)):
         return None
-    written = _written_pieces(own)
-    if written is None:
+    segments = _route_segments(index, facts, call)
+    if segments is None:
         return None
-    above = _parent_path(index, facts, call)
-    if above is None:
-        return None
-    lead = "layout-" if method in ("add_layout", "LayoutRoute") else ""
-    lead += "".join(_ROUTE_SLUG.sub("-", segment.strip("/")) + "-"
-                    for segment in above if segment.strip("/"))
-    pieces: list[Piece] = [(False, lead)] if lead else []
+    pieces = _id_pieces(segments, method)
     passes: dict[str, list[str]] = {}
     numbers = unknown = False
-    for index_of, (named, text) in enumerate(written):
+    covered: set[tuple[int, int]] = set()
+    for named, text in pieces:
         if not named:
-            if index_of == 0:
-                text = text.lstrip("/")
-            if index_of == len(written) - 1:
-                text = text.rstrip("/")
-            if text:
-                pieces.append((False, _ROUTE_SLUG.sub("-", text)))
             continue
-        values = _pass_values(index, facts, call, text)
+        values = _pass_values(index, facts, call, text) if len(loops) == 1 else None
         if values is None:
-            if not _set_by_loop(index, facts, call, text):
+            bound = _binding_loop(index, facts, call, text)
+            if bound is None:
                 return None
+            covered.add(bound)
             unknown = True
         else:
+            covered.update(loops)
             passes[text] = [str(value) for value in values]
             numbers = numbers or any(isinstance(value, int) for value in values)
-        pieces.append((True, text))
+    if covered != set(loops):
+        return None  # a loop none of the id's names comes from would repeat every id
     if unknown:
-        # A loop over what the code does not spell (`settings.sections`): each pass's id is
-        # its path, unique as the paths are; whether each is a valid id, the build tells.
-        # Not where an id of another route starts as these do (`reports-north`, beside
-        # `f'reports-{section}'`): a pass could take it.
+        # A loop over what the code does not spell (`settings.sections`), or loops in loops:
+        # each pass's id is its path, unique as the paths are; whether each is a valid id,
+        # the build tells. Not where an id of another route starts as these do
+        # (`reports-north`, beside `f'reports-{section}'`): a pass could take it.
         start = pieces[0][1] if pieces and not pieces[0][0] else ""
         if start and any(i.startswith(start) for taken in routers for i in taken):
             return None
@@ -442,40 +435,68 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     return KeyRouteId(call, tuple(pieces), ids)
 
 
+def _id_pieces(segments: list[list[Piece]], method: str) -> list[Piece]:
+    """The id a route's path segments give it, as pieces, made as `_route_slug` makes a
+    literal path's."""
+    texts: list[str] = []
+    pieces: list[Piece] = []
+
+    def text(part: str) -> None:
+        if part:
+            texts.append(part)
+
+    def name(part: str) -> None:
+        if texts:
+            pieces.append((False, "".join(texts)))
+            texts.clear()
+        pieces.append((True, part))
+
+    written = [segment for segment in segments if any(part for _, part in segment)]
+    if method in ("add_layout", "LayoutRoute"):
+        text("layout-" if written else "layout")
+    for number, segment in enumerate(written):
+        text("-" if number else "")
+        for named, part in segment:
+            if named:
+                name(part)
+            else:
+                text(_ROUTE_SLUG.sub("-", part))
+    if method in ("add_index", "IndexRoute"):
+        text("-index" if written else "index")
+    if texts:
+        pieces.append((False, "".join(texts)))
+    return pieces
+
+
 def _pass_values(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str
                  ) -> list[str | int] | None:
-    """What `dotted` holds on each pass of the one loop around `call`, when each is text or a
-    number and nothing in the loop rebinds or changes it before the call."""
+    """What `dotted` holds on each pass of the loop around `call` that binds it, when each is
+    text or a number and nothing in the loop rebinds or changes it before the call."""
     values = loop_passes(index, facts, call.scope, dotted, call.line)
     if values is None or any(not isinstance(v.const, (str, int)) or isinstance(
-            v.const, bool) for _, _, v in values) or _changed_in_loop(facts, call, dotted):
+            v.const, bool) for _, _, v in values) or _binding_loop(
+            index, facts, call, dotted) is None:
         return None
     return [cast(str | int, v.const) for _, _, v in values]
 
 
-def _set_by_loop(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str) -> bool:
-    """Whether `dotted` (`section`, `spec.path`) is read from the variable the one loop around
-    `call` binds, unchanged before the call."""
+def _binding_loop(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str
+                  ) -> tuple[int, int] | None:
+    """Where the loop around `call` that binds `dotted`'s variable (`section`, `spec.path`)
+    starts, when nothing in that loop rebinds or changes it before the call (`if name ==
+    'index': name = 'about'`, `spec.path = ...`: a pass's value is not its key then)."""
     head = dotted.partition(".")[0]
-    loops = _loops_around(facts, call)
-    if not loops or _changed_in_loop(facts, call, dotted):
-        return False
     looped = [b for b in index.bindings_in(facts.path, call.scope, head)
               if b.span.line <= call.line <= b.span.end_line]
+    if not looped or looped[-1].kind != "assign":
+        return None
     # The loop's own target: bound where the loop statement starts.
-    return bool(looped) and looped[-1].kind == "assign" and (
-        looped[-1].span.line, looped[-1].span.col) == loops[0]
-
-
-def _changed_in_loop(facts: FileFacts, call: Call, dotted: str) -> bool:
-    """Whether the loop around `call` rebinds or changes `dotted`'s variable before the call
-    (`if name == 'index': name = 'about'`, `spec.path = ...`): a pass's value is not its
-    key then. True without a loop around the call."""
-    head = dotted.partition(".")[0]
-    loops = _loops_around(facts, call)
-    return not loops or any(
-        b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
-        and loops[0][0] < b.span.line <= call.line for b in facts.bindings)
+    start = (looped[-1].span.line, looped[-1].span.col)
+    if start not in _loops_around(facts, call) or any(
+            b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
+            and start[0] < b.span.line <= call.line for b in facts.bindings):
+        return None
+    return start
 
 
 def _loops_around(facts: FileFacts, call: Call) -> list[tuple[int, int]]:
@@ -531,8 +552,8 @@ def _given_pass_ids(index: ProjectIndex, facts: FileFacts, call: Call,
     return _pass_ids(written, passes) or ()
 
 
-_KEYED_ROUTES = frozenset({"add_page", "add_layout", "add_prefix", "PageRoute", "LayoutRoute",
-                           "PrefixRoute"})
+_KEYED_ROUTES = frozenset({"add_page", "add_layout", "add_prefix", "add_index", "PageRoute",
+                           "LayoutRoute", "PrefixRoute", "IndexRoute"})
 
 
 def _converted(route_id: str) -> str:
@@ -1031,10 +1052,14 @@ class MissingRouteId(Rule):
         "written in the code (a page registry: `for name, page in PAGES.items(): "
         "router.add_page(path=name, content=page)`), safe too: the id is written of the loop "
         "variable as the path is (`id=name`, `id=f'reports-{name}'`) where every key makes "
-        "a valid id no other route has. Manual where the call otherwise runs more than once "
-        "per process (a helper called twice): Dara keys routes by id, so one literal would "
-        "make them replace each other. Unsafe where nothing in the project is seen calling "
-        "the code (a registering decorator).",
+        "a valid id no other route has. Unsafe in a loop over values not written in the code, "
+        "or in loops in loops, where the id is each pass's full path written of every loop's "
+        "variable (`id=f'{category.slug}-{product.slug}'`, the index of a prefix each pass "
+        "adds: `id=f'{category.slug}-index'`): whether each is a valid id, the build tells. "
+        "Manual where the call otherwise runs more than once per process (a helper called "
+        "twice, a loop whose variable the path does not use): Dara keys routes by id, so one "
+        "literal would make them replace each other. Unsafe where nothing in the project is "
+        "seen calling the code (a registering decorator).",
         confidence="High: the receiver must resolve to a Dara router or route.",
     )
     VALID = [
@@ -1153,25 +1178,49 @@ class MissingRouteId(Rule):
             )
 
 
-def _route_path(index: ProjectIndex, facts: FileFacts, call: Call,
-                depth: int = 0) -> list[str] | None:
+def _route_path(index: ProjectIndex, facts: FileFacts, call: Call) -> list[str] | None:
     """Path segments from the router root down to this route; None where a path on the way
     is computed (not a literal, nor a module-level constant)."""
-    own = call.kwarg("path")
-    written = own.const if own is not None and own.kind == "str" else (
-        _constant_uid(index, facts, call.scope, own) if own is not None else "")
-    if not isinstance(written, str):
+    segments = _route_segments(index, facts, call)
+    if segments is None or any(named for segment in segments for named, _ in segment):
         return None
-    segments = [written.strip("/")] if own is not None else []
-    above = _parent_path(index, facts, call, depth)
+    return ["".join(part for _, part in segment) for segment in segments]
+
+
+def _route_segments(index: ProjectIndex, facts: FileFacts, call: Call,
+                    depth: int = 0) -> list[list[Piece]] | None:
+    """Path segments from the router root down to this route, as pieces: a literal or a
+    module-level constant is one text piece, a path written of names (`category.slug`,
+    `f'regions/{region}'`) is `_written_pieces`; None where a path on the way is computed
+    otherwise."""
+    own = call.kwarg("path")
+    segments: list[list[Piece]] = []
+    if own is not None:
+        written = own.const if own.kind == "str" else _constant_uid(index, facts, call.scope,
+                                                                     own)
+        pieces = [(False, written)] if isinstance(written, str) else _written_pieces(own)
+        if pieces is None:
+            return None
+        segments.append(_stripped(pieces))
+    if depth > 8:
+        return segments
+    parent = _parent_route(index, facts, call)
+    above = [] if parent is None else _route_segments(index, facts, parent, depth + 1)
     return None if above is None else [*above, *segments]
 
 
-def _parent_path(index: ProjectIndex, facts: FileFacts, call: Call,
-                 depth: int = 0) -> list[str] | None:
-    """`_route_path` of the route a route is added to (none: the router root)."""
-    if depth > 8:
-        return []
+def _stripped(pieces: list[Piece]) -> list[Piece]:
+    """A path's pieces without the slashes it starts or ends with."""
+    out = list(pieces)
+    if out and not out[0][0]:
+        out[0] = (False, out[0][1].lstrip("/"))
+    if out and not out[-1][0]:
+        out[-1] = (False, out[-1][1].rstrip("/"))
+    return out
+
+
+def _parent_route(index: ProjectIndex, facts: FileFacts, call: Call) -> Call | None:
+    """The route a route is added to (None: the router root)."""
     parent: Call | None = None
     if call.parent >= 0:
         parent = facts.calls[call.parent]
@@ -1186,8 +1235,8 @@ def _parent_path(index: ProjectIndex, facts: FileFacts, call: Call,
     if (parent is not None and parent.kwarg("path") is not None) or (
             parent is not None and parent.callee.rsplit(".", 1)[-1] in
             (*ROUTE_CLASSES, *ROUTE_METHODS, "set_children")):
-        return _route_path(index, facts, parent, depth + 1)
-    return []
+        return parent
+    return None
 
 
 def _children_holder(facts: FileFacts, call: Call) -> Call | None:

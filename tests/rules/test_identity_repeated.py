@@ -159,6 +159,55 @@ def test_routes_added_in_a_loop_over_a_list_written_in_place_get_ids_keyed_by_it
     assert sum("local-only[DM108]" in line for line in lines) == 2
 
 
+def test_the_routes_of_a_prefix_each_pass_adds_get_ids_keyed_by_every_loop(
+        tmp_path: Path) -> None:
+    # Dara's routing guide builds a prefix per category and a page per product; the ids are
+    # the paths, written of both loops' variables (unsafe: the values are not spelled here).
+    main = ("from dara.core import ConfigurationBuilder\n"
+            "from dara.components import Text\n\n"
+            "from shop.catalog import categories\n\n"
+            "config = ConfigurationBuilder()\n\n"
+            "for category in categories:\n"
+            "    group = config.router.add_prefix(path=category.slug)\n"
+            "    group.add_index(content=Text(category.name))\n"
+            "    for product in category.products:\n"
+            "        group.add_page(path=product.slug, content=Text(product.name))\n"
+            "    for size in ['s', 'm']:\n"
+            "        group.add_page(path='sizes', content=Text(size))\n"
+            "for tab in ['sales', 'costs']:\n"
+            "    section = config.router.add_prefix(path=tab)\n"
+            "    section.add_index(content=Text(tab))\n"
+            "    section.add_page(path='summary', content=Text(tab))\n")
+    catalog = ("from dataclasses import dataclass, field\n\n\n"
+               "@dataclass\n"
+               "class Category:\n"
+               "    slug: str\n"
+               "    name: str\n"
+               "    products: list = field(default_factory=list)\n\n\n"
+               "categories = [Category('tools', 'Tools'), Category('garden', 'Garden')]\n")
+    root = write_tree(tmp_path, {"shop/main.py": main, "shop/catalog.py": catalog})
+    result, _ = run_audit(root)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
+        (9, "unsafe"), (10, "unsafe"), (12, "unsafe"), (14, "manual"), (16, "safe"),
+        (17, "safe"), (18, "safe")]
+    from typer.testing import CliRunner
+
+    from dara_migrate.cli import app
+
+    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--unsafe-fixes",
+                                       "--no-cache", "--no-build-check", "--allow-dirty",
+                                       "--target", "1.x"])
+    assert applied.exit_code == 1, applied.output  # the sizes page is left, under the hatch
+    lines = (root / "shop" / "main.py").read_text(encoding="utf-8").splitlines()
+    for line in ("    group = config.router.add_prefix(path=category.slug, id=category.slug)",
+                 "    group.add_index(content=Text(category.name), id=f'{category.slug}-index')",
+                 "            id=f'{category.slug}-{product.slug}',",
+                 "    section = config.router.add_prefix(path=tab, id=tab)",
+                 "    section.add_index(content=Text(tab), id=f'{tab}-index')",
+                 "    section.add_page(path='summary', content=Text(tab), id=f'{tab}-summary')"):
+        assert line in lines, line
+
+
 def test_uids_from_shared_constants_are_compared_by_value(tmp_path: Path) -> None:
     files = {
         "app/ids.py": "TOTAL = 'total'\nPREFIX = 'p'\nPREFIX = 'q'\n",
