@@ -538,3 +538,29 @@ def test_what_a_factory_returns_by_name_is_what_it_made(tmp_path: Path) -> None:
         ("portal/main.py", 16, "DM402", "manual"),
         ("portal/main.py", 21, "DM205", "manual"),
     }
+
+
+def test_what_a_method_of_a_factory_instance_returns_is_what_it_made(tmp_path: Path) -> None:
+    # `AppFactory(...).build()`: the method is called on the call's result.
+    root = write_tree(tmp_path, {
+        "portal/factory.py": (
+            "from dara.core import ConfigurationBuilder\n\n\n"
+            "class AppFactory:\n"
+            "    def __init__(self, title):\n"
+            "        self.title = title\n\n"
+            "    def build(self):\n"
+            "        config = ConfigurationBuilder()\n"
+            "        config.title = self.title\n"
+            "        return config\n"),
+        "portal/main.py": (
+            "from dara.components import Text\n\n"
+            "from portal.factory import AppFactory\n\n"
+            "config = AppFactory('Portal').build()\n"
+            "config.router.add_page(path='home', content=Text('home'))\n"
+            "config.task_module = 'portal.tasks'\n"),
+    })
+    result, _ = run_audit(root)
+    assert findings(result) == {
+        ("portal/main.py", 6, "DM108", "safe"),
+        ("portal/main.py", 7, "DM601", "safe"),
+    }

@@ -677,8 +677,10 @@ class ProjectIndex:
             base = f"{base}.{facts.scopes[scope_id].qualname}"
         qualified = f"{base}.{head}.{rest}" if rest else f"{base}.{head}"
         if value.kind == "call" and value.text:
-            made_by = self.resolve(facts, scope_id, value.text, depth + 1)
             preset = facts.calls[value.call]
+            # `AppFactory(...).build()` is called on a call's result: `_resolve_callee` says.
+            made_by = (self._resolve_callee(facts, preset, depth + 1) if value.text[0] == "."
+                       else self.resolve(facts, scope_id, value.text, depth + 1))
             if made_by.qualified == "functools.partial" and not rest and (
                     preset.kwarg("uid") is None and preset.kwarg("**") is None):
                 # `make = partial(DerivedVariable, ...)`: a call of `make` calls what it wraps.
