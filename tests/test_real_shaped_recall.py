@@ -564,3 +564,25 @@ def test_what_a_method_of_a_factory_instance_returns_is_what_it_made(tmp_path: P
         ("portal/main.py", 6, "DM108", "safe"),
         ("portal/main.py", 7, "DM601", "safe"),
     }
+
+
+def test_a_singleton_config_factory_is_the_app_its_caller_holds(tmp_path: Path) -> None:
+    # `get_config()` makes the builder once, into a module global, and returns that global.
+    root = write_tree(tmp_path, {
+        "portal/conf.py": (
+            "from dara.core import ConfigurationBuilder\n\n"
+            "_CONFIG = None\n\n\n"
+            "def get_config():\n"
+            "    global _CONFIG\n"
+            "    if _CONFIG is None:\n"
+            "        _CONFIG = ConfigurationBuilder()\n"
+            "    return _CONFIG\n"),
+        "portal/main.py": (
+            "from dara.components import Text\n\n"
+            "from portal.conf import get_config\n\n"
+            "config = get_config()\n"
+            "config.router.add_page(path='home', content=Text('home'))\n"),
+    })
+    result, project = run_audit(root)
+    assert findings(result) == {("portal/main.py", 6, "DM108", "safe")}
+    assert [app.key for app in project.apps] == ["portal.main:config"]

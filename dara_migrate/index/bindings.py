@@ -24,7 +24,8 @@ def is_receiver(facts: FileFacts, binding: Binding, scope_id: int) -> bool:
 def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: int
                      ) -> tuple[FileFacts, Call]:
     """The call that made what a project factory returns (`return ConfigurationBuilder()`,
-    or a local it returns), when it has a single `return`; else `call` itself."""
+    a local it returns, or a global it sets), when it has a single `return`; else `call`
+    itself."""
     made = index.resolve_call(facts, call).function
     if made is None or depth > 8:
         return facts, call
@@ -36,7 +37,16 @@ def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: i
     if value.kind == "call":
         return _through_factory(index, factory, factory.calls[value.call], depth + 1)
     if value.kind in ("name", "attr"):
-        return defining_call(index, factory, made[1], value.text, depth + 1) or (facts, call)
+        found = defining_call(index, factory, made[1], value.text, depth + 1)
+        if found is None and value.kind == "name":
+            # A singleton: `global _CONFIG`, `_CONFIG = ConfigurationBuilder()` under `if
+            # _CONFIG is None:`, `return _CONFIG`; the name is the module's, set here.
+            own = [b.value.call for b in factory.bindings if b.scope == made[1]
+                   and b.name == value.text and b.kind == "assign" and b.value is not None
+                   and b.value.kind == "call"]
+            if len(own) == 1:
+                return _through_factory(index, factory, factory.calls[own[0]], depth + 1)
+        return found or (facts, call)
     return facts, call
 
 

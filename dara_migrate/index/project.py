@@ -436,10 +436,10 @@ class ProjectIndex:
         kinds = set()
         for value in scope.returned:
             if value.kind == "name":
-                held = self.resolve(facts, function[1], value.text, depth + 1)
-                if held.attribute or not (held.instance_of or held.instance_of_project):
+                held = self._held_kind(facts, function[1], value.text, depth + 1)
+                if held is None:
                     return None
-                kinds.add((held.instance_of, held.instance_of_project))
+                kinds.add(held)
                 continue
             if value.kind != "call":
                 return None
@@ -451,6 +451,24 @@ class ProjectIndex:
             return None
         api, cls = kinds.pop()
         return Resolved("", api=api, function=cls)
+
+    def _held_kind(self, facts: FileFacts, scope_id: int, name: str, depth: int
+                   ) -> tuple[str | None, ScopeRef | None] | None:
+        """The Dara class or project class of the instance a function's name holds where
+        it returns it: as the name resolves there, else as every assignment to it in the
+        function makes it (a singleton: `global _CONFIG`, `_CONFIG = ConfigurationBuilder()`
+        under `if _CONFIG is None:`, `return _CONFIG`)."""
+        held = self.resolve(facts, scope_id, name, depth)
+        if not held.attribute and (held.instance_of or held.instance_of_project):
+            return held.instance_of, held.instance_of_project
+        made = {(resolved.api, resolved.function) for resolved in (
+            self.resolve_call(facts, facts.calls[b.value.call]) for b in facts.bindings
+            if b.scope == scope_id and b.name == name and b.kind == "assign"
+            and b.value is not None and b.value.kind == "call")}
+        if len(made) != 1:
+            return None
+        api, cls = made.pop()
+        return (api, None) if api else (None, cls) if self._is_class(cls) else None
 
     def _is_class(self, ref: ScopeRef | None) -> bool:
         return ref is not None and self.scope(ref).kind == "class"
