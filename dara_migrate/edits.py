@@ -14,6 +14,7 @@ import itertools
 import re
 import sys
 import tokenize
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -1666,8 +1667,13 @@ def add_imports(text: str, imports: Sequence[tuple[str, str | None]],
         == _section(after.names[0].name, 0, style.first_party)
         for before, after in itertools.pairwise(block))
     if block:
+        present = {_section_of(n, style.first_party) for n in block}
+        opening = [s for s in statements if _section_of(s[0], style.first_party) not in present]
         replacements.extend(_import_place(lines, block, node, rendered, by_module,
-                                          style.first_party) for node, rendered in statements)
+                                          style.first_party) for node, rendered in statements
+                            if _section_of(node, style.first_party) in present)
+        replacements.extend(_opened_sections(lines, block, opening, by_module,
+                                             style.first_party))
     elif statements:
         replacements.append(_new_import_block(lines, tree, statements, style.first_party))
     lines.append("")
@@ -1708,6 +1714,39 @@ def _new_import_block(lines: list[str], tree: ast.Module,
     if start < len(lines) and lines[start].strip():
         text += newline
     return (start, 0, 0, text)
+
+
+def _opened_sections(lines: list[str], block: Sequence[ast.Import | ast.ImportFrom],
+                     statements: Sequence[tuple[ast.Import | ast.ImportFrom, str]],
+                     by_module: bool, first_party: frozenset[str]) -> list[_Replacement]:
+    """New statements of sections the import block lacks: those that go before the same
+    existing section (or after the block) as one insertion, section after section with a
+    blank line between, as isort orders them (the standard library's `import os` before a
+    third-party `from dara.core.runtime import ...`, both above a first-party-only block)."""
+    groups: dict[int, list[tuple[ast.Import | ast.ImportFrom, str]]] = defaultdict(list)
+    for statement in statements:
+        section = _section_of(statement[0], first_party)
+        following = next((n for n, node in enumerate(block)
+                          if _section_of(node, first_party) > section), len(block))
+        groups[following].append(statement)
+    replacements: list[_Replacement] = []
+    for following, group in groups.items():
+        ordered = sorted(group, key=lambda s: (_section_of(s[0], first_party),
+                                               _statement_key(s[0], by_module)))
+        newline = _newline(ordered[0][1])
+        text = ""
+        for index, (node, rendered) in enumerate(ordered):
+            if index and _section_of(node, first_party) != _section_of(ordered[index - 1][0],
+                                                                        first_party):
+                text += newline
+            text += rendered
+        if following < len(block):
+            replacements.append(_import_place(lines, block, ordered[0][0], text, by_module,
+                                              first_party))
+        else:
+            replacements.append(_import_place(lines, block, ordered[-1][0], text, by_module,
+                                              first_party))
+    return replacements
 
 
 def _import_place(lines: list[str], block: Sequence[ast.Import | ast.ImportFrom],

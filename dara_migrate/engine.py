@@ -333,6 +333,8 @@ def _assign_apps(project: Project, findings: list[Finding]) -> None:
     reported = {app.key for app in project.apps}
     owners_of: dict[str, tuple[str, ...]] = {}
     for finding in findings:
+        if finding.apps:
+            continue  # about one app (DM201, DM701): its rule said which
         owners = owners_of.get(finding.path)
         if owners is None:
             owners = owners_of[finding.path] = tuple(owning.get(finding.path, ())) or nobody or (
@@ -365,9 +367,8 @@ class AppSummary(NamedTuple):
 
     @classmethod
     def of(cls, app: App) -> AppSummary:
-        return cls(app.key, app.name, app.facts.path, app.call.span.line,
-                   app.escape_hatch is not None, app.target, app.target_reason, app.app_id,
-                   app.call.id)
+        return cls(app.key, app.name, *app.where, app.escape_hatch is not None, app.target,
+                   app.target_reason, app.app_id, app.call.id)
 
 
 def app_verdicts(apps: list[AppSummary], findings: list[Finding]) -> list[AppVerdict]:

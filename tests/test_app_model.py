@@ -47,7 +47,7 @@ def test_rules_and_verdict_name_a_factory_built_app_by_its_binding() -> None:
     for finding in app_findings:
         named = NAMED_IN_MESSAGE.search(finding["message"])
         # By its key: the module holding the name `dara start --config` imports, and the name.
-        assert named is not None and named["name"] == f"storefront.bootstrap:{verdict['name']}", (
+        assert named is not None and named["name"] == f"storefront.main:{verdict['name']}", (
             finding["message"])
     [runtime] = [f for f in app_findings if f["rule"] == "DM201"]
     assert "declare it with dash.configure_runtime(...)" in runtime["message"]
@@ -120,16 +120,17 @@ SHARED_FACTORY = {
 
 
 @pytest.mark.parametrize(("listed", "kept"), [
-    ("orders.main:dash", True), ("billing.main:dash", True), ("commons.bootstrap:config", True),
-    ("billing.main:config", False)])
-def test_a_factory_shared_by_services_is_listed_by_any_of_them(
-        tmp_path: Path, listed: str, kept: bool) -> None:
+    ("orders.main:dash", ["orders/main.py"]), ("billing.main:dash", ["billing/main.py"]),
+    ("commons.bootstrap:config", ["billing/main.py", "orders/main.py"]),
+    ("billing.main:config", [])])
+def test_each_service_a_shared_factory_builds_is_an_app_of_its_own(
+        tmp_path: Path, listed: str, kept: list[str]) -> None:
+    # Each service starts its own config (`dara start orders.main:dash`): an app each, named
+    # by its module; the factory's own name (its `config` local) names every app it builds.
     files = {**SHARED_FACTORY}
     files["pyproject.toml"] += f"\n[tool.dara-migrate]\napps = ['{listed}']\n"
     report = audit_json(write_tree(tmp_path, files))
-    # Both services import the app as `dash`; the factory's own `config` is local to it.
-    assert [(a["name"], a["path"]) for a in report["apps"]] == (
-        [("dash", "commons/bootstrap.py")] if kept else [])
+    assert [(a["name"], a["path"]) for a in report["apps"]] == [("dash", path) for path in kept]
 
 
 @pytest.mark.parametrize("command", [["audit", "--no-cache"],
@@ -156,13 +157,14 @@ _FACTORY = ("from dara.core import ConfigurationBuilder\n\n\n"
             "def make():\n    return ConfigurationBuilder()\n")
 
 
-def test_each_factory_built_app_is_named_by_the_first_name_bound_to_its_own_config(
+def test_each_factory_built_app_is_named_by_the_name_bound_to_its_own_config(
         tmp_path: Path) -> None:
     """Services whose factories sit at the same place in same-named modules: each app takes
-    the name its own service binds, the first module (by path) where two bind it."""
+    the name its own service binds; where two modules of a service bind it, each is an app
+    (each starts its own config), a test module's binding none."""
     files = {"pyproject.toml": "[project]\nname = 'services'\n"
                                "dependencies = ['dara-core>=1.30']\n"}
-    for service, names in (("alpha", {"main": "dash"}),
+    for service, names in (("alpha", {"main": "dash", "test_main": "probe"}),
                            ("beta", {"app": "board", "zz_alias": "other"}),
                            ("gamma", {"main": "portal"})):
         files[f"{service}/bootstrap.py"] = _FACTORY
@@ -171,7 +173,7 @@ def test_each_factory_built_app_is_named_by_the_first_name_bound_to_its_own_conf
                                                f"{name} = make()\n")
     report = audit_json(write_tree(tmp_path, files))
     assert sorted((a["name"], a["path"]) for a in report["apps"]) == [
-        ("board", "beta/bootstrap.py"), ("dash", "alpha/bootstrap.py"),
+        ("board", "beta/app.py"), ("dash", "alpha/bootstrap.py"), ("other", "beta/zz_alias.py"),
         ("portal", "gamma/bootstrap.py")]
 
 
@@ -195,6 +197,38 @@ def test_apply_declares_a_factory_built_runtime_where_the_config_is_bound(
     report = audit_json(root)
     assert [(a["name"], a["verdict"]) for a in report["apps"]] == [("dash", "ready")]
     assert not [f for f in report["findings"] if f["rule"] == "DM201"]
+
+
+def test_apply_keeps_local_only_the_service_of_a_shared_factory_that_needs_it(
+        tmp_path: Path) -> None:
+    """Billing writes a module-level dict at request time, orders does not: billing's own
+    module gets the escape hatch, the shared factory and orders stay as they were."""
+    files = {**SHARED_FACTORY}
+    files["billing/main.py"] = (
+        "from dara.core import action\n\n"
+        "from commons.bootstrap import build_config\n\n"
+        "dash = build_config('Billing')\n"
+        "PAID = {}\n\n\n"
+        "@action\n"
+        "async def pay(ctx, invoice):\n"
+        "    PAID[invoice] = True\n")
+    root = write_tree(tmp_path, files)
+    before = audit_json(root)
+    assert [(a["path"], a["line"], a["verdict"]) for a in before["apps"]] == [
+        ("billing/main.py", 5, "blocked"), ("orders/main.py", 3, "fixable")]
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--allow-dirty"])
+    assert result.exit_code == 1, result.output
+    assert "app dash (billing/main.py:8): kept process-local" in result.output
+    billing = (root / "billing" / "main.py").read_text(encoding="utf-8")
+    assert "dash.unsafe_runtime_mode = 'local'" in billing.split("dash = build_config(", 1)[1]
+    orders = (root / "orders" / "main.py").read_text(encoding="utf-8")
+    assert "dash.configure_runtime(" in orders and "unsafe_runtime_mode" not in orders
+    bootstrap = (root / "commons" / "bootstrap.py").read_text(encoding="utf-8")
+    assert bootstrap == files["commons/bootstrap.py"]
+    after = audit_json(root)
+    assert [(a["path"], a["verdict"]) for a in after["apps"]] == [
+        ("billing/main.py", "local"), ("orders/main.py", "ready")]
 
 
 FACTORY_CLASS = {

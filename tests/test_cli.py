@@ -299,3 +299,19 @@ def test_verify_no_cache_leaves_no_cache_folder(tmp_path: Path, no_cache: bool) 
     assert outcome.exit_code == 2, outcome.output
     assert "RuntimeError: no database configured" in outcome.stderr
     assert (root / ".dara-migrate-cache").exists() is not no_cache
+
+
+def test_apps_sharing_a_folder_each_get_a_manifest_named_after_their_config(
+        tmp_path: Path) -> None:
+    # Two services of one factory in one folder, and a third app alone in its folder.
+    from dara_migrate.cli.commands import _manifest_homes, _manifests
+    from dara_migrate.verify.targets import AppBuild
+
+    shared, alone = tmp_path / "plat", tmp_path / "solo"
+    builds = [AppBuild(shared, "plat.ops:config", None, home=shared),
+              AppBuild(shared, "plat.sales:config", None, home=shared),
+              AppBuild(alone, "solo.main:config", None, home=alone)]
+    assert _manifests(builds, _manifest_homes(builds)) == [
+        shared / "dara-manifest.plat.ops.config.json",
+        shared / "dara-manifest.plat.sales.config.json",
+        alone / "dara-manifest.json"]

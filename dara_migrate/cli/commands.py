@@ -776,7 +776,8 @@ def verify_command(
     runs: Annotated[int, typer.Option("--runs", min=2, help="Builds to compare.")] = 2,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Where the manifest is written (default: dara-manifest.json "
-        "next to each app).")] = None,
+        "next to each app; dara-manifest.<module>.<name>.json where apps share a folder)."
+    )] = None,
     output_format: Annotated[TextOrJson, typer.Option(
         "--format", help="Report format.")] = TextOrJson.text,
     timeout: Annotated[float, typer.Option(
@@ -837,13 +838,14 @@ def verify_command(
         raise _fail(err, str(error)) from error
     documents: list[dict[str, Any]] = []
     code = 0
-    for build, home in zip(builds, _manifest_homes(builds), strict=True):
+    homes = _manifest_homes(builds)
+    for build, home, manifest in zip(builds, homes, _manifests(builds, homes), strict=True):
         folder = build.folder
         alone = home == folder  # else its own predictions: those of its config's modules
         try:
             result = run_verify(folder, config=build.config, python=python, runs=runs,
                                 timeout=timeout, environment=build.environment(environment),
-                                output=output or home / "dara-manifest.json",
+                                output=output or manifest,
                                 predicted=predicted_definitions(
                                     project, folder, () if alone else build.files))
         except VerifyError as error:
@@ -946,11 +948,11 @@ def _verify_on_workers(app_root: Path, config: str | None, python: str | None, r
     documents: list[dict[str, Any]] = []
     code = 0
     homes = _manifest_homes(builds)
-    for build, home in zip(builds, homes, strict=True):
+    for build, home, manifest in zip(builds, homes, _manifests(builds, homes), strict=True):
         try:
             build_environment = build.environment(environment)
             result = run_verify(build.folder, config=build.config, python=python, runs=runs,
-                                timeout=timeout, output=output or home / "dara-manifest.json",
+                                timeout=timeout, output=output or manifest,
                                 predicted=predicted_definitions(
                                     project, build.folder,
                                     () if home == build.folder else build.files),
@@ -1001,6 +1003,16 @@ def _manifest_homes(builds: list[AppBuild]) -> list[Path]:
     sharing = Counter(build.folder for build in builds)
     return [build.folder if sharing[build.folder] == 1 or build.home is None else build.home
             for build in builds]
+
+
+def _manifests(builds: list[AppBuild], homes: list[Path]) -> list[Path]:
+    """Each app's manifest: `dara-manifest.json` in its home, or, where apps share a home
+    (several configs in one module or folder, apps one factory builds), one named after the
+    app's config (`dara-manifest.shop.sales.config.json`), so that none overwrites another."""
+    sharing = Counter(homes)
+    return [home / ("dara-manifest.json" if sharing[home] == 1 else
+                    f"dara-manifest.{build.config.replace(':', '.')}.json")
+            for build, home in zip(builds, homes, strict=True)]
 
 
 @app.command("rules")

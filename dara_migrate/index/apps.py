@@ -66,6 +66,13 @@ class App:
     """The runtime scope's app id: the project's name, else the config's top package."""
     runtime: list[tuple[FileFacts, Call]] = field(default_factory=list)
     """The `configure_runtime(...)` calls declared on this app's builder."""
+    shared: bool = False
+    """One of several apps one factory builds (`config = create_app('sales')` in one module,
+    `create_app('ops')` in another): each is declared on its own module-level name
+    (`bound_name`)."""
+    builder: BoundName | None = None
+    """For a `shared` app: where the factory binds the builder, whose declarations hold for
+    all of its apps."""
 
     @property
     def declared_as(self) -> str:
@@ -74,17 +81,28 @@ class App:
         return self.bound_name.name.rsplit(".", 1)[-1] if self.bound_name else self.name
 
     @property
+    def where(self) -> tuple[str, int]:
+        """Where reports place the app: its builder call, or for a `shared` app the
+        statement of its own module that holds it."""
+        if self.shared and self.bound_name is not None:
+            return self.bound_name.facts.path, self.bound_name.line
+        return self.facts.path, self.call.span.line
+
+    @property
     def label(self) -> str:
         """How terminal output names the app, as the audit's verdict line does."""
-        return app_label(self.name, self.facts.path, self.call.span.line)
+        return app_label(self.name, *self.where)
 
     def declares(self, attribute: str) -> Binding | None:
         """The `<name>.<attribute> = ...` statement next to the builder, if there is one."""
-        if self.bound_name is None:
-            return None
-        wanted = f"{self.bound_name.name}.{attribute}"
-        return next((b for b in self.bound_name.facts.bindings
-                     if b.kind == "attr" and b.name == wanted), None)
+        for bound in (self.bound_name, self.builder):
+            if bound is not None:
+                wanted = f"{bound.name}.{attribute}"
+                found = next((b for b in bound.facts.bindings
+                              if b.kind == "attr" and b.name == wanted), None)
+                if found is not None:
+                    return found
+        return None
 
 
 @dataclass(slots=True)
@@ -115,10 +133,8 @@ class ProjectApps:
         tables = [settings, *settings.nested.values()]
         listed = {entry for table in tables for entry in table.apps}
         answered: set[str] = set()
-        for facts, call in index.calls_by_api.get(BUILDER, ()):
-            bound = _bound_name(index, facts, call)
-            name = bound.name.rsplit(".", 1)[-1] if bound else "config"
-            app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
+        for app in _builds(index):
+            facts = app.facts
             governing = settings.governing(facts.path)
             if listed:
                 # Any table's entry may name the app; only the table governing it narrows.
@@ -126,13 +142,12 @@ class ProjectApps:
                 answered |= naming
                 if governing.apps and naming.isdisjoint(governing.apps):
                     continue
-            if call.scope != 0 and call.target:
-                holder = _holder_in_callers(index, facts, call)
-                if holder is not None:
-                    # Keyed as `dara start` imports it: the module-level name that holds it.
-                    app.name, app.key = holder.name, f"{holder.facts.module}:{holder.name}"
             app.files = frozenset(index.files_reachable(facts))
             app.project = roots.project_of(facts.path)
+            if app.shared and app.bound_name is not None:
+                # Each of a factory's apps is its holder module's, as `dara start` runs it.
+                app.files |= index.files_reachable(app.bound_name.facts)
+                app.project = roots.project_of(app.bound_name.facts.path)
             if app.project not in profiles:
                 try:
                     profiles[app.project] = (
@@ -192,14 +207,21 @@ class ProjectApps:
     def _attach_runtime(self, index: ProjectIndex) -> None:
         """Each `configure_runtime` call to the app whose builder it is called on; one whose
         receiver cannot be traced counts for the apps owning its module."""
-        by_call = {(app.facts.path, app.call.id): app for app in self.apps}
+        by_call: dict[tuple[str, int], list[App]] = defaultdict(list)
+        for app in self.apps:
+            by_call[(app.facts.path, app.call.id)].append(app)
         for facts, call in index.method_calls.get((BUILDER, CONFIGURE_RUNTIME), ()):
-            made = defining_call(index, facts, call.scope, call.callee.rpartition(".")[0])
+            receiver = call.callee.rpartition(".")[0]
+            made = defining_call(index, facts, call.scope, receiver)
             if made is None:
                 declared_for = self.owning(facts.path)
             else:
-                owner = by_call.get((made[0].path, made[1].id))
-                declared_for = [owner] if owner is not None else []
+                apps = by_call.get((made[0].path, made[1].id), [])
+                # On the name one of a factory's apps is held by: that app's; in the factory:
+                # every app it builds.
+                declared_for = [app for app in apps if app.shared
+                                and app.bound_name is not None and app.bound_name.facts is facts
+                                and app.bound_name.name == receiver] or apps
             for app in declared_for:
                 app.runtime.append((facts, call))
 
@@ -218,8 +240,49 @@ def importable_as(index: ProjectIndex, app: App) -> BoundName | None:
     return next(_module_names_holding(index, app.call), None)
 
 
+def _builds(index: ProjectIndex) -> Iterator[App]:
+    """An app for each builder, named and keyed as `dara start` imports it: by the name that
+    holds it at module level (a factory's caller's), else by where it is bound. A factory
+    whose builder two or more module-level names hold (`config = create_app('sales')` in
+    one module, `create_app('ops')` in another) builds one app for each of them."""
+    for facts, call in index.calls_by_api.get(BUILDER, ()):
+        bound = _bound_name(index, facts, call)
+        if call.scope != 0 and call.target:
+            holders = _holders_in_callers(index, facts, call)
+        elif not call.target:
+            holders = _factory_results(index).get((id(facts), id(call)), [])
+        else:
+            holders = []
+        started = [holder for holder in holders if not _test_module(holder.facts.path)]
+        if len(started) > 1:
+            for holder in started:
+                yield App(holder.name, facts, call, frozenset(), holder,
+                          key=f"{holder.facts.module}:{holder.name}", shared=True,
+                          builder=bound if call.target else None)
+            continue
+        name = bound.name.rsplit(".", 1)[-1] if bound else "config"
+        app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
+        if holders:
+            # Keyed as `dara start` imports it: the module-level name that holds it.
+            app.name, app.key = holders[0].name, f"{holders[0].facts.module}:{holders[0].name}"
+        yield app
+
+
+def _test_module(path: str) -> bool:
+    """A module pytest collects (`test_*.py`, `*_test.py`, `conftest.py`) or one under a
+    `tests` folder: a config it holds is a test's, not an app anyone starts."""
+    *folders, name = path.split("/")
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or "tests" in folders or "test" in folders)
+
+
 def _holder_in_callers(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
-    """The first module-level name (in path, then binding order) that holds what `call`, made
+    """The first of `_holders_in_callers`."""
+    return next(iter(_holders_in_callers(index, facts, call)), None)
+
+
+def _holders_in_callers(index: ProjectIndex, facts: FileFacts, call: Call) -> list[BoundName]:
+    """The module-level names (in path, then binding order) that hold what `call`, made
     inside a function, made: looked for only in the modules that call that function, directly
     or through other functions (a handful, where every module would cost a whole-project pass)."""
     modules: set[str] = set()
@@ -235,12 +298,9 @@ def _holder_in_callers(index: ProjectIndex, facts: FileFacts, call: Call) -> Bou
                 modules.add(edge.source[0])
             else:
                 scopes.append(edge.source)
-    for path in sorted(modules):
-        caller = index.files[path]
-        for name, last in index.module_bindings.get(path, {}).items():
-            if last.kind == "assign" and _holds(index, caller, name, call):
-                return BoundName(caller, name, last.stmt_line)
-    return None
+    return [BoundName(index.files[path], name, last.stmt_line) for path in sorted(modules)
+            for name, last in index.module_bindings.get(path, {}).items()
+            if last.kind == "assign" and _holds(index, index.files[path], name, call)]
 
 
 def _module_names_holding(index: ProjectIndex, call: Call) -> Iterator[BoundName]:
@@ -265,6 +325,10 @@ def _listed_names(index: ProjectIndex, listed: set[str], app: App) -> set[str]:
     it (`app.main:dash` for `dash = build_config()`, whichever module calls the factory)."""
     holders = [(app.facts, app.name), *((bound.facts, bound.name)
                                         for bound in _module_names_holding(index, app.call))]
+    if app.shared and app.bound_name is not None:
+        # Its own module's name, or the factory's (which names each app it builds).
+        holders = [(app.bound_name.facts, app.bound_name.name)] + (
+            [(app.builder.facts, app.builder.name)] if app.builder is not None else [])
     return listed & {spelling for facts, name in holders
                      for spelling in (f"{facts.module}:{name}", f"{facts.path}:{name}",
                                       f"{_started_as(index, facts)}:{name}")}
@@ -285,23 +349,25 @@ def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName 
     bound to what a factory returns (`config = build_config()`)."""
     if call.target:
         return BoundName(facts, call.target, call.stmt_line)
-    return _factory_results(index).get((id(facts), id(call)))
+    return next(iter(_factory_results(index).get((id(facts), id(call)), [])), None)
 
 
 @per_index
-def _factory_results(index: ProjectIndex) -> dict[tuple[int, int], BoundName]:
-    """(file, call) identities -> the first module-level name, in path then binding order,
-    bound to what the call made (`config = build_config()`): one pass over the project for
-    all the factory-built apps, not one per app."""
-    holders: dict[tuple[int, int], BoundName] = {}
+def _factory_results(index: ProjectIndex) -> dict[tuple[int, int], list[BoundName]]:
+    """(file, call) identities -> the module-level names, in path then binding order, bound
+    to what the call made (`config = build_config()`): one pass over the project for all the
+    factory-built apps, not one per app."""
+    holders: dict[tuple[int, int], list[BoundName]] = defaultdict(list)
     for other in index.files.values():
         for binding in other.bindings:
             if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
                     and binding.value.kind == "call"):
                 made = defining_call(index, other, 0, binding.name)
-                if made is not None:
-                    holders.setdefault((id(made[0]), id(made[1])),
-                                       BoundName(other, binding.name, binding.stmt_line))
+                if made is not None and not any(
+                        held.facts is other and held.name == binding.name
+                        for held in holders[(id(made[0]), id(made[1]))]):
+                    holders[(id(made[0]), id(made[1]))].append(
+                        BoundName(other, binding.name, binding.stmt_line))
     return holders
 
 

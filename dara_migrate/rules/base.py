@@ -75,9 +75,11 @@ class Context:
     def report(self, rule: Rule, facts: FileFacts, span: Span, message: str, *,
                anchor: tuple[int, int, str] | None = None,
                fix: Fix | FixKind | str | None = "default", severity: Severity | None = None,
-               related: list[Related] | None = None) -> Finding:
+               related: list[Related] | None = None, apps: tuple[str, ...] = ()) -> Finding:
         """A finding of `rule`; `fix` is the `Fix` the rule attaches (its applicability and
-        proposed id go into the report), else the kind of fix a person has to make."""
+        proposed id go into the report), else the kind of fix a person has to make. `apps`:
+        the keys of the apps it is about, for a finding about an app itself (DM201, DM701),
+        which can sit in a factory that builds several; else the apps owning its file."""
         line, column, statement = anchor or (span.line, span.col, "")
         autofix = fix if isinstance(fix, Fix) else None
         kind = autofix.applicability if autofix else rule.fix if fix == "default" else fix
@@ -89,7 +91,7 @@ class Context:
             facts.path, span.line, span.col, span.end_line, span.end_col, sys.intern(message),
             "open",
             autofix.proposed_id if autofix else None, related or [], "", line, column,
-            statement, (), autofix,
+            statement, apps, autofix,
         )
 
     def at_call(self, rule: Rule, facts: FileFacts, call: Call, message: str,

@@ -84,7 +84,7 @@ class UnsharedSecret(Rule):
                 self, app.facts, app.call,
                 f"{where}, so each worker of app '{called}' signs sessions with its own "
                 f"random secret and rejects the others' tokens; set {SECRET_NAME} from one "
-                "shared secret in the deployment")
+                "shared secret in the deployment", apps=(app.key,))
 
 
 def _folders_up(folder: str) -> list[str]:

@@ -187,7 +187,8 @@ class MissingRuntimeDeclaration(Rule):
                 f"app '{app.key}' declares no shared runtime, so "
                 f"{_summary(mine)} stay in each worker; declare it with "
                 f"{app.declared_as}.{CONFIGURE_RUNTIME}(...){later}",
-                related=[site.related() for site in mine], fix=DeclareRuntime(app.call),
+                related=[site.related() for site in mine], fix=DeclareRuntime(app.key),
+                apps=(app.key,),
             )
 
 
@@ -228,13 +229,14 @@ class DeclareRuntime(Fix):
     """The guarded `configure_runtime(...)` right after the statement that binds the app's
     builder to a name, in the builder's own file (where the target provides the runtime)."""
 
-    builder: Call
+    app: str
+    """The app's key: one factory's builder can be several apps, each declared apart."""
     applicability: Applicability = "safe"
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
         from dara_migrate.edits import InsertAfter
 
-        app = next((a for a in planning.apps if a.call is self.builder), None)
+        app = next((a for a in planning.apps if a.key == self.app), None)
         if app is None or not fix_applies(app.target, MissingRuntimeDeclaration.fix_needs):
             return None
         if app.bound_name is None:

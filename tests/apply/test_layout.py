@@ -141,6 +141,21 @@ def test_new_imports_go_into_their_sections() -> None:
         "from shop.pages import home\n\nconfig = ConfigurationBuilder()\n")
 
 
+def test_sections_a_block_lacks_open_in_order_above_it() -> None:
+    # A module with first-party imports only (a service binding a shared factory's config):
+    # the standard library, then the third-party section, then what was there.
+    source = "from shop.bootstrap import build_config\n\nconfig = build_config()\n"
+    assert add_imports(source, (*RUNTIME, ("redis", None)), APP) == (
+        "import os\n\n"
+        "import redis\n"
+        "from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend\n\n"
+        "from shop.bootstrap import build_config\n\nconfig = build_config()\n")
+    assert add_imports("import os\n", (*RUNTIME, ("shop.x", "y")), APP) == (
+        "import os\n\n"
+        "from dara.core.runtime import RuntimeScope, ValkeyDistributedBackend\n\n"
+        "from shop.x import y\n")
+
+
 def test_new_imports_are_sorted_among_the_existing_ones() -> None:
     source = ("import logging\nimport sys\nfrom pathlib import Path\n\n"
               "import pandas as pd\nfrom dara.core import ConfigurationBuilder\n"
