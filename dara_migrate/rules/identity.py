@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, cast
 
 from dara_migrate.autofix import Applicability, Carried, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
@@ -387,7 +388,7 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     `spec.path`, the pages of a prefix each pass adds), whose path, with the paths of the
     routes it is added to, is written of the loops' variables: the id written the same way,
     when every pass's is a valid id no other route has."""
-    loops = _loops_around(facts, call)
+    loops = _loops_around(index, facts, call)
     if not loops or method not in _KEYED_ROUTES or (
             index.runs_at(facts, call.scope) > 1
             and not _router_made_per_run(index, facts, call)):
@@ -492,24 +493,83 @@ def _binding_loop(index: ProjectIndex, facts: FileFacts, call: Call, dotted: str
         return None
     # The loop's own target: bound where the loop statement starts.
     start = (looped[-1].span.line, looped[-1].span.col)
-    if start not in _loops_around(facts, call) or any(
-            b.scope == call.scope and (b.name == head or b.name.startswith(f"{head}."))
-            and start[0] < b.span.line <= call.line for b in facts.bindings):
+    written = _file_loops(index, facts).writes.get((call.scope, head), [])
+    after = bisect.bisect_right(written, start[0])
+    if start not in _loops_around(index, facts, call) or (
+            after < len(written) and written[after] <= call.line):
         return None
     return start
 
 
-def _loops_around(facts: FileFacts, call: Call) -> list[tuple[int, int]]:
-    """Where the loops around `call` in its scope start, outermost first: those the facts
-    list (over a name, or without literal keys), and those over a collection written in
-    place (`for section in ['sales', 'costs']:`), which only their variables' `each`
-    bindings record."""
-    at = (call.line, call.col)
-    starts = {(loop.line, loop.col) for loop in facts.loops if loop.holds(call)}
-    starts.update((b.span.line, b.span.col) for b in facts.bindings
-                  if b.scope == call.scope and b.value is not None and b.value.kind == "each"
-                  and (b.span.line, b.span.col) <= at < (b.span.end_line, b.span.end_col))
-    return sorted(starts)
+def _loops_around(index: ProjectIndex, facts: FileFacts, call: Call) -> list[tuple[int, int]]:
+    """Where the loops around `call` in its scope start, outermost first."""
+    nest = _file_loops(index, facts).loops.get(call.scope)
+    return nest.around((call.line, call.col)) if nest is not None else []
+
+
+class _Nest:
+    """A scope's loops: the facts' own (over a name, or without literal keys) and those over
+    a collection written in place (`for section in ['sales', 'costs']:`), which only their
+    variables' `each` bindings record. Loops nest, so each knows the one around it: what is
+    around a place is a short walk up from the last loop that starts before it, however
+    many loops the scope has."""
+
+    def __init__(self, spans: set[tuple[int, int, int, int]]) -> None:
+        # Outer before inner where two start together.
+        self.spans = sorted(spans, key=lambda s: (s[0], s[1], -s[2], -s[3]))
+        self.starts = [(line, col) for line, col, _, _ in self.spans]
+        self.parents: list[int] = []
+        open_: list[int] = []
+        for line, col, _, _ in self.spans:
+            while open_ and self.spans[open_[-1]][2:] <= (line, col):
+                open_.pop()
+            self.parents.append(open_[-1] if open_ else -1)
+            open_.append(len(self.parents) - 1)
+
+    def around(self, at: tuple[int, int]) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        current = bisect.bisect_right(self.starts, at) - 1
+        while current >= 0:
+            if at < self.spans[current][2:] and self.starts[current] not in found:
+                found.append(self.starts[current])
+            current = self.parents[current]
+        return found[::-1]
+
+
+class _FileLoops(NamedTuple):
+    loops: dict[int, _Nest]
+    """By scope."""
+    writes: dict[tuple[int, str], list[int]]
+    """By scope and name: the lines, in order, where the name, or an attribute of it, is
+    bound (`spec`, `spec.path = ...`)."""
+
+
+@per_index
+def _loops_by_file(index: ProjectIndex) -> dict[str, _FileLoops]:
+    """`_file_loops` of the files asked for so far (filled as rules ask: most files have no
+    route in a loop)."""
+    return {}
+
+
+def _file_loops(index: ProjectIndex, facts: FileFacts) -> _FileLoops:
+    """A file's loops and name writes by scope, gathered once: a file of many routes in
+    loops asks for them at each route."""
+    known = _loops_by_file(index)
+    found = known.get(facts.path)
+    if found is None:
+        spans: dict[int, set[tuple[int, int, int, int]]] = defaultdict(set)
+        for loop in facts.loops:
+            spans[loop.scope].add((loop.line, loop.col, loop.end_line, loop.end_col))
+        writes: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for binding in facts.bindings:
+            span = binding.span
+            if binding.value is not None and binding.value.kind == "each":
+                spans[binding.scope].add((span.line, span.col, span.end_line, span.end_col))
+            writes[(binding.scope, binding.name.partition(".")[0])].append(span.line)
+        found = known[facts.path] = _FileLoops(
+            {scope: _Nest(scope_spans) for scope, scope_spans in spans.items()},
+            {key: sorted(lines) for key, lines in writes.items()})
+    return found
 
 
 def _pass_ids(pieces: list[Piece], passes: dict[str, list[str]]) -> tuple[str, ...] | None:
