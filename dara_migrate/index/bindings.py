@@ -41,9 +41,8 @@ def _through_factory(index: ProjectIndex, facts: FileFacts, call: Call, depth: i
         if found is None and value.kind == "name":
             # A singleton: `global _CONFIG`, `_CONFIG = ConfigurationBuilder()` under `if
             # _CONFIG is None:`, `return _CONFIG`; the name is the module's, set here.
-            own = [b.value.call for b in factory.bindings if b.scope == made[1]
-                   and b.name == value.text and b.kind == "assign" and b.value is not None
-                   and b.value.kind == "call"]
+            own = [b.value.call for b in index.bindings_in(factory.path, made[1], value.text)
+                   if b.kind == "assign" and b.value is not None and b.value.kind == "call"]
             if len(own) == 1:
                 return _through_factory(index, factory, factory.calls[own[0]], depth + 1)
         return found or (facts, call)

@@ -462,9 +462,9 @@ class ProjectIndex:
         if not held.attribute and (held.instance_of or held.instance_of_project):
             return held.instance_of, held.instance_of_project
         made = {(resolved.api, resolved.function) for resolved in (
-            self.resolve_call(facts, facts.calls[b.value.call]) for b in facts.bindings
-            if b.scope == scope_id and b.name == name and b.kind == "assign"
-            and b.value is not None and b.value.kind == "call")}
+            self.resolve_call(facts, facts.calls[b.value.call])
+            for b in self.bindings_in(facts.path, scope_id, name)
+            if b.kind == "assign" and b.value is not None and b.value.kind == "call")}
         if len(made) != 1:
             return None
         api, cls = made.pop()
