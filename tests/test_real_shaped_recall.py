@@ -586,3 +586,25 @@ def test_a_singleton_config_factory_is_the_app_its_caller_holds(tmp_path: Path) 
     result, project = run_audit(root)
     assert findings(result) == {("portal/main.py", 6, "DM108", "safe")}
     assert [app.key for app in project.apps] == ["portal.main:config"]
+
+
+def test_registrars_called_from_a_loop_over_a_list_of_them_add_routes(tmp_path: Path) -> None:
+    # `for register in REGISTRARS: register(config.router)`: each registrar runs once, at
+    # build time, with the router (a `functools.partial` presetting keywords too).
+    root = write_tree(tmp_path, {"portal/main.py": (
+        "from functools import partial\n\n"
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.components import Text\n\n"
+        "config = ConfigurationBuilder()\n\n\n"
+        "def add_admin(router, prefix='admin'):\n"
+        "    router.add_page(path=f'{prefix}/users', content=Text('users'))\n\n\n"
+        "def add_reports(router):\n"
+        "    router.add_page(path='reports', content=Text('reports'))\n\n\n"
+        "REGISTRARS = [add_reports, partial(add_admin, prefix='ops')]\n"
+        "for register in REGISTRARS:\n"
+        "    register(config.router)\n")})
+    result, _ = run_audit(root)
+    assert findings(result) == {
+        ("portal/main.py", 10, "DM108", "manual"),
+        ("portal/main.py", 14, "DM108", "safe"),
+    }
