@@ -1694,14 +1694,7 @@ def _new_import_block(lines: list[str], tree: ast.Module,
     """A file without leading imports gets a block after its docstring and header comments,
     one section after another, followed by a blank line."""
     newline = _newline(statements[0][1])
-    ordered = sorted(statements, key=lambda s: (_section_of(s[0], first_party),
-                                                _statement_key(s[0], False)))
-    text = ""
-    for index, (node, rendered) in enumerate(ordered):
-        if index and _section_of(node, first_party) != _section_of(ordered[index - 1][0],
-                                                                    first_party):
-            text += newline
-        text += rendered
+    text = _in_sections(statements, False, first_party)[1]
     body = tree.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
@@ -1714,6 +1707,23 @@ def _new_import_block(lines: list[str], tree: ast.Module,
     if start < len(lines) and lines[start].strip():
         text += newline
     return (start, 0, 0, text)
+
+
+def _in_sections(statements: Sequence[tuple[ast.Import | ast.ImportFrom, str]],
+                 by_module: bool, first_party: frozenset[str]
+                 ) -> tuple[list[tuple[ast.Import | ast.ImportFrom, str]], str]:
+    """Import statements in isort's order, and their text: one section after another, with a
+    blank line between."""
+    ordered = sorted(statements, key=lambda s: (_section_of(s[0], first_party),
+                                                _statement_key(s[0], by_module)))
+    newline = _newline(ordered[0][1])
+    text = ""
+    for index, (node, rendered) in enumerate(ordered):
+        if index and _section_of(node, first_party) != _section_of(ordered[index - 1][0],
+                                                                    first_party):
+            text += newline
+        text += rendered
+    return ordered, text
 
 
 def _opened_sections(lines: list[str], block: Sequence[ast.Import | ast.ImportFrom],
@@ -1731,15 +1741,7 @@ def _opened_sections(lines: list[str], block: Sequence[ast.Import | ast.ImportFr
         groups[following].append(statement)
     replacements: list[_Replacement] = []
     for following, group in groups.items():
-        ordered = sorted(group, key=lambda s: (_section_of(s[0], first_party),
-                                               _statement_key(s[0], by_module)))
-        newline = _newline(ordered[0][1])
-        text = ""
-        for index, (node, rendered) in enumerate(ordered):
-            if index and _section_of(node, first_party) != _section_of(ordered[index - 1][0],
-                                                                        first_party):
-                text += newline
-            text += rendered
+        ordered, text = _in_sections(group, by_module, first_party)
         if following < len(block):
             replacements.append(_import_place(lines, block, ordered[0][0], text, by_module,
                                               first_party))

@@ -32,15 +32,17 @@ def run_audit(root: Path, paths: list[Path] | None = None,
     return audit(settings, paths or [root])
 
 
-def apply_fixes(root: Path) -> Result:
+def apply_fixes(root: Path, *options: str) -> Result:
     """`dara-migrate apply --yes` on `root` as a user runs it, without the build proof (the
-    tests that build say so) and with the 1.x profile, whatever is installed."""
+    tests that build say so) and with the 1.x profile, whatever is installed; `options`
+    add to that (`--unsafe-fixes`)."""
     from typer.testing import CliRunner
 
     from dara_migrate.cli import app
 
     return CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
-                                    "--no-build-check", "--allow-dirty", "--target", "1.x"])
+                                    "--no-build-check", "--allow-dirty", "--target", "1.x",
+                                    *options])
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

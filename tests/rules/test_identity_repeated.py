@@ -190,13 +190,7 @@ def test_the_routes_of_a_prefix_each_pass_adds_get_ids_keyed_by_every_loop(
     assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
         (9, "unsafe"), (10, "unsafe"), (12, "unsafe"), (14, "manual"), (16, "safe"),
         (17, "safe"), (18, "safe")]
-    from typer.testing import CliRunner
-
-    from dara_migrate.cli import app
-
-    applied = CliRunner().invoke(app, ["apply", str(root), "--yes", "--unsafe-fixes",
-                                       "--no-cache", "--no-build-check", "--allow-dirty",
-                                       "--target", "1.x"])
+    applied = apply_fixes(root, "--unsafe-fixes")
     assert applied.exit_code == 1, applied.output  # the sizes page is left, under the hatch
     lines = (root / "shop" / "main.py").read_text(encoding="utf-8").splitlines()
     for line in ("    group = config.router.add_prefix(path=category.slug, id=category.slug)",
@@ -681,10 +675,6 @@ def test_routes_added_in_a_loop_over_settings_get_their_path_as_id_as_an_unsafe_
         tmp_path: Path) -> None:
     # The sections come from the deployment's settings: each pass's path is its id, as unique
     # as the paths are; whether each is a valid id, only the build can tell.
-    from typer.testing import CliRunner
-
-    from dara_migrate.cli import app
-
     main = ("from dara.core import ConfigurationBuilder\n"
             "from dara.components import Text\n\n\n"
             "def create_app(sections: list[str]):\n"
@@ -701,9 +691,7 @@ def test_routes_added_in_a_loop_over_settings_get_their_path_as_id_as_an_unsafe_
     result, _ = run_audit(root)
     assert [(f.line, f.fix) for f in result.findings if f.rule == "DM108"] == [
         (9, "unsafe"), (12, "manual")]
-    outcome = CliRunner().invoke(app, ["apply", str(root), "--yes", "--unsafe-fixes",
-                                       "--no-cache", "--no-build-check", "--allow-dirty",
-                                       "--target", "1.x"])
+    outcome = apply_fixes(root, "--unsafe-fixes")
     assert outcome.exit_code in (0, 1), outcome.output
     assert ("        reports.add_page(path=section, content=Text(section), "
             "id=f'reports-{section}')") in (root / "app/main.py").read_text().splitlines()
