@@ -448,3 +448,19 @@ def test_a_method_of_a_builder_subclass_runs_when_its_instance_calls_it(tmp_path
     report = audit_json(write_tree(tmp_path, files))
     [team] = [f for f in report["findings"] if f["rule"] == "DM108" and f["line"] == 22]
     assert team["fix"] == "safe"
+
+
+def test_a_factory_built_app_is_named_by_the_module_that_starts_it_not_by_a_test(
+        tmp_path: Path) -> None:
+    # `tests/test_app.py` sorts before `web/main.py`, and binds the factory's config too.
+    root = write_tree(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'web'\ndependencies = ['dara-core>=1.30']\n",
+        "web/bootstrap.py": _FACTORY,
+        "web/main.py": "from web.bootstrap import make\n\nconfig = make()\n",
+        "tests/test_app.py": "from web.bootstrap import make\n\nconfig = make()\n\n\n"
+                             "def test_title():\n    assert config.title is None\n",
+    })
+    report = audit_json(root)
+    assert [(a["name"], a["path"]) for a in report["apps"]] == [("config", "web/bootstrap.py")]
+    [runtime] = [f for f in report["findings"] if f["rule"] == "DM201"]
+    assert "app 'web.main:config'" in runtime["message"]

@@ -246,25 +246,27 @@ def _builds(index: ProjectIndex) -> Iterator[App]:
     whose builder two or more module-level names hold (`config = create_app('sales')` in
     one module, `create_app('ops')` in another) builds one app for each of them."""
     for facts, call in index.calls_by_api.get(BUILDER, ()):
-        bound = _bound_name(index, facts, call)
         if call.scope != 0 and call.target:
             holders = _holders_in_callers(index, facts, call)
         elif not call.target:
             holders = _factory_results(index).get((id(facts), id(call)), [])
         else:
             holders = []
+        made = BoundName(facts, call.target, call.stmt_line) if call.target else None
         started = [holder for holder in holders if not _test_module(holder.facts.path)]
         if len(started) > 1:
-            for holder in started:
-                yield App(holder.name, facts, call, frozenset(), holder,
-                          key=f"{holder.facts.module}:{holder.name}", shared=True,
-                          builder=bound if call.target else None)
+            for each in started:
+                yield App(each.name, facts, call, frozenset(), each,
+                          key=f"{each.facts.module}:{each.name}", shared=True, builder=made)
             continue
+        # Named by the module that starts it, before a test's (`config = create_app()`).
+        holder = (started or holders)[0] if holders else None
+        bound = made or holder
         name = bound.name.rsplit(".", 1)[-1] if bound else "config"
         app = App(name, facts, call, frozenset(), bound, key=f"{facts.module}:{name}")
-        if holders:
+        if holder is not None:
             # Keyed as `dara start` imports it: the module-level name that holds it.
-            app.name, app.key = holders[0].name, f"{holders[0].facts.module}:{holders[0].name}"
+            app.name, app.key = holder.name, f"{holder.facts.module}:{holder.name}"
         yield app
 
 
@@ -342,14 +344,6 @@ def _started_as(index: ProjectIndex, facts: FileFacts) -> str:
         return facts.module
     return facts.path[len(folder) + 1:].removesuffix(".py").removesuffix("/__init__").replace(
         "/", ".")
-
-
-def _bound_name(index: ProjectIndex, facts: FileFacts, call: Call) -> BoundName | None:
-    """The name the builder is bound to: the call's own target, else a module-level name
-    bound to what a factory returns (`config = build_config()`)."""
-    if call.target:
-        return BoundName(facts, call.target, call.stmt_line)
-    return next(iter(_factory_results(index).get((id(facts), id(call)), [])), None)
 
 
 @per_index
