@@ -227,7 +227,8 @@ def runtime_block(config: str, quote: str, application: str,
 @dataclass(frozen=True, slots=True, eq=False)
 class DeclareRuntime(Fix):
     """The guarded `configure_runtime(...)` right after the statement that binds the app's
-    builder to a name, in the builder's own file (where the target provides the runtime)."""
+    builder to a name (where the target provides the runtime): in the builder's file, or in
+    the module that binds what a factory returns."""
 
     app: str
     """The app's key: one factory's builder can be several apps, each declared apart."""
