@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from dara_migrate.facts import IN_LOOP, SUBSCRIPTED, Binding, Call, FileFacts, Scope, Value
+from dara_migrate.facts import SUBSCRIPTED, Binding, Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS, ROUTE_CLASSES, ROUTE_METHODS, dara_name
 from dara_migrate.index.mappings import with_spelled_keywords
 from dara_migrate.index.unrolled import is_record, loop_passes
@@ -388,7 +388,9 @@ class ProjectIndex:
         direct = [(caller, call) for caller, call in _calls_by_name(self).get(scope.name, ())
                   if self._resolve_callee(caller, call, depth + 1).function == (
                       facts.path, scope_id)]
-        for caller, call in [*direct, *_looped_calls(self).get((facts.path, scope_id), ())]:
+        looped = [(caller, call) for caller, call, _ in
+                  _looped_calls(self).get((facts.path, scope_id), ())]
+        for caller, call in [*direct, *looped]:
             value = passed_argument(facts, scope, name, call)
             if value is None or value.kind not in ("name", "attr"):
                 return None
@@ -974,12 +976,17 @@ class ProjectIndex:
                                          qualified in _CALLING_PER_ITEM)
                     if call.packed & SUBSCRIPTED:
                         self._dispatch_edges(facts, call)
-                    if call.packed & IN_LOOP and call.callee and "." not in call.callee:
-                        self._looped_call_edges(facts, call)
                 elif api is None and resolved.instance_of is None:
                     self._project_call_edges(facts, call, resolved, naming)
                 else:
                     self._call_edges(facts, call, resolved)
+        # `for register in REGISTRARS: register(...)` calls each element once, as if the
+        # loop were unrolled; a `partial(f, ...)` element has the callback edge `partial`
+        # already gives `f`.
+        for function, looped in _looped_calls(self).items():
+            for facts, call, through_partial in looped:
+                if not through_partial:
+                    self._edge((facts.path, call.scope), function, False, "call")
         for api in DECORATORS:
             for facts, scope in self.decorated[api]:
                 self.roots["request"].add((facts.path, scope.id))
@@ -1097,35 +1104,6 @@ class ProjectIndex:
             if member:
                 self._edge(source, member, call.loop, "call")
         return record
-
-    def _looped_call_edges(self, facts: FileFacts, call: Call) -> None:
-        """`for register in REGISTRARS: register(...)` calls each element once, as if the
-        loop were unrolled."""
-        found = self.lookup(facts, call.scope, call.callee)
-        if found is None or found[0].value is None or found[0].value.kind != "each":
-            return
-        for owner, scope_id, element in loop_passes(self, facts, call.scope, call.callee,
-                                                    call.line) or ():
-            # A `partial(f, ...)` element already has the callback edge `partial` gives `f`.
-            looped = self._looped_function(owner, scope_id, element)
-            if looped is not None and element.kind != "call":
-                self._edge((facts.path, call.scope), looped, False, "call")
-
-    def _looped_function(self, facts: FileFacts, scope_id: int, element: Value
-                         ) -> ScopeRef | None:
-        """The project function an element of a collection of callables calls: a function,
-        or one a `functools.partial` presets keywords of (the arguments keep their places)."""
-        if element.kind == "call":
-            preset = facts.calls[element.call]
-            if self.resolve_call(facts, preset).qualified != "functools.partial" or (
-                    len(preset.args) != 1 or preset.starred >= 0):
-                return None
-            element = preset.args[0]
-        if element.kind not in ("name", "attr"):
-            return None
-        function = self.resolve(facts, scope_id, element.text).function
-        return function if function is not None and self.scope(function).kind == "function" \
-            else None
 
     def _instantiation_edges(self, source: ScopeRef, cls: ScopeRef, call: Call) -> None:
         """A call that makes an instance of a project class runs its `__init__`, and the
@@ -1627,12 +1605,12 @@ def _calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]
 
 
 @per_index
-def _looped_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call]]]:
+def _looped_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call, bool]]]:
     """Calls of project functions made through a loop over a literal collection of them:
     `for register in REGISTRARS: register(config.router)`, each element a function or a
     `functools.partial` of one that presets keywords only (the arguments keep their
-    places)."""
-    found: dict[ScopeRef, list[tuple[FileFacts, Call]]] = defaultdict(list)
+    places; the flag says so)."""
+    found: dict[ScopeRef, list[tuple[FileFacts, Call, bool]]] = defaultdict(list)
     for facts in index.files.values():
         looped = {(b.scope, b.name) for b in facts.bindings
                   if b.value is not None and b.value.kind == "each" and "." not in b.name}
@@ -1643,10 +1621,27 @@ def _looped_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, C
                 continue
             for owner, scope_id, element in loop_passes(index, facts, call.scope, call.callee,
                                                         call.line) or ():
-                function = index._looped_function(owner, scope_id, element)
+                function = _looped_function(index, owner, scope_id, element)
                 if function is not None:
-                    found[function].append((facts, call))
+                    found[function].append((facts, call, element.kind == "call"))
     return found
+
+
+def _looped_function(index: ProjectIndex, facts: FileFacts, scope_id: int, element: Value
+                     ) -> ScopeRef | None:
+    """The project function an element of a collection of callables calls: a function, or
+    one a `functools.partial` presets keywords of (the arguments keep their places)."""
+    if element.kind == "call":
+        preset = facts.calls[element.call]
+        if index.resolve_call(facts, preset).qualified != "functools.partial" or (
+                len(preset.args) != 1 or preset.starred >= 0):
+            return None
+        element = preset.args[0]
+    if element.kind not in ("name", "attr"):
+        return None
+    function = index.resolve(facts, scope_id, element.text).function
+    return function if function is not None and index.scope(function).kind == "function" \
+        else None
 
 
 _CALLING_PER_ITEM = frozenset({
