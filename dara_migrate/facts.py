@@ -76,7 +76,8 @@ class Value(NamedTuple):
     data: Const = None
     """What the kind has: a constant's value, a call's id among the file's calls, a lambda's
     scope id (read as `const`, `call` and `scope`: one field for the three keeps a project's
-    hundreds of thousands of values a size step smaller)."""
+    hundreds of thousands of values a size step smaller); for an `item` (a name unpacked from
+    a call's result: `config, router = build()`), its position, the call being its `items`."""
     calls: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     items: tuple[Value, ...] = ()
@@ -794,8 +795,13 @@ class _Extractor:
             self.bind(target.id, kind, span, target=annotation,  # type: ignore[attr-defined]
                       value=value)
         elif form is ast.Tuple or form is ast.List:
-            for element in target.elts:  # type: ignore[attr-defined]
-                self.store(element, kind, None, node)
+            # `config, router = build()`: each name holds an item of what the call returns, up
+            # to a starred name (past it, positions are not known).
+            unpacked = kind == "assign" and value is not None and value.kind == "call"
+            for position, element in enumerate(target.elts):  # type: ignore[attr-defined]
+                unpacked = unpacked and type(element) is not _Starred
+                self.store(element, kind, Value("item", "", position, items=(value,))
+                           if unpacked and value is not None else None, node)
         elif form is _Starred:
             self.store(target.value, kind, None, node)  # type: ignore[attr-defined]
         elif isinstance(target, ast.Attribute):

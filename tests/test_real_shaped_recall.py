@@ -608,3 +608,54 @@ def test_registrars_called_from_a_loop_over_a_list_of_them_add_routes(tmp_path: 
         ("portal/main.py", 10, "DM108", "manual"),
         ("portal/main.py", 14, "DM108", "safe"),
     }
+
+
+def test_names_unpacked_from_a_factory_hold_what_it_returns_in_their_place(
+        tmp_path: Path) -> None:
+    # `config, router = build_app()`: the factory returns its builder and router together.
+    root = write_tree(tmp_path, {
+        "portal/build.py": (
+            "from dara.core import ConfigurationBuilder\n\n\n"
+            "def build_app():\n"
+            "    config = ConfigurationBuilder()\n"
+            "    router = config.router\n"
+            "    return config, router\n"),
+        "portal/main.py": (
+            "from dara.components import Text\n\n"
+            "from portal.build import build_app\n\n"
+            "config, router = build_app()\n"
+            "router.add_page(path='home', content=Text('home'))\n"
+            "config.router.add_page(path='about', content=Text('about'))\n"
+            "config.task_module = 'portal.tasks'\n"),
+    })
+    result, project = run_audit(root)
+    assert findings(result) == {
+        ("portal/main.py", 6, "DM108", "safe"),
+        ("portal/main.py", 7, "DM108", "safe"),
+        ("portal/main.py", 8, "DM601", "safe"),
+    }
+    assert [app.key for app in project.apps] == ["portal.main:config"]
+
+
+@pytest.mark.parametrize(("unpacked", "router"), [
+    ("config, router = build_app()", True),
+    ("first, *rest, router = build_app()", False),  # past a starred name: no known place
+    ("config, router = build_other()", False),  # another `return` gives something else
+    ("router, config = build_app()", False),  # the builder: `add_page` is its legacy API
+])
+def test_only_a_name_unpacked_from_the_router_s_place_holds_the_router(
+        tmp_path: Path, unpacked: str, router: bool) -> None:
+    root = write_tree(tmp_path, {"portal/main.py": (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n\n"
+        "APP = ConfigurationBuilder()\n\n\n"
+        "def build_app():\n"
+        "    return APP, APP.router\n\n\n"
+        "def build_other():\n"
+        "    if APP.title:\n"
+        "        return APP, None\n"
+        "    return APP, APP.router\n\n\n"
+        f"{unpacked}\n"
+        "router.add_page(path='home', content=Text('home'))\n")})
+    result, _ = run_audit(root)
+    assert (("portal/main.py", 18, "DM108", "safe") in findings(result)) is router

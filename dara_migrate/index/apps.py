@@ -355,7 +355,7 @@ def _factory_results(index: ProjectIndex) -> dict[tuple[int, int], list[BoundNam
     for other in index.files.values():
         for binding in other.bindings:
             if (binding.scope == 0 and binding.kind == "assign" and binding.value is not None
-                    and binding.value.kind == "call"):
+                    and binding.value.kind in ("call", "item")):
                 made = defining_call(index, other, 0, binding.name)
                 if made is not None and not any(
                         held.facts is other and held.name == binding.name

@@ -86,6 +86,11 @@ def defining_call(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted: 
         if value.kind in ("name", "attr") and value.text != head:
             alias = f"{value.text}.{rest}" if rest else value.text
             return defining_call(index, facts, bound_in, alias, depth + 1)
+        item = index.returned_item(facts, value, depth + 1) if value.kind == "item" else None
+        if item is not None:
+            path, scope_id, returned = item
+            dotted = f"{returned.text}.{rest}" if rest else returned.text
+            return defining_call(index, index.files[path], scope_id, dotted, depth + 1)
         return None
     if is_receiver(facts, binding, bound_in) and rest and "." not in rest:
         for store in index.stores_on_self(facts, facts.scopes[bound_in].parent, rest):

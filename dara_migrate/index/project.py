@@ -455,6 +455,29 @@ class ProjectIndex:
         api, cls = kinds.pop()
         return Resolved("", api=api, function=cls)
 
+    def returned_item(self, facts: FileFacts, value: Value, depth: int = 0
+                      ) -> tuple[str, int, Value] | None:
+        """For a name unpacked from a call's result (an `item` value: `config, router =
+        build()`): the name or attribute the called project function returns in its place
+        (`return config, config.router`), with the file and scope it is read in; None
+        where the function has another `return`, or returns anything else there."""
+        call = value.items[0] if value.items else None
+        if call is None or call.kind != "call" or depth > 8:
+            return None
+        made = self._resolve_callee(facts, facts.calls[call.call], depth + 1).function
+        if made is None:
+            return None
+        scope = self.scope(made)
+        if scope.kind != "function" or len(scope.returned) != 1:
+            return None
+        (returned,) = scope.returned
+        position = value.data
+        if (returned.kind != "container" or not isinstance(position, int)
+                or position >= len(returned.items)):
+            return None
+        item = returned.items[position]
+        return (made[0], made[1], item) if item.kind in ("name", "attr") else None
+
     def _held_kind(self, facts: FileFacts, scope_id: int, name: str, depth: int
                    ) -> tuple[str | None, ScopeRef | None] | None:
         """The Dara class or project class of the instance a function's name holds where
@@ -716,6 +739,11 @@ class ProjectIndex:
             if rest:
                 return self._extend(aliased, rest, facts, scope_id, depth)
             return aliased
+        if value.kind == "item":
+            item = self.returned_item(facts, value, depth + 1)
+            if item is not None:
+                held = self.resolve(self.files[item[0]], item[1], item[2].text, depth + 1)
+                return self._extend(held, rest, facts, scope_id, depth) if rest else held
         if value.kind == "lambda" and not rest:
             return Resolved(qualified, function=(facts.path, value.scope))
         return Resolved(qualified)
