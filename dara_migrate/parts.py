@@ -444,10 +444,12 @@ def _modules(index: ProjectIndex) -> dict[str, tuple[str, ...]]:
 def _closed(state: State, index: ProjectIndex, files: frozenset[str]) -> bool:
     """Whether no import of the changed parts can reach a project file outside them: no
     module it names, nor one below it (`import ns.mod` reads `ns.state` too, in a namespace
-    package), is a module of another part."""
+    package), is a module of another part; and none imports `importlib`, with which it may
+    import by name a module of another part (its parts alone do not show which)."""
     outside = {prefix for module, paths in state.modules.items()
                if not files.issuperset(paths) for prefix in _prefixes(module)}
-    return not any(prefix in outside for bindings in index.import_bindings.values()
+    return not any(prefix in outside or prefix == "importlib"
+                   for bindings in index.import_bindings.values()
                    for binding in bindings for dotted in (binding.imported_module, binding.target)
                    for prefix in _prefixes(dotted))
 

@@ -255,6 +255,11 @@ TOTALS = ("from dara.core import DerivedVariable\n\n"
           "totals = DerivedVariable(lambda: 1, variables=[])\n")
 ROUTE = ("from dara.core import PageRoute\nfrom dara.components import Text\n\n"
          "route = PageRoute(path='reports', content=lambda: Text('r'){})\n")
+LOADER = ("for name in ('sales',):\n"
+          "    importlib.import_module(f'{}.{{name}}').register(config.router)\n")
+REGISTER = ("from dara.components import Text\n\n\n"
+            "def register(router):\n"
+            "    router.add_page(path='sales', content=Text('s'){})\n")
 FILLER = {f"scripts/step_{n}.py": f"STEP = {n}\n" for n in range(6)}
 """Files of no app that import nothing: one edit stays a small share of the files."""
 
@@ -373,6 +378,14 @@ ACROSS = [
                            "ns/mod.py": "x = 1\n",
                            "ns/state.py": STORE.replace("store:rows", "ns:store")},
      "a/a_main.py", lambda text: text.replace("return ns.mod.x", "ns.state.rows.update(1)")),
+    # A module imported by name may be another part's: which one, its text alone says.
+    ("module imported by name", {
+        "a/pyproject.toml": PROJECT.format("a"),
+        "a/a_main.py": "import importlib\n\n" + BUILDER + LOADER.format("apages"),
+        "a/apages/sales.py": REGISTER.format(", id='sales'"),
+        "b/pyproject.toml": PROJECT.format("b"), "b/b_main.py": BUILDER,
+        "b/bpages/sales.py": REGISTER.format("")},
+     "a/a_main.py", lambda text: text.replace("f'apages.", "f'bpages.")),
     # A nested project's requirements give its apps their target.
     ("requirements", {"a/pyproject.toml": '[project]\nname = "a"\n',
                       "a/requirements.txt": "dara-core>=1.30,<2\n", "a/a_main.py": BUILDER},

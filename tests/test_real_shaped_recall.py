@@ -659,3 +659,96 @@ def test_only_a_name_unpacked_from_the_router_s_place_holds_the_router(
         "router.add_page(path='home', content=Text('home'))\n")})
     result, _ = run_audit(root)
     assert (("portal/main.py", 18, "DM108", "safe") in findings(result)) is router
+
+
+_PAGE_MODULE = (
+    "from dara.core import DerivedVariable, Variable\n"
+    "from dara.components import Stack, Text\n\n"
+    "picked = Variable(1, uid='{name}-picked')\n\n\n"
+    "def register(router):\n"
+    "    shown = DerivedVariable(lambda v: v * 2, variables=[picked])\n"
+    "    router.add_page(path='{name}', content=Stack(Text(shown)))\n")
+
+
+@pytest.mark.parametrize("loader", [
+    # Every page module of the package, found on disk.
+    "import importlib\nimport pkgutil\n\nimport portal.pages\n\n"
+    "for info in pkgutil.iter_modules(portal.pages.__path__):\n"
+    "    module = importlib.import_module(f'portal.pages.{info.name}')\n"
+    "    module.register(config.router)\n",
+    # Each page module of a list, by name.
+    "from importlib import import_module\n\n"
+    "for name in ('sales', 'ops'):\n"
+    "    module = import_module(f'portal.pages.{name}')\n"
+    "    module.register(config.router)\n",
+    # Each by a constant name.
+    "import importlib\n\n"
+    "importlib.import_module('portal.pages.sales').register(config.router)\n"
+    "ops = importlib.import_module('portal.pages.ops')\n"
+    "ops.register(config.router)\n",
+])
+def test_a_function_of_a_module_imported_by_name_is_called_with_what_it_is_given(
+        tmp_path: Path, loader: str) -> None:
+    # Pages found at startup and registered through a function each page module has: the
+    # routes they add and what `register` defines run once, at build time.
+    root = write_tree(tmp_path, {
+        "portal/__init__.py": "",
+        "portal/pages/__init__.py": "",
+        "portal/pages/sales.py": _PAGE_MODULE.replace("{name}", "sales"),
+        "portal/pages/ops.py": _PAGE_MODULE.replace("{name}", "ops"),
+        "portal/main.py": (
+            "from dara.core import ConfigurationBuilder\n\n"
+            "config = ConfigurationBuilder()\n" + loader),
+    })
+    result, _ = run_audit(root)
+    assert {(f.path, f.line, f.rule, f.fix, f.suggested_uid) for f in result.findings
+            if f.rule not in ("DM201", "DM701")} == {
+        (f"portal/pages/{name}.py", line, rule, "safe", uid)
+        for name in ("sales", "ops")
+        for line, rule, uid in ((8, "DM101", f"portal.pages.{name}:register.shown"),
+                                (9, "DM108", name))}
+
+
+@pytest.mark.parametrize("name", [
+    "os.environ['PAGES']",  # not in the code
+    "f'{PACKAGE}.pages.sales'",  # no package written first
+    "f'portal.pages.{area}.sales'",  # not one level below the package
+])
+def test_a_module_imported_by_a_name_the_code_does_not_spell_calls_nothing_known(
+        tmp_path: Path, name: str) -> None:
+    root = write_tree(tmp_path, {
+        "portal/__init__.py": "",
+        "portal/pages/__init__.py": "",
+        "portal/pages/sales.py": _PAGE_MODULE.replace("{name}", "sales"),
+        "portal/main.py": (
+            "import importlib\nimport os\n\n"
+            "from dara.core import ConfigurationBuilder\n\n"
+            "PACKAGE, area = 'portal', 'sales'\n"
+            "config = ConfigurationBuilder()\n"
+            f"module = importlib.import_module({name})\n"
+            "module.register(config.router)\n"),
+    })
+    result, _ = run_audit(root)
+    assert "DM108" not in {f.rule for f in result.findings}
+
+
+def test_an_app_owns_the_modules_it_imports_by_name(tmp_path: Path) -> None:
+    # Two apps of one project, each loading its own page modules by name: each page's
+    # findings are its app's, and each app's router keys its routes apart.
+    files = {"pyproject.toml": '[project]\nname = "plat"\ndependencies = ["dara-core"]\n'}
+    for app in ("orders", "billing"):
+        files[f"{app}/__init__.py"] = files[f"{app}/pages/__init__.py"] = ""
+        files[f"{app}/pages/summary.py"] = _PAGE_MODULE.replace("{name}", "summary")
+        files[f"{app}/main.py"] = (
+            "from importlib import import_module\n\n"
+            "from dara.core import ConfigurationBuilder\n\n"
+            "config = ConfigurationBuilder()\n"
+            "for name in ('summary',):\n"
+            f"    import_module(f'{app}.pages.{{name}}').register(config.router)\n")
+    result, _ = run_audit(write_tree(tmp_path, files))
+    assert {(f.path, f.rule, f.suggested_uid, f.apps) for f in result.findings
+            if f.rule == "DM108"} == {
+        (f"{app}/pages/summary.py", "DM108", "summary", (f"{app}.main:config",))
+        for app in ("orders", "billing")}
+    assert {(a.name, a.path, a.errors) for a in result.apps} == {
+        ("config", "orders/main.py", 2), ("config", "billing/main.py", 2)}

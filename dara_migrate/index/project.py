@@ -389,7 +389,7 @@ class ProjectIndex:
                   if self._resolve_callee(caller, call, depth + 1).function == (
                       facts.path, scope_id)]
         looped = [(caller, call) for caller, call, _ in
-                  _looped_calls(self).get((facts.path, scope_id), ())]
+                  _indirect_calls(self).get((facts.path, scope_id), ())]
         for caller, call in [*direct, *looped]:
             value = passed_argument(facts, scope, name, call)
             if value is None or value.kind not in ("name", "attr"):
@@ -885,6 +885,12 @@ class ProjectIndex:
                 self.imported_heads.add(binding.target.partition(".")[0])
             elif imported is None:
                 self.outside_heads.add(binding.target.partition(".")[0])
+        if _imports_importlib(self, facts):
+            # Modules imported by name are imported all the same: the app runs them.
+            for call in facts.calls:
+                for module in _named_modules(self, facts, call):
+                    if module is not facts:
+                        self.imports[facts.path].add(module.path)
 
     def removable_import(self, facts: FileFacts, written: str) -> tuple[str, str] | None:
         """(module, name) of the module-level `from module import name [as written]` a call
@@ -1009,9 +1015,9 @@ class ProjectIndex:
                 else:
                     self._call_edges(facts, call, resolved)
         # `for register in REGISTRARS: register(...)` calls each element once, as if the
-        # loop were unrolled; a `partial(f, ...)` element has the callback edge `partial`
-        # already gives `f`.
-        for function, looped in _looped_calls(self).items():
+        # loop were unrolled, and `module.register(...)` each module `module` may be imported
+        # as; a `partial(f, ...)` element has the callback edge `partial` already gives `f`.
+        for function, looped in _indirect_calls(self).items():
             for facts, call, through_partial in looped:
                 if not through_partial:
                     self._edge((facts.path, call.scope), function, False, "call")
@@ -1633,18 +1639,34 @@ def _calls_by_name(index: ProjectIndex) -> dict[str, list[tuple[FileFacts, Call]
 
 
 @per_index
-def _looped_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call, bool]]]:
-    """Calls of project functions made through a loop over a literal collection of them:
-    `for register in REGISTRARS: register(config.router)`, each element a function or a
-    `functools.partial` of one that presets keywords only (the arguments keep their
-    places; the flag says so)."""
+def _indirect_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, Call, bool]]]:
+    """Calls of project functions that name no function where they are made: through a loop
+    over a literal collection of them (`for register in REGISTRARS: register(config.router)`,
+    each element a function or a `functools.partial` of one that presets keywords only: the
+    arguments keep their places, the flag says so), and of a function of a module imported
+    by name (`module = importlib.import_module(f'app.pages.{name}')`, then
+    `module.register(config.router)`: every module the name may be)."""
     found: dict[ScopeRef, list[tuple[FileFacts, Call, bool]]] = defaultdict(list)
     for facts in index.files.values():
         looped = {(b.scope, b.name) for b in facts.bindings
                   if b.value is not None and b.value.kind == "each" and "." not in b.name}
-        if not looped:
+        dynamic = _imports_importlib(index, facts)
+        imported = _imported_by_name(index, facts) if dynamic else {}
+        if not looped and not dynamic:
             continue
         for call in facts.calls:
+            modules: list[FileFacts] = []
+            head, _, attribute = call.callee.partition(".")
+            if head and imported and attribute and "." not in attribute:
+                bound = index.lookup(facts, call.scope, head)
+                modules = imported.get(id(bound[0]), []) if bound else []
+            elif dynamic and not head and call.func_call >= 0 and "." not in attribute:
+                # `importlib.import_module('app.pages.sales').register(...)`
+                modules = _named_modules(index, facts, facts.calls[call.func_call])
+            for module in modules:
+                function = index.resolve(module, 0, attribute).function
+                if function is not None and index.scope(function).kind == "function":
+                    found[function].append((facts, call, False))
             if (call.scope, call.callee) not in looped:
                 continue
             for owner, scope_id, element in loop_passes(index, facts, call.scope, call.callee,
@@ -1653,6 +1675,47 @@ def _looped_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts, C
                 if function is not None:
                     found[function].append((facts, call, element.kind == "call"))
     return found
+
+
+def _imports_importlib(index: ProjectIndex, facts: FileFacts) -> bool:
+    """Whether a module imports `importlib`: only such a module imports modules by name
+    (`_named_modules`), and most import none."""
+    return any(binding.target.partition(".")[0] == "importlib"
+               for binding in index.import_bindings.get(facts.path, ()))
+
+
+def _imported_by_name(index: ProjectIndex, facts: FileFacts) -> dict[int, list[FileFacts]]:
+    """The names a module binds to a module it imports by name (`_named_modules`), by the
+    identity of the binding, with the project modules each may be."""
+    found: dict[int, list[FileFacts]] = {}
+    for binding in facts.bindings:
+        value = binding.value
+        if binding.kind == "assign" and value is not None and value.kind == "call":
+            modules = _named_modules(index, facts, facts.calls[value.call])
+            if modules:
+                found[id(binding)] = modules
+    return found
+
+
+def _named_modules(index: ProjectIndex, facts: FileFacts, call: Call) -> list[FileFacts]:
+    """The project modules `importlib.import_module(...)` may import: the one a constant
+    names, or every module one level below the package an f-string names first
+    (`f'app.pages.{name}'`); none for any other call."""
+    if not call.callee.endswith("import_module") or (
+            index.resolve_call(facts, call).qualified != "importlib.import_module"):
+        return []
+    name = call.argument(0, "name")
+    if name is None:
+        return []
+    if name.kind == "str" and isinstance(name.const, str):
+        module = index.module_named(name.const, facts)
+        return [module] if module is not None else []
+    prefix = name.items[0].const if name.kind == "fstring" and len(name.items) == 2 else None
+    if not isinstance(prefix, str) or not prefix.endswith("."):
+        return []
+    return [module for dotted in index.importable
+            if dotted.startswith(prefix) and "." not in dotted[len(prefix):]
+            for module in [index.module_named(dotted, facts)] if module is not None]
 
 
 def _looped_function(index: ProjectIndex, facts: FileFacts, scope_id: int, element: Value
