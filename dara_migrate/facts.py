@@ -48,7 +48,10 @@ MEMO = 2
 SUBSCRIPTED = 4
 """A bit of calls' `packed` field: what is called is an item (`VIEWS[kind]()`, and
 `DerivedVariable[str](...)`, which the callee looks through)."""
-STMT_COL_SHIFT = 3
+WRITTEN_INTO = 8
+"""A bit of calls' `packed` field: an item of the call's result is assigned or deleted
+(`SESSIONS.setdefault(user, {})[key] = value`)."""
+STMT_COL_SHIFT = 4
 """A `packed` field holds the statement's column above its bits. Facts are tuples, and a
 tuple's size grows in steps of two fields: one field less saves a step in every call and
 binding of a project."""
@@ -146,7 +149,8 @@ class Call(NamedTuple):
     end_col: int
     stmt_line: int
     packed: int
-    """`stmt_col` above the `IN_LOOP`, `AWAITED` and `SUBSCRIPTED` bits (`STMT_COL_SHIFT`)."""
+    """`stmt_col` above the `IN_LOOP`, `AWAITED`, `SUBSCRIPTED` and `WRITTEN_INTO` bits
+    (`STMT_COL_SHIFT`)."""
     stmt_digest: int
     """The statement's digest (`stmt_hash`)."""
     args: tuple[Value, ...]
@@ -812,11 +816,15 @@ class _Extractor:
                           span, value=value)
         elif isinstance(target, ast.Subscript):
             base = dotted_name(target.value)
-            self.expr(target.value)
+            container = self.expr(target.value)
             self.expr(target.slice)
             if base:
                 self.bind(base, "subscript" if kind in ("assign", "augassign") else kind,
                           span, value=value)
+            elif container.kind == "call":
+                calls = self.facts.calls
+                call = calls[container.call]
+                calls[container.call] = call._replace(packed=call.packed | WRITTEN_INTO)
 
     def new_scope(self, kind: ScopeKind, name: str, span: Span,
                   decorators: tuple[Value, ...] = (), params: tuple[Param, ...] = (),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dara_migrate.facts import Binding, Call, FileFacts, Value
+from dara_migrate.facts import WRITTEN_INTO, Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver, star_sources
 from dara_migrate.index.project import (
     ProjectIndex,
@@ -574,8 +574,9 @@ class ProcessLocalMutation(Rule):
         "frame's `.loc[...] = v` and `inplace=True`, "
         "`global x; x = ...`, `self.x = ...` in a py_component method. Memo-only patterns "
         "(`if k not in d: d[k] = f(k)`, a store after `if k in d: return d[k]` or under `if v is "
-        "None:` after `v = d.get(k)`, `setdefault`, `functools.cache`, a global that starts "
-        "as None and is set once from no parameter) are reported as info.",
+        "None:` after `v = d.get(k)`, a `setdefault` nothing is written into, "
+        "`functools.cache`, a global that starts as None and is set once from no parameter) "
+        "are reported as info.",
         why="Each worker has its own copy of module and class state. A request that changes it "
         "on one worker is invisible to requests served by the others, so users see values "
         "flip between refreshes, and everything is lost when a worker restarts.",
@@ -614,7 +615,8 @@ class ProcessLocalMutation(Rule):
             "app/__init__.py": "",
             "app/store.py": "from collections import defaultdict\n\n"
             "OVERRIDES: dict[str, float] = {}\n"
-            "HISTORY = defaultdict(list)\n",
+            "HISTORY = defaultdict(list)\n"
+            "CHOICES: dict[str, dict[str, str]] = {}\n",
             "app/pages.py": "from dara.core import action, py_component\n"
             "from dara.components import Text\n\n"
             "from app import store\n"
@@ -626,6 +628,7 @@ class ProcessLocalMutation(Rule):
             "    OVERRIDES[region] = amount  # expect: DM205\n"
             "    store.HISTORY[region].append(amount)  # expect: DM205\n"
             "    store.HISTORY.pop('old', None)  # expect: DM205\n"
+            "    store.CHOICES.setdefault(region, {})['amount'] = amount  # expect: DM205\n"
             "    selected = region  # expect: DM205\n\n"
             "class Page:\n"
             "    def __init__(self):\n"
@@ -713,8 +716,13 @@ class ProcessLocalMutation(Rule):
             if what is None:
                 continue
             value = call.args[-1] if call.args and method not in _REMOVERS else None
-            yield self._finding(ctx, call_site(facts, call, what), what, how,
-                                method == "setdefault", value, call.scope)
+            memo = method == "setdefault"
+            if memo and call.packed & WRITTEN_INTO:
+                # `SESSIONS.setdefault(user, {})[key] = value`: the container's own item is
+                # written, as `.setdefault(...).append(...)` writes it.
+                memo, how, value = False, ".setdefault(...)[...] = ...", None
+            yield self._finding(ctx, call_site(facts, call, what), what, how, memo, value,
+                                call.scope)
 
     def _function_call(self, ctx: Context, shared: _SharedState, facts: FileFacts,
                        call: Call) -> Iterator[Finding]:

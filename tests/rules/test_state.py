@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dara_migrate.models import Finding
 from tests.helpers import run_audit, write_tree
 
@@ -629,6 +631,25 @@ def test_memo_patterns_are_info(tmp_path: Path) -> None:
         ("app/main.py", 10, "DM205", "info"), ("app/main.py", 22, "DM205", "info"),
         ("app/main.py", 23, "DM205", "info"), ("app/main.py", 25, "DM205", "info")]
     assert "loaded lazily" in found[3].message
+
+
+@pytest.mark.parametrize(("write", "severity"), [
+    ("_SESSIONS.setdefault(user, {})['region'] = region", "error"),
+    ("del _SESSIONS.setdefault(user, {})['region']", "error"),
+    ("_SESSIONS.setdefault(user, {}).update(region=region)", "error"),
+    ("_SESSIONS.setdefault(user, {})", "info"),  # nothing written into it: a memo
+])
+def test_an_item_setdefault_gives_back_is_the_container_s_own(
+        tmp_path: Path, write: str, severity: str) -> None:
+    source = (
+        "from dara.core import action\n\n"
+        "_SESSIONS: dict[str, dict[str, str]] = {}\n\n"
+        "@action\n"
+        "async def pick(ctx: action.Ctx, user: str, region: str):\n"
+        f"    {write}\n"
+    )
+    found = findings(tmp_path, source, "DM205")
+    assert [(f.line, f.severity) for f in found] == [(7, severity)]
 
 
 def test_live_object_kept_per_request_is_a_blocker(tmp_path: Path) -> None:
