@@ -138,8 +138,18 @@ class AddParameter:
     default: str
 
 
+@dataclass(frozen=True)
+class AnnotateParameter:
+    """`name: annotation` for the unannotated parameter `name` of the function whose
+    statement starts at `line` (its first decorator)."""
+
+    line: int
+    name: str
+    annotation: str
+
+
 Edit = (SetKeyword | RemoveKeyword | RenameCall | ReplaceCall | AddMarker | RemoveComments
-        | BlankLinesAbove | InsertAfter | RemoveStatement | AddParameter)
+        | BlankLinesAbove | InsertAfter | RemoveStatement | AddParameter | AnnotateParameter)
 
 
 class EditError(Exception):
@@ -411,6 +421,10 @@ class _Transformer(cst.CSTTransformer):
                     if not isinstance(statement, cst.FunctionDef):
                         continue
                     statement = _add_parameter(statement, edit, self.module)
+                elif isinstance(edit, AnnotateParameter):
+                    if not isinstance(statement, cst.FunctionDef):
+                        continue
+                    statement = _annotate_parameter(statement, edit, self.module)
                 self.state.applied.add(edit)
             if not removed:
                 result.append(statement)
@@ -595,6 +609,21 @@ def _add_parameter(function: cst.FunctionDef, edit: AddParameter,
         star = cst.ParamStar()
     return function.with_changes(params=params.with_changes(
         star_arg=star, kwonly_params=[*params.kwonly_params, added]))
+
+
+def _annotate_parameter(function: cst.FunctionDef, edit: AnnotateParameter,
+                        module: cst.Module) -> cst.FunctionDef:
+    annotation = cst.Annotation(cst.parse_expression(edit.annotation, module.config_for_parsing))
+
+    def annotated(params: Sequence[cst.Param]) -> list[cst.Param]:
+        return [param.with_changes(annotation=annotation)
+                if param.name.value == edit.name and param.annotation is None else param
+                for param in params]
+
+    params = function.params
+    return function.with_changes(params=params.with_changes(
+        posonly_params=annotated(params.posonly_params), params=annotated(params.params),
+        kwonly_params=annotated(params.kwonly_params)))
 
 
 def _remove_keyword(call: cst.Call, keyword: str) -> cst.Call:
@@ -1365,7 +1394,7 @@ class EditStyle:
 _CALL_TEXT_EDITS = (SetKeyword, ReplaceCall, RemoveKeyword)
 """Edits that may be made as text, on calls found by their position."""
 
-_LINE_EDITS = (InsertAfter, RemoveStatement, AddParameter)
+_LINE_EDITS = (InsertAfter, RemoveStatement, AddParameter, AnnotateParameter)
 """Edits that address a statement by its first line only."""
 
 

@@ -470,7 +470,11 @@ class UntypedStaticKwarg(Rule):
         "model, a pandas/numpy type Dara encodes, or register an encoder with "
         "`config.add_encoder(typ=..., serialize=..., deserialize=...)`. Or pass a Variable "
         "instead, so the value travels from the browser.",
-        fix_safety="Manual: the right type is a decision about the data.",
+        fix_safety="Manual: the right type is a decision about the data. Unsafe where a "
+        "parameter with no annotation and no default is given constants of one JSON type at "
+        "every call site (`'csv'`, `40` and `99.5`): it is annotated with that type (`str`, "
+        "`int`, `float`, `bool`; `float` for ints and floats); the body, or a caller outside "
+        "the project, may use it as another.",
         confidence="Medium-high. A value counts as a variable only when provably one (bound "
         "to a variable constructor, a parameter annotated with a variable type, "
         "`var.get(...)`); a helper's unannotated parameter is followed to its callers; what "
@@ -520,7 +524,20 @@ class UntypedStaticKwarg(Rule):
             "def page():\n"
             "    return c.card('Total', total, theme=Theme())\n\n"
             "delete_first = remove({'id': 1}, lambda: None)\n",
-        }, note="each parameter is one finding at the decorator"),
+        }, note="each parameter is one finding at the decorator; a constant's type is "
+           "written where every call passes one (unsafe)",
+            fixed={
+            "app/components.py": "from typing import Any\n\n"
+            "from dara.core import action, py_component\n"
+            "from dara.components import Text\n\n"
+            "class Theme:\n"
+            "    colour = 'red'\n\n"
+            "@py_component\n"
+            "def card(title: str, value: Any, theme: Theme | None = None):\n"
+            "    return Text(f'{title}: {value}')\n\n"
+            "@action\n"
+            "async def remove(ctx: action.Ctx, row: dict, on_done) -> None: ...\n",
+        }),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -560,6 +577,10 @@ class UntypedStaticKwarg(Rule):
     def _finding(self, ctx: Context, facts: FileFacts, scope: Scope, kind: str, param: Param,
                  problem: str, found: list[tuple[CallSite, Value]]) -> Finding:
         (first_facts, first_call), value = found[0]
+        # Given constants of one JSON type everywhere, and no default (whose type the facts
+        # do not keep), the parameter can say so.
+        given = None if param.annotation or param.has_default or param.kind not in (
+            "positional", "keyword") else _constant_type(value for _, value in found)
         return ctx.at_scope(
             self, facts, scope,
             f"`{param.name}` of @{kind} {scope.name} {problem}, but "
@@ -569,7 +590,40 @@ class UntypedStaticKwarg(Rule):
             related=[Related(site_facts.path, call.span.line,
                              f"static `{param.name}`: {_describe(site_value)}")
                      for (site_facts, call), site_value in found],
+            fix=Annotate(scope.stmt_line, param.name, given) if given else "default",
         )
+
+
+def _constant_type(values: Iterable[Value]) -> str | None:
+    """The JSON type of constants all of one type (`int` and `float` make `float`); None
+    where a value is no constant, or `None`, or they differ."""
+    types = set()
+    for value in values:
+        const = value.const if value.kind in ("str", "const") else None
+        if const is None:
+            return None
+        types.add(type(const).__name__)
+    if types == {"int", "float"}:
+        return "float"
+    return types.pop() if len(types) == 1 and types <= {"str", "int", "float", "bool"} else None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Annotate(Fix):
+    """The unannotated parameter `name` of the function whose statement starts at `line`
+    gets the JSON type every call site's constant has (unsafe: the body, or a caller outside
+    the project, may use it as another type)."""
+
+    line: int
+    name: str
+    annotation: str
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix:
+        from dara_migrate.edits import AnnotateParameter
+
+        return PlannedFix(finding, [AnnotateParameter(self.line, self.name, self.annotation)],
+                          f"{self.name}: {self.annotation}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

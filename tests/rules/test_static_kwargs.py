@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dara_migrate.models import Finding
+from dara_migrate.rules.static_kwargs import Annotate
 from tests.helpers import run_audit, write_tree
 
 HEADER = (
@@ -40,6 +43,36 @@ def test_literal_for_an_unannotated_parameter_is_reported_at_the_decorator(
     assert "app/main.py:11 passes it 'Total'" in found[0].message
     assert [(r.path, r.line) for r in found[0].related] == [("app/main.py", 11),
                                                            ("app/main.py", 12)]
+
+
+@pytest.mark.parametrize(("signature", "given", "annotation"), [
+    ("label", ["'Load'"], "str"),
+    ("label", ["True"], "bool"),
+    ("label", ["7"], "int"),
+    ("label", ["7.5"], "float"),
+    ("label", ["7", "2.5"], "float"),  # int and float: a float
+    ("label", ["7", "'x'"], None),  # two types: a person decides
+    ("label", ["None"], None),  # no type to name
+    ("label", ["['a']"], None),  # not a constant
+    ("label='x'", ["'Load'"], None),  # its default's type is not known here
+    ("label: Any", ["'Load'"], None),  # annotated on purpose: a person decides
+])
+def test_a_parameter_given_constants_of_one_type_may_be_annotated_with_it(
+        tmp_path: Path, signature: str, given: list[str], annotation: str | None) -> None:
+    found = dm501(tmp_path, (
+        "@py_component\n"
+        f"def card({signature}):\n"
+        "    return Text(str(label))\n\n"
+        + "".join(f"page_{n} = card({value})\n" for n, value in enumerate(given))
+    ))
+    assert len(found) == 1
+    fix = found[0].autofix
+    if annotation is None:
+        assert (found[0].fix, fix) == ("manual", None)
+    else:
+        assert found[0].fix == "unsafe"
+        assert isinstance(fix, Annotate)
+        assert (fix.name, fix.annotation) == ("label", annotation)
 
 
 def test_a_builtin_given_as_a_value_is_static(tmp_path: Path) -> None:
