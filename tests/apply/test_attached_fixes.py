@@ -93,7 +93,8 @@ def test_the_rule_examples_exercise_every_kind_of_attached_fix(tmp_path: Path) -
         kinds.update(type(f.autofix).__name__ for f in _fixable(load_project(settings, [root]))
                      if f.autofix is not None)
     assert kinds == {"SetId", "KeyUid", "DefineAction", "StaticUpdate", "Hoist", "ReadShared",
-                     "DeclareRuntime", "DropLocalBackend", "Unbind", "RewrittenByDM105"}
+                     "DeclareRuntime", "DropLocalBackend", "Unbind", "RewrittenByDM105",
+                     "Annotate"}
 
 
 @pytest.mark.parametrize("app", APPS)
