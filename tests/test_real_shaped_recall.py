@@ -752,3 +752,27 @@ def test_an_app_owns_the_modules_it_imports_by_name(tmp_path: Path) -> None:
         for app in ("orders", "billing")}
     assert {(a.name, a.path, a.errors) for a in result.apps} == {
         ("config", "orders/main.py", 2), ("config", "billing/main.py", 2)}
+
+
+@pytest.mark.parametrize(("init", "made"), [
+    ("self.config = ConfigurationBuilder()\n        self.router = self.config.router\n",
+     "Portal()"),
+    ("self.router = router\n", "Portal(config.router)"),
+])
+def test_a_router_an_instance_keeps_adds_routes_from_its_methods(
+        tmp_path: Path, init: str, made: str) -> None:
+    source = (
+        "from dara.components import Text\n"
+        "from dara.core import ConfigurationBuilder\n\n"
+        "config = ConfigurationBuilder()\n\n\n"
+        "class Portal:\n"
+        "    def __init__(self, router=None):\n"
+        f"        {init}\n"
+        "    def add(self, name):\n"
+        "        self.router.add_page(path='home', content=Text(name))\n\n\n"
+        f"portal = {made}\n"
+        "portal.add('Home')\n")
+    result, _ = run_audit(write_tree(tmp_path, {"portal/main.py": source}))
+    line = source.splitlines().index("        self.router.add_page(path='home', "
+                                     "content=Text(name))") + 1
+    assert findings(result) == {("portal/main.py", line, "DM108", "safe")}

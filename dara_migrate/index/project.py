@@ -385,9 +385,12 @@ class ProjectIndex:
         if depth > 4 or scope.kind != "function":
             return None
         kinds = set()
-        direct = [(caller, call) for caller, call in _calls_by_name(self).get(scope.name, ())
-                  if self._resolve_callee(caller, call, depth + 1).function == (
-                      facts.path, scope_id)]
+        target, called = (facts.path, scope_id), scope.name
+        if scope.name == "__init__" and facts.scopes[scope.parent].kind == "class":
+            # `Portal(config.router)` calls the class: its `__init__` takes the arguments.
+            target, called = (facts.path, scope.parent), facts.scopes[scope.parent].name
+        direct = [(caller, call) for caller, call in _calls_by_name(self).get(called, ())
+                  if self._resolve_callee(caller, call, depth + 1).function == target]
         looped = [(caller, call) for caller, call, _ in
                   _indirect_calls(self).get((facts.path, scope_id), ())]
         for caller, call in [*direct, *looped]:
@@ -685,7 +688,9 @@ class ProjectIndex:
                         instance_of_project=owner)
 
     def attribute_type(self, cls: ScopeRef, attribute: str) -> str | None:
-        """The Dara class assigned to `self.<attribute>` anywhere in a project class."""
+        """The Dara class assigned to `self.<attribute>` anywhere in a project class: made
+        there, or a Dara object (or a builder's router) the method reads
+        (`self.router = self.config.router`)."""
         facts = self.files[cls[0]]
         asked = (cls, attribute)
         if asked in self.typing_attributes:
@@ -693,10 +698,25 @@ class ProjectIndex:
         self.typing_attributes.add(asked)
         try:
             for binding in self.stores_on_self(facts, cls[1], attribute):
-                if binding.value is not None and binding.value.kind == "call":
-                    resolved = self.resolve(facts, binding.scope, binding.value.text)
+                value = binding.value
+                if value is not None and value.kind == "call":
+                    resolved = self.resolve(facts, binding.scope, value.text)
                     if resolved.api:
                         return resolved.api
+                elif value is not None and value.kind in ("name", "attr"):
+                    found = (self.lookup(facts, binding.scope, value.text)
+                             if value.kind == "name" else None)
+                    if found is not None and found[0].kind == "param" and not found[0].target:
+                        # `self.router = router`: what every caller hands the parameter.
+                        passed = self._passed_kind(facts, found[1], value.text, 0)
+                        if passed is not None:
+                            return passed
+                        continue
+                    held = self.resolve(facts, binding.scope, value.text)
+                    if held.instance_of and not held.attribute:
+                        return held.instance_of
+                    if (held.instance_of, held.attribute) == ("ConfigurationBuilder", "router"):
+                        return "Router"
             return None
         finally:
             self.typing_attributes.discard(asked)
