@@ -17,7 +17,7 @@ from dara_migrate.engine import Project
 from dara_migrate.facts import extract_facts
 from dara_migrate.models import AuditResult
 from dara_migrate.verify.targets import repository_root
-from tests.helpers import examples, run_audit, write_tree
+from tests.helpers import apply_fixes, examples, run_audit, write_tree
 
 
 def findings(result: AuditResult) -> set[tuple[str, int, str, str | None]]:
@@ -776,3 +776,52 @@ def test_a_router_an_instance_keeps_adds_routes_from_its_methods(
     line = source.splitlines().index("        self.router.add_page(path='home', "
                                      "content=Text(name))") + 1
     assert findings(result) == {("portal/main.py", line, "DM108", "safe")}
+
+
+_REPORTS = (
+    "from dara.components import Text\n"
+    "from dara.core import ConfigurationBuilder\n\n"
+    "config = ConfigurationBuilder()\n"
+    "config.router.add_page(path='home', content=Text('home'), id='home')\n\n\n"
+    "def add_report(router, path, title):\n"
+    "    router.add_page(path=path, content=Text(title), name=title)\n\n\n"
+    "add_report(config.router, 'sales', 'Sales')\n"
+    "{second}\n")
+
+
+@pytest.mark.parametrize(("second", "fix"), [
+    ("add_report(config.router, 'ops', 'Ops')", "safe"),
+    ("add_report(config.router, path='ops', title='Ops')", "safe"),
+    ("add_report(config.router, 'sales', 'Sales again')", "manual"),  # one id twice
+    ("add_report(config.router, 'home', 'Home')", "manual"),  # another route's id
+    ("add_report(config.router, 'ops/daily', 'Daily')", "manual"),  # no valid id
+    ("add_report(config.router, TITLE.lower(), TITLE)", "manual"),  # not a constant
+    ("for name in ('ops', 'hr'):\n    add_report(config.router, name, name)", "manual"),
+])
+def test_a_route_a_helper_adds_is_keyed_by_the_path_each_call_gives(
+        tmp_path: Path, second: str, fix: str) -> None:
+    root = write_tree(tmp_path, {"portal/main.py": "TITLE = 'Ops'\n" + _REPORTS.replace(
+        "{second}", second)})
+    result, _ = run_audit(root)
+    assert findings(result) == {("portal/main.py", 10, "DM108", fix)}
+    if fix == "safe":
+        assert apply_fixes(root).exit_code == 0
+        assert "    router.add_page(path=path, content=Text(title), name=title, id=path)\n" in (
+            (root / "portal/main.py").read_text())
+
+
+def test_a_prefix_and_its_index_a_helper_adds_are_keyed_by_its_parameter(
+        tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"shop/main.py": (
+        "from dara.core import ConfigurationBuilder\n"
+        "from dara.components import Text\n\n"
+        "config = ConfigurationBuilder()\n\n\n"
+        "def add_section(name: str):\n"
+        "    section = config.router.add_prefix(path=name)\n"
+        "    section.add_index(content=Text(name))\n\n\n"
+        "add_section('books')\n"
+        "add_section('games')\n")})
+    assert apply_fixes(root).exit_code == 0
+    text = (root / "shop/main.py").read_text()
+    assert "section = config.router.add_prefix(path=name, id=name)\n" in text
+    assert "section.add_index(content=Text(name), id=f'{name}-index')\n" in text

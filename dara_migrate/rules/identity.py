@@ -436,6 +436,44 @@ def _keyed_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     return KeyRouteId(call, tuple(pieces), ids)
 
 
+def _param_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: str,
+                    routers: list[set[str]]) -> KeyRouteId | None:
+    """For a route a helper adds with a path written of its parameters (`def add_report(
+    router, path): router.add_page(path=path, ...)`), called once per call site: the id
+    written the same way, when every call site passes constants that make valid ids no
+    other route has (`add_report(config.router, 'sales')`: `id=path`)."""
+    scope = facts.scopes[call.scope]
+    if call.loop or method not in _KEYED_ROUTES or scope.kind != "function":
+        return None
+    segments = _route_segments(index, facts, call)
+    if segments is None:
+        return None
+    pieces = _id_pieces(segments, method)
+    names = {text for named, text in pieces if named}
+    sites = project_calls(index).get((facts.path, call.scope), ())
+    if not names or not sites or index.runs_at(facts, call.scope) != len(sites):
+        return None
+    passes: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        found = index.lookup(facts, call.scope, name)
+        if found is None or found[0].kind != "param" or found[1] != call.scope:
+            return None
+        for caller, site in sites:
+            if site.loop or index.runs_at(caller, site.scope) != 1:
+                return None
+            given = passed_argument(facts, scope, name, site)
+            if given is None or given.kind != "str" or not isinstance(given.const, str):
+                return None
+            passes[name].append(given.const.strip("/"))
+    ids = _pass_ids(pieces, passes)
+    if ids is None or len(set(ids)) != len(ids) or any(
+            not _ROUTE_ID.match(i) or any(i in taken for taken in routers) for i in ids):
+        return None
+    for taken in routers:
+        taken.update(ids)
+    return KeyRouteId(call, tuple(pieces), ids)
+
+
 def _id_pieces(segments: list[list[Piece]], method: str) -> list[Piece]:
     """The id a route's path segments give it, as pieces, made as `_route_slug` makes a
     literal path's."""
@@ -1116,9 +1154,13 @@ class MissingRouteId(Rule):
         "or in loops in loops, where the id is each pass's full path written of every loop's "
         "variable (`id=f'{category.slug}-{product.slug}'`, the index of a prefix each pass "
         "adds: `id=f'{category.slug}-index'`): whether each is a valid id, the build tells. "
+        "Safe in a helper whose parameter gives the path (`def add_report(router, path): "
+        "router.add_page(path=path, ...)`), called once per call site, each passing a "
+        "constant: `id=path`, where every call's makes a valid id no other route has. "
         "Manual where the call otherwise runs more than once per process (a helper called "
-        "twice, a loop whose variable the path does not use): Dara keys routes by id, so one "
-        "literal would make them replace each other. Unsafe where nothing in the project is "
+        "twice with computed paths, a loop whose variable the path does not use): Dara keys "
+        "routes by id, so one literal would make them replace each other. Unsafe where "
+        "nothing in the project is "
         "seen calling the code (a registering decorator).",
         confidence="High: the receiver must resolve to a Dara router or route.",
     )
@@ -1189,6 +1231,14 @@ class MissingRouteId(Rule):
             # `id=None` written out is no id: Dara makes path + uuid4 then too.
             if ((given is not None and not (given.kind == "const" and given.const is None))
                     or not ctx.is_selected(facts)):
+                continue
+            params = _param_route_id(ctx.index, facts, call, method, routers_of(facts.path))
+            if params is not None:
+                yield ctx.at_call(
+                    self, facts, call,
+                    "route without id= gets path + uuid4 per worker and 404s elsewhere; it "
+                    "is added once per call of the function, each giving its path: add "
+                    f"id={params.expression()}", fix=params)
                 continue
             if call.loop or (ctx.index.runs_at(facts, call.scope) > 1
                              and not _router_made_per_run(ctx.index, facts, call)):

@@ -72,7 +72,7 @@ def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None
             "config = ConfigurationBuilder()\n"
             "CATEGORIES = ['books', 'games']\n\n"
             "def add_section(router, name: str):\n"
-            "    section = config.router.add_prefix(path=name)\n"
+            "    section = config.router.add_prefix(path=name.title())\n"
             "    section.add_index(content=Text(name))\n\n"
             "for category in CATEGORIES:\n"
             "    config.router.add_page(path=category, content=Text(category))\n"
@@ -83,7 +83,8 @@ def test_a_route_added_more_than_once_gets_no_literal_id(tmp_path: Path) -> None
     result, _ = run_audit(root)
     routes = [(f.line, f.fix) for f in result.findings if f.rule == "DM108"]
     # The loop over literal keys is keyed by its variable (below); a helper called twice
-    # has nothing to key by.
+    # that computes its path has nothing to key by (one given the path as a parameter is
+    # keyed by it: tests/test_real_shaped_recall.py).
     assert routes == [(8, "manual"), (9, "manual"), (12, "safe"), (15, "safe")]
     repeated = [f.message for f in result.findings if f.rule == "DM108" and f.fix == "manual"]
     assert len(repeated) == 2
