@@ -525,18 +525,20 @@ class UntypedStaticKwarg(Rule):
             "    return c.card('Total', total, theme=Theme())\n\n"
             "delete_first = remove({'id': 1}, lambda: None)\n",
         }, note="each parameter is one finding at the decorator; a constant's type is "
-           "written where every call passes one (unsafe)",
-            fixed={
-            "app/components.py": "from typing import Any\n\n"
-            "from dara.core import action, py_component\n"
-            "from dara.components import Text\n\n"
-            "class Theme:\n"
-            "    colour = 'red'\n\n"
-            "@py_component\n"
-            "def card(title: str, value: Any, theme: Theme | None = None):\n"
-            "    return Text(f'{title}: {value}')\n\n"
-            "@action\n"
-            "async def remove(ctx: action.Ctx, row: dict, on_done) -> None: ...\n",
+        "written where every call passes one (unsafe)",
+        fixed={
+            "app/components.py": (
+                "from typing import Any\n\n"
+                "from dara.core import action, py_component\n"
+                "from dara.components import Text\n\n"
+                "class Theme:\n"
+                "    colour = 'red'\n\n"
+                "@py_component\n"
+                "def card(title: str, value: Any, theme: Theme | None = None):\n"
+                "    return Text(f'{title}: {value}')\n\n"
+                "@action\n"
+                "async def remove(ctx: action.Ctx, row: dict, on_done) -> None: ...\n"
+            ),
         }),
     ]
 
