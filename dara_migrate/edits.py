@@ -615,10 +615,16 @@ def _annotate_parameter(function: cst.FunctionDef, edit: AnnotateParameter,
                         module: cst.Module) -> cst.FunctionDef:
     annotation = cst.Annotation(cst.parse_expression(edit.annotation, module.config_for_parsing))
 
+    def one(param: cst.Param) -> cst.Param:
+        if param.name.value != edit.name or param.annotation is not None:
+            return param
+        if param.default is None:
+            return param.with_changes(annotation=annotation)
+        # An annotated parameter's default takes spaces around `=` (`unit: str = '%'`).
+        return param.with_changes(annotation=annotation, equal=cst.AssignEqual())
+
     def annotated(params: Sequence[cst.Param]) -> list[cst.Param]:
-        return [param.with_changes(annotation=annotation)
-                if param.name.value == edit.name and param.annotation is None else param
-                for param in params]
+        return [one(param) for param in params]
 
     params = function.params
     return function.with_changes(params=params.with_changes(

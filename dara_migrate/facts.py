@@ -107,6 +107,9 @@ class Param(NamedTuple):
     annotation: str | None
     kind: Literal["positional", "keyword", "vararg", "kwarg"]
     has_default: bool
+    default_type: str = ""
+    """For an unannotated parameter whose default is a `str`, `int`, `float` or `bool`
+    constant, that type's name (what every call not giving it passes)."""
 
 
 class Scope(NamedTuple):
@@ -1447,6 +1450,14 @@ def _memo_guard(test: ast.expr, scope: int, fetched: Mapping[tuple[int, str], st
     return "", ""
 
 
+def _constant_type(node: ast.expr | None) -> str:
+    """The type's name of a `str`, `int`, `float` or `bool` constant; else empty."""
+    if type(node) is not _Constant:
+        return ""
+    name = type(node.value).__name__
+    return name if name in ("str", "int", "float", "bool") else ""
+
+
 def _params(args: ast.arguments, shared: dict[Param, Param],
             read: Callable[[ast.expr], object] | None = None) -> tuple[Param, ...]:
     """The parameters, each one object for all its equals in the file (`shared`); `read`
@@ -1457,26 +1468,29 @@ def _params(args: ast.arguments, shared: dict[Param, Param],
     for index, arg in enumerate(positional):
         annotation = arg.annotation
         if annotation is None:
-            param = _new_fact(Param, (arg.arg, None, "positional", index >= first_default))
+            default = args.defaults[index - first_default] if index >= first_default else None
+            param = _new_fact(Param, (arg.arg, None, "positional", default is not None,
+                                      _constant_type(default)))
         else:
             if read is not None:
                 read(annotation)
             param = _new_fact(Param, (arg.arg, annotation_text(annotation), "positional",
-                                      index >= first_default))
+                                      index >= first_default, ""))
         params.append(shared.setdefault(param, param))
     if args.vararg:
         param = _new_fact(Param, (args.vararg.arg, annotation_text(args.vararg.annotation),
-                                  "vararg", False))
+                                  "vararg", False, ""))
         params.append(shared.setdefault(param, param))
     for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
         if arg.annotation is not None and read is not None:
             read(arg.annotation)
         param = _new_fact(Param, (arg.arg, annotation_text(arg.annotation), "keyword",
-                                  default is not None))
+                                  default is not None,
+                                  _constant_type(default) if arg.annotation is None else ""))
         params.append(shared.setdefault(param, param))
     if args.kwarg:
         param = _new_fact(Param, (args.kwarg.arg, annotation_text(args.kwarg.annotation),
-                                  "kwarg", False))
+                                  "kwarg", False, ""))
         params.append(shared.setdefault(param, param))
     return tuple(params)
 

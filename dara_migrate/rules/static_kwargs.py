@@ -471,10 +471,10 @@ class UntypedStaticKwarg(Rule):
         "`config.add_encoder(typ=..., serialize=..., deserialize=...)`. Or pass a Variable "
         "instead, so the value travels from the browser.",
         fix_safety="Manual: the right type is a decision about the data. Unsafe where a "
-        "parameter with no annotation and no default is given constants of one JSON type at "
-        "every call site (`'csv'`, `40` and `99.5`): it is annotated with that type (`str`, "
-        "`int`, `float`, `bool`; `float` for ints and floats); the body, or a caller outside "
-        "the project, may use it as another.",
+        "parameter with no annotation is given constants of one JSON type at every call site "
+        "(`'csv'`, `40` and `99.5`), and has no default or a constant of that type: it is "
+        "annotated with that type (`str`, `int`, `float`, `bool`; `float` for ints and "
+        "floats); the body, or a caller outside the project, may use it as another.",
         confidence="Medium-high. A value counts as a variable only when provably one (bound "
         "to a variable constructor, a parameter annotated with a variable type, "
         "`var.get(...)`); a helper's unannotated parameter is followed to its callers; what "
@@ -579,10 +579,11 @@ class UntypedStaticKwarg(Rule):
     def _finding(self, ctx: Context, facts: FileFacts, scope: Scope, kind: str, param: Param,
                  problem: str, found: list[tuple[CallSite, Value]]) -> Finding:
         (first_facts, first_call), value = found[0]
-        # Given constants of one JSON type everywhere, and no default (whose type the facts
-        # do not keep), the parameter can say so.
-        given = None if param.annotation or param.has_default or param.kind not in (
-            "positional", "keyword") else _constant_type(value for _, value in found)
+        # Given constants of one JSON type everywhere, and a constant of it as the default
+        # if it has one, the parameter can say so.
+        given = None if param.annotation or (param.has_default and not param.default_type) or (
+            param.kind not in ("positional", "keyword")) else _constant_type(
+                (value for _, value in found), param.default_type)
         return ctx.at_scope(
             self, facts, scope,
             f"`{param.name}` of @{kind} {scope.name} {problem}, but "
@@ -596,10 +597,11 @@ class UntypedStaticKwarg(Rule):
         )
 
 
-def _constant_type(values: Iterable[Value]) -> str | None:
-    """The JSON type of constants all of one type (`int` and `float` make `float`); None
-    where a value is no constant, or `None`, or they differ."""
-    types = set()
+def _constant_type(values: Iterable[Value], default: str = "") -> str | None:
+    """The JSON type of constants all of one type, with the default's type when there is one
+    (`int` and `float` make `float`); None where a value is no constant, or `None`, or they
+    differ."""
+    types = {default} if default else set()
     for value in values:
         const = value.const if value.kind in ("str", "const") else None
         if const is None:

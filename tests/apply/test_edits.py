@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import dara_migrate.edits as edits_module
 from dara_migrate.edits import (
     AddMarker,
+    AnnotateParameter,
     Edit,
     EditError,
     InsertAfter,
@@ -545,3 +546,17 @@ def test_a_replacement_over_several_lines_keeps_their_indentation(made_by: str) 
     edited = (apply_edits(SPLIT_NAVIGATION, [edit]) if made_by == "text"
               else _edit_module(SPLIT_NAVIGATION, [edit], DEFAULT_LINE_LENGTH))
     assert edited == SPLIT_NAVIGATION.replace("lambda ctx: '/incidents'", "'/incidents'")
+
+
+@pytest.mark.parametrize(("name", "signature"), [
+    ("label", "def gauge(label: str, level=1, unit='%', *, size=2):"),
+    ("unit", "def gauge(label, level=1, unit: str = '%', *, size=2):"),
+    ("size", "def gauge(label, level=1, unit='%', *, size: str = 2):"),
+    ("missing", "def gauge(label, level=1, unit='%', *, size=2):"),
+])
+def test_only_the_named_parameter_is_annotated(name: str, signature: str) -> None:
+    source = ("@py_component\n"
+              "def gauge(label, level=1, unit='%', *, size=2):\n"
+              "    return label\n")
+    assert apply_edits(source, [AnnotateParameter(1, name, "str")]) == (
+        f"@py_component\n{signature}\n    return label\n")

@@ -54,7 +54,9 @@ def test_literal_for_an_unannotated_parameter_is_reported_at_the_decorator(
     ("label", ["7", "'x'"], None),  # two types: a person decides
     ("label", ["None"], None),  # no type to name
     ("label", ["['a']"], None),  # not a constant
-    ("label='x'", ["'Load'"], None),  # its default's type is not known here
+    ("label='x'", ["'Load'"], "str"),  # the default is one more of them
+    ("label=0", ["'Load'"], None),  # the default is another type
+    ("label=None", ["'Load'"], None),  # `str | None`: a person writes it
     ("label: Any", ["'Load'"], None),  # annotated on purpose: a person decides
 ])
 def test_a_parameter_given_constants_of_one_type_may_be_annotated_with_it(

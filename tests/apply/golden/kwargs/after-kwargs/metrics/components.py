@@ -9,9 +9,8 @@ def kpi(title: str, value: float):
     return Card(Text(f'{value:,.1f}'), title=title)
 
 
-# dara-migrate: local-only[DM501] automatic migration not possible
 @py_component
-def gauge(label: str, level: float, unit='%'):
+def gauge(label: str, level: float, unit: str = '%'):
     return Stack(Text(label), Text(f'{level}{unit}'))
 
 

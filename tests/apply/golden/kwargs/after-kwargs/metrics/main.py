@@ -7,7 +7,7 @@ from metrics.actions import export
 from metrics.components import gauge, kpi, legend
 
 config = ConfigurationBuilder()
-# dara-migrate: this app keeps process-local state (DM501 x2); it scales with sticky
+# dara-migrate: this app keeps process-local state (DM501 x1); it scales with sticky
 # sessions only. Reason: automatic migration not possible.
 config.unsafe_runtime_mode = 'local'
 revenue = Variable(1200.0, uid='metrics-revenue')
