@@ -905,12 +905,9 @@ class ProjectIndex:
                 self.imported_heads.add(binding.target.partition(".")[0])
             elif imported is None:
                 self.outside_heads.add(binding.target.partition(".")[0])
-        if _imports_importlib(self, facts):
-            # Modules imported by name are imported all the same: the app runs them.
-            for call in facts.calls:
-                for module in _named_modules(self, facts, call):
-                    if module is not facts:
-                        self.imports[facts.path].add(module.path)
+        # Modules imported by name are imported all the same: the app runs them.
+        for modules in _named_imports(self).get(facts.path, {}).values():
+            self.imports[facts.path].update(m.path for m in modules if m is not facts)
 
     def removable_import(self, facts: FileFacts, written: str) -> tuple[str, str] | None:
         """(module, name) of the module-level `from module import name [as written]` a call
@@ -1670,9 +1667,9 @@ def _indirect_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts,
     for facts in index.files.values():
         looped = {(b.scope, b.name) for b in facts.bindings
                   if b.value is not None and b.value.kind == "each" and "." not in b.name}
-        dynamic = _imports_importlib(index, facts)
-        imported = _imported_by_name(index, facts) if dynamic else {}
-        if not looped and not dynamic:
+        named = _named_imports(index).get(facts.path)
+        imported = _bound_modules(facts, named) if named else {}
+        if not looped and not named:
             continue
         for call in facts.calls:
             modules: list[FileFacts] = []
@@ -1680,9 +1677,9 @@ def _indirect_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts,
             if head and imported and attribute and "." not in attribute:
                 bound = index.lookup(facts, call.scope, head)
                 modules = imported.get(id(bound[0]), []) if bound else []
-            elif dynamic and not head and call.func_call >= 0 and "." not in attribute:
+            elif named and not head and call.func_call >= 0 and "." not in attribute:
                 # `importlib.import_module('app.pages.sales').register(...)`
-                modules = _named_modules(index, facts, facts.calls[call.func_call])
+                modules = named.get(call.func_call, [])
             for module in modules:
                 function = index.resolve(module, 0, attribute).function
                 if function is not None and index.scope(function).kind == "function":
@@ -1697,24 +1694,31 @@ def _indirect_calls(index: ProjectIndex) -> dict[ScopeRef, list[tuple[FileFacts,
     return found
 
 
-def _imports_importlib(index: ProjectIndex, facts: FileFacts) -> bool:
-    """Whether a module imports `importlib`: only such a module imports modules by name
-    (`_named_modules`), and most import none."""
-    return any(binding.target.partition(".")[0] == "importlib"
-               for binding in index.import_bindings.get(facts.path, ()))
-
-
-def _imported_by_name(index: ProjectIndex, facts: FileFacts) -> dict[int, list[FileFacts]]:
-    """The names a module binds to a module it imports by name (`_named_modules`), by the
-    identity of the binding, with the project modules each may be."""
-    found: dict[int, list[FileFacts]] = {}
-    for binding in facts.bindings:
-        value = binding.value
-        if binding.kind == "assign" and value is not None and value.kind == "call":
-            modules = _named_modules(index, facts, facts.calls[value.call])
-            if modules:
-                found[id(binding)] = modules
+@per_index
+def _named_imports(index: ProjectIndex) -> dict[str, dict[int, list[FileFacts]]]:
+    """Path -> id of an `importlib.import_module(...)` call -> the project modules it may
+    import (`_named_modules`), for the files that have such calls: read while the index is
+    built (the imports) and after (the calls), the same whatever file is indexed first."""
+    found: dict[str, dict[int, list[FileFacts]]] = {}
+    for facts in index.files.values():
+        # Only a module importing `importlib` imports modules by name, and most import none.
+        if not any(binding.target.partition(".")[0] == "importlib"
+                   for binding in index.import_bindings.get(facts.path, ())):
+            continue
+        named = {call.id: modules for call in facts.calls
+                 for modules in [_named_modules(index, facts, call)] if modules}
+        if named:
+            found[facts.path] = named
     return found
+
+
+def _bound_modules(facts: FileFacts, named: dict[int, list[FileFacts]]
+                   ) -> dict[int, list[FileFacts]]:
+    """The names a module binds to a module it imports by name, by the identity of the
+    binding, with the project modules each may be (`_named_imports`)."""
+    return {id(binding): named[binding.value.call] for binding in facts.bindings
+            if binding.kind == "assign" and binding.value is not None
+            and binding.value.kind == "call" and binding.value.call in named}
 
 
 def _named_modules(index: ProjectIndex, facts: FileFacts, call: Call) -> list[FileFacts]:

@@ -445,13 +445,17 @@ def _param_route_id(index: ProjectIndex, facts: FileFacts, call: Call, method: s
     scope = facts.scopes[call.scope]
     if call.loop or method not in _KEYED_ROUTES or scope.kind != "function":
         return None
+    # What the call graph says first: the path is worked out only for a helper run once per
+    # call site.
+    sites = project_calls(index).get((facts.path, call.scope), ())
+    if not sites or index.runs_at(facts, call.scope) != len(sites):
+        return None
     segments = _route_segments(index, facts, call)
     if segments is None:
         return None
     pieces = _id_pieces(segments, method)
     names = {text for named, text in pieces if named}
-    sites = project_calls(index).get((facts.path, call.scope), ())
-    if not names or not sites or index.runs_at(facts, call.scope) != len(sites):
+    if not names:
         return None
     passes: dict[str, list[str]] = {name: [] for name in names}
     for name in names:
