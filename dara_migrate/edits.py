@@ -33,7 +33,8 @@ from dara_migrate.tree import walk
 class SetKeyword:
     """Add `keyword=<literal>` to the call starting at (line, column), or replace its value;
     the imports in `unused_imports` (as for RemoveKeyword) the replaced value read through
-    are then removed if nothing else uses them."""
+    are then removed if nothing else uses them, and those in `imports` (`from module import
+    name`) that the value needs are added where the file lacks them."""
 
     line: int
     column: int
@@ -41,6 +42,7 @@ class SetKeyword:
     value: str
     replace: bool = False
     unused_imports: tuple[tuple[str, str], ...] = ()
+    imports: tuple[tuple[str, str | None], ...] = ()
     depth: int = 0
     """Of the calls chained from that position (`router.add_layout(...).add_page(...)`), the
     one addressed: 0 the innermost (`add_layout`), 1 the call on its result, ..."""
@@ -72,14 +74,16 @@ class RenameCall:
 
 @dataclass(frozen=True)
 class ReplaceCall:
-    """Replace the call at (line, column) by the expression `source`; `unused_import` is then
-    removed from `module` if nothing else uses it. The lines of a `source` over several lines
-    after its first are indented as they are to stand in the file (as the call's own are)."""
+    """Replace the call at (line, column) by the expression `source` (with the `await` around
+    it when `awaited`); `unused_import` is then removed from `module` if nothing else uses
+    it. The lines of a `source` over several lines after its first are indented as they are
+    to stand in the file (as the call's own are)."""
 
     line: int
     column: int
     source: str
     unused_import: tuple[str, str] | None = None
+    awaited: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,9 @@ class RemoveStatement:
 @dataclass(frozen=True)
 class AddParameter:
     """A keyword-only `name: annotation = default` for the function whose statement starts
-    at `line` (its first decorator); nothing when it already has a parameter of that name."""
+    at `line` (its first decorator); nothing when it already has a parameter of that name.
+    Without annotation and default: a plain `name`, last of the positional parameters where
+    one can go there (they have no defaults, and there is no `*`), else keyword-only."""
 
     line: int
     name: str
@@ -363,6 +369,8 @@ class _Transformer(cst.CSTTransformer):
                                               and edit.depth != depth):
                 continue  # `Page('x')()`: the innermost call at this position took it
             if isinstance(edit, ReplaceCall):
+                if edit.awaited:
+                    continue  # `leave_Await` replaces the whole `await` expression
                 self.state.applied.add(edit)
                 return _verbatim(cst.parse_expression(edit.source,
                                                       self.module.config_for_parsing))
@@ -380,6 +388,16 @@ class _Transformer(cst.CSTTransformer):
                 continue
             self.state.applied.add(edit)
         return self._split_if_too_long(original, updated, added) if added else updated
+
+    def leave_Await(self, original: cst.Await, updated: cst.Await) -> cst.BaseExpression:
+        if not isinstance(original.expression, cst.Call):
+            return updated
+        for edit in self.call_edits.get(self._start(original.expression), ()):
+            if isinstance(edit, ReplaceCall) and edit.awaited and edit not in self.state.applied:
+                self.state.applied.add(edit)
+                return _verbatim(cst.parse_expression(edit.source,
+                                                      self.module.config_for_parsing))
+        return updated
 
     def _split_if_too_long(self, original: cst.Call, updated: cst.Call, added: int
                            ) -> cst.Call:
@@ -579,10 +597,30 @@ def _add_parameter(function: cst.FunctionDef, edit: AddParameter,
     if edit.name in names:
         return function
     config = module.config_for_parsing
-    added = cst.Param(name=cst.Name(edit.name),
-                      annotation=cst.Annotation(cst.parse_expression(edit.annotation, config)),
-                      default=cst.parse_expression(edit.default, config))
     star = params.star_arg
+    if not edit.annotation and not edit.default:
+        added = cst.Param(name=cst.Name(edit.name))
+        plain = [*params.params]
+        if (not isinstance(star, (cst.Param, cst.ParamStar)) and not params.kwonly_params
+                and params.star_kwarg is None and (plain or not params.posonly_params)
+                and not any(p.default is not None for p in plain)):
+            if not plain:
+                return function.with_changes(params=params.with_changes(params=[added]))
+            last = plain[-1]
+            if isinstance(last.comma, cst.Comma):
+                # One parameter per line, with a trailing comma: the new one goes on its own.
+                separator = next(p.comma for p in plain if isinstance(p.comma, cst.Comma))
+                plain[-1] = last.with_changes(comma=separator)
+                added = added.with_changes(comma=last.comma)
+            else:
+                plain[-1] = last.with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            return function.with_changes(params=params.with_changes(params=[*plain, added]))
+    else:
+        added = cst.Param(
+            name=cst.Name(edit.name),
+            annotation=cst.Annotation(cst.parse_expression(edit.annotation, config)),
+            default=cst.parse_expression(edit.default, config))
     existing = [*params.posonly_params, *params.params,
                 *([star] if isinstance(star, cst.Param) else []), *params.kwonly_params]
     trailing = existing[-1].comma if existing else None
@@ -1425,9 +1463,11 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
                  else replace(e, unused_imports=()) if isinstance(e, SetKeyword)
                  else e for e in edits]
         return _drop_unused_imports(apply_edits(text, plain, style), dropped)
-    imports = [i for e in edits if isinstance(e, InsertAfter) for i in e.imports]
+    imports: list[tuple[str, str | None]] = [
+        i for e in edits if isinstance(e, (InsertAfter, SetKeyword)) for i in e.imports]
     if imports:
-        plain = [replace(e, imports=()) if isinstance(e, InsertAfter) else e for e in edits]
+        plain = [replace(e, imports=()) if isinstance(e, (InsertAfter, SetKeyword)) else e
+                 for e in edits]
         return add_imports(apply_edits(text, plain, style), imports, style)
     markers = [e for e in edits if isinstance(e, (AddMarker, RemoveComments, BlankLinesAbove))]
     if markers:
@@ -1492,7 +1532,8 @@ def _replaced_and_inserted(lines: list[str], tree: ast.Module,
     statement, made as text where LibCST would give exactly this text (replacements
     of calls without parentheses of their own; blocks LibCST reproduces verbatim at module
     level: LF line breaks, indented as the span is); None where LibCST must make the edits."""
-    if not all(isinstance(e, (ReplaceCall, InsertAfter)) for e in group):
+    if not all(isinstance(e, (ReplaceCall, InsertAfter)) for e in group) or any(
+            isinstance(e, ReplaceCall) and e.awaited for e in group):
         return None
     statements = [n for n in tree.body
                   if first <= _first_statement_line(n) and (n.end_lineno or n.lineno) <= last]

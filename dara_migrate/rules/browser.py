@@ -7,22 +7,30 @@ the worker's memory and a file on its disk.
 
 from __future__ import annotations
 
+import ast
+import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
-from dara_migrate.facts import Call, FileFacts
+from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import dara_name
-from dara_migrate.index.project import ProjectIndex
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
+    action_refs,
     is_action_ctx,
     variable_constructor,
     variable_kind,
 )
+
+if TYPE_CHECKING:
+    from dara_migrate.edits import Edit
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.rules.runtime_defs import subtree
 
 _SHARED_READ_TYPES = frozenset({"ServerVariable", "DataVariable"})
 _WEBSOCKET_STATE = {
@@ -59,6 +67,237 @@ class ReadShared(Fix):
         return PlannedFix(finding, [edit], "get_current_value() -> read()")
 
 
+_INPUT_KINDS = frozenset({"Variable", "DerivedVariable", "UrlVariable", "SwitchVariable",
+                          "DerivedDataVariable"})
+"""Variable classes Dara resolves when one is given to an `@action` or `@py_component`
+(a StateVariable is refused as an input)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ActionInput(Fix):
+    """`await X.get_current_value()` in an `@action` or `@py_component` function -> a new
+    parameter, given `X` by every call site (unsafe: the value is the one the browser held
+    when the action was triggered or the component rendered, not when the line runs)."""
+
+    call: Call
+    receiver: str
+    function: int
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.edits import AddParameter, ReplaceCall, SetKeyword
+        from dara_migrate.rules.identity import chain_depth
+
+        index = planning.index
+        facts = index.files[finding.path]
+        scope = facts.scopes[self.function]
+        sites = _input_sites(index, (facts.path, self.function))
+        if sites is None or _named_as_value(index, facts, scope.name, sites):
+            return None
+        used = _function_names(planning.text_of(facts.path), scope.stmt_line, self.receiver)
+        if used is None:
+            return None
+        name = _parameter_name(self.receiver, used)
+        qualified = index.resolve(facts, 0, self.receiver).qualified
+        edits: dict[str, list[Edit]] = {facts.path: [
+            ReplaceCall(self.call.span.line, self.call.span.col, name, awaited=True,
+                        unused_import=index.removable_import(
+                            facts, self.receiver.partition(".")[0])),
+            AddParameter(scope.stmt_line, name, "", ""),
+        ]}
+        for caller, site in sites:
+            spelled = _spelling(index, caller, site.scope, qualified, self.receiver)
+            if spelled is None:
+                return None
+            written, imported = spelled
+            edits.setdefault(caller.path, []).append(SetKeyword(
+                site.span.line, site.span.col, name, written, depth=chain_depth(caller, site),
+                imports=() if imported is None else (imported,)))
+        own = edits.pop(facts.path)
+        sites_text = "its call site" if len(sites) == 1 else f"its {len(sites)} call sites"
+        return PlannedFix(finding, own, f"{self.receiver} as the input {name}, given by "
+                          f"{sites_text}", elsewhere=edits)
+
+
+def _input_function(index: ProjectIndex, facts: FileFacts, call: Call, receiver: str
+                    ) -> int | None:
+    """The `@action` or `@py_component` function a `get_current_value()` call may take its
+    value from as an input: the call is awaited directly in the body of a module-level async
+    function so decorated, with at most `timeout=`; the receiver is a module-level object;
+    and every call site is a call that may pass it."""
+    if not call.awaited or call.args or any(key != "timeout" for key, _ in call.kwargs):
+        return None
+    scope = facts.scopes[call.scope]
+    if scope.kind != "function" or scope.parent != 0 or not scope.is_async:
+        return None
+    ref = (facts.path, scope.id)
+    if ref not in action_refs(index) and ref not in _component_refs(index):
+        return None
+    found = index.lookup(facts, scope.id, receiver.partition(".")[0])
+    if found is None or found[1] != 0 or found[0].kind not in ("import", "import_module",
+                                                                "assign"):
+        return None
+    if not _only_read(facts, scope.id, receiver):
+        return None
+    sites = _input_sites(index, ref)
+    if sites is None or _named_as_value(index, facts, scope.name, sites):
+        return None
+    return scope.id
+
+
+def _only_read(facts: FileFacts, function: int, receiver: str) -> bool:
+    """Whether the function (and what it nests) names `receiver` only to read it with
+    `get_current_value()`, as far as the facts show (`plan` checks the source): an update of
+    it before the read would make the input differ from what the line reads."""
+    inside = subtree(facts, function)
+    read = f"{receiver}.get_current_value"
+    for call in facts.calls:
+        if call.scope not in inside:
+            continue
+        if call.callee.startswith(f"{receiver}.") and call.callee != read:
+            return False
+        if any(_mentions(value, receiver) for value in (
+                *call.args, *(value for _, value in call.kwargs))):
+            return False
+    return not any(binding.scope in inside and binding.value is not None
+                   and _mentions(binding.value, receiver) for binding in facts.bindings)
+
+
+def _mentions(value: Value, receiver: str) -> bool:
+    if value.kind in ("name", "attr") and (value.text == receiver
+                                           or value.text.startswith(f"{receiver}.")):
+        return True
+    return any(_mentions(item, receiver) for item in value.items)
+
+
+@per_index
+def _component_refs(index: ProjectIndex) -> set[ScopeRef]:
+    return {(facts.path, scope.id) for facts, scope in index.decorated.get("py_component", ())}
+
+
+def _input_sites(index: ProjectIndex, ref: ScopeRef) -> list[tuple[FileFacts, Call]] | None:
+    """Every call of the function `ref`, when it is only ever called, outside an action
+    (where calling an action runs its body, and an input would be the variable itself)."""
+    callers = index.callers.get(ref, [])
+    found: list[tuple[FileFacts, Call]] = []
+    for source in dict.fromkeys(edge.source for edge in callers):
+        edges = [e for e in callers if e.source == source]
+        if any(e.via != "call" for e in edges):
+            return None  # passed as a callback or route content: no call to give it to
+        caller = index.files[source[0]]
+        calls = [c for c in caller.calls if c.scope == source[1] and c.func_call < 0
+                 and c.callee and index.resolve_call(caller, c).function == ref]
+        if len(calls) != len(edges) or any(c.starred >= 0 or c.kwarg("**") for c in calls):
+            return None
+        if (caller.path, index.function_scope(caller, source[1])) in action_refs(index):
+            return None
+        if any(c.args and c.args[0].kind == "name"
+               and is_action_ctx(index, caller, c.scope, c.args[0].text) for c in calls):
+            return None
+        found += [(caller, c) for c in calls]
+    return found or None
+
+
+def _named_as_value(index: ProjectIndex, facts: FileFacts, name: str,
+                    sites: list[tuple[FileFacts, Call]]) -> bool:
+    """Whether the function's module, or one importing it, names the function other than in
+    its calls `sites` (keeps it in a list, hands it to `functools.partial`): a caller the
+    new parameter would not reach."""
+    calls = {(caller.path, site.id) for caller, site in sites}
+    for path in (facts.path, *index.direct_importers(facts.path)):
+        near = index.files[path]
+        for call in near.calls:
+            if (call.callee.rpartition(".")[2] == name and (near.path, call.id) not in calls
+                    and call.func_call < 0):
+                return True
+            if any(_mentions_name(value, name)
+                   for value in (*call.args, *(value for _, value in call.kwargs))):
+                return True
+        if any(binding.value is not None and binding.kind != "import"
+               and _mentions_name(binding.value, name) for binding in near.bindings):
+            return True
+        if any(_mentions_name(value, name) for scope in near.scopes
+               for value in (*scope.returned, *scope.decorators)):
+            return True
+    return False
+
+
+def _mentions_name(value: Value, name: str) -> bool:
+    if value.kind in ("name", "attr") and value.text.rpartition(".")[2] == name:
+        return True
+    if value.kind == "lambda" and any(n.rpartition(".")[2] == name for n in value.names):
+        return True
+    return any(_mentions_name(item, name) for item in value.items)
+
+
+def _function_names(text: str, line: int, receiver: str) -> set[str] | None:
+    """Every name the function whose statement starts at `line` uses or binds; None when it
+    names `receiver` other than as `await receiver.get_current_value(...)` (an update of it
+    before the read, a reference kept): the input would not be what the line reads."""
+    function = next((node for node in ast.walk(ast.parse(text))
+                     if isinstance(node, ast.AsyncFunctionDef) and (
+                         node.decorator_list[0].lineno if node.decorator_list
+                         else node.lineno) == line), None)
+    if function is None:
+        return None
+    reads: set[int] = set()
+    for node in ast.walk(function):
+        if (isinstance(node, ast.Await) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr == "get_current_value"):
+            reads.add(id(node.value.func.value))
+    names: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, (ast.Name, ast.Attribute)) and ast.unparse(node) == receiver and (
+                id(node) not in reads):
+            return None
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _parameter_name(receiver: str, used: set[str]) -> str:
+    """The receiver's last name, made a new one of the function's (`_value` added)."""
+    base = receiver.rpartition(".")[2]
+    name = base
+    if name in used or keyword.iskeyword(name):
+        name = f"{base}_value"
+        counter = 1
+        while name in used:
+            counter += 1
+            name = f"{base}_value{counter}"
+    return name
+
+
+def _spelling(index: ProjectIndex, facts: FileFacts, scope: int, qualified: str,
+              receiver: str) -> tuple[str, tuple[str, str] | None] | None:
+    """How a call site's scope names the object `qualified`: as the action's module writes
+    it, through a module-level import of the site's file, or by an import to add (`from
+    module import name`, where the file binds no such name); None otherwise."""
+    if index.resolve(facts, scope, receiver).qualified == qualified:
+        return receiver, None
+    for binding in index.import_bindings.get(facts.path, ()):
+        target = binding.target
+        if binding.scope != 0 or not (qualified == target
+                                      or qualified.startswith(target + ".")):
+            continue
+        written = binding.name + qualified[len(target):]
+        if index.resolve(facts, scope, written).qualified == qualified:
+            return written, None
+    parts = qualified.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        if index.module_named(module, facts) is None:
+            continue
+        head = parts[cut]
+        if head in facts.names or any(b.name == head for b in facts.bindings):
+            return None
+        return ".".join(parts[cut:]), (module, head)
+    return None
+
+
 class BrowserRead(Rule):
     code = "DM401"
     name = "browser-read"
@@ -78,13 +317,18 @@ class BrowserRead(Rule):
         use_instead="Pass the variable as an input of the action (`save(name)` gives "
         "`save(ctx, name_value)` the current value), or, for a ServerVariable, DataVariable "
         "or BackendStore-backed Variable, read the shared backend: `await var.read()`.",
-        fix_safety="Unsafe, only for `await X.get_current_value()` where X is a "
+        fix_safety="Unsafe, two cases. `await X.get_current_value()` where X is a "
         "ServerVariable, DataVariable or a Variable with `store=BackendStore(...)` (with a "
-        "`timeout=` argument the message shows the rewrite, to apply by hand): `read()` "
-        "returns the stored value, which can differ from what the browser shows while an "
-        "update is in flight. Never for a DerivedVariable (its value is computed for the "
-        "browser's inputs) or a plain Variable (its value lives in the browser). Otherwise "
-        "manual.",
+        "`timeout=` argument the message shows the rewrite, to apply by hand) becomes "
+        "`await X.read()`: it returns the stored value, which can differ from what the "
+        "browser shows while an update is in flight. Any other variable X read so directly "
+        "in a module-level `@action` or `@py_component` function becomes an input: a new "
+        "parameter replaces the read, and every call site passes X (importing it where the "
+        "page lacks it). The value is then the one the browser held when the action was "
+        "triggered or the component rendered. `apply` makes it only where that is the value "
+        "the line reads: X is a module-level object the function names only in such reads, "
+        "and the function is only ever called (never kept or handed on as a value), never "
+        "inside an action (where the call runs the body). Otherwise manual.",
         confidence="High: the receiver must resolve to a Dara variable.",
     )
     VALID = [
@@ -177,6 +421,36 @@ class BrowserRead(Rule):
                 "        return [a, b, c, d]\n"
             ),
         }),
+        Example({
+            "console/state.py": "from dara.core import Variable\n\n"
+            "term = Variable('')\n",
+            "console/actions.py": "from dara.core import action\n\n"
+            "from console import state\n\n"
+            "@action\n"
+            "async def search(ctx: action.Ctx):\n"
+            "    term = await state.term.get_current_value()  # expect: DM401\n"
+            "    await ctx.notify(f'Searching for {term}', title='Search')\n",
+            "console/pages.py": "from dara.components import Button\n\n"
+            "from console.actions import search\n\n"
+            "def home():\n"
+            "    return Button('Search', onclick=search())\n",
+        }, note="a plain Variable read in an action becomes its input (namespace package)",
+        fixed={
+            "console/actions.py": (
+                "from dara.core import action\n\n"
+                "@action\n"
+                "async def search(ctx: action.Ctx, term_value):\n"
+                "    term = term_value\n"
+                "    await ctx.notify(f'Searching for {term}', title='Search')\n"
+            ),
+            "console/pages.py": (
+                "from dara.components import Button\n\n"
+                "from console.actions import search\n"
+                "from console.state import term\n\n"
+                "def home():\n"
+                "    return Button('Search', onclick=search(term_value=term))\n"
+            ),
+        }),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -210,11 +484,14 @@ class BrowserRead(Rule):
                 f"websocket; read the shared backend instead: `await {receiver}.read()`",
                 fix=ReadShared(call) if renamable else "manual",
             )
+        function = (_input_function(ctx.index, facts, call, receiver)
+                    if kind in _INPUT_KINDS else None)
         return ctx.at_call(
             self, facts, call,
             f"{receiver}.get_current_value() asks the browser over the websocket attached to "
             f"this worker, which another worker does not have; pass {receiver} ({kind}) as "
             "an action input instead",
+            fix="manual" if function is None else ActionInput(call, receiver, function),
         )
 
 

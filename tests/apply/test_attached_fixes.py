@@ -94,7 +94,7 @@ def test_the_rule_examples_exercise_every_kind_of_attached_fix(tmp_path: Path) -
                      if f.autofix is not None)
     assert kinds == {"SetId", "KeyUid", "DefineAction", "StaticUpdate", "Hoist", "ReadShared",
                      "DeclareRuntime", "DropLocalBackend", "Unbind", "RewrittenByDM105",
-                     "Annotate"}
+                     "Annotate", "ActionInput"}
 
 
 @pytest.mark.parametrize("app", APPS)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import dara_migrate.edits as edits_module
 from dara_migrate.edits import (
     AddMarker,
+    AddParameter,
     AnnotateParameter,
     Edit,
     EditError,
@@ -560,3 +561,42 @@ def test_only_the_named_parameter_is_annotated(name: str, signature: str) -> Non
               "    return label\n")
     assert apply_edits(source, [AnnotateParameter(1, name, "str")]) == (
         f"@py_component\n{signature}\n    return label\n")
+
+
+@pytest.mark.parametrize(("signature", "expected"), [
+    ("async def save(ctx):", "async def save(ctx, term):"),
+    ("async def save():", "async def save(term):"),
+    ("async def save(ctx, limit=5):", "async def save(ctx, limit=5, *, term):"),
+    ("async def save(ctx, *rest):", "async def save(ctx, *rest, term):"),
+    ("async def save(ctx, **extra):", "async def save(ctx, *, term, **extra):"),
+    ("async def save(\n    ctx,\n    scope: str,\n):",
+     "async def save(\n    ctx,\n    scope: str,\n    term,\n):"),
+])
+def test_a_plain_parameter_goes_last_of_the_positional_ones_where_it_can(
+        signature: str, expected: str) -> None:
+    source = f"@action\n{signature}\n    return 1\n"
+    assert apply_edits(source, [AddParameter(1, "term", "", "")]) == (
+        f"@action\n{expected}\n    return 1\n")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("    term = await state.term.get_current_value()\n", "    term = value\n"),
+    ("    term = (await state.term.get_current_value(timeout=3))\n", "    term = value\n"),
+    ("    await ctx.notify(f'{await state.term.get_current_value()}')\n",
+     "    await ctx.notify(f'{value}')\n"),
+])
+def test_an_awaited_call_is_replaced_with_its_await(line: str, expected: str) -> None:
+    source = f"async def save(ctx):\n{line}"
+    column = line.index("state.") + 1
+    assert apply_edits(source, [ReplaceCall(2, column, "value", awaited=True)]) == (
+        f"async def save(ctx):\n{expected}")
+
+
+def test_a_keyword_brings_the_import_its_value_needs() -> None:
+    source = ("from app import actions\n\n"
+              "button = Button(onclick=actions.save())\n")
+    edit = SetKeyword(3, 25, "term", "term", imports=(("app.state", "term"),))
+    style = edits_module.EditStyle(first_party=frozenset({"app"}))
+    assert apply_edits(source, [edit], style) == (
+        "from app import actions\nfrom app.state import term\n\n"
+        "button = Button(onclick=actions.save(term=term))\n")

@@ -30,6 +30,9 @@ CASES = {
     "registry": ("registry", ["--target", "1.x"]),
     # Parameters given constants of one JSON type at every call site get that type.
     "kwargs": ("kwargs", ["--target", "1.x", "--unsafe-fixes"]),
+    # A namespace package whose actions and components read what the browser holds: the
+    # variables become inputs their call sites pass (imported where a page lacks them).
+    "inputs": ("inputs", ["--target", "1.x", "--unsafe-fixes"]),
     # Double-quoted strings; state.py has none, so its folder's files decide.
     "quotes-1x": ("quotes", ["--target", "1.x"]),
     "quotes-v2": ("quotes", ["--target", "v2", "--unsafe-fixes", "--set-mode", "warn"]),

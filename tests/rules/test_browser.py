@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from dara_migrate.cli import app
 from dara_migrate.facts import WATCHED_WORDS
 from dara_migrate.models import Finding
 from dara_migrate.rules.browser import _WEBSOCKET_STATE
@@ -253,3 +256,77 @@ def test_websocket_objects_reached_through_project_aliases(tmp_path: Path) -> No
 def test_every_websocket_object_is_a_watched_word() -> None:
     # Files that never name one are skipped by DM402: the words must cover them all.
     assert set(_WEBSOCKET_STATE) <= set(WATCHED_WORDS)
+
+
+INPUT_STATE = (
+    "from dara.core import ServerVariable, Variable\n\n"
+    "term = Variable('')\n"
+    "count = Variable(0)\n"
+    "rows = ServerVariable(default=[], uid='rows')\n"
+)
+INPUT_ACTIONS = (
+    "from dara.core import action, py_component\n"
+    "from dara.components import Text\n\n"
+    "from app import state\n\n\n"
+    "@action\n"
+    "async def search(ctx: action.Ctx):\n"
+    "    return await state.term.get_current_value()\n\n\n"
+    "@py_component\n"
+    "async def badge(title: str):\n"
+    "    return Text(f'{title}: {await state.term.get_current_value(timeout=2)}')\n\n\n"
+    "@action\n"
+    "async def bump(ctx: action.Ctx):\n"
+    "    await ctx.update(state.count, 1)\n"
+    "    return await state.count.get_current_value()\n\n\n"
+    "def helper():\n"
+    "    return search\n"
+)
+
+
+def _fixes(tmp_path: Path, pages: str) -> dict[int, str]:
+    found = findings(tmp_path, {"app/state.py": INPUT_STATE, "app/actions.py": INPUT_ACTIONS,
+                                "app/pages.py": pages}, "DM401")
+    return {f.line: f.fix for f in found}
+
+
+def test_a_variable_read_becomes_an_input_where_every_call_can_pass_it(tmp_path: Path) -> None:
+    pages = ("from dara.components import Button, Stack\n"
+             "from app.actions import badge, bump, search\n\n"
+             "def page():\n"
+             "    return Stack(badge('Home'), Button('Go', onclick=search()),\n"
+             "                 Button('Up', onclick=bump()))\n")
+    # `search` is named as a value in `helper` (a caller the input would not reach), `bump`
+    # updates the variable before reading it.
+    assert _fixes(tmp_path, pages) == {9: "manual", 14: "unsafe", 20: "manual"}
+
+
+def test_no_input_when_a_call_runs_inside_an_action(tmp_path: Path) -> None:
+    actions = INPUT_ACTIONS.replace("def helper():\n    return search\n", (
+        "@action\n"
+        "async def again(ctx: action.Ctx):\n"
+        "    await search(ctx)\n"
+        "    return badge\n"))
+    files = {"app/state.py": INPUT_STATE, "app/actions.py": actions,
+             "app/pages.py": "from app.actions import badge, search\n\n"
+                             "def page():\n    return [search(), badge('x')]\n"}
+    found = findings(tmp_path, files, "DM401")
+    # `search(ctx)` in an action runs the body; `badge` is named as a value.
+    assert {f.line: f.fix for f in found} == {9: "manual", 14: "manual", 20: "manual"}
+
+
+def test_apply_passes_the_variable_and_imports_it_where_the_page_lacks_it(
+        tmp_path: Path) -> None:
+    files = {"app/state.py": INPUT_STATE,
+             "app/actions.py": INPUT_ACTIONS.replace("def helper():\n    return search\n",
+                                                     "HELP = 'search'\n"),
+             "app/pages.py": "from app.actions import search\n\n"
+                             "def page():\n    return search()\n"}
+    root = write_tree(tmp_path, files)
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--unsafe-fixes", "--target", "1.x"])
+    assert result.exit_code in (0, 1), result.stderr
+    actions = (root / "app/actions.py").read_text()
+    assert "async def search(ctx: action.Ctx, term):\n    return term\n" in actions
+    assert (root / "app/pages.py").read_text() == (
+        "from app.actions import search\nfrom app.state import term\n\n"
+        "def page():\n    return search(term=term)\n")
