@@ -438,7 +438,8 @@ class _Transformer(cst.CSTTransformer):
                 elif isinstance(edit, AddParameter):
                     if not isinstance(statement, cst.FunctionDef):
                         continue
-                    statement = _add_parameter(statement, edit, self.module)
+                    statement = self._fitting(source, _add_parameter(statement, edit,
+                                                                     self.module))
                 elif isinstance(edit, AnnotateParameter):
                     if not isinstance(statement, cst.FunctionDef):
                         continue
@@ -457,6 +458,23 @@ class _Transformer(cst.CSTTransformer):
             if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 result[0] = first.with_changes(leading_lines=lines)
         return result
+
+    def _fitting(self, original: cst.CSTNode, function: cst.FunctionDef) -> cst.FunctionDef:
+        """A one-line signature that parameters made longer than the line length, split one
+        parameter per line (as a long call is)."""
+        params = self.module.code_for_node(function.params)
+        if "\n" in params or "\r" in params or not isinstance(original, cst.FunctionDef):
+            return function
+        line = self.lines[self.get_metadata(PositionProvider, original.name).start.line - 1]
+        returns = (f" -> {self.module.code_for_node(function.returns.annotation)}"
+                   if function.returns is not None else "")
+        header = (f"{_indent(line)}{'async ' if function.asynchronous else ''}def "
+                  f"{function.name.value}({params}){returns}:")
+        if _width(header) <= self.line_length:
+            return function
+        return function.with_changes(params=_split_parameters(function.params, _indent(line)),
+                                     whitespace_before_params=_line_break(
+                                         _deeper_indent(_indent(line))))
 
     def _parse_block(self, source: str) -> list[cst.BaseStatement]:
         block = cst.parse_module(source, self.module.config_for_parsing)
@@ -516,20 +534,53 @@ def _line_break_before_last(call: cst.Call, closing: cst.ParenthesizedWhitespace
     return _break_before_last(call) or _deeper(closing)
 
 
+def _line_break(to: str) -> cst.ParenthesizedWhitespace:
+    return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=False,
+                                       last_line=cst.SimpleWhitespace(to))
+
+
+def _split_parameters(params: cst.Parameters, indent: str) -> cst.Parameters:
+    """`params` one per line, one indent deeper than `indent`, with a trailing comma and the
+    closing parenthesis back at `indent`."""
+    deeper = _deeper_indent(indent)
+    star = params.star_arg
+    slash = params.posonly_ind
+    ordered: list[cst.CSTNode] = [
+        *params.posonly_params, *([slash] if isinstance(slash, cst.ParamSlash) else []),
+        *params.params, *([star] if isinstance(star, (cst.Param, cst.ParamStar)) else []),
+        *params.kwonly_params, *([params.star_kwarg] if params.star_kwarg else [])]
+    no_space = cst.SimpleWhitespace("")
+    split: dict[int, cst.CSTNode] = {}
+    for index, node in enumerate(ordered):
+        comma = cst.Comma(whitespace_before=no_space, whitespace_after=_line_break(
+            deeper if index < len(ordered) - 1 else indent))
+        if isinstance(node, cst.Param):
+            split[id(node)] = node.with_changes(comma=comma, whitespace_after_param=no_space)
+        elif isinstance(node, (cst.ParamSlash, cst.ParamStar)):
+            split[id(node)] = node.with_changes(comma=comma)
+
+    def each(nodes: Sequence[cst.Param]) -> list[cst.Param]:
+        return [cast(cst.Param, split[id(node)]) for node in nodes]
+
+    return params.with_changes(
+        posonly_params=each(params.posonly_params), params=each(params.params),
+        kwonly_params=each(params.kwonly_params),
+        posonly_ind=split.get(id(slash), slash),
+        star_arg=split.get(id(star), star),
+        star_kwarg=(cast(cst.Param, split[id(params.star_kwarg)]) if params.star_kwarg
+                    else None))
+
+
 def _split_call(call: cst.Call, indent: str) -> cst.Call:
     """`call` with one argument per line, one indent deeper than `indent`, a trailing comma,
     and the closing parenthesis back at `indent`."""
-    def line_break(to: str) -> cst.ParenthesizedWhitespace:
-        return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), indent=False,
-                                           last_line=cst.SimpleWhitespace(to))
-
     deeper = _deeper_indent(indent)
     no_space = cst.SimpleWhitespace("")
     args = [arg.with_changes(
-        comma=cst.Comma(whitespace_before=no_space, whitespace_after=line_break(
+        comma=cst.Comma(whitespace_before=no_space, whitespace_after=_line_break(
             deeper if index < len(call.args) - 1 else indent)),
         whitespace_after_arg=no_space) for index, arg in enumerate(call.args)]
-    return call.with_changes(whitespace_before_args=line_break(deeper), args=args)
+    return call.with_changes(whitespace_before_args=_line_break(deeper), args=args)
 
 
 def _set_keyword(call: cst.Call, edit: SetKeyword, module: cst.Module) -> cst.Call:

@@ -600,3 +600,22 @@ def test_a_keyword_brings_the_import_its_value_needs() -> None:
     assert apply_edits(source, [edit], style) == (
         "from app import actions\nfrom app.state import term\n\n"
         "button = Button(onclick=actions.save(term=term))\n")
+
+
+@pytest.mark.parametrize(("signature", "expected"), [
+    ("async def run_search(ctx: dc.ActionCtx, source: str = 'toolbar', *, search_value):",
+     "async def run_search(\n    ctx: dc.ActionCtx,\n    source: str = 'toolbar',\n    *,\n"
+     "    search_value,\n    summary_value,\n):"),
+    ("    def render(self, title: str, /, subtitle: str, **extra) -> Component:",
+     "    def render(\n        self,\n        title: str,\n        /,\n        subtitle: str,\n"
+     "        *,\n        summary_value,\n        **extra,\n    ) -> Component:"),
+])
+def test_a_signature_a_parameter_makes_too_long_gets_one_per_line(
+        signature: str, expected: str) -> None:
+    indent = signature[:len(signature) - len(signature.lstrip())]
+    source = (f"class Page:\n{signature}\n{indent}    return 1\n" if indent
+              else f"@action\n{signature}\n    return 1\n")
+    line = 2 if indent else 1
+    edited = apply_edits(source, [AddParameter(line, "summary_value", "", "")])
+    assert edited == source.replace(signature, expected)
+    ast.parse(edited)
