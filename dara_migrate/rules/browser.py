@@ -137,10 +137,9 @@ def _input_function(index: ProjectIndex, facts: FileFacts, call: Call, receiver:
     if found is None or found[1] != 0 or found[0].kind not in ("import", "import_module",
                                                                 "assign"):
         return None
-    if not _only_read(facts, scope.id, receiver):
-        return None
     sites = _input_sites(index, ref)
-    if sites is None or _named_as_value(index, facts, scope.name, sites):
+    if sites is None or not _only_read(facts, scope.id, receiver) or _named_as_value(
+            index, facts, scope.name, sites):
         return None
     return scope.id
 
@@ -202,32 +201,55 @@ def _named_as_value(index: ProjectIndex, facts: FileFacts, name: str,
                     sites: list[tuple[FileFacts, Call]]) -> bool:
     """Whether the function's module, or one importing it, names the function other than in
     its calls `sites` (keeps it in a list, hands it to `functools.partial`): a caller the
-    new parameter would not reach."""
-    calls = {(caller.path, site.id) for caller, site in sites}
+    new parameter would not reach. Any function of that last name counts."""
     for path in (facts.path, *index.direct_importers(facts.path)):
-        near = index.files[path]
-        for call in near.calls:
-            if (call.callee.rpartition(".")[2] == name and (near.path, call.id) not in calls
-                    and call.func_call < 0):
-                return True
-            if any(_mentions_name(value, name)
-                   for value in (*call.args, *(value for _, value in call.kwargs))):
-                return True
-        if any(binding.value is not None and binding.kind != "import"
-               and _mentions_name(binding.value, name) for binding in near.bindings):
-            return True
-        if any(_mentions_name(value, name) for scope in near.scopes
-               for value in (*scope.returned, *scope.decorators)):
+        values, called = _file_names(index, path)
+        expected = sum(1 for caller, site in sites
+                       if caller.path == path and site.callee.rpartition(".")[2] == name)
+        if name in values or called.get(name, 0) != expected:
             return True
     return False
 
 
-def _mentions_name(value: Value, name: str) -> bool:
-    if value.kind in ("name", "attr") and value.text.rpartition(".")[2] == name:
-        return True
-    if value.kind == "lambda" and any(n.rpartition(".")[2] == name for n in value.names):
-        return True
-    return any(_mentions_name(item, name) for item in value.items)
+@per_index
+def _names_by_file(index: ProjectIndex) -> dict[str, tuple[frozenset[str], dict[str, int]]]:
+    """`_file_names` of the files asked about so far."""
+    return {}
+
+
+def _file_names(index: ProjectIndex, path: str) -> tuple[frozenset[str], dict[str, int]]:
+    """The last names of the names and attributes a file passes, assigns, returns or
+    decorates with as values, and how many calls it makes of each last name."""
+    known = _names_by_file(index)
+    if path not in known:
+        facts = index.files[path]
+        values: set[str] = set()
+        called: dict[str, int] = {}
+        for call in facts.calls:
+            if call.func_call < 0:
+                last = call.callee.rpartition(".")[2]
+                called[last] = called.get(last, 0) + 1
+            for value in call.args:
+                _value_names(value, values)
+            for _, value in call.kwargs:
+                _value_names(value, values)
+        for binding in facts.bindings:
+            if binding.value is not None and binding.kind != "import":
+                _value_names(binding.value, values)
+        for scope in facts.scopes:
+            for value in (*scope.returned, *scope.decorators):
+                _value_names(value, values)
+        known[path] = (frozenset(values), called)
+    return known[path]
+
+
+def _value_names(value: Value, into: set[str]) -> None:
+    if value.kind in ("name", "attr"):
+        into.add(value.text.rpartition(".")[2])
+    elif value.kind == "lambda":
+        into.update(name.rpartition(".")[2] for name in value.names)
+    for item in value.items:
+        _value_names(item, into)
 
 
 def _function_names(text: str, line: int, receiver: str) -> set[str] | None:
