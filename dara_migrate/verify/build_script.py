@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.metadata
 import importlib.util
-import itertools
 import json
 import os
 import platform
@@ -155,13 +155,22 @@ def _frame_qualname(frame: FrameType) -> str:
 
 def _frame_lines(frame: FrameType) -> tuple[int, int]:
     """First and last line of the expression the frame is executing (a call may span lines)."""
-    positions = getattr(frame.f_code, "co_positions", None)
-    if positions is not None and frame.f_lasti >= 0:
+    if frame.f_lasti >= 0:
+        positions = _positions(frame.f_code)
         # co_positions has one entry per two-byte code unit; f_lasti is a byte offset.
-        position = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
-        if position is not None and position[0] is not None:
-            return position[0], position[1] or position[0]
+        first, last = positions[frame.f_lasti // 2] if frame.f_lasti // 2 < len(
+            positions) else (None, None)
+        if first is not None:
+            return first, last or first
     return frame.f_lineno, frame.f_lineno
+
+
+@functools.cache
+def _positions(code: CodeType) -> tuple[tuple[int | None, int | None], ...]:
+    """The (first, last) lines of each code unit of `code`, read once per code object: a module
+    that registers thousands of definitions would otherwise walk its code once for each."""
+    positions = getattr(code, "co_positions", None)
+    return tuple((start, end) for start, end, _, _ in positions()) if positions else ()
 
 
 def _frames_from(frame: FrameType | None) -> Iterator[FrameType]:
