@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import codecs
 import configparser
 import contextlib
@@ -141,14 +142,17 @@ def _nearest(folders: set[str], relative: str) -> str:
 
 
 def _declared_package_roots(path: Path) -> list[str]:
-    """Folders that hold top-level packages, as declared in a pyproject.toml or setup.cfg;
-    a file that cannot be read declares nothing (settings report the root's own file)."""
+    """Folders that hold top-level packages, as declared in a pyproject.toml, setup.cfg or
+    setup.py; a file that cannot be read declares nothing (settings report the root's own
+    file)."""
     try:
         text = read_bytes(path).decode("utf-8", errors="replace")
     except ReadError:
         return []
     if path.name == "setup.cfg":
         return _setup_cfg_roots(text)
+    if path.name == "setup.py":
+        return _setup_py_roots(text)
     if "\\" not in text and not any(tool in text for tool in _PACKAGING_TOOLS):
         return []  # no key below can be spelt without a tool's name or an escape
     try:
@@ -204,6 +208,36 @@ def _setup_cfg_roots(text: str) -> list[str]:
     if where:
         roots.append(where)
     return roots
+
+
+def _setup_py_roots(text: str) -> list[str]:
+    """What `setup(package_dir={'': 'lib'}, packages=find_packages('lib'))` declares, written
+    out as literals (a setup.py computing them declares nothing the tool can read)."""
+    if "package_dir" not in text and "where" not in text and "find_" not in text:
+        return []
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    roots: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+            node.func, "id", "")
+        for keyword in node.keywords:
+            value = keyword.value
+            if name == "setup" and keyword.arg == "package_dir" and isinstance(value, ast.Dict):
+                roots.extend(v.value for k, v in zip(value.keys, value.values, strict=True)
+                             if isinstance(k, ast.Constant) and k.value == ""
+                             and isinstance(v, ast.Constant) and isinstance(v.value, str))
+            elif (name in ("find_packages", "find_namespace_packages") and keyword.arg == "where"
+                  and isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                roots.append(value.value)
+        if (name in ("find_packages", "find_namespace_packages") and node.args
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            roots.append(node.args[0].value)
+    return list(dict.fromkeys(root.strip("/") for root in roots if root.strip("/")))
 
 
 _Specs = list[tuple[str, pathspec.GitIgnoreSpec]]

@@ -120,6 +120,19 @@ def test_declared_package_folders_are_source_roots(tmp_path: Path) -> None:
         "cfg/source/shop/main.py": "",
         "legacy/setup.py": "",
         "legacy/src/shop/main.py": "",
+        "setup_dir/setup.py": "from setuptools import setup\n\n"
+                              "setup(name='shop', package_dir={'': 'lib'}, packages=['shop'])\n",
+        "setup_dir/lib/shop/main.py": "",
+        "setup_find/setup.py": "import setuptools\n\nsetuptools.setup(\n"
+                               "    packages=setuptools.find_packages(where='code'))\n",
+        "setup_find/code/shop/main.py": "",
+        "setup_arg/setup.py": "from setuptools import find_namespace_packages, setup\n\n"
+                              "setup(packages=find_namespace_packages('pkgs'))\n",
+        "setup_arg/pkgs/shop/main.py": "",
+        # A folder worked out at run time is not read.
+        "computed/setup.py": "import os\nfrom setuptools import setup\n\n"
+                             "setup(package_dir={'': os.environ['SRC']})\n",
+        "computed/lib/shop/main.py": "",
         # Keys spelt with escapes name no tool in the text: still read.
         "escaped/pyproject.toml": '[tool."\\u0073etuptools"]\npackage-dir = {"" = "esc"}\n',
         "escaped/esc/shop/main.py": "",
@@ -128,8 +141,10 @@ def test_declared_package_folders_are_source_roots(tmp_path: Path) -> None:
     })
     roots = roots_of(tmp_path)
     assert roots.module_name("plain/esc/shop/main.py") == ("esc.shop.main", False)
+    assert roots.module_name("computed/lib/shop/main.py") == ("lib.shop.main", False)
     for folder in ("setuptools/lib", "dir/code", "poetry/app", "hatch/python", "cfg/source",
-                   "legacy/src", "escaped/esc"):
+                   "legacy/src", "escaped/esc", "setup_dir/lib", "setup_find/code",
+                   "setup_arg/pkgs"):
         assert roots.module_name(f"{folder}/shop/main.py") == ("shop.main", False), folder
 
 
