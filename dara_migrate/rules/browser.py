@@ -141,6 +141,10 @@ def _input_function(index: ProjectIndex, facts: FileFacts, call: Call, receiver:
     if sites is None or not _only_read(facts, scope.id, receiver) or _named_as_value(
             index, facts, scope.name, sites):
         return None
+    qualified = index.resolve(facts, 0, receiver).qualified
+    if any(_spelling(index, caller, site.scope, qualified, receiver) is None
+           for caller, site in sites):
+        return None
     return scope.id
 
 
@@ -311,13 +315,33 @@ def _spelling(index: ProjectIndex, facts: FileFacts, scope: int, qualified: str,
     parts = qualified.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         module = ".".join(parts[:cut])
-        if index.module_named(module, facts) is None:
+        defining = index.module_named(module, facts)
+        if defining is None:
             continue
+        written = ".".join(parts[cut:])
+        if defining is facts:
+            return (written, None) if index.resolve(facts, scope, written).qualified == (
+                qualified) else None
         head = parts[cut]
-        if head in facts.names or any(b.name == head for b in facts.bindings):
-            return None
-        return ".".join(parts[cut:]), (module, head)
+        if head in facts.names or any(b.name == head for b in facts.bindings) or _imports(
+                index, defining.path, facts.path):
+            return None  # a name taken, or an import that would close a cycle
+        return written, (module, head)
     return None
+
+
+def _imports(index: ProjectIndex, start: str, wanted: str) -> bool:
+    """Whether the module at `start` imports the one at `wanted`, directly or through others."""
+    seen = {start}
+    pending = [start]
+    while pending:
+        for path in index.imports.get(pending.pop(), ()):
+            if path == wanted:
+                return True
+            if path not in seen:
+                seen.add(path)
+                pending.append(path)
+    return False
 
 
 class BrowserRead(Rule):

@@ -330,3 +330,28 @@ def test_apply_passes_the_variable_and_imports_it_where_the_page_lacks_it(
     assert (root / "app/pages.py").read_text() == (
         "from app.actions import search\nfrom app.state import term\n\n"
         "def page():\n    return search(term=term)\n")
+
+
+def test_no_input_where_a_page_cannot_name_the_variable_without_an_import_cycle(
+        tmp_path: Path) -> None:
+    # The variables' module imports the page: importing them there would close a cycle.
+    state = ("from dara.core import Variable\n\n"
+             "from app.widgets import panel\n\n"
+             "term = Variable('')\n"
+             "LAYOUT = panel\n")
+    actions = ("from dara.core import action\n\n"
+               "from app.state import term\n\n\n"
+               "@action\n"
+               "async def search(ctx: action.Ctx):\n"
+               "    return await term.get_current_value()\n")
+    widgets = ("def panel():\n"
+               "    from app.actions import search\n"
+               "    return search()\n")
+    found = findings(tmp_path, {"app/state.py": state, "app/actions.py": actions,
+                                "app/widgets.py": widgets}, "DM401")
+    assert [(f.line, f.fix) for f in found] == [(8, "manual")]
+    (tmp_path / "app/widgets.py").write_text("from app import state\n\n" + widgets)
+    (tmp_path / "app/state.py").write_text(state.replace("from app.widgets import panel\n\n",
+                                                         "").replace("LAYOUT = panel\n", ""))
+    result, _ = run_audit(tmp_path, show_info=True)
+    assert [(f.line, f.fix) for f in result.findings if f.rule == "DM401"] == [(8, "unsafe")]
