@@ -94,10 +94,10 @@ class ActionInput(Fix):
         sites = _input_sites(index, (facts.path, self.function))
         if sites is None or _named_as_value(index, facts, scope.name, sites):
             return None
-        used = _function_names(planning.text_of(facts.path), scope.stmt_line, self.receiver)
-        if used is None:
+        found = _function_names(planning.text_of(facts.path), scope.stmt_line, self.receiver)
+        if found is None:
             return None
-        name = _parameter_name(self.receiver, used)
+        name = _parameter_name(self.receiver, *found)
         qualified = index.resolve(facts, 0, self.receiver).qualified
         edits: dict[str, list[Edit]] = {facts.path: [
             ReplaceCall(self.call.span.line, self.call.span.col, name, awaited=True,
@@ -256,37 +256,43 @@ def _value_names(value: Value, into: set[str]) -> None:
         _value_names(item, into)
 
 
-def _function_names(text: str, line: int, receiver: str) -> set[str] | None:
-    """Every name the function whose statement starts at `line` uses or binds; None when it
-    names `receiver` other than as `await receiver.get_current_value(...)` (an update of it
-    before the read, a reference kept): the input would not be what the line reads."""
+def _function_names(text: str, line: int, receiver: str
+                    ) -> tuple[set[str], set[str]] | None:
+    """Every name the function whose statement starts at `line` uses or binds, and every
+    receiver it reads with `await receiver.get_current_value(...)`; None when it names
+    `receiver` other than so (an update of it before the read, a reference kept): the input
+    would not be what the line reads."""
     function = next((node for node in ast.walk(ast.parse(text))
                      if isinstance(node, ast.AsyncFunctionDef) and (
                          node.decorator_list[0].lineno if node.decorator_list
                          else node.lineno) == line), None)
     if function is None:
         return None
-    reads: set[int] = set()
+    reads: dict[int, str] = {}
     for node in ast.walk(function):
         if (isinstance(node, ast.Await) and isinstance(node.value, ast.Call)
                 and isinstance(node.value.func, ast.Attribute)
                 and node.value.func.attr == "get_current_value"):
-            reads.add(id(node.value.func.value))
+            reads[id(node.value.func.value)] = ast.unparse(node.value.func.value)
     names: set[str] = set()
     for node in ast.walk(function):
-        if isinstance(node, (ast.Name, ast.Attribute)) and ast.unparse(node) == receiver and (
-                id(node) not in reads):
+        if isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in reads and (
+                ast.unparse(node) == receiver):
             return None
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
-    return names
+    return names, set(reads.values())
 
 
-def _parameter_name(receiver: str, used: set[str]) -> str:
-    """The receiver's last name, made a new one of the function's (`_value` added)."""
-    base = receiver.rpartition(".")[2]
+def _parameter_name(receiver: str, used: set[str], read: set[str]) -> str:
+    """The receiver's last name (its whole dotted name where another receiver the function
+    reads ends alike: `state_term`, `filters_term`), made a new one of the function's
+    (`_value` added)."""
+    last = receiver.rpartition(".")[2]
+    alike = any(other != receiver and other.rpartition(".")[2] == last for other in read)
+    base = re.sub(r"\W", "_", receiver) if alike else last
     name = base
     if name in used or keyword.iskeyword(name):
         name = f"{base}_value"

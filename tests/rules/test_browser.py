@@ -355,3 +355,26 @@ def test_no_input_where_a_page_cannot_name_the_variable_without_an_import_cycle(
                                                          "").replace("LAYOUT = panel\n", ""))
     result, _ = run_audit(tmp_path, show_info=True)
     assert [(f.line, f.fix) for f in result.findings if f.rule == "DM401"] == [(8, "unsafe")]
+
+
+def test_two_variables_of_one_last_name_become_two_inputs(tmp_path: Path) -> None:
+    files = {"app/state.py": INPUT_STATE,
+             "app/filters.py": "from dara.core import Variable\n\nterm = Variable('x')\n",
+             "app/actions.py": "from dara.core import action\n\n"
+                               "from app import filters, state\n\n\n"
+                               "@action\n"
+                               "async def search(ctx: action.Ctx):\n"
+                               "    return [await state.term.get_current_value(),\n"
+                               "            await filters.term.get_current_value()]\n",
+             "app/pages.py": "from app import filters, state\n"
+                             "from app.actions import search\n\n"
+                             "def page():\n    return search()\n"}
+    root = write_tree(tmp_path, files)
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--unsafe-fixes", "--target", "1.x"])
+    assert result.exit_code in (0, 1), result.stderr
+    assert "async def search(ctx: action.Ctx, state_term, filters_term):\n" \
+        "    return [state_term,\n            filters_term]\n" in (
+            root / "app/actions.py").read_text()
+    assert (root / "app/pages.py").read_text().endswith(
+        "return search(state_term=state.term, filters_term=filters.term)\n")
