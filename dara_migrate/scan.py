@@ -149,12 +149,19 @@ def prune_cache(folder: Path, used: Collection[str]) -> None:
             os.unlink(path)
 
 
-def _read(job: FileJob) -> tuple[bytes, str] | FileResult:
-    """The file's bytes and cache digest, or the result for a file that cannot be read."""
+def _bytes(job: FileJob) -> bytes | FileResult:
+    """The file's bytes, or the result for a file that cannot be read."""
     try:
-        data = job.data if job.data is not None else read_bytes(Path(job.absolute))
+        return job.data if job.data is not None else read_bytes(Path(job.absolute))
     except ReadError as error:
         return FileResult(job.path, None, str(error))
+
+
+def _read(job: FileJob) -> tuple[bytes, str] | FileResult:
+    """The file's bytes and cache digest, or the result for a file that cannot be read."""
+    data = _bytes(job)
+    if isinstance(data, FileResult):
+        return data
     return data, _facts_digest(job, hashlib.sha256(data).digest())
 
 
@@ -191,6 +198,10 @@ def cached_result(job: FileJob) -> FileResult | None:
 
 def analyze_file(job: FileJob) -> FileResult:
     """Read, parse and summarise one file; never raises for bad input."""
+    if job.cache_dir is None:
+        # No cache to look up or fill: the digests that key it would go unused.
+        data = _bytes(job)
+        return data if isinstance(data, FileResult) else _analyze_bytes(job, data)
     known = _known_digest(job)
     if known is not None:
         cached = _load_cached(_cache_path(job, known), known)
