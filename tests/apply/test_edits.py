@@ -619,3 +619,47 @@ def test_a_signature_a_parameter_makes_too_long_gets_one_per_line(
     edited = apply_edits(source, [AddParameter(line, "summary_value", "", "")])
     assert edited == source.replace(signature, expected)
     ast.parse(edited)
+
+
+@st.composite
+def signature(draw: st.DrawFn) -> str:
+    """A function's `def` line, on one line or one parameter per line with a trailing
+    comma."""
+    posonly = [f"p{i}" for i in range(draw(st.integers(0, 2)))]
+    plain = [f"a{i}" for i in range(draw(st.integers(0, 3)))]
+    defaults = draw(st.integers(0, len(plain)))
+    plain = [f"{name}=1" if i >= len(plain) - defaults else name for i, name in enumerate(plain)]
+    kwonly = [draw(st.sampled_from([f"k{i}", f"k{i}=2", f"k{i}: int"])) for i in range(
+        draw(st.integers(0, 2)))]
+    star = draw(st.sampled_from(["", "*args"])) or ("*" if kwonly else "")
+    kwargs = draw(st.sampled_from(["", "**extra"]))
+    params = [*posonly, *(["/"] if posonly else []), *plain, *([star] if star else []),
+              *kwonly, *([kwargs] if kwargs else [])]
+    if params and draw(st.booleans()):
+        header = "async def handler(\n" + "".join(f"    {p},\n" for p in params) + "):"
+    else:
+        header = f"async def handler({', '.join(params)}):"
+    return header
+
+
+@settings(max_examples=150, deadline=None)
+@given(signature())
+def test_a_plain_parameter_keeps_every_signature_valid(header: str) -> None:
+    source = f"@action\n{header}\n    return 1\n"
+    edited = apply_edits(source, [AddParameter(1, "term", "", "")])
+    function = ast.parse(edited).body[0]
+    assert isinstance(function, ast.AsyncFunctionDef)
+    args = function.args
+    before = ast.parse(source).body[0].args  # type: ignore[attr-defined]
+    assert [a.arg for a in args.posonlyargs] == [a.arg for a in before.posonlyargs]
+    assert [a.arg for a in args.kwonlyargs if a.arg != "term"] == [
+        a.arg for a in before.kwonlyargs]
+    positional = [a.arg for a in args.args]
+    # Last of the positional parameters where one can go there, else keyword-only.
+    if positional and positional[-1] == "term":
+        assert not before.defaults and not before.vararg and not before.kwonlyargs
+        assert positional[:-1] == [a.arg for a in before.args]
+    else:
+        assert [a.arg for a in args.kwonlyargs][-1] == "term"
+        assert positional == [a.arg for a in before.args]
+    assert edited.endswith("\n    return 1\n")
