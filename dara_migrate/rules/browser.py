@@ -106,7 +106,7 @@ class ActionInput(Fix):
             AddParameter(scope.stmt_line, name, "", ""),
         ]}
         for caller, site in sites:
-            spelled = _spelling(index, caller, site.scope, qualified, self.receiver)
+            spelled = _spelling(index, caller, site, qualified, self.receiver)
             if spelled is None:
                 return None
             written, imported = spelled
@@ -142,7 +142,7 @@ def _input_function(index: ProjectIndex, facts: FileFacts, call: Call, receiver:
             index, facts, scope.name, sites):
         return None
     qualified = index.resolve(facts, 0, receiver).qualified
-    if any(_spelling(index, caller, site.scope, qualified, receiver) is None
+    if any(_spelling(index, caller, site, qualified, receiver) is None
            for caller, site in sites):
         return None
     return scope.id
@@ -303,12 +303,12 @@ def _parameter_name(receiver: str, used: set[str], read: set[str]) -> str:
     return name
 
 
-def _spelling(index: ProjectIndex, facts: FileFacts, scope: int, qualified: str,
+def _spelling(index: ProjectIndex, facts: FileFacts, site: Call, qualified: str,
               receiver: str) -> tuple[str, tuple[str, str] | None] | None:
-    """How a call site's scope names the object `qualified`: as the action's module writes
-    it, through a module-level import of the site's file, or by an import to add (`from
-    module import name`, where the file binds no such name); None otherwise."""
-    if index.resolve(facts, scope, receiver).qualified == qualified:
+    """How a call site names the object `qualified`: as the action's module writes it,
+    through a module-level import of the site's file, or by an import to add (`from module
+    import name`, where the file binds no such name); None otherwise."""
+    if _names_there(index, facts, site, receiver, qualified):
         return receiver, None
     for binding in index.import_bindings.get(facts.path, ()):
         target = binding.target
@@ -316,7 +316,7 @@ def _spelling(index: ProjectIndex, facts: FileFacts, scope: int, qualified: str,
                                       or qualified.startswith(target + ".")):
             continue
         written = binding.name + qualified[len(target):]
-        if index.resolve(facts, scope, written).qualified == qualified:
+        if _names_there(index, facts, site, written, qualified):
             return written, None
     parts = qualified.split(".")
     for cut in range(len(parts) - 1, 0, -1):
@@ -326,14 +326,27 @@ def _spelling(index: ProjectIndex, facts: FileFacts, scope: int, qualified: str,
             continue
         written = ".".join(parts[cut:])
         if defining is facts:
-            return (written, None) if index.resolve(facts, scope, written).qualified == (
-                qualified) else None
+            return (written, None) if _names_there(index, facts, site, written,
+                                                   qualified) else None
         head = parts[cut]
         if head in facts.names or any(b.name == head for b in facts.bindings) or _imports(
                 index, defining.path, facts.path):
             return None  # a name taken, or an import that would close a cycle
         return written, (module, head)
     return None
+
+
+def _names_there(index: ProjectIndex, facts: FileFacts, site: Call, written: str,
+                 qualified: str) -> bool:
+    """Whether `written` names `qualified` where the site runs: for a site run as the module
+    is (not in a function), a module-level name bound above it (the call runs before a
+    name bound below is)."""
+    if index.resolve(facts, site.scope, written).qualified != qualified:
+        return False
+    if index.function_scope(facts, site.scope) != 0:
+        return True
+    found = index.lookup(facts, site.scope, written.partition(".")[0])
+    return found is None or found[1] != 0 or found[0].span.line < site.span.line
 
 
 def _imports(index: ProjectIndex, start: str, wanted: str) -> bool:

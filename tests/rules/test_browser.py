@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dara_migrate.cli import app
@@ -378,3 +379,17 @@ def test_two_variables_of_one_last_name_become_two_inputs(tmp_path: Path) -> Non
             root / "app/actions.py").read_text()
     assert (root / "app/pages.py").read_text().endswith(
         "return search(state_term=state.term, filters_term=filters.term)\n")
+
+
+@pytest.mark.parametrize(("order", "fix"), [("above", "unsafe"), ("below", "manual")])
+def test_a_site_run_with_its_module_passes_only_a_variable_bound_above_it(
+        tmp_path: Path, order: str, fix: str) -> None:
+    variable = "term = Variable('')\n"
+    body = ("@action\n"
+            "async def search(ctx: action.Ctx):\n"
+            "    return await term.get_current_value()\n\n\n"
+            "BUTTON = search()\n")
+    source = ("from dara.core import Variable, action\n\n"
+              + (variable + "\n\n" + body if order == "above" else body + variable))
+    found = findings(tmp_path, {"app/main.py": source}, "DM401")
+    assert [f.fix for f in found] == [fix]
