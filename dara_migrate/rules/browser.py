@@ -390,7 +390,8 @@ class BrowserRead(Rule):
         "in a module-level `@action` or `@py_component` function becomes an input: a new "
         "parameter replaces the read, and every call site passes X (importing it where the "
         "page lacks it). The value is then the one the browser held when the action was "
-        "triggered or the component rendered. `apply` makes it only where that is the value "
+        "triggered or the component rendered, and a component now renders again when the "
+        "variable changes. `apply` makes it only where that is the value "
         "the line reads: X is a module-level object the function names only in such reads, "
         "and the function is only ever called (never kept or handed on as a value), never "
         "inside an action (where the call runs the body). Otherwise manual.",
