@@ -364,17 +364,19 @@ class _Session:
         return taken
 
     def show_diff(self, project: Project, fix: PlannedFix) -> None:
-        path = fix.finding.path
-        style = edit_style(self.settings.root / path,
-                           (facts.module for facts in project.index.files.values()))
-        try:
-            source = self.source(path)
-            after = apply_edits(source.text, fix.edits, style)
-        except (EditError, ReadError) as error:
-            self.say(f"(no preview: {escape(str(error))})", style="yellow")
-            return
-        diff = unified_diff(path, encode(source, source.text), encode(source, after))
-        self.show_coloured(diff, source.encoding)
+        """The fix's change to its file, and to the other files it edits (call sites)."""
+        modules = [facts.module for facts in project.index.files.values()]
+        for path, edits in [(fix.finding.path, fix.edits), *sorted(fix.elsewhere.items())]:
+            style = edit_style(self.settings.root / path, modules)
+            try:
+                source = self.source(path)
+                after = apply_edits(source.text, edits, style)
+            except (EditError, ReadError) as error:
+                self.say(f"(no preview of {escape(path)}: {escape(str(error))})",
+                         style="yellow")
+                continue
+            diff = unified_diff(path, encode(source, source.text), encode(source, after))
+            self.show_coloured(diff, source.encoding)
 
     def show_coloured(self, diff: bytes, encoding: str) -> None:
         shown = colour_diff(diff, True).decode(encoding, errors="replace")

@@ -525,3 +525,31 @@ def test_a_profile_chosen_for_a_monorepo_wins_over_nested_tables(monorepo: Path)
     assert {app.target for app in result.project.apps} == {"1.x"}
     assert {app.target_reason for app in result.project.apps} == {
         "chosen in the interactive session"}
+
+
+def test_a_fix_that_edits_its_call_sites_shows_them_in_its_review(tmp_path: Path) -> None:
+    from dara_migrate.engine import load_project
+    from dara_migrate.interactive import _Session
+    from dara_migrate.planner import FixOptions, plan_code_fixes
+
+    root = write_tree(tmp_path, {
+        "app/state.py": "from dara.core import Variable\n\nterm = Variable('')\n",
+        "app/actions.py": "from dara.core import action\n\nfrom app import state\n\n\n"
+                          "@action\nasync def search(ctx: action.Ctx):\n"
+                          "    return await state.term.get_current_value()\n",
+        "app/pages.py": "from app.actions import search\n\n\n"
+                        "def page():\n    return search()\n",
+    })
+    settings = settings_for(root, target="1.x")
+    console = Console(file=io.StringIO(), width=200, no_color=True)
+    session = _Session(settings, [root], ApplyOptions(), console, Prompts(), False, None)
+    project = load_project(settings, [root])
+    [fix] = [f for f in plan_code_fixes(project, FixOptions(unsafe=True), session.text_of)
+             if f.finding.rule == "DM401"]
+    session.show_diff(project, fix)
+    assert isinstance(console.file, io.StringIO)
+    shown = console.file.getvalue()
+    assert "+async def search(ctx: action.Ctx, term):" in shown
+    assert "+++ b/app/pages.py" in shown
+    assert "+from app.state import term" in shown
+    assert "+    return search(term=term)" in shown
