@@ -8,6 +8,7 @@ the worker's memory and a file on its disk.
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import re
 from collections.abc import Iterator
@@ -262,7 +263,7 @@ def _function_names(text: str, line: int, receiver: str
     receiver it reads with `await receiver.get_current_value(...)`; None when it names
     `receiver` other than so (an update of it before the read, a reference kept): the input
     would not be what the line reads."""
-    function = next((node for node in ast.walk(ast.parse(text))
+    function = next((node for node in ast.walk(_tree(text))
                      if isinstance(node, ast.AsyncFunctionDef) and (
                          node.decorator_list[0].lineno if node.decorator_list
                          else node.lineno) == line), None)
@@ -284,6 +285,13 @@ def _function_names(text: str, line: int, receiver: str
         elif isinstance(node, ast.arg):
             names.add(node.arg)
     return names, set(reads.values())
+
+
+@functools.lru_cache(maxsize=8)
+def _tree(text: str) -> ast.Module:
+    """A module's tree, kept for the next fix in it (a file's findings are planned together,
+    and a file of many actions would be parsed once per read)."""
+    return ast.parse(text)
 
 
 def _parameter_name(receiver: str, used: set[str], read: set[str]) -> str:
