@@ -51,7 +51,10 @@ SUBSCRIPTED = 4
 WRITTEN_INTO = 8
 """A bit of calls' `packed` field: an item of the call's result is assigned or deleted
 (`SESSIONS.setdefault(user, {})[key] = value`)."""
-STMT_COL_SHIFT = 4
+ATTRIBUTE_WRITTEN = 16
+"""A bit of calls' `packed` field: an attribute of the call's result is assigned or deleted
+(`SESSIONS.setdefault(user, Visit()).pages = 3`)."""
+STMT_COL_SHIFT = 5
 """A `packed` field holds the statement's column above its bits. Facts are tuples, and a
 tuple's size grows in steps of two fields: one field less saves a step in every call and
 binding of a project."""
@@ -152,8 +155,8 @@ class Call(NamedTuple):
     end_col: int
     stmt_line: int
     packed: int
-    """`stmt_col` above the `IN_LOOP`, `AWAITED`, `SUBSCRIPTED` and `WRITTEN_INTO` bits
-    (`STMT_COL_SHIFT`)."""
+    """`stmt_col` above the `IN_LOOP`, `AWAITED`, `SUBSCRIPTED`, `WRITTEN_INTO` and
+    `ATTRIBUTE_WRITTEN` bits (`STMT_COL_SHIFT`)."""
     stmt_digest: int
     """The statement's digest (`stmt_hash`)."""
     args: tuple[Value, ...]
@@ -813,10 +816,14 @@ class _Extractor:
             self.store(target.value, kind, None, node)  # type: ignore[attr-defined]
         elif isinstance(target, ast.Attribute):
             base = dotted_name(target.value)
-            self.expr(target.value)
+            owner = self.expr(target.value)
             if base:
                 self.bind(intern(f"{base}.{target.attr}"), "attr" if kind == "assign" else kind,
                           span, value=value)
+            elif owner.kind == "call":
+                calls = self.facts.calls
+                call = calls[owner.call]
+                calls[owner.call] = call._replace(packed=call.packed | ATTRIBUTE_WRITTEN)
         elif isinstance(target, ast.Subscript):
             base = dotted_name(target.value)
             container = self.expr(target.value)

@@ -27,7 +27,7 @@ from dara_migrate.signed import read_signed, write_signed
 _Item = TypeVar("_Item")
 _Outcome = TypeVar("_Outcome")
 
-FACTS_VERSION = "31"
+FACTS_VERSION = "32"
 
 _IN_PROCESS_BELOW = 48
 """Below this many files a process pool costs more than it saves."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dara_migrate.facts import WRITTEN_INTO, Binding, Call, FileFacts, Value
+from dara_migrate.facts import ATTRIBUTE_WRITTEN, WRITTEN_INTO, Binding, Call, FileFacts, Value
 from dara_migrate.index.bindings import defining_call, is_receiver, star_sources
 from dara_migrate.index.project import (
     ProjectIndex,
@@ -717,10 +717,13 @@ class ProcessLocalMutation(Rule):
                 continue
             value = call.args[-1] if call.args and method not in _REMOVERS else None
             memo = method == "setdefault"
-            if memo and call.packed & WRITTEN_INTO:
-                # `SESSIONS.setdefault(user, {})[key] = value`: the container's own item is
-                # written, as `.setdefault(...).append(...)` writes it.
-                memo, how, value = False, ".setdefault(...)[...] = ...", None
+            if memo and call.packed & (WRITTEN_INTO | ATTRIBUTE_WRITTEN):
+                # `SESSIONS.setdefault(user, {})[key] = value`, `.setdefault(user,
+                # Visit()).pages = 3`: the container's own item is written, as
+                # `.setdefault(...).append(...)` writes it.
+                memo, value = False, None
+                how = (".setdefault(...)[...] = ..." if call.packed & WRITTEN_INTO
+                       else ".setdefault(...).<attribute> = ...")
             yield self._finding(ctx, call_site(facts, call, what), what, how, memo, value,
                                 call.scope)
 

@@ -637,19 +637,24 @@ def test_memo_patterns_are_info(tmp_path: Path) -> None:
     ("_SESSIONS.setdefault(user, {})['region'] = region", "error"),
     ("del _SESSIONS.setdefault(user, {})['region']", "error"),
     ("_SESSIONS.setdefault(user, {}).update(region=region)", "error"),
+    ("_SESSIONS.setdefault(user, Visit()).region = region", "error"),
+    ("_SESSIONS.setdefault(user, Visit()).pages += 1", "error"),
     ("_SESSIONS.setdefault(user, {})", "info"),  # nothing written into it: a memo
 ])
 def test_an_item_setdefault_gives_back_is_the_container_s_own(
         tmp_path: Path, write: str, severity: str) -> None:
     source = (
         "from dara.core import action\n\n"
-        "_SESSIONS: dict[str, dict[str, str]] = {}\n\n"
+        "from app.visits import Visit\n"
+        "_SESSIONS: dict[str, dict[str, str]] = {}\n"
         "@action\n"
         "async def pick(ctx: action.Ctx, user: str, region: str):\n"
         f"    {write}\n"
     )
     found = findings(tmp_path, source, "DM205")
     assert [(f.line, f.severity) for f in found] == [(7, severity)]
+    if ")." in write and "update" not in write:
+        assert ".setdefault(...).<attribute> = ..." in found[0].message
 
 
 def test_live_object_kept_per_request_is_a_blocker(tmp_path: Path) -> None:
