@@ -55,17 +55,20 @@ def _backend_backed(index: ProjectIndex, facts: FileFacts, scope_id: int, dotted
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ReadShared(Fix):
-    """`await x.get_current_value()` -> `await x.read()` (unsafe: it reads the shared
-    backend, not what the browser shows right now)."""
+    """`await x.get_current_value()`, with or without `timeout=`, -> `await x.read()`
+    (unsafe: it reads the shared backend, not what the browser shows right now)."""
 
     call: Call
     applicability: Applicability = "unsafe"
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix:
-        from dara_migrate.edits import RenameCall
+        from dara_migrate.edits import RemoveKeyword, RenameCall
 
-        edit = RenameCall(self.call.span.line, self.call.span.col, "get_current_value", "read")
-        return PlannedFix(finding, [edit], "get_current_value() -> read()")
+        line, column = self.call.span.line, self.call.span.col
+        # read() takes no timeout: it waits for no browser.
+        edits: list[Edit] = [RemoveKeyword(line, column, "timeout")] if self.call.kwargs else []
+        edits.append(RenameCall(line, column, "get_current_value", "read"))
+        return PlannedFix(finding, edits, "get_current_value() -> read()")
 
 
 _INPUT_KINDS = frozenset({"Variable", "DerivedVariable", "UrlVariable", "SwitchVariable",
@@ -391,9 +394,9 @@ class BrowserRead(Rule):
         "`save(ctx, name_value)` the current value), or, for a ServerVariable, DataVariable "
         "or BackendStore-backed Variable, read the shared backend: `await var.read()`.",
         fix_safety="Unsafe, two cases. `await X.get_current_value()` where X is a "
-        "ServerVariable, DataVariable or a Variable with `store=BackendStore(...)` (with a "
-        "`timeout=` argument the message shows the rewrite, to apply by hand) becomes "
-        "`await X.read()`: it returns the stored value, which can differ from what the "
+        "ServerVariable, DataVariable or a Variable with `store=BackendStore(...)` becomes "
+        "`await X.read()` (a `timeout=` goes: no browser is waited for): it returns the "
+        "stored value, which can differ from what the "
         "browser shows while an update is in flight. Any other variable X read so directly "
         "in a module-level `@action` or `@py_component` function becomes an input: a new "
         "parameter replaces the read, and every call site passes X (importing it where the "
@@ -456,7 +459,7 @@ class BrowserRead(Rule):
                 "async def save(ctx: action.Ctx) -> None:\n"
                 "    current = await name.get_current_value()\n"
                 "    stored = await rows.read()\n"
-                "    settings = await prefs.get_current_value(timeout=5)\n"
+                "    settings = await prefs.read()\n"
                 "    count = await total.get_current_value()\n"
                 "    raw = await ask(name.model_dump())\n"
                 "    await rows.write([*stored, current, settings, count, raw])\n"
@@ -550,8 +553,9 @@ class BrowserRead(Rule):
         shared = kind in _SHARED_READ_TYPES or (
             kind == "Variable" and _backend_backed(ctx.index, facts, call.scope, receiver))
         if shared:
-            # Only `await X.get_current_value()` renames in place: read() takes no timeout.
-            renamable = call.awaited and not call.args and not call.kwargs
+            # `await X.get_current_value(timeout=...)` too: the timeout goes with the rename.
+            renamable = call.awaited and not call.args and all(
+                key == "timeout" for key, _ in call.kwargs)
             return ctx.at_call(
                 self, facts, call,
                 f"{receiver}.get_current_value() asks the browser over this worker's "

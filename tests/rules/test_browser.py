@@ -45,7 +45,7 @@ def test_read_replacement_is_offered_only_for_shared_backends(tmp_path: Path) ->
     )
     found = findings(tmp_path, {"app/main.py": source}, "DM401")
     assert [(f.line, f.fix) for f in found] == [
-        (12, "manual"), (14, "unsafe"), (15, "manual"), (16, "unsafe"), (17, "unsafe"),
+        (12, "manual"), (14, "unsafe"), (15, "unsafe"), (16, "unsafe"), (17, "unsafe"),
         (18, "unsafe"), (19, "manual"), (20, "manual"),
     ]
     assert "`await rows.read()`" in found[0].message
@@ -393,3 +393,15 @@ def test_a_site_run_with_its_module_passes_only_a_variable_bound_above_it(
               + (variable + "\n\n" + body if order == "above" else body + variable))
     found = findings(tmp_path, {"app/main.py": source}, "DM401")
     assert [f.fix for f in found] == [fix]
+
+
+def test_a_timeout_goes_with_the_rename_to_read(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {"app/main.py": (
+        "from dara.core import ServerVariable\n\n"
+        "rows = ServerVariable(default=[], uid='rows')\n\n"
+        "async def read_all() -> list:\n"
+        "    return await rows.get_current_value(timeout=5)\n")})
+    result = CliRunner().invoke(app, ["apply", str(root), "--yes", "--no-cache",
+                                      "--no-build-check", "--unsafe-fixes", "--target", "1.x"])
+    assert result.exit_code in (0, 1), result.stderr
+    assert "    return await rows.read()\n" in (root / "app/main.py").read_text()
