@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import dara_name
-from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index, project_calls
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
@@ -186,23 +186,18 @@ def _input_sites(index: ProjectIndex, ref: ScopeRef) -> list[tuple[FileFacts, Ca
     """Every call of the function `ref`, when it is only ever called, outside an action
     (where calling an action runs its body, and an input would be the variable itself)."""
     callers = index.callers.get(ref, [])
-    found: list[tuple[FileFacts, Call]] = []
-    for source in dict.fromkeys(edge.source for edge in callers):
-        edges = [e for e in callers if e.source == source]
-        if any(e.via != "call" for e in edges):
-            return None  # passed as a callback or route content: no call to give it to
-        caller = index.files[source[0]]
-        calls = [c for c in caller.calls if c.scope == source[1] and c.func_call < 0
-                 and c.callee and index.resolve_call(caller, c).function == ref]
-        if len(calls) != len(edges) or any(c.starred >= 0 or c.kwarg("**") for c in calls):
+    sites = [(caller, call) for caller, call in project_calls(index).get(ref, ())
+             if call.func_call < 0]
+    if not sites or len(sites) != len(callers) or any(e.via != "call" for e in callers):
+        return None  # passed as a callback or route content: no call to give it to
+    for caller, call in sites:
+        if call.starred >= 0 or call.kwarg("**") is not None or (
+                caller.path, index.function_scope(caller, call.scope)) in action_refs(index):
             return None
-        if (caller.path, index.function_scope(caller, source[1])) in action_refs(index):
+        if call.args and call.args[0].kind == "name" and is_action_ctx(
+                index, caller, call.scope, call.args[0].text):
             return None
-        if any(c.args and c.args[0].kind == "name"
-               and is_action_ctx(index, caller, c.scope, c.args[0].text) for c in calls):
-            return None
-        found += [(caller, c) for c in calls]
-    return found or None
+    return sites
 
 
 def _named_as_value(index: ProjectIndex, facts: FileFacts, name: str,
@@ -340,8 +335,8 @@ def _spelling(index: ProjectIndex, facts: FileFacts, site: Call, qualified: str,
             return (written, None) if _names_there(index, facts, site, written,
                                                    qualified) else None
         head = parts[cut]
-        if head in facts.names or any(b.name == head for b in facts.bindings) or _imports(
-                index, defining.path, facts.path):
+        if head in facts.names or any(b.name == head for b in facts.bindings) or (
+                facts.path in index.files_reachable(defining)):
             return None  # a name taken, or an import that would close a cycle
         return written, (module, head)
     return None
@@ -358,20 +353,6 @@ def _names_there(index: ProjectIndex, facts: FileFacts, site: Call, written: str
         return True
     found = index.lookup(facts, site.scope, written.partition(".")[0])
     return found is None or found[1] != 0 or found[0].span.line < site.span.line
-
-
-def _imports(index: ProjectIndex, start: str, wanted: str) -> bool:
-    """Whether the module at `start` imports the one at `wanted`, directly or through others."""
-    seen = {start}
-    pending = [start]
-    while pending:
-        for path in index.imports.get(pending.pop(), ()):
-            if path == wanted:
-                return True
-            if path not in seen:
-                seen.add(path)
-                pending.append(path)
-    return False
 
 
 class BrowserRead(Rule):
