@@ -9,6 +9,7 @@ reproduced byte for byte by LibCST.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import itertools
 import re
@@ -963,11 +964,13 @@ def _used_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def _drop_unused_imports(text: str, imports: Sequence[tuple[str, str]]) -> str:
+def _drop_unused_imports(text: str, tree: ast.Module | None,
+                         imports: Sequence[tuple[str, str]]) -> str:
     """Remove imports the edits left unused; only the import statements are parsed by LibCST
     (a scope analysis of the whole module costs far more than everything else). A statement
-    that was its isort section's only one takes the blank line closing the section along."""
-    tree = ast.parse(text)
+    that was its isort section's only one takes the blank line closing the section along.
+    `tree`: the text's top-level statements (`_reparsed`), None to parse it."""
+    tree = tree or ast.parse(text)
     lines = split_lines(text, keepends=True)
     import_lines = {line for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
@@ -1281,7 +1284,9 @@ def _removed_and_set(lines: list[str], calls: dict[tuple[int, int], list[ast.Cal
         return None
     if group[0] is insertion:
         inserted = _keyword_insertion(lines, calls, insertion, line_length)
-        if inserted is None or not _unsplit(inserted):
+        commented = any("#" in line for line in lines[call.lineno - 1:call.end_lineno])
+        if inserted is None or not (_unsplit(inserted) or (_new_lines(inserted)
+                                                           and not commented)):
             return None
         edited = lines[first - 1:last]
         changes = [(index - first + 1, start, end, text)
@@ -1311,6 +1316,52 @@ def _removed_and_set(lines: list[str], calls: dict[tuple[int, int], list[ast.Cal
         return None
     _edit_text(edited, inserted)
     return "".join(edited)
+
+
+def _new_lines(inserted: Sequence[_Replacement]) -> bool:
+    """Whether a keyword insertion breaks lines only in lines of its own (a new last
+    argument line above a closing parenthesis on its own line): the call keeps its layout,
+    as it does in LibCST where no comment sits among its arguments."""
+    return all(start == end == 0 or not ("\n" in text or "\r" in text)
+               for _, start, end, text in inserted)
+
+
+def _set_and_replaced(lines: list[str], calls: dict[tuple[int, int], list[ast.Call]],
+                      group: Sequence[Edit], line_length: int, first: int, last: int
+                      ) -> str | None:
+    """The span's text after keyword insertions and call replacements on lines of their own
+    (DM101's uid on a page function's DerivedVariable with DM105's rewrites of its buttons),
+    made as text where each is what LibCST makes of it alone: no call that gets a keyword
+    shares a line with a replaced call."""
+    keywords = [e for e in group if isinstance(e, SetKeyword)]
+    replaced = [e for e in group if isinstance(e, ReplaceCall)]
+    if (not keywords or not replaced or len(keywords) + len(replaced) != len(group)
+            or any(e.awaited for e in replaced)):
+        return None
+    snippet = lines[first - 1:last]
+    if "\r" in "".join(snippet) or not snippet[-1].endswith("\n"):
+        return None
+    inserted = _as_text_edits(lines, calls, keywords, line_length)
+    spans = [_replaceable_call(lines, calls, e, first) for e in replaced]
+    keyword_calls = [_edited_call(lines, calls, e) for e in keywords]
+    if inserted is None or None in spans or None in keyword_calls:
+        return None
+    taken = [(span[0], span[2]) for span in spans if span is not None] + [
+        (call.lineno - 1, (call.end_lineno or call.lineno) - 1)
+        for call in keyword_calls if call is not None]
+    taken.sort()
+    if any(after[0] <= before[1] for before, after in itertools.pairwise(taken)):
+        return None
+    # An insertion edits one item of `snippet` (a split call's new lines are in its text),
+    # so the replacements' spans still hold.
+    _edit_text(snippet, [(index - first + 1, start, end, text)
+                         for index, start, end, text in inserted])
+    for start_line, start, end_line, end, source in sorted(
+            ((*span, e.source) for span, e in zip(spans, replaced, strict=True)
+             if span is not None), reverse=True):
+        begin, stop = start_line - first + 1, end_line - first + 1
+        snippet[begin:stop + 1] = [snippet[begin][:start] + source + snippet[stop][end:]]
+    return "".join(snippet)
 
 
 def _unsplit(inserted: Sequence[_Replacement]) -> bool:
@@ -1505,6 +1556,14 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     LibCST parses only the top-level statements that get an edit (most of a large file is
     untouched, and LibCST's parse and position metadata dominate the cost of `apply`);
     markers, `uid=` insertions and new imports need no LibCST at all."""
+    return _applied(text, edits, style, False)[0]
+
+
+def _applied(text: str, edits: Sequence[Edit], style: EditStyle, keep_tree: bool
+             ) -> tuple[str, ast.Module | None]:
+    """`apply_edits`, and (asked by `keep_tree`) the top-level statements of the text it
+    gives (`_reparsed`) where they come cheaper than parsing it again: the import edits that
+    follow the others read them."""
     dropped = list(dict.fromkeys(
         [e.unused_import for e in edits if isinstance(e, (RemoveKeyword, ReplaceCall))
          and e.unused_import is not None]
@@ -1513,20 +1572,20 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         plain = [replace(e, unused_import=None) if isinstance(e, (RemoveKeyword, ReplaceCall))
                  else replace(e, unused_imports=()) if isinstance(e, SetKeyword)
                  else e for e in edits]
-        return _drop_unused_imports(apply_edits(text, plain, style), dropped)
+        return _drop_unused_imports(*_applied(text, plain, style, True), dropped), None
     imports: list[tuple[str, str | None]] = [
         i for e in edits if isinstance(e, (InsertAfter, SetKeyword)) for i in e.imports]
     if imports:
         plain = [replace(e, imports=()) if isinstance(e, (InsertAfter, SetKeyword)) else e
                  for e in edits]
-        return add_imports(apply_edits(text, plain, style), imports, style)
+        return _added_imports(*_applied(text, plain, style, True), imports, style, keep_tree)
     markers = [e for e in edits if isinstance(e, (AddMarker, RemoveComments, BlankLinesAbove))]
     if markers:
         text, moved = _edit_markers(text, markers)
         edits = [replace(e, line=moved[e.line]) for e in edits
                  if not isinstance(e, (AddMarker, RemoveComments, BlankLinesAbove))]
         if not edits:
-            return text
+            return text, None
     lines = split_lines(text, keepends=True)
     groups: dict[tuple[int, int], list[Edit]] = {}
     tree = ast.parse(text)
@@ -1534,14 +1593,14 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
     for edit in edits:
         span = next(((a, b) for a, b in spans if a <= edit.line <= b), None)
         if span is None:
-            return _edit_module(text, edits, style.line_length)
+            return _edit_module(text, edits, style.line_length), None
         groups.setdefault(span, []).append(edit)
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
     located = [(first, last) for (first, last), group in groups.items()
                if any(isinstance(e, _CALL_TEXT_EDITS) for e in group)]
-    calls = _calls_at((n for n in tree.body if any(
-        first <= _first_statement_line(n) <= last for first, last in located)),
-        {e.line for e in edits if isinstance(e, _CALL_TEXT_EDITS)})
+    calls = _calls_at((n for n in tree.body if _starts_within(n, located)),
+                      {e.line for e in edits if isinstance(e, _CALL_TEXT_EDITS)})
+    before = list(lines) if keep_tree else []
     for (first, last), group in sorted(groups.items(), reverse=True):
         replacements = _as_text_edits(lines, calls, group, style.line_length)
         if replacements is None:
@@ -1553,8 +1612,11 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         if rewritten_text is None:
             rewritten_text = _removed_and_set(lines, calls, group, style.line_length, first,
                                               last)
+        if rewritten_text is None:
+            rewritten_text = _set_and_replaced(lines, calls, group, style.line_length, first,
+                                               last)
         if rewritten_text is not None:
-            lines[first - 1:last] = [rewritten_text]
+            _set_span(lines, first, last, rewritten_text)
             continue
         keywords = [e for e in group if isinstance(e, SetKeyword)]
         if keywords and all(isinstance(e, _LINE_EDITS) for e in group if e not in keywords):
@@ -1572,8 +1634,77 @@ def apply_edits(text: str, edits: Sequence[Edit], style: EditStyle = EditStyle()
         rewritten = _edit_module(snippet, [_shifted(e, first - 1) for e in group],
                                  style.line_length)
         # A snippet whose only statement was removed leaves no line behind, not an empty one.
-        lines[first - 1:last] = [rewritten if rewritten.strip() else ""]
-    return "".join(lines)
+        _set_span(lines, first, last, rewritten if rewritten.strip() else "")
+    if not keep_tree:
+        return "".join(lines), None
+    touched = [index for index, (old, new) in enumerate(zip(before, lines, strict=True))
+               if old is not new]
+    return "".join(lines), _reparsed(tree, lines, touched)
+
+
+def _starts_within(statement: ast.stmt, spans: Sequence[tuple[int, int]]) -> bool:
+    line = _first_statement_line(statement)
+    return any(first <= line <= last for first, last in spans)
+
+
+def _set_span(lines: list[str], first: int, last: int, text: str) -> None:
+    """`text` in place of lines `first`..`last` (1-based), one item of `lines` still standing
+    for each line of the text before: the places of the edits still to make, and of the
+    statements `_reparsed` reuses, hold."""
+    lines[first - 1:last] = [text, *[""] * (last - first)]
+
+
+def _reparsed(tree: ast.Module, lines: Sequence[str], touched: Collection[int]
+              ) -> ast.Module | None:
+    """The top-level statements of `"".join(lines)`, from `tree` (of the text before, one
+    item of `lines` for each of its lines) and a parse of only the statements on the
+    `touched` items: the others keep their nodes, moved to their new lines. Only the
+    statements' own positions (and their decorators') are moved, which is all the import
+    edits read; None where the edited statements do not parse alone."""
+    ranges = [(_first_statement_line(n), n.end_lineno or n.lineno) for n in tree.body]
+    starts = [first for first, _ in ranges]
+    regions: list[tuple[int, int]] = []
+    for index in sorted(touched):
+        low = high = index + 1
+        position = bisect.bisect_right(starts, low) - 1
+        # Statements end in order; those sharing a line (`a = 1; b = 2`) end on it too.
+        while position >= 0 and ranges[position][1] >= index + 1:
+            low, high = min(low, ranges[position][0]), max(high, ranges[position][1])
+            position -= 1
+        while regions and regions[-1][1] >= low:
+            low, high = min(low, regions[-1][0]), max(high, regions[-1][1])
+            regions.pop()
+        regions.append((low, high))
+    body: list[ast.stmt] = []
+    shift = 0
+    position = 0
+    for low, high in regions:
+        while position < len(tree.body) and ranges[position][0] < low:
+            body.append(_moved(tree.body[position], shift))
+            position += 1
+        while position < len(tree.body) and ranges[position][0] <= high:
+            position += 1
+        text = "".join(lines[low - 1:high])
+        if high < len(lines) and text and not text.endswith(("\n", "\r")):
+            return None  # the edit joined the line after it: its statement changed too
+        try:
+            region = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        body.extend(_moved(node, low - 1 + shift) for node in region.body)
+        shift += len(split_lines(text)) - (high - low + 1)
+    body.extend(_moved(node, shift) for node in tree.body[position:])
+    return ast.Module(body=body, type_ignores=[])
+
+
+def _moved(statement: ast.stmt, lines: int) -> ast.stmt:
+    """The statement `lines` lines further down (its own position and its decorators')."""
+    if lines:
+        for node in (statement, *getattr(statement, "decorator_list", ())):
+            node.lineno += lines
+            if node.end_lineno is not None:
+                node.end_lineno += lines
+    return statement
 
 
 def _replaced_and_inserted(lines: list[str], tree: ast.Module,
@@ -1748,7 +1879,15 @@ def add_imports(text: str, imports: Sequence[tuple[str, str | None]],
     section (standard library, third party, first party) at its sorted place, or opens the
     section where isort puts it. Existing top-level imports are reused (`import os.path`
     binds `os`)."""
-    tree = ast.parse(text)
+    return _added_imports(text, None, imports, style, False)[0]
+
+
+def _added_imports(text: str, tree: ast.Module | None,
+                   imports: Sequence[tuple[str, str | None]], style: EditStyle,
+                   keep_tree: bool) -> tuple[str, ast.Module | None]:
+    """`add_imports` on a text whose top-level statements are `tree` (None: parse it), and
+    (asked by `keep_tree`) the statements of the text it gives."""
+    tree = tree or ast.parse(text)
     lines = split_lines(text, keepends=True)
     top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     bound_modules = {a.name.split(".")[0] if a.asname is None else a.asname
@@ -1803,10 +1942,15 @@ def add_imports(text: str, imports: Sequence[tuple[str, str | None]],
                                              style.first_party))
     elif statements:
         replacements.append(_new_import_block(lines, tree, statements, style.first_party))
-    lines.append("")
+    if not replacements:
+        return text, tree
+    edited = [*lines, ""]
     for index, start, end, added in sorted(replacements, reverse=True):
-        lines[index] = lines[index][:start] + added + lines[index][end:]
-    return "".join(lines)
+        edited[index] = edited[index][:start] + added + edited[index][end:]
+    touched = {index for index, _, _, _ in replacements}
+    if not keep_tree or len(lines) in touched:  # none asked, or added after the last line
+        return "".join(edited), None
+    return "".join(edited), _reparsed(tree, edited[:-1], touched)
 
 
 def _section_of(statement: ast.Import | ast.ImportFrom, first_party: frozenset[str]) -> int:

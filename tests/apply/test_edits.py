@@ -469,6 +469,139 @@ def test_action_rewrites_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None
     )
 
 
+_KEYWORD_CALLS = st.sampled_from([
+    "recent = DV(load, variables=[refresh])",
+    "recent = DV(load, variables=[refresh])  # expect: DM101",
+    "recent = DV(load_the_most_recent_orders_of_the_shop, variables=[refresh, status_filter])",
+    "recent = DV(\n        load,\n        variables=[refresh],\n    )",
+    "recent = DV(load,\n            variables=[refresh])",
+    "recent = Stack(DV(load), Text(title))",
+])
+_REPLACED_SITES = st.sampled_from([
+    "Button('Refresh', onclick=UpdateVariable(lambda ctx: ctx.inputs.old + 1, refresh)),",
+    "Button('Go', onclick=UpdateVariable(\n            f,\n            refresh,\n        )),",
+    "Button('Track', onclick=SideEffect(log)),  # expect: DM105",
+    "UpdateVariable(f, refresh),",
+])
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(keyword_call=_KEYWORD_CALLS, sites=st.lists(_REPLACED_SITES, min_size=1, max_size=3),
+       replacement=st.sampled_from(["update_refresh(refresh)", "go(a,\n    b)", "log_effect()"]),
+       keyword_first=st.booleans(), length=st.sampled_from([40, 79, DEFAULT_LINE_LENGTH]),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_a_keyword_set_and_calls_replaced_in_one_statement_match_libcst(
+        keyword_call: str, sites: list[str], replacement: str, keyword_first: bool,
+        length: int, newline: str) -> None:
+    """DM101's uid on a page function's DerivedVariable and DM105's rewrites of its buttons
+    (one top-level statement): made as text where they can be, LibCST's text byte for byte."""
+    body = "".join(f"        {site}\n" for site in sites)
+    keyword_line = f"    {keyword_call}\n"
+    returned = f"    return Stack(\n{body}    )\n"
+    source = ("def page():\n" + (keyword_line + returned if keyword_first
+                                 else f"    x = Stack(\n{body}    )\n" + keyword_line
+                                 + "    return Stack(x, recent)\n")).replace("\n", newline)
+    lines = source.split(newline)
+    dv_line = next(n for n, text in enumerate(lines, 1) if "DV(" in text)
+    edits: list[Edit] = [SetKeyword(dv_line, lines[dv_line - 1].index("DV(") + 1, "uid",
+                                    "'shop.pages:page.recent'")]
+    for number, text in enumerate(lines, 1):
+        for callee in ("UpdateVariable(", "SideEffect("):
+            if callee in text:
+                edits.append(ReplaceCall(number, text.index(callee) + 1, replacement))
+    style = edits_module.EditStyle(line_length=length)
+    assert apply_edits(source, edits, style) == _edit_module(source, edits, length)
+
+
+def test_a_keyword_set_and_calls_replaced_on_other_lines_need_no_libcst(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
+        raise AssertionError("LibCST was used")
+
+    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+    source = (
+        "def orders_page():\n"
+        "    recent = DerivedVariable(load_recent, variables=[refresh])  # expect: DM101\n"
+        "    return Stack(\n"
+        "        Table(data=recent),\n"
+        "        Button('Refresh', onclick=UpdateVariable(lambda ctx: ctx.inputs.old + 1,"
+        " refresh)),\n"
+        "        Button('Track click', onclick=SideEffect(log_click)),  # expect: DM105\n"
+        "    )\n"
+    )
+    result = apply_edits(source, [SetKeyword(2, 14, "uid", "'shop.pages:orders_page.recent'"),
+                                  ReplaceCall(5, 35, "update_refresh(refresh)"),
+                                  ReplaceCall(6, 39, "log_click_effect()")])
+    assert result == (
+        "def orders_page():\n"
+        "    recent = DerivedVariable(\n"
+        "        load_recent,\n"
+        "        variables=[refresh],\n"
+        "        uid='shop.pages:orders_page.recent',\n"
+        "    )  # expect: DM101\n"
+        "    return Stack(\n"
+        "        Table(data=recent),\n"
+        "        Button('Refresh', onclick=update_refresh(refresh)),\n"
+        "        Button('Track click', onclick=log_click_effect()),  # expect: DM105\n"
+        "    )\n"
+    )
+    # DM202's removal with DM101's uid on a call laid out one argument per line.
+    source = "notes = ServerVariable(\n    backend=MemoryBackend(),\n    scope='user',\n)\n"
+    assert apply_edits(source, [SetKeyword(1, 9, "uid", "'shop.state:notes'"),
+                                RemoveKeyword(1, 9, "backend")]) == (
+        "notes = ServerVariable(\n    scope='user',\n    uid='shop.state:notes',\n)\n")
+
+
+_STATEMENTS = st.sampled_from([
+    "import os\n", "from m import (\n    A,\n    B,\n)\n", '"""Doc."""\n', "x = 1; y = 2\n",
+    "# a comment\n", "\n", "@decorator\n@other(1)\ndef f(a,\n      b):\n    return a\n",
+    'class C:\n    """Text\nat column 0."""\n\n    z = 3\n', "if a:\n    b = 1\nelse:\n    b = 2\n",
+    "total = (1 +\n         2)\n", 's = """\ndef not_code():\n"""\n', "v = \\\n    4\n",
+])
+
+
+def _signature(tree: ast.Module) -> list[tuple[object, ...]]:
+    return [(n.lineno, n.end_lineno, n.col_offset, n.end_col_offset,
+             [(d.lineno, d.end_lineno) for d in getattr(n, "decorator_list", [])],
+             ast.dump(n, include_attributes=False)) for n in tree.body]
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(statements=st.lists(_STATEMENTS, min_size=1, max_size=8),
+       edits=st.lists(st.tuples(st.integers(0, 7), st.sampled_from(["replace", "insert"]),
+                                st.lists(_STATEMENTS, max_size=2)), max_size=3),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_statements_parsed_again_only_where_edited_are_those_of_a_full_parse(
+        statements: list[str], edits: list[tuple[int, str, list[str]]], newline: str) -> None:
+    """The import edits that follow the others read the edited text's top-level statements
+    made from the statements before and a parse of the edited ones only: the same as a
+    parse of the whole text (positions, decorators' lines, every node)."""
+    source = "".join(statements).replace("\n", newline)
+    tree = ast.parse(source)
+    lines = edits_module.split_lines(source, keepends=True)
+    before = list(lines)
+    for position, kind, added in edits:
+        if position >= len(tree.body):
+            continue
+        node = tree.body[position]
+        first = edits_module._first_statement_line(node)
+        text = "".join(added).replace("\n", newline)
+        if kind == "replace":
+            edits_module._set_span(lines, first, node.end_lineno or node.lineno, text)
+        elif lines[first - 1] is before[first - 1]:
+            lines[first - 1] = text + lines[first - 1]
+    assume(lines != before)
+    try:
+        expected = ast.parse("".join(lines))
+    except SyntaxError:
+        assume(False)
+    touched = [n for n, (old, new) in enumerate(zip(before, lines, strict=True))
+               if old is not new]
+    reparsed = edits_module._reparsed(tree, lines, touched)
+    assert reparsed is not None
+    assert _signature(reparsed) == _signature(expected)
+
+
 DROPPED_IMPORTS = [
     "from m import A", "from m import A  # why\n", "from m import (\n    A,  # kept?\n)",
     "from m import A as B", "from m import A, B", "from m import (A, B)", "from m.sub import A",
@@ -494,11 +627,11 @@ def test_an_import_dropped_whole_as_text_is_what_libcst_leaves(
         ast.parse(source)
     except SyntaxError:
         assume(False)
-    as_text = edits_module._drop_unused_imports(source, unused)
+    as_text = edits_module._drop_unused_imports(source, None, unused)
     original = edits_module._dropped_whole
     try:
         edits_module._dropped_whole = lambda *_: False  # type: ignore[assignment]
-        by_libcst = edits_module._drop_unused_imports(source, unused)
+        by_libcst = edits_module._drop_unused_imports(source, None, unused)
     finally:
         edits_module._dropped_whole = original
     assert as_text == by_libcst
@@ -509,7 +642,7 @@ def test_a_whole_import_is_dropped_without_libcst() -> None:
     tree = ast.parse(source)
     assert edits_module._dropped_whole(tree, 1, [("m", "A"), ("m", "B")])
     assert not edits_module._dropped_whole(tree, 1, [("m", "A")])
-    assert edits_module._drop_unused_imports(source, [("m", "A"), ("m", "B")]) == (
+    assert edits_module._drop_unused_imports(source, None, [("m", "A"), ("m", "B")]) == (
         "import os\n\nx = os.sep\n")
 
 
