@@ -946,6 +946,31 @@ def _dropped_whole(tree: ast.Module, position: int, unused: Sequence[tuple[str, 
                for alias in node.names)
 
 
+def _names_dropped(lines: list[str], tree: ast.Module, position: int,
+                   unused: Sequence[tuple[str, str]]) -> str | None:
+    """The line of the top-level import at `position` without its `unused` names, where text
+    gives what `_DropImport` leaves: a plain statement on a line of its own (no brackets,
+    comment, continuation or `;`); each name that stays keeps what follows it up to the
+    next name, and the last one nothing (LibCST's comma). None for LibCST to make it."""
+    node = tree.body[position]
+    if (not isinstance(node, (ast.Import, ast.ImportFrom)) or node.col_offset
+            or node.end_lineno != node.lineno):
+        return None
+    line = lines[node.lineno - 1]
+    if any(mark in line for mark in "(#\\;"):
+        return None
+    spans = [(_column(line, alias.col_offset), _column(line, alias.end_col_offset or 0))
+             for alias in node.names]
+    kept = [(line[start:end], line[end:spans[number + 1][0]] if number + 1 < len(spans)
+             else "") for number, (start, end) in enumerate(spans)
+            if not any(_alias_binds(node, node.names[number], module, name)
+                       for module, name in unused)]
+    if not kept:
+        return None
+    return (line[:spans[0][0]] + "".join(name + after for name, after in kept[:-1])
+            + kept[-1][0] + line[spans[-1][1]:])
+
+
 def _used_names(tree: ast.Module) -> set[str]:
     """The names the module reads or binds outside its top-level imports, as the linters
     see them: code, `global` statements, and words inside strings (`__all__` entries,
@@ -988,8 +1013,10 @@ def _drop_unused_imports(text: str, tree: ast.Module | None,
         if not any(_binds(node, module, name) for module, name in unused):
             continue
         first, last = node.lineno, node.end_lineno or node.lineno
-        kept = ""
+        kept: str | None = ""
         if not _dropped_whole(tree, position, unused):
+            kept = _names_dropped(lines, tree, position, unused)
+        if kept is None:
             snippet = cst.parse_module("".join(lines[first - 1:last]))
             for module, name in unused:
                 snippet = snippet.visit(_DropImport(module, name))
@@ -1596,8 +1623,8 @@ def _applied(text: str, edits: Sequence[Edit], style: EditStyle, keep_tree: bool
             return _edit_module(text, edits, style.line_length), None
         groups.setdefault(span, []).append(edit)
     # Only the statements whose calls get an edit are walked (most of a file is untouched).
-    located = [(first, last) for (first, last), group in groups.items()
-               if any(isinstance(e, _CALL_TEXT_EDITS) for e in group)]
+    located = sorted((first, last) for (first, last), group in groups.items()
+                     if any(isinstance(e, _CALL_TEXT_EDITS) for e in group))
     calls = _calls_at((n for n in tree.body if _starts_within(n, located)),
                       {e.line for e in edits if isinstance(e, _CALL_TEXT_EDITS)})
     before = list(lines) if keep_tree else []
@@ -1643,8 +1670,10 @@ def _applied(text: str, edits: Sequence[Edit], style: EditStyle, keep_tree: bool
 
 
 def _starts_within(statement: ast.stmt, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether the statement starts in one of the sorted, disjoint `spans`."""
     line = _first_statement_line(statement)
-    return any(first <= line <= last for first, last in spans)
+    position = bisect.bisect_right(spans, (line, sys.maxsize)) - 1
+    return position >= 0 and spans[position][1] >= line
 
 
 def _set_span(lines: list[str], first: int, last: int, text: str) -> None:

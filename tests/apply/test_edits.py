@@ -608,6 +608,8 @@ DROPPED_IMPORTS = [
     "import m", "import m as n", "import m.sub", "import m, other", "from m import A, C",
     "from . import A", "from .m import A", "from m import *", "from m import A; x = 1",
     "y = 2; import m", "from m import A \\\n    , B", "import m  # noqa: F401",
+    "from m import A,B", "from m import A , B  ", "from m import B, A, C", "import os, m",
+    "from m import A as X, B", "from m import  C,  A", "import m.sub, m as n, other",
 ]
 DROPPED_NAMES = [("m", "A"), ("m", "B"), ("m", "n"), ("m", "m"), ("m.sub", "A"), ("m", "C")]
 
@@ -620,20 +622,18 @@ DROPPED_NAMES = [("m", "A"), ("m", "B"), ("m", "n"), ("m", "m"), ("m.sub", "A"),
 def test_an_import_dropped_whole_as_text_is_what_libcst_leaves(
         before: str, statement: str, after: str, unused: list[tuple[str, str]],
         newline: str) -> None:
-    """An import every name of which goes is removed without LibCST; the text is the one
-    the LibCST rewrite of that statement gives."""
+    """An import every name of which goes is removed without LibCST, as are names from a
+    plain one-line import; the text is the one the LibCST rewrite of that statement gives."""
     source = (before + statement.rstrip("\n") + "\n" + after).replace("\n", newline)
     try:
         ast.parse(source)
     except SyntaxError:
         assume(False)
     as_text = edits_module._drop_unused_imports(source, None, unused)
-    original = edits_module._dropped_whole
-    try:
-        edits_module._dropped_whole = lambda *_: False  # type: ignore[assignment]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(edits_module, "_dropped_whole", lambda *_: False)
+        patch.setattr(edits_module, "_names_dropped", lambda *_: None)
         by_libcst = edits_module._drop_unused_imports(source, None, unused)
-    finally:
-        edits_module._dropped_whole = original
     assert as_text == by_libcst
 
 
@@ -644,6 +644,12 @@ def test_a_whole_import_is_dropped_without_libcst() -> None:
     assert not edits_module._dropped_whole(tree, 1, [("m", "A")])
     assert edits_module._drop_unused_imports(source, None, [("m", "A"), ("m", "B")]) == (
         "import os\n\nx = os.sep\n")
+    # Some of its names: as text too, where the import is one plain line.
+    lines = source.splitlines(keepends=True)
+    assert edits_module._names_dropped(lines, tree, 1, [("m", "A")]) == "from m import B\n"
+    assert edits_module._names_dropped(["from m import (A, B)\n"],
+                                       ast.parse("from m import (A, B)\n"), 0,
+                                       [("m", "A")]) is None
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
