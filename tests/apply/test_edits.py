@@ -24,10 +24,19 @@ from dara_migrate.edits import (
     _edit_module,
     apply_edits,
 )
-from dara_migrate.layout import DEFAULT_LINE_LENGTH
+from dara_migrate.layout import DEFAULT_LINE_LENGTH, split_lines
 from tests.helpers import examples
 
 BACKEND = ("dara.core.interactivity.server_variable", "MemoryBackend")
+
+
+@pytest.fixture
+def no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The edits of the test must all be made as text: LibCST's rewrite fails it."""
+    def refused(text: str, edits: Sequence[Edit], line_length: int) -> str:
+        raise AssertionError("LibCST was used")
+
+    monkeypatch.setattr(edits_module, "_edit_module", refused)
 
 
 def test_removing_the_last_use_drops_the_name_from_its_import() -> None:
@@ -308,17 +317,18 @@ def test_a_keyword_removed_and_one_added_without_libcst_matches_libcst(
     line, column = (2 if indent else 1), len(indent) + 5
     removal = RemoveKeyword(line, column, "backend")
     insertion = SetKeyword(line, column, *keyword)
-    edits: list[Edit] = [insertion, removal] if set_first else [removal, insertion]
+    _assert_as_libcst(source, [insertion, removal] if set_first else [removal, insertion],
+                      length)
+
+
+def _assert_as_libcst(source: str, edits: list[Edit], length: int) -> None:
+    """The edits, made as text where they can be, give LibCST's text byte for byte."""
     style = edits_module.EditStyle(line_length=length)
     assert apply_edits(source, edits, style) == _edit_module(source, edits, length)
 
 
-def test_a_keyword_removal_before_another_argument_needs_no_libcst(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
-        raise AssertionError("LibCST was used")
-
-    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+@pytest.mark.usefixtures("no_libcst")
+def test_a_keyword_removal_before_another_argument_needs_no_libcst() -> None:
     source = (
         "notes = ServerVariable(backend=MemoryBackend(), scope='user', uid='notes')\n"
         "drafts = ServerVariable(\n"
@@ -349,12 +359,8 @@ def test_a_keyword_removal_before_another_argument_needs_no_libcst(
     )
 
 
-def test_plain_uid_insertions_and_markers_need_no_libcst(monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
-        raise AssertionError("LibCST was used")
-
-    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+@pytest.mark.usefixtures("no_libcst")
+def test_plain_uid_insertions_and_markers_need_no_libcst() -> None:
     source = (
         "def page():\n"
         "    a = DV(f, variables=[x])\n"
@@ -436,11 +442,8 @@ def test_replacements_and_insertions_as_text_match_libcst(
         assert apply_edits(source, edits) == expected
 
 
-def test_action_rewrites_need_no_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
-        raise AssertionError("LibCST was used")
-
-    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+@pytest.mark.usefixtures("no_libcst")
+def test_action_rewrites_need_no_libcst() -> None:
     source = (
         "from dara.core import UpdateVariable\n"
         "\n"
@@ -509,16 +512,11 @@ def test_a_keyword_set_and_calls_replaced_in_one_statement_match_libcst(
         for callee in ("UpdateVariable(", "SideEffect("):
             if callee in text:
                 edits.append(ReplaceCall(number, text.index(callee) + 1, replacement))
-    style = edits_module.EditStyle(line_length=length)
-    assert apply_edits(source, edits, style) == _edit_module(source, edits, length)
+    _assert_as_libcst(source, edits, length)
 
 
-def test_a_keyword_set_and_calls_replaced_on_other_lines_need_no_libcst(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_libcst(text: str, edits: Sequence[Edit], line_length: int) -> str:
-        raise AssertionError("LibCST was used")
-
-    monkeypatch.setattr(edits_module, "_edit_module", no_libcst)
+@pytest.mark.usefixtures("no_libcst")
+def test_a_keyword_set_and_calls_replaced_on_other_lines_need_no_libcst() -> None:
     source = (
         "def orders_page():\n"
         "    recent = DerivedVariable(load_recent, variables=[refresh])  # expect: DM101\n"
@@ -578,7 +576,7 @@ def test_statements_parsed_again_only_where_edited_are_those_of_a_full_parse(
     parse of the whole text (positions, decorators' lines, every node)."""
     source = "".join(statements).replace("\n", newline)
     tree = ast.parse(source)
-    lines = edits_module.split_lines(source, keepends=True)
+    lines = split_lines(source, keepends=True)
     before = list(lines)
     for position, kind, added in edits:
         if position >= len(tree.body):
