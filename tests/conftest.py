@@ -4,6 +4,7 @@ per-example deadline: tests assert behaviour, never timing, and a busy machine i
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"{', '.join(sorted(stale))} changed after it was compiled: run `make` (or "
             "`pip install -e .`) to compile it again")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that build or serve real apps first, those with the most such tests (the
+    longest) first, then the rest: `make test` hands each module whole to one process, and a
+    module of minutes handed out last (the workers' tests come last by name) runs on alone
+    while the other process idles."""
+    slow = Counter(item.path for item in items if item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow[item.path])
