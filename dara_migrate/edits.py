@@ -1695,11 +1695,16 @@ def _reparsed(tree: ast.Module, lines: Sequence[str], touched: Collection[int]
     regions: list[tuple[int, int]] = []
     for index in sorted(touched):
         low = high = index + 1
+        # Whole statements: every one ending on or after the region's first line (they end
+        # in order), and every one starting on or before its last (`a = 1; b = (\n 2)`).
         position = bisect.bisect_right(starts, low) - 1
-        # Statements end in order; those sharing a line (`a = 1; b = 2`) end on it too.
-        while position >= 0 and ranges[position][1] >= index + 1:
+        while position >= 0 and ranges[position][1] >= low:
             low, high = min(low, ranges[position][0]), max(high, ranges[position][1])
             position -= 1
+        following = bisect.bisect_right(starts, high)
+        while following and ranges[following - 1][1] > high:
+            high = ranges[following - 1][1]
+            following = bisect.bisect_right(starts, high)
         while regions and regions[-1][1] >= low:
             low, high = min(low, regions[-1][0]), max(high, regions[-1][1])
             regions.pop()

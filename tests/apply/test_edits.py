@@ -555,6 +555,7 @@ _STATEMENTS = st.sampled_from([
     "# a comment\n", "\n", "@decorator\n@other(1)\ndef f(a,\n      b):\n    return a\n",
     'class C:\n    """Text\nat column 0."""\n\n    z = 3\n', "if a:\n    b = 1\nelse:\n    b = 2\n",
     "total = (1 +\n         2)\n", 's = """\ndef not_code():\n"""\n', "v = \\\n    4\n",
+    "w = 1 + \\\n2; u = 3\n", "p = 1; q = (\n    2)\n",
 ])
 
 
@@ -578,14 +579,16 @@ def test_statements_parsed_again_only_where_edited_are_those_of_a_full_parse(
     tree = ast.parse(source)
     lines = split_lines(source, keepends=True)
     before = list(lines)
+    # Edited as `apply_edits` edits: whole spans of statements (with the comments above them,
+    # statements sharing a line together).
+    spans = edits_module._statement_spans(tree, lines)
     for position, kind, added in edits:
-        if position >= len(tree.body):
+        if position >= len(spans):
             continue
-        node = tree.body[position]
-        first = edits_module._first_statement_line(node)
+        first, last = spans[position]
         text = "".join(added).replace("\n", newline)
         if kind == "replace":
-            edits_module._set_span(lines, first, node.end_lineno or node.lineno, text)
+            edits_module._set_span(lines, first, last, text)
         elif lines[first - 1] is before[first - 1]:
             lines[first - 1] = text + lines[first - 1]
     assume(lines != before)
@@ -598,6 +601,17 @@ def test_statements_parsed_again_only_where_edited_are_those_of_a_full_parse(
     reparsed = edits_module._reparsed(tree, lines, touched)
     assert reparsed is not None
     assert _signature(reparsed) == _signature(expected)
+
+
+def test_a_statement_edited_on_a_line_it_shares_is_parsed_again_with_the_one_it_shares() -> None:
+    # `u` starts on the line `w`'s continuation ends on: its last line alone would read as
+    # the statements `2` and `u = (...)`.
+    source = "import os\nw = 1 + \\\n2; u = (\n    3)\n"
+    lines = split_lines(source, keepends=True)
+    edited = [*lines[:3], "    4)\n"]
+    reparsed = edits_module._reparsed(ast.parse(source), edited, [3])
+    assert reparsed is not None
+    assert _signature(reparsed) == _signature(ast.parse("".join(edited)))
 
 
 DROPPED_IMPORTS = [
