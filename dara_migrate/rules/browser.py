@@ -27,11 +27,11 @@ from dara_migrate.rules._helpers import (
     variable_constructor,
     variable_kind,
 )
+from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
+from dara_migrate.rules.runtime_defs import subtree
 
 if TYPE_CHECKING:
     from dara_migrate.edits import Edit
-from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.runtime_defs import subtree
 
 _SHARED_READ_TYPES = frozenset({"ServerVariable", "DataVariable"})
 _WEBSOCKET_STATE = {
