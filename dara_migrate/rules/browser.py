@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING
 
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.index.bindings import is_receiver
 from dara_migrate.index.dara_api import dara_name
-from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index, project_calls
+from dara_migrate.index.project import (
+    ProjectIndex,
+    ScopeRef,
+    passed_argument,
+    per_index,
+    project_calls,
+)
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
@@ -364,7 +371,9 @@ class BrowserRead(Rule):
     docs = RuleDocs(
         what="`await var.get_current_value()` on anything that resolves to a Dara variable "
         "(a name bound to a variable constructor, here or in an imported module; a parameter "
-        "annotated with a variable type; `self.x` assigned a variable), and the module-level "
+        "annotated with a variable type, or one the project's calls of its function give a "
+        "variable, directly or through other functions; `self.x` assigned a variable), and "
+        "the module-level "
         "`get_current_value(...)` imported from dara. A method of the same name on any other "
         "object is not reported.",
         why="`get_current_value()` sends a request to the browser over the websocket that is "
@@ -405,6 +414,8 @@ class BrowserRead(Rule):
             "    await rows.write([*stored, current, level])\n\n"
             "async def poll(sensor):\n"
             "    return await sensor.get_current_value()\n\n"
+            "async def level() -> int:\n"
+            "    return await poll(gauge)\n\n"
             "save_name = save(name)\n",
             note="pass the variable as an action input; other objects' methods are fine",
         ),
@@ -446,6 +457,31 @@ class BrowserRead(Rule):
                 "    await rows.write([*stored, current, settings, count, raw])\n"
             )
         ),
+        Example({
+            "app/reads.py": "async def current(var):\n"
+            "    return await var.get_current_value()  # expect: DM401\n\n"
+            "async def stored(source, timeout=5):\n"
+            "    return await source.get_current_value(timeout=timeout)  # expect: DM401\n\n"
+            "async def either(source):\n"
+            "    return await current(source)\n",
+            "app/main.py": "from dara.core import ServerVariable, Variable, action\n"
+            "from app.reads import current, either, stored\n\n"
+            "name = Variable('')\n"
+            "rows = ServerVariable(default=[], uid='rows')\n\n"
+            "@action\n"
+            "async def save(ctx: action.Ctx) -> None:\n"
+            "    await ctx.notify(await either(name), title='Saved')\n"
+            "    await rows.write([*(await stored(rows)), await current(rows)])\n",
+        }, note="a helper's parameter that the project's calls of the helper give a variable "
+            "(namespace package); every call gives a ServerVariable: read it",
+            fixed={
+            "app/reads.py": "async def current(var):\n"
+            "    return await var.get_current_value()\n\n"
+            "async def stored(source, timeout=5):\n"
+            "    return await source.read()\n\n"
+            "async def either(source):\n"
+            "    return await current(source)\n",
+        }),
         Example({
             "app/__init__.py": "",
             "app/state.py": "from dara.core import ServerVariable\n\n"
@@ -528,6 +564,10 @@ class BrowserRead(Rule):
             kind = variable_kind(index, facts, call.scope, receiver)
             if kind is not None:
                 yield self._method_finding(ctx, facts, call, receiver, kind)
+            elif "." not in receiver:
+                passed = _passed_variables(index, facts, call.scope, receiver)
+                if passed:
+                    yield self._passed_finding(ctx, facts, call, receiver, passed)
 
     def _method_finding(self, ctx: Context, facts: FileFacts, call: Call, receiver: str,
                         kind: str) -> Finding:
@@ -552,6 +592,63 @@ class BrowserRead(Rule):
             "an action input instead",
             fix="manual" if function is None else ActionInput(call, receiver, function),
         )
+
+
+    def _passed_finding(self, ctx: Context, facts: FileFacts, call: Call, receiver: str,
+                        passed: set[tuple[str | None, bool]]) -> Finding:
+        """A read of a helper's parameter that some call of the helper gives a variable."""
+        kinds = " or ".join(sorted({kind for kind, _ in passed if kind is not None}))
+        if all(shared for _, shared in passed):
+            renamable = call.awaited and not call.args and all(
+                key == "timeout" for key, _ in call.kwargs)
+            return ctx.at_call(
+                self, facts, call,
+                f"{receiver}.get_current_value() asks the browser over this worker's websocket "
+                f"(every call of this function passes a {kinds} kept in a shared backend); "
+                f"read the shared backend instead: `await {receiver}.read()`",
+                fix=ReadShared(call) if renamable else "manual",
+            )
+        return ctx.at_call(
+            self, facts, call,
+            f"{receiver}.get_current_value() asks the browser over the websocket attached to "
+            f"this worker, which another worker does not have (calls of this function pass a "
+            f"{kinds}); pass the variable as an input of the action that calls "
+            "this function instead",
+        )
+
+
+def _passed_variables(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+                      depth: int = 0) -> set[tuple[str | None, bool]]:
+    """What the project's calls of a function give its unannotated parameter `name`, as
+    (the Dara variable class, whether its reads go to a shared backend): (None, False) for
+    a value not provably a variable. Empty unless some call gives a variable, or when `name`
+    is no such parameter of the function `scope_id` is or is nested in."""
+    found = index.lookup(facts, scope_id, name)
+    if found is None or depth > 3:
+        return set()
+    binding, bound_in = found
+    scope = facts.scopes[bound_in]
+    if (binding.kind != "param" or scope.kind != "function"
+            or is_receiver(facts, binding, bound_in)):
+        return set()
+    passed: set[tuple[str | None, bool]] = set()
+    for caller, site in project_calls(index).get((facts.path, bound_in), ()):
+        value = passed_argument(facts, scope, name, site)
+        if value is None:
+            continue
+        if value.kind not in _NAMED:
+            passed.add((None, False))
+            continue
+        kind = variable_kind(index, caller, site.scope, value.text)
+        if kind is not None:
+            passed.add((kind, kind in _SHARED_READ_TYPES or (kind == "Variable" and _backend_backed(
+                index, caller, site.scope, value.text))))
+        elif "." in value.text:
+            passed.add((None, False))
+        else:
+            passed |= _passed_variables(index, caller, site.scope, value.text, depth + 1) or {
+                (None, False)}
+    return passed if any(kind is not None for kind, _ in passed) else set()
 
 
 def _websocket_state(qualified: str) -> str | None:

@@ -94,6 +94,58 @@ def test_nested_and_module_function_reads_are_reported(tmp_path: Path) -> None:
     assert [(f.line, f.fix) for f in found] == [(9, "manual"), (10, "manual")]
 
 
+def test_a_helper_parameter_is_read_as_what_its_callers_pass(tmp_path: Path) -> None:
+    """A helper's unannotated (or loosely annotated) parameter is the variable the project's
+    calls of the helper give it, also through another helper; a helper only ever given
+    project objects, or given nothing by any call, is not reported."""
+    files = {
+        "app/reads.py": "from typing import Any\n\n"
+        "async def current(var: Any):\n"
+        "    return await var.get_current_value()\n\n"
+        "async def relay(source):\n"
+        "    return await current(source)\n\n"
+        "async def shared(source):\n"
+        "    return await source.get_current_value()\n\n"
+        "async def probe(sensor):\n"
+        "    return await sensor.get_current_value()\n\n"
+        "async def unused(thing):\n"
+        "    return await thing.get_current_value()\n",
+        "app/main.py": "from dara.core import ServerVariable, Variable, action\n"
+        "from dara.core.persistence import BackendStore\n"
+        "from app.reads import probe, relay, shared\n\n"
+        "class Sensor:\n"
+        "    async def get_current_value(self) -> int:\n"
+        "        return 1\n\n"
+        "name = Variable('')\n"
+        "rows = ServerVariable(default=[], uid='rows')\n"
+        "prefs = Variable({}, store=BackendStore(uid='prefs-store'), uid='prefs')\n\n"
+        "@action\n"
+        "async def save(ctx: action.Ctx) -> None:\n"
+        "    await ctx.notify(await relay(name), title='Saved')\n"
+        "    await rows.write([await shared(rows), await shared(prefs), await probe(Sensor())])\n",
+    }
+    found = findings(tmp_path, files, "DM401")
+    assert [(f.path, f.line, f.fix) for f in found] == [
+        ("app/reads.py", 4, "manual"), ("app/reads.py", 10, "unsafe")]
+    assert "calls of this function pass a Variable" in found[0].message
+    assert ("every call of this function passes a ServerVariable or Variable kept in a shared "
+            "backend" in found[1].message)
+
+
+def test_a_helper_given_variables_of_several_kinds_is_left_to_a_person(tmp_path: Path) -> None:
+    files = {"app/main.py": "from dara.core import ServerVariable, Variable, action\n\n"
+             "name = Variable('')\n"
+             "rows = ServerVariable(default=[], uid='rows')\n\n"
+             "async def current(var):\n"
+             "    return await var.get_current_value()\n\n"
+             "@action\n"
+             "async def save(ctx: action.Ctx) -> None:\n"
+             "    await rows.write([await current(rows), await current(var=name)])\n"}
+    found = findings(tmp_path, files, "DM401")
+    assert [(f.line, f.fix) for f in found] == [(7, "manual")]
+    assert "pass a ServerVariable or Variable" in found[0].message
+
+
 def test_ws_handler_on_an_imported_config(tmp_path: Path) -> None:
     files = {
         "app/__init__.py": "",
