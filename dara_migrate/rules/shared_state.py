@@ -572,7 +572,10 @@ class ProcessLocalMutation(Rule):
         "request-time code: `x[k] = v`, `del x[k]`, `.append/.update/.pop/...`, "
         "`heapq.heappush(x, ...)`, `bisect.insort(x, ...)`, a data "
         "frame's `.loc[...] = v` and `inplace=True`, "
-        "`global x; x = ...`, `self.x = ...` in a py_component method. Memo-only patterns "
+        "`global x; x = ...`, `self.x = ...` in a py_component method; also such a write "
+        "into a function's parameter, reported at each request-time call that gives the "
+        "function a shared container (`remember(SEEN, key, value)`), directly or through "
+        "other functions. Memo-only patterns "
         "(`if k not in d: d[k] = f(k)`, a store after `if k in d: return d[k]` or under `if v is "
         "None:` after `v = d.get(k)`, a `setdefault` nothing is written into, "
         "`functools.cache`, a global that starts as None and is set once from no parameter) "
@@ -609,6 +612,21 @@ class ProcessLocalMutation(Rule):
             "    return Text(f'{len(rows)} of {LIMITS[\"max\"]}')\n\n"
             "LIMITS['max'] = 20\n",
         }, note="locals and build-time writes are fine"),
+        Example({
+            "app/helpers.py": "def remember(store: dict, key: str, value: str) -> None:\n"
+            "    store[key] = value\n",
+            "app/main.py": "from dara.core import ServerVariable, action\n\n"
+            "from app.helpers import remember\n\n"
+            "DEFAULTS: dict[str, str] = {}\n"
+            "notes = ServerVariable(scope='user', uid='app.main:notes')\n\n"
+            "remember(DEFAULTS, 'greeting', 'hello')\n\n"
+            "@action\n"
+            "async def save(ctx: action.Ctx, text: str):\n"
+            "    seen: dict[str, str] = {}\n"
+            "    remember(seen, 'text', text)\n"
+            "    await notes.write(seen)\n",
+        }, note="a helper that writes what it is given: a local at request time, shared state "
+            "only while the app is built (namespace package)"),
     ]
     INVALID: ClassVar[list[Example]] = [
         Example({
@@ -639,20 +657,78 @@ class ProcessLocalMutation(Rule):
             "        return Text(name)\n\n"
             "home = Page()\n",
         }),
+        Example({
+            "app/helpers.py": "import heapq\n\n"
+            "def remember(store, key, value):\n"
+            "    store[key] = value\n\n"
+            "def queue(pending, item):\n"
+            "    heapq.heappush(pending, item)\n\n"
+            "def log(entries, item):\n"
+            "    entries.append(item)\n"
+            "    queue(entries, item)\n",
+            "app/main.py": "from dara.core import action\n\n"
+            "from app.helpers import log, remember\n\n"
+            "SEEN = {}\n"
+            "EVENTS = []\n\n"
+            "@action\n"
+            "async def track(ctx: action.Ctx, page: str):\n"
+            "    remember(SEEN, page, True)  # expect: DM205\n"
+            "    log(entries=EVENTS, item=page)  # expect: DM205\n",
+        }, note="writes into a helper's parameter, reported where a request gives the helper "
+            "module-level state (namespace package)"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
         index = ctx.index
         shared = _SharedState(index)
+        passed: dict[tuple[str, int], Finding] = {}
         for facts in index.files.values():
             # All three look at request-time code only.
             if not ctx.is_selected(facts) or not index.scopes_running(facts, "request"):
                 continue
-            yield from self._stores(ctx, shared, facts)
-            yield from self._calls(ctx, shared, facts)
+            yield from self._stores(ctx, shared, facts, passed)
+            yield from self._calls(ctx, shared, facts, passed)
             yield from self._memo_decorators(ctx, facts)
+        yield from passed.values()
 
-    def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
+    def _passed(self, ctx: Context, shared: _SharedState, facts: FileFacts, scope_id: int,
+                name: str, how: str, memo: bool, passed: dict[tuple[str, int], Finding],
+                depth: int = 0) -> None:
+        """A write into a function's parameter `name` writes what the request-time calls of
+        the function give it (`remember(SEEN, key, value)` for `store[key] = value`): each
+        such call that gives a shared container is reported once, in `passed` (by the call),
+        with the write's kind; a write that is not a memo wins over one that is."""
+        index = ctx.index
+        found = index.lookup(facts, scope_id, name)
+        if found is None or depth > 3:
+            return
+        binding, bound_in = found
+        scope = facts.scopes[bound_in]
+        if (binding.kind != "param" or scope.kind != "function"
+                or is_receiver(facts, binding, bound_in)):
+            return
+        for caller, call in project_calls(index).get((facts.path, bound_in), ()):
+            if call.scope not in index.scopes_running(caller, "request"):
+                continue
+            value = passed_argument(facts, scope, name, call)
+            if value is None or value.kind not in ("name", "attr"):
+                continue
+            what = shared.container(caller, call.scope, value.text)
+            if what is None:
+                if value.kind == "name":
+                    self._passed(ctx, shared, caller, call.scope, value.text, how, memo, passed,
+                                 depth + 1)
+                continue
+            key = (caller.path, call.id)
+            earlier = passed.get(key)
+            if ctx.is_selected(caller) and (earlier is None or (
+                    earlier.severity == "info" and not memo)):
+                passed[key] = self._finding(
+                    ctx, call_site(caller, call, what), what, f"{how} in {scope.name}()", memo,
+                    None, call.scope)
+
+    def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts,
+                passed: dict[tuple[str, int], Finding]) -> Iterator[Finding]:
         index = ctx.index
         request = index.scopes_running(facts, "request")
         for binding in facts.bindings:
@@ -666,10 +742,12 @@ class ProcessLocalMutation(Rule):
             memo = binding.memo
             if binding.kind in ("subscript", "del") and binding.name not in scope.globals:
                 written, _, indexer = binding.name.rpartition(".")
-                what = shared.container(facts, binding.scope, written if written and (
-                    indexer in _INDEXERS) else binding.name)
+                name = written if written and indexer in _INDEXERS else binding.name
+                what = shared.container(facts, binding.scope, name)
                 how = "item assignment" if binding.kind == "subscript" else "del"
                 memo = memo and _computed(index, facts, binding.scope, binding.value)
+                if what is None and "." not in name:
+                    self._passed(ctx, shared, facts, binding.scope, name, how, memo, passed)
             elif binding.kind in ("attr", "augassign") and "." in binding.name:
                 what = shared.object_attribute(facts, binding)
                 how = "attribute assignment"
@@ -682,7 +760,8 @@ class ProcessLocalMutation(Rule):
             site = binding_site(facts, binding, what)
             yield self._finding(ctx, site, what, how, memo, binding.value, binding.scope)
 
-    def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts) -> Iterator[Finding]:
+    def _calls(self, ctx: Context, shared: _SharedState, facts: FileFacts,
+               passed: dict[tuple[str, int], Finding]) -> Iterator[Finding]:
         request = ctx.index.scopes_running(facts, "request")
         calls = facts.calls
         # The names these functions go by in the module, imported under another one too.
@@ -696,7 +775,7 @@ class ProcessLocalMutation(Rule):
             callee = call.callee
             method = callee.rsplit(".", 1)[-1]
             if method in functions:
-                yield from self._function_call(ctx, shared, facts, call)
+                yield from self._function_call(ctx, shared, facts, call, passed)
                 continue
             in_place = _in_place(call)
             if (method not in _MUTATORS and method != "setdefault" and not in_place) or (
@@ -712,11 +791,15 @@ class ProcessLocalMutation(Rule):
                 callee, how = inner.callee, f".setdefault(...){how}"
             elif method == "setdefault" and _written_through(calls, call):
                 continue  # reported at the write, above
-            what = shared.container(facts, call.scope, receiver_of(callee))
+            receiver = receiver_of(callee)
+            what = shared.container(facts, call.scope, receiver)
+            memo = method == "setdefault"
             if what is None:
+                if "." not in receiver:
+                    self._passed(ctx, shared, facts, call.scope, receiver, how, memo and not (
+                        call.packed & (WRITTEN_INTO | ATTRIBUTE_WRITTEN)), passed)
                 continue
             value = call.args[-1] if call.args and method not in _REMOVERS else None
-            memo = method == "setdefault"
             if memo and call.packed & (WRITTEN_INTO | ATTRIBUTE_WRITTEN):
                 # `SESSIONS.setdefault(user, {})[key] = value`, `.setdefault(user,
                 # Visit()).pages = 3`: the container's own item is written, as
@@ -728,7 +811,7 @@ class ProcessLocalMutation(Rule):
                                 call.scope)
 
     def _function_call(self, ctx: Context, shared: _SharedState, facts: FileFacts,
-                       call: Call) -> Iterator[Finding]:
+                       call: Call, passed: dict[tuple[str, int], Finding]) -> Iterator[Finding]:
         """`heapq.heappush(QUEUE, item)`, `bisect.insort(SEEN, x)`: a function changing the
         container it is given first."""
         qualified = ctx.index.resolve_call(facts, call).qualified
@@ -737,6 +820,9 @@ class ProcessLocalMutation(Rule):
                 container.kind not in ("name", "attr")):
             return
         what = shared.container(facts, call.scope, container.text)
+        if what is None and container.kind == "name":
+            self._passed(ctx, shared, facts, call.scope, container.text, f"{qualified}()", False,
+                         passed)
         if what is not None:
             value = call.args[1] if len(call.args) > 1 and qualified not in _TAKING_OUT else None
             yield self._finding(ctx, call_site(facts, call, what), what, f"{qualified}()",

@@ -722,6 +722,51 @@ def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> 
     assert findings(tmp_path, source, "DM205") == []
 
 
+def test_writes_into_a_helper_s_parameter_are_reported_where_requests_give_it_state(
+        tmp_path: Path) -> None:
+    """One finding per request-time call that gives a helper shared state, at the call: a
+    memo store alone is info, a plain write next to it wins; a call made while the app is
+    built, and a method's receiver, are not reported."""
+    files = {
+        "app/cache.py": "def fill(cache, key, load):\n"
+        "    if key not in cache:\n"
+        "        cache[key] = load(key)\n"
+        "    return cache[key]\n\n"
+        "def reset(cache, key, value):\n"
+        "    if key not in cache:\n"
+        "        cache[key] = value()\n"
+        "    cache.pop('stale', None)\n\n"
+        "def forward(target, key):\n"
+        "    reset(target, key, dict)\n",
+        "app/main.py": "from dara.core import action\n\n"
+        "from app.cache import fill, forward, reset\n\n"
+        "PRICES = {}\n"
+        "TOTALS = {}\n"
+        "LATEST = {}\n"
+        "reset(LATEST, 'boot', dict)\n\n"
+        "class Basket:\n"
+        "    def __init__(self):\n"
+        "        self.items = []\n\n"
+        "    def add(self, item):\n"
+        "        self.items.append(item)\n\n"
+        "@action\n"
+        "async def price(ctx: action.Ctx, sku: str):\n"
+        "    fill(PRICES, sku, len)\n"
+        "    reset(TOTALS, sku, dict)\n"
+        "    forward(LATEST, sku)\n"
+        "    Basket().add(sku)\n",
+    }
+    found = findings(tmp_path, files, "DM205")
+    assert summary(found) == [
+        ("app/main.py", 19, "DM205", "info"),
+        ("app/main.py", 20, "DM205", "error"),
+        ("app/main.py", 21, "DM205", "error"),
+    ]
+    assert "module-level PRICES (app.main) is a memo cache filled at request time (item " \
+        "assignment in fill())" in found[0].message
+    assert "(.pop() in reset())" in found[1].message
+
+
 def test_state_reached_through_star_imports_and_package_re_exports(tmp_path: Path) -> None:
     files = {
         "app/core/__init__.py": "from .state import *  # noqa: F403\n",
