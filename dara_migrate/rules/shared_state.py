@@ -694,11 +694,13 @@ class ProcessLocalMutation(Rule):
     def _passed(self, ctx: Context, shared: _SharedState, facts: FileFacts, scope_id: int,
                 name: str, how: str, memo: bool, passed: dict[tuple[str, int], Finding],
                 depth: int = 0) -> None:
-        """A write into a function's parameter `name` writes what the request-time calls of
-        the function give it (`remember(SEEN, key, value)` for `store[key] = value`): each
-        such call that gives a shared container is reported once, in `passed` (by the call),
-        with the write's kind; a write that is not a memo wins over one that is."""
+        """A write into a function's parameter (`store[key] = value`), or into what one holds
+        (`basket.items.append(x)`), writes what the request-time calls of the function give
+        it (`remember(SEEN, key, value)`): each such call that gives shared state is reported
+        once, in `passed` (by the call), with the write's kind; a write that is not a memo
+        wins over one that is."""
         index = ctx.index
+        name, dot, rest = name.partition(".")
         found = index.lookup(facts, scope_id, name)
         if found is None or depth > 3:
             return
@@ -713,10 +715,11 @@ class ProcessLocalMutation(Rule):
             value = passed_argument(facts, scope, name, call)
             if value is None or value.kind not in ("name", "attr"):
                 continue
-            what = shared.container(caller, call.scope, value.text)
+            given = f"{value.text}{dot}{rest}"
+            what = shared.container(caller, call.scope, given)
             if what is None:
                 if value.kind == "name":
-                    self._passed(ctx, shared, caller, call.scope, value.text, how, memo, passed,
+                    self._passed(ctx, shared, caller, call.scope, given, how, memo, passed,
                                  depth + 1)
                 continue
             key = (caller.path, call.id)
@@ -746,7 +749,7 @@ class ProcessLocalMutation(Rule):
                 what = shared.container(facts, binding.scope, name)
                 how = "item assignment" if binding.kind == "subscript" else "del"
                 memo = memo and _computed(index, facts, binding.scope, binding.value)
-                if what is None and "." not in name:
+                if what is None:
                     self._passed(ctx, shared, facts, binding.scope, name, how, memo, passed)
             elif binding.kind in ("attr", "augassign") and "." in binding.name:
                 what = shared.object_attribute(facts, binding)
@@ -795,9 +798,8 @@ class ProcessLocalMutation(Rule):
             what = shared.container(facts, call.scope, receiver)
             memo = method == "setdefault"
             if what is None:
-                if "." not in receiver:
-                    self._passed(ctx, shared, facts, call.scope, receiver, how, memo and not (
-                        call.packed & (WRITTEN_INTO | ATTRIBUTE_WRITTEN)), passed)
+                self._passed(ctx, shared, facts, call.scope, receiver, how, memo and not (
+                    call.packed & (WRITTEN_INTO | ATTRIBUTE_WRITTEN)), passed)
                 continue
             value = call.args[-1] if call.args and method not in _REMOVERS else None
             if memo and call.packed & (WRITTEN_INTO | ATTRIBUTE_WRITTEN):
@@ -820,7 +822,7 @@ class ProcessLocalMutation(Rule):
                 container.kind not in ("name", "attr")):
             return
         what = shared.container(facts, call.scope, container.text)
-        if what is None and container.kind == "name":
+        if what is None:
             self._passed(ctx, shared, facts, call.scope, container.text, f"{qualified}()", False,
                          passed)
         if what is not None:

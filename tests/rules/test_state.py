@@ -737,9 +737,11 @@ def test_writes_into_a_helper_s_parameter_are_reported_where_requests_give_it_st
         "        cache[key] = value()\n"
         "    cache.pop('stale', None)\n\n"
         "def forward(target, key):\n"
-        "    reset(target, key, dict)\n",
+        "    reset(target, key, dict)\n\n"
+        "def keep(basket, item):\n"
+        "    basket.items.append(item)\n",
         "app/main.py": "from dara.core import action\n\n"
-        "from app.cache import fill, forward, reset\n\n"
+        "from app.cache import fill, forward, keep, reset\n\n"
         "PRICES = {}\n"
         "TOTALS = {}\n"
         "LATEST = {}\n"
@@ -754,17 +756,24 @@ def test_writes_into_a_helper_s_parameter_are_reported_where_requests_give_it_st
         "    fill(PRICES, sku, len)\n"
         "    reset(TOTALS, sku, dict)\n"
         "    forward(LATEST, sku)\n"
-        "    Basket().add(sku)\n",
+        "    Basket().add(sku)\n"
+        "    keep(CART, sku)\n\n"
+        "class Cart:\n"
+        "    def __init__(self):\n"
+        "        self.items = []\n\n"
+        "CART = Cart()\n",
     }
     found = findings(tmp_path, files, "DM205")
     assert summary(found) == [
         ("app/main.py", 19, "DM205", "info"),
         ("app/main.py", 20, "DM205", "error"),
         ("app/main.py", 21, "DM205", "error"),
+        ("app/main.py", 23, "DM205", "error"),
     ]
     assert "module-level PRICES (app.main) is a memo cache filled at request time (item " \
         "assignment in fill())" in found[0].message
     assert "(.pop() in reset())" in found[1].message
+    assert "attribute CART.items of the module-level Cart is written" in found[3].message
 
 
 def test_state_reached_through_star_imports_and_package_re_exports(tmp_path: Path) -> None:
