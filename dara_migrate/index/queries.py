@@ -54,7 +54,8 @@ def action_factory_calls(index: ProjectIndex) -> list[tuple[FileFacts, Call, str
     return found
 
 
-METHODS_LOOKED_UP = frozenset({"update", "get_current_value", "download_file", "run_task"})
+METHODS_LOOKED_UP = frozenset({"update", "get_current_value", "download_file", "run_task",
+                               "write", "write_partial", "delete"})
 """The methods rules look calls up by, whatever they are called on (`calls_of_method`)."""
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dara_migrate.facts import Binding, Call, FileFacts, Scope, Span, Value
 from dara_migrate.index.apps import BUILDER as BUILDER
@@ -76,6 +77,93 @@ def receiver_of(callee: str) -> str:
 
 def call_key(facts: FileFacts, call: Call) -> tuple[str, int]:
     return facts.path, call.id
+
+
+class HandedWrite(NamedTuple):
+    """`var.write(...)` on a function's parameter, where a call gives it a project-made
+    object: the write, the call that gives the object and the call that made it."""
+
+    facts: FileFacts
+    call: Call
+    caller: FileFacts
+    site: Call
+    given: str
+    """The object as the call names it (`state.rows`)."""
+    made: tuple[FileFacts, Call]
+
+    @property
+    def function(self) -> str:
+        """The name of the function that writes."""
+        return self.facts.scopes[self.call.scope].name
+
+    def value(self, index: ProjectIndex, position: int, name: str) -> Value | None:
+        """The written value (the write's argument `name`) where the caller gives it too:
+        a parameter of the writing function, given by the call that gives the object."""
+        value = self.call.argument(position, name)
+        if value is None or value.kind != "name":
+            return None
+        found = index.lookup(self.facts, self.call.scope, value.text)
+        if found is None or found[0].kind != "param" or (
+                index.resolve_call(self.caller, self.site).function != (self.facts.path,
+                                                                         found[1])):
+            return None
+        return passed_argument(self.facts, self.facts.scopes[found[1]], value.text, self.site)
+
+
+@per_index
+def handed_writes(index: ProjectIndex) -> list[HandedWrite]:
+    """`.write()`, `.write_partial()`, `.update()` and `.delete()` on a parameter of a project
+    function, at each call that gives the parameter an object a project call made
+    (`given_to`): `save(state.rows, [])` for `async def save(var, value): await
+    var.write(value)`."""
+    found: list[HandedWrite] = []
+    for method in _HANDED_WRITES:
+        for facts, call in calls_of_method(index, method):
+            receiver = receiver_of(call.callee)
+            if not receiver or "." in receiver or index.resolve_call(facts, call).instance_of:
+                continue
+            for caller, site, value in given_to(index, facts, call.scope, receiver):
+                made = defining_call(index, caller, site.scope, value.text) if (
+                    value.kind in ("name", "attr")) else None
+                if made is not None:
+                    found.append(HandedWrite(facts, call, caller, site, value.text, made))
+    return found
+
+
+_HANDED_WRITES = ("write", "write_partial", "update", "delete")
+
+
+_HANDED_ON_DEPTH = 3
+"""How many functions handing a parameter on to the next `given_to` follows."""
+
+
+def given_to(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
+             depth: int = 0) -> list[tuple[FileFacts, Call, Value]]:
+    """What the project's calls of a function give its parameter `name` (as seen from
+    `scope_id`: the function or a scope in it), as (the caller's file, the call, the value
+    in the caller's file). A caller's own parameter handed on is followed to that function's
+    calls (`save(state.rows)` for `def save(rows): store(rows)`): the call is the one that
+    gives the value; a parameter no call gives anything is given as itself. Empty when `name`
+    is no parameter of an undecorated function there (nor the `self` of a method)."""
+    found = index.lookup(facts, scope_id, name)
+    if found is None:
+        return []
+    binding, bound_in = found
+    scope = facts.scopes[bound_in]
+    # A decorated function's calls go through its decorator: Dara's give an action or a
+    # component the current values of the variables its calls name, not the variables.
+    if (binding.kind != "param" or scope.kind != "function" or scope.decorators
+            or is_receiver(facts, binding, bound_in)):
+        return []
+    given: list[tuple[FileFacts, Call, Value]] = []
+    for caller, call in project_calls(index).get((facts.path, bound_in), ()):
+        value = passed_argument(facts, scope, name, call)
+        if value is None:
+            continue
+        onward = given_to(index, caller, call.scope, value.text, depth + 1) if (
+            value.kind == "name" and depth < _HANDED_ON_DEPTH) else []
+        given.extend(onward or [(caller, call, value)])
+    return given
 
 
 def passed_not_none(value: Value | None) -> bool:

@@ -17,12 +17,10 @@ from typing import TYPE_CHECKING
 
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
-from dara_migrate.index.bindings import is_receiver
 from dara_migrate.index.dara_api import dara_name
 from dara_migrate.index.project import (
     ProjectIndex,
     ScopeRef,
-    passed_argument,
     per_index,
     project_calls,
 )
@@ -30,6 +28,7 @@ from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
     action_refs,
+    given_to,
     is_action_ctx,
     variable_constructor,
     variable_kind,
@@ -617,37 +616,17 @@ class BrowserRead(Rule):
         )
 
 
-def _passed_variables(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
-                      depth: int = 0) -> set[tuple[str | None, bool]]:
-    """What the project's calls of a function give its unannotated parameter `name`, as
+def _passed_variables(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str
+                      ) -> set[tuple[str | None, bool]]:
+    """What the project's calls of a function give its parameter `name` (`given_to`), as
     (the Dara variable class, whether its reads go to a shared backend): (None, False) for
-    a value not provably a variable. Empty unless some call gives a variable, or when `name`
-    is no such parameter of the function `scope_id` is or is nested in."""
-    found = index.lookup(facts, scope_id, name)
-    if found is None or depth > 3:
-        return set()
-    binding, bound_in = found
-    scope = facts.scopes[bound_in]
-    if (binding.kind != "param" or scope.kind != "function"
-            or is_receiver(facts, binding, bound_in)):
-        return set()
+    a value not provably a variable. Empty unless some call gives a variable."""
     passed: set[tuple[str | None, bool]] = set()
-    for caller, site in project_calls(index).get((facts.path, bound_in), ()):
-        value = passed_argument(facts, scope, name, site)
-        if value is None:
-            continue
-        if value.kind not in _NAMED:
-            passed.add((None, False))
-            continue
-        kind = variable_kind(index, caller, site.scope, value.text)
-        if kind is not None:
-            passed.add((kind, kind in _SHARED_READ_TYPES or (kind == "Variable" and _backend_backed(
-                index, caller, site.scope, value.text))))
-        elif "." in value.text:
-            passed.add((None, False))
-        else:
-            passed |= _passed_variables(index, caller, site.scope, value.text, depth + 1) or {
-                (None, False)}
+    for caller, call, value in given_to(index, facts, scope_id, name):
+        kind = variable_kind(index, caller, call.scope, value.text) if (
+            value.kind in _NAMED) else None
+        passed.add((kind, kind is not None and (kind in _SHARED_READ_TYPES or (
+            kind == "Variable" and _backend_backed(index, caller, call.scope, value.text)))))
     return passed if any(kind is not None for kind, _ in passed) else set()
 
 

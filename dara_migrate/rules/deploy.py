@@ -12,7 +12,7 @@ from dara_migrate.index.bindings import defining_call
 from dara_migrate.index.dara_api import SECRET_NAME
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.models import Finding
-from dara_migrate.rules._helpers import receiver_of
+from dara_migrate.rules._helpers import handed_writes, receiver_of
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
 
 
@@ -167,7 +167,9 @@ class StartupSharedWrites(Rule):
         "`.write()`, `.write_partial()`, `.delete()` on a ServerVariable, DataVariable, "
         "BackendStore or backend-stored Variable, and writes to external stores (Redis "
         "`hset`/`set`/`lpush`..., S3 `put_object`, MongoDB `insert_*`/`update_*`, "
-        "`to_sql`, an `execute()` of INSERT/UPDATE/DELETE/DDL). Opening per-worker "
+        "`to_sql`, an `execute()` of INSERT/UPDATE/DELETE/DDL). A variable's write in a helper "
+        "that takes the variable as a parameter is reported at each startup call that gives it "
+        "one (`seed(rows, [])`). Opening per-worker "
         "connections or clients in `on_startup` is correct and not reported.",
         why="Every worker runs the startup functions. With a shared backend each worker start "
         "(a scale-up, a restart after a crash, a rolling deploy) re-seeds the shared value and "
@@ -219,6 +221,18 @@ class StartupSharedWrites(Rule):
             "    await state.seed_prefs()\n\n"
             "config.on_startup(warm)\n",
         }, note="helpers called only from on_startup run at startup too"),
+        Example({
+            "app/seeding.py": "async def seed(var, value):\n"
+            "    await var.write(value)\n",
+            "app/main.py": "from dara.core import ConfigurationBuilder, ServerVariable\n\n"
+            "from app.seeding import seed\n\n"
+            "config = ConfigurationBuilder()\n"
+            "regions = ServerVariable(uid='app.main:regions')\n\n"
+            "@config.on_startup\n"
+            "async def warm() -> None:\n"
+            "    await seed(regions, ['north', 'south'])  # expect: DM702\n",
+        }, note="a helper writing the variable it is given: reported where startup gives it "
+            "(namespace package)"),
     ]
 
     def check(self, ctx: Context) -> Iterator[Finding]:
@@ -233,6 +247,18 @@ class StartupSharedWrites(Rule):
                     if ctx.is_selected(facts):
                         yield self._finding(ctx, facts, call,
                                             f"the {api} {receiver_of(call.callee)}")
+        for handed in handed_writes(index):
+            caller, site = handed.caller, handed.site
+            method = handed.call.callee.rpartition(".")[2]
+            made = index.resolve_call(*handed.made).api
+            if (method not in _STORE_METHODS or made not in _STORED_VARIABLES
+                    or index.when_at(caller, site.scope) != "startup"
+                    or (caller.path, site.id) in seen):
+                continue
+            seen.add((caller.path, site.id))
+            if ctx.is_selected(caller):
+                yield self._finding(ctx, caller, site, f"the {made} {handed.given} (.{method}() "
+                                    f"in {handed.function}())")
         for facts in index.files.values():
             startup = index.scopes_running(facts, "startup")
             if not startup or not ctx.is_selected(facts):

@@ -26,6 +26,8 @@ from dara_migrate.rules._helpers import (
     binding_site,
     call_key,
     call_site,
+    given_to,
+    handed_writes,
     is_action_ctx,
     live_resource,
     mutable,
@@ -62,7 +64,9 @@ def _server_variable(index: ProjectIndex, made: tuple[FileFacts, Call] | None) -
 def variable_writes(index: ProjectIndex) -> list[Write]:
     """Every place a ServerVariable/DataVariable gets a value after construction:
     `.update(value)`, `.write(value)`, `ctx.update(var, value)`, `UpdateVariable(...,
-    variable=var)`, `UpdateVariableImpl(variable=var, value=...)`, `UploadDropzone(target=var)`."""
+    variable=var)`, `UpdateVariableImpl(variable=var, value=...)`, `UploadDropzone(target=var)`;
+    and the first two on a function's parameter, at each call that gives it the variable
+    (`handed_writes`)."""
     writes: list[Write] = []
     for api in SERVER_VARIABLES:
         for method in ("update", "write"):
@@ -92,6 +96,14 @@ def variable_writes(index: ProjectIndex) -> list[Write]:
             if _server_variable(index, variable):
                 value = call.kwarg(value_slot) if value_slot else None
                 writes.append(Write(facts, call, variable, value, f"{api}({name}=...)", True))
+    for handed in handed_writes(index):
+        method = handed.call.callee.rpartition(".")[2]
+        if method in ("update", "write") and _server_variable(index, handed.made):
+            site = handed.site
+            writes.append(Write(
+                handed.caller, site, handed.made, handed.value(index, 0, "value"),
+                f".{method}() in {handed.function}()",
+                method == "update" or index.when_at(handed.caller, site.scope) == "request"))
     return writes
 
 
@@ -138,7 +150,8 @@ class LiveObjectState(Rule):
         "`boto3.client/resource`, `requests.Session`, `httpx.(Async)Client`, locks and events, "
         "executors, sockets; or a model: a `.fit(...)` result, `joblib.load`, `pickle.load`, "
         "`torch.load`, `load_model`, an estimator class; or a name bound to one, or a "
-        "parameter annotated with such a type.",
+        "parameter annotated with such a type. A helper's `var.write(value)` on its "
+        "parameters is reported at each call that gives it a variable and such a value.",
         why="A shared backend stores values by serialising them. A connection, file handle, "
         "lock or client cannot be sent to another worker at all, and a model is large and "
         "tied to this process's libraries: on many workers the write fails or every other "
@@ -232,7 +245,9 @@ class StartupSeededSharedState(Rule):
         what="A `ServerVariable(default=...)` or `DataVariable(data)` whose variable is also "
         "written at request time: `.update(...)`, `.write(...)` while serving a request or in "
         "`on_startup`, `ctx.update(var, ...)`, `UpdateVariable(..., variable=var)`, "
-        "`UploadDropzone(target=var)`. A seed nobody writes is reported as info.",
+        "`UploadDropzone(target=var)`; also `.update()` and `.write()` on a helper's "
+        "parameter, at each call that gives the helper the variable (`bump(counter)`). A seed "
+        "nobody writes is reported as info.",
         why="Dara writes `default` into the backend when the variable is constructed, i.e. on "
         "every worker start (and every re-import). With a shared backend, a worker that starts "
         "later overwrites what users wrote since: an upload or an edit silently reverts to "
@@ -692,43 +707,28 @@ class ProcessLocalMutation(Rule):
         yield from passed.values()
 
     def _passed(self, ctx: Context, shared: _SharedState, facts: FileFacts, scope_id: int,
-                name: str, how: str, memo: bool, passed: dict[tuple[str, int], Finding],
-                depth: int = 0) -> None:
+                name: str, how: str, memo: bool, passed: dict[tuple[str, int], Finding]
+                ) -> None:
         """A write into a function's parameter (`store[key] = value`), or into what one holds
         (`basket.items.append(x)`), writes what the request-time calls of the function give
-        it (`remember(SEEN, key, value)`): each such call that gives shared state is reported
-        once, in `passed` (by the call), with the write's kind; a write that is not a memo
-        wins over one that is."""
+        it (`remember(SEEN, key, value)`, `given_to`): each such call that gives shared state
+        is reported once, in `passed` (by the call), with the write's kind; a write that is
+        not a memo wins over one that is."""
         index = ctx.index
-        name, dot, rest = name.partition(".")
-        found = index.lookup(facts, scope_id, name)
-        if found is None or depth > 3:
-            return
-        binding, bound_in = found
-        scope = facts.scopes[bound_in]
-        if (binding.kind != "param" or scope.kind != "function"
-                or is_receiver(facts, binding, bound_in)):
-            return
-        for caller, call in project_calls(index).get((facts.path, bound_in), ()):
-            if call.scope not in index.scopes_running(caller, "request"):
+        head, dot, rest = name.partition(".")
+        function = index.lookup(facts, scope_id, head)
+        for caller, call, value in given_to(index, facts, scope_id, head):
+            if value.kind not in ("name", "attr") or call.scope not in index.scopes_running(
+                    caller, "request"):
                 continue
-            value = passed_argument(facts, scope, name, call)
-            if value is None or value.kind not in ("name", "attr"):
-                continue
-            given = f"{value.text}{dot}{rest}"
-            what = shared.container(caller, call.scope, given)
-            if what is None:
-                if value.kind == "name":
-                    self._passed(ctx, shared, caller, call.scope, given, how, memo, passed,
-                                 depth + 1)
-                continue
+            what = shared.container(caller, call.scope, f"{value.text}{dot}{rest}")
             key = (caller.path, call.id)
             earlier = passed.get(key)
-            if ctx.is_selected(caller) and (earlier is None or (
-                    earlier.severity == "info" and not memo)):
+            if what is not None and function is not None and ctx.is_selected(caller) and (
+                    earlier is None or (earlier.severity == "info" and not memo)):
                 passed[key] = self._finding(
-                    ctx, call_site(caller, call, what), what, f"{how} in {scope.name}()", memo,
-                    None, call.scope)
+                    ctx, call_site(caller, call, what), what,
+                    f"{how} in {facts.scopes[function[1]].name}()", memo, None, call.scope)
 
     def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts,
                 passed: dict[tuple[str, int], Finding]) -> Iterator[Finding]:

@@ -169,6 +169,38 @@ def test_seeded_variable_rewritten_on_startup_is_also_dm204(tmp_path: Path) -> N
         (6, "DM204", "warning"), (10, "DM702", "warning")]
 
 
+def test_a_startup_write_through_a_helper_s_parameter_is_reported_at_the_call(
+        tmp_path: Path) -> None:
+    """`seed(rows, [])` from on_startup writes `rows` (also through a helper handing it on);
+    the same helper given a dict, or given the variable by an action, writes no startup
+    state."""
+    files = {
+        "app/store.py": "async def seed(var, value):\n"
+        "    await var.write(value)\n\n"
+        "async def seed_twice(target):\n"
+        "    await seed(target, [])\n\n"
+        "def merge(into, extra):\n"
+        "    into.update(extra)\n",
+        "app/main.py": APP + "from dara.core import ServerVariable, action\n\n"
+        "from app.store import merge, seed, seed_twice\n\n"
+        "rows = ServerVariable(uid='rows')\n"
+        "totals = ServerVariable(uid='totals')\n"
+        "DEFAULTS = {}\n\n"
+        "@config.on_startup\n"
+        "async def warm():\n"
+        "    await seed(rows, [])\n"
+        "    await seed_twice(totals)\n"
+        "    merge(DEFAULTS, {'a': 1})\n\n"
+        "@action\n"
+        "async def reload(ctx: action.Ctx):\n"
+        "    await seed(rows, [1])\n",
+    }
+    found = findings(tmp_path, files, "DM702")
+    assert [(f.path, f.line) for f in found] == [("app/main.py", 14), ("app/main.py", 15)]
+    assert "writes the ServerVariable rows (.write() in seed())" in found[0].message
+    assert "writes the ServerVariable totals (.write() in seed())" in found[1].message
+
+
 def test_rule_runs_without_deployment_files(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"app/main.py": APP})
     _, project = run_audit(root)

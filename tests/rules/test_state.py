@@ -722,6 +722,37 @@ def test_locals_parameters_build_and_startup_writes_are_fine(tmp_path: Path) -> 
     assert findings(tmp_path, source, "DM205") == []
 
 
+def test_a_variable_written_through_a_helper_s_parameter(tmp_path: Path) -> None:
+    """A request-time call that gives a helper a ServerVariable writes it (DM204 lists the
+    call); a live object given with it is DM203's, at the call."""
+    files = {
+        "app/store.py": "async def save(var, value):\n"
+        "    await var.write(value)\n\n"
+        "async def bump(var):\n"
+        "    await var.write(await var.read() + 1)\n",
+        "app/main.py": "import sqlalchemy\n"
+        "from dara.core import ServerVariable, action\n\n"
+        "from app.store import bump, save\n\n"
+        "counter = ServerVariable(default=0, uid='counter')\n"
+        "engine = ServerVariable(default=None, uid='engine')\n"
+        "seeded = ServerVariable(default=1, uid='seeded')\n\n"
+        "@action\n"
+        "async def click(ctx: action.Ctx):\n"
+        "    await bump(counter)\n"
+        "    await save(engine, sqlalchemy.create_engine('sqlite://'))\n",
+    }
+    found = findings(tmp_path, files, "DM203", "DM204")
+    assert summary(found) == [
+        ("app/main.py", 6, "DM204", "warning"),
+        ("app/main.py", 8, "DM204", "info"),
+        ("app/main.py", 13, "DM203", "error"),
+    ]
+    assert "also written at request time (.write() in bump())" in found[0].message
+    assert [(r.path, r.line) for r in found[0].related] == [("app/main.py", 12)]
+    assert found[2].message.startswith(".write() in save() puts a database engine")
+    assert found[2].fix == "blocker"
+
+
 def test_writes_into_a_helper_s_parameter_are_reported_where_requests_give_it_state(
         tmp_path: Path) -> None:
     """One finding per request-time call that gives a helper shared state, at the call: a
