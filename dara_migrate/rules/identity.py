@@ -16,7 +16,6 @@ from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
 from dara_migrate.index.definitions import (
     Definition,
     all_definitions,
-    collect_definitions,
     snake,
     suggest_uids,
 )
@@ -156,7 +155,7 @@ def _uid_fix_kind(index: ProjectIndex, definition: Definition) -> Applicability 
 def _replacement_kind(index: ProjectIndex, definition: Definition) -> Applicability | None:
     """How DM102 replaces an unstable `uid=`: only a keyword can be replaced (a positional
     one would be passed twice), safely where the site runs once at build time."""
-    if definition.call.kwarg("uid") is not definition.uid:
+    if definition.call.kwarg(definition.through or "uid") is not definition.uid:
         return None
     when = index.when_at(definition.facts, definition.call.scope)
     if _repeated(index, definition):
@@ -168,9 +167,10 @@ def _replacement_kind(index: ProjectIndex, definition: Definition) -> Applicabil
 
 @per_index
 def unstable_uids(index: ProjectIndex) -> dict[tuple[str, int], str]:
-    """Definitions whose uid differs between processes, and the call that makes it so."""
+    """Definitions whose uid differs between processes, and the call that makes it so; also
+    a helper's call passing such a uid on to the definition it makes."""
     found: dict[tuple[str, int], str] = {}
-    for definition in collect_definitions(index):
+    for definition in all_definitions(index):
         if definition.uid is not None:
             source = unstable_source(index, definition.facts, definition.call.scope,
                                      definition.uid)
@@ -854,17 +854,18 @@ class UnstableUid(Rule):
     def check(self, ctx: Context) -> Iterator[Finding]:
         unstable = unstable_uids(ctx.index)
         suggestions = suggested_uids(ctx.index)
-        for definition in collect_definitions(ctx.index):
+        for definition in all_definitions(ctx.index):
             source = unstable.get(definition.key)
             if source is None or not ctx.is_selected(definition.facts):
                 continue
             kind = _replacement_kind(ctx.index, definition)
+            keyword = definition.through or "uid"
             yield ctx.at_call(
                 self, definition.facts, definition.call,
-                f"uid of this {definition.api} comes from {source}() and differs on every "
-                "worker; use a literal or a factory parameter",
+                f"{keyword} of this {made_by(ctx.index, definition)} comes from {source}() and "
+                "differs on every worker; use a literal or a factory parameter",
                 fix="manual" if kind is None else SetId(
-                    definition.call, "uid", suggestions[definition.key], kind, replace=True),
+                    definition.call, keyword, suggestions[definition.key], kind, replace=True),
             )
 
 

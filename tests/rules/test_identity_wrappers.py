@@ -153,6 +153,37 @@ def test_apply_passes_the_uid_to_the_helper_call(tmp_path: Path) -> None:
     assert not {line for line, rule in rules if rule == "DM101"}
 
 
+def test_an_unstable_uid_passed_to_a_helper_is_replaced_at_the_call(tmp_path: Path) -> None:
+    """DM102 where the helper's call gives the uid: a keyword is replaced by the scheme's
+    literal there (the import only it used goes), a position is a person's."""
+    pages = (
+        "import uuid\n"
+        "from dara.core import Variable\n"
+        "\n"
+        "from lib.helpers import cached, keyed\n"
+        "\n"
+        "name = Variable('x', uid='name')\n"
+        "length = cached(lambda n: len(n), [name], uid=str(uuid.uuid4()))\n"
+        "first = keyed(lambda n: n[:1], [name], key=f'first-{uuid.uuid4().hex}')\n"
+        "last = cached(lambda n: n[-1:], [name], str(uuid.uuid4()))\n"
+    )
+    root = write_tree(tmp_path, {**APP, "dash/pages.py": pages})
+    found = by_site(run_audit(root)[0])
+    assert found[("dash/pages.py", 7, "DM102")] == (
+        "safe", "uid of this DerivedVariable made by cached() comes from uuid.uuid4() and "
+        "differs on every worker; use a literal or a factory parameter")
+    assert found[("dash/pages.py", 8, "DM102")][0] == "safe"
+    assert found[("dash/pages.py", 8, "DM102")][1].startswith("key of this DerivedVariable "
+                                                              "made by keyed()")
+    assert found[("dash/pages.py", 9, "DM102")][0] == "manual"
+    applied = apply_fixes(root)
+    assert applied.exit_code in (0, 1), applied.output
+    written = (root / "dash" / "pages.py").read_text(encoding="utf-8").splitlines()
+    assert "length = cached(lambda n: len(n), [name], uid='dash.pages:length')" in written
+    assert "first = keyed(lambda n: n[:1], [name], key='dash.pages:first')" in written
+    assert "import uuid" in written  # still read by the call left to a person
+
+
 @pytest.mark.slow
 def test_the_migrated_helper_calls_build_with_stable_ids(tmp_path: Path) -> None:
     pages = "".join(line + "\n" for line in PAGES.splitlines()
