@@ -810,7 +810,8 @@ class UnstableUid(Rule):
     docs = RuleDocs(
         what="A `uid=` built from `uuid1`/`uuid4`, `random`, `secrets`, `time`, "
         "`datetime.now`, `id()`, `hash()`, `os.getpid`, `socket.gethostname`, or an f-string, "
-        "concatenation or name bound to one of them.",
+        "concatenation or name bound to one of them; also one given to a project helper that "
+        "passes it on to the definition it makes, reported at the helper's call.",
         why="The point of a uid is that every worker computes the same one. A random, "
         "time-, process- or host-based uid differs on each worker (and `hash()` of a str "
         "differs per process unless PYTHONHASHSEED is fixed).",
