@@ -155,15 +155,28 @@ def given_to(index: ProjectIndex, facts: FileFacts, scope_id: int, name: str,
     if (binding.kind != "param" or scope.kind != "function" or scope.decorators
             or is_receiver(facts, binding, bound_in)):
         return []
-    given: list[tuple[FileFacts, Call, Value]] = []
-    for caller, call in project_calls(index).get((facts.path, bound_in), ()):
-        value = passed_argument(facts, scope, name, call)
-        if value is None:
-            continue
-        onward = given_to(index, caller, call.scope, value.text, depth + 1) if (
-            value.kind == "name" and depth < _HANDED_ON_DEPTH) else []
-        given.extend(onward or [(caller, call, value)])
+    # Kept: a helper called from many places, each handing on its own parameter, would
+    # otherwise be walked again for every write into that parameter.
+    key = (facts.path, bound_in, name, depth)
+    answers = _given_answers(index)
+    given = answers.get(key)
+    if given is None:
+        given = answers[key] = []
+        for caller, call in project_calls(index).get((facts.path, bound_in), ()):
+            value = passed_argument(facts, scope, name, call)
+            if value is None:
+                continue
+            onward = given_to(index, caller, call.scope, value.text, depth + 1) if (
+                value.kind == "name" and depth < _HANDED_ON_DEPTH) else []
+            given.extend(onward or [(caller, call, value)])
     return given
+
+
+@per_index
+def _given_answers(index: ProjectIndex) -> dict[tuple[str, int, str, int],
+                                                list[tuple[FileFacts, Call, Value]]]:
+    """`given_to`'s answers, by (path, function scope id, parameter, depth)."""
+    return {}
 
 
 def passed_not_none(value: Value | None) -> bool:
