@@ -73,10 +73,12 @@ def statement_line(text: str, name: str, statement: str) -> int | None:
     return None
 
 
-def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Value) -> bool:
+def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Value,
+                  hoisted: str = "") -> bool:
     """Whether every name a value uses is a builtin, a module-level (or imported) name, or
     (in a lambda) one of its own parameters; a lambda with a default (`lambda ctx, r=r: r`)
-    holds a value from where it was made, which one shared action cannot."""
+    holds a value from where it was made, which one shared action cannot. `hoisted`: a local
+    name that moves to module level first."""
     if value.kind not in ("lambda", "name", "attr"):
         return False
     own = value.scope if value.kind == "lambda" else -1
@@ -84,6 +86,8 @@ def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Valu
         return False
     for name in value.names:
         head = name.split(".")[0]
+        if head == hoisted:
+            continue
         found = index.lookup(facts, own if own >= 0 else scope, head)
         if found is None:
             if head not in _BUILTINS:
@@ -93,8 +97,10 @@ def _module_level(index: ProjectIndex, facts: FileFacts, scope: int, value: Valu
     return True
 
 
-def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> bool:
-    """Whether the factory call can become a module-level `@action` (no source needed)."""
+def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str,
+                hoisted: str = "") -> bool:
+    """Whether the factory call can become a module-level `@action` (no source needed), once
+    the local name `hoisted` (if any) is a module-level one."""
     slots = SLOTS[api]
     if call.starred >= 0 or call.kwarg("**") is not None:
         return False
@@ -102,11 +108,11 @@ def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> 
     if any(name not in known for name, _ in call.kwargs) or len(call.args) > len(slots):
         return False
     function = call.argument(*slots["callable"])
-    if function is None or not _module_level(index, facts, call.scope, function):
+    if function is None or not _module_level(index, facts, call.scope, function, hoisted):
         return False
     if api == "UpdateVariable":
         variable = call.argument(*slots["variable"])
-        if variable is None or not _module_level(index, facts, call.scope, variable):
+        if variable is None or not _module_level(index, facts, call.scope, variable, hoisted):
             return False
     for flag in _FLAGS & slots.keys():
         value = call.argument(*slots[flag])
@@ -147,7 +153,7 @@ def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
         return "url" if ((returned.kind == "str" and isinstance(returned.const, str)) or (
             returned.kind == "name" and "." not in returned.text)) and (
             call.argument(*slots["extras"]) is None) else None
-    if _literal(returned):
+    if is_literal(returned):
         return "update"
     if returned.kind == "attr" and returned.text == f"{context}.inputs.new":
         return "sync"
@@ -162,13 +168,13 @@ _LAMBDA_HEADER = re.compile(r"lambda\s+\w+\s*:(?:[ \t]*\\\n)*[ \t]*")
 backslash line breaks after it: the body then starts where the lambda did."""
 
 
-def _literal(value: Value) -> bool:
+def is_literal(value: Value) -> bool:
     """A constant, or a list, tuple, set or dict of constants (`[]`, `{'open': False}`): the same
     object every time the resolver runs, which the static `update(value=...)` sends as it would."""
     if value.kind in ("const", "str"):
         return True
     return value.kind in ("container", "dict") and not value.names and not value.calls and all(
-        map(_literal, value.items))
+        map(is_literal, value.items))
 
 
 def action_name(api: str, function: str, variable: str) -> str:

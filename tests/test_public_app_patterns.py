@@ -231,12 +231,36 @@ def factory_message(result: AuditResult) -> str:
     return message
 
 
-def test_an_update_of_a_local_variable_says_a_module_level_action_cannot_name_it(
+def test_a_local_variable_of_a_page_built_once_moves_to_module_level_for_its_action(
         tmp_path: Path) -> None:
-    result, _ = run_audit(write_tree(tmp_path, _legacy_button("chosen", "pick")))
+    """The gallery's shape: `chosen = Variable(None)` in a page function called once. `apply`
+    moves the variable out in one round and defines its action in the next; the page reads
+    the module-level variable."""
+    root = write_tree(tmp_path, _legacy_button("chosen", "pick"))
+    result, _ = run_audit(root)
+    assert factory_message(result).endswith(
+        "; chosen is local to page, which runs once, at build: `apply` makes it module-level "
+        "first")
+    assert [f.fix for f in result.findings if f.rule == "DM105"] == ["safe"]
+    (change,) = migrate(root).changes
+    after = change.after.decode()
+    assert after.count("chosen = Variable(None)") == 1
+    assert after.index("chosen = Variable(None)") < after.index("def page():")
+    assert "await ctx.update(chosen, value)" in after
+    assert ("return Stack(Text(chosen), Button('Go', onclick=update_chosen(chosen)))"
+            in after)
+    (root / change.path).write_bytes(change.after)
+    assert [f.rule for f in run_audit(root)[0].findings if f.rule == "DM105"] == []
+
+
+def test_a_local_variable_of_a_page_built_twice_stays_a_person_s(tmp_path: Path) -> None:
+    files = _legacy_button("chosen", "pick")
+    files["shop/main.py"] += "config.add_page('Other', page())\n"
+    result, _ = run_audit(write_tree(tmp_path, files))
     assert factory_message(result).endswith(
         "; chosen is local to page, which a module-level action cannot name: make the "
         "variable module-level")
+    assert [f.fix for f in result.findings if f.rule == "DM105"] == ["manual"]
 
 
 def test_an_update_to_a_constant_shows_the_constant(tmp_path: Path) -> None:

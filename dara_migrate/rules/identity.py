@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import builtins
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, cast
 
 from dara_migrate.autofix import Applicability, Carried, Fix, FixRound, PlannedFix
-from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.apps import ProjectApps
 from dara_migrate.index.dara_api import ROUTE_CLASSES, ROUTE_METHODS
 from dara_migrate.index.definitions import (
@@ -673,6 +674,22 @@ def _action_rewriter(planning: FixRound, path: str) -> ActionRewriter:
         planning.action = ActionRewriter(planning.index, facts, planning.text_of(path),
                                          planning.action_names.setdefault(path, set()))
     return planning.action
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Hoist(Fix):
+    """The statement starting at `line`, in a function, moves to module level: a definition
+    DM301/DM302 find made per call (unsafe: a decorator that ran once per call of its
+    function now runs once per import), or the local variable a DM105 action must name."""
+
+    line: int
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.hoist import plan_hoist
+
+        hoist = plan_hoist(planning.text_of(finding.path), self.line)
+        return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -1487,8 +1504,11 @@ class PerCallActionDefinition(Rule):
         "`ctx.navigate` or `ctx.download_file`) and calls it with the variable and the "
         "extras, so instance state in `extras=[self.x]` is passed as inputs. The browser gets "
         "the same action; only Python code that reads `.variable` or `.extras` off an "
-        "`UpdateVariable(...)` object would notice. Anything else is manual; the message "
-        "shows the rewrite.",
+        "`UpdateVariable(...)` object would notice. A plain `Variable` of literals local to a "
+        "module-level page function that runs once, at build (`selected = Variable()` in "
+        "`def page():`), is first moved to module level, where the action can name it: "
+        "the one instance is made at import rather than when the page is built, which "
+        "nothing else sees. Anything else is manual; the message shows the rewrite.",
         confidence="High: calls are resolved through imports. `NavigateTo` is reported only when "
         "its url is visibly a callable (a lambda, a project function or a parameter annotated "
         "`Callable`); an argument the analysis cannot see into is left alone.",
@@ -1728,11 +1748,17 @@ class PerCallActionDefinition(Rule):
                 continue
             form = static_form(facts, call, api)
             hint = _static_form_hint(ctx.index, facts, call, form) if form else ""
-            hint = _unnamed_variable_note(ctx.index, facts, call, api) + hint
+            moved = _movable_variable(ctx.index, facts, call) if fix is None else None
+            if moved is not None:
+                hint = (f"; {moved.name} is local to {facts.scopes[moved.scope].qualname}, "
+                        "which runs once, at build: `apply` makes it module-level first") + hint
+            else:
+                hint = _unnamed_variable_note(ctx.index, facts, call, api) + hint
             yield ctx.at_call(
                 self, facts, call,
                 f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
-                fix=fix or "manual",
+                # Made module-level in one round, the variable gets its action in the next.
+                fix=fix or (Hoist(moved.stmt_line, "safe") if moved is not None else "manual"),
             )
 
 
@@ -1821,6 +1847,39 @@ def _has_static_form(index: ProjectIndex, facts: FileFacts, call: Call, form: st
         return False
     default = made[1].argument(0, "default")
     return default is not None and default.kind == "const" and type(default.const) is bool
+
+
+def _movable_variable(index: ProjectIndex, facts: FileFacts, call: Call) -> Binding | None:
+    """The assignment of the plain `Variable` an `UpdateVariable` call updates, where it is
+    local to a module-level function that runs once, at build, and can move to module level
+    unchanged: made there once, of literals (`selected = Variable(False)`), by a name no other
+    scope of the module binds or declares (nor a builtin's), and convertible to one `@action`
+    once moved. `plan_hoist` checks the source when it moves it."""
+    from dara_migrate.action_rewrite import convertible, is_literal
+
+    variable = _variable_name(call)
+    if not variable or "." in variable or variable in _BUILTIN_NAMES:
+        return None
+    found = index.lookup(facts, call.scope, variable)
+    if found is None:
+        return None
+    binding, bound_in = found
+    scope = facts.scopes[bound_in]
+    if (binding.kind != "assign" or binding.loop or binding.value is None
+            or binding.value.kind != "call" or scope.kind != "function" or scope.parent != 0
+            or index.when_at(facts, bound_in) != "build" or index.runs_at(facts, bound_in) != 1):
+        return None
+    made = facts.calls[binding.value.call]
+    if made.scope != bound_in or index.resolve_call(facts, made).api != "Variable" or not all(
+            is_literal(value) for value in (*made.args, *(v for _, v in made.kwargs))):
+        return None
+    if any(other.name == variable and other is not binding for other in facts.bindings) or any(
+            variable in other.globals for other in facts.scopes):
+        return None
+    return binding if convertible(index, facts, call, "UpdateVariable", variable) else None
+
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 def _unnamed_variable_note(index: ProjectIndex, facts: FileFacts, call: Call, api: str) -> str:
