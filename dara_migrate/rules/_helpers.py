@@ -110,6 +110,9 @@ class HandedWrite(NamedTuple):
         return passed_argument(self.facts, self.facts.scopes[found[1]], value.text, self.site)
 
 
+_HANDED_WRITES = ("write", "write_partial", "update", "delete")
+
+
 @per_index
 def handed_writes(index: ProjectIndex) -> list[HandedWrite]:
     """`.write()`, `.write_partial()`, `.update()` and `.delete()` on a parameter of a project
@@ -128,9 +131,6 @@ def handed_writes(index: ProjectIndex) -> list[HandedWrite]:
                 if made is not None:
                     found.append(HandedWrite(facts, call, caller, site, value.text, made))
     return found
-
-
-_HANDED_WRITES = ("write", "write_partial", "update", "delete")
 
 
 _HANDED_ON_DEPTH = 3

@@ -18,12 +18,7 @@ from typing import TYPE_CHECKING
 from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Value
 from dara_migrate.index.dara_api import dara_name
-from dara_migrate.index.project import (
-    ProjectIndex,
-    ScopeRef,
-    per_index,
-    project_calls,
-)
+from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index, project_calls
 from dara_migrate.index.queries import calls_of_method
 from dara_migrate.models import Finding
 from dara_migrate.rules._helpers import (
@@ -591,7 +586,6 @@ class BrowserRead(Rule):
             "an action input instead",
             fix="manual" if function is None else ActionInput(call, receiver, function),
         )
-
 
     def _passed_finding(self, ctx: Context, facts: FileFacts, call: Call, receiver: str,
                         passed: set[tuple[str | None, bool]]) -> Finding:

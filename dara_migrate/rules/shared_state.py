@@ -825,7 +825,7 @@ class ProcessLocalMutation(Rule):
         if what is None:
             self._passed(ctx, shared, facts, call.scope, container.text, f"{qualified}()", False,
                          passed)
-        if what is not None:
+        else:
             value = call.args[1] if len(call.args) > 1 and qualified not in _TAKING_OUT else None
             yield self._finding(ctx, call_site(facts, call, what), what, f"{qualified}()",
                                 False, value, call.scope)
