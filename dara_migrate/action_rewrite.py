@@ -123,6 +123,12 @@ def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str,
         extras.kind == "const" and extras.const is None)
 
 
+def _variable_text(call: Call) -> str:
+    """An `UpdateVariable` call's variable, as written, when it is a name."""
+    variable = call.argument(*SLOTS["UpdateVariable"]["variable"])
+    return variable.text if variable is not None and variable.kind == "name" else ""
+
+
 def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
     """The static variable action an `UpdateVariable` call's resolver amounts to, by its shape:
     `update` for a constant (`lambda ctx: True`), `sync` for the component's value
@@ -273,15 +279,23 @@ class ActionRewriter:
         self.taken = set() if taken is None else taken
         names, self.calls = _names_and_calls(self.tree)
         self.taken.update(names)
+        self.text = text
         self.lines = split_lines(text, keepends=True)
         self.targets: list[set[str]] | None = None
         """What each module-level statement binds, once a plan needs an anchor."""
 
-    def plan(self, call: Call, api: str) -> ActionRewrite | None:
+    def plan(self, call: Call, api: str, moved: int = 0) -> ActionRewrite | None:
+        """`moved`: the line of the statement that makes the `UpdateVariable`'s variable, a
+        local of the function, which moves to module level with the rewrite (`plan_hoist`)
+        so that the action can name it."""
         from dara_migrate.edits import InsertAfter, ReplaceCall
-        from dara_migrate.hoist import set_off_what_follows
+        from dara_migrate.hoist import plan_hoist, set_off_what_follows
 
-        if not convertible(self.index, self.facts, call, api):
+        variable_name = _variable_text(call) if moved else ""
+        if not convertible(self.index, self.facts, call, api, variable_name):
+            return None
+        move = plan_hoist(self.text, moved, key_prefix="move") if moved else None
+        if moved and move is None:
             return None
         node = self._call_node(call)
         if node is None or ("action" in self.taken and not self._is_dara_action()):
@@ -352,6 +366,7 @@ class ActionRewriter:
             ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})",
                         unused_import=self.index.removable_import(self.facts, call.callee)),
             *set_off_what_follows(self.tree, self.lines, anchor),
+            *(move[0] if move else ()),
         ]
         return ActionRewrite(edits, name, body)
 

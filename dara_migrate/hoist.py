@@ -56,10 +56,13 @@ def _blank_lines_after_imports(lines: list[str], module: ast.Module,
     return max(count, 1)
 
 
-def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
+def plan_hoist(text: str, line: int, key_prefix: str = "hoist"
+               ) -> tuple[list[Edit], str] | None:
     """Move the definition statement at `line` out of its function to module level, after the
     last module-level binding it references; None when it uses a local name of the function,
-    is not a plain statement of the function body, or would shadow a module-level name."""
+    is not a plain statement of the function body, or would shadow a module-level name.
+    `key_prefix` names the insertion: `hoist` asks `apply` for another round (the moved
+    definition may want a uid there); `move`, for a statement nothing else fixes, does not."""
     module = ast.parse(text)
     found: tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.stmt] | None = None
     for node in walk(module):
@@ -105,7 +108,7 @@ def plan_hoist(text: str, line: int) -> tuple[list[Edit], str] | None:
         # Set off from the imports as the module's code is (isort, PEP 8).
         source = "\n" * _blank_lines_after_imports(lines, module, anchor) + source
     edits: list[Edit] = [RemoveStatement(line),
-                         InsertAfter(first_line(anchor), source, key=f"hoist-{name}")]
+                         InsertAfter(first_line(anchor), source, key=f"{key_prefix}-{name}")]
     if is_def:
         edits.extend(set_off_what_follows(module, lines, first_line(anchor)))
     return edits, f"moved `{name}` to module level"

@@ -234,13 +234,13 @@ def factory_message(result: AuditResult) -> str:
 def test_a_local_variable_of_a_page_built_once_moves_to_module_level_for_its_action(
         tmp_path: Path) -> None:
     """The gallery's shape: `chosen = Variable(None)` in a page function called once. `apply`
-    moves the variable out in one round and defines its action in the next; the page reads
-    the module-level variable."""
+    moves the variable out with the action it defines, in one round; the page reads the
+    module-level variable."""
     root = write_tree(tmp_path, _legacy_button("chosen", "pick"))
     result, _ = run_audit(root)
     assert factory_message(result).endswith(
-        "; chosen is local to page, which runs once, at build: `apply` makes it module-level "
-        "first")
+        "; chosen is local to page, which runs once, at build: `apply` moves it to module "
+        "level with the action")
     assert [f.fix for f in result.findings if f.rule == "DM105"] == ["safe"]
     (change,) = migrate(root).changes
     after = change.after.decode()

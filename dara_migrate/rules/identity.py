@@ -677,31 +677,19 @@ def _action_rewriter(planning: FixRound, path: str) -> ActionRewriter:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Hoist(Fix):
-    """The statement starting at `line`, in a function, moves to module level: a definition
-    DM301/DM302 find made per call (unsafe: a decorator that ran once per call of its
-    function now runs once per import), or the local variable a DM105 action must name."""
-
-    line: int
-    applicability: Applicability = "unsafe"
-
-    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        from dara_migrate.hoist import plan_hoist
-
-        hoist = plan_hoist(planning.text_of(finding.path), self.line)
-        return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
 class DefineAction(Fix):
     """DM105: the factory call becomes a call of one module-level `@action`."""
 
     call: Call
     api: str
     applicability: Applicability = "safe"
+    moved: int = 0
+    """The line of the statement making the variable, local to a page built once, that moves
+    to module level with the rewrite (`_movable_variable`); 0: none."""
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
-        rewrite = _action_rewriter(planning, finding.path).plan(self.call, self.api)
+        rewrite = _action_rewriter(planning, finding.path).plan(self.call, self.api,
+                                                                self.moved)
         if rewrite is None:
             return None
         carried = _CARRIED.get(self.api)
@@ -1506,7 +1494,7 @@ class PerCallActionDefinition(Rule):
         "the same action; only Python code that reads `.variable` or `.extras` off an "
         "`UpdateVariable(...)` object would notice. A plain `Variable` of literals local to a "
         "module-level page function that runs once, at build (`selected = Variable()` in "
-        "`def page():`), is first moved to module level, where the action can name it: "
+        "`def page():`), moves to module level with the rewrite, where the action can name it: "
         "the one instance is made at import rather than when the page is built, which "
         "nothing else sees. Anything else is manual; the message shows the rewrite.",
         confidence="High: calls are resolved through imports. `NavigateTo` is reported only when "
@@ -1751,14 +1739,15 @@ class PerCallActionDefinition(Rule):
             moved = _movable_variable(ctx.index, facts, call) if fix is None else None
             if moved is not None:
                 hint = (f"; {moved.name} is local to {facts.scopes[moved.scope].qualname}, "
-                        "which runs once, at build: `apply` makes it module-level first") + hint
+                        "which runs once, at build: `apply` moves it to module level with the "
+                        "action") + hint
             else:
                 hint = _unnamed_variable_note(ctx.index, facts, call, api) + hint
             yield ctx.at_call(
                 self, facts, call,
                 f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
-                # Made module-level in one round, the variable gets its action in the next.
-                fix=fix or (Hoist(moved.stmt_line, "safe") if moved is not None else "manual"),
+                fix=fix or (DefineAction(call, api, moved=moved.stmt_line) if moved is not None
+                            else "manual"),
             )
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Set
+from dataclasses import dataclass
 from typing import ClassVar
 
+from dara_migrate.autofix import Applicability, Fix, FixRound, PlannedFix
 from dara_migrate.facts import Call, FileFacts, Scope, Value
 from dara_migrate.index.dara_api import DECORATORS
 from dara_migrate.index.definitions import collect_definitions
@@ -19,7 +21,7 @@ from dara_migrate.index.project import ProjectIndex, ScopeRef, per_index
 from dara_migrate.index.queries import action_factory_calls
 from dara_migrate.models import Finding
 from dara_migrate.rules.base import Context, Example, Rule, RuleDocs
-from dara_migrate.rules.identity import Hoist, RewrittenByDM105, factory_fix
+from dara_migrate.rules.identity import RewrittenByDM105, factory_fix
 
 _RAISING_REGISTRIES = frozenset({"derived_variable", "server_variable", "stream_variable"})
 """Registries that raise `ValueError` when a uid is registered twice."""
@@ -220,6 +222,21 @@ def _hoist_advice(problem: str | None, what: str) -> str:
     if problem.startswith(_FIRST):
         return f"{problem}, then it can move to module level as a {what}"
     return f"{problem}, so it needs a redesign: a module-level {what} that takes them as inputs"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Hoist(Fix):
+    """The definition statement starting at `line` moves to module level (unsafe: a
+    decorator that ran once per call of its function now runs once per import)."""
+
+    line: int
+    applicability: Applicability = "unsafe"
+
+    def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
+        from dara_migrate.hoist import plan_hoist
+
+        hoist = plan_hoist(planning.text_of(finding.path), self.line)
+        return PlannedFix(finding, hoist[0], hoist[1]) if hoist else None
 
 
 class RuntimeDefinition(Rule):

@@ -1,6 +1,5 @@
 """Fixes are attached where findings are found: every finding `apply` can fix carries its
-rule's `Fix`, and that fix's edits alone make the finding go away (a DM105 whose variable
-moves to module level first: with the fix it has then, as `apply`'s next round makes it)."""
+rule's `Fix`, and that fix's edits alone make the finding go away."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from dara_migrate.engine import Project, load_project
 from dara_migrate.models import Finding
 from dara_migrate.planner import FixOptions, plan_fix
 from dara_migrate.rules import ALL_RULES
-from dara_migrate.rules.identity import Hoist, RewrittenByDM105
+from dara_migrate.rules.identity import RewrittenByDM105
 from dara_migrate.settings import Settings, load_settings
 from tests.helpers import ONE_NAME_TWO_DEFINITIONS, write_tree
 
@@ -71,31 +70,11 @@ def _check_each_fix(settings: Settings, root: Path, every_fix_applies: bool) -> 
         for path, edits in [(finding.path, fix.edits), *fix.elsewhere.items()]:
             old = (root / path).read_text(encoding="utf-8")
             overlay[path] = apply_edits(old, edits, edit_style(root / path, modules)).encode()
-        moved = load_project(settings, [root], overlay=overlay)
-        after = _open_counts(moved)
+        after = _open_counts(load_project(settings, [root], overlay=overlay))
         key = (finding.rule, finding.path)
-        if isinstance(finding.autofix, Hoist) and finding.rule == "DM105":
-            # The variable moves first: the call's module-level action is the next round's.
-            assert after[key] == before[key], f"{finding.path}:{finding.line}"
-            after = _after_next_round(settings, root, moved, finding, overlay)
         assert after[key] == before[key] - 1, f"{finding.rule} {finding.path}:{finding.line}"
         checked += 1
     return checked
-
-
-def _after_next_round(settings: Settings, root: Path, project: Project, finding: Finding,
-                      overlay: dict[str, bytes]) -> Counter[tuple[str, str]]:
-    """The open findings once the fix the same finding has after a first fix is made too."""
-    [again] = [f for f in project.findings if f.fingerprint == finding.fingerprint]
-    assert again.autofix is not None and not isinstance(again.autofix, Hoist)
-    text = overlay[finding.path].decode()
-    fix = plan_fix(project, project.index.files[finding.path], again, quote_style(text),
-                   FixOptions(unsafe=True), text)
-    assert fix is not None and not fix.elsewhere
-    modules = [facts.module for facts in project.index.files.values()]
-    overlay = {**overlay, finding.path: apply_edits(text, fix.edits, edit_style(
-        root / finding.path, modules)).encode()}
-    return _open_counts(load_project(settings, [root], overlay=overlay))
 
 
 @pytest.mark.parametrize("files", EXAMPLES)

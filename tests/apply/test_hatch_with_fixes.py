@@ -80,7 +80,7 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("app", "options"), [
-    ("apps/state_app", ApplyOptions()),
+    ("apps/actions_app", ApplyOptions()),
     ("apps/keyed_app", ApplyOptions(reason="kept for the pilot")),
     ("apps/identity_app", ApplyOptions(hatch=False)),
     ("factory_app", ApplyOptions()),
@@ -96,19 +96,6 @@ def test_one_load_serves_fixes_and_hatch_as_two_did(
     assert settled == [True]
     # The first load, then the fixes with the hatch (and --set-mode's own load).
     assert loads == (3 if options.set_mode else 2)
-
-
-def test_a_first_round_that_moves_a_variable_takes_the_rounds_one_by_one(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """actions_app's page-local variable moves to module level first (DM105): its action is
-    the next round's, so the first round's fixes do not settle the run with the hatch."""
-    now, one_by_one, settled, loads = _runs(_copy(FIXTURES / "apps/actions_app", tmp_path),
-                                            ApplyOptions(), monkeypatch)
-    assert now == one_by_one
-    assert settled == []
-    assert any(rule == "DM105" and description.startswith("moved `chosen` to module level")
-               for rule, _, _, description in now["applied"])
-    assert loads == 3
 
 
 @pytest.mark.parametrize("foreseen", [True, False])
