@@ -362,11 +362,13 @@ class ActionRewriter:
                  f"    context = {context}\n"
                  + (f"    value = {run}\n    {body}\n" if body else f"    {run}\n"))
         edits: list[Edit] = [
+            # Before the action where both go after one statement: the variable, then what
+            # names it.
+            *(move[0] if move else ()),
             InsertAfter(anchor, block, imports=tuple(imports), key=f"action-{name}"),
             ReplaceCall(call.span.line, call.span.col, f"{name}({', '.join(arguments)})",
                         unused_import=self.index.removable_import(self.facts, call.callee)),
             *set_off_what_follows(self.tree, self.lines, anchor),
-            *(move[0] if move else ()),
         ]
         return ActionRewrite(edits, name, body)
 

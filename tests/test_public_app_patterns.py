@@ -253,6 +253,58 @@ def test_a_local_variable_of_a_page_built_once_moves_to_module_level_for_its_act
     assert [f.rule for f in run_audit(root)[0].findings if f.rule == "DM105"] == []
 
 
+def test_a_moved_variable_comes_before_its_action_after_the_imports(tmp_path: Path) -> None:
+    """Both go after the last import: the variable first, then the action that names it,
+    each set off as PEP 8 (and ruff's E30x) wants."""
+    root = write_tree(tmp_path, {
+        "shop/main.py": "from dara.core import ConfigurationBuilder\n"
+        "\n"
+        "from shop.pages import home\n"
+        "\n"
+        "config = ConfigurationBuilder()\n"
+        "config.add_page('Home', home())\n",
+        "shop/pages.py": "import dara.core as dc\n"
+        "from dara.components import Select\n"
+        "\n"
+        "\n"
+        "def home():\n"
+        "    picked = dc.Variable('north')\n"
+        "    return Select(value=picked, items=['North'],\n"
+        "                  onchange=dc.UpdateVariable(lambda ctx: ctx.inputs.new.lower(), "
+        "picked))\n",
+    })
+    (change,) = migrate(root).changes
+    assert change.after.decode() == (
+        "import dara.core as dc\n"
+        "from dara.components import Select\n"
+        "from dara.core import action\n"
+        "from dara.core.interactivity.actions import UpdateVariableContext, "
+        "UpdateVariableInputs\n"
+        "from dara.core.internal.utils import run_user_handler\n"
+        "\n"
+        "picked = dc.Variable('north')\n"
+        "\n"
+        "\n"
+        "@action\n"
+        "async def update_picked(ctx: action.Ctx, old):\n"
+        "    \"\"\"Defined once: the deprecated helper defined it on every call.\"\"\"\n"
+        "    context = UpdateVariableContext(\n"
+        "        inputs=UpdateVariableInputs(old=old, new=ctx.input),\n"
+        "        extras=[],\n"
+        "    )\n"
+        "    value = await run_user_handler(\n"
+        "        lambda ctx: ctx.inputs.new.lower(),\n"
+        "        args=(context,),\n"
+        "    )\n"
+        "    await ctx.update(picked, value)\n"
+        "\n"
+        "\n"
+        "def home():\n"
+        "    return Select(value=picked, items=['North'],\n"
+        "                  onchange=update_picked(picked))\n"
+    )
+
+
 def test_a_local_variable_of_a_page_built_twice_stays_a_person_s(tmp_path: Path) -> None:
     files = _legacy_button("chosen", "pick")
     files["shop/main.py"] += "config.add_page('Other', page())\n"
