@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dara_migrate.facts import Call, FileFacts, Value
+from dara_migrate.facts import Binding, Call, FileFacts, Value
 from dara_migrate.index.definitions import snake
 from dara_migrate.index.project import ProjectIndex
 from dara_migrate.layout import split_lines
@@ -121,12 +121,6 @@ def convertible(index: ProjectIndex, facts: FileFacts, call: Call, api: str,
     extras = call.argument(*slots["extras"])
     return extras is None or extras.kind == "container" or (
         extras.kind == "const" and extras.const is None)
-
-
-def _variable_text(call: Call) -> str:
-    """An `UpdateVariable` call's variable, as written, when it is a name."""
-    variable = call.argument(*SLOTS["UpdateVariable"]["variable"])
-    return variable.text if variable is not None and variable.kind == "name" else ""
 
 
 def static_form(facts: FileFacts, call: Call, api: str) -> str | None:
@@ -284,19 +278,20 @@ class ActionRewriter:
         self.targets: list[set[str]] | None = None
         """What each module-level statement binds, once a plan needs an anchor."""
 
-    def plan(self, call: Call, api: str, moved: int = 0) -> ActionRewrite | None:
-        """`moved`: the line of the statement that makes the `UpdateVariable`'s variable, a
-        local of the function, which moves to module level with the rewrite (`plan_hoist`)
-        so that the action can name it."""
+    def plan(self, call: Call, api: str, moved: Binding | None = None) -> ActionRewrite | None:
+        """`moved`: the binding of the `UpdateVariable`'s variable, a local of the function,
+        whose statement moves to module level with the rewrite (`plan_hoist`) so that the
+        action can name it."""
         from dara_migrate.edits import InsertAfter, ReplaceCall
         from dara_migrate.hoist import plan_hoist, set_off_what_follows
 
-        variable_name = _variable_text(call) if moved else ""
-        if not convertible(self.index, self.facts, call, api, variable_name):
+        if not convertible(self.index, self.facts, call, api, moved.name if moved else ""):
             return None
-        move = plan_hoist(self.text, moved, key_prefix="move") if moved else None
-        if moved and move is None:
-            return None
+        move = None
+        if moved is not None:
+            move = plan_hoist(self.text, moved.stmt_line, key_prefix="move", module=self.tree)
+            if move is None:
+                return None
         node = self._call_node(call)
         if node is None or ("action" in self.taken and not self._is_dara_action()):
             return None

@@ -56,14 +56,15 @@ def _blank_lines_after_imports(lines: list[str], module: ast.Module,
     return max(count, 1)
 
 
-def plan_hoist(text: str, line: int, key_prefix: str = "hoist"
-               ) -> tuple[list[Edit], str] | None:
+def plan_hoist(text: str, line: int, key_prefix: str = "hoist",
+               module: ast.Module | None = None) -> tuple[list[Edit], str] | None:
     """Move the definition statement at `line` out of its function to module level, after the
     last module-level binding it references; None when it uses a local name of the function,
     is not a plain statement of the function body, or would shadow a module-level name.
     `key_prefix` names the insertion: `hoist` asks `apply` for another round (the moved
-    definition may want a uid there); `move`, for a statement nothing else fixes, does not."""
-    module = ast.parse(text)
+    definition may want a uid there); `move`, for a statement nothing else fixes, does not.
+    `module`: the text's tree where the caller has it."""
+    module = module or ast.parse(text)
     found: tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.stmt] | None = None
     for node in walk(module):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -124,13 +124,19 @@ class ActionInput(Fix):
                           f"{sites_text}", elsewhere=edits)
 
 
+def _awaited_alone(call: Call) -> bool:
+    """`await x.get_current_value()`, with at most `timeout=` (which goes with either fix:
+    nothing waits for a browser then)."""
+    return call.awaited and not call.args and all(key == "timeout" for key, _ in call.kwargs)
+
+
 def _input_function(index: ProjectIndex, facts: FileFacts, call: Call, receiver: str
                     ) -> int | None:
     """The `@action` or `@py_component` function a `get_current_value()` call may take its
     value from as an input: the call is awaited directly in the body of a module-level async
     function so decorated, with at most `timeout=`; the receiver is a module-level object;
     and every call site is a call that may pass it."""
-    if not call.awaited or call.args or any(key != "timeout" for key, _ in call.kwargs):
+    if not _awaited_alone(call):
         return None
     scope = facts.scopes[call.scope]
     if scope.kind != "function" or scope.parent != 0 or not scope.is_async:
@@ -568,14 +574,11 @@ class BrowserRead(Rule):
         shared = kind in _SHARED_READ_TYPES or (
             kind == "Variable" and _backend_backed(ctx.index, facts, call.scope, receiver))
         if shared:
-            # `await X.get_current_value(timeout=...)` too: the timeout goes with the rename.
-            renamable = call.awaited and not call.args and all(
-                key == "timeout" for key, _ in call.kwargs)
             return ctx.at_call(
                 self, facts, call,
                 f"{receiver}.get_current_value() asks the browser over this worker's "
                 f"websocket; read the shared backend instead: `await {receiver}.read()`",
-                fix=ReadShared(call) if renamable else "manual",
+                fix=ReadShared(call) if _awaited_alone(call) else "manual",
             )
         function = (_input_function(ctx.index, facts, call, receiver)
                     if kind in _INPUT_KINDS else None)
@@ -592,14 +595,12 @@ class BrowserRead(Rule):
         """A read of a helper's parameter that some call of the helper gives a variable."""
         kinds = " or ".join(sorted({kind for kind, _ in passed if kind is not None}))
         if all(shared for _, shared in passed):
-            renamable = call.awaited and not call.args and all(
-                key == "timeout" for key, _ in call.kwargs)
             return ctx.at_call(
                 self, facts, call,
                 f"{receiver}.get_current_value() asks the browser over this worker's websocket "
                 f"(every call of this function passes a {kinds} kept in a shared backend); "
                 f"read the shared backend instead: `await {receiver}.read()`",
-                fix=ReadShared(call) if renamable else "manual",
+                fix=ReadShared(call) if _awaited_alone(call) else "manual",
             )
         return ctx.at_call(
             self, facts, call,

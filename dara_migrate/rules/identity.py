@@ -683,9 +683,9 @@ class DefineAction(Fix):
     call: Call
     api: str
     applicability: Applicability = "safe"
-    moved: int = 0
-    """The line of the statement making the variable, local to a page built once, that moves
-    to module level with the rewrite (`_movable_variable`); 0: none."""
+    moved: Binding | None = None
+    """The variable's binding, local to a page built once, whose statement moves to module
+    level with the rewrite (`_movable_variable`)."""
 
     def plan(self, finding: Finding, planning: FixRound) -> PlannedFix | None:
         rewrite = _action_rewriter(planning, finding.path).plan(self.call, self.api,
@@ -1746,7 +1746,7 @@ class PerCallActionDefinition(Rule):
             yield ctx.at_call(
                 self, facts, call,
                 f"{prefix}define it once at module level: {action_equivalent(call, api)}{hint}",
-                fix=fix or (DefineAction(call, api, moved=moved.stmt_line) if moved is not None
+                fix=fix or (DefineAction(call, api, moved=moved) if moved is not None
                             else "manual"),
             )
 

@@ -716,7 +716,6 @@ class ProcessLocalMutation(Rule):
         not a memo wins over one that is."""
         index = ctx.index
         head, dot, rest = name.partition(".")
-        function = index.lookup(facts, scope_id, head)
         for caller, call, value in given_to(index, facts, scope_id, head):
             if value.kind not in ("name", "attr") or call.scope not in index.scopes_running(
                     caller, "request"):
@@ -724,11 +723,13 @@ class ProcessLocalMutation(Rule):
             what = shared.container(caller, call.scope, f"{value.text}{dot}{rest}")
             key = (caller.path, call.id)
             earlier = passed.get(key)
-            if what is not None and function is not None and ctx.is_selected(caller) and (
+            if what is not None and ctx.is_selected(caller) and (
                     earlier is None or (earlier.severity == "info" and not memo)):
-                passed[key] = self._finding(
-                    ctx, call_site(caller, call, what), what,
-                    f"{how} in {facts.scopes[function[1]].name}()", memo, None, call.scope)
+                # The function whose parameter it is (the write may be in a scope inside it).
+                bound = index.lookup(facts, scope_id, head)
+                writer = facts.scopes[bound[1] if bound else scope_id].name
+                passed[key] = self._finding(ctx, call_site(caller, call, what), what,
+                                            f"{how} in {writer}()", memo, None, call.scope)
 
     def _stores(self, ctx: Context, shared: _SharedState, facts: FileFacts,
                 passed: dict[tuple[str, int], Finding]) -> Iterator[Finding]:
